@@ -1,0 +1,131 @@
+//! Quoting values for each syntax lucid-gen writes: env files (as Compose
+//! v2 reads them), compose YAML and Dockerfile exec-form JSON.
+//!
+//! Invariant: a value either comes back byte-for-byte from
+//! `docker compose config`, or is refused here with a reason — never
+//! silently changed. `validate` calls [`env_file_value`] on every env value
+//! so a model with an unrepresentable value never reaches rendering.
+
+use std::fmt::Write;
+
+/// Why a value cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unrepresentable(pub &'static str);
+
+/// Quotes `value` for a `KEY=value` line of an env file read by Compose's
+/// `env_file:`.
+///
+/// Single quotes are literal in Compose's dotenv dialect (no escapes, no
+/// `${}` interpolation, newlines kept), so they carry every value that has
+/// no `'` in it. A value with a `'` goes in double quotes, where `\`, `"`,
+/// `$` and the control characters are backslash-escaped.
+pub fn env_file_value(value: &str) -> Result<String, Unrepresentable> {
+    if value.contains('\0') {
+        return Err(Unrepresentable(
+            "a NUL byte cannot be passed in an environment variable",
+        ));
+    }
+    if !value.contains('\'') {
+        return Ok(format!("'{value}'"));
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '$' => out.push_str("\\$"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Ok(out)
+}
+
+/// A YAML double-quoted scalar holding exactly `value`.
+pub fn yaml_str(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A YAML scalar for a compose file, where `$` starts an interpolation and
+/// is written `$$` to stay literal.
+pub fn compose_str(value: &str) -> String {
+    yaml_str(&value.replace('$', "$$"))
+}
+
+/// A JSON string, as Dockerfile exec-form arrays take them.
+pub fn json_str(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A JSON array of strings, e.g. `["python3", "-m", "app"]`.
+pub fn json_array(items: &[String]) -> String {
+    let parts: Vec<String> = items.iter().map(|s| json_str(s)).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// A flow-style YAML sequence of compose strings.
+pub fn compose_list(items: &[String]) -> String {
+    let parts: Vec<String> = items.iter().map(|s| compose_str(s)).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values_prefer_single_quotes() {
+        assert_eq!(env_file_value("a b $X #c").unwrap(), "'a b $X #c'");
+        assert_eq!(env_file_value("it's $5\n").unwrap(), "\"it's \\$5\\n\"");
+        assert!(env_file_value("a\0b").is_err());
+    }
+
+    #[test]
+    fn yaml_and_compose_strings() {
+        assert_eq!(yaml_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(compose_str("${X}"), "\"$${X}\"");
+        assert_eq!(
+            json_array(&["a".into(), "b\"".into()]),
+            "[\"a\", \"b\\\"\"]"
+        );
+    }
+}

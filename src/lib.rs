@@ -1,0 +1,12 @@
+//! lucid-gen: one typed service model in, every env file, compose file and
+//! Dockerfile of a multi-service Docker system out. See ARCHITECTURE.md.
+
+pub mod diagnostic;
+pub mod escape;
+pub mod model;
+pub mod plan;
+pub mod render;
+pub mod secrets;
+pub mod system;
+pub mod validate;
+pub mod write;

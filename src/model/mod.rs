@@ -1,0 +1,278 @@
+//! Reading a model directory: files → [`SourceFile`]s (text + node
+//! positions) and [`raw::Fragment`]s (typed, unchecked).
+//!
+//! Invariants: every file is read once; every problem found while reading
+//! (I/O aside) is a [`Diagnostic`] with a location, and all of them are
+//! returned together rather than stopping at the first.
+
+pub mod raw;
+pub mod source;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use source::{SourceFile, YamlPath};
+
+use crate::diagnostic::{Diagnostic, Location, Rule};
+
+/// Model files larger than this are refused before parsing.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Every file of a model with its typed content; `fragments[i]` came from
+/// `files[i]`.
+#[derive(Debug)]
+pub struct LoadedModel {
+    pub files: Vec<SourceFile>,
+    pub fragments: Vec<raw::Fragment>,
+}
+
+/// Why a model could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The directory or a file could not be read at all (exit code 2).
+    Io { path: PathBuf, error: io::Error },
+    /// The files were read but are not a well-formed model (exit code 1).
+    Invalid(Vec<Diagnostic>),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Io { path, error } => {
+                write!(f, "cannot read model at {}: {error}", path.display())
+            }
+            LoadError::Invalid(diagnostics) => {
+                for d in diagnostics {
+                    writeln!(f, "{d}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Lists the model files under `dir`: every `*.yaml` / `*.yml`, recursively,
+/// sorted by path so the merge order never depends on the file system.
+fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let io_err = |path: &Path, error| LoadError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let meta = fs::metadata(dir).map_err(|e| io_err(dir, e))?;
+    if !meta.is_dir() {
+        return Err(io_err(
+            dir,
+            io::Error::new(io::ErrorKind::InvalidInput, "not a directory"),
+        ));
+    }
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    let mut visited = std::collections::HashSet::new();
+    while let Some(current) = pending.pop() {
+        // Following links is allowed, but a link loop must not spin forever.
+        let canonical = fs::canonicalize(&current).map_err(|e| io_err(&current, e))?;
+        if !visited.insert(canonical) {
+            continue;
+        }
+        for entry in fs::read_dir(&current).map_err(|e| io_err(&current, e))? {
+            let entry = entry.map_err(|e| io_err(&current, e))?;
+            let path = entry.path();
+            let is_dir = fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false);
+            if is_dir {
+                pending.push(path);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            ) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    if found.is_empty() {
+        return Err(io_err(
+            dir,
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "no *.yaml model files in this directory",
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+/// Loads every model file under `dir`.
+pub fn load_dir(dir: &Path) -> Result<LoadedModel, LoadError> {
+    let mut files = Vec::new();
+    let mut fragments = Vec::new();
+    let mut diagnostics = Vec::new();
+    for path in model_files(dir)? {
+        let at_start = |rule, msg: String, help: &str| {
+            Diagnostic::error(rule, msg)
+                .at(Some(Location {
+                    file: path.clone(),
+                    line: 1,
+                    col: 1,
+                }))
+                .help(help)
+        };
+        let size = fs::metadata(&path)
+            .map_err(|error| LoadError::Io {
+                path: path.clone(),
+                error,
+            })?
+            .len();
+        if size > MAX_FILE_BYTES {
+            diagnostics.push(at_start(
+                Rule::Io,
+                format!(
+                    "model file is {size} bytes, more than the {MAX_FILE_BYTES}-byte limit"
+                ),
+                "a model file describes services, not data; split it or remove what does not belong",
+            ));
+            continue;
+        }
+        let bytes = fs::read(&path).map_err(|error| LoadError::Io {
+            path: path.clone(),
+            error,
+        })?;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(err) => {
+                let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+                let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+                let col = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+                diagnostics.push(
+                    Diagnostic::error(Rule::NotUtf8, "model file is not valid UTF-8")
+                        .at(Some(Location {
+                            file: path.clone(),
+                            line,
+                            col,
+                        }))
+                        .help("save the file as UTF-8"),
+                );
+                continue;
+            }
+        };
+        let (file, fragment, mut found) = parse_file(path.clone(), text);
+        diagnostics.append(&mut found);
+        files.push(file);
+        fragments.push(fragment.unwrap_or_default());
+    }
+    if diagnostics.is_empty() {
+        Ok(LoadedModel { files, fragments })
+    } else {
+        Err(LoadError::Invalid(diagnostics))
+    }
+}
+
+/// Parses one file's text: positions first, then the typed fragment.
+pub fn parse_file(
+    path: PathBuf,
+    text: String,
+) -> (SourceFile, Option<raw::Fragment>, Vec<Diagnostic>) {
+    let (file, mut diagnostics) = SourceFile::new(path, text);
+    let has_content = file.text.lines().any(|line| {
+        let line = line.trim();
+        !line.is_empty() && !line.starts_with('#') && line != "---"
+    });
+    if !has_content {
+        diagnostics.push(
+            Diagnostic::error(Rule::EmptyFile, "model file is empty")
+                .at(Some(file.location(1, 1)))
+                .help("add a section such as `services:`, or delete the file"),
+        );
+        return (file, None, diagnostics);
+    }
+    if diagnostics.iter().any(|d| d.rule == Rule::YamlSyntax) {
+        return (file, None, diagnostics);
+    }
+    match serde_yaml::from_str::<raw::Fragment>(&file.text) {
+        Ok(fragment) => (file, Some(fragment), diagnostics),
+        Err(err) => {
+            let d = serde_diagnostic(&file, &err);
+            // The position walk already reported duplicate keys, better.
+            if !(d.rule == Rule::DuplicateKey
+                && diagnostics.iter().any(|x| x.rule == Rule::DuplicateKey))
+            {
+                diagnostics.push(d);
+            }
+            (file, None, diagnostics)
+        }
+    }
+}
+
+/// Turns a serde_yaml error into a diagnostic with the rule it breaks.
+fn serde_diagnostic(file: &SourceFile, err: &serde_yaml::Error) -> Diagnostic {
+    let full = err.to_string();
+    // serde_yaml appends " at line L column C"; the location says that.
+    let message = match full.rfind(" at line ") {
+        Some(i) => full[..i].to_string(),
+        None => full.clone(),
+    };
+    let (rule, help) = if message.contains("unknown field") {
+        (
+            Rule::UnknownKey,
+            "remove the key or fix its spelling; the README's model reference lists every key",
+        )
+    } else if message.contains("missing field") {
+        (
+            Rule::MissingKey,
+            "add the key; the README's model reference says what it holds",
+        )
+    } else if message.contains("duplicate field") {
+        (Rule::DuplicateKey, "remove one of the two entries")
+    } else if message.contains("invalid type")
+        || message.contains("invalid value")
+        || message.contains("unknown variant")
+    {
+        (
+            Rule::WrongType,
+            "give the value the type the model reference asks for",
+        )
+    } else if message.contains("recursion limit") {
+        (Rule::YamlSyntax, "the file nests too deeply to be a model")
+    } else {
+        (Rule::YamlSyntax, "fix the YAML at this position")
+    };
+    let location = err
+        .location()
+        .map(|l| file.location(l.line(), l.column()))
+        .unwrap_or_else(|| file.location(1, 1));
+    Diagnostic::error(rule, message)
+        .at(Some(location))
+        .help(help)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Vec<Diagnostic> {
+        parse_file("m.yaml".into(), text.into()).2
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_its_place() {
+        let d = parse(
+            "services:\n  web:\n    phase: a\n    plane: b\n    networks: []\n    prots: []\n",
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].rule, Rule::UnknownKey);
+        assert!(d[0].message.contains("prots"), "{}", d[0].message);
+        assert_eq!(d[0].location.as_ref().unwrap().line, 6);
+    }
+
+    #[test]
+    fn wrong_types_are_reported() {
+        let d = parse("secrets:\n  A:\n    bytes: lots\n    env_files: []\n");
+        assert_eq!(d[0].rule, Rule::WrongType);
+        assert_eq!(d[0].location.as_ref().unwrap().line, 3);
+    }
+
+    #[test]
+    fn empty_files_are_refused() {
+        assert_eq!(parse("# nothing\n\n")[0].rule, Rule::EmptyFile);
+    }
+}

@@ -1,0 +1,399 @@
+//! The model as written: serde types mirroring the YAML one to one.
+//!
+//! Every struct refuses unknown keys, every map keeps the author's order
+//! (`IndexMap`), and nothing here is checked beyond its YAML type: names are
+//! not resolved, ports not range-checked. `validate` is the only way from
+//! these types to the strict [`crate::system::System`].
+//!
+//! A model is a directory of `*.yaml` files; each file is a [`Fragment`]
+//! holding any of the top-level sections. Fragments are merged; a name
+//! defined in two files is an error.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// One model file: any subset of the top-level sections.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fragment {
+    pub system: Option<SystemDef>,
+    #[serde(default)]
+    pub planes: IndexMap<String, PlaneDef>,
+    #[serde(default)]
+    pub networks: IndexMap<String, NetworkDef>,
+    #[serde(default)]
+    pub phases: IndexMap<String, PhaseDef>,
+    #[serde(default)]
+    pub env_files: IndexMap<String, EnvFileDef>,
+    #[serde(default)]
+    pub secrets: IndexMap<String, SecretDef>,
+    #[serde(default)]
+    pub images: IndexMap<String, ImageDef>,
+    #[serde(default)]
+    pub services: IndexMap<String, ServiceDef>,
+}
+
+/// `system:` — what the whole model is, and where its output goes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemDef {
+    /// Short name; the master compose project and the label prefix.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Target platform of every image and container, e.g. `linux/arm64`.
+    pub platform: String,
+    pub registry: RegistryDef,
+    #[serde(default)]
+    pub output: OutputDef,
+    /// Labels put on every service.
+    #[serde(default)]
+    pub labels: IndexMap<String, String>,
+}
+
+/// How service images are named: `<namespace>/<service>:<tag>`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryDef {
+    pub namespace: String,
+    pub tag: String,
+}
+
+/// Where generated files go, relative to the output directory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputDef {
+    pub env_dir: String,
+    pub compose_dir: String,
+    pub dockerfile_dir: String,
+    /// File name of the compose file that holds every service.
+    pub master_compose: String,
+}
+
+impl Default for OutputDef {
+    fn default() -> Self {
+        OutputDef {
+            env_dir: "configs/environment".into(),
+            compose_dir: "configs/docker".into(),
+            dockerfile_dir: "dockerfiles".into(),
+            master_compose: "docker-compose.master.yml".into(),
+        }
+    }
+}
+
+/// `planes.<name>:` — a security zone; each network belongs to one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaneDef {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// No service of another plane may join this plane's networks, and this
+    /// plane's services join other planes only through `bridges`.
+    #[serde(default)]
+    pub isolated: bool,
+    /// Planes whose networks this plane's services may also join.
+    #[serde(default)]
+    pub may_join: Vec<String>,
+    /// The only services of an isolated plane allowed onto another plane.
+    #[serde(default)]
+    pub bridges: Vec<BridgeDef>,
+    /// Terms that must not appear (case-insensitively) in the names,
+    /// environment, images or build sources of this plane's services.
+    #[serde(default)]
+    pub forbidden_terms: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeDef {
+    pub service: String,
+    pub to: String,
+    pub reason: String,
+}
+
+/// `networks.<key>:` — a Docker network.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkDef {
+    pub plane: String,
+    /// Docker's name for the network; defaults to the key.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default = "default_driver")]
+    pub driver: String,
+    pub subnet: String,
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// No route out of the host (Docker `internal: true`).
+    #[serde(default)]
+    pub internal: bool,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+fn default_driver() -> String {
+    "bridge".into()
+}
+
+/// `phases.<name>:` — a deployment step with its own compose and env file.
+/// Phases deploy in the order they are written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseDef {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Key of the env file (in `env_files`) this phase's services read.
+    pub env_file: String,
+    /// File name of this phase's compose file.
+    pub compose_file: String,
+}
+
+/// `env_files.<key>:` — one generated env file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvFileDef {
+    /// File name, e.g. `.env.foundation`.
+    pub file: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Plain variables, in order. Secrets are added by `secrets.*.env_files`.
+    #[serde(default)]
+    pub vars: IndexMap<String, String>,
+}
+
+/// `secrets.<NAME>:` — a random value generated once and kept in the store.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretDef {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Random bytes before encoding.
+    pub bytes: u32,
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// Keys of the env files that receive this secret.
+    pub env_files: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    #[default]
+    Base64,
+    Base64url,
+    Hex,
+}
+
+/// `images.<key>:` — an image that is built but not run itself: a base that
+/// services build on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageDef {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Full reference, e.g. `pickme/lucid-base:python-distroless-arm64`.
+    pub image: String,
+    pub build: BuildDef,
+}
+
+/// How an image is built: a multi-stage Dockerfile from a stack template.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildDef {
+    pub stack: Stack,
+    /// Source directory, relative to the system's source tree.
+    pub context: String,
+    /// Image of the builder stage (runs on the build host's platform).
+    pub builder: String,
+    /// Runtime image: an image reference, or `image:<key>` for a base in
+    /// `images`.
+    pub runtime: String,
+    /// Packages installed in the builder stage (pinned, e.g. `fastapi==0.115.6`).
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Files copied from the builder image into the runtime (`native` stack).
+    #[serde(default)]
+    pub copy: Vec<CopyDef>,
+    /// The process the container runs (exec form).
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    #[serde(default)]
+    pub workdir: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stack {
+    /// pip installs pinned packages for the target platform into a
+    /// distroless Python runtime.
+    Python,
+    /// A JDK builder compiles; a distroless Java runtime runs the jar.
+    Java,
+    /// Binaries copied from an upstream image onto a distroless base.
+    Native,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyDef {
+    pub from: String,
+    pub to: String,
+}
+
+/// `services.<name>:` — one container.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDef {
+    #[serde(default)]
+    pub description: Option<String>,
+    pub phase: String,
+    pub plane: String,
+    /// Image reference; defaults to `<namespace>/<name>:<tag>`.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// How the image is built; a service without one runs a published image.
+    #[serde(default)]
+    pub build: Option<BuildDef>,
+    pub networks: Vec<String>,
+    #[serde(default)]
+    pub ports: Vec<PortDef>,
+    /// Services that must be up (healthy, when they have a health check)
+    /// before this one starts.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub health: Option<HealthDef>,
+    /// Per-service variables, written into the compose file (never secrets).
+    #[serde(default)]
+    pub environment: IndexMap<String, String>,
+    /// Env files this service reads; defaults to its phase's env file.
+    #[serde(default)]
+    pub env_files: Option<Vec<String>>,
+    /// Secrets this service needs; each must reach one of its env files.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    #[serde(default)]
+    pub volumes: Vec<VolumeDef>,
+    #[serde(default)]
+    pub resources: Option<ResourcesDef>,
+    /// `uid:gid` the container runs as.
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub restart: Option<Restart>,
+    #[serde(default)]
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub labels: IndexMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortDef {
+    /// Port inside the container.
+    pub container: u32,
+    /// Port published on the host; unpublished when absent.
+    #[serde(default)]
+    pub host: Option<u32>,
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// Host address to bind; all addresses when absent.
+    #[serde(default)]
+    pub host_ip: Option<String>,
+    /// What the port is for, e.g. `rpc`, `p2p`.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+/// `health:` — exactly one of `http`, `tcp` or `exec`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthDef {
+    /// HTTP path probed on `port`, e.g. `/health`.
+    #[serde(default)]
+    pub http: Option<String>,
+    /// Probe that `port` accepts TCP connections.
+    #[serde(default)]
+    pub tcp: bool,
+    /// A command run in the container (exec form, no shell).
+    #[serde(default)]
+    pub exec: Option<Vec<String>>,
+    /// Container port probed; defaults to the service's first port.
+    #[serde(default)]
+    pub port: Option<u32>,
+    #[serde(default = "default_interval")]
+    pub interval: String,
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    #[serde(default = "default_start_period")]
+    pub start_period: String,
+}
+
+fn default_interval() -> String {
+    "30s".into()
+}
+fn default_timeout() -> String {
+    "10s".into()
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_start_period() -> String {
+    "40s".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeDef {
+    /// Named volume, created by Compose.
+    pub name: String,
+    /// Mount point inside the container.
+    pub target: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesDef {
+    /// Memory limit, e.g. `1g`, `512m`.
+    #[serde(default)]
+    pub memory: Option<String>,
+    /// CPU limit in cores, e.g. `1.5`.
+    #[serde(default)]
+    pub cpus: Option<f64>,
+    /// Memory the service is guaranteed (a reservation).
+    #[serde(default)]
+    pub memory_reservation: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    No,
+    Always,
+    OnFailure,
+    #[default]
+    UnlessStopped,
+}
+
+impl Restart {
+    pub fn as_compose(self) -> &'static str {
+        match self {
+            Restart::No => "\"no\"",
+            Restart::Always => "always",
+            Restart::OnFailure => "on-failure",
+            Restart::UnlessStopped => "unless-stopped",
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Planning: which compose files exist and what each one holds.
+//!
+//! Pure and total over a valid [`System`]. Each phase gets a compose file
+//! that works on its own: it defines the networks its phase is the first
+//! to use and refers to the others as `external` (they were created by an
+//! earlier phase, as seed 001 step 13 deploys them). Dependencies on
+//! services of earlier phases cannot be expressed in a file that does not
+//! hold those services, so they become comments; the master file holds
+//! every service, network and dependency.
+
+use crate::system::System;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkUse {
+    /// This file creates the network.
+    Define,
+    /// An earlier phase created it; this file only attaches to it.
+    External { owner: usize },
+}
+
+/// One compose file to render.
+#[derive(Debug, Clone)]
+pub struct ComposePlan {
+    pub file_name: String,
+    /// Compose project name.
+    pub project: String,
+    /// The phase it deploys; `None` for the master file.
+    pub phase: Option<usize>,
+    /// Indices into `System::services`, in model order.
+    pub services: Vec<usize>,
+    /// Indices into `System::networks` with how this file uses each.
+    pub networks: Vec<(usize, NetworkUse)>,
+    /// Volume names used by the file's services, first use first.
+    pub volumes: Vec<String>,
+}
+
+impl ComposePlan {
+    pub fn holds(&self, service: usize) -> bool {
+        self.services.contains(&service)
+    }
+}
+
+/// The first phase (in deploy order) with a service on each network.
+pub fn network_owners(system: &System) -> Vec<Option<usize>> {
+    system
+        .networks
+        .iter()
+        .enumerate()
+        .map(|(n, _)| {
+            system
+                .services
+                .iter()
+                .filter(|s| s.networks.contains(&n))
+                .map(|s| s.phase)
+                .min()
+        })
+        .collect()
+}
+
+/// Every compose file: one per phase, in deploy order, then the master.
+pub fn compose_plans(system: &System) -> Vec<ComposePlan> {
+    let owners = network_owners(system);
+    let mut plans = Vec::new();
+    for (phase_idx, phase) in system.phases.iter().enumerate() {
+        let services: Vec<usize> = (0..system.services.len())
+            .filter(|i| system.services[*i].phase == phase_idx)
+            .collect();
+        let networks = (0..system.networks.len())
+            .filter(|n| {
+                services
+                    .iter()
+                    .any(|s| system.services[*s].networks.contains(n))
+            })
+            .map(|n| match owners[n] {
+                Some(owner) if owner < phase_idx => (n, NetworkUse::External { owner }),
+                _ => (n, NetworkUse::Define),
+            })
+            .collect();
+        plans.push(ComposePlan {
+            file_name: phase.compose_file.clone(),
+            project: format!("{}-{}", system.name, phase.name),
+            phase: Some(phase_idx),
+            volumes: volumes_of(system, &services),
+            services,
+            networks,
+        });
+    }
+    let all: Vec<usize> = (0..system.services.len()).collect();
+    plans.push(ComposePlan {
+        file_name: system.output.master_compose.clone(),
+        project: system.name.clone(),
+        phase: None,
+        volumes: volumes_of(system, &all),
+        services: all,
+        networks: (0..system.networks.len())
+            .map(|n| (n, NetworkUse::Define))
+            .collect(),
+    });
+    plans
+}
+
+fn volumes_of(system: &System, services: &[usize]) -> Vec<String> {
+    let mut volumes: Vec<String> = Vec::new();
+    for s in services {
+        for v in &system.services[*s].volumes {
+            if !volumes.contains(&v.name) {
+                volumes.push(v.name.clone());
+            }
+        }
+    }
+    volumes
+}
+
+/// The path of `to` (relative to the output root) as seen from directory
+/// `from` (also relative to the output root).
+pub fn relative_path(from: &str, to: &str) -> String {
+    let from: Vec<&str> = from
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let to_parts: Vec<&str> = to
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let common = from
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<&str> = vec![".."; from.len() - common];
+    parts.extend(&to_parts[common..]);
+    if from.len() == common {
+        format!("./{}", parts.join("/"))
+    } else {
+        parts.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_path;
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(
+            relative_path("configs/docker", "configs/environment/.env.a"),
+            "../environment/.env.a"
+        );
+        assert_eq!(relative_path("docker", "env/.env"), "../env/.env");
+        assert_eq!(relative_path("a", "a/.env"), "./.env");
+        assert_eq!(relative_path("a/b/c", "x/.env"), "../../../x/.env");
+    }
+}

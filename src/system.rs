@@ -1,0 +1,261 @@
+//! The strict model: what `validate` hands to `plan` and `render`.
+//!
+//! Invariants (established by `validate`, relied on everywhere after it):
+//! every reference is an index into a vector of `System` and points at
+//! something that exists; names are Docker-safe; ports are in range and no
+//! host port is published twice; the dependency graph is acyclic and never
+//! points to a later phase; every secret a service uses reaches one of its
+//! env files. Vectors keep the author's order; phases are in deploy order.
+
+use std::net::IpAddr;
+
+pub use crate::model::raw::{Encoding, Protocol, Restart, Stack};
+
+#[derive(Debug, Clone)]
+pub struct System {
+    pub name: String,
+    pub description: Option<String>,
+    pub platform: String,
+    pub registry_namespace: String,
+    pub tag: String,
+    pub output: OutputLayout,
+    pub labels: Vec<(String, String)>,
+    pub planes: Vec<Plane>,
+    pub networks: Vec<Network>,
+    pub phases: Vec<Phase>,
+    pub env_files: Vec<EnvFile>,
+    pub secrets: Vec<SecretSpec>,
+    pub images: Vec<BaseImage>,
+    pub services: Vec<Service>,
+}
+
+/// Directories (relative to the output root) and the master file name.
+#[derive(Debug, Clone)]
+pub struct OutputLayout {
+    pub env_dir: String,
+    pub compose_dir: String,
+    pub dockerfile_dir: String,
+    pub master_compose: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plane {
+    pub name: String,
+    pub description: Option<String>,
+    pub isolated: bool,
+    pub forbidden_terms: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// The key services use to refer to it.
+    pub key: String,
+    /// Docker's name for it, shared by every compose file.
+    pub name: String,
+    pub plane: usize,
+    pub driver: String,
+    pub subnet: Subnet,
+    pub gateway: Option<IpAddr>,
+    pub internal: bool,
+    pub description: Option<String>,
+}
+
+/// An IP network: address and prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl Subnet {
+    fn bits(self) -> (u128, u8) {
+        match self.addr {
+            IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
+            IpAddr::V6(a) => (u128::from(a), 128),
+        }
+    }
+
+    /// Whether the two networks share any address.
+    pub fn overlaps(self, other: Subnet) -> bool {
+        let ((a, width), (b, other_width)) = (self.bits(), other.bits());
+        if width != other_width {
+            return false;
+        }
+        let prefix = self.prefix.min(other.prefix);
+        let shift = u32::from(width - prefix);
+        let mask = if shift >= 128 { 0 } else { u128::MAX << shift };
+        (a & mask) == (b & mask)
+    }
+
+    pub fn contains(self, ip: IpAddr) -> bool {
+        self.overlaps(Subnet {
+            addr: ip,
+            prefix: match ip {
+                IpAddr::V4(_) => 32,
+                IpAddr::V6(_) => 128,
+            },
+        })
+    }
+}
+
+impl std::fmt::Display for Subnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub name: String,
+    pub description: Option<String>,
+    pub env_file: usize,
+    pub compose_file: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnvFile {
+    pub key: String,
+    pub file: String,
+    pub description: Option<String>,
+    pub vars: Vec<(String, String)>,
+    /// Secrets written into this file, in declaration order.
+    pub secrets: Vec<usize>,
+}
+
+/// A secret to generate: its size and how it is written.
+#[derive(Debug, Clone)]
+pub struct SecretSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub bytes: usize,
+    pub encoding: Encoding,
+    pub env_files: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BaseImage {
+    pub key: String,
+    pub description: Option<String>,
+    pub image: String,
+    pub build: Build,
+}
+
+#[derive(Debug, Clone)]
+pub struct Build {
+    pub stack: Stack,
+    pub context: String,
+    pub builder: String,
+    /// The runtime image reference, bases already resolved.
+    pub runtime: String,
+    /// The base in `System::images` the runtime is, if any.
+    pub runtime_base: Option<usize>,
+    pub packages: Vec<String>,
+    pub copy: Vec<(String, String)>,
+    pub entrypoint: Vec<String>,
+    pub workdir: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub description: Option<String>,
+    pub phase: usize,
+    pub plane: usize,
+    pub image: String,
+    pub build: Option<Build>,
+    pub networks: Vec<usize>,
+    pub ports: Vec<PortMapping>,
+    pub depends_on: Vec<usize>,
+    pub health: Option<HealthCheck>,
+    pub environment: Vec<(String, String)>,
+    pub env_files: Vec<usize>,
+    pub secrets: Vec<usize>,
+    pub volumes: Vec<Volume>,
+    pub resources: Resources,
+    pub user: Option<String>,
+    pub restart: Restart,
+    pub command: Vec<String>,
+    pub labels: Vec<(String, String)>,
+}
+
+/// A port published on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostPort(pub u16);
+
+/// A port a container listens on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContainerPort(pub u16);
+
+#[derive(Debug, Clone)]
+pub struct PortMapping {
+    pub container: ContainerPort,
+    pub host: Option<HostPort>,
+    pub protocol: Protocol,
+    pub host_ip: Option<IpAddr>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Probe {
+    Http { port: ContainerPort, path: String },
+    Tcp { port: ContainerPort },
+    Exec(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthCheck {
+    pub probe: Probe,
+    pub interval: String,
+    pub timeout: String,
+    pub retries: u32,
+    pub start_period: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Volume {
+    pub name: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Resources {
+    pub memory: Option<String>,
+    pub cpus: Option<f64>,
+    pub memory_reservation: Option<String>,
+}
+
+impl System {
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// Services of one phase, in model order.
+    pub fn services_in(&self, phase: usize) -> impl Iterator<Item = &Service> {
+        self.services.iter().filter(move |s| s.phase == phase)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> Subnet {
+        let (a, p) = s.split_once('/').unwrap();
+        Subnet {
+            addr: a.parse().unwrap(),
+            prefix: p.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn overlap() {
+        assert!(net("172.20.0.0/16").overlaps(net("172.20.5.0/24")));
+        assert!(net("172.20.5.0/24").overlaps(net("172.20.0.0/16")));
+        assert!(!net("172.20.0.0/16").overlaps(net("172.21.0.0/16")));
+        assert!(net("10.0.0.0/8").overlaps(net("10.255.0.0/16")));
+        assert!(!net("10.0.0.0/8").overlaps(net("fd00::/8")));
+        assert!(net("0.0.0.0/0").overlaps(net("192.168.1.0/24")));
+        assert!(net("fd00::/64").overlaps(net("fd00::1/128")));
+    }
+}

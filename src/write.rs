@@ -1,0 +1,343 @@
+//! Putting rendered files on disk: atomically, only when their bytes
+//! changed, removing files an earlier run wrote that the model no longer
+//! produces; or, with `--check`, comparing without writing.
+//!
+//! Invariants: every file is replaced by rename from a synced temporary
+//! file in the same directory, so a crash leaves it wholly old or wholly
+//! new; secret-bearing files are created with mode 0600; a diff never shows
+//! the contents of a secret-bearing file; nothing outside the output
+//! directory is touched.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// The name of the list of files lucid-gen wrote, kept in the output root.
+pub const MANIFEST: &str = ".lucid-gen-manifest";
+
+/// One rendered file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    pub text: String,
+    /// Holds secret values: written 0600, git-ignored, never diffed.
+    pub secret: bool,
+}
+
+/// Every rendered file, by path relative to the output directory.
+pub type Outputs = BTreeMap<PathBuf, OutputFile>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Create,
+    Update,
+    Delete,
+}
+
+/// A file whose bytes on disk differ from what the model produces.
+#[derive(Debug)]
+pub struct Stale {
+    pub path: PathBuf,
+    pub change: Change,
+    pub secret: bool,
+    old: Option<String>,
+    new: Option<String>,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub written: usize,
+    pub unchanged: usize,
+    pub deleted: usize,
+}
+
+/// Writes `bytes` to `path` through a synced temporary file and a rename.
+pub fn atomic_write(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".lucid-gen-tmp-")
+        .tempfile_in(dir)?;
+    set_mode(tmp.path(), if private { 0o600 } else { 0o644 })?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    // Make the rename itself durable.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn mode_of(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o777)
+}
+
+#[cfg(not(unix))]
+fn mode_of(_: &Path) -> Option<u32> {
+    None
+}
+
+fn read_existing(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The files an earlier run recorded in the manifest.
+fn previous_files(out_dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let text = match fs::read_to_string(out_dir.join(MANIFEST)) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        // Never follow a manifest out of the output directory.
+        .filter(|l| !l.starts_with('/') && !l.split('/').any(|p| p == ".."))
+        .map(PathBuf::from)
+        .collect())
+}
+
+/// Adds the manifest itself to `outputs`.
+pub fn with_manifest(mut outputs: Outputs) -> Outputs {
+    let mut text =
+        String::from("# Files written by lucid-gen; it deletes those the model stops producing.\n");
+    for path in outputs.keys() {
+        text.push_str(&path.to_string_lossy());
+        text.push('\n');
+    }
+    text.push_str(MANIFEST);
+    text.push('\n');
+    outputs.insert(
+        PathBuf::from(MANIFEST),
+        OutputFile {
+            text,
+            secret: false,
+        },
+    );
+    outputs
+}
+
+/// Lists what differs between `outputs` and the files under `out_dir`.
+pub fn compare(out_dir: &Path, outputs: &Outputs) -> io::Result<Vec<Stale>> {
+    let mut stale = Vec::new();
+    for (rel, file) in outputs {
+        let path = out_dir.join(rel);
+        match read_existing(&path)? {
+            Some(old) if old == file.text.as_bytes() => {}
+            Some(old) => stale.push(Stale {
+                path: rel.clone(),
+                change: Change::Update,
+                secret: file.secret,
+                old: Some(String::from_utf8_lossy(&old).into_owned()),
+                new: Some(file.text.clone()),
+            }),
+            None => stale.push(Stale {
+                path: rel.clone(),
+                change: Change::Create,
+                secret: file.secret,
+                old: None,
+                new: Some(file.text.clone()),
+            }),
+        }
+    }
+    for rel in previous_files(out_dir)? {
+        if !outputs.contains_key(&rel) && out_dir.join(&rel).is_file() {
+            stale.push(Stale {
+                path: rel,
+                change: Change::Delete,
+                secret: false,
+                old: None,
+                new: None,
+            });
+        }
+    }
+    Ok(stale)
+}
+
+/// Writes every file whose bytes changed and deletes files an earlier run
+/// wrote that are no longer produced.
+pub fn apply(out_dir: &Path, outputs: &Outputs) -> io::Result<Summary> {
+    let stale = compare(out_dir, outputs)?;
+    let mut summary = Summary::default();
+    for s in &stale {
+        let path = out_dir.join(&s.path);
+        match s.change {
+            Change::Create | Change::Update => {
+                if let Some(dir) = path.parent() {
+                    fs::create_dir_all(dir)?;
+                }
+                let text = &outputs[&s.path].text;
+                atomic_write(&path, text.as_bytes(), s.secret)?;
+                summary.written += 1;
+            }
+            Change::Delete => {}
+        }
+    }
+    // Deletions last: the new manifest is in place by now.
+    for s in stale.iter().filter(|s| s.change == Change::Delete) {
+        fs::remove_file(out_dir.join(&s.path))?;
+        summary.deleted += 1;
+    }
+    summary.unchanged = outputs.len() - summary.written;
+    // Unchanged secret files keep mode 0600 even if someone loosened it.
+    for (rel, file) in outputs {
+        let path = out_dir.join(rel);
+        if file.secret && mode_of(&path).is_some_and(|m| m != 0o600) {
+            set_mode(&path, 0o600)?;
+        }
+    }
+    Ok(summary)
+}
+
+/// A unified diff of the stale files, hiding secret-bearing contents.
+pub fn render_diff(out_dir: &Path, stale: &[Stale]) -> String {
+    let mut out = String::new();
+    for s in stale {
+        let shown = out_dir.join(&s.path);
+        let shown = shown.display();
+        match (s.change, s.secret) {
+            (Change::Delete, _) => {
+                out.push_str(&format!(
+                    "{shown}: would be deleted (the model no longer produces it)\n"
+                ));
+            }
+            (Change::Create, true) => {
+                out.push_str(&format!(
+                    "{shown}: would be created (holds secrets; contents not shown)\n"
+                ));
+            }
+            (Change::Update, true) => {
+                out.push_str(&format!(
+                    "{shown}: differs (holds secrets; contents not shown)\n"
+                ));
+            }
+            (_, false) => {
+                let old = s.old.as_deref().unwrap_or("");
+                let new = s.new.as_deref().unwrap_or("");
+                let diff = similar::TextDiff::from_lines(old, new);
+                let old_name = if s.old.is_some() {
+                    format!("a/{}", s.path.display())
+                } else {
+                    "/dev/null".into()
+                };
+                out.push_str(
+                    &diff
+                        .unified_diff()
+                        .context_radius(3)
+                        .header(&old_name, &format!("b/{}", s.path.display()))
+                        .to_string(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// An exclusive lock held for the whole run, so two `lucid-gen` never
+/// write the same output or store at once.
+pub struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    /// Takes the lock at `path` without waiting; `Ok(None)` when another
+    /// run holds it.
+    pub fn try_acquire(path: &Path) -> io::Result<Option<RunLock>> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)?;
+        }
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RunLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outputs(files: &[(&str, &str, bool)]) -> Outputs {
+        files
+            .iter()
+            .map(|(p, t, s)| {
+                (
+                    PathBuf::from(p),
+                    OutputFile {
+                        text: t.to_string(),
+                        secret: *s,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn writes_only_changes_and_deletes_what_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = with_manifest(outputs(&[
+            ("a/x.yml", "x\n", false),
+            ("b/.env", "S='1'\n", true),
+        ]));
+        assert_eq!(apply(dir.path(), &first).unwrap().written, 3);
+        assert_eq!(mode_of(&dir.path().join("b/.env")), Some(0o600));
+        let again = apply(dir.path(), &first).unwrap();
+        assert_eq!((again.written, again.unchanged), (0, 3));
+        let second = with_manifest(outputs(&[("a/x.yml", "y\n", false)]));
+        let stale = compare(dir.path(), &second).unwrap();
+        let diff = render_diff(dir.path(), &stale);
+        assert!(diff.contains("-x") && diff.contains("+y"), "{diff}");
+        assert!(diff.contains(".env: would be deleted"), "{diff}");
+        let s = apply(dir.path(), &second).unwrap();
+        assert_eq!((s.written, s.deleted), (2, 1));
+        assert!(!dir.path().join("b/.env").exists());
+    }
+
+    #[test]
+    fn secret_contents_never_appear_in_diffs() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = outputs(&[(".env", "PASSWORD='hunter2hunter2'\n", true)]);
+        let diff = render_diff(dir.path(), &compare(dir.path(), &o).unwrap());
+        assert!(!diff.contains("hunter2"), "{diff}");
+        assert!(diff.contains("contents not shown"));
+    }
+
+    #[test]
+    fn a_second_lock_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let held = RunLock::try_acquire(&path).unwrap();
+        assert!(held.is_some());
+        assert!(RunLock::try_acquire(&path).unwrap().is_none());
+        drop(held);
+        assert!(RunLock::try_acquire(&path).unwrap().is_some());
+    }
+}

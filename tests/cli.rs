@@ -1,0 +1,245 @@
+//! The command line as a user meets it: `all`, `--check`, `check`,
+//! `secrets rotate`, exit codes, file modes, and what is never printed.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use base64::Engine;
+use common::{stderr, stdout, Project, Test};
+
+const ENV_BASE: &str = "generated/configs/environment/.env.base";
+const ENV_EDGE: &str = "generated/configs/environment/.env.edge";
+
+fn env_value(text: &str, key: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("{key} missing from\n{text}"));
+    line.split_once('=')
+        .unwrap()
+        .1
+        .trim_matches('\'')
+        .to_string()
+}
+
+#[test]
+fn all_writes_the_whole_file_set_then_changes_nothing() {
+    let p = Project::fixture("small");
+    p.run()
+        .args(&["all"])
+        .stdout_has("generated: 10 written, 0 unchanged")
+        .run();
+    for file in [
+        ENV_BASE,
+        ENV_EDGE,
+        "generated/configs/docker/docker-compose.base.yml",
+        "generated/configs/docker/docker-compose.edge.yml",
+        "generated/configs/docker/docker-compose.master.yml",
+        "generated/dockerfiles/services/shop-api/Dockerfile",
+        "generated/dockerfiles/services/shop-db/Dockerfile",
+        "generated/dockerfiles/images/py/Dockerfile",
+        "generated/.gitignore",
+    ] {
+        assert!(p.path(file).is_file(), "{file} was not written");
+    }
+    let before = p.snapshot_tree("generated");
+    p.run()
+        .args(&["all"])
+        .stdout_has("0 written, 10 unchanged")
+        .run();
+    assert_eq!(
+        before,
+        p.snapshot_tree("generated"),
+        "a second run changed bytes"
+    );
+    p.run()
+        .args(&["all", "--check"])
+        .stdout_has("up to date")
+        .run();
+}
+
+#[test]
+fn check_mode_reports_a_hand_edit_and_writes_nothing() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let compose = "generated/configs/docker/docker-compose.master.yml";
+    let edited = p
+        .read(compose)
+        .replace("restart: unless-stopped", "restart: always");
+    p.write(compose, &edited);
+    let before = p.snapshot_tree("generated");
+    let out = p
+        .run()
+        .args(&["all", "--check"])
+        .status(1)
+        .stderr_has("1 of 10 files in generated are stale")
+        .run();
+    let diff = stdout(&out);
+    assert!(
+        diff.contains("-    restart: always") && diff.contains("+    restart: unless-stopped"),
+        "{diff}"
+    );
+    assert_eq!(before, p.snapshot_tree("generated"), "--check wrote files");
+    p.run().args(&["all"]).stdout_has("1 written").run();
+    p.run().args(&["all", "--check"]).run();
+}
+
+#[test]
+fn secrets_are_random_sized_private_and_stable() {
+    let p = Project::fixture("small");
+    let out = p.run().args(&["all"]).run();
+    let base = p.read(ENV_BASE);
+    let edge = p.read(ENV_EDGE);
+    let password = env_value(&base, "DB_PASSWORD");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&password)
+        .unwrap();
+    assert_eq!(decoded.len(), 32);
+    let token = env_value(&edge, "API_TOKEN");
+    assert_eq!(token.len(), 32, "16 bytes hex-encoded");
+    assert_eq!(
+        env_value(&edge, "DB_PASSWORD"),
+        password,
+        "one secret, one value in every file"
+    );
+    for file in [ENV_BASE, ENV_EDGE, ".lucid-gen/secrets.env"] {
+        let mode = fs::metadata(p.path(file)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file}");
+    }
+    let ignored = p.read("generated/.gitignore");
+    assert!(
+        ignored.contains("/configs/environment/.env.base"),
+        "{ignored}"
+    );
+    for text in [stdout(&out), stderr(&out)] {
+        assert!(
+            !text.contains(&password) && !text.contains(&token),
+            "a secret was printed"
+        );
+    }
+    assert!(!base.contains("${"), "placeholder left in {base}");
+
+    // Another project gets other values.
+    let q = Project::fixture("small");
+    q.run().args(&["all"]).run();
+    assert_ne!(env_value(&q.read(ENV_BASE), "DB_PASSWORD"), password);
+}
+
+#[test]
+fn rotate_replaces_one_secret_only() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let edge = p.read(ENV_EDGE);
+    let out = p
+        .run()
+        .args(&["secrets", "rotate", "API_TOKEN"])
+        .stdout_has("generated 1 secret(s): API_TOKEN")
+        .stdout_has("1 written")
+        .run();
+    let rotated = p.read(ENV_EDGE);
+    assert_ne!(
+        env_value(&rotated, "API_TOKEN"),
+        env_value(&edge, "API_TOKEN")
+    );
+    assert_eq!(
+        env_value(&rotated, "DB_PASSWORD"),
+        env_value(&edge, "DB_PASSWORD")
+    );
+    assert!(!stdout(&out).contains(&env_value(&rotated, "API_TOKEN")));
+    p.run()
+        .args(&["secrets", "rotate", "NOPE"])
+        .status(2)
+        .stderr_has("secret `NOPE` is not declared")
+        .run();
+}
+
+#[test]
+fn seeded_secrets_are_deterministic() {
+    let a = Project::fixture("small");
+    let b = Project::fixture("small");
+    for p in [&a, &b] {
+        p.run().args(&["all", "--insecure-secret-seed", "7"]).run();
+        assert!(
+            !p.path(".lucid-gen/secrets.env").exists(),
+            "seeded runs keep no store"
+        );
+    }
+    assert_eq!(a.read(ENV_EDGE), b.read(ENV_EDGE));
+}
+
+#[test]
+fn an_invalid_model_writes_nothing() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let before = p.snapshot_tree("generated");
+    p.write(
+        "model/zz-bad.yaml",
+        "services:\n  shop-extra:\n    phase: nowhere\n    plane: app\n    networks: [shop-app]\n",
+    );
+    p.run()
+        .args(&["all"])
+        .status(1)
+        .stderr_has("model/zz-bad.yaml:3:12: error[unknown-phase]: unknown phase `nowhere`")
+        .stderr_has("nothing was written")
+        .run();
+    assert_eq!(before, p.snapshot_tree("generated"));
+}
+
+#[test]
+fn a_removed_service_loses_its_dockerfile() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let services = p.read("model/services.yaml");
+    // Drop shop-db's build: it then runs a published image.
+    let start = services.find("    build:\n      stack: native").unwrap();
+    let end = services.find("    health:\n      exec").unwrap();
+    let mut edited = services.clone();
+    edited.replace_range(start..end, "    image: postgres:16\n");
+    p.write("model/services.yaml", &edited);
+    p.run().args(&["all"]).stdout_has("1 deleted").run();
+    assert!(!p
+        .path("generated/dockerfiles/services/shop-db/Dockerfile")
+        .exists());
+}
+
+#[test]
+fn check_summarises_a_valid_model() {
+    let p = Project::fixture("small");
+    p.run()
+        .args(&["check"])
+        .stdout_has("is valid: 4 services in 2 phases, 2 networks on 2 planes, 1 published ports, 2 secrets")
+        .run();
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let p = Project::fixture("small");
+    p.run().args(&["all", "--frobnicate"]).status(2).run();
+    p.run()
+        .args(&["check", "--model", "missing"])
+        .status(2)
+        .stderr_has("cannot read model at missing")
+        .run();
+    Test::new().args(&["--help"]).stdout_has("Examples:").run();
+}
+
+#[test]
+fn a_second_concurrent_run_is_refused() {
+    let p = Project::fixture("small");
+    fs::create_dir_all(p.path(".lucid-gen")).unwrap();
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(p.path(".lucid-gen/lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    p.run()
+        .args(&["all"])
+        .status(2)
+        .stderr_has("another lucid-gen is running here")
+        .run();
+    assert!(!p.path("generated").exists());
+}

@@ -1,0 +1,65 @@
+//! One small broken model per validation rule: each `tests/bad/<rule>.yaml`
+//! is added to a copy of the `small` fixture, `lucid-gen check` runs, and
+//! the snapshot holds the exit code and every diagnostic (rule, message,
+//! file, line, column, help). The file's name is the rule it must trigger.
+
+mod common;
+
+use common::{stderr, Project};
+
+#[test]
+fn every_rule_has_a_failing_model() {
+    insta::glob!("bad/*.yaml", |path| {
+        let rule = path.file_stem().unwrap().to_str().unwrap();
+        let p = Project::fixture("small");
+        std::fs::copy(path, p.path("model/case.yaml")).unwrap();
+        let warning_only = rule == "unused-secret";
+        let out = p
+            .run()
+            .args(&["check"])
+            .status(if warning_only { 0 } else { 1 })
+            .run();
+        let err = stderr(&out);
+        let level = if warning_only { "warning" } else { "error" };
+        assert!(
+            err.contains(&format!("{level}[{rule}]")),
+            "{rule}: expected a {level}[{rule}] diagnostic, got:\n{err}"
+        );
+        assert!(
+            err.contains("model/case.yaml:")
+                || rule == "duplicate-definition"
+                || rule == "unknown-plane",
+            "{rule}: the diagnostic must point into the broken file:\n{err}"
+        );
+        insta::assert_snapshot!(format!("exit: {}\n{err}", out.status.code().unwrap()));
+    });
+}
+
+#[test]
+fn non_utf8_files_are_named() {
+    let p = Project::fixture("small");
+    std::fs::write(p.path("model/case.yaml"), b"services:\n  x: \xff\xfe\n").unwrap();
+    p.run()
+        .args(&["check"])
+        .status(1)
+        .stderr_has("model/case.yaml:2:6: error[not-utf8]: model file is not valid UTF-8")
+        .run();
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let p = Project::fixture("small");
+    p.write(
+        "model/case.yaml",
+        "services:\n  shop-a:\n    phase: edge\n    plane: app\n    networks: [nowhere]\n    image: example/a:1\n    depends_on: [missing]\n    ports:\n      - container: 1\n        host: 18080\n",
+    );
+    let out = p.run().args(&["check"]).status(1).run();
+    let err = stderr(&out);
+    for rule in ["unknown-network", "unknown-dependency", "port-clash"] {
+        assert!(
+            err.contains(&format!("error[{rule}]")),
+            "{rule} missing:\n{err}"
+        );
+    }
+    assert!(err.contains("the model has 3 error(s)"), "{err}");
+}
