@@ -79,6 +79,9 @@ pub enum Rule {
     InvalidHealthCheck,
     InvalidPath,
     NoServices,
+    SecurityException,
+    MissingHealthCheck,
+    MissingLimits,
 }
 
 impl Rule {
@@ -124,6 +127,9 @@ impl Rule {
             Rule::InvalidHealthCheck => "invalid-health-check",
             Rule::InvalidPath => "invalid-path",
             Rule::NoServices => "no-services",
+            Rule::SecurityException => "security-exception",
+            Rule::MissingHealthCheck => "missing-health-check",
+            Rule::MissingLimits => "missing-limits",
         }
     }
 }

@@ -45,6 +45,23 @@ pub fn env_file_value(value: &str) -> Result<String, Unrepresentable> {
     Ok(out)
 }
 
+/// Free text made safe for a `#` comment line in any output: control
+/// characters and line breaks become spaces, so text can never escape its
+/// comment and turn into a key or an instruction.
+pub fn comment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.trim().to_string()
+}
+
 /// A YAML double-quoted scalar holding exactly `value`.
 pub fn yaml_str(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);

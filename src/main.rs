@@ -149,10 +149,12 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
 fn load_valid(model_dir: &Path) -> Result<System, Failure> {
     let loaded = match model::load_dir(model_dir) {
         Ok(loaded) => loaded,
-        Err(LoadError::Io { path, error }) => return Err(Failure::Io(format!(
+        Err(LoadError::Io { path, error }) => {
+            return Err(Failure::Io(format!(
             "cannot read model at {}: {error}\n  help: pass the model directory with --model DIR",
             path.display()
-        ))),
+        )))
+        }
         Err(LoadError::Invalid(mut diagnostics)) => {
             lucid_gen::diagnostic::sort(&mut diagnostics);
             print_diagnostics(&diagnostics);

@@ -172,10 +172,28 @@ pub struct Service {
     pub secrets: Vec<usize>,
     pub volumes: Vec<Volume>,
     pub resources: Resources,
-    pub user: Option<String>,
+    /// The user the container runs as (the model's, or distroless nonroot).
+    pub user: String,
     pub restart: Restart,
     pub command: Vec<String>,
     pub labels: Vec<(String, String)>,
+    pub security: Security,
+}
+
+/// The user every container runs as unless the model says otherwise:
+/// distroless's `nonroot`.
+pub const DEFAULT_USER: &str = "65532:65532";
+
+/// Hardening of one service; every relaxation carries its reason.
+#[derive(Debug, Clone)]
+pub struct Security {
+    /// `None`: read-only root. `Some(reason)`: writable, because reason.
+    pub writable_root: Option<String>,
+    pub tmpfs: Vec<String>,
+    /// Capability (without `CAP_`) and why it is needed.
+    pub cap_add: Vec<(String, String)>,
+    pub run_as_root: Option<String>,
+    pub pids_limit: u32,
 }
 
 /// A port published on the host.

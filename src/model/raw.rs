@@ -285,6 +285,32 @@ pub struct ServiceDef {
     pub command: Vec<String>,
     #[serde(default)]
     pub labels: IndexMap<String, String>,
+    /// Exceptions to the hardened defaults, each with its reason.
+    #[serde(default)]
+    pub security: SecurityDef,
+}
+
+/// `security:` — every service runs hardened unless this says otherwise:
+/// read-only root filesystem with a tmpfs `/tmp`, all capabilities
+/// dropped, `no-new-privileges`, a PID limit, a non-root user.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityDef {
+    /// Why the root filesystem must stay writable (makes it writable).
+    #[serde(default)]
+    pub writable_root: Option<String>,
+    /// Writable scratch directories on the read-only root; default `[/tmp]`.
+    #[serde(default)]
+    pub tmpfs: Option<Vec<String>>,
+    /// Capabilities added back after dropping all: name → reason.
+    #[serde(default)]
+    pub cap_add: IndexMap<String, String>,
+    /// Why the service must run as root (required for user `0`/`root`).
+    #[serde(default)]
+    pub run_as_root: Option<String>,
+    /// Most processes the container may run; default 256.
+    #[serde(default)]
+    pub pids_limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

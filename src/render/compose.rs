@@ -3,7 +3,7 @@
 use askama::Template;
 
 use super::{probe_command, service_labels, template_error, RenderError};
-use crate::escape::{compose_list, compose_str};
+use crate::escape::{comment, compose_list, compose_str};
 use crate::plan::{relative_path, ComposePlan, NetworkUse};
 use crate::system::{Protocol, System};
 
@@ -35,8 +35,13 @@ struct ServiceView {
     image: String,
     platform: String,
     command: Option<String>,
-    user: Option<String>,
+    user: String,
+    run_as_root: Option<String>,
     restart: &'static str,
+    writable_root: Option<String>,
+    tmpfs: Vec<String>,
+    cap_add: Vec<(String, String)>,
+    pids_limit: u32,
     env_files: Vec<String>,
     environment: Vec<(String, String)>,
     ports: Vec<PortView>,
@@ -90,7 +95,7 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
                 phase.name
             ));
             if let Some(d) = &phase.description {
-                header.push(d.clone());
+                header.push(comment(d));
             }
             let earlier: Vec<&str> = plan
                 .networks
@@ -112,7 +117,7 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
                 system.name
             ));
             if let Some(d) = &system.description {
-                header.push(d.clone());
+                header.push(comment(d));
             }
         }
     }
@@ -190,7 +195,7 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
     let s = &system.services[index];
     let mut comments = Vec::new();
     if let Some(d) = &s.description {
-        comments.push(d.clone());
+        comments.push(comment(d));
     }
     comments.push(format!(
         "plane {}, phase {}",
@@ -259,7 +264,17 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
         image: compose_str(&s.image),
         platform: compose_str(&system.platform),
         command: (!s.command.is_empty()).then(|| compose_list(&s.command)),
-        user: s.user.as_ref().map(|u| compose_str(u)),
+        user: compose_str(&s.user),
+        run_as_root: s.security.run_as_root.as_deref().map(comment),
+        writable_root: s.security.writable_root.as_deref().map(comment),
+        tmpfs: s.security.tmpfs.iter().map(|t| compose_str(t)).collect(),
+        cap_add: s
+            .security
+            .cap_add
+            .iter()
+            .map(|(cap, reason)| (cap.clone(), comment(reason)))
+            .collect(),
+        pids_limit: s.security.pids_limit,
         restart: s.restart.as_compose(),
         env_files,
         environment: s

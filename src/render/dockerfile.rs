@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use askama::Template;
 
 use super::{probe_command, service_labels, template_error, RenderError};
-use crate::escape::json_array;
+use crate::escape::{comment, json_array};
 use crate::system::{Build, Protocol, Stack, System};
 
 /// What every stack template fills in.
@@ -163,7 +163,7 @@ pub fn render_all(system: &System) -> Result<Vec<(PathBuf, String)>, RenderError
     for image in &system.images {
         let b = &image.build;
         let mut header = vec![format!("Base image {} ({})", image.image, image.key)];
-        header.extend(image.description.clone());
+        header.extend(image.description.as_deref().map(comment));
         header.push(format!(
             "Build from the source tree: docker build --platform {} -t {} -f THIS_FILE {}",
             system.platform, image.image, b.context
@@ -190,7 +190,7 @@ pub fn render_all(system: &System) -> Result<Vec<(PathBuf, String)>, RenderError
             "Service {} (phase {}, plane {})",
             s.name, system.phases[s.phase].name, system.planes[s.plane].name
         )];
-        header.extend(s.description.clone());
+        header.extend(s.description.as_deref().map(comment));
         if let Some(base) = b.runtime_base {
             header.push(format!(
                 "Build base image {} first.",
@@ -216,9 +216,7 @@ pub fn render_all(system: &System) -> Result<Vec<(PathBuf, String)>, RenderError
         }
         labels.extend(service_labels(system, s));
         let mut view = base_view(system, b, header, labels);
-        if let Some(user) = &s.user {
-            view.user = user.clone();
-        }
+        view.user = s.user.clone();
         let base_is_python = b
             .runtime_base
             .is_some_and(|i| system.images[i].build.stack == Stack::Python);

@@ -4,14 +4,14 @@
 use askama::Template;
 
 use super::{template_error, RenderError};
-use crate::escape::env_file_value;
+use crate::escape::{comment, env_file_value};
 use crate::secrets::SecretValues;
 use crate::system::System;
 
 #[derive(Template)]
 #[template(path = "env_file.env", escape = "none")]
 struct EnvFileTemplate<'a> {
-    description: Option<&'a str>,
+    description: Option<String>,
     readers: Vec<&'a str>,
     vars: Vec<String>,
     secrets: Vec<String>,
@@ -44,7 +44,7 @@ pub fn render(
         secret_lines.push(line(name, value));
     }
     let t = EnvFileTemplate {
-        description: file.description.as_deref(),
+        description: file.description.as_deref().map(comment),
         readers,
         vars: file.vars.iter().map(|(k, v)| line(k, v)).collect(),
         secrets: secret_lines,

@@ -165,6 +165,11 @@ pub fn is_user(s: &str) -> bool {
     }
 }
 
+/// A Linux capability name without its `CAP_` prefix.
+pub fn is_capability(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+}
+
 /// The closest of `candidates` to `name`, if it is close enough to be a
 /// likely typo.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

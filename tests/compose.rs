@@ -1,0 +1,150 @@
+//! Every generated compose file goes through Docker's own `docker compose
+//! config`: each phase file on its own and the master. Environment values
+//! must come back byte-for-byte. Mandatory under CI=true.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use common::{compose_available, require_tool, Project};
+
+fn compose(dir: &Path, file: &str, args: &[&str]) -> std::process::Output {
+    Command::new("docker")
+        .arg("compose")
+        .arg("-f")
+        .arg(file)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run docker compose")
+}
+
+fn compose_files(p: &Project) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(p.path("generated/configs/docker"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs `config -q` on every compose file of the project.
+fn all_files_pass_config(p: &Project) {
+    let dir = p.path("generated/configs/docker");
+    let files = compose_files(p);
+    assert!(files.len() >= 2, "{files:?}");
+    for file in &files {
+        let out = compose(&dir, file, &["config", "-q"]);
+        assert!(
+            out.status.success(),
+            "docker compose -f {file} config -q failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The master file as `docker compose config` resolves it.
+fn resolved_master(p: &Project) -> serde_json::Value {
+    let dir = p.path("generated/configs/docker");
+    let out = compose(
+        &dir,
+        "docker-compose.master.yml",
+        &["config", "--format", "json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn lucid_compose_files_pass_docker_compose_config() {
+    if !require_tool(compose_available(), "docker compose") {
+        return;
+    }
+    let p = Project::lucid();
+    p.run().args(&["all"]).run();
+    all_files_pass_config(&p);
+    // No two services publish the same host port, as Docker reads them.
+    let master = resolved_master(&p);
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for (name, service) in master["services"].as_object().unwrap() {
+        for port in service["ports"].as_array().into_iter().flatten() {
+            let Some(published) = port["published"].as_str() else {
+                continue;
+            };
+            let key = format!(
+                "{}:{}/{}",
+                port["host_ip"].as_str().unwrap_or("0.0.0.0"),
+                published,
+                port["protocol"].as_str().unwrap_or("tcp")
+            );
+            if let Some(other) = seen.insert(key.clone(), name.clone()) {
+                panic!("{key} is published by both {other} and {name}");
+            }
+        }
+    }
+    assert!(!seen.is_empty());
+}
+
+#[test]
+fn env_values_survive_docker_compose_config() {
+    if !require_tool(compose_available(), "docker compose") {
+        return;
+    }
+    let tricky = [
+        ("PLAIN", "plain"),
+        ("SPACES", "  two  spaces  "),
+        ("HASH", "a #not a comment"),
+        ("SINGLE", "it's"),
+        ("DOUBLE", "say \"hi\""),
+        ("BACKSLASH", "C:\\path\\n"),
+        ("DOLLAR", "$HOME ${HOME} $$ $"),
+        ("MIXED", "it's \\ \"$X\"\n# line two\ttab"),
+        ("NEWLINE", "line one\nline two"),
+        ("UNICODE", "héllo ✓ 日本"),
+        ("EMPTY", ""),
+        ("EQUALS", "a=b=c"),
+        ("BACKTICK", "`whoami`"),
+    ];
+    let p = Project::fixture("small");
+    let mut vars = String::from("env_files:\n  tricky:\n    file: .env.tricky\n    vars:\n");
+    let mut inline = String::new();
+    for (k, v) in tricky {
+        let quoted = serde_json::to_string(v).unwrap();
+        vars.push_str(&format!("      T_{k}: {quoted}\n"));
+        inline.push_str(&format!("      I_{k}: {quoted}\n"));
+    }
+    p.write("model/tricky.yaml", &format!(
+        "{vars}services:\n  shop-echo:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/echo:1\n    env_files: [tricky]\n    environment:\n{inline}"
+    ));
+    p.run().args(&["all"]).run();
+    all_files_pass_config(&p);
+    let master = resolved_master(&p);
+    let env = &master["services"]["shop-echo"]["environment"];
+    for (k, v) in tricky {
+        for prefix in ["T", "I"] {
+            let key = format!("{prefix}_{k}");
+            assert_eq!(
+                env[&key].as_str(),
+                Some(v),
+                "{key} changed on its way through compose ({env})"
+            );
+        }
+    }
+    // Secrets arrive too, exactly as the env file holds them.
+    let base = p.read("generated/configs/environment/.env.edge");
+    let token = base
+        .lines()
+        .find_map(|l| l.strip_prefix("API_TOKEN="))
+        .unwrap()
+        .trim_matches('\'');
+    assert_eq!(
+        master["services"]["shop-api"]["environment"]["API_TOKEN"].as_str(),
+        Some(token)
+    );
+}
