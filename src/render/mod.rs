@@ -6,6 +6,7 @@
 //! `templates/`; every value is escaped for the syntax it lands in by
 //! [`crate::escape`] before a template sees it.
 
+pub mod bake;
 mod compose;
 mod dockerfile;
 mod env;
@@ -63,6 +64,13 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
             },
         );
     }
+    outputs.insert(
+        PathBuf::from(bake::BAKE_FILE),
+        OutputFile {
+            text: bake::render(system)?,
+            secret: false,
+        },
+    );
     outputs.insert(PathBuf::from(".gitignore"), gitignore(&outputs));
     Ok(outputs)
 }
