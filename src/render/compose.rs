@@ -49,7 +49,7 @@ struct ServiceView {
     depends_on: Vec<(String, &'static str)>,
     healthcheck: Option<HealthView>,
     volumes: Vec<VolumeView>,
-    limits: Option<Vec<(&'static str, String)>>,
+    limits: Vec<(&'static str, String)>,
     reservation: Option<String>,
     labels: Vec<(String, String)>,
 }
@@ -299,7 +299,7 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
                 read_only: v.read_only,
             })
             .collect(),
-        limits: (!limits.is_empty()).then_some(limits),
+        limits,
         reservation: s
             .resources
             .memory_reservation
