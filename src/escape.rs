@@ -15,18 +15,16 @@ pub struct Unrepresentable(pub &'static str);
 /// Quotes `value` for a `KEY=value` line of an env file read by Compose's
 /// `env_file:`.
 ///
-/// Single quotes are literal in Compose's dotenv dialect (no escapes, no
-/// `${}` interpolation, newlines kept), so they carry every value that has
-/// no `'` in it. A value with a `'` goes in double quotes, where `\`, `"`,
-/// `$` and the control characters are backslash-escaped.
+/// Always double quotes: Compose's dotenv reader turns `\\`, `\"`, `\n` and
+/// `\r` back into the characters, reads `$$` as a literal `$` (a lone `$`
+/// would interpolate), and keeps everything else (tabs, `#`, `'`, Unicode)
+/// as written. Single quotes cannot carry a trailing `\` or a `\'`; bare
+/// values are trimmed and cut at ` #`. Only NUL has no representation.
 pub fn env_file_value(value: &str) -> Result<String, Unrepresentable> {
     if value.contains('\0') {
         return Err(Unrepresentable(
             "a NUL byte cannot be passed in an environment variable",
         ));
-    }
-    if !value.contains('\'') {
-        return Ok(format!("'{value}'"));
     }
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
@@ -34,10 +32,9 @@ pub fn env_file_value(value: &str) -> Result<String, Unrepresentable> {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
-            '$' => out.push_str("\\$"),
+            '$' => out.push_str("$$"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
             c => out.push(c),
         }
     }
@@ -73,10 +70,12 @@ pub fn yaml_str(value: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+            // C0, DEL and C1 controls (NEL would silently become a space).
+            c if c.is_control() => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
-            '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => {
+            // Line separators and non-characters YAML refuses raw.
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -130,9 +129,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn env_values_prefer_single_quotes() {
-        assert_eq!(env_file_value("a b $X #c").unwrap(), "'a b $X #c'");
-        assert_eq!(env_file_value("it's $5\n").unwrap(), "\"it's \\$5\\n\"");
+    fn env_values_are_double_quoted_and_escaped() {
+        assert_eq!(env_file_value("a b $X #c").unwrap(), "\"a b $$X #c\"");
+        assert_eq!(
+            env_file_value("it's \\ \"$5\"\n").unwrap(),
+            "\"it's \\\\ \\\"$$5\\\"\\n\""
+        );
         assert!(env_file_value("a\0b").is_err());
     }
 

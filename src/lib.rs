@@ -2,6 +2,7 @@
 //! Dockerfile of a multi-service Docker system out. See ARCHITECTURE.md.
 
 pub mod diagnostic;
+pub mod docker;
 pub mod escape;
 pub mod model;
 pub mod plan;

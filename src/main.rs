@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use lucid_gen::diagnostic::Diagnostic;
+use lucid_gen::docker::{self, Deployment, DockerError};
 use lucid_gen::model::{self, LoadError};
 use lucid_gen::secrets::{self, SecretSource};
 use lucid_gen::system::System;
@@ -20,6 +21,12 @@ Examples:
   lucid-gen check                    validate model/ and report every problem
   lucid-gen secrets rotate JWT_SECRET
                                      replace one secret and rewrite the files holding it
+  lucid-gen verify                   docker compose config + hadolint on every file
+  lucid-gen up --stand-ins           start every phase with stand-in images, health-gated
+  lucid-gen test                     reachability, isolation, env and secret checks
+  lucid-gen down                     remove the containers and networks again
+  lucid-gen deploy --host pi@HOST --phase foundation --dry-run
+                                     show how a phase would be deployed over SSH
 
 Exit codes: 0 fine, 1 invalid model or stale output, 2 usage or I/O error.";
 
@@ -53,6 +60,95 @@ enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+    /// Check the generated files with Docker's own tools: `docker compose
+    /// config` on every compose file, hadolint on every Dockerfile.
+    Verify {
+        #[command(flatten)]
+        paths: Paths,
+    },
+    /// Build the images with Docker's builder: base images first, then
+    /// phase by phase, parallel within a phase.
+    Build {
+        #[command(flatten)]
+        paths: Paths,
+        /// Build only this phase's images (and the base images).
+        #[arg(long, value_name = "PHASE")]
+        phase: Option<String>,
+        /// Target platform; default: the model's.
+        #[arg(long, value_name = "OS/ARCH")]
+        platform: Option<String>,
+        /// Root of the source tree the build contexts are relative to.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        source: PathBuf,
+        /// Print the build commands without running them.
+        #[arg(long)]
+        dry_run: bool,
+        /// Builds to run at once within a phase.
+        #[arg(long, default_value_t = 2, value_name = "N")]
+        jobs: usize,
+    },
+    /// Start the system phase by phase with `docker compose up -d --wait`.
+    Up {
+        #[command(flatten)]
+        paths: Paths,
+        #[command(flatten)]
+        target: Target,
+        /// Run a tiny stand-in image per service (same networks, ports,
+        /// env files, dependencies and health checks) instead of the real
+        /// images: a smoke test of the topology.
+        #[arg(long)]
+        stand_ins: bool,
+    },
+    /// Check the running system from inside: declared dependencies are
+    /// reachable, isolated planes are not, env and secrets are as
+    /// generated, no image holds a secret.
+    Test {
+        #[command(flatten)]
+        paths: Paths,
+        /// Compose project prefix used with `up --project`.
+        #[arg(long, value_name = "NAME")]
+        project: Option<String>,
+    },
+    /// Remove every container and network `up` created.
+    Down {
+        #[command(flatten)]
+        paths: Paths,
+        #[command(flatten)]
+        target: Target,
+        /// Remove the named volumes too (their data is lost).
+        #[arg(long)]
+        volumes: bool,
+    },
+    /// Copy a phase's compose and env files to a host and start them there
+    /// over SSH.
+    Deploy {
+        #[command(flatten)]
+        paths: Paths,
+        /// Where to deploy, as `user@host`.
+        #[arg(long, value_name = "USER@HOST")]
+        host: String,
+        /// Deploy only this phase (default: every phase, in order).
+        #[arg(long, value_name = "PHASE")]
+        phase: Option<String>,
+        /// Directory on the host; default `/opt/<system name>`.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<String>,
+        /// Print the commands without running them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Which part of the system, under which compose project names.
+#[derive(Args)]
+struct Target {
+    /// Only this phase (default: every phase, in order).
+    #[arg(long, value_name = "PHASE")]
+    phase: Option<String>,
+    /// Compose project prefix (`NAME-<phase>`); default: the names in the
+    /// compose files.
+    #[arg(long, value_name = "NAME")]
+    project: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -136,7 +232,140 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
         Command::Secrets {
             command: SecretsCommand::Rotate { name, paths },
         } => rotate(&paths, name),
+        Command::Verify { paths } => {
+            let dep = deployment(&paths, false)?;
+            checked(docker::verify::run(&dep))
+        }
+        Command::Build {
+            paths,
+            phase,
+            platform,
+            source,
+            dry_run,
+            jobs,
+        } => {
+            let dep = deployment(&paths, true)?;
+            let opts = docker::build::BuildOptions {
+                phase,
+                platform,
+                source,
+                dry_run,
+                jobs: jobs.max(1),
+            };
+            docker::build::run(&dep, &opts).map_err(Failure::from)
+        }
+        Command::Up {
+            paths,
+            target,
+            stand_ins,
+        } => {
+            let dep = deployment(&paths, true)?;
+            let opts = docker::up::UpOptions {
+                phase: target.phase,
+                stand_ins,
+                project: target.project,
+            };
+            docker::up::run(&dep, &opts).map_err(Failure::from)
+        }
+        Command::Test { paths, project } => {
+            let dep = deployment(&paths, true)?;
+            checked(docker::probe::run(
+                &dep,
+                &docker::probe::TestOptions { project },
+            ))
+        }
+        Command::Down {
+            paths,
+            target,
+            volumes,
+        } => {
+            let dep = deployment(&paths, false)?;
+            let opts = docker::down::DownOptions {
+                phase: target.phase,
+                volumes,
+                project: target.project,
+            };
+            docker::down::run(&dep, &opts).map_err(Failure::from)
+        }
+        Command::Deploy {
+            paths,
+            host,
+            phase,
+            dir,
+            dry_run,
+        } => {
+            let dep = deployment(&paths, true)?;
+            let dir = dir.unwrap_or_else(|| format!("/opt/{}", dep.system.name));
+            let opts = docker::deploy::DeployOptions {
+                host,
+                phase,
+                dir,
+                dry_run,
+            };
+            docker::deploy::run(&dep, &opts).map_err(Failure::from)
+        }
     }
+}
+
+impl From<DockerError> for Failure {
+    fn from(e: DockerError) -> Self {
+        match e {
+            DockerError::NotFound { .. } => Failure::Io(e.to_string()),
+            other => {
+                eprintln!("error: {other}");
+                Failure::Reported
+            }
+        }
+    }
+}
+
+/// A check's outcome as an exit code: all passed (0) or not (1).
+fn checked(result: Result<bool, DockerError>) -> Result<(), Failure> {
+    match result? {
+        true => Ok(()),
+        false => Err(Failure::Reported),
+    }
+}
+
+/// Loads the model and its secrets for the Docker-facing commands. With
+/// `fresh`, the output directory must hold exactly what the model renders
+/// (so what runs is what was reviewed); `verify` skips that to check the
+/// files as they are.
+fn deployment(paths: &Paths, fresh: bool) -> Result<Deployment, Failure> {
+    let system = load_valid(&paths.model)?;
+    let source = paths.secret_source();
+    let resolved =
+        secrets::resolve(&system, &source, &[]).map_err(|e| Failure::Io(e.to_string()))?;
+    if !resolved.changed.is_empty() {
+        return Err(Failure::Io(format!(
+            "secret(s) {} have no value in {} yet; run `lucid-gen all` first",
+            resolved.changed.join(", "),
+            paths.secrets.display()
+        )));
+    }
+    let out_dir = std::path::absolute(&paths.out)
+        .map_err(|e| Failure::Io(format!("cannot resolve {}: {e}", paths.out.display())))?;
+    if fresh {
+        let outputs = render::render(&system, &resolved.values)
+            .map_err(|e| Failure::Io(format!("internal error: {e}")))?;
+        let stale = write::compare(&out_dir, &write::with_manifest(outputs))
+            .map_err(|e| Failure::Io(format!("cannot read {}: {e}", out_dir.display())))?;
+        if !stale.is_empty() {
+            for s in &stale {
+                eprintln!("stale: {}", paths.out.join(&s.path).display());
+            }
+            eprintln!(
+                "error: {} is not what the model produces; run `lucid-gen all` first",
+                paths.out.display()
+            );
+            return Err(Failure::Reported);
+        }
+    }
+    Ok(Deployment {
+        system,
+        secrets: resolved.values,
+        out_dir,
+    })
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic]) {

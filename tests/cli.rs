@@ -20,7 +20,7 @@ fn env_value(text: &str, key: &str) -> String {
     line.split_once('=')
         .unwrap()
         .1
-        .trim_matches('\'')
+        .trim_matches('"')
         .to_string()
 }
 

@@ -110,12 +110,19 @@ fn env_values_survive_docker_compose_config() {
         ("EMPTY", ""),
         ("EQUALS", "a=b=c"),
         ("BACKTICK", "`whoami`"),
+        ("TRAILING_BACKSLASH", "ends\\"),
+        ("BACKSLASH_QUOTE", "a\\'b"),
+        (
+            "CONTROLS",
+            "del\u{7f} nel\u{85} nbsp\u{a0} bom\u{feff} ls\u{2028}",
+        ),
+        ("TAB_CR", "a\tb\r\nc"),
     ];
     let p = Project::fixture("small");
     let mut vars = String::from("env_files:\n  tricky:\n    file: .env.tricky\n    vars:\n");
     let mut inline = String::new();
     for (k, v) in tricky {
-        let quoted = serde_json::to_string(v).unwrap();
+        let quoted = lucid_gen::escape::yaml_str(v);
         vars.push_str(&format!("      T_{k}: {quoted}\n"));
         inline.push_str(&format!("      I_{k}: {quoted}\n"));
     }
@@ -145,7 +152,7 @@ fn env_values_survive_docker_compose_config() {
         .lines()
         .find_map(|l| l.strip_prefix("API_TOKEN="))
         .unwrap()
-        .trim_matches('\'');
+        .trim_matches('"');
     assert_eq!(
         master["services"]["shop-api"]["environment"]["API_TOKEN"].as_str(),
         Some(token)

@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 use std::{env, fs, process, thread};
 
 const USAGE: &str = "usage: standin [serve [ARGS...]]
-       standin probe tcp HOST PORT [TIMEOUT_MS] | dns HOST | http URL [TIMEOUT_MS]";
+       standin probe tcp HOST PORT [TIMEOUT_MS] | dns HOST | http URL [TIMEOUT_MS]
+       standin probe many tcp,HOST,PORT[,MS] dns,HOST http,URL[,MS] ...";
 const PROBE_TIMEOUT_MS: u64 = 2000; // default of `probe tcp|http`
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5); // health checks, server reads
 const DNS_TIMEOUT: Duration = Duration::from_secs(2); // per query; retried once
@@ -293,6 +294,9 @@ fn generic_health_check() -> Result<(), String> {
 /// Runs a probe; prints its one-line verdict (`Ok` = success, `Err` = failure).
 fn probe(args: &[String]) -> i32 {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let ["many", checks @ ..] = args.as_slice() {
+        return probe_many(checks);
+    }
     let verdict = match args.as_slice() {
         ["tcp", host, port, rest @ ..] => match (port.parse(), parse_timeout(rest)) {
             (Ok(port), Some(timeout)) => Some(probe_tcp(host, port, timeout)),
@@ -314,6 +318,47 @@ fn probe(args: &[String]) -> i32 {
         }
     };
     println!("{line}");
+    code
+}
+
+/// `probe many CHECK...`: runs every check at once (a check is the words
+/// of a single probe joined by commas: `tcp,HOST,PORT[,MS]`, `dns,HOST`,
+/// `http,URL[,MS]`) and prints one line per check, in order: `ok CHECK
+/// verdict`, `fail CHECK verdict` or `usage CHECK`. Exits 0 when every check
+/// was well-formed: the caller reads the verdicts.
+fn probe_many(checks: &[&str]) -> i32 {
+    let handles: Vec<_> = checks
+        .iter()
+        .map(|check| {
+            let words: Vec<String> = check.split(',').map(String::from).collect();
+            thread::spawn(move || {
+                let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                match words.as_slice() {
+                    ["tcp", host, port, rest @ ..] => match (port.parse(), parse_timeout(rest)) {
+                        (Ok(port), Some(timeout)) => Some(probe_tcp(host, port, timeout)),
+                        _ => None,
+                    },
+                    ["dns", host] => Some(probe_dns(host)),
+                    ["http", url, rest @ ..] => match (parse_http_url(url), parse_timeout(rest)) {
+                        (Some(url), Some(timeout)) => Some(probe_http(&url, timeout)),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            })
+        })
+        .collect();
+    let mut code = 0;
+    for (check, handle) in checks.iter().zip(handles) {
+        match handle.join().unwrap_or(None) {
+            Some(Ok(line)) => println!("ok {check} {line}"),
+            Some(Err(line)) => println!("fail {check} {line}"),
+            None => {
+                println!("usage {check}");
+                code = 2;
+            }
+        }
+    }
     code
 }
 

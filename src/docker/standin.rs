@@ -1,0 +1,1 @@
+//! Stand-in images: one tiny image per service, for smoke tests without real images.
