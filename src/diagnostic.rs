@@ -54,6 +54,7 @@ pub enum Rule {
     UnknownImage,
     UnknownDependency,
     DependencyCycle,
+    UnreachableDependency,
     LaterPhaseDependency,
     // Ports and networks.
     PortRange,
@@ -105,6 +106,7 @@ impl Rule {
             Rule::UnknownImage => "unknown-image",
             Rule::UnknownDependency => "unknown-dependency",
             Rule::DependencyCycle => "dependency-cycle",
+            Rule::UnreachableDependency => "unreachable-dependency",
             Rule::LaterPhaseDependency => "later-phase-dependency",
             Rule::PortRange => "port-range",
             Rule::PortClash => "port-clash",

@@ -1,12 +1,436 @@
-//! `lucid-gen test`: the reachability matrix, environment and secret checks
-//! against the running containers.
+//! `lucid-gen test`: checks the running system from the inside.
+//!
+//! * every service has a running container, healthy when it has a check;
+//! * its environment holds exactly the generated values (env files, then
+//!   secrets, then `environment`), compared without printing any value;
+//! * no image holds a secret value in its config or build history;
+//! * every declared dependency is reachable on its port from inside the
+//!   dependant (stand-ins carry a prober; for real images a probe container
+//!   joins a network the two share);
+//! * the isolation matrix: a probe container on each network resolves and
+//!   reaches exactly the services on that network, and reaches no other
+//!   service even by IP address.
 
-use super::{Deployment, DockerError};
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::standin::{self, LABEL};
+use super::{Cmd, Deployment, DockerError};
+use crate::system::{Protocol, Service, System};
 
 pub struct TestOptions {
     pub project: Option<String>,
 }
 
-pub fn run(_dep: &Deployment, _opts: &TestOptions) -> Result<bool, DockerError> {
-    Err(DockerError::Other("test is not implemented yet".into()))
+/// A running container of one service.
+struct Container {
+    id: String,
+    service: String,
+    running: bool,
+    health: Option<String>,
+    env: BTreeMap<String, String>,
+    image_id: String,
+    stand_in: bool,
+    /// Network name → IPv4 address.
+    networks: BTreeMap<String, String>,
+}
+
+/// One row of the report.
+struct Check {
+    kind: &'static str,
+    from: String,
+    target: String,
+    expect: &'static str,
+    ok: bool,
+    detail: String,
+}
+
+fn inspect(ids: &[String]) -> Result<Vec<Value>, DockerError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = Cmd::docker().arg("inspect").args(ids).run()?;
+    serde_json::from_str(&out)
+        .map_err(|e| DockerError::Other(format!("cannot read docker inspect output: {e}")))
+}
+
+fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, DockerError> {
+    let mut ids = Vec::new();
+    for p in projects {
+        let out = Cmd::docker()
+            .args(["ps", "-a", "-q", "--no-trunc", "--filter"])
+            .arg(format!("label=com.docker.compose.project={p}"))
+            .run()?;
+        ids.extend(out.lines().map(str::to_string));
+    }
+    let mut found = BTreeMap::new();
+    for c in inspect(&ids)? {
+        let labels = &c["Config"]["Labels"];
+        let Some(service) = labels["com.docker.compose.service"].as_str() else {
+            continue;
+        };
+        let env = c["Config"]["Env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let networks = c["NetworkSettings"]["Networks"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, n)| {
+                (
+                    name.clone(),
+                    n["IPAddress"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        found.insert(
+            service.to_string(),
+            Container {
+                id: c["Id"].as_str().unwrap_or_default().to_string(),
+                service: service.to_string(),
+                running: c["State"]["Running"].as_bool().unwrap_or(false),
+                health: c["State"]["Health"]["Status"].as_str().map(str::to_string),
+                env,
+                image_id: c["Image"].as_str().unwrap_or_default().to_string(),
+                stand_in: labels[LABEL].is_string(),
+                networks,
+            },
+        );
+    }
+    Ok(found)
+}
+
+/// The environment a service must see: its env files in order (plain
+/// variables, then secrets), then its own `environment`.
+fn expected_env(
+    system: &System,
+    s: &Service,
+    secrets: &crate::secrets::SecretValues,
+) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for f in &s.env_files {
+        let file = &system.env_files[*f];
+        for (k, v) in &file.vars {
+            env.insert(k.clone(), v.clone());
+        }
+        for i in &file.secrets {
+            let name = &system.secrets[*i].name;
+            env.insert(
+                name.clone(),
+                secrets.get(name).unwrap_or_default().to_string(),
+            );
+        }
+    }
+    for (k, v) in &s.environment {
+        env.insert(k.clone(), v.clone());
+    }
+    env
+}
+
+/// The port to probe a service on: its first TCP port.
+fn probe_port(s: &Service) -> Option<u16> {
+    s.ports
+        .iter()
+        .find(|p| p.protocol == Protocol::Tcp)
+        .map(|p| p.container.0)
+}
+
+/// Runs `standin probe many` in a container; returns check → (ok, line).
+fn probe_many(
+    container: &str,
+    program: &str,
+    checks: &[String],
+) -> Result<BTreeMap<String, (bool, String)>, DockerError> {
+    let mut results = BTreeMap::new();
+    if checks.is_empty() {
+        return Ok(results);
+    }
+    let out = Cmd::docker()
+        .args(["exec", container, program, "probe", "many"])
+        .args(checks)
+        .output()?;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut parts = line.splitn(3, ' ');
+        let (Some(verdict), Some(check), rest) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let rest = rest.unwrap_or_default().to_string();
+        // A refused connection reached the host: the network path exists.
+        let ok = verdict == "ok" || rest.contains("refused");
+        results.insert(check.to_string(), (ok, rest));
+    }
+    for c in checks {
+        results
+            .entry(c.clone())
+            .or_insert((false, format!("no answer from the prober in {container}")));
+    }
+    Ok(results)
+}
+
+/// A probe container attached to one network, removed when dropped.
+struct ProbeContainer {
+    name: String,
+}
+
+impl ProbeContainer {
+    fn start(image: &str, network: &str) -> Result<ProbeContainer, DockerError> {
+        let name = format!("lucid-gen-probe-{}-{}", network, std::process::id());
+        let _ = Cmd::docker().args(["rm", "-f", &name]).output();
+        Cmd::docker()
+            .args([
+                "run",
+                "-d",
+                "--rm",
+                "--name",
+                &name,
+                "--network",
+                network,
+                "--read-only",
+                "--user",
+                "65532:65532",
+            ])
+            .args(["--label", "lucid-gen.probe=1", image])
+            .run()?;
+        Ok(ProbeContainer { name })
+    }
+}
+
+impl Drop for ProbeContainer {
+    fn drop(&mut self) {
+        let _ = Cmd::docker().args(["rm", "-f", &self.name]).output();
+    }
+}
+
+pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
+    let system = &dep.system;
+    let plans = dep.plans(None)?;
+    let projects: Vec<String> = plans
+        .iter()
+        .map(|p| dep.project(p, opts.project.as_deref()))
+        .collect();
+    let found = containers(&projects)?;
+    let mut checks: Vec<Check> = Vec::new();
+
+    // Running, healthy, environment.
+    for s in &system.services {
+        let Some(c) = found.get(&s.name) else {
+            checks.push(Check {
+                kind: "running",
+                from: "-".into(),
+                target: s.name.clone(),
+                expect: "running",
+                ok: false,
+                detail: "no container".into(),
+            });
+            continue;
+        };
+        let healthy = s.health.is_none() || c.health.as_deref() == Some("healthy");
+        checks.push(Check {
+            kind: "running",
+            from: "-".into(),
+            target: s.name.clone(),
+            expect: if s.health.is_some() {
+                "healthy"
+            } else {
+                "running"
+            },
+            ok: c.running && healthy,
+            detail: c.health.clone().unwrap_or_else(|| {
+                if c.running {
+                    "running".into()
+                } else {
+                    "stopped".into()
+                }
+            }),
+        });
+        let expected = expected_env(system, s, &dep.secrets);
+        let wrong: Vec<&str> = expected
+            .iter()
+            .filter(|(k, v)| c.env.get(*k) != Some(*v))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        checks.push(Check {
+            kind: "env",
+            from: s.name.clone(),
+            target: format!("{} variables", expected.len()),
+            expect: "as generated",
+            ok: wrong.is_empty(),
+            // Names only: values may be secrets.
+            detail: if wrong.is_empty() {
+                String::new()
+            } else {
+                format!("differs: {}", wrong.join(", "))
+            },
+        });
+    }
+
+    // No secret in any image.
+    let images: BTreeSet<&str> = found.values().map(|c| c.image_id.as_str()).collect();
+    for image in images {
+        let config = Cmd::docker().args(["image", "inspect", image]).run()?;
+        let history = Cmd::docker()
+            .args(["history", "--no-trunc", "--format", "{{.CreatedBy}}", image])
+            .run()?;
+        let leaked: Vec<&str> = dep
+            .secrets
+            .iter()
+            .filter(|(_, value)| config.contains(value) || history.contains(value))
+            .map(|(name, _)| name)
+            .collect();
+        let short = image
+            .trim_start_matches("sha256:")
+            .get(..12)
+            .unwrap_or(image)
+            .to_string();
+        checks.push(Check {
+            kind: "image",
+            from: short,
+            target: format!("{} secrets", dep.secrets.names().count()),
+            expect: "absent",
+            ok: leaked.is_empty(),
+            detail: if leaked.is_empty() {
+                String::new()
+            } else {
+                format!("holds {}", leaked.join(", "))
+            },
+        });
+    }
+
+    let probe_image = standin::probe_image(dep)?;
+
+    // Dependencies, from inside the dependant.
+    let mut by_network: BTreeMap<String, ProbeContainer> = BTreeMap::new();
+    for s in &system.services {
+        let Some(c) = found.get(&s.name).filter(|c| c.running) else {
+            continue;
+        };
+        for d in &s.depends_on {
+            let target = &system.services[*d];
+            let check = match probe_port(target) {
+                Some(port) => format!("tcp,{},{port},3000", target.name),
+                None => format!("dns,{}", target.name),
+            };
+            let result = if c.stand_in {
+                probe_many(&c.id, "/standin", std::slice::from_ref(&check))?
+            } else {
+                // A real image has no prober: ask from a network both share.
+                let Some(net) = s.networks.iter().find(|n| target.networks.contains(n)) else {
+                    continue;
+                };
+                let name = &system.networks[*net].name;
+                if !by_network.contains_key(name) {
+                    by_network.insert(name.clone(), ProbeContainer::start(&probe_image, name)?);
+                }
+                probe_many(
+                    &by_network[name].name,
+                    "/standin",
+                    std::slice::from_ref(&check),
+                )?
+            };
+            let (ok, detail) = result
+                .get(&check)
+                .cloned()
+                .unwrap_or((false, "no result".into()));
+            checks.push(Check {
+                kind: "dependency",
+                from: s.name.clone(),
+                target: check
+                    .trim_end_matches(",3000")
+                    .replacen(',', " ", 1)
+                    .replace(',', ":"),
+                expect: "reachable",
+                ok,
+                detail,
+            });
+        }
+    }
+
+    // The isolation matrix: one probe per network.
+    for net in &system.networks {
+        let Some(_) = found.values().find(|c| c.networks.contains_key(&net.name)) else {
+            continue;
+        };
+        if !by_network.contains_key(&net.name) {
+            by_network.insert(
+                net.name.clone(),
+                ProbeContainer::start(&probe_image, &net.name)?,
+            );
+        }
+        let prober = &by_network[&net.name].name;
+        let mut wanted: Vec<(String, String, bool)> = Vec::new();
+        for c in found.values().filter(|c| c.running) {
+            let Some(s) = system.service(&c.service) else {
+                continue;
+            };
+            let port = probe_port(s).unwrap_or(9);
+            if c.networks.contains_key(&net.name) {
+                wanted.push((format!("dns,{}", s.name), s.name.clone(), true));
+                wanted.push((format!("tcp,{},{port},3000", s.name), s.name.clone(), true));
+            } else {
+                wanted.push((format!("dns,{}", s.name), s.name.clone(), false));
+                for ip in c.networks.values().filter(|ip| !ip.is_empty()) {
+                    wanted.push((format!("tcp,{ip},{port},700"), s.name.clone(), false));
+                }
+            }
+        }
+        let list: Vec<String> = wanted.iter().map(|(c, _, _)| c.clone()).collect();
+        let results = probe_many(prober, "/standin", &list)?;
+        for (check, service, reachable) in wanted {
+            let (got, detail) = results
+                .get(&check)
+                .cloned()
+                .unwrap_or((false, "no result".into()));
+            let what = check.split(',').take(3).collect::<Vec<_>>();
+            checks.push(Check {
+                kind: if what[0] == "dns" {
+                    "isolation-dns"
+                } else {
+                    "isolation-tcp"
+                },
+                from: format!("net {}", net.name),
+                target: if what[0] == "dns" {
+                    service
+                } else {
+                    format!("{service} ({}:{})", what[1], what[2])
+                },
+                expect: if reachable {
+                    "reachable"
+                } else {
+                    "unreachable"
+                },
+                ok: got == reachable,
+                detail,
+            });
+        }
+    }
+    drop(by_network);
+
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    println!(
+        "{:<14} {:<34} {:<52} {:<12} RESULT",
+        "CHECK", "FROM", "TARGET", "EXPECT"
+    );
+    for c in &checks {
+        println!(
+            "{:<14} {:<34} {:<52} {:<12} {}{}",
+            c.kind,
+            c.from,
+            c.target,
+            c.expect,
+            if c.ok { "ok" } else { "FAIL" },
+            if c.ok || c.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", c.detail)
+            }
+        );
+    }
+    println!("test: {} checks, {failed} failed", checks.len());
+    Ok(failed == 0)
 }

@@ -1,1 +1,349 @@
-//! Stand-in images: one tiny image per service, for smoke tests without real images.
+//! Stand-in images: a smoke test of the generated topology before the real
+//! images exist (and this repository's end-to-end tests, where no registry
+//! is reachable).
+//!
+//! Each service gets a `FROM scratch` image holding one small static
+//! program (`src/bin/lucid-gen-standin.rs`, compiled here with `rustc`)
+//! that listens on the service's declared ports, answers its health check
+//! (the program is also copied to `/usr/bin/python3` and to the path of an
+//! exec health check) and can probe other addresses. An override file then
+//! swaps in only the images: networks, ports, env files, dependencies and
+//! health checks stay exactly as generated.
+//!
+//! The stand-ins run as the model's platform (linux/arm64 for the Pi) under
+//! qemu emulation when the host has it and a Rust toolchain can build for
+//! it; otherwise they fall back to the host's platform and say so loudly.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{Cmd, Deployment, DockerError};
+use crate::plan::ComposePlan;
+use crate::system::{Probe, Protocol, Service};
+
+/// The stand-in program's source, compiled for the target platform.
+const SOURCE: &str = include_str!("../bin/lucid-gen-standin.rs");
+
+/// Label on every stand-in image.
+pub const LABEL: &str = "lucid-gen.stand-in";
+
+/// Stand-in images for every service of a deployment.
+#[derive(Debug, Clone)]
+pub struct StandIns {
+    /// The platform they run as.
+    pub platform: String,
+    /// Whether that differs from the model's platform.
+    pub fallback: bool,
+    /// Service name → image.
+    pub images: BTreeMap<String, String>,
+    /// An image with only the program, for probe containers.
+    pub probe_image: String,
+}
+
+/// How to compile the program for one platform.
+struct Toolchain {
+    rustc: String,
+    target: Option<&'static str>,
+    linker: Option<&'static str>,
+    platform: String,
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join("lucid-gen-standin")
+}
+
+/// FNV-1a: a stable cache key, not a security hash.
+pub fn fnv(parts: &[&[u8]]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in *part {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h = (h ^ 0xff).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn arch_of(platform: &str) -> Option<(&'static str, &'static str)> {
+    match platform.split('/').nth(1)? {
+        "arm64" | "aarch64" => Some(("aarch64", "linux/arm64")),
+        "amd64" | "x86_64" => Some(("x86_64", "linux/amd64")),
+        _ => None,
+    }
+}
+
+fn host_platform() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "linux/arm64",
+        _ => "linux/amd64",
+    }
+}
+
+fn works(cmd: Cmd) -> bool {
+    cmd.output().is_ok_and(|o| o.status.success())
+}
+
+/// A rustc that has the standard library for `target`.
+fn rustc_for(target: &str) -> Option<String> {
+    let mut candidates = Vec::new();
+    if let Ok(r) = std::env::var("LUCID_GEN_STANDIN_RUSTC") {
+        candidates.push(r);
+    }
+    candidates.extend(["rustc".to_string(), "/usr/bin/rustc".to_string()]);
+    candidates.into_iter().find(|rustc| {
+        Cmd::new(rustc)
+            .args(["--print", "target-libdir", "--target", target])
+            .run()
+            .is_ok_and(|dir| {
+                fs::read_dir(dir.trim()).is_ok_and(|mut d| {
+                    d.any(|e| {
+                        e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libstd"))
+                    })
+                })
+            })
+    })
+}
+
+/// Picks how to build for `wanted`, or why it cannot be done here.
+fn toolchain(wanted: &str) -> Result<Toolchain, String> {
+    let (arch, platform) =
+        arch_of(wanted).ok_or_else(|| format!("no stand-in build for platform {wanted}"))?;
+    if arch == std::env::consts::ARCH {
+        let rustc = std::env::var("LUCID_GEN_STANDIN_RUSTC").unwrap_or_else(|_| "rustc".into());
+        return Ok(Toolchain {
+            rustc,
+            target: None,
+            linker: None,
+            platform: platform.into(),
+        });
+    }
+    let (target, linker, binfmt) = match arch {
+        "aarch64" => (
+            "aarch64-unknown-linux-gnu",
+            "aarch64-linux-gnu-gcc",
+            "qemu-aarch64",
+        ),
+        _ => (
+            "x86_64-unknown-linux-gnu",
+            "x86_64-linux-gnu-gcc",
+            "qemu-x86_64",
+        ),
+    };
+    let emulation = fs::read_to_string(Path::new("/proc/sys/fs/binfmt_misc").join(binfmt))
+        .is_ok_and(|s| s.starts_with("enabled"));
+    if !emulation {
+        return Err(format!(
+            "no {binfmt} emulation registered (apt-get install qemu-user-static binfmt-support; update-binfmts --enable {binfmt})"
+        ));
+    }
+    let rustc = rustc_for(target).ok_or_else(|| {
+        format!("no rustc with the {target} standard library (Debian: apt-get install rustc libstd-rust-dev:{} gcc-{}-linux-gnu libc6-dev-{}-cross)",
+            if arch == "aarch64" { "arm64" } else { "amd64" },
+            arch.replace('_', "-"),
+            if arch == "aarch64" { "arm64" } else { "amd64" })
+    })?;
+    if !works(Cmd::new(linker).arg("--version")) {
+        return Err(format!("no linker {linker} for {target}"));
+    }
+    Ok(Toolchain {
+        rustc,
+        target: Some(target),
+        linker: Some(linker),
+        platform: platform.into(),
+    })
+}
+
+/// Compiles the program (cached by source, compiler and target).
+fn compile(tc: &Toolchain) -> Result<PathBuf, DockerError> {
+    let dir = cache_dir();
+    fs::create_dir_all(&dir)
+        .map_err(|e| DockerError::Other(format!("cannot create {}: {e}", dir.display())))?;
+    let key = fnv(&[
+        SOURCE.as_bytes(),
+        tc.rustc.as_bytes(),
+        tc.target.unwrap_or("host").as_bytes(),
+    ]);
+    let binary = dir.join(format!("standin-{}-{key}", tc.target.unwrap_or("host")));
+    if binary.is_file() {
+        return Ok(binary);
+    }
+    let source = dir.join(format!("standin-{key}.rs"));
+    fs::write(&source, SOURCE)
+        .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", source.display())))?;
+    let partial = binary.with_extension("partial");
+    let mut cmd = Cmd::new(&tc.rustc).args([
+        "--edition",
+        "2021",
+        "-O",
+        "-C",
+        "panic=abort",
+        "-C",
+        "strip=symbols",
+        "-C",
+        "target-feature=+crt-static",
+        "-C",
+        "relocation-model=static",
+    ]);
+    if let (Some(target), Some(linker)) = (tc.target, tc.linker) {
+        cmd = cmd
+            .args(["--target", target, "-C"])
+            .arg(format!("linker={linker}"));
+    }
+    cmd.arg(&source).arg("-o").arg(&partial).run()?;
+    fs::rename(&partial, &binary)
+        .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", binary.display())))?;
+    Ok(binary)
+}
+
+/// Where an exec health check's program must be for the image to run it.
+fn exec_path(program: &str) -> String {
+    if program.starts_with('/') {
+        program.to_string()
+    } else {
+        format!("/usr/local/bin/{program}")
+    }
+}
+
+/// The stand-in Dockerfile of one service (`None`: the probe image).
+fn dockerfile(service: Option<&Service>) -> String {
+    let mut text =
+        String::from("FROM scratch\nCOPY standin /standin\nCOPY standin /usr/bin/python3\n");
+    let Some(s) = service else {
+        text.push_str(&format!(
+            "LABEL {LABEL}=probe\nENTRYPOINT [\"/standin\", \"serve\"]\n"
+        ));
+        return text;
+    };
+    if let Some(Probe::Exec(cmd)) = s.health.as_ref().map(|h| &h.probe) {
+        let path = exec_path(&cmd[0]);
+        if path != "/standin" && path != "/usr/bin/python3" {
+            text.push_str(&format!("COPY standin {path}\n"));
+        }
+    }
+    let ports = |proto: Protocol| {
+        s.ports
+            .iter()
+            .filter(|p| p.protocol == proto)
+            .map(|p| p.container.0.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    text.push_str(&format!(
+        "ENV STANDIN_TCP_PORTS=\"{}\" STANDIN_UDP_PORTS=\"{}\"\nLABEL {LABEL}={}\nENTRYPOINT [\"/standin\", \"serve\"]\n",
+        ports(Protocol::Tcp),
+        ports(Protocol::Udp),
+        s.name
+    ));
+    text
+}
+
+/// Builds (or finds) the image for one Dockerfile.
+fn image(binary: &Path, text: &str, platform: &str) -> Result<String, DockerError> {
+    let bytes = fs::read(binary)
+        .map_err(|e| DockerError::Other(format!("cannot read {}: {e}", binary.display())))?;
+    let tag = format!(
+        "lucid-gen-standin:{}",
+        fnv(&[&bytes, text.as_bytes(), platform.as_bytes()])
+    );
+    if works(Cmd::docker().args(["image", "inspect", "--format", "{{.Id}}", &tag])) {
+        return Ok(tag);
+    }
+    let ctx = cache_dir().join(format!("ctx-{}", &tag["lucid-gen-standin:".len()..]));
+    let io =
+        |e: std::io::Error| DockerError::Other(format!("cannot prepare {}: {e}", ctx.display()));
+    fs::create_dir_all(&ctx).map_err(io)?;
+    fs::copy(binary, ctx.join("standin")).map_err(io)?;
+    fs::write(ctx.join("Dockerfile"), text).map_err(io)?;
+    // The classic builder needs no buildx and records the platform of a
+    // FROM-scratch image correctly.
+    Cmd::docker()
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "--platform", platform, "-t", &tag])
+        .arg(&ctx)
+        .run()?;
+    Ok(tag)
+}
+
+/// The toolchain for the model's platform, or the host's with a warning.
+fn pick_toolchain(wanted: &str) -> Result<(Toolchain, bool), DockerError> {
+    match toolchain(wanted) {
+        Ok(tc) => Ok((tc, false)),
+        Err(why) => {
+            let host = host_platform();
+            eprintln!("WARNING: stand-ins will run as {host}, NOT as {wanted} like the model's images: {why}");
+            Ok((toolchain(host).map_err(DockerError::Other)?, true))
+        }
+    }
+}
+
+/// Just the probe image (for `lucid-gen test` against any deployment).
+pub fn probe_image(dep: &Deployment) -> Result<String, DockerError> {
+    let (tc, _) = pick_toolchain(&dep.system.platform)?;
+    let binary = compile(&tc)?;
+    image(&binary, &dockerfile(None), &tc.platform)
+}
+
+/// Compiles the program and builds an image for every service.
+pub fn prepare(dep: &Deployment) -> Result<StandIns, DockerError> {
+    let (tc, fallback) = pick_toolchain(&dep.system.platform)?;
+    let binary = compile(&tc)?;
+    let mut images = BTreeMap::new();
+    for s in &dep.system.services {
+        images.insert(
+            s.name.clone(),
+            image(&binary, &dockerfile(Some(s)), &tc.platform)?,
+        );
+    }
+    let probe_image = image(&binary, &dockerfile(None), &tc.platform)?;
+    println!(
+        "stand-ins: {} images for {} (program {})",
+        images
+            .values()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        tc.platform,
+        binary.display()
+    );
+    Ok(StandIns {
+        platform: tc.platform,
+        fallback,
+        images,
+        probe_image,
+    })
+}
+
+/// Writes the compose override that swaps in the stand-in images for the
+/// services of `plan`, and returns its path.
+pub fn write_override(
+    dep: &Deployment,
+    plan: &ComposePlan,
+    project: &str,
+    standins: &StandIns,
+) -> Result<PathBuf, DockerError> {
+    let mut text = String::from(
+        "# Written by `lucid-gen up --stand-ins`: only the images differ from the\n\
+         # generated compose file; networks, ports, env files, dependencies and\n\
+         # health checks are the generated ones.\nservices:\n",
+    );
+    for &i in &plan.services {
+        let name = &dep.system.services[i].name;
+        text.push_str(&format!(
+            "  {name}:\n    image: {}\n    pull_policy: never\n",
+            standins.images[name]
+        ));
+        if standins.fallback {
+            text.push_str(&format!("    platform: {}\n", standins.platform));
+        }
+    }
+    let dir = cache_dir().join("overrides");
+    fs::create_dir_all(&dir)
+        .map_err(|e| DockerError::Other(format!("cannot create {}: {e}", dir.display())))?;
+    let path = dir.join(format!(
+        "{project}-{}.yml",
+        fnv(&[dep.out_dir.to_string_lossy().as_bytes()])
+    ));
+    crate::write::atomic_write(&path, text.as_bytes(), false)
+        .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
+}

@@ -1572,6 +1572,25 @@ impl<'a> Validator<'a> {
                         "move one of the two services so the dependency is deployed first, or drop the dependency",
                     );
                 }
+                let shared = s.networks.iter().any(|n| target.networks.contains(n));
+                if !shared && !s.networks.is_empty() && !target.networks.is_empty() {
+                    let names = |svc: &Service| {
+                        svc.networks
+                            .iter()
+                            .map(|n| sys.networks[*n].key.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    self.error(
+                        Rule::UnreachableDependency,
+                        &m.services[si].at(&p().key("depends_on").index(i)),
+                        format!(
+                            "`{}` depends on `{}` but they share no network (`{}` is on {}; `{}` on {})",
+                            s.name, target.name, s.name, names(s), target.name, names(target)
+                        ),
+                        "put both on a common network the plane rules allow, or drop the dependency",
+                    );
+                }
             }
         }
         // Cycles: depth-first search, reporting each cycle once at the
