@@ -1,0 +1,256 @@
+//! End to end on a real Docker engine: the generated files go to Docker's
+//! own tooling. Every service runs as a stand-in image (no registry is
+//! reachable here), health-gated phase by phase; `lucid-gen test` checks
+//! reachability, isolation, environment and secrets from inside; `down`
+//! leaves nothing behind. Mandatory under CI=true.
+
+mod common;
+
+use std::process::Command;
+
+use common::{compose_available, require_tool, stdout, Project};
+
+fn docker_available() -> bool {
+    compose_available()
+        && Command::new("docker")
+            .arg("info")
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Container ids of every project whose name starts with `prefix`.
+fn containers(prefix: &str) -> Vec<String> {
+    let out = docker(&[
+        "ps",
+        "-a",
+        "--no-trunc",
+        "--format",
+        "{{.ID}} {{.Label \"com.docker.compose.project\"}}",
+    ]);
+    let mut ids: Vec<String> = out
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, project)| project.starts_with(prefix))
+        .map(|(id, _)| id.to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Takes the deployment down when the test ends, passed or not.
+struct Down<'a> {
+    project: &'a Project,
+    prefix: String,
+}
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .project
+            .run()
+            .args(&["down", "--volumes", "--project", &self.prefix])
+            .status(0)
+            .run();
+    }
+}
+
+fn networks_of(p: &Project) -> Vec<String> {
+    let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
+    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    system.networks.iter().map(|n| n.name.clone()).collect()
+}
+
+fn leaves_nothing_behind(p: &Project, prefix: &str) {
+    assert!(containers(prefix).is_empty(), "containers left behind");
+    let existing = docker(&["network", "ls", "--format", "{{.Name}}"]);
+    for net in networks_of(p) {
+        assert!(
+            !existing.lines().any(|l| l == net),
+            "network {net} left behind"
+        );
+    }
+}
+
+#[test]
+fn lucid_comes_up_healthy_isolated_and_goes_away() {
+    if !require_tool(
+        docker_available(),
+        "a running Docker engine with Compose v2",
+    ) {
+        return;
+    }
+    let p = Project::lucid();
+    let prefix = format!("e2e-lucid-{}", std::process::id());
+    p.run().args(&["all"]).run();
+    let down = Down {
+        project: &p,
+        prefix: prefix.clone(),
+    };
+    p.run()
+        .args(&["up", "--stand-ins", "--project", &prefix])
+        .run();
+
+    let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
+    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    let out = p
+        .run()
+        .args(&["test", "--project", &prefix])
+        .stdout_has(" 0 failed")
+        .run();
+    let table = stdout(&out);
+    // Every service ran, healthy, with the generated environment.
+    for s in &system.services {
+        let row = |kind: &str| {
+            table.lines().any(|l| {
+                l.starts_with(kind) && l.contains(&format!(" {} ", s.name)) && l.ends_with(" ok")
+            })
+        };
+        assert!(
+            row("running"),
+            "{} is not running healthy:\n{table}",
+            s.name
+        );
+        assert!(row("env"), "{} env not checked:\n{table}", s.name);
+    }
+    // The TRON network reaches no blockchain service; the foundation
+    // network reaches MongoDB and Redis.
+    let chain: Vec<&str> = system
+        .services
+        .iter()
+        .filter(|s| system.planes[s.plane].name == "chain")
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(!chain.is_empty());
+    for name in chain {
+        let isolated = table.lines().any(|l| {
+            l.starts_with("isolation-tcp")
+                && l.contains("net lucid-tron-isolated")
+                && l.contains(&format!(" {name} "))
+                && l.contains("unreachable")
+                && l.ends_with(" ok")
+        });
+        assert!(
+            isolated,
+            "no passing isolation check of {name} from the TRON network:\n{table}"
+        );
+    }
+    for name in ["lucid-mongodb", "lucid-redis"] {
+        let reached = table.lines().any(|l| {
+            l.starts_with("isolation-tcp")
+                && l.contains("net lucid-pi-network")
+                && l.contains(&format!(" {name} "))
+                && l.contains(" reachable ")
+                && l.ends_with(" ok")
+        });
+        assert!(
+            reached,
+            "{name} not reachable from the foundation network:\n{table}"
+        );
+    }
+    // No secret value is printed.
+    for (_, value) in lucid_gen::secrets::resolve(
+        &system,
+        &lucid_gen::secrets::SecretSource::Store(p.path(".lucid-gen/secrets.env")),
+        &[],
+    )
+    .unwrap()
+    .values
+    .iter()
+    {
+        assert!(!table.contains(value));
+    }
+
+    // A second `up` with an unchanged model recreates nothing.
+    let before = containers(&prefix);
+    assert_eq!(before.len(), system.services.len());
+    p.run()
+        .args(&["up", "--stand-ins", "--project", &prefix])
+        .run();
+    assert_eq!(
+        before,
+        containers(&prefix),
+        "a second up recreated containers"
+    );
+
+    drop(down);
+    leaves_nothing_behind(&p, &prefix);
+}
+
+#[test]
+fn changing_one_service_recreates_only_that_service() {
+    if !require_tool(
+        docker_available(),
+        "a running Docker engine with Compose v2",
+    ) {
+        return;
+    }
+    let p = Project::fixture("small");
+    let prefix = format!("e2e-small-{}", std::process::id());
+    p.run().args(&["all"]).run();
+    let down = Down {
+        project: &p,
+        prefix: prefix.clone(),
+    };
+    p.run()
+        .args(&["up", "--stand-ins", "--project", &prefix])
+        .run();
+    let id_of = |service: &str| {
+        docker(&[
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            &format!("label=com.docker.compose.service={service}"),
+            "--filter",
+            &format!("label=com.docker.compose.project={prefix}-edge"),
+        ])
+        .trim()
+        .to_string()
+    };
+    let (api, gateway) = (id_of("shop-api"), id_of("shop-pay-gateway"));
+    assert!(!api.is_empty() && !gateway.is_empty());
+
+    let services = p.read("model/services.yaml");
+    p.write(
+        "model/services.yaml",
+        &services.replace("      LOG_LEVEL: info\n", "      LOG_LEVEL: debug\n"),
+    );
+    // The edge phase file and the master change; nothing else.
+    p.run().args(&["all"]).stdout_has("2 written").run();
+    p.run()
+        .args(&["up", "--stand-ins", "--project", &prefix])
+        .run();
+    assert_ne!(api, id_of("shop-api"), "shop-api was not recreated");
+    assert_eq!(
+        gateway,
+        id_of("shop-pay-gateway"),
+        "shop-pay-gateway was recreated"
+    );
+    let env = docker(&[
+        "inspect",
+        "--format",
+        "{{json .Config.Env}}",
+        &id_of("shop-api"),
+    ]);
+    assert!(env.contains("\"LOG_LEVEL=debug\""), "{env}");
+    p.run()
+        .args(&["test", "--project", &prefix])
+        .stdout_has(" 0 failed")
+        .run();
+
+    drop(down);
+    leaves_nothing_behind(&p, &prefix);
+}
