@@ -243,3 +243,72 @@ fn a_second_concurrent_run_is_refused() {
         .run();
     assert!(!p.path("generated").exists());
 }
+
+#[test]
+fn lucid_model_with_five_mistakes_reports_each_and_writes_nothing() {
+    let p = Project::lucid();
+    p.run().args(&["all"]).run();
+    let before = p.snapshot_tree("generated");
+    p.write(
+        "model/services/mistakes.yaml",
+        r#"services:
+  lucid-extra-a:
+    phase: support
+    plane: ops
+    networks: [lucid-pi-network]
+    image: pickme/extra-a:1
+    depends_on: [lucid-extra-b, lucid-nonexistent]
+    ports:
+      - container: 80
+        host: 8080
+  lucid-extra-b:
+    phase: support
+    plane: ops
+    networks: [lucid-pi-network]
+    image: pickme/extra-b:1
+    depends_on: [lucid-extra-a]
+  lucid-ledger-sync:
+    phase: core
+    plane: chain
+    networks: [lucid-chain-network]
+    image: pickme/ledger-sync:1
+    environment:
+      SETTLEMENT_TOKEN: USDT
+    helth:
+      http: /health
+"#,
+    );
+    let out = p.run().args(&["check"]).status(1).run();
+    let err = stderr(&out);
+    for (rule, at) in [("unknown-key", "model/services/mistakes.yaml:24:5")] {
+        assert!(
+            err.contains(&format!("{at}: error[{rule}]")),
+            "{rule} at {at}:\n{err}"
+        );
+    }
+    // The unknown key stops the file from loading; fix it and the
+    // semantic mistakes all show at once.
+    let text = p
+        .read("model/services/mistakes.yaml")
+        .replace("    helth:\n      http: /health\n", "");
+    p.write("model/services/mistakes.yaml", &text);
+    let out = p.run().args(&["all"]).status(1).run();
+    let err = stderr(&out);
+    for (rule, at) in [
+        ("port-clash", "model/services/mistakes.yaml:10:15"),
+        ("dependency-cycle", "model/services/mistakes.yaml:16:18"),
+        ("unknown-dependency", "model/services/mistakes.yaml:7:33"),
+        ("forbidden-term", "model/services/mistakes.yaml:23:25"),
+    ] {
+        assert!(
+            err.contains(&format!("{at}: error[{rule}]")),
+            "{rule} at {at}:\n{err}"
+        );
+    }
+    assert!(
+        err.contains("lucid-extra-a → lucid-extra-b → lucid-extra-a"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"));
+    assert_eq!(before, p.snapshot_tree("generated"), "generated/ changed");
+}

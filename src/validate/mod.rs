@@ -405,13 +405,17 @@ impl<'a> Validator<'a> {
         let help = match suggest(name, section.keys().map(String::as_str)) {
             Some(s) => format!("did you mean `{s}`?"),
             None if section.is_empty() => format!("declare the {what} first; the model has none"),
-            None => format!(
+            None if section.len() <= 8 => format!(
                 "declare it, or use one of: {}",
                 section
                     .keys()
                     .map(String::as_str)
                     .collect::<Vec<_>>()
                     .join(", ")
+            ),
+            None => format!(
+                "declare it; none of the model's {} {what}s has a similar name",
+                section.len()
             ),
         };
         self.error(rule, at, format!("unknown {what} `{name}`"), help);
