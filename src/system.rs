@@ -20,6 +20,8 @@ pub struct System {
     pub tag: String,
     pub output: OutputLayout,
     pub labels: Vec<(String, String)>,
+    /// Linter rule id → why it is accepted for every service.
+    pub lint_exceptions: Vec<(String, String)>,
     pub planes: Vec<Plane>,
     pub networks: Vec<Network>,
     pub phases: Vec<Phase>,
@@ -178,6 +180,8 @@ pub struct Service {
     pub command: Vec<String>,
     pub labels: Vec<(String, String)>,
     pub security: Security,
+    /// Linter rule id → why it is accepted for this service.
+    pub lint_exceptions: Vec<(String, String)>,
 }
 
 /// The user every container runs as unless the model says otherwise:

@@ -29,7 +29,7 @@ fn all_writes_the_whole_file_set_then_changes_nothing() {
     let p = Project::fixture("small");
     p.run()
         .args(&["all"])
-        .stdout_has("generated: 11 written, 0 unchanged")
+        .stdout_has("generated: 12 written, 0 unchanged")
         .run();
     for file in [
         ENV_BASE,
@@ -47,7 +47,7 @@ fn all_writes_the_whole_file_set_then_changes_nothing() {
     let before = p.snapshot_tree("generated");
     p.run()
         .args(&["all"])
-        .stdout_has("0 written, 11 unchanged")
+        .stdout_has("0 written, 12 unchanged")
         .run();
     assert_eq!(
         before,
@@ -74,7 +74,7 @@ fn check_mode_reports_a_hand_edit_and_writes_nothing() {
         .run()
         .args(&["all", "--check"])
         .status(1)
-        .stderr_has("1 of 11 files in generated are stale")
+        .stderr_has("1 of 12 files in generated are stale")
         .run();
     let diff = stdout(&out);
     assert!(

@@ -49,6 +49,10 @@ pub struct SystemDef {
     /// Labels put on every service.
     #[serde(default)]
     pub labels: IndexMap<String, String>,
+    /// Compose linter rules (compose-lint ids such as `CL-0019`) accepted
+    /// for every service, each with its reason.
+    #[serde(default)]
+    pub lint_exceptions: IndexMap<String, String>,
 }
 
 /// How service images are named: `<namespace>/<service>:<tag>`.
@@ -288,6 +292,9 @@ pub struct ServiceDef {
     /// Exceptions to the hardened defaults, each with its reason.
     #[serde(default)]
     pub security: SecurityDef,
+    /// Compose linter rules accepted for this service: id → reason.
+    #[serde(default)]
+    pub lint_exceptions: IndexMap<String, String>,
 }
 
 /// `security:` — every service runs hardened unless this says otherwise:

@@ -7,9 +7,10 @@ use crate::escape::{comment, compose_list, compose_str};
 use crate::plan::{relative_path, ComposePlan, NetworkUse};
 use crate::system::{Protocol, System};
 
+/// A port published on the host.
 struct PortView {
     target: u16,
-    published: Option<String>,
+    published: String,
     host_ip: Option<String>,
     protocol: &'static str,
     name: Option<String>,
@@ -45,6 +46,9 @@ struct ServiceView {
     env_files: Vec<String>,
     environment: Vec<(String, String)>,
     ports: Vec<PortView>,
+    /// Container ports other services use but the host does not: `ports:`
+    /// would publish them on a random host port.
+    expose: Vec<String>,
     networks: Vec<String>,
     depends_on: Vec<(String, &'static str)>,
     healthcheck: Option<HealthView>,
@@ -226,19 +230,28 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
             compose_str(&relative_path(&system.output.compose_dir, &path))
         })
         .collect();
+    let protocol = |p: &crate::system::PortMapping| match p.protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+    };
     let ports = s
         .ports
         .iter()
-        .map(|p| PortView {
-            target: p.container.0,
-            published: p.host.map(|h| compose_str(&h.0.to_string())),
-            host_ip: p.host_ip.map(|ip| compose_str(&ip.to_string())),
-            protocol: match p.protocol {
-                Protocol::Tcp => "tcp",
-                Protocol::Udp => "udp",
-            },
-            name: p.name.as_ref().map(|n| compose_str(n)),
+        .filter_map(|p| {
+            Some(PortView {
+                target: p.container.0,
+                published: compose_str(&p.host?.0.to_string()),
+                host_ip: p.host_ip.map(|ip| compose_str(&ip.to_string())),
+                protocol: protocol(p),
+                name: p.name.as_ref().map(|n| compose_str(n)),
+            })
         })
+        .collect();
+    let expose = s
+        .ports
+        .iter()
+        .filter(|p| p.host.is_none())
+        .map(|p| compose_str(&format!("{}/{}", p.container.0, protocol(p))))
         .collect();
     let healthcheck = s.health.as_ref().map(|h| {
         let mut test = vec!["CMD".to_string()];
@@ -283,6 +296,7 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
             .map(|(k, v)| (k.clone(), compose_str(v)))
             .collect(),
         ports,
+        expose,
         networks: s
             .networks
             .iter()

@@ -10,6 +10,7 @@ pub mod bake;
 mod compose;
 mod dockerfile;
 mod env;
+pub mod lint;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,13 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
             },
         );
     }
+    outputs.insert(
+        PathBuf::from(&system.output.compose_dir).join(lint::FILE),
+        OutputFile {
+            text: lint::render(system)?,
+            secret: false,
+        },
+    );
     for (path, text) in dockerfile::render_all(system)? {
         outputs.insert(
             path,

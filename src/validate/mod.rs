@@ -221,15 +221,7 @@ impl<'a> Validator<'a> {
                     .help("add a `services:` section to a model file"),
             );
         }
-        let (name, description, platform, registry_namespace, tag, output, labels) = system?;
         let mut sys = System {
-            name,
-            description,
-            platform,
-            registry_namespace,
-            tag,
-            output,
-            labels,
             planes,
             networks,
             phases,
@@ -237,24 +229,14 @@ impl<'a> Validator<'a> {
             secrets,
             images,
             services,
+            ..system?
         };
         self.cross_checks(m, &mut sys);
         Some(sys)
     }
 
-    #[allow(clippy::type_complexity)]
-    fn system(
-        &mut self,
-        m: &Merged<'a>,
-    ) -> Option<(
-        String,
-        Option<String>,
-        String,
-        String,
-        String,
-        OutputLayout,
-        Vec<(String, String)>,
-    )> {
+    /// The `system` section, with every collection still empty.
+    fn system(&mut self, m: &Merged<'a>) -> Option<System> {
         let Some(def) = &m.system else {
             let location = self.files.first().map(|f| f.location(1, 1));
             self.diagnostics.push(
@@ -330,20 +312,65 @@ impl<'a> Validator<'a> {
             );
         }
         let labels = self.labels(&s.labels, &def.at(&p().key("labels")));
-        Some((
-            s.name.clone(),
-            s.description.clone(),
-            s.platform.clone(),
-            s.registry.namespace.clone(),
-            s.registry.tag.clone(),
-            OutputLayout {
+        let lint_exceptions =
+            self.lint_exceptions(&s.lint_exceptions, &def.at(&p().key("lint_exceptions")));
+        Some(System {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            platform: s.platform.clone(),
+            registry_namespace: s.registry.namespace.clone(),
+            tag: s.registry.tag.clone(),
+            output: OutputLayout {
                 env_dir: o.env_dir.clone(),
                 compose_dir: o.compose_dir.clone(),
                 dockerfile_dir: o.dockerfile_dir.clone(),
                 master_compose: o.master_compose.clone(),
             },
             labels,
-        ))
+            lint_exceptions,
+            planes: Vec::new(),
+            networks: Vec::new(),
+            phases: Vec::new(),
+            env_files: Vec::new(),
+            secrets: Vec::new(),
+            images: Vec::new(),
+            services: Vec::new(),
+        })
+    }
+
+    /// Linter rules accepted with a reason: `CL-0019: "why"`.
+    fn lint_exceptions(
+        &mut self,
+        exceptions: &IndexMap<String, String>,
+        at: &At,
+    ) -> Vec<(String, String)> {
+        for (rule, reason) in exceptions {
+            let here = At {
+                file: at.file,
+                path: at.path.key(rule.as_str()),
+            };
+            let well_formed = rule.split_once('-').is_some_and(|(prefix, number)| {
+                !prefix.is_empty()
+                    && prefix.chars().all(|c| c.is_ascii_uppercase())
+                    && !number.is_empty()
+                    && number.chars().all(|c| c.is_ascii_digit())
+            });
+            if !well_formed {
+                self.error_at_key(
+                    Rule::SecurityException,
+                    &here,
+                    format!("`{rule}` is not a linter rule id"),
+                    "write the id the linter reports, e.g. `CL-0019`",
+                );
+            }
+            if reason.trim().len() < 8 {
+                self.error(Rule::SecurityException, &here, format!("the exception to {rule} needs a reason"), "state in a sentence why the finding is accepted; it is written next to the exception");
+            }
+        }
+        exceptions
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     fn labels(&mut self, labels: &IndexMap<String, String>, at: &At) -> Vec<(String, String)> {
@@ -1265,6 +1292,7 @@ impl<'a> Validator<'a> {
                 command: s.command.clone(),
                 labels,
                 security,
+                lint_exceptions: self.lint_exceptions(&s.lint_exceptions, &at("lint_exceptions")),
             });
         }
         out
