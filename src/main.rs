@@ -408,8 +408,43 @@ fn load_valid(model_dir: &Path) -> Result<System, Failure> {
     }
 }
 
+/// Warnings about where secrets are kept: a store or a secret-bearing env
+/// file that others can read, or that git tracks.
+fn secret_hygiene(paths: &Paths, system: &System) -> Vec<String> {
+    let mut files = vec![paths.secrets.clone()];
+    for env_file in system.env_files.iter().filter(|f| !f.secrets.is_empty()) {
+        files.push(paths.out.join(&system.output.env_dir).join(&env_file.file));
+    }
+    let mut warnings = Vec::new();
+    for file in files.iter().filter(|f| f.is_file()) {
+        if let Some(mode) = write::mode_of(file).filter(|m| m & 0o077 != 0) {
+            warnings.push(format!(
+                "warning[secret-exposure]: {} holds secrets but has mode {mode:03o}\n  help: chmod 600 {}",
+                file.display(),
+                file.display()
+            ));
+        }
+        let tracked = docker::Cmd::new("git")
+            .args(["ls-files", "--error-unmatch"])
+            .arg(file)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if tracked {
+            warnings.push(format!(
+                "warning[secret-exposure]: {} holds secrets but is tracked by git\n  help: git rm --cached {} and rotate every secret it held (`lucid-gen secrets rotate NAME`)",
+                file.display(),
+                file.display()
+            ));
+        }
+    }
+    warnings
+}
+
 fn check(paths: &Paths) -> Result<(), Failure> {
     let system = load_valid(&paths.model)?;
+    for warning in secret_hygiene(paths, &system) {
+        eprintln!("{warning}");
+    }
     let published = system
         .services
         .iter()

@@ -82,8 +82,9 @@ fn set_mode(_: &Path, _: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// The permission bits of a file, if it exists.
 #[cfg(unix)]
-fn mode_of(path: &Path) -> Option<u32> {
+pub fn mode_of(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(path)
         .ok()
@@ -91,7 +92,7 @@ fn mode_of(path: &Path) -> Option<u32> {
 }
 
 #[cfg(not(unix))]
-fn mode_of(_: &Path) -> Option<u32> {
+pub fn mode_of(_: &Path) -> Option<u32> {
     None
 }
 

@@ -312,3 +312,86 @@ fn lucid_model_with_five_mistakes_reports_each_and_writes_nothing() {
     assert!(err.contains("nothing was written"));
     assert_eq!(before, p.snapshot_tree("generated"), "generated/ changed");
 }
+
+#[test]
+fn check_warns_about_exposed_secret_files() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    p.run().args(&["check"]).run();
+    fs::set_permissions(
+        p.path(".lucid-gen/secrets.env"),
+        fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    fs::set_permissions(p.path(ENV_BASE), fs::Permissions::from_mode(0o640)).unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(p.dir.path())
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-f", ".lucid-gen/secrets.env"]);
+    let out = p
+        .run()
+        .args(&["check"])
+        .stderr_has(".lucid-gen/secrets.env holds secrets but has mode 644")
+        .stderr_has("generated/configs/environment/.env.base holds secrets but has mode 640")
+        .stderr_has(".lucid-gen/secrets.env holds secrets but is tracked by git")
+        .run();
+    // Warnings, not errors: the model itself is fine.
+    assert!(stdout(&out).contains("is valid"));
+}
+
+#[test]
+fn no_command_prints_a_secret() {
+    let p = Project::fixture("small");
+    let mut outputs = vec![p.run().args(&["all"]).run()];
+    let store = p.read(".lucid-gen/secrets.env");
+    let values: Vec<&str> = store
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('=').map(|(_, v)| v))
+        .collect();
+    assert_eq!(values.len(), 2);
+    outputs.push(p.run().args(&["check"]).run());
+    outputs.push(p.run().args(&["all", "--check"]).run());
+    // A hand-edited secret-bearing file: --check says it differs, never how.
+    let edited = p
+        .read(ENV_BASE)
+        .replace("DB_NAME=\"shop\"", "DB_NAME=\"shop2\"");
+    p.write(ENV_BASE, &edited);
+    outputs.push(
+        p.run()
+            .args(&["all", "--check"])
+            .status(1)
+            .stdout_has("holds secrets; contents not shown")
+            .run(),
+    );
+    outputs.push(p.run().args(&["all"]).run());
+    outputs.push(p.run().args(&["secrets", "rotate", "DB_PASSWORD"]).run());
+    outputs.push(
+        p.run()
+            .args(&["deploy", "--host", "pi@127.0.0.1", "--dry-run"])
+            .status_any()
+            .run(),
+    );
+    let fresh = p.read(".lucid-gen/secrets.env");
+    for out in &outputs {
+        for text in [stdout(out), stderr(out)] {
+            for value in values.iter().chain(
+                fresh
+                    .lines()
+                    .filter_map(|l| l.split_once('=').map(|(_, v)| v))
+                    .collect::<Vec<_>>()
+                    .iter(),
+            ) {
+                assert!(!text.contains(value), "a secret value was printed:\n{text}");
+            }
+        }
+    }
+}
