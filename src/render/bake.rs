@@ -88,13 +88,25 @@ fn list(items: &[String]) -> String {
 pub fn render(system: &System) -> Result<String, RenderError> {
     let mut targets = Vec::new();
     let base_names: Vec<String> = system.images.iter().map(|i| base_target(&i.key)).collect();
+    // A build on a base image gets it as a named context: bake builds the
+    // base first and hands it over without a registry.
+    let base_context = |runtime_base: Option<usize>| {
+        runtime_base
+            .map(|i| {
+                vec![(
+                    hcl_str(&system.images[i].image),
+                    hcl_str(&format!("target:{}", base_target(&system.images[i].key))),
+                )]
+            })
+            .unwrap_or_default()
+    };
     for (image, name) in system.images.iter().zip(&base_names) {
         targets.push(Target {
             name: hcl_str(name),
             context: with_var("SOURCE_DIR", Path::new(&image.build.context)),
             dockerfile: with_var("GENERATED_DIR", &dockerfile_path(system, &image.key, true)),
             tag: hcl_str(&image.image),
-            contexts: Vec::new(),
+            contexts: base_context(image.build.runtime_base),
         });
     }
     let mut phase_groups = Vec::new();
@@ -115,15 +127,7 @@ pub fn render(system: &System) -> Result<String, RenderError> {
         });
         for s in system.services_in(p) {
             let Some(b) = &s.build else { continue };
-            let contexts = b
-                .runtime_base
-                .map(|i| {
-                    vec![(
-                        hcl_str(&system.images[i].image),
-                        hcl_str(&format!("target:{}", base_target(&system.images[i].key))),
-                    )]
-                })
-                .unwrap_or_default();
+            let contexts = base_context(b.runtime_base);
             targets.push(Target {
                 name: hcl_str(&s.name),
                 context: with_var("SOURCE_DIR", Path::new(&b.context)),

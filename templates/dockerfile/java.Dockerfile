@@ -5,6 +5,7 @@
 
 # Builder: runs on the build host's own platform; Java bytecode is the same
 # for every architecture, so nothing runs under emulation.
+ARG BUILDPLATFORM
 FROM --platform=$BUILDPLATFORM {{ d.builder }} AS builder
 WORKDIR /build
 {%- if d.copy_source %}

@@ -5,6 +5,7 @@
 
 # Builder: runs on the build host's own platform; pip fetches wheels built
 # for the target architecture, so nothing runs under emulation.
+ARG BUILDPLATFORM
 FROM --platform=$BUILDPLATFORM {{ d.builder }} AS builder
 ARG TARGETARCH
 {%- if d.packages.is_empty() %}

@@ -117,6 +117,11 @@ impl Test {
         self
     }
 
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.command.env(key, value);
+        self
+    }
+
     pub fn args(mut self, args: &[&str]) -> Test {
         self.command.args(args);
         self

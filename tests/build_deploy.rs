@@ -1,0 +1,627 @@
+//! `lucid-gen build` and `lucid-gen deploy`.
+//!
+//! Dry runs go through fake `docker`, `ssh` and `scp` programs put first on
+//! PATH: they log every call, so a test sees exactly what ran (nothing, for
+//! a dry run), whether buildx is "installed" is up to the test, and no
+//! host is ever contacted. The real build (mandatory under CI=true) builds
+//! from a tiny local image only, since nothing can be pulled, and removes
+//! every image and container it made, also when it fails.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output};
+
+use common::{require_tool, stderr, stdout, Project, BIN};
+
+/// Fake `docker`, `ssh` and `scp` in a temp dir, each appending its
+/// arguments to `calls.log`. `docker buildx version` succeeds only with
+/// `buildx`; every other docker call fails. ssh and scp succeed.
+struct FakeTools {
+    dir: tempfile::TempDir,
+}
+
+impl FakeTools {
+    fn new(buildx: bool) -> FakeTools {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls.log");
+        let write = |name: &str, body: &str| {
+            let path = dir.path().join(name);
+            let script = format!(
+                "#!/bin/sh\nprintf '%s\\n' \"{name} $*\" >> '{}'\n{body}\n",
+                log.display()
+            );
+            fs::write(&path, script).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        let buildx_rc = if buildx { 0 } else { 1 };
+        write(
+            "docker",
+            &format!(
+                "if [ \"$1 $2\" = 'buildx version' ]; then exit {buildx_rc}; fi\necho \"fake docker: $*\" >&2\nexit 1"
+            ),
+        );
+        write("ssh", "exit 0");
+        write("scp", "exit 0");
+        FakeTools { dir }
+    }
+
+    /// Every call so far, one line each: `program args...`.
+    fn calls(&self) -> Vec<String> {
+        fs::read_to_string(self.dir.path().join("calls.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Runs lucid-gen in the project with the fakes first on PATH.
+    fn run(&self, p: &Project, args: &[&str]) -> Output {
+        let path = std::env::join_paths(
+            std::iter::once(self.dir.path().to_path_buf())
+                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+        )
+        .unwrap();
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(p.dir.path())
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        out
+    }
+}
+
+/// The project directory as the binary sees it (symlinks resolved).
+fn root(p: &Project) -> String {
+    p.dir.path().canonicalize().unwrap().display().to_string()
+}
+
+fn small_with_sources() -> Project {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    for dir in ["src/base", "src/db", "src/api"] {
+        fs::create_dir_all(p.path(dir)).unwrap();
+    }
+    p
+}
+
+fn lines(out: &Output) -> Vec<String> {
+    stdout(out).lines().map(str::to_string).collect()
+}
+
+fn assert_ok(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// Secret values from the project's store.
+fn secret_values(p: &Project) -> Vec<String> {
+    p.read(".lucid-gen/secrets.env")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('=').map(|(_, v)| v.trim().to_string()))
+        .filter(|v| v.len() >= 16)
+        .collect()
+}
+
+fn assert_no_secret(p: &Project, out: &Output) {
+    let values = secret_values(p);
+    assert!(!values.is_empty());
+    for v in values {
+        assert!(
+            !stdout(out).contains(&v) && !stderr(out).contains(&v),
+            "a secret value was printed"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- build
+
+#[test]
+fn build_dry_run_lists_base_images_then_each_phase_and_runs_nothing() {
+    let p = small_with_sources();
+    let fake = FakeTools::new(false);
+    let r = root(&p);
+    let out = fake.run(&p, &["build", "--dry-run", "--source", "src"]);
+    assert_ok(&out);
+    let build = |image: &str, dockerfile: &str, arch_arg: bool, context: &str| {
+        format!(
+            "DOCKER_BUILDKIT=0 docker build --platform linux/amd64 -t {image} -f {r}/generated/dockerfiles/{dockerfile}/Dockerfile{} --force-rm {r}/src/{context}",
+            if arch_arg { " --build-arg TARGETARCH=amd64 --build-arg BUILDPLATFORM=linux/amd64" } else { "" }
+        )
+    };
+    assert_eq!(
+        lines(&out),
+        vec![
+            "# base images".to_string(),
+            build("example/shop-base:1.0", "images/py", true, "base"),
+            "# phase base".to_string(),
+            build("example/shop-db:1.0", "services/shop-db", false, "db"),
+            "# phase edge".to_string(),
+            build("example/shop-api:1.0", "services/shop-api", true, "api"),
+        ]
+    );
+    // The templates declare `ARG BUILDPLATFORM` before their first FROM,
+    // so the legacy builder can build them: no warning.
+    let err = stderr(&out);
+    assert!(!err.contains("FROM uses $BUILDPLATFORM"), "{err}");
+    // Only the probes ran: buildx, and the daemon's platform for
+    // BUILDPLATFORM.
+    assert_eq!(
+        fake.calls(),
+        vec![
+            "docker buildx version",
+            "docker version --format {{.Server.Os}}/{{.Server.Arch}}"
+        ]
+    );
+
+    // --platform overrides the model's, including the platform variables.
+    let out = fake.run(
+        &p,
+        &[
+            "build",
+            "--dry-run",
+            "--source",
+            "src",
+            "--platform",
+            "linux/arm64",
+        ],
+    );
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert_eq!(text.matches("--platform linux/arm64 ").count(), 3, "{text}");
+    assert_eq!(
+        text.matches("--build-arg TARGETARCH=arm64 ").count(),
+        2,
+        "{text}"
+    );
+    // The target is arm64; the builder stage still runs on the daemon's
+    // own platform.
+    assert!(
+        !text.contains("--platform linux/amd64") && !text.contains("TARGETARCH=amd64"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("--build-arg BUILDPLATFORM=linux/amd64 ")
+            .count(),
+        2,
+        "{text}"
+    );
+}
+
+#[test]
+fn build_dry_run_of_one_phase_builds_the_base_images_first() {
+    let p = small_with_sources();
+    let fake = FakeTools::new(false);
+    let out = fake.run(
+        &p,
+        &["build", "--dry-run", "--source", "src", "--phase", "edge"],
+    );
+    assert_ok(&out);
+    let l = lines(&out);
+    assert_eq!(l.len(), 4, "{l:?}");
+    assert_eq!(l[0], "# base images");
+    assert!(l[1].contains(" -t example/shop-base:1.0 "), "{l:?}");
+    assert_eq!(l[2], "# phase edge");
+    assert!(l[3].contains(" -t example/shop-api:1.0 "), "{l:?}");
+    assert!(!stdout(&out).contains("shop-db"));
+}
+
+#[test]
+fn build_dry_run_uses_bake_when_buildx_is_installed() {
+    let p = small_with_sources();
+    let fake = FakeTools::new(true);
+    let r = root(&p);
+    let out = fake.run(&p, &["build", "--dry-run", "--source", "src"]);
+    assert_ok(&out);
+    assert_eq!(
+        lines(&out),
+        vec![
+            "# buildx bake: base-images, phase-base, phase-edge".to_string(),
+            format!("SOURCE_DIR={r}/src GENERATED_DIR={r}/generated docker buildx bake -f {r}/generated/docker-bake.hcl base-images phase-base phase-edge"),
+        ]
+    );
+    let out = fake.run(
+        &p,
+        &[
+            "build",
+            "--dry-run",
+            "--source",
+            "src",
+            "--phase",
+            "edge",
+            "--platform",
+            "linux/arm64",
+        ],
+    );
+    assert_ok(&out);
+    assert_eq!(
+        lines(&out)[1],
+        format!("SOURCE_DIR={r}/src GENERATED_DIR={r}/generated docker buildx bake -f {r}/generated/docker-bake.hcl --set '*.platform=linux/arm64' base-images phase-edge")
+    );
+    assert_eq!(fake.calls(), vec!["docker buildx version"; 2]);
+}
+
+#[test]
+fn build_names_every_missing_context_before_building_anything() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    fs::create_dir_all(p.path("src/db")).unwrap();
+    let r = root(&p);
+    for dry_run in [true, false] {
+        let mut args = vec!["build", "--source", "src"];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let out = p
+            .run()
+            .args(&args)
+            .status(1)
+            .stderr_has("2 build context(s) missing")
+            .stderr_has(&format!(
+                "base image py (example/shop-base:1.0): {r}/src/base"
+            ))
+            .stderr_has(&format!(
+                "service shop-api (example/shop-api:1.0): {r}/src/api"
+            ))
+            .stderr_has("--source DIR")
+            .run();
+        assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+        assert!(!stderr(&out).contains("src/db"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn build_of_an_unknown_phase_is_refused() {
+    let p = small_with_sources();
+    p.run()
+        .args(&["build", "--dry-run", "--source", "src", "--phase", "nope"])
+        .status(1)
+        .stderr_has("unknown phase `nope`; the model's phases are: base, edge")
+        .run();
+}
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker").args(args).output().unwrap()
+}
+
+fn docker_available() -> bool {
+    Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Removes the test's containers and images when dropped, also on panic:
+/// containers and images carrying the run's unique system label (the
+/// intermediate images of a failed legacy build included), then every tag.
+struct Cleanup {
+    label: String,
+    tags: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let filter = format!("label={}", self.label);
+        let ids = |args: &[&str]| -> Vec<String> {
+            stdout(&docker(args))
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()
+        };
+        let containers = ids(&["ps", "-aq", "--filter", &filter]);
+        if !containers.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(containers.iter().map(String::as_str));
+            docker(&args);
+        }
+        // Children before parents (a parent with children is only
+        // untagged); a few rounds settle any order. The tags last, when
+        // nothing builds on them any more.
+        for _ in 0..5 {
+            let images = ids(&["image", "ls", "-aq", "--filter", &filter]);
+            if images.is_empty() {
+                break;
+            }
+            let mut args = vec!["image", "rm", "-f"];
+            args.extend(images.iter().map(String::as_str));
+            docker(&args);
+        }
+        let mut args = vec!["image", "rm", "-f"];
+        args.extend(self.tags.iter().map(String::as_str));
+        docker(&args);
+    }
+}
+
+fn labels(image: &str) -> serde_json::Value {
+    let out = docker(&["image", "inspect", "--format", "{{json .Config}}", image]);
+    assert!(out.status.success(), "{image}: {}", stderr(&out));
+    serde_json::from_str(stdout(&out).trim()).unwrap()
+}
+
+#[test]
+fn build_builds_every_image_from_a_local_upstream() {
+    if !require_tool(docker_available(), "a running Docker daemon") {
+        return;
+    }
+    // Unique names per run, so parallel runs and leftovers cannot clash.
+    let ns = format!("lucid-gen-test-{}", std::process::id());
+    let system = format!("localbuild-{}", std::process::id());
+    let p = Project::fixture("local-build");
+    for file in ["model/system.yaml", "model/services.yaml"] {
+        let text = p
+            .read(file)
+            .replace("lucid-gen-test", &ns)
+            .replace("localbuild", &system);
+        p.write(file, &text);
+    }
+    let tag = |name: &str| format!("{ns}/{name}:1");
+    let cleanup = Cleanup {
+        label: format!("lucid-gen.system={system}"),
+        tags: ["upstream", "lb-base", "lb-one", "lb-two", "lb-three"]
+            .iter()
+            .map(|n| tag(n))
+            .collect(),
+    };
+
+    // The upstream image every stage starts from: FROM scratch + one file.
+    let up = tempfile::tempdir().unwrap();
+    fs::write(up.path().join("hello.txt"), "hello\n").unwrap();
+    fs::write(
+        up.path().join("Dockerfile"),
+        "FROM scratch\nCOPY hello.txt /hello.txt\n",
+    )
+    .unwrap();
+    let out = docker(&[
+        "build",
+        "--label",
+        &cleanup.label,
+        "-t",
+        &tag("upstream"),
+        &up.path().display().to_string(),
+    ]);
+    assert!(out.status.success(), "upstream: {}", stderr(&out));
+
+    p.run().args(&["all"]).run();
+    for dir in ["base", "one", "two", "three"] {
+        fs::create_dir_all(p.path("src").join(dir)).unwrap();
+    }
+    let out = p
+        .run()
+        .args(&["build", "--source", "src", "--jobs", "2"])
+        .run();
+    let text = stdout(&out);
+    let at = |image: &str| {
+        text.find(&format!("ok    {}", tag(image)))
+            .unwrap_or_else(|| panic!("{image} not built:\n{text}"))
+    };
+    if !text.contains("buildx bake") {
+        // Legacy builder: one line per image, base first, phase by phase.
+        assert!(at("lb-base") < at("lb-one"), "{text}");
+        assert!(
+            at("lb-one") < at("lb-two") && at("lb-one") < at("lb-three"),
+            "{text}"
+        );
+    }
+    for (name, phase, runtime) in [
+        ("lb-one", "first", tag("lb-base")),
+        ("lb-two", "second", tag("lb-base")),
+        ("lb-three", "second", tag("upstream")),
+    ] {
+        let config = labels(&tag(name));
+        let l = &config["Labels"];
+        assert_eq!(l["org.opencontainers.image.title"], name, "{config}");
+        assert_eq!(l["org.opencontainers.image.base.name"], runtime.as_str());
+        assert_eq!(l["lucid-gen.system"], system.as_str());
+        assert_eq!(l["lucid-gen.phase"], phase);
+        assert_eq!(l["lucid-gen.plane"], "app");
+        assert_eq!(l["lucid-gen.test"], "build");
+        assert_eq!(config["User"], "65532:65532");
+        assert_eq!(
+            config["Entrypoint"][0],
+            format!("/usr/local/bin/{}", &name[3..])
+        );
+    }
+    let base = labels(&tag("lb-base"));
+    assert_eq!(base["Labels"]["lucid-gen.system"], system.as_str());
+
+    // A build that fails: the image is named, its output shown, the other
+    // build of the phase still finishes.
+    let services = p.read("model/services.yaml").replace(
+        "from: /hello.txt\n          to: /usr/local/bin/three",
+        "from: /missing.txt\n          to: /usr/local/bin/three",
+    );
+    p.write("model/services.yaml", &services);
+    p.run().args(&["all"]).run();
+    let out = p
+        .run()
+        .args(&["build", "--source", "src", "--jobs", "2"])
+        .status(1)
+        .run();
+    let err = stderr(&out);
+    if !stdout(&out).contains("buildx bake") {
+        assert!(
+            err.contains(&format!(
+                "building {} (service lb-three) failed",
+                tag("lb-three")
+            )),
+            "{err}"
+        );
+        assert!(err.contains("missing.txt"), "{err}");
+        assert!(
+            stdout(&out).contains(&format!("ok    {}", tag("lb-two"))),
+            "{}",
+            stdout(&out)
+        );
+        assert!(stdout(&out).contains(&format!("FAIL  {}", tag("lb-three"))));
+    }
+    // --force-rm: a failed step leaves no container behind.
+    let left = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=lucid-gen.system={system}"),
+    ]);
+    assert!(
+        stdout(&left).trim().is_empty(),
+        "containers left: {}",
+        stdout(&left)
+    );
+}
+
+// --------------------------------------------------------------- deploy
+
+fn deploy_lines(r: &str, dir: &str, phase: &str, env: &str) -> Vec<String> {
+    let host = "deploy@127.0.0.1";
+    vec![
+        format!("# phase {phase} → {host}:{dir}"),
+        format!("ssh -o BatchMode=yes {host} 'mkdir -p {dir}/configs/docker {dir}/configs/environment'"),
+        format!("scp -o BatchMode=yes -p {r}/generated/configs/docker/docker-compose.{phase}.yml {host}:{dir}/configs/docker/docker-compose.{phase}.yml"),
+        format!("scp -o BatchMode=yes -p {r}/generated/configs/environment/{env} {host}:{dir}/configs/environment/"),
+        format!("ssh -o BatchMode=yes {host} 'cd {dir}/configs/docker && docker compose -f docker-compose.{phase}.yml up -d --wait'"),
+    ]
+}
+
+#[test]
+fn deploy_dry_run_of_one_phase_prints_its_commands_only() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let fake = FakeTools::new(false);
+    let out = fake.run(
+        &p,
+        &[
+            "deploy",
+            "--host",
+            "deploy@127.0.0.1",
+            "--phase",
+            "edge",
+            "--dry-run",
+        ],
+    );
+    assert_ok(&out);
+    assert_eq!(
+        lines(&out),
+        deploy_lines(&root(&p), "/opt/shop", "edge", ".env.edge")
+    );
+    assert_no_secret(&p, &out);
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
+
+#[test]
+fn deploy_dry_run_of_every_phase_in_order() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let fake = FakeTools::new(false);
+    let out = fake.run(
+        &p,
+        &[
+            "deploy",
+            "--host",
+            "deploy@127.0.0.1",
+            "--dir",
+            "/srv/shop/",
+            "--dry-run",
+        ],
+    );
+    assert_ok(&out);
+    let r = root(&p);
+    let mut want = deploy_lines(&r, "/srv/shop", "base", ".env.base");
+    want.extend(deploy_lines(&r, "/srv/shop", "edge", ".env.edge"));
+    // The header keeps the directory as given.
+    want[0] = want[0].replace("/srv/shop", "/srv/shop/");
+    want[5] = want[5].replace("/srv/shop", "/srv/shop/");
+    assert_eq!(lines(&out), want);
+    assert_no_secret(&p, &out);
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
+
+#[test]
+fn deploy_runs_ssh_and_scp_phase_by_phase() {
+    // Fake ssh and scp: nothing leaves this machine.
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let fake = FakeTools::new(false);
+    let out = fake.run(&p, &["deploy", "--host", "deploy@127.0.0.1"]);
+    assert_ok(&out);
+    assert_no_secret(&p, &out);
+    let calls = fake.calls();
+    let r = root(&p);
+    let want: Vec<String> = ["base", "edge"]
+        .iter()
+        .flat_map(|phase| {
+            vec![
+                format!("ssh -o BatchMode=yes deploy@127.0.0.1 mkdir -p /opt/shop/configs/docker /opt/shop/configs/environment"),
+                format!("scp -o BatchMode=yes -p {r}/generated/configs/docker/docker-compose.{phase}.yml deploy@127.0.0.1:/opt/shop/configs/docker/docker-compose.{phase}.yml"),
+                format!("scp -o BatchMode=yes -p {r}/generated/configs/environment/.env.{phase} deploy@127.0.0.1:/opt/shop/configs/environment/"),
+                format!("ssh -o BatchMode=yes deploy@127.0.0.1 cd /opt/shop/configs/docker && docker compose -f docker-compose.{phase}.yml up -d --wait"),
+            ]
+        })
+        .collect();
+    assert_eq!(calls, want);
+}
+
+#[test]
+fn deploy_refuses_a_secret_env_file_others_can_read() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let env = p.path("generated/configs/environment/.env.edge");
+    fs::set_permissions(&env, fs::Permissions::from_mode(0o644)).unwrap();
+    let fake = FakeTools::new(false);
+    let out = fake.run(&p, &["deploy", "--host", "deploy@127.0.0.1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(".env.edge holds secrets but has mode 644"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("chmod 600"));
+    assert!(
+        fake.calls().is_empty(),
+        "nothing is copied: {:?}",
+        fake.calls()
+    );
+}
+
+#[test]
+fn deploy_refuses_unknown_phases_and_unsafe_arguments() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let fake = FakeTools::new(false);
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--host", "deploy@127.0.0.1", "--phase", "nope"],
+            "unknown phase `nope`; the model's phases are: base, edge",
+        ),
+        (&["--host=-oProxyCommand=true"], "is not a `user@host`"),
+        (
+            &["--host", "deploy@127.0.0.1", "--dir", "~/shop"],
+            "write `lucid` rather than `~/lucid`",
+        ),
+        (
+            &["--host", "deploy@127.0.0.1", "--dir", "/opt/a b"],
+            "must be a plain path",
+        ),
+    ];
+    for (args, message) in cases {
+        for dry_run in [true, false] {
+            let mut all = vec!["deploy"];
+            all.extend_from_slice(args);
+            if dry_run {
+                all.push("--dry-run");
+            }
+            let out = fake.run(&p, &all);
+            assert_eq!(out.status.code(), Some(1), "{all:?}: {}", stderr(&out));
+            assert!(stderr(&out).contains(message), "{all:?}: {}", stderr(&out));
+            assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+        }
+    }
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}

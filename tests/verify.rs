@@ -1,0 +1,154 @@
+//! `lucid-gen verify`: `docker compose config -q` on every compose file and
+//! hadolint on every Dockerfile, as they are on disk. Mandatory under
+//! CI=true (a missing tool fails the test there).
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{compose_available, require_tool, stderr, stdout, Project, BIN};
+
+fn hadolint_available() -> bool {
+    Command::new("hadolint")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn tools() -> bool {
+    require_tool(compose_available(), "docker compose")
+        && require_tool(hadolint_available(), "hadolint")
+}
+
+/// The six files of the small fixture, in the order verify checks them.
+const FILES: [&str; 6] = [
+    "generated/configs/docker/docker-compose.base.yml",
+    "generated/configs/docker/docker-compose.edge.yml",
+    "generated/configs/docker/docker-compose.master.yml",
+    "generated/dockerfiles/images/py/Dockerfile",
+    "generated/dockerfiles/services/shop-db/Dockerfile",
+    "generated/dockerfiles/services/shop-api/Dockerfile",
+];
+
+#[test]
+fn verify_passes_on_fresh_output_one_line_per_file() {
+    if !tools() {
+        return;
+    }
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let out = p.run().args(&["verify"]).run();
+    let text = stdout(&out);
+    let expected: Vec<String> = FILES.iter().map(|f| format!("ok    {f}")).collect();
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.pop(), Some("verify: 6 files, 0 failed"), "{text}");
+    assert_eq!(lines, expected, "{text}");
+}
+
+#[test]
+fn verify_reports_every_file_broken_by_hand() {
+    if !tools() {
+        return;
+    }
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    // A YAML syntax error in one phase file.
+    let edge = "generated/configs/docker/docker-compose.edge.yml";
+    p.write(edge, &(p.read(edge) + "services: [oops\n"));
+    // An untagged base image: hadolint's DL3006.
+    let db = "generated/dockerfiles/services/shop-db/Dockerfile";
+    let text = p.read(db).replace(
+        "FROM gcr.io/distroless/base-debian12:nonroot",
+        "FROM debian",
+    );
+    p.write(db, &text);
+    // A Dockerfile deleted by hand.
+    std::fs::remove_file(p.path("generated/dockerfiles/services/shop-api/Dockerfile")).unwrap();
+    // An env file the base phase and the master read, deleted by hand.
+    std::fs::remove_file(p.path("generated/configs/environment/.env.base")).unwrap();
+
+    let out = p
+        .run()
+        .args(&["verify"])
+        .status(1)
+        .stdout_has("verify: 6 files, 5 failed")
+        .run();
+    let text = stdout(&out);
+    let status = |file: &str| -> &str {
+        text.lines()
+            .find(|l| l.ends_with(file) && !l.starts_with(' '))
+            .unwrap_or_else(|| panic!("no line for {file}:\n{text}"))
+            .split_whitespace()
+            .next()
+            .unwrap()
+    };
+    assert_eq!(status(FILES[0]), "FAIL", "{text}");
+    assert_eq!(status(FILES[1]), "FAIL", "{text}");
+    assert_eq!(status(FILES[2]), "FAIL", "{text}");
+    assert_eq!(status(FILES[3]), "ok", "{text}");
+    assert_eq!(status(FILES[4]), "FAIL", "{text}");
+    assert_eq!(status(FILES[5]), "FAIL", "{text}");
+    // Each failure is followed by the tool's own message, indented.
+    let message_after = |file: &str| -> String {
+        text.lines()
+            .skip_while(|l| *l != format!("FAIL  {file}"))
+            .skip(1)
+            .take_while(|l| l.starts_with("      "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(message_after(FILES[0]).contains(".env.base"), "{text}");
+    assert!(message_after(FILES[1]).contains("yaml"), "{text}");
+    assert!(message_after(FILES[2]).contains(".env.base"), "{text}");
+    let hadolint = message_after(FILES[4]);
+    assert!(hadolint.contains("DL3006"), "{text}");
+    assert!(!hadolint.contains('\u{1b}'), "colour codes: {text}");
+    assert!(
+        message_after(FILES[5]).contains("shop-api/Dockerfile does not exist"),
+        "{text}"
+    );
+}
+
+fn run_with_path(p: &Project, path: &std::path::Path, ci: bool, args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(p.dir.path()).env("PATH", path);
+    if ci {
+        cmd.env("CI", "true");
+    } else {
+        cmd.env_remove("CI");
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn verify_without_its_tools_is_an_error_never_a_skip() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let empty = tempfile::tempdir().unwrap();
+    for ci in [false, true] {
+        let out = run_with_path(&p, empty.path(), ci, &["verify"]);
+        let (so, se) = (stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{so}\n{se}");
+        assert!(se.contains("`docker` is not installed"), "{se}");
+        assert!(!so.contains("ok ") && !so.contains("verify:"), "{so}");
+        assert_eq!(se.contains("CI=true"), ci, "{se}");
+    }
+    // Docker present but hadolint missing: still an error, before any file.
+    if let Some(docker) = which("docker") {
+        let bin = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(docker, bin.path().join("docker")).unwrap();
+        let out = run_with_path(&p, bin.path(), false, &["verify"]);
+        let se = stderr(&out);
+        if compose_available() {
+            assert_eq!(out.status.code(), Some(2), "{se}");
+            assert!(se.contains("`hadolint` is not installed"), "{se}");
+            assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+        }
+    }
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
