@@ -349,7 +349,7 @@ fn deployment(paths: &Paths, fresh: bool) -> Result<Deployment, Failure> {
         let outputs = render::render(&system, &resolved.values)
             .map_err(|e| Failure::Io(format!("internal error: {e}")))?;
         let stale = write::compare(&out_dir, &write::with_manifest(outputs))
-            .map_err(|e| Failure::Io(format!("cannot read {}: {e}", out_dir.display())))?;
+            .map_err(|e| Failure::Io(format!("cannot read {e}")))?;
         if !stale.is_empty() {
             for s in &stale {
                 eprintln!("stale: {}", paths.out.join(&s.path).display());
@@ -379,10 +379,15 @@ fn load_valid(model_dir: &Path) -> Result<System, Failure> {
     let loaded = match model::load_dir(model_dir) {
         Ok(loaded) => loaded,
         Err(LoadError::Io { path, error }) => {
+            let help = if path == model_dir {
+                "\n  help: pass the model directory with --model DIR"
+            } else {
+                ""
+            };
             return Err(Failure::Io(format!(
-            "cannot read model at {}: {error}\n  help: pass the model directory with --model DIR",
-            path.display()
-        )))
+                "cannot read model at {}: {error}{help}",
+                path.display()
+            )));
         }
         Err(LoadError::Invalid(mut diagnostics)) => {
             lucid_gen::diagnostic::sort(&mut diagnostics);
@@ -495,8 +500,8 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
     let outputs = write::with_manifest(outputs);
     let out = &paths.out;
     if check_only {
-        let stale = write::compare(out, &outputs)
-            .map_err(|e| Failure::Io(format!("cannot read {}: {e}", out.display())))?;
+        let stale =
+            write::compare(out, &outputs).map_err(|e| Failure::Io(format!("cannot read {e}")))?;
         if stale.is_empty() {
             println!(
                 "{}: all {} files are up to date",
@@ -525,8 +530,12 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
             paths.secrets.display()
         );
     }
-    let summary = write::apply(out, &outputs)
-        .map_err(|e| Failure::Io(format!("cannot write to {}: {e}", out.display())))?;
+    let summary = write::apply(out, &outputs).map_err(|e| {
+        Failure::Io(format!(
+            "cannot write {e}\n  help: nothing in {} was changed; fix the path and run again",
+            out.display()
+        ))
+    })?;
     println!(
         "{}: {} written, {} unchanged{}",
         out.display(),

@@ -246,6 +246,9 @@ impl Resolved {
                 error,
             })?;
         }
+        if let Some(dir) = path.parent() {
+            crate::write::remove_leftovers(dir);
+        }
         crate::write::atomic_write(path, text.as_bytes(), true).map_err(|error| {
             SecretError::Write {
                 path: path.to_path_buf(),

@@ -51,24 +51,76 @@ pub struct Summary {
     pub deleted: usize,
 }
 
-/// Writes `bytes` to `path` through a synced temporary file and a rename.
-pub fn atomic_write(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+/// Prefix of the temporary files lucid-gen writes before renaming them into
+/// place; a killed run may leave some, and the next run removes them.
+pub const TMP_PREFIX: &str = ".lucid-gen-tmp-";
+
+/// An I/O failure and the path it happened at.
+#[derive(Debug)]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub error: io::Error,
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.error)
+    }
+}
+
+fn at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+    move |error| WriteError {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// Writes `bytes` to a synced temporary file beside `path` (mode 0600 when
+/// `private`); `commit` renames it into place.
+fn stage(path: &Path, bytes: &[u8], private: bool) -> io::Result<tempfile::TempPath> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".lucid-gen-tmp-")
+        .prefix(TMP_PREFIX)
         .tempfile_in(dir)?;
     set_mode(tmp.path(), if private { 0o600 } else { 0o644 })?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    // Make the rename itself durable.
+    Ok(tmp.into_temp_path())
+}
+
+/// Renames a staged file into place and makes the rename durable.
+fn commit(staged: tempfile::TempPath, path: &Path) -> io::Result<()> {
+    staged.persist(path).map_err(|e| e.error)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Writes `bytes` to `path` through a synced temporary file and a rename,
+/// so a crash leaves the old or the new file, never a part.
+pub fn atomic_write(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+    commit(stage(path, bytes, private)?, path)
+}
+
+/// Removes temporary files a killed run left in `dir` (they may hold
+/// secrets).
+pub fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(unix)]
@@ -141,11 +193,11 @@ pub fn with_manifest(mut outputs: Outputs) -> Outputs {
 }
 
 /// Lists what differs between `outputs` and the files under `out_dir`.
-pub fn compare(out_dir: &Path, outputs: &Outputs) -> io::Result<Vec<Stale>> {
+pub fn compare(out_dir: &Path, outputs: &Outputs) -> Result<Vec<Stale>, WriteError> {
     let mut stale = Vec::new();
     for (rel, file) in outputs {
         let path = out_dir.join(rel);
-        match read_existing(&path)? {
+        match read_existing(&path).map_err(at(&path))? {
             Some(old) if old == file.text.as_bytes() => {}
             Some(old) => stale.push(Stale {
                 path: rel.clone(),
@@ -163,7 +215,7 @@ pub fn compare(out_dir: &Path, outputs: &Outputs) -> io::Result<Vec<Stale>> {
             }),
         }
     }
-    for rel in previous_files(out_dir)? {
+    for rel in previous_files(out_dir).map_err(at(&out_dir.join(MANIFEST)))? {
         if !outputs.contains_key(&rel) && out_dir.join(&rel).is_file() {
             stale.push(Stale {
                 path: rel,
@@ -179,26 +231,63 @@ pub fn compare(out_dir: &Path, outputs: &Outputs) -> io::Result<Vec<Stale>> {
 
 /// Writes every file whose bytes changed and deletes files an earlier run
 /// wrote that are no longer produced.
-pub fn apply(out_dir: &Path, outputs: &Outputs) -> io::Result<Summary> {
+///
+/// All or nothing, as far as the file system allows: every new file is
+/// first staged (written and synced beside its target); only when all are
+/// staged are they renamed into place. A failure while staging removes the
+/// staged files and the directories it created, leaving the output as it
+/// was.
+pub fn apply(out_dir: &Path, outputs: &Outputs) -> Result<Summary, WriteError> {
     let stale = compare(out_dir, outputs)?;
+    // Temporary files of a killed run: gone before anything else.
+    let mut dirs: Vec<PathBuf> = outputs
+        .keys()
+        .filter_map(|rel| out_dir.join(rel).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in &dirs {
+        remove_leftovers(dir);
+    }
+    let mut created_dirs: Vec<PathBuf> = Vec::new();
+    let mut staged = Vec::new();
     let mut summary = Summary::default();
-    for s in &stale {
-        let path = out_dir.join(&s.path);
-        match s.change {
-            Change::Create | Change::Update => {
-                if let Some(dir) = path.parent() {
-                    fs::create_dir_all(dir)?;
+    let result = (|| {
+        for s in stale.iter().filter(|s| s.change != Change::Delete) {
+            let path = out_dir.join(&s.path);
+            if let Some(dir) = path.parent() {
+                let mut missing = Vec::new();
+                let mut d = Some(dir);
+                while let Some(p) = d.filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+                    missing.push(p.to_path_buf());
+                    d = p.parent();
                 }
-                let text = &outputs[&s.path].text;
-                atomic_write(&path, text.as_bytes(), s.secret)?;
-                summary.written += 1;
+                fs::create_dir_all(dir).map_err(at(dir))?;
+                created_dirs.extend(missing.into_iter().rev());
             }
-            Change::Delete => {}
+            let text = &outputs[&s.path].text;
+            staged.push((
+                stage(&path, text.as_bytes(), s.secret).map_err(at(&path))?,
+                path,
+            ));
         }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        drop(staged); // Removes the staged files.
+        for dir in created_dirs.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+        return Err(e);
+    }
+    for (tmp, path) in staged {
+        commit(tmp, &path).map_err(at(&path))?;
+        summary.written += 1;
     }
     // Deletions last: the new manifest is in place by now.
     for s in stale.iter().filter(|s| s.change == Change::Delete) {
-        fs::remove_file(out_dir.join(&s.path))?;
+        let path = out_dir.join(&s.path);
+        fs::remove_file(&path).map_err(at(&path))?;
         summary.deleted += 1;
     }
     summary.unchanged = outputs.len() - summary.written;
@@ -206,7 +295,7 @@ pub fn apply(out_dir: &Path, outputs: &Outputs) -> io::Result<Summary> {
     for (rel, file) in outputs {
         let path = out_dir.join(rel);
         if file.secret && mode_of(&path).is_some_and(|m| m != 0o600) {
-            set_mode(&path, 0o600)?;
+            set_mode(&path, 0o600).map_err(at(&path))?;
         }
     }
     Ok(summary)

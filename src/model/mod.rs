@@ -5,6 +5,7 @@
 //! (I/O aside) is a [`Diagnostic`] with a location, and all of them are
 //! returned together rather than stopping at the first.
 
+pub(crate) mod par;
 pub mod raw;
 pub mod source;
 
@@ -79,7 +80,11 @@ fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
             let entry = entry.map_err(|e| io_err(&current, e))?;
             let path = entry.path();
             let is_dir = fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false);
-            if is_dir {
+            let named_like_model = matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            );
+            if is_dir && !named_like_model {
                 pending.push(path);
             } else if matches!(
                 path.extension().and_then(|e| e.to_str()),
@@ -104,67 +109,123 @@ fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
 
 /// Loads every model file under `dir`.
 pub fn load_dir(dir: &Path) -> Result<LoadedModel, LoadError> {
+    let paths = model_files(dir)?;
+    // Speed: files are read and parsed on every core at once (parsing is
+    // most of the time on large models); results are taken in path order,
+    // so diagnostics and the first I/O error are those a sequential loop
+    // would give.
+    let results = par::map(&paths, load_file);
     let mut files = Vec::new();
     let mut fragments = Vec::new();
     let mut diagnostics = Vec::new();
-    for path in model_files(dir)? {
-        let at_start = |rule, msg: String, help: &str| {
-            Diagnostic::error(rule, msg)
-                .at(Some(Location {
-                    file: path.clone(),
-                    line: 1,
-                    col: 1,
-                }))
-                .help(help)
-        };
-        let size = fs::metadata(&path)
-            .map_err(|error| LoadError::Io {
-                path: path.clone(),
-                error,
-            })?
-            .len();
-        if size > MAX_FILE_BYTES {
-            diagnostics.push(at_start(
-                Rule::Io,
-                format!(
-                    "model file is {size} bytes, more than the {MAX_FILE_BYTES}-byte limit"
-                ),
-                "a model file describes services, not data; split it or remove what does not belong",
-            ));
-            continue;
-        }
-        let bytes = fs::read(&path).map_err(|error| LoadError::Io {
-            path: path.clone(),
-            error,
-        })?;
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(err) => {
-                let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
-                let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-                let col = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-                diagnostics.push(
-                    Diagnostic::error(Rule::NotUtf8, "model file is not valid UTF-8")
-                        .at(Some(Location {
-                            file: path.clone(),
-                            line,
-                            col,
-                        }))
-                        .help("save the file as UTF-8"),
-                );
-                continue;
-            }
-        };
-        let (file, fragment, mut found) = parse_file(path.clone(), text);
+    for result in results {
+        let (parsed, mut found) = result?;
         diagnostics.append(&mut found);
-        files.push(file);
-        fragments.push(fragment.unwrap_or_default());
+        if let Some((file, fragment)) = parsed {
+            files.push(file);
+            fragments.push(fragment.unwrap_or_default());
+        }
     }
     if diagnostics.is_empty() {
         Ok(LoadedModel { files, fragments })
     } else {
         Err(LoadError::Invalid(diagnostics))
     }
+}
+
+/// What reading one file gave: the file and its fragment (`None` when it
+/// was refused before parsing), and its diagnostics.
+type FileResult = (Option<(SourceFile, Option<raw::Fragment>)>, Vec<Diagnostic>);
+
+/// Reads and parses one model file.
+fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
+    let at_start = |rule, msg: String, help: &str| {
+        Diagnostic::error(rule, msg)
+            .at(Some(Location {
+                file: path.clone(),
+                line: 1,
+                col: 1,
+            }))
+            .help(help)
+    };
+    let meta = fs::metadata(path).map_err(|error| LoadError::Io {
+        path: path.clone(),
+        error,
+    })?;
+    // A FIFO would block forever, a device never end, a directory named
+    // `x.yaml` (what Docker leaves for a missing bind-mounted file) hide a
+    // mistake: a model file is a regular file.
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(LoadError::Io {
+            path: path.clone(),
+            error: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{what}; model files must be regular *.yaml files"),
+            ),
+        });
+    }
+    let size = meta.len();
+    if size > MAX_FILE_BYTES {
+        let d = at_start(
+            Rule::Io,
+            format!("model file is {size} bytes, more than the {MAX_FILE_BYTES}-byte limit"),
+            "a model file describes services, not data; split it or remove what does not belong",
+        );
+        return Ok((None, vec![d]));
+    }
+    // Read at most one byte past the limit: the file may grow after the
+    // size check.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            fs::File::open(path).map_err(|error| LoadError::Io {
+                path: path.clone(),
+                error,
+            })?,
+            MAX_FILE_BYTES + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(|error| LoadError::Io {
+        path: path.clone(),
+        error,
+    })?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        let d = at_start(
+            Rule::Io,
+            format!("model file grew past the {MAX_FILE_BYTES}-byte limit while being read"),
+            "a model file describes services, not data; split it or remove what does not belong",
+        );
+        return Ok((None, vec![d]));
+    }
+    // A byte order mark is not part of the YAML: drop it so columns and
+    // emptiness are judged on the text itself.
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bytes.drain(..3);
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let col = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            let d = Diagnostic::error(Rule::NotUtf8, "model file is not valid UTF-8")
+                .at(Some(Location {
+                    file: path.clone(),
+                    line,
+                    col,
+                }))
+                .help("save the file as UTF-8");
+            return Ok((None, vec![d]));
+        }
+    };
+    let (file, fragment, found) = parse_file(path.clone(), text);
+    Ok((Some((file, fragment)), found))
 }
 
 /// Parses one file's text: positions first, then the typed fragment.

@@ -7,9 +7,11 @@
 //! index turns them into `file:line:col`. The same walk finds duplicate keys,
 //! which serde would otherwise let overwrite each other silently.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use saphyr_parser::{Event, Marker, Parser};
 
@@ -64,42 +66,79 @@ struct NodePos {
     value: (usize, usize),
 }
 
+/// Node positions by [`encode_key`]/[`encode_index`]-encoded path.
+type Positions = HashMap<String, NodePos>;
+
 /// A model file: its path as shown to users, its text and its node index.
 #[derive(Debug)]
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
-    positions: HashMap<YamlPath, NodePos>,
+    /// Speed: built on the first lookup, i.e. only for a file that has a
+    /// diagnostic; loading a valid model only walks the events for
+    /// duplicate keys. Keys are flat encoded strings (one allocation per
+    /// node, where a `YamlPath` key cost one per segment, twice): indexing
+    /// eagerly took twice as long as the YAML parse itself on large models.
+    positions: OnceLock<Positions>,
+}
+
+/// Appends one segment to an encoded path. Keys are length-prefixed
+/// (`K<len>:<key>`), indices terminated (`I<n>;`), so the encoding of a
+/// whole path is unambiguous whatever a key contains.
+fn encode_key(path: &mut String, key: &str) {
+    use std::fmt::Write;
+    let _ = write!(path, "K{}:{key}", key.len());
+}
+
+fn encode_index(path: &mut String, index: usize) {
+    use std::fmt::Write;
+    let _ = write!(path, "I{index};");
 }
 
 fn line_col(marker: &Marker) -> (usize, usize) {
     (marker.line(), marker.col() + 1)
 }
 
+/// An open mapping or sequence. `len` is the length of its encoded path,
+/// a prefix of the walk's path buffer while it is open.
 enum Frame {
     Map {
-        path: YamlPath,
-        pending_key: Option<(String, (usize, usize))>,
+        len: usize,
+        /// Where the key just read starts; its segment is already in the
+        /// path buffer.
+        pending_key: Option<(usize, usize)>,
         seen: HashSet<String>,
     },
     Seq {
-        path: YamlPath,
+        len: usize,
         next: usize,
     },
 }
 
 impl SourceFile {
-    /// Indexes `text`. Returns the diagnostics the walk itself finds
+    /// Checks `text`. Returns the diagnostics the walk itself finds
     /// (duplicate keys, syntax errors, several documents); an unparsable file
-    /// still yields a `SourceFile` with whatever was indexed before the error.
+    /// still yields a `SourceFile`, indexed up to the error.
     pub fn new(path: PathBuf, text: String) -> (SourceFile, Vec<Diagnostic>) {
-        let mut file = SourceFile {
+        let file = SourceFile {
             path,
             text,
-            positions: HashMap::new(),
+            positions: OnceLock::new(),
         };
-        let diagnostics = file.index();
+        let diagnostics = file.walk(None);
         (file, diagnostics)
+    }
+
+    /// A position inside the text: the parser reports errors at the end of
+    /// a file without a final newline one line past it.
+    fn clamp(&self, (line, col): (usize, usize)) -> (usize, usize) {
+        // After a final newline an empty last line exists (editors show it).
+        let lines = self.text.matches('\n').count() + 1;
+        if line <= lines {
+            return (line, col);
+        }
+        let last = self.text.rsplit('\n').next().unwrap_or("");
+        (lines, last.chars().count() + 1)
     }
 
     pub fn location(&self, line: usize, col: usize) -> Location {
@@ -127,25 +166,40 @@ impl SourceFile {
     }
 
     fn find(&self, path: &YamlPath) -> Option<NodePos> {
-        let mut segs = path.0.clone();
-        loop {
-            if let Some(pos) = self.positions.get(&YamlPath(segs.clone())) {
-                return Some(*pos);
+        let positions = self.positions.get_or_init(|| {
+            let mut positions = Positions::new();
+            self.walk(Some(&mut positions));
+            positions
+        });
+        // The encoded path and where each ancestor's encoding ends: the
+        // path itself first, then each ancestor up to the root.
+        let mut encoded = String::new();
+        let mut ends = vec![0];
+        for seg in &path.0 {
+            match seg {
+                Seg::Key(k) => encode_key(&mut encoded, k),
+                Seg::Index(n) => encode_index(&mut encoded, *n),
             }
-            segs.pop()?;
+            ends.push(encoded.len());
         }
+        ends.iter()
+            .rev()
+            .find_map(|end| positions.get(&encoded[..*end]).copied())
     }
 
-    fn index(&mut self) -> Vec<Diagnostic> {
+    /// Walks the events of the text: reports duplicate keys and syntax
+    /// errors, and records every node's position into `positions` if given.
+    fn walk(&self, mut positions: Option<&mut Positions>) -> Vec<Diagnostic> {
         let mut diagnostics = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
+        // The encoded path of the node being read.
+        let mut path = String::new();
         let mut documents = 0;
-        let text = self.text.clone();
-        for item in Parser::new_from_str(&text) {
+        for item in Parser::new_from_str(&self.text) {
             let (event, span) = match item {
                 Ok(pair) => pair,
                 Err(err) => {
-                    let (line, col) = line_col(err.marker());
+                    let (line, col) = self.clamp(line_col(err.marker()));
                     diagnostics.push(
                         Diagnostic::error(Rule::YamlSyntax, format!("invalid YAML: {}", err.info()))
                             .at(Some(self.location(line, col)))
@@ -155,6 +209,13 @@ impl SourceFile {
                 }
             };
             let start = line_col(&span.start);
+            let mut node = |scalar, stack: &mut Vec<Frame>| {
+                let value = self.node(stack, &mut path, start, scalar, &mut diagnostics);
+                if let (Some(pos), Some(positions)) = (value, positions.as_deref_mut()) {
+                    positions.entry(path.clone()).or_insert(pos);
+                }
+                value.is_some().then_some(path.len())
+            };
             match event {
                 Event::DocumentStart(_) => {
                     documents += 1;
@@ -168,23 +229,23 @@ impl SourceFile {
                     }
                 }
                 Event::Scalar(value, ..) => {
-                    self.node(&mut stack, start, Some(value.as_ref()), &mut diagnostics);
+                    node(Some(value), &mut stack);
                 }
                 Event::Alias(_) => {
-                    self.node(&mut stack, start, None, &mut diagnostics);
+                    node(None, &mut stack);
                 }
                 Event::MappingStart(..) => {
-                    if let Some(path) = self.node(&mut stack, start, None, &mut diagnostics) {
+                    if let Some(len) = node(None, &mut stack) {
                         stack.push(Frame::Map {
-                            path,
+                            len,
                             pending_key: None,
                             seen: HashSet::new(),
                         });
                     }
                 }
                 Event::SequenceStart(..) => {
-                    if let Some(path) = self.node(&mut stack, start, None, &mut diagnostics) {
-                        stack.push(Frame::Seq { path, next: 0 });
+                    if let Some(len) = node(None, &mut stack) {
+                        stack.push(Frame::Seq { len, next: 0 });
                     }
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
@@ -196,59 +257,93 @@ impl SourceFile {
         diagnostics
     }
 
-    /// Records one node; returns its path when it is a value (not a key).
+    /// Reads one node: leaves its encoded path in `path` and returns its
+    /// position when it is a value (not a key).
     fn node(
-        &mut self,
+        &self,
         stack: &mut [Frame],
+        path: &mut String,
         start: (usize, usize),
-        scalar: Option<&str>,
+        scalar: Option<Cow<'_, str>>,
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> Option<YamlPath> {
-        let (path, key) = match stack.last_mut() {
-            None => (YamlPath::root(), None),
-            Some(Frame::Seq { path, next }) => {
-                let p = path.index(*next);
+    ) -> Option<NodePos> {
+        let key = match stack.last_mut() {
+            None => {
+                path.clear();
+                None
+            }
+            Some(Frame::Seq { len, next }) => {
+                path.truncate(*len);
+                encode_index(path, *next);
                 *next += 1;
-                (p, None)
+                None
             }
             Some(Frame::Map {
-                path,
+                len,
                 pending_key,
                 seen,
             }) => match pending_key.take() {
                 None => {
                     // This node is a key.
-                    let name = scalar.unwrap_or("<complex key>").to_string();
-                    if !seen.insert(name.clone()) {
+                    let name = scalar.map_or_else(|| "<complex key>".to_string(), Cow::into_owned);
+                    path.truncate(*len);
+                    encode_key(path, &name);
+                    if !seen.insert(name) {
+                        let name = &path[*len..];
+                        let name = &name[name.find(':').map_or(0, |i| i + 1)..];
                         let location = self.location(start.0, start.1);
                         diagnostics.push(
                             Diagnostic::error(
                                 Rule::DuplicateKey,
-                                format!("key `{name}` appears twice in `{}`", display_parent(path)),
+                                format!(
+                                    "key `{name}` appears twice in `{}`",
+                                    display_parent(&path[..*len])
+                                ),
                             )
                             .at(Some(location))
                             .help("YAML would silently keep only the last one; remove or rename one of them"),
                         );
                     }
-                    *pending_key = Some((name, start));
+                    *pending_key = Some(start);
                     return None;
                 }
-                Some((name, key_pos)) => (path.key(name), Some(key_pos)),
+                // The key put this entry's path in `path` just before.
+                Some(key_pos) => Some(key_pos),
             },
         };
-        self.positions
-            .entry(path.clone())
-            .or_insert(NodePos { key, value: start });
-        Some(path)
+        Some(NodePos { key, value: start })
     }
 }
 
-fn display_parent(path: &YamlPath) -> String {
-    if path.0.is_empty() {
-        "the top level".to_string()
-    } else {
-        path.to_string()
+/// The encoded path `path` as users read it (`services.web.ports[0]`).
+fn display_parent(path: &str) -> String {
+    if path.is_empty() {
+        return "the top level".to_string();
     }
+    let mut out = String::new();
+    let mut rest = path;
+    let mut first = true;
+    while let Some(tag) = rest.chars().next() {
+        rest = &rest[1..];
+        if tag == 'K' {
+            let colon = rest.find(':').unwrap_or(rest.len());
+            let len: usize = rest[..colon].parse().unwrap_or(0);
+            let key = &rest[colon + 1..colon + 1 + len];
+            if !first {
+                out.push('.');
+            }
+            out.push_str(key);
+            rest = &rest[colon + 1 + len..];
+        } else {
+            let semi = rest.find(';').unwrap_or(rest.len());
+            out.push('[');
+            out.push_str(&rest[..semi]);
+            out.push(']');
+            rest = &rest[semi + 1..];
+        }
+        first = false;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -281,6 +376,49 @@ mod tests {
         assert_eq!(diags[0].rule, Rule::DuplicateKey);
         assert_eq!(diags[0].location.as_ref().unwrap().line, 4);
         assert!(diags[0].message.contains("`c`"), "{}", diags[0].message);
+    }
+
+    #[test]
+    fn odd_keys_keep_their_own_positions() {
+        // Keys that look like path syntax must not collide in the index.
+        let text = "a:\n  b: 1\n\"a.b\": 2\n\"K1:a\": 3\n\"\":\n  - x: 4\n";
+        let (file, diags) = SourceFile::new("m.yaml".into(), text.into());
+        assert!(diags.is_empty(), "{diags:?}");
+        let at = |p: YamlPath| file.value_location(&p).to_string();
+        assert_eq!(at(YamlPath::root().key("a").key("b")), "m.yaml:2:6");
+        assert_eq!(at(YamlPath::root().key("a.b")), "m.yaml:3:8");
+        assert_eq!(at(YamlPath::root().key("K1:a")), "m.yaml:4:9");
+        assert_eq!(at(YamlPath::root().key("").index(0).key("x")), "m.yaml:6:8");
+    }
+
+    #[test]
+    fn encoded_paths_display_like_yaml_paths() {
+        let paths = [
+            YamlPath::root(),
+            YamlPath::root()
+                .key("services")
+                .key("web")
+                .key("ports")
+                .index(0)
+                .key("host"),
+            YamlPath::root().index(2).key("a.b[0]"),
+            YamlPath::root().key("").key("x"),
+        ];
+        for path in paths {
+            let mut encoded = String::new();
+            for seg in &path.0 {
+                match seg {
+                    Seg::Key(k) => encode_key(&mut encoded, k),
+                    Seg::Index(n) => encode_index(&mut encoded, *n),
+                }
+            }
+            let shown = if path.0.is_empty() {
+                "the top level".to_string()
+            } else {
+                path.to_string()
+            };
+            assert_eq!(display_parent(&encoded), shown);
+        }
     }
 
     #[test]

@@ -1551,14 +1551,19 @@ impl<'a> Validator<'a> {
     }
 
     fn port_clashes(&mut self, m: &Merged<'a>, sys: &System) {
-        let mut published: Vec<(usize, usize, &PortMapping)> = Vec::new();
+        // Speed: published ports grouped by (host port, protocol), first
+        // published first, so only candidates are scanned (one flat list
+        // made this quadratic in the number of published ports).
+        type Published<'s> = Vec<(usize, usize, &'s PortMapping)>;
+        let mut published: HashMap<(HostPort, Protocol), Published> = HashMap::new();
         for (si, s) in sys.services.iter().enumerate() {
             for (pi, port) in s.ports.iter().enumerate() {
                 let Some(host) = port.host else { continue };
                 if host.0 == 0 {
                     continue;
                 }
-                let clash = published.iter().find(|(_, _, q)| {
+                let same = published.entry((host, port.protocol)).or_default();
+                let clash = same.iter().find(|(_, _, q)| {
                     q.host == Some(host)
                         && q.protocol == port.protocol
                         && (q.host_ip.is_none()
@@ -1583,7 +1588,7 @@ impl<'a> Validator<'a> {
                         "pick a free host port, bind the two to different `host_ip`s, or leave one unpublished (containers reach each other by service name)",
                     );
                 } else {
-                    published.push((si, pi, port));
+                    same.push((si, pi, port));
                 }
             }
         }

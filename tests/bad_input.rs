@@ -1,0 +1,748 @@
+//! A corpus of broken inputs. Each one must be refused with a clear error
+//! that names the offending file or directory, a non-zero exit (1 for an
+//! invalid model, 2 for I/O or usage), no panic, no hang, and `generated/`
+//! exactly as it was before the run.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Project, BIN};
+
+/// How long any single run may take before it counts as a hang.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One entry of a directory tree: what `generated/` holds, symlinks and
+/// empty directories included (so a run that creates a directory, or that
+/// trips over a dangling link, is caught too).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Entry {
+    Dir(PathBuf),
+    File(PathBuf, u32, Vec<u8>),
+    Link(PathBuf, PathBuf),
+}
+
+fn tree(root: &Path) -> Vec<Entry> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<Entry>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                out.push(Entry::Link(rel, fs::read_link(&path).unwrap()));
+            } else if meta.is_dir() {
+                out.push(Entry::Dir(rel));
+                walk(root, &path, out);
+            } else {
+                let mode = meta.permissions().mode() & 0o7777;
+                out.push(Entry::File(rel, mode, fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+/// What one run did.
+struct Ran {
+    status: Option<i32>,
+    stderr: String,
+    context: String,
+}
+
+/// Runs the binary in `dir` with `args`, via `sh -c` when `shell_prefix` is
+/// given (for `ulimit`), and kills it after [`TIMEOUT`].
+fn run_in(dir: &Path, args: &[&str], shell_prefix: Option<&str>) -> Ran {
+    let out_path = dir.join(".test-stdout");
+    let err_path = dir.join(".test-stderr");
+    let mut command = match shell_prefix {
+        None => {
+            let mut c = Command::new(BIN);
+            c.args(args);
+            c
+        }
+        Some(prefix) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("{prefix}; exec \"$0\" \"$@\""))
+                .arg(BIN)
+                .args(args);
+            c
+        }
+    };
+    command
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&out_path).unwrap())
+        .stderr(fs::File::create(&err_path).unwrap());
+    let started = Instant::now();
+    let mut child = command.spawn().expect("run lucid-gen");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > TIMEOUT {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            let stderr = fs::read_to_string(&err_path).unwrap_or_default();
+            let _ = fs::remove_file(&out_path);
+            let _ = fs::remove_file(&err_path);
+            panic!(
+                "lucid-gen {args:?} still runs after {TIMEOUT:?} (a hang)\n--- stderr\n{stderr}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = String::from_utf8_lossy(&fs::read(&out_path).unwrap()).into_owned();
+    let stderr = String::from_utf8_lossy(&fs::read(&err_path).unwrap()).into_owned();
+    fs::remove_file(&out_path).unwrap();
+    fs::remove_file(&err_path).unwrap();
+    let context = format!(
+        "lucid-gen {args:?} in {} ({:?})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        dir.display(),
+        started.elapsed()
+    );
+    assert!(!stderr.contains("panicked"), "panic: {context}");
+    Ran {
+        status: status.code(),
+        stderr,
+        context,
+    }
+}
+
+/// A copy of the small fixture with a complete `generated/` to protect.
+fn project() -> Project {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    p
+}
+
+/// Runs `args` and checks the refusal: exit `status` (any of them), every
+/// `names` in stderr, nothing in `generated/` changed.
+fn refused_with(p: &Project, args: &[&str], statuses: &[i32], names: &[&str]) -> String {
+    refused_with_prefix(p, args, statuses, names, None)
+}
+
+fn refused_with_prefix(
+    p: &Project,
+    args: &[&str],
+    statuses: &[i32],
+    names: &[&str],
+    shell_prefix: Option<&str>,
+) -> String {
+    let before = tree(&p.path("generated"));
+    let ran = run_in(p.dir.path(), args, shell_prefix);
+    let mut problems = Vec::new();
+    if !ran.status.is_some_and(|s| statuses.contains(&s)) {
+        problems.push(format!("exit status is not one of {statuses:?}"));
+    }
+    for name in names {
+        if !ran.stderr.contains(name) {
+            problems.push(format!("stderr lacks {name:?}"));
+        }
+    }
+    let after = tree(&p.path("generated"));
+    if before != after {
+        let changed: Vec<String> = after
+            .iter()
+            .filter(|e| !before.contains(e))
+            .map(|e| match e {
+                Entry::Dir(p) | Entry::File(p, ..) | Entry::Link(p, _) => p.display().to_string(),
+            })
+            .collect();
+        problems.push(format!("generated/ changed: {changed:?}"));
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\n{}",
+        problems.join("\n"),
+        ran.context
+    );
+    ran.stderr
+}
+
+/// `model/<file>` holding `bytes` is an invalid model: exit 1 from both
+/// `check` and `all`, each expected diagnostic (`file:line:col: error[rule]`
+/// prefixes) printed.
+fn invalid(p: &Project, file: &str, bytes: &[u8], expected: &[&str]) {
+    fs::write(p.path(&format!("model/{file}")), bytes).unwrap();
+    for command in ["check", "all"] {
+        let err = refused_with(p, &[command], &[1], expected);
+        assert!(err.contains("nothing was written"), "{command}: {err}");
+    }
+    fs::remove_file(p.path(&format!("model/{file}"))).unwrap();
+}
+
+#[test]
+fn empty_and_blank_files() {
+    let p = project();
+    for text in [
+        "",
+        "\n",
+        "   \n\t\n  \n",
+        "# only a comment\n   # and another\n\n",
+        "---\n# a document marker and a comment\n",
+    ] {
+        invalid(
+            &p,
+            "case.yaml",
+            text.as_bytes(),
+            &["model/case.yaml:1:1: error[empty-file]"],
+        );
+    }
+}
+
+#[test]
+fn invalid_yaml() {
+    let p = project();
+    for (text, at) in [
+        ("services: [\n", "model/case.yaml:2:1"),
+        ("a: b: c\n", "model/case.yaml:1:5"),
+        ("key: 'unterminated\n", "model/case.yaml:1:6"),
+        ("- a\nb: c\n", "model/case.yaml:2:1"),
+        ("{", "model/case.yaml:1:2"),
+        ("services: \"\\q\"\n", "model/case.yaml:1:11"),
+        ("&a x: *b\n", "model/case.yaml:1:7"),
+    ] {
+        invalid(
+            &p,
+            "case.yaml",
+            text.as_bytes(),
+            &[&format!("{at}: error[yaml-syntax]")],
+        );
+    }
+}
+
+#[test]
+fn wrong_types_at_every_depth_are_all_reported_at_once() {
+    let p = project();
+    let cases = [
+        ("a.yaml", "system: 5\n", "model/a.yaml:1:9"),
+        ("b.yaml", "services: [a, b]\n", "model/b.yaml:1:11"),
+        (
+            "c.yaml",
+            "secrets:\n  X:\n    bytes: lots\n    env_files: [base]\n",
+            "model/c.yaml:3:12",
+        ),
+        (
+            "d.yaml",
+            "networks:\n  n:\n    plane: app\n    subnet: 10.99.0.0/24\n    internal: maybe\n",
+            "model/d.yaml:5:15",
+        ),
+        (
+            "e.yaml",
+            "services:\n  x:\n    phase: base\n    plane: app\n    networks: [shop-app]\n    ports:\n      - container: abc\n",
+            "model/e.yaml:7:20",
+        ),
+        (
+            "f.yaml",
+            "images:\n  i:\n    image: a/b:1\n    build:\n      stack: native\n      context: c\n      builder: b\n      runtime: r\n      copy:\n        - from: [x]\n          to: /y\n",
+            "model/f.yaml:10:17",
+        ),
+        (
+            "g.yaml",
+            "secrets:\n  X:\n    bytes: 99999999999999999999999\n    env_files: [base]\n",
+            "model/g.yaml:3:12",
+        ),
+        ("h.yaml", "- a\n- b\n", "model/h.yaml:1:1"),
+        ("i.yaml", "just a string\n", "model/i.yaml:1:1"),
+    ];
+    for (file, text, _) in cases {
+        p.write(&format!("model/{file}"), text);
+    }
+    let expected: Vec<String> = cases
+        .iter()
+        .map(|(_, _, at)| format!("{at}: error[wrong-type]"))
+        .collect();
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    let err = refused_with(&p, &["check"], &[1], &expected);
+    assert!(err.contains("the model has 9 error(s)"), "{err}");
+    // The message says where in the model the value is.
+    assert!(err.contains("services.x.ports[0].container"), "{err}");
+    assert!(err.contains("images.i.build.copy[0].from"), "{err}");
+}
+
+#[test]
+fn unknown_keys_at_every_depth_are_all_reported_at_once() {
+    let p = project();
+    let cases = [
+        ("a.yaml", "servces: {}\n", "model/a.yaml:1:1", "`servces`"),
+        (
+            "b.yaml",
+            "system:\n  name: x\n  platform: linux/amd64\n  registry:\n    namespace: n\n    tagg: t\n",
+            "model/b.yaml:6:5",
+            "`tagg`",
+        ),
+        (
+            "c.yaml",
+            "services:\n  x:\n    phase: base\n    plane: app\n    networks: [shop-app]\n    helth: {}\n",
+            "model/c.yaml:6:5",
+            "`helth`",
+        ),
+        (
+            "d.yaml",
+            "services:\n  y:\n    phase: base\n    plane: app\n    networks: [shop-app]\n    ports:\n      - container: 1\n        hots: 2\n",
+            "model/d.yaml:8:9",
+            "`hots`",
+        ),
+        (
+            "e.yaml",
+            "images:\n  i:\n    image: a/b:1\n    build:\n      stack: native\n      context: c\n      builder: b\n      runtime: r\n      copy:\n        - form: /x\n          to: /y\n",
+            "model/e.yaml:10:11",
+            "`form`",
+        ),
+        (
+            "f.yaml",
+            "planes:\n  q:\n    isolated: true\n    bridges:\n      - service: s\n        to: app\n        resaon: r\n",
+            "model/f.yaml:7:9",
+            "`resaon`",
+        ),
+    ];
+    for (file, text, _, _) in cases {
+        p.write(&format!("model/{file}"), text);
+    }
+    let mut expected: Vec<String> = Vec::new();
+    for (_, _, at, key) in cases {
+        expected.push(format!("{at}: error[unknown-key]"));
+        expected.push(key.to_string());
+    }
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    refused_with(&p, &["check"], &[1], &expected);
+    refused_with(&p, &["all"], &[1], &expected);
+}
+
+#[test]
+fn duplicate_keys_in_one_file_at_every_depth() {
+    let p = project();
+    invalid(
+        &p,
+        "case.yaml",
+        b"env_files:\n  z:\n    file: .env.z\n    vars:\n      A: 1\n      A: 2\n  z:\n    file: .env.y\nenv_files: {}\n",
+        &[
+            "model/case.yaml:6:7: error[duplicate-key]: key `A` appears twice in `env_files.z.vars`",
+            "model/case.yaml:7:3: error[duplicate-key]: key `z` appears twice in `env_files`",
+            "model/case.yaml:9:1: error[duplicate-key]",
+            "the model has 3 error(s)",
+        ],
+    );
+}
+
+#[test]
+fn the_same_service_in_two_files() {
+    let p = project();
+    p.write(
+        "model/more/extra.yaml",
+        "services:\n  shop-db:\n    phase: base\n    plane: app\n    networks: [shop-app]\n    image: example/db:2\n",
+    );
+    refused_with(
+        &p,
+        &["all"],
+        &[1],
+        &[
+            "model/services.yaml:2:3: error[duplicate-definition]: services entry `shop-db` is defined twice (first at model/more/extra.yaml:2:3)",
+        ],
+    );
+}
+
+#[test]
+fn non_utf8_bytes_are_located() {
+    let p = project();
+    for (bytes, at) in [
+        (
+            &b"env_files:\n  z:\n    file: .env.\xc3\x28\n"[..],
+            "model/case.yaml:3:16",
+        ),
+        (&b"\xff\xfee\x00n\x00v\x00"[..], "model/case.yaml:1:1"), // UTF-16 LE
+        (&b"system:\n  name: \xc0\xaf\n"[..], "model/case.yaml:2:9"), // overlong
+        (&b"# caf\xe9 (Latin-1)\n"[..], "model/case.yaml:1:6"),
+    ] {
+        invalid(
+            &p,
+            "case.yaml",
+            bytes,
+            &[&format!(
+                "{at}: error[not-utf8]: model file is not valid UTF-8"
+            )],
+        );
+    }
+    // A file whose name is not UTF-8 is still named (lossily) and read.
+    let name = <std::ffi::OsStr as OsStrExt>::from_bytes(b"n\xffme.yaml");
+    fs::write(p.path("model").join(name), "bogus: 1\n").unwrap();
+    refused_with(
+        &p,
+        &["check"],
+        &[1],
+        &["model/n\u{fffd}me.yaml:1:1: error[unknown-key]"],
+    );
+}
+
+#[test]
+fn a_fifty_megabyte_file_is_refused_before_parsing() {
+    let p = project();
+    let path = p.path("model/big.yaml");
+    {
+        let mut f = std::io::BufWriter::new(fs::File::create(&path).unwrap());
+        f.write_all(b"env_files:\n  big:\n    file: .env.big\n    vars:\n")
+            .unwrap();
+        let line = format!("      V: \"{}\"\n", "x".repeat(1000));
+        for _ in 0..(50 * 1024 * 1024 / line.len() + 1) {
+            f.write_all(line.as_bytes()).unwrap();
+        }
+    }
+    assert!(fs::metadata(&path).unwrap().len() >= 50 * 1024 * 1024);
+    let started = Instant::now();
+    refused_with(
+        &p,
+        &["all"],
+        &[1],
+        &["model/big.yaml:1:1: error[io]: model file is", "byte limit"],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Each text must be refused (exit 1, the file named) within 2 s and 1 GiB
+/// of address space.
+fn refused_quickly(p: &Project, texts: &[String]) {
+    for text in texts {
+        fs::write(p.path("model/deep.yaml"), text).unwrap();
+        let started = Instant::now();
+        refused_with_prefix(
+            p,
+            &["all"],
+            &[1],
+            &["model/deep.yaml:", "error["],
+            Some("ulimit -v 1048576"),
+        );
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(2),
+            "{took:?} for {}...",
+            &text[..40]
+        );
+    }
+}
+
+#[test]
+fn deep_flow_nesting_is_refused() {
+    let n = 100_000;
+    refused_quickly(
+        &project(),
+        &[
+            format!("services: {}", "[".repeat(n)),
+            format!("services: {}{}\n", "[".repeat(n), "]".repeat(n)),
+            format!(
+                "services: {}1{}\n",
+                "{a: ".repeat(10_000),
+                "}".repeat(10_000)
+            ),
+            format!("x: {}1{}\n", "{a: [".repeat(5_000), "]}".repeat(5_000)),
+        ],
+    );
+}
+
+#[test]
+fn deep_block_nesting_is_refused() {
+    // Compact nested block collections: two bytes a level, no brackets.
+    refused_quickly(
+        &project(),
+        &[
+            format!("services:\n  {}x\n", "- ".repeat(20_000)),
+            format!("services:\n  {}x\n", "? ".repeat(20_000)),
+        ],
+    );
+}
+
+#[test]
+fn a_yaml_bomb_is_refused_quickly() {
+    let p = project();
+    let mut bomb = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let mut typed = String::from(
+        "env_files:\n  z:\n    file: .env.z\n    vars: {a: &a [x, x, x, x, x, x, x, x, x]",
+    );
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+    for w in names.windows(2) {
+        let (prev, this) = (w[0], w[1]);
+        let refs = vec![format!("*{prev}"); 9].join(", ");
+        bomb.push_str(&format!("{this}: &{this} [{refs}]\n"));
+        typed.push_str(&format!(", {this}: &{this} [{refs}]"));
+    }
+    typed.push_str("}\n");
+    // Aliases expanded wherever a typed value is expected.
+    let expanded = "services:\n  x:\n    phase: base\n    plane: app\n    networks: [shop-app]\n    command: &c [a, a, a, a, a, a, a, a, a, a]\n    entrypoint: *c\n    labels: {k: *c}\n";
+    for text in [bomb.as_str(), typed.as_str(), expanded] {
+        fs::write(p.path("model/bomb.yaml"), text).unwrap();
+        let started = Instant::now();
+        refused_with(&p, &["all"], &[1], &["model/bomb.yaml:", "error["]);
+        assert!(started.elapsed() < Duration::from_secs(5), "{text}");
+    }
+}
+
+#[test]
+fn a_missing_or_wrong_model_directory() {
+    let p = project();
+    refused_with(
+        &p,
+        &["all", "--model", "nope"],
+        &[2],
+        &["cannot read model at nope"],
+    );
+    refused_with(
+        &p,
+        &["check", "--model", "nope/deeper"],
+        &[2],
+        &["cannot read model at nope/deeper"],
+    );
+    refused_with(
+        &p,
+        &["all", "--model", "model/system.yaml"],
+        &[2],
+        &["model/system.yaml", "not a directory"],
+    );
+}
+
+#[test]
+fn a_model_directory_without_yaml_files() {
+    let p = project();
+    p.write("elsewhere/README.md", "# not a model\n");
+    p.write("elsewhere/model.json", "{}\n");
+    p.write("elsewhere/yaml", "system: {}\n");
+    p.write("elsewhere/old.yaml.bak", "system: {}\n");
+    p.write("elsewhere/sub/notes.txt", "\n");
+    refused_with(
+        &p,
+        &["all", "--model", "elsewhere"],
+        &[2],
+        &["cannot read model at elsewhere", "no *.yaml model files"],
+    );
+}
+
+#[test]
+fn output_under_a_regular_file_is_refused() {
+    let p = project();
+    refused_with(
+        &p,
+        &["all", "--out", "model/system.yaml/out"],
+        &[2],
+        &["model/system.yaml/out"],
+    );
+    assert!(p.path("model/system.yaml").is_file());
+}
+
+#[test]
+fn a_file_where_an_output_directory_belongs_is_named() {
+    let p = project();
+    fs::remove_dir_all(p.path("generated/configs")).unwrap();
+    fs::write(p.path("generated/configs"), "not a directory\n").unwrap();
+    // The error must name the path in the way, not only the output root.
+    refused_with(&p, &["all"], &[2], &["generated/configs"]);
+}
+
+#[test]
+fn an_output_directory_that_cannot_be_created_leaves_generated_untouched() {
+    let p = project();
+    // A change that rewrites every compose file and Dockerfile...
+    let system = p.read("model/system.yaml");
+    p.write(
+        "model/system.yaml",
+        &system.replace(
+            "  name: shop\n",
+            "  name: shop\n  labels:\n    extra: \"1\"\n",
+        ),
+    );
+    // ...and a directory in the way that cannot be created (a dangling
+    // link: root can write everywhere, but not through that).
+    fs::remove_dir_all(p.path("generated/dockerfiles/images")).unwrap();
+    symlink(
+        "/nonexistent/lucid-gen-test",
+        p.path("generated/dockerfiles/images"),
+    )
+    .unwrap();
+    refused_with(&p, &["all"], &[2], &["generated/dockerfiles/images"]);
+}
+
+#[test]
+fn a_directory_link_loop_inside_the_model() {
+    let p = project();
+    // model/sub/up → model: every file is still read once.
+    fs::create_dir_all(p.path("model/sub")).unwrap();
+    symlink("..", p.path("model/sub/up")).unwrap();
+    symlink(".", p.path("model/self")).unwrap();
+    let ran = run_in(p.dir.path(), &["check"], None);
+    assert_eq!(ran.status, Some(0), "{}", ran.context);
+    assert!(
+        !ran.stderr.contains("duplicate-definition"),
+        "{}",
+        ran.context
+    );
+}
+
+#[test]
+fn a_directory_link_to_the_models_parent() {
+    let p = project();
+    // model/loop → the project, which holds model/ again: no endless walk;
+    // the files it reaches through the link are named by that path.
+    symlink("..", p.path("model/loop")).unwrap();
+    refused_with(&p, &["all"], &[1], &["model/loop/generated/"]);
+}
+
+#[test]
+fn file_link_loops() {
+    let p = project();
+    symlink("self.yaml", p.path("model/self.yaml")).unwrap();
+    refused_with(&p, &["all"], &[2], &["model/self.yaml"]);
+    fs::remove_file(p.path("model/self.yaml")).unwrap();
+    symlink("b.yaml", p.path("model/a.yaml")).unwrap();
+    symlink("a.yaml", p.path("model/b.yaml")).unwrap();
+    refused_with(&p, &["all"], &[2], &["model/a.yaml"]);
+    fs::remove_file(p.path("model/a.yaml")).unwrap();
+    fs::remove_file(p.path("model/b.yaml")).unwrap();
+    symlink("nowhere.yaml", p.path("model/dangling.yaml")).unwrap();
+    refused_with(&p, &["all"], &[2], &["model/dangling.yaml"]);
+}
+
+#[test]
+fn a_directory_named_like_a_model_file() {
+    // What `docker run -v $PWD/model/x.yaml:...` leaves behind when the
+    // file is missing: an empty directory where a model file should be.
+    let p = project();
+    fs::create_dir(p.path("model/x.yaml")).unwrap();
+    refused_with(&p, &["all"], &[1, 2], &["model/x.yaml"]);
+}
+
+#[test]
+fn a_fifo_named_like_a_model_file_does_not_hang() {
+    let p = project();
+    let status = Command::new("mkfifo")
+        .arg(p.path("model/pipe.yaml"))
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    refused_with(&p, &["all"], &[1, 2], &["model/pipe.yaml"]);
+}
+
+#[test]
+fn an_endless_device_is_not_read_into_memory() {
+    let p = project();
+    symlink("/dev/zero", p.path("model/zero.yaml")).unwrap();
+    // 1 GiB of address space: the size limit must stop the read, not the
+    // allocator.
+    let started = Instant::now();
+    let err = refused_with_prefix(
+        &p,
+        &["all"],
+        &[1, 2],
+        &["model/zero.yaml"],
+        Some("ulimit -v 1048576"),
+    );
+    assert!(!err.contains("out of memory"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn several_documents_in_one_file() {
+    let p = project();
+    for (text, at) in [
+        (
+            "env_files:\n  z:\n    file: .env.z\n---\nfoo: 1\n",
+            "model/case.yaml:4:1",
+        ),
+        (
+            "---\nenv_files: {}\n---\nenv_files: {}\n",
+            "model/case.yaml:3:1",
+        ),
+        ("env_files: {}\n...\nfoo: 1\n", "model/case.yaml:3:1"),
+    ] {
+        invalid(
+            &p,
+            "case.yaml",
+            text.as_bytes(),
+            &[&format!(
+                "{at}: error[yaml-syntax]: a model file holds exactly one YAML document"
+            )],
+        );
+    }
+    // One explicit document is fine.
+    p.write("model/case.yaml", "---\nenv_files: {}\n");
+    p.run().args(&["check"]).run();
+}
+
+#[test]
+fn tab_indentation() {
+    let p = project();
+    invalid(
+        &p,
+        "case.yaml",
+        b"env_files:\n\tz:\n\t\tfile: .env.z\n",
+        &["model/case.yaml:2:", "error[yaml-syntax]", "tabs"],
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_allowed_and_ignored() {
+    let p = project();
+    // YAML allows a BOM at the start of a stream: the same model with a
+    // BOM on each file renders the same bytes.
+    let before = tree(&p.path("generated"));
+    for file in ["model/system.yaml", "model/services.yaml"] {
+        let text = p.read(file);
+        p.write(file, &format!("\u{feff}{text}"));
+    }
+    p.run().args(&["all"]).stdout_has("0 written").run();
+    assert!(before == tree(&p.path("generated")));
+}
+
+#[test]
+fn a_byte_order_mark_does_not_shift_columns() {
+    let p = project();
+    invalid(
+        &p,
+        "case.yaml",
+        "\u{feff}system: 5\n".as_bytes(),
+        &["model/case.yaml:1:9: error[wrong-type]"],
+    );
+}
+
+#[test]
+fn a_byte_order_mark_and_comments_only_is_an_empty_file() {
+    let p = project();
+    for text in ["\u{feff}", "\u{feff}\n\n", "\u{feff}# only a comment\n"] {
+        invalid(
+            &p,
+            "case.yaml",
+            text.as_bytes(),
+            &["model/case.yaml:1:1: error[empty-file]"],
+        );
+    }
+}
+
+#[test]
+fn a_byte_order_mark_adds_no_bogus_diagnostic() {
+    let p = project();
+    p.write("model/case.yaml", "\u{feff}env_files: {}\nenv_files: {}\n");
+    let err = refused_with(
+        &p,
+        &["check"],
+        &[1],
+        &["model/case.yaml:2:1: error[duplicate-key]"],
+    );
+    assert!(err.contains("the model has 1 error(s)"), "{err}");
+}
