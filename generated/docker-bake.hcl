@@ -22,7 +22,7 @@ group "base-images" {
 }
 
 group "phase-foundation" {
-  targets = ["lucid-mongodb", "lucid-redis", "lucid-elasticsearch", "lucid-auth-service"]
+  targets = ["lucid-mongodb", "lucid-redis", "lucid-elasticsearch", "lucid-auth-service", "lucid-tor-proxy"]
 }
 
 group "phase-core" {
@@ -80,6 +80,13 @@ target "lucid-auth-service" {
   contexts = {
     "pickme/lucid-base:python-distroless-arm64" = "target:image-python-distroless"
   }
+}
+
+target "lucid-tor-proxy" {
+  context    = "${SOURCE_DIR}/02-network-security/tor"
+  dockerfile = "${GENERATED_DIR}/dockerfiles/services/lucid-tor-proxy/Dockerfile"
+  tags       = ["pickme/lucid-tor-proxy:latest-arm64"]
+  platforms  = ["linux/arm64"]
 }
 
 target "lucid-service-mesh-controller" {
@@ -207,9 +214,6 @@ target "lucid-xrdp-integration" {
   dockerfile = "${GENERATED_DIR}/dockerfiles/services/lucid-xrdp-integration/Dockerfile"
   tags       = ["pickme/lucid-xrdp-integration:latest-arm64"]
   platforms  = ["linux/arm64"]
-  contexts = {
-    "pickme/lucid-base:python-distroless-arm64" = "target:image-python-distroless"
-  }
 }
 
 target "lucid-session-controller" {
