@@ -6,8 +6,6 @@
 //! silently changed. `validate` calls [`env_file_value`] on every env value
 //! so a model with an unrepresentable value never reaches rendering.
 
-use std::fmt::Write;
-
 /// Why a value cannot be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unrepresentable(pub &'static str);
@@ -59,8 +57,10 @@ pub fn comment(text: &str) -> String {
     out.trim().to_string()
 }
 
-/// A YAML double-quoted scalar holding exactly `value`.
-pub fn yaml_str(value: &str) -> String {
+/// Escapes shared by every double-quoted syntax lucid-gen writes: the
+/// quote, the backslash and the common control characters; `other` decides
+/// the rest (`None`: the character as it is).
+fn double_quoted(value: &str, other: impl Fn(char) -> Option<String>) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars() {
@@ -70,19 +70,27 @@ pub fn yaml_str(value: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            // C0, DEL and C1 controls (NEL would silently become a space).
-            c if c.is_control() => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            // Line separators and non-characters YAML refuses raw.
-            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+            c => match other(c) {
+                Some(escaped) => out.push_str(&escaped),
+                None => out.push(c),
+            },
         }
     }
     out.push('"');
     out
+}
+
+/// A YAML double-quoted scalar holding exactly `value`.
+pub fn yaml_str(value: &str) -> String {
+    double_quoted(value, |c| match c {
+        // C0, DEL and C1 controls (NEL would silently become a space).
+        c if c.is_control() => Some(format!("\\x{:02x}", c as u32)),
+        // Line separators and non-characters YAML refuses raw.
+        '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' => {
+            Some(format!("\\u{:04x}", c as u32))
+        }
+        _ => None,
+    })
 }
 
 /// A YAML scalar for a compose file, where `$` starts an interpolation and
@@ -93,23 +101,9 @@ pub fn compose_str(value: &str) -> String {
 
 /// A JSON string, as Dockerfile exec-form arrays take them.
 pub fn json_str(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    double_quoted(value, |c| {
+        ((c as u32) < 0x20).then(|| format!("\\u{:04x}", c as u32))
+    })
 }
 
 /// A JSON array of strings, e.g. `["python3", "-m", "app"]`.

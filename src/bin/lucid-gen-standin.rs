@@ -297,7 +297,22 @@ fn probe(args: &[String]) -> i32 {
     if let ["many", checks @ ..] = args.as_slice() {
         return probe_many(checks);
     }
-    let verdict = match args.as_slice() {
+    let (code, line) = match run_probe(&args) {
+        Some(Ok(line)) => (0, line),
+        Some(Err(line)) => (1, line),
+        None => {
+            eprintln!("{USAGE}");
+            return 2;
+        }
+    };
+    println!("{line}");
+    code
+}
+
+/// Runs one probe given as its words (`tcp HOST PORT [MS]`, `dns HOST`,
+/// `http URL [MS]`): `None` when the words are not a probe.
+fn run_probe(words: &[&str]) -> Option<Result<String, String>> {
+    match words {
         ["tcp", host, port, rest @ ..] => match (port.parse(), parse_timeout(rest)) {
             (Ok(port), Some(timeout)) => Some(probe_tcp(host, port, timeout)),
             _ => None,
@@ -308,17 +323,7 @@ fn probe(args: &[String]) -> i32 {
             _ => None,
         },
         _ => None,
-    };
-    let (code, line) = match verdict {
-        Some(Ok(line)) => (0, line),
-        Some(Err(line)) => (1, line),
-        None => {
-            eprintln!("{USAGE}");
-            return 2;
-        }
-    };
-    println!("{line}");
-    code
+    }
 }
 
 /// `probe many CHECK...`: runs every check at once (a check is the words
@@ -333,18 +338,7 @@ fn probe_many(checks: &[&str]) -> i32 {
             let words: Vec<String> = check.split(',').map(String::from).collect();
             thread::spawn(move || {
                 let words: Vec<&str> = words.iter().map(String::as_str).collect();
-                match words.as_slice() {
-                    ["tcp", host, port, rest @ ..] => match (port.parse(), parse_timeout(rest)) {
-                        (Ok(port), Some(timeout)) => Some(probe_tcp(host, port, timeout)),
-                        _ => None,
-                    },
-                    ["dns", host] => Some(probe_dns(host)),
-                    ["http", url, rest @ ..] => match (parse_http_url(url), parse_timeout(rest)) {
-                        (Some(url), Some(timeout)) => Some(probe_http(&url, timeout)),
-                        _ => None,
-                    },
-                    _ => None,
-                }
+                run_probe(&words)
             })
         })
         .collect();
