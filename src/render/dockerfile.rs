@@ -29,6 +29,10 @@ struct DockerfileView {
     pythonpath: String,
     // native
     copy: Vec<(String, String)>,
+    /// Named volume mount points under `/volumes`, shell-quoted, created
+    /// in a build-platform stage and copied with the runtime user's
+    /// ownership.
+    volume_dirs: Vec<String>,
 }
 
 #[derive(Template)]
@@ -127,6 +131,7 @@ fn base_view(
         deps_dir: "/opt/python/service".into(),
         pythonpath: String::new(),
         copy: build.copy.clone(),
+        volume_dirs: Vec::new(),
         // The platform is chosen at build time (`--platform`), not here.
     }
     .with_platform_note(system)
@@ -225,6 +230,11 @@ pub fn render_all(system: &System) -> Result<Vec<(PathBuf, String)>, RenderError
         } else {
             format!("{}:/opt/python/service", view.workdir)
         };
+        view.volume_dirs = s
+            .volumes
+            .iter()
+            .map(|v| shell_word(&format!("/volumes{}", v.target)))
+            .collect();
         view.expose = s
             .ports
             .iter()

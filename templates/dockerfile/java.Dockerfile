@@ -19,6 +19,15 @@ RUN ./mvnw --batch-mode --quiet package -DskipTests \
 RUN mkdir -p /out
 {%- endif %}
 
+{%- if !d.volume_dirs.is_empty() %}
+
+# Mount points of the named volumes, owned by the runtime user: Docker gives
+# an empty named volume the contents and ownership of the image's directory,
+# so a non-root server can write its data.
+FROM --platform=$BUILDPLATFORM {{ d.builder }} AS volumes
+RUN mkdir -p{% for v in d.volume_dirs %} {{ v }}{% endfor %}
+{%- endif %}
+
 # Runtime: distroless, no shell, non-root.
 FROM {{ d.runtime }}
 {%- if let Some(labels) = d.labels %}
@@ -26,6 +35,9 @@ LABEL {{ labels }}
 {%- endif %}
 WORKDIR {{ d.workdir }}
 COPY --from=builder /out {{ d.workdir }}
+{%- if !d.volume_dirs.is_empty() %}
+COPY --from=volumes --chown={{ d.user }} /volumes/ /
+{%- endif %}
 USER {{ d.user }}
 {%- for port in d.expose %}
 EXPOSE {{ port }}

@@ -6,7 +6,18 @@
 # Upstream: the published image for the target platform. Nothing runs in
 # this stage (its binaries are only copied), so it is not pinned to the
 # build platform: that would copy binaries of the wrong architecture.
+{%- if !d.volume_dirs.is_empty() %}
+ARG BUILDPLATFORM
+{%- endif %}
 FROM {{ d.builder }} AS upstream
+{%- if !d.volume_dirs.is_empty() %}
+
+# Mount points of the named volumes, owned by the runtime user: Docker gives
+# an empty named volume the contents and ownership of the image's directory,
+# so a non-root server can write its data.
+FROM --platform=$BUILDPLATFORM {{ d.builder }} AS volumes
+RUN mkdir -p{% for v in d.volume_dirs %} {{ v }}{% endfor %}
+{%- endif %}
 
 # Runtime: distroless, no shell, non-root.
 FROM {{ d.runtime }}
@@ -17,6 +28,9 @@ WORKDIR {{ d.workdir }}
 {%- for (from, to) in d.copy %}
 COPY --from=upstream {{ from }} {{ to }}
 {%- endfor %}
+{%- if !d.volume_dirs.is_empty() %}
+COPY --from=volumes --chown={{ d.user }} /volumes/ /
+{%- endif %}
 USER {{ d.user }}
 {%- for port in d.expose %}
 EXPOSE {{ port }}

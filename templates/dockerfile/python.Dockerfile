@@ -23,6 +23,15 @@ RUN case "$TARGETARCH" in \
 {%- endfor %}
 {%- endif %}
 
+{%- if !d.volume_dirs.is_empty() %}
+
+# Mount points of the named volumes, owned by the runtime user: Docker gives
+# an empty named volume the contents and ownership of the image's directory,
+# so a non-root server can write its data.
+FROM --platform=$BUILDPLATFORM {{ d.builder }} AS volumes
+RUN mkdir -p{% for v in d.volume_dirs %} {{ v }}{% endfor %}
+{%- endif %}
+
 # Runtime: distroless, no shell, non-root.
 FROM {{ d.runtime }}
 {%- if let Some(labels) = d.labels %}
@@ -32,6 +41,9 @@ WORKDIR {{ d.workdir }}
 COPY --from=builder {{ d.deps_dir }} {{ d.deps_dir }}
 {%- if d.copy_source %}
 COPY . {{ d.workdir }}
+{%- endif %}
+{%- if !d.volume_dirs.is_empty() %}
+COPY --from=volumes --chown={{ d.user }} /volumes/ /
 {%- endif %}
 ENV PYTHONPATH={{ d.pythonpath }} \
     PYTHONDONTWRITEBYTECODE=1 \
