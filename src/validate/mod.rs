@@ -8,6 +8,7 @@
 
 mod names;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
@@ -100,6 +101,22 @@ struct Validator<'a> {
 
 fn p() -> YamlPath {
     YamlPath::root()
+}
+
+/// Whether `text` contains the lowercase `term` once `text` is lowercased,
+/// where `text` is either ASCII (compared ignoring ASCII case, no copy) or
+/// already lowercased.
+fn contains_lowercase(text: &str, term: &str) -> bool {
+    if !text.is_ascii() || term.is_empty() {
+        return text.contains(term);
+    }
+    let (text, term) = (text.as_bytes(), term.as_bytes());
+    term.len() <= text.len()
+        && text.windows(term.len()).any(|w| {
+            w.iter()
+                .zip(term)
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+        })
 }
 
 impl<'a> Validator<'a> {
@@ -1731,7 +1748,7 @@ impl<'a> Validator<'a> {
 
     fn forbidden_terms(&mut self, m: &Merged<'a>, sys: &System) {
         let mut hits: Vec<(At, String, String, String)> = Vec::new();
-        let mut seen_env_vars: HashSet<(usize, String, usize)> = HashSet::new();
+        let mut seen_env_vars: HashSet<(usize, usize, usize)> = HashSet::new();
         for (pi, plane) in sys.planes.iter().enumerate() {
             if plane.forbidden_terms.is_empty() {
                 continue;
@@ -1742,10 +1759,16 @@ impl<'a> Validator<'a> {
                 .map(|t| (t.to_lowercase(), t))
                 .collect();
             let find = |text: &str| {
-                let lower = text.to_lowercase();
+                // Speed: ASCII text (nearly all of it) is searched without
+                // lowercasing a copy; the result is the same.
+                let lower = if text.is_ascii() {
+                    Cow::Borrowed(text)
+                } else {
+                    Cow::Owned(text.to_lowercase())
+                };
                 terms
                     .iter()
-                    .find(|(t, _)| !t.is_empty() && lower.contains(t.as_str()))
+                    .find(|(t, _)| !t.is_empty() && contains_lowercase(&lower, t))
                     .map(|(_, original)| (*original).clone())
             };
             for (ni, net) in sys.networks.iter().enumerate() {
@@ -1769,29 +1792,33 @@ impl<'a> Validator<'a> {
                 }
                 let d = &m.services[si];
                 let raw = d.def;
-                let mut check = |text: &str, at: At, what: String| {
-                    if let Some(t) = find(text) {
-                        hits.push((at, t, what, plane.name.clone()));
-                    }
-                };
-                check(&s.name, d.here(), format!("service name `{}`", s.name));
+                // Speed: a macro, so the location and the message are only
+                // built for a hit (eagerly, they were most of this check).
+                macro_rules! check {
+                    ($text:expr, $at:expr, $what:expr $(,)?) => {
+                        if let Some(t) = find($text) {
+                            hits.push(($at, t, $what, plane.name.clone()));
+                        }
+                    };
+                }
+                check!(&s.name, d.here(), format!("service name `{}`", s.name));
                 if raw.image.is_some() {
-                    check(
+                    check!(
                         &s.image,
                         d.at(&p().key("image")),
                         format!("image `{}`", s.image),
                     );
                 } else {
-                    check(&s.image, d.here(), format!("image `{}`", s.image));
+                    check!(&s.image, d.here(), format!("image `{}`", s.image));
                 }
                 for (k, v) in &s.environment {
-                    let at = d.at(&p().key("environment").key(k.as_str()));
-                    check(k, at.clone(), format!("environment variable `{k}`"));
-                    check(v, at, format!("value of environment variable `{k}`"));
+                    let at = || d.at(&p().key("environment").key(k.as_str()));
+                    check!(k, at(), format!("environment variable `{k}`"));
+                    check!(v, at(), format!("value of environment variable `{k}`"));
                 }
                 for (i, secret) in s.secrets.iter().enumerate() {
                     let name = &sys.secrets[*secret].name;
-                    check(
+                    check!(
                         name,
                         d.at(&p().key("secrets").index(i)),
                         format!("secret `{name}`"),
@@ -1799,30 +1826,30 @@ impl<'a> Validator<'a> {
                 }
                 if let (Some(b), Some(rb)) = (&s.build, &raw.build) {
                     let bat = |k: &str| d.at(&p().key("build").key(k));
-                    check(
+                    check!(
                         &b.context,
                         bat("context"),
                         format!("build context `{}`", b.context),
                     );
-                    check(
+                    check!(
                         &rb.builder,
                         bat("builder"),
                         format!("builder image `{}`", rb.builder),
                     );
-                    check(
+                    check!(
                         &rb.runtime,
                         bat("runtime"),
                         format!("runtime image `{}`", rb.runtime),
                     );
                     for (i, pkg) in b.packages.iter().enumerate() {
-                        check(
+                        check!(
                             pkg,
                             d.at(&p().key("build").key("packages").index(i)),
                             format!("package `{pkg}`"),
                         );
                     }
                     for (i, arg) in b.entrypoint.iter().enumerate() {
-                        check(
+                        check!(
                             arg,
                             d.at(&p().key("build").key("entrypoint").index(i)),
                             format!("entrypoint argument `{arg}`"),
@@ -1832,8 +1859,10 @@ impl<'a> Validator<'a> {
                 // Variables of the env files the service reads reach it too.
                 for f in &s.env_files {
                     let ef = &sys.env_files[*f];
-                    for (k, v) in &ef.vars {
-                        if !seen_env_vars.insert((*f, k.clone(), pi)) {
+                    // Speed: (file, variable index) instead of cloning each
+                    // variable name for each service; names in a file are unique.
+                    for (vi, (k, v)) in ef.vars.iter().enumerate() {
+                        if !seen_env_vars.insert((*f, vi, pi)) {
                             continue;
                         }
                         let at = m.env_files[*f].at(&p().key("vars").key(k.as_str()));
@@ -1859,6 +1888,37 @@ impl<'a> Validator<'a> {
                 format!("{what} contains `{term}`, which plane `{plane}` forbids"),
                 format!("keep `{term}` out of plane `{plane}`: rename it, or move the setting to a service or env file of another plane"),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_lowercase;
+
+    /// The fast path must agree with `text.to_lowercase().contains(term)`.
+    #[test]
+    fn case_insensitive_search_matches_lowercasing() {
+        let texts = [
+            "TRON-Wallet",
+            "tron",
+            "xTrOn",
+            "Ｔron",
+            "\u{212A}ey",
+            "",
+            "ab",
+        ];
+        let terms = ["tron", "wallet", "k", "ｔron", "abc", "-w"];
+        for text in texts {
+            for term in terms {
+                let lower = text.to_lowercase();
+                let fast = if text.is_ascii() { text } else { &lower };
+                assert_eq!(
+                    contains_lowercase(fast, term),
+                    lower.contains(term),
+                    "{text:?} / {term:?}"
+                );
+            }
         }
     }
 }
