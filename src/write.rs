@@ -13,6 +13,8 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::model::par;
+
 /// The name of the list of files lucid-gen wrote, kept in the output root.
 pub const MANIFEST: &str = ".lucid-gen-manifest";
 
@@ -78,6 +80,14 @@ fn at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
 /// Writes `bytes` to a synced temporary file beside `path` (mode 0600 when
 /// `private`); `commit` renames it into place.
 fn stage(path: &Path, bytes: &[u8], private: bool) -> io::Result<tempfile::TempPath> {
+    let tmp = stage_unsynced(path, bytes, private)?;
+    File::open(&tmp)?.sync_all()?;
+    Ok(tmp)
+}
+
+/// Like `stage`, without the sync: the caller makes every staged file
+/// durable at once (`sync_staged`) before renaming any of them.
+fn stage_unsynced(path: &Path, bytes: &[u8], private: bool) -> io::Result<tempfile::TempPath> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -87,22 +97,87 @@ fn stage(path: &Path, bytes: &[u8], private: bool) -> io::Result<tempfile::TempP
         .tempfile_in(dir)?;
     set_mode(tmp.path(), if private { 0o600 } else { 0o644 })?;
     tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
     Ok(tmp.into_temp_path())
+}
+
+/// Makes every staged file durable before any rename: one `syncfs` per
+/// file system where the platform has it, else one `fsync` per file.
+fn sync_staged(staged: &[(tempfile::TempPath, PathBuf)]) -> io::Result<()> {
+    if sync_file_systems(staged.iter().map(|(tmp, _)| parent_dir(tmp))) {
+        return Ok(());
+    }
+    for (tmp, _) in staged {
+        File::open(tmp)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Makes the renames into `dirs` durable: one `fsync` per directory,
+/// several threads at once. (A second `syncfs` here measured slower: it
+/// waits for every data block written since the first, not only the
+/// directory entries.)
+fn sync_renames(dirs: &[PathBuf]) {
+    par::map_with(STAGING_THREADS, dirs, |dir| sync_dir(dir));
+}
+
+/// Flushes every file system holding one of `dirs` with Linux's `syncfs`
+/// (which covers every file and directory on it, so thousands of
+/// `fsync`s become one call per file system). False when that is not
+/// available or fails, so the caller syncs item by item.
+fn sync_file_systems<'a>(dirs: impl Iterator<Item = &'a Path>) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        use std::os::unix::io::AsRawFd;
+        extern "C" {
+            fn syncfs(fd: i32) -> i32;
+        }
+        let mut devices = std::collections::BTreeMap::new();
+        for dir in dirs {
+            let Ok(meta) = fs::metadata(dir) else {
+                return false;
+            };
+            devices.entry(meta.dev()).or_insert(dir);
+        }
+        devices.values().all(|dir| {
+            // SAFETY: syncfs only reads the descriptor, which stays open
+            // for the call.
+            File::open(dir).is_ok_and(|d| unsafe { syncfs(d.as_raw_fd()) } == 0)
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dirs;
+        false
+    }
 }
 
 /// Renames a staged file into place and makes the rename durable.
 fn commit(staged: tempfile::TempPath, path: &Path) -> io::Result<()> {
     staged.persist(path).map_err(|e| e.error)?;
-    let dir = path
-        .parent()
+    sync_dir(parent_dir(path));
+    Ok(())
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
         .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+        .unwrap_or(Path::new("."))
+}
+
+/// Makes the renames into `dir` durable, as far as the system allows.
+fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
 }
+
+/// Threads that stage files at once. Staging waits on the disk (`mkdir`,
+/// `fsync`), not on a core, so more threads than cores overlap the waits:
+/// on a 2-core VM, staging 10,000 new files took 5.2 s one at a time and
+/// about 1 s with 16 threads.
+const STAGING_THREADS: usize = 16;
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename,
 /// so a crash leaves the old or the new file, never a part.
@@ -194,19 +269,30 @@ pub fn with_manifest(mut outputs: Outputs) -> Outputs {
 
 /// Lists what differs between `outputs` and the files under `out_dir`.
 pub fn compare(out_dir: &Path, outputs: &Outputs) -> Result<Vec<Stale>, WriteError> {
-    let mut stale = Vec::new();
-    for (rel, file) in outputs {
+    // Speed: the files are read and compared on every core at once; each
+    // yields `None` when unchanged, else what is on disk. Taken in order,
+    // so the list and the first error are those of a sequential loop.
+    let entries: Vec<(&PathBuf, &OutputFile)> = outputs.iter().collect();
+    let found = par::map(&entries, |(rel, file)| {
         let path = out_dir.join(rel);
-        match read_existing(&path).map_err(at(&path))? {
-            Some(old) if old == file.text.as_bytes() => {}
-            Some(old) => stale.push(Stale {
+        Ok(match read_existing(&path).map_err(at(&path))? {
+            Some(old) if old == file.text.as_bytes() => None,
+            other => Some(other),
+        })
+    });
+    let mut stale = Vec::new();
+    for ((rel, file), found) in entries.into_iter().zip(found) {
+        let found: Option<Option<Vec<u8>>> = found?;
+        match found {
+            None => {}
+            Some(Some(old)) => stale.push(Stale {
                 path: rel.clone(),
                 change: Change::Update,
                 secret: file.secret,
                 old: Some(String::from_utf8_lossy(&old).into_owned()),
                 new: Some(file.text.clone()),
             }),
-            None => stale.push(Stale {
+            Some(None) => stale.push(Stale {
                 path: rel.clone(),
                 change: Change::Create,
                 secret: file.secret,
@@ -246,44 +332,79 @@ pub fn apply(out_dir: &Path, outputs: &Outputs) -> Result<Summary, WriteError> {
         .collect();
     dirs.sort();
     dirs.dedup();
-    for dir in &dirs {
-        remove_leftovers(dir);
-    }
-    let mut created_dirs: Vec<PathBuf> = Vec::new();
-    let mut staged = Vec::new();
+    // Speed: every core looks through its share of the directories.
+    par::map(&dirs, |dir| remove_leftovers(dir));
     let mut summary = Summary::default();
-    let result = (|| {
-        for s in stale.iter().filter(|s| s.change != Change::Delete) {
-            let path = out_dir.join(&s.path);
-            if let Some(dir) = path.parent() {
-                let mut missing = Vec::new();
-                let mut d = Some(dir);
-                while let Some(p) = d.filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
-                    missing.push(p.to_path_buf());
-                    d = p.parent();
-                }
-                fs::create_dir_all(dir).map_err(at(dir))?;
-                created_dirs.extend(missing.into_iter().rev());
+    let writes: Vec<&Stale> = stale
+        .iter()
+        .filter(|s| s.change != Change::Delete)
+        .collect();
+    // Speed: files are staged (their directories created, then written
+    // and synced) by several threads at once, see `STAGING_THREADS`, so
+    // creating directories overlaps other files' syncs. The error reported
+    // is the first in order, the one a sequential loop would stop at.
+    let created = std::sync::Mutex::new(Vec::<PathBuf>::new());
+    let results = par::map_with(STAGING_THREADS, &writes, |s| {
+        let path = out_dir.join(&s.path);
+        if let Some(dir) = path.parent() {
+            let mut missing = Vec::new();
+            let mut d = Some(dir);
+            while let Some(p) = d.filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+                missing.push(p.to_path_buf());
+                d = p.parent();
             }
-            let text = &outputs[&s.path].text;
-            staged.push((
-                stage(&path, text.as_bytes(), s.secret).map_err(at(&path))?,
-                path,
-            ));
+            fs::create_dir_all(dir).map_err(at(dir))?;
+            created
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(missing);
         }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        drop(staged); // Removes the staged files.
-        for dir in created_dirs.iter().rev() {
+        let text = &outputs[&s.path].text;
+        let tmp = stage_unsynced(&path, text.as_bytes(), s.secret).map_err(at(&path))?;
+        Ok((tmp, path))
+    });
+    let mut staged = Vec::new();
+    let mut first_failure = None;
+    for result in results {
+        match result {
+            Ok(done) => staged.push(done),
+            Err(e) => {
+                first_failure.get_or_insert(e);
+            }
+        }
+    }
+    if first_failure.is_none() {
+        if let Err(e) = sync_staged(&staged) {
+            first_failure = Some(at(out_dir)(e));
+        }
+    }
+    if let Some(e) = first_failure {
+        // Dropping the staged files removes them; then the directories
+        // this run created go, children before parents.
+        drop(staged);
+        let mut created = created.into_inner().unwrap_or_else(|e| e.into_inner());
+        created.sort();
+        created.dedup();
+        for dir in created.iter().rev() {
             let _ = fs::remove_dir(dir);
         }
         return Err(e);
     }
+    // Speed: every rename first, then one flush for all of them (see
+    // `sync_renames`), not one sync per file.
+    let mut renamed_into = std::collections::BTreeSet::new();
+    let mut renamed = Ok(());
     for (tmp, path) in staged {
-        commit(tmp, &path).map_err(at(&path))?;
+        if let Err(e) = tmp.persist(&path) {
+            renamed = Err(at(&path)(e.error));
+            break; // The files not renamed yet are removed.
+        }
+        renamed_into.insert(parent_dir(&path).to_path_buf());
         summary.written += 1;
     }
+    let renamed_into: Vec<PathBuf> = renamed_into.into_iter().collect();
+    sync_renames(&renamed_into);
+    renamed?;
     // Deletions last: the new manifest is in place by now.
     for s in stale.iter().filter(|s| s.change == Change::Delete) {
         let path = out_dir.join(&s.path);
