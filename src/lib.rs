@@ -5,6 +5,7 @@ pub mod diagnostic;
 pub mod docker;
 pub mod escape;
 pub mod model;
+pub mod output;
 pub mod plan;
 pub mod render;
 pub mod secrets;

@@ -8,26 +8,15 @@
 //! the contents of a secret-bearing file; nothing outside the output
 //! directory is touched.
 
-use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::model::par;
+pub use crate::output::{OutputFile, Outputs};
 
 /// The name of the list of files lucid-gen wrote, kept in the output root.
 pub const MANIFEST: &str = ".lucid-gen-manifest";
-
-/// One rendered file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputFile {
-    pub text: String,
-    /// Holds secret values: written 0600, git-ignored, never diffed.
-    pub secret: bool,
-}
-
-/// Every rendered file, by path relative to the output directory.
-pub type Outputs = BTreeMap<PathBuf, OutputFile>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {

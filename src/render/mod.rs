@@ -15,10 +15,10 @@ pub mod lint;
 use std::path::PathBuf;
 
 use crate::model::par;
+use crate::output::{OutputFile, Outputs};
 use crate::plan;
 use crate::secrets::SecretValues;
 use crate::system::{Probe, Service, System};
-use crate::write::{OutputFile, Outputs};
 
 pub use dockerfile::dockerfile_path;
 
