@@ -175,18 +175,8 @@ impl Cmd {
     }
 }
 
-/// A shell-quoted word.
-pub fn shell_quote(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
-    if safe {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
+/// Shell quoting lives in `escape`, like every other syntax's.
+pub use crate::escape::shell_quote;
 
 impl fmt::Display for Cmd {
     /// The command as a line a user can paste into a shell.

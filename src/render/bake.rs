@@ -2,68 +2,40 @@
 //! images wired in as named contexts so services build on the fresh base
 //! without a registry round trip.
 
-use std::path::Path;
-
 use askama::Template;
 
 use super::{dockerfile_path, template_error, RenderError};
+use crate::escape::{comment, hcl_list, hcl_str, hcl_var_path, Comment, Hcl};
 use crate::system::System;
 
 /// Where the bake file goes, relative to the output root.
 pub const BAKE_FILE: &str = "docker-bake.hcl";
 
 struct Group {
-    name: String,
-    quoted: String,
-    targets: String,
+    quoted: Hcl,
+    targets: Hcl,
 }
 
 struct Target {
-    name: String,
-    context: String,
-    dockerfile: String,
-    tag: String,
-    contexts: Vec<(String, String)>,
+    name: Hcl,
+    context: Hcl,
+    dockerfile: Hcl,
+    tag: Hcl,
+    contexts: Vec<(Hcl, Hcl)>,
 }
 
 #[derive(Template)]
 #[template(path = "docker-bake.hcl", escape = "none")]
 struct BakeTemplate {
-    bake_path: String,
-    generated_default: String,
-    all_groups: String,
-    base_targets: String,
+    bake_path: Comment,
+    /// The groups, for the header comment.
+    group_names: Comment,
+    generated_default: Hcl,
+    all_groups: Hcl,
+    base_targets: Hcl,
     phase_groups: Vec<Group>,
     targets: Vec<Target>,
-    platform: String,
-}
-
-/// An HCL string literal; `${` and `%{` stay literal.
-pub fn hcl_str(value: &str) -> String {
-    let mut out = String::from("\"");
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' | '%' if chars.peek() == Some(&'{') => {
-                out.push(c);
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// An HCL string that interpolates one of the file's variables.
-fn with_var(var: &str, rest: &Path) -> String {
-    let escaped = hcl_str(&rest.to_string_lossy());
-    format!("\"${{{var}}}/{}", &escaped[1..])
+    platform: Hcl,
 }
 
 /// The bake group of a phase's images (prefixed: group and target names
@@ -75,14 +47,6 @@ pub fn phase_group(phase: &str) -> String {
 /// The bake target name of a base image.
 pub fn base_target(key: &str) -> String {
     format!("image-{key}")
-}
-
-fn list(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|i| hcl_str(i))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 pub fn render(system: &System) -> Result<String, RenderError> {
@@ -103,13 +67,17 @@ pub fn render(system: &System) -> Result<String, RenderError> {
     for (image, name) in system.images.iter().zip(&base_names) {
         targets.push(Target {
             name: hcl_str(name),
-            context: with_var("SOURCE_DIR", Path::new(&image.build.context)),
-            dockerfile: with_var("GENERATED_DIR", &dockerfile_path(system, &image.key, true)),
+            context: hcl_var_path("SOURCE_DIR", &image.build.context),
+            dockerfile: hcl_var_path(
+                "GENERATED_DIR",
+                &dockerfile_path(system, &image.key, true).to_string_lossy(),
+            ),
             tag: hcl_str(&image.image),
             contexts: base_context(image.build.runtime_base),
         });
     }
     let mut phase_groups = Vec::new();
+    let mut group_names = vec!["base-images".to_string()];
     for (p, phase) in system.phases.iter().enumerate() {
         let built: Vec<String> = system
             .services_in(p)
@@ -122,41 +90,33 @@ pub fn render(system: &System) -> Result<String, RenderError> {
         let name = phase_group(&phase.name);
         phase_groups.push(Group {
             quoted: hcl_str(&name),
-            name,
-            targets: list(&built),
+            targets: hcl_list(&built),
         });
+        group_names.push(name);
         for s in system.services_in(p) {
             let Some(b) = &s.build else { continue };
             let contexts = base_context(b.runtime_base);
             targets.push(Target {
                 name: hcl_str(&s.name),
-                context: with_var("SOURCE_DIR", Path::new(&b.context)),
-                dockerfile: with_var("GENERATED_DIR", &dockerfile_path(system, &s.name, false)),
+                context: hcl_var_path("SOURCE_DIR", &b.context),
+                dockerfile: hcl_var_path(
+                    "GENERATED_DIR",
+                    &dockerfile_path(system, &s.name, false).to_string_lossy(),
+                ),
                 tag: hcl_str(&s.image),
                 contexts,
             });
         }
     }
-    let mut all = vec!["base-images".to_string()];
-    all.extend(phase_groups.iter().map(|g| g.name.clone()));
     let t = BakeTemplate {
-        bake_path: format!("generated/{BAKE_FILE}"),
+        bake_path: comment(&format!("generated/{BAKE_FILE}")),
+        group_names: comment(&group_names.join(", ")),
         generated_default: hcl_str("generated"),
-        all_groups: list(&all),
-        base_targets: list(&base_names),
+        all_groups: hcl_list(&group_names),
+        base_targets: hcl_list(&base_names),
         phase_groups,
         targets,
         platform: hcl_str(&system.platform),
     };
     Ok(t.render().map_err(template_error("docker-bake.hcl"))? + "\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::hcl_str;
-
-    #[test]
-    fn hcl_strings_keep_templates_literal() {
-        assert_eq!(hcl_str("a\"b${c}%{d}$e"), "\"a\\\"b$${c}%%{d}$e\"");
-    }
 }

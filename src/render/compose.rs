@@ -3,84 +3,84 @@
 use askama::Template;
 
 use super::{probe_command, service_labels, template_error, RenderError};
-use crate::escape::{comment, compose_list, compose_str};
+use crate::escape::{comment, compose_list, compose_name, compose_str, yaml_key, Comment, Yaml};
 use crate::plan::{relative_path, ComposePlan, NetworkUse};
 use crate::system::{Protocol, System};
 
 /// A port published on the host.
 struct PortView {
     target: u16,
-    published: String,
-    host_ip: Option<String>,
+    published: Yaml,
+    host_ip: Option<Yaml>,
     protocol: &'static str,
-    name: Option<String>,
+    name: Option<Yaml>,
 }
 
 struct HealthView {
-    test: String,
-    interval: String,
-    timeout: String,
+    test: Yaml,
+    interval: Yaml,
+    timeout: Yaml,
     retries: u32,
-    start_period: String,
+    start_period: Yaml,
 }
 
 struct VolumeView {
-    source: String,
-    target: String,
+    source: Yaml,
+    target: Yaml,
     read_only: bool,
 }
 
 struct ServiceView {
-    name: String,
-    comments: Vec<String>,
-    image: String,
-    platform: String,
-    command: Option<String>,
-    user: String,
-    run_as_root: Option<String>,
+    name: Yaml,
+    comments: Vec<Comment>,
+    image: Yaml,
+    platform: Yaml,
+    command: Option<Yaml>,
+    user: Yaml,
+    run_as_root: Option<Comment>,
     restart: &'static str,
-    writable_root: Option<String>,
-    tmpfs: Vec<String>,
-    cap_add: Vec<(String, String)>,
+    writable_root: Option<Comment>,
+    tmpfs: Vec<Yaml>,
+    cap_add: Vec<(Yaml, Comment)>,
     pids_limit: u32,
-    env_files: Vec<String>,
-    environment: Vec<(String, String)>,
+    env_files: Vec<Yaml>,
+    environment: Vec<(Yaml, Yaml)>,
     ports: Vec<PortView>,
     /// Container ports other services use but the host does not: `ports:`
     /// would publish them on a random host port.
-    expose: Vec<String>,
-    networks: Vec<String>,
-    depends_on: Vec<(String, &'static str)>,
+    expose: Vec<Yaml>,
+    networks: Vec<Yaml>,
+    depends_on: Vec<(Yaml, &'static str)>,
     healthcheck: Option<HealthView>,
     volumes: Vec<VolumeView>,
-    limits: Vec<(&'static str, String)>,
-    reservation: Option<String>,
-    labels: Vec<(String, String)>,
+    limits: Vec<(&'static str, Yaml)>,
+    reservation: Option<Yaml>,
+    labels: Vec<(Yaml, Yaml)>,
 }
 
 struct NetworkView {
-    key: String,
-    comment: Option<String>,
-    name: String,
+    key: Yaml,
+    comment: Option<Comment>,
+    name: Yaml,
     external: bool,
-    driver: String,
+    driver: Yaml,
     internal: bool,
-    subnet: String,
-    gateway: Option<String>,
-    labels: Vec<(String, String)>,
+    subnet: Yaml,
+    gateway: Option<Yaml>,
+    labels: Vec<(Yaml, Yaml)>,
 }
 
 #[derive(Template)]
 #[template(path = "compose.yml", escape = "none")]
 struct ComposeTemplate {
-    header: Vec<String>,
-    project: String,
+    header: Vec<Comment>,
+    project: Yaml,
     services: Vec<ServiceView>,
     networks: Vec<NetworkView>,
-    volumes: Vec<(String, String)>,
+    volumes: Vec<(Yaml, Yaml)>,
 }
 
-fn kv(pairs: &[(String, String)]) -> Vec<(String, String)> {
+fn kv(pairs: &[(String, String)]) -> Vec<(Yaml, Yaml)> {
     pairs
         .iter()
         .map(|(k, v)| (compose_str(k), compose_str(v)))
@@ -92,12 +92,12 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
     match plan.phase {
         Some(p) => {
             let phase = &system.phases[p];
-            header.push(format!(
+            header.push(comment(&format!(
                 "Phase {} of {}: {}",
                 p + 1,
                 system.phases.len(),
                 phase.name
-            ));
+            )));
             if let Some(d) = &phase.description {
                 header.push(comment(d));
             }
@@ -110,25 +110,25 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
                 })
                 .collect();
             if !earlier.is_empty() || p > 0 {
-                header.push(
-                    "Deploy the earlier phases first; this file attaches to their networks.".into(),
-                );
+                header.push(comment(
+                    "Deploy the earlier phases first; this file attaches to their networks.",
+                ));
             }
         }
         None => {
-            header.push(format!(
+            header.push(comment(&format!(
                 "Master: every service of {}, in one project.",
                 system.name
-            ));
+            )));
             if let Some(d) = &system.description {
                 header.push(comment(d));
             }
         }
     }
-    header.push(format!(
+    header.push(comment(&format!(
         "Run: docker compose -f {} up -d --wait",
         plan.file_name
-    ));
+    )));
 
     let services = plan
         .services
@@ -142,7 +142,7 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
         .map(|&(n, usage)| {
             let net = &system.networks[n];
             let plane = &system.planes[net.plane];
-            let mut comment = Some(match usage {
+            let note = match usage {
                 NetworkUse::Define => format!(
                     "plane {}{}{}",
                     plane.name,
@@ -156,19 +156,16 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
                     "created by phase {} ({})",
                     system.phases[owner].name, system.phases[owner].compose_file
                 ),
-            });
-            if comment.as_deref() == Some("") {
-                comment = None;
-            }
+            };
             NetworkView {
-                key: net.key.clone(),
-                comment,
+                key: yaml_key(&net.key),
+                comment: Some(comment(&note)).filter(|c| !c.as_str().is_empty()),
                 name: compose_str(&net.name),
                 external: matches!(usage, NetworkUse::External { .. }),
-                driver: net.driver.clone(),
+                driver: compose_name(&net.driver),
                 internal: net.internal,
-                subnet: net.subnet.to_string(),
-                gateway: net.gateway.map(|g| g.to_string()),
+                subnet: compose_name(&net.subnet.to_string()),
+                gateway: net.gateway.map(|g| compose_name(&g.to_string())),
                 labels: kv(&[
                     ("lucid-gen.system".into(), system.name.clone()),
                     ("lucid-gen.plane".into(), plane.name.clone()),
@@ -180,7 +177,7 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
     let volumes = plan
         .volumes
         .iter()
-        .map(|v| (v.clone(), compose_str(&format!("{}-{}", system.name, v))))
+        .map(|v| (yaml_key(v), compose_str(&format!("{}-{}", system.name, v))))
         .collect();
 
     let t = ComposeTemplate {
@@ -201,10 +198,10 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
     if let Some(d) = &s.description {
         comments.push(comment(d));
     }
-    comments.push(format!(
+    comments.push(comment(&format!(
         "plane {}, phase {}",
         system.planes[s.plane].name, system.phases[s.phase].name
-    ));
+    )));
     let mut depends_on = Vec::new();
     for &d in &s.depends_on {
         let dep = &system.services[d];
@@ -214,12 +211,12 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
             } else {
                 "service_started"
             };
-            depends_on.push((dep.name.clone(), condition));
+            depends_on.push((yaml_key(&dep.name), condition));
         } else {
-            comments.push(format!(
+            comments.push(comment(&format!(
                 "needs {} from phase {} ({}), deployed earlier",
                 dep.name, system.phases[dep.phase].name, system.phases[dep.phase].compose_file
-            ));
+            )));
         }
     }
     let env_files = s
@@ -258,10 +255,10 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
         test.extend(probe_command(s).unwrap_or_default());
         HealthView {
             test: compose_list(&test),
-            interval: h.interval.clone(),
-            timeout: h.timeout.clone(),
+            interval: compose_name(&h.interval),
+            timeout: compose_name(&h.timeout),
             retries: h.retries,
-            start_period: h.start_period.clone(),
+            start_period: compose_name(&h.start_period),
         }
     });
     let mut limits = Vec::new();
@@ -272,7 +269,7 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
         limits.push(("memory", compose_str(memory)));
     }
     ServiceView {
-        name: s.name.clone(),
+        name: yaml_key(&s.name),
         comments,
         image: compose_str(&s.image),
         platform: compose_str(&system.platform),
@@ -285,7 +282,7 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
             .security
             .cap_add
             .iter()
-            .map(|(cap, reason)| (cap.clone(), comment(reason)))
+            .map(|(cap, reason)| (compose_name(cap), comment(reason)))
             .collect(),
         pids_limit: s.security.pids_limit,
         restart: s.restart.as_compose(),
@@ -293,14 +290,14 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
         environment: s
             .environment
             .iter()
-            .map(|(k, v)| (k.clone(), compose_str(v)))
+            .map(|(k, v)| (yaml_key(k), compose_str(v)))
             .collect(),
         ports,
         expose,
         networks: s
             .networks
             .iter()
-            .map(|n| system.networks[*n].key.clone())
+            .map(|n| compose_name(&system.networks[*n].key))
             .collect(),
         depends_on,
         healthcheck,
@@ -308,7 +305,7 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
             .volumes
             .iter()
             .map(|v| VolumeView {
-                source: v.name.clone(),
+                source: compose_name(&v.name),
                 target: compose_str(&v.target),
                 read_only: v.read_only,
             })

@@ -5,34 +5,50 @@ use std::path::PathBuf;
 
 use askama::Template;
 
-use super::{probe_command, service_labels, template_error, RenderError};
-use crate::escape::{comment, json_array};
-use crate::system::{Build, Protocol, Stack, System};
+use super::{probe_command, refused, service_labels, template_error, RenderError};
+use crate::escape::{
+    comment, docker_copy, docker_quoted, docker_word, json_array, shell_word, Comment, DockerCopy,
+    DockerJson, DockerWord, ShellWord,
+};
+use crate::system::{BaseImage, Build, Protocol, Service, Stack, System};
 
 /// What every stack template fills in.
 struct DockerfileView {
-    header: Vec<String>,
-    builder: String,
-    runtime: String,
-    /// `key="value"` pairs, one per line, for a single LABEL.
-    labels: Option<String>,
-    workdir: String,
-    user: String,
-    expose: Vec<String>,
-    healthcheck: Option<String>,
-    entrypoint: Option<String>,
+    header: Vec<Comment>,
+    builder: DockerWord,
+    runtime: DockerWord,
+    /// `key="value"` pairs of one LABEL instruction.
+    labels: Vec<(DockerWord, DockerWord)>,
+    workdir: DockerWord,
+    user: DockerWord,
+    expose: Vec<(u16, &'static str)>,
+    healthcheck: Option<HealthView>,
+    entrypoint: Option<DockerJson>,
     copy_source: bool,
+    /// `COPY` of the build context into the working directory (python).
+    copy_app: DockerCopy,
+    /// `COPY` of the builder's `/out` into the working directory (java).
+    copy_out: DockerCopy,
     // python
-    packages: Vec<String>,
-    python_version: Option<String>,
-    deps_dir: String,
-    pythonpath: String,
+    packages: Vec<ShellWord>,
+    python_version: Option<ShellWord>,
+    deps_dir: DockerWord,
+    deps_dir_sh: ShellWord,
+    copy_deps: DockerCopy,
+    pythonpath: DockerWord,
     // native
-    copy: Vec<(String, String)>,
-    /// Named volume mount points under `/volumes`, shell-quoted, created
-    /// in a build-platform stage and copied with the runtime user's
-    /// ownership.
-    volume_dirs: Vec<String>,
+    copy: Vec<DockerCopy>,
+    /// Named volume mount points under `/volumes`, created in a
+    /// build-platform stage and copied with the runtime user's ownership.
+    volume_dirs: Vec<ShellWord>,
+}
+
+struct HealthView {
+    interval: DockerWord,
+    timeout: DockerWord,
+    start_period: DockerWord,
+    retries: u32,
+    cmd: DockerJson,
 }
 
 #[derive(Template)]
@@ -62,36 +78,6 @@ pub fn dockerfile_path(system: &System, name: &str, base: bool) -> PathBuf {
         .join("Dockerfile")
 }
 
-/// A `LABEL` value: double-quoted, with `$` kept literal.
-fn label_value(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '$' => out.push_str("\\$"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// A token for a shell command line: kept bare when it has only safe
-/// characters, otherwise single-quoted.
-fn shell_word(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.=<>!~,:/+@[]".contains(c));
-    if safe && !word.contains(['<', '>']) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\"'\"'"))
-    }
-}
-
 /// `3.11` from `python:3.11-slim`.
 fn python_version(builder: &str) -> Option<String> {
     let tag = builder.rsplit_once(':')?.1;
@@ -103,48 +89,63 @@ fn python_version(builder: &str) -> Option<String> {
         .then(|| format!("{major}.{minor}"))
 }
 
+/// Everything a base image and a service share, from their build.
 fn base_view(
     system: &System,
     build: &Build,
-    header: Vec<String>,
-    labels: Vec<(String, String)>,
-) -> DockerfileView {
-    DockerfileView {
+    header: Vec<Comment>,
+    labels: &[(String, String)],
+    what: &str,
+) -> Result<DockerfileView, RenderError> {
+    let word = |value: &str, field: &str| {
+        docker_word(value).map_err(refused(|| format!("{field} of {what}")))
+    };
+    let copy = |from: &str, to: &str, field: &str| {
+        docker_copy(from, to).map_err(refused(|| format!("{field} of {what}")))
+    };
+    let workdir = build.workdir.as_deref().unwrap_or("/app");
+    let deps_dir = "/opt/python/service";
+    let mut header = header;
+    // The platform is chosen at build time (`--platform`), not here.
+    header.push(comment(&format!(
+        "Built for {} (`--platform {}`); the runtime tag is multi-arch.",
+        system.platform, system.platform
+    )));
+    Ok(DockerfileView {
         header,
-        builder: build.builder.clone(),
-        runtime: build.runtime.clone(),
-        labels: (!labels.is_empty()).then(|| {
-            labels
-                .iter()
-                .map(|(k, v)| format!("{k}={}", label_value(v)))
-                .collect::<Vec<_>>()
-                .join(" \\\n      ")
-        }),
-        workdir: build.workdir.clone().unwrap_or_else(|| "/app".into()),
-        user: "65532:65532".into(),
+        builder: word(&build.builder, "the builder image")?,
+        runtime: word(&build.runtime, "the runtime image")?,
+        labels: labels
+            .iter()
+            .map(|(k, v)| {
+                let what = || format!("label `{k}` of {what}");
+                Ok((
+                    docker_word(k).map_err(refused(what))?,
+                    docker_quoted(v).map_err(refused(what))?,
+                ))
+            })
+            .collect::<Result<_, RenderError>>()?,
+        workdir: word(workdir, "the working directory")?,
+        user: word("65532:65532", "the user")?,
         expose: Vec::new(),
         healthcheck: None,
         entrypoint: (!build.entrypoint.is_empty()).then(|| json_array(&build.entrypoint)),
         copy_source: true,
+        copy_app: copy(".", workdir, "the working directory")?,
+        copy_out: copy("/out", workdir, "the working directory")?,
         packages: build.packages.iter().map(|p| shell_word(p)).collect(),
-        python_version: python_version(&build.builder),
-        deps_dir: "/opt/python/service".into(),
-        pythonpath: String::new(),
-        copy: build.copy.clone(),
+        python_version: python_version(&build.builder).map(|v| shell_word(&v)),
+        deps_dir: word(deps_dir, "the dependency directory")?,
+        deps_dir_sh: shell_word(deps_dir),
+        copy_deps: copy(deps_dir, deps_dir, "the dependency directory")?,
+        pythonpath: word("", "PYTHONPATH")?,
+        copy: build
+            .copy
+            .iter()
+            .map(|(from, to)| copy(from, to, "a copied path"))
+            .collect::<Result<_, _>>()?,
         volume_dirs: Vec::new(),
-        // The platform is chosen at build time (`--platform`), not here.
-    }
-    .with_platform_note(system)
-}
-
-impl DockerfileView {
-    fn with_platform_note(mut self, system: &System) -> Self {
-        self.header.push(format!(
-            "Built for {} (`--platform {}`); the runtime tag is multi-arch.",
-            system.platform, system.platform
-        ));
-        self
-    }
+    })
 }
 
 fn render_view(stack: Stack, view: &DockerfileView) -> Result<String, RenderError> {
@@ -166,105 +167,118 @@ fn render_view(stack: Stack, view: &DockerfileView) -> Result<String, RenderErro
 pub fn render_all(system: &System) -> Result<Vec<(PathBuf, String)>, RenderError> {
     let mut out = Vec::new();
     for image in &system.images {
-        let b = &image.build;
-        let mut header = vec![format!("Base image {} ({})", image.image, image.key)];
-        header.extend(image.description.as_deref().map(comment));
-        header.push(format!(
-            "Build from the source tree: docker build --platform {} -t {} -f THIS_FILE {}",
-            system.platform, image.image, b.context
-        ));
-        let labels = vec![
-            (
-                "org.opencontainers.image.title".to_string(),
-                image.image.clone(),
-            ),
-            ("lucid-gen.system".to_string(), system.name.clone()),
-        ];
-        let mut view = base_view(system, b, header, labels);
-        view.copy_source = false;
-        view.deps_dir = "/opt/python/base".into();
-        view.pythonpath = "/opt/python/base".into();
         out.push((
             dockerfile_path(system, &image.key, true),
-            render_view(b.stack, &view)?,
+            render_view(image.build.stack, &base_image_view(system, image)?)?,
         ));
     }
     for s in &system.services {
         let Some(b) = &s.build else { continue };
-        let mut header = vec![format!(
-            "Service {} (phase {}, plane {})",
-            s.name, system.phases[s.phase].name, system.planes[s.plane].name
-        )];
-        header.extend(s.description.as_deref().map(comment));
-        if let Some(base) = b.runtime_base {
-            header.push(format!(
-                "Build base image {} first.",
-                system.images[base].image
-            ));
-        }
-        header.push(format!(
-            "Build from the source tree: docker build --platform {} -t {} -f THIS_FILE {}",
-            system.platform, s.image, b.context
-        ));
-        let mut labels = vec![
-            ("org.opencontainers.image.title".to_string(), s.name.clone()),
-            (
-                "org.opencontainers.image.base.name".to_string(),
-                b.runtime.clone(),
-            ),
-        ];
-        if let Some(d) = &s.description {
-            labels.push((
-                "org.opencontainers.image.description".to_string(),
-                d.clone(),
-            ));
-        }
-        labels.extend(service_labels(system, s));
-        let mut view = base_view(system, b, header, labels);
-        view.user = s.user.clone();
-        let base_is_python = b
-            .runtime_base
-            .is_some_and(|i| system.images[i].build.stack == Stack::Python);
-        view.pythonpath = if base_is_python {
-            format!("{}:/opt/python/service:/opt/python/base", view.workdir)
-        } else {
-            format!("{}:/opt/python/service", view.workdir)
-        };
-        view.volume_dirs = s
-            .volumes
-            .iter()
-            .map(|v| shell_word(&format!("/volumes{}", v.target)))
-            .collect();
-        view.expose = s
-            .ports
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}/{}",
-                    p.container.0,
-                    match p.protocol {
-                        Protocol::Tcp => "tcp",
-                        Protocol::Udp => "udp",
-                    }
-                )
-            })
-            .collect();
-        view.healthcheck = s.health.as_ref().map(|h| {
-            format!(
-                "--interval={} --timeout={} --start-period={} --retries={} CMD {}",
-                h.interval,
-                h.timeout,
-                h.start_period,
-                h.retries,
-                json_array(&probe_command(s).unwrap_or_default())
-            )
-        });
         out.push((
             dockerfile_path(system, &s.name, false),
-            render_view(b.stack, &view)?,
+            render_view(b.stack, &service_view(system, s, b)?)?,
         ));
     }
     Ok(out)
+}
+
+fn base_image_view(system: &System, image: &BaseImage) -> Result<DockerfileView, RenderError> {
+    let b = &image.build;
+    let mut header = vec![comment(&format!(
+        "Base image {} ({})",
+        image.image, image.key
+    ))];
+    header.extend(image.description.as_deref().map(comment));
+    header.push(comment(&format!(
+        "Build from the source tree: docker build --platform {} -t {} -f THIS_FILE {}",
+        system.platform, image.image, b.context
+    )));
+    let labels = [
+        (
+            "org.opencontainers.image.title".to_string(),
+            image.image.clone(),
+        ),
+        ("lucid-gen.system".to_string(), system.name.clone()),
+    ];
+    let what = format!("base image `{}`", image.key);
+    let mut view = base_view(system, b, header, &labels, &what)?;
+    let base_dir = "/opt/python/base";
+    view.copy_source = false;
+    view.deps_dir = docker_word(base_dir).map_err(refused(|| what.clone()))?;
+    view.deps_dir_sh = shell_word(base_dir);
+    view.copy_deps = docker_copy(base_dir, base_dir).map_err(refused(|| what.clone()))?;
+    view.pythonpath = docker_word(base_dir).map_err(refused(|| what.clone()))?;
+    Ok(view)
+}
+
+fn service_view(system: &System, s: &Service, b: &Build) -> Result<DockerfileView, RenderError> {
+    let mut header = vec![comment(&format!(
+        "Service {} (phase {}, plane {})",
+        s.name, system.phases[s.phase].name, system.planes[s.plane].name
+    ))];
+    header.extend(s.description.as_deref().map(comment));
+    if let Some(base) = b.runtime_base {
+        header.push(comment(&format!(
+            "Build base image {} first.",
+            system.images[base].image
+        )));
+    }
+    header.push(comment(&format!(
+        "Build from the source tree: docker build --platform {} -t {} -f THIS_FILE {}",
+        system.platform, s.image, b.context
+    )));
+    let mut labels = vec![
+        ("org.opencontainers.image.title".to_string(), s.name.clone()),
+        (
+            "org.opencontainers.image.base.name".to_string(),
+            b.runtime.clone(),
+        ),
+    ];
+    if let Some(d) = &s.description {
+        labels.push((
+            "org.opencontainers.image.description".to_string(),
+            d.clone(),
+        ));
+    }
+    labels.extend(service_labels(system, s));
+    let what = format!("service `{}`", s.name);
+    let refuse = |field: &'static str| refused(move || format!("{field} of service `{}`", s.name));
+    let mut view = base_view(system, b, header, &labels, &what)?;
+    view.user = docker_word(&s.user).map_err(refuse("the user"))?;
+    let workdir = b.workdir.as_deref().unwrap_or("/app");
+    let base_is_python = b
+        .runtime_base
+        .is_some_and(|i| system.images[i].build.stack == Stack::Python);
+    let pythonpath = if base_is_python {
+        format!("{workdir}:/opt/python/service:/opt/python/base")
+    } else {
+        format!("{workdir}:/opt/python/service")
+    };
+    view.pythonpath = docker_word(&pythonpath).map_err(refuse("PYTHONPATH"))?;
+    view.volume_dirs = s
+        .volumes
+        .iter()
+        .map(|v| shell_word(&format!("/volumes{}", v.target)))
+        .collect();
+    view.expose = s
+        .ports
+        .iter()
+        .map(|p| match p.protocol {
+            Protocol::Tcp => (p.container.0, "tcp"),
+            Protocol::Udp => (p.container.0, "udp"),
+        })
+        .collect();
+    view.healthcheck = match &s.health {
+        None => None,
+        Some(h) => Some(HealthView {
+            interval: docker_word(&h.interval).map_err(refuse("the health check"))?,
+            timeout: docker_word(&h.timeout).map_err(refuse("the health check"))?,
+            start_period: docker_word(&h.start_period).map_err(refuse("the health check"))?,
+            retries: h.retries,
+            cmd: json_array(&probe_command(s).unwrap_or_default()),
+        }),
+    };
+    Ok(view)
 }
 
 #[cfg(test)]
@@ -277,16 +291,5 @@ mod tests {
         assert_eq!(python_version("python:3.12").as_deref(), Some("3.12"));
         assert_eq!(python_version("python:slim"), None);
         assert_eq!(python_version("python"), None);
-    }
-
-    #[test]
-    fn shell_words() {
-        assert_eq!(shell_word("fastapi==0.115.6"), "fastapi==0.115.6");
-        assert_eq!(
-            shell_word("uvicorn[standard]==0.30"),
-            "uvicorn[standard]==0.30"
-        );
-        assert_eq!(shell_word("a>=1"), "'a>=1'");
-        assert_eq!(label_value("a \"b\" $c"), "\"a \\\"b\\\" \\$c\"");
     }
 }

@@ -4,18 +4,18 @@
 use askama::Template;
 
 use super::{template_error, RenderError};
-use crate::escape::yaml_str;
+use crate::escape::{yaml_key, yaml_str, Yaml};
 use crate::system::System;
 
 /// The config file's name, in the compose directory.
 pub const FILE: &str = ".compose-lint.yml";
 
 struct RuleView {
-    id: String,
+    id: Yaml,
     /// Accepted for every service, because of this.
-    everywhere: Option<String>,
+    everywhere: Option<Yaml>,
     /// Otherwise: service → reason.
-    services: Vec<(String, String)>,
+    services: Vec<(Yaml, Yaml)>,
 }
 
 #[derive(Template)]
@@ -29,20 +29,23 @@ pub fn render(system: &System) -> Result<String, RenderError> {
         .lint_exceptions
         .iter()
         .map(|(id, reason)| RuleView {
-            id: id.clone(),
+            id: yaml_key(id),
             everywhere: Some(yaml_str(reason)),
             services: Vec::new(),
         })
         .collect();
     for s in &system.services {
         for (id, reason) in &s.lint_exceptions {
-            match rules.iter_mut().find(|r| &r.id == id) {
+            let entry = (yaml_key(&s.name), yaml_str(reason));
+            // `yaml_key` is one-to-one, so equal keys mean equal ids.
+            let key = yaml_key(id);
+            match rules.iter_mut().find(|r| r.id == key) {
                 Some(r) if r.everywhere.is_some() => {}
-                Some(r) => r.services.push((s.name.clone(), yaml_str(reason))),
+                Some(r) => r.services.push(entry),
                 None => rules.push(RuleView {
-                    id: id.clone(),
+                    id: key,
                     everywhere: None,
-                    services: vec![(s.name.clone(), yaml_str(reason))],
+                    services: vec![entry],
                 }),
             }
         }

@@ -30,20 +30,21 @@ RUN mkdir -p{% for v in d.volume_dirs %} {{ v }}{% endfor %}
 
 # Runtime: distroless, no shell, non-root.
 FROM {{ d.runtime }}
-{%- if let Some(labels) = d.labels %}
-LABEL {{ labels }}
+{%- if !d.labels.is_empty() %}
+LABEL {% for (key, value) in d.labels %}{{ key }}={{ value }}{% if !loop.last %} \
+      {% endif %}{% endfor %}
 {%- endif %}
 WORKDIR {{ d.workdir }}
-COPY --from=builder /out {{ d.workdir }}
+COPY --from=builder {{ d.copy_out }}
 {%- if !d.volume_dirs.is_empty() %}
 COPY --from=volumes --chown={{ d.user }} /volumes/ /
 {%- endif %}
 USER {{ d.user }}
-{%- for port in d.expose %}
-EXPOSE {{ port }}
+{%- for (port, protocol) in d.expose %}
+EXPOSE {{ port }}/{{ protocol }}
 {%- endfor %}
 {%- if let Some(h) = d.healthcheck %}
-HEALTHCHECK {{ h }}
+HEALTHCHECK --interval={{ h.interval }} --timeout={{ h.timeout }} --start-period={{ h.start_period }} --retries={{ h.retries }} CMD {{ h.cmd }}
 {%- endif %}
 {%- if let Some(e) = d.entrypoint %}
 ENTRYPOINT {{ e }}

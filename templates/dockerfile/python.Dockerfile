@@ -16,7 +16,7 @@ RUN case "$TARGETARCH" in \
       amd64) wheel_platform=manylinux2014_x86_64 ;; \
       *) echo "no wheel platform for $TARGETARCH" >&2; exit 1 ;; \
     esac \
- && pip install --no-cache-dir --target {{ d.deps_dir }} \
+ && pip install --no-cache-dir --target {{ d.deps_dir_sh }} \
       --platform "$wheel_platform" --only-binary=:all:{% if let Some(v) = d.python_version %} --python-version {{ v }}{% endif %} \
 {%- for p in d.packages %}
       {{ p }}{% if !loop.last %} \{% endif %}
@@ -34,13 +34,14 @@ RUN mkdir -p{% for v in d.volume_dirs %} {{ v }}{% endfor %}
 
 # Runtime: distroless, no shell, non-root.
 FROM {{ d.runtime }}
-{%- if let Some(labels) = d.labels %}
-LABEL {{ labels }}
+{%- if !d.labels.is_empty() %}
+LABEL {% for (key, value) in d.labels %}{{ key }}={{ value }}{% if !loop.last %} \
+      {% endif %}{% endfor %}
 {%- endif %}
 WORKDIR {{ d.workdir }}
-COPY --from=builder {{ d.deps_dir }} {{ d.deps_dir }}
+COPY --from=builder {{ d.copy_deps }}
 {%- if d.copy_source %}
-COPY . {{ d.workdir }}
+COPY {{ d.copy_app }}
 {%- endif %}
 {%- if !d.volume_dirs.is_empty() %}
 COPY --from=volumes --chown={{ d.user }} /volumes/ /
@@ -49,11 +50,11 @@ ENV PYTHONPATH={{ d.pythonpath }} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 USER {{ d.user }}
-{%- for port in d.expose %}
-EXPOSE {{ port }}
+{%- for (port, protocol) in d.expose %}
+EXPOSE {{ port }}/{{ protocol }}
 {%- endfor %}
 {%- if let Some(h) = d.healthcheck %}
-HEALTHCHECK {{ h }}
+HEALTHCHECK --interval={{ h.interval }} --timeout={{ h.timeout }} --start-period={{ h.start_period }} --retries={{ h.retries }} CMD {{ h.cmd }}
 {%- endif %}
 {%- if let Some(e) = d.entrypoint %}
 ENTRYPOINT {{ e }}

@@ -1,0 +1,134 @@
+//! YAML scalars for compose files and the compose linter's config.
+
+use std::fmt;
+
+use super::double_quoted;
+
+/// A YAML scalar (plain or double-quoted) or flow sequence that reads back
+/// as exactly the string(s) it was made from, under YAML 1.1 and 1.2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Yaml(String);
+
+impl fmt::Display for Yaml {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A YAML double-quoted scalar holding exactly `value`.
+pub fn yaml_str(value: &str) -> Yaml {
+    Yaml(double_quoted(value, |c| match c {
+        // C0, DEL and C1 controls (NEL would silently become a space).
+        c if c.is_control() => Some(format!("\\x{:02x}", c as u32)),
+        // Line separators and non-characters YAML refuses raw.
+        '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' => {
+            Some(format!("\\u{:04x}", c as u32))
+        }
+        _ => None,
+    }))
+}
+
+/// A YAML scalar for a compose file, where `$` starts an interpolation and
+/// is written `$$` to stay literal.
+pub fn compose_str(value: &str) -> Yaml {
+    yaml_str(&value.replace('$', "$$"))
+}
+
+/// A flow-style YAML sequence of compose strings.
+pub fn compose_list(items: &[String]) -> Yaml {
+    let parts: Vec<String> = items.iter().map(|s| compose_str(s).0).collect();
+    Yaml(format!("[{}]", parts.join(", ")))
+}
+
+/// A mapping key: plain when no YAML reader could take it for anything but
+/// this string, else double-quoted (`true`, `NULL`, `123`, `0x1F`, `1e3`,
+/// `yes`, `~` and `.inf` are quoted; `shop-api` is not).
+pub fn yaml_key(key: &str) -> Yaml {
+    if is_plain_string(key) {
+        Yaml(key.to_string())
+    } else {
+        yaml_str(key)
+    }
+}
+
+/// A name or short token as a compose value (a network in a service's
+/// list, a volume source, a duration): plain when unambiguous, like
+/// [`yaml_key`], else a [`compose_str`].
+pub fn compose_name(value: &str) -> Yaml {
+    if is_plain_string(value) {
+        Yaml(value.to_string())
+    } else {
+        compose_str(value)
+    }
+}
+
+/// Whether `s` written plain reads back as the string `s` under YAML 1.1
+/// (booleans `yes`/`on`/`y`, sexagesimal and `0b`/`0x` numbers) and 1.2.
+/// Deliberately conservative: anything number-like is quoted.
+fn is_plain_string(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    let charset = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | ':'));
+    if !charset
+        || !(first.is_ascii_alphanumeric() || first == '_' || first == '/')
+        || s.ends_with(':')
+    {
+        return false;
+    }
+    const WORDS: &[&str] = &["y", "n", "yes", "no", "true", "false", "on", "off", "null"];
+    if WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)) {
+        return false;
+    }
+    // A digit first: a string only with a `/`, two dots, or a letter no
+    // number notation uses (`30s`, `10m`, `10.0.0.1` and `10.0.0.0/8` are
+    // strings; `1e3`, `0x1F`, `0o17`, `0b1`, `1.5` and `1:30` are not).
+    !first.is_ascii_digit()
+        || s.contains('/')
+        || s.matches('.').count() >= 2
+        || s.chars().any(|c| {
+            c.is_ascii_alphabetic() && !matches!(c.to_ascii_lowercase(), 'a'..='f' | 'x' | 'o')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_scalars() {
+        assert_eq!(yaml_str("a\"b\\c\n").to_string(), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(compose_str("${X}").to_string(), "\"$${X}\"");
+        assert_eq!(
+            compose_list(&["a".into(), "$b".into()]).to_string(),
+            "[\"a\", \"$$b\"]"
+        );
+    }
+
+    #[test]
+    fn keys_that_yaml_would_misread_are_quoted() {
+        for key in [
+            "true", "TRUE", "null", "NULL", "~", "yes", "On", "n", "123", "0x1F", "1e3", ".inf",
+            "0o17", "1_000", "-1", "", "a b", "a: b", "a:", "#x", "1:30", "1.5",
+        ] {
+            assert_eq!(yaml_key(key), yaml_str(key), "{key:?}");
+        }
+        for key in [
+            "shop-api",
+            "a.b_c",
+            "30s",
+            "10m",
+            "1h30m",
+            "/data",
+            "null2",
+            "10.1.0.0/16",
+            "10.1.0.1",
+            "fd00::1",
+        ] {
+            assert_eq!(yaml_key(key).to_string(), key);
+        }
+        assert_eq!(compose_name("$x").to_string(), "\"$$x\"");
+    }
+}
