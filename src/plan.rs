@@ -3,7 +3,7 @@
 //! Pure and total over a valid [`System`]. Each phase gets a compose file
 //! that works on its own: it defines the networks its phase is the first
 //! to use and refers to the others as `external` (they were created by an
-//! earlier phase, as seed 001 step 13 deploys them). Dependencies on
+//! earlier phase, which is deployed first). Dependencies on
 //! services of earlier phases cannot be expressed in a file that does not
 //! hold those services, so they become comments; the master file holds
 //! every service, network and dependency.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -198,4 +198,81 @@ fn lucid_compose_files_pass_the_security_linter() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+/// Names YAML would read as booleans, nulls or numbers.
+const MISREAD: &[&str] = &["true", "TRUE", "null", "NULL", "yes", "123", "0x1F", "1e3"];
+
+/// Services, networks, volumes and env keys spelled like YAML booleans,
+/// nulls and numbers come back from `docker compose config` exactly as the
+/// model wrote them, in the master file and in their phase's file.
+#[test]
+fn names_yaml_would_misread_survive_docker_compose_config() {
+    if !require_tool(compose_available(), "docker compose") {
+        return;
+    }
+    let p = Project::fixture("small");
+    let mut model = String::from("networks:\n");
+    for (i, name) in MISREAD.iter().enumerate() {
+        model.push_str(&format!(
+            "  \"{name}\":\n    plane: app\n    subnet: 10.93.{i}.0/24\n"
+        ));
+    }
+    model.push_str("services:\n");
+    for name in MISREAD {
+        model.push_str(&format!(
+            "  \"{name}\":\n    phase: edge\n    plane: app\n    networks: [\"{name}\", shop-app]\n    \
+             image: example/echo:1\n    depends_on: [shop-api]\n    \
+             health:\n      exec: [/bin/true]\n    resources:\n      memory: 64m\n      cpus: 0.1\n    \
+             volumes:\n      - name: \"{name}\"\n        target: /data\n    environment:\n"
+        ));
+        for key in ["TRUE", "NULL", "Yes", "ON", "N", "y"] {
+            model.push_str(&format!("      \"{key}\": \"{key}\"\n"));
+        }
+    }
+    p.write("model/misread.yaml", &model);
+    p.run().args(&["all"]).run();
+    all_files_pass_config(&p);
+    let master = resolved_master(&p);
+    let keys = |section: &str| -> BTreeSet<String> {
+        master[section]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    for name in MISREAD {
+        assert!(
+            keys("services").contains(*name),
+            "service {name}: {:?}",
+            keys("services")
+        );
+        assert!(
+            keys("networks").contains(*name),
+            "network {name}: {:?}",
+            keys("networks")
+        );
+        assert!(
+            keys("volumes").contains(*name),
+            "volume {name}: {:?}",
+            keys("volumes")
+        );
+        let service = &master["services"][*name];
+        assert!(
+            service["networks"].as_object().unwrap().contains_key(*name),
+            "{service}"
+        );
+        assert_eq!(service["volumes"][0]["source"].as_str(), Some(*name));
+        for key in ["TRUE", "NULL", "Yes", "ON", "N", "y"] {
+            assert_eq!(service["environment"][key].as_str(), Some(key), "{service}");
+        }
+        assert!(
+            service["depends_on"]
+                .as_object()
+                .unwrap()
+                .contains_key("shop-api"),
+            "{service}"
+        );
+    }
 }

@@ -7,6 +7,14 @@
 //!   always renders.
 //! - Env values survive lucid-gen's escaping and Docker Compose's parsing
 //!   byte for byte, both from env files and from inline `environment:`.
+//! - Every escaper of `lucid_gen::escape` round-trips through the real
+//!   reader of its syntax: YAML keys and names through `docker compose
+//!   config`, shell words through `sh`, gitignore patterns through `git
+//!   check-ignore`, JSON through serde_json, Dockerfile arguments through
+//!   `docker build` and hadolint.
+//! - Every secret-bearing file of every fixture model is git-ignored, and
+//!   nothing else is.
+//! - No quoting or escaping function exists outside `src/escape/`.
 
 mod common;
 
@@ -548,4 +556,504 @@ fn a_nul_byte_in_a_value_is_refused() {
         .stderr_has("the model has 2 error(s)")
         .run();
     assert!(!p.path("generated").exists());
+}
+
+// ------------------------------------------------------------ escapers
+
+/// A random string over `alphabet` (pieces, so multi-byte ones stay whole).
+fn random_from(rng: &mut StdRng, alphabet: &[&str], max: usize) -> String {
+    let n = rng.random_range(0..=max);
+    (0..n)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+        .collect()
+}
+
+#[test]
+fn shell_words_round_trip_through_sh() {
+    const SEED: u64 = 0x5e11;
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let mut words: Vec<String> = (0..400)
+        .map(|_| random_from(&mut rng, VALUE_CHARS, 12))
+        .collect();
+    words.extend(["", "~", "~root", "*", "[a]", "!x", "a b", "'", "-n"].map(String::from));
+    let script: Vec<String> = words
+        .iter()
+        .map(|w| lucid_gen::escape::shell_word(w).to_string())
+        .collect();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf '%s\\0' {}", script.join(" ")))
+        .current_dir(tempfile::tempdir().unwrap().path())
+        .output()
+        .expect("run sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_terminator('\0')
+        .map(String::from)
+        .collect();
+    assert_eq!(got, words, "seed {SEED:#x}");
+}
+
+#[test]
+fn json_arrays_round_trip_through_serde_json() {
+    const SEED: u64 = 0x150;
+    let mut rng = StdRng::seed_from_u64(SEED);
+    for _ in 0..200 {
+        let items: Vec<String> = (0..rng.random_range(0..5))
+            .map(|_| random_from(&mut rng, VALUE_CHARS, 10) + "\u{1}\u{1f}")
+            .collect();
+        let text = lucid_gen::escape::json_array(&items).to_string();
+        let back: Vec<String> = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!("{text}: {e} (seed {SEED:#x})");
+        });
+        assert_eq!(back, items, "seed {SEED:#x}");
+    }
+}
+
+/// Pieces of names a YAML reader might take for a number, bool or null.
+const TOKEN_PIECES: &[&str] = &[
+    "0", "1", "9", "e", "E", "x", "X", "o", "b", "f", "F", ".", "_", "-", ":", "/", "+", "a", "s",
+    "m", "true", "True", "null", "NULL", "yes", "No", "on", "OFF", "y", "n", "~", ".inf", ".nan",
+    "0x", "0o", "0b", "1e3", "$", " ",
+];
+
+/// `yaml_key` (mapping keys) and `compose_name` (values) read back exactly
+/// through `docker compose config`, whatever they look like.
+#[test]
+fn yaml_keys_and_names_round_trip_through_docker_compose() {
+    if !require_tool(compose_available(), "docker compose") {
+        return;
+    }
+    use lucid_gen::escape::{compose_name, yaml_key};
+    const SEED: u64 = 0x7a31;
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let mut tokens = BTreeSet::new();
+    while tokens.len() < 400 {
+        tokens.insert(random_from(&mut rng, TOKEN_PIECES, 4));
+    }
+    tokens.remove("");
+    let mut file = String::from("services:\n  s:\n    image: example/s:1\n    labels:\n");
+    for (i, t) in tokens.iter().enumerate() {
+        file.push_str(&format!(
+            "      {}: {}\n",
+            yaml_key(&format!("k{i}")),
+            compose_name(t)
+        ));
+    }
+    file.push_str("    environment:\n");
+    for t in &tokens {
+        file.push_str(&format!("      {}: x\n", yaml_key(t)));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("compose.yml"), &file).unwrap();
+    let out = Command::new("docker")
+        .args([
+            "compose",
+            "-p",
+            "escape-props",
+            "-f",
+            "compose.yml",
+            "config",
+            "--format",
+            "json",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("run docker compose");
+    assert!(
+        out.status.success(),
+        "{}\n{file}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &config["services"]["s"];
+    // `config` prints a loadable file: a literal `$` is `$$`, keys too.
+    let keys: BTreeSet<String> = s["environment"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.replace("$$", "$"))
+        .collect();
+    for (i, t) in tokens.iter().enumerate() {
+        let label = s["labels"][format!("k{i}")]
+            .as_str()
+            .map(|v| v.replace("$$", "$"));
+        assert_eq!(
+            label.as_deref(),
+            Some(t.as_str()),
+            "value {t:?} (seed {SEED:#x})"
+        );
+        assert!(
+            keys.contains(t),
+            "key {t:?} lost (seed {SEED:#x}): {keys:?}"
+        );
+    }
+}
+
+/// Characters gitignore treats specially, and ordinary ones.
+const NAME_PIECES: &[&str] = &[
+    "a", "B", "0", ".", "-", "_", " ", "  ", "[", "]", "*", "?", "!", "#", "\\", "é", "{", "}", "^",
+];
+
+/// `gitignore_path` matches exactly its own file: of many files with
+/// glob-like names, `git check-ignore` ignores exactly the chosen half.
+#[test]
+fn gitignore_patterns_match_exactly_their_file() {
+    if !require_tool(git_available(), "git") {
+        return;
+    }
+    const SEED: u64 = 0x6170;
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let repo = tempfile::tempdir().unwrap();
+    git(repo.path(), &["init", "-q"]);
+    let mut files = BTreeSet::new();
+    while files.len() < 300 {
+        let dir = format!("d{}", random_from(&mut rng, NAME_PIECES, 3));
+        let name = format!("f{}", random_from(&mut rng, NAME_PIECES, 6));
+        files.insert(format!("{dir}/{name}"));
+    }
+    let mut ignored = BTreeSet::new();
+    let mut gitignore = String::new();
+    for (i, f) in files.iter().enumerate() {
+        let path = repo.path().join(f);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, "x").unwrap();
+        if i % 2 == 0 {
+            // Spelled the way a model might: `./` and `x/../` in front.
+            let spelled = if i % 4 == 0 {
+                format!("./{f}")
+            } else {
+                format!("zz/../{f}")
+            };
+            let pattern = lucid_gen::escape::gitignore_path(Path::new(&spelled)).unwrap();
+            gitignore.push_str(&format!("{pattern}\n"));
+            ignored.insert(f.clone());
+        }
+    }
+    fs::write(repo.path().join(".gitignore"), &gitignore).unwrap();
+    let got = check_ignore(repo.path(), files.iter().map(String::as_str));
+    assert_eq!(got, ignored, "seed {SEED:#x}; .gitignore:\n{gitignore}");
+}
+
+fn git_available() -> bool {
+    Command::new("git")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `git` in `dir`, with no user or system config in the way.
+fn git_cmd(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    cmd
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = git_cmd(dir).args(args).output().expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Which of `paths` (relative to `dir`) git ignores.
+fn check_ignore<'a>(dir: &Path, paths: impl Iterator<Item = &'a str>) -> BTreeSet<String> {
+    use std::io::Write;
+    let mut child = git_cmd(dir)
+        .args(["check-ignore", "--stdin", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run git check-ignore");
+    let mut input = Vec::new();
+    for p in paths {
+        input.extend_from_slice(p.as_bytes());
+        input.push(0);
+    }
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    // 0: some ignored, 1: none ignored.
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_terminator('\0')
+        .map(String::from)
+        .collect()
+}
+
+/// Every file under `dir`, relative to `base`.
+fn files_under(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files_under(base, &path, out);
+        } else {
+            out.push(path.strip_prefix(base).unwrap().to_path_buf());
+        }
+    }
+}
+
+/// For every fixture model, the repository's model and a model whose
+/// output directories are spelled with `./`, glob characters, `#`, `!` and
+/// trailing spaces: rendered into a git work tree, every secret-bearing
+/// file (mode 0600) is ignored by git and every other file is not.
+#[test]
+fn secret_env_files_are_git_ignored_for_every_fixture() {
+    use std::os::unix::fs::PermissionsExt;
+    if !require_tool(git_available(), "git") {
+        return;
+    }
+    let mut projects: Vec<(String, Project)> = Vec::new();
+    for entry in fs::read_dir(repo_root().join("tests/fixtures")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        projects.push((name.clone(), Project::fixture(&name)));
+    }
+    projects.push(("model/".into(), Project::lucid()));
+    let hostile = Project::fixture("small");
+    let system = hostile.read("model/system.yaml").replace(
+        "  platform: linux/amd64\n",
+        "  platform: linux/amd64\n  output:\n    env_dir: \"./se[c]r*e?ts/./!#env  \"\n    \
+         compose_dir: \"./compose #1\"\n    dockerfile_dir: \"docker[files]\"\n",
+    );
+    hostile.write("model/system.yaml", &system);
+    projects.push(("hostile output names".into(), hostile));
+    for (name, p) in &projects {
+        git(p.dir.path(), &["init", "-q"]);
+        p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+        let generated = p.path("generated");
+        let mut files = Vec::new();
+        files_under(p.dir.path(), &generated, &mut files);
+        let (secret, public): (Vec<_>, Vec<_>) = files.iter().partition(|f| {
+            let mode = fs::metadata(p.dir.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            mode & 0o077 == 0
+        });
+        assert!(!secret.is_empty(), "{name}: no secret-bearing file");
+        let as_str = |v: &[&PathBuf]| -> Vec<String> {
+            v.iter().map(|f| f.to_str().unwrap().to_string()).collect()
+        };
+        let ignored = check_ignore(
+            p.dir.path(),
+            as_str(&files.iter().collect::<Vec<_>>())
+                .iter()
+                .map(String::as_str),
+        );
+        for f in as_str(&secret) {
+            assert!(
+                ignored.contains(&f),
+                "{name}: secret-bearing {f:?} is not git-ignored\n{}",
+                p.read("generated/.gitignore")
+            );
+        }
+        for f in as_str(&public) {
+            assert!(
+                !ignored.contains(&f),
+                "{name}: {f:?} holds no secret but is git-ignored"
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------ Dockerfiles
+
+fn docker_available() -> bool {
+    Command::new("docker")
+        .args(["info"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A file whose name holds a space, `$`, double and single quotes arrives
+/// in an image exactly, through `COPY`, `WORKDIR`, `ENV` and `LABEL`
+/// written by the escapers, in a real `docker build` (`FROM scratch`, no
+/// network), and hadolint reads the Dockerfile.
+#[test]
+fn dockerfile_arguments_arrive_exactly_in_a_real_build() {
+    use lucid_gen::escape::{docker_copy, docker_quoted, docker_word};
+    if !require_tool(docker_available(), "docker") {
+        return;
+    }
+    let name = "a b $x \"q\" it's";
+    let dir_name = "/w d/$HOME/\"q\" it's \\b";
+    let ctx = tempfile::tempdir().unwrap();
+    fs::write(ctx.path().join(name), "exact").unwrap();
+    let dockerfile = format!(
+        "FROM scratch\nWORKDIR {}\nCOPY {}\nENV P={} \\\n    Q=1\nLABEL k={}\n",
+        docker_word(dir_name).unwrap(),
+        docker_copy(name, &format!("/dst/{name}")).unwrap(),
+        docker_word(&format!("{dir_name}:/opt")).unwrap(),
+        docker_quoted(name).unwrap(),
+    );
+    fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
+    hadolint_passes(&ctx.path().join("Dockerfile"));
+    let tag = format!("lucid-gen-escape-test:{}", std::process::id());
+    let out = Command::new("docker")
+        .args(["build", "-q", "-t", &tag, "."])
+        .env("DOCKER_BUILDKIT", "0")
+        .current_dir(ctx.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{dockerfile}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inspect = Command::new("docker")
+        .args(["image", "inspect", &tag, "--format", "{{json .Config}}"])
+        .output()
+        .unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let created = Command::new("docker")
+        .args(["create", &tag, "x"])
+        .output()
+        .unwrap();
+    let id = String::from_utf8(created.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let export = Command::new("docker")
+        .args(["export", &id])
+        .output()
+        .unwrap();
+    Command::new("docker").args(["rm", &id]).output().unwrap();
+    Command::new("docker").args(["rmi", &tag]).output().unwrap();
+    assert_eq!(
+        config["WorkingDir"].as_str(),
+        Some(dir_name),
+        "{dockerfile}"
+    );
+    assert_eq!(config["Labels"]["k"].as_str(), Some(name), "{dockerfile}");
+    let env: Vec<&str> = config["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .collect();
+    assert!(
+        env.contains(&format!("P={dir_name}:/opt").as_str()),
+        "{env:?}\n{dockerfile}"
+    );
+    // The exported file system holds the file under its exact name.
+    let tar = String::from_utf8_lossy(&export.stdout);
+    assert!(tar.contains(&format!("dst/{name}\0")), "{dockerfile}");
+    assert!(tar.contains("exact"), "{dockerfile}");
+}
+
+fn hadolint_passes(dockerfile: &Path) {
+    let available = Command::new("hadolint")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !require_tool(available, "hadolint") {
+        return;
+    }
+    let out = Command::new("hadolint").arg(dockerfile).output().unwrap();
+    assert!(
+        out.status.success(),
+        "hadolint {}:\n{}\n{}",
+        dockerfile.display(),
+        String::from_utf8_lossy(&out.stdout),
+        fs::read_to_string(dockerfile).unwrap()
+    );
+}
+
+/// A model whose build paths hold spaces, `$` and quotes renders
+/// Dockerfiles hadolint accepts, with each path carried in a form Docker
+/// reads back exactly; a description with a line break is refused, not
+/// joined, and a glob in a `COPY` source is refused, not widened.
+#[test]
+fn awkward_build_paths_are_carried_or_refused() {
+    let p = Project::fixture("small");
+    let services = p.read("model/services.yaml").replace(
+        "        - from: /usr/lib/postgresql/16/bin/postgres\n          to: /usr/local/bin/postgres\n",
+        "        - from: /usr/lib/postgresql/16/bin/postgres\n          to: /usr/local/bin/postgres\n        \
+         - from: \"/opt/a b/$x \\\"q\\\"\"\n          to: \"/srv/it's here/\"\n      workdir: \"/srv/my app/$HOME\"\n",
+    );
+    p.write("model/services.yaml", &services);
+    p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+    let path = p.path("generated/dockerfiles/services/shop-db/Dockerfile");
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains(r#"COPY --from=upstream ["/opt/a b/\\$x \\\"q\\\"", "/srv/it\\'s here/"]"#),
+        "{text}"
+    );
+    assert!(text.contains("WORKDIR \"/srv/my app/\\$HOME\"\n"), "{text}");
+    hadolint_passes(&path);
+
+    let glob = services.replace("\"/opt/a b/$x \\\"q\\\"\"", "/opt/lib/*.so");
+    p.write("model/services.yaml", &glob);
+    p.run()
+        .args(&["all", "--insecure-secret-seed", "1"])
+        .status_any()
+        .stderr_has(
+            "a copied path of service `shop-db` cannot be written: a COPY source is a pattern",
+        )
+        .run();
+
+    p.write(
+        "model/services.yaml",
+        &services.replace(
+            "  shop-db:\n",
+            "  shop-db:\n    description: \"two\\nlines\"\n",
+        ),
+    );
+    let out = p
+        .run()
+        .args(&["all", "--insecure-secret-seed", "1"])
+        .status_any()
+        .run();
+    assert!(!out.status.success());
+    assert!(
+        common::stderr(&out).contains("org.opencontainers.image.description"),
+        "{}",
+        common::stderr(&out)
+    );
+}
+
+/// Issue 9: quoting lives in one module. No function named like a quoter
+/// or escaper is defined anywhere in `src/` but `src/escape/`.
+#[test]
+fn no_quoting_function_outside_the_escape_module() {
+    let mut files = Vec::new();
+    let src = repo_root().join("src");
+    files_under(&src, &src, &mut files);
+    let mut found = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| !f.starts_with("escape") && f.extension().is_some_and(|e| e == "rs"))
+    {
+        let text = fs::read_to_string(src.join(f)).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let Some(rest) = line.trim_start().split("fn ").nth(1) else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let lower = name.to_lowercase();
+            if ["quote", "escape", "_str", "_word", "label_value"]
+                .iter()
+                .any(|w| lower.contains(w))
+            {
+                found.push(format!("src/{}:{}: fn {name}", f.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "quoting belongs in src/escape/:\n{}",
+        found.join("\n")
+    );
 }

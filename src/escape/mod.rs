@@ -3,7 +3,8 @@
 //! Compose v2 reads them), [`Yaml`] (compose and lint YAML), [`DockerWord`],
 //! [`DockerCopy`] and [`DockerJson`] (Dockerfile arguments and exec-form
 //! arrays), [`Hcl`] (the bake file), [`ShellWord`] (`--dry-run` lines and
-//! `RUN` arguments), [`GitignorePattern`] and [`Comment`].
+//! `RUN` arguments), [`GitignorePattern`], [`Comment`], and Python string
+//! literals for health probes ([`python_str`]).
 //!
 //! Each type's field is private to its submodule, so the only way to get one
 //! is through the escape function that makes its text safe; templates hold
@@ -26,6 +27,7 @@ mod docker;
 mod env;
 mod gitignore;
 mod hcl;
+mod python;
 mod shell;
 mod yaml;
 
@@ -36,6 +38,7 @@ pub use docker::{DockerCopy, DockerJson, DockerWord};
 pub use env::{env_file_value, env_name, EnvName, EnvValue};
 pub use gitignore::{gitignore_path, GitignorePattern};
 pub use hcl::{hcl_list, hcl_str, hcl_var_path, Hcl};
+pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};
 pub use yaml::{compose_list, compose_name, compose_str, yaml_key, yaml_str, Yaml};
 

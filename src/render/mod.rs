@@ -14,7 +14,7 @@ pub mod lint;
 
 use std::path::PathBuf;
 
-use crate::escape::{gitignore_path, Unrepresentable};
+use crate::escape::{gitignore_path, python_str, Unrepresentable};
 use crate::model::par;
 use crate::output::{OutputFile, Outputs};
 use crate::plan;
@@ -132,8 +132,8 @@ pub fn probe_command(service: &Service) -> Option<Vec<String>> {
             "python3".into(),
             "-c".into(),
             format!(
-                "import urllib.request; urllib.request.urlopen('http://127.0.0.1:{}{}', timeout=5)",
-                port.0, path
+                "import urllib.request; urllib.request.urlopen({}, timeout=5)",
+                python_str(&format!("http://127.0.0.1:{}{}", port.0, path))
             ),
         ],
         Probe::Tcp { port } => vec![
