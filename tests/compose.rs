@@ -224,7 +224,8 @@ fn names_yaml_would_misread_survive_docker_compose_config() {
             "  \"{name}\":\n    phase: edge\n    plane: app\n    networks: [\"{name}\", shop-app]\n    \
              image: example/echo:1\n    depends_on: [shop-api]\n    \
              health:\n      exec: [/bin/true]\n    resources:\n      memory: 64m\n      cpus: 0.1\n    \
-             volumes:\n      - name: \"{name}\"\n        target: /data\n    environment:\n"
+             volumes:\n      - name: \"{name}\"\n        target: /data\n    \
+             labels:\n      \"{name}\": \"v$y\"\n    environment:\n"
         ));
         for key in ["TRUE", "NULL", "Yes", "ON", "N", "y"] {
             model.push_str(&format!("      \"{key}\": \"{key}\"\n"));
@@ -267,6 +268,8 @@ fn names_yaml_would_misread_survive_docker_compose_config() {
         for key in ["TRUE", "NULL", "Yes", "ON", "N", "y"] {
             assert_eq!(service["environment"][key].as_str(), Some(key), "{service}");
         }
+        // `config` writes a literal `$` as `$$`.
+        assert_eq!(service["labels"][*name].as_str(), Some("v$$y"), "{service}");
         assert!(
             service["depends_on"]
                 .as_object()

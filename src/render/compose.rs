@@ -3,7 +3,9 @@
 use askama::Template;
 
 use super::{probe_command, service_labels, template_error, RenderError};
-use crate::escape::{comment, compose_list, compose_name, compose_str, yaml_key, Comment, Yaml};
+use crate::escape::{
+    comment, compose_list, compose_name, compose_str, yaml_key, yaml_str, Comment, Yaml,
+};
 use crate::plan::{relative_path, ComposePlan, NetworkUse};
 use crate::system::{Protocol, System};
 
@@ -80,10 +82,12 @@ struct ComposeTemplate {
     volumes: Vec<(Yaml, Yaml)>,
 }
 
+/// Label pairs. Compose interpolates values, not keys: a `$` in a key is
+/// written as it is (`$$` would stay doubled).
 fn kv(pairs: &[(String, String)]) -> Vec<(Yaml, Yaml)> {
     pairs
         .iter()
-        .map(|(k, v)| (compose_str(k), compose_str(v)))
+        .map(|(k, v)| (yaml_str(k), compose_str(v)))
         .collect()
 }
 
