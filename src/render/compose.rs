@@ -7,7 +7,7 @@ use crate::escape::{
     comment, compose_list, compose_name, compose_str, yaml_key, yaml_str, Comment, Yaml,
 };
 use crate::plan::{relative_path, ComposePlan, NetworkUse};
-use crate::system::{Protocol, System};
+use crate::system::{Protocol, Service, System};
 
 /// A port published on the host.
 struct PortView {
@@ -92,6 +92,35 @@ fn kv(pairs: &[(String, String)]) -> Vec<(Yaml, Yaml)> {
 }
 
 pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError> {
+    let services = plan
+        .services
+        .iter()
+        .map(|&i| service_view(system, plan, i))
+        .collect();
+    let networks = plan
+        .networks
+        .iter()
+        .map(|&(n, usage)| network_view(system, n, usage))
+        .collect();
+    let volumes = plan
+        .volumes
+        .iter()
+        .map(|v| (yaml_key(v), compose_str(&format!("{}-{}", system.name, v))))
+        .collect();
+    let t = ComposeTemplate {
+        header: header(system, plan),
+        project: compose_str(&plan.project),
+        services,
+        networks,
+        volumes,
+    };
+    let mut text = t.render().map_err(template_error("compose.yml"))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// The comment lines at the top of a compose file.
+fn header(system: &System, plan: &ComposePlan) -> Vec<Comment> {
     let mut header = Vec::new();
     match plan.phase {
         Some(p) => {
@@ -133,67 +162,41 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
         "Run: docker compose -f {} up -d --wait",
         plan.file_name
     )));
+    header
+}
 
-    let services = plan
-        .services
-        .iter()
-        .map(|&i| service_view(system, plan, i))
-        .collect();
-
-    let networks = plan
-        .networks
-        .iter()
-        .map(|&(n, usage)| {
-            let net = &system.networks[n];
-            let plane = &system.planes[net.plane];
-            let note = match usage {
-                NetworkUse::Define => format!(
-                    "plane {}{}{}",
-                    plane.name,
-                    if plane.isolated { " (isolated)" } else { "" },
-                    net.description
-                        .as_deref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default()
-                ),
-                NetworkUse::External { owner } => format!(
-                    "created by phase {} ({})",
-                    system.phases[owner].name, system.phases[owner].compose_file
-                ),
-            };
-            NetworkView {
-                key: yaml_key(&net.key),
-                comment: Some(comment(&note)).filter(|c| !c.as_str().is_empty()),
-                name: compose_str(&net.name),
-                external: matches!(usage, NetworkUse::External { .. }),
-                driver: compose_name(&net.driver),
-                internal: net.internal,
-                subnet: compose_name(&net.subnet.to_string()),
-                gateway: net.gateway.map(|g| compose_name(&g.to_string())),
-                labels: kv(&[
-                    ("lucid-gen.system".into(), system.name.clone()),
-                    ("lucid-gen.plane".into(), plane.name.clone()),
-                ]),
-            }
-        })
-        .collect();
-
-    let volumes = plan
-        .volumes
-        .iter()
-        .map(|v| (yaml_key(v), compose_str(&format!("{}-{}", system.name, v))))
-        .collect();
-
-    let t = ComposeTemplate {
-        header,
-        project: compose_str(&plan.project),
-        services,
-        networks,
-        volumes,
+fn network_view(system: &System, n: usize, usage: NetworkUse) -> NetworkView {
+    let net = &system.networks[n];
+    let plane = &system.planes[net.plane];
+    let note = match usage {
+        NetworkUse::Define => format!(
+            "plane {}{}{}",
+            plane.name,
+            if plane.isolated { " (isolated)" } else { "" },
+            net.description
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        ),
+        NetworkUse::External { owner } => format!(
+            "created by phase {} ({})",
+            system.phases[owner].name, system.phases[owner].compose_file
+        ),
     };
-    let mut text = t.render().map_err(template_error("compose.yml"))?;
-    text.push('\n');
-    Ok(text)
+    NetworkView {
+        key: yaml_key(&net.key),
+        comment: Some(comment(&note)).filter(|c| !c.as_str().is_empty()),
+        name: compose_str(&net.name),
+        external: matches!(usage, NetworkUse::External { .. }),
+        driver: compose_name(&net.driver),
+        internal: net.internal,
+        subnet: compose_name(&net.subnet.to_string()),
+        gateway: net.gateway.map(|g| compose_name(&g.to_string())),
+        labels: kv(&[
+            ("lucid-gen.system".into(), system.name.clone()),
+            ("lucid-gen.plane".into(), plane.name.clone()),
+        ]),
+    }
 }
 
 fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceView {
@@ -231,6 +234,40 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
             compose_str(&relative_path(&system.output.compose_dir, &path))
         })
         .collect();
+    let (ports, expose) = port_views(s);
+    let healthcheck = s.health.as_ref().map(|h| {
+        let mut test = vec!["CMD".to_string()];
+        test.extend(probe_command(s).unwrap_or_default());
+        HealthView {
+            test: compose_list(&test),
+            interval: compose_name(&h.interval),
+            timeout: compose_name(&h.timeout),
+            retries: h.retries,
+            start_period: compose_name(&h.start_period),
+        }
+    });
+    let mut limits = Vec::new();
+    if let Some(cpus) = s.resources.cpus {
+        limits.push(("cpus", compose_str(&cpus.to_string())));
+    }
+    if let Some(memory) = &s.resources.memory {
+        limits.push(("memory", compose_str(memory)));
+    }
+    ServiceView {
+        name: yaml_key(&s.name),
+        comments,
+        env_files,
+        ports,
+        expose,
+        depends_on,
+        healthcheck,
+        limits,
+        ..plain_view(system, s)
+    }
+}
+
+/// Published ports, and the container ports only other services use.
+fn port_views(s: &Service) -> (Vec<PortView>, Vec<Yaml>) {
     let protocol = |p: &crate::system::PortMapping| match p.protocol {
         Protocol::Tcp => "tcp",
         Protocol::Udp => "udp",
@@ -254,27 +291,15 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
         .filter(|p| p.host.is_none())
         .map(|p| compose_str(&format!("{}/{}", p.container.0, protocol(p))))
         .collect();
-    let healthcheck = s.health.as_ref().map(|h| {
-        let mut test = vec!["CMD".to_string()];
-        test.extend(probe_command(s).unwrap_or_default());
-        HealthView {
-            test: compose_list(&test),
-            interval: compose_name(&h.interval),
-            timeout: compose_name(&h.timeout),
-            retries: h.retries,
-            start_period: compose_name(&h.start_period),
-        }
-    });
-    let mut limits = Vec::new();
-    if let Some(cpus) = s.resources.cpus {
-        limits.push(("cpus", compose_str(&cpus.to_string())));
-    }
-    if let Some(memory) = &s.resources.memory {
-        limits.push(("memory", compose_str(memory)));
-    }
+    (ports, expose)
+}
+
+/// The fields that are the model's values one to one; `service_view` fills
+/// in the rest.
+fn plain_view(system: &System, s: &Service) -> ServiceView {
     ServiceView {
         name: yaml_key(&s.name),
-        comments,
+        comments: Vec::new(),
         image: compose_str(&s.image),
         platform: compose_str(&system.platform),
         command: (!s.command.is_empty()).then(|| compose_list(&s.command)),
@@ -290,21 +315,21 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
             .collect(),
         pids_limit: s.security.pids_limit,
         restart: s.restart.as_compose(),
-        env_files,
+        env_files: Vec::new(),
         environment: s
             .environment
             .iter()
             .map(|(k, v)| (yaml_key(k), compose_str(v)))
             .collect(),
-        ports,
-        expose,
+        ports: Vec::new(),
+        expose: Vec::new(),
         networks: s
             .networks
             .iter()
             .map(|n| compose_name(&system.networks[*n].key))
             .collect(),
-        depends_on,
-        healthcheck,
+        depends_on: Vec::new(),
+        healthcheck: None,
         volumes: s
             .volumes
             .iter()
@@ -314,7 +339,7 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
                 read_only: v.read_only,
             })
             .collect(),
-        limits,
+        limits: Vec::new(),
         reservation: s
             .resources
             .memory_reservation
