@@ -950,6 +950,71 @@ fn dockerfile_arguments_arrive_exactly_in_a_real_build() {
     assert!(tar.contains("exact"), "{dockerfile}");
 }
 
+/// Builds the rendered `WORKDIR` and awkward `COPY` lines for real: in a
+/// `FROM scratch` image whose context holds the copied file where the
+/// upstream image would, the file lands under its exact name.
+fn rendered_lines_build_exactly(rendered: &str) {
+    if !require_tool(docker_available(), "docker") {
+        return;
+    }
+    let workdir = rendered
+        .lines()
+        .find(|l| l.starts_with("WORKDIR "))
+        .unwrap();
+    let copy = rendered
+        .lines()
+        .find(|l| l.contains("a b/"))
+        .unwrap()
+        .replace("--from=upstream ", "");
+    let ctx = tempfile::tempdir().unwrap();
+    fs::create_dir_all(ctx.path().join("opt/a b")).unwrap();
+    fs::write(ctx.path().join("opt/a b/$x \"q\""), "exact").unwrap();
+    let dockerfile = format!("FROM scratch\n{workdir}\n{copy}\n");
+    fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
+    let tag = format!("lucid-gen-escape-rendered:{}", std::process::id());
+    let out = Command::new("docker")
+        .args(["build", "-q", "-t", &tag, "."])
+        .env("DOCKER_BUILDKIT", "0")
+        .current_dir(ctx.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{dockerfile}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created = Command::new("docker")
+        .args(["create", &tag, "x"])
+        .output()
+        .unwrap();
+    let id = String::from_utf8(created.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let export = Command::new("docker")
+        .args(["export", &id])
+        .output()
+        .unwrap();
+    let config = Command::new("docker")
+        .args([
+            "image",
+            "inspect",
+            &tag,
+            "--format",
+            "{{.Config.WorkingDir}}",
+        ])
+        .output()
+        .unwrap();
+    Command::new("docker").args(["rm", &id]).output().unwrap();
+    Command::new("docker").args(["rmi", &tag]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&config.stdout).trim_end(),
+        "/srv/my app/$HOME"
+    );
+    let tar = String::from_utf8_lossy(&export.stdout);
+    assert!(tar.contains("srv/it's here/$x \"q\"\0"), "{dockerfile}");
+}
+
 fn hadolint_passes(dockerfile: &Path) {
     let available = Command::new("hadolint")
         .arg("--version")
@@ -990,6 +1055,7 @@ fn awkward_build_paths_are_carried_or_refused() {
     );
     assert!(text.contains("WORKDIR \"/srv/my app/\\$HOME\"\n"), "{text}");
     hadolint_passes(&path);
+    rendered_lines_build_exactly(&text);
 
     let glob = services.replace("\"/opt/a b/$x \\\"q\\\"\"", "/opt/lib/*.so");
     p.write("model/services.yaml", &glob);

@@ -23,7 +23,8 @@ use crate::system::{Probe, Service, System};
 
 pub use dockerfile::dockerfile_path;
 
-/// Why rendering failed. Only a bug can cause it: a valid model renders.
+/// Why rendering failed. A valid model renders; these are the backstop
+/// when validation missed a value (it is refused, never written changed).
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("template {template} failed: {error}")]
