@@ -803,8 +803,8 @@ fn files_under(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// For every fixture model, the repository's model and a model whose
-/// output directories are spelled with `./`, glob characters, `#`, `!` and
-/// trailing spaces: rendered into a git work tree, every secret-bearing
+/// output directories are spelled with `./`, glob characters, `#`, `!`,
+/// leading and trailing spaces: rendered into a git work tree, every secret-bearing
 /// file (mode 0600) is ignored by git and every other file is not.
 #[test]
 fn secret_env_files_are_git_ignored_for_every_fixture() {
@@ -821,7 +821,7 @@ fn secret_env_files_are_git_ignored_for_every_fixture() {
     let hostile = Project::fixture("small");
     let system = hostile.read("model/system.yaml").replace(
         "  platform: linux/amd64\n",
-        "  platform: linux/amd64\n  output:\n    env_dir: \"./se[c]r*e?ts/./!#env  \"\n    \
+        "  platform: linux/amd64\n  output:\n    env_dir: \"./ se[c]r*e?ts/./!#env  \"\n    \
          compose_dir: \"./compose #1\"\n    dockerfile_dir: \"docker[files]\"\n",
     );
     hostile.write("model/system.yaml", &system);
