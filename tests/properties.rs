@@ -874,6 +874,106 @@ fn docker_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Random values through `docker_word` (`ENV`), `docker_quoted` (`LABEL`)
+/// and `docker_copy` (file names) come back exactly from one real build;
+/// values with control characters are refused, never changed.
+#[test]
+fn dockerfile_escapers_round_trip_through_docker_build() {
+    use lucid_gen::escape::{docker_copy, docker_quoted, docker_word};
+    if !require_tool(docker_available(), "docker") {
+        return;
+    }
+    const SEED: u64 = 0xd0c;
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let ctx = tempfile::tempdir().unwrap();
+    let mut dockerfile = String::from("FROM scratch\n");
+    let mut values = Vec::new();
+    let mut names = BTreeSet::new();
+    for i in 0..40 {
+        let value = random_from(&mut rng, VALUE_CHARS, 10);
+        let has_control = value
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '\u{85}' | '\u{2028}'));
+        match (docker_word(&value), docker_quoted(&value)) {
+            (Ok(word), Ok(quoted)) => {
+                assert!(!has_control, "{value:?} accepted");
+                dockerfile.push_str(&format!("ENV V{i}={word}\nLABEL l{i}={quoted}\n"));
+                values.push((i, value));
+            }
+            (Err(_), Err(_)) => assert!(has_control, "{value:?} refused"),
+            other => panic!("{value:?}: {other:?}"),
+        }
+        let name = format!("f{}", random_from(&mut rng, NAME_PIECES, 6));
+        if let Ok(copy) = docker_copy(&name, &format!("/d/{name}")) {
+            if names.insert(name.clone()) {
+                fs::write(ctx.path().join(&name), "x").unwrap();
+                dockerfile.push_str(&format!("COPY {copy}\n"));
+            }
+        }
+    }
+    fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
+    let tag = format!("lucid-gen-escape-props:{}", std::process::id());
+    let out = Command::new("docker")
+        .args(["build", "-q", "-t", &tag, "."])
+        .env("DOCKER_BUILDKIT", "0")
+        .current_dir(ctx.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{dockerfile}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inspect = Command::new("docker")
+        .args(["image", "inspect", &tag, "--format", "{{json .Config}}"])
+        .output()
+        .unwrap();
+    let created = Command::new("docker")
+        .args(["create", &tag, "x"])
+        .output()
+        .unwrap();
+    let id = String::from_utf8(created.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let export = Command::new("docker")
+        .args(["export", &id])
+        .output()
+        .unwrap();
+    Command::new("docker").args(["rm", &id]).output().unwrap();
+    Command::new("docker").args(["rmi", &tag]).output().unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let env: BTreeSet<&str> = config["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .collect();
+    for (i, value) in &values {
+        assert!(
+            env.contains(format!("V{i}={value}").as_str()),
+            "ENV V{i}={value:?} (seed {SEED:#x})\n{env:?}"
+        );
+        assert_eq!(
+            config["Labels"][format!("l{i}")].as_str(),
+            Some(value.as_str()),
+            "LABEL l{i} (seed {SEED:#x})"
+        );
+    }
+    // Non-ASCII names are stored in a PAX `path=` record.
+    let tar = String::from_utf8_lossy(&export.stdout);
+    for name in &names {
+        assert!(
+            (tar.contains(&format!("d/{name}\0")) || tar.contains(&format!("path=d/{name}\n"))),
+            "COPY {name:?} (seed {SEED:#x})\n{dockerfile}"
+        );
+    }
+    assert!(
+        names.len() >= 5 && values.len() >= 10,
+        "{names:?} {values:?}"
+    );
+}
+
 /// A file whose name holds a space, `$`, double and single quotes arrives
 /// in an image exactly, through `COPY`, `WORKDIR`, `ENV` and `LABEL`
 /// written by the escapers, in a real `docker build` (`FROM scratch`, no
