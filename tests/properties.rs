@@ -1145,8 +1145,26 @@ fn awkward_build_paths_are_carried_or_refused() {
         "        - from: /usr/lib/postgresql/16/bin/postgres\n          to: /usr/local/bin/postgres\n        \
          - from: \"/opt/a b/$x \\\"q\\\"\"\n          to: \"/srv/it's here/\"\n      workdir: \"/srv/my app/$HOME\"\n",
     );
+    let services = services.replace(
+        "      packages: [httpx==0.28.1]\n",
+        "      packages: [httpx==0.28.1, \"uvicorn[standard]==0.30\"]\n      workdir: \"/srv/it's an app\"\n",
+    );
     p.write("model/services.yaml", &services);
     p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+    let python = p.path("generated/dockerfiles/services/shop-api/Dockerfile");
+    let text = fs::read_to_string(&python).unwrap();
+    assert!(
+        text.contains("COPY [\".\", \"/srv/it\\\\'s an app\"]\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "ENV PYTHONPATH=\"/srv/it's an app:/opt/python/service:/opt/python/base\" \\\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("      'uvicorn[standard]==0.30'\n"), "{text}");
+    hadolint_passes(&python);
     let path = p.path("generated/dockerfiles/services/shop-db/Dockerfile");
     let text = fs::read_to_string(&path).unwrap();
     assert!(
