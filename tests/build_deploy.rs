@@ -13,7 +13,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 
-use common::{require_tool, stderr, stdout, Project, BIN};
+use common::{need, stderr, stdout, unique_name, Project, BIN};
 
 /// Fake `docker`, `ssh` and `scp` in a temp dir, each appending its
 /// arguments to `calls.log`. `docker buildx version` succeeds only with
@@ -286,7 +286,7 @@ fn build_of_an_unknown_phase_is_refused() {
     let p = small_with_sources();
     p.run()
         .args(&["build", "--dry-run", "--source", "src", "--phase", "nope"])
-        .status(1)
+        .status(2)
         .stderr_has("unknown phase `nope`; the model's phases are: base, edge")
         .run();
 }
@@ -351,12 +351,10 @@ fn labels(image: &str) -> serde_json::Value {
 
 #[test]
 fn build_builds_every_image_from_a_local_upstream() {
-    if !require_tool(docker_available(), "a running Docker daemon") {
-        return;
-    }
+    need(docker_available(), "a running Docker daemon");
     // Unique names per run, so parallel runs and leftovers cannot clash.
-    let ns = format!("lucid-gen-test-{}", std::process::id());
-    let system = format!("localbuild-{}", std::process::id());
+    let ns = unique_name("lucid-gen-test");
+    let system = unique_name("localbuild");
     let p = Project::fixture("local-build");
     for file in ["model/system.yaml", "model/services.yaml"] {
         let text = p
@@ -605,7 +603,7 @@ fn deploy_refuses_unknown_phases_and_unsafe_arguments() {
         (&["--host=-oProxyCommand=true"], "is not a `user@host`"),
         (
             &["--host", "deploy@127.0.0.1", "--dir", "~/shop"],
-            "write `lucid` rather than `~/lucid`",
+            "write `app` rather than `~/app`",
         ),
         (
             &["--host", "deploy@127.0.0.1", "--dir", "/opt/a b"],
@@ -620,7 +618,8 @@ fn deploy_refuses_unknown_phases_and_unsafe_arguments() {
                 all.push("--dry-run");
             }
             let out = fake.run(&p, &all);
-            assert_eq!(out.status.code(), Some(1), "{all:?}: {}", stderr(&out));
+            // Usage errors: exit 2, like every other usage error.
+            assert_eq!(out.status.code(), Some(2), "{all:?}: {}", stderr(&out));
             assert!(stderr(&out).contains(message), "{all:?}: {}", stderr(&out));
             assert!(stdout(&out).is_empty(), "{}", stdout(&out));
         }
