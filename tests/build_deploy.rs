@@ -626,3 +626,70 @@ fn deploy_refuses_unknown_phases_and_unsafe_arguments() {
     }
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }
+
+/// Removes a Docker network when the test ends, passed or not.
+struct NetworkGuard(String);
+
+impl Drop for NetworkGuard {
+    fn drop(&mut self) {
+        let _ = docker(&["network", "rm", &self.0]);
+    }
+}
+
+/// `up` finds every clash with another stack on the same engine before
+/// anything starts: a network of the first phase that another project
+/// holds, and a host port of the second phase that is taken, each named.
+#[test]
+fn up_names_every_clash_with_another_stack_before_starting_anything() {
+    need(docker_available(), "a running Docker daemon");
+    let p = Project::fixture("small");
+    let net = unique_name("shop-app");
+    let project = unique_name("clash");
+    // A port nobody else uses, held by this test as "another stack".
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port().to_string();
+    for file in ["model/system.yaml", "model/services.yaml"] {
+        let text = p
+            .read(file)
+            .replace("shop-app", &net)
+            .replace("18080", &port);
+        p.write(file, &text);
+    }
+    p.run().args(&["all"]).run();
+    let out = docker(&[
+        "network",
+        "create",
+        "--label",
+        "com.docker.compose.project=another-stack",
+        &net,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _guard = NetworkGuard(net.clone());
+
+    let out = p
+        .run()
+        .args(&["up", "--project", &project])
+        .status(1)
+        .stderr_has("nothing was started")
+        .stderr_has(&format!(
+            "docker-compose.base.yml: network `{net}` already exists and belongs to project `another-stack`"
+        ))
+        .stderr_has(&format!(
+            "docker-compose.edge.yml: host port {port}/tcp on 127.0.0.1 for `shop-api`"
+        ))
+        .run();
+    assert!(
+        !stdout(&out).contains("==>"),
+        "a phase started:\n{}",
+        stdout(&out)
+    );
+    let started = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}-base"),
+        "-q",
+    ]);
+    assert!(stdout(&started).trim().is_empty(), "{}", stdout(&started));
+    drop(holder);
+}
