@@ -197,17 +197,34 @@ fn verify_without_its_tools_is_an_error_never_a_skip() {
         assert_eq!(se.contains("CI=true"), ci, "{se}");
     }
     // Docker present but hadolint missing: still an error, before any file.
-    if let Some(docker) = which("docker") {
-        let bin = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(docker, bin.path().join("docker")).unwrap();
-        let out = run_with_path(&p, bin.path(), false, &["verify"]);
-        let se = stderr(&out);
-        if compose_available() {
-            assert_eq!(out.status.code(), Some(2), "{se}");
-            assert!(se.contains("`hadolint` is not installed"), "{se}");
-            assert!(stdout(&out).is_empty(), "{}", stdout(&out));
-        }
-    }
+    tools();
+    let docker = which("docker").expect("docker is on PATH");
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(docker, bin.path().join("docker")).unwrap();
+    let out = run_with_path(&p, bin.path(), false, &["verify"]);
+    let se = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert!(se.contains("`hadolint` is not installed"), "{se}");
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}
+
+/// The repository's own model: every compose file passes Compose, both
+/// linters (with the model's stated exceptions) and every Dockerfile
+/// hadolint.
+#[test]
+fn the_repository_model_passes_verify() {
+    tools();
+    let p = Project::lucid();
+    p.run().args(&["all"]).run();
+    let out = p.run().args(&["verify"]).run();
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.ends_with(" files, 0 failed")),
+        "{text}"
+    );
+    assert!(!text.contains("FAIL"), "{text}");
 }
 
 fn which(program: &str) -> Option<std::path::PathBuf> {
