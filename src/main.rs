@@ -21,14 +21,15 @@ Examples:
   lucid-gen check                    validate model/ and report every problem
   lucid-gen secrets rotate API_TOKEN
                                      replace one secret and rewrite the files holding it
-  lucid-gen verify                   docker compose config + hadolint on every file
+  lucid-gen verify                   compose config, compose-lint, dclint, hadolint
   lucid-gen up --stand-ins           start every phase with stand-in images, health-gated
   lucid-gen test                     reachability, isolation, env and secret checks
   lucid-gen down                     remove the containers and networks again
   lucid-gen deploy --host admin@HOST --phase PHASE --dry-run
                                      show how a phase would be deployed over SSH
 
-Exit codes: 0 fine, 1 invalid model or stale output, 2 usage or I/O error.";
+Exit codes: 0 fine; 1 invalid model, stale output, a failed check or Docker
+step; 2 usage error (unknown phase, secret, bad --host ...) or I/O error.";
 
 /// Generates env files, compose files and Dockerfiles for a multi-service
 /// Docker system from one typed, validated service model.
@@ -60,8 +61,9 @@ enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
-    /// Check the generated files with Docker's own tools: `docker compose
-    /// config` on every compose file, hadolint on every Dockerfile.
+    /// Check the generated files as they are on disk: `docker compose
+    /// config`, compose-lint and dclint on every compose file, hadolint on
+    /// every Dockerfile.
     Verify {
         #[command(flatten)]
         paths: Paths,
