@@ -3,7 +3,7 @@
 //! Dry runs go through fake `docker`, `ssh` and `scp` programs put first on
 //! PATH: they log every call, so a test sees exactly what ran (nothing, for
 //! a dry run), whether buildx is "installed" is up to the test, and no
-//! host is ever contacted. The real build (mandatory under CI=true) builds
+//! host is ever contacted. The real build (it fails without a Docker engine) builds
 //! from a tiny local image only, since nothing can be pulled, and removes
 //! every image and container it made, also when it fails.
 

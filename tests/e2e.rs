@@ -2,7 +2,7 @@
 //! own tooling. Every service runs as a stand-in image (no registry is
 //! reachable here), health-gated phase by phase; `lucid-gen test` checks
 //! reachability, isolation, environment and secrets from inside; `down`
-//! leaves nothing behind. Mandatory under CI=true.
+//! leaves nothing behind. Without a Docker engine these tests fail, never skip.
 
 mod common;
 
