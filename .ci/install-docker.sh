@@ -138,6 +138,19 @@ if ! compose-lint --version >/dev/null 2>&1; then
 fi
 compose-lint --version >/dev/null 2>&1 || die "'compose-lint --version' does not work"
 
+# dclint (docker-compose-linter): an npm package; `lucid-gen verify` runs it.
+DCLINT_VERSION=${DCLINT_VERSION:-3.1.0}
+if ! dclint --version >/dev/null 2>&1; then
+    if ! have npm; then
+        apt_install nodejs npm
+    fi
+    node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    [ "$node_major" -ge 20 ] || die "dclint needs Node 20 or later (found $(node --version 2>/dev/null || echo none))"
+    quiet npm install -g "dclint@$DCLINT_VERSION" || die "npm install -g dclint failed"
+    hash -r
+fi
+dclint --version >/dev/null 2>&1 || die "'dclint --version' does not work"
+
 # --- dockerd -----------------------------------------------------------------
 docker_up() { docker info >/dev/null 2>&1; }
 

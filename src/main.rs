@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use lucid_gen::diagnostic::Diagnostic;
 use lucid_gen::docker::{self, Deployment, DockerError};
 use lucid_gen::model::{self, LoadError};
-use lucid_gen::secrets::{self, SecretSource};
+use lucid_gen::secrets::{self, SecretError, SecretSource};
 use lucid_gen::system::System;
 use lucid_gen::write::{self, RunLock};
 use lucid_gen::{render, validate};
@@ -19,16 +19,17 @@ Examples:
   lucid-gen all                      validate model/ and (re)write generated/
   lucid-gen all --check              show what is stale in generated/, write nothing
   lucid-gen check                    validate model/ and report every problem
-  lucid-gen secrets rotate JWT_SECRET
+  lucid-gen secrets rotate API_TOKEN
                                      replace one secret and rewrite the files holding it
-  lucid-gen verify                   docker compose config + hadolint on every file
+  lucid-gen verify                   compose config, compose-lint, dclint, hadolint
   lucid-gen up --stand-ins           start every phase with stand-in images, health-gated
   lucid-gen test                     reachability, isolation, env and secret checks
   lucid-gen down                     remove the containers and networks again
-  lucid-gen deploy --host pi@HOST --phase foundation --dry-run
+  lucid-gen deploy --host admin@HOST --phase PHASE --dry-run
                                      show how a phase would be deployed over SSH
 
-Exit codes: 0 fine, 1 invalid model or stale output, 2 usage or I/O error.";
+Exit codes: 0 fine; 1 invalid model, stale output, a failed check or Docker
+step; 2 usage error (unknown phase, secret, bad --host ...) or I/O error.";
 
 /// Generates env files, compose files and Dockerfiles for a multi-service
 /// Docker system from one typed, validated service model.
@@ -60,8 +61,9 @@ enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
-    /// Check the generated files with Docker's own tools: `docker compose
-    /// config` on every compose file, hadolint on every Dockerfile.
+    /// Check the generated files as they are on disk: `docker compose
+    /// config`, compose-lint and dclint on every compose file, hadolint on
+    /// every Dockerfile.
     Verify {
         #[command(flatten)]
         paths: Paths,
@@ -106,7 +108,7 @@ enum Command {
         #[command(flatten)]
         paths: Paths,
         /// Compose project prefix used with `up --project`.
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", value_parser = project_name)]
         project: Option<String>,
     },
     /// Remove every container and network `up` created.
@@ -147,8 +149,24 @@ struct Target {
     phase: Option<String>,
     /// Compose project prefix (`NAME-<phase>`); default: the names in the
     /// compose files.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = project_name)]
     project: Option<String>,
+}
+
+/// A `--project` prefix Compose accepts as a project name (lowercase
+/// letters, digits, `-` and `_`, starting with a letter or digit), so a
+/// bad one is a usage error before anything starts.
+fn project_name(name: &str) -> Result<String, String> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c));
+    if first_ok && rest_ok {
+        Ok(name.to_string())
+    } else {
+        Err("lowercase letters, digits, `-` and `_`, starting with a letter or digit".into())
+    }
 }
 
 #[derive(Subcommand)]
@@ -198,13 +216,39 @@ impl Paths {
     }
 }
 
-/// How a command failed, and so its exit code.
+/// How a command failed. [`Failure::exit_code`] is the one place a
+/// failure becomes an exit code; `main` is the one place its message is
+/// printed (conversions never print).
 enum Failure {
-    /// The model is invalid, or the output is stale (exit 1); the details
-    /// were already printed.
+    /// The model is invalid, the output is stale or a check failed; the
+    /// details were already printed (exit 1).
     Reported,
-    /// Usage or I/O error (exit 2).
+    /// A Docker step failed (exit 1).
+    Failed(String),
+    /// The command line asks for something that does not exist or cannot
+    /// be used: an unknown phase or secret, a bad `--host` (exit 2).
+    Usage(String),
+    /// I/O error, or a tool that cannot run (exit 2).
     Io(String),
+}
+
+impl Failure {
+    /// 1 for a model, output or check that is wrong; 2 for usage and I/O
+    /// errors, as the README's exit-code table says.
+    fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Reported | Failure::Failed(_) => 1,
+            Failure::Usage(_) | Failure::Io(_) => 2,
+        }
+    }
+
+    /// What `main` prints after `error: `, if anything is left to say.
+    fn message(&self) -> Option<&str> {
+        match self {
+            Failure::Reported => None,
+            Failure::Failed(m) | Failure::Usage(m) | Failure::Io(m) => Some(m),
+        }
+    }
 }
 
 impl From<std::io::Error> for Failure {
@@ -213,14 +257,36 @@ impl From<std::io::Error> for Failure {
     }
 }
 
+impl From<DockerError> for Failure {
+    fn from(e: DockerError) -> Self {
+        let message = e.to_string();
+        match e {
+            DockerError::NotFound { .. } => Failure::Io(message),
+            DockerError::Usage(_) => Failure::Usage(message),
+            DockerError::Failed { .. } | DockerError::Other(_) => Failure::Failed(message),
+        }
+    }
+}
+
+impl From<SecretError> for Failure {
+    fn from(e: SecretError) -> Self {
+        let message = e.to_string();
+        match e {
+            SecretError::Unknown(_) => Failure::Usage(message),
+            _ => Failure::Io(message),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match try_main(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Reported) => ExitCode::from(1),
-        Err(Failure::Io(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
+        Err(failure) => {
+            if let Some(message) = failure.message() {
+                eprintln!("error: {message}");
+            }
+            ExitCode::from(failure.exit_code())
         }
     }
 }
@@ -307,18 +373,6 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-impl From<DockerError> for Failure {
-    fn from(e: DockerError) -> Self {
-        match e {
-            DockerError::NotFound { .. } => Failure::Io(e.to_string()),
-            other => {
-                eprintln!("error: {other}");
-                Failure::Reported
-            }
-        }
-    }
-}
-
 /// A check's outcome as an exit code: all passed (0) or not (1).
 fn checked(result: Result<bool, DockerError>) -> Result<(), Failure> {
     match result? {
@@ -334,8 +388,7 @@ fn checked(result: Result<bool, DockerError>) -> Result<(), Failure> {
 fn deployment(paths: &Paths, fresh: bool) -> Result<Deployment, Failure> {
     let system = load_valid(&paths.model)?;
     let source = paths.secret_source();
-    let resolved =
-        secrets::resolve(&system, &source, &[]).map_err(|e| Failure::Io(e.to_string()))?;
+    let resolved = secrets::resolve(&system, &source, &[])?;
     if !resolved.changed.is_empty() {
         return Err(Failure::Io(format!(
             "secret(s) {} have no value in {} yet; run `lucid-gen all` first",
@@ -429,12 +482,7 @@ fn secret_hygiene(paths: &Paths, system: &System) -> Vec<String> {
                 file.display()
             ));
         }
-        let tracked = docker::Cmd::new("git")
-            .args(["ls-files", "--error-unmatch"])
-            .arg(file)
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if tracked {
+        if docker::git_tracks(file) {
             warnings.push(format!(
                 "warning[secret-exposure]: {} holds secrets but is tracked by git\n  help: git rm --cached {} and rotate every secret it held (`lucid-gen secrets rotate NAME`)",
                 file.display(),
@@ -493,8 +541,7 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
         }
     };
     let source = paths.secret_source();
-    let resolved =
-        secrets::resolve(&system, &source, rotate).map_err(|e| Failure::Io(e.to_string()))?;
+    let resolved = secrets::resolve(&system, &source, rotate)?;
     let outputs = render::render(&system, &resolved.values)
         .map_err(|e| Failure::Io(format!("internal error: {e}")))?;
     let outputs = write::with_manifest(outputs);
@@ -552,7 +599,7 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
 
 fn rotate(paths: &Paths, name: String) -> Result<(), Failure> {
     if paths.insecure_secret_seed.is_some() {
-        return Err(Failure::Io(
+        return Err(Failure::Usage(
             "rotate works on the secret store; drop --insecure-secret-seed".into(),
         ));
     }

@@ -3,7 +3,7 @@
 //! Dry runs go through fake `docker`, `ssh` and `scp` programs put first on
 //! PATH: they log every call, so a test sees exactly what ran (nothing, for
 //! a dry run), whether buildx is "installed" is up to the test, and no
-//! host is ever contacted. The real build (mandatory under CI=true) builds
+//! host is ever contacted. The real build (it fails without a Docker engine) builds
 //! from a tiny local image only, since nothing can be pulled, and removes
 //! every image and container it made, also when it fails.
 
@@ -13,7 +13,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 
-use common::{require_tool, stderr, stdout, Project, BIN};
+use common::{need, stderr, stdout, unique_name, Project, BIN};
 
 /// Fake `docker`, `ssh` and `scp` in a temp dir, each appending its
 /// arguments to `calls.log`. `docker buildx version` succeeds only with
@@ -286,7 +286,7 @@ fn build_of_an_unknown_phase_is_refused() {
     let p = small_with_sources();
     p.run()
         .args(&["build", "--dry-run", "--source", "src", "--phase", "nope"])
-        .status(1)
+        .status(2)
         .stderr_has("unknown phase `nope`; the model's phases are: base, edge")
         .run();
 }
@@ -351,12 +351,10 @@ fn labels(image: &str) -> serde_json::Value {
 
 #[test]
 fn build_builds_every_image_from_a_local_upstream() {
-    if !require_tool(docker_available(), "a running Docker daemon") {
-        return;
-    }
+    need(docker_available(), "a running Docker daemon");
     // Unique names per run, so parallel runs and leftovers cannot clash.
-    let ns = format!("lucid-gen-test-{}", std::process::id());
-    let system = format!("localbuild-{}", std::process::id());
+    let ns = unique_name("lucid-gen-test");
+    let system = unique_name("localbuild");
     let p = Project::fixture("local-build");
     for file in ["model/system.yaml", "model/services.yaml"] {
         let text = p
@@ -605,7 +603,7 @@ fn deploy_refuses_unknown_phases_and_unsafe_arguments() {
         (&["--host=-oProxyCommand=true"], "is not a `user@host`"),
         (
             &["--host", "deploy@127.0.0.1", "--dir", "~/shop"],
-            "write `lucid` rather than `~/lucid`",
+            "write `app` rather than `~/app`",
         ),
         (
             &["--host", "deploy@127.0.0.1", "--dir", "/opt/a b"],
@@ -620,10 +618,78 @@ fn deploy_refuses_unknown_phases_and_unsafe_arguments() {
                 all.push("--dry-run");
             }
             let out = fake.run(&p, &all);
-            assert_eq!(out.status.code(), Some(1), "{all:?}: {}", stderr(&out));
+            // Usage errors: exit 2, like every other usage error.
+            assert_eq!(out.status.code(), Some(2), "{all:?}: {}", stderr(&out));
             assert!(stderr(&out).contains(message), "{all:?}: {}", stderr(&out));
             assert!(stdout(&out).is_empty(), "{}", stdout(&out));
         }
     }
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
+
+/// Removes a Docker network when the test ends, passed or not.
+struct NetworkGuard(String);
+
+impl Drop for NetworkGuard {
+    fn drop(&mut self) {
+        let _ = docker(&["network", "rm", &self.0]);
+    }
+}
+
+/// `up` finds every clash with another stack on the same engine before
+/// anything starts: a network of the first phase that another project
+/// holds, and a host port of the second phase that is taken, each named.
+#[test]
+fn up_names_every_clash_with_another_stack_before_starting_anything() {
+    need(docker_available(), "a running Docker daemon");
+    let p = Project::fixture("small");
+    let net = unique_name("shop-app");
+    let project = unique_name("clash");
+    // A port nobody else uses, held by this test as "another stack".
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port().to_string();
+    for file in ["model/system.yaml", "model/services.yaml"] {
+        let text = p
+            .read(file)
+            .replace("shop-app", &net)
+            .replace("18080", &port);
+        p.write(file, &text);
+    }
+    p.run().args(&["all"]).run();
+    let out = docker(&[
+        "network",
+        "create",
+        "--label",
+        "com.docker.compose.project=another-stack",
+        &net,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _guard = NetworkGuard(net.clone());
+
+    let out = p
+        .run()
+        .args(&["up", "--project", &project])
+        .status(1)
+        .stderr_has("nothing was started")
+        .stderr_has(&format!(
+            "docker-compose.base.yml: network `{net}` already exists and belongs to project `another-stack`"
+        ))
+        .stderr_has(&format!(
+            "docker-compose.edge.yml: host port {port}/tcp on 127.0.0.1 for `shop-api`"
+        ))
+        .run();
+    assert!(
+        !stdout(&out).contains("==>"),
+        "a phase started:\n{}",
+        stdout(&out)
+    );
+    let started = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}-base"),
+        "-q",
+    ]);
+    assert!(stdout(&started).trim().is_empty(), "{}", stdout(&started));
+    drop(holder);
 }

@@ -394,3 +394,209 @@ fn no_command_prints_a_secret() {
         }
     }
 }
+
+/// Every usage error exits 2 and says what was wrong exactly once, before
+/// anything runs; whichever command meets it.
+#[test]
+fn usage_errors_exit_2_everywhere() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let cases: &[(&[&str], &str)] = &[
+        (&["up", "--phase", "nope"], "unknown phase `nope`"),
+        (&["down", "--phase", "nope"], "unknown phase `nope`"),
+        (
+            &["build", "--phase", "nope", "--dry-run"],
+            "unknown phase `nope`",
+        ),
+        (
+            &[
+                "deploy",
+                "--host",
+                "admin@host",
+                "--phase",
+                "nope",
+                "--dry-run",
+            ],
+            "unknown phase `nope`",
+        ),
+        (
+            &["deploy", "--host=-oProxyCommand=x", "--dry-run"],
+            "--host `-oProxyCommand=x`",
+        ),
+        (
+            &["deploy", "--host", "a b", "--dry-run"],
+            "is not a `user@host`",
+        ),
+        (
+            &[
+                "deploy",
+                "--host",
+                "admin@host",
+                "--dir",
+                "~/app",
+                "--dry-run",
+            ],
+            "--dir `~/app` must be a plain path",
+        ),
+        (
+            &["up", "--project", "Bad Name"],
+            "invalid value 'Bad Name' for '--project",
+        ),
+        (
+            &["test", "--project=_x"],
+            "invalid value '_x' for '--project",
+        ),
+        (
+            &["secrets", "rotate", "NOPE"],
+            "secret `NOPE` is not declared",
+        ),
+        (
+            &[
+                "secrets",
+                "rotate",
+                "API_TOKEN",
+                "--insecure-secret-seed",
+                "1",
+            ],
+            "drop --insecure-secret-seed",
+        ),
+        (&["frobnicate"], "unrecognized subcommand 'frobnicate'"),
+        (
+            &["all", "--frobnicate"],
+            "unexpected argument '--frobnicate'",
+        ),
+        (
+            &["check", "--model", "missing"],
+            "cannot read model at missing",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = p.run().args(args).status(2).stderr_has(message).run();
+        let err = stderr(&out);
+        assert_eq!(
+            err.matches("error:").count(),
+            1,
+            "lucid-gen {args:?} printed its error more (or less) than once:\n{err}"
+        );
+        assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+    }
+}
+
+/// The section of README.md under `heading`, up to the next `## `.
+fn readme_section(heading: &str) -> String {
+    let readme = fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let start = readme
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("README.md has no `{heading}`"));
+    let rest = &readme[start + heading.len() + 2..];
+    rest[..rest.find("\n## ").unwrap_or(rest.len())].to_string()
+}
+
+/// The ```sh blocks of `text`, each as its lines.
+fn sh_blocks(text: &str) -> Vec<Vec<String>> {
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(Vec::new()),
+            (Some(_), "```") => blocks.push(current.take().unwrap()),
+            (Some(block), l) => block.push(l.to_string()),
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+/// The README's main command, run verbatim in a copy of exactly what git
+/// tracks (what a fresh clone holds), reusing this build's target
+/// directory. It must succeed and leave the file set the README promises:
+/// the committed `generated/` plus the secret env files it ignores.
+#[test]
+fn readme_main_command_works_on_a_fresh_clone() {
+    let section = readme_section("## On a fresh machine");
+    let blocks = sh_blocks(&section);
+    let commands: Vec<&String> = blocks.iter().flatten().filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        commands,
+        ["cargo run --release -- all", "bash .ci/run"],
+        "the README's set-up is exactly two commands, one per block"
+    );
+    assert_eq!(blocks.len(), 2);
+
+    let root = common::repo_root();
+    let ls = std::process::Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(&root)
+        .output()
+        .expect("git runs");
+    assert!(ls.status.success(), "git ls-files: {}", stderr(&ls));
+    let clone = tempfile::tempdir().unwrap();
+    let tracked: Vec<String> = String::from_utf8(ls.stdout)
+        .unwrap()
+        .split('\0')
+        .filter(|f| !f.is_empty() && root.join(f).is_file())
+        .map(str::to_string)
+        .collect();
+    for file in &tracked {
+        let to = clone.path().join(file);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(root.join(file), to).unwrap();
+    }
+    // The test binary lives in <target>/debug/deps/.
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.ancestors().nth(3).unwrap().to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new("sh")
+        .args(["-c", &commands[0].replacen("cargo", &cargo, 1)])
+        .current_dir(clone.path())
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "`{}` failed on a fresh clone:\n{}\n{}",
+        commands[0],
+        stdout(&out),
+        stderr(&out)
+    );
+
+    // The committed files, plus the secret-bearing ones .gitignore lists.
+    let mut expected: Vec<String> = tracked
+        .iter()
+        .filter_map(|f| f.strip_prefix("generated/"))
+        .map(str::to_string)
+        .collect();
+    let ignore = fs::read_to_string(clone.path().join("generated/.gitignore")).unwrap();
+    let secret_files: Vec<String> = ignore
+        .lines()
+        .filter_map(|l| l.strip_prefix('/'))
+        .map(str::to_string)
+        .collect();
+    assert!(!secret_files.is_empty(), "{ignore}");
+    expected.extend(secret_files.iter().cloned());
+    expected.sort();
+    let mut written = walk_files(&clone.path().join("generated"));
+    written.sort();
+    assert_eq!(written, expected, "generated/ after `{}`", commands[0]);
+    // Only the secret env files were missing: everything committed was
+    // already what the model produces.
+    let summary = format!("generated: {} written, ", secret_files.len());
+    assert!(stdout(&out).contains(&summary), "{}", stdout(&out));
+}
+
+/// Paths of every file under `dir`, relative to it.
+fn walk_files(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out
+}

@@ -1,6 +1,8 @@
-//! The Lucid model's output: one snapshot of every generated file (fixed
-//! secret seed, secret values redacted), and a check that the committed
-//! `generated/` is exactly what the model produces.
+//! One source of truth per output. Every fixture model under
+//! `tests/fixtures/` has a gallery snapshot: every generated file under a
+//! `=== path ===` header, fixed secret seed, secret values redacted. The
+//! repository's own model is checked once, through the committed
+//! `generated/`: it must be exactly what the model produces.
 
 mod common;
 
@@ -12,11 +14,12 @@ use lucid_gen::secrets::{self, SecretSource};
 use lucid_gen::write::{self, Outputs};
 use lucid_gen::{model, render, validate};
 
-fn render_repo_model(seed: u64) -> (Outputs, secrets::SecretValues) {
-    let loaded = model::load_dir(&repo_root().join("model")).expect("model/ loads");
+fn render_model(dir: &Path, seed: u64) -> (Outputs, secrets::SecretValues) {
+    let loaded = model::load_dir(dir).unwrap_or_else(|e| panic!("{}: {e:?}", dir.display()));
     let valid = validate::validate(&loaded).unwrap_or_else(|d| {
         panic!(
-            "model/ is invalid:\n{}",
+            "{} is invalid:\n{}",
+            dir.display(),
             d.iter()
                 .map(|d| d.to_string())
                 .collect::<Vec<_>>()
@@ -28,11 +31,14 @@ fn render_repo_model(seed: u64) -> (Outputs, secrets::SecretValues) {
     (write::with_manifest(outputs), resolved.values)
 }
 
-#[test]
-fn lucid_model_renders_every_file() {
-    let (outputs, values) = render_repo_model(42);
+fn render_repo_model(seed: u64) -> (Outputs, secrets::SecretValues) {
+    render_model(&repo_root().join("model"), seed)
+}
+
+/// Every file under a `=== path ===` header, secret values redacted.
+fn gallery(outputs: &Outputs, values: &secrets::SecretValues) -> String {
     let mut joined = String::new();
-    for (path, file) in &outputs {
+    for (path, file) in outputs {
         joined.push_str(&format!("=== {} ===\n", path.display()));
         let mut text = file.text.clone();
         for (name, value) in values.iter() {
@@ -40,7 +46,21 @@ fn lucid_model_renders_every_file() {
         }
         joined.push_str(&text);
     }
-    insta::assert_snapshot!("lucid_generated", joined);
+    joined
+}
+
+#[test]
+fn every_fixture_model_has_a_gallery_snapshot() {
+    insta::glob!("fixtures/*", |dir| {
+        let (outputs, values) = render_model(dir, 42);
+        assert!(
+            outputs.len() > 3,
+            "{}: {} files",
+            dir.display(),
+            outputs.len()
+        );
+        insta::assert_snapshot!("gallery", gallery(&outputs, &values));
+    });
 }
 
 #[test]

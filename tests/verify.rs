@@ -1,23 +1,25 @@
-//! `lucid-gen verify`: `docker compose config -q` on every compose file and
-//! hadolint on every Dockerfile, as they are on disk. Mandatory under
-//! CI=true (a missing tool fails the test there).
+//! `lucid-gen verify`: `docker compose config -q`, compose-lint and dclint
+//! on every compose file and hadolint on every Dockerfile, as they are on
+//! disk. A missing tool fails these tests, in CI and outside it.
 
 mod common;
 
 use std::process::{Command, Output};
 
-use common::{compose_available, require_tool, stderr, stdout, Project, BIN};
+use common::{compose_available, need, stderr, stdout, Project, BIN};
 
-fn hadolint_available() -> bool {
-    Command::new("hadolint")
+fn runs(program: &str) -> bool {
+    Command::new(program)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
 }
 
-fn tools() -> bool {
-    require_tool(compose_available(), "docker compose")
-        && require_tool(hadolint_available(), "hadolint")
+fn tools() {
+    need(compose_available(), "docker compose");
+    for tool in ["hadolint", "compose-lint", "dclint"] {
+        need(runs(tool), tool);
+    }
 }
 
 /// The six files of the small fixture, in the order verify checks them.
@@ -32,9 +34,7 @@ const FILES: [&str; 6] = [
 
 #[test]
 fn verify_passes_on_fresh_output_one_line_per_file() {
-    if !tools() {
-        return;
-    }
+    tools();
     let p = Project::fixture("small");
     p.run().args(&["all"]).run();
     let out = p.run().args(&["verify"]).run();
@@ -47,9 +47,7 @@ fn verify_passes_on_fresh_output_one_line_per_file() {
 
 #[test]
 fn verify_reports_every_file_broken_by_hand() {
-    if !tools() {
-        return;
-    }
+    tools();
     let p = Project::fixture("small");
     p.run().args(&["all"]).run();
     // A YAML syntax error in one phase file.
@@ -120,6 +118,71 @@ fn run_with_path(p: &Project, path: &std::path::Path, ci: bool, args: &[&str]) -
     cmd.output().unwrap()
 }
 
+/// Two services publishing one host port on one address: Compose and
+/// compose-lint accept the file, dclint does not, and verify fails naming
+/// the file and dclint's rule.
+#[test]
+fn verify_fails_on_a_dclint_error_naming_the_file() {
+    tools();
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let edge = "generated/configs/docker/docker-compose.edge.yml";
+    let worker = "    image: \"example/pay-worker:2.1\"\n";
+    let text = p.read(edge);
+    assert!(text.contains(worker), "{text}");
+    let clash = "    ports:\n      - target: 9000\n        published: \"18080\"\n        host_ip: \"127.0.0.1\"\n        protocol: tcp\n";
+    p.write(edge, &text.replacen(worker, &format!("{worker}{clash}"), 1));
+    let out = p
+        .run()
+        .args(&["verify"])
+        .status(1)
+        .stdout_has(&format!("FAIL  {edge}"))
+        .stdout_has("dclint ")
+        .stdout_has("error no-duplicate-exported-ports")
+        .stdout_has("verify: 6 files, 1 failed")
+        .run();
+    let text = stdout(&out);
+    for other in FILES.iter().filter(|f| **f != edge) {
+        assert!(text.contains(&format!("ok    {other}")), "{text}");
+    }
+}
+
+/// A finding the model accepts, with its reason, for the equivalent
+/// compose-lint rule (CL-0005, a port on every interface) passes dclint
+/// too; without the acceptance both linters fail the file.
+#[test]
+fn verify_accepts_what_the_model_accepts_with_a_reason() {
+    tools();
+    let p = Project::fixture("small");
+    let services = p.read("model/services.yaml");
+    let open_port = services.replace("        host_ip: 127.0.0.1\n", "");
+    assert_ne!(open_port, services);
+    p.write("model/services.yaml", &open_port);
+    p.run().args(&["all"]).run();
+    let out = p
+        .run()
+        .args(&["verify"])
+        .status(1)
+        .stdout_has("error no-unbound-port-interfaces")
+        .stdout_has("CL-0005")
+        .run();
+    assert!(
+        stdout(&out).contains("verify: 6 files, 2 failed"),
+        "{}",
+        stdout(&out)
+    );
+    let accepted = open_port.replace(
+        "  shop-api:\n",
+        "  shop-api:\n    lint_exceptions:\n      CL-0005: The API is the shop's public entry point.\n",
+    );
+    p.write("model/services.yaml", &accepted);
+    p.run().args(&["all"]).run();
+    p.run()
+        .args(&["verify"])
+        .stdout_has("verify: 6 files, 0 failed")
+        .run();
+}
+
 #[test]
 fn verify_without_its_tools_is_an_error_never_a_skip() {
     let p = Project::fixture("small");
@@ -134,17 +197,34 @@ fn verify_without_its_tools_is_an_error_never_a_skip() {
         assert_eq!(se.contains("CI=true"), ci, "{se}");
     }
     // Docker present but hadolint missing: still an error, before any file.
-    if let Some(docker) = which("docker") {
-        let bin = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(docker, bin.path().join("docker")).unwrap();
-        let out = run_with_path(&p, bin.path(), false, &["verify"]);
-        let se = stderr(&out);
-        if compose_available() {
-            assert_eq!(out.status.code(), Some(2), "{se}");
-            assert!(se.contains("`hadolint` is not installed"), "{se}");
-            assert!(stdout(&out).is_empty(), "{}", stdout(&out));
-        }
-    }
+    tools();
+    let docker = which("docker").expect("docker is on PATH");
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(docker, bin.path().join("docker")).unwrap();
+    let out = run_with_path(&p, bin.path(), false, &["verify"]);
+    let se = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert!(se.contains("`hadolint` is not installed"), "{se}");
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}
+
+/// The repository's own model: every compose file passes Compose, both
+/// linters (with the model's stated exceptions) and every Dockerfile
+/// hadolint.
+#[test]
+fn the_repository_model_passes_verify() {
+    tools();
+    let p = Project::lucid();
+    p.run().args(&["all"]).run();
+    let out = p.run().args(&["verify"]).run();
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.ends_with(" files, 0 failed")),
+        "{text}"
+    );
+    assert!(!text.contains("FAIL"), "{text}");
 }
 
 fn which(program: &str) -> Option<std::path::PathBuf> {

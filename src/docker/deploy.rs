@@ -1,7 +1,7 @@
 //! `lucid-gen deploy`: copies a phase's files to a remote host over SSH and
 //! runs compose there.
 //!
-//! Seed 001's Raspberry Pi deployment, phase by phase in deploy order: make
+//! A deployment to one remote host, phase by phase in deploy order: make
 //! the directories, copy the phase's compose file and the env files its
 //! services read into the same `<compose_dir>` / `<env_dir>` layout under
 //! `--dir` (so the relative `env_file` paths still resolve), then `docker
@@ -170,7 +170,7 @@ fn check_host(host: &str) -> Result<(), DockerError> {
     if ok {
         Ok(())
     } else {
-        Err(DockerError::Other(format!(
+        Err(DockerError::Usage(format!(
             "--host `{host}` is not a `user@host` (letters, digits and `._-@:` only)"
         )))
     }
@@ -188,8 +188,8 @@ fn check_dir(dir: &str) -> Result<(), DockerError> {
     if ok {
         Ok(())
     } else {
-        Err(DockerError::Other(format!(
-            "--dir `{dir}` must be a plain path (letters, digits and `/._-+@%,=`)\n  help: a relative path is relative to the login directory on the host, so write `lucid` rather than `~/lucid`"
+        Err(DockerError::Usage(format!(
+            "--dir `{dir}` must be a plain path (letters, digits and `/._-+@%,=`)\n  help: a relative path is relative to the login directory on the host, so write `app` rather than `~/app`"
         )))
     }
 }
@@ -233,23 +233,23 @@ mod tests {
     #[test]
     fn remote_paths() {
         assert_eq!(
-            remote_join("/opt/lucid", "configs/docker"),
-            "/opt/lucid/configs/docker"
+            remote_join("/opt/shop", "configs/docker"),
+            "/opt/shop/configs/docker"
         );
-        assert_eq!(remote_join("/opt/lucid/", "./env"), "/opt/lucid/env");
+        assert_eq!(remote_join("/opt/shop/", "./env"), "/opt/shop/env");
         assert_eq!(remote_join("/", "env"), "/env");
-        assert_eq!(remote_join("lucid", "."), "lucid");
+        assert_eq!(remote_join("shop", "."), "shop");
     }
 
     #[test]
     fn hosts_and_dirs() {
-        assert!(check_host("pi@192.168.1.10").is_ok());
+        assert!(check_host("admin@192.168.1.10").is_ok());
         assert!(check_host("-oProxyCommand=x").is_err());
-        assert!(check_host("pi@host;rm").is_err());
-        assert!(check_dir("/opt/lucid").is_ok());
-        assert!(check_dir("~/lucid").is_err());
+        assert!(check_host("admin@host;rm").is_err());
+        assert!(check_dir("/opt/shop").is_ok());
+        assert!(check_dir("~/shop").is_err());
         assert!(check_dir("/opt/my dir").is_err());
-        assert_eq!(scp_host("pi@::1"), "pi@[::1]");
-        assert_eq!(scp_host("pi@127.0.0.1"), "pi@127.0.0.1");
+        assert_eq!(scp_host("admin@::1"), "admin@[::1]");
+        assert_eq!(scp_host("admin@127.0.0.1"), "admin@127.0.0.1");
     }
 }

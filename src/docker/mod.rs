@@ -3,12 +3,13 @@
 //! --wait`, probes inside the running containers, `down`, and deployment
 //! over SSH.
 //!
-//! This is the only module that runs processes. Every process goes
-//! through [`Cmd`], which can print itself as a shell line (for
+//! This is the only module that runs processes (`git` included: see
+//! [`git_tracks`]). Every process goes through [`Cmd`], which can print itself as a shell line (for
 //! `--dry-run` and for error messages) and never echoes secret values:
 //! secrets reach containers through the generated env files only.
 
 pub mod build;
+pub mod dclint;
 pub mod deploy;
 pub mod down;
 pub mod probe;
@@ -29,12 +30,17 @@ use crate::system::System;
 /// Why talking to Docker failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
+    /// A tool this command needs cannot run.
     #[error("`{program}` is not installed or not on PATH ({error}){hint}")]
     NotFound {
         program: String,
         error: std::io::Error,
-        hint: &'static str,
+        hint: String,
     },
+    /// An argument the command cannot use (an unknown phase, a host that
+    /// is not `user@host`, ...): nothing was started.
+    #[error("{0}")]
+    Usage(String),
     #[error("`{command}` failed ({status}):\n{stderr}")]
     Failed {
         command: String,
@@ -126,7 +132,7 @@ impl Cmd {
         DockerError::NotFound {
             program: self.program.clone(),
             error,
-            hint,
+            hint: hint.to_string(),
         }
     }
 
@@ -198,6 +204,16 @@ impl fmt::Display for Cmd {
     }
 }
 
+/// Whether git tracks `file` (`git ls-files --error-unmatch`, run where
+/// lucid-gen runs). `false` when git is missing or this is no repository.
+pub fn git_tracks(file: &Path) -> bool {
+    Cmd::new("git")
+        .args(["ls-files", "--error-unmatch"])
+        .arg(file)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// A validated model, its secret values and where its files were written:
 /// what every Docker-facing command works from.
 pub struct Deployment {
@@ -221,7 +237,7 @@ impl Deployment {
                 if found.is_empty() {
                     let names: Vec<&str> =
                         self.system.phases.iter().map(|p| p.name.as_str()).collect();
-                    return Err(DockerError::Other(format!(
+                    return Err(DockerError::Usage(format!(
                         "unknown phase `{name}`; the model's phases are: {}",
                         names.join(", ")
                     )));

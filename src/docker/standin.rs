@@ -10,7 +10,7 @@
 //! swaps in only the images: networks, ports, env files, dependencies and
 //! health checks stay exactly as generated.
 //!
-//! The stand-ins run as the model's platform (linux/arm64 for the Pi) under
+//! The stand-ins run as the model's platform (e.g. linux/arm64) under
 //! qemu emulation when the host has it and a Rust toolchain can build for
 //! it; otherwise they fall back to the host's platform and say so loudly.
 

@@ -1,6 +1,9 @@
 //! `lucid-gen up`: starts the system phase by phase, each health-gated
-//! with `docker compose up -d --wait`, after checking that every host port
-//! it publishes is free and every network it attaches to exists.
+//! with `docker compose up -d --wait`, after checking, for every selected
+//! phase before any starts, that every host port it publishes is free,
+//! every network it attaches to exists (or an earlier selected phase
+//! creates it), and no network it creates already belongs to another
+//! stack on this engine. Each problem names the service, port or network.
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
 
@@ -52,27 +55,83 @@ fn busy_ports(dep: &Deployment, plan: &ComposePlan, running: &[String]) -> Vec<S
     busy
 }
 
-/// Networks created by an earlier phase that do not exist yet.
-fn missing_networks(dep: &Deployment, plan: &ComposePlan) -> Vec<String> {
-    plan.networks
-        .iter()
-        .filter_map(|(n, usage)| match usage {
+/// The compose project a Docker network belongs to: `Some("")` when it
+/// exists without a compose label, `None` when it does not exist.
+fn network_project(name: &str) -> Option<String> {
+    let out = Cmd::docker()
+        .args(["network", "inspect", "--format"])
+        .arg("{{index .Labels \"com.docker.compose.project\"}}")
+        .arg(name)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Networks the plan attaches to that do not exist and that no phase
+/// started before it in this run creates, and networks it creates that
+/// another stack already holds under the same name.
+fn network_problems(
+    dep: &Deployment,
+    plan: &ComposePlan,
+    project: &str,
+    earlier: &[usize],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (n, usage) in &plan.networks {
+        let net = &dep.system.networks[*n];
+        match usage {
             NetworkUse::External { owner } => {
-                let net = &dep.system.networks[*n];
-                let exists = Cmd::docker()
-                    .args(["network", "inspect", "--format", "{{.Name}}", &net.name])
-                    .output()
-                    .is_ok_and(|o| o.status.success());
-                (!exists).then(|| {
-                    format!(
+                if !earlier.contains(owner) && network_project(&net.name).is_none() {
+                    problems.push(format!(
                         "network `{}` does not exist: bring up phase `{}` first",
                         net.name, dep.system.phases[*owner].name
-                    )
-                })
+                    ));
+                }
             }
-            NetworkUse::Define => None,
-        })
-        .collect()
+            NetworkUse::Define => match network_project(&net.name) {
+                Some(owner) if owner != project => problems.push(format!(
+                    "network `{}` already exists and belongs to {}: another stack on this \
+                     engine uses the name; take it down first",
+                    net.name,
+                    if owner.is_empty() {
+                        "no compose project".to_string()
+                    } else {
+                        format!("project `{owner}`")
+                    }
+                )),
+                _ => {}
+            },
+        }
+    }
+    problems
+}
+
+/// Every problem that would stop a selected phase, found before any
+/// phase starts, so a clash never leaves a half-started system.
+fn preflight(
+    dep: &Deployment,
+    plans: &[ComposePlan],
+    prefix: Option<&str>,
+) -> Result<(), DockerError> {
+    let mut problems = Vec::new();
+    let mut earlier = Vec::new();
+    for plan in plans {
+        let project = dep.project(plan, prefix);
+        let running = running_services(&project)?;
+        let found = busy_ports(dep, plan, &running)
+            .into_iter()
+            .chain(network_problems(dep, plan, &project, &earlier));
+        problems.extend(found.map(|p| format!("{}: {p}", plan.file_name)));
+        earlier.extend(plan.phase);
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(DockerError::Other(format!(
+        "cannot start; nothing was started:\n  {}",
+        problems.join("\n  ")
+    )))
 }
 
 /// Prints each service's state and health.
@@ -96,6 +155,7 @@ pub fn print_status(project: &str) -> Result<(), DockerError> {
 
 pub fn run(dep: &Deployment, opts: &UpOptions) -> Result<(), DockerError> {
     let plans = dep.plans(opts.phase.as_deref())?;
+    preflight(dep, &plans, opts.project.as_deref())?;
     let standins: Option<StandIns> = if opts.stand_ins {
         Some(standin::prepare(dep)?)
     } else {
@@ -103,16 +163,6 @@ pub fn run(dep: &Deployment, opts: &UpOptions) -> Result<(), DockerError> {
     };
     for plan in &plans {
         let project = dep.project(plan, opts.project.as_deref());
-        let running = running_services(&project)?;
-        let mut problems = busy_ports(dep, plan, &running);
-        problems.extend(missing_networks(dep, plan));
-        if !problems.is_empty() {
-            return Err(DockerError::Other(format!(
-                "cannot start {}:\n  {}",
-                plan.file_name,
-                problems.join("\n  ")
-            )));
-        }
         let mut files = vec![dep.compose_path(plan)];
         if let Some(s) = &standins {
             files.push(standin::write_override(dep, plan, &project, s)?);

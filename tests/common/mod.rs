@@ -189,17 +189,37 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Whether Docker's tooling may be skipped: only outside CI. Under
-/// `CI=true` a missing tool fails the test instead.
+/// A test that needs a tool runs or fails; it never passes without
+/// running. Without the tool (Docker Engine, Compose v2, hadolint,
+/// compose-lint, dclint: `.ci/install-docker.sh` installs them all) the
+/// test fails with a message saying what is missing, under CI and
+/// outside it alike.
+pub fn need(available: bool, what: &str) {
+    assert!(
+        available,
+        "this test needs {what}, which is not available here: install it \
+         (as root: bash .ci/install-docker.sh) and run the test again; a \
+         Docker test never passes without running"
+    );
+}
+
+/// [`need`] for call sites written as `if !require_tool(..) { return; }`:
+/// returns `true` or fails the test, never `false`.
 pub fn require_tool(available: bool, what: &str) -> bool {
-    if available {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("{what} is required when CI=true (run .ci/install-docker.sh)");
-    }
-    eprintln!("SKIPPED: {what} is not available on this machine (it is mandatory under CI=true)");
-    false
+    need(available, what);
+    true
+}
+
+/// A name no other run on this Docker engine uses: `<what>-<pid>-<n>`,
+/// for compose projects, image namespaces and networks.
+pub fn unique_name(what: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{what}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Whether `docker compose` (Compose v2) runs here.

@@ -1,0 +1,107 @@
+//! dclint (docker-compose-linter, from npm) on one compose file: runs it
+//! with the settings in `dclint.yml` (style rules switched off or tuned,
+//! each with its reason), reads its JSON report, and keeps the findings
+//! the model does not accept. A dclint rule that checks the same thing as
+//! a compose-lint rule is accepted wherever the model accepts that
+//! compose-lint rule (`lint_exceptions`), so one stated reason covers both
+//! linters.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{Cmd, DockerError};
+use crate::system::System;
+
+/// The settings `verify` runs dclint with.
+pub const SETTINGS: &str = include_str!("dclint.yml");
+
+/// dclint rule → the compose-lint rule that finds the same problem.
+pub const ACCEPTED_AS: &[(&str, &str)] = &[
+    // Both: a published port bound to every interface.
+    ("no-unbound-port-interfaces", "CL-0005"),
+];
+
+/// A scratch directory holding the settings file and each report.
+pub struct Dclint {
+    dir: tempfile::TempDir,
+}
+
+impl Dclint {
+    pub fn new() -> Result<Dclint, DockerError> {
+        let io = |e: std::io::Error| DockerError::Other(format!("cannot prepare dclint: {e}"));
+        let dir = tempfile::Builder::new()
+            .prefix("lucid-gen-dclint-")
+            .tempdir()
+            .map_err(io)?;
+        std::fs::write(dir.path().join("dclint.yml"), SETTINGS).map_err(io)?;
+        Ok(Dclint { dir })
+    }
+
+    fn report_path(&self) -> PathBuf {
+        self.dir.path().join("report.json")
+    }
+
+    /// The command that lints `file` into the report file.
+    pub fn cmd(&self, file: &Path) -> Cmd {
+        Cmd::new("dclint")
+            .arg(file)
+            .arg("-c")
+            .arg(self.dir.path().join("dclint.yml"))
+            .args(["--color=false", "-f", "json", "-o"])
+            .arg(self.report_path())
+    }
+
+    /// `None` when dclint finds nothing the model does not accept, else
+    /// one line per finding (`line:column severity rule: message`).
+    pub fn check(&self, system: &System, file: &Path) -> Result<Option<String>, DockerError> {
+        let report = self.report_path();
+        let _ = std::fs::remove_file(&report);
+        let cmd = self.cmd(file);
+        let out = cmd.output()?;
+        let parsed = std::fs::read_to_string(&report)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok());
+        let Some(parsed) = parsed else {
+            // No report: dclint itself failed; its own words say why.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let first = stderr.lines().next().unwrap_or("").trim();
+            return Ok(Some(format!("`{cmd}` failed ({}): {first}", out.status)));
+        };
+        let findings: Vec<String> = parsed
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["messages"].as_array())
+            .flatten()
+            .filter(|m| !accepted(system, m))
+            .map(describe)
+            .collect();
+        Ok((!findings.is_empty()).then(|| findings.join("\n")))
+    }
+}
+
+/// Whether the model accepts this finding for its service (or everywhere).
+fn accepted(system: &System, finding: &Value) -> bool {
+    let rule = finding["rule"].as_str().unwrap_or_default();
+    let Some((_, id)) = ACCEPTED_AS.iter().find(|(r, _)| *r == rule) else {
+        return false;
+    };
+    let has = |list: &[(String, String)]| list.iter().any(|(k, _)| k == id);
+    let service = finding["data"]["serviceName"].as_str();
+    has(&system.lint_exceptions)
+        || service
+            .and_then(|name| system.services.iter().find(|s| s.name == name))
+            .is_some_and(|s| has(&s.lint_exceptions))
+}
+
+fn describe(finding: &Value) -> String {
+    format!(
+        "dclint {}:{} {} {}: {}",
+        finding["line"].as_u64().unwrap_or(0),
+        finding["column"].as_u64().unwrap_or(0),
+        finding["type"].as_str().unwrap_or("finding"),
+        finding["rule"].as_str().unwrap_or("?"),
+        finding["message"].as_str().unwrap_or("")
+    )
+}

@@ -1,0 +1,164 @@
+//! House rules that hold for the source tree as a whole: only `docker/`
+//! runs processes, and no modelled system's names appear in `src/` or in
+//! any help text.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{repo_root, Test};
+
+/// Every `.rs` file under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `grep -rn "Command::new" src/ | grep -v src/docker/` finds nothing, and
+/// no file outside `docker/` builds a `Cmd` either: processes run in one
+/// module only, where `--dry-run` printing and secret hygiene live.
+#[test]
+fn only_the_docker_module_runs_processes() {
+    let src = repo_root().join("src");
+    let docker = src.join("docker");
+    let mut found = Vec::new();
+    for file in rust_files(&src).iter().filter(|f| !f.starts_with(&docker)) {
+        let text = fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if [
+                "Command::new",
+                "Cmd::new",
+                "Cmd::docker",
+                "process::Command",
+            ]
+            .iter()
+            .any(|p| line.contains(p))
+            {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "processes started outside src/docker/:\n{}",
+        found.join("\n")
+    );
+    // The check looks where processes really are started.
+    let mod_rs = fs::read_to_string(docker.join("mod.rs")).unwrap();
+    assert!(mod_rs.contains("Command::new"));
+}
+
+/// Names that belong to the modelled systems: each model's system name,
+/// registry namespace, service and network names, plus words from its
+/// documentation that no generic tool would use.
+fn system_names() -> Vec<String> {
+    let mut names = vec!["tron".to_string(), "raspberry".into(), "seed 0".into()];
+    let loaded = lucid_gen::model::load_dir(&repo_root().join("model")).expect("model/ loads");
+    let system = lucid_gen::validate::validate(&loaded)
+        .unwrap_or_else(|_| panic!("model/ is invalid"))
+        .system;
+    names.push(system.name.clone());
+    names.push(system.registry_namespace.clone());
+    names.extend(system.services.iter().map(|s| s.name.clone()));
+    names.extend(system.networks.iter().map(|n| n.name.clone()));
+    names.iter().map(|n| n.to_lowercase()).collect()
+}
+
+/// Where `text` names a modelled system; the tool's own name
+/// (`lucid-gen`, `lucid_gen`) does not count.
+fn hits(text: &str, names: &[String]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let lower = line
+            .to_lowercase()
+            .replace("lucid-gen", "")
+            .replace("lucid_gen", "");
+        if let Some(name) = names.iter().find(|name| lower.contains(name.as_str())) {
+            out.push((n + 1, format!("`{name}` in: {}", line.trim())));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_system_names_in_the_source() {
+    let names = system_names();
+    assert!(names.len() > 5, "{names:?}");
+    let mut found = Vec::new();
+    for file in rust_files(&repo_root().join("src")) {
+        let text = fs::read_to_string(&file).unwrap();
+        let rel = file
+            .strip_prefix(repo_root())
+            .unwrap()
+            .display()
+            .to_string();
+        found.extend(
+            hits(&text, &names)
+                .into_iter()
+                .map(|(n, h)| format!("{rel}:{n}: {h}")),
+        );
+    }
+    assert!(
+        found.is_empty(),
+        "system names in src/ (examples must be generic):\n{}",
+        found.join("\n")
+    );
+}
+
+/// Subcommand names from `--help`'s command list.
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn no_system_names_in_any_help_text() {
+    let names = system_names();
+    let help = |args: &[&str]| {
+        let out = Test::new().args(args).run();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let top = help(&["--help"]);
+    let mut pages = vec![(String::from("--help"), top.clone())];
+    let commands = subcommands(&top);
+    assert!(commands.len() >= 9, "{commands:?} from\n{top}");
+    for cmd in commands {
+        let page = help(&[&cmd, "--help"]);
+        for sub in subcommands(&page) {
+            pages.push((format!("{cmd} {sub} --help"), help(&[&cmd, &sub, "--help"])));
+        }
+        pages.push((format!("{cmd} --help"), page));
+    }
+    let found: Vec<String> = pages
+        .iter()
+        .flat_map(|(args, page)| {
+            hits(page, &names)
+                .into_iter()
+                .map(move |(n, h)| format!("lucid-gen {args}, line {n}: {h}"))
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "system names in help text:\n{}",
+        found.join("\n")
+    );
+}
