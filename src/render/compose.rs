@@ -65,6 +65,8 @@ struct NetworkView {
     external: bool,
     driver: String,
     internal: bool,
+    /// An IPv6 subnet: Docker ignores it unless the network enables IPv6.
+    ipv6: bool,
     subnet: String,
     gateway: Option<String>,
     labels: Vec<(String, String)>,
@@ -167,6 +169,7 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
                 external: matches!(usage, NetworkUse::External { .. }),
                 driver: net.driver.clone(),
                 internal: net.internal,
+                ipv6: net.subnet.addr.is_ipv6(),
                 subnet: net.subnet.to_string(),
                 gateway: net.gateway.map(|g| g.to_string()),
                 labels: kv(&[
