@@ -1,0 +1,44 @@
+//! Rules that look at the whole built model at once, one file per family:
+//! host ports, dependencies, plane isolation and forbidden terms; unused
+//! secrets are here. References that failed to resolve were already
+//! reported by the section resolvers.
+
+mod dependencies;
+mod forbidden_terms;
+mod planes;
+mod ports;
+
+use crate::diagnostic::Rule;
+use crate::system::System;
+
+use super::merge::Merged;
+use super::Validator;
+
+impl<'a> Validator<'a> {
+    /// Rules that look at several services at once. Runs on the built
+    /// system; references that failed to resolve were already reported.
+    pub(super) fn cross_checks(&mut self, m: &Merged<'a>, sys: &mut System) {
+        self.port_clashes(m, sys);
+        self.dependencies(m, sys);
+        self.plane_isolation(m, sys);
+        self.forbidden_terms(m, sys);
+        // Fill each env file's secret list, and warn on unused secrets.
+        for (i, secret) in sys.secrets.iter().enumerate() {
+            for f in &secret.env_files {
+                sys.env_files[*f].secrets.push(i);
+            }
+            if !sys.services.iter().any(|s| s.secrets.contains(&i)) {
+                let d = &m.secrets[i];
+                self.warning(
+                    Rule::UnusedSecret,
+                    &d.here(),
+                    format!(
+                        "secret `{}` is declared but no service uses it",
+                        secret.name
+                    ),
+                    "list it under a service's `secrets:`, or remove it",
+                );
+            }
+        }
+    }
+}
