@@ -122,7 +122,7 @@ fn env_files_cannot_land_on_the_files_lucid_gen_writes_for_itself() {
     refused(
         &p,
         "output-collision",
-        &[".compose-lint.yml", "lint config"],
+        &[".compose-lint.yml", "compose-lint config"],
     );
 }
 
@@ -443,8 +443,14 @@ fn run_as_root_reason_satisfies_the_compose_linter() {
         .current_dir(&dir)
         .output()
         .unwrap();
+    // The finding is suppressed with the model's reason, never counted.
     let report = format!("{}{}", stdout(&out), stderr(&out));
-    assert!(!report.contains("CL-0018"), "{report}");
+    let root_lines: Vec<&str> = report.lines().filter(|l| l.contains("CL-0018")).collect();
+    assert!(!root_lines.is_empty(), "{report}");
+    assert!(
+        root_lines.iter().all(|l| l.contains("SUPPRESSED")),
+        "{report}"
+    );
 }
 
 // ------------------------------------------------------ item 8: ports
@@ -632,10 +638,7 @@ fn an_ipv6_network_comes_up() {
     );
     p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
     let compose = p.read("generated/configs/docker/docker-compose.v6.yml");
-    let network = compose
-        .split("\n  shop-v6:\n    name:")
-        .nth(1)
-        .expect("network shop-v6");
+    let network = compose.split("\nnetworks:\n").nth(1).expect("networks");
     assert!(network.contains("enable_ipv6: true"), "{compose}");
     if !require_tool(compose_available(), "docker compose") {
         return;

@@ -82,6 +82,25 @@ impl<'a> Validator<'a> {
         labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
+    /// A volume name: a Docker name YAML reads as a string.
+    pub(super) fn check_volume_name(&mut self, name: &str, at: &At) {
+        if !names::is_docker_name(name) {
+            self.error(
+                Rule::InvalidName,
+                at,
+                format!("volume name `{name}` is not a valid Docker name"),
+                "use letters, digits, `_`, `.` and `-`",
+            );
+        } else if let Some(what) = names::yaml_misread(name) {
+            self.error(
+                Rule::InvalidName,
+                at,
+                format!("volume name `{name}` reads as {what} in YAML, not as a name"),
+                YAML_NAME_HELP,
+            );
+        }
+    }
+
     pub(super) fn check_name(&mut self, kind: &str, name: &str, at: &At) {
         if !names::is_docker_name(name) {
             self.error_at_key(
@@ -89,6 +108,13 @@ impl<'a> Validator<'a> {
                 at,
                 format!("{kind} name `{name}` is not a valid Docker name"),
                 "use letters, digits, `_`, `.` and `-`, starting with a letter or digit, at most 63 characters",
+            );
+        } else if let Some(what) = names::yaml_misread(name) {
+            self.error_at_key(
+                Rule::InvalidName,
+                at,
+                format!("{kind} name `{name}` reads as {what} in YAML, not as a name"),
+                YAML_NAME_HELP,
             );
         }
     }
@@ -140,3 +166,6 @@ impl<'a> Validator<'a> {
         }
     }
 }
+
+/// Why a name like `true`, `null`, `off` or `123` is refused.
+pub(super) const YAML_NAME_HELP: &str = "Compose files are YAML, where `true`, `yes`, `off`, `null`, `~`, numbers and dates are not strings; pick a name with a letter that makes it a word, e.g. `true-web` or `db123`";

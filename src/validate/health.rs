@@ -38,13 +38,20 @@ impl Validator<'_> {
             ("timeout", &h.timeout),
             ("start_period", &h.start_period),
         ] {
-            if !names::is_duration(v) {
-                self.error(
+            match names::duration_nanos(v) {
+                Ok(_) => {}
+                Err(names::DurationError::Syntax) => self.error(
                     Rule::InvalidDuration,
                     &sub(k),
                     format!("`{v}` is not a duration"),
                     "write it as Compose does: `30s`, `1m30s`, `500ms`",
-                );
+                ),
+                Err(names::DurationError::TooLong) => self.error(
+                    Rule::InvalidDuration,
+                    &sub(k),
+                    format!("`{v}` is longer than Compose can hold"),
+                    "Compose stores durations in 64-bit nanoseconds: at most 2562047h (about 292 years)",
+                ),
             }
         }
         if h.retries == 0 {

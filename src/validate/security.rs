@@ -78,15 +78,10 @@ impl Validator<'_> {
                 file: at.file,
                 path: at.path.key("cap_add").key(cap.as_str()),
             };
-            let bare = cap.strip_prefix("CAP_").unwrap_or(cap);
-            if !names::is_capability(bare) {
-                self.error_at_key(
-                    Rule::SecurityException,
-                    &cap_at,
-                    format!("`{cap}` is not a Linux capability"),
-                    "use a name such as NET_BIND_SERVICE (see capabilities(7))",
-                );
-            }
+            // Docker ignores case and one `CAP_` prefix: judge the
+            // capability it would grant, not the spelling.
+            let bare = names::normalize_capability(cap);
+            let bare = bare.as_str();
             if matches!(bare, "ALL" | "SYS_ADMIN") {
                 self.error_at_key(
                     Rule::SecurityException,
@@ -95,6 +90,20 @@ impl Validator<'_> {
                         "`{name}` may not add back {bare}: it amounts to a privileged container"
                     ),
                     "add the narrow capability the service really needs",
+                );
+            } else if !names::CAPABILITIES.contains(&bare) {
+                self.error_at_key(
+                    Rule::SecurityException,
+                    &cap_at,
+                    format!("`{cap}` is not a Linux capability"),
+                    "use a name such as NET_BIND_SERVICE (see capabilities(7)), with or without one `CAP_` prefix",
+                );
+            } else if cap_add.iter().any(|(c, _): &(String, String)| c == bare) {
+                self.error_at_key(
+                    Rule::DuplicateDefinition,
+                    &cap_at,
+                    format!("capability {bare} of `{name}` is added twice (as `{cap}`)"),
+                    "list each capability once",
                 );
             }
             if !reason_ok(reason) {
@@ -117,10 +126,7 @@ impl Validator<'_> {
             file: at.file,
             path: at.path.key(k),
         };
-        let is_root = s.user.as_deref().is_some_and(|u| {
-            let uid = u.split(':').next().unwrap_or(u);
-            uid == "0" || uid == "root"
-        });
+        let is_root = s.user.as_deref().is_some_and(names::is_root_user);
         match (&sec.run_as_root, is_root) {
             (None, true) => self.error(
                 Rule::SecurityException,
@@ -141,6 +147,16 @@ impl Validator<'_> {
                 "remove `run_as_root`, or set `user: \"0\"`",
             ),
             _ => {}
+        }
+        if let Some(r) = &sec.host_ports {
+            if !reason_ok(r) {
+                self.error(
+                    Rule::SecurityException,
+                    &sub("host_ports"),
+                    format!("`{name}`: host_ports needs a reason"),
+                    REASON_HELP,
+                );
+            }
         }
     }
 }

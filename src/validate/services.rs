@@ -13,6 +13,9 @@ use super::merge::Merged;
 use super::names::{self, suggest};
 use super::Validator;
 
+/// The smallest memory limit Docker accepts (6 MiB).
+const MIN_MEMORY: f64 = 6.0 * 1024.0 * 1024.0;
+
 type ServiceDef<'a> = Def<'a, raw::ServiceDef>;
 
 impl<'a> Validator<'a> {
@@ -94,16 +97,27 @@ impl<'a> Validator<'a> {
                 self.image_ref(image, &d.at(&p().key("image")));
                 image.clone()
             }
-            None => m
-                .system
-                .as_ref()
-                .map(|sys| {
-                    format!(
-                        "{}/{}:{}",
-                        sys.def.registry.namespace, name, sys.def.registry.tag
-                    )
-                })
-                .unwrap_or_default(),
+            None => {
+                let Some(sys) = &m.system else {
+                    return String::new();
+                };
+                // Image paths are lowercase; service names need not be.
+                let image = format!(
+                    "{}/{}:{}",
+                    sys.def.registry.namespace,
+                    name.to_ascii_lowercase(),
+                    sys.def.registry.tag
+                );
+                if names::is_docker_name(name) && !names::is_image_ref(&image) {
+                    self.error_at_key(
+                        Rule::InvalidImage,
+                        &d.here(),
+                        format!("the default image of `{name}`, `{image}`, is not a valid image reference"),
+                        "set `image:` to a valid reference, or rename the service (image paths allow single `.`, `_`, `__` and `-` runs between letters and digits)",
+                    );
+                }
+                image
+            }
         }
     }
 
@@ -218,6 +232,15 @@ impl<'a> Validator<'a> {
         for (k, v) in &d.def.environment {
             let at = d.at(&p().key("environment").key(k.as_str()));
             self.env_name(&at, k);
+            // A key of the compose file's `environment:` mapping, read as YAML.
+            if let Some(what) = names::yaml_misread(k) {
+                self.error_at_key(
+                    Rule::EnvName,
+                    &at,
+                    format!("environment variable `{k}` reads as {what} in YAML, not as a name"),
+                    super::common::YAML_NAME_HELP,
+                );
+            }
             self.env_value(&at, k, v);
             environment.push((k.clone(), v.clone()));
         }
@@ -318,14 +341,7 @@ impl<'a> Validator<'a> {
         let mut volumes = Vec::new();
         for (i, vol) in d.def.volumes.iter().enumerate() {
             let vat = |k: &str| d.at(&p().key("volumes").index(i).key(k));
-            if !names::is_docker_name(&vol.name) {
-                self.error(
-                    Rule::InvalidName,
-                    &vat("name"),
-                    format!("volume name `{}` is not a valid Docker name", vol.name),
-                    "use letters, digits, `_`, `.` and `-`",
-                );
-            }
+            self.check_volume_name(&vol.name, &vat("name"));
             if !names::is_container_path(&vol.target) {
                 self.error(
                     Rule::InvalidPath,
@@ -347,28 +363,33 @@ impl<'a> Validator<'a> {
         let Some(r) = &d.def.resources else {
             return Resources::default();
         };
-        for (k, v) in [
-            ("memory", &r.memory),
-            ("memory_reservation", &r.memory_reservation),
-        ] {
-            if let Some(v) = v {
-                if !names::is_byte_size(v) {
-                    self.error(
-                        Rule::InvalidResource,
-                        &d.at(&p().key("resources").key(k)),
-                        format!("`{v}` is not a memory size"),
-                        "write it as Compose does: `512m`, `1g`, `1.5g`",
-                    );
-                }
+        let at = |k: &str| d.at(&p().key("resources").key(k));
+        let limit = self.memory_size(r.memory.as_deref(), &at("memory"), Some(MIN_MEMORY));
+        let reservation = self.memory_size(
+            r.memory_reservation.as_deref(),
+            &at("memory_reservation"),
+            None,
+        );
+        if let (Some(limit), Some(reservation)) = (limit, reservation) {
+            if reservation > limit {
+                self.error(
+                    Rule::InvalidResource,
+                    &at("memory_reservation"),
+                    "the memory reservation is above the memory limit".into(),
+                    "Docker refuses a reservation larger than the limit; lower it or raise `memory`",
+                );
             }
         }
         if let Some(c) = r.cpus {
-            if !(c.is_finite() && c > 0.0 && c <= 1024.0) {
+            // Docker's smallest CPU share is 0.01 (a 1 ms quota per 100 ms
+            // period); below it, Compose's nano-CPU count rounds to 0,
+            // which means unlimited.
+            if !(c.is_finite() && (0.01..=1024.0).contains(&c)) {
                 self.error(
                     Rule::InvalidResource,
-                    &d.at(&p().key("resources").key("cpus")),
-                    format!("cpus `{c}` must be a positive number of cores"),
-                    "e.g. `0.5` or `2`",
+                    &at("cpus"),
+                    format!("cpus `{c:?}` must be between 0.01 and 1024 cores"),
+                    "Docker takes CPU shares from 0.01 of a core upwards, e.g. `0.5` or `2`",
                 );
             }
         }
@@ -377,6 +398,39 @@ impl<'a> Validator<'a> {
             cpus: r.cpus,
             memory_reservation: r.memory_reservation.clone(),
         }
+    }
+
+    /// A memory size in bytes, when it is one Compose can hold and, with
+    /// `min`, one Docker accepts as a limit.
+    fn memory_size(&mut self, value: Option<&str>, at: &At, min: Option<f64>) -> Option<f64> {
+        let v = value?;
+        let Some(bytes) = names::byte_size(v) else {
+            self.error(
+                Rule::InvalidResource,
+                at,
+                format!("`{v}` is not a memory size"),
+                "write it as Compose does: `512m`, `1g`, `1.5g`",
+            );
+            return None;
+        };
+        if bytes >= names::MAX_BYTES {
+            self.error(
+                Rule::InvalidResource,
+                at,
+                format!("`{v}` is more bytes than Compose can hold"),
+                "Compose stores sizes in a signed 64-bit integer: at most 8589934591g",
+            );
+            return None;
+        }
+        if min.is_some_and(|min| bytes < min) {
+            self.error(
+                Rule::InvalidResource,
+                at,
+                format!("memory limit `{v}` is below Docker's minimum of 6 MiB"),
+                "Docker refuses to start a container with less; use at least `6m`",
+            );
+        }
+        Some(bytes)
     }
 
     fn service_user(&mut self, d: &ServiceDef<'a>) {

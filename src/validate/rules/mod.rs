@@ -1,10 +1,12 @@
 //! Rules that look at the whole built model at once, one file per family:
-//! host ports, dependencies, plane isolation and forbidden terms; unused
-//! secrets are here. References that failed to resolve were already
+//! host ports, dependencies, plane isolation, forbidden terms, env
+//! conflicts and empty phases, output paths; unused secrets are here. References that failed to resolve were already
 //! reported by the section resolvers.
 
 mod dependencies;
+mod env_conflicts;
 mod forbidden_terms;
+mod outputs;
 mod planes;
 mod ports;
 
@@ -22,6 +24,9 @@ impl<'a> Validator<'a> {
         self.dependencies(m, sys);
         self.plane_isolation(m, sys);
         self.forbidden_terms(m, sys);
+        self.env_conflicts(m, sys);
+        self.empty_phases(m, sys);
+        self.output_collisions(m, sys);
         // Fill each env file's secret list, and warn on unused secrets.
         for (i, secret) in sys.secrets.iter().enumerate() {
             for f in &secret.env_files {

@@ -1,0 +1,166 @@
+//! `output-collision`: two generated files (or a file and a directory
+//! another file needs) on one path. The paths come from
+//! [`render::output_paths`], the function `render` itself names files
+//! with, so what is checked is what would be written.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Component, Path};
+
+use crate::diagnostic::{Diagnostic, Rule};
+use crate::render::{output_paths, OutputOrigin, PlannedOutput};
+use crate::system::System;
+
+use crate::validate::location::{p, At};
+use crate::validate::merge::Merged;
+use crate::validate::Validator;
+
+/// The path as a case-insensitive file system (macOS, Windows) sees it:
+/// `.` components dropped, lowercase. Two outputs with the same key would
+/// overwrite each other there.
+fn key(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().to_lowercase())
+        .collect();
+    parts.join("/")
+}
+
+impl Validator<'_> {
+    /// Every pair of outputs on one path, and every output whose directory
+    /// is another output's file.
+    pub(super) fn output_collisions(&mut self, m: &Merged<'_>, sys: &System) {
+        let outputs = output_paths(sys);
+        let mut files: HashMap<String, &PlannedOutput> = HashMap::new();
+        for out in &outputs {
+            match files.get(&key(&out.path)) {
+                // Two env files, or two compose files, with one file name
+                // are already `duplicate-definition`.
+                Some(first) if first.path == out.path && same_kind(first.origin, out.origin) => {}
+                Some(first) => self.collision(m, sys, first, out, false),
+                None => {
+                    files.insert(key(&out.path), out);
+                }
+            }
+        }
+        // A file where another output needs a directory: reported once
+        // per file.
+        let mut reported = HashSet::new();
+        for out in &outputs {
+            let k = key(&out.path);
+            let mut dir = k.as_str();
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                if let Some(file) = files.get(parent) {
+                    if reported.insert(parent.to_string()) {
+                        self.collision(m, sys, file, out, true);
+                    }
+                }
+                dir = parent;
+            }
+        }
+    }
+
+    /// Reports `second` landing on `first`'s path or, with `as_dir`,
+    /// `first` (a file) standing where `second` needs a directory. Points at
+    /// the model value naming `second` (`first` when `second` has none).
+    fn collision(
+        &mut self,
+        m: &Merged<'_>,
+        sys: &System,
+        first: &PlannedOutput,
+        second: &PlannedOutput,
+        as_dir: bool,
+    ) {
+        let (mut here, mut there) = if as_dir {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        if !as_dir && self.origin_at(m, here.origin).is_none() {
+            // Speak of the output the model names.
+            std::mem::swap(&mut here, &mut there);
+        }
+        let at = self
+            .origin_at(m, here.origin)
+            .or_else(|| self.origin_at(m, there.origin));
+        let there_loc = self
+            .origin_at(m, there.origin)
+            .map(|a| format!(" ({})", self.value_loc(&a)))
+            .unwrap_or_default();
+        let message = if as_dir {
+            format!(
+                "the {} would be written to `{}`, a directory the {}{there_loc} needs for `{}`",
+                describe(sys, here.origin),
+                here.path.display(),
+                describe(sys, there.origin),
+                there.path.display(),
+            )
+        } else {
+            let spelled = if there.path == here.path {
+                String::new()
+            } else {
+                format!(", spelled `{}`", there.path.display())
+            };
+            format!(
+                "the {} would be written to `{}`, the path of the {}{there_loc}{spelled}",
+                describe(sys, here.origin),
+                here.path.display(),
+                describe(sys, there.origin),
+            )
+        };
+        let help = "give one of them another file name or directory (`output.*` in `system`); paths that differ only in case or in `./` are the same file on many systems";
+        match at {
+            Some(at) => self.error(Rule::OutputCollision, &at, message, help),
+            None => self
+                .diagnostics
+                .push(Diagnostic::error(Rule::OutputCollision, message).help(help)),
+        }
+    }
+
+    /// Where the model names an output.
+    fn origin_at(&self, m: &Merged<'_>, origin: OutputOrigin) -> Option<At> {
+        Some(match origin {
+            OutputOrigin::EnvFile(i) => m.env_files.get_index(i)?.1.at(&p().key("file")),
+            OutputOrigin::Compose(Some(i)) => m.phases.get_index(i)?.1.at(&p().key("compose_file")),
+            OutputOrigin::Compose(None) => m
+                .system
+                .as_ref()?
+                .at(&p().key("output").key("master_compose")),
+            OutputOrigin::BaseDockerfile(i) => m.images.get_index(i)?.1.here(),
+            OutputOrigin::ServiceDockerfile(i) => m.services.get_index(i)?.1.at(&p().key("build")),
+            OutputOrigin::LintConfig
+            | OutputOrigin::BakeFile
+            | OutputOrigin::Gitignore
+            | OutputOrigin::Manifest => return None,
+        })
+    }
+}
+
+fn same_kind(a: OutputOrigin, b: OutputOrigin) -> bool {
+    matches!(
+        (a, b),
+        (OutputOrigin::EnvFile(_), OutputOrigin::EnvFile(_))
+            | (OutputOrigin::Compose(_), OutputOrigin::Compose(_))
+    )
+}
+
+/// What an output is, in words: "env file `base`".
+fn describe(sys: &System, origin: OutputOrigin) -> String {
+    match origin {
+        OutputOrigin::EnvFile(i) => format!("env file `{}`", sys.env_files[i].key),
+        OutputOrigin::Compose(Some(i)) => {
+            format!("compose file of phase `{}`", sys.phases[i].name)
+        }
+        OutputOrigin::Compose(None) => "master compose file".into(),
+        OutputOrigin::LintConfig => "compose-lint config".into(),
+        OutputOrigin::BaseDockerfile(i) => {
+            format!("Dockerfile of image `{}`", sys.images[i].key)
+        }
+        OutputOrigin::ServiceDockerfile(i) => {
+            format!("Dockerfile of service `{}`", sys.services[i].name)
+        }
+        OutputOrigin::BakeFile => "bake file".into(),
+        OutputOrigin::Gitignore => "output's .gitignore".into(),
+        OutputOrigin::Manifest => "manifest of written files".into(),
+    }
+}
