@@ -109,6 +109,13 @@ fn env_files_cannot_land_on_the_files_lucid_gen_writes_for_itself() {
         );
         refused(&p, "output-collision", &[file, "env file `clash`", other]);
     }
+    // `write` deletes its temporary files, by name, before every run.
+    let p = project(None, "env_files:\n  clash:\n    file: .lucid-gen-tmp-env\n");
+    refused(
+        &p,
+        "output-collision",
+        &[".lucid-gen-tmp-env", "temporary files"],
+    );
     let p = project(None, "env_files:\n  clash:\n    file: .compose-lint.yml\n");
     let system = p.read("model/system.yaml");
     p.write(
@@ -231,7 +238,7 @@ fn names_yaml_would_misread_are_refused() {
             &[&format!("network name `{name}`"), "YAML"],
         );
     }
-    for name in ["TRUE", "NULL", "yes", "Off", "true", "ON", "n"] {
+    for name in ["TRUE", "NULL", "yes", "Off", "true", "ON", "No"] {
         let p = project(
             None,
             &format!(
@@ -580,7 +587,12 @@ fn durations_beyond_go_time_duration_are_refused() {
         let p = project(None, &with_health_interval(bad));
         refused(&p, "invalid-duration", &[bad]);
     }
-    for good in ["2562047h", "9223372036854775807ns", "1h30m"] {
+    // Docker refuses a health check under 1ms and reads 0 as its default.
+    for bad in ["500us", "999999ns", "0s"] {
+        let p = project(None, &with_health_interval(bad));
+        refused(&p, "invalid-duration", &[bad]);
+    }
+    for good in ["2562047h", "9223372036854775807ns", "1h30m", "1ms"] {
         accepted(&project(None, &with_health_interval(good)));
     }
 }

@@ -39,6 +39,20 @@ impl Validator<'_> {
             ("start_period", &h.start_period),
         ] {
             match names::duration_nanos(v) {
+                // Docker refuses health-check durations under 1 ms, and
+                // reads 0 as "use the default" (30s), not as 0.
+                Ok(0) if k != "start_period" => self.error(
+                    Rule::InvalidDuration,
+                    &sub(k),
+                    format!("{k} `{v}` is zero, which Docker replaces with its default"),
+                    "give the duration you mean, at least `1ms`",
+                ),
+                Ok(ns) if ns > 0 && ns < 1_000_000 => self.error(
+                    Rule::InvalidDuration,
+                    &sub(k),
+                    format!("{k} `{v}` is shorter than Docker's minimum of 1ms"),
+                    "use at least `1ms`",
+                ),
                 Ok(_) => {}
                 Err(names::DurationError::Syntax) => self.error(
                     Rule::InvalidDuration,

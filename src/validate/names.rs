@@ -147,9 +147,11 @@ pub fn is_user(s: &str) -> bool {
 /// `NULL`, `off`, `123`, `0x1F`, `1e3`, `2024-01-02` come back as a
 /// boolean, null, a number or a date, never as the name that was meant.
 pub fn yaml_misread(s: &str) -> Option<&'static str> {
-    const BOOLS: [&str; 22] = [
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
-        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+    // YAML 1.1's booleans as PyYAML (compose-lint) and go-yaml read
+    // them; the bare `y`/`n` of the 1.1 spec are strings to both.
+    const BOOLS: [&str; 18] = [
+        "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+        "on", "On", "ON", "off", "Off", "OFF",
     ];
     if BOOLS.contains(&s) {
         Some("a boolean")
@@ -448,7 +450,7 @@ mod tests {
             "",
             "yes",
             "off",
-            "Y",
+            "NO",
             "123",
             "0x1F",
             "0o17",
@@ -467,7 +469,7 @@ mod tests {
         }
         for s in [
             "true-web", "x123", "1a", "nullable", "0x1g", "yes.no", "1.2.3", "e3", "1e", "ab-1",
-            "2024-01", "0x", "db", "tRUE", "1-2-3",
+            "2024-01", "0x", "db", "tRUE", "1-2-3", "y", "N",
         ] {
             assert_eq!(yaml_misread(s), None, "{s:?}");
         }

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path};
 
 use crate::diagnostic::{Diagnostic, Rule};
+use crate::output::TMP_PREFIX;
 use crate::render::{output_paths, OutputOrigin, PlannedOutput};
 use crate::system::System;
 
@@ -40,6 +41,28 @@ impl Validator<'_> {
                 Some(first) => self.collision(m, sys, first, out, false),
                 None => {
                     files.insert(key(&out.path), out);
+                }
+            }
+        }
+        // Names `write` takes for its own temporary files: every run
+        // deletes them before writing.
+        for out in &outputs {
+            let name = out
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_lowercase());
+            if name.is_some_and(|n| n.starts_with(TMP_PREFIX)) {
+                let message = format!(
+                    "the {} would be written to `{}`, a name lucid-gen keeps for its temporary files (`{TMP_PREFIX}*`), which every run deletes",
+                    describe(sys, out.origin),
+                    out.path.display()
+                );
+                let help = format!("pick a file name that does not start with `{TMP_PREFIX}`");
+                match self.origin_at(m, out.origin) {
+                    Some(at) => self.error(Rule::OutputCollision, &at, message, help),
+                    None => self
+                        .diagnostics
+                        .push(Diagnostic::error(Rule::OutputCollision, message).help(help)),
                 }
             }
         }
