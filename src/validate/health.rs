@@ -1,7 +1,7 @@
 //! A service's `health` check: one probe, durations, retries, and a
 //! program in the image that can run it.
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::model::raw;
 use crate::system::*;
 
@@ -25,11 +25,12 @@ impl Validator<'_> {
         let kinds =
             usize::from(h.http.is_some()) + usize::from(h.tcp) + usize::from(h.exec.is_some());
         if kinds != 1 {
-            self.error(
-                Rule::InvalidHealthCheck,
+            self.report(
                 at,
-                format!("health check of `{name}` sets {kinds} probes"),
-                "set exactly one of `http: /path`, `tcp: true` or `exec: [command, args...]`",
+                Kind::HealthProbeCount {
+                    service: name.to_string(),
+                    count: kinds,
+                },
             );
             return None;
         }
@@ -39,21 +40,11 @@ impl Validator<'_> {
             ("start_period", &h.start_period),
         ] {
             if !names::is_duration(v) {
-                self.error(
-                    Rule::InvalidDuration,
-                    &sub(k),
-                    format!("`{v}` is not a duration"),
-                    "write it as Compose does: `30s`, `1m30s`, `500ms`",
-                );
+                self.report(&sub(k), Kind::InvalidDuration { value: v.clone() });
             }
         }
         if h.retries == 0 {
-            self.error(
-                Rule::InvalidHealthCheck,
-                &sub("retries"),
-                "retries must be at least 1".into(),
-                "seed 003 uses 3",
-            );
+            self.report(&sub("retries"), Kind::HealthRetries {});
         }
         let probe = self.health_probe(name, h, s, ports, at)?;
         Some(HealthCheck {
@@ -80,23 +71,18 @@ impl Validator<'_> {
         };
         if let Some(cmd) = &h.exec {
             if cmd.is_empty() || cmd[0].is_empty() {
-                self.error(
-                    Rule::InvalidHealthCheck,
-                    &sub("exec"),
-                    "the exec health check has no command".into(),
-                    "give the program and its arguments, e.g. [\"redis-cli\", \"ping\"]",
-                );
+                self.report(&sub("exec"), Kind::HealthExecEmpty {});
                 return None;
             }
             return Some(Probe::Exec(cmd.clone()));
         }
         let has_probe = s.build.as_ref().is_some_and(|b| b.stack == Stack::Python);
         if !has_probe {
-            self.error(
-                Rule::InvalidHealthCheck,
+            self.report(
                 at,
-                format!("`{name}` has no program to run an http or tcp probe with (its image has no shell or curl)"),
-                "use `exec:` with a command the image has, or build it with `stack: python`, whose probe needs no shell",
+                Kind::HealthNoProber {
+                    service: name.to_string(),
+                },
             );
             return None;
         }
@@ -105,11 +91,11 @@ impl Validator<'_> {
             None => match ports.first() {
                 Some(first) => first.container.0,
                 None => {
-                    self.error(
-                        Rule::InvalidHealthCheck,
+                    self.report(
                         at,
-                        format!("`{name}` has no port for its health check to probe"),
-                        "add `port:` to the health check, or declare the service's ports",
+                        Kind::HealthNoPort {
+                            service: name.to_string(),
+                        },
                     );
                     return None;
                 }
@@ -123,14 +109,7 @@ impl Validator<'_> {
                         .chars()
                         .any(|c| c.is_whitespace() || c == '\'' || c == '\\' || c.is_control())
                 {
-                    self.error(
-                        Rule::InvalidHealthCheck,
-                        &sub("http"),
-                        format!(
-                            "health path `{path}` must start with `/` and hold no spaces or quotes"
-                        ),
-                        "e.g. `/health`",
-                    );
+                    self.report(&sub("http"), Kind::HealthPath { path: path.clone() });
                     return None;
                 }
                 Probe::Http {

@@ -4,10 +4,11 @@
 
 use std::net::IpAddr;
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::model::raw;
 use crate::system::*;
 
+use super::common::Ref;
 use super::location::{p, At, Def};
 use super::merge::Merged;
 use super::names::{self, suggest};
@@ -27,20 +28,8 @@ impl<'a> Validator<'a> {
         let s = d.def;
         let at = |k: &str| d.at(&p().key(k));
         self.check_name("service", name, &d.here());
-        let phase = self.resolve(
-            Rule::UnknownPhase,
-            "phase",
-            &s.phase,
-            &m.phases,
-            &at("phase"),
-        );
-        let plane = self.resolve(
-            Rule::UnknownPlane,
-            "plane",
-            &s.plane,
-            &m.planes,
-            &at("plane"),
-        );
+        let phase = self.resolve(Ref::Phase, &s.phase, &m.phases, &at("phase"));
+        let plane = self.resolve(Ref::Plane, &s.plane, &m.planes, &at("plane"));
         let image = self.service_image(m, name, d);
         let build = s
             .build
@@ -111,24 +100,22 @@ impl<'a> Validator<'a> {
         let s = d.def;
         let mut networks = Vec::new();
         if s.networks.is_empty() {
-            self.error(
-                Rule::UnknownNetwork,
+            self.report(
                 &d.at(&p().key("networks")),
-                format!("service `{name}` is on no network"),
-                "list at least one network from `networks:`",
+                Kind::NoNetwork {
+                    service: name.to_string(),
+                },
             );
         }
         for (i, net) in s.networks.iter().enumerate() {
             let net_at = d.at(&p().key("networks").index(i));
-            if let Some(n) =
-                self.resolve(Rule::UnknownNetwork, "network", net, &m.networks, &net_at)
-            {
+            if let Some(n) = self.resolve(Ref::Network, net, &m.networks, &net_at) {
                 if networks.contains(&n) {
-                    self.error(
-                        Rule::DuplicateDefinition,
+                    self.report(
                         &net_at,
-                        format!("network `{net}` is listed twice"),
-                        "list each network once",
+                        Kind::NetworkListedTwice {
+                            network: net.clone(),
+                        },
                     );
                 } else {
                     networks.push(n);
@@ -146,11 +133,11 @@ impl<'a> Validator<'a> {
                 q.container == mapping.container && q.protocol == mapping.protocol
             }) && mapping.container.0 != 0
             {
-                self.error(
-                    Rule::PortClash,
+                self.report(
                     &d.at(&p().key("ports").index(i).key("container")),
-                    format!("container port {} is listed twice", mapping.container.0),
-                    "list each container port once",
+                    Kind::ContainerPortTwice {
+                        port: mapping.container.0,
+                    },
                 );
             }
             ports.push(mapping);
@@ -171,22 +158,12 @@ impl<'a> Validator<'a> {
             .and_then(|ip| match ip.parse::<IpAddr>() {
                 Ok(ip) => Some(ip),
                 Err(_) => {
-                    self.error(
-                        Rule::InvalidHostIp,
-                        &pat("host_ip"),
-                        format!("host_ip `{ip}` is not an IP address"),
-                        "write an address such as 127.0.0.1, or leave it out to bind every address",
-                    );
+                    self.report(&pat("host_ip"), Kind::HostIpNotIp { ip: ip.clone() });
                     None
                 }
             });
         if host_ip.is_some() && host.is_none() {
-            self.error(
-                Rule::InvalidHostIp,
-                &pat("host_ip"),
-                "host_ip is set but the port is not published".into(),
-                "add `host:` or remove `host_ip:`",
-            );
+            self.report(&pat("host_ip"), Kind::HostIpUnpublished {});
         }
         PortMapping {
             container,
@@ -201,8 +178,7 @@ impl<'a> Validator<'a> {
         let mut depends_on = Vec::new();
         for (i, dep) in d.def.depends_on.iter().enumerate() {
             if let Some(j) = self.resolve(
-                Rule::UnknownDependency,
-                "service",
+                Ref::Service,
                 dep,
                 &m.services,
                 &d.at(&p().key("depends_on").index(i)),
@@ -237,8 +213,7 @@ impl<'a> Validator<'a> {
                 .enumerate()
                 .filter_map(|(i, f)| {
                     self.resolve(
-                        Rule::UnknownEnvFile,
-                        "env file",
+                        Ref::EnvFile,
                         f,
                         &m.env_files,
                         &d.at(&p().key("env_files").index(i)),
@@ -268,11 +243,13 @@ impl<'a> Validator<'a> {
                     Some(sug) => format!("did you mean `{sug}`? Otherwise declare it under `secrets:` with its size and env files"),
                     None => "declare it under `secrets:` with its size (`bytes`) and the env files that receive it".to_string(),
                 };
-                self.error(
-                    Rule::UnknownSecret,
+                self.report(
                     &sat,
-                    format!("service `{name}` uses secret `{secret}`, which is not declared"),
-                    help,
+                    Kind::UnknownSecret {
+                        service: name.to_string(),
+                        secret: secret.clone(),
+                        hint: help,
+                    },
                 );
                 continue;
             };
@@ -302,14 +279,17 @@ impl<'a> Validator<'a> {
                 .iter()
                 .map(|i| m.env_files.get_index(*i).unwrap().0.as_str())
                 .collect();
-            self.error(
-                Rule::SecretNotDelivered,
+            self.report(
                 sat,
-                format!(
-                    "service `{name}` needs secret `{secret}`, but none of the env files it reads ({}) receives it",
-                    if reads.is_empty() { "none".to_string() } else { reads.join(", ") }
-                ),
-                format!("add one of them to `secrets.{secret}.env_files`"),
+                Kind::SecretNotDelivered {
+                    service: name.to_string(),
+                    secret: secret.to_string(),
+                    reads: if reads.is_empty() {
+                        "none".to_string()
+                    } else {
+                        reads.join(", ")
+                    },
+                },
             );
         }
     }
@@ -319,19 +299,19 @@ impl<'a> Validator<'a> {
         for (i, vol) in d.def.volumes.iter().enumerate() {
             let vat = |k: &str| d.at(&p().key("volumes").index(i).key(k));
             if !names::is_docker_name(&vol.name) {
-                self.error(
-                    Rule::InvalidName,
+                self.report(
                     &vat("name"),
-                    format!("volume name `{}` is not a valid Docker name", vol.name),
-                    "use letters, digits, `_`, `.` and `-`",
+                    Kind::InvalidVolumeName {
+                        name: vol.name.clone(),
+                    },
                 );
             }
             if !names::is_container_path(&vol.target) {
-                self.error(
-                    Rule::InvalidPath,
+                self.report(
                     &vat("target"),
-                    format!("volume target `{}` must be an absolute path", vol.target),
-                    "e.g. `/data/db`",
+                    Kind::VolumeTarget {
+                        target: vol.target.clone(),
+                    },
                 );
             }
             volumes.push(Volume {
@@ -353,22 +333,20 @@ impl<'a> Validator<'a> {
         ] {
             if let Some(v) = v {
                 if !names::is_byte_size(v) {
-                    self.error(
-                        Rule::InvalidResource,
+                    self.report(
                         &d.at(&p().key("resources").key(k)),
-                        format!("`{v}` is not a memory size"),
-                        "write it as Compose does: `512m`, `1g`, `1.5g`",
+                        Kind::MemorySize { value: v.clone() },
                     );
                 }
             }
         }
         if let Some(c) = r.cpus {
             if !(c.is_finite() && c > 0.0 && c <= 1024.0) {
-                self.error(
-                    Rule::InvalidResource,
+                self.report(
                     &d.at(&p().key("resources").key("cpus")),
-                    format!("cpus `{c}` must be a positive number of cores"),
-                    "e.g. `0.5` or `2`",
+                    Kind::Cpus {
+                        cpus: c.to_string(),
+                    },
                 );
             }
         }
@@ -382,11 +360,9 @@ impl<'a> Validator<'a> {
     fn service_user(&mut self, d: &ServiceDef<'a>) {
         if let Some(u) = &d.def.user {
             if !names::is_user(u) {
-                self.error(
-                    Rule::InvalidName,
+                self.report(
                     &d.at(&p().key("user")),
-                    format!("user `{u}` is not `uid[:gid]` or a user name"),
-                    "e.g. `65532:65532`",
+                    Kind::InvalidUser { user: u.clone() },
                 );
             }
         }
@@ -395,15 +371,20 @@ impl<'a> Validator<'a> {
     /// Warnings about what a service lacks: a health check, limits.
     fn service_warnings(&mut self, name: &str, d: &ServiceDef<'a>, resources: &Resources) {
         if d.def.health.is_none() {
-            self.warning(
-                Rule::MissingHealthCheck,
+            self.report_at_key(
                 &d.here(),
-                format!("service `{name}` has no health check"),
-                "add `health:` so dependants wait for it and `up --wait` can tell it is ready",
+                Kind::MissingHealthCheck {
+                    service: name.to_string(),
+                },
             );
         }
         if resources.memory.is_none() || resources.cpus.is_none() {
-            self.warning(Rule::MissingLimits, &d.here(), format!("service `{name}` has no memory or CPU limit"), "add `resources: { memory: 256m, cpus: 0.5 }` so one service cannot starve the host");
+            self.report_at_key(
+                &d.here(),
+                Kind::MissingLimits {
+                    service: name.to_string(),
+                },
+            );
         }
     }
 }

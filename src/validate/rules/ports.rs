@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::system::*;
 
 use crate::validate::location::p;
@@ -39,14 +39,15 @@ impl<'a> Validator<'a> {
                         Protocol::Tcp => "tcp",
                         Protocol::Udp => "udp",
                     };
-                    self.error(
-                        Rule::PortClash,
+                    self.report(
                         &m.services[si].at(&p().key("ports").index(pi).key("host")),
-                        format!(
-                            "host port {}/{proto} of `{}` is already published by `{}` ({loc})",
-                            host.0, s.name, other.name
-                        ),
-                        "pick a free host port, bind the two to different `host_ip`s, or leave one unpublished (containers reach each other by service name)",
+                        Kind::HostPortClash {
+                            port: host.0,
+                            protocol: proto,
+                            service: s.name.clone(),
+                            other: other.name.clone(),
+                            first_at: loc,
+                        },
                     );
                 } else {
                     same.push((si, pi, port));
