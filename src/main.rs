@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use lucid_gen::diagnostic::Diagnostic;
+use lucid_gen::diagnostic::{Diagnostic, Kind};
 use lucid_gen::docker::{self, Deployment, DockerError};
 use lucid_gen::model::{self, LoadError};
 use lucid_gen::secrets::{self, SecretSource};
@@ -415,7 +415,7 @@ fn load_valid(model_dir: &Path) -> Result<System, Failure> {
 
 /// Warnings about where secrets are kept: a store or a secret-bearing env
 /// file that others can read, or that git tracks.
-fn secret_hygiene(paths: &Paths, system: &System) -> Vec<String> {
+fn secret_hygiene(paths: &Paths, system: &System) -> Vec<Diagnostic> {
     let mut files = vec![paths.secrets.clone()];
     for env_file in system.env_files.iter().filter(|f| !f.secrets.is_empty()) {
         files.push(paths.out.join(&system.output.env_dir).join(&env_file.file));
@@ -423,11 +423,10 @@ fn secret_hygiene(paths: &Paths, system: &System) -> Vec<String> {
     let mut warnings = Vec::new();
     for file in files.iter().filter(|f| f.is_file()) {
         if let Some(mode) = write::mode_of(file).filter(|m| m & 0o077 != 0) {
-            warnings.push(format!(
-                "warning[secret-exposure]: {} holds secrets but has mode {mode:03o}\n  help: chmod 600 {}",
-                file.display(),
-                file.display()
-            ));
+            warnings.push(Diagnostic::new(Kind::SecretFileMode {
+                file: file.display().to_string(),
+                mode: format!("{mode:03o}"),
+            }));
         }
         let tracked = docker::Cmd::new("git")
             .args(["ls-files", "--error-unmatch"])
@@ -435,11 +434,9 @@ fn secret_hygiene(paths: &Paths, system: &System) -> Vec<String> {
             .output()
             .is_ok_and(|o| o.status.success());
         if tracked {
-            warnings.push(format!(
-                "warning[secret-exposure]: {} holds secrets but is tracked by git\n  help: git rm --cached {} and rotate every secret it held (`lucid-gen secrets rotate NAME`)",
-                file.display(),
-                file.display()
-            ));
+            warnings.push(Diagnostic::new(Kind::SecretFileTracked {
+                file: file.display().to_string(),
+            }));
         }
     }
     warnings
@@ -447,9 +444,7 @@ fn secret_hygiene(paths: &Paths, system: &System) -> Vec<String> {
 
 fn check(paths: &Paths) -> Result<(), Failure> {
     let system = load_valid(&paths.model)?;
-    for warning in secret_hygiene(paths, &system) {
-        eprintln!("{warning}");
-    }
+    print_diagnostics(&secret_hygiene(paths, &system));
     let published = system
         .services
         .iter()

@@ -3,7 +3,7 @@
 //! serde_yaml deserializes the typed model but its values carry no
 //! positions. `saphyr-parser` (a maintained, YAML 1.2 event parser) walks the
 //! same text once more and records where each node starts, keyed by its path
-//! (`services.lucid-redis.ports[0].host`). Validation speaks in paths; this
+//! (`services.cache.ports[0].host`). Validation speaks in paths; this
 //! index turns them into `file:line:col`. The same walk finds duplicate keys,
 //! which serde would otherwise let overwrite each other silently.
 
@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use saphyr_parser::{Event, Marker, Parser};
 
-use crate::diagnostic::{Diagnostic, Location, Rule};
+use crate::diagnostic::{Diagnostic, Kind, Location};
 
 /// One step into a YAML tree: a mapping key or a sequence index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -201,9 +201,10 @@ impl SourceFile {
                 Err(err) => {
                     let (line, col) = self.clamp(line_col(err.marker()));
                     diagnostics.push(
-                        Diagnostic::error(Rule::YamlSyntax, format!("invalid YAML: {}", err.info()))
-                            .at(Some(self.location(line, col)))
-                            .help("fix the YAML syntax at this position (indentation, quotes, a missing `:`)"),
+                        Diagnostic::new(Kind::YamlSyntax {
+                            info: err.info().to_string(),
+                        })
+                        .at(Some(self.location(line, col))),
                     );
                     break;
                 }
@@ -221,9 +222,8 @@ impl SourceFile {
                     documents += 1;
                     if documents > 1 {
                         diagnostics.push(
-                            Diagnostic::error(Rule::YamlSyntax, "a model file holds exactly one YAML document")
-                                .at(Some(self.location(start.0, start.1)))
-                                .help("remove the `---` separator, or move the second document into a file of its own"),
+                            Diagnostic::new(Kind::SecondDocument {})
+                                .at(Some(self.location(start.0, start.1))),
                         );
                         break;
                     }
@@ -293,15 +293,11 @@ impl SourceFile {
                         let name = &name[name.find(':').map_or(0, |i| i + 1)..];
                         let location = self.location(start.0, start.1);
                         diagnostics.push(
-                            Diagnostic::error(
-                                Rule::DuplicateKey,
-                                format!(
-                                    "key `{name}` appears twice in `{}`",
-                                    display_parent(&path[..*len])
-                                ),
-                            )
-                            .at(Some(location))
-                            .help("YAML would silently keep only the last one; remove or rename one of them"),
+                            Diagnostic::new(Kind::DuplicateKey {
+                                key: name.to_string(),
+                                parent: display_parent(&path[..*len]).to_string(),
+                            })
+                            .at(Some(location)),
                         );
                     }
                     *pending_key = Some(start);
@@ -373,9 +369,9 @@ mod tests {
         let text = "a: 1\nb:\n  c: 1\n  c: 2\n";
         let (_, diags) = SourceFile::new("m.yaml".into(), text.into());
         assert_eq!(diags.len(), 1);
-        assert_eq!(diags[0].rule, Rule::DuplicateKey);
+        assert_eq!(diags[0].rule(), crate::diagnostic::Rule::DuplicateKey);
         assert_eq!(diags[0].location.as_ref().unwrap().line, 4);
-        assert!(diags[0].message.contains("`c`"), "{}", diags[0].message);
+        assert!(diags[0].message().contains("`c`"), "{}", diags[0].message());
     }
 
     #[test]
@@ -424,6 +420,6 @@ mod tests {
     #[test]
     fn syntax_errors_have_a_position() {
         let (_, diags) = SourceFile::new("m.yaml".into(), "a: [1, 2\nb: 3\n".into());
-        assert_eq!(diags[0].rule, Rule::YamlSyntax);
+        assert_eq!(diags[0].rule(), crate::diagnostic::Rule::YamlSyntax);
     }
 }

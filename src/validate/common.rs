@@ -3,7 +3,7 @@
 
 use indexmap::IndexMap;
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 
 use super::location::At;
 use super::merge::Section;
@@ -29,15 +29,10 @@ impl<'a> Validator<'a> {
                     && number.chars().all(|c| c.is_ascii_digit())
             });
             if !well_formed {
-                self.error_at_key(
-                    Rule::SecurityException,
-                    &here,
-                    format!("`{rule}` is not a linter rule id"),
-                    "write the id the linter reports, e.g. `CL-0019`",
-                );
+                self.report_at_key(&here, Kind::InvalidLintRule { rule: rule.clone() });
             }
             if reason.trim().len() < 8 {
-                self.error(Rule::SecurityException, &here, format!("the exception to {rule} needs a reason"), "state in a sentence why the finding is accepted; it is written next to the exception");
+                self.report(&here, Kind::LintExceptionReason { rule: rule.clone() });
             }
         }
         exceptions
@@ -57,74 +52,53 @@ impl<'a> Validator<'a> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'));
             if !ok {
-                self.error_at_key(
-                    Rule::InvalidName,
+                self.report_at_key(
                     &At {
                         file: at.file,
                         path: at.path.key(key.as_str()),
                     },
-                    format!("label key `{key}` has characters Docker does not allow"),
-                    "use reverse-DNS style keys such as `org.example.team`",
+                    Kind::InvalidLabelKey { key: key.clone() },
                 );
             }
             if value.contains('\0') {
-                self.error(
-                    Rule::EnvValue,
+                self.report(
                     &At {
                         file: at.file,
                         path: at.path.key(key.as_str()),
                     },
-                    format!("label `{key}` holds a NUL byte"),
-                    "remove the NUL byte",
+                    Kind::LabelNul { key: key.clone() },
                 );
             }
         }
         labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
-    /// A volume name: a Docker name YAML reads as a string.
-    pub(super) fn check_volume_name(&mut self, name: &str, at: &At) {
+    pub(super) fn check_name(&mut self, kind: &'static str, name: &str, at: &At) {
         if !names::is_docker_name(name) {
-            self.error(
-                Rule::InvalidName,
+            self.report_at_key(
                 at,
-                format!("volume name `{name}` is not a valid Docker name"),
-                "use letters, digits, `_`, `.` and `-`",
+                Kind::InvalidDockerName {
+                    what: kind,
+                    name: name.to_string(),
+                },
             );
-        } else if let Some(what) = names::yaml_misread(name) {
-            self.error(
-                Rule::InvalidName,
+        } else if let Some(reads_as) = names::yaml_misread(name) {
+            self.report_at_key(
                 at,
-                format!("volume name `{name}` reads as {what} in YAML, not as a name"),
-                YAML_NAME_HELP,
+                Kind::YamlMisreadName {
+                    what: kind,
+                    name: name.to_string(),
+                    reads_as,
+                },
             );
         }
     }
 
-    pub(super) fn check_name(&mut self, kind: &str, name: &str, at: &At) {
-        if !names::is_docker_name(name) {
-            self.error_at_key(
-                Rule::InvalidName,
-                at,
-                format!("{kind} name `{name}` is not a valid Docker name"),
-                "use letters, digits, `_`, `.` and `-`, starting with a letter or digit, at most 63 characters",
-            );
-        } else if let Some(what) = names::yaml_misread(name) {
-            self.error_at_key(
-                Rule::InvalidName,
-                at,
-                format!("{kind} name `{name}` reads as {what} in YAML, not as a name"),
-                YAML_NAME_HELP,
-            );
-        }
-    }
-
-    /// Resolves `name` in `section`, reporting `rule` with a suggestion when
-    /// it does not exist.
+    /// Resolves `name` in `section`, reporting it as unknown, with a
+    /// suggestion, when it does not exist.
     pub(super) fn resolve<T>(
         &mut self,
-        rule: Rule,
-        what: &str,
+        what: Ref,
         name: &str,
         section: &Section<'a, T>,
         at: &At,
@@ -134,7 +108,9 @@ impl<'a> Validator<'a> {
         }
         let help = match suggest(name, section.keys().map(String::as_str)) {
             Some(s) => format!("did you mean `{s}`?"),
-            None if section.is_empty() => format!("declare the {what} first; the model has none"),
+            None if section.is_empty() => {
+                format!("declare the {} first; the model has none", what.name())
+            }
             None if section.len() <= 8 => format!(
                 "declare it, or use one of: {}",
                 section
@@ -144,28 +120,57 @@ impl<'a> Validator<'a> {
                     .join(", ")
             ),
             None => format!(
-                "declare it; none of the model's {} {what}s has a similar name",
-                section.len()
+                "declare it; none of the model's {} {}s has a similar name",
+                section.len(),
+                what.name()
             ),
         };
-        self.error(rule, at, format!("unknown {what} `{name}`"), help);
+        self.report(at, what.unknown(name, help));
         None
     }
-    pub(super) fn port(&mut self, value: u32, at: &At, what: &str) -> u16 {
+    pub(super) fn port(&mut self, value: u32, at: &At, what: &'static str) -> u16 {
         match u16::try_from(value) {
             Ok(port) if port > 0 => port,
             _ => {
-                self.error(
-                    Rule::PortRange,
-                    at,
-                    format!("{what} {value} is out of range"),
-                    "ports go from 1 to 65535",
-                );
+                self.report(at, Kind::PortRange { what, value });
                 0
             }
         }
     }
 }
 
-/// Why a name like `true`, `null`, `off` or `123` is refused.
-pub(super) const YAML_NAME_HELP: &str = "Compose files are YAML, where `true`, `yes`, `off`, `null`, `~`, numbers and dates are not strings; pick a name with a letter that makes it a word, e.g. `true-web` or `db123`";
+/// What a reference names: decides the kind reported when it is unknown.
+#[derive(Clone, Copy)]
+pub(super) enum Ref {
+    Phase,
+    Plane,
+    Network,
+    EnvFile,
+    Image,
+    Service,
+}
+
+impl Ref {
+    fn name(self) -> &'static str {
+        match self {
+            Ref::Phase => "phase",
+            Ref::Plane => "plane",
+            Ref::Network => "network",
+            Ref::EnvFile => "env file",
+            Ref::Image => "image",
+            Ref::Service => "service",
+        }
+    }
+
+    fn unknown(self, name: &str, hint: String) -> Kind {
+        let name = name.to_string();
+        match self {
+            Ref::Phase => Kind::UnknownPhase { name, hint },
+            Ref::Plane => Kind::UnknownPlane { name, hint },
+            Ref::Network => Kind::UnknownNetwork { name, hint },
+            Ref::EnvFile => Kind::UnknownEnvFile { name, hint },
+            Ref::Image => Kind::UnknownImage { name, hint },
+            Ref::Service => Kind::UnknownService { name, hint },
+        }
+    }
+}

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::escape;
 use crate::system::*;
 
+use super::common::Ref;
 use super::location::{p, At};
 use super::merge::Merged;
 use super::names;
@@ -15,22 +16,23 @@ use super::Validator;
 impl<'a> Validator<'a> {
     pub(super) fn env_value(&mut self, at: &At, name: &str, value: &str) {
         if let Err(escape::Unrepresentable(why)) = escape::env_file_value(value) {
-            self.error(
-                Rule::EnvValue,
+            self.report(
                 at,
-                format!("value of `{name}` cannot be written: {why}"),
-                "remove the character from the value",
+                Kind::EnvValue {
+                    name: name.to_string(),
+                    why: why.to_string(),
+                },
             );
         }
     }
 
     pub(super) fn env_name(&mut self, at: &At, name: &str) {
         if !names::is_env_name(name) {
-            self.error_at_key(
-                Rule::EnvName,
+            self.report_at_key(
                 at,
-                format!("`{name}` is not a valid environment variable name"),
-                "use letters, digits and `_`, not starting with a digit",
+                Kind::EnvName {
+                    name: name.to_string(),
+                },
             );
         }
     }
@@ -42,22 +44,20 @@ impl<'a> Validator<'a> {
             let f = d.def;
             let file_at = d.at(&p().key("file"));
             if !names::is_file_name(&f.file) {
-                self.error(
-                    Rule::InvalidPath,
+                self.report(
                     &file_at,
-                    format!("env file name `{}` must be a plain file name", f.file),
-                    "use a name like `.env.foundation`",
+                    Kind::EnvFileName {
+                        file: f.file.clone(),
+                    },
                 );
             } else if let Some(first) = file_names.insert(f.file.as_str(), file_at.clone()) {
                 let loc = self.value_loc(&first);
-                self.error(
-                    Rule::DuplicateDefinition,
+                self.report(
                     &file_at,
-                    format!(
-                        "two env files are both written to `{}` (first at {loc})",
-                        f.file
-                    ),
-                    "give each env file its own `file`",
+                    Kind::EnvFileTwice {
+                        file: f.file.clone(),
+                        first_at: loc,
+                    },
                 );
             }
             for (name, value) in &f.vars {
@@ -82,29 +82,28 @@ impl<'a> Validator<'a> {
             let s = d.def;
             self.env_name(&d.here(), name);
             if !(16..=4096).contains(&s.bytes) {
-                self.error(
-                    Rule::SecretSize,
+                self.report(
                     &d.at(&p().key("bytes")),
-                    format!("secret `{name}` has {} bytes; it needs 16 to 4096", s.bytes),
-                    "16 bytes (128 bits) is the least that resists guessing; seed 001 uses 32 or 64",
+                    Kind::SecretSize {
+                        name: name.clone(),
+                        bytes: s.bytes,
+                    },
                 );
             }
             let mut env_files = Vec::new();
             for (i, file) in s.env_files.iter().enumerate() {
                 let at = d.at(&p().key("env_files").index(i));
-                if let Some(idx) =
-                    self.resolve(Rule::UnknownEnvFile, "env file", file, &m.env_files, &at)
-                {
+                if let Some(idx) = self.resolve(Ref::EnvFile, file, &m.env_files, &at) {
                     if m.env_files[idx].def.vars.contains_key(name) {
                         let loc =
                             self.key_loc(&m.env_files[idx].at(&p().key("vars").key(name.as_str())));
-                        self.error(
-                            Rule::EnvConflict,
+                        self.report(
                             &at,
-                            format!(
-                                "env file `{file}` already has a plain variable `{name}` ({loc})"
-                            ),
-                            "remove the plain variable; the secret fills it",
+                            Kind::EnvConflict {
+                                file: file.clone(),
+                                name: name.clone(),
+                                first_at: loc,
+                            },
                         );
                     }
                     env_files.push(idx);

@@ -1,7 +1,7 @@
 //! A service's `health` check: one probe, durations, retries, and a
 //! program in the image that can run it.
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::model::raw;
 use crate::system::*;
 
@@ -25,11 +25,12 @@ impl Validator<'_> {
         let kinds =
             usize::from(h.http.is_some()) + usize::from(h.tcp) + usize::from(h.exec.is_some());
         if kinds != 1 {
-            self.error(
-                Rule::InvalidHealthCheck,
+            self.report(
                 at,
-                format!("health check of `{name}` sets {kinds} probes"),
-                "set exactly one of `http: /path`, `tcp: true` or `exec: [command, args...]`",
+                Kind::HealthProbeCount {
+                    service: name.to_string(),
+                    count: kinds,
+                },
             );
             return None;
         }
@@ -38,43 +39,27 @@ impl Validator<'_> {
             ("timeout", &h.timeout),
             ("start_period", &h.start_period),
         ] {
+            let value = v.clone();
+            // Docker refuses health-check durations under 1 ms, and reads
+            // 0 as "use the default" (30s), not as 0.
             match names::duration_nanos(v) {
-                // Docker refuses health-check durations under 1 ms, and
-                // reads 0 as "use the default" (30s), not as 0.
-                Ok(0) if k != "start_period" => self.error(
-                    Rule::InvalidDuration,
-                    &sub(k),
-                    format!("{k} `{v}` is zero, which Docker replaces with its default"),
-                    "give the duration you mean, at least `1ms`",
-                ),
-                Ok(ns) if ns > 0 && ns < 1_000_000 => self.error(
-                    Rule::InvalidDuration,
-                    &sub(k),
-                    format!("{k} `{v}` is shorter than Docker's minimum of 1ms"),
-                    "use at least `1ms`",
-                ),
+                Err(names::DurationError::Syntax) => {
+                    self.report(&sub(k), Kind::InvalidDuration { value })
+                }
+                Err(names::DurationError::TooLong) => {
+                    self.report(&sub(k), Kind::DurationTooLong { value })
+                }
+                Ok(0) if k != "start_period" => {
+                    self.report(&sub(k), Kind::DurationZero { key: k, value })
+                }
+                Ok(ns) if ns > 0 && ns < 1_000_000 => {
+                    self.report(&sub(k), Kind::DurationUnderMs { key: k, value })
+                }
                 Ok(_) => {}
-                Err(names::DurationError::Syntax) => self.error(
-                    Rule::InvalidDuration,
-                    &sub(k),
-                    format!("`{v}` is not a duration"),
-                    "write it as Compose does: `30s`, `1m30s`, `500ms`",
-                ),
-                Err(names::DurationError::TooLong) => self.error(
-                    Rule::InvalidDuration,
-                    &sub(k),
-                    format!("`{v}` is longer than Compose can hold"),
-                    "Compose stores durations in 64-bit nanoseconds: at most 2562047h (about 292 years)",
-                ),
             }
         }
         if h.retries == 0 {
-            self.error(
-                Rule::InvalidHealthCheck,
-                &sub("retries"),
-                "retries must be at least 1".into(),
-                "seed 003 uses 3",
-            );
+            self.report(&sub("retries"), Kind::HealthRetries {});
         }
         let probe = self.health_probe(name, h, s, ports, at)?;
         Some(HealthCheck {
@@ -101,23 +86,18 @@ impl Validator<'_> {
         };
         if let Some(cmd) = &h.exec {
             if cmd.is_empty() || cmd[0].is_empty() {
-                self.error(
-                    Rule::InvalidHealthCheck,
-                    &sub("exec"),
-                    "the exec health check has no command".into(),
-                    "give the program and its arguments, e.g. [\"redis-cli\", \"ping\"]",
-                );
+                self.report(&sub("exec"), Kind::HealthExecEmpty {});
                 return None;
             }
             return Some(Probe::Exec(cmd.clone()));
         }
         let has_probe = s.build.as_ref().is_some_and(|b| b.stack == Stack::Python);
         if !has_probe {
-            self.error(
-                Rule::InvalidHealthCheck,
+            self.report(
                 at,
-                format!("`{name}` has no program to run an http or tcp probe with (its image has no shell or curl)"),
-                "use `exec:` with a command the image has, or build it with `stack: python`, whose probe needs no shell",
+                Kind::HealthNoProber {
+                    service: name.to_string(),
+                },
             );
             return None;
         }
@@ -126,11 +106,11 @@ impl Validator<'_> {
             None => match ports.first() {
                 Some(first) => first.container.0,
                 None => {
-                    self.error(
-                        Rule::InvalidHealthCheck,
+                    self.report(
                         at,
-                        format!("`{name}` has no port for its health check to probe"),
-                        "add `port:` to the health check, or declare the service's ports",
+                        Kind::HealthNoPort {
+                            service: name.to_string(),
+                        },
                     );
                     return None;
                 }
@@ -144,14 +124,7 @@ impl Validator<'_> {
                         .chars()
                         .any(|c| c.is_whitespace() || c == '\'' || c == '\\' || c.is_control())
                 {
-                    self.error(
-                        Rule::InvalidHealthCheck,
-                        &sub("http"),
-                        format!(
-                            "health path `{path}` must start with `/` and hold no spaces or quotes"
-                        ),
-                        "e.g. `/health`",
-                    );
+                    self.report(&sub("http"), Kind::HealthPath { path: path.clone() });
                     return None;
                 }
                 Probe::Http {

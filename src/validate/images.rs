@@ -1,10 +1,11 @@
 //! The `images` section and every `build` (of an image or a service):
 //! image references, contexts, runtimes, packages and copied paths.
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::model::raw;
 use crate::system::*;
 
+use super::common::Ref;
 use super::location::{p, At};
 use super::merge::Merged;
 use super::names;
@@ -29,11 +30,11 @@ impl<'a> Validator<'a> {
 
     pub(super) fn image_ref(&mut self, image: &str, at: &At) {
         if !names::is_image_ref(image) {
-            self.error(
-                Rule::InvalidImage,
+            self.report(
                 at,
-                format!("`{image}` is not a valid image reference"),
-                "write it as [registry/]name[:tag], lowercase, e.g. `pickme/lucid-redis:latest-arm64`",
+                Kind::InvalidImageRef {
+                    image: image.to_string(),
+                },
             );
         }
     }
@@ -50,39 +51,27 @@ impl<'a> Validator<'a> {
             path: at.path.key(k),
         };
         if !names::is_relative_path(&b.context) {
-            self.error(
-                Rule::InvalidPath,
+            self.report(
                 &sub("context"),
-                format!("build context `{}` must be a relative path", b.context),
-                "give the source directory relative to the system's source tree, e.g. `auth`",
+                Kind::BuildContext {
+                    context: b.context.clone(),
+                },
             );
         }
         self.image_ref(&b.builder, &sub("builder"));
         let (runtime, runtime_base) = self.build_runtime(m, b, at, own_key);
         self.build_files(b, at);
         if b.stack == Stack::Native && b.copy.is_empty() {
-            self.error(
-                Rule::InvalidBuild,
-                at,
-                "a `native` build copies nothing from its builder".into(),
-                "list the binaries under `copy:`",
-            );
+            self.report(at, Kind::NativeCopiesNothing {});
         }
         if own_key.is_none() && b.entrypoint.is_empty() && runtime_base.is_none() {
-            self.error(
-                Rule::InvalidBuild,
-                &sub("entrypoint"),
-                "a service build needs an `entrypoint`".into(),
-                "give the command the container runs, in exec form",
-            );
+            self.report(&sub("entrypoint"), Kind::MissingEntrypoint {});
         }
         if let Some(w) = &b.workdir {
             if !names::is_container_path(w) {
-                self.error(
-                    Rule::InvalidPath,
+                self.report(
                     &sub("workdir"),
-                    format!("workdir `{w}` must be an absolute path"),
-                    "e.g. `/app`",
+                    Kind::WorkdirNotAbsolute { workdir: w.clone() },
                 );
             }
         }
@@ -116,21 +105,19 @@ impl<'a> Validator<'a> {
             path: at.path.key(k),
         };
         match b.runtime.strip_prefix("image:") {
-            Some(key) => {
-                match self.resolve(Rule::UnknownImage, "image", key, &m.images, &sub("runtime")) {
-                    Some(i) if Some(key) == own_key => {
-                        self.error(
-                            Rule::InvalidBuild,
-                            &sub("runtime"),
-                            format!("image `{key}` cannot be its own runtime"),
-                            "name an upstream runtime image instead",
-                        );
-                        (String::new(), Some(i))
-                    }
-                    Some(i) => (m.images[i].def.image.clone(), Some(i)),
-                    None => (String::new(), None),
+            Some(key) => match self.resolve(Ref::Image, key, &m.images, &sub("runtime")) {
+                Some(i) if Some(key) == own_key => {
+                    self.report(
+                        &sub("runtime"),
+                        Kind::OwnRuntime {
+                            image: key.to_string(),
+                        },
+                    );
+                    (String::new(), Some(i))
                 }
-            }
+                Some(i) => (m.images[i].def.image.clone(), Some(i)),
+                None => (String::new(), None),
+            },
             None => {
                 self.image_ref(&b.runtime, &sub("runtime"));
                 (b.runtime.clone(), None)
@@ -145,14 +132,14 @@ impl<'a> Validator<'a> {
                 && !package.starts_with('-')
                 && package.chars().all(|c| c.is_ascii_graphic());
             if !ok {
-                self.error(
-                    Rule::InvalidBuild,
+                self.report(
                     &At {
                         file: at.file,
                         path: at.path.key("packages").index(i),
                     },
-                    format!("package `{package}` is not a package specifier"),
-                    "write a pinned requirement such as `fastapi==0.115.6`",
+                    Kind::InvalidPackage {
+                        package: package.clone(),
+                    },
                 );
             }
         }
@@ -162,11 +149,12 @@ impl<'a> Validator<'a> {
                 path: at.path.key("copy").index(i),
             };
             if !names::is_container_path(&c.from) || !names::is_container_path(&c.to) {
-                self.error(
-                    Rule::InvalidPath,
+                self.report(
                     &at,
-                    format!("copy `{}` → `{}` needs absolute paths", c.from, c.to),
-                    "write absolute paths inside the images, e.g. `/usr/local/bin/redis-server`",
+                    Kind::CopyNotAbsolute {
+                        from: c.from.clone(),
+                        to: c.to.clone(),
+                    },
                 );
             }
         }

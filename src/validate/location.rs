@@ -1,7 +1,7 @@
 //! Where a problem is: a definition and its place in a model file, and
 //! the helpers that turn a place into a located diagnostic.
 
-use crate::diagnostic::{Diagnostic, Location, Rule};
+use crate::diagnostic::{Diagnostic, Kind, Location};
 use crate::model::YamlPath;
 
 use super::Validator;
@@ -50,38 +50,15 @@ impl<'a> Validator<'a> {
         self.files[at.file].value_location(&at.path)
     }
 
-    /// An error pointing at the value at `at`.
-    pub(super) fn error(&mut self, rule: Rule, at: &At, message: String, help: impl Into<String>) {
-        let d = Diagnostic::error(rule, message)
-            .at(Some(self.value_loc(at)))
-            .help(help);
+    /// A diagnostic pointing at the value at `at`.
+    pub(super) fn report(&mut self, at: &At, kind: Kind) {
+        let d = Diagnostic::new(kind).at(Some(self.value_loc(at)));
         self.diagnostics.push(d);
     }
 
-    /// An error pointing at the key of the entry at `at`.
-    pub(super) fn error_at_key(
-        &mut self,
-        rule: Rule,
-        at: &At,
-        message: String,
-        help: impl Into<String>,
-    ) {
-        let d = Diagnostic::error(rule, message)
-            .at(Some(self.key_loc(at)))
-            .help(help);
-        self.diagnostics.push(d);
-    }
-
-    pub(super) fn warning(
-        &mut self,
-        rule: Rule,
-        at: &At,
-        message: String,
-        help: impl Into<String>,
-    ) {
-        let d = Diagnostic::warning(rule, message)
-            .at(Some(self.key_loc(at)))
-            .help(help);
+    /// A diagnostic pointing at the key of the entry at `at`.
+    pub(super) fn report_at_key(&mut self, at: &At, kind: Kind) {
+        let d = Diagnostic::new(kind).at(Some(self.key_loc(at)));
         self.diagnostics.push(d);
     }
 }

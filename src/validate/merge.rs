@@ -3,7 +3,7 @@
 
 use indexmap::IndexMap;
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::model::raw::{self, Fragment};
 
 use super::location::{p, Def};
@@ -43,11 +43,11 @@ impl<'a> Validator<'a> {
                 };
                 if let Some(first) = &m.system {
                     let first_loc = self.key_loc(&first.here());
-                    self.error_at_key(
-                        Rule::DuplicateDefinition,
+                    self.report_at_key(
                         &def.here(),
-                        format!("`system` is defined twice (first at {first_loc})"),
-                        "keep one `system:` section for the whole model",
+                        Kind::SystemTwice {
+                            first_at: first_loc,
+                        },
                     );
                 } else {
                     m.system = Some(def);
@@ -79,11 +79,13 @@ impl<'a> Validator<'a> {
             };
             if let Some(first) = into.get(name) {
                 let first_loc = self.key_loc(&first.here());
-                self.error_at_key(
-                    Rule::DuplicateDefinition,
+                self.report_at_key(
                     &d.here(),
-                    format!("{section} entry `{name}` is defined twice (first at {first_loc})"),
-                    "each name is defined once in the whole model directory; rename or remove one",
+                    Kind::DefinedTwice {
+                        section: section.to_string(),
+                        name: name.clone(),
+                        first_at: first_loc,
+                    },
                 );
             } else {
                 into.insert(name.clone(), d);

@@ -25,7 +25,7 @@ mod security;
 mod services;
 mod system;
 
-use crate::diagnostic::{self, Diagnostic, Rule};
+use crate::diagnostic::{self, Diagnostic, Kind};
 use crate::model::{LoadedModel, SourceFile};
 use crate::system::System;
 
@@ -79,10 +79,7 @@ impl<'a> Validator<'a> {
         let images = self.images(m);
         let services = self.services(m);
         if m.services.is_empty() {
-            self.diagnostics.push(
-                Diagnostic::error(Rule::NoServices, "the model defines no services")
-                    .help("add a `services:` section to a model file"),
-            );
+            self.diagnostics.push(Diagnostic::new(Kind::NoServices {}));
         }
         let mut sys = System {
             planes,

@@ -409,7 +409,7 @@ mod tests {
     fn image_refs() {
         for ok in [
             "mongo:7.0",
-            "pickme/lucid-mongodb:latest-arm64",
+            "example/shop-db:latest-arm64",
             "gcr.io/distroless/python3-debian12:nonroot",
             "localhost:5000/a/b:1",
             "redis",
@@ -433,10 +433,10 @@ mod tests {
     #[test]
     fn suggestions() {
         assert_eq!(
-            suggest("lucid-mongdb", ["lucid-mongodb", "lucid-redis"]),
-            Some("lucid-mongodb")
+            suggest("shop-dbb", ["shop-db", "shop-cache"]),
+            Some("shop-db")
         );
-        assert_eq!(suggest("zzz", ["lucid-mongodb"]), None);
+        assert_eq!(suggest("zzz", ["shop-db"]), None);
     }
 
     #[test]

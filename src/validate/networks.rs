@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::model::raw;
 use crate::system::*;
 
+use super::common::Ref;
 use super::location::{p, At};
 use super::merge::Merged;
 use super::Validator;
@@ -25,20 +26,15 @@ impl<'a> Validator<'a> {
             }
             if let Some(first) = docker_names.insert(name.clone(), d.here()) {
                 let loc = self.key_loc(&first);
-                self.error(
-                    Rule::DuplicateDefinition,
+                self.report(
                     &d.here(),
-                    format!("two networks are named `{name}` in Docker (first at {loc})"),
-                    "give each network its own `name`",
+                    Kind::NetworkNameTwice {
+                        name: name.clone(),
+                        first_at: loc,
+                    },
                 );
             }
-            let plane = self.resolve(
-                Rule::UnknownPlane,
-                "plane",
-                &n.plane,
-                &m.planes,
-                &d.at(&p().key("plane")),
-            );
+            let plane = self.resolve(Ref::Plane, &n.plane, &m.planes, &d.at(&p().key("plane")));
             let subnet_at = d.at(&p().key("subnet"));
             let subnet = self.subnet(&n.subnet, &subnet_at);
             let gateway = self.gateway(n, subnet, &d.at(&p().key("gateway")));
@@ -46,11 +42,11 @@ impl<'a> Validator<'a> {
                 n.driver.as_str(),
                 "bridge" | "overlay" | "macvlan" | "ipvlan"
             ) {
-                self.error(
-                    Rule::InvalidName,
+                self.report(
                     &d.at(&p().key("driver")),
-                    format!("unknown network driver `{}`", n.driver),
-                    "use one of bridge, overlay, macvlan, ipvlan",
+                    Kind::UnknownDriver {
+                        driver: n.driver.clone(),
+                    },
                 );
             }
             if let Some(subnet) = subnet {
@@ -78,21 +74,17 @@ impl<'a> Validator<'a> {
         n.gateway.as_ref().and_then(|g| match g.parse::<IpAddr>() {
             Ok(ip) if subnet.is_none_or(|s| s.contains(ip)) => Some(ip),
             Ok(_) => {
-                self.error(
-                    Rule::SubnetInvalid,
+                self.report(
                     at,
-                    format!("gateway {g} is outside subnet {}", n.subnet),
-                    "pick an address inside the subnet, usually its first",
+                    Kind::GatewayOutside {
+                        gateway: g.clone(),
+                        subnet: n.subnet.clone(),
+                    },
                 );
                 None
             }
             Err(_) => {
-                self.error(
-                    Rule::SubnetInvalid,
-                    at,
-                    format!("gateway `{g}` is not an IP address"),
-                    "write an address such as 172.20.0.1",
-                );
+                self.report(at, Kind::GatewayNotIp { gateway: g.clone() });
                 None
             }
         })
@@ -110,36 +102,37 @@ impl<'a> Validator<'a> {
         for (other, other_key) in out.iter().zip(m.networks.keys()) {
             if other.subnet.overlaps(subnet) {
                 let loc = self.value_loc(&m.networks[other_key.as_str()].at(&p().key("subnet")));
-                self.error(
-                    Rule::SubnetOverlap,
+                self.report(
                     subnet_at,
-                    format!(
-                        "subnet {subnet} of network `{key}` overlaps {} of network `{other_key}` ({loc})",
-                        other.subnet
-                    ),
-                    "give each network a subnet of its own, e.g. the next free /16",
+                    Kind::SubnetOverlap {
+                        subnet: subnet.to_string(),
+                        network: key.to_string(),
+                        other_subnet: other.subnet.to_string(),
+                        other: other_key.clone(),
+                        other_at: loc,
+                    },
                 );
             }
         }
     }
 
     pub(super) fn subnet(&mut self, text: &str, at: &At) -> Option<Subnet> {
-        let help = "write it in CIDR notation, e.g. 172.20.0.0/16";
         let Some((addr, prefix)) = text.split_once('/') else {
-            self.error(
-                Rule::SubnetInvalid,
+            self.report(
                 at,
-                format!("subnet `{text}` has no prefix length"),
-                help,
+                Kind::SubnetNoPrefix {
+                    subnet: text.to_string(),
+                },
             );
             return None;
         };
         let Ok(addr) = addr.parse::<IpAddr>() else {
-            self.error(
-                Rule::SubnetInvalid,
+            self.report(
                 at,
-                format!("`{addr}` in subnet `{text}` is not an IP address"),
-                help,
+                Kind::SubnetAddress {
+                    addr: addr.to_string(),
+                    subnet: text.to_string(),
+                },
             );
             return None;
         };
@@ -147,13 +140,13 @@ impl<'a> Validator<'a> {
         let prefix = match prefix.parse::<u8>() {
             Ok(n) if n <= max => n,
             _ => {
-                self.error(
-                    Rule::SubnetInvalid,
+                self.report(
                     at,
-                    format!(
-                        "prefix length `/{prefix}` of subnet `{text}` is out of range (0 to {max})"
-                    ),
-                    help,
+                    Kind::SubnetPrefix {
+                        prefix: prefix.to_string(),
+                        subnet: text.to_string(),
+                        max,
+                    },
                 );
                 return None;
             }
@@ -165,11 +158,12 @@ impl<'a> Validator<'a> {
             IpAddr::V6(a) => prefix < 128 && (u128::from(a) & (u128::MAX >> prefix)) != 0,
         };
         if host_bits_set {
-            self.error(
-                Rule::SubnetInvalid,
+            self.report(
                 at,
-                format!("subnet `{text}` has host bits set after the /{prefix} prefix"),
-                "use the network address, e.g. 172.20.0.0/16 rather than 172.20.1.0/16",
+                Kind::SubnetHostBits {
+                    subnet: text.to_string(),
+                    prefix,
+                },
             );
             return None;
         }

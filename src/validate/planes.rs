@@ -1,8 +1,9 @@
 //! The `planes` section: isolation, `may_join` and bridges.
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::system::*;
 
+use super::common::Ref;
 use super::location::{p, At};
 use super::merge::Merged;
 use super::Validator;
@@ -14,8 +15,7 @@ impl<'a> Validator<'a> {
             self.check_name("plane", name, &d.here());
             for (i, other) in d.def.may_join.iter().enumerate() {
                 self.resolve(
-                    Rule::UnknownPlane,
-                    "plane",
+                    Ref::Plane,
                     other,
                     &m.planes,
                     &d.at(&p().key("may_join").index(i)),
@@ -24,8 +24,7 @@ impl<'a> Validator<'a> {
             for (i, bridge) in d.def.bridges.iter().enumerate() {
                 let at = d.at(&p().key("bridges").index(i));
                 self.resolve(
-                    Rule::UnknownPlane,
-                    "plane",
+                    Ref::Plane,
                     &bridge.to,
                     &m.planes,
                     &At {
@@ -34,8 +33,7 @@ impl<'a> Validator<'a> {
                     },
                 );
                 if let Some(s) = self.resolve(
-                    Rule::UnknownDependency,
-                    "service",
+                    Ref::Service,
                     &bridge.service,
                     &m.services,
                     &At {
@@ -45,35 +43,34 @@ impl<'a> Validator<'a> {
                 ) {
                     let service = m.services[s].def;
                     if service.plane != *name {
-                        self.error(
-                            Rule::PlaneIsolation,
+                        self.report(
                             &At {
                                 path: at.path.key("service"),
                                 ..at.clone()
                             },
-                            format!(
-                                "bridge service `{}` belongs to plane `{}`, not `{name}`",
-                                bridge.service, service.plane
-                            ),
-                            "a plane can only declare its own services as bridges",
+                            Kind::BridgeOtherPlane {
+                                service: bridge.service.clone(),
+                                service_plane: service.plane.clone(),
+                                plane: name.clone(),
+                            },
                         );
                     }
                 }
                 if !d.def.isolated {
-                    self.warning(
-                        Rule::PlaneIsolation,
+                    self.report_at_key(
                         &at,
-                        format!("plane `{name}` declares a bridge but is not isolated"),
-                        "bridges only matter for `isolated: true` planes; use `may_join` otherwise",
+                        Kind::BridgeNotIsolated {
+                            plane: name.clone(),
+                        },
                     );
                 }
             }
             if d.def.isolated && !d.def.may_join.is_empty() {
-                self.error(
-                    Rule::PlaneIsolation,
+                self.report(
                     &d.at(&p().key("may_join")),
-                    format!("isolated plane `{name}` cannot have `may_join`"),
-                    "an isolated plane reaches other planes only through `bridges`, one service at a time",
+                    Kind::IsolatedMayJoin {
+                        plane: name.clone(),
+                    },
                 );
             }
             out.push(Plane {

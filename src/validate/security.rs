@@ -1,7 +1,7 @@
 //! A service's `security` block: writable root, tmpfs, added capabilities,
 //! root user and pids limit, each exception with a reason.
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::model::raw;
 use crate::system::*;
 
@@ -24,11 +24,11 @@ impl Validator<'_> {
         };
         if let Some(r) = &sec.writable_root {
             if !reason_ok(r) {
-                self.error(
-                    Rule::SecurityException,
+                self.report(
                     &sub("writable_root"),
-                    format!("`{name}`: writable_root needs a reason"),
-                    REASON_HELP,
+                    Kind::WritableRootReason {
+                        service: name.to_string(),
+                    },
                 );
             }
         }
@@ -38,14 +38,12 @@ impl Validator<'_> {
             .unwrap_or_else(|| vec!["/tmp".to_string()]);
         for (i, t) in tmpfs.iter().enumerate() {
             if !names::is_container_path(t) {
-                self.error(
-                    Rule::InvalidPath,
+                self.report(
                     &At {
                         file: at.file,
                         path: at.path.key("tmpfs").index(i),
                     },
-                    format!("tmpfs `{t}` must be an absolute path"),
-                    "e.g. `/tmp`",
+                    Kind::TmpfsNotAbsolute { path: t.clone() },
                 );
             }
         }
@@ -53,12 +51,7 @@ impl Validator<'_> {
         self.run_as_root(name, s, at, user_at);
         let pids_limit = sec.pids_limit.unwrap_or(256);
         if pids_limit == 0 {
-            self.error(
-                Rule::InvalidResource,
-                &sub("pids_limit"),
-                "pids_limit must be at least 1".into(),
-                "the default is 256",
-            );
+            self.report(&sub("pids_limit"), Kind::PidsLimit {});
         }
         Security {
             writable_root: sec.writable_root.clone(),
@@ -83,35 +76,32 @@ impl Validator<'_> {
             let bare = names::normalize_capability(cap);
             let bare = bare.as_str();
             if matches!(bare, "ALL" | "SYS_ADMIN") {
-                self.error_at_key(
-                    Rule::SecurityException,
+                self.report_at_key(
                     &cap_at,
-                    format!(
-                        "`{name}` may not add back {bare}: it amounts to a privileged container"
-                    ),
-                    "add the narrow capability the service really needs",
+                    Kind::PrivilegedCapability {
+                        service: name.to_string(),
+                        cap: bare.to_string(),
+                    },
                 );
             } else if !names::CAPABILITIES.contains(&bare) {
-                self.error_at_key(
-                    Rule::SecurityException,
-                    &cap_at,
-                    format!("`{cap}` is not a Linux capability"),
-                    "use a name such as NET_BIND_SERVICE (see capabilities(7)), with or without one `CAP_` prefix",
-                );
+                self.report_at_key(&cap_at, Kind::UnknownCapability { cap: cap.clone() });
             } else if cap_add.iter().any(|(c, _): &(String, String)| c == bare) {
-                self.error_at_key(
-                    Rule::DuplicateDefinition,
+                self.report_at_key(
                     &cap_at,
-                    format!("capability {bare} of `{name}` is added twice (as `{cap}`)"),
-                    "list each capability once",
+                    Kind::CapabilityTwice {
+                        service: name.to_string(),
+                        cap: bare.to_string(),
+                        spelled: cap.clone(),
+                    },
                 );
             }
             if !reason_ok(reason) {
-                self.error(
-                    Rule::SecurityException,
+                self.report(
                     &cap_at,
-                    format!("capability {bare} of `{name}` needs a reason"),
-                    REASON_HELP,
+                    Kind::CapabilityReason {
+                        service: name.to_string(),
+                        cap: bare.to_string(),
+                    },
                 );
             }
             cap_add.push((bare.to_string(), reason.clone()));
@@ -128,35 +118,33 @@ impl Validator<'_> {
         };
         let is_root = s.user.as_deref().is_some_and(names::is_root_user);
         match (&sec.run_as_root, is_root) {
-            (None, true) => self.error(
-                Rule::SecurityException,
+            (None, true) => self.report(
                 user_at,
-                format!("`{name}` runs as root without a stated reason"),
-                "run as a non-root user, or set `security.run_as_root` to the reason",
+                Kind::RootWithoutReason {
+                    service: name.to_string(),
+                },
             ),
-            (Some(r), true) if !reason_ok(r) => self.error(
-                Rule::SecurityException,
+            (Some(r), true) if !reason_ok(r) => self.report(
                 &sub("run_as_root"),
-                format!("`{name}`: run_as_root needs a reason"),
-                REASON_HELP,
+                Kind::RootReason {
+                    service: name.to_string(),
+                },
             ),
-            (Some(_), false) => self.error(
-                Rule::SecurityException,
+            (Some(_), false) => self.report(
                 &sub("run_as_root"),
-                format!("`{name}` states a reason to run as root but its user is not root"),
-                "remove `run_as_root`, or set `user: \"0\"`",
+                Kind::RootReasonNotRoot {
+                    service: name.to_string(),
+                },
             ),
             _ => {}
         }
-        if let Some(r) = &sec.host_ports {
-            if !reason_ok(r) {
-                self.error(
-                    Rule::SecurityException,
-                    &sub("host_ports"),
-                    format!("`{name}`: host_ports needs a reason"),
-                    REASON_HELP,
-                );
-            }
+        if sec.host_ports.as_deref().is_some_and(|r| !reason_ok(r)) {
+            self.report(
+                &sub("host_ports"),
+                Kind::HostPortsReason {
+                    service: name.to_string(),
+                },
+            );
         }
     }
 }
@@ -165,6 +153,3 @@ impl Validator<'_> {
 fn reason_ok(reason: &str) -> bool {
     reason.trim().len() >= 8
 }
-
-const REASON_HELP: &str =
-    "state the reason in a sentence; it is written into the compose file next to the exception";

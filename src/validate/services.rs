@@ -4,19 +4,20 @@
 
 use std::net::IpAddr;
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::model::raw;
 use crate::system::*;
 
+use super::common::Ref;
 use super::location::{p, At, Def};
 use super::merge::Merged;
 use super::names::{self, suggest};
 use super::Validator;
 
+type ServiceDef<'a> = Def<'a, raw::ServiceDef>;
+
 /// The smallest memory limit Docker accepts (6 MiB).
 const MIN_MEMORY: f64 = 6.0 * 1024.0 * 1024.0;
-
-type ServiceDef<'a> = Def<'a, raw::ServiceDef>;
 
 impl<'a> Validator<'a> {
     pub(super) fn services(&mut self, m: &Merged<'a>) -> Vec<Service> {
@@ -30,20 +31,8 @@ impl<'a> Validator<'a> {
         let s = d.def;
         let at = |k: &str| d.at(&p().key(k));
         self.check_name("service", name, &d.here());
-        let phase = self.resolve(
-            Rule::UnknownPhase,
-            "phase",
-            &s.phase,
-            &m.phases,
-            &at("phase"),
-        );
-        let plane = self.resolve(
-            Rule::UnknownPlane,
-            "plane",
-            &s.plane,
-            &m.planes,
-            &at("plane"),
-        );
+        let phase = self.resolve(Ref::Phase, &s.phase, &m.phases, &at("phase"));
+        let plane = self.resolve(Ref::Plane, &s.plane, &m.planes, &at("plane"));
         let image = self.service_image(m, name, d);
         let build = s
             .build
@@ -109,11 +98,12 @@ impl<'a> Validator<'a> {
                     sys.def.registry.tag
                 );
                 if names::is_docker_name(name) && !names::is_image_ref(&image) {
-                    self.error_at_key(
-                        Rule::InvalidImage,
+                    self.report_at_key(
                         &d.here(),
-                        format!("the default image of `{name}`, `{image}`, is not a valid image reference"),
-                        "set `image:` to a valid reference, or rename the service (image paths allow single `.`, `_`, `__` and `-` runs between letters and digits)",
+                        Kind::DefaultImageInvalid {
+                            service: name.to_string(),
+                            image: image.clone(),
+                        },
                     );
                 }
                 image
@@ -125,24 +115,22 @@ impl<'a> Validator<'a> {
         let s = d.def;
         let mut networks = Vec::new();
         if s.networks.is_empty() {
-            self.error(
-                Rule::UnknownNetwork,
+            self.report(
                 &d.at(&p().key("networks")),
-                format!("service `{name}` is on no network"),
-                "list at least one network from `networks:`",
+                Kind::NoNetwork {
+                    service: name.to_string(),
+                },
             );
         }
         for (i, net) in s.networks.iter().enumerate() {
             let net_at = d.at(&p().key("networks").index(i));
-            if let Some(n) =
-                self.resolve(Rule::UnknownNetwork, "network", net, &m.networks, &net_at)
-            {
+            if let Some(n) = self.resolve(Ref::Network, net, &m.networks, &net_at) {
                 if networks.contains(&n) {
-                    self.error(
-                        Rule::DuplicateDefinition,
+                    self.report(
                         &net_at,
-                        format!("network `{net}` is listed twice"),
-                        "list each network once",
+                        Kind::NetworkListedTwice {
+                            network: net.clone(),
+                        },
                     );
                 } else {
                     networks.push(n);
@@ -160,11 +148,11 @@ impl<'a> Validator<'a> {
                 q.container == mapping.container && q.protocol == mapping.protocol
             }) && mapping.container.0 != 0
             {
-                self.error(
-                    Rule::PortClash,
+                self.report(
                     &d.at(&p().key("ports").index(i).key("container")),
-                    format!("container port {} is listed twice", mapping.container.0),
-                    "list each container port once",
+                    Kind::ContainerPortTwice {
+                        port: mapping.container.0,
+                    },
                 );
             }
             ports.push(mapping);
@@ -185,22 +173,12 @@ impl<'a> Validator<'a> {
             .and_then(|ip| match ip.parse::<IpAddr>() {
                 Ok(ip) => Some(ip),
                 Err(_) => {
-                    self.error(
-                        Rule::InvalidHostIp,
-                        &pat("host_ip"),
-                        format!("host_ip `{ip}` is not an IP address"),
-                        "write an address such as 127.0.0.1, or leave it out to bind every address",
-                    );
+                    self.report(&pat("host_ip"), Kind::HostIpNotIp { ip: ip.clone() });
                     None
                 }
             });
         if host_ip.is_some() && host.is_none() {
-            self.error(
-                Rule::InvalidHostIp,
-                &pat("host_ip"),
-                "host_ip is set but the port is not published".into(),
-                "add `host:` or remove `host_ip:`",
-            );
+            self.report(&pat("host_ip"), Kind::HostIpUnpublished {});
         }
         PortMapping {
             container,
@@ -215,8 +193,7 @@ impl<'a> Validator<'a> {
         let mut depends_on = Vec::new();
         for (i, dep) in d.def.depends_on.iter().enumerate() {
             if let Some(j) = self.resolve(
-                Rule::UnknownDependency,
-                "service",
+                Ref::Service,
                 dep,
                 &m.services,
                 &d.at(&p().key("depends_on").index(i)),
@@ -233,12 +210,13 @@ impl<'a> Validator<'a> {
             let at = d.at(&p().key("environment").key(k.as_str()));
             self.env_name(&at, k);
             // A key of the compose file's `environment:` mapping, read as YAML.
-            if let Some(what) = names::yaml_misread(k) {
-                self.error_at_key(
-                    Rule::EnvName,
+            if let Some(reads_as) = names::yaml_misread(k) {
+                self.report_at_key(
                     &at,
-                    format!("environment variable `{k}` reads as {what} in YAML, not as a name"),
-                    super::common::YAML_NAME_HELP,
+                    Kind::YamlMisreadEnvName {
+                        name: k.clone(),
+                        reads_as,
+                    },
                 );
             }
             self.env_value(&at, k, v);
@@ -260,8 +238,7 @@ impl<'a> Validator<'a> {
                 .enumerate()
                 .filter_map(|(i, f)| {
                     self.resolve(
-                        Rule::UnknownEnvFile,
-                        "env file",
+                        Ref::EnvFile,
                         f,
                         &m.env_files,
                         &d.at(&p().key("env_files").index(i)),
@@ -291,11 +268,13 @@ impl<'a> Validator<'a> {
                     Some(sug) => format!("did you mean `{sug}`? Otherwise declare it under `secrets:` with its size and env files"),
                     None => "declare it under `secrets:` with its size (`bytes`) and the env files that receive it".to_string(),
                 };
-                self.error(
-                    Rule::UnknownSecret,
+                self.report(
                     &sat,
-                    format!("service `{name}` uses secret `{secret}`, which is not declared"),
-                    help,
+                    Kind::UnknownSecret {
+                        service: name.to_string(),
+                        secret: secret.clone(),
+                        hint: help,
+                    },
                 );
                 continue;
             };
@@ -325,14 +304,17 @@ impl<'a> Validator<'a> {
                 .iter()
                 .map(|i| m.env_files.get_index(*i).unwrap().0.as_str())
                 .collect();
-            self.error(
-                Rule::SecretNotDelivered,
+            self.report(
                 sat,
-                format!(
-                    "service `{name}` needs secret `{secret}`, but none of the env files it reads ({}) receives it",
-                    if reads.is_empty() { "none".to_string() } else { reads.join(", ") }
-                ),
-                format!("add one of them to `secrets.{secret}.env_files`"),
+                Kind::SecretNotDelivered {
+                    service: name.to_string(),
+                    secret: secret.to_string(),
+                    reads: if reads.is_empty() {
+                        "none".to_string()
+                    } else {
+                        reads.join(", ")
+                    },
+                },
             );
         }
     }
@@ -341,13 +323,29 @@ impl<'a> Validator<'a> {
         let mut volumes = Vec::new();
         for (i, vol) in d.def.volumes.iter().enumerate() {
             let vat = |k: &str| d.at(&p().key("volumes").index(i).key(k));
-            self.check_volume_name(&vol.name, &vat("name"));
+            if !names::is_docker_name(&vol.name) {
+                self.report(
+                    &vat("name"),
+                    Kind::InvalidVolumeName {
+                        name: vol.name.clone(),
+                    },
+                );
+            } else if let Some(reads_as) = names::yaml_misread(&vol.name) {
+                self.report(
+                    &vat("name"),
+                    Kind::YamlMisreadName {
+                        what: "volume",
+                        name: vol.name.clone(),
+                        reads_as,
+                    },
+                );
+            }
             if !names::is_container_path(&vol.target) {
-                self.error(
-                    Rule::InvalidPath,
+                self.report(
                     &vat("target"),
-                    format!("volume target `{}` must be an absolute path", vol.target),
-                    "e.g. `/data/db`",
+                    Kind::VolumeTarget {
+                        target: vol.target.clone(),
+                    },
                 );
             }
             volumes.push(Volume {
@@ -372,12 +370,7 @@ impl<'a> Validator<'a> {
         );
         if let (Some(limit), Some(reservation)) = (limit, reservation) {
             if reservation > limit {
-                self.error(
-                    Rule::InvalidResource,
-                    &at("memory_reservation"),
-                    "the memory reservation is above the memory limit".into(),
-                    "Docker refuses a reservation larger than the limit; lower it or raise `memory`",
-                );
+                self.report(&at("memory_reservation"), Kind::ReservationAboveLimit {});
             }
         }
         if let Some(c) = r.cpus {
@@ -385,11 +378,11 @@ impl<'a> Validator<'a> {
             // period); below it, Compose's nano-CPU count rounds to 0,
             // which means unlimited.
             if !(c.is_finite() && (0.01..=1024.0).contains(&c)) {
-                self.error(
-                    Rule::InvalidResource,
+                self.report(
                     &at("cpus"),
-                    format!("cpus `{c:?}` must be between 0.01 and 1024 cores"),
-                    "Docker takes CPU shares from 0.01 of a core upwards, e.g. `0.5` or `2`",
+                    Kind::Cpus {
+                        cpus: format!("{c:?}"),
+                    },
                 );
             }
         }
@@ -404,31 +397,17 @@ impl<'a> Validator<'a> {
     /// `min`, one Docker accepts as a limit.
     fn memory_size(&mut self, value: Option<&str>, at: &At, min: Option<f64>) -> Option<f64> {
         let v = value?;
+        let value = v.to_string();
         let Some(bytes) = names::byte_size(v) else {
-            self.error(
-                Rule::InvalidResource,
-                at,
-                format!("`{v}` is not a memory size"),
-                "write it as Compose does: `512m`, `1g`, `1.5g`",
-            );
+            self.report(at, Kind::MemorySize { value });
             return None;
         };
         if bytes >= names::MAX_BYTES {
-            self.error(
-                Rule::InvalidResource,
-                at,
-                format!("`{v}` is more bytes than Compose can hold"),
-                "Compose stores sizes in a signed 64-bit integer: at most 8589934591g",
-            );
+            self.report(at, Kind::MemoryTooLarge { value });
             return None;
         }
         if min.is_some_and(|min| bytes < min) {
-            self.error(
-                Rule::InvalidResource,
-                at,
-                format!("memory limit `{v}` is below Docker's minimum of 6 MiB"),
-                "Docker refuses to start a container with less; use at least `6m`",
-            );
+            self.report(at, Kind::MemoryBelowMinimum { value });
         }
         Some(bytes)
     }
@@ -436,11 +415,9 @@ impl<'a> Validator<'a> {
     fn service_user(&mut self, d: &ServiceDef<'a>) {
         if let Some(u) = &d.def.user {
             if !names::is_user(u) {
-                self.error(
-                    Rule::InvalidName,
+                self.report(
                     &d.at(&p().key("user")),
-                    format!("user `{u}` is not `uid[:gid]` or a user name"),
-                    "e.g. `65532:65532`",
+                    Kind::InvalidUser { user: u.clone() },
                 );
             }
         }
@@ -449,15 +426,20 @@ impl<'a> Validator<'a> {
     /// Warnings about what a service lacks: a health check, limits.
     fn service_warnings(&mut self, name: &str, d: &ServiceDef<'a>, resources: &Resources) {
         if d.def.health.is_none() {
-            self.warning(
-                Rule::MissingHealthCheck,
+            self.report_at_key(
                 &d.here(),
-                format!("service `{name}` has no health check"),
-                "add `health:` so dependants wait for it and `up --wait` can tell it is ready",
+                Kind::MissingHealthCheck {
+                    service: name.to_string(),
+                },
             );
         }
         if resources.memory.is_none() || resources.cpus.is_none() {
-            self.warning(Rule::MissingLimits, &d.here(), format!("service `{name}` has no memory or CPU limit"), "add `resources: { memory: 256m, cpus: 0.5 }` so one service cannot starve the host");
+            self.report_at_key(
+                &d.here(),
+                Kind::MissingLimits {
+                    service: name.to_string(),
+                },
+            );
         }
     }
 }

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
-use crate::diagnostic::{Diagnostic, Rule};
+use crate::diagnostic::{Diagnostic, Kind};
 use crate::model::raw;
 use crate::system::*;
 
+use super::common::Ref;
 use super::location::{p, At, Def};
 use super::merge::Merged;
 use super::names;
@@ -17,11 +18,8 @@ impl<'a> Validator<'a> {
     pub(super) fn system(&mut self, m: &Merged<'a>) -> Option<System> {
         let Some(def) = &m.system else {
             let location = self.files.first().map(|f| f.location(1, 1));
-            self.diagnostics.push(
-                Diagnostic::error(Rule::MissingSystem, "no file of the model has a `system:` section")
-                    .at(location)
-                    .help("add `system: { name, platform, registry: { namespace, tag } }` to one model file"),
-            );
+            self.diagnostics
+                .push(Diagnostic::new(Kind::MissingSystem {}).at(location));
             return None;
         };
         let s = def.def;
@@ -52,41 +50,35 @@ impl<'a> Validator<'a> {
     fn system_names(&mut self, def: &Def<'a, raw::SystemDef>) {
         let s = def.def;
         if !names::is_project_name(&s.name) {
-            self.error(
-                Rule::InvalidName,
+            self.report(
                 &def.at(&p().key("name")),
-                format!(
-                    "system name `{}` is not a valid Compose project name",
-                    s.name
-                ),
-                "use lowercase letters, digits, `-` and `_`, starting with a letter or digit",
+                Kind::InvalidProjectName {
+                    name: s.name.clone(),
+                },
             );
         }
         if !names::is_platform(&s.platform) {
-            self.error(
-                Rule::InvalidName,
+            self.report(
                 &def.at(&p().key("platform")),
-                format!("platform `{}` is not of the form os/arch", s.platform),
-                "write it as Docker does, e.g. `linux/arm64` or `linux/amd64`",
+                Kind::InvalidPlatform {
+                    platform: s.platform.clone(),
+                },
             );
         }
         if !names::is_image_ref(&format!("{}/x", s.registry.namespace)) {
-            self.error(
-                Rule::InvalidImage,
+            self.report(
                 &def.at(&p().key("registry").key("namespace")),
-                format!(
-                    "registry namespace `{}` is not a valid image path",
-                    s.registry.namespace
-                ),
-                "use lowercase letters, digits and `-`, e.g. `pickme`",
+                Kind::InvalidNamespace {
+                    namespace: s.registry.namespace.clone(),
+                },
             );
         }
         if !names::is_tag(&s.registry.tag) {
-            self.error(
-                Rule::InvalidImage,
+            self.report(
                 &def.at(&p().key("registry").key("tag")),
-                format!("image tag `{}` is not a valid Docker tag", s.registry.tag),
-                "use letters, digits, `_`, `.` and `-`, at most 128 characters",
+                Kind::InvalidTag {
+                    tag: s.registry.tag.clone(),
+                },
             );
         }
     }
@@ -100,23 +92,21 @@ impl<'a> Validator<'a> {
             ("dockerfile_dir", &o.dockerfile_dir),
         ] {
             if !names::is_relative_path(value) {
-                self.error(
-                    Rule::InvalidPath,
+                self.report(
                     &def.at(&p().key("output").key(key)),
-                    format!("output.{key} `{value}` must be a relative path inside the output directory"),
-                    "use a path like `configs/docker`, without a leading `/` or `..`",
+                    Kind::OutputDirNotRelative {
+                        key,
+                        value: value.clone(),
+                    },
                 );
             }
         }
         if !names::is_file_name(&o.master_compose) {
-            self.error(
-                Rule::InvalidPath,
+            self.report(
                 &def.at(&p().key("output").key("master_compose")),
-                format!(
-                    "output.master_compose `{}` must be a plain file name",
-                    o.master_compose
-                ),
-                "use a name like `docker-compose.master.yml`",
+                Kind::MasterComposeName {
+                    value: o.master_compose.clone(),
+                },
             );
         }
         OutputLayout {
@@ -139,8 +129,7 @@ impl<'a> Validator<'a> {
         for (name, d) in &m.phases {
             self.check_name("phase", name, &d.here());
             let env_file = self.resolve(
-                Rule::UnknownEnvFile,
-                "env file",
+                Ref::EnvFile,
                 &d.def.env_file,
                 &m.env_files,
                 &d.at(&p().key("env_file")),
@@ -148,19 +137,15 @@ impl<'a> Validator<'a> {
             let at = d.at(&p().key("compose_file"));
             let file = &d.def.compose_file;
             if !names::is_file_name(file) || !(file.ends_with(".yml") || file.ends_with(".yaml")) {
-                self.error(
-                    Rule::InvalidPath,
-                    &at,
-                    format!("compose file name `{file}` must be a plain `.yml` file name"),
-                    "use a name like `docker-compose.foundation.yml`",
-                );
+                self.report(&at, Kind::ComposeFileName { file: file.clone() });
             } else if let Some(first) = compose_files.insert(file.as_str(), at.clone()) {
                 let loc = self.value_loc(&first);
-                self.error(
-                    Rule::DuplicateDefinition,
+                self.report(
                     &at,
-                    format!("compose file `{file}` is already written for something else ({loc})"),
-                    "give each phase its own compose file, distinct from the master",
+                    Kind::ComposeFileTwice {
+                        file: file.clone(),
+                        first_at: loc,
+                    },
                 );
             }
             out.push(Phase {

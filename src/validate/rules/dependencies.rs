@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::system::*;
 
 use crate::validate::location::p;
@@ -16,14 +16,14 @@ impl<'a> Validator<'a> {
             for (i, dep) in s.depends_on.iter().enumerate() {
                 let target = &sys.services[*dep];
                 if target.phase > s.phase {
-                    self.error(
-                        Rule::LaterPhaseDependency,
+                    self.report(
                         &m.services[si].at(&p().key("depends_on").index(i)),
-                        format!(
-                            "`{}` (phase {}) depends on `{}`, which is deployed later (phase {})",
-                            s.name, sys.phases[s.phase].name, target.name, sys.phases[target.phase].name
-                        ),
-                        "move one of the two services so the dependency is deployed first, or drop the dependency",
+                        Kind::LaterPhaseDependency {
+                            service: s.name.clone(),
+                            phase: sys.phases[s.phase].name.clone(),
+                            dependency: target.name.clone(),
+                            dependency_phase: sys.phases[target.phase].name.clone(),
+                        },
                     );
                 }
                 let shared = s.networks.iter().any(|n| target.networks.contains(n));
@@ -35,14 +35,14 @@ impl<'a> Validator<'a> {
                             .collect::<Vec<_>>()
                             .join(", ")
                     };
-                    self.error(
-                        Rule::UnreachableDependency,
+                    self.report(
                         &m.services[si].at(&p().key("depends_on").index(i)),
-                        format!(
-                            "`{}` depends on `{}` but they share no network (`{}` is on {}; `{}` on {})",
-                            s.name, target.name, s.name, names(s), target.name, names(target)
-                        ),
-                        "put both on a common network the plane rules allow, or drop the dependency",
+                        Kind::UnreachableDependency {
+                            service: s.name.clone(),
+                            dependency: target.name.clone(),
+                            service_networks: names(s),
+                            dependency_networks: names(target),
+                        },
                     );
                 }
             }
@@ -88,11 +88,11 @@ impl<'a> Validator<'a> {
                                     .map(|i| sys.services[*i].name.as_str())
                                     .collect();
                                 names.push(&sys.services[dep].name);
-                                self.error(
-                                    Rule::DependencyCycle,
+                                self.report(
                                     &m.services[node].at(&p().key("depends_on").index(edge)),
-                                    format!("dependency cycle: {}", names.join(" → ")),
-                                    "services in a cycle can never all start; remove one of these dependencies",
+                                    Kind::DependencyCycle {
+                                        cycle: names.join(" → "),
+                                    },
                                 );
                             }
                         }

@@ -3,7 +3,7 @@
 //! `environment` win over its env files, and a later env file win over an
 //! earlier one.
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::system::*;
 
 use crate::validate::location::p;
@@ -25,14 +25,13 @@ impl<'a> Validator<'a> {
                 let carrier = &sys.env_files[s.env_files[last]].key;
                 let name = secret.name.as_str();
                 if s.environment.iter().any(|(k, _)| k == name) {
-                    self.error_at_key(
-                        Rule::EnvConflict,
+                    self.report_at_key(
                         &m.services[si].at(&p().key("environment").key(name)),
-                        format!(
-                            "`{}` sets `{name}` in its environment, which replaces the secret env file `{carrier}` delivers",
-                            s.name
-                        ),
-                        "remove the variable from `environment`; the secret fills it",
+                        Kind::EnvironmentReplacesSecret {
+                            service: s.name.clone(),
+                            name: name.to_string(),
+                            carrier: carrier.clone(),
+                        },
                     );
                 }
                 for (pos, f) in s.env_files.iter().enumerate().skip(last + 1) {
@@ -40,15 +39,16 @@ impl<'a> Validator<'a> {
                     if later.vars.iter().any(|(k, _)| k == name) {
                         let at = m.env_files[*f].at(&p().key("vars").key(name));
                         let svc_at = m.services[si].at(&p().key("env_files").index(pos));
-                        let used_at = self.value_loc(&svc_at);
-                        self.error_at_key(
-                            Rule::EnvConflict,
+                        let read_at = self.value_loc(&svc_at);
+                        self.report_at_key(
                             &at,
-                            format!(
-                                "plain variable `{name}` of env file `{}` replaces the secret env file `{carrier}` delivers to `{}`, which reads `{}` later ({used_at})",
-                                later.key, s.name, later.key
-                            ),
-                            "remove the plain variable, or list the secret's env file after it",
+                            Kind::LaterEnvFileReplacesSecret {
+                                name: name.to_string(),
+                                file: later.key.clone(),
+                                carrier: carrier.clone(),
+                                service: s.name.clone(),
+                                read_at,
+                            },
                         );
                     }
                 }
@@ -61,11 +61,11 @@ impl<'a> Validator<'a> {
     pub(super) fn empty_phases(&mut self, m: &Merged<'a>, sys: &System) {
         for (i, phase) in sys.phases.iter().enumerate() {
             if !sys.services.iter().any(|s| s.phase == i) {
-                self.error_at_key(
-                    Rule::EmptyPhase,
+                self.report_at_key(
                     &m.phases[i].here(),
-                    format!("phase `{}` has no services", phase.name),
-                    "put a service in it (`phase:` of a service), or remove the phase",
+                    Kind::EmptyPhase {
+                        phase: phase.name.clone(),
+                    },
                 );
             }
         }

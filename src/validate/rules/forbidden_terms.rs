@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::system::*;
 
 use crate::model::raw;
@@ -60,12 +60,7 @@ impl<'a> Validator<'a> {
             }
         }
         for (at, term, what, plane) in hits {
-            self.error(
-                Rule::ForbiddenTerm,
-                &at,
-                format!("{what} contains `{term}`, which plane `{plane}` forbids"),
-                format!("keep `{term}` out of plane `{plane}`: rename it, or move the setting to a service or env file of another plane"),
-            );
+            self.report(&at, Kind::ForbiddenTerm { what, term, plane });
         }
     }
 }

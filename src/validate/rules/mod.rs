@@ -10,7 +10,7 @@ mod outputs;
 mod planes;
 mod ports;
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::system::System;
 
 use super::merge::Merged;
@@ -34,14 +34,11 @@ impl<'a> Validator<'a> {
             }
             if !sys.services.iter().any(|s| s.secrets.contains(&i)) {
                 let d = &m.secrets[i];
-                self.warning(
-                    Rule::UnusedSecret,
+                self.report_at_key(
                     &d.here(),
-                    format!(
-                        "secret `{}` is declared but no service uses it",
-                        secret.name
-                    ),
-                    "list it under a service's `secrets:`, or remove it",
+                    Kind::UnusedSecret {
+                        secret: secret.name.clone(),
+                    },
                 );
             }
         }

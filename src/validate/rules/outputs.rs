@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path};
 
-use crate::diagnostic::{Diagnostic, Rule};
+use crate::diagnostic::{Diagnostic, Kind};
 use crate::output::TMP_PREFIX;
 use crate::render::{output_paths, OutputOrigin, PlannedOutput};
 use crate::system::System;
@@ -52,18 +52,13 @@ impl Validator<'_> {
                 .file_name()
                 .map(|n| n.to_string_lossy().to_lowercase());
             if name.is_some_and(|n| n.starts_with(TMP_PREFIX)) {
-                let message = format!(
-                    "the {} would be written to `{}`, a name lucid-gen keeps for its temporary files (`{TMP_PREFIX}*`), which every run deletes",
-                    describe(sys, out.origin),
-                    out.path.display()
-                );
-                let help = format!("pick a file name that does not start with `{TMP_PREFIX}`");
-                match self.origin_at(m, out.origin) {
-                    Some(at) => self.error(Rule::OutputCollision, &at, message, help),
-                    None => self
-                        .diagnostics
-                        .push(Diagnostic::error(Rule::OutputCollision, message).help(help)),
-                }
+                let kind = Kind::OutputTempName {
+                    what: describe(sys, out.origin),
+                    path: out.path.display().to_string(),
+                    prefix: TMP_PREFIX,
+                };
+                let at = self.origin_at(m, out.origin);
+                self.report_output(at, kind);
             }
         }
         // A file where another output needs a directory: reported once
@@ -110,33 +105,38 @@ impl Validator<'_> {
             .origin_at(m, there.origin)
             .map(|a| format!(" ({})", self.value_loc(&a)))
             .unwrap_or_default();
-        let message = if as_dir {
-            format!(
-                "the {} would be written to `{}`, a directory the {}{there_loc} needs for `{}`",
-                describe(sys, here.origin),
-                here.path.display(),
-                describe(sys, there.origin),
-                there.path.display(),
-            )
+        let (what, path) = (describe(sys, here.origin), here.path.display().to_string());
+        let other = describe(sys, there.origin);
+        let kind = if as_dir {
+            Kind::OutputOnDirectory {
+                what,
+                path,
+                other,
+                other_at: there_loc,
+                other_path: there.path.display().to_string(),
+            }
         } else {
             let spelled = if there.path == here.path {
                 String::new()
             } else {
                 format!(", spelled `{}`", there.path.display())
             };
-            format!(
-                "the {} would be written to `{}`, the path of the {}{there_loc}{spelled}",
-                describe(sys, here.origin),
-                here.path.display(),
-                describe(sys, there.origin),
-            )
+            Kind::OutputCollision {
+                what,
+                path,
+                other,
+                other_at: there_loc,
+                spelled,
+            }
         };
-        let help = "give one of them another file name or directory (`output.*` in `system`); paths that differ only in case or in `./` are the same file on many systems";
+        self.report_output(at, kind);
+    }
+
+    /// At the model value, or unlocated when only lucid-gen names both.
+    fn report_output(&mut self, at: Option<At>, kind: Kind) {
         match at {
-            Some(at) => self.error(Rule::OutputCollision, &at, message, help),
-            None => self
-                .diagnostics
-                .push(Diagnostic::error(Rule::OutputCollision, message).help(help)),
+            Some(at) => self.report(&at, kind),
+            None => self.diagnostics.push(Diagnostic::new(kind)),
         }
     }
 

@@ -1,7 +1,7 @@
 //! `plane-isolation` across services: a service joins a network of another
 //! plane only when the planes' `may_join` or bridges allow it.
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::system::*;
 
 use crate::validate::location::p;
@@ -21,34 +21,44 @@ impl<'a> Validator<'a> {
                 let other = &sys.planes[net.plane];
                 let own = &sys.planes[s.plane];
                 let at = m.services[si].at(&p().key("networks").index(i));
-                let (allowed, help) = if other.isolated {
-                    (false, format!("plane `{}` is isolated: only its own services may join `{}`; move `{}` to that plane or off that network", other.name, net.key, s.name))
+                let (service, plane, network, other_plane) = (
+                    s.name.clone(),
+                    own.name.clone(),
+                    net.key.clone(),
+                    other.name.clone(),
+                );
+                let kind = if other.isolated {
+                    Kind::JoinsIsolatedPlane {
+                        service,
+                        plane,
+                        network,
+                        other_plane,
+                    }
                 } else if own.isolated {
                     let bridged = home
                         .bridges
                         .iter()
                         .any(|b| b.service == s.name && b.to == other.name);
-                    (bridged, format!("plane `{}` is isolated; declare `{}` as a bridge to `{}` under `planes.{}.bridges` with a reason, or remove the network", own.name, s.name, other.name, own.name))
+                    if bridged {
+                        continue;
+                    }
+                    Kind::LeavesIsolatedPlane {
+                        service,
+                        plane,
+                        network,
+                        other_plane,
+                    }
+                } else if home.may_join.contains(&other.name) {
+                    continue;
                 } else {
-                    (
-                        home.may_join.contains(&other.name),
-                        format!(
-                            "add `{}` to `planes.{}.may_join`, or remove the network",
-                            other.name, own.name
-                        ),
-                    )
+                    Kind::JoinsUnlistedPlane {
+                        service,
+                        plane,
+                        network,
+                        other_plane,
+                    }
                 };
-                if !allowed {
-                    self.error(
-                        Rule::PlaneIsolation,
-                        &at,
-                        format!(
-                            "service `{}` of plane `{}` joins network `{}` of plane `{}`",
-                            s.name, own.name, net.key, other.name
-                        ),
-                        help,
-                    );
-                }
+                self.report(&at, kind);
             }
         }
     }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::diagnostic::Rule;
+use crate::diagnostic::Kind;
 use crate::system::*;
 
 use crate::validate::location::p;
@@ -23,6 +23,12 @@ fn addresses_overlap(a: Option<IpAddr>, b: Option<IpAddr>) -> bool {
         (Some(a), Some(b)) => a == b || a.is_unspecified() || b.is_unspecified(),
         _ => true,
     }
+}
+
+/// The address a port binds, in words.
+fn address(port: &PortMapping) -> String {
+    port.host_ip
+        .map_or_else(|| "every address".to_string(), |ip| ip.to_string())
 }
 
 impl<'a> Validator<'a> {
@@ -65,27 +71,22 @@ impl<'a> Validator<'a> {
     ) {
         let (s, other) = (&sys.services[si], &sys.services[sj]);
         let port = &s.ports[pi];
-        let ip = |p: &PortMapping| {
-            p.host_ip
-                .map_or("every address".to_string(), |ip| ip.to_string())
-        };
-        let loc = self.value_loc(&m.services[sj].at(&p().key("ports").index(pj).key("host")));
-        let proto = match port.protocol {
+        let first_at = self.value_loc(&m.services[sj].at(&p().key("ports").index(pj).key("host")));
+        let protocol = match port.protocol {
             Protocol::Tcp => "tcp",
             Protocol::Udp => "udp",
         };
-        self.error(
-            Rule::PortClash,
+        self.report(
             &m.services[si].at(&p().key("ports").index(pi).key("host")),
-            format!(
-                "host port {}/{proto} of `{}` (on {}) is already published by `{}` (on {}, {loc})",
-                port.host.map_or(0, |h| h.0),
-                s.name,
-                ip(port),
-                other.name,
-                ip(&other.ports[pj]),
-            ),
-            "pick a free host port, bind the two to different specific `host_ip`s (no `host_ip`, `0.0.0.0` and `::` take every address), or leave one unpublished (containers reach each other by service name)",
+            Kind::HostPortClash {
+                port: port.host.map_or(0, |h| h.0),
+                protocol,
+                service: s.name.clone(),
+                address: address(port),
+                other: other.name.clone(),
+                other_address: address(&other.ports[pj]),
+                first_at,
+            },
         );
     }
 
@@ -97,25 +98,19 @@ impl<'a> Validator<'a> {
             let isolated = sys.planes.get(s.plane).is_some_and(|pl| pl.isolated);
             let published = s.ports.iter().position(|p| p.host.is_some());
             match (isolated, published, &d.def.security.host_ports) {
-                (true, Some(pi), None) => self.error(
-                    Rule::PlaneIsolation,
+                (true, Some(pi), None) => self.report(
                     &d.at(&p().key("ports").index(pi).key("host")),
-                    format!(
-                        "`{}` of isolated plane `{}` publishes host port {}, which reaches the plane around its isolation",
-                        s.name,
-                        sys.planes[s.plane].name,
-                        s.ports[pi].host.map_or(0, |h| h.0),
-                    ),
-                    "leave the port unpublished, or state why the host may reach it in `security.host_ports`",
+                    Kind::IsolatedHostPort {
+                        service: s.name.clone(),
+                        plane: sys.planes[s.plane].name.clone(),
+                        port: s.ports[pi].host.map_or(0, |h| h.0),
+                    },
                 ),
-                (_, _, Some(_)) if !isolated || published.is_none() => self.error(
-                    Rule::SecurityException,
+                (_, _, Some(_)) if !isolated || published.is_none() => self.report(
                     &d.at(&p().key("security").key("host_ports")),
-                    format!(
-                        "`{}` states a reason for host_ports but is not a service of an isolated plane publishing a host port",
-                        s.name
-                    ),
-                    "remove `security.host_ports`; only a service of an isolated plane that publishes a host port needs it",
+                    Kind::HostPortsReasonUnneeded {
+                        service: s.name.clone(),
+                    },
                 ),
                 _ => {}
             }
