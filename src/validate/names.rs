@@ -1,5 +1,6 @@
-//! Syntax checks for single values: names, image references, durations,
-//! sizes. Pure functions, each returning whether the value is acceptable.
+//! Syntax checks for single values: names (and names YAML would read as
+//! something else), image references, durations and sizes within what
+//! Compose can hold, capabilities and spellings of root. Pure functions.
 
 /// Service, network, volume and plane names: what Compose accepts as a
 /// service name and Docker as a network or volume name.
