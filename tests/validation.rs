@@ -184,19 +184,26 @@ fn an_output_inside_another_outputs_path_collides() {
 #[test]
 fn the_validator_names_exactly_the_files_render_writes() {
     use lucid_gen::secrets::{self, SecretSource};
-    let p = project(None, "");
-    let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-    let valid = lucid_gen::validate::validate(&loaded).unwrap();
-    let resolved = secrets::resolve(&valid.system, &SecretSource::Seeded(1), &[]).unwrap();
-    let rendered = lucid_gen::render::render(&valid.system, &resolved.values).unwrap();
-    let rendered = lucid_gen::write::with_manifest(rendered);
-    let mut planned: Vec<_> = lucid_gen::render::output_paths(&valid.system)
-        .into_iter()
-        .map(|o| o.path)
-        .collect();
-    planned.sort();
-    let written: Vec<_> = rendered.keys().cloned().collect();
-    assert_eq!(planned, written);
+    // The small fixture, the repository's model, and the fixture with its
+    // outputs moved and a `./` spelling.
+    let moved = project(
+        Some("{ env_dir: ./env, compose_dir: compose, dockerfile_dir: build/docker, master_compose: all.yml }"),
+        "",
+    );
+    for p in [project(None, ""), Project::lucid(), moved] {
+        let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
+        let valid = lucid_gen::validate::validate(&loaded).unwrap();
+        let resolved = secrets::resolve(&valid.system, &SecretSource::Seeded(1), &[]).unwrap();
+        let rendered = lucid_gen::render::render(&valid.system, &resolved.values).unwrap();
+        let rendered = lucid_gen::write::with_manifest(rendered);
+        let mut planned: Vec<_> = lucid_gen::render::output_paths(&valid.system)
+            .into_iter()
+            .map(|o| o.path)
+            .collect();
+        planned.sort();
+        let written: Vec<_> = rendered.keys().cloned().collect();
+        assert_eq!(planned, written);
+    }
 }
 
 // ---------------------------------------------------- item 6: names
