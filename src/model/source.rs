@@ -146,6 +146,10 @@ impl SourceFile {
             file: self.path.clone(),
             line,
             col,
+            line_text: line
+                .checked_sub(1)
+                .and_then(|i| self.text.lines().nth(i))
+                .map(str::to_string),
         }
     }
 
