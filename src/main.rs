@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use lucid_gen::diagnostic::{Diagnostic, Kind};
+use lucid_gen::diagnostic::{self, Diagnostic, Kind};
 use lucid_gen::docker::{self, Deployment, DockerError};
 use lucid_gen::model::{self, LoadError};
 use lucid_gen::secrets::{self, SecretSource};
@@ -54,6 +54,10 @@ enum Command {
     Check {
         #[command(flatten)]
         paths: Paths,
+        /// `human`: the source line with a caret, then help; `json`: one
+        /// JSON object per diagnostic and line on stdout, for editors and CI.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Manage generated secret values.
     Secrets {
@@ -228,7 +232,7 @@ fn main() -> ExitCode {
 fn try_main(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::All { paths, check } => all(&paths, check, &[]),
-        Command::Check { paths } => check(&paths),
+        Command::Check { paths, format } => check(&paths, format),
         Command::Secrets {
             command: SecretsCommand::Rotate { name, paths },
         } => rotate(&paths, name),
@@ -368,9 +372,29 @@ fn deployment(paths: &Paths, fresh: bool) -> Result<Deployment, Failure> {
     })
 }
 
+/// How diagnostics are printed.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+/// The format `check --format` chose; every other command prints for people.
+static FORMAT: std::sync::OnceLock<Format> = std::sync::OnceLock::new();
+
+/// Prints diagnostics: for people on stderr (coloured only on a terminal,
+/// and not when `NO_COLOR` is set), or as JSON lines on stdout.
 fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    use std::io::IsTerminal;
+    if FORMAT.get() == Some(&Format::Json) {
+        for d in diagnostics {
+            println!("{}", diagnostic::render::json(d));
+        }
+        return;
+    }
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     for d in diagnostics {
-        eprintln!("{d}");
+        eprintln!("{}", diagnostic::render::human(d, color));
     }
 }
 
@@ -442,7 +466,8 @@ fn secret_hygiene(paths: &Paths, system: &System) -> Vec<Diagnostic> {
     warnings
 }
 
-fn check(paths: &Paths) -> Result<(), Failure> {
+fn check(paths: &Paths, format: Format) -> Result<(), Failure> {
+    let _ = FORMAT.set(format);
     let system = load_valid(&paths.model)?;
     print_diagnostics(&secret_hygiene(paths, &system));
     let published = system
@@ -451,7 +476,7 @@ fn check(paths: &Paths) -> Result<(), Failure> {
         .flat_map(|s| &s.ports)
         .filter(|p| p.host.is_some())
         .count();
-    println!(
+    let summary = format!(
         "model {} is valid: {} services in {} phases, {} networks on {} planes, {} published ports, {} secrets",
         paths.model.display(),
         system.services.len(),
@@ -461,6 +486,11 @@ fn check(paths: &Paths) -> Result<(), Failure> {
         published,
         system.secrets.len()
     );
+    // With `--format json`, stdout holds only diagnostics.
+    match format {
+        Format::Human => println!("{summary}"),
+        Format::Json => eprintln!("{summary}"),
+    }
     Ok(())
 }
 

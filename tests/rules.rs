@@ -100,15 +100,18 @@ fn every_rule_has_a_fixture() {
 }
 
 /// Drops warnings of other rules (a broken service rarely bothers with
-/// limits and health checks) with their help lines, keeping every error.
+/// limits and health checks) with their source lines and help, keeping
+/// every error.
 fn without_other_warnings(stderr: &str, rule: &str) -> String {
     let mut out = String::new();
     let mut skipping = false;
     for line in stderr.lines() {
-        if line.contains(": warning[") {
-            skipping = !line.contains(&format!("warning[{rule}]"));
-        } else if !line.starts_with("  help:") {
-            skipping = false;
+        let header = line.starts_with("error")
+            || line.starts_with("warning[")
+            || line.contains(": error[")
+            || line.contains(": warning[");
+        if header {
+            skipping = line.contains("warning[") && !line.contains(&format!("warning[{rule}]"));
         }
         if !skipping {
             out.push_str(line);

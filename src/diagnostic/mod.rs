@@ -9,6 +9,7 @@
 //! across releases, listed in the README.
 
 mod kind;
+pub mod render;
 mod rule;
 
 use std::borrow::Cow;
@@ -18,12 +19,14 @@ use std::path::PathBuf;
 pub use kind::Kind;
 pub use rule::Rule;
 
-/// Where a problem is: a file, and a 1-based line and column in it.
+/// Where a problem is: a file, and a 1-based line and column in it, with
+/// the text of that line when the file was readable (to show it).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Location {
     pub file: PathBuf,
     pub line: usize,
     pub col: usize,
+    pub line_text: Option<String>,
 }
 
 impl fmt::Display for Location {
@@ -91,16 +94,24 @@ impl Diagnostic {
     }
 }
 
-/// The one-line form: `path:line:col: error[rule]: message`, then
+impl Diagnostic {
+    /// The first line: `path:line:col: error[rule]: message`.
+    pub fn header(&self) -> String {
+        let mut out = String::new();
+        if let Some(location) = &self.location {
+            let _ = write!(out, "{location}: ");
+        }
+        let level = self.severity().name();
+        let _ = write!(out, "{level}[{}]: {}", self.rule(), self.kind);
+        out
+    }
+}
+
+/// The short form, without the source line: the header, then
 /// `  help: ...` on the next line.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(location) = &self.location {
-            write!(f, "{location}: ")?;
-        }
-        let level = self.severity().name();
-        write!(f, "{level}[{}]: {}", self.rule(), self.kind)?;
-        write!(f, "\n  help: {}", self.help())
+        write!(f, "{}\n  help: {}", self.header(), self.help())
     }
 }
 

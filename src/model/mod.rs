@@ -144,6 +144,7 @@ fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
             file: path.clone(),
             line: 1,
             col: 1,
+            line_text: None,
         }))
     };
     let meta = fs::metadata(path).map_err(|error| LoadError::Io {
@@ -213,6 +214,7 @@ fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
                 file: path.clone(),
                 line,
                 col,
+                line_text: None,
             }));
             return Ok((None, vec![d]));
         }

@@ -80,6 +80,9 @@ pub struct SourceFile {
     /// node, where a `YamlPath` key cost one per segment, twice): indexing
     /// eagerly took twice as long as the YAML parse itself on large models.
     positions: OnceLock<Positions>,
+    /// Byte offset where each line starts, built on the first diagnostic,
+    /// so showing a line costs a lookup, not a scan of the file.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 /// Appends one segment to an encoded path. Keys are length-prefixed
@@ -124,6 +127,7 @@ impl SourceFile {
             path,
             text,
             positions: OnceLock::new(),
+            line_starts: OnceLock::new(),
         };
         let diagnostics = file.walk(None);
         (file, diagnostics)
@@ -146,7 +150,21 @@ impl SourceFile {
             file: self.path.clone(),
             line,
             col,
+            line_text: self.line_text(line).map(str::to_string),
         }
+    }
+
+    /// The text of 1-based line `line`, without its line ending.
+    fn line_text(&self, line: usize) -> Option<&str> {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let start = *starts.get(line.checked_sub(1)?)?;
+        let end = starts.get(line).map_or(self.text.len(), |next| next - 1);
+        let text = self.text.get(start..end)?;
+        Some(text.strip_suffix('\r').unwrap_or(text))
     }
 
     /// Where the value at `path` starts, or the nearest ancestor that exists.
@@ -421,5 +439,15 @@ mod tests {
     fn syntax_errors_have_a_position() {
         let (_, diags) = SourceFile::new("m.yaml".into(), "a: [1, 2\nb: 3\n".into());
         assert_eq!(diags[0].rule(), crate::diagnostic::Rule::YamlSyntax);
+    }
+
+    #[test]
+    fn locations_carry_their_line() {
+        let (file, _) = SourceFile::new("x.yaml".into(), "a: 1\r\nb: 2\nc: 3".into());
+        assert_eq!(file.location(1, 1).line_text.as_deref(), Some("a: 1"));
+        assert_eq!(file.location(2, 4).line_text.as_deref(), Some("b: 2"));
+        assert_eq!(file.location(3, 1).line_text.as_deref(), Some("c: 3"));
+        assert_eq!(file.location(4, 1).line_text, None);
+        assert_eq!(file.location(0, 1).line_text, None);
     }
 }
