@@ -268,10 +268,14 @@ fn names_close_to_yaml_keywords_survive_docker_compose_config() {
         return;
     }
     let names = ["true-web", "x123", "1a", "nullable", "0x1g", "yes.no"];
-    let mut case = String::from("services:\n");
+    // Env files are not YAML: keys YAML would misread are fine there, and
+    // `y`/`N` are strings to every YAML reader Compose tooling uses.
+    let mut case = String::from(
+        "env_files:\n  words:\n    file: .env.words\n    vars:\n      \"TRUE\": a\n      \"NULL\": b\n      \"yes\": c\n      \"off\": d\nservices:\n",
+    );
     for name in names {
         case.push_str(&format!(
-            "  {name}:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    environment:\n      YESNO_{}: \"1\"\n",
+            "  {name}:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    env_files: [edge, words]\n    environment:\n      YESNO_{}: \"1\"\n      y: \"2\"\n      N: \"3\"\n",
             name.replace(['-', '.'], "_")
         ));
     }
@@ -294,11 +298,17 @@ fn names_close_to_yaml_keywords_survive_docker_compose_config() {
     );
     let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for name in names {
-        assert!(
-            config["services"].get(name).is_some(),
-            "{name} lost:\n{}",
-            stdout(&out)
-        );
+        let env = &config["services"][name]["environment"];
+        for (key, value) in [
+            ("TRUE", "a"),
+            ("NULL", "b"),
+            ("yes", "c"),
+            ("off", "d"),
+            ("y", "2"),
+            ("N", "3"),
+        ] {
+            assert_eq!(env[key], value, "{name}: {key} lost:\n{}", stdout(&out));
+        }
     }
 }
 
