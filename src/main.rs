@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use lucid_gen::diagnostic::Diagnostic;
+use lucid_gen::diagnostic::{self, Diagnostic, Kind};
 use lucid_gen::docker::{self, Deployment, DockerError};
 use lucid_gen::model::{self, LoadError};
 use lucid_gen::secrets::{self, SecretError, SecretSource};
@@ -55,6 +55,10 @@ enum Command {
     Check {
         #[command(flatten)]
         paths: Paths,
+        /// `human`: the source line with a caret, then help; `json`: one
+        /// JSON object per diagnostic and line on stdout, for editors and CI.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Manage generated secret values.
     Secrets {
@@ -294,7 +298,7 @@ fn main() -> ExitCode {
 fn try_main(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::All { paths, check } => all(&paths, check, &[]),
-        Command::Check { paths } => check(&paths),
+        Command::Check { paths, format } => check(&paths, format),
         Command::Secrets {
             command: SecretsCommand::Rotate { name, paths },
         } => rotate(&paths, name),
@@ -421,9 +425,29 @@ fn deployment(paths: &Paths, fresh: bool) -> Result<Deployment, Failure> {
     })
 }
 
+/// How diagnostics are printed.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+/// The format `check --format` chose; every other command prints for people.
+static FORMAT: std::sync::OnceLock<Format> = std::sync::OnceLock::new();
+
+/// Prints diagnostics: for people on stderr (coloured only on a terminal,
+/// and not when `NO_COLOR` is set), or as JSON lines on stdout.
 fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    use std::io::IsTerminal;
+    if FORMAT.get() == Some(&Format::Json) {
+        for d in diagnostics {
+            println!("{}", diagnostic::render::json(d));
+        }
+        return;
+    }
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     for d in diagnostics {
-        eprintln!("{d}");
+        eprintln!("{}", diagnostic::render::human(d, color));
     }
 }
 
@@ -468,7 +492,7 @@ fn load_valid(model_dir: &Path) -> Result<System, Failure> {
 
 /// Warnings about where secrets are kept: a store or a secret-bearing env
 /// file that others can read, or that git tracks.
-fn secret_hygiene(paths: &Paths, system: &System) -> Vec<String> {
+fn secret_hygiene(paths: &Paths, system: &System) -> Vec<Diagnostic> {
     let mut files = vec![paths.secrets.clone()];
     for env_file in system.env_files.iter().filter(|f| !f.secrets.is_empty()) {
         files.push(paths.out.join(&system.output.env_dir).join(&env_file.file));
@@ -476,35 +500,31 @@ fn secret_hygiene(paths: &Paths, system: &System) -> Vec<String> {
     let mut warnings = Vec::new();
     for file in files.iter().filter(|f| f.is_file()) {
         if let Some(mode) = write::mode_of(file).filter(|m| m & 0o077 != 0) {
-            warnings.push(format!(
-                "warning[secret-exposure]: {} holds secrets but has mode {mode:03o}\n  help: chmod 600 {}",
-                file.display(),
-                file.display()
-            ));
+            warnings.push(Diagnostic::new(Kind::SecretFileMode {
+                file: file.display().to_string(),
+                mode: format!("{mode:03o}"),
+            }));
         }
         if docker::git_tracks(file) {
-            warnings.push(format!(
-                "warning[secret-exposure]: {} holds secrets but is tracked by git\n  help: git rm --cached {} and rotate every secret it held (`lucid-gen secrets rotate NAME`)",
-                file.display(),
-                file.display()
-            ));
+            warnings.push(Diagnostic::new(Kind::SecretFileTracked {
+                file: file.display().to_string(),
+            }));
         }
     }
     warnings
 }
 
-fn check(paths: &Paths) -> Result<(), Failure> {
+fn check(paths: &Paths, format: Format) -> Result<(), Failure> {
+    let _ = FORMAT.set(format);
     let system = load_valid(&paths.model)?;
-    for warning in secret_hygiene(paths, &system) {
-        eprintln!("{warning}");
-    }
+    print_diagnostics(&secret_hygiene(paths, &system));
     let published = system
         .services
         .iter()
         .flat_map(|s| &s.ports)
         .filter(|p| p.host.is_some())
         .count();
-    println!(
+    let summary = format!(
         "model {} is valid: {} services in {} phases, {} networks on {} planes, {} published ports, {} secrets",
         paths.model.display(),
         system.services.len(),
@@ -514,6 +534,11 @@ fn check(paths: &Paths) -> Result<(), Failure> {
         published,
         system.secrets.len()
     );
+    // With `--format json`, stdout holds only diagnostics.
+    match format {
+        Format::Human => println!("{summary}"),
+        Format::Json => eprintln!("{summary}"),
+    }
     Ok(())
 }
 

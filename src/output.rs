@@ -5,6 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// The name of the list of files lucid-gen wrote, kept in the output root.
+pub const MANIFEST: &str = ".lucid-gen-manifest";
+
+/// Prefix of the temporary files lucid-gen writes before renaming them into
+/// place; a killed run may leave some, and the next run removes them.
+pub const TMP_PREFIX: &str = ".lucid-gen-tmp-";
+
 /// One rendered file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputFile {

@@ -13,10 +13,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::model::par;
-pub use crate::output::{OutputFile, Outputs};
-
-/// The name of the list of files lucid-gen wrote, kept in the output root.
-pub const MANIFEST: &str = ".lucid-gen-manifest";
+pub use crate::output::{OutputFile, Outputs, MANIFEST, TMP_PREFIX};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -41,10 +38,6 @@ pub struct Summary {
     pub unchanged: usize,
     pub deleted: usize,
 }
-
-/// Prefix of the temporary files lucid-gen writes before renaming them into
-/// place; a killed run may leave some, and the next run removes them.
-pub const TMP_PREFIX: &str = ".lucid-gen-tmp-";
 
 /// An I/O failure and the path it happened at.
 #[derive(Debug)]

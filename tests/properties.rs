@@ -289,8 +289,8 @@ fn check_outcome(outcome: &Outcome, files: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<S
     };
     for d in diagnostics {
         let Some(loc) = &d.location else {
-            if !MODEL_WIDE.contains(&d.rule) {
-                problems.push(format!("[no location, error[{}]] {d}", d.rule));
+            if !MODEL_WIDE.contains(&d.rule()) {
+                problems.push(format!("[no location, error[{}]] {d}", d.rule()));
             }
             continue;
         };
@@ -306,7 +306,7 @@ fn check_outcome(outcome: &Outcome, files: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<S
             };
             problems.push(format!(
                 "[location outside the file, error[{}], {ending}] {} lines: {d}",
-                d.rule,
+                d.rule(),
                 max_line(bytes)
             ));
         }

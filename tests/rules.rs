@@ -2,16 +2,24 @@
 //! is added to a copy of the `small` fixture, `lucid-gen check` runs, and
 //! the snapshot holds the exit code and every diagnostic (rule, message,
 //! file, line, column, help). The file's name is the rule it must trigger.
+//! A file whose first line starts with `# alone` is the whole model instead.
+//! `every_rule_has_a_fixture` makes sure no rule goes without one.
 
 mod common;
 
 use common::{stderr, Project};
+use lucid_gen::diagnostic::Rule;
 
 #[test]
 fn every_rule_has_a_failing_model() {
     insta::glob!("bad/*.yaml", |path| {
         let rule = path.file_stem().unwrap().to_str().unwrap();
         let p = Project::fixture("small");
+        let text = std::fs::read_to_string(path).unwrap();
+        if text.starts_with("# alone") {
+            std::fs::remove_dir_all(p.path("model")).unwrap();
+            std::fs::create_dir(p.path("model")).unwrap();
+        }
         std::fs::copy(path, p.path("model/case.yaml")).unwrap();
         let warning_only = WARNINGS.contains(&rule);
         let out = p
@@ -28,8 +36,13 @@ fn every_rule_has_a_failing_model() {
         assert!(
             err.contains("model/case.yaml:")
                 || rule == "duplicate-definition"
-                || rule == "unknown-plane",
+                || rule == "unknown-plane"
+                || rule == "no-services",
             "{rule}: the diagnostic must point into the broken file:\n{err}"
+        );
+        assert!(
+            !err.chars().any(|c| c.is_control() && c != '\n'),
+            "{rule}: a control character reached the terminal:\n{err:?}"
         );
         insta::assert_snapshot!(format!(
             "exit: {}\n{}",
@@ -40,18 +53,65 @@ fn every_rule_has_a_failing_model() {
 }
 
 /// Rules that only warn: the model stays valid.
-const WARNINGS: [&str; 3] = ["unused-secret", "missing-health-check", "missing-limits"];
+const WARNINGS: [&str; 4] = [
+    "unused-secret",
+    "missing-health-check",
+    "missing-limits",
+    "bridge-not-isolated",
+];
+
+/// Rules no model file in `tests/bad/` can trigger, each with the test that
+/// covers it instead.
+const NO_FIXTURE: [(&str, &str); 3] = [
+    (
+        "io",
+        "needs an unreadable or over-8-MiB file: tests/bad_input.rs",
+    ),
+    (
+        "not-utf8",
+        "a fixture must be UTF-8 to be stored: non_utf8_files_are_named below",
+    ),
+    (
+        "secret-exposure",
+        "about file modes and git, not the model: tests/cli.rs",
+    ),
+];
+
+/// Every rule has `tests/bad/<rule>.yaml` and its snapshot, or is listed in
+/// `NO_FIXTURE` with the reason.
+#[test]
+fn every_rule_has_a_fixture() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut missing = Vec::new();
+    for rule in Rule::ALL {
+        let name = rule.name();
+        let exempt = NO_FIXTURE.iter().any(|(r, _)| *r == name);
+        let fixture = root.join(format!("bad/{name}.yaml"));
+        let snapshot = root.join(format!(
+            "snapshots/rules__every_rule_has_a_failing_model@{name}.yaml.snap"
+        ));
+        match (exempt, fixture.is_file() && snapshot.is_file()) {
+            (false, false) => missing.push(format!("{name}: no fixture or no snapshot")),
+            (true, true) => missing.push(format!("{name}: has a fixture, drop it from NO_FIXTURE")),
+            _ => {}
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
 
 /// Drops warnings of other rules (a broken service rarely bothers with
-/// limits and health checks) with their help lines, keeping every error.
+/// limits and health checks) with their source lines and help, keeping
+/// every error.
 fn without_other_warnings(stderr: &str, rule: &str) -> String {
     let mut out = String::new();
     let mut skipping = false;
     for line in stderr.lines() {
-        if line.contains(": warning[") {
-            skipping = !line.contains(&format!("warning[{rule}]"));
-        } else if !line.starts_with("  help:") {
-            skipping = false;
+        let header = line.starts_with("error")
+            || line.starts_with("warning[")
+            || line.contains(": error[")
+            || line.contains(": warning[");
+        if header {
+            skipping = line.contains("warning[") && !line.contains(&format!("warning[{rule}]"));
         }
         if !skipping {
             out.push_str(line);

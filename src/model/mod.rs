@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use source::{SourceFile, YamlPath};
 
-use crate::diagnostic::{Diagnostic, Location, Rule};
+use crate::diagnostic::{Diagnostic, Kind, Location, Rule};
 
 /// Model files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -139,14 +139,13 @@ type FileResult = (Option<(SourceFile, Option<raw::Fragment>)>, Vec<Diagnostic>)
 
 /// Reads and parses one model file.
 fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
-    let at_start = |rule, msg: String, help: &str| {
-        Diagnostic::error(rule, msg)
-            .at(Some(Location {
-                file: path.clone(),
-                line: 1,
-                col: 1,
-            }))
-            .help(help)
+    let at_start = |kind| {
+        Diagnostic::new(kind).at(Some(Location {
+            file: path.clone(),
+            line: 1,
+            col: 1,
+            line_text: None,
+        }))
     };
     let meta = fs::metadata(path).map_err(|error| LoadError::Io {
         path: path.clone(),
@@ -171,11 +170,10 @@ fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
     }
     let size = meta.len();
     if size > MAX_FILE_BYTES {
-        let d = at_start(
-            Rule::Io,
-            format!("model file is {size} bytes, more than the {MAX_FILE_BYTES}-byte limit"),
-            "a model file describes services, not data; split it or remove what does not belong",
-        );
+        let d = at_start(Kind::FileTooLarge {
+            size,
+            limit: MAX_FILE_BYTES,
+        });
         return Ok((None, vec![d]));
     }
     // Read at most one byte past the limit: the file may grow after the
@@ -196,11 +194,9 @@ fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
         error,
     })?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        let d = at_start(
-            Rule::Io,
-            format!("model file grew past the {MAX_FILE_BYTES}-byte limit while being read"),
-            "a model file describes services, not data; split it or remove what does not belong",
-        );
+        let d = at_start(Kind::FileGrew {
+            limit: MAX_FILE_BYTES,
+        });
         return Ok((None, vec![d]));
     }
     // A byte order mark is not part of the YAML: drop it so columns and
@@ -214,13 +210,12 @@ fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
             let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
             let col = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-            let d = Diagnostic::error(Rule::NotUtf8, "model file is not valid UTF-8")
-                .at(Some(Location {
-                    file: path.clone(),
-                    line,
-                    col,
-                }))
-                .help("save the file as UTF-8");
+            let d = Diagnostic::new(Kind::NotUtf8 {}).at(Some(Location {
+                file: path.clone(),
+                line,
+                col,
+                line_text: None,
+            }));
             return Ok((None, vec![d]));
         }
     };
@@ -239,14 +234,10 @@ pub fn parse_file(
         !line.is_empty() && !line.starts_with('#') && line != "---"
     });
     if !has_content {
-        diagnostics.push(
-            Diagnostic::error(Rule::EmptyFile, "model file is empty")
-                .at(Some(file.location(1, 1)))
-                .help("add a section such as `services:`, or delete the file"),
-        );
+        diagnostics.push(Diagnostic::new(Kind::EmptyFile {}).at(Some(file.location(1, 1))));
         return (file, None, diagnostics);
     }
-    if diagnostics.iter().any(|d| d.rule == Rule::YamlSyntax) {
+    if diagnostics.iter().any(|d| d.rule() == Rule::YamlSyntax) {
         return (file, None, diagnostics);
     }
     match serde_yaml::from_str::<raw::Fragment>(&file.text) {
@@ -254,8 +245,8 @@ pub fn parse_file(
         Err(err) => {
             let d = serde_diagnostic(&file, &err);
             // The position walk already reported duplicate keys, better.
-            if !(d.rule == Rule::DuplicateKey
-                && diagnostics.iter().any(|x| x.rule == Rule::DuplicateKey))
+            if !(d.rule() == Rule::DuplicateKey
+                && diagnostics.iter().any(|x| x.rule() == Rule::DuplicateKey))
             {
                 diagnostics.push(d);
             }
@@ -272,38 +263,27 @@ fn serde_diagnostic(file: &SourceFile, err: &serde_yaml::Error) -> Diagnostic {
         Some(i) => full[..i].to_string(),
         None => full.clone(),
     };
-    let (rule, help) = if message.contains("unknown field") {
-        (
-            Rule::UnknownKey,
-            "remove the key or fix its spelling; the README's model reference lists every key",
-        )
+    let kind = if message.contains("unknown field") {
+        Kind::UnknownKey { message }
     } else if message.contains("missing field") {
-        (
-            Rule::MissingKey,
-            "add the key; the README's model reference says what it holds",
-        )
+        Kind::MissingKey { message }
     } else if message.contains("duplicate field") {
-        (Rule::DuplicateKey, "remove one of the two entries")
+        Kind::DuplicateField { message }
     } else if message.contains("invalid type")
         || message.contains("invalid value")
         || message.contains("unknown variant")
     {
-        (
-            Rule::WrongType,
-            "give the value the type the model reference asks for",
-        )
+        Kind::WrongType { message }
     } else if message.contains("recursion limit") {
-        (Rule::YamlSyntax, "the file nests too deeply to be a model")
+        Kind::TooDeep { message }
     } else {
-        (Rule::YamlSyntax, "fix the YAML at this position")
+        Kind::NotAModel { message }
     };
     let location = err
         .location()
         .map(|l| file.location(l.line(), l.column()))
         .unwrap_or_else(|| file.location(1, 1));
-    Diagnostic::error(rule, message)
-        .at(Some(location))
-        .help(help)
+    Diagnostic::new(kind).at(Some(location))
 }
 
 #[cfg(test)]
@@ -320,20 +300,20 @@ mod tests {
             "services:\n  web:\n    phase: a\n    plane: b\n    networks: []\n    prots: []\n",
         );
         assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!(d[0].rule, Rule::UnknownKey);
-        assert!(d[0].message.contains("prots"), "{}", d[0].message);
+        assert_eq!(d[0].rule(), Rule::UnknownKey);
+        assert!(d[0].message().contains("prots"), "{}", d[0].message());
         assert_eq!(d[0].location.as_ref().unwrap().line, 6);
     }
 
     #[test]
     fn wrong_types_are_reported() {
         let d = parse("secrets:\n  A:\n    bytes: lots\n    env_files: []\n");
-        assert_eq!(d[0].rule, Rule::WrongType);
+        assert_eq!(d[0].rule(), Rule::WrongType);
         assert_eq!(d[0].location.as_ref().unwrap().line, 3);
     }
 
     #[test]
     fn empty_files_are_refused() {
-        assert_eq!(parse("# nothing\n\n")[0].rule, Rule::EmptyFile);
+        assert_eq!(parse("# nothing\n\n")[0].rule(), Rule::EmptyFile);
     }
 }

@@ -318,6 +318,10 @@ pub struct SecurityDef {
     /// Most processes the container may run; default 256.
     #[serde(default)]
     pub pids_limit: Option<u32>,
+    /// Why a service of an isolated plane publishes host ports (a host
+    /// port reaches the plane around its isolation).
+    #[serde(default)]
+    pub host_ports: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

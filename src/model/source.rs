@@ -3,7 +3,7 @@
 //! serde_yaml deserializes the typed model but its values carry no
 //! positions. `saphyr-parser` (a maintained, YAML 1.2 event parser) walks the
 //! same text once more and records where each node starts, keyed by its path
-//! (`services.lucid-redis.ports[0].host`). Validation speaks in paths; this
+//! (`services.cache.ports[0].host`). Validation speaks in paths; this
 //! index turns them into `file:line:col`. The same walk finds duplicate keys,
 //! which serde would otherwise let overwrite each other silently.
 
@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use saphyr_parser::{Event, Marker, Parser};
 
-use crate::diagnostic::{Diagnostic, Location, Rule};
+use crate::diagnostic::{Diagnostic, Kind, Location};
 
 /// One step into a YAML tree: a mapping key or a sequence index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -80,6 +80,9 @@ pub struct SourceFile {
     /// node, where a `YamlPath` key cost one per segment, twice): indexing
     /// eagerly took twice as long as the YAML parse itself on large models.
     positions: OnceLock<Positions>,
+    /// Byte offset where each line starts, built on the first diagnostic,
+    /// so showing a line costs a lookup, not a scan of the file.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 /// Appends one segment to an encoded path. Keys are length-prefixed
@@ -124,6 +127,7 @@ impl SourceFile {
             path,
             text,
             positions: OnceLock::new(),
+            line_starts: OnceLock::new(),
         };
         let diagnostics = file.walk(None);
         (file, diagnostics)
@@ -146,7 +150,21 @@ impl SourceFile {
             file: self.path.clone(),
             line,
             col,
+            line_text: self.line_text(line).map(str::to_string),
         }
+    }
+
+    /// The text of 1-based line `line`, without its line ending.
+    fn line_text(&self, line: usize) -> Option<&str> {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let start = *starts.get(line.checked_sub(1)?)?;
+        let end = starts.get(line).map_or(self.text.len(), |next| next - 1);
+        let text = self.text.get(start..end)?;
+        Some(text.strip_suffix('\r').unwrap_or(text))
     }
 
     /// Where the value at `path` starts, or the nearest ancestor that exists.
@@ -201,9 +219,10 @@ impl SourceFile {
                 Err(err) => {
                     let (line, col) = self.clamp(line_col(err.marker()));
                     diagnostics.push(
-                        Diagnostic::error(Rule::YamlSyntax, format!("invalid YAML: {}", err.info()))
-                            .at(Some(self.location(line, col)))
-                            .help("fix the YAML syntax at this position (indentation, quotes, a missing `:`)"),
+                        Diagnostic::new(Kind::YamlSyntax {
+                            info: err.info().to_string(),
+                        })
+                        .at(Some(self.location(line, col))),
                     );
                     break;
                 }
@@ -221,9 +240,8 @@ impl SourceFile {
                     documents += 1;
                     if documents > 1 {
                         diagnostics.push(
-                            Diagnostic::error(Rule::YamlSyntax, "a model file holds exactly one YAML document")
-                                .at(Some(self.location(start.0, start.1)))
-                                .help("remove the `---` separator, or move the second document into a file of its own"),
+                            Diagnostic::new(Kind::SecondDocument {})
+                                .at(Some(self.location(start.0, start.1))),
                         );
                         break;
                     }
@@ -293,15 +311,11 @@ impl SourceFile {
                         let name = &name[name.find(':').map_or(0, |i| i + 1)..];
                         let location = self.location(start.0, start.1);
                         diagnostics.push(
-                            Diagnostic::error(
-                                Rule::DuplicateKey,
-                                format!(
-                                    "key `{name}` appears twice in `{}`",
-                                    display_parent(&path[..*len])
-                                ),
-                            )
-                            .at(Some(location))
-                            .help("YAML would silently keep only the last one; remove or rename one of them"),
+                            Diagnostic::new(Kind::DuplicateKey {
+                                key: name.to_string(),
+                                parent: display_parent(&path[..*len]).to_string(),
+                            })
+                            .at(Some(location)),
                         );
                     }
                     *pending_key = Some(start);
@@ -373,9 +387,9 @@ mod tests {
         let text = "a: 1\nb:\n  c: 1\n  c: 2\n";
         let (_, diags) = SourceFile::new("m.yaml".into(), text.into());
         assert_eq!(diags.len(), 1);
-        assert_eq!(diags[0].rule, Rule::DuplicateKey);
+        assert_eq!(diags[0].rule(), crate::diagnostic::Rule::DuplicateKey);
         assert_eq!(diags[0].location.as_ref().unwrap().line, 4);
-        assert!(diags[0].message.contains("`c`"), "{}", diags[0].message);
+        assert!(diags[0].message().contains("`c`"), "{}", diags[0].message());
     }
 
     #[test]
@@ -424,6 +438,16 @@ mod tests {
     #[test]
     fn syntax_errors_have_a_position() {
         let (_, diags) = SourceFile::new("m.yaml".into(), "a: [1, 2\nb: 3\n".into());
-        assert_eq!(diags[0].rule, Rule::YamlSyntax);
+        assert_eq!(diags[0].rule(), crate::diagnostic::Rule::YamlSyntax);
+    }
+
+    #[test]
+    fn locations_carry_their_line() {
+        let (file, _) = SourceFile::new("x.yaml".into(), "a: 1\r\nb: 2\nc: 3".into());
+        assert_eq!(file.location(1, 1).line_text.as_deref(), Some("a: 1"));
+        assert_eq!(file.location(2, 4).line_text.as_deref(), Some("b: 2"));
+        assert_eq!(file.location(3, 1).line_text.as_deref(), Some("c: 3"));
+        assert_eq!(file.location(4, 1).line_text, None);
+        assert_eq!(file.location(0, 1).line_text, None);
     }
 }

@@ -67,6 +67,8 @@ struct NetworkView {
     external: bool,
     driver: Yaml,
     internal: bool,
+    /// An IPv6 subnet: Docker ignores it unless the network enables IPv6.
+    ipv6: bool,
     subnet: Yaml,
     gateway: Option<Yaml>,
     labels: Vec<(Yaml, Yaml)>,
@@ -190,6 +192,7 @@ fn network_view(system: &System, n: usize, usage: NetworkUse) -> NetworkView {
         external: matches!(usage, NetworkUse::External { .. }),
         driver: compose_name(&net.driver),
         internal: net.internal,
+        ipv6: net.subnet.addr.is_ipv6(),
         subnet: compose_name(&net.subnet.to_string()),
         gateway: net.gateway.map(|g| compose_name(&g.to_string())),
         labels: kv(&[

@@ -10,6 +10,9 @@ use crate::system::System;
 /// The config file's name, in the compose directory.
 pub const FILE: &str = ".compose-lint.yml";
 
+/// compose-lint's rule for a service that runs as root.
+const EXPLICIT_ROOT: &str = "CL-0018";
+
 struct RuleView {
     id: Yaml,
     /// Accepted for every service, because of this.
@@ -35,7 +38,15 @@ pub fn render(system: &System) -> Result<String, RenderError> {
         })
         .collect();
     for s in &system.services {
-        for (id, reason) in &s.lint_exceptions {
+        // A stated reason to run as root accepts the linter's finding
+        // about it too, so the model does not say it twice.
+        let root = s
+            .security
+            .run_as_root
+            .as_ref()
+            .filter(|_| !s.lint_exceptions.iter().any(|(id, _)| id == EXPLICIT_ROOT))
+            .map(|reason| (EXPLICIT_ROOT.to_string(), reason.clone()));
+        for (id, reason) in s.lint_exceptions.iter().chain(root.as_ref()) {
             let entry = (yaml_key(&s.name), yaml_str(reason));
             // `yaml_key` is one-to-one, so equal keys mean equal ids.
             let key = yaml_key(id);

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use crate::escape::{gitignore_path, python_str, Unrepresentable};
 use crate::model::par;
-use crate::output::{OutputFile, Outputs};
+use crate::output::{OutputFile, Outputs, MANIFEST};
 use crate::plan;
 use crate::secrets::SecretValues;
 use crate::system::{Probe, Service, System};
@@ -51,7 +51,7 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
     for (i, env_file) in system.env_files.iter().enumerate() {
         let text = env::render(system, i, secrets)?;
         outputs.insert(
-            PathBuf::from(&system.output.env_dir).join(&env_file.file),
+            env_path(system, &env_file.file),
             OutputFile {
                 text,
                 secret: !env_file.secrets.is_empty(),
@@ -71,16 +71,15 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
     let jobs: Vec<Job> = (plans.iter().map(Job::Compose))
         .chain([Job::Lint, Job::Dockerfiles, Job::Bake])
         .collect();
-    let compose_dir = PathBuf::from(&system.output.compose_dir);
     let rendered = par::map(
         &jobs,
         |job| -> Result<Vec<(PathBuf, String)>, RenderError> {
             Ok(match job {
                 Job::Compose(plan) => vec![(
-                    compose_dir.join(&plan.file_name),
+                    compose_path(system, &plan.file_name),
                     compose::render(system, plan)?,
                 )],
-                Job::Lint => vec![(compose_dir.join(lint::FILE), lint::render(system)?)],
+                Job::Lint => vec![(compose_path(system, lint::FILE), lint::render(system)?)],
                 Job::Dockerfiles => dockerfile::render_all(system)?,
                 Job::Bake => vec![(PathBuf::from(bake::BAKE_FILE), bake::render(system)?)],
             })
@@ -98,8 +97,88 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
         }
     }
     let gitignore = gitignore(&outputs)?;
-    outputs.insert(PathBuf::from(".gitignore"), gitignore);
+    outputs.insert(PathBuf::from(GITIGNORE), gitignore);
     Ok(outputs)
+}
+
+/// The `.gitignore` lucid-gen writes in the output root.
+const GITIGNORE: &str = ".gitignore";
+
+/// Where an env file goes, relative to the output root.
+fn env_path(system: &System, file: &str) -> PathBuf {
+    PathBuf::from(&system.output.env_dir).join(file)
+}
+
+/// Where a file of the compose directory goes, relative to the output root.
+fn compose_path(system: &System, file: &str) -> PathBuf {
+    PathBuf::from(&system.output.compose_dir).join(file)
+}
+
+/// What put a file among the outputs, for messages about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputOrigin {
+    /// `System::env_files[i]`.
+    EnvFile(usize),
+    /// The compose file of `System::phases[i]`; `None`: the master file.
+    Compose(Option<usize>),
+    /// The compose linter's config.
+    LintConfig,
+    /// The Dockerfile of `System::images[i]`.
+    BaseDockerfile(usize),
+    /// The Dockerfile of `System::services[i]`.
+    ServiceDockerfile(usize),
+    BakeFile,
+    Gitignore,
+    /// `write`'s list of the files it wrote.
+    Manifest,
+}
+
+/// One path the run writes and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedOutput {
+    pub path: PathBuf,
+    pub origin: OutputOrigin,
+}
+
+/// Every path [`render`] (plus `write`'s manifest) produces for `system`,
+/// computed by the same functions without rendering anything, so
+/// validation can find two outputs sharing a path before a byte is written.
+/// Duplicates are kept: finding them is the point.
+pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
+    let mut out = Vec::new();
+    let mut add = |path: PathBuf, origin| out.push(PlannedOutput { path, origin });
+    for (i, env_file) in system.env_files.iter().enumerate() {
+        add(env_path(system, &env_file.file), OutputOrigin::EnvFile(i));
+    }
+    for (i, phase) in system.phases.iter().enumerate() {
+        add(
+            compose_path(system, &phase.compose_file),
+            OutputOrigin::Compose(Some(i)),
+        );
+    }
+    add(
+        compose_path(system, &system.output.master_compose),
+        OutputOrigin::Compose(None),
+    );
+    add(compose_path(system, lint::FILE), OutputOrigin::LintConfig);
+    for (i, image) in system.images.iter().enumerate() {
+        add(
+            dockerfile_path(system, &image.key, true),
+            OutputOrigin::BaseDockerfile(i),
+        );
+    }
+    for (i, s) in system.services.iter().enumerate() {
+        if s.build.is_some() {
+            add(
+                dockerfile_path(system, &s.name, false),
+                OutputOrigin::ServiceDockerfile(i),
+            );
+        }
+    }
+    add(PathBuf::from(bake::BAKE_FILE), OutputOrigin::BakeFile);
+    add(PathBuf::from(GITIGNORE), OutputOrigin::Gitignore);
+    add(PathBuf::from(MANIFEST), OutputOrigin::Manifest);
+    out
 }
 
 /// `.gitignore` for the output root: every secret-bearing file, as a

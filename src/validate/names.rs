@@ -1,5 +1,6 @@
-//! Syntax checks for single values: names, image references, durations,
-//! sizes. Pure functions, each returning whether the value is acceptable.
+//! Syntax checks for single values: names (and names YAML would read as
+//! something else), image references, durations and sizes within what
+//! Compose can hold, capabilities and spellings of root. Pure functions.
 
 /// Service, network, volume and plane names: what Compose accepts as a
 /// service name and Docker as a network or volume name.
@@ -109,38 +110,15 @@ pub fn is_tag(s: &str) -> bool {
 }
 
 /// Go-style durations as Compose takes them: `30s`, `1m30s`, `500ms`.
-pub fn is_duration(s: &str) -> bool {
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
-        if digits == 0 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let unit = ["ns", "us", "ms", "s", "m", "h"]
-            .iter()
-            .find(|u| rest.starts_with(**u));
-        match unit {
-            Some(u) => rest = &rest[u.len()..],
-            None => return false,
-        }
-    }
-    true
+#[cfg(test)]
+fn is_duration(s: &str) -> bool {
+    duration_nanos(s).is_ok()
 }
 
-/// Byte sizes as Compose takes them: `512m`, `1g`, `1.5gb`, `1024`.
-pub fn is_byte_size(s: &str) -> bool {
-    let lower = s.to_ascii_lowercase();
-    let number_len = lower
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .count();
-    let (number, unit) = lower.split_at(number_len);
-    number.parse::<f64>().is_ok_and(|n| n > 0.0)
-        && matches!(unit, "" | "b" | "k" | "kb" | "m" | "mb" | "g" | "gb")
+/// Byte sizes as Compose takes them and can hold: `512m`, `1g`, `1.5gb`.
+#[cfg(test)]
+fn is_byte_size(s: &str) -> bool {
+    byte_size(s).is_some_and(|b| b < MAX_BYTES)
 }
 
 /// `os/arch[/variant]` as Docker names platforms.
@@ -165,9 +143,233 @@ pub fn is_user(s: &str) -> bool {
     }
 }
 
-/// A Linux capability name without its `CAP_` prefix.
-pub fn is_capability(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+/// What a YAML reader (1.1 or 1.2: PyYAML, go-yaml, serde_yaml) makes of
+/// `s` written as a plain scalar, when that is not a string: `true`,
+/// `NULL`, `off`, `123`, `0x1F`, `1e3`, `2024-01-02` come back as a
+/// boolean, null, a number or a date, never as the name that was meant.
+pub fn yaml_misread(s: &str) -> Option<&'static str> {
+    // YAML 1.1's booleans as PyYAML (compose-lint) and go-yaml read
+    // them; the bare `y`/`n` of the 1.1 spec are strings to both.
+    const BOOLS: [&str; 18] = [
+        "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+        "on", "On", "ON", "off", "Off", "OFF",
+    ];
+    if BOOLS.contains(&s) {
+        Some("a boolean")
+    } else if ["", "~", "null", "Null", "NULL"].contains(&s) {
+        Some("null")
+    } else if is_yaml_number(s) {
+        Some("a number")
+    } else if is_yaml_date(s) {
+        Some("a date")
+    } else {
+        None
+    }
+}
+
+/// Integers and floats in any notation YAML 1.1 or 1.2 resolves: decimal,
+/// `0x`/`0o`/`0b`, old-style octal, `_` separators, exponents, base 60,
+/// `.inf` and `.nan`.
+fn is_yaml_number(s: &str) -> bool {
+    let digits = |t: &str, ok: fn(char) -> bool| {
+        t.chars().any(|c| c != '_') && t.chars().all(|c| c == '_' || ok(c))
+    };
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if [".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN"].contains(&unsigned) {
+        return true;
+    }
+    for (prefix, ok) in [
+        ("0x", (|c: char| c.is_ascii_hexdigit()) as fn(char) -> bool),
+        ("0o", |c: char| c.is_digit(8)),
+        ("0b", |c: char| c == '0' || c == '1'),
+    ] {
+        if let Some(rest) = unsigned.strip_prefix(prefix) {
+            return digits(rest, ok);
+        }
+    }
+    let dec = |c: char| c.is_ascii_digit();
+    // Base 60 (YAML 1.1): 1:30, 190:20:30.15
+    if let Some((head, tail)) = unsigned.split_once(':') {
+        let (tail, fraction) = tail.split_once('.').unwrap_or((tail, "_0"));
+        return digits(head, dec)
+            && tail
+                .split(':')
+                .all(|p| !p.is_empty() && p.len() <= 2 && digits(p, dec))
+            && (fraction.is_empty() || digits(fraction, dec));
+    }
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            (int.is_empty() || digits(int, dec))
+                && (frac.is_empty() || digits(frac, dec))
+                && mantissa.chars().any(|c| c.is_ascii_digit())
+        }
+        None => digits(mantissa, dec),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
+}
+
+/// A YAML 1.1 timestamp's date part alone: `2024-01-02`.
+fn is_yaml_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 3
+        && parts[0].len() == 4
+        && (1..=2).contains(&parts[1].len())
+        && (1..=2).contains(&parts[2].len())
+        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Why a duration cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurationError {
+    /// Not `<number><unit>...`.
+    Syntax,
+    /// Longer than Go's `time.Duration` (2^63-1 ns, about 292 years),
+    /// which Compose parses it into.
+    TooLong,
+}
+
+/// Go-style durations as Compose takes them (`30s`, `1m30s`, `500ms`), in
+/// nanoseconds.
+pub fn duration_nanos(s: &str) -> Result<u64, DurationError> {
+    const UNITS: [(&str, u64); 6] = [
+        ("ns", 1),
+        ("us", 1_000),
+        ("ms", 1_000_000),
+        ("s", 1_000_000_000),
+        ("m", 60_000_000_000),
+        ("h", 3_600_000_000_000),
+    ];
+    if s.is_empty() {
+        return Err(DurationError::Syntax);
+    }
+    let mut rest = s;
+    let mut total: u64 = 0;
+    let mut too_long = false;
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return Err(DurationError::Syntax);
+        }
+        let number = &rest[..digits];
+        rest = &rest[digits..];
+        let Some((unit, scale)) = UNITS.iter().find(|(u, _)| rest.starts_with(u)) else {
+            return Err(DurationError::Syntax);
+        };
+        rest = &rest[unit.len()..];
+        let part = number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(*scale));
+        match part.and_then(|p| total.checked_add(p)) {
+            Some(t) => total = t,
+            None => too_long = true,
+        }
+    }
+    if too_long || total > i64::MAX as u64 {
+        Err(DurationError::TooLong)
+    } else {
+        Ok(total)
+    }
+}
+
+/// Byte sizes as Compose takes them (`512m`, `1g`, `1.5gb`, `1024`), in
+/// bytes (units are powers of 1024, as Docker counts memory); `None` when
+/// malformed.
+pub fn byte_size(s: &str) -> Option<f64> {
+    let lower = s.to_ascii_lowercase();
+    let number_len = lower
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .count();
+    let (number, unit) = lower.split_at(number_len);
+    let power = match unit {
+        "" | "b" => 0,
+        "k" | "kb" => 1,
+        "m" | "mb" => 2,
+        "g" | "gb" => 3,
+        _ => return None,
+    };
+    let n = number.parse::<f64>().ok().filter(|n| *n > 0.0)?;
+    Some(n * 1024f64.powi(power))
+}
+
+/// The most bytes Compose can hold (it parses sizes into a signed 64-bit
+/// integer; beyond, the value wraps into nonsense).
+pub const MAX_BYTES: f64 = 9_223_372_036_854_775_808.0; // 2^63, exclusive
+
+/// Every Linux capability (capabilities(7)), without the `CAP_` prefix.
+pub const CAPABILITIES: [&str; 41] = [
+    "AUDIT_CONTROL",
+    "AUDIT_READ",
+    "AUDIT_WRITE",
+    "BLOCK_SUSPEND",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "KILL",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "MKNOD",
+    "NET_ADMIN",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_RAW",
+    "PERFMON",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_CHROOT",
+    "SYS_MODULE",
+    "SYS_NICE",
+    "SYS_PACCT",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "SYSLOG",
+    "WAKE_ALARM",
+];
+
+/// A capability as Docker reads it: case ignored, one `CAP_` prefix
+/// optional. `cap_sys_admin` and `CAP_SYS_ADMIN` are both `SYS_ADMIN`;
+/// `CAP_CAP_SYS_ADMIN` stays `CAP_SYS_ADMIN`, which is no capability.
+pub fn normalize_capability(s: &str) -> String {
+    let upper = s.trim().to_ascii_uppercase();
+    upper
+        .strip_prefix("CAP_")
+        .map_or(upper.clone(), str::to_string)
+}
+
+/// Whether `user` (`uid[:gid]` or `name[:group]`) runs as uid 0: `root` in
+/// any case, or a number that is 0 as the runtime parses it (`0`, `00`,
+/// `-0`, `+0`), whatever the group.
+pub fn is_root_user(user: &str) -> bool {
+    let uid = user.split(':').next().unwrap_or(user);
+    if uid.eq_ignore_ascii_case("root") {
+        return true;
+    }
+    let digits = uid.strip_prefix(['+', '-']).unwrap_or(uid);
+    !digits.is_empty() && digits.chars().all(|c| c == '0')
 }
 
 /// The closest of `candidates` to `name`, if it is close enough to be a
@@ -208,7 +410,7 @@ mod tests {
     fn image_refs() {
         for ok in [
             "mongo:7.0",
-            "pickme/lucid-mongodb:latest-arm64",
+            "example/shop-db:latest-arm64",
             "gcr.io/distroless/python3-debian12:nonroot",
             "localhost:5000/a/b:1",
             "redis",
@@ -232,9 +434,77 @@ mod tests {
     #[test]
     fn suggestions() {
         assert_eq!(
-            suggest("lucid-mongdb", ["lucid-mongodb", "lucid-redis"]),
-            Some("lucid-mongodb")
+            suggest("shop-dbb", ["shop-db", "shop-cache"]),
+            Some("shop-db")
         );
-        assert_eq!(suggest("zzz", ["lucid-mongodb"]), None);
+        assert_eq!(suggest("zzz", ["shop-db"]), None);
+    }
+
+    #[test]
+    fn yaml_misreads() {
+        for s in [
+            "true",
+            "TRUE",
+            "null",
+            "NULL",
+            "~",
+            "",
+            "yes",
+            "off",
+            "NO",
+            "123",
+            "0x1F",
+            "0o17",
+            "0b101",
+            "1e3",
+            "1.5",
+            "1_000",
+            "2024-01-02",
+            "1:30",
+            ".inf",
+            "-.INF",
+            "+12",
+            "017",
+        ] {
+            assert!(yaml_misread(s).is_some(), "{s:?}");
+        }
+        for s in [
+            "true-web", "x123", "1a", "nullable", "0x1g", "yes.no", "1.2.3", "e3", "1e", "ab-1",
+            "2024-01", "0x", "db", "tRUE", "1-2-3", "y", "N",
+        ] {
+            assert_eq!(yaml_misread(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn durations_fit_go() {
+        assert_eq!(duration_nanos("1m30s"), Ok(90_000_000_000));
+        assert_eq!(
+            duration_nanos("2562047h"),
+            Ok(2_562_047 * 3_600_000_000_000)
+        );
+        assert_eq!(duration_nanos("9223372036854775807ns"), Ok(i64::MAX as u64));
+        for long in [
+            "2562048h",
+            "99999999999h",
+            "9223372036854775808ns",
+            "99999999999999999999999s",
+        ] {
+            assert_eq!(duration_nanos(long), Err(DurationError::TooLong), "{long}");
+        }
+        assert_eq!(duration_nanos("1.5s"), Err(DurationError::Syntax));
+    }
+
+    #[test]
+    fn capabilities_and_root() {
+        assert_eq!(normalize_capability("cap_sys_admin"), "SYS_ADMIN");
+        assert_eq!(normalize_capability("CAP_CAP_SYS_ADMIN"), "CAP_SYS_ADMIN");
+        assert!(CAPABILITIES.contains(&"NET_BIND_SERVICE"));
+        for root in ["0", "00", "0:0", "root:root", "0:1000", "-0", "ROOT"] {
+            assert!(is_root_user(root), "{root}");
+        }
+        for not_root in ["1000", "10", "0100:0", "rootless", "65532:0"] {
+            assert!(!is_root_user(not_root), "{not_root}");
+        }
     }
 }

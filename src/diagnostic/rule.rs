@@ -1,33 +1,7 @@
-//! Diagnostics: every problem lucid-gen reports about a model.
-//!
-//! A [`Diagnostic`] is `{ location, rule, severity, message, help }`. It is
-//! rendered as `path:line:col: error[rule-name]: message` followed by a
-//! `help:` line, the shape compilers and linters use, so editors can jump to
-//! it. Rules are a closed enum: one name per rule, stable across releases,
-//! listed in the README.
+//! The closed list of rules: one stable kebab-case name per rule, the names
+//! users see, grep for and find in the README.
 
 use std::fmt;
-use std::path::PathBuf;
-
-/// Where a problem is: a file, and a 1-based line and column in it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Location {
-    pub file: PathBuf,
-    pub line: usize,
-    pub col: usize,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Error,
-    Warning,
-}
 
 /// Every rule lucid-gen checks. The kebab-case name is what users see and
 /// grep for; it never changes once released.
@@ -63,6 +37,7 @@ pub enum Rule {
     SubnetInvalid,
     SubnetOverlap,
     PlaneIsolation,
+    BridgeNotIsolated,
     ForbiddenTerm,
     // Secrets and environment.
     SecretNotDelivered,
@@ -80,12 +55,68 @@ pub enum Rule {
     InvalidHealthCheck,
     InvalidPath,
     NoServices,
+    EmptyPhase,
+    OutputCollision,
     SecurityException,
     MissingHealthCheck,
     MissingLimits,
+    // Where the generated secrets are kept.
+    SecretExposure,
 }
 
 impl Rule {
+    /// Every rule, in the order of the README's rule list.
+    pub const ALL: [Rule; 48] = [
+        Rule::Io,
+        Rule::NotUtf8,
+        Rule::EmptyFile,
+        Rule::YamlSyntax,
+        Rule::DuplicateKey,
+        Rule::UnknownKey,
+        Rule::MissingKey,
+        Rule::WrongType,
+        Rule::MissingSystem,
+        Rule::DuplicateDefinition,
+        Rule::UnknownPhase,
+        Rule::UnknownPlane,
+        Rule::UnknownNetwork,
+        Rule::UnknownEnvFile,
+        Rule::UnknownSecret,
+        Rule::UnknownImage,
+        Rule::UnknownDependency,
+        Rule::DependencyCycle,
+        Rule::UnreachableDependency,
+        Rule::LaterPhaseDependency,
+        Rule::PortRange,
+        Rule::PortClash,
+        Rule::InvalidHostIp,
+        Rule::SubnetInvalid,
+        Rule::SubnetOverlap,
+        Rule::PlaneIsolation,
+        Rule::BridgeNotIsolated,
+        Rule::ForbiddenTerm,
+        Rule::SecretNotDelivered,
+        Rule::SecretSize,
+        Rule::EnvName,
+        Rule::EnvValue,
+        Rule::EnvConflict,
+        Rule::UnusedSecret,
+        Rule::InvalidName,
+        Rule::InvalidDuration,
+        Rule::InvalidResource,
+        Rule::InvalidImage,
+        Rule::InvalidBuild,
+        Rule::InvalidHealthCheck,
+        Rule::InvalidPath,
+        Rule::NoServices,
+        Rule::EmptyPhase,
+        Rule::OutputCollision,
+        Rule::SecurityException,
+        Rule::MissingHealthCheck,
+        Rule::MissingLimits,
+        Rule::SecretExposure,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Rule::Io => "io",
@@ -114,6 +145,7 @@ impl Rule {
             Rule::SubnetInvalid => "subnet-invalid",
             Rule::SubnetOverlap => "subnet-overlap",
             Rule::PlaneIsolation => "plane-isolation",
+            Rule::BridgeNotIsolated => "bridge-not-isolated",
             Rule::ForbiddenTerm => "forbidden-term",
             Rule::SecretNotDelivered => "secret-not-delivered",
             Rule::SecretSize => "secret-size",
@@ -129,9 +161,12 @@ impl Rule {
             Rule::InvalidHealthCheck => "invalid-health-check",
             Rule::InvalidPath => "invalid-path",
             Rule::NoServices => "no-services",
+            Rule::EmptyPhase => "empty-phase",
+            Rule::OutputCollision => "output-collision",
             Rule::SecurityException => "security-exception",
             Rule::MissingHealthCheck => "missing-health-check",
             Rule::MissingLimits => "missing-limits",
+            Rule::SecretExposure => "secret-exposure",
         }
     }
 }
@@ -140,77 +175,4 @@ impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// One problem found in a model.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub location: Option<Location>,
-    pub severity: Severity,
-    pub rule: Rule,
-    pub message: String,
-    pub help: Option<String>,
-}
-
-impl Diagnostic {
-    pub fn error(rule: Rule, message: impl Into<String>) -> Self {
-        Diagnostic {
-            location: None,
-            severity: Severity::Error,
-            rule,
-            message: message.into(),
-            help: None,
-        }
-    }
-
-    pub fn warning(rule: Rule, message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(rule, message)
-        }
-    }
-
-    pub fn at(mut self, location: Option<Location>) -> Self {
-        self.location = location;
-        self
-    }
-
-    pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(location) = &self.location {
-            write!(f, "{location}: ")?;
-        }
-        let level = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        write!(f, "{level}[{}]: {}", self.rule, self.message)?;
-        if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Sorts diagnostics by file, line and column so output is stable, errors of
-/// one place before its warnings.
-pub fn sort(diagnostics: &mut [Diagnostic]) {
-    diagnostics.sort_by(|a, b| {
-        (&a.location, a.severity, a.rule, &a.message).cmp(&(
-            &b.location,
-            b.severity,
-            b.rule,
-            &b.message,
-        ))
-    });
 }

@@ -1,0 +1,482 @@
+//! Every kind of diagnostic, one entry each: its data, its [`Rule`], its
+//! [`Severity`], its message and its help. Rule and severity are fixed per
+//! kind; messages and help are format strings over the kind's fields, each
+//! field shown through [`Shown`] so control characters are escaped.
+//!
+//! Adding a diagnostic is one entry here (and, for a new rule, a [`Rule`]
+//! variant and a fixture `tests/bad/<rule>.yaml`).
+
+use std::fmt;
+
+use super::{Location, Rule, Severity, Shown};
+
+/// Declares [`Kind`] and its `rule`, `severity`, `help` and `Display`
+/// (the message) from one list of entries.
+macro_rules! kinds {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident { $($field:ident : $ty:ty),* $(,)? }
+            => $rule:ident, $severity:ident,
+            $message:literal,
+            $help:literal;
+    )*) => {
+        /// What a diagnostic is about, with the data its message needs.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Kind {
+            $( $(#[doc = $doc])* $name { $($field: $ty),* }, )*
+        }
+
+        impl Kind {
+            /// The rule this kind breaks; fixed per kind.
+            pub fn rule(&self) -> Rule {
+                match self {
+                    $( Kind::$name { .. } => Rule::$rule, )*
+                }
+            }
+
+            /// Error or warning; fixed per kind.
+            pub fn severity(&self) -> Severity {
+                match self {
+                    $( Kind::$name { .. } => Severity::$severity, )*
+                }
+            }
+
+            /// How to fix it.
+            #[allow(unused_variables)]
+            pub fn help(&self) -> String {
+                match self {
+                    $( Kind::$name { $($field),* } => {
+                        $( let $field = Shown($field); )*
+                        format!($help)
+                    } )*
+                }
+            }
+        }
+
+        /// The message.
+        impl fmt::Display for Kind {
+            #[allow(unused_variables)]
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $( Kind::$name { $($field),* } => {
+                        $( let $field = Shown($field); )*
+                        write!(f, $message)
+                    } )*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    // ------------------------------------------------------------ reading
+
+    FileTooLarge { size: u64, limit: u64 } => Io, Error,
+        "model file is {size} bytes, more than the {limit}-byte limit",
+        "a model file describes services, not data; split it or remove what does not belong";
+    FileGrew { limit: u64 } => Io, Error,
+        "model file grew past the {limit}-byte limit while being read",
+        "a model file describes services, not data; split it or remove what does not belong";
+    NotUtf8 {} => NotUtf8, Error,
+        "model file is not valid UTF-8",
+        "save the file as UTF-8";
+    EmptyFile {} => EmptyFile, Error,
+        "model file is empty",
+        "add a section such as `services:`, or delete the file";
+    YamlSyntax { info: String } => YamlSyntax, Error,
+        "invalid YAML: {info}",
+        "fix the YAML syntax at this position (indentation, quotes, a missing `:`)";
+    SecondDocument {} => YamlSyntax, Error,
+        "a model file holds exactly one YAML document",
+        "remove the `---` separator, or move the second document into a file of its own";
+    DuplicateKey { key: String, parent: String } => DuplicateKey, Error,
+        "key `{key}` appears twice in `{parent}`",
+        "YAML would silently keep only the last one; remove or rename one of them";
+    /// serde's message, which names the key.
+    UnknownKey { message: String } => UnknownKey, Error,
+        "{message}",
+        "remove the key or fix its spelling; the README's model reference lists every key";
+    MissingKey { message: String } => MissingKey, Error,
+        "{message}",
+        "add the key; the README's model reference says what it holds";
+    DuplicateField { message: String } => DuplicateKey, Error,
+        "{message}",
+        "remove one of the two entries";
+    WrongType { message: String } => WrongType, Error,
+        "{message}",
+        "give the value the type the model reference asks for";
+    TooDeep { message: String } => YamlSyntax, Error,
+        "{message}",
+        "the file nests too deeply to be a model";
+    NotAModel { message: String } => YamlSyntax, Error,
+        "{message}",
+        "fix the YAML at this position";
+
+    // ------------------------------------------------------ model as a whole
+
+    MissingSystem {} => MissingSystem, Error,
+        "no file of the model has a `system:` section",
+        "add `system: {{ name, platform, registry: {{ namespace, tag }} }}` to one model file";
+    SystemTwice { first_at: Location } => DuplicateDefinition, Error,
+        "`system` is defined twice (first at {first_at})",
+        "keep one `system:` section for the whole model";
+    DefinedTwice { section: String, name: String, first_at: Location } => DuplicateDefinition, Error,
+        "{section} entry `{name}` is defined twice (first at {first_at})",
+        "each name is defined once in the whole model directory; rename or remove one";
+    NoServices {} => NoServices, Error,
+        "the model defines no services",
+        "add a `services:` section to a model file";
+    EmptyPhase { phase: String } => EmptyPhase, Error,
+        "phase `{phase}` has no services",
+        "put a service in it (`phase:` of a service), or remove the phase; Compose refuses a file without services";
+    /// Two outputs on one path; `other_at` is ` (file:line:col)` or empty,
+    /// `spelled` is `, spelled ...` when the other spells it differently.
+    OutputCollision { what: String, path: String, other: String, other_at: String, spelled: String } => OutputCollision, Error,
+        "the {what} would be written to `{path}`, the path of the {other}{other_at}{spelled}",
+        "give one of them another file name or directory (`output.*` in `system`); paths that differ only in case or in `./` are the same file on many systems";
+    /// An output's file where another output needs a directory.
+    OutputOnDirectory { what: String, path: String, other: String, other_at: String, other_path: String } => OutputCollision, Error,
+        "the {what} would be written to `{path}`, a directory the {other}{other_at} needs for `{other_path}`",
+        "give one of them another file name or directory (`output.*` in `system`); paths that differ only in case or in `./` are the same file on many systems";
+    OutputTempName { what: String, path: String, prefix: &'static str } => OutputCollision, Error,
+        "the {what} would be written to `{path}`, a name lucid-gen keeps for its temporary files (`{prefix}*`), which every run deletes",
+        "pick a file name that does not start with `{prefix}`";
+
+    // ------------------------------------------------------------- system
+
+    InvalidProjectName { name: String } => InvalidName, Error,
+        "system name `{name}` is not a valid Compose project name",
+        "use lowercase letters, digits, `-` and `_`, starting with a letter or digit";
+    InvalidPlatform { platform: String } => InvalidName, Error,
+        "platform `{platform}` is not of the form os/arch",
+        "write it as Docker does, e.g. `linux/arm64` or `linux/amd64`";
+    InvalidNamespace { namespace: String } => InvalidImage, Error,
+        "registry namespace `{namespace}` is not a valid image path",
+        "use lowercase letters, digits and `-`, e.g. `example`";
+    InvalidTag { tag: String } => InvalidImage, Error,
+        "image tag `{tag}` is not a valid Docker tag",
+        "use letters, digits, `_`, `.` and `-`, at most 128 characters";
+    OutputDirNotRelative { key: &'static str, value: String } => InvalidPath, Error,
+        "output.{key} `{value}` must be a relative path inside the output directory",
+        "use a path like `configs/docker`, without a leading `/` or `..`";
+    MasterComposeName { value: String } => InvalidPath, Error,
+        "output.master_compose `{value}` must be a plain file name",
+        "use a name like `docker-compose.master.yml`";
+    ComposeFileName { file: String } => InvalidPath, Error,
+        "compose file name `{file}` must be a plain `.yml` file name",
+        "use a name like `docker-compose.foundation.yml`";
+    ComposeFileTwice { file: String, first_at: Location } => DuplicateDefinition, Error,
+        "compose file `{file}` is already written for something else ({first_at})",
+        "give each phase its own compose file, distinct from the master";
+
+    // ------------------------------------------------- shared by sections
+
+    UnknownPhase { name: String, hint: String } => UnknownPhase, Error,
+        "unknown phase `{name}`", "{hint}";
+    UnknownPlane { name: String, hint: String } => UnknownPlane, Error,
+        "unknown plane `{name}`", "{hint}";
+    UnknownNetwork { name: String, hint: String } => UnknownNetwork, Error,
+        "unknown network `{name}`", "{hint}";
+    UnknownEnvFile { name: String, hint: String } => UnknownEnvFile, Error,
+        "unknown env file `{name}`", "{hint}";
+    UnknownImage { name: String, hint: String } => UnknownImage, Error,
+        "unknown image `{name}`", "{hint}";
+    UnknownService { name: String, hint: String } => UnknownDependency, Error,
+        "unknown service `{name}`", "{hint}";
+    InvalidDockerName { what: &'static str, name: String } => InvalidName, Error,
+        "{what} name `{name}` is not a valid Docker name",
+        "use letters, digits, `_`, `.` and `-`, starting with a letter or digit, at most 63 characters";
+    /// A name YAML reads as something else: `true`, `null`, `off`, `123`.
+    YamlMisreadName { what: &'static str, name: String, reads_as: &'static str } => InvalidName, Error,
+        "{what} name `{name}` reads as {reads_as} in YAML, not as a name",
+        "Compose files are YAML, where `true`, `yes`, `off`, `null`, `~`, numbers and dates are not strings; pick a name with a letter that makes it a word, e.g. `true-web` or `db123`";
+    InvalidLabelKey { key: String } => InvalidName, Error,
+        "label key `{key}` has characters Docker does not allow",
+        "use reverse-DNS style keys such as `org.example.team`";
+    LabelNul { key: String } => EnvValue, Error,
+        "label `{key}` holds a NUL byte",
+        "remove the NUL byte";
+    InvalidLintRule { rule: String } => SecurityException, Error,
+        "`{rule}` is not a linter rule id",
+        "write the id the linter reports, e.g. `CL-0019`";
+    LintExceptionReason { rule: String } => SecurityException, Error,
+        "the exception to {rule} needs a reason",
+        "state in a sentence why the finding is accepted; it is written next to the exception";
+    PortRange { what: &'static str, value: u32 } => PortRange, Error,
+        "{what} {value} is out of range",
+        "ports go from 1 to 65535";
+
+    // ---------------------------------------------------- planes, networks
+
+    BridgeOtherPlane { service: String, service_plane: String, plane: String } => PlaneIsolation, Error,
+        "bridge service `{service}` belongs to plane `{service_plane}`, not `{plane}`",
+        "a plane can only declare its own services as bridges";
+    BridgeNotIsolated { plane: String } => BridgeNotIsolated, Warning,
+        "plane `{plane}` declares a bridge but is not isolated",
+        "bridges only matter for `isolated: true` planes; use `may_join` otherwise";
+    IsolatedMayJoin { plane: String } => PlaneIsolation, Error,
+        "isolated plane `{plane}` cannot have `may_join`",
+        "an isolated plane reaches other planes only through `bridges`, one service at a time";
+    NetworkNameTwice { name: String, first_at: Location } => DuplicateDefinition, Error,
+        "two networks are named `{name}` in Docker (first at {first_at})",
+        "give each network its own `name`";
+    UnknownDriver { driver: String } => InvalidName, Error,
+        "unknown network driver `{driver}`",
+        "use one of bridge, overlay, macvlan, ipvlan";
+    GatewayOutside { gateway: String, subnet: String } => SubnetInvalid, Error,
+        "gateway {gateway} is outside subnet {subnet}",
+        "pick an address inside the subnet, usually its first";
+    GatewayNotIp { gateway: String } => SubnetInvalid, Error,
+        "gateway `{gateway}` is not an IP address",
+        "write an address such as 172.20.0.1";
+    SubnetNoPrefix { subnet: String } => SubnetInvalid, Error,
+        "subnet `{subnet}` has no prefix length",
+        "write it in CIDR notation, e.g. 172.20.0.0/16";
+    SubnetAddress { addr: String, subnet: String } => SubnetInvalid, Error,
+        "`{addr}` in subnet `{subnet}` is not an IP address",
+        "write it in CIDR notation, e.g. 172.20.0.0/16";
+    SubnetPrefix { prefix: String, subnet: String, max: u8 } => SubnetInvalid, Error,
+        "prefix length `/{prefix}` of subnet `{subnet}` is out of range (0 to {max})",
+        "write it in CIDR notation, e.g. 172.20.0.0/16";
+    SubnetHostBits { subnet: String, prefix: u8 } => SubnetInvalid, Error,
+        "subnet `{subnet}` has host bits set after the /{prefix} prefix",
+        "use the network address, e.g. 172.20.0.0/16 rather than 172.20.1.0/16";
+    SubnetOverlap { subnet: String, network: String, other_subnet: String, other: String, other_at: Location } => SubnetOverlap, Error,
+        "subnet {subnet} of network `{network}` overlaps {other_subnet} of network `{other}` ({other_at})",
+        "give each network a subnet of its own, e.g. the next free /16";
+
+    // ------------------------------------------------ env files, secrets
+
+    EnvName { name: String } => EnvName, Error,
+        "`{name}` is not a valid environment variable name",
+        "use letters, digits and `_`, not starting with a digit";
+    /// A key of a service's `environment:` mapping YAML reads as a boolean or null.
+    YamlMisreadEnvName { name: String, reads_as: &'static str } => EnvName, Error,
+        "environment variable `{name}` reads as {reads_as} in YAML, not as a name",
+        "Compose files are YAML, where `true`, `yes`, `off`, `null` and `~` are not strings; rename the variable";
+    EnvValue { name: String, why: String } => EnvValue, Error,
+        "value of `{name}` cannot be written: {why}",
+        "remove the character from the value";
+    EnvFileName { file: String } => InvalidPath, Error,
+        "env file name `{file}` must be a plain file name",
+        "use a name like `.env.foundation`";
+    EnvFileTwice { file: String, first_at: Location } => DuplicateDefinition, Error,
+        "two env files are both written to `{file}` (first at {first_at})",
+        "give each env file its own `file`";
+    SecretSize { name: String, bytes: u32 } => SecretSize, Error,
+        "secret `{name}` has {bytes} bytes; it needs 16 to 4096",
+        "16 bytes (128 bits) is the least that resists guessing; 32 or 64 is usual";
+    EnvConflict { file: String, name: String, first_at: Location } => EnvConflict, Error,
+        "env file `{file}` already has a plain variable `{name}` ({first_at})",
+        "remove the plain variable; the secret fills it";
+    /// A service's own `environment` wins over the env file holding a secret.
+    EnvironmentReplacesSecret { service: String, name: String, carrier: String } => EnvConflict, Error,
+        "`{service}` sets `{name}` in its environment, which replaces the secret env file `{carrier}` delivers",
+        "remove the variable from `environment`; the secret fills it";
+    /// An env file read after the one holding a secret wins over it.
+    LaterEnvFileReplacesSecret { name: String, file: String, carrier: String, service: String, read_at: Location } => EnvConflict, Error,
+        "plain variable `{name}` of env file `{file}` replaces the secret env file `{carrier}` delivers to `{service}`, which reads `{file}` later ({read_at})",
+        "remove the plain variable, or list the secret's env file after it";
+
+    // ------------------------------------------------------ images, builds
+
+    InvalidImageRef { image: String } => InvalidImage, Error,
+        "`{image}` is not a valid image reference",
+        "write it as [registry/]name[:tag], lowercase, e.g. `example/cache:7-arm64`";
+    BuildContext { context: String } => InvalidPath, Error,
+        "build context `{context}` must be a relative path",
+        "give the source directory relative to the system's source tree, e.g. `auth`";
+    OwnRuntime { image: String } => InvalidBuild, Error,
+        "image `{image}` cannot be its own runtime",
+        "name an upstream runtime image instead";
+    InvalidPackage { package: String } => InvalidBuild, Error,
+        "package `{package}` is not a package specifier",
+        "write a pinned requirement such as `fastapi==0.115.6`";
+    CopyNotAbsolute { from: String, to: String } => InvalidPath, Error,
+        "copy `{from}` → `{to}` needs absolute paths",
+        "write absolute paths inside the images, e.g. `/usr/local/bin/server`";
+    NativeCopiesNothing {} => InvalidBuild, Error,
+        "a `native` build copies nothing from its builder",
+        "list the binaries under `copy:`";
+    MissingEntrypoint {} => InvalidBuild, Error,
+        "a service build needs an `entrypoint`",
+        "give the command the container runs, in exec form";
+    WorkdirNotAbsolute { workdir: String } => InvalidPath, Error,
+        "workdir `{workdir}` must be an absolute path",
+        "e.g. `/app`";
+
+    // ----------------------------------------------------------- services
+
+    NoNetwork { service: String } => UnknownNetwork, Error,
+        "service `{service}` is on no network",
+        "list at least one network from `networks:`";
+    NetworkListedTwice { network: String } => DuplicateDefinition, Error,
+        "network `{network}` is listed twice",
+        "list each network once";
+    HostIpNotIp { ip: String } => InvalidHostIp, Error,
+        "host_ip `{ip}` is not an IP address",
+        "write an address such as 127.0.0.1, or leave it out to bind every address";
+    HostIpUnpublished {} => InvalidHostIp, Error,
+        "host_ip is set but the port is not published",
+        "add `host:` or remove `host_ip:`";
+    ContainerPortTwice { port: u16 } => PortClash, Error,
+        "container port {port} is listed twice",
+        "list each container port once";
+    UnknownSecret { service: String, secret: String, hint: String } => UnknownSecret, Error,
+        "service `{service}` uses secret `{secret}`, which is not declared",
+        "{hint}";
+    SecretNotDelivered { service: String, secret: String, reads: String } => SecretNotDelivered, Error,
+        "service `{service}` needs secret `{secret}`, but none of the env files it reads ({reads}) receives it",
+        "add one of them to `secrets.{secret}.env_files`";
+    InvalidVolumeName { name: String } => InvalidName, Error,
+        "volume name `{name}` is not a valid Docker name",
+        "use letters, digits, `_`, `.` and `-`";
+    VolumeTarget { target: String } => InvalidPath, Error,
+        "volume target `{target}` must be an absolute path",
+        "e.g. `/data/db`";
+    MemorySize { value: String } => InvalidResource, Error,
+        "`{value}` is not a memory size",
+        "write it as Compose does: `512m`, `1g`, `1.5g`";
+    MemoryTooLarge { value: String } => InvalidResource, Error,
+        "`{value}` is more bytes than Compose can hold",
+        "Compose stores sizes in a signed 64-bit integer: at most 8589934591g";
+    MemoryBelowMinimum { value: String } => InvalidResource, Error,
+        "memory limit `{value}` is below Docker's minimum of 6 MiB",
+        "Docker refuses to start a container with less; use at least `6m`";
+    ReservationAboveLimit {} => InvalidResource, Error,
+        "the memory reservation is above the memory limit",
+        "Docker refuses a reservation larger than the limit; lower it or raise `memory`";
+    Cpus { cpus: String } => InvalidResource, Error,
+        "cpus `{cpus}` must be between 0.01 and 1024 cores",
+        "Docker takes CPU shares from 0.01 of a core upwards (below, Compose's count of nano-CPUs rounds to 0, which means unlimited), e.g. `0.5` or `2`";
+    DefaultImageInvalid { service: String, image: String } => InvalidImage, Error,
+        "the default image of `{service}`, `{image}`, is not a valid image reference",
+        "set `image:` to a valid reference, or rename the service (image paths allow single `.`, `_`, `__` and `-` runs between letters and digits)";
+    InvalidUser { user: String } => InvalidName, Error,
+        "user `{user}` is not `uid[:gid]` or a user name",
+        "e.g. `65532:65532`";
+    MissingHealthCheck { service: String } => MissingHealthCheck, Warning,
+        "service `{service}` has no health check",
+        "add `health:` so dependants wait for it and `up --wait` can tell it is ready";
+    MissingLimits { service: String } => MissingLimits, Warning,
+        "service `{service}` has no memory or CPU limit",
+        "add `resources: {{ memory: 256m, cpus: 0.5 }}` so one service cannot starve the host";
+
+    // ----------------------------------------------------------- security
+
+    WritableRootReason { service: String } => SecurityException, Error,
+        "`{service}`: writable_root needs a reason",
+        "state the reason in a sentence; it is written into the compose file next to the exception";
+    TmpfsNotAbsolute { path: String } => InvalidPath, Error,
+        "tmpfs `{path}` must be an absolute path",
+        "e.g. `/tmp`";
+    UnknownCapability { cap: String } => SecurityException, Error,
+        "`{cap}` is not a Linux capability",
+        "use a name such as NET_BIND_SERVICE (see capabilities(7)), with or without one `CAP_` prefix";
+    CapabilityTwice { service: String, cap: String, spelled: String } => DuplicateDefinition, Error,
+        "capability {cap} of `{service}` is added twice (as `{spelled}`)",
+        "list each capability once";
+    PrivilegedCapability { service: String, cap: String } => SecurityException, Error,
+        "`{service}` may not add back {cap}: it amounts to a privileged container",
+        "add the narrow capability the service really needs";
+    CapabilityReason { service: String, cap: String } => SecurityException, Error,
+        "capability {cap} of `{service}` needs a reason",
+        "state the reason in a sentence; it is written into the compose file next to the exception";
+    RootWithoutReason { service: String } => SecurityException, Error,
+        "`{service}` runs as root without a stated reason",
+        "run as a non-root user, or set `security.run_as_root` to the reason";
+    RootReason { service: String } => SecurityException, Error,
+        "`{service}`: run_as_root needs a reason",
+        "state the reason in a sentence; it is written into the compose file next to the exception";
+    RootReasonNotRoot { service: String } => SecurityException, Error,
+        "`{service}` states a reason to run as root but its user is not root",
+        "remove `run_as_root`, or set `user: \"0\"`";
+    HostPortsReason { service: String } => SecurityException, Error,
+        "`{service}`: host_ports needs a reason",
+        "state the reason in a sentence";
+    HostPortsReasonUnneeded { service: String } => SecurityException, Error,
+        "`{service}` states a reason for host_ports but is not a service of an isolated plane publishing a host port",
+        "remove `security.host_ports`; only a service of an isolated plane that publishes a host port needs it";
+    PidsLimit {} => InvalidResource, Error,
+        "pids_limit must be at least 1",
+        "the default is 256";
+
+    // ------------------------------------------------------------- health
+
+    HealthProbeCount { service: String, count: usize } => InvalidHealthCheck, Error,
+        "health check of `{service}` sets {count} probes",
+        "set exactly one of `http: /path`, `tcp: true` or `exec: [command, args...]`";
+    InvalidDuration { value: String } => InvalidDuration, Error,
+        "`{value}` is not a duration",
+        "write it as Compose does: `30s`, `1m30s`, `500ms`";
+    DurationTooLong { value: String } => InvalidDuration, Error,
+        "`{value}` is longer than Compose can hold",
+        "Compose stores durations in 64-bit nanoseconds: at most 2562047h (about 292 years)";
+    DurationZero { key: &'static str, value: String } => InvalidDuration, Error,
+        "{key} `{value}` is zero, which Docker replaces with its default",
+        "give the duration you mean, at least `1ms`";
+    DurationUnderMs { key: &'static str, value: String } => InvalidDuration, Error,
+        "{key} `{value}` is shorter than Docker's minimum of 1ms",
+        "use at least `1ms`";
+    HealthRetries {} => InvalidHealthCheck, Error,
+        "retries must be at least 1",
+        "3 is usual";
+    HealthExecEmpty {} => InvalidHealthCheck, Error,
+        "the exec health check has no command",
+        "give the program and its arguments, e.g. [\"redis-cli\", \"ping\"]";
+    HealthNoProber { service: String } => InvalidHealthCheck, Error,
+        "`{service}` has no program to run an http or tcp probe with (its image has no shell or curl)",
+        "use `exec:` with a command the image has, or build it with `stack: python`, whose probe needs no shell";
+    HealthNoPort { service: String } => InvalidHealthCheck, Error,
+        "`{service}` has no port for its health check to probe",
+        "add `port:` to the health check, or declare the service's ports";
+    HealthPath { path: String } => InvalidHealthCheck, Error,
+        "health path `{path}` must start with `/` and hold no spaces or quotes",
+        "e.g. `/health`";
+
+    // ------------------------------------------------ whole-model rules
+
+    HostPortClash { port: u16, protocol: &'static str, service: String, address: String, other: String, other_address: String, first_at: Location } => PortClash, Error,
+        "host port {port}/{protocol} of `{service}` (on {address}) is already published by `{other}` (on {other_address}, {first_at})",
+        "pick a free host port, bind the two to different specific `host_ip`s (no `host_ip`, `0.0.0.0` and `::` take every address), or leave one unpublished (containers reach each other by service name)";
+    /// A host port reaches an isolated plane around its isolation.
+    IsolatedHostPort { service: String, plane: String, port: u16 } => PlaneIsolation, Error,
+        "`{service}` of isolated plane `{plane}` publishes host port {port}, which reaches the plane around its isolation",
+        "leave the port unpublished, or state why the host may reach it in `security.host_ports`";
+    LaterPhaseDependency { service: String, phase: String, dependency: String, dependency_phase: String } => LaterPhaseDependency, Error,
+        "`{service}` (phase {phase}) depends on `{dependency}`, which is deployed later (phase {dependency_phase})",
+        "move one of the two services so the dependency is deployed first, or drop the dependency";
+    UnreachableDependency { service: String, dependency: String, service_networks: String, dependency_networks: String } => UnreachableDependency, Error,
+        "`{service}` depends on `{dependency}` but they share no network (`{service}` is on {service_networks}; `{dependency}` on {dependency_networks})",
+        "put both on a common network the plane rules allow, or drop the dependency";
+    DependencyCycle { cycle: String } => DependencyCycle, Error,
+        "dependency cycle: {cycle}",
+        "services in a cycle can never all start; remove one of these dependencies";
+    /// A service joins a network of an isolated plane.
+    JoinsIsolatedPlane { service: String, plane: String, network: String, other_plane: String } => PlaneIsolation, Error,
+        "service `{service}` of plane `{plane}` joins network `{network}` of plane `{other_plane}`",
+        "plane `{other_plane}` is isolated: only its own services may join `{network}`; move `{service}` to that plane or off that network";
+    /// A service of an isolated plane joins another plane without a bridge.
+    LeavesIsolatedPlane { service: String, plane: String, network: String, other_plane: String } => PlaneIsolation, Error,
+        "service `{service}` of plane `{plane}` joins network `{network}` of plane `{other_plane}`",
+        "plane `{plane}` is isolated; declare `{service}` as a bridge to `{other_plane}` under `planes.{plane}.bridges` with a reason, or remove the network";
+    /// A service joins a plane its own plane's `may_join` does not list.
+    JoinsUnlistedPlane { service: String, plane: String, network: String, other_plane: String } => PlaneIsolation, Error,
+        "service `{service}` of plane `{plane}` joins network `{network}` of plane `{other_plane}`",
+        "add `{other_plane}` to `planes.{plane}.may_join`, or remove the network";
+    ForbiddenTerm { what: String, term: String, plane: String } => ForbiddenTerm, Error,
+        "{what} contains `{term}`, which plane `{plane}` forbids",
+        "keep `{term}` out of plane `{plane}`: rename it, or move the setting to a service or env file of another plane";
+    UnusedSecret { secret: String } => UnusedSecret, Warning,
+        "secret `{secret}` is declared but no service uses it",
+        "list it under a service's `secrets:`, or remove it";
+
+    // --------------------------------------------------- secret storage
+
+    SecretFileMode { file: String, mode: String } => SecretExposure, Warning,
+        "{file} holds secrets but has mode {mode}",
+        "chmod 600 {file}";
+    SecretFileTracked { file: String } => SecretExposure, Warning,
+        "{file} holds secrets but is tracked by git",
+        "git rm --cached {file} and rotate every secret it held (`lucid-gen secrets rotate NAME`)";
+}

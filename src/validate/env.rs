@@ -1,0 +1,122 @@
+//! The `env_files` and `secrets` sections, and the variable name and
+//! value checks every environment shares.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::Kind;
+use crate::escape;
+use crate::system::*;
+
+use super::common::Ref;
+use super::location::{p, At};
+use super::merge::Merged;
+use super::names;
+use super::Validator;
+
+impl<'a> Validator<'a> {
+    pub(super) fn env_value(&mut self, at: &At, name: &str, value: &str) {
+        if let Err(escape::Unrepresentable(why)) = escape::env_file_value(value) {
+            self.report(
+                at,
+                Kind::EnvValue {
+                    name: name.to_string(),
+                    why: why.to_string(),
+                },
+            );
+        }
+    }
+
+    pub(super) fn env_name(&mut self, at: &At, name: &str) {
+        if !names::is_env_name(name) {
+            self.report_at_key(
+                at,
+                Kind::EnvName {
+                    name: name.to_string(),
+                },
+            );
+        }
+    }
+
+    pub(super) fn env_files(&mut self, m: &Merged<'a>) -> Vec<EnvFile> {
+        let mut out = Vec::new();
+        let mut file_names: HashMap<&str, At> = HashMap::new();
+        for (key, d) in &m.env_files {
+            let f = d.def;
+            let file_at = d.at(&p().key("file"));
+            if !names::is_file_name(&f.file) {
+                self.report(
+                    &file_at,
+                    Kind::EnvFileName {
+                        file: f.file.clone(),
+                    },
+                );
+            } else if let Some(first) = file_names.insert(f.file.as_str(), file_at.clone()) {
+                let loc = self.value_loc(&first);
+                self.report(
+                    &file_at,
+                    Kind::EnvFileTwice {
+                        file: f.file.clone(),
+                        first_at: loc,
+                    },
+                );
+            }
+            for (name, value) in &f.vars {
+                let at = d.at(&p().key("vars").key(name.as_str()));
+                self.env_name(&at, name);
+                self.env_value(&at, name, value);
+            }
+            out.push(EnvFile {
+                key: key.clone(),
+                file: f.file.clone(),
+                description: f.description.clone(),
+                vars: f.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                secrets: Vec::new(),
+            });
+        }
+        out
+    }
+
+    pub(super) fn secrets(&mut self, m: &Merged<'a>) -> Vec<SecretSpec> {
+        let mut out = Vec::new();
+        for (name, d) in &m.secrets {
+            let s = d.def;
+            self.env_name(&d.here(), name);
+            if !(16..=4096).contains(&s.bytes) {
+                self.report(
+                    &d.at(&p().key("bytes")),
+                    Kind::SecretSize {
+                        name: name.clone(),
+                        bytes: s.bytes,
+                    },
+                );
+            }
+            let mut env_files = Vec::new();
+            for (i, file) in s.env_files.iter().enumerate() {
+                let at = d.at(&p().key("env_files").index(i));
+                if let Some(idx) = self.resolve(Ref::EnvFile, file, &m.env_files, &at) {
+                    if m.env_files[idx].def.vars.contains_key(name) {
+                        let loc =
+                            self.key_loc(&m.env_files[idx].at(&p().key("vars").key(name.as_str())));
+                        self.report(
+                            &at,
+                            Kind::EnvConflict {
+                                file: file.clone(),
+                                name: name.clone(),
+                                first_at: loc,
+                            },
+                        );
+                    }
+                    env_files.push(idx);
+                }
+            }
+            out.push(SecretSpec {
+                name: name.clone(),
+                description: s.description.clone(),
+                bytes: s.bytes as usize,
+                encoding: s.encoding,
+                env_files,
+            });
+        }
+        out
+    }
+}

@@ -1,0 +1,139 @@
+//! A service's `health` check: one probe, durations, retries, and a
+//! program in the image that can run it.
+
+use crate::diagnostic::Kind;
+use crate::model::raw;
+use crate::system::*;
+
+use super::location::At;
+use super::names;
+use super::Validator;
+
+impl Validator<'_> {
+    pub(super) fn health(
+        &mut self,
+        name: &str,
+        h: &raw::HealthDef,
+        s: &raw::ServiceDef,
+        ports: &[PortMapping],
+        at: &At,
+    ) -> Option<HealthCheck> {
+        let sub = |k: &str| At {
+            file: at.file,
+            path: at.path.key(k),
+        };
+        let kinds =
+            usize::from(h.http.is_some()) + usize::from(h.tcp) + usize::from(h.exec.is_some());
+        if kinds != 1 {
+            self.report(
+                at,
+                Kind::HealthProbeCount {
+                    service: name.to_string(),
+                    count: kinds,
+                },
+            );
+            return None;
+        }
+        for (k, v) in [
+            ("interval", &h.interval),
+            ("timeout", &h.timeout),
+            ("start_period", &h.start_period),
+        ] {
+            let value = v.clone();
+            // Docker refuses health-check durations under 1 ms, and reads
+            // 0 as "use the default" (30s), not as 0.
+            match names::duration_nanos(v) {
+                Err(names::DurationError::Syntax) => {
+                    self.report(&sub(k), Kind::InvalidDuration { value })
+                }
+                Err(names::DurationError::TooLong) => {
+                    self.report(&sub(k), Kind::DurationTooLong { value })
+                }
+                Ok(0) if k != "start_period" => {
+                    self.report(&sub(k), Kind::DurationZero { key: k, value })
+                }
+                Ok(ns) if ns > 0 && ns < 1_000_000 => {
+                    self.report(&sub(k), Kind::DurationUnderMs { key: k, value })
+                }
+                Ok(_) => {}
+            }
+        }
+        if h.retries == 0 {
+            self.report(&sub("retries"), Kind::HealthRetries {});
+        }
+        let probe = self.health_probe(name, h, s, ports, at)?;
+        Some(HealthCheck {
+            probe,
+            interval: h.interval.clone(),
+            timeout: h.timeout.clone(),
+            retries: h.retries,
+            start_period: h.start_period.clone(),
+        })
+    }
+
+    /// The probe: a command, or an http/tcp check run by the image's Python.
+    fn health_probe(
+        &mut self,
+        name: &str,
+        h: &raw::HealthDef,
+        s: &raw::ServiceDef,
+        ports: &[PortMapping],
+        at: &At,
+    ) -> Option<Probe> {
+        let sub = |k: &str| At {
+            file: at.file,
+            path: at.path.key(k),
+        };
+        if let Some(cmd) = &h.exec {
+            if cmd.is_empty() || cmd[0].is_empty() {
+                self.report(&sub("exec"), Kind::HealthExecEmpty {});
+                return None;
+            }
+            return Some(Probe::Exec(cmd.clone()));
+        }
+        let has_probe = s.build.as_ref().is_some_and(|b| b.stack == Stack::Python);
+        if !has_probe {
+            self.report(
+                at,
+                Kind::HealthNoProber {
+                    service: name.to_string(),
+                },
+            );
+            return None;
+        }
+        let port = match h.port {
+            Some(port) => self.port(port, &sub("port"), "health check port"),
+            None => match ports.first() {
+                Some(first) => first.container.0,
+                None => {
+                    self.report(
+                        at,
+                        Kind::HealthNoPort {
+                            service: name.to_string(),
+                        },
+                    );
+                    return None;
+                }
+            },
+        };
+        let port = ContainerPort(port);
+        let probe = match &h.http {
+            Some(path) => {
+                if !path.starts_with('/')
+                    || path
+                        .chars()
+                        .any(|c| c.is_whitespace() || c == '\'' || c == '\\' || c.is_control())
+                {
+                    self.report(&sub("http"), Kind::HealthPath { path: path.clone() });
+                    return None;
+                }
+                Probe::Http {
+                    port,
+                    path: path.clone(),
+                }
+            }
+            None => Probe::Tcp { port },
+        };
+        Some(probe)
+    }
+}

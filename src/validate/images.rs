@@ -1,0 +1,162 @@
+//! The `images` section and every `build` (of an image or a service):
+//! image references, contexts, runtimes, packages and copied paths.
+
+use crate::diagnostic::Kind;
+use crate::model::raw;
+use crate::system::*;
+
+use super::common::Ref;
+use super::location::{p, At};
+use super::merge::Merged;
+use super::names;
+use super::Validator;
+
+impl<'a> Validator<'a> {
+    pub(super) fn images(&mut self, m: &Merged<'a>) -> Vec<BaseImage> {
+        let mut out = Vec::new();
+        for (key, d) in &m.images {
+            self.check_name("image", key, &d.here());
+            self.image_ref(&d.def.image, &d.at(&p().key("image")));
+            let build = self.build_def(m, &d.def.build, &d.at(&p().key("build")), Some(key));
+            out.push(BaseImage {
+                key: key.clone(),
+                description: d.def.description.clone(),
+                image: d.def.image.clone(),
+                build,
+            });
+        }
+        out
+    }
+
+    pub(super) fn image_ref(&mut self, image: &str, at: &At) {
+        if !names::is_image_ref(image) {
+            self.report(
+                at,
+                Kind::InvalidImageRef {
+                    image: image.to_string(),
+                },
+            );
+        }
+    }
+
+    pub(super) fn build_def(
+        &mut self,
+        m: &Merged<'a>,
+        b: &raw::BuildDef,
+        at: &At,
+        own_key: Option<&str>,
+    ) -> Build {
+        let sub = |k: &str| At {
+            file: at.file,
+            path: at.path.key(k),
+        };
+        if !names::is_relative_path(&b.context) {
+            self.report(
+                &sub("context"),
+                Kind::BuildContext {
+                    context: b.context.clone(),
+                },
+            );
+        }
+        self.image_ref(&b.builder, &sub("builder"));
+        let (runtime, runtime_base) = self.build_runtime(m, b, at, own_key);
+        self.build_files(b, at);
+        if b.stack == Stack::Native && b.copy.is_empty() {
+            self.report(at, Kind::NativeCopiesNothing {});
+        }
+        if own_key.is_none() && b.entrypoint.is_empty() && runtime_base.is_none() {
+            self.report(&sub("entrypoint"), Kind::MissingEntrypoint {});
+        }
+        if let Some(w) = &b.workdir {
+            if !names::is_container_path(w) {
+                self.report(
+                    &sub("workdir"),
+                    Kind::WorkdirNotAbsolute { workdir: w.clone() },
+                );
+            }
+        }
+        Build {
+            stack: b.stack,
+            context: b.context.clone(),
+            builder: b.builder.clone(),
+            runtime,
+            runtime_base,
+            packages: b.packages.clone(),
+            copy: b
+                .copy
+                .iter()
+                .map(|c| (c.from.clone(), c.to.clone()))
+                .collect(),
+            entrypoint: b.entrypoint.clone(),
+            workdir: b.workdir.clone(),
+        }
+    }
+
+    /// The runtime image: a reference, or `image:<key>` of the model's images.
+    fn build_runtime(
+        &mut self,
+        m: &Merged<'a>,
+        b: &raw::BuildDef,
+        at: &At,
+        own_key: Option<&str>,
+    ) -> (String, Option<usize>) {
+        let sub = |k: &str| At {
+            file: at.file,
+            path: at.path.key(k),
+        };
+        match b.runtime.strip_prefix("image:") {
+            Some(key) => match self.resolve(Ref::Image, key, &m.images, &sub("runtime")) {
+                Some(i) if Some(key) == own_key => {
+                    self.report(
+                        &sub("runtime"),
+                        Kind::OwnRuntime {
+                            image: key.to_string(),
+                        },
+                    );
+                    (String::new(), Some(i))
+                }
+                Some(i) => (m.images[i].def.image.clone(), Some(i)),
+                None => (String::new(), None),
+            },
+            None => {
+                self.image_ref(&b.runtime, &sub("runtime"));
+                (b.runtime.clone(), None)
+            }
+        }
+    }
+
+    /// Packages to install and paths to copy from the builder.
+    fn build_files(&mut self, b: &raw::BuildDef, at: &At) {
+        for (i, package) in b.packages.iter().enumerate() {
+            let ok = !package.is_empty()
+                && !package.starts_with('-')
+                && package.chars().all(|c| c.is_ascii_graphic());
+            if !ok {
+                self.report(
+                    &At {
+                        file: at.file,
+                        path: at.path.key("packages").index(i),
+                    },
+                    Kind::InvalidPackage {
+                        package: package.clone(),
+                    },
+                );
+            }
+        }
+        for (i, c) in b.copy.iter().enumerate() {
+            let at = At {
+                file: at.file,
+                path: at.path.key("copy").index(i),
+            };
+            if !names::is_container_path(&c.from) || !names::is_container_path(&c.to) {
+                self.report(
+                    &at,
+                    Kind::CopyNotAbsolute {
+                        from: c.from.clone(),
+                        to: c.to.clone(),
+                    },
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Rules that look at the whole built model at once, one file per family:
+//! host ports, dependencies, plane isolation, forbidden terms, env
+//! conflicts and empty phases, output paths; unused secrets are here. References that failed to resolve were already
+//! reported by the section resolvers.
+
+mod dependencies;
+mod env_conflicts;
+mod forbidden_terms;
+mod outputs;
+mod planes;
+mod ports;
+
+use crate::diagnostic::Kind;
+use crate::system::System;
+
+use super::merge::Merged;
+use super::Validator;
+
+impl<'a> Validator<'a> {
+    /// Rules that look at several services at once. Runs on the built
+    /// system; references that failed to resolve were already reported.
+    pub(super) fn cross_checks(&mut self, m: &Merged<'a>, sys: &mut System) {
+        self.port_clashes(m, sys);
+        self.dependencies(m, sys);
+        self.plane_isolation(m, sys);
+        self.forbidden_terms(m, sys);
+        self.env_conflicts(m, sys);
+        self.empty_phases(m, sys);
+        self.output_collisions(m, sys);
+        // Fill each env file's secret list, and warn on unused secrets.
+        for (i, secret) in sys.secrets.iter().enumerate() {
+            for f in &secret.env_files {
+                sys.env_files[*f].secrets.push(i);
+            }
+            if !sys.services.iter().any(|s| s.secrets.contains(&i)) {
+                let d = &m.secrets[i];
+                self.report_at_key(
+                    &d.here(),
+                    Kind::UnusedSecret {
+                        secret: secret.name.clone(),
+                    },
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! `output-collision`: two generated files (or a file and a directory
+//! another file needs) on one path. The paths come from
+//! [`render::output_paths`], the function `render` itself names files
+//! with, so what is checked is what would be written.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Component, Path};
+
+use crate::diagnostic::{Diagnostic, Kind};
+use crate::output::TMP_PREFIX;
+use crate::render::{output_paths, OutputOrigin, PlannedOutput};
+use crate::system::System;
+
+use crate::validate::location::{p, At};
+use crate::validate::merge::Merged;
+use crate::validate::Validator;
+
+/// The path as a case-insensitive file system (macOS, Windows) sees it:
+/// `.` components dropped, lowercase. Two outputs with the same key would
+/// overwrite each other there.
+fn key(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().to_lowercase())
+        .collect();
+    parts.join("/")
+}
+
+impl Validator<'_> {
+    /// Every pair of outputs on one path, and every output whose directory
+    /// is another output's file.
+    pub(super) fn output_collisions(&mut self, m: &Merged<'_>, sys: &System) {
+        let outputs = output_paths(sys);
+        let mut files: HashMap<String, &PlannedOutput> = HashMap::new();
+        for out in &outputs {
+            match files.get(&key(&out.path)) {
+                // Two env files, or two compose files, with one file name
+                // are already `duplicate-definition`.
+                Some(first) if first.path == out.path && same_kind(first.origin, out.origin) => {}
+                Some(first) => self.collision(m, sys, first, out, false),
+                None => {
+                    files.insert(key(&out.path), out);
+                }
+            }
+        }
+        // Names `write` takes for its own temporary files: every run
+        // deletes them before writing.
+        for out in &outputs {
+            let name = out
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_lowercase());
+            if name.is_some_and(|n| n.starts_with(TMP_PREFIX)) {
+                let kind = Kind::OutputTempName {
+                    what: describe(sys, out.origin),
+                    path: out.path.display().to_string(),
+                    prefix: TMP_PREFIX,
+                };
+                let at = self.origin_at(m, out.origin);
+                self.report_output(at, kind);
+            }
+        }
+        // A file where another output needs a directory: reported once
+        // per file.
+        let mut reported = HashSet::new();
+        for out in &outputs {
+            let k = key(&out.path);
+            let mut dir = k.as_str();
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                if let Some(file) = files.get(parent) {
+                    if reported.insert(parent.to_string()) {
+                        self.collision(m, sys, file, out, true);
+                    }
+                }
+                dir = parent;
+            }
+        }
+    }
+
+    /// Reports `second` landing on `first`'s path or, with `as_dir`,
+    /// `first` (a file) standing where `second` needs a directory. Points at
+    /// the model value naming `second` (`first` when `second` has none).
+    fn collision(
+        &mut self,
+        m: &Merged<'_>,
+        sys: &System,
+        first: &PlannedOutput,
+        second: &PlannedOutput,
+        as_dir: bool,
+    ) {
+        let (mut here, mut there) = if as_dir {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        if !as_dir && self.origin_at(m, here.origin).is_none() {
+            // Speak of the output the model names.
+            std::mem::swap(&mut here, &mut there);
+        }
+        let at = self
+            .origin_at(m, here.origin)
+            .or_else(|| self.origin_at(m, there.origin));
+        let there_loc = self
+            .origin_at(m, there.origin)
+            .map(|a| format!(" ({})", self.value_loc(&a)))
+            .unwrap_or_default();
+        let (what, path) = (describe(sys, here.origin), here.path.display().to_string());
+        let other = describe(sys, there.origin);
+        let kind = if as_dir {
+            Kind::OutputOnDirectory {
+                what,
+                path,
+                other,
+                other_at: there_loc,
+                other_path: there.path.display().to_string(),
+            }
+        } else {
+            let spelled = if there.path == here.path {
+                String::new()
+            } else {
+                format!(", spelled `{}`", there.path.display())
+            };
+            Kind::OutputCollision {
+                what,
+                path,
+                other,
+                other_at: there_loc,
+                spelled,
+            }
+        };
+        self.report_output(at, kind);
+    }
+
+    /// At the model value, or unlocated when only lucid-gen names both.
+    fn report_output(&mut self, at: Option<At>, kind: Kind) {
+        match at {
+            Some(at) => self.report(&at, kind),
+            None => self.diagnostics.push(Diagnostic::new(kind)),
+        }
+    }
+
+    /// Where the model names an output.
+    fn origin_at(&self, m: &Merged<'_>, origin: OutputOrigin) -> Option<At> {
+        Some(match origin {
+            OutputOrigin::EnvFile(i) => m.env_files.get_index(i)?.1.at(&p().key("file")),
+            OutputOrigin::Compose(Some(i)) => m.phases.get_index(i)?.1.at(&p().key("compose_file")),
+            OutputOrigin::Compose(None) => m
+                .system
+                .as_ref()?
+                .at(&p().key("output").key("master_compose")),
+            OutputOrigin::BaseDockerfile(i) => m.images.get_index(i)?.1.here(),
+            OutputOrigin::ServiceDockerfile(i) => m.services.get_index(i)?.1.at(&p().key("build")),
+            OutputOrigin::LintConfig
+            | OutputOrigin::BakeFile
+            | OutputOrigin::Gitignore
+            | OutputOrigin::Manifest => return None,
+        })
+    }
+}
+
+fn same_kind(a: OutputOrigin, b: OutputOrigin) -> bool {
+    matches!(
+        (a, b),
+        (OutputOrigin::EnvFile(_), OutputOrigin::EnvFile(_))
+            | (OutputOrigin::Compose(_), OutputOrigin::Compose(_))
+    )
+}
+
+/// What an output is, in words: "env file `base`".
+fn describe(sys: &System, origin: OutputOrigin) -> String {
+    match origin {
+        OutputOrigin::EnvFile(i) => format!("env file `{}`", sys.env_files[i].key),
+        OutputOrigin::Compose(Some(i)) => {
+            format!("compose file of phase `{}`", sys.phases[i].name)
+        }
+        OutputOrigin::Compose(None) => "master compose file".into(),
+        OutputOrigin::LintConfig => "compose-lint config".into(),
+        OutputOrigin::BaseDockerfile(i) => {
+            format!("Dockerfile of image `{}`", sys.images[i].key)
+        }
+        OutputOrigin::ServiceDockerfile(i) => {
+            format!("Dockerfile of service `{}`", sys.services[i].name)
+        }
+        OutputOrigin::BakeFile => "bake file".into(),
+        OutputOrigin::Gitignore => "output's .gitignore".into(),
+        OutputOrigin::Manifest => "manifest of written files".into(),
+    }
+}

@@ -1,0 +1,727 @@
+//! Validation rules a careless or hostile model must not slip past: output
+//! paths that collide, names YAML would misread, spellings of root and of
+//! dangerous capabilities, secrets replaced by plain variables, incomplete
+//! port-clash detection, and values Compose would reject or mangle. Each
+//! test runs the real binary on a copy of the `small` fixture with one
+//! thing broken; the Docker-backed ones ask Docker itself.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{compose_available, require_tool, stderr, stdout, Project};
+
+/// A copy of the small fixture with `case` as `model/case.yaml` and, when
+/// given, `output` as the system's `output:` mapping (flow style).
+fn project(output: Option<&str>, case: &str) -> Project {
+    let p = Project::fixture("small");
+    if let Some(output) = output {
+        let system = p.read("model/system.yaml");
+        let patched = system.replacen(
+            "  name: shop\n",
+            &format!("  name: shop\n  output: {output}\n"),
+            1,
+        );
+        assert_ne!(system, patched);
+        p.write("model/system.yaml", &patched);
+    }
+    if !case.is_empty() {
+        p.write("model/case.yaml", case);
+    }
+    p
+}
+
+/// `lucid-gen check` on the project: its exit code and stderr.
+fn check(p: &Project) -> (i32, String) {
+    let out = p.run().args(&["check"]).status_any().run();
+    (out.status.code().unwrap(), stderr(&out))
+}
+
+/// The model is refused (exit 1) with an `error[rule]` whose line holds
+/// every one of `words`.
+fn refused(p: &Project, rule: &str, words: &[&str]) -> String {
+    let (code, err) = check(p);
+    assert_eq!(code, 1, "expected the model to be refused:\n{err}");
+    let tag = format!("error[{rule}]");
+    let hit = err
+        .lines()
+        .any(|l| l.contains(&tag) && words.iter().all(|w| l.contains(w)));
+    assert!(hit, "no {tag} line holding {words:?}:\n{err}");
+    err
+}
+
+/// The model is valid (exit 0).
+fn accepted(p: &Project) -> String {
+    let (code, err) = check(p);
+    assert_eq!(code, 0, "expected the model to be valid:\n{err}");
+    err
+}
+
+/// How many error lines of `rule` stderr holds.
+fn count(err: &str, rule: &str) -> usize {
+    err.lines()
+        .filter(|l| l.contains(&format!("error[{rule}]")))
+        .count()
+}
+
+fn docker_compose(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("docker")
+        .arg("compose")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run docker compose")
+}
+
+// ------------------------------------------------------ item 4: outputs
+
+#[test]
+fn an_env_file_on_a_compose_file_path_is_an_output_collision() {
+    let p = project(
+        Some("{ env_dir: configs/docker }"),
+        "env_files:\n  clash:\n    file: docker-compose.edge.yml\n",
+    );
+    refused(
+        &p,
+        "output-collision",
+        &[
+            "configs/docker/docker-compose.edge.yml",
+            "env file `clash`",
+            "phase `edge`",
+        ],
+    );
+    // Nothing was written, so the compose file did not silently win.
+    p.run().args(&["all"]).status(1).run();
+    assert!(!p.path("generated").exists());
+}
+
+#[test]
+fn env_files_cannot_land_on_the_files_lucid_gen_writes_for_itself() {
+    for (file, other) in [
+        (".gitignore", ".gitignore"),
+        (".lucid-gen-manifest", "manifest"),
+        ("docker-bake.hcl", "bake file"),
+    ] {
+        let p = project(
+            Some("{ env_dir: . }"),
+            &format!("env_files:\n  clash:\n    file: \"{file}\"\n"),
+        );
+        refused(&p, "output-collision", &[file, "env file `clash`", other]);
+    }
+    // `write` deletes its temporary files, by name, before every run.
+    let p = project(None, "env_files:\n  clash:\n    file: .lucid-gen-tmp-env\n");
+    refused(
+        &p,
+        "output-collision",
+        &[".lucid-gen-tmp-env", "temporary files"],
+    );
+    let p = project(None, "env_files:\n  clash:\n    file: .compose-lint.yml\n");
+    let system = p.read("model/system.yaml");
+    p.write(
+        "model/system.yaml",
+        &system.replacen(
+            "  name: shop\n",
+            "  name: shop\n  output: { env_dir: configs/docker }\n",
+            1,
+        ),
+    );
+    refused(
+        &p,
+        "output-collision",
+        &[".compose-lint.yml", "compose-lint config"],
+    );
+}
+
+#[test]
+fn spellings_that_name_the_same_path_collide() {
+    // `./x` is `x`; `Configs/Docker` is `configs/docker` on a file system
+    // that ignores case (macOS, Windows).
+    for env_dir in ["./configs/docker", "Configs/Docker", "configs/./docker"] {
+        let p = project(
+            Some(&format!("{{ env_dir: \"{env_dir}\" }}")),
+            "env_files:\n  clash:\n    file: docker-compose.base.yml\n",
+        );
+        refused(
+            &p,
+            "output-collision",
+            &["env file `clash`", "phase `base`"],
+        );
+    }
+    // Two compose files differing only in case.
+    let p = project(
+        None,
+        "phases:\n  late:\n    env_file: edge\n    compose_file: Docker-Compose.Edge.yml\n\
+         services:\n  shop-late:\n    phase: late\n    plane: app\n    networks: [shop-app]\n    image: example/late:1\n",
+    );
+    refused(&p, "output-collision", &["phase `late`", "phase `edge`"]);
+}
+
+#[test]
+fn an_output_inside_another_outputs_path_collides() {
+    // An env file named like a Dockerfile's directory, or a Dockerfile
+    // where an env file is.
+    let p = project(
+        Some("{ env_dir: . }"),
+        "env_files:\n  clash:\n    file: dockerfiles\n",
+    );
+    refused(&p, "output-collision", &["env file `clash`", "Dockerfile"]);
+    let p = project(
+        Some("{ env_dir: dockerfiles/services/shop-api }"),
+        "env_files:\n  clash:\n    file: Dockerfile\n",
+    );
+    refused(
+        &p,
+        "output-collision",
+        &[
+            "dockerfiles/services/shop-api/Dockerfile",
+            "env file `clash`",
+            "service `shop-api`",
+        ],
+    );
+}
+
+#[test]
+fn the_validator_names_exactly_the_files_render_writes() {
+    use lucid_gen::secrets::{self, SecretSource};
+    // The small fixture, the repository's model, and the fixture with its
+    // outputs moved and a `./` spelling.
+    let moved = project(
+        Some("{ env_dir: ./env, compose_dir: compose, dockerfile_dir: build/docker, master_compose: all.yml }"),
+        "",
+    );
+    for p in [project(None, ""), Project::lucid(), moved] {
+        let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
+        let valid = lucid_gen::validate::validate(&loaded).unwrap();
+        let resolved = secrets::resolve(&valid.system, &SecretSource::Seeded(1), &[]).unwrap();
+        let rendered = lucid_gen::render::render(&valid.system, &resolved.values).unwrap();
+        let rendered = lucid_gen::write::with_manifest(rendered);
+        let mut planned: Vec<_> = lucid_gen::render::output_paths(&valid.system)
+            .into_iter()
+            .map(|o| o.path)
+            .collect();
+        planned.sort();
+        let written: Vec<_> = rendered.keys().cloned().collect();
+        assert_eq!(planned, written);
+    }
+}
+
+// ---------------------------------------------------- item 6: names
+
+#[test]
+fn names_yaml_would_misread_are_refused() {
+    for name in [
+        "true",
+        "TRUE",
+        "null",
+        "NULL",
+        "123",
+        "0x1F",
+        "yes",
+        "off",
+        "1e3",
+        "0o17",
+        "2024-01-02",
+        "1_000",
+    ] {
+        let p = project(
+            None,
+            &format!(
+                "services:\n  \"{name}\":\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n"
+            ),
+        );
+        refused(
+            &p,
+            "invalid-name",
+            &[&format!("service name `{name}`"), "YAML"],
+        );
+        let p = project(
+            None,
+            &format!("networks:\n  \"{name}\":\n    plane: app\n    subnet: 10.99.0.0/24\n"),
+        );
+        refused(
+            &p,
+            "invalid-name",
+            &[&format!("network name `{name}`"), "YAML"],
+        );
+    }
+    for name in ["TRUE", "NULL", "yes", "Off", "true", "ON", "No"] {
+        let p = project(
+            None,
+            &format!(
+                "services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    environment:\n      \"{name}\": \"1\"\n    volumes:\n      - name: \"{name}\"\n        target: /data\n"
+            ),
+        );
+        let err = refused(&p, "env-name", &[&format!("`{name}`"), "YAML"]);
+        assert!(
+            err.lines().any(|l| l.contains("error[invalid-name]")
+                && l.contains(&format!("volume name `{name}`"))),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn names_close_to_yaml_keywords_survive_docker_compose_config() {
+    // What is accepted must come back from Compose exactly as written.
+    if !require_tool(compose_available(), "docker compose") {
+        return;
+    }
+    let names = ["true-web", "x123", "1a", "nullable", "0x1g", "yes.no"];
+    // Env files are not YAML: keys YAML would misread are fine there, and
+    // `y`/`N` are strings to every YAML reader Compose tooling uses.
+    let mut case = String::from(
+        "env_files:\n  words:\n    file: .env.words\n    vars:\n      \"TRUE\": a\n      \"NULL\": b\n      \"yes\": c\n      \"off\": d\nservices:\n",
+    );
+    for name in names {
+        case.push_str(&format!(
+            "  {name}:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    env_files: [edge, words]\n    environment:\n      YESNO_{}: \"1\"\n      y: \"2\"\n      N: \"3\"\n",
+            name.replace(['-', '.'], "_")
+        ));
+    }
+    let p = project(None, &case);
+    p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+    let out = docker_compose(
+        &p.path("generated/configs/docker"),
+        &[
+            "-f",
+            "docker-compose.edge.yml",
+            "config",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for name in names {
+        let env = &config["services"][name]["environment"];
+        for (key, value) in [
+            ("TRUE", "a"),
+            ("NULL", "b"),
+            ("yes", "c"),
+            ("off", "d"),
+            ("y", "2"),
+            ("N", "3"),
+        ] {
+            assert_eq!(env[key], value, "{name}: {key} lost:\n{}", stdout(&out));
+        }
+    }
+}
+
+#[test]
+fn a_default_image_name_is_a_valid_reference() {
+    let p = project(
+        None,
+        "services:\n  Shop-Web:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n",
+    );
+    accepted(&p);
+    p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+    let compose = p.read("generated/configs/docker/docker-compose.edge.yml");
+    assert!(compose.contains("example/shop-web:1.0"), "{compose}");
+    assert!(!compose.contains("example/Shop-Web"), "{compose}");
+}
+
+// -------------------------------------------------- item 7: security
+
+fn service_with(security: &str, user: Option<&str>) -> String {
+    let mut s = String::from(
+        "services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n",
+    );
+    if let Some(user) = user {
+        s.push_str(&format!("    user: \"{user}\"\n"));
+    }
+    if !security.is_empty() {
+        s.push_str(&format!("    security: {security}\n"));
+    }
+    s
+}
+
+#[test]
+fn sys_admin_cannot_be_added_back_under_another_spelling() {
+    for cap in [
+        "CAP_SYS_ADMIN",
+        "sys_admin",
+        "cap_sys_admin",
+        "Sys_Admin",
+        "all",
+        "CAP_ALL",
+    ] {
+        let p = project(
+            None,
+            &service_with(
+                &format!("{{ cap_add: {{ \"{cap}\": \"the service mounts file systems\" }} }}"),
+                None,
+            ),
+        );
+        refused(&p, "security-exception", &["may not add back"]);
+    }
+    for cap in ["CAP_CAP_SYS_ADMIN", "SYS_ADMINX", "NET_BIND"] {
+        let p = project(
+            None,
+            &service_with(
+                &format!("{{ cap_add: {{ \"{cap}\": \"the service binds port 80\" }} }}"),
+                None,
+            ),
+        );
+        refused(
+            &p,
+            "security-exception",
+            &[&format!("`{cap}` is not a Linux capability")],
+        );
+    }
+    let p = project(
+        None,
+        &service_with(
+            "{ cap_add: { cap_net_bind_service: \"the service binds port 80\" } }",
+            None,
+        ),
+    );
+    accepted(&p);
+    p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+    let compose = p.read("generated/configs/docker/docker-compose.edge.yml");
+    assert!(compose.contains("- NET_BIND_SERVICE"), "{compose}");
+}
+
+#[test]
+fn every_spelling_of_uid_0_is_root() {
+    for user in [
+        "00",
+        "0:0",
+        "root:root",
+        "0:1000",
+        "000",
+        "-0",
+        "ROOT",
+        "Root:1000",
+    ] {
+        let p = project(None, &service_with("", Some(user)));
+        refused(&p, "security-exception", &["runs as root"]);
+        let p = project(
+            None,
+            &service_with(
+                "{ run_as_root: \"the image's entrypoint drops privileges itself\" }",
+                Some(user),
+            ),
+        );
+        accepted(&p);
+    }
+    for user in ["1000", "10", "0100:0", "rootless"] {
+        let p = project(None, &service_with("", Some(user)));
+        accepted(&p);
+    }
+}
+
+#[test]
+fn a_plain_variable_cannot_replace_a_secret() {
+    // The service's own `environment` wins over its env files in Compose.
+    let p = project(
+        None,
+        "services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    secrets: [API_TOKEN]\n    environment:\n      API_TOKEN: not-so-secret\n",
+    );
+    refused(&p, "env-conflict", &["API_TOKEN", "shop-x"]);
+    // A later env file's plain variable wins over an earlier file's secret.
+    let p = project(
+        None,
+        "env_files:\n  later:\n    file: .env.later\n    vars:\n      API_TOKEN: not-so-secret\n\
+         services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    env_files: [edge, later]\n    secrets: [API_TOKEN]\n",
+    );
+    refused(&p, "env-conflict", &["API_TOKEN", "later", "edge"]);
+    // An earlier plain variable is replaced by the later secret: fine.
+    let p = project(
+        None,
+        "env_files:\n  earlier:\n    file: .env.earlier\n    vars:\n      API_TOKEN: placeholder\n\
+         services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    env_files: [earlier, edge]\n    secrets: [API_TOKEN]\n",
+    );
+    accepted(&p);
+}
+
+#[test]
+fn run_as_root_reason_satisfies_the_compose_linter() {
+    if !require_tool(
+        Command::new("compose-lint")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "compose-lint",
+    ) {
+        return;
+    }
+    let p = project(
+        None,
+        &service_with(
+            "{ run_as_root: \"the image's entrypoint drops privileges itself\" }",
+            Some("0"),
+        ),
+    );
+    p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+    let dir = p.path("generated/configs/docker");
+    let lint = p.read("generated/configs/docker/.compose-lint.yml");
+    assert!(lint.contains("CL-0018"), "{lint}");
+    assert!(lint.contains("drops privileges itself"), "{lint}");
+    let out = Command::new("compose-lint")
+        .args(["check", "--fail-on", "low", "docker-compose.edge.yml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    // The finding is suppressed with the model's reason, never counted.
+    let report = format!("{}{}", stdout(&out), stderr(&out));
+    let root_lines: Vec<&str> = report.lines().filter(|l| l.contains("CL-0018")).collect();
+    assert!(!root_lines.is_empty(), "{report}");
+    assert!(
+        root_lines.iter().all(|l| l.contains("SUPPRESSED")),
+        "{report}"
+    );
+}
+
+// ------------------------------------------------------ item 8: ports
+
+fn publisher(name: &str, host_ip: Option<&str>) -> String {
+    let ip = host_ip.map_or(String::new(), |ip| format!("        host_ip: \"{ip}\"\n"));
+    format!(
+        "  {name}:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    ports:\n      - container: 80\n        host: 19090\n{ip}"
+    )
+}
+
+#[test]
+fn a_wildcard_address_clashes_with_every_specific_one() {
+    for (a, b) in [
+        (Some("0.0.0.0"), Some("127.0.0.1")),
+        (Some("::"), Some("127.0.0.1")),
+        (Some("::"), Some("::1")),
+        (Some("0.0.0.0"), None),
+        (Some("127.0.0.1"), Some("::ffff:127.0.0.1")),
+    ] {
+        let p = project(
+            None,
+            &format!(
+                "services:\n{}{}",
+                publisher("shop-a", a),
+                publisher("shop-b", b)
+            ),
+        );
+        refused(&p, "port-clash", &["19090/tcp", "shop-a", "shop-b"]);
+    }
+    let p = project(
+        None,
+        &format!(
+            "services:\n{}{}",
+            publisher("shop-a", Some("127.0.0.1")),
+            publisher("shop-b", Some("127.0.0.2"))
+        ),
+    );
+    accepted(&p);
+}
+
+#[test]
+fn every_pair_of_a_three_way_clash_is_reported_in_any_order() {
+    let svcs = [
+        publisher("shop-a", Some("127.0.0.1")),
+        publisher("shop-b", Some("127.0.0.2")),
+        publisher("shop-c", None),
+    ];
+    let mut pairs_seen = Vec::new();
+    for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+        let case: String = order.iter().map(|i| svcs[*i].as_str()).collect();
+        let p = project(None, &format!("services:\n{case}"));
+        let err = refused(&p, "port-clash", &["19090/tcp"]);
+        assert_eq!(count(&err, "port-clash"), 2, "{err}");
+        let mut pairs: Vec<(bool, bool, bool)> = err
+            .lines()
+            .filter(|l| l.contains("error[port-clash]"))
+            .map(|l| {
+                (
+                    l.contains("shop-a"),
+                    l.contains("shop-b"),
+                    l.contains("shop-c"),
+                )
+            })
+            .collect();
+        pairs.sort();
+        pairs_seen.push(pairs);
+    }
+    // a and b bind different addresses; c binds every address: a–c, b–c.
+    assert!(
+        pairs_seen.iter().all(|p| p == &pairs_seen[0]),
+        "{pairs_seen:?}"
+    );
+    let svcs = [
+        publisher("shop-a", Some("0.0.0.0")),
+        publisher("shop-b", Some("::")),
+        publisher("shop-c", None),
+    ];
+    let case: String = svcs.concat();
+    let err = refused(
+        &project(None, &format!("services:\n{case}")),
+        "port-clash",
+        &[],
+    );
+    assert_eq!(count(&err, "port-clash"), 3, "{err}");
+}
+
+#[test]
+fn an_isolated_plane_publishes_a_host_port_only_with_a_reason() {
+    let base = "services:\n  shop-pay-probe:\n    phase: edge\n    plane: pay\n    networks: [shop-pay]\n    image: example/probe:1\n    ports:\n      - container: 9100\n        host: 19100\n        host_ip: 127.0.0.1\n";
+    let p = project(None, base);
+    refused(
+        &p,
+        "plane-isolation",
+        &["shop-pay-probe", "isolated", "19100"],
+    );
+    let p = project(
+        None,
+        &format!("{base}    security:\n      host_ports: \"operators read the probe from the host only\"\n"),
+    );
+    accepted(&p);
+    // A reason on a service that does not need one is a mistake.
+    let p = project(
+        None,
+        "services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    security:\n      host_ports: \"operators read it from the host\"\n",
+    );
+    refused(&p, "security-exception", &["host_ports"]);
+}
+
+// ------------------------------------------------- item 9: values
+
+fn with_health_interval(interval: &str) -> String {
+    format!(
+        "services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    health:\n      exec: [/bin/x]\n      interval: {interval}\n"
+    )
+}
+
+#[test]
+fn durations_beyond_go_time_duration_are_refused() {
+    // Go's time.Duration holds at most 2^63-1 ns: 2562047h47m16.854775807s.
+    for bad in [
+        "99999999999h",
+        "2562048h",
+        "9223372036854775808ns",
+        "2562047h48m",
+    ] {
+        let p = project(None, &with_health_interval(bad));
+        refused(&p, "invalid-duration", &[bad]);
+    }
+    // Docker refuses a health check under 1ms and reads 0 as its default.
+    for bad in ["500us", "999999ns", "0s"] {
+        let p = project(None, &with_health_interval(bad));
+        refused(&p, "invalid-duration", &[bad]);
+    }
+    for good in ["2562047h", "9223372036854775807ns", "1h30m", "1ms"] {
+        accepted(&project(None, &with_health_interval(good)));
+    }
+}
+
+fn with_resources(resources: &str) -> String {
+    format!(
+        "services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    resources: {resources}\n"
+    )
+}
+
+#[test]
+fn sizes_and_cpus_compose_would_mangle_are_refused() {
+    for bad in [
+        "{ memory: 99999999999999999999g }",
+        "{ memory: 8589934592g }",
+        "{ memory: 1m }",
+        "{ memory: 256m, memory_reservation: 512m }",
+        "{ cpus: 1e-300 }",
+        "{ cpus: 0.001 }",
+    ] {
+        refused(
+            &project(None, &with_resources(bad)),
+            "invalid-resource",
+            &[],
+        );
+    }
+    for good in [
+        "{ memory: 6m }",
+        "{ memory: 8589934591g, cpus: 0.01 }",
+        "{ memory: 1g, memory_reservation: 512m }",
+    ] {
+        accepted(&project(None, &with_resources(good)));
+    }
+}
+
+#[test]
+fn a_phase_without_services_is_refused() {
+    let p = project(
+        None,
+        "phases:\n  idle:\n    env_file: edge\n    compose_file: docker-compose.idle.yml\n",
+    );
+    refused(&p, "empty-phase", &["idle"]);
+}
+
+#[test]
+fn an_ipv6_network_comes_up() {
+    let tag = format!("{}-{}", "lucid-gen-rules-v6", std::process::id());
+    let p = project(
+        None,
+        &format!(
+            "phases:\n  v6:\n    env_file: edge\n    compose_file: docker-compose.v6.yml\n\
+             networks:\n  shop-v6:\n    plane: app\n    name: {tag}\n    subnet: fd00:dead:beef:42::/64\n\
+             services:\n  shop-v6:\n    phase: v6\n    plane: app\n    networks: [shop-v6]\n    image: {tag}:1\n    command: [/x]\n"
+        ),
+    );
+    p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+    let compose = p.read("generated/configs/docker/docker-compose.v6.yml");
+    let network = compose.split("\nnetworks:\n").nth(1).expect("networks");
+    assert!(network.contains("enable_ipv6: true"), "{compose}");
+    if !require_tool(compose_available(), "docker compose") {
+        return;
+    }
+    // An empty image built offline, so `up` creates the network and a
+    // container (never started: there is nothing to run).
+    p.write("image/x", "");
+    let built = Command::new("docker")
+        .args(["build", "-q", "-t", &format!("{tag}:1"), "-f-", "."])
+        .current_dir(p.path("image"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"FROM scratch\nCOPY x /x\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(built.status.success(), "{}", stderr(&built));
+    let dir = p.path("generated/configs/docker");
+    let compose_args = ["-p", tag.as_str(), "-f", "docker-compose.v6.yml"];
+    let up = docker_compose(&dir, &[&compose_args[..], &["up", "--no-start"]].concat());
+    let inspect = Command::new("docker")
+        .args([
+            "network",
+            "inspect",
+            &tag,
+            "--format",
+            "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{end}}",
+        ])
+        .output()
+        .unwrap();
+    let down = docker_compose(&dir, &[&compose_args[..], &["down"]].concat());
+    let _ = Command::new("docker")
+        .args(["image", "rm", &format!("{tag}:1")])
+        .output();
+    assert!(
+        up.status.success(),
+        "docker compose up failed:\n{}",
+        stderr(&up)
+    );
+    assert!(
+        down.status.success(),
+        "docker compose down failed:\n{}",
+        stderr(&down)
+    );
+    let shown = stdout(&inspect);
+    assert!(
+        shown.contains("true") && shown.contains("fd00:dead:beef:42::/64"),
+        "network not created with IPv6: {shown}{}",
+        stderr(&inspect)
+    );
+}
