@@ -195,7 +195,7 @@ pub enum Encoding {
 pub struct ImageDef {
     #[serde(default)]
     pub description: Option<String>,
-    /// Full reference, e.g. `pickme/lucid-base:python-distroless-arm64`.
+    /// Full reference, e.g. `example/base:python-distroless-arm64`.
     pub image: String,
     pub build: BuildDef,
 }
