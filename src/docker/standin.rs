@@ -168,10 +168,13 @@ fn compile(tc: &Toolchain) -> Result<PathBuf, DockerError> {
     if binary.is_file() {
         return Ok(binary);
     }
-    let source = dir.join(format!("standin-{key}.rs"));
+    // Per-process names: two runs may compile the same program at once
+    // (the cache is shared); the rename makes whichever finishes first win.
+    let pid = std::process::id();
+    let source = dir.join(format!("standin-{key}.{pid}.rs"));
     fs::write(&source, SOURCE)
         .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", source.display())))?;
-    let partial = binary.with_extension("partial");
+    let partial = binary.with_extension(format!("{pid}.partial"));
     let mut cmd = Cmd::new(&tc.rustc).args([
         "--edition",
         "2021",
@@ -190,7 +193,9 @@ fn compile(tc: &Toolchain) -> Result<PathBuf, DockerError> {
             .args(["--target", target, "-C"])
             .arg(format!("linker={linker}"));
     }
-    cmd.arg(&source).arg("-o").arg(&partial).run()?;
+    let compiled = cmd.arg(&source).arg("-o").arg(&partial).run();
+    let _ = fs::remove_file(&source);
+    compiled?;
     fs::rename(&partial, &binary)
         .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", binary.display())))?;
     Ok(binary)
@@ -249,7 +254,11 @@ fn image(binary: &Path, text: &str, platform: &str) -> Result<String, DockerErro
     if works(Cmd::docker().args(["image", "inspect", "--format", "{{.Id}}", &tag])) {
         return Ok(tag);
     }
-    let ctx = cache_dir().join(format!("ctx-{}", &tag["lucid-gen-standin:".len()..]));
+    let ctx = cache_dir().join(format!(
+        "ctx-{}-{}",
+        &tag["lucid-gen-standin:".len()..],
+        std::process::id()
+    ));
     let io =
         |e: std::io::Error| DockerError::Other(format!("cannot prepare {}: {e}", ctx.display()));
     fs::create_dir_all(&ctx).map_err(io)?;
@@ -257,11 +266,13 @@ fn image(binary: &Path, text: &str, platform: &str) -> Result<String, DockerErro
     fs::write(ctx.join("Dockerfile"), text).map_err(io)?;
     // The classic builder needs no buildx and records the platform of a
     // FROM-scratch image correctly.
-    Cmd::docker()
+    let built = Cmd::docker()
         .env("DOCKER_BUILDKIT", "0")
         .args(["build", "-q", "--platform", platform, "-t", &tag])
         .arg(&ctx)
-        .run()?;
+        .run();
+    let _ = fs::remove_dir_all(&ctx);
+    built?;
     Ok(tag)
 }
 
