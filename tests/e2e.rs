@@ -250,3 +250,104 @@ fn changing_one_service_recreates_only_that_service() {
     drop(down);
     leaves_nothing_behind(&p, &prefix);
 }
+
+/// A model whose names YAML and Dockerfiles would misread if written bare:
+/// a service `true`, a network named only by digits (a YAML integer; unique
+/// on this engine), phase `on`, plane `null`, and an exec health check whose
+/// program path holds a space and a `$`. `up --stand-ins` must write its
+/// override file and stand-in Dockerfiles so Docker reads those names back
+/// exactly: the service comes up healthy and `down` removes everything.
+#[test]
+fn stand_ins_carry_names_yaml_and_dockerfiles_would_misread() {
+    need(
+        docker_available(),
+        "a running Docker engine with Compose v2",
+    );
+    let pid = std::process::id();
+    let network = format!("{pid}{}", unique_name("").rsplit('-').next().unwrap());
+    let program = "/usr/local/bin/odd $HOME probe";
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    p.write(
+        "model/system.yaml",
+        &format!(
+            r#"system:
+  name: odd
+  description: Names that YAML and Dockerfiles would misread.
+  platform: linux/amd64
+  registry: {{ namespace: example, tag: "1.0" }}
+planes:
+  "null":
+    description: Application traffic.
+networks:
+  "{network}":
+    plane: "null"
+    subnet: 10.197.{}.0/24
+phases:
+  "on":
+    env_file: base
+    compose_file: docker-compose.yml
+env_files:
+  base:
+    file: .env
+    vars:
+      GREETING: hello
+"#,
+            pid % 256
+        ),
+    );
+    p.write(
+        "model/services.yaml",
+        &format!(
+            r#"services:
+  "true":
+    phase: "on"
+    plane: "null"
+    networks: ["{network}"]
+    image: example/odd:1.0
+    ports:
+      - container: 8000
+    health:
+      exec: ["{program}", --health]
+      interval: 1s
+      start_period: 5s
+    resources:
+      memory: 64m
+      cpus: 0.25
+"#
+        ),
+    );
+    let prefix = unique_name("e2e-standin-names");
+    p.run().args(&["all"]).run();
+    let down = Down {
+        project: &p,
+        prefix: prefix.clone(),
+    };
+    p.run()
+        .args(&["up", "--stand-ins", "--project", &prefix])
+        .run();
+
+    let ids = containers(&prefix);
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let state = docker(&[
+        "inspect",
+        "--format",
+        "{{.State.Health.Status}} {{index .Config.Labels \"com.docker.compose.service\"}} {{index .Config.Labels \"lucid-gen.stand-in\"}} {{json .Config.Healthcheck.Test}}",
+        &ids[0],
+    ]);
+    assert_eq!(
+        state.trim(),
+        format!("healthy true true [\"CMD\",\"{program}\",\"--health\"]"),
+    );
+    let nets = docker(&[
+        "inspect",
+        "--format",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        &ids[0],
+    ]);
+    assert_eq!(nets.trim(), network);
+
+    drop(down);
+    leaves_nothing_behind(&p, &prefix);
+}

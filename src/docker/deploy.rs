@@ -115,6 +115,7 @@ fn commands(
     if !phase.env_files.is_empty() && env_dir != compose_dir {
         dirs.push(env_dir);
     }
+    let dirs: Vec<String> = dirs.iter().map(|d| shell_quote(d).to_string()).collect();
     cmds.push(ssh().arg(format!("mkdir -p {}", dirs.join(" "))));
     cmds.push(scp().arg(&phase.compose).arg(format!(
         "{}:{compose_dir}/{}",
@@ -129,7 +130,8 @@ fn commands(
         );
     }
     cmds.push(ssh().arg(format!(
-        "cd {compose_dir} && docker compose -f {} up -d --wait",
+        "cd {} && docker compose -f {} up -d --wait",
+        shell_quote(compose_dir),
         shell_quote(&phase.compose_file)
     )));
     cmds
@@ -176,8 +178,9 @@ fn check_host(host: &str) -> Result<(), DockerError> {
     }
 }
 
-/// The remote directory goes into a remote shell line and an scp path
-/// unquoted, so only plain path characters are accepted. `~` is refused:
+/// The remote directory goes into a remote shell line (quoted there) and
+/// into an scp path (which no quoting reaches portably), so only plain path
+/// characters are accepted. `~` is refused:
 /// quoted it would not expand, unquoted it is a shell word.
 fn check_dir(dir: &str) -> Result<(), DockerError> {
     let ok = !dir.is_empty()
@@ -251,5 +254,33 @@ mod tests {
         assert!(check_dir("/opt/my dir").is_err());
         assert_eq!(scp_host("admin@::1"), "admin@[::1]");
         assert_eq!(scp_host("admin@127.0.0.1"), "admin@127.0.0.1");
+    }
+
+    /// The model's output directories may hold spaces or `$`: the remote
+    /// shell lines carry them as single words.
+    #[test]
+    fn remote_shell_lines_keep_model_directories_whole() {
+        let opts = DeployOptions {
+            host: "admin@host".into(),
+            phase: None,
+            dir: "/opt/shop".into(),
+            dry_run: true,
+        };
+        let phase = PhaseFiles {
+            name: "base".into(),
+            compose: PathBuf::from("out/docker-compose.yml"),
+            compose_file: "docker-compose.yml".into(),
+            env_files: vec![(PathBuf::from("out/my env/.env"), false)],
+        };
+        let cmds = commands(&opts, &phase, "/opt/shop/co $x", "/opt/shop/my env");
+        let remote = |c: &Cmd| c.args.last().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            remote(&cmds[0]),
+            "mkdir -p '/opt/shop/co $x' '/opt/shop/my env'"
+        );
+        assert_eq!(
+            remote(cmds.last().unwrap()),
+            "cd '/opt/shop/co $x' && docker compose -f docker-compose.yml up -d --wait"
+        );
     }
 }

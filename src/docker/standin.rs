@@ -9,6 +9,9 @@
 //! exec health check) and can probe other addresses. An override file then
 //! swaps in only the images: networks, ports, env files, dependencies and
 //! health checks stay exactly as generated.
+//! Every model value in that override and in the stand-in Dockerfiles
+//! (service names, the exec health check's path) goes through
+//! `crate::escape`, so names like `true`, `123` or `/bin/a $b` arrive intact.
 //!
 //! The stand-ins run as the model's platform (e.g. linux/arm64) under
 //! qemu emulation when the host has it and a Rust toolchain can build for
@@ -19,6 +22,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{Cmd, Deployment, DockerError};
+use crate::escape::Unrepresentable;
+use crate::escape::{compose_name, docker_copy, docker_quoted, docker_word, yaml_key};
 use crate::plan::ComposePlan;
 use crate::system::{Probe, Protocol, Service};
 
@@ -210,37 +215,49 @@ fn exec_path(program: &str) -> String {
     }
 }
 
-/// The stand-in Dockerfile of one service (`None`: the probe image).
-fn dockerfile(service: Option<&Service>) -> String {
+/// A model value the stand-in files cannot carry (validation refuses such
+/// models first; this is the backstop).
+fn unrepresentable(what: &str, value: &str, why: Unrepresentable) -> DockerError {
+    DockerError::Other(format!("stand-in: cannot write {what} `{value}`: {why}"))
+}
+
+/// The stand-in Dockerfile of one service (`None`: the probe image). Every
+/// model value goes through `crate::escape`.
+fn dockerfile(service: Option<&Service>) -> Result<String, DockerError> {
     let mut text =
         String::from("FROM scratch\nCOPY standin /standin\nCOPY standin /usr/bin/python3\n");
     let Some(s) = service else {
         text.push_str(&format!(
             "LABEL {LABEL}=probe\nENTRYPOINT [\"/standin\", \"serve\"]\n"
         ));
-        return text;
+        return Ok(text);
     };
     if let Some(Probe::Exec(cmd)) = s.health.as_ref().map(|h| &h.probe) {
         let path = exec_path(&cmd[0]);
         if path != "/standin" && path != "/usr/bin/python3" {
-            text.push_str(&format!("COPY standin {path}\n"));
+            let args = docker_copy("standin", &path)
+                .map_err(|e| unrepresentable("the health check program", &path, e))?;
+            text.push_str(&format!("COPY {args}\n"));
         }
     }
     let ports = |proto: Protocol| {
-        s.ports
+        let list = s
+            .ports
             .iter()
             .filter(|p| p.protocol == proto)
             .map(|p| p.container.0.to_string())
             .collect::<Vec<_>>()
-            .join(",")
+            .join(",");
+        docker_word(&list).map_err(|e| unrepresentable("the port list", &list, e))
     };
+    let name =
+        docker_quoted(&s.name).map_err(|e| unrepresentable("the service name", &s.name, e))?;
     text.push_str(&format!(
-        "ENV STANDIN_TCP_PORTS=\"{}\" STANDIN_UDP_PORTS=\"{}\"\nLABEL {LABEL}={}\nENTRYPOINT [\"/standin\", \"serve\"]\n",
-        ports(Protocol::Tcp),
-        ports(Protocol::Udp),
-        s.name
+        "ENV STANDIN_TCP_PORTS={} STANDIN_UDP_PORTS={}\nLABEL {LABEL}={name}\nENTRYPOINT [\"/standin\", \"serve\"]\n",
+        ports(Protocol::Tcp)?,
+        ports(Protocol::Udp)?,
     ));
-    text
+    Ok(text)
 }
 
 /// Builds (or finds) the image for one Dockerfile.
@@ -292,7 +309,7 @@ fn pick_toolchain(wanted: &str) -> Result<(Toolchain, bool), DockerError> {
 pub fn probe_image(dep: &Deployment) -> Result<String, DockerError> {
     let (tc, _) = pick_toolchain(&dep.system.platform)?;
     let binary = compile(&tc)?;
-    image(&binary, &dockerfile(None), &tc.platform)
+    image(&binary, &dockerfile(None)?, &tc.platform)
 }
 
 /// Compiles the program and builds an image for every service.
@@ -303,10 +320,10 @@ pub fn prepare(dep: &Deployment) -> Result<StandIns, DockerError> {
     for s in &dep.system.services {
         images.insert(
             s.name.clone(),
-            image(&binary, &dockerfile(Some(s)), &tc.platform)?,
+            image(&binary, &dockerfile(Some(s))?, &tc.platform)?,
         );
     }
-    let probe_image = image(&binary, &dockerfile(None), &tc.platform)?;
+    let probe_image = image(&binary, &dockerfile(None)?, &tc.platform)?;
     println!(
         "stand-ins: {} images for {} (program {})",
         images
@@ -340,11 +357,15 @@ pub fn write_override(
     for &i in &plan.services {
         let name = &dep.system.services[i].name;
         text.push_str(&format!(
-            "  {name}:\n    image: {}\n    pull_policy: never\n",
-            standins.images[name]
+            "  {}:\n    image: {}\n    pull_policy: never\n",
+            yaml_key(name),
+            compose_name(&standins.images[name])
         ));
         if standins.fallback {
-            text.push_str(&format!("    platform: {}\n", standins.platform));
+            text.push_str(&format!(
+                "    platform: {}\n",
+                compose_name(&standins.platform)
+            ));
         }
     }
     let dir = cache_dir().join("overrides");
