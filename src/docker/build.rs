@@ -362,7 +362,11 @@ fn legacy_cmd(job: &Job, platform: &str, build_args: &[(String, String)]) -> Cmd
     cmd.arg("--force-rm").arg(&job.context)
 }
 
-fn legacy(steps: &[Step], platform: &str, opts: &BuildOptions) -> Result<(), DockerError> {
+/// The legacy builder's commands for every step, and the problem that keeps
+/// it from building some Dockerfiles (a `FROM $ARG` it cannot resolve).
+type LegacyPlan<'a> = (Vec<Vec<(&'a Job, Cmd)>>, Option<String>);
+
+fn legacy_plan<'a>(steps: &'a [Step], platform: &str) -> Result<LegacyPlan<'a>, DockerError> {
     let mut host_platform: Option<String> = None;
     let mut unresolvable = Vec::new();
     let mut planned: Vec<Vec<(&Job, Cmd)>> = Vec::new();
@@ -401,6 +405,11 @@ fn legacy(steps: &[Step], platform: &str, opts: &BuildOptions) -> Result<(), Doc
             unresolvable.join("\n")
         )
     });
+    Ok((planned, problem))
+}
+
+fn legacy(steps: &[Step], platform: &str, opts: &BuildOptions) -> Result<(), DockerError> {
+    let (planned, problem) = legacy_plan(steps, platform)?;
     if opts.dry_run {
         if let Some(p) = &problem {
             eprintln!("warning: {p}");

@@ -207,18 +207,49 @@ impl Drop for ProbeContainer {
     }
 }
 
+/// `lucid-gen test`: every check against the running system, printed as a
+/// table; `Ok(true)` when all passed.
 pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
-    let system = &dep.system;
     let plans = dep.plans(None)?;
     let projects: Vec<String> = plans
         .iter()
         .map(|p| dep.project(p, opts.project.as_deref()))
         .collect();
     let found = containers(&projects)?;
-    let mut checks: Vec<Check> = Vec::new();
+    let mut checks = service_checks(dep, &found);
+    checks.extend(image_checks(dep, &found)?);
+    let mut probers = Probers {
+        image: standin::probe_image(dep)?,
+        by_network: BTreeMap::new(),
+    };
+    checks.extend(dependency_checks(dep, &found, &mut probers)?);
+    checks.extend(isolation_checks(dep, &found, &mut probers)?);
+    drop(probers);
+    Ok(report(&checks))
+}
 
-    // Running, healthy, environment.
-    for s in &system.services {
+/// Probe containers started on demand, one per network; removed on drop.
+struct Probers {
+    image: String,
+    by_network: BTreeMap<String, ProbeContainer>,
+}
+
+impl Probers {
+    /// The name of the probe container on `network`, started if needed.
+    fn on(&mut self, network: &str) -> Result<String, DockerError> {
+        if !self.by_network.contains_key(network) {
+            let probe = ProbeContainer::start(&self.image, network)?;
+            self.by_network.insert(network.to_string(), probe);
+        }
+        Ok(self.by_network[network].name.clone())
+    }
+}
+
+/// Every service running (healthy when it has a check), its environment
+/// as generated (names only in the report: values may be secrets).
+fn service_checks(dep: &Deployment, found: &BTreeMap<String, Container>) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for s in &dep.system.services {
         let Some(c) = found.get(&s.name) else {
             checks.push(Check {
                 kind: "running",
@@ -249,28 +280,39 @@ pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
                 }
             }),
         });
-        let expected = expected_env(system, s, &dep.secrets);
-        let wrong: Vec<&str> = expected
-            .iter()
-            .filter(|(k, v)| c.env.get(*k) != Some(*v))
-            .map(|(k, _)| k.as_str())
-            .collect();
-        checks.push(Check {
-            kind: "env",
-            from: s.name.clone(),
-            target: format!("{} variables", expected.len()),
-            expect: "as generated",
-            ok: wrong.is_empty(),
-            // Names only: values may be secrets.
-            detail: if wrong.is_empty() {
-                String::new()
-            } else {
-                format!("differs: {}", wrong.join(", "))
-            },
-        });
+        checks.push(env_check(dep, s, c));
     }
+    checks
+}
 
-    // No secret in any image.
+fn env_check(dep: &Deployment, s: &Service, c: &Container) -> Check {
+    let expected = expected_env(&dep.system, s, &dep.secrets);
+    let wrong: Vec<&str> = expected
+        .iter()
+        .filter(|(k, v)| c.env.get(*k) != Some(*v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    Check {
+        kind: "env",
+        from: s.name.clone(),
+        target: format!("{} variables", expected.len()),
+        expect: "as generated",
+        ok: wrong.is_empty(),
+        // Names only: values may be secrets.
+        detail: if wrong.is_empty() {
+            String::new()
+        } else {
+            format!("differs: {}", wrong.join(", "))
+        },
+    }
+}
+
+/// No secret value in any image's config or history.
+fn image_checks(
+    dep: &Deployment,
+    found: &BTreeMap<String, Container>,
+) -> Result<Vec<Check>, DockerError> {
+    let mut checks = Vec::new();
     let images: BTreeSet<&str> = found.values().map(|c| c.image_id.as_str()).collect();
     for image in images {
         let config = Cmd::docker().args(["image", "inspect", image]).run()?;
@@ -301,11 +343,18 @@ pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
             },
         });
     }
+    Ok(checks)
+}
 
-    let probe_image = standin::probe_image(dep)?;
-
-    // Dependencies, from inside the dependant.
-    let mut by_network: BTreeMap<String, ProbeContainer> = BTreeMap::new();
+/// Every declared dependency reachable from inside the dependant (or, for
+/// a real image without a prober, from a network both share).
+fn dependency_checks(
+    dep: &Deployment,
+    found: &BTreeMap<String, Container>,
+    probers: &mut Probers,
+) -> Result<Vec<Check>, DockerError> {
+    let system = &dep.system;
+    let mut checks = Vec::new();
     for s in &system.services {
         let Some(c) = found.get(&s.name).filter(|c| c.running) else {
             continue;
@@ -316,23 +365,15 @@ pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
                 Some(port) => format!("tcp,{},{port},3000", target.name),
                 None => format!("dns,{}", target.name),
             };
-            let result = if c.stand_in {
-                probe_many(&c.id, "/standin", std::slice::from_ref(&check))?
+            let from = if c.stand_in {
+                c.id.clone()
             } else {
-                // A real image has no prober: ask from a network both share.
                 let Some(net) = s.networks.iter().find(|n| target.networks.contains(n)) else {
                     continue;
                 };
-                let name = &system.networks[*net].name;
-                if !by_network.contains_key(name) {
-                    by_network.insert(name.clone(), ProbeContainer::start(&probe_image, name)?);
-                }
-                probe_many(
-                    &by_network[name].name,
-                    "/standin",
-                    std::slice::from_ref(&check),
-                )?
+                probers.on(&system.networks[*net].name)?
             };
+            let result = probe_many(&from, "/standin", std::slice::from_ref(&check))?;
             let (ok, detail) = result
                 .get(&check)
                 .cloned()
@@ -350,51 +391,40 @@ pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
             });
         }
     }
+    Ok(checks)
+}
 
-    // The isolation matrix: one probe per network.
-    for net in &system.networks {
-        let Some(_) = found.values().find(|c| c.networks.contains_key(&net.name)) else {
+/// The isolation matrix: from one probe per network, every service on it
+/// reachable by name and port, every other one neither by name nor by IP.
+fn isolation_checks(
+    dep: &Deployment,
+    found: &BTreeMap<String, Container>,
+    probers: &mut Probers,
+) -> Result<Vec<Check>, DockerError> {
+    let mut checks = Vec::new();
+    for net in &dep.system.networks {
+        if !found.values().any(|c| c.networks.contains_key(&net.name)) {
             continue;
-        };
-        if !by_network.contains_key(&net.name) {
-            by_network.insert(
-                net.name.clone(),
-                ProbeContainer::start(&probe_image, &net.name)?,
-            );
         }
-        let prober = &by_network[&net.name].name;
-        let mut wanted: Vec<(String, String, bool)> = Vec::new();
-        for c in found.values().filter(|c| c.running) {
-            let Some(s) = system.service(&c.service) else {
-                continue;
-            };
-            let port = probe_port(s).unwrap_or(9);
-            if c.networks.contains_key(&net.name) {
-                wanted.push((format!("dns,{}", s.name), s.name.clone(), true));
-                wanted.push((format!("tcp,{},{port},3000", s.name), s.name.clone(), true));
-            } else {
-                wanted.push((format!("dns,{}", s.name), s.name.clone(), false));
-                for ip in c.networks.values().filter(|ip| !ip.is_empty()) {
-                    wanted.push((format!("tcp,{ip},{port},700"), s.name.clone(), false));
-                }
-            }
-        }
+        let prober = probers.on(&net.name)?;
+        let wanted = isolation_wanted(dep, found, &net.name);
         let list: Vec<String> = wanted.iter().map(|(c, _, _)| c.clone()).collect();
-        let results = probe_many(prober, "/standin", &list)?;
+        let results = probe_many(&prober, "/standin", &list)?;
         for (check, service, reachable) in wanted {
             let (got, detail) = results
                 .get(&check)
                 .cloned()
                 .unwrap_or((false, "no result".into()));
             let what = check.split(',').take(3).collect::<Vec<_>>();
+            let dns = what[0] == "dns";
             checks.push(Check {
-                kind: if what[0] == "dns" {
+                kind: if dns {
                     "isolation-dns"
                 } else {
                     "isolation-tcp"
                 },
                 from: format!("net {}", net.name),
-                target: if what[0] == "dns" {
+                target: if dns {
                     service
                 } else {
                     format!("{service} ({}:{})", what[1], what[2])
@@ -409,14 +439,42 @@ pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
             });
         }
     }
-    drop(by_network);
+    Ok(checks)
+}
 
+/// The probes to run from `network`: (probe spec, service, reachable?).
+fn isolation_wanted(
+    dep: &Deployment,
+    found: &BTreeMap<String, Container>,
+    network: &str,
+) -> Vec<(String, String, bool)> {
+    let mut wanted = Vec::new();
+    for c in found.values().filter(|c| c.running) {
+        let Some(s) = dep.system.service(&c.service) else {
+            continue;
+        };
+        let port = probe_port(s).unwrap_or(9);
+        if c.networks.contains_key(network) {
+            wanted.push((format!("dns,{}", s.name), s.name.clone(), true));
+            wanted.push((format!("tcp,{},{port},3000", s.name), s.name.clone(), true));
+        } else {
+            wanted.push((format!("dns,{}", s.name), s.name.clone(), false));
+            for ip in c.networks.values().filter(|ip| !ip.is_empty()) {
+                wanted.push((format!("tcp,{ip},{port},700"), s.name.clone(), false));
+            }
+        }
+    }
+    wanted
+}
+
+/// Prints the table and the summary line; true when nothing failed.
+fn report(checks: &[Check]) -> bool {
     let failed = checks.iter().filter(|c| !c.ok).count();
     println!(
         "{:<14} {:<34} {:<52} {:<12} RESULT",
         "CHECK", "FROM", "TARGET", "EXPECT"
     );
-    for c in &checks {
+    for c in checks {
         println!(
             "{:<14} {:<34} {:<52} {:<12} {}{}",
             c.kind,
@@ -432,5 +490,5 @@ pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
         );
     }
     println!("test: {} checks, {failed} failed", checks.len());
-    Ok(failed == 0)
+    failed == 0
 }
