@@ -314,7 +314,6 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             dry_run,
             jobs,
         } => {
-            let dep = deployment(&paths, true)?;
             let opts = docker::build::BuildOptions {
                 phase,
                 platform,
@@ -322,40 +321,35 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
                 dry_run,
                 jobs: jobs.max(1),
             };
-            docker::build::run(&dep, &opts).map_err(Failure::from)
+            docker::build::run(&deployment(&paths, true)?, &opts).map_err(Failure::from)
         }
         Command::Up {
             paths,
             target,
             stand_ins,
         } => {
-            let dep = deployment(&paths, true)?;
             let opts = docker::up::UpOptions {
                 phase: target.phase,
                 stand_ins,
                 project: target.project,
             };
-            docker::up::run(&dep, &opts).map_err(Failure::from)
+            docker::up::run(&deployment(&paths, true)?, &opts).map_err(Failure::from)
         }
         Command::Test { paths, project } => {
-            let dep = deployment(&paths, true)?;
-            checked(docker::probe::run(
-                &dep,
-                &docker::probe::TestOptions { project },
-            ))
+            let opts = docker::probe::TestOptions { project };
+            checked(docker::probe::run(&deployment(&paths, true)?, &opts))
         }
         Command::Down {
             paths,
             target,
             volumes,
         } => {
-            let dep = deployment(&paths, false)?;
             let opts = docker::down::DownOptions {
                 phase: target.phase,
                 volumes,
                 project: target.project,
             };
-            docker::down::run(&dep, &opts).map_err(Failure::from)
+            docker::down::run(&deployment(&paths, false)?, &opts).map_err(Failure::from)
         }
         Command::Deploy {
             paths,
@@ -363,18 +357,27 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             phase,
             dir,
             dry_run,
-        } => {
-            let dep = deployment(&paths, true)?;
-            let dir = dir.unwrap_or_else(|| format!("/opt/{}", dep.system.name));
-            let opts = docker::deploy::DeployOptions {
-                host,
-                phase,
-                dir,
-                dry_run,
-            };
-            docker::deploy::run(&dep, &opts).map_err(Failure::from)
-        }
+        } => deploy(&paths, host, phase, dir, dry_run),
     }
+}
+
+/// `deploy`: the default directory on the host is `/opt/<system name>`.
+fn deploy(
+    paths: &Paths,
+    host: String,
+    phase: Option<String>,
+    dir: Option<String>,
+    dry_run: bool,
+) -> Result<(), Failure> {
+    let dep = deployment(paths, true)?;
+    let dir = dir.unwrap_or_else(|| format!("/opt/{}", dep.system.name));
+    let opts = docker::deploy::DeployOptions {
+        host,
+        phase,
+        dir,
+        dry_run,
+    };
+    docker::deploy::run(&dep, &opts).map_err(Failure::from)
 }
 
 /// A check's outcome as an exit code: all passed (0) or not (1).

@@ -162,3 +162,163 @@ fn no_system_names_in_any_help_text() {
         found.join("\n")
     );
 }
+
+/// The longest file and function the house allows: past these, a newcomer
+/// cannot hold a unit in their head (ARCHITECTURE.md, "Invariants").
+const MAX_FILE_LINES: usize = 800;
+const MAX_FN_LINES: usize = 80;
+
+/// `text` with string and char literals and `//` comments blanked, so the
+/// braces left are the code's own.
+fn code_only(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                while let Some(d) = chars.next() {
+                    match d {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+                out.push_str("\"\"");
+            }
+            '\'' if matches!(chars.clone().nth(1), Some('\'')) => {
+                chars.next();
+                chars.next();
+            }
+            '\'' if chars.peek() == Some(&'\\') => {
+                for d in chars.by_ref() {
+                    if d == '\'' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'/') => break,
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `(name, first line, length)` of every function with a body in `text`.
+fn functions(text: &str) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let code = code_only(line);
+        let Some(at) = code.find("fn ") else { continue };
+        let before = code[..at].trim();
+        let is_item = before
+            .split_whitespace()
+            .all(|w| w.starts_with("pub") || ["const", "async", "unsafe", "extern"].contains(&w));
+        if !is_item {
+            continue;
+        }
+        let name: String = code[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let (mut depth, mut opened) = (0i64, false);
+        for (j, l) in lines.iter().enumerate().skip(i) {
+            let code = code_only(l);
+            if !opened && code.trim_end().ends_with(';') {
+                break; // a declaration without a body
+            }
+            for c in code.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if opened && depth <= 0 {
+                out.push((name.clone(), i + 1, j - i + 1));
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_file_over_800_lines_and_no_function_over_80() {
+    let mut found = Vec::new();
+    for file in rust_files(&repo_root().join("src")) {
+        let text = fs::read_to_string(&file).unwrap();
+        let rel = file
+            .strip_prefix(repo_root())
+            .unwrap()
+            .display()
+            .to_string();
+        let lines = text.lines().count();
+        if lines > MAX_FILE_LINES {
+            found.push(format!("{rel}: {lines} lines (at most {MAX_FILE_LINES})"));
+        }
+        for (name, at, len) in functions(&text) {
+            if len > MAX_FN_LINES {
+                found.push(format!(
+                    "{rel}:{at}: fn {name} is {len} lines (at most {MAX_FN_LINES})"
+                ));
+            }
+        }
+    }
+    assert!(found.is_empty(), "too long:\n{}", found.join("\n"));
+}
+
+/// The measuring itself works: a long function and a string full of braces.
+#[test]
+fn function_lengths_are_measured_by_their_braces() {
+    let body = "    let x = 1;\n".repeat(90);
+    let text = format!(
+        "fn short() -> &'static str {{\n    \"}}}}{{\"\n}}\n\npub(crate) fn long() {{\n{body}}}\n"
+    );
+    let found = functions(&text);
+    assert_eq!(
+        found,
+        vec![("short".to_string(), 1, 3), ("long".to_string(), 5, 92)]
+    );
+}
+
+/// `render`, `plan` and `escape` are pure: model in, text out. They never
+/// touch the disk, the network or a process, and render never reaches into
+/// `write` (the output map lives in `output.rs`).
+#[test]
+fn render_plan_and_escape_do_no_io() {
+    let src = repo_root().join("src");
+    let mut files = rust_files(&src.join("render"));
+    files.extend(rust_files(&src.join("escape")));
+    files.push(src.join("plan.rs"));
+    let mut found = Vec::new();
+    for file in files {
+        let text = fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = code_only(line);
+            if [
+                "std::fs",
+                "std::net",
+                "std::process",
+                "crate::write",
+                "crate::docker",
+                "File::",
+            ]
+            .iter()
+            .any(|p| code.contains(p))
+            {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "I/O in a pure stage:\n{}",
+        found.join("\n")
+    );
+}
