@@ -28,7 +28,7 @@ impl Validator<'_> {
         if let (Some(system), false) = (&m.system, built.is_empty()) {
             for (key, value) in &sys.labels {
                 let at = system.at(&p().key("labels").key(key.as_str()));
-                self.label_value(&at, value, || {
+                self.dockerfile_label(&at, value, || {
                     format!("system label `{key}`, which every built image carries,")
                 });
             }
@@ -36,20 +36,20 @@ impl Validator<'_> {
         for i in built {
             let (s, d) = (&sys.services[i], &m.services[i]);
             if let Some(description) = &s.description {
-                self.label_value(&d.at(&p().key("description")), description, || {
+                self.dockerfile_label(&d.at(&p().key("description")), description, || {
                     format!("the description of built service `{}`", s.name)
                 });
             }
             for (key, value) in &s.labels {
                 let at = d.at(&p().key("labels").key(key.as_str()));
-                self.label_value(&at, value, || {
+                self.dockerfile_label(&at, value, || {
                     format!("label `{key}` of built service `{}`", s.name)
                 });
             }
         }
     }
 
-    fn label_value(&mut self, at: &At, value: &str, what: impl FnOnce() -> String) {
+    fn dockerfile_label(&mut self, at: &At, value: &str, what: impl FnOnce() -> String) {
         // A NUL byte is already `LabelNul`, for every service.
         if value.contains('\0') {
             return;
