@@ -725,3 +725,156 @@ fn an_ipv6_network_comes_up() {
         stderr(&inspect)
     );
 }
+
+// ------------------------------- values render's escapers would refuse
+
+/// A built service as `model/case.yaml`: `extra` is line 6 (a service
+/// key), `build_extra` line 12 (a build key), `from` the copy source on
+/// line 14.
+fn built(extra: &str, build_extra: &str, from: &str) -> String {
+    format!(
+        "services:\n  shop-extra:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    {extra}\n\
+         \x20   build:\n      stack: native\n      context: extra\n      builder: example/upstream:1\n\
+         \x20     runtime: gcr.io/distroless/base-debian12:nonroot\n      {build_extra}\n\
+         \x20     copy:\n        - from: {from}\n          to: /usr/local/bin/extra\n\
+         \x20     entrypoint: [/usr/local/bin/extra]\n"
+    )
+}
+
+/// `check` refuses the model with `error[rule]` at `at` (`file:line:`)
+/// holding `words`, and `all` writes nothing: the value never reaches
+/// render, whose refusal would be an internal error (exit 2).
+fn refused_before_render(p: &Project, rule: &str, at: &str, words: &[&str]) {
+    let err = refused(p, rule, words);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with(at) && l.contains(&format!("error[{rule}]"))),
+        "no error[{rule}] at {at}:\n{err}"
+    );
+    let out = p.run().args(&["all"]).status(1).run();
+    let err = stderr(&out);
+    assert!(!err.contains("internal error"), "{err}");
+    assert!(!p.path("generated").exists(), "something was written");
+}
+
+#[test]
+fn labels_and_descriptions_a_dockerfile_cannot_carry_are_located_errors() {
+    let ok = "/usr/local/bin/extra";
+    let p = project(None, &built("description: \"two\\nlines\"", "# -", ok));
+    refused_before_render(
+        &p,
+        "label-value",
+        "model/case.yaml:6:",
+        &["description of built service `shop-extra`", "LABEL"],
+    );
+    let p = project(
+        None,
+        &built("labels: { org.example.note: \"a\\u2028b\" }", "# -", ok),
+    );
+    refused_before_render(
+        &p,
+        "label-value",
+        "model/case.yaml:6:",
+        &["label `org.example.note` of built service `shop-extra`"],
+    );
+    // The system's labels land in every built service's Dockerfile.
+    let p = project(None, "");
+    let system = p.read("model/system.yaml");
+    p.write(
+        "model/system.yaml",
+        &system.replacen(
+            "  name: shop\n",
+            "  name: shop\n  labels: { org.example.team: \"a\\rb\" }\n",
+            1,
+        ),
+    );
+    refused_before_render(
+        &p,
+        "label-value",
+        "model/system.yaml:5:",
+        &["system label `org.example.team`"],
+    );
+    // A service without a build has no Dockerfile: its description may
+    // span lines (Compose carries it).
+    let p = project(
+        None,
+        "services:\n  shop-extra:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n\
+         \x20   image: example/extra:1\n    description: \"two\\nlines\"\n",
+    );
+    accepted(&p);
+}
+
+#[test]
+fn build_paths_a_dockerfile_cannot_carry_are_located_errors() {
+    for from in ["/usr/lib/*.so", "\"/usr/lib/lib[1].so\"", "'/usr/lib/a\\b'"] {
+        let p = project(None, &built("# -", "# -", from));
+        refused_before_render(
+            &p,
+            "invalid-path",
+            "model/case.yaml:14:",
+            &["cannot be written as a Dockerfile COPY", "pattern"],
+        );
+    }
+    let p = project(None, &built("# -", "# -", "\"/usr/lib/a\\u2028b\""));
+    refused_before_render(&p, "invalid-path", "model/case.yaml:14:", &["line break"]);
+    let p = project(
+        None,
+        &built("# -", "workdir: \"/srv\\u2029app\"", "/usr/local/bin/extra"),
+    );
+    refused_before_render(
+        &p,
+        "invalid-path",
+        "model/case.yaml:12:",
+        &["workdir", "cannot be written in a Dockerfile"],
+    );
+    // A relative workdir with a line break is one error, not two.
+    let p = project(
+        None,
+        &built("# -", "workdir: \"srv\\napp\"", "/usr/local/bin/extra"),
+    );
+    let err = refused(&p, "invalid-path", &["must be an absolute path"]);
+    assert_eq!(count(&err, "invalid-path"), 1, "{err}");
+}
+
+#[test]
+fn an_env_dir_gitignore_cannot_list_is_a_located_error() {
+    // The small fixture's env files hold secrets, so `.gitignore` lists
+    // them; a line break in their directory cannot be written there.
+    let p = project(Some("{ env_dir: \"env\\u2028files\" }"), "");
+    refused_before_render(
+        &p,
+        "invalid-path",
+        "model/system.yaml:5:",
+        &[".env.base", "holds secrets", ".gitignore"],
+    );
+    // Characters gitignore treats as patterns are escaped, not refused.
+    let p = project(Some("{ env_dir: \"env #1 [*]!\" }"), "");
+    accepted(&p);
+    p.run().args(&["all"]).run();
+    let gitignore = p.read("generated/.gitignore");
+    assert!(
+        gitignore.contains("/env \\#1 \\[\\*\\]\\!/.env.base\n"),
+        "{gitignore}"
+    );
+}
+
+#[test]
+fn no_model_of_the_repository_fails_to_render() {
+    use lucid_gen::secrets::{self, SecretSource};
+    let fixtures = common::repo_root().join("tests/fixtures");
+    let mut models: Vec<_> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    models.push(common::repo_root().join("model"));
+    assert!(models.len() >= 3, "{models:?}");
+    for model in models {
+        let loaded = lucid_gen::model::load_dir(&model).unwrap();
+        let valid = lucid_gen::validate::validate(&loaded)
+            .unwrap_or_else(|d| panic!("{}: {d:?}", model.display()));
+        let resolved = secrets::resolve(&valid.system, &SecretSource::Seeded(1), &[]).unwrap();
+        if let Err(e) = lucid_gen::render::render(&valid.system, &resolved.values) {
+            panic!("{}: {e}", model.display());
+        }
+    }
+}

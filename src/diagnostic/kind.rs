@@ -162,6 +162,10 @@ kinds! {
     MasterComposeName { value: String } => InvalidPath, Error,
         "output.master_compose `{value}` must be a plain file name",
         "use a name like `docker-compose.master.yml`";
+    /// A secret-bearing env file whose path `.gitignore` cannot list.
+    EnvPathUnwritable { path: String, why: &'static str } => InvalidPath, Error,
+        "`{path}` holds secrets, so `.gitignore` must list it, but it cannot: {why}",
+        "remove the character from `output.env_dir`";
     ComposeFileName { file: String } => InvalidPath, Error,
         "compose file name `{file}` must be a plain `.yml` file name",
         "use a name like `docker-compose.foundation.yml`";
@@ -304,6 +308,17 @@ kinds! {
     WorkdirNotAbsolute { workdir: String } => InvalidPath, Error,
         "workdir `{workdir}` must be an absolute path",
         "e.g. `/app`";
+    /// `build.copy` that a Dockerfile `COPY` cannot carry as written.
+    CopyUnwritable { from: String, to: String, why: &'static str } => InvalidPath, Error,
+        "copy `{from}` → `{to}` cannot be written as a Dockerfile COPY: {why}",
+        "name each path literally, without `* ? [ ] \\` or line breaks; to copy several files, copy the directory that holds them";
+    WorkdirUnwritable { workdir: String, why: &'static str } => InvalidPath, Error,
+        "workdir `{workdir}` cannot be written in a Dockerfile: {why}",
+        "remove the character from the path, e.g. `/app`";
+    /// A label or description a built service's Dockerfile carries as a `LABEL`.
+    DockerfileLabel { what: String, why: &'static str } => LabelValue, Error,
+        "{what} cannot be written as a LABEL of a Dockerfile: {why}",
+        "write it on one line, without control characters: every built image carries it as a label";
 
     // ----------------------------------------------------------- services
 

@@ -46,6 +46,7 @@ pub enum Rule {
     EnvValue,
     EnvConflict,
     UnusedSecret,
+    LabelValue,
     // Everything else about a single value.
     InvalidName,
     InvalidDuration,
@@ -66,7 +67,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order of the README's rule list.
-    pub const ALL: [Rule; 48] = [
+    pub const ALL: [Rule; 49] = [
         Rule::Io,
         Rule::NotUtf8,
         Rule::EmptyFile,
@@ -101,6 +102,7 @@ impl Rule {
         Rule::EnvValue,
         Rule::EnvConflict,
         Rule::UnusedSecret,
+        Rule::LabelValue,
         Rule::InvalidName,
         Rule::InvalidDuration,
         Rule::InvalidResource,
@@ -153,6 +155,7 @@ impl Rule {
             Rule::EnvValue => "env-value",
             Rule::EnvConflict => "env-conflict",
             Rule::UnusedSecret => "unused-secret",
+            Rule::LabelValue => "label-value",
             Rule::InvalidName => "invalid-name",
             Rule::InvalidDuration => "invalid-duration",
             Rule::InvalidResource => "invalid-resource",

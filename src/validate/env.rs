@@ -27,7 +27,8 @@ impl<'a> Validator<'a> {
     }
 
     pub(super) fn env_name(&mut self, at: &At, name: &str) {
-        if !names::is_env_name(name) {
+        // The escaper render writes the name with decides.
+        if escape::env_name(name).is_err() {
             self.report_at_key(
                 at,
                 Kind::EnvName {

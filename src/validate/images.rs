@@ -1,7 +1,10 @@
 //! The `images` section and every `build` (of an image or a service):
-//! image references, contexts, runtimes, packages and copied paths.
+//! image references, contexts, runtimes, packages, copied paths and the
+//! working directory — each path also through the escaper render writes it
+//! with, so a path no Dockerfile can carry is a located error here.
 
 use crate::diagnostic::Kind;
+use crate::escape::{self, Unrepresentable};
 use crate::model::raw;
 use crate::system::*;
 
@@ -68,12 +71,7 @@ impl<'a> Validator<'a> {
             self.report(&sub("entrypoint"), Kind::MissingEntrypoint {});
         }
         if let Some(w) = &b.workdir {
-            if !names::is_container_path(w) {
-                self.report(
-                    &sub("workdir"),
-                    Kind::WorkdirNotAbsolute { workdir: w.clone() },
-                );
-            }
+            self.workdir(w, &sub("workdir"));
         }
         Build {
             stack: b.stack,
@@ -148,7 +146,8 @@ impl<'a> Validator<'a> {
                 file: at.file,
                 path: at.path.key("copy").index(i),
             };
-            if !names::is_container_path(&c.from) || !names::is_container_path(&c.to) {
+            let absolute = names::is_container_path(&c.from) && names::is_container_path(&c.to);
+            if !absolute {
                 self.report(
                     &at,
                     Kind::CopyNotAbsolute {
@@ -157,6 +156,45 @@ impl<'a> Validator<'a> {
                     },
                 );
             }
+            // The Dockerfile's `COPY`, escaped as render escapes it. A
+            // control character already failed the path check above.
+            if let Err(Unrepresentable(why)) = escape::docker_copy(&c.from, &c.to) {
+                if absolute || !has_control(&c.from) && !has_control(&c.to) {
+                    // Point at the source when it alone is refused.
+                    let side = match escape::docker_copy(&c.from, "/") {
+                        Err(_) => "from",
+                        Ok(_) => "to",
+                    };
+                    let at = At {
+                        file: at.file,
+                        path: at.path.key(side),
+                    };
+                    let (from, to) = (c.from.clone(), c.to.clone());
+                    self.report(&at, Kind::CopyUnwritable { from, to, why });
+                }
+            }
         }
     }
+
+    /// `build.workdir`: absolute, and writable as the Dockerfile's
+    /// `WORKDIR` and as the destination of the `COPY` of the sources.
+    fn workdir(&mut self, w: &str, at: &At) {
+        let absolute = names::is_container_path(w);
+        if !absolute {
+            let workdir = w.to_string();
+            self.report(at, Kind::WorkdirNotAbsolute { workdir });
+        }
+        let escaped = escape::docker_word(w).and_then(|_| escape::docker_copy(".", w));
+        if let Err(Unrepresentable(why)) = escaped {
+            if absolute || !has_control(w) {
+                let workdir = w.to_string();
+                self.report(at, Kind::WorkdirUnwritable { workdir, why });
+            }
+        }
+    }
+}
+
+/// What the path checks already refuse (`char::is_control`).
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
 }

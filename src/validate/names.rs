@@ -18,13 +18,6 @@ pub fn is_project_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
-/// Environment variable names as POSIX shells and Compose accept them.
-pub fn is_env_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// A plain file name: no directory part, nothing hidden behind `..`.
 pub fn is_file_name(s: &str) -> bool {
     !s.is_empty()

@@ -1,7 +1,8 @@
 //! Rules that look at the whole built model at once, one file per family:
 //! host ports, dependencies, plane isolation, forbidden terms, env
-//! conflicts and empty phases, output paths; unused secrets are here. References that failed to resolve were already
-//! reported by the section resolvers.
+//! conflicts and empty phases, output paths, values render's escapers
+//! would refuse (`writable`); unused secrets are here. References that
+//! failed to resolve were already reported by the section resolvers.
 
 mod dependencies;
 mod env_conflicts;
@@ -9,6 +10,7 @@ mod forbidden_terms;
 mod outputs;
 mod planes;
 mod ports;
+mod writable;
 
 use crate::diagnostic::Kind;
 use crate::system::System;
@@ -42,5 +44,7 @@ impl<'a> Validator<'a> {
                 );
             }
         }
+        self.gitignored_env_files(m, sys);
+        self.dockerfile_labels(m, sys);
     }
 }

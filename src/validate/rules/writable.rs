@@ -1,0 +1,86 @@
+//! Values `render` writes through an escaper that may refuse them, checked
+//! here with the same escaper on the same value, so that the user gets a
+//! located error instead of render's internal one: the labels and the
+//! description each built service's Dockerfile carries as `LABEL`s, and the
+//! `.gitignore` line of every secret-bearing env file (at the path
+//! [`render::output_paths`](crate::render::output_paths) gives it, the one
+//! render lists). Build paths are checked where builds are resolved
+//! (`images.rs`), env values where env files are (`env.rs`).
+
+use crate::diagnostic::Kind;
+use crate::escape::{self, Unrepresentable};
+use crate::render::{output_paths, OutputOrigin};
+use crate::system::System;
+
+use crate::validate::location::{p, At};
+use crate::validate::merge::Merged;
+use crate::validate::names;
+use crate::validate::Validator;
+
+impl Validator<'_> {
+    /// Every label value and description a Dockerfile `LABEL` holds: the
+    /// system's labels (on every built image), and each built service's
+    /// own labels and description.
+    pub(super) fn dockerfile_labels(&mut self, m: &Merged<'_>, sys: &System) {
+        let built: Vec<usize> = (0..sys.services.len())
+            .filter(|&i| sys.services[i].build.is_some())
+            .collect();
+        if let (Some(system), false) = (&m.system, built.is_empty()) {
+            for (key, value) in &sys.labels {
+                let at = system.at(&p().key("labels").key(key.as_str()));
+                self.dockerfile_label(&at, value, || {
+                    format!("system label `{key}`, which every built image carries,")
+                });
+            }
+        }
+        for i in built {
+            let (s, d) = (&sys.services[i], &m.services[i]);
+            if let Some(description) = &s.description {
+                self.dockerfile_label(&d.at(&p().key("description")), description, || {
+                    format!("the description of built service `{}`", s.name)
+                });
+            }
+            for (key, value) in &s.labels {
+                let at = d.at(&p().key("labels").key(key.as_str()));
+                self.dockerfile_label(&at, value, || {
+                    format!("label `{key}` of built service `{}`", s.name)
+                });
+            }
+        }
+    }
+
+    fn dockerfile_label(&mut self, at: &At, value: &str, what: impl FnOnce() -> String) {
+        // A NUL byte is already `LabelNul`, for every service.
+        if value.contains('\0') {
+            return;
+        }
+        if let Err(Unrepresentable(why)) = escape::docker_quoted(value) {
+            self.report(at, Kind::DockerfileLabel { what: what(), why });
+        }
+    }
+
+    /// The `.gitignore` line of each secret-bearing env file. The file name
+    /// is a plain name (or already refused), so a refusal comes from
+    /// `output.env_dir`, reported once there.
+    pub(super) fn gitignored_env_files(&mut self, m: &Merged<'_>, sys: &System) {
+        let Some(system) = &m.system else { return };
+        if !names::is_relative_path(&sys.output.env_dir) {
+            return; // already `invalid-path`
+        }
+        for out in output_paths(sys) {
+            let OutputOrigin::EnvFile(i) = out.origin else {
+                continue;
+            };
+            let file = &sys.env_files[i];
+            if file.secrets.is_empty() || !names::is_file_name(&file.file) {
+                continue;
+            }
+            if let Err(Unrepresentable(why)) = escape::gitignore_path(&out.path) {
+                let path = out.path.display().to_string();
+                let at = system.at(&p().key("output").key("env_dir"));
+                self.report(&at, Kind::EnvPathUnwritable { path, why });
+                return;
+            }
+        }
+    }
+}
