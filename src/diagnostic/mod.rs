@@ -12,10 +12,10 @@ mod kind;
 pub mod render;
 mod rule;
 
-use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::path::PathBuf;
 
+pub use crate::escape::escape_control;
 pub use kind::Kind;
 pub use rule::Rule;
 
@@ -121,30 +121,6 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by_cached_key(|d| (d.location.clone(), d.severity(), d.rule(), d.message()));
 }
 
-/// Whether `c` must not reach a terminal as is: control characters (C0,
-/// DEL, C1) and the bidirectional overrides that reorder what is shown.
-fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// `text` with every control character written as a Rust escape
-/// (`\u{1b}`), so a model string in a message cannot move the cursor, clear
-/// the screen or hide text. Applied to every value a message interpolates.
-pub fn escape_control(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_unsafe(c) {
-            let _ = write!(out, "{}", c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// A value shown in a message: its text with control characters escaped.
 struct Shown<T>(T);
 
@@ -159,14 +135,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn control_characters_are_escaped() {
+    fn control_characters_never_reach_the_terminal() {
         assert_eq!(escape_control("a\u{1b}[2Jb\r"), "a\\u{1b}[2Jb\\u{d}");
         assert_eq!(escape_control("plain `name` é"), "plain `name` é");
         assert_eq!(escape_control("x\u{202E}y"), "x\\u{202e}y");
     }
 
     #[test]
-    fn every_interpolated_value_is_escaped() {
+    fn every_interpolated_value_is_shown_safely() {
         let d = Diagnostic::new(Kind::InvalidDockerName {
             what: "service",
             name: "web\u{1b}[31m".into(),

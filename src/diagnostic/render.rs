@@ -138,7 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_in_the_line_are_escaped_and_the_caret_follows() {
+    fn control_characters_in_the_line_are_shown_as_codes_and_the_caret_follows() {
         let d = Diagnostic::new(Kind::InvalidDockerName {
             what: "service",
             name: "a\u{1b}b".into(),

@@ -3,8 +3,9 @@
 //! Compose v2 reads them), [`Yaml`] (compose and lint YAML), [`DockerWord`],
 //! [`DockerCopy`] and [`DockerJson`] (Dockerfile arguments and exec-form
 //! arrays), [`Hcl`] (the bake file), [`ShellWord`] (`--dry-run` lines and
-//! `RUN` arguments), [`GitignorePattern`], [`Comment`], and Python string
-//! literals for health probes ([`python_str`]).
+//! `RUN` arguments), [`GitignorePattern`], [`Comment`], Python string
+//! literals for health probes ([`python_str`]), and model text shown on a
+//! terminal ([`escape_control`]: control characters as `\u{1b}` codes).
 //!
 //! Each type's field is private to its submodule, so the only way to get one
 //! is through the escape function that makes its text safe; templates hold
@@ -29,6 +30,7 @@ mod gitignore;
 mod hcl;
 mod python;
 mod shell;
+mod terminal;
 mod yaml;
 
 use std::fmt;
@@ -40,6 +42,7 @@ pub use gitignore::{gitignore_path, GitignorePattern};
 pub use hcl::{hcl_list, hcl_str, hcl_var_path, Hcl};
 pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};
+pub use terminal::escape_control;
 pub use yaml::{compose_list, compose_name, compose_str, yaml_key, yaml_str, Yaml};
 
 /// Why a value cannot be written.
