@@ -281,7 +281,10 @@ pub fn exists(dir: &OwnedFd, name: &OsStr) -> io::Result<bool> {
 pub fn remove(dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
     match rfs::unlinkat(dir, name, AtFlags::empty()) {
         Ok(()) | Err(Errno::NOENT) => Ok(()),
-        Err(Errno::ISDIR) => Err(a_directory_here()),
+        Err(Errno::ISDIR) => Err(io::Error::other(
+            "is a directory now, not the file lucid-gen wrote; it deletes only files\n  \
+             help: move it out of the output directory",
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -87,8 +87,17 @@ fn at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
 /// Why `apply` stopped, and what it had done by then.
 #[derive(Debug)]
 pub struct ApplyError {
+    /// What failed: "write", "replace" or "delete".
+    pub verb: &'static str,
     pub failure: WriteError,
     pub out_dir: PathBuf,
+    /// What was done by then (boxed: errors stay small).
+    pub progress: Box<Progress>,
+}
+
+/// What `apply` had done when it stopped.
+#[derive(Debug, Default)]
+pub struct Progress {
     /// Files renamed into place before the failure (they hold the new
     /// contents).
     pub replaced: Vec<PathBuf>,
@@ -101,11 +110,10 @@ pub struct ApplyError {
 impl From<WriteError> for ApplyError {
     fn from(failure: WriteError) -> Self {
         ApplyError {
+            verb: "write",
             failure,
             out_dir: PathBuf::new(),
-            replaced: Vec::new(),
-            not_replaced: Vec::new(),
-            not_deleted: Vec::new(),
+            progress: Box::default(),
         }
     }
 }
@@ -125,33 +133,30 @@ fn list(paths: &[PathBuf]) -> String {
 
 impl std::fmt::Display for ApplyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot write {}", self.failure)?;
+        write!(f, "cannot {} {}", self.verb, self.failure)?;
         let out = self.out_dir.display();
-        if self.replaced.is_empty() && self.not_deleted.is_empty() {
-            return write!(
-                f,
-                "\n  help: nothing in {out} was changed; fix the path and run again"
-            );
+        if self.progress.replaced.is_empty() && self.progress.not_deleted.is_empty() {
+            return write!(f, "\n  note: nothing in {out} was changed");
         }
-        if !self.replaced.is_empty() {
+        if !self.progress.replaced.is_empty() {
             write!(
                 f,
                 "\n  replaced in {out} (new contents): {}",
-                list(&self.replaced)
+                list(&self.progress.replaced)
             )?;
         }
-        if !self.not_replaced.is_empty() {
+        if !self.progress.not_replaced.is_empty() {
             write!(
                 f,
                 "\n  not replaced (old contents): {}",
-                list(&self.not_replaced)
+                list(&self.progress.not_replaced)
             )?;
         }
-        if !self.not_deleted.is_empty() {
+        if !self.progress.not_deleted.is_empty() {
             write!(
                 f,
                 "\n  not deleted (kept in {MANIFEST}, so `lucid-gen all --check` still reports them): {}",
-                list(&self.not_deleted)
+                list(&self.progress.not_deleted)
             )?;
         }
         write!(f, "\n  help: fix the path and run `lucid-gen all` again")
@@ -552,11 +557,14 @@ fn rename_all(jail: &Jail, staged: Vec<Staged>) -> Result<Vec<PathBuf>, ApplyErr
             let mut not_replaced = not_replaced;
             not_replaced.insert(0, rel);
             Err(ApplyError {
+                verb: "replace",
                 failure,
                 out_dir: PathBuf::new(),
-                replaced,
-                not_replaced,
-                not_deleted: Vec::new(),
+                progress: Box::new(Progress {
+                    replaced,
+                    not_replaced,
+                    not_deleted: Vec::new(),
+                }),
             })
         }
     }
@@ -606,11 +614,14 @@ fn delete_stale(
     match failures.into_iter().next() {
         None => Ok(deleted),
         Some((_, failure)) => Err(ApplyError {
+            verb: "delete",
             failure,
             out_dir: PathBuf::new(),
-            replaced: written.to_vec(),
-            not_replaced: Vec::new(),
-            not_deleted: kept,
+            progress: Box::new(Progress {
+                replaced: written.to_vec(),
+                not_replaced: Vec::new(),
+                not_deleted: kept,
+            }),
         }),
     }
 }
@@ -661,6 +672,47 @@ mod tests {
         let diff = render_diff(dir.path(), &compare(dir.path(), &o).unwrap());
         assert!(!diff.contains("hunter2"), "{diff}");
         assert!(diff.contains("contents not shown"));
+    }
+
+    #[test]
+    fn a_rename_failing_midway_names_what_was_replaced_and_what_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = with_manifest(outputs(&[
+            ("a.txt", "a\n", false),
+            ("b.txt", "b\n", false),
+            ("c.txt", "c\n", false),
+        ]));
+        let jail = Jail::open(dir.path(), true).unwrap().unwrap();
+        let mut dirs = Dirs::default();
+        let stale = compare_in(Some(&jail), &mut dirs, &files).unwrap().stale;
+        let staged = stage_all(&jail, &mut dirs, &files, &stale, &[]).unwrap();
+        // Between staging and renaming, b.txt becomes a directory in use.
+        std::fs::create_dir_all(dir.path().join("b.txt/inside")).unwrap();
+        let e = rename_all(&jail, staged).unwrap_err();
+        assert_eq!(
+            e.progress.replaced,
+            [PathBuf::from(MANIFEST), PathBuf::from("a.txt")]
+        );
+        assert_eq!(
+            e.progress.not_replaced,
+            [PathBuf::from("b.txt"), PathBuf::from("c.txt")]
+        );
+        let shown = e.to_string();
+        assert!(
+            shown.contains("cannot replace") && shown.contains("b.txt"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("not replaced (old contents): b.txt, c.txt"),
+            "{shown}"
+        );
+        assert!(!shown.contains("nothing in"), "{shown}");
+        // The files not renamed left no temporary file behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}");
     }
 
     #[test]
