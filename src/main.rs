@@ -218,6 +218,48 @@ impl Paths {
             .unwrap_or(Path::new("."))
             .join("lock")
     }
+
+    /// Refuses an output directory equal to, inside or around the model
+    /// directory: the loader reads every `*.yaml`/`*.yml` under the model
+    /// (generated compose files included), and nothing lucid-gen writes or
+    /// deletes may ever be a model file.
+    fn check_disjoint(&self) -> Result<(), Failure> {
+        let model = resolved(&self.model);
+        let out = resolved(&self.out);
+        let (m, o) = (self.model.display(), self.out.display());
+        let problem = if out == model {
+            format!("--out {o} is the model directory")
+        } else if out.starts_with(&model) {
+            format!("--out {o} is inside the model directory {m}")
+        } else if model.starts_with(&out) {
+            format!("--model {m} is inside the output directory {o}")
+        } else {
+            return Ok(());
+        };
+        Err(Failure::Io(format!(
+            "{problem}; the two must not overlap\n  help: write the output beside the model, e.g. --model model --out generated"
+        )))
+    }
+}
+
+/// `path` made absolute with every existing part resolved (links
+/// followed), so two spellings of one directory compare equal.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            return rest.iter().rev().fold(real, |p, c| p.join(c));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
 }
 
 /// How a command failed. [`Failure::exit_code`] is the one place a
@@ -545,28 +587,34 @@ fn check(paths: &Paths, format: Format) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The lock `taken` at `path`, or why not.
+fn take_lock(taken: std::io::Result<Option<RunLock>>, path: &Path) -> Result<RunLock, Failure> {
+    match taken {
+        Ok(Some(lock)) => Ok(lock),
+        Ok(None) => Err(Failure::Io(format!(
+            "another lucid-gen is running here (it holds a lock on {}); wait for it to finish",
+            path.display()
+        ))),
+        Err(e) => Err(Failure::Io(format!(
+            "cannot take lock {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
 fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure> {
+    paths.check_disjoint()?;
     let system = load_valid(&paths.model)?;
-    // Two runs at once would race on the store and the output files.
-    let _lock = if check_only {
+    // Two runs at once would race on the store and the output files: one
+    // lock beside the store, one on the output directory itself (so runs
+    // with different stores cannot interleave in one output either).
+    let _locks = if check_only {
         None
     } else {
-        let lock_path = paths.lock_path();
-        match RunLock::try_acquire(&lock_path) {
-            Ok(Some(lock)) => Some(lock),
-            Ok(None) => {
-                return Err(Failure::Io(format!(
-                    "another lucid-gen is running here (it holds {}); wait for it to finish",
-                    lock_path.display()
-                )))
-            }
-            Err(e) => {
-                return Err(Failure::Io(format!(
-                    "cannot take lock {}: {e}",
-                    lock_path.display()
-                )))
-            }
-        }
+        let store_lock = paths.lock_path();
+        let store = take_lock(RunLock::try_acquire(&store_lock), &store_lock)?;
+        let out = take_lock(RunLock::try_acquire_dir(&paths.out), &paths.out)?;
+        Some((store, out))
     };
     let source = paths.secret_source();
     let resolved = secrets::resolve(&system, &source, rotate)?;
@@ -594,9 +642,21 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
         );
         return Err(Failure::Reported);
     }
-    resolved
-        .save(&source)
+    // The new store is written beside the old one first and put in place
+    // only once the output is: a failed run leaves the store as it was; a
+    // crash in between leaves output the old store re-renders.
+    let store = resolved
+        .stage(&source)
         .map_err(|e| Failure::Io(e.to_string()))?;
+    let summary = write::apply(out, &outputs).map_err(|e| Failure::Io(e.to_string()))?;
+    if let Some(store) = store {
+        store.commit().map_err(|e| {
+            Failure::Io(format!(
+                "{e}\n  help: {} was written with new secret values the store lacks; fix the path and run again",
+                out.display()
+            ))
+        })?;
+    }
     if !resolved.changed.is_empty() && matches!(source, SecretSource::Store(_)) {
         println!(
             "generated {} secret(s): {} (kept in {})",
@@ -605,12 +665,6 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
             paths.secrets.display()
         );
     }
-    let summary = write::apply(out, &outputs).map_err(|e| {
-        Failure::Io(format!(
-            "cannot write {e}\n  help: nothing in {} was changed; fix the path and run again",
-            out.display()
-        ))
-    })?;
     println!(
         "{}: {} written, {} unchanged{}",
         out.display(),

@@ -3,7 +3,10 @@
 //! `secrets rotate`.
 //!
 //! Invariants: the store is written atomically with mode 0600 (a crash
-//! leaves the old or the new store, never a truncated one); a value is never
+//! leaves the old or the new store, never a truncated one), and only
+//! after the output it belongs to (`stage`, then `commit`), so a failed
+//! run leaves it as it was; it is read only when it is a regular file
+//! (never through a link at its name, never a FIFO or device), bounded; a value is never
 //! printed, logged or put in an error message (`SecretValues`' `Debug` shows
 //! names only); a stored value is reused only while it still decodes to the
 //! size the model asks for.
@@ -189,17 +192,25 @@ pub fn resolve(
     }
 }
 
-/// Reads the store; a missing store is an empty one.
+/// A store larger than this is refused unread.
+const MAX_STORE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads the store; a missing store is an empty one. Never follows a link
+/// at the store's own name, never opens a FIFO or device, never reads more
+/// than [`MAX_STORE_BYTES`].
 fn read_store(path: &Path) -> Result<BTreeMap<String, String>, SecretError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(error) => {
-            return Err(SecretError::Read {
-                path: path.to_path_buf(),
-                error,
-            })
-        }
+    let read_err = |error| SecretError::Read {
+        path: path.to_path_buf(),
+        error,
+    };
+    let text = match crate::write::read_regular(path, MAX_STORE_BYTES).map_err(read_err)? {
+        Some(bytes) => String::from_utf8(bytes).map_err(|_| {
+            read_err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not UTF-8; restore it from a backup or delete it (every secret is then generated anew)",
+            ))
+        })?,
+        None => return Ok(BTreeMap::new()),
     };
     let mut out = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
@@ -221,14 +232,45 @@ fn read_store(path: &Path) -> Result<BTreeMap<String, String>, SecretError> {
     Ok(out)
 }
 
+/// A new store written beside the old one, not yet in place: dropped, it
+/// is removed and the store stays as it was.
+pub struct StagedStore {
+    path: PathBuf,
+    staged: crate::write::Staged,
+}
+
+impl StagedStore {
+    /// Renames the new store into place and makes that durable.
+    pub fn commit(self) -> Result<(), SecretError> {
+        self.staged.commit().map_err(|error| SecretError::Write {
+            path: self.path,
+            error,
+        })
+    }
+}
+
 impl Resolved {
     /// Saves the store when anything changed (atomically, mode 0600).
     pub fn save(&self, source: &SecretSource) -> Result<bool, SecretError> {
+        match self.stage(source)? {
+            Some(staged) => staged.commit().map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Writes the new store beside the old one when anything changed,
+    /// without replacing it yet: the caller commits it once the output
+    /// is written, so a failed run leaves the store as it was.
+    pub fn stage(&self, source: &SecretSource) -> Result<Option<StagedStore>, SecretError> {
         let SecretSource::Store(path) = source else {
-            return Ok(false);
+            return Ok(None);
+        };
+        let write_err = |error| SecretError::Write {
+            path: path.to_path_buf(),
+            error,
         };
         if self.changed.is_empty() && path.exists() {
-            return Ok(false);
+            return Ok(None);
         }
         let mut text = String::from(
             "# lucid-gen secret store: generated values, reused on every run.\n\
@@ -241,21 +283,14 @@ impl Resolved {
             text.push('\n');
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|error| SecretError::Write {
-                path: path.to_path_buf(),
-                error,
-            })?;
-        }
-        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(write_err)?;
             crate::write::remove_leftovers(dir);
         }
-        crate::write::atomic_write(path, text.as_bytes(), true).map_err(|error| {
-            SecretError::Write {
-                path: path.to_path_buf(),
-                error,
-            }
-        })?;
-        Ok(true)
+        let staged = crate::write::stage_beside(path, text.as_bytes(), true).map_err(write_err)?;
+        Ok(Some(StagedStore {
+            path: path.to_path_buf(),
+            staged,
+        }))
     }
 }
 

@@ -42,6 +42,14 @@ fn tree(root: &Path) -> Vec<Entry> {
             } else if meta.is_dir() {
                 out.push(Entry::Dir(rel));
                 walk(root, &path, out);
+            } else if meta.len() > 64 << 20 {
+                // A huge (sparse) file: its size stands for its bytes.
+                let mode = meta.permissions().mode();
+                out.push(Entry::File(rel, mode, meta.len().to_le_bytes().to_vec()));
+            } else if !meta.is_file() {
+                // A FIFO or device: never opened (it could block).
+                let mode = meta.permissions().mode();
+                out.push(Entry::File(rel, mode, b"(not a regular file)".to_vec()));
             } else {
                 let mode = meta.permissions().mode() & 0o7777;
                 out.push(Entry::File(rel, mode, fs::read(&path).unwrap()));
@@ -57,6 +65,7 @@ fn tree(root: &Path) -> Vec<Entry> {
 /// What one run did.
 struct Ran {
     status: Option<i32>,
+    stdout: String,
     stderr: String,
     context: String,
 }
@@ -116,6 +125,7 @@ fn run_in(dir: &Path, args: &[&str], shell_prefix: Option<&str>) -> Ran {
     assert!(!stderr.contains("panicked"), "panic: {context}");
     Ran {
         status: status.code(),
+        stdout,
         stderr,
         context,
     }
@@ -527,20 +537,24 @@ fn a_model_directory_without_yaml_files() {
         &p,
         &["all", "--model", "elsewhere"],
         &[2],
-        &["cannot read model at elsewhere", "no *.yaml model files"],
+        &[
+            "cannot read model at elsewhere",
+            "no *.yaml or *.yml model files",
+        ],
     );
 }
 
 #[test]
 fn output_under_a_regular_file_is_refused() {
     let p = project();
+    p.write("notes.txt", "a file\n");
     refused_with(
         &p,
-        &["all", "--out", "model/system.yaml/out"],
+        &["all", "--out", "notes.txt/out"],
         &[2],
-        &["model/system.yaml/out"],
+        &["notes.txt/out"],
     );
-    assert!(p.path("model/system.yaml").is_file());
+    assert_eq!(p.read("notes.txt"), "a file\n");
 }
 
 #[test]
@@ -745,4 +759,369 @@ fn a_byte_order_mark_adds_no_bogus_diagnostic() {
         &["model/case.yaml:2:1: error[duplicate-key]"],
     );
     assert!(err.contains("the model has 1 error(s)"), "{err}");
+}
+
+// The output directory is a jail: nothing inside it is followed (a link,
+// a FIFO, a device, a huge file), and nothing outside it changes. Each
+// case checks a sentinel: the project around `generated/` (the model,
+// the store, a directory beside it) and a directory elsewhere that the
+// links point at, byte for byte before and after.
+
+/// A directory elsewhere (the links' target) with files to protect, and
+/// a sentinel directory beside `generated/`.
+fn outside(p: &Project) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("victim.txt"), "OUTSIDE-CONTENT\n").unwrap();
+    fs::write(dir.path().join("Dockerfile"), "OUTSIDE-CONTENT\n").unwrap();
+    fs::create_dir(dir.path().join("sub")).unwrap();
+    fs::write(dir.path().join("sub/store.env"), "# a comment only\n").unwrap();
+    p.write("sentinel/keep.txt", "beside the output\n");
+    dir
+}
+
+/// Everything outside `generated/`: the project around it and `outside`.
+fn around(p: &Project, outside: &Path) -> (Vec<Entry>, Vec<Entry>) {
+    let project = tree(p.dir.path())
+        .into_iter()
+        .filter(|e| {
+            let (Entry::Dir(path) | Entry::File(path, ..) | Entry::Link(path, _)) = e;
+            !path.starts_with("generated")
+        })
+        .collect();
+    (project, tree(outside))
+}
+
+/// Runs `args`; checks the exit status is one of `statuses`, every one of
+/// `names` is printed (stdout or stderr), and nothing outside `generated/`
+/// changed.
+fn jailed(p: &Project, outside: &Path, args: &[&str], statuses: &[i32], names: &[&str]) -> Ran {
+    let before = around(p, outside);
+    let ran = run_in(p.dir.path(), args, None);
+    let printed = format!("{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.status.is_some_and(|s| statuses.contains(&s)),
+        "exit status not in {statuses:?}: {}",
+        ran.context
+    );
+    for name in names {
+        assert!(
+            printed.contains(name),
+            "output lacks {name:?}: {}",
+            ran.context
+        );
+    }
+    assert!(
+        around(p, outside) == before,
+        "something outside generated/ changed: {}",
+        ran.context
+    );
+    ran
+}
+
+#[test]
+fn a_linked_directory_inside_the_output_is_never_followed() {
+    let p = project();
+    let out = outside(&p);
+    let dir = p.path("generated/dockerfiles/services/shop-api");
+    fs::remove_dir_all(&dir).unwrap();
+    symlink(out.path(), &dir).unwrap();
+    let name = "generated/dockerfiles/services/shop-api";
+    for args in [
+        &["all", "--check"][..],
+        &["all"],
+        &["secrets", "rotate", "API_TOKEN"],
+    ] {
+        let ran = jailed(
+            &p,
+            out.path(),
+            args,
+            &[2],
+            &[name, "symbolic link", "remove it"],
+        );
+        assert!(!ran.stdout.contains("OUTSIDE-CONTENT"), "{}", ran.context);
+    }
+    assert!(fs::symlink_metadata(&dir).unwrap().file_type().is_symlink());
+}
+
+#[test]
+fn a_manifest_line_through_a_link_deletes_nothing_outside() {
+    let p = project();
+    let out = outside(&p);
+    symlink(out.path(), p.path("generated/escape")).unwrap();
+    let manifest = p.read("generated/.lucid-gen-manifest");
+    p.write(
+        "generated/.lucid-gen-manifest",
+        &format!("{manifest}escape/victim.txt\n"),
+    );
+    for args in [&["all", "--check"][..], &["all"]] {
+        jailed(
+            &p,
+            out.path(),
+            args,
+            &[2],
+            &["generated/escape", "symbolic link"],
+        );
+    }
+    assert!(out.path().join("victim.txt").is_file());
+}
+
+#[test]
+fn manifest_lines_leaving_the_output_are_refused() {
+    let p = project();
+    let out = outside(&p);
+    let manifest = p.read("generated/.lucid-gen-manifest");
+    let victim = out.path().join("victim.txt");
+    for line in [
+        "../sentinel/keep.txt",
+        victim.to_str().unwrap(),
+        "configs/../../sentinel/keep.txt",
+        "./sentinel",
+    ] {
+        p.write(
+            "generated/.lucid-gen-manifest",
+            &format!("{manifest}{line}\n"),
+        );
+        for args in [&["all", "--check"][..], &["all"]] {
+            jailed(
+                &p,
+                out.path(),
+                args,
+                &[2],
+                &[".lucid-gen-manifest", "line ", "delete that line"],
+            );
+        }
+    }
+}
+
+#[test]
+fn a_generated_file_replaced_by_a_link_or_a_fifo_is_replaced_never_followed() {
+    let p = project();
+    let out = outside(&p);
+    let path = p.path("generated/docker-bake.hcl");
+    let good = fs::read(&path).unwrap();
+    let make: [(&str, &dyn Fn()); 3] = [
+        ("a symbolic link", &|| symlink("/dev/zero", &path).unwrap()),
+        ("a symbolic link", &|| {
+            symlink(out.path().join("victim.txt"), &path).unwrap()
+        }),
+        ("a FIFO", &|| {
+            let status = Command::new("mkfifo").arg(&path).status().unwrap();
+            assert!(status.success());
+        }),
+    ];
+    for (kind, make) in make {
+        fs::remove_file(&path).unwrap();
+        make();
+        let ran = jailed(
+            &p,
+            out.path(),
+            &["all", "--check"],
+            &[1],
+            &["generated/docker-bake.hcl", kind, "not a regular file"],
+        );
+        assert!(!ran.stdout.contains("OUTSIDE-CONTENT"), "{}", ran.context);
+        jailed(&p, out.path(), &["all"], &[0], &["1 written"]);
+        assert!(fs::symlink_metadata(&path).unwrap().is_file());
+        assert_eq!(fs::read(&path).unwrap(), good);
+    }
+}
+
+#[test]
+fn a_huge_generated_file_is_not_read() {
+    let p = project();
+    let out = outside(&p);
+    let path = p.path("generated/docker-bake.hcl");
+    let good = fs::read(&path).unwrap();
+    // Sparse: 64 GiB that take no disk, more than the 4 GiB the run may map.
+    fs::File::create(&path).unwrap().set_len(64 << 30).unwrap();
+    let before = around(&p, out.path());
+    let ran = run_in(p.dir.path(), &["all", "--check"], Some("ulimit -v 4194304"));
+    assert_eq!(ran.status, Some(1), "{}", ran.context);
+    assert!(
+        ran.stdout
+            .contains("generated/docker-bake.hcl: differs (68719476736 bytes on disk, not read"),
+        "{}",
+        ran.context
+    );
+    let ran = run_in(p.dir.path(), &["all"], Some("ulimit -v 4194304"));
+    assert_eq!(ran.status, Some(0), "{}", ran.context);
+    assert_eq!(fs::read(&path).unwrap(), good);
+    assert!(around(&p, out.path()) == before);
+}
+
+#[test]
+fn a_file_that_cannot_be_deleted_is_named_and_stays_in_the_manifest() {
+    let p = project();
+    let out = outside(&p);
+    // A change that rewrites every compose file and Dockerfile...
+    let system = p.read("model/system.yaml");
+    p.write(
+        "model/system.yaml",
+        &system.replace(
+            "  name: shop\n",
+            "  name: shop\n  labels:\n    extra: \"1\"\n",
+        ),
+    );
+    // ...and a file an earlier run wrote that is now a directory, which
+    // lucid-gen does not delete.
+    let manifest = p.read("generated/.lucid-gen-manifest");
+    p.write(
+        "generated/.lucid-gen-manifest",
+        &format!("{manifest}old.txt\n"),
+    );
+    p.write("generated/old.txt/kept", "someone's\n");
+    let ran = jailed(
+        &p,
+        out.path(),
+        &["all"],
+        &[2],
+        &[
+            "cannot delete generated/old.txt",
+            "not deleted",
+            "old.txt",
+            "replaced in generated (new contents): ",
+            "docker-compose.base.yml",
+        ],
+    );
+    assert!(!ran.stderr.contains("nothing in"), "{}", ran.context);
+    assert!(p
+        .read("generated/.lucid-gen-manifest")
+        .lines()
+        .any(|l| l == "old.txt"));
+    jailed(
+        &p,
+        out.path(),
+        &["all", "--check"],
+        &[1],
+        &["generated/old.txt: would be deleted", "-old.txt", "2 of"],
+    );
+    fs::remove_dir_all(p.path("generated/old.txt")).unwrap();
+    jailed(&p, out.path(), &["all"], &[0], &["1 written"]);
+    jailed(&p, out.path(), &["all", "--check"], &[0], &["up to date"]);
+}
+
+#[test]
+fn a_failed_rotate_leaves_the_store_as_it_was() {
+    let p = project();
+    let store = fs::read(p.path(".lucid-gen/secrets.env")).unwrap();
+    // The env files' directory is a file now: the output cannot be written.
+    fs::remove_dir_all(p.path("generated/configs/environment")).unwrap();
+    p.write("generated/configs/environment", "in the way\n");
+    refused_with(
+        &p,
+        &["secrets", "rotate", "API_TOKEN"],
+        &[2],
+        &["generated/configs/environment"],
+    );
+    assert_eq!(fs::read(p.path(".lucid-gen/secrets.env")).unwrap(), store);
+    let leftovers: Vec<_> = fs::read_dir(p.path(".lucid-gen"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}"); // the store and its lock
+}
+
+#[test]
+fn a_store_that_is_a_link_or_a_fifo_is_refused() {
+    let p = project();
+    let out = outside(&p);
+    let store = p.path(".lucid-gen/secrets.env");
+    fs::remove_file(&store).unwrap();
+    symlink(out.path().join("sub/store.env"), &store).unwrap();
+    jailed(
+        &p,
+        out.path(),
+        &["all"],
+        &[2],
+        &[".lucid-gen/secrets.env", "symbolic link"],
+    );
+    assert!(fs::symlink_metadata(&store)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    fs::remove_file(&store).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(&store)
+        .status()
+        .unwrap()
+        .success());
+    jailed(
+        &p,
+        out.path(),
+        &["all"],
+        &[2],
+        &[".lucid-gen/secrets.env", "a FIFO"],
+    );
+}
+
+#[test]
+fn two_runs_with_different_stores_cannot_share_an_output() {
+    let p = project();
+    let system = p.read("model/system.yaml");
+    p.write(
+        "model/system.yaml",
+        &system.replace(
+            "  name: shop\n",
+            "  name: shop\n  labels:\n    extra: \"1\"\n",
+        ),
+    );
+    // Another run holds the output directory (its lock is on the directory
+    // itself, so no lock file appears in it).
+    let held = fs::File::open(p.path("generated")).unwrap();
+    held.lock().unwrap();
+    refused_with(
+        &p,
+        &["all", "--secrets", "other/secrets.env"],
+        &[2],
+        &["another lucid-gen is running", "generated"],
+    );
+    drop(held);
+    run_in(
+        p.dir.path(),
+        &["all", "--secrets", "other/secrets.env"],
+        None,
+    );
+    assert!(p
+        .read("generated/configs/docker/docker-compose.base.yml")
+        .contains("extra"));
+}
+
+#[test]
+fn the_output_and_the_model_must_not_overlap() {
+    let p = project();
+    let out = outside(&p);
+    for args in [
+        &["all", "--out", "model"][..],
+        &["all", "--out", "model/generated"],
+        &["all", "--out", "./model/../model/"],
+        &["all", "--check", "--out", "model/x"],
+        &["secrets", "rotate", "API_TOKEN", "--out", "model/x"],
+        &["all", "--out", "."],
+    ] {
+        jailed(
+            &p,
+            out.path(),
+            args,
+            &[2],
+            &["must not overlap", "--model model --out generated"],
+        );
+    }
+}
+
+#[test]
+fn the_loader_reads_exactly_the_extensions_the_readme_names() {
+    let readme = fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    assert!(readme.contains("A model is a directory of `*.yaml` and `*.yml` files"));
+    let p = project();
+    fs::rename(p.path("model/system.yaml"), p.path("model/system.yml")).unwrap();
+    // Neither of these is a model file: a model spelled this way would be
+    // invalid if it were read.
+    p.write("model/notes.txt", "not: [a model\n");
+    p.write("model/old.yaml.bak", "not: [a model\n");
+    p.write("model/x.YAML", "not: [a model\n");
+    common::Test::new()
+        .current_dir(p.dir.path())
+        .args(&["check"])
+        .stdout_has("is valid")
+        .run();
 }

@@ -100,7 +100,7 @@ fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
             dir,
             io::Error::new(
                 io::ErrorKind::NotFound,
-                "no *.yaml model files in this directory",
+                "no *.yaml or *.yml model files in this directory",
             ),
         ));
     }

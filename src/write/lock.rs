@@ -1,0 +1,43 @@
+//! `RunLock`: an exclusive advisory lock (`flock`) held for the whole run,
+//! on the secret store's lock file and on the output directory itself, so
+//! two `lucid-gen` never write the same store or the same output at once.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::Path;
+
+/// A lock held until dropped.
+pub struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    /// Takes the lock at `path` (a file, created when missing) without
+    /// waiting; `Ok(None)` when another run holds it.
+    pub fn try_acquire(path: &Path) -> io::Result<Option<RunLock>> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)?;
+        }
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        Self::try_lock(file)
+    }
+
+    /// Takes the lock on directory `dir` itself (created when missing), so
+    /// no lock file is added to it; `Ok(None)` when another run holds it.
+    pub fn try_acquire_dir(dir: &Path) -> io::Result<Option<RunLock>> {
+        fs::create_dir_all(dir)?;
+        Self::try_lock(File::open(dir)?)
+    }
+
+    fn try_lock(file: File) -> io::Result<Option<RunLock>> {
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RunLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
