@@ -2,11 +2,9 @@
 //! on every compose file and hadolint on every Dockerfile, as they are on
 //! disk. A missing tool fails these tests, in CI and outside it.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::{compose_available, need, stderr, stdout, Project, BIN};
+use crate::common::{compose_available, need, stderr, stdout, Project, BIN};
 
 fn runs(program: &str) -> bool {
     Command::new(program)

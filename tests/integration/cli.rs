@@ -1,13 +1,11 @@
 //! The command line as a user meets it: `all`, `--check`, `check`,
 //! `secrets rotate`, exit codes, file modes, and what is never printed.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
+use crate::common::{stderr, stdout, Project, Test};
 use base64::Engine;
-use common::{stderr, stdout, Project, Test};
 
 const ENV_BASE: &str = "generated/configs/environment/.env.base";
 const ENV_EDGE: &str = "generated/configs/environment/.env.edge";
@@ -484,7 +482,7 @@ fn usage_errors_exit_2_everywhere() {
 
 /// The section of README.md under `heading`, up to the next `## `.
 fn readme_section(heading: &str) -> String {
-    let readme = fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let readme = fs::read_to_string(crate::common::repo_root().join("README.md")).unwrap();
     let start = readme
         .find(&format!("\n{heading}\n"))
         .unwrap_or_else(|| panic!("README.md has no `{heading}`"));
@@ -523,7 +521,7 @@ fn readme_main_command_works_on_a_fresh_clone() {
     );
     assert_eq!(blocks.len(), 2);
 
-    let root = common::repo_root();
+    let root = crate::common::repo_root();
     let ls = std::process::Command::new("git")
         .args(["ls-files", "-z"])
         .current_dir(&root)
@@ -586,17 +584,8 @@ fn readme_main_command_works_on_a_fresh_clone() {
 
 /// Paths of every file under `dir`, relative to it.
 fn walk_files(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out
+    crate::common::files_under(dir)
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
+        .collect()
 }

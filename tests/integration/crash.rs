@@ -2,8 +2,6 @@
 //! a run killed at any moment leaves every file wholly old or wholly new
 //! and the secret store whole; two runs at once never interleave.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,7 +11,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use common::{stdout, Project, BIN};
+use crate::common::{stdout, Project, BIN};
 use lucid_gen::system::Encoding;
 
 /// Temporary files of atomic writes; a killed run may leave them behind.
@@ -24,27 +22,22 @@ const STORE: &str = ".lucid-gen/secrets.env";
 /// Every regular file under `root` (relative path → bytes), leftover
 /// temporary files apart; returns them and how many of those there were.
 fn files(root: &Path) -> (BTreeMap<PathBuf, Vec<u8>>, usize) {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>, tmp: &mut usize) {
-        let Ok(entries) = fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            if entry.file_type().unwrap().is_dir() {
-                walk(root, &path, out, tmp);
-            } else if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
-                *tmp += 1;
-            } else {
-                let rel = path.strip_prefix(root).unwrap().to_path_buf();
-                out.insert(rel, fs::read(&path).unwrap());
-            }
-        }
-    }
     let mut out = BTreeMap::new();
     let mut tmp = 0;
-    walk(root, root, &mut out, &mut tmp);
+    for file in crate::common::files_under(root) {
+        if is_tmp(&file) {
+            tmp += 1;
+        } else {
+            let rel = file.strip_prefix(root).unwrap().to_path_buf();
+            out.insert(rel, fs::read(&file).unwrap());
+        }
+    }
     (out, tmp)
+}
+
+fn is_tmp(file: &Path) -> bool {
+    file.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with(TMP_PREFIX))
 }
 
 /// The model's secrets: name, size in bytes, encoding.
@@ -137,19 +130,15 @@ fn kill_after(p: &Project, args: &[&str], delay: Duration) {
 
 /// Leftover temporary files anywhere in the project, by directory.
 fn leftovers(p: &Project) -> BTreeMap<String, usize> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, usize>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                walk(root, &entry.path(), out);
-            } else if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
-                let rel = dir.strip_prefix(root).unwrap().display().to_string();
-                *out.entry(rel).or_default() += 1;
-            }
-        }
-    }
+    let root = p.dir.path();
     let mut out = BTreeMap::new();
-    walk(p.dir.path(), p.dir.path(), &mut out);
+    for file in crate::common::files_under(root)
+        .iter()
+        .filter(|f| is_tmp(f))
+    {
+        let dir = file.parent().unwrap().strip_prefix(root).unwrap();
+        *out.entry(dir.display().to_string()).or_default() += 1;
+    }
     out
 }
 

@@ -16,8 +16,6 @@
 //!   nothing else is.
 //! - No quoting or escaping function exists outside `src/escape/`.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -27,7 +25,7 @@ use std::process::Command;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use common::{compose_available, repo_root, require_tool, Project};
+use crate::common::{compose_available, repo_root, require_tool, Project};
 use lucid_gen::diagnostic::Rule;
 use lucid_gen::escape::yaml_str;
 use lucid_gen::model::{self, LoadError};
@@ -792,14 +790,11 @@ fn check_ignore<'a>(dir: &Path, paths: impl Iterator<Item = &'a str>) -> BTreeSe
 
 /// Every file under `dir`, relative to `base`.
 fn files_under(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(base, &path, out);
-        } else {
-            out.push(path.strip_prefix(base).unwrap().to_path_buf());
-        }
-    }
+    out.extend(
+        crate::common::files_under(dir)
+            .iter()
+            .map(|p| p.strip_prefix(base).unwrap().to_path_buf()),
+    );
 }
 
 /// For every fixture model, the repository's model and a model whose

@@ -4,12 +4,10 @@
 //! repository's own model is checked once, through the committed
 //! `generated/`: it must be exactly what the model produces.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::repo_root;
+use crate::common::repo_root;
 use lucid_gen::secrets::{self, SecretSource};
 use lucid_gen::write::{self, Outputs};
 use lucid_gen::{model, render, validate};
@@ -51,7 +49,7 @@ fn gallery(outputs: &Outputs, values: &secrets::SecretValues) -> String {
 
 #[test]
 fn every_fixture_model_has_a_gallery_snapshot() {
-    insta::glob!("fixtures/*", |dir| {
+    insta::glob!("../fixtures", "*", |dir| {
         let (outputs, values) = render_model(dir, 42);
         assert!(
             outputs.len() > 3,

@@ -2,13 +2,11 @@
 //! config`: each phase file on its own and the master. Environment values
 //! must come back byte-for-byte. Mandatory under CI=true.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-use common::{compose_available, require_tool, Project};
+use crate::common::{compose_available, require_tool, Project};
 
 fn compose(dir: &Path, file: &str, args: &[&str]) -> std::process::Output {
     Command::new("docker")

@@ -5,12 +5,10 @@
 //! test runs the real binary on a copy of the `small` fixture with one
 //! thing broken; the Docker-backed ones ask Docker itself.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{compose_available, require_tool, stderr, stdout, Project};
+use crate::common::{compose_available, require_tool, stderr, stdout, Project};
 
 /// A copy of the small fixture with `case` as `model/case.yaml` and, when
 /// given, `output` as the system's `output:` mapping (flow style).
@@ -656,6 +654,7 @@ fn a_phase_without_services_is_refused() {
 
 #[test]
 fn an_ipv6_network_comes_up() {
+    let _stack = crate::common::docker_stack();
     let tag = format!("{}-{}", "lucid-gen-rules-v6", std::process::id());
     let p = project(
         None,
@@ -861,12 +860,12 @@ fn an_env_dir_gitignore_cannot_list_is_a_located_error() {
 #[test]
 fn no_model_of_the_repository_fails_to_render() {
     use lucid_gen::secrets::{self, SecretSource};
-    let fixtures = common::repo_root().join("tests/fixtures");
+    let fixtures = crate::common::repo_root().join("tests/fixtures");
     let mut models: Vec<_> = std::fs::read_dir(&fixtures)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    models.push(common::repo_root().join("model"));
+    models.push(crate::common::repo_root().join("model"));
     assert!(models.len() >= 3, "{models:?}");
     for model in models {
         let loaded = lucid_gen::model::load_dir(&model).unwrap();

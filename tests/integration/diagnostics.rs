@@ -2,9 +2,7 @@
 //! under the offending value and then help; with `--format json`, one JSON
 //! object per diagnostic and line on stdout, for editors and CI annotations.
 
-mod common;
-
-use common::{stderr, stdout, Project};
+use crate::common::{stderr, stdout, Project};
 
 /// A service publishing the host port another service already publishes,
 /// with a control character in a value that ends up in a message.

@@ -2,29 +2,17 @@
 //! runs processes, and no modelled system's names appear in `src/` or in
 //! any help text.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{repo_root, Test};
+use crate::common::{files_under, repo_root, Test};
 
 /// Every `.rs` file under `dir`, sorted.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect()
 }
 
 /// `grep -rn "Command::new" src/ | grep -v src/docker/` finds nothing, and

@@ -3,8 +3,6 @@
 //! invalid model, 2 for I/O or usage), no panic, no hang, and `generated/`
 //! exactly as it was before the run.
 
-mod common;
-
 use std::fs;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -13,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Project, BIN};
+use crate::common::{Project, BIN};
 
 /// How long any single run may take before it counts as a hang.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,35 +27,24 @@ enum Entry {
 }
 
 fn tree(root: &Path) -> Vec<Entry> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<Entry>) {
-        let Ok(entries) = fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            let rel = path.strip_prefix(root).unwrap().to_path_buf();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            if meta.file_type().is_symlink() {
-                out.push(Entry::Link(rel, fs::read_link(&path).unwrap()));
-            } else if meta.is_dir() {
-                out.push(Entry::Dir(rel));
-                walk(root, &path, out);
-            } else if meta.len() > 64 << 20 {
+    use crate::common::Kind;
+    let mut out: Vec<Entry> = crate::common::walk(root)
+        .into_iter()
+        .map(|w| {
+            let mode = w.meta.permissions().mode();
+            match w.kind {
+                Kind::Link => Entry::Link(w.rel, fs::read_link(&w.path).unwrap()),
+                Kind::Dir => Entry::Dir(w.rel),
                 // A huge (sparse) file: its size stands for its bytes.
-                let mode = meta.permissions().mode();
-                out.push(Entry::File(rel, mode, meta.len().to_le_bytes().to_vec()));
-            } else if !meta.is_file() {
+                _ if w.meta.len() > 64 << 20 => {
+                    Entry::File(w.rel, mode, w.meta.len().to_le_bytes().to_vec())
+                }
                 // A FIFO or device: never opened (it could block).
-                let mode = meta.permissions().mode();
-                out.push(Entry::File(rel, mode, b"(not a regular file)".to_vec()));
-            } else {
-                let mode = meta.permissions().mode() & 0o7777;
-                out.push(Entry::File(rel, mode, fs::read(&path).unwrap()));
+                Kind::Other => Entry::File(w.rel, mode, b"(not a regular file)".to_vec()),
+                Kind::File => Entry::File(w.rel, mode & 0o7777, fs::read(&w.path).unwrap()),
             }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
+        })
+        .collect();
     out.sort();
     out
 }
@@ -1110,7 +1097,7 @@ fn the_output_and_the_model_must_not_overlap() {
 
 #[test]
 fn the_loader_reads_exactly_the_extensions_the_readme_names() {
-    let readme = fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let readme = fs::read_to_string(crate::common::repo_root().join("README.md")).unwrap();
     assert!(readme.contains("A model is a directory of `*.yaml` and `*.yml` files"));
     let p = project();
     fs::rename(p.path("model/system.yaml"), p.path("model/system.yml")).unwrap();
@@ -1119,7 +1106,7 @@ fn the_loader_reads_exactly_the_extensions_the_readme_names() {
     p.write("model/notes.txt", "not: [a model\n");
     p.write("model/old.yaml.bak", "not: [a model\n");
     p.write("model/x.YAML", "not: [a model\n");
-    common::Test::new()
+    crate::common::Test::new()
         .current_dir(p.dir.path())
         .args(&["check"])
         .stdout_has("is valid")

@@ -5,14 +5,12 @@
 //! A file whose first line starts with `# alone` is the whole model instead.
 //! `every_rule_has_a_fixture` makes sure no rule goes without one.
 
-mod common;
-
-use common::{stderr, Project};
+use crate::common::{stderr, Project};
 use lucid_gen::diagnostic::Rule;
 
 #[test]
 fn every_rule_has_a_failing_model() {
-    insta::glob!("bad/*.yaml", |path| {
+    insta::glob!("../bad", "*.yaml", |path| {
         let rule = path.file_stem().unwrap().to_str().unwrap();
         let p = Project::fixture("small");
         let text = std::fs::read_to_string(path).unwrap();

@@ -4,11 +4,9 @@
 //! reachability, isolation, environment and secrets from inside; `down`
 //! leaves nothing behind. Without a Docker engine these tests fail, never skip.
 
-mod common;
-
 use std::process::Command;
 
-use common::{compose_available, need, stdout, unique_name, Project};
+use crate::common::{compose_available, need, stdout, unique_name, Project};
 
 fn docker_available() -> bool {
     compose_available()
@@ -86,6 +84,7 @@ fn leaves_nothing_behind(p: &Project, prefix: &str) {
 
 #[test]
 fn lucid_comes_up_healthy_isolated_and_goes_away() {
+    let _stack = crate::common::docker_stack();
     need(
         docker_available(),
         "a running Docker engine with Compose v2",
@@ -189,6 +188,7 @@ fn lucid_comes_up_healthy_isolated_and_goes_away() {
 
 #[test]
 fn changing_one_service_recreates_only_that_service() {
+    let _stack = crate::common::docker_stack();
     need(
         docker_available(),
         "a running Docker engine with Compose v2",
@@ -259,6 +259,7 @@ fn changing_one_service_recreates_only_that_service() {
 /// exactly: the service comes up healthy and `down` removes everything.
 #[test]
 fn stand_ins_carry_names_yaml_and_dockerfiles_would_misread() {
+    let _stack = crate::common::docker_stack();
     need(
         docker_available(),
         "a running Docker engine with Compose v2",

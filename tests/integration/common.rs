@@ -53,10 +53,13 @@ impl Project {
 
     /// Every file under `rel` with its bytes, for before/after comparisons.
     pub fn snapshot_tree(&self, rel: &str) -> Vec<(PathBuf, Vec<u8>)> {
-        let mut out = Vec::new();
-        walk(&self.path(rel), &mut out);
-        out.sort();
-        out
+        files_under(&self.path(rel))
+            .into_iter()
+            .map(|path| {
+                let bytes = fs::read(&path).unwrap();
+                (path, bytes)
+            })
+            .collect()
     }
 
     /// A command running in this project.
@@ -65,19 +68,70 @@ impl Project {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            let bytes = fs::read(&path).unwrap();
-            out.push((path, bytes));
+/// What a directory entry is, seen without following links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    File,
+    Link,
+    /// A FIFO, socket or device: never opened (it could block).
+    Other,
+}
+
+/// One entry of a tree, as [`walk`] found it.
+#[derive(Debug, Clone)]
+pub struct Walked {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Path relative to the walked root.
+    pub rel: PathBuf,
+    pub kind: Kind,
+    pub meta: fs::Metadata,
+}
+
+/// The one directory walker of the test suite: every entry under `root`
+/// (directories too), sorted by path, never following a link (a link is
+/// an entry of its own), nothing opened. A missing root is an empty tree.
+pub fn walk(root: &Path) -> Vec<Walked> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let kind = if meta.file_type().is_symlink() {
+                Kind::Link
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                Kind::Dir
+            } else if meta.is_file() {
+                Kind::File
+            } else {
+                Kind::Other
+            };
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            out.push(Walked {
+                path,
+                rel,
+                kind,
+                meta,
+            });
         }
     }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// The regular files under `root`, as absolute paths, sorted.
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    walk(root)
+        .into_iter()
+        .filter(|e| e.kind == Kind::File)
+        .map(|e| e.path)
+        .collect()
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
@@ -228,4 +282,16 @@ pub fn compose_available() -> bool {
         .args(["compose", "version"])
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// Held by every test that creates Docker networks or starts containers.
+/// The tests share one process and one engine: networks with fixed
+/// subnets (the fixtures', the repository model's) and networks that take
+/// one from Docker's address pool would otherwise collide at random. A
+/// test that panicked while holding it does not block the others.
+pub fn docker_stack() -> std::sync::MutexGuard<'static, ()> {
+    static STACK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    STACK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -7,13 +7,11 @@
 //! from a tiny local image only, since nothing can be pulled, and removes
 //! every image and container it made, also when it fails.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 
-use common::{need, stderr, stdout, unique_name, Project, BIN};
+use crate::common::{need, stderr, stdout, unique_name, Project, BIN};
 
 /// Fake `docker`, `ssh` and `scp` in a temp dir, each appending its
 /// arguments to `calls.log`. `docker buildx version` succeeds only with
@@ -641,6 +639,7 @@ impl Drop for NetworkGuard {
 /// holds, and a host port of the second phase that is taken, each named.
 #[test]
 fn up_names_every_clash_with_another_stack_before_starting_anything() {
+    let _stack = crate::common::docker_stack();
     need(docker_available(), "a running Docker daemon");
     let p = Project::fixture("small");
     let net = unique_name("shop-app");

@@ -1,0 +1,21 @@
+//! The integration tests, one binary (as ripgrep and cargo do): one setup
+//! (`common`: temp projects, the `Test` builder, the binary's path), one
+//! directory walker and one Docker guard (`common::need`, `common::docker_stack`)
+//! shared by every module. Run one family with `cargo test --test integration
+//! <module>::`.
+
+mod common;
+
+mod bad_input;
+mod build_deploy;
+mod cli;
+mod compose;
+mod crash;
+mod diagnostics;
+mod e2e;
+mod generated;
+mod invariants;
+mod properties;
+mod rules;
+mod validation;
+mod verify;
