@@ -368,6 +368,19 @@ mod tests {
     }
 
     #[test]
+    fn an_explicitly_tagged_value_of_the_wrong_kind_is_a_wrong_type() {
+        let (rule, message, at) = only("secrets:\n  A:\n    bytes: !!int abc\n    env_files: []\n");
+        assert_eq!(rule, Rule::WrongType);
+        assert!(
+            message.starts_with("secrets.A.bytes: invalid value: string \"abc\""),
+            "{message}"
+        );
+        assert_eq!(at, "3:12");
+        let text = format!("{SERVICE}    ports: [{{container: 1, protocol: !udp x}}]\n");
+        assert_eq!(only(&text).0, Rule::WrongType);
+    }
+
+    #[test]
     fn empty_files_are_refused() {
         assert_eq!(parse("# nothing\n\n")[0].rule(), Rule::EmptyFile);
     }

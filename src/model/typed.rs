@@ -178,8 +178,8 @@ struct Ctx {
     /// Our error while serde_yaml unwinds.
     pending: Option<Error>,
     /// An error serde_yaml makes now is about the node's type: a visitor
-    /// was asked what it expected, or an enum (which serde_yaml checks
-    /// itself) is being read.
+    /// was asked what it expected, or a scalar or enum (which serde_yaml
+    /// checks itself) is being read.
     type_error: bool,
 }
 
@@ -250,10 +250,14 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<S> {
 /// serde_yaml's deserializer, giving visitors [`Error`].
 struct De<D>(D);
 
+/// `$typed`: the request names a scalar type or an enum, so an error
+/// serde_yaml makes itself before reaching the visitor is about the value
+/// (`!!int abc`, a mapping where a choice belongs); collection requests can
+/// also fail on serde_yaml's nesting and alias limits.
 macro_rules! forward_de {
-    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
+    ($typed:literal => $($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
         fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Error> {
-            with(|c| c.type_error = stringify!($method) == "deserialize_enum");
+            with(|c| c.type_error = $typed);
             self.0.$method($($arg,)* Vis(visitor)).map_err(take_back)
         }
     )*};
@@ -261,20 +265,23 @@ macro_rules! forward_de {
 
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for De<D> {
     type Error = Error;
-    forward_de! {
-        deserialize_any(); deserialize_bool(); deserialize_i8(); deserialize_i16();
-        deserialize_i32(); deserialize_i64(); deserialize_i128(); deserialize_u8();
-        deserialize_u16(); deserialize_u32(); deserialize_u64(); deserialize_u128();
-        deserialize_f32(); deserialize_f64(); deserialize_char(); deserialize_str();
-        deserialize_string(); deserialize_bytes(); deserialize_byte_buf();
-        deserialize_option(); deserialize_unit(); deserialize_seq(); deserialize_map();
-        deserialize_identifier(); deserialize_ignored_any();
+    forward_de! { true =>
+        deserialize_bool(); deserialize_i8(); deserialize_i16(); deserialize_i32();
+        deserialize_i64(); deserialize_i128(); deserialize_u8(); deserialize_u16();
+        deserialize_u32(); deserialize_u64(); deserialize_u128(); deserialize_f32();
+        deserialize_f64(); deserialize_char(); deserialize_str(); deserialize_string();
+        deserialize_bytes(); deserialize_byte_buf(); deserialize_unit();
+        deserialize_identifier();
         deserialize_unit_struct(name: &'static str);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+    }
+    forward_de! { false =>
+        deserialize_any(); deserialize_option(); deserialize_seq(); deserialize_map();
+        deserialize_ignored_any();
         deserialize_newtype_struct(name: &'static str);
         deserialize_tuple(len: usize);
         deserialize_tuple_struct(name: &'static str, len: usize);
         deserialize_struct(name: &'static str, fields: &'static [&'static str]);
-        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
     }
     fn is_human_readable(&self) -> bool {
         self.0.is_human_readable()
@@ -420,6 +427,8 @@ struct Variant<A>(A);
 impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<A> {
     type Error = Error;
     fn unit_variant(self) -> Result<(), Error> {
+        // serde_yaml checks itself that a tagged unit choice has no value.
+        with(|c| c.type_error = true);
         self.0.unit_variant().map_err(take_back)
     }
     fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, Error> {
