@@ -378,6 +378,8 @@ mod tests {
         assert_eq!(at, "3:12");
         let text = format!("{SERVICE}    ports: [{{container: 1, protocol: !udp x}}]\n");
         assert_eq!(only(&text).0, Rule::WrongType);
+        let text = format!("{SERVICE}    command: !!int abc\n");
+        assert_eq!(only(&text).0, Rule::WrongType);
     }
 
     #[test]

@@ -178,9 +178,10 @@ struct Ctx {
     /// Our error while serde_yaml unwinds.
     pending: Option<Error>,
     /// An error serde_yaml makes now is about the node's type: a visitor
-    /// was asked what it expected, or a scalar or enum (which serde_yaml
-    /// checks itself) is being read.
+    /// was asked what it expected, or a node past the first is being read.
     type_error: bool,
+    /// The document's first request was made.
+    started: bool,
 }
 
 thread_local! {
@@ -224,10 +225,12 @@ fn take_back<E: de::Error>(err: E) -> Error {
         Some(i) => full[..i].to_string(),
         None => full,
     };
-    let problem = if asked {
-        Problem::WrongType { message }
-    } else if depth + 1 >= SERDE_YAML_DEPTH_LIMIT {
+    // serde_yaml's nesting limit; its alias-expansion limit cannot be
+    // reached in the model's types (their nesting bounds the expansion).
+    let problem = if depth + 1 >= SERDE_YAML_DEPTH_LIMIT {
         Problem::TooDeep { message }
+    } else if asked {
+        Problem::WrongType { message }
     } else {
         Problem::Other { message }
     };
@@ -250,14 +253,14 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<S> {
 /// serde_yaml's deserializer, giving visitors [`Error`].
 struct De<D>(D);
 
-/// `$typed`: the request names a scalar type or an enum, so an error
-/// serde_yaml makes itself before reaching the visitor is about the value
-/// (`!!int abc`, a mapping where a choice belongs); collection requests can
-/// also fail on serde_yaml's nesting and alias limits.
+/// Past the document's first request, an error serde_yaml makes itself
+/// is about the node asked for (`!!int abc` where a list belongs, a
+/// mapping where a choice belongs); the first request also loads the
+/// document and can fail on that.
 macro_rules! forward_de {
-    ($typed:literal => $($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
         fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Error> {
-            with(|c| c.type_error = $typed);
+            with(|c| c.type_error = std::mem::replace(&mut c.started, true));
             self.0.$method($($arg,)* Vis(visitor)).map_err(take_back)
         }
     )*};
@@ -265,23 +268,20 @@ macro_rules! forward_de {
 
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for De<D> {
     type Error = Error;
-    forward_de! { true =>
-        deserialize_bool(); deserialize_i8(); deserialize_i16(); deserialize_i32();
-        deserialize_i64(); deserialize_i128(); deserialize_u8(); deserialize_u16();
-        deserialize_u32(); deserialize_u64(); deserialize_u128(); deserialize_f32();
-        deserialize_f64(); deserialize_char(); deserialize_str(); deserialize_string();
-        deserialize_bytes(); deserialize_byte_buf(); deserialize_unit();
-        deserialize_identifier();
+    forward_de! {
+        deserialize_any(); deserialize_bool(); deserialize_i8(); deserialize_i16();
+        deserialize_i32(); deserialize_i64(); deserialize_i128(); deserialize_u8();
+        deserialize_u16(); deserialize_u32(); deserialize_u64(); deserialize_u128();
+        deserialize_f32(); deserialize_f64(); deserialize_char(); deserialize_str();
+        deserialize_string(); deserialize_bytes(); deserialize_byte_buf();
+        deserialize_option(); deserialize_unit(); deserialize_seq(); deserialize_map();
+        deserialize_identifier(); deserialize_ignored_any();
         deserialize_unit_struct(name: &'static str);
-        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
-    }
-    forward_de! { false =>
-        deserialize_any(); deserialize_option(); deserialize_seq(); deserialize_map();
-        deserialize_ignored_any();
         deserialize_newtype_struct(name: &'static str);
         deserialize_tuple(len: usize);
         deserialize_tuple_struct(name: &'static str, len: usize);
         deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
     }
     fn is_human_readable(&self) -> bool {
         self.0.is_human_readable()
