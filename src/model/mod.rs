@@ -8,6 +8,7 @@
 pub(crate) mod par;
 pub mod raw;
 pub mod source;
+mod typed;
 
 use std::fs;
 use std::io;
@@ -240,10 +241,10 @@ pub fn parse_file(
     if diagnostics.iter().any(|d| d.rule() == Rule::YamlSyntax) {
         return (file, None, diagnostics);
     }
-    match serde_yaml::from_str::<raw::Fragment>(&file.text) {
+    match typed::from_str(&file.text) {
         Ok(fragment) => (file, Some(fragment), diagnostics),
         Err(err) => {
-            let d = serde_diagnostic(&file, &err);
+            let d = typed_diagnostic(&file, &err);
             // The position walk already reported duplicate keys, better.
             if !(d.rule() == Rule::DuplicateKey
                 && diagnostics.iter().any(|x| x.rule() == Rule::DuplicateKey))
@@ -255,34 +256,24 @@ pub fn parse_file(
     }
 }
 
-/// Turns a serde_yaml error into a diagnostic with the rule it breaks.
-fn serde_diagnostic(file: &SourceFile, err: &serde_yaml::Error) -> Diagnostic {
-    let full = err.to_string();
-    // serde_yaml appends " at line L column C"; the location says that.
-    let message = match full.rfind(" at line ") {
-        Some(i) => full[..i].to_string(),
-        None => full.clone(),
+/// Turns a typed-loading error into a diagnostic with the rule it breaks,
+/// located through the file's node index: an unknown key at the key, any
+/// other problem at the value it is about.
+fn typed_diagnostic(file: &SourceFile, err: &typed::Error) -> Diagnostic {
+    use typed::Problem;
+    let message = err.to_string();
+    let location = match &err.problem {
+        Problem::UnknownField { field, .. } => file.key_location(&err.path.key(field.as_str())),
+        _ => file.value_location(&err.path),
     };
-    let kind = if message.contains("unknown field") {
-        Kind::UnknownKey { message }
-    } else if message.contains("missing field") {
-        Kind::MissingKey { message }
-    } else if message.contains("duplicate field") {
-        Kind::DuplicateField { message }
-    } else if message.contains("invalid type")
-        || message.contains("invalid value")
-        || message.contains("unknown variant")
-    {
-        Kind::WrongType { message }
-    } else if message.contains("recursion limit") {
-        Kind::TooDeep { message }
-    } else {
-        Kind::NotAModel { message }
+    let kind = match &err.problem {
+        Problem::UnknownField { .. } => Kind::UnknownKey { message },
+        Problem::MissingField { .. } => Kind::MissingKey { message },
+        Problem::DuplicateField { .. } => Kind::DuplicateField { message },
+        Problem::WrongType { .. } => Kind::WrongType { message },
+        Problem::TooDeep { .. } => Kind::TooDeep { message },
+        Problem::Other { .. } => Kind::NotAModel { message },
     };
-    let location = err
-        .location()
-        .map(|l| file.location(l.line(), l.column()))
-        .unwrap_or_else(|| file.location(1, 1));
     Diagnostic::new(kind).at(Some(location))
 }
 
@@ -310,6 +301,85 @@ mod tests {
         let d = parse("secrets:\n  A:\n    bytes: lots\n    env_files: []\n");
         assert_eq!(d[0].rule(), Rule::WrongType);
         assert_eq!(d[0].location.as_ref().unwrap().line, 3);
+    }
+
+    /// Rule, message and `line:col` of the only diagnostic for `text`.
+    fn only(text: &str) -> (Rule, String, String) {
+        let d = parse(text);
+        assert_eq!(d.len(), 1, "{d:?}");
+        let at = d[0].location.as_ref().unwrap();
+        (
+            d[0].rule(),
+            d[0].message(),
+            format!("{}:{}", at.line, at.col),
+        )
+    }
+
+    const SERVICE: &str = "services:\n  web:\n    phase: a\n    plane: b\n    networks: []\n";
+
+    #[test]
+    fn an_unknown_key_in_a_flow_mapping_is_shown_at_the_key_with_the_valid_ones() {
+        let (rule, message, at) = only(&format!(
+            "{SERVICE}    ports: [{{container: 1, hots: 2}}]\n"
+        ));
+        assert_eq!(rule, Rule::UnknownKey);
+        assert_eq!(at, "6:28");
+        assert!(
+            message.starts_with(
+                "services.web.ports[0]: unknown field `hots`, expected one of `container`, `host`,"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_missing_key_is_shown_at_its_mapping() {
+        let (rule, message, at) = only("system:\n  name: a\n  platform: b\n");
+        assert_eq!(rule, Rule::MissingKey);
+        assert_eq!(message, "system: missing field `registry`");
+        assert_eq!(at, "2:3");
+    }
+
+    #[test]
+    fn a_collection_where_a_choice_belongs_is_a_wrong_type() {
+        let (rule, message, at) = only(&format!("{SERVICE}    restart: {{a: 1}}\n"));
+        assert_eq!(rule, Rule::WrongType);
+        assert!(
+            message.starts_with("services.web.restart: invalid type: map"),
+            "{message}"
+        );
+        assert_eq!(at, "6:14");
+    }
+
+    #[test]
+    fn a_tagged_unknown_choice_names_its_own_key_and_value() {
+        let text = format!(
+            "{SERVICE}    build:\n      stack: !Python x\n      context: c\n      builder: b\n      runtime: r\n"
+        );
+        let (rule, message, at) = only(&text);
+        assert_eq!(rule, Rule::WrongType);
+        assert!(
+            message.starts_with(
+                "services.web.build.stack: unknown variant `Python`, expected one of `python`,"
+            ),
+            "{message}"
+        );
+        assert_eq!(at, "7:14");
+    }
+
+    #[test]
+    fn an_explicitly_tagged_value_of_the_wrong_kind_is_a_wrong_type() {
+        let (rule, message, at) = only("secrets:\n  A:\n    bytes: !!int abc\n    env_files: []\n");
+        assert_eq!(rule, Rule::WrongType);
+        assert!(
+            message.starts_with("secrets.A.bytes: invalid value: string \"abc\""),
+            "{message}"
+        );
+        assert_eq!(at, "3:12");
+        let text = format!("{SERVICE}    ports: [{{container: 1, protocol: !udp x}}]\n");
+        assert_eq!(only(&text).0, Rule::WrongType);
+        let text = format!("{SERVICE}    command: !!int abc\n");
+        assert_eq!(only(&text).0, Rule::WrongType);
     }
 
     #[test]

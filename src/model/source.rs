@@ -66,6 +66,12 @@ struct NodePos {
     value: (usize, usize),
 }
 
+/// Nodes nested deeper than this are not indexed (a lookup finds their
+/// nearest indexed ancestor): each entry's key holds its whole path, so
+/// indexing 20,000 nested levels would take gigabytes. serde_yaml refuses
+/// to read past 128 levels, so no typed error is about a deeper node.
+const INDEXED_DEPTH: usize = 256;
+
 /// Node positions by [`encode_key`]/[`encode_index`]-encoded path.
 type Positions = HashMap<String, NodePos>;
 
@@ -230,7 +236,11 @@ impl SourceFile {
             let start = line_col(&span.start);
             let mut node = |scalar, stack: &mut Vec<Frame>| {
                 let value = self.node(stack, &mut path, start, scalar, &mut diagnostics);
-                if let (Some(pos), Some(positions)) = (value, positions.as_deref_mut()) {
+                if let (Some(pos), Some(positions), true) = (
+                    value,
+                    positions.as_deref_mut(),
+                    stack.len() <= INDEXED_DEPTH,
+                ) {
                     positions.entry(path.clone()).or_insert(pos);
                 }
                 value.is_some().then_some(path.len())
