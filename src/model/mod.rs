@@ -148,28 +148,11 @@ fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
             line_text: None,
         }))
     };
-    let meta = fs::metadata(path).map_err(|error| LoadError::Io {
+    let io = |error| LoadError::Io {
         path: path.clone(),
         error,
-    })?;
-    // A FIFO would block forever, a device never end, a directory named
-    // `x.yaml` (what Docker leaves for a missing bind-mounted file) hide a
-    // mistake: a model file is a regular file.
-    if !meta.is_file() {
-        let what = if meta.is_dir() {
-            "a directory"
-        } else {
-            "not a regular file"
-        };
-        return Err(LoadError::Io {
-            path: path.clone(),
-            error: std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("{what}; model files must be regular *.yaml files"),
-            ),
-        });
-    }
-    let size = meta.len();
+    };
+    let size = regular_file_size(path).map_err(io)?;
     if size > MAX_FILE_BYTES {
         let d = at_start(Kind::FileTooLarge {
             size,
@@ -180,20 +163,12 @@ fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
     // Read at most one byte past the limit: the file may grow after the
     // size check.
     let mut bytes = Vec::new();
+    let file = fs::File::open(path).map_err(io)?;
     std::io::Read::read_to_end(
-        &mut std::io::Read::take(
-            fs::File::open(path).map_err(|error| LoadError::Io {
-                path: path.clone(),
-                error,
-            })?,
-            MAX_FILE_BYTES + 1,
-        ),
+        &mut std::io::Read::take(file, MAX_FILE_BYTES + 1),
         &mut bytes,
     )
-    .map_err(|error| LoadError::Io {
-        path: path.clone(),
-        error,
-    })?;
+    .map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         let d = at_start(Kind::FileGrew {
             limit: MAX_FILE_BYTES,
@@ -207,21 +182,42 @@ fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
     }
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
-        Err(err) => {
-            let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
-            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-            let col = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-            let d = Diagnostic::new(Kind::NotUtf8 {}).at(Some(Location {
-                file: path.clone(),
-                line,
-                col,
-                line_text: None,
-            }));
-            return Ok((None, vec![d]));
-        }
+        Err(err) => return Ok((None, vec![not_utf8(path, &err)])),
     };
     let (file, fragment, found) = parse_file(path.clone(), text);
     Ok((Some((file, fragment)), found))
+}
+
+/// The size of `path`, which must be a regular file: a FIFO would block
+/// forever, a device never end, a directory named `x.yaml` (what Docker
+/// leaves for a missing bind-mounted file) hide a mistake.
+fn regular_file_size(path: &Path) -> std::io::Result<u64> {
+    let meta = fs::metadata(path)?;
+    if meta.is_file() {
+        return Ok(meta.len());
+    }
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    };
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("{what}; model files must be regular *.yaml or *.yml files"),
+    ))
+}
+
+/// `not-utf8`, at the first byte that is not.
+fn not_utf8(path: &Path, err: &std::string::FromUtf8Error) -> Diagnostic {
+    let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+    let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    Diagnostic::new(Kind::NotUtf8 {}).at(Some(Location {
+        file: path.to_path_buf(),
+        line,
+        col,
+        line_text: None,
+    }))
 }
 
 /// Parses one file's text: positions first, then the typed fragment.
