@@ -72,10 +72,10 @@ struct NativeDockerfile<'a> {
 /// Where the Dockerfile of a service (or, with `base`, a base image) goes,
 /// relative to the output root.
 pub fn dockerfile_path(system: &System, name: &str, base: bool) -> PathBuf {
-    PathBuf::from(&system.output.dockerfile_dir)
-        .join(if base { "images" } else { "services" })
-        .join(name)
-        .join("Dockerfile")
+    super::output_path(
+        &system.output.dockerfile_dir,
+        &[if base { "images" } else { "services" }, name, "Dockerfile"],
+    )
 }
 
 /// `3.11` from `python:3.11-slim`.

@@ -106,12 +106,27 @@ const GITIGNORE: &str = ".gitignore";
 
 /// Where an env file goes, relative to the output root.
 fn env_path(system: &System, file: &str) -> PathBuf {
-    PathBuf::from(&system.output.env_dir).join(file)
+    output_path(&system.output.env_dir, &[file])
 }
 
 /// Where a file of the compose directory goes, relative to the output root.
 fn compose_path(system: &System, file: &str) -> PathBuf {
-    PathBuf::from(&system.output.compose_dir).join(file)
+    output_path(&system.output.compose_dir, &[file])
+}
+
+/// `dir/part/...` as the plain relative path `write` expects: the model may
+/// spell a directory `./configs/env` or `a/./b`; `.` components are dropped
+/// (validation refuses `..` and absolute paths), so every output has one
+/// spelling and `write` never meets a `.`.
+pub(crate) fn output_path(dir: &str, parts: &[&str]) -> PathBuf {
+    let mut path: PathBuf = std::path::Path::new(dir)
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    for part in parts {
+        path.push(part);
+    }
+    path
 }
 
 /// What put a file among the outputs, for messages about it.

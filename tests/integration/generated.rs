@@ -49,7 +49,7 @@ fn gallery(outputs: &Outputs, values: &secrets::SecretValues) -> String {
 
 #[test]
 fn every_fixture_model_has_a_gallery_snapshot() {
-    insta::glob!("../fixtures", "*", |dir| {
+    insta::glob!("..", "fixtures/*", |dir| {
         let (outputs, values) = render_model(dir, 42);
         assert!(
             outputs.len() > 3,
