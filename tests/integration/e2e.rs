@@ -252,9 +252,10 @@ fn changing_one_service_recreates_only_that_service() {
 }
 
 /// A model whose names YAML and Dockerfiles would misread if written bare:
-/// a service `true`, a network named only by digits (a YAML integer; unique
-/// on this engine), phase `on`, plane `null`, and an exec health check whose
-/// program path holds a space and a `$`. `up --stand-ins` must write its
+/// the names validation still accepts that a YAML 1.1 reader would misread
+/// (service and plane `y`, phase `n`: booleans there), a network named by
+/// digits then a letter (unique on this engine), and an exec health check
+/// whose program path holds a space and a `$`. `up --stand-ins` must write its
 /// override file and stand-in Dockerfiles so Docker reads those names back
 /// exactly: the service comes up healthy and `down` removes everything.
 #[test]
@@ -265,7 +266,7 @@ fn stand_ins_carry_names_yaml_and_dockerfiles_would_misread() {
         "a running Docker engine with Compose v2",
     );
     let pid = std::process::id();
-    let network = format!("{pid}{}", unique_name("").rsplit('-').next().unwrap());
+    let network = format!("{pid}{}d", unique_name("").rsplit('-').next().unwrap());
     let program = "/usr/local/bin/odd $HOME probe";
     let p = Project {
         dir: tempfile::tempdir().unwrap(),
@@ -279,14 +280,14 @@ fn stand_ins_carry_names_yaml_and_dockerfiles_would_misread() {
   platform: linux/amd64
   registry: {{ namespace: example, tag: "1.0" }}
 planes:
-  "null":
+  "y":
     description: Application traffic.
 networks:
   "{network}":
-    plane: "null"
+    plane: "y"
     subnet: 10.197.{}.0/24
 phases:
-  "on":
+  "n":
     env_file: base
     compose_file: docker-compose.yml
 env_files:
@@ -302,9 +303,9 @@ env_files:
         "model/services.yaml",
         &format!(
             r#"services:
-  "true":
-    phase: "on"
-    plane: "null"
+  "y":
+    phase: "n"
+    plane: "y"
     networks: ["{network}"]
     image: example/odd:1.0
     ports:
@@ -339,7 +340,7 @@ env_files:
     ]);
     assert_eq!(
         state.trim(),
-        format!("healthy true true [\"CMD\",\"{program}\",\"--health\"]"),
+        format!("healthy y y [\"CMD\",\"{program}\",\"--health\"]"),
     );
     let nets = docker(&[
         "inspect",

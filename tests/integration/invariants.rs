@@ -22,23 +22,19 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 fn only_the_docker_module_runs_processes() {
     let src = repo_root().join("src");
     let docker = src.join("docker");
-    let mut found = Vec::new();
-    for file in rust_files(&src).iter().filter(|f| !f.starts_with(&docker)) {
-        let text = fs::read_to_string(file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            if [
-                "Command::new",
-                "Cmd::new",
-                "Cmd::docker",
-                "process::Command",
-            ]
-            .iter()
-            .any(|p| line.contains(p))
-            {
-                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
-            }
-        }
-    }
+    let files: Vec<PathBuf> = rust_files(&src)
+        .into_iter()
+        .filter(|f| !f.starts_with(&docker))
+        .collect();
+    let found = lines_using(
+        &files,
+        &[
+            "Command::new",
+            "Cmd::new",
+            "Cmd::docker",
+            "process::Command",
+        ],
+    );
     assert!(
         found.is_empty(),
         "processes started outside src/docker/:\n{}",
@@ -284,29 +280,36 @@ fn render_plan_and_escape_do_no_io() {
     let mut files = rust_files(&src.join("render"));
     files.extend(rust_files(&src.join("escape")));
     files.push(src.join("plan.rs"));
-    let mut found = Vec::new();
-    for file in files {
-        let text = fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            let code = code_only(line);
-            if [
-                "std::fs",
-                "std::net",
-                "std::process",
-                "crate::write",
-                "crate::docker",
-                "File::",
-            ]
-            .iter()
-            .any(|p| code.contains(p))
-            {
-                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
-            }
-        }
-    }
+    let found = lines_using(
+        &files,
+        &[
+            "std::fs",
+            "std::net",
+            "std::process",
+            "crate::write",
+            "crate::docker",
+            "File::",
+        ],
+    );
     assert!(
         found.is_empty(),
         "I/O in a pure stage:\n{}",
         found.join("\n")
     );
+}
+
+/// `file:line: text` of every line of `files` whose code (strings and
+/// comments aside) uses one of `patterns`.
+fn lines_using(files: &[PathBuf], patterns: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for file in files {
+        let text = fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = code_only(line);
+            if patterns.iter().any(|p| code.contains(p)) {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    found
 }

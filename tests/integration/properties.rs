@@ -907,37 +907,8 @@ fn dockerfile_escapers_round_trip_through_docker_build() {
         }
     }
     fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
-    let tag = format!("lucid-gen-escape-props:{}", std::process::id());
-    let out = Command::new("docker")
-        .args(["build", "-q", "-t", &tag, "."])
-        .env("DOCKER_BUILDKIT", "0")
-        .current_dir(ctx.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{dockerfile}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let inspect = Command::new("docker")
-        .args(["image", "inspect", &tag, "--format", "{{json .Config}}"])
-        .output()
-        .unwrap();
-    let created = Command::new("docker")
-        .args(["create", &tag, "x"])
-        .output()
-        .unwrap();
-    let id = String::from_utf8(created.stdout)
-        .unwrap()
-        .trim()
-        .to_string();
-    let export = Command::new("docker")
-        .args(["export", &id])
-        .output()
-        .unwrap();
-    Command::new("docker").args(["rm", &id]).output().unwrap();
-    Command::new("docker").args(["rmi", &tag]).output().unwrap();
-    let config: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let (config, export) =
+        build_config_and_export(ctx.path(), "lucid-gen-escape-props", &dockerfile);
     let env: BTreeSet<&str> = config["Env"]
         .as_array()
         .unwrap()
@@ -992,37 +963,8 @@ fn dockerfile_arguments_arrive_exactly_in_a_real_build() {
     );
     fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
     hadolint_passes(&ctx.path().join("Dockerfile"));
-    let tag = format!("lucid-gen-escape-test:{}", std::process::id());
-    let out = Command::new("docker")
-        .args(["build", "-q", "-t", &tag, "."])
-        .env("DOCKER_BUILDKIT", "0")
-        .current_dir(ctx.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{dockerfile}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let inspect = Command::new("docker")
-        .args(["image", "inspect", &tag, "--format", "{{json .Config}}"])
-        .output()
-        .unwrap();
-    let config: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    let created = Command::new("docker")
-        .args(["create", &tag, "x"])
-        .output()
-        .unwrap();
-    let id = String::from_utf8(created.stdout)
-        .unwrap()
-        .trim()
-        .to_string();
-    let export = Command::new("docker")
-        .args(["export", &id])
-        .output()
-        .unwrap();
-    Command::new("docker").args(["rm", &id]).output().unwrap();
-    Command::new("docker").args(["rmi", &tag]).output().unwrap();
+    let (config, export) =
+        build_config_and_export(ctx.path(), "lucid-gen-escape-test", &dockerfile);
     assert_eq!(
         config["WorkingDir"].as_str(),
         Some(dir_name),
@@ -1238,4 +1180,45 @@ fn no_quoting_function_outside_the_escape_module() {
         "quoting belongs in src/escape/:\n{}",
         found.join("\n")
     );
+}
+
+/// Builds `dockerfile` in `ctx` with the classic builder (offline, no
+/// buildx), and returns the image's config and a tar export of a container
+/// made from it; image and container are removed again.
+fn build_config_and_export(
+    ctx: &Path,
+    name: &str,
+    dockerfile: &str,
+) -> (serde_json::Value, std::process::Output) {
+    let tag = format!("{name}:{}", std::process::id());
+    let out = Command::new("docker")
+        .args(["build", "-q", "-t", &tag, "."])
+        .env("DOCKER_BUILDKIT", "0")
+        .current_dir(ctx)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{dockerfile}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inspect = Command::new("docker")
+        .args(["image", "inspect", &tag, "--format", "{{json .Config}}"])
+        .output()
+        .unwrap();
+    let created = Command::new("docker")
+        .args(["create", &tag, "x"])
+        .output()
+        .unwrap();
+    let id = String::from_utf8(created.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let export = Command::new("docker")
+        .args(["export", &id])
+        .output()
+        .unwrap();
+    Command::new("docker").args(["rm", &id]).output().unwrap();
+    Command::new("docker").args(["rmi", &tag]).output().unwrap();
+    (serde_json::from_slice(&inspect.stdout).unwrap(), export)
 }
