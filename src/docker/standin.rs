@@ -176,11 +176,13 @@ fn compile(tc: &Toolchain) -> Result<PathBuf, DockerError> {
     // Per-process names: two runs may compile the same program at once
     // (the cache is shared); the rename makes whichever finishes first win.
     let pid = std::process::id();
-    let source = dir.join(format!("standin-{key}.{pid}.rs"));
+    let source = dir.join(format!("standin-{key}-{pid}.rs"));
     fs::write(&source, SOURCE)
         .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", source.display())))?;
     let partial = binary.with_extension(format!("{pid}.partial"));
     let mut cmd = Cmd::new(&tc.rustc).args([
+        "--crate-name",
+        "standin",
         "--edition",
         "2021",
         "-O",
