@@ -154,6 +154,41 @@ impl Dirs {
         Ok(fd)
     }
 
+    /// Opens every directory of `rels` that exists (no creating): the
+    /// parents one component at a time as [`Dirs::get`] does (there are
+    /// few), the last components on every core at once (there may be one
+    /// per service). Errors are those a loop in `rels` order would meet
+    /// first.
+    pub fn open_existing(&mut self, jail: &Jail, rels: &[&Path]) -> Result<(), WriteError> {
+        let mut leaves: Vec<(&Path, DirFd, &OsStr)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for rel in rels {
+            if rel.as_os_str().is_empty() || self.open.contains_key(*rel) || !seen.insert(*rel) {
+                continue;
+            }
+            let (parent, name) = split(rel).map_err(|error| WriteError {
+                path: jail.path(rel),
+                error,
+            })?;
+            match self.get(jail, parent, false)? {
+                Some(parent_fd) => leaves.push((rel, parent_fd, name)),
+                None => {
+                    self.open.insert(rel.to_path_buf(), None);
+                }
+            }
+        }
+        let opened =
+            crate::model::par::map(&leaves, |(_, parent, name)| open_child(parent, name, false));
+        for ((rel, ..), result) in leaves.iter().zip(opened) {
+            let (fd, _) = result.map_err(|error| WriteError {
+                path: jail.path(rel),
+                error,
+            })?;
+            self.open.insert(rel.to_path_buf(), fd.map(Arc::new));
+        }
+        Ok(())
+    }
+
     /// Every directory open now.
     pub fn all_open(&self) -> impl Iterator<Item = (&PathBuf, &DirFd)> {
         self.open

@@ -336,9 +336,14 @@ fn compare_in(
             loose: Vec::new(),
         });
     };
-    // Directories first, one component at a time (there are few), then
-    // the files on every core at once. Taken in order, so the list and
-    // the first error are those of a sequential loop.
+    // Directories first (their last components on every core at once),
+    // then the files on every core at once. Taken in order, so the list
+    // and the first error are those of a sequential loop.
+    let mut parents = Vec::with_capacity(outputs.len());
+    for rel in outputs.keys() {
+        parents.push(jail::split(rel).map_err(at(&jail.path(rel)))?.0);
+    }
+    dirs.open_existing(jail, &parents)?;
     let mut entries = Vec::with_capacity(outputs.len());
     for (rel, file) in outputs {
         let (dir, _) = jail::split(rel).map_err(at(&jail.path(rel)))?;
@@ -354,9 +359,14 @@ fn compare_in(
     for ((rel, file, dir), found) in entries.iter().zip(found) {
         let (change, old, note) = match found? {
             Found::Same => {
+                // Only secret-bearing files must keep 0600: look at no other.
                 let name = rel.file_name().unwrap_or_default();
-                let mode = dir.as_ref().and_then(|d| jail::mode(d, name));
-                if file.secret && mode.is_some_and(|m| m != 0o600) {
+                let loose = file.secret
+                    && dir
+                        .as_ref()
+                        .and_then(|d| jail::mode(d, name))
+                        .is_some_and(|m| m != 0o600);
+                if loose {
                     compared.loose.push(rel.to_path_buf());
                 }
                 continue;
