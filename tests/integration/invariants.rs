@@ -84,11 +84,7 @@ fn no_system_names_in_the_source() {
     let mut found = Vec::new();
     for file in rust_files(&repo_root().join("src")) {
         let text = fs::read_to_string(&file).unwrap();
-        let rel = file
-            .strip_prefix(repo_root())
-            .unwrap()
-            .display()
-            .to_string();
+        let rel = relative(&file);
         found.extend(
             hits(&text, &names)
                 .into_iter()
@@ -237,11 +233,7 @@ fn no_file_over_800_lines_and_no_function_over_80() {
     let mut found = Vec::new();
     for file in rust_files(&repo_root().join("src")) {
         let text = fs::read_to_string(&file).unwrap();
-        let rel = file
-            .strip_prefix(repo_root())
-            .unwrap()
-            .display()
-            .to_string();
+        let rel = relative(&file);
         let lines = text.lines().count();
         if lines > MAX_FILE_LINES {
             found.push(format!("{rel}: {lines} lines (at most {MAX_FILE_LINES})"));
@@ -312,4 +304,12 @@ fn lines_using(files: &[PathBuf], patterns: &[&str]) -> Vec<String> {
         }
     }
     found
+}
+
+/// `file` relative to the repository root, for messages.
+fn relative(file: &Path) -> String {
+    file.strip_prefix(repo_root())
+        .unwrap()
+        .display()
+        .to_string()
 }

@@ -1008,46 +1008,9 @@ fn rendered_lines_build_exactly(rendered: &str) {
     fs::write(ctx.path().join("opt/a b/$x \"q\""), "exact").unwrap();
     let dockerfile = format!("FROM scratch\n{workdir}\n{copy}\n");
     fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
-    let tag = format!("lucid-gen-escape-rendered:{}", std::process::id());
-    let out = Command::new("docker")
-        .args(["build", "-q", "-t", &tag, "."])
-        .env("DOCKER_BUILDKIT", "0")
-        .current_dir(ctx.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{dockerfile}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let created = Command::new("docker")
-        .args(["create", &tag, "x"])
-        .output()
-        .unwrap();
-    let id = String::from_utf8(created.stdout)
-        .unwrap()
-        .trim()
-        .to_string();
-    let export = Command::new("docker")
-        .args(["export", &id])
-        .output()
-        .unwrap();
-    let config = Command::new("docker")
-        .args([
-            "image",
-            "inspect",
-            &tag,
-            "--format",
-            "{{.Config.WorkingDir}}",
-        ])
-        .output()
-        .unwrap();
-    Command::new("docker").args(["rm", &id]).output().unwrap();
-    Command::new("docker").args(["rmi", &tag]).output().unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&config.stdout).trim_end(),
-        "/srv/my app/$HOME"
-    );
+    let (config, export) =
+        build_config_and_export(ctx.path(), "lucid-gen-escape-rendered", &dockerfile);
+    assert_eq!(config["WorkingDir"].as_str(), Some("/srv/my app/$HOME"));
     let tar = String::from_utf8_lossy(&export.stdout);
     assert!(tar.contains("srv/it's here/$x \"q\"\0"), "{dockerfile}");
 }
