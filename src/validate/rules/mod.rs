@@ -13,6 +13,7 @@ mod ports;
 mod writable;
 
 use crate::diagnostic::Kind;
+use crate::render::output_paths;
 use crate::system::System;
 
 use super::merge::Merged;
@@ -28,7 +29,9 @@ impl<'a> Validator<'a> {
         self.forbidden_terms(m, sys);
         self.env_conflicts(m, sys);
         self.empty_phases(m, sys);
-        self.output_collisions(m, sys);
+        // Every path the run would write, named once for both output rules.
+        let outputs = output_paths(sys);
+        self.output_collisions(m, sys, &outputs);
         // Fill each env file's secret list, and warn on unused secrets.
         for (i, secret) in sys.secrets.iter().enumerate() {
             for f in &secret.env_files {
@@ -44,7 +47,7 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        self.gitignored_env_files(m, sys);
+        self.gitignored_env_files(m, sys, &outputs);
         self.dockerfile_labels(m, sys);
     }
 }

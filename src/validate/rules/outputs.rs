@@ -8,7 +8,7 @@ use std::path::{Component, Path};
 
 use crate::diagnostic::{Diagnostic, Kind};
 use crate::output::TMP_PREFIX;
-use crate::render::{output_paths, OutputOrigin, PlannedOutput};
+use crate::render::{OutputOrigin, PlannedOutput};
 use crate::system::System;
 
 use crate::validate::location::{p, At};
@@ -30,10 +30,14 @@ fn key(path: &Path) -> String {
 impl Validator<'_> {
     /// Every pair of outputs on one path, and every output whose directory
     /// is another output's file.
-    pub(super) fn output_collisions(&mut self, m: &Merged<'_>, sys: &System) {
-        let outputs = output_paths(sys);
+    pub(super) fn output_collisions(
+        &mut self,
+        m: &Merged<'_>,
+        sys: &System,
+        outputs: &[PlannedOutput],
+    ) {
         let mut files: HashMap<String, &PlannedOutput> = HashMap::new();
-        for out in &outputs {
+        for out in outputs {
             match files.get(&key(&out.path)) {
                 // Two env files, or two compose files, with one file name
                 // are already `duplicate-definition`.
@@ -46,7 +50,7 @@ impl Validator<'_> {
         }
         // Names `write` takes for its own temporary files: every run
         // deletes them before writing.
-        for out in &outputs {
+        for out in outputs {
             let name = out
                 .path
                 .file_name()
@@ -64,7 +68,7 @@ impl Validator<'_> {
         // A file where another output needs a directory: reported once
         // per file.
         let mut reported = HashSet::new();
-        for out in &outputs {
+        for out in outputs {
             let k = key(&out.path);
             let mut dir = k.as_str();
             while let Some((parent, _)) = dir.rsplit_once('/') {

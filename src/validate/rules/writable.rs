@@ -9,7 +9,7 @@
 
 use crate::diagnostic::Kind;
 use crate::escape::{self, Unrepresentable};
-use crate::render::{output_paths, OutputOrigin};
+use crate::render::{OutputOrigin, PlannedOutput};
 use crate::system::System;
 
 use crate::validate::location::{p, At};
@@ -62,12 +62,17 @@ impl Validator<'_> {
     /// The `.gitignore` line of each secret-bearing env file. The file name
     /// is a plain name (or already refused), so a refusal comes from
     /// `output.env_dir`, reported once there.
-    pub(super) fn gitignored_env_files(&mut self, m: &Merged<'_>, sys: &System) {
+    pub(super) fn gitignored_env_files(
+        &mut self,
+        m: &Merged<'_>,
+        sys: &System,
+        outputs: &[PlannedOutput],
+    ) {
         let Some(system) = &m.system else { return };
         if !names::is_relative_path(&sys.output.env_dir) {
             return; // already `invalid-path`
         }
-        for out in output_paths(sys) {
+        for out in outputs {
             let OutputOrigin::EnvFile(i) = out.origin else {
                 continue;
             };
