@@ -18,10 +18,7 @@ impl Validator<'_> {
         ports: &[PortMapping],
         at: &At,
     ) -> Option<HealthCheck> {
-        let sub = |k: &str| At {
-            file: at.file,
-            path: at.path.key(k),
-        };
+        let sub = |k: &str| at.key(k);
         let kinds =
             usize::from(h.http.is_some()) + usize::from(h.tcp) + usize::from(h.exec.is_some());
         if kinds != 1 {
@@ -80,10 +77,7 @@ impl Validator<'_> {
         ports: &[PortMapping],
         at: &At,
     ) -> Option<Probe> {
-        let sub = |k: &str| At {
-            file: at.file,
-            path: at.path.key(k),
-        };
+        let sub = |k: &str| at.key(k);
         if let Some(cmd) = &h.exec {
             if cmd.is_empty() || cmd[0].is_empty() {
                 self.report(&sub("exec"), Kind::HealthExecEmpty {});

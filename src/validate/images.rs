@@ -49,10 +49,7 @@ impl<'a> Validator<'a> {
         at: &At,
         own_key: Option<&str>,
     ) -> Build {
-        let sub = |k: &str| At {
-            file: at.file,
-            path: at.path.key(k),
-        };
+        let sub = |k: &str| at.key(k);
         if !names::is_relative_path(&b.context) {
             self.report(
                 &sub("context"),
@@ -98,10 +95,7 @@ impl<'a> Validator<'a> {
         at: &At,
         own_key: Option<&str>,
     ) -> (String, Option<usize>) {
-        let sub = |k: &str| At {
-            file: at.file,
-            path: at.path.key(k),
-        };
+        let sub = |k: &str| at.key(k);
         match b.runtime.strip_prefix("image:") {
             Some(key) => match self.resolve(Ref::Image, key, &m.images, &sub("runtime")) {
                 Some(i) if Some(key) == own_key => {

@@ -38,6 +38,16 @@ pub(super) struct At {
     pub(super) path: YamlPath,
 }
 
+impl At {
+    /// The place of key `k` under this one, in the same file.
+    pub(super) fn key(&self, k: &str) -> At {
+        At {
+            file: self.file,
+            path: self.path.key(k),
+        }
+    }
+}
+
 pub(super) fn p() -> YamlPath {
     YamlPath::root()
 }

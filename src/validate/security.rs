@@ -18,10 +18,7 @@ impl Validator<'_> {
         user_at: &At,
     ) -> Security {
         let sec = &s.security;
-        let sub = |k: &str| At {
-            file: at.file,
-            path: at.path.key(k),
-        };
+        let sub = |k: &str| at.key(k);
         if let Some(r) = &sec.writable_root {
             if !reason_ok(r) {
                 self.report(
@@ -112,10 +109,7 @@ impl Validator<'_> {
     /// Root only with a stated reason, and a reason only for root.
     fn run_as_root(&mut self, name: &str, s: &raw::ServiceDef, at: &At, user_at: &At) {
         let sec = &s.security;
-        let sub = |k: &str| At {
-            file: at.file,
-            path: at.path.key(k),
-        };
+        let sub = |k: &str| at.key(k);
         let is_root = s.user.as_deref().is_some_and(names::is_root_user);
         match (&sec.run_as_root, is_root) {
             (None, true) => self.report(
