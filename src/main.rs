@@ -9,10 +9,10 @@ use clap::{Args, Parser, Subcommand};
 use lucid_gen::diagnostic::{self, Diagnostic, Kind};
 use lucid_gen::docker::{self, Deployment, DockerError};
 use lucid_gen::model::{self, LoadError};
+use lucid_gen::render::OutputOrigin;
 use lucid_gen::secrets::{self, SecretError, SecretSource};
 use lucid_gen::system::System;
 use lucid_gen::write::{self, RunLock};
-use lucid_gen::render::OutputOrigin;
 use lucid_gen::{render, validate};
 
 const EXAMPLES: &str = "\
@@ -547,7 +547,10 @@ fn secret_hygiene(paths: &Paths, system: &System) -> Vec<Diagnostic> {
             let file = paths.out.join(&out.path);
             let guard = match matches!(out.origin, OutputOrigin::ServiceSecrets(_)) {
                 true => file.clone(),
-                false => file.parent().map(PathBuf::from).unwrap_or_else(|| file.clone()),
+                false => file
+                    .parent()
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| file.clone()),
             };
             files.push((file, guard));
         }

@@ -328,7 +328,6 @@ impl Service {
         }
         out
     }
-
 }
 
 impl System {

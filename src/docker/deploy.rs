@@ -161,9 +161,8 @@ fn commands(opts: &DeployOptions, phase: &PhaseFiles, compose_dir: &str) -> Vec<
 /// files are 0444 by design; their directory is made 0700 there.)
 fn check_local(phase: &PhaseFiles) -> Result<(), DockerError> {
     use std::os::unix::fs::PermissionsExt;
-    let files = std::iter::once((phase.compose.clone(), false)).chain(
-        (phase.files.iter()).map(|f| (phase.out_dir.join(&f.path), f.secret && !f.mounted)),
-    );
+    let files = std::iter::once((phase.compose.clone(), false))
+        .chain((phase.files.iter()).map(|f| (phase.out_dir.join(&f.path), f.secret && !f.mounted)));
     for (path, secret) in files {
         let path = &path;
         let meta = std::fs::metadata(path).map_err(|e| {

@@ -374,7 +374,10 @@ impl<'de> Deserialize<'de> for SecretUseDef {
                     target: None,
                 })
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, a: A) -> Result<SecretUseDef, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<SecretUseDef, A::Error> {
                 let m = SecretUseMap::deserialize(serde::de::value::MapAccessDeserializer::new(a))?;
                 Ok(SecretUseDef {
                     name: m.name,

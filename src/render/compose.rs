@@ -137,7 +137,10 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
 
 /// The top-level `secrets:` and `configs:` of a compose file: each file
 /// one of its services mounts, once, by its path from the compose file.
-fn mounted_files(system: &System, plan: &ComposePlan) -> (Vec<(Yaml, Yaml)>, Vec<(Yaml, Yaml)>) {
+/// (compose name, file) pairs of a top-level `secrets:` or `configs:`.
+type Entries = Vec<(Yaml, Yaml)>;
+
+fn mounted_files(system: &System, plan: &ComposePlan) -> (Entries, Entries) {
     let from_compose = |path: &std::path::Path| {
         let path = path.to_string_lossy();
         compose_str(&relative_path(&system.output.compose_dir, &path))
@@ -279,7 +282,10 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
         }
     }
     let from_compose = |path: &std::path::Path| {
-        compose_str(&relative_path(&system.output.compose_dir, &path.to_string_lossy()))
+        compose_str(&relative_path(
+            &system.output.compose_dir,
+            &path.to_string_lossy(),
+        ))
     };
     let mut env_files: Vec<Yaml> = s
         .env_files
@@ -391,11 +397,19 @@ fn environment(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
 fn secret_mounts(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
     let files = s.secrets.iter().filter_map(|u| {
         let target = u.delivery.target()?;
-        Some((yaml_key(&system.secrets[u.secret].name), compose_str(target)))
+        Some((
+            yaml_key(&system.secrets[u.secret].name),
+            compose_str(target),
+        ))
     });
     let configs = (s.config_files.iter().enumerate())
         .filter(|(_, f)| f.secret_bearing())
-        .map(|(j, f)| (yaml_key(&delivery::config_key(s, j)), compose_str(&f.target)));
+        .map(|(j, f)| {
+            (
+                yaml_key(&delivery::config_key(s, j)),
+                compose_str(&f.target),
+            )
+        });
     files.chain(configs).collect()
 }
 
@@ -438,7 +452,12 @@ fn plain_view(system: &System, s: &Service) -> ServiceView {
         secrets: secret_mounts(system, s),
         configs: (s.config_files.iter().enumerate())
             .filter(|(_, f)| !f.secret_bearing())
-            .map(|(j, f)| (yaml_key(&delivery::config_key(s, j)), compose_str(&f.target)))
+            .map(|(j, f)| {
+                (
+                    yaml_key(&delivery::config_key(s, j)),
+                    compose_str(&f.target),
+                )
+            })
             .collect(),
         depends_on: Vec::new(),
         healthcheck: None,

@@ -8,19 +8,25 @@ use std::path::PathBuf;
 
 use super::hashed_password::{salt_for, tor_hashed_password};
 use super::{env, output_path, RenderError};
-use crate::output::OutputFile;
+use crate::output::{self, OutputFile};
 use crate::secrets::SecretValues;
 use crate::system::{ConfigFile, Delivery, Piece, Service, System};
 
 /// The secrets env file of `service`, relative to the output root.
 pub fn secrets_env_path(system: &System, service: &Service) -> PathBuf {
-    output_path(&system.output.secrets_dir, &["env", &format!("{}.env", service.name)])
+    output_path(
+        &system.output.secrets_dir,
+        &["env", &format!("{}.env", service.name)],
+    )
 }
 
 /// The file holding secret `secret`, mounted by every service that
 /// receives it as a file.
 pub fn secret_file_path(system: &System, secret: usize) -> PathBuf {
-    output_path(&system.output.secrets_dir, &["files", &system.secrets[secret].name])
+    output_path(
+        &system.output.secrets_dir,
+        &["files", &system.secrets[secret].name],
+    )
 }
 
 /// Where config file `file` of `service` is written: under the secrets
@@ -29,7 +35,11 @@ pub fn secret_file_path(system: &System, secret: usize) -> PathBuf {
 /// never share a file.
 pub fn config_path(system: &System, service: &Service, file: &ConfigFile) -> PathBuf {
     let mut parts = vec![service.name.as_str()];
-    parts.extend(file.target.split('/').filter(|p| !p.is_empty() && *p != "."));
+    parts.extend(
+        file.target
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != "."),
+    );
     match file.secret_bearing() {
         true => {
             parts.insert(0, "config");
@@ -77,12 +87,22 @@ pub fn host_files(system: &System, service: &Service) -> Vec<HostFile> {
     let mut out: Vec<HostFile> = service
         .env_files
         .iter()
-        .map(|&e| file(super::env_path(system, &system.env_files[e].file), false, false))
+        .map(|&e| {
+            file(
+                super::env_path(system, &system.env_files[e].file),
+                false,
+                false,
+            )
+        })
         .collect();
     if has_env_secrets(service) {
         out.push(file(secrets_env_path(system, service), true, false));
     }
-    for u in service.secrets.iter().filter(|u| u.delivery.target().is_some()) {
+    for u in service
+        .secrets
+        .iter()
+        .filter(|u| u.delivery.target().is_some())
+    {
         out.push(file(secret_file_path(system, u.secret), true, true));
     }
     for f in &service.config_files {
@@ -107,7 +127,7 @@ pub fn render_all(
     for s in &system.services {
         if has_env_secrets(s) {
             let text = env::render_service_secrets(system, s, secrets)?;
-            out.push((secrets_env_path(system, s), OutputFile::private(text)));
+            out.push((secrets_env_path(system, s), output::private(text)));
         }
         for u in &s.secrets {
             if u.delivery.target().is_some() {
@@ -117,15 +137,18 @@ pub fn render_all(
         for f in &s.config_files {
             let text = fill(system, &f.pieces, secrets)?;
             let file = match f.secret_bearing() {
-                true => OutputFile::mounted(text),
-                false => OutputFile::plain(text),
+                true => output::mounted(text),
+                false => output::public(text),
             };
             out.push((config_path(system, s, f), file));
         }
     }
     for (i, _) in mounted.iter().enumerate().filter(|(_, m)| **m) {
         let value = value(system, i, secrets)?;
-        out.push((secret_file_path(system, i), OutputFile::mounted(value.to_string())));
+        out.push((
+            secret_file_path(system, i),
+            output::mounted(value.to_string()),
+        ));
     }
     Ok(out)
 }

@@ -64,7 +64,12 @@ pub fn render_service_secrets(
         }
     }
     let description = format!("Secrets {} receives as variables.", service.name);
-    finish(Some(&description), &[service.name.as_str()], Vec::new(), lines)
+    finish(
+        Some(&description),
+        &[service.name.as_str()],
+        Vec::new(),
+        lines,
+    )
 }
 
 fn finish(

@@ -62,12 +62,20 @@ impl<'a> Validator<'a> {
     }
 
     /// A secret a service names, or `unknown-secret` with a suggestion.
-    fn secret_ref(&mut self, m: &Merged<'a>, service: &str, secret: &str, at: &At) -> Option<usize> {
+    fn secret_ref(
+        &mut self,
+        m: &Merged<'a>,
+        service: &str,
+        secret: &str,
+        at: &At,
+    ) -> Option<usize> {
         if let Some(i) = m.secrets.get_index_of(secret) {
             return Some(i);
         }
         let hint = match suggest(secret, m.secrets.keys().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`? Otherwise declare it under `secrets:` with its size"),
+            Some(s) => {
+                format!("did you mean `{s}`? Otherwise declare it under `secrets:` with its size")
+            }
             None => "declare it under `secrets:` with its size (`bytes`)".to_string(),
         };
         let kind = Kind::UnknownSecret {
@@ -107,6 +115,8 @@ impl<'a> Validator<'a> {
                 target: &f.target,
                 secrets,
                 at: at.key("content"),
+                content: &f.content,
+                offset: std::cell::Cell::new(0),
             };
             let pieces = self.pieces(&ctx, &f.content);
             out.push(ConfigFile {
@@ -148,16 +158,32 @@ impl<'a> Validator<'a> {
             v.report_at_key(&d.at(&p().key(key)), kind);
         };
         if !s.ports.is_empty() {
-            refuse(self, "ports", "has ports, but nothing connects to a job that exits");
+            refuse(
+                self,
+                "ports",
+                "has ports, but nothing connects to a job that exits",
+            );
         }
         if s.health.is_some() {
-            refuse(self, "health", "has a health check, but its exit status is what counts");
+            refuse(
+                self,
+                "health",
+                "has a health check, but its exit status is what counts",
+            );
         }
         if s.restart.is_some() {
-            refuse(self, "restart", "sets `restart`, but a job runs once (lucid-gen writes `restart: \"no\"`)");
+            refuse(
+                self,
+                "restart",
+                "sets `restart`, but a job runs once (lucid-gen writes `restart: \"no\"`)",
+            );
         }
         if s.initializes.is_some() && !s.networks.is_empty() {
-            refuse(self, "networks", "joins networks, but an initialisation step runs in its target's network namespace");
+            refuse(
+                self,
+                "networks",
+                "joins networks, but an initialisation step runs in its target's network namespace",
+            );
         }
     }
 
@@ -168,6 +194,7 @@ impl<'a> Validator<'a> {
         let mut rest = content;
         while let Some(open) = rest.find("{{") {
             text.push_str(&rest[..open]);
+            ctx.offset.set(content.len() - rest.len() + open);
             let after = &rest[open + 2..];
             let Some(close) = after.find("}}") else {
                 self.placeholder_error(ctx, &rest[open..], "is not closed with `}}`");
@@ -197,7 +224,20 @@ impl<'a> Validator<'a> {
             text: shown,
             why: why.to_string(),
         };
-        self.report(&ctx.at, kind);
+        self.report_in_content(ctx, kind);
+    }
+
+    /// A diagnostic at the current placeholder: the content's first line
+    /// is where the value starts, and a block scalar's lines share its
+    /// indentation, so line and column follow from the offset.
+    fn report_in_content(&mut self, ctx: &Ctx<'_, 'a>, kind: Kind) {
+        let start = self.value_loc(&ctx.at);
+        let before = &ctx.content[..ctx.offset.get().min(ctx.content.len())];
+        let line = start.line + before.matches('\n').count();
+        let col = start.col + before.rsplit('\n').next().unwrap_or("").chars().count();
+        let loc = self.files[ctx.at.file].location(line, col);
+        self.diagnostics
+            .push(crate::diagnostic::Diagnostic::new(kind).at(Some(loc)));
     }
 
     /// One `{{ … }}`: a piece, or `None` after reporting why not.
@@ -216,8 +256,14 @@ impl<'a> Validator<'a> {
                 .map(Piece::TorHashedPassword),
             ["secret-file", name] => return self.secret_file(ctx, name),
             ["port", service, port] => port_of(m, service, port).map(Piece::Text),
-            ["host", service] => m.services.contains_key(*service).then(|| Piece::Text(service.to_string())),
-            ["subnet", network] => m.networks.get(*network).map(|n| Piece::Text(n.def.subnet.clone())),
+            ["host", service] => m
+                .services
+                .contains_key(*service)
+                .then(|| Piece::Text(service.to_string())),
+            ["subnet", network] => m
+                .networks
+                .get(*network)
+                .map(|n| Piece::Text(n.def.subnet.clone())),
             ["platform"] => sys.map(|s| Piece::Text(s.platform.clone())),
             ["system"] => sys.map(|s| Piece::Text(s.name.clone())),
             _ => {
@@ -238,7 +284,17 @@ impl<'a> Validator<'a> {
     }
 
     fn placeholder_secret(&mut self, ctx: &Ctx<'_, 'a>, name: &str) -> Option<usize> {
-        self.secret_ref(ctx.m, ctx.service, name, &ctx.at)
+        if let Some(i) = ctx.m.secrets.get_index_of(name) {
+            return Some(i);
+        }
+        let before = self.diagnostics.len();
+        self.secret_ref(ctx.m, ctx.service, name, &ctx.at);
+        // Moved to the placeholder itself.
+        let moved: Vec<_> = self.diagnostics.drain(before..).collect();
+        for d in moved {
+            self.report_in_content(ctx, d.kind);
+        }
+        None
     }
 
     /// `{{ secret-file NAME }}`: where this service mounts secret NAME.
@@ -253,7 +309,7 @@ impl<'a> Validator<'a> {
                     secret: name.to_string(),
                     target: ctx.target.to_string(),
                 };
-                self.report(&ctx.at, kind);
+                self.report_in_content(ctx, kind);
                 None
             }
         }
@@ -266,7 +322,10 @@ struct Ctx<'c, 'a> {
     service: &'c str,
     target: &'c str,
     secrets: &'c [SecretUse],
+    /// The `content` value, and the placeholder's byte offset in it.
     at: At,
+    content: &'c str,
+    offset: std::cell::Cell<usize>,
 }
 
 /// The container port `port` names on `service`: a port's `name`, or a

@@ -53,9 +53,10 @@ impl<'a> Validator<'a> {
         let env_files = self.service_env_files(m, d, phase);
         let secrets = self.service_secrets(m, name, d);
         let config_files = self.config_files(m, name, d, &secrets);
-        let initializes = s.initializes.as_ref().and_then(|t| {
-            self.resolve(Ref::Service, t, &m.services, &at("initializes"))
-        });
+        let initializes = s
+            .initializes
+            .as_ref()
+            .and_then(|t| self.resolve(Ref::Service, t, &m.services, &at("initializes")));
         let run_once = s.run_once || s.initializes.is_some();
         if run_once {
             self.one_shot(name, d);

@@ -140,7 +140,11 @@ impl Scan<'_> {
             }
         }
         for word in &s.entrypoint {
-            self.check(word, || d.at(&p().key("entrypoint")), || "entrypoint".to_string());
+            self.check(
+                word,
+                || d.at(&p().key("entrypoint")),
+                || "entrypoint".to_string(),
+            );
         }
         if let (Some(b), Some(rb)) = (&s.build, &raw.build) {
             self.build(d, b, rb);

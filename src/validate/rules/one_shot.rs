@@ -27,7 +27,10 @@ impl<'a> Validator<'a> {
                 ));
             }
             if target.run_once {
-                why.push(format!("initializes `{}`, another one-shot job", target.name));
+                why.push(format!(
+                    "initializes `{}`, another one-shot job",
+                    target.name
+                ));
             }
             if s.phase != target.phase {
                 why.push(format!(
