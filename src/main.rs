@@ -51,8 +51,8 @@ enum Command {
         #[arg(long)]
         check: bool,
         /// How problems are printed (see `check --format`); with `github`,
-        /// `--check` also annotates each stale file, and writes the diff to
-        /// the job summary when GITHUB_STEP_SUMMARY is set.
+        /// `--check` also annotates each stale file. (With
+        /// GITHUB_STEP_SUMMARY set, `--check` appends its diff to that file.)
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },

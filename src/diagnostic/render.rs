@@ -197,6 +197,17 @@ mod tests {
         );
         let d = Diagnostic::new(Kind::NoServices {});
         assert!(github(&d).starts_with("::error title=no-services::"));
+        let d = Diagnostic::new(Kind::MissingHealthCheck {
+            service: "a,b".into(),
+        })
+        .at(Some(at("  a,b:", 3)));
+        assert!(
+            github(&d).starts_with(
+                "::warning file=model/x.yaml,line=12,col=3,title=missing-health-check::"
+            ),
+            "{}",
+            github(&d)
+        );
     }
 
     #[test]
