@@ -62,7 +62,8 @@ pub fn render_diff(out_dir: &Path, stale: &[Stale]) -> String {
 }
 
 /// One GitHub Actions `::error file=<out_dir>/<path>` per stale file, so a
-/// pull request shows which generated files its model change leaves stale.
+/// pull request shows which generated files its model change leaves stale;
+/// on the first line that differs when the file is shown.
 fn stale_annotations(out_dir: &Path, stale: &[Stale]) -> Vec<String> {
     stale
         .iter()
@@ -75,10 +76,32 @@ fn stale_annotations(out_dir: &Path, stale: &[Stale]) -> Vec<String> {
             };
             let message =
                 format!("{shown} {what}\nhelp: run `lucid-gen all` and commit the result");
-            let props = [("file", shown.as_str()), ("title", "stale generated file")];
+            let line = first_changed_line(s)
+                .map(|n| n.to_string())
+                .unwrap_or_default();
+            let props = [
+                ("file", shown.as_str()),
+                ("line", line.as_str()),
+                ("title", "stale generated file"),
+            ];
             workflow_command("error", &props, &message).to_string()
         })
         .collect()
+}
+
+/// The 1-based line of the file on disk where the first difference is,
+/// for a file whose contents are shown (not secret-bearing, readable).
+fn first_changed_line(s: &Stale) -> Option<usize> {
+    if s.secret || s.note.is_some() {
+        return None;
+    }
+    let (old, new) = (s.old.as_deref()?, s.new.as_deref()?);
+    let diff = similar::TextDiff::from_lines(old, new);
+    let op = diff
+        .ops()
+        .iter()
+        .find(|op| op.tag() != similar::DiffTag::Equal)?;
+    Some((op.old_range().start + 1).min(old.lines().count().max(1)))
 }
 
 /// The job summary's size limit is 1 MiB per step; a diff is cut well
