@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use crate::model::par;
 pub use crate::output::{OutputFile, Outputs};
-pub use diff::render_diff;
+pub use diff::{github_report, render_diff, skip_unknowable_secrets};
 use jail::{DirFd, Dirs, Existing, Jail};
 pub use lock::RunLock;
 pub use manifest::{with_manifest, MANIFEST};
