@@ -419,3 +419,45 @@ fn random_health(rng: &mut StdRng, tcp: &[u16]) -> (Option<String>, bool) {
     };
     (Some(format!("      exec: {probe}\n")), rng.random_bool(0.5))
 }
+
+/// The generator itself, over many seeds: every model it makes is valid
+/// (cheap, no engine), and together they use every probe form and shape.
+#[test]
+fn the_random_model_generator_makes_only_valid_models() {
+    let mut master = StdRng::seed_from_u64(SEED ^ 0xfeed);
+    let mut all = String::new();
+    for _ in 0..40 {
+        let seed: u64 = master.random();
+        let model = random_model(seed);
+        let p = Project {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        p.write("model/model.yaml", &model);
+        let check = p.run().args(&["check"]).status_any().run();
+        assert!(
+            check.status.success(),
+            "generator bug: seed {seed:#x} made an invalid model:\n{}\n{model}",
+            stderr(&check)
+        );
+        all.push_str(&model);
+    }
+    for shape in [
+        "http: /",
+        "tcp: true",
+        "[python3, -m,",
+        "[wget,",
+        "[curl,",
+        "[redis-cli, -p,",
+        "[sh, -c,",
+        "create_connection",
+        "[./bin/health]",
+        "[/opt/app/bin/check",
+        "isolated: true",
+        "bridges:",
+        "protocol: udp",
+        "depends_on:",
+        "phase: p2",
+    ] {
+        assert!(all.contains(shape), "no generated model has {shape:?}");
+    }
+}
