@@ -37,11 +37,31 @@ mod program;
 const SOURCE: &str = include_str!("../bin/lucid-gen-standin.rs");
 
 /// The health-check timing of a stand-in run (the command stays the
-/// model's). Engine 20.10 (API 1.41) has no `start_interval`; a first
-/// check after one second is as fast. A success inside `start_period`
-/// makes the service healthy at once; failures there do not count.
-const FAST_HEALTHCHECK: &str =
-    "    healthcheck:\n      interval: 1s\n      timeout: 3s\n      start_period: 5s\n";
+/// model's). A stand-in answers at once, so the first check decides; the
+/// model's own values are checked in the generated files instead. An
+/// engine with `start_interval` (API 1.44, Engine 25) checks every second
+/// until healthy and then at the model's interval; an older one (20.10
+/// here) has one interval for both, and every check is a `docker exec`
+/// costing the engine ~35 ms of CPU: at 1 s, 28 services kept a whole core
+/// of a 2-core machine busy, so it gets 2 s (healthy within about 2 s of
+/// starting, half the load). BENCHMARKS.md has the measurements.
+fn fast_healthcheck(start_interval: bool) -> &'static str {
+    if start_interval {
+        "    healthcheck:\n      start_period: 60s\n      start_interval: 1s\n"
+    } else {
+        "    healthcheck:\n      interval: 2s\n      timeout: 3s\n      start_period: 10s\n"
+    }
+}
+
+/// Whether the engine honours `healthcheck.start_interval` (API ≥ 1.44).
+fn engine_has_start_interval() -> bool {
+    let version = Cmd::docker()
+        .args(["version", "--format", "{{.Server.APIVersion}}"])
+        .run()
+        .unwrap_or_default();
+    let mut parts = version.trim().split('.').map(|p| p.parse::<u32>().ok());
+    matches!((parts.next(), parts.next()), (Some(Some(major)), Some(Some(minor))) if (major, minor) >= (1, 44))
+}
 
 /// Label on every stand-in image.
 pub const LABEL: &str = "lucid-gen.stand-in";
@@ -57,6 +77,8 @@ pub struct StandIns {
     pub images: BTreeMap<String, String>,
     /// An image with only the program, for probe containers.
     pub probe_image: String,
+    /// Whether the engine honours `healthcheck.start_interval`.
+    pub start_interval: bool,
 }
 
 /// How to compile the program for one platform.
@@ -486,6 +508,7 @@ pub fn prepare(dep: &Deployment) -> Result<StandIns, DockerError> {
         fallback,
         images,
         probe_image,
+        start_interval: engine_has_start_interval(),
     })
 }
 
@@ -513,7 +536,7 @@ pub fn write_override(
             compose_name(&standins.images[name])
         ));
         if service.health.is_some() {
-            text.push_str(FAST_HEALTHCHECK);
+            text.push_str(fast_healthcheck(standins.start_interval));
         }
         if standins.fallback {
             text.push_str(&format!(
