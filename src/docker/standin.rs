@@ -556,3 +556,61 @@ pub fn write_override(
         .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", path.display())))?;
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::System;
+
+    fn forge() -> System {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/forge");
+        let loaded = crate::model::load_dir(&dir).unwrap();
+        crate::validate::validate(&loaded).unwrap().system
+    }
+
+    #[test]
+    fn paths_resolve_like_exec_does() {
+        assert_eq!(normalise("./bin/../health", "/app"), "/app/health");
+        assert_eq!(normalise("/a//b/./c", "/x"), "/a/b/c");
+        assert_eq!(normalise("../../..", "/app"), "/");
+        assert!(is_under("/proc/x", "/proc") && is_under("/proc", "/proc/"));
+        assert!(!is_under("/procfs", "/proc"));
+    }
+
+    #[test]
+    fn the_health_program_is_placed_where_it_runs() {
+        let system = forge();
+        let file = |s: &Service| dockerfile(Some(s)).unwrap();
+        let db = file(system.service("forge-db").unwrap());
+        assert!(
+            db.contains("COPY standin /usr/local/bin/pg_isready\n"),
+            "{db}"
+        );
+        let billing = file(system.service("forge-billing").unwrap());
+        assert!(billing.contains("COPY standin /opt/billing/bin/healthcheck\n"));
+        let mut worker = system.service("forge-worker").unwrap().clone();
+        let health = worker.health.as_mut().unwrap();
+        health.probe = Probe::Exec(vec!["./bin/health".into(), "--fast".into()]);
+        let text = file(&worker);
+        assert!(
+            text.contains("COPY standin /app/bin/health\nWORKDIR /app\n"),
+            "{text}"
+        );
+        for s in &system.services {
+            assert_eq!(unhonourable(s), Vec::<String>::new(), "{}", s.name);
+        }
+        worker.security.tmpfs.push("/app/bin".into());
+        let why = unhonourable(&worker);
+        assert!(why[0].ends_with("the service's tmpfs `/app/bin` hides `/app/bin/health`"));
+    }
+
+    #[test]
+    fn the_override_shortens_only_the_timing() {
+        for start_interval in [false, true] {
+            let text = fast_healthcheck(start_interval);
+            assert!(!text.contains("test:") && !text.contains("retries"));
+            assert_eq!(text.contains("start_interval: 1s"), start_interval);
+            assert_eq!(text.contains("interval: 2s"), !start_interval);
+        }
+    }
+}
