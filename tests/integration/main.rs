@@ -18,5 +18,6 @@ mod generated;
 mod invariants;
 mod properties;
 mod rules;
+mod standins;
 mod validation;
 mod verify;
