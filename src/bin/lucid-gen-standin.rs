@@ -313,7 +313,7 @@ pub fn exec_checks(program: &str, args: &[String]) -> Vec<Check> {
         let before = found.len();
         checks_in_text(arg, &mut found);
         if found.len() == before && !arg.starts_with('-') {
-            found.extend(host_port_word(arg, http_client));
+            found.extend(host_port_arg(arg, http_client));
         }
     }
     if found.is_empty() {
@@ -323,7 +323,7 @@ pub fn exec_checks(program: &str, args: &[String]) -> Vec<Check> {
 }
 
 /// A bare `HOST:PORT[/PATH]` argument.
-fn host_port_word(word: &str, http: bool) -> Option<Check> {
+fn host_port_arg(word: &str, http: bool) -> Option<Check> {
     let authority = &word[..word.find('/').unwrap_or(word.len())];
     if !authority.contains(':') {
         return None;

@@ -16,6 +16,7 @@ mod e2e;
 mod gate;
 mod generated;
 mod invariants;
+mod mongodb;
 mod properties;
 mod rules;
 mod standins;
