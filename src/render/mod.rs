@@ -10,6 +10,7 @@ pub mod bake;
 mod compose;
 mod dockerfile;
 mod env;
+pub mod hashed_password;
 pub mod lint;
 
 use std::path::PathBuf;
