@@ -16,6 +16,7 @@ mod e2e;
 mod generated;
 mod invariants;
 mod properties;
+mod realserver;
 mod rules;
 mod validation;
 mod verify;

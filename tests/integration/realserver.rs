@@ -1,0 +1,304 @@
+//! Real server programs in the tests: Redis and Tor from Debian packages,
+//! run with lucid-gen's generated configuration and secrets.
+//!
+//! The model's images cannot be pulled here, but the programs can be had:
+//! [`debian_image`] builds one local image with `mmdebstrap --variant=essential
+//! --include=redis-server,tor bookworm` and `docker import` (about a minute,
+//! once: the image is tagged by a hash of package list, suite, platform and
+//! [`IMAGE_VERSION`], and reused while present). The assertions run from
+//! inside the containers (`docker exec`); secrets travel on stdin, never on a
+//! command line, and are never printed.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use lucid_gen::render::hashed_password::tor_hashed_password;
+
+use crate::common::{compose_available, need, unique_name};
+
+/// Change to force a rebuild of the cached image (its tag hashes this).
+const IMAGE_VERSION: &str = "2";
+const SUITE: &str = "bookworm";
+const PACKAGES: &str = "redis-server,redis-tools,tor";
+
+fn host_platform() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "linux/arm64",
+        _ => "linux/amd64",
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// The Debian image holding `redis-server`, `redis-cli` and `tor`, built
+/// once per tag (see the module doc) and reused.
+pub fn debian_image() -> &'static str {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        need(compose_available(), "Docker Engine with Compose v2");
+        let key = lucid_gen::docker::standin::fnv(&[
+            PACKAGES.as_bytes(),
+            SUITE.as_bytes(),
+            host_platform().as_bytes(),
+            IMAGE_VERSION.as_bytes(),
+        ]);
+        let tag = format!("lucid-gen-debian:{key}");
+        if run(Command::new("docker").args(["image", "inspect", &tag]))
+            .status
+            .success()
+        {
+            return tag;
+        }
+        build_debian_image(&tag);
+        tag
+    })
+}
+
+fn build_debian_image(tag: &str) {
+    need(
+        Command::new("mmdebstrap")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "mmdebstrap (as root: bash .ci/install-docker.sh)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("rootfs.tar");
+    let started = Instant::now();
+    let out = run(Command::new("mmdebstrap")
+        .args(["--quiet", "--variant=essential"])
+        .arg(format!("--include={PACKAGES}"))
+        // Debian's /etc/redis is 2770 redis:redis; the model runs servers
+        // as its own user (65532 by default), as upstream images allow.
+        .arg(r#"--customize-hook=chmod 0755 "$1/etc/redis""#)
+        .arg(SUITE)
+        .arg(&tar));
+    assert!(
+        out.status.success(),
+        "mmdebstrap failed (it needs the Debian mirror):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(Command::new("docker")
+        .args(["import", "--platform", host_platform()])
+        .arg(&tar)
+        .arg(tag));
+    assert!(
+        out.status.success(),
+        "docker import failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "realserver: built {tag} from Debian packages in {:.0?}",
+        started.elapsed()
+    );
+}
+
+/// A container removed (with its anonymous volumes) when dropped.
+struct Container(String);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = run(Command::new("docker").args(["rm", "-f", "-v", &self.0]));
+    }
+}
+
+/// `docker exec -i CONTAINER ARGS...` with `stdin` fed to the process;
+/// returns (exit code, stdout).
+fn exec_stdin(container: &str, stdin: &[u8], args: &[&str]) -> (i32, String) {
+    let mut child = Command::new("docker")
+        .args(["exec", "-i", container])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run docker exec");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Tor's control port: sends `AUTHENTICATE` (with `password` in quotes,
+/// or none) and returns Tor's status code for it (250 accepted, 515
+/// refused). The password goes over stdin, never on a command line.
+pub fn tor_authenticate(container: &str, port: u16, password: Option<&str>) -> Result<u16, String> {
+    let line = match password {
+        Some(p) => format!("AUTHENTICATE \"{p}\"\r\nQUIT\r\n"),
+        None => "AUTHENTICATE\r\nQUIT\r\n".to_string(),
+    };
+    let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port} || exit 3; cat >&3; cat <&3");
+    let (code, out) = exec_stdin(container, line.as_bytes(), &["bash", "-c", &script]);
+    let first = out.lines().next().unwrap_or_default();
+    first
+        .get(..3)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("no control-port reply from {container} (exit {code}): {first:?}"))
+}
+
+/// Waits until `probe` is `Ok`, at most `limit`; returns its last result.
+fn wait_for<T>(limit: Duration, mut probe: impl FnMut() -> Result<T, String>) -> Result<T, String> {
+    let start = Instant::now();
+    loop {
+        match probe() {
+            Ok(v) => return Ok(v),
+            Err(e) if start.elapsed() > limit => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(300)),
+        }
+    }
+}
+
+/// Tor itself accepts what `tor_hashed_password` renders: the right
+/// password authenticates (250), none and a wrong one are refused (515).
+#[test]
+fn real_tor_accepts_our_hashed_control_password() {
+    let image = debian_image();
+    let password = lucid_gen::docker::standin::fnv(&[unique_name("pw").as_bytes()]);
+    let dir = tempfile::tempdir().unwrap();
+    let torrc = dir.path().join("torrc");
+    fs::write(
+        &torrc,
+        format!(
+            "ControlPort 127.0.0.1:9051\nHashedControlPassword {}\nSocksPort 0\n\
+             DisableNetwork 1\nDataDirectory /tmp/tor\n",
+            tor_hashed_password(password.as_bytes(), *b"saltsalt")
+        ),
+    )
+    .unwrap();
+    set_mode(&torrc, 0o644);
+    let name = unique_name("lucid-gen-realtor");
+    let container = start(
+        &name,
+        image,
+        &torrc,
+        "/etc/tor/torrc",
+        &["/usr/bin/tor", "-f", "/etc/tor/torrc"],
+    );
+    let right = wait_for(Duration::from_secs(30), || {
+        tor_authenticate(&container.0, 9051, Some(&password))
+    });
+    assert_eq!(right, Ok(250), "the right password");
+    assert_eq!(
+        tor_authenticate(&container.0, 9051, None),
+        Ok(515),
+        "no password"
+    );
+    assert_eq!(
+        tor_authenticate(&container.0, 9051, Some("wrong")),
+        Ok(515),
+        "a wrong password"
+    );
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Starts `image` hardened as lucid-gen's services are (read-only root,
+/// tmpfs `/tmp`, no capabilities, non-root, no network) with `file`
+/// mounted read-only at `target`.
+fn start(name: &str, image: &str, file: &Path, target: &str, command: &[&str]) -> Container {
+    let _ = run(Command::new("docker").args(["rm", "-f", name]));
+    let out = run(Command::new("docker")
+        .args([
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            "none",
+            "--read-only",
+        ])
+        .args([
+            "--tmpfs",
+            "/tmp",
+            "--cap-drop",
+            "ALL",
+            "--user",
+            "65532:65532",
+        ])
+        .args(["--security-opt", "no-new-privileges:true", "-v"])
+        .arg(format!("{}:{target}:ro", file.display()))
+        .arg(image)
+        .args(command));
+    assert!(
+        out.status.success(),
+        "docker run {name} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Container(name.to_string())
+}
+
+/// What Redis answers from inside `container`: without credentials a
+/// command must be refused (NOAUTH), with `password` (sent over stdin as
+/// `AUTH`) it must be served. `Err` says which of the two failed.
+pub fn redis_requires_password(container: &str, password: &str) -> Result<(), String> {
+    let (_, anonymous) = exec_stdin(container, b"PING\n", &["redis-cli"]);
+    if !anonymous.contains("NOAUTH") {
+        return Err(format!(
+            "an unauthenticated PING was not refused with NOAUTH: {:?}",
+            anonymous.trim()
+        ));
+    }
+    let auth = format!("AUTH {password}\nPING\n");
+    let (_, authed) = exec_stdin(container, auth.as_bytes(), &["redis-cli"]);
+    // Redis's reply to AUTH never echoes the password; checked anyway.
+    let shown = authed.replace(password, "<password>");
+    if authed.lines().map(str::trim).collect::<Vec<_>>() != ["OK", "PONG"] {
+        return Err(format!(
+            "the generated password was not accepted: {:?}",
+            shown.trim()
+        ));
+    }
+    Ok(())
+}
+
+/// The check above against a real Redis whose config has the password,
+/// and against one whose config lost `requirepass`: the check must fail.
+#[test]
+fn redis_check_fails_when_requirepass_is_missing() {
+    let image = debian_image();
+    let password = lucid_gen::docker::standin::fnv(&[unique_name("pw").as_bytes()]);
+    for (conf, should_pass) in [
+        (
+            format!("port 6379\nprotected-mode yes\nrequirepass {password}\n"),
+            true,
+        ),
+        ("port 6379\nprotected-mode yes\n".to_string(), false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("redis.conf");
+        fs::write(&file, conf).unwrap();
+        set_mode(&file, 0o644);
+        let name = unique_name("lucid-gen-realredis");
+        let c = start(
+            &name,
+            image,
+            &file,
+            "/etc/redis/redis.conf",
+            &["/usr/bin/redis-server", "/etc/redis/redis.conf"],
+        );
+        wait_for(Duration::from_secs(30), || {
+            let (_, out) = exec_stdin(&c.0, b"PING\n", &["redis-cli"]);
+            if out.contains("PONG") || out.contains("NOAUTH") {
+                Ok(())
+            } else {
+                Err(out)
+            }
+        })
+        .expect("redis answers");
+        let result = redis_requires_password(&c.0, &password);
+        assert_eq!(result.is_ok(), should_pass, "{result:?}");
+    }
+}
