@@ -21,7 +21,7 @@ use lucid_gen::render::hashed_password::tor_hashed_password;
 use crate::common::{compose_available, need, unique_name};
 
 /// Change to force a rebuild of the cached image (its tag hashes this).
-const IMAGE_VERSION: &str = "2";
+const IMAGE_VERSION: &str = "3";
 const SUITE: &str = "bookworm";
 const PACKAGES: &str = "redis-server,redis-tools,tor";
 
@@ -79,6 +79,11 @@ fn build_debian_image(tag: &str) {
         // Debian's /etc/redis is 2770 redis:redis; the model runs servers
         // as its own user (65532 by default), as upstream images allow.
         .arg(r#"--customize-hook=chmod 0755 "$1/etc/redis""#)
+        // The generated entrypoints name upstream images' paths; links let
+        // the override swap only the image, keeping command and checks.
+        .arg(
+            r#"--customize-hook=ln -s /usr/bin/redis-server /usr/bin/redis-cli /usr/bin/tor "$1/usr/local/bin/""#,
+        )
         .arg(SUITE)
         .arg(&tar));
     assert!(
