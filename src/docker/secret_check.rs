@@ -335,24 +335,26 @@ pub fn checks<'a>(
 ) -> Result<Vec<Row>, DockerError> {
     let mut rows = Vec::new();
     for (service, id) in containers {
-        let Some(s) = dep.system.service(service) else {
-            continue;
-        };
-        let out = Cmd::docker().args(["inspect", id]).run()?;
-        let inspected: Value = serde_json::from_str(&out)
-            .map_err(|e| DockerError::Other(format!("cannot read docker inspect output: {e}")))?;
-        rows.extend(container_rows(dep, s, id, &inspected[0])?);
+        if let Some(s) = dep.system.service(service) {
+            let want = expected(&dep.system, s);
+            rows.extend(container_rows(&s.name, &want, id, dep.secrets.iter())?);
+        }
     }
     Ok(rows)
 }
 
-fn container_rows(
-    dep: &Deployment,
-    s: &Service,
+/// The rows for one container (running or stopped) of `service`:
+/// readable secrets against `want`, then each declared config file.
+pub fn container_rows<'s>(
+    service: &str,
+    want: &Expected,
     id: &str,
-    c: &Value,
+    secrets: impl IntoIterator<Item = (&'s str, &'s str)>,
 ) -> Result<Vec<Row>, DockerError> {
-    let want = expected(&dep.system, s);
+    let out = Cmd::docker().args(["inspect", id]).run()?;
+    let inspected: Value = serde_json::from_str(&out)
+        .map_err(|e| DockerError::Other(format!("cannot read docker inspect output: {e}")))?;
+    let c = &inspected[0];
     let mut files = fetch(id, SECRETS_DIR)?.unwrap_or_default();
     let mut targets: BTreeMap<&str, Option<Entry>> = BTreeMap::new();
     for path in want.config_files.iter().chain(&want.secret_files) {
@@ -366,23 +368,19 @@ fn container_rows(
         .flatten()
         .filter_map(Value::as_str)
         .map(|kv| kv.split_once('=').map_or("", |(_, v)| v));
-    let readable = readable_secrets(env, &files, dep.secrets.iter());
-    let mut rows = vec![secrets_row(&s.name, &want.secrets, &readable)];
+    let readable = readable_secrets(env, &files, secrets);
+    let mut rows = vec![secrets_row(service, &want.secrets, &readable)];
     if want.config_files.is_empty() {
         return Ok(rows);
     }
     match container_user(c, id) {
         Ok(user) => rows.extend(want.config_files.iter().map(|t| {
-            config_file_row(
-                &s.name,
-                t,
-                targets.get(t.as_str()).and_then(Option::as_ref),
-                &user,
-            )
+            let found = targets.get(t.as_str()).and_then(Option::as_ref);
+            config_file_row(service, t, found, &user)
         })),
         Err(why) => rows.push(Row {
             kind: "config-file",
-            from: s.name.clone(),
+            from: service.to_string(),
             target: "user".into(),
             expect: "resolvable",
             ok: false,

@@ -16,6 +16,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use lucid_gen::docker::secret_check::{container_rows, Expected};
 use lucid_gen::render::hashed_password::tor_hashed_password;
 
 use crate::common::{compose_available, need, unique_name};
@@ -306,4 +307,93 @@ fn redis_check_fails_when_requirepass_is_missing() {
         let result = redis_requires_password(&c.0, &password);
         assert_eq!(result.is_ok(), should_pass, "{result:?}");
     }
+}
+
+/// `lucid-gen test`'s secret check on a real container, running and then
+/// stopped: a value in the environment, under `/run/secrets` or in a
+/// config file counts as readable; an undeclared one fails the row by
+/// name; config files are judged by presence, kind and mode for the
+/// container's user.
+#[test]
+fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
+    let image = debian_image();
+    let dir = tempfile::tempdir().unwrap();
+    let value = |n: &str| lucid_gen::docker::standin::fnv(&[unique_name(n).as_bytes()]);
+    let (a, b, c, d) = (value("a"), value("b"), value("c"), value("d"));
+    let put = |name: &str, text: &str, mode: u32| {
+        let path = dir.path().join(name);
+        fs::write(&path, text).unwrap();
+        set_mode(&path, mode);
+        path
+    };
+    let env = put("env", &format!("A={a}\n"), 0o600);
+    let secret_b = put("B", &b, 0o444);
+    let app = put("app.conf", &format!("key {c}\n"), 0o600);
+    let plain = put("ok.conf", "plain\n", 0o644);
+    let name = unique_name("lucid-gen-realsecrets");
+    let out = run(Command::new("docker")
+        .args(["run", "-d", "--name", &name, "--network", "none"])
+        .args(["--user", "65532:65532", "--cap-drop", "ALL", "--env-file"])
+        .arg(&env)
+        .arg("-v")
+        .arg(format!("{}:/run/secrets/B:ro", secret_b.display()))
+        .arg("-v")
+        .arg(format!("{}:/etc/app/app.conf:ro", app.display()))
+        .arg("-v")
+        .arg(format!("{}:/etc/app/ok.conf:ro", plain.display()))
+        .args([image, "/usr/bin/sleep", "infinity"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let container = Container(name);
+    let values = [("A", a.as_str()), ("B", &b), ("C", &c), ("D", &d)];
+    let mut want = Expected {
+        secrets: ["A", "B"].map(String::from).into(),
+        config_files: [
+            "/etc/app/app.conf",
+            "/etc/app/ok.conf",
+            "/etc/app/none.conf",
+        ]
+        .map(String::from)
+        .into(),
+        secret_files: Vec::new(),
+    };
+    for state in ["running", "stopped"] {
+        let rows = container_rows("svc", &want, &container.0, values).unwrap();
+        let shown: Vec<(&str, &str, bool, &str)> = rows
+            .iter()
+            .map(|r| (r.kind, r.target.as_str(), r.ok, r.detail.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "secrets",
+                    "2 declared",
+                    false,
+                    "not declared but readable: C"
+                ),
+                (
+                    "config-file",
+                    "/etc/app/app.conf",
+                    false,
+                    "mode 0600 owner 0:0, unreadable for uid 65532"
+                ),
+                ("config-file", "/etc/app/ok.conf", true, ""),
+                ("config-file", "/etc/app/none.conf", false, "absent"),
+            ],
+            "{state}"
+        );
+        for r in &rows {
+            for v in [&a, &b, &c, &d] {
+                assert!(!r.detail.contains(v.as_str()), "a value in the report");
+            }
+        }
+        run(Command::new("docker").args(["stop", "-t", "0", &container.0]));
+    }
+    want.secrets.insert("C".into());
+    let rows = container_rows("svc", &want, &container.0, values).unwrap();
+    assert!(rows[0].ok, "{:?}", rows[0]);
 }
