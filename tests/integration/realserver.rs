@@ -9,9 +9,10 @@
 //! inside the containers (`docker exec`); secrets travel on stdin, never on a
 //! command line, and are never printed.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -19,10 +20,10 @@ use std::time::{Duration, Instant};
 use lucid_gen::docker::secret_check::{container_rows, Expected};
 use lucid_gen::render::hashed_password::tor_hashed_password;
 
-use crate::common::{compose_available, need, unique_name};
+use crate::common::{compose_available, docker_stack, need, unique_name, Project};
 
 /// Change to force a rebuild of the cached image (its tag hashes this).
-const IMAGE_VERSION: &str = "3";
+const IMAGE_VERSION: &str = "4";
 const SUITE: &str = "bookworm";
 const PACKAGES: &str = "redis-server,redis-tools,tor";
 
@@ -85,6 +86,10 @@ fn build_debian_image(tag: &str) {
         .arg(
             r#"--customize-hook=ln -s /usr/bin/redis-server /usr/bin/redis-cli /usr/bin/tor "$1/usr/local/bin/""#,
         )
+        // A named volume starts as a copy of the image's directory: /data
+        // (Redis's) owned by the default user, as the models' builds make
+        // their mount points.
+        .arg(r#"--customize-hook=install -d -o 65532 -g 65532 "$1/data""#)
         .arg(SUITE)
         .arg(&tar));
     assert!(
@@ -396,4 +401,253 @@ fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
     want.secrets.insert("C".into());
     let rows = container_rows("svc", &want, &container.0, values).unwrap();
     assert!(rows[0].ok, "{:?}", rows[0]);
+}
+
+/// A model's phase brought up with `docker compose`, the generated compose
+/// file plus an override that swaps only the images (for [`debian_image`]);
+/// taken down with its volumes when dropped.
+struct Stack {
+    project: String,
+    files: Vec<PathBuf>,
+}
+
+impl Stack {
+    fn compose(&self) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.args(["compose", "-p", &self.project]);
+        for f in &self.files {
+            cmd.arg("-f").arg(f);
+        }
+        cmd
+    }
+
+    /// The container id of `service`.
+    fn container(&self, service: &str) -> String {
+        let out = run(self.compose().args(["ps", "-a", "-q", service]));
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(!id.is_empty(), "no container for {service}");
+        id
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = run(self.compose().args(["down", "--volumes", "--timeout", "1"]));
+    }
+}
+
+/// Brings up `services` (all of one phase) of project `p`, already
+/// generated, from the phase's compose file with every image swapped for
+/// the Debian one of the host's platform; `extra` is added to each service
+/// in the override (a test that must keep a server off every network says
+/// so there), `top` after the services (renamed volumes).
+fn up_with_debian_images(p: &Project, services: &[&str], extra: &str, top: &str) -> Stack {
+    let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
+    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    let plan = lucid_gen::plan::compose_plans(&system)
+        .into_iter()
+        .filter(|plan| plan.phase.is_some())
+        .find(|plan| {
+            services
+                .iter()
+                .all(|s| plan.services.iter().any(|&i| system.services[i].name == *s))
+        })
+        .expect("one phase holds all the services");
+    let compose = p
+        .path("generated")
+        .join(&system.output.compose_dir)
+        .join(&plan.file_name);
+    let configured = compose_config(&compose);
+    let mut text = String::from("services:\n");
+    for s in services {
+        text.push_str(&format!(
+            "  {s}:\n    image: {}\n    platform: {}\n    pull_policy: never\n{extra}",
+            debian_image(),
+            host_platform()
+        ));
+        // The generated image's ENTRYPOINT (its Dockerfile) is not in the
+        // compose file: the same program and arguments, said here.
+        let build = system.service(s).and_then(|s| s.build.as_ref());
+        if let Some(b) = build.filter(|_| configured["services"][s]["entrypoint"].is_null()) {
+            let json = serde_json::to_string(&b.entrypoint).unwrap();
+            text.push_str(&format!("    entrypoint: {json}\n"));
+        }
+    }
+    text.push_str(top);
+    let over = p.path("override.yml");
+    fs::write(&over, text).unwrap();
+    let stack = Stack {
+        project: unique_name("lucid-gen-realrun"),
+        files: vec![compose, over],
+    };
+    let out = run(stack
+        .compose()
+        .args(["up", "-d", "--no-build", "--no-deps"])
+        .args(services));
+    assert!(
+        out.status.success(),
+        "compose up failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stack
+}
+
+/// `docker compose config --format json` of one compose file.
+fn compose_config(file: &Path) -> serde_json::Value {
+    let out = run(Command::new("docker")
+        .args(["compose", "-f"])
+        .arg(file)
+        .args(["config", "--format", "json"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The secret store `lucid-gen all` wrote: name → value (never printed).
+fn store(p: &Project) -> BTreeMap<String, String> {
+    p.read(".lucid-gen/secrets.env")
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The rendered file of `service` mounted at `target`, found in the
+/// compose file's bind mounts (`docker inspect`'s `Mounts`).
+fn host_file_of(container: &str, target: &str) -> PathBuf {
+    let out = run(Command::new("docker").args(["inspect", container]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mounts = v[0]["Mounts"].as_array().cloned().unwrap_or_default();
+    let m = mounts
+        .iter()
+        .find(|m| m["Destination"] == target)
+        .unwrap_or_else(|| panic!("{target} is not mounted in {container}"));
+    PathBuf::from(m["Source"].as_str().unwrap())
+}
+
+/// Secret rows for each service, against the names a user expects.
+fn assert_secrets_readable(
+    stack: &Stack,
+    store: &BTreeMap<String, String>,
+    expected: &[(&str, &[&str])],
+) {
+    let values: Vec<(&str, &str)> = store
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    for (service, names) in expected {
+        let want = Expected {
+            secrets: names.iter().map(|n| n.to_string()).collect(),
+            ..Expected::default()
+        };
+        let rows =
+            container_rows(service, &want, &stack.container(service), values.clone()).unwrap();
+        assert!(rows[0].ok, "{service}: {:?}", rows[0]);
+    }
+}
+
+/// The fixture `realrun` through real Redis and Tor: the generated
+/// redis.conf makes Redis refuse anonymous commands and accept the
+/// generated password; the generated torrc makes Tor accept exactly the
+/// generated control password; each container reads only what it
+/// declares; a redis.conf without `requirepass` fails the check.
+#[test]
+fn fixture_redis_and_tor_accept_exactly_the_generated_credentials() {
+    let _stack = docker_stack();
+    let p = Project::fixture("realrun");
+    p.run().args(&["all"]).run();
+    let store = store(&p);
+    let stack = up_with_debian_images(&p, &["cache", "tor", "client"], "", "");
+    let cache = stack.container("cache");
+    wait_for(Duration::from_secs(30), || {
+        redis_requires_password(&cache, &store["REDIS_PASSWORD"])
+    })
+    .expect("Redis with the generated config");
+    let tor = stack.container("tor");
+    let right = wait_for(Duration::from_secs(30), || {
+        tor_authenticate(&tor, 9051, Some(&store["TOR_PASSWORD"]))
+    });
+    assert_eq!(right, Ok(250), "the generated Tor password");
+    assert_eq!(tor_authenticate(&tor, 9051, None), Ok(515));
+    assert_eq!(tor_authenticate(&tor, 9051, Some("wrong")), Ok(515));
+    assert_secrets_readable(
+        &stack,
+        &store,
+        &[
+            ("cache", &["REDIS_PASSWORD"]),
+            ("tor", &[]),
+            ("client", &["API_KEY", "TOR_PASSWORD"]),
+        ],
+    );
+    // Break the rendered config: the same check must now fail.
+    let conf = host_file_of(&cache, "/etc/redis/redis.conf");
+    let text = fs::read_to_string(&conf).unwrap();
+    assert!(
+        text.contains("requirepass "),
+        "the rendered redis.conf sets requirepass"
+    );
+    let broken: String = text
+        .lines()
+        .filter(|l| !l.starts_with("requirepass"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    set_mode(&conf, 0o644);
+    fs::write(&conf, broken).unwrap();
+    assert!(
+        run(Command::new("docker").args(["restart", "-t", "1", &cache]))
+            .status
+            .success()
+    );
+    let after = wait_for(Duration::from_secs(30), || {
+        let (_, out) = exec_stdin(&cache, b"PING\n", &["redis-cli"]);
+        if out.contains("PONG") || out.contains("NOAUTH") {
+            Ok(())
+        } else {
+            Err(out)
+        }
+    });
+    assert_eq!(after, Ok(()));
+    assert!(redis_requires_password(&cache, &store["REDIS_PASSWORD"]).is_err());
+}
+
+/// Lucid's own Redis and Tor, as the repository's model generates them,
+/// through real Redis and Tor. The override swaps the images and, so that
+/// no subnet, host port or network name is shared with another stack on
+/// this engine and Tor cannot reach out, takes both off every network
+/// (`network_mode: none`); the checks run inside the containers.
+#[test]
+fn lucid_redis_and_tor_accept_exactly_the_generated_credentials() {
+    let p = Project::lucid();
+    p.run().args(&["all"]).run();
+    let store = store(&p);
+    let offline = "    network_mode: none\n    networks: !reset []\n    ports: !reset []\n";
+    // Redis's volume under this run's own name, not the model's.
+    let volume = format!(
+        "volumes:\n  redis-data:\n    name: {}\n",
+        unique_name("lucid-gen-realrun-redis")
+    );
+    let stack = up_with_debian_images(&p, &["lucid-redis", "lucid-tor-proxy"], offline, &volume);
+    let redis = stack.container("lucid-redis");
+    let checked = wait_for(Duration::from_secs(30), || {
+        redis_requires_password(&redis, &store["REDIS_PASSWORD"])
+    });
+    assert_eq!(checked, Ok(()), "Lucid's Redis with its generated config");
+    let tor = stack.container("lucid-tor-proxy");
+    let right = wait_for(Duration::from_secs(30), || {
+        tor_authenticate(&tor, 9051, Some(&store["TOR_PASSWORD"]))
+    });
+    assert_eq!(right, Ok(250), "the generated Tor password");
+    assert_eq!(tor_authenticate(&tor, 9051, None), Ok(515));
+    assert_eq!(tor_authenticate(&tor, 9051, Some("wrong")), Ok(515));
+    assert_secrets_readable(
+        &stack,
+        &store,
+        &[
+            ("lucid-redis", &["REDIS_PASSWORD"]),
+            ("lucid-tor-proxy", &[]),
+        ],
+    );
 }
