@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use lucid_gen::diagnostic::{self, Diagnostic, Kind};
 use lucid_gen::docker::{self, Deployment, DockerError};
 use lucid_gen::model::{self, LoadError};
+use lucid_gen::render::OutputOrigin;
 use lucid_gen::secrets::{self, SecretError, SecretSource};
 use lucid_gen::system::System;
 use lucid_gen::write::{self, RunLock};
@@ -535,19 +536,33 @@ fn load_valid(model_dir: &Path) -> Result<System, Failure> {
     }
 }
 
-/// Warnings about where secrets are kept: a store or a secret-bearing env
-/// file that others can read, or that git tracks.
+/// Warnings about where secrets are kept: a store or secret-bearing file
+/// that others can read (for a mounted secret file, its directory), or
+/// that git tracks.
 fn secret_hygiene(paths: &Paths, system: &System) -> Vec<Diagnostic> {
-    let mut files = vec![paths.secrets.clone()];
-    for env_file in system.env_files.iter().filter(|f| !f.secrets.is_empty()) {
-        files.push(paths.out.join(&system.output.env_dir).join(&env_file.file));
+    // (file, the path whose mode keeps others out, the mode that does)
+    let mut files = vec![(paths.secrets.clone(), paths.secrets.clone())];
+    for out in render::output_paths(system) {
+        if out.origin.secret_bearing(system) {
+            let file = paths.out.join(&out.path);
+            let guard = match matches!(out.origin, OutputOrigin::ServiceSecrets(_)) {
+                true => file.clone(),
+                false => file
+                    .parent()
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| file.clone()),
+            };
+            files.push((file, guard));
+        }
     }
     let mut warnings = Vec::new();
-    for file in files.iter().filter(|f| f.is_file()) {
-        if let Some(mode) = write::mode_of(file).filter(|m| m & 0o077 != 0) {
-            warnings.push(Diagnostic::new(Kind::SecretFileMode {
-                file: file.display().to_string(),
-                mode: format!("{mode:03o}"),
+    for (file, guard) in files.iter().filter(|(f, _)| f.is_file()) {
+        if let Some(mode) = write::mode_of(guard).filter(|m| m & 0o077 != 0) {
+            let shown = guard.display().to_string();
+            let mode = format!("{mode:03o}");
+            warnings.push(Diagnostic::new(match guard == file {
+                true => Kind::SecretFileMode { file: shown, mode },
+                false => Kind::SecretDirMode { dir: shown, mode },
             }));
         }
         if docker::git_tracks(file) {

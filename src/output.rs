@@ -18,6 +18,49 @@ pub struct OutputFile {
     pub text: String,
     /// Holds secret values: written 0600, git-ignored, never diffed.
     pub secret: bool,
+    /// A secret-bearing file a container bind-mounts, so its user must be
+    /// able to read it: written 0444 in a directory of mode 0700, which
+    /// keeps everyone but the owner out on the host. (Compose ignores a
+    /// secret's `uid`, `gid` and `mode` outside Swarm, docker/compose#9648,
+    /// and copies secrets in only for containers with a writable root.)
+    pub mounted: bool,
+}
+
+impl OutputFile {
+    pub fn plain(text: String) -> Self {
+        OutputFile {
+            text,
+            secret: false,
+            mounted: false,
+        }
+    }
+
+    /// Secret-bearing, read by Compose (0600).
+    pub fn private(text: String) -> Self {
+        OutputFile {
+            text,
+            secret: true,
+            mounted: false,
+        }
+    }
+
+    /// Secret-bearing, bind-mounted into containers (0444 in a 0700 dir).
+    pub fn mounted(text: String) -> Self {
+        OutputFile {
+            text,
+            secret: true,
+            mounted: true,
+        }
+    }
+
+    /// The file's mode on disk.
+    pub fn mode(&self) -> u32 {
+        match (self.secret, self.mounted) {
+            (true, true) => 0o444,
+            (true, false) => 0o600,
+            _ => 0o644,
+        }
+    }
 }
 
 /// Every rendered file, by path relative to the output directory.

@@ -38,6 +38,8 @@ pub struct OutputLayout {
     pub compose_dir: String,
     pub dockerfile_dir: String,
     pub master_compose: String,
+    pub secrets_dir: String,
+    pub config_dir: String,
 }
 
 #[derive(Debug, Clone)]
@@ -120,8 +122,6 @@ pub struct EnvFile {
     pub file: String,
     pub description: Option<String>,
     pub vars: Vec<(String, String)>,
-    /// Secrets written into this file, in declaration order.
-    pub secrets: Vec<usize>,
 }
 
 /// A secret to generate: its size and how it is written.
@@ -131,7 +131,6 @@ pub struct SecretSpec {
     pub description: Option<String>,
     pub bytes: usize,
     pub encoding: Encoding,
-    pub env_files: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -171,7 +170,15 @@ pub struct Service {
     pub health: Option<HealthCheck>,
     pub environment: Vec<(String, String)>,
     pub env_files: Vec<usize>,
-    pub secrets: Vec<usize>,
+    /// The secrets this container receives, each once.
+    pub secrets: Vec<SecretUse>,
+    pub config_files: Vec<ConfigFile>,
+    /// Replaces the image's entrypoint when not empty.
+    pub entrypoint: Vec<String>,
+    /// Runs once and exits; dependants wait for it to exit 0.
+    pub run_once: bool,
+    /// The service this one-shot step initialises (`run_once` is set).
+    pub initializes: Option<usize>,
     pub volumes: Vec<Volume>,
     pub resources: Resources,
     /// The user the container runs as (the model's, or distroless nonroot).
@@ -182,6 +189,65 @@ pub struct Service {
     pub security: Security,
     /// Linter rule id → why it is accepted for this service.
     pub lint_exceptions: Vec<(String, String)>,
+}
+
+/// One secret a service receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretUse {
+    pub secret: usize,
+    pub delivery: Delivery,
+}
+
+/// How a secret reaches a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// An environment variable named after the secret, from the service's
+    /// own secrets env file.
+    Env,
+    /// A read-only file at `target`.
+    File { target: String },
+    /// The file, plus `NAME_FILE=target` in the environment.
+    FileEnv { target: String },
+}
+
+impl Delivery {
+    /// Where the secret's file is mounted, for file deliveries.
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Delivery::Env => None,
+            Delivery::File { target } | Delivery::FileEnv { target } => Some(target),
+        }
+    }
+}
+
+/// A file rendered from the model and mounted read-only into a service.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// Absolute path inside the container.
+    pub target: String,
+    pub pieces: Vec<Piece>,
+}
+
+impl ConfigFile {
+    /// Whether the rendered file holds a secret or a value derived from one.
+    pub fn secret_bearing(&self) -> bool {
+        self.pieces.iter().any(|p| !matches!(p, Piece::Text(_)))
+    }
+}
+
+/// A part of a config file: text, or a secret filled in at render time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Text(String),
+    /// The secret's value.
+    Secret(usize),
+    /// Tor's `HashedControlPassword` of the secret (salted, iterated SHA-1).
+    TorHashedPassword(usize),
+}
+
+/// The default mount point of a secret file.
+pub fn default_secret_target(name: &str) -> String {
+    format!("/run/secrets/{name}")
 }
 
 /// The user every container runs as unless the model says otherwise:
@@ -245,6 +311,23 @@ pub struct Resources {
     pub memory: Option<String>,
     pub cpus: Option<f64>,
     pub memory_reservation: Option<String>,
+}
+
+impl Service {
+    /// The raw secrets this container can read: those it declares, and those its
+    /// config files hold (a derived value such as a hash is not the secret).
+    pub fn received_secrets(&self) -> std::collections::BTreeSet<usize> {
+        let mut out: std::collections::BTreeSet<usize> =
+            self.secrets.iter().map(|u| u.secret).collect();
+        for f in &self.config_files {
+            for p in &f.pieces {
+                if let Piece::Secret(i) = p {
+                    out.insert(*i);
+                }
+            }
+        }
+        out
+    }
 }
 
 impl System {

@@ -165,7 +165,7 @@ kinds! {
     /// A secret-bearing env file whose path `.gitignore` cannot list.
     EnvPathUnwritable { path: String, why: &'static str } => InvalidPath, Error,
         "`{path}` holds secrets, so `.gitignore` must list it, but it cannot: {why}",
-        "remove the character from `output.env_dir`";
+        "remove the character from `output.secrets_dir`";
     ComposeFileName { file: String } => InvalidPath, Error,
         "compose file name `{file}` must be a plain `.yml` file name",
         "use a name like `docker-compose.foundation.yml`";
@@ -270,17 +270,13 @@ kinds! {
     SecretSize { name: String, bytes: u32 } => SecretSize, Error,
         "secret `{name}` has {bytes} bytes; it needs 16 to 4096",
         "16 bytes (128 bits) is the least that resists guessing; 32 or 64 is usual";
-    EnvConflict { file: String, name: String, first_at: Location } => EnvConflict, Error,
-        "env file `{file}` already has a plain variable `{name}` ({first_at})",
-        "remove the plain variable; the secret fills it";
-    /// A service's own `environment` wins over the env file holding a secret.
-    EnvironmentReplacesSecret { service: String, name: String, carrier: String } => EnvConflict, Error,
-        "`{service}` sets `{name}` in its environment, which replaces the secret env file `{carrier}` delivers",
+    EnvConflict { file: String, name: String, service: String, read_at: Location } => EnvConflict, Error,
+        "env file `{file}` has a plain variable `{name}`, which `{service}` also receives as a secret ({read_at})",
+        "remove the plain variable (the secret fills it in the container), or rename one of them";
+    /// A service's own `environment` names a secret it receives.
+    EnvironmentReplacesSecret { service: String, name: String } => EnvConflict, Error,
+        "`{service}` sets `{name}` in its environment and also receives secret `{name}` as a variable",
         "remove the variable from `environment`; the secret fills it";
-    /// An env file read after the one holding a secret wins over it.
-    LaterEnvFileReplacesSecret { name: String, file: String, carrier: String, service: String, read_at: Location } => EnvConflict, Error,
-        "plain variable `{name}` of env file `{file}` replaces the secret env file `{carrier}` delivers to `{service}`, which reads `{file}` later ({read_at})",
-        "remove the plain variable, or list the secret's env file after it";
 
     // ------------------------------------------------------ images, builds
 
@@ -340,9 +336,24 @@ kinds! {
     UnknownSecret { service: String, secret: String, hint: String } => UnknownSecret, Error,
         "service `{service}` uses secret `{secret}`, which is not declared",
         "{hint}";
-    SecretNotDelivered { service: String, secret: String, reads: String } => SecretNotDelivered, Error,
-        "service `{service}` needs secret `{secret}`, but none of the env files it reads ({reads}) receives it",
-        "add one of them to `secrets.{secret}.env_files`";
+    SecretNotDelivered { service: String, secret: String, target: String } => SecretNotDelivered, Error,
+        "config file `{target}` of `{service}` names the file of secret `{secret}`, which `{service}` does not receive as a file",
+        "add `{{ name: {secret}, as: file }}` to the service's `secrets`";
+    SecretUsedTwice { service: String, secret: String } => SecretNotDelivered, Error,
+        "service `{service}` lists secret `{secret}` twice",
+        "list it once, with the delivery it needs (`as: env`, `file` or `file-env`)";
+    SecretTargetForEnv { secret: String } => SecretNotDelivered, Error,
+        "secret `{secret}` is delivered as a variable, so `target` has no meaning",
+        "add `as: file`, or remove `target`";
+    ConfigPlaceholder { target: String, text: String, why: String } => ConfigFile, Error,
+        "config file `{target}`: `{text}` {why}",
+        "placeholders are {{{{ secret NAME }}}}, {{{{ secret-file NAME }}}}, {{{{ tor-hashed-password NAME }}}}, {{{{ port SERVICE PORT }}}}, {{{{ host SERVICE }}}}, {{{{ subnet NETWORK }}}}, {{{{ platform }}}}, {{{{ system }}}}; write {{{{ \"{{{{\" }}}} for a literal `{{{{`";
+    MountTwice { service: String, target: String } => ConfigFile, Error,
+        "service `{service}` mounts two things at `{target}` (config files, secret files or volumes)",
+        "give each mount its own path";
+    OneShot { service: String, why: String } => OneShot, Error,
+        "one-shot service `{service}` {why}",
+        "a one-shot job (`run_once` or `initializes`) runs to completion: no ports, no health check, `restart` left to lucid-gen";
     InvalidVolumeName { name: String } => InvalidName, Error,
         "volume name `{name}` is not a valid Docker name",
         "use letters, digits, `_`, `.` and `-`";
@@ -491,6 +502,9 @@ kinds! {
     SecretFileMode { file: String, mode: String } => SecretExposure, Warning,
         "{file} holds secrets but has mode {mode}",
         "chmod 600 {file}";
+    SecretDirMode { dir: String, mode: String } => SecretExposure, Warning,
+        "{dir} holds secret files containers mount (mode 0444) but has mode {mode}",
+        "chmod 700 {dir}";
     SecretFileTracked { file: String } => SecretExposure, Warning,
         "{file} holds secrets but is tracked by git",
         "git rm --cached {file} and rotate every secret it held (`lucid-gen secrets rotate NAME`)";

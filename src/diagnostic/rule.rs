@@ -41,6 +41,8 @@ pub enum Rule {
     ForbiddenTerm,
     // Secrets and environment.
     SecretNotDelivered,
+    ConfigFile,
+    OneShot,
     SecretSize,
     EnvName,
     EnvValue,
@@ -67,7 +69,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order of the README's rule list.
-    pub const ALL: [Rule; 49] = [
+    pub const ALL: [Rule; 51] = [
         Rule::Io,
         Rule::NotUtf8,
         Rule::EmptyFile,
@@ -97,6 +99,8 @@ impl Rule {
         Rule::BridgeNotIsolated,
         Rule::ForbiddenTerm,
         Rule::SecretNotDelivered,
+        Rule::ConfigFile,
+        Rule::OneShot,
         Rule::SecretSize,
         Rule::EnvName,
         Rule::EnvValue,
@@ -150,6 +154,8 @@ impl Rule {
             Rule::BridgeNotIsolated => "bridge-not-isolated",
             Rule::ForbiddenTerm => "forbidden-term",
             Rule::SecretNotDelivered => "secret-not-delivered",
+            Rule::ConfigFile => "config-file",
+            Rule::OneShot => "one-shot",
             Rule::SecretSize => "secret-size",
             Rule::EnvName => "env-name",
             Rule::EnvValue => "env-value",

@@ -2,18 +2,22 @@
 //! runs compose there.
 //!
 //! A deployment to one remote host, phase by phase in deploy order: make
-//! the directories, copy the phase's compose file and the env files its
-//! services read into the same `<compose_dir>` / `<env_dir>` layout under
-//! `--dir` (so the relative `env_file` paths still resolve), then `docker
-//! compose -f <file> up -d --wait` on the host. Plain `ssh` and `scp` with
-//! `BatchMode=yes` (never a password prompt); env files keep their mode
-//! (0600 for secret-bearing ones) through `scp -p`. Commands name files
-//! only: no secret value is ever on a command line or printed.
+//! the directories, copy the phase's compose file and every file its
+//! services read (env files, secrets env files, secret and config files)
+//! into the same layout under `--dir` (so the compose file's relative paths
+//! still resolve), then `docker compose -f <file> up -d --wait` on the
+//! host. Plain `ssh` and `scp` with `BatchMode=yes` (never a password
+//! prompt); files keep their mode through `scp -p` (0600 for secrets env
+//! files, 0444 for mounted secret files), and a directory holding mounted
+//! secret files is made 0700 on the host, as lucid-gen makes it here.
+//! Commands name files only: no secret value is ever on a command line or
+//! printed.
 
 use std::path::PathBuf;
 
 use super::{shell_quote, Cmd, Deployment, DockerError};
 use crate::plan::ComposePlan;
+use crate::render::delivery::{host_files, HostFile};
 
 pub struct DeployOptions {
     /// `user@host`.
@@ -29,8 +33,10 @@ struct PhaseFiles {
     name: String,
     compose: PathBuf,
     compose_file: String,
-    /// Local env files, with whether each holds secrets.
-    env_files: Vec<(PathBuf, bool)>,
+    /// The files its services read, relative to the output root.
+    files: Vec<HostFile>,
+    /// The output root here.
+    out_dir: PathBuf,
 }
 
 pub fn run(dep: &Deployment, opts: &DeployOptions) -> Result<(), DockerError> {
@@ -41,10 +47,9 @@ pub fn run(dep: &Deployment, opts: &DeployOptions) -> Result<(), DockerError> {
     for phase in &phases {
         check_local(phase)?;
     }
-    let compose_dir = remote_join(&opts.dir, &dep.system.output.compose_dir);
-    let env_dir = remote_join(&opts.dir, &dep.system.output.env_dir);
+    let compose_dir = &dep.system.output.compose_dir;
     for phase in &phases {
-        let cmds = commands(opts, phase, &compose_dir, &env_dir);
+        let cmds = commands(opts, phase, compose_dir);
         if opts.dry_run {
             println!("# phase {} → {}:{}", phase.name, opts.host, opts.dir);
             for cmd in &cmds {
@@ -70,15 +75,14 @@ pub fn run(dep: &Deployment, opts: &DeployOptions) -> Result<(), DockerError> {
 
 fn phase_files(dep: &Deployment, plan: &ComposePlan) -> PhaseFiles {
     let system = &dep.system;
-    let mut env: Vec<usize> = Vec::new();
+    let mut files: Vec<HostFile> = Vec::new();
     for &s in &plan.services {
-        for &e in &system.services[s].env_files {
-            if !env.contains(&e) {
-                env.push(e);
+        for f in host_files(system, &system.services[s]) {
+            if !files.contains(&f) {
+                files.push(f);
             }
         }
     }
-    let env_dir = dep.out_dir.join(&system.output.env_dir);
     PhaseFiles {
         name: plan
             .phase
@@ -86,64 +90,81 @@ fn phase_files(dep: &Deployment, plan: &ComposePlan) -> PhaseFiles {
             .unwrap_or_else(|| "master".into()),
         compose: dep.compose_path(plan),
         compose_file: plan.file_name.clone(),
-        env_files: env
-            .iter()
-            .map(|&e| {
-                let f = &system.env_files[e];
-                (env_dir.join(&f.file), !f.secrets.is_empty())
-            })
-            .collect(),
+        files,
+        out_dir: dep.out_dir.clone(),
     }
 }
 
-/// mkdir, copy the compose file, copy the env files, compose up: the last
+/// The remote directory of a file relative to the output root.
+fn remote_parent(dir: &str, rel: &std::path::Path) -> String {
+    let parent = rel.parent().map(|p| p.to_string_lossy().into_owned());
+    remote_join(dir, parent.as_deref().unwrap_or("."))
+}
+
+/// mkdir (0700 where mounted secrets go), copy the compose file, copy the
+/// files its services read, directory by directory, compose up: the last
 /// command is always `up`.
-fn commands(
-    opts: &DeployOptions,
-    phase: &PhaseFiles,
-    compose_dir: &str,
-    env_dir: &str,
-) -> Vec<Cmd> {
+fn commands(opts: &DeployOptions, phase: &PhaseFiles, compose_dir: &str) -> Vec<Cmd> {
     let ssh = || {
         Cmd::new("ssh")
             .args(["-o", "BatchMode=yes"])
             .arg(&opts.host)
     };
     let scp = || Cmd::new("scp").args(["-o", "BatchMode=yes", "-p"]);
-    let mut cmds = Vec::new();
-    let mut dirs = vec![compose_dir];
-    if !phase.env_files.is_empty() && env_dir != compose_dir {
-        dirs.push(env_dir);
+    let remote_compose = remote_join(&opts.dir, compose_dir);
+    // Remote directory → local files, in first-use order.
+    let mut by_dir: Vec<(String, Vec<PathBuf>, bool)> = Vec::new();
+    for f in &phase.files {
+        let dir = remote_parent(&opts.dir, &f.path);
+        let local = phase.out_dir.join(&f.path);
+        match by_dir.iter_mut().find(|(d, _, _)| *d == dir) {
+            Some((_, files, private)) => {
+                files.push(local);
+                *private |= f.mounted;
+            }
+            None => by_dir.push((dir, vec![local], f.mounted)),
+        }
     }
-    let dirs: Vec<String> = dirs.iter().map(|d| shell_quote(d).to_string()).collect();
-    cmds.push(ssh().arg(format!("mkdir -p {}", dirs.join(" "))));
+    let mut mkdir = vec![shell_quote(&remote_compose).to_string()];
+    mkdir.extend(by_dir.iter().map(|(d, _, _)| shell_quote(d).to_string()));
+    mkdir.dedup();
+    let mut line = format!("mkdir -p {}", mkdir.join(" "));
+    let private: Vec<String> = (by_dir.iter().filter(|(_, _, p)| *p))
+        .map(|(d, _, _)| shell_quote(d).to_string())
+        .collect();
+    if !private.is_empty() {
+        line.push_str(&format!(" && chmod 700 {}", private.join(" ")));
+    }
+    let mut cmds = vec![ssh().arg(line)];
     cmds.push(scp().arg(&phase.compose).arg(format!(
-        "{}:{compose_dir}/{}",
+        "{}:{remote_compose}/{}",
         scp_host(&opts.host),
         phase.compose_file
     )));
-    if !phase.env_files.is_empty() {
+    for (dir, files, _) in &by_dir {
         cmds.push(
             scp()
-                .args(phase.env_files.iter().map(|(p, _)| p))
-                .arg(format!("{}:{env_dir}/", scp_host(&opts.host))),
+                .args(files)
+                .arg(format!("{}:{dir}/", scp_host(&opts.host))),
         );
     }
     cmds.push(ssh().arg(format!(
         "cd {} && docker compose -f {} up -d --wait",
-        shell_quote(compose_dir),
+        shell_quote(&remote_compose),
         shell_quote(&phase.compose_file)
     )));
     cmds
 }
 
-/// Every file must be there, and a secret-bearing env file must not be
-/// readable by others: `scp -p` would carry that mode to the host.
+/// Every file must be there, and a secrets env file must not be readable
+/// by others: `scp -p` would carry that mode to the host. (Mounted secret
+/// files are 0444 by design; their directory is made 0700 there.)
 fn check_local(phase: &PhaseFiles) -> Result<(), DockerError> {
     use std::os::unix::fs::PermissionsExt;
-    let files = std::iter::once((&phase.compose, false))
-        .chain(phase.env_files.iter().map(|(p, s)| (p, *s)));
+    let files = std::iter::once((phase.compose.clone(), false))
+        .chain((phase.files.iter()).map(|f| (phase.out_dir.join(&f.path), f.secret && !f.mounted)));
     for (path, secret) in files {
+        let path = &path;
         let meta = std::fs::metadata(path).map_err(|e| {
             DockerError::Other(format!(
                 "{}: {e}; run `lucid-gen all` first",
@@ -270,13 +291,25 @@ mod tests {
             name: "base".into(),
             compose: PathBuf::from("out/docker-compose.yml"),
             compose_file: "docker-compose.yml".into(),
-            env_files: vec![(PathBuf::from("out/my env/.env"), false)],
+            files: vec![
+                HostFile {
+                    path: PathBuf::from("my env/.env"),
+                    secret: false,
+                    mounted: false,
+                },
+                HostFile {
+                    path: PathBuf::from("s/files/A"),
+                    secret: true,
+                    mounted: true,
+                },
+            ],
+            out_dir: PathBuf::from("out"),
         };
-        let cmds = commands(&opts, &phase, "/opt/shop/co $x", "/opt/shop/my env");
+        let cmds = commands(&opts, &phase, "co $x");
         let remote = |c: &Cmd| c.args.last().unwrap().to_string_lossy().into_owned();
         assert_eq!(
             remote(&cmds[0]),
-            "mkdir -p '/opt/shop/co $x' '/opt/shop/my env'"
+            "mkdir -p '/opt/shop/co $x' '/opt/shop/my env' /opt/shop/s/files && chmod 700 /opt/shop/s/files"
         );
         assert_eq!(
             remote(cmds.last().unwrap()),

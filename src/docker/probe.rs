@@ -106,8 +106,9 @@ fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, Docker
     Ok(found)
 }
 
-/// The environment a service must see: its env files in order (plain
-/// variables, then secrets), then its own `environment`.
+/// The environment a service must see: its env files in order, the
+/// secrets it receives as variables (its own secrets env file, read last),
+/// then its own `environment`.
 fn expected_env(
     system: &System,
     s: &Service,
@@ -119,12 +120,18 @@ fn expected_env(
         for (k, v) in &file.vars {
             env.insert(k.clone(), v.clone());
         }
-        for i in &file.secrets {
-            let name = &system.secrets[*i].name;
-            env.insert(
-                name.clone(),
-                secrets.get(name).unwrap_or_default().to_string(),
-            );
+    }
+    for u in &s.secrets {
+        let name = &system.secrets[u.secret].name;
+        match &u.delivery {
+            crate::system::Delivery::Env => {
+                let value = secrets.get(name).unwrap_or_default().to_string();
+                env.insert(name.clone(), value);
+            }
+            crate::system::Delivery::FileEnv { target } => {
+                env.insert(format!("{name}_FILE"), target.clone());
+            }
+            crate::system::Delivery::File { .. } => {}
         }
     }
     for (k, v) in &s.environment {

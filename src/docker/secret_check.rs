@@ -43,16 +43,24 @@ pub struct Expected {
     pub secret_files: Vec<String>,
 }
 
-/// The model's side of the check for `s`.
+/// The model's side of the check for `s`: `received_secrets` (its own
+/// secrets and those its config files embed; a Tor hash is not the
+/// secret), its config files and its secret files outside `/run/secrets`.
 pub fn expected(system: &System, s: &Service) -> Expected {
     Expected {
         secrets: s
+            .received_secrets()
+            .into_iter()
+            .map(|i| system.secrets[i].name.clone())
+            .collect(),
+        config_files: s.config_files.iter().map(|f| f.target.clone()).collect(),
+        secret_files: s
             .secrets
             .iter()
-            .map(|&i| system.secrets[i].name.clone())
+            .filter_map(|u| u.delivery.target())
+            .filter(|t| !t.starts_with(&format!("{SECRETS_DIR}/")))
+            .map(str::to_string)
             .collect(),
-        config_files: Vec::new(),
-        secret_files: Vec::new(),
     }
 }
 

@@ -72,6 +72,12 @@ pub struct OutputDef {
     pub dockerfile_dir: String,
     /// File name of the compose file that holds every service.
     pub master_compose: String,
+    /// Secret-bearing files: each service's secrets env file, the secret
+    /// files containers mount and config files that hold a secret. Kept
+    /// out of git; mounted ones are mode 0444 in a directory of mode 0700.
+    pub secrets_dir: String,
+    /// Config files without secrets, one directory per service.
+    pub config_dir: String,
 }
 
 impl Default for OutputDef {
@@ -81,6 +87,8 @@ impl Default for OutputDef {
             compose_dir: "configs/docker".into(),
             dockerfile_dir: "dockerfiles".into(),
             master_compose: "docker-compose.master.yml".into(),
+            secrets_dir: "secrets".into(),
+            config_dir: "configs/files".into(),
         }
     }
 }
@@ -160,7 +168,8 @@ pub struct EnvFileDef {
     pub file: String,
     #[serde(default)]
     pub description: Option<String>,
-    /// Plain variables, in order. Secrets are added by `secrets.*.env_files`.
+    /// Plain variables, in order. Never secrets: those reach each service
+    /// that declares them on their own (`services.*.secrets`).
     #[serde(default)]
     pub vars: IndexMap<String, String>,
 }
@@ -175,8 +184,6 @@ pub struct SecretDef {
     pub bytes: u32,
     #[serde(default)]
     pub encoding: Encoding,
-    /// Keys of the env files that receive this secret.
-    pub env_files: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -258,6 +265,8 @@ pub struct ServiceDef {
     /// How the image is built; a service without one runs a published image.
     #[serde(default)]
     pub build: Option<BuildDef>,
+    /// Networks it joins; a one-shot job may join none.
+    #[serde(default)]
     pub networks: Vec<String>,
     #[serde(default)]
     pub ports: Vec<PortDef>,
@@ -273,9 +282,28 @@ pub struct ServiceDef {
     /// Env files this service reads; defaults to its phase's env file.
     #[serde(default)]
     pub env_files: Option<Vec<String>>,
-    /// Secrets this service needs; each must reach one of its env files.
+    /// Secrets this container receives, and nothing else: `NAME` as an
+    /// environment variable, `{ name: NAME, as: file }` as the file
+    /// `/run/secrets/NAME` (or `target`), `as: file-env` the same file plus
+    /// `NAME_FILE` holding its path.
     #[serde(default)]
-    pub secrets: Vec<String>,
+    pub secrets: Vec<SecretUseDef>,
+    /// Files rendered from the model and mounted read-only.
+    #[serde(default)]
+    pub config_files: Vec<ConfigFileDef>,
+    /// Replaces the image's entrypoint (exec form).
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    /// A one-shot job: runs to completion once per deployment, is never
+    /// restarted, and services that depend on it wait until it exits 0.
+    #[serde(default)]
+    pub run_once: bool,
+    /// Makes this a one-shot initialisation step of that service: it runs
+    /// once the service is healthy, inside its network namespace (so it
+    /// reaches the service on 127.0.0.1), and the service's dependants wait
+    /// until it exits 0. It runs the service's image unless it names one.
+    #[serde(default)]
+    pub initializes: Option<String>,
     #[serde(default)]
     pub volumes: Vec<VolumeDef>,
     #[serde(default)]
@@ -295,6 +323,84 @@ pub struct ServiceDef {
     /// Compose linter rules accepted for this service: id → reason.
     #[serde(default)]
     pub lint_exceptions: IndexMap<String, String>,
+}
+
+/// One secret a service receives, and how.
+#[derive(Debug)]
+pub struct SecretUseDef {
+    pub name: String,
+    pub delivery: DeliveryDef,
+    /// Where a file secret is mounted; default `/run/secrets/NAME`.
+    pub target: Option<String>,
+}
+
+/// How a secret reaches a container.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryDef {
+    /// An environment variable of the same name.
+    #[default]
+    Env,
+    /// A read-only file.
+    File,
+    /// A read-only file, and `NAME_FILE` holding its path.
+    FileEnv,
+}
+
+/// The long form of a secret use: `{ name, as, target }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretUseMap {
+    name: String,
+    #[serde(default, rename = "as")]
+    delivery: DeliveryDef,
+    #[serde(default)]
+    target: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for SecretUseDef {
+    /// `NAME`, or `{ name: NAME, as: file, target: /path }`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SecretUseDef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a secret name, or a map with `name`, `as` and `target`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SecretUseDef, E> {
+                Ok(SecretUseDef {
+                    name: v.to_string(),
+                    delivery: DeliveryDef::Env,
+                    target: None,
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<SecretUseDef, A::Error> {
+                let m = SecretUseMap::deserialize(serde::de::value::MapAccessDeserializer::new(a))?;
+                Ok(SecretUseDef {
+                    name: m.name,
+                    delivery: m.delivery,
+                    target: m.target,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `config_files:` — a file rendered from the model and mounted read-only.
+/// `content` may name model values: `{{ secret NAME }}`,
+/// `{{ secret-file NAME }}`, `{{ tor-hashed-password NAME }}`,
+/// `{{ port SERVICE PORT }}`, `{{ host SERVICE }}`, `{{ subnet NETWORK }}`,
+/// `{{ platform }}`, `{{ system }}`, and `{{ "text" }}` for literal text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFileDef {
+    /// Absolute path inside the container.
+    pub target: String,
+    pub content: String,
 }
 
 /// `security:` — every service runs hardened unless this says otherwise:

@@ -2,12 +2,12 @@
 
 use askama::Template;
 
-use super::{probe_command, service_labels, template_error, RenderError};
+use super::{delivery, probe_command, service_labels, template_error, RenderError};
 use crate::escape::{
     comment, compose_list, compose_name, compose_str, yaml_key, yaml_str, Comment, Yaml,
 };
 use crate::plan::{relative_path, ComposePlan, NetworkUse};
-use crate::system::{Protocol, Service, System};
+use crate::system::{Delivery, Protocol, Service, System};
 
 /// A port published on the host.
 struct PortView {
@@ -37,6 +37,7 @@ struct ServiceView {
     comments: Vec<Comment>,
     image: Yaml,
     platform: Yaml,
+    entrypoint: Option<Yaml>,
     command: Option<Yaml>,
     user: Yaml,
     run_as_root: Option<Comment>,
@@ -52,6 +53,13 @@ struct ServiceView {
     /// would publish them on a random host port.
     expose: Vec<Yaml>,
     networks: Vec<Yaml>,
+    /// `service:<target>` for an initialisation step, `none` for a job
+    /// without networks.
+    network_mode: Option<Yaml>,
+    /// (compose name, mount point) of its secret files and secret-bearing
+    /// config files, then of its plain config files.
+    secrets: Vec<(Yaml, Yaml)>,
+    configs: Vec<(Yaml, Yaml)>,
     depends_on: Vec<(Yaml, &'static str)>,
     healthcheck: Option<HealthView>,
     volumes: Vec<VolumeView>,
@@ -82,6 +90,9 @@ struct ComposeTemplate {
     services: Vec<ServiceView>,
     networks: Vec<NetworkView>,
     volumes: Vec<(Yaml, Yaml)>,
+    /// Top-level `secrets:` and `configs:`: compose name → file.
+    secrets: Vec<(Yaml, Yaml)>,
+    configs: Vec<(Yaml, Yaml)>,
 }
 
 /// Label pairs. Compose interpolates values, not keys: a `$` in a key is
@@ -109,16 +120,52 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
         .iter()
         .map(|v| (yaml_key(v), compose_str(&format!("{}-{}", system.name, v))))
         .collect();
+    let (secrets, configs) = mounted_files(system, plan);
     let t = ComposeTemplate {
         header: header(system, plan),
         project: compose_str(&plan.project),
         services,
         networks,
         volumes,
+        secrets,
+        configs,
     };
     let mut text = t.render().map_err(template_error("compose.yml"))?;
     text.push('\n');
     Ok(text)
+}
+
+/// The top-level `secrets:` and `configs:` of a compose file: each file
+/// one of its services mounts, once, by its path from the compose file.
+fn mounted_files(system: &System, plan: &ComposePlan) -> (Vec<(Yaml, Yaml)>, Vec<(Yaml, Yaml)>) {
+    let from_compose = |path: &std::path::Path| {
+        let path = path.to_string_lossy();
+        compose_str(&relative_path(&system.output.compose_dir, &path))
+    };
+    let mut secrets: Vec<(String, Yaml)> = Vec::new();
+    let mut configs: Vec<(String, Yaml)> = Vec::new();
+    for &i in &plan.services {
+        let s = &system.services[i];
+        for u in s.secrets.iter().filter(|u| u.delivery.target().is_some()) {
+            let name = &system.secrets[u.secret].name;
+            if !secrets.iter().any(|(k, _)| k == name) {
+                let path = delivery::secret_file_path(system, u.secret);
+                secrets.push((name.clone(), from_compose(&path)));
+            }
+        }
+        for (j, f) in s.config_files.iter().enumerate() {
+            let entry = (
+                delivery::config_key(s, j),
+                from_compose(&delivery::config_path(system, s, f)),
+            );
+            match f.secret_bearing() {
+                true => secrets.push(entry),
+                false => configs.push(entry),
+            }
+        }
+    }
+    let keyed = |v: Vec<(String, Yaml)>| v.into_iter().map(|(k, p)| (yaml_key(&k), p)).collect();
+    (keyed(secrets), keyed(configs))
 }
 
 /// The comment lines at the top of a compose file.
@@ -213,10 +260,12 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
         system.planes[s.plane].name, system.phases[s.phase].name
     )));
     let mut depends_on = Vec::new();
-    for &d in &s.depends_on {
+    for d in waits_for(system, index) {
         let dep = &system.services[d];
         if plan.holds(d) {
-            let condition = if dep.health.is_some() {
+            let condition = if dep.run_once {
+                "service_completed_successfully"
+            } else if dep.health.is_some() {
                 "service_healthy"
             } else {
                 "service_started"
@@ -229,14 +278,22 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
             )));
         }
     }
-    let env_files = s
+    let from_compose = |path: &std::path::Path| {
+        compose_str(&relative_path(
+            &system.output.compose_dir,
+            &path.to_string_lossy(),
+        ))
+    };
+    let mut env_files: Vec<Yaml> = s
         .env_files
         .iter()
-        .map(|f| {
-            let path = format!("{}/{}", system.output.env_dir, system.env_files[*f].file);
-            compose_str(&relative_path(&system.output.compose_dir, &path))
-        })
+        .map(|f| from_compose(&super::env_path(system, &system.env_files[*f].file)))
         .collect();
+    // Read last: a secret is never replaced by a shared file's variable
+    // (validation refuses the clash anyway).
+    if delivery::has_env_secrets(s) {
+        env_files.push(from_compose(&delivery::secrets_env_path(system, s)));
+    }
     let (ports, expose) = port_views(s);
     let healthcheck = s.health.as_ref().map(|h| {
         let mut test = vec!["CMD".to_string()];
@@ -269,6 +326,27 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
     }
 }
 
+/// The services `index` waits for: its dependencies, and the one-shot
+/// initialisation steps of each (a dependency is ready once initialised).
+fn waits_for(system: &System, index: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    for &d in &system.services[index].depends_on {
+        out.push(d);
+        let steps = system.services.iter().enumerate();
+        for (i, _) in steps.filter(|(i, t)| t.initializes == Some(d) && *i != index) {
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+    }
+    if let Some(t) = system.services[index].initializes {
+        if !out.contains(&t) {
+            out.insert(0, t);
+        }
+    }
+    out
+}
+
 /// Published ports, and the container ports only other services use.
 fn port_views(s: &Service) -> (Vec<PortView>, Vec<Yaml>) {
     let protocol = |p: &crate::system::PortMapping| match p.protocol {
@@ -297,6 +375,41 @@ fn port_views(s: &Service) -> (Vec<PortView>, Vec<Yaml>) {
     (ports, expose)
 }
 
+/// The service's own variables, then `NAME_FILE` for each secret it
+/// receives as `file-env`.
+fn environment(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
+    let mut env: Vec<(Yaml, Yaml)> = (s.environment.iter())
+        .map(|(k, v)| (yaml_key(k), compose_str(v)))
+        .collect();
+    for u in &s.secrets {
+        if let Delivery::FileEnv { target } = &u.delivery {
+            let name = format!("{}_FILE", system.secrets[u.secret].name);
+            env.push((yaml_key(&name), compose_str(target)));
+        }
+    }
+    env
+}
+
+/// Secret files, then secret-bearing config files: (compose name, target).
+fn secret_mounts(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
+    let files = s.secrets.iter().filter_map(|u| {
+        let target = u.delivery.target()?;
+        Some((
+            yaml_key(&system.secrets[u.secret].name),
+            compose_str(target),
+        ))
+    });
+    let configs = (s.config_files.iter().enumerate())
+        .filter(|(_, f)| f.secret_bearing())
+        .map(|(j, f)| {
+            (
+                yaml_key(&delivery::config_key(s, j)),
+                compose_str(&f.target),
+            )
+        });
+    files.chain(configs).collect()
+}
+
 /// The fields that are the model's values one to one; `service_view` fills
 /// in the rest.
 fn plain_view(system: &System, s: &Service) -> ServiceView {
@@ -305,6 +418,7 @@ fn plain_view(system: &System, s: &Service) -> ServiceView {
         comments: Vec::new(),
         image: compose_str(&s.image),
         platform: compose_str(&system.platform),
+        entrypoint: (!s.entrypoint.is_empty()).then(|| compose_list(&s.entrypoint)),
         command: (!s.command.is_empty()).then(|| compose_list(&s.command)),
         user: compose_str(&s.user),
         run_as_root: s.security.run_as_root.as_deref().map(comment),
@@ -319,17 +433,28 @@ fn plain_view(system: &System, s: &Service) -> ServiceView {
         pids_limit: s.security.pids_limit,
         restart: s.restart.as_compose(),
         env_files: Vec::new(),
-        environment: s
-            .environment
-            .iter()
-            .map(|(k, v)| (yaml_key(k), compose_str(v)))
-            .collect(),
+        environment: environment(system, s),
         ports: Vec::new(),
         expose: Vec::new(),
         networks: s
             .networks
             .iter()
             .map(|n| compose_name(&system.networks[*n].key))
+            .collect(),
+        network_mode: match s.initializes {
+            Some(t) => Some(compose_str(&format!("service:{}", system.services[t].name))),
+            None if s.networks.is_empty() => Some(compose_str("none")),
+            None => None,
+        },
+        secrets: secret_mounts(system, s),
+        configs: (s.config_files.iter().enumerate())
+            .filter(|(_, f)| !f.secret_bearing())
+            .map(|(j, f)| {
+                (
+                    yaml_key(&delivery::config_key(s, j)),
+                    compose_str(&f.target),
+                )
+            })
             .collect(),
         depends_on: Vec::new(),
         healthcheck: None,

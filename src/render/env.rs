@@ -1,4 +1,5 @@
-//! Env files: plain variables, then secrets, each quoted for Compose's
+//! Env files: the model's shared files of plain variables, and each
+//! service's own secrets env file; every line quoted for Compose's
 //! `env_file` reader.
 
 use askama::Template;
@@ -6,7 +7,7 @@ use askama::Template;
 use super::{refused, template_error, RenderError};
 use crate::escape::{comment, env_file_value, env_name, Comment, EnvName, EnvValue};
 use crate::secrets::SecretValues;
-use crate::system::System;
+use crate::system::{Delivery, Service, System};
 
 #[derive(Template)]
 #[template(path = "env_file.env", escape = "none")]
@@ -27,11 +28,7 @@ fn line(file: &str, name: &str, value: &str) -> Result<(EnvName, EnvValue), Rend
     ))
 }
 
-pub fn render(
-    system: &System,
-    index: usize,
-    secrets: &SecretValues,
-) -> Result<String, RenderError> {
+pub fn render(system: &System, index: usize) -> Result<String, RenderError> {
     let file = &system.env_files[index];
     let readers: Vec<&str> = system
         .services
@@ -39,23 +36,53 @@ pub fn render(
         .filter(|s| s.env_files.contains(&index))
         .map(|s| s.name.as_str())
         .collect();
-    let mut secret_lines = Vec::new();
-    for s in &file.secrets {
-        let name = &system.secrets[*s].name;
+    let vars = file
+        .vars
+        .iter()
+        .map(|(k, v)| line(&file.file, k, v))
+        .collect::<Result<_, _>>()?;
+    finish(file.description.as_deref(), &readers, vars, Vec::new())
+}
+
+/// The secrets env file of one service: exactly the secrets it receives as
+/// variables, so no neighbour's secret reaches it.
+pub fn render_service_secrets(
+    system: &System,
+    service: &Service,
+    secrets: &SecretValues,
+) -> Result<String, RenderError> {
+    let file = format!("secrets of {}", service.name);
+    let mut lines = Vec::new();
+    for u in &service.secrets {
+        let name = &system.secrets[u.secret].name;
         let value = secrets
             .get(name)
             .ok_or_else(|| RenderError::MissingSecret(name.clone()))?;
-        secret_lines.push(line(&file.file, name, value)?);
+        match &u.delivery {
+            Delivery::Env => lines.push(line(&file, name, value)?),
+            Delivery::File { .. } | Delivery::FileEnv { .. } => {}
+        }
     }
+    let description = format!("Secrets {} receives as variables.", service.name);
+    finish(
+        Some(&description),
+        &[service.name.as_str()],
+        Vec::new(),
+        lines,
+    )
+}
+
+fn finish(
+    description: Option<&str>,
+    readers: &[&str],
+    vars: Vec<(EnvName, EnvValue)>,
+    secrets: Vec<(EnvName, EnvValue)>,
+) -> Result<String, RenderError> {
     let t = EnvFileTemplate {
-        description: file.description.as_deref().map(comment),
+        description: description.map(comment),
         readers: comment(&readers.join(", ")),
-        vars: file
-            .vars
-            .iter()
-            .map(|(k, v)| line(&file.file, k, v))
-            .collect::<Result<_, _>>()?,
-        secrets: secret_lines,
+        vars,
+        secrets,
     };
     let mut text = t.render().map_err(template_error("env_file.env"))?;
     text.push('\n');

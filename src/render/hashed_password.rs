@@ -45,6 +45,19 @@ pub fn tor_hashed_password(password: &[u8], salt: [u8; 8]) -> String {
     out
 }
 
+/// A salt that depends only on the password, so the rendered file is the
+/// same on every run (the password is random, so the salt still differs
+/// between systems).
+pub fn salt_for(password: &[u8]) -> [u8; 8] {
+    let mut hasher = Sha1::new();
+    hasher.update(b"lucid-gen tor control salt\0");
+    hasher.update(password);
+    let digest = hasher.finalize();
+    let mut salt = [0u8; 8];
+    salt.copy_from_slice(&digest[..8]);
+    salt
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +103,12 @@ mod tests {
         assert_ne!(a, tor_hashed_password(b"secret", [2; 8]));
         assert_ne!(a, tor_hashed_password(b"secreT", [1; 8]));
         assert_eq!(a, tor_hashed_password(b"secret", [1; 8]));
+    }
+
+    #[test]
+    fn the_salt_is_stable_per_password() {
+        assert_eq!(salt_for(b"a"), salt_for(b"a"));
+        assert_ne!(salt_for(b"a"), salt_for(b"b"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod bake;
 mod compose;
+pub mod delivery;
 mod dockerfile;
 mod env;
 pub mod hashed_password;
@@ -50,15 +51,10 @@ fn refused(what: impl FnOnce() -> String) -> impl FnOnce(Unrepresentable) -> Ren
 pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, RenderError> {
     let mut outputs = Outputs::new();
     for (i, env_file) in system.env_files.iter().enumerate() {
-        let text = env::render(system, i, secrets)?;
-        outputs.insert(
-            env_path(system, &env_file.file),
-            OutputFile {
-                text,
-                secret: !env_file.secrets.is_empty(),
-            },
-        );
+        let text = env::render(system, i)?;
+        outputs.insert(env_path(system, &env_file.file), OutputFile::plain(text));
     }
+    outputs.extend(delivery::render_all(system, secrets)?);
     // Speed: the compose files, Dockerfiles and bake file are independent
     // jobs rendered on every core at once; their results are taken in this
     // order, so the first error is the one a sequential run would give.
@@ -88,13 +84,7 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
     );
     for files in rendered {
         for (path, text) in files? {
-            outputs.insert(
-                path,
-                OutputFile {
-                    text,
-                    secret: false,
-                },
-            );
+            outputs.insert(path, OutputFile::plain(text));
         }
     }
     let gitignore = gitignore(&outputs)?;
@@ -106,7 +96,7 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
 const GITIGNORE: &str = ".gitignore";
 
 /// Where an env file goes, relative to the output root.
-fn env_path(system: &System, file: &str) -> PathBuf {
+pub(crate) fn env_path(system: &System, file: &str) -> PathBuf {
     output_path(&system.output.env_dir, &[file])
 }
 
@@ -145,8 +135,25 @@ pub enum OutputOrigin {
     ServiceDockerfile(usize),
     BakeFile,
     Gitignore,
+    /// The secrets env file of `System::services[i]`.
+    ServiceSecrets(usize),
+    /// The file of `System::secrets[i]` that containers mount.
+    SecretFile(usize),
+    /// Config file `j` of `System::services[i]`.
+    ConfigFile(usize, usize),
     /// `write`'s list of the files it wrote.
     Manifest,
+}
+
+impl OutputOrigin {
+    /// Whether the file holds a secret (and must be git-ignored).
+    pub fn secret_bearing(self, system: &System) -> bool {
+        match self {
+            OutputOrigin::ServiceSecrets(_) | OutputOrigin::SecretFile(_) => true,
+            OutputOrigin::ConfigFile(i, j) => system.services[i].config_files[j].secret_bearing(),
+            _ => false,
+        }
+    }
 }
 
 /// One path the run writes and why.
@@ -191,6 +198,30 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
             );
         }
     }
+    let mut mounted = vec![false; system.secrets.len()];
+    for (i, s) in system.services.iter().enumerate() {
+        if delivery::has_env_secrets(s) {
+            add(
+                delivery::secrets_env_path(system, s),
+                OutputOrigin::ServiceSecrets(i),
+            );
+        }
+        for u in s.secrets.iter().filter(|u| u.delivery.target().is_some()) {
+            mounted[u.secret] = true;
+        }
+        for (j, f) in s.config_files.iter().enumerate() {
+            add(
+                delivery::config_path(system, s, f),
+                OutputOrigin::ConfigFile(i, j),
+            );
+        }
+    }
+    for (i, _) in mounted.iter().enumerate().filter(|(_, m)| **m) {
+        add(
+            delivery::secret_file_path(system, i),
+            OutputOrigin::SecretFile(i),
+        );
+    }
     add(PathBuf::from(bake::BAKE_FILE), OutputOrigin::BakeFile);
     add(PathBuf::from(GITIGNORE), OutputOrigin::Gitignore);
     add(PathBuf::from(MANIFEST), OutputOrigin::Manifest);
@@ -212,10 +243,7 @@ fn gitignore(outputs: &Outputs) -> Result<OutputFile, RenderError> {
             text.push_str(&format!("{pattern}\n"));
         }
     }
-    Ok(OutputFile {
-        text,
-        secret: false,
-    })
+    Ok(OutputFile::plain(text))
 }
 
 /// The probe command of a health check, in exec form, runnable in the

@@ -7,7 +7,6 @@ use crate::diagnostic::Kind;
 use crate::escape;
 use crate::system::*;
 
-use super::common::Ref;
 use super::location::{p, At};
 use super::merge::Merged;
 use super::names;
@@ -71,7 +70,6 @@ impl<'a> Validator<'a> {
                 file: f.file.clone(),
                 description: f.description.clone(),
                 vars: f.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                secrets: Vec::new(),
             });
         }
         out
@@ -91,31 +89,11 @@ impl<'a> Validator<'a> {
                     },
                 );
             }
-            let mut env_files = Vec::new();
-            for (i, file) in s.env_files.iter().enumerate() {
-                let at = d.at(&p().key("env_files").index(i));
-                if let Some(idx) = self.resolve(Ref::EnvFile, file, &m.env_files, &at) {
-                    if m.env_files[idx].def.vars.contains_key(name) {
-                        let loc =
-                            self.key_loc(&m.env_files[idx].at(&p().key("vars").key(name.as_str())));
-                        self.report(
-                            &at,
-                            Kind::EnvConflict {
-                                file: file.clone(),
-                                name: name.clone(),
-                                first_at: loc,
-                            },
-                        );
-                    }
-                    env_files.push(idx);
-                }
-            }
             out.push(SecretSpec {
                 name: name.clone(),
                 description: s.description.clone(),
                 bytes: s.bytes as usize,
                 encoding: s.encoding,
-                env_files,
             });
         }
         out

@@ -12,6 +12,7 @@
 //! share in `common`, and the rules that look at the whole model in `rules/`.
 
 mod common;
+mod delivery;
 mod env;
 mod health;
 mod images;

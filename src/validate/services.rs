@@ -11,7 +11,7 @@ use crate::system::*;
 use super::common::Ref;
 use super::location::{p, At, Def};
 use super::merge::Merged;
-use super::names::{self, suggest};
+use super::names;
 use super::Validator;
 
 type ServiceDef<'a> = Def<'a, raw::ServiceDef>;
@@ -23,7 +23,11 @@ impl<'a> Validator<'a> {
     pub(super) fn services(&mut self, m: &Merged<'a>) -> Vec<Service> {
         m.services
             .iter()
-            .map(|(name, d)| self.service(m, name, d))
+            .map(|(name, d)| {
+                let s = self.service(m, name, d);
+                self.distinct_mounts(d, &s);
+                s
+            })
             .collect()
     }
 
@@ -47,7 +51,16 @@ impl<'a> Validator<'a> {
             .and_then(|h| self.health(name, h, s, &ports, &at("health")));
         let environment = self.service_environment(d);
         let env_files = self.service_env_files(m, d, phase);
-        let secrets = self.service_secrets(m, name, d, &env_files);
+        let secrets = self.service_secrets(m, name, d);
+        let config_files = self.config_files(m, name, d, &secrets);
+        let initializes = s
+            .initializes
+            .as_ref()
+            .and_then(|t| self.resolve(Ref::Service, t, &m.services, &at("initializes")));
+        let run_once = s.run_once || s.initializes.is_some();
+        if run_once {
+            self.one_shot(name, d);
+        }
         let volumes = self.service_volumes(d);
         let resources = self.service_resources(d);
         self.service_user(d);
@@ -68,10 +81,17 @@ impl<'a> Validator<'a> {
             environment,
             env_files,
             secrets,
+            config_files,
+            entrypoint: s.entrypoint.clone(),
+            run_once,
+            initializes,
             volumes,
             resources,
             user: s.user.clone().unwrap_or_else(|| DEFAULT_USER.to_string()),
-            restart: s.restart.unwrap_or_default(),
+            restart: match run_once {
+                true => Restart::No,
+                false => s.restart.unwrap_or_default(),
+            },
             command: s.command.clone(),
             labels,
             security,
@@ -114,7 +134,9 @@ impl<'a> Validator<'a> {
     fn service_networks(&mut self, m: &Merged<'a>, name: &str, d: &ServiceDef<'a>) -> Vec<usize> {
         let s = d.def;
         let mut networks = Vec::new();
-        if s.networks.is_empty() {
+        // A one-shot job may have no network (it gets none), and an
+        // initialisation step lives in its target's network namespace.
+        if s.networks.is_empty() && !s.run_once && s.initializes.is_none() {
             self.report(
                 &d.at(&p().key("networks")),
                 Kind::NoNetwork {
@@ -252,73 +274,6 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// The service's secrets, each of which must reach one of `env_files`.
-    fn service_secrets(
-        &mut self,
-        m: &Merged<'a>,
-        name: &str,
-        d: &ServiceDef<'a>,
-        env_files: &[usize],
-    ) -> Vec<usize> {
-        let mut secrets = Vec::new();
-        for (i, secret) in d.def.secrets.iter().enumerate() {
-            let sat = d.at(&p().key("secrets").index(i));
-            let Some(idx) = m.secrets.get_index_of(secret.as_str()) else {
-                let help = match suggest(secret, m.secrets.keys().map(String::as_str)) {
-                    Some(sug) => format!("did you mean `{sug}`? Otherwise declare it under `secrets:` with its size and env files"),
-                    None => "declare it under `secrets:` with its size (`bytes`) and the env files that receive it".to_string(),
-                };
-                self.report(
-                    &sat,
-                    Kind::UnknownSecret {
-                        service: name.to_string(),
-                        secret: secret.clone(),
-                        hint: help,
-                    },
-                );
-                continue;
-            };
-            self.secret_delivered(m, name, secret, idx, env_files, &sat);
-            secrets.push(idx);
-        }
-        secrets
-    }
-
-    fn secret_delivered(
-        &mut self,
-        m: &Merged<'a>,
-        name: &str,
-        secret: &str,
-        idx: usize,
-        env_files: &[usize],
-        sat: &At,
-    ) {
-        let delivered_to: Vec<usize> = m.secrets[idx]
-            .def
-            .env_files
-            .iter()
-            .filter_map(|f| m.env_files.get_index_of(f.as_str()))
-            .collect();
-        if !env_files.iter().any(|f| delivered_to.contains(f)) {
-            let reads: Vec<&str> = env_files
-                .iter()
-                .map(|i| m.env_files.get_index(*i).unwrap().0.as_str())
-                .collect();
-            self.report(
-                sat,
-                Kind::SecretNotDelivered {
-                    service: name.to_string(),
-                    secret: secret.to_string(),
-                    reads: if reads.is_empty() {
-                        "none".to_string()
-                    } else {
-                        reads.join(", ")
-                    },
-                },
-            );
-        }
-    }
-
     fn service_volumes(&mut self, d: &ServiceDef<'a>) -> Vec<Volume> {
         let mut volumes = Vec::new();
         for (i, vol) in d.def.volumes.iter().enumerate() {
@@ -425,7 +380,9 @@ impl<'a> Validator<'a> {
 
     /// Warnings about what a service lacks: a health check, limits.
     fn service_warnings(&mut self, name: &str, d: &ServiceDef<'a>, resources: &Resources) {
-        if d.def.health.is_none() {
+        // A one-shot job reports by its exit status instead.
+        let job = d.def.run_once || d.def.initializes.is_some();
+        if d.def.health.is_none() && !job {
             self.report_at_key(
                 &d.here(),
                 Kind::MissingHealthCheck {

@@ -90,6 +90,8 @@ impl<'a> Validator<'a> {
             ("env_dir", &o.env_dir),
             ("compose_dir", &o.compose_dir),
             ("dockerfile_dir", &o.dockerfile_dir),
+            ("secrets_dir", &o.secrets_dir),
+            ("config_dir", &o.config_dir),
         ] {
             if !names::is_relative_path(value) {
                 self.report(
@@ -114,6 +116,8 @@ impl<'a> Validator<'a> {
             compose_dir: o.compose_dir.clone(),
             dockerfile_dir: o.dockerfile_dir.clone(),
             master_compose: o.master_compose.clone(),
+            secrets_dir: o.secrets_dir.clone(),
+            config_dir: o.config_dir.clone(),
         }
     }
 

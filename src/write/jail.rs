@@ -330,6 +330,15 @@ pub fn mode(dir: &OwnedFd, name: &OsStr) -> Option<u32> {
     (FileType::from_raw_mode(st.st_mode) == FileType::RegularFile).then_some(st.st_mode & 0o777)
 }
 
+/// Makes the open directory `dir` mode 0700 unless it already is.
+pub fn private_dir(dir: &OwnedFd) -> io::Result<()> {
+    let st = rfs::fstat(dir)?;
+    if st.st_mode & 0o777 != 0o700 {
+        rfs::fchmod(dir, Mode::from_raw_mode(0o700))?;
+    }
+    Ok(())
+}
+
 /// Sets the permission bits of the regular file `name` in `dir`, never
 /// through a link.
 pub fn set_mode(dir: &OwnedFd, name: &OsStr, mode: u32) -> io::Result<()> {

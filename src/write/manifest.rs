@@ -30,13 +30,7 @@ pub fn text<'a>(paths: impl Iterator<Item = &'a Path>) -> String {
 /// Adds the manifest itself to `outputs`.
 pub fn with_manifest(mut outputs: Outputs) -> Outputs {
     let text = text(outputs.keys().map(PathBuf::as_path));
-    outputs.insert(
-        PathBuf::from(MANIFEST),
-        OutputFile {
-            text,
-            secret: false,
-        },
-    );
+    outputs.insert(PathBuf::from(MANIFEST), OutputFile::plain(text));
     outputs
 }
 

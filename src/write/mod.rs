@@ -171,7 +171,8 @@ pub fn stage_beside(path: &Path, bytes: &[u8], private: bool) -> io::Result<Stag
     let flags =
         rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
     let fd = rustix::fs::open(dir, flags, rustix::fs::Mode::empty())?;
-    Staged::create(&Arc::new(fd), name, path, bytes, private)
+    let mode = if private { 0o600 } else { 0o644 };
+    Staged::create(&Arc::new(fd), name, path, bytes, mode)
 }
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename,
@@ -359,13 +360,14 @@ fn compare_in(
     for ((rel, file, dir), found) in entries.iter().zip(found) {
         let (change, old, note) = match found? {
             Found::Same => {
-                // Only secret-bearing files must keep 0600: look at no other.
+                // Only secret-bearing files must keep their mode: look at no
+                // other.
                 let name = rel.file_name().unwrap_or_default();
                 let loose = file.secret
                     && dir
                         .as_ref()
                         .and_then(|d| jail::mode(d, name))
-                        .is_some_and(|m| m != 0o600);
+                        .is_some_and(|m| m != file.mode());
                 if loose {
                     compared.loose.push(rel.to_path_buf());
                 }
@@ -427,6 +429,7 @@ fn apply_in(out_dir: &Path, outputs: &Outputs) -> Result<Summary, ApplyError> {
         .filter(|s| s.change == Change::Delete)
         .map(|s| s.path.as_path())
         .collect();
+    private_dirs(&jail, &mut dirs, outputs)?;
     let staged = stage_all(&jail, &mut dirs, outputs, &compared.stale, &deletes)?;
     let written = rename_all(&jail, staged)?;
     let mut summary = Summary {
@@ -437,14 +440,28 @@ fn apply_in(out_dir: &Path, outputs: &Outputs) -> Result<Summary, ApplyError> {
     if !deletes.is_empty() {
         summary.deleted = delete_stale(&jail, &mut dirs, outputs, &deletes, &written)?;
     }
-    // Unchanged secret files keep mode 0600 even if someone loosened it.
+    // Unchanged secret files keep their mode even if someone changed it.
     for rel in &compared.loose {
         let (dir, name) = jail::split(rel).map_err(at(&jail.path(rel)))?;
         if let Some(dir) = dirs.get(&jail, dir, false)? {
-            jail::set_mode(&dir, name, 0o600).map_err(at(&jail.path(rel)))?;
+            let mode = outputs[rel].mode();
+            jail::set_mode(&dir, name, mode).map_err(at(&jail.path(rel)))?;
         }
     }
     Ok(summary)
+}
+
+/// Makes (or keeps) each directory holding a mounted secret file mode
+/// 0700 before any such file is staged in it: the files are 0444 so that
+/// containers can read them, and the directory keeps everyone else out.
+fn private_dirs(jail: &Jail, dirs: &mut Dirs, outputs: &Outputs) -> Result<(), ApplyError> {
+    for (rel, _) in outputs.iter().filter(|(_, f)| f.mounted) {
+        let (dir, _) = jail::split(rel).map_err(at(&jail.path(rel)))?;
+        if let Some(fd) = dirs.get(jail, dir, true)? {
+            jail::private_dir(&fd).map_err(at(&jail.path(dir)))?;
+        }
+    }
+    Ok(())
 }
 
 /// Stages every stale file (creating missing directories), the manifest
@@ -491,7 +508,7 @@ fn stage_all(
             _ => &file.text,
         };
         let name = rel.file_name().unwrap_or_default();
-        Staged::create(dir, name, rel, text.as_bytes(), file.secret).map_err(at(&jail.path(rel)))
+        Staged::create(dir, name, rel, text.as_bytes(), file.mode()).map_err(at(&jail.path(rel)))
     });
     let mut staged = Vec::with_capacity(results.len());
     for result in results {
@@ -614,7 +631,7 @@ fn delete_stale(
         MANIFEST.as_ref(),
         Path::new(MANIFEST),
         text.as_bytes(),
-        false,
+        0o644,
     )
     .and_then(Staged::commit)
     .map_err(at(&manifest_path))?;

@@ -26,22 +26,22 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Writes `bytes` to a new temporary file in `dir` (mode 0600 when
-    /// `private`, else 0644, set on the descriptor). `path` is the
-    /// target's path, for messages.
+    /// Writes `bytes` to a new temporary file in `dir` with permission
+    /// bits `mode`, set on the descriptor (created 0600 and widened only
+    /// after). `path` is the target's path, for messages.
     pub fn create(
         dir: &DirFd,
         name: &OsStr,
         path: &Path,
         bytes: &[u8],
-        private: bool,
+        mode: u32,
     ) -> io::Result<Staged> {
-        let mode = if private { 0o600 } else { 0o644 };
+        let first = mode & 0o600;
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let (fd, tmp) = loop {
             let tmp = OsString::from(format!("{TMP_PREFIX}{:016x}", rand::random::<u64>()));
-            match rfs::openat(&**dir, &tmp, flags, Mode::from_raw_mode(mode)) {
+            match rfs::openat(&**dir, &tmp, flags, Mode::from_raw_mode(first)) {
                 Ok(fd) => break (fd, tmp),
                 Err(Errno::EXIST) => continue,
                 Err(e) => return Err(e.into()),
@@ -55,8 +55,12 @@ impl Staged {
             done: false,
         };
         // The umask may have narrowed the mode given to open.
-        rfs::fchmod(&fd, Mode::from_raw_mode(mode))?;
-        std::fs::File::from(fd).write_all(bytes)?;
+        rfs::fchmod(&fd, Mode::from_raw_mode(first))?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(bytes)?;
+        if mode != first {
+            rfs::fchmod(&file, Mode::from_raw_mode(mode))?;
+        }
         Ok(staged)
     }
 

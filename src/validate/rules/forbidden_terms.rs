@@ -123,12 +123,27 @@ impl Scan<'_> {
             self.check(k, at, || format!("environment variable `{k}`"));
             self.check(v, at, || format!("value of environment variable `{k}`"));
         }
-        for (i, secret) in s.secrets.iter().enumerate() {
-            let name = &sys.secrets[*secret].name;
+        for (i, u) in s.secrets.iter().enumerate() {
+            let name = &sys.secrets[u.secret].name;
             self.check(
                 name,
                 || d.at(&p().key("secrets").index(i)),
                 || format!("secret `{name}`"),
+            );
+        }
+        for (i, f) in s.config_files.iter().enumerate() {
+            let at = || d.at(&p().key("config_files").index(i).key("content"));
+            for piece in &f.pieces {
+                if let Piece::Text(text) = piece {
+                    self.check(text, at, || format!("config file `{}`", f.target));
+                }
+            }
+        }
+        for word in &s.entrypoint {
+            self.check(
+                word,
+                || d.at(&p().key("entrypoint")),
+                || "entrypoint".to_string(),
             );
         }
         if let (Some(b), Some(rb)) = (&s.build, &raw.build) {

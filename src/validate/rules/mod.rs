@@ -7,6 +7,7 @@
 mod dependencies;
 mod env_conflicts;
 mod forbidden_terms;
+mod one_shot;
 mod outputs;
 mod planes;
 mod ports;
@@ -32,12 +33,15 @@ impl<'a> Validator<'a> {
         // Every path the run would write, named once for both output rules.
         let outputs = output_paths(sys);
         self.output_collisions(m, sys, &outputs);
-        // Fill each env file's secret list, and warn on unused secrets.
+        self.one_shot_targets(m, sys);
+        // Warn on unused secrets.
         for (i, secret) in sys.secrets.iter().enumerate() {
-            for f in &secret.env_files {
-                sys.env_files[*f].secrets.push(i);
-            }
-            if !sys.services.iter().any(|s| s.secrets.contains(&i)) {
+            let hashed = |s: &crate::system::Service| {
+                (s.config_files.iter().flat_map(|f| &f.pieces))
+                    .any(|p| *p == crate::system::Piece::TorHashedPassword(i))
+            };
+            let used = |s: &crate::system::Service| s.received_secrets().contains(&i) || hashed(s);
+            if !sys.services.iter().any(used) {
                 let d = &m.secrets[i];
                 self.report_at_key(
                     &d.here(),
@@ -47,7 +51,7 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        self.gitignored_env_files(m, sys, &outputs);
+        self.gitignored_secrets(m, sys, &outputs);
         self.dockerfile_labels(m, sys);
     }
 }

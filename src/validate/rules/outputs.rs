@@ -155,6 +155,13 @@ impl Validator<'_> {
                 .at(&p().key("output").key("master_compose")),
             OutputOrigin::BaseDockerfile(i) => m.images.get_index(i)?.1.here(),
             OutputOrigin::ServiceDockerfile(i) => m.services.get_index(i)?.1.at(&p().key("build")),
+            OutputOrigin::ServiceSecrets(i) => m.services.get_index(i)?.1.at(&p().key("secrets")),
+            OutputOrigin::SecretFile(i) => m.secrets.get_index(i)?.1.here(),
+            OutputOrigin::ConfigFile(i, j) => m
+                .services
+                .get_index(i)?
+                .1
+                .at(&p().key("config_files").index(j).key("target")),
             OutputOrigin::LintConfig
             | OutputOrigin::BakeFile
             | OutputOrigin::Gitignore
@@ -186,6 +193,14 @@ fn describe(sys: &System, origin: OutputOrigin) -> String {
         OutputOrigin::ServiceDockerfile(i) => {
             format!("Dockerfile of service `{}`", sys.services[i].name)
         }
+        OutputOrigin::ServiceSecrets(i) => {
+            format!("secrets env file of service `{}`", sys.services[i].name)
+        }
+        OutputOrigin::SecretFile(i) => format!("file of secret `{}`", sys.secrets[i].name),
+        OutputOrigin::ConfigFile(i, j) => format!(
+            "config file `{}` of service `{}`",
+            sys.services[i].config_files[j].target, sys.services[i].name
+        ),
         OutputOrigin::BakeFile => "bake file".into(),
         OutputOrigin::Gitignore => "output's .gitignore".into(),
         OutputOrigin::Manifest => "manifest of written files".into(),

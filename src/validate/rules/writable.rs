@@ -9,7 +9,7 @@
 
 use crate::diagnostic::Kind;
 use crate::escape::{self, Unrepresentable};
-use crate::render::{OutputOrigin, PlannedOutput};
+use crate::render::PlannedOutput;
 use crate::system::System;
 
 use crate::validate::location::{p, At};
@@ -59,30 +59,23 @@ impl Validator<'_> {
         }
     }
 
-    /// The `.gitignore` line of each secret-bearing env file. The file name
-    /// is a plain name (or already refused), so a refusal comes from
-    /// `output.env_dir`, reported once there.
-    pub(super) fn gitignored_env_files(
+    /// The `.gitignore` line of each secret-bearing file. Their names are
+    /// plain (or already refused), so a refusal comes from
+    /// `output.secrets_dir`, reported once there.
+    pub(super) fn gitignored_secrets(
         &mut self,
         m: &Merged<'_>,
         sys: &System,
         outputs: &[PlannedOutput],
     ) {
         let Some(system) = &m.system else { return };
-        if !names::is_relative_path(&sys.output.env_dir) {
+        if !names::is_relative_path(&sys.output.secrets_dir) {
             return; // already `invalid-path`
         }
-        for out in outputs {
-            let OutputOrigin::EnvFile(i) = out.origin else {
-                continue;
-            };
-            let file = &sys.env_files[i];
-            if file.secrets.is_empty() || !names::is_file_name(&file.file) {
-                continue;
-            }
+        for out in outputs.iter().filter(|o| o.origin.secret_bearing(sys)) {
             if let Err(Unrepresentable(why)) = escape::gitignore_path(&out.path) {
                 let path = out.path.display().to_string();
-                let at = system.at(&p().key("output").key("env_dir"));
+                let at = system.at(&p().key("output").key("secrets_dir"));
                 self.report(&at, Kind::EnvPathUnwritable { path, why });
                 return;
             }

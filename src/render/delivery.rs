@@ -1,0 +1,177 @@
+//! What reaches a container besides its image, as files: each service's
+//! secrets env file, the secret files containers mount, and the config
+//! files rendered from the model (secret values filled in here, the only
+//! place they enter a config file). Paths are decided here and nowhere else,
+//! so validation, render, compose and deploy agree on them.
+
+use std::path::PathBuf;
+
+use super::hashed_password::{salt_for, tor_hashed_password};
+use super::{env, output_path, RenderError};
+use crate::output::OutputFile;
+use crate::secrets::SecretValues;
+use crate::system::{ConfigFile, Delivery, Piece, Service, System};
+
+/// The secrets env file of `service`, relative to the output root.
+pub fn secrets_env_path(system: &System, service: &Service) -> PathBuf {
+    output_path(
+        &system.output.secrets_dir,
+        &["env", &format!("{}.env", service.name)],
+    )
+}
+
+/// The file holding secret `secret`, mounted by every service that
+/// receives it as a file.
+pub fn secret_file_path(system: &System, secret: usize) -> PathBuf {
+    output_path(
+        &system.output.secrets_dir,
+        &["files", &system.secrets[secret].name],
+    )
+}
+
+/// Where config file `file` of `service` is written: under the secrets
+/// directory when it holds a secret, else under the config directory; the
+/// container path is kept below the service's directory, so two targets
+/// never share a file.
+pub fn config_path(system: &System, service: &Service, file: &ConfigFile) -> PathBuf {
+    let mut parts = vec![service.name.as_str()];
+    parts.extend(
+        file.target
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != "."),
+    );
+    match file.secret_bearing() {
+        true => {
+            parts.insert(0, "config");
+            output_path(&system.output.secrets_dir, &parts)
+        }
+        false => output_path(&system.output.config_dir, &parts),
+    }
+}
+
+/// The compose name of config file `index` of `service`, unique in every
+/// compose file: `<service>.<file name>`, numbered when a service has two
+/// files of one name. Secret names are variable names, without a dot, so
+/// the two never meet.
+pub fn config_key(service: &Service, index: usize) -> String {
+    let base = |i: usize| {
+        let t = &service.config_files[i].target;
+        t.rsplit('/').next().unwrap_or(t).to_string()
+    };
+    let name = base(index);
+    let same = (0..index).filter(|&i| base(i) == name).count();
+    match same {
+        0 => format!("{}.{name}", service.name),
+        n => format!("{}.{name}.{}", service.name, n + 1),
+    }
+}
+
+/// A file on the host that a service's containers read: an env file, its
+/// secrets env file, a secret file or a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFile {
+    /// Relative to the output root.
+    pub path: PathBuf,
+    pub secret: bool,
+    /// Bind-mounted: 0444 in a 0700 directory.
+    pub mounted: bool,
+}
+
+/// Every file `service` needs on the host besides its compose file.
+pub fn host_files(system: &System, service: &Service) -> Vec<HostFile> {
+    let file = |path, secret, mounted| HostFile {
+        path,
+        secret,
+        mounted,
+    };
+    let mut out: Vec<HostFile> = service
+        .env_files
+        .iter()
+        .map(|&e| {
+            file(
+                super::env_path(system, &system.env_files[e].file),
+                false,
+                false,
+            )
+        })
+        .collect();
+    if has_env_secrets(service) {
+        out.push(file(secrets_env_path(system, service), true, false));
+    }
+    for u in service
+        .secrets
+        .iter()
+        .filter(|u| u.delivery.target().is_some())
+    {
+        out.push(file(secret_file_path(system, u.secret), true, true));
+    }
+    for f in &service.config_files {
+        let secret = f.secret_bearing();
+        out.push(file(config_path(system, service, f), secret, secret));
+    }
+    out
+}
+
+/// Whether `service` has a secrets env file.
+pub fn has_env_secrets(service: &Service) -> bool {
+    service.secrets.iter().any(|u| u.delivery == Delivery::Env)
+}
+
+/// Every secrets env file, secret file and config file of `system`.
+pub fn render_all(
+    system: &System,
+    secrets: &SecretValues,
+) -> Result<Vec<(PathBuf, OutputFile)>, RenderError> {
+    let mut out = Vec::new();
+    let mut mounted = vec![false; system.secrets.len()];
+    for s in &system.services {
+        if has_env_secrets(s) {
+            let text = env::render_service_secrets(system, s, secrets)?;
+            out.push((secrets_env_path(system, s), OutputFile::private(text)));
+        }
+        for u in &s.secrets {
+            if u.delivery.target().is_some() {
+                mounted[u.secret] = true;
+            }
+        }
+        for f in &s.config_files {
+            let text = fill(system, &f.pieces, secrets)?;
+            let file = match f.secret_bearing() {
+                true => OutputFile::mounted(text),
+                false => OutputFile::plain(text),
+            };
+            out.push((config_path(system, s, f), file));
+        }
+    }
+    for (i, _) in mounted.iter().enumerate().filter(|(_, m)| **m) {
+        let value = value(system, i, secrets)?;
+        out.push((
+            secret_file_path(system, i),
+            OutputFile::mounted(value.to_string()),
+        ));
+    }
+    Ok(out)
+}
+
+fn value<'s>(system: &System, i: usize, secrets: &'s SecretValues) -> Result<&'s str, RenderError> {
+    let name = &system.secrets[i].name;
+    secrets
+        .get(name)
+        .ok_or_else(|| RenderError::MissingSecret(name.clone()))
+}
+
+/// A config file's text: its pieces, secrets filled in.
+fn fill(system: &System, pieces: &[Piece], secrets: &SecretValues) -> Result<String, RenderError> {
+    let mut text = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => text.push_str(t),
+            Piece::Secret(i) => text.push_str(value(system, *i, secrets)?),
+            Piece::TorHashedPassword(i) => {
+                let v = value(system, *i, secrets)?.as_bytes();
+                text.push_str(&tor_hashed_password(v, salt_for(v)));
+            }
+        }
+    }
+    Ok(text)
+}

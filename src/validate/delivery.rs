@@ -1,0 +1,311 @@
+//! What reaches one container besides its image: the secrets it declares
+//! (each once, as a variable or a file), the config files rendered from the
+//! model (their `{{ … }}` placeholders resolved here, so render only fills
+//! in secret values), and that no two of its mounts share a path.
+
+use crate::diagnostic::Kind;
+use crate::model::raw;
+use crate::system::*;
+
+use super::location::{p, At, Def};
+use super::merge::Merged;
+use super::names::{self, suggest};
+use super::Validator;
+
+type ServiceDef<'a> = Def<'a, raw::ServiceDef>;
+
+impl<'a> Validator<'a> {
+    /// The service's secrets: each known, listed once, with its delivery.
+    pub(super) fn service_secrets(
+        &mut self,
+        m: &Merged<'a>,
+        name: &str,
+        d: &ServiceDef<'a>,
+    ) -> Vec<SecretUse> {
+        let mut uses: Vec<SecretUse> = Vec::new();
+        for (i, u) in d.def.secrets.iter().enumerate() {
+            let at = d.at(&p().key("secrets").index(i));
+            let Some(secret) = self.secret_ref(m, name, &u.name, &at) else {
+                continue;
+            };
+            if uses.iter().any(|x| x.secret == secret) {
+                let kind = Kind::SecretUsedTwice {
+                    service: name.to_string(),
+                    secret: u.name.clone(),
+                };
+                self.report(&at, kind);
+                continue;
+            }
+            let target = match &u.target {
+                Some(t) => {
+                    self.container_path(t, &at.key("target"));
+                    t.clone()
+                }
+                None => default_secret_target(&u.name),
+            };
+            let delivery = match u.delivery {
+                raw::DeliveryDef::Env => {
+                    if u.target.is_some() {
+                        let kind = Kind::SecretTargetForEnv {
+                            secret: u.name.clone(),
+                        };
+                        self.report(&at.key("target"), kind);
+                    }
+                    Delivery::Env
+                }
+                raw::DeliveryDef::File => Delivery::File { target },
+                raw::DeliveryDef::FileEnv => Delivery::FileEnv { target },
+            };
+            uses.push(SecretUse { secret, delivery });
+        }
+        uses
+    }
+
+    /// A secret a service names, or `unknown-secret` with a suggestion.
+    fn secret_ref(
+        &mut self,
+        m: &Merged<'a>,
+        service: &str,
+        secret: &str,
+        at: &At,
+    ) -> Option<usize> {
+        if let Some(i) = m.secrets.get_index_of(secret) {
+            return Some(i);
+        }
+        let hint = match suggest(secret, m.secrets.keys().map(String::as_str)) {
+            Some(s) => {
+                format!("did you mean `{s}`? Otherwise declare it under `secrets:` with its size")
+            }
+            None => "declare it under `secrets:` with its size (`bytes`)".to_string(),
+        };
+        let kind = Kind::UnknownSecret {
+            service: service.to_string(),
+            secret: secret.to_string(),
+            hint,
+        };
+        self.report(at, kind);
+        None
+    }
+
+    /// A mount point: an absolute path without line breaks.
+    fn container_path(&mut self, target: &str, at: &At) {
+        if !names::is_container_path(target) {
+            let kind = Kind::VolumeTarget {
+                target: target.to_string(),
+            };
+            self.report(at, kind);
+        }
+    }
+
+    /// The service's config files, placeholders resolved.
+    pub(super) fn config_files(
+        &mut self,
+        m: &Merged<'a>,
+        name: &str,
+        d: &ServiceDef<'a>,
+        secrets: &[SecretUse],
+    ) -> Vec<ConfigFile> {
+        let mut out = Vec::new();
+        for (i, f) in d.def.config_files.iter().enumerate() {
+            let at = d.at(&p().key("config_files").index(i));
+            self.container_path(&f.target, &at.key("target"));
+            let ctx = Ctx {
+                m,
+                service: name,
+                target: &f.target,
+                secrets,
+                at: at.key("content"),
+            };
+            let pieces = self.pieces(&ctx, &f.content);
+            out.push(ConfigFile {
+                target: f.target.clone(),
+                pieces,
+            });
+        }
+        out
+    }
+
+    /// `mount-twice`: config files, secret files and volumes each need a
+    /// path of their own.
+    pub(super) fn distinct_mounts(&mut self, d: &ServiceDef<'a>, s: &Service) {
+        let mut seen: Vec<&str> = Vec::new();
+        let secret_files = s.secrets.iter().filter_map(|u| u.delivery.target());
+        let configs = s.config_files.iter().map(|f| f.target.as_str());
+        let volumes = s.volumes.iter().map(|v| v.target.as_str());
+        for target in secret_files.chain(configs).chain(volumes) {
+            let normal = target.trim_end_matches('/');
+            if seen.contains(&normal) {
+                let kind = Kind::MountTwice {
+                    service: s.name.clone(),
+                    target: target.to_string(),
+                };
+                self.report_at_key(&d.here(), kind);
+            }
+            seen.push(normal);
+        }
+    }
+
+    /// What a one-shot job may not have: it runs to completion.
+    pub(super) fn one_shot(&mut self, name: &str, d: &ServiceDef<'a>) {
+        let s = d.def;
+        let refuse = |v: &mut Self, key: &str, why: &str| {
+            let kind = Kind::OneShot {
+                service: name.to_string(),
+                why: why.to_string(),
+            };
+            v.report_at_key(&d.at(&p().key(key)), kind);
+        };
+        if !s.ports.is_empty() {
+            refuse(
+                self,
+                "ports",
+                "has ports, but nothing connects to a job that exits",
+            );
+        }
+        if s.health.is_some() {
+            refuse(
+                self,
+                "health",
+                "has a health check, but its exit status is what counts",
+            );
+        }
+        if s.restart.is_some() {
+            refuse(
+                self,
+                "restart",
+                "sets `restart`, but a job runs once (lucid-gen writes `restart: \"no\"`)",
+            );
+        }
+        if s.initializes.is_some() && !s.networks.is_empty() {
+            refuse(
+                self,
+                "networks",
+                "joins networks, but an initialisation step runs in its target's network namespace",
+            );
+        }
+    }
+
+    /// Splits `content` into text and placeholders.
+    fn pieces(&mut self, ctx: &Ctx<'_, 'a>, content: &str) -> Vec<Piece> {
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut rest = content;
+        while let Some(open) = rest.find("{{") {
+            text.push_str(&rest[..open]);
+            let after = &rest[open + 2..];
+            let Some(close) = after.find("}}") else {
+                self.placeholder_error(ctx, &rest[open..], "is not closed with `}}`");
+                rest = "";
+                break;
+            };
+            match self.placeholder(ctx, after[..close].trim()) {
+                Some(Piece::Text(t)) => text.push_str(&t),
+                Some(piece) => {
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    pieces.push(piece);
+                }
+                None => {}
+            }
+            rest = &after[close + 2..];
+        }
+        text.push_str(rest);
+        pieces.push(Piece::Text(text));
+        pieces.retain(|p| !matches!(p, Piece::Text(t) if t.is_empty()));
+        pieces
+    }
+
+    fn placeholder_error(&mut self, ctx: &Ctx<'_, 'a>, text: &str, why: &str) {
+        let shown: String = text.chars().take(60).collect();
+        let kind = Kind::ConfigPlaceholder {
+            target: ctx.target.to_string(),
+            text: shown,
+            why: why.to_string(),
+        };
+        self.report(&ctx.at, kind);
+    }
+
+    /// One `{{ … }}`: a piece, or `None` after reporting why not.
+    fn placeholder(&mut self, ctx: &Ctx<'_, 'a>, expr: &str) -> Option<Piece> {
+        let shown = format!("{{{{ {expr} }}}}");
+        if let Some(lit) = expr.strip_prefix('"').and_then(|e| e.strip_suffix('"')) {
+            return Some(Piece::Text(lit.to_string()));
+        }
+        let words: Vec<&str> = expr.split_whitespace().collect();
+        let m = ctx.m;
+        let sys = m.system.as_ref().map(|s| s.def);
+        let found = match words.as_slice() {
+            ["secret", name] => self.placeholder_secret(ctx, name).map(Piece::Secret),
+            ["tor-hashed-password", name] => self
+                .placeholder_secret(ctx, name)
+                .map(Piece::TorHashedPassword),
+            ["secret-file", name] => return self.secret_file(ctx, name),
+            ["port", service, port] => port_of(m, service, port).map(Piece::Text),
+            ["host", service] => m
+                .services
+                .contains_key(*service)
+                .then(|| Piece::Text(service.to_string())),
+            ["subnet", network] => m
+                .networks
+                .get(*network)
+                .map(|n| Piece::Text(n.def.subnet.clone())),
+            ["platform"] => sys.map(|s| Piece::Text(s.platform.clone())),
+            ["system"] => sys.map(|s| Piece::Text(s.name.clone())),
+            _ => {
+                self.placeholder_error(ctx, &shown, "is not a placeholder lucid-gen knows");
+                return None;
+            }
+        };
+        if found.is_none() && !matches!(words.first(), Some(&"secret" | &"tor-hashed-password")) {
+            let why = match words.first() {
+                Some(&"port") => "names a service or port name the model does not have",
+                Some(&"host") => "names a service the model does not have",
+                Some(&"subnet") => "names a network the model does not have",
+                _ => "needs the model's `system:` section",
+            };
+            self.placeholder_error(ctx, &shown, why);
+        }
+        found
+    }
+
+    fn placeholder_secret(&mut self, ctx: &Ctx<'_, 'a>, name: &str) -> Option<usize> {
+        self.secret_ref(ctx.m, ctx.service, name, &ctx.at)
+    }
+
+    /// `{{ secret-file NAME }}`: where this service mounts secret NAME.
+    fn secret_file(&mut self, ctx: &Ctx<'_, 'a>, name: &str) -> Option<Piece> {
+        let index = self.placeholder_secret(ctx, name)?;
+        let used = ctx.secrets.iter().find(|u| u.secret == index);
+        match used.and_then(|u| u.delivery.target()) {
+            Some(t) => Some(Piece::Text(t.to_string())),
+            None => {
+                let kind = Kind::SecretNotDelivered {
+                    service: ctx.service.to_string(),
+                    secret: name.to_string(),
+                    target: ctx.target.to_string(),
+                };
+                self.report(&ctx.at, kind);
+                None
+            }
+        }
+    }
+}
+
+/// What a placeholder is resolved against.
+struct Ctx<'c, 'a> {
+    m: &'c Merged<'a>,
+    service: &'c str,
+    target: &'c str,
+    secrets: &'c [SecretUse],
+    at: At,
+}
+
+/// The container port `port` names on `service`: a port's `name`, or a
+/// port number the service declares.
+fn port_of(m: &Merged<'_>, service: &str, port: &str) -> Option<String> {
+    let s = m.services.get(service)?;
+    s.def
+        .ports
+        .iter()
+        .find(|p| p.name.as_deref() == Some(port) || p.container.to_string() == port)
+        .map(|p| p.container.to_string())
+}
