@@ -9,7 +9,7 @@
 //! inside the containers (`docker exec`); secrets travel on stdin, never on a
 //! command line, and are never printed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use lucid_gen::docker::secret_check::{container_rows, Expected};
+use lucid_gen::docker::secret_check::{self, container_rows, Expected};
 use lucid_gen::render::hashed_password::tor_hashed_password;
 
 use crate::common::{compose_available, docker_stack, need, unique_name, Project};
@@ -528,24 +528,31 @@ fn host_file_of(container: &str, target: &str) -> PathBuf {
     PathBuf::from(m["Source"].as_str().unwrap())
 }
 
-/// Secret rows for each service, against the names a user expects.
+/// For each service: the model says it receives exactly `names` (what a
+/// reader of the model expects), and `lucid-gen test`'s rows for its
+/// container pass: readable secrets = those, every config file readable.
 fn assert_secrets_readable(
+    p: &Project,
     stack: &Stack,
     store: &BTreeMap<String, String>,
     expected: &[(&str, &[&str])],
 ) {
+    let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
+    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
     let values: Vec<(&str, &str)> = store
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     for (service, names) in expected {
-        let want = Expected {
-            secrets: names.iter().map(|n| n.to_string()).collect(),
-            ..Expected::default()
-        };
-        let rows =
-            container_rows(service, &want, &stack.container(service), values.clone()).unwrap();
-        assert!(rows[0].ok, "{service}: {:?}", rows[0]);
+        let want = secret_check::expected(&system, system.service(service).unwrap());
+        let names: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
+        assert_eq!(want.secrets, names, "{service} receives");
+        let id = stack.container(service);
+        let rows = container_rows(service, &want, &id, values.clone()).unwrap();
+        assert_eq!(rows.len(), 1 + want.config_files.len());
+        for row in rows {
+            assert!(row.ok, "{service}: {row:?}");
+        }
     }
 }
 
@@ -574,6 +581,7 @@ fn fixture_redis_and_tor_accept_exactly_the_generated_credentials() {
     assert_eq!(tor_authenticate(&tor, 9051, None), Ok(515));
     assert_eq!(tor_authenticate(&tor, 9051, Some("wrong")), Ok(515));
     assert_secrets_readable(
+        &p,
         &stack,
         &store,
         &[
@@ -643,6 +651,7 @@ fn lucid_redis_and_tor_accept_exactly_the_generated_credentials() {
     assert_eq!(tor_authenticate(&tor, 9051, None), Ok(515));
     assert_eq!(tor_authenticate(&tor, 9051, Some("wrong")), Ok(515));
     assert_secrets_readable(
+        &p,
         &stack,
         &store,
         &[
