@@ -407,6 +407,9 @@ fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
 /// file plus an override that swaps only the images (for [`debian_image`]);
 /// taken down with its volumes when dropped.
 struct Stack {
+    /// What `lucid-gen test --project` takes; the compose project is
+    /// `<prefix>-<phase>`, as `lucid-gen up --project` names it.
+    prefix: String,
     project: String,
     files: Vec<PathBuf>,
 }
@@ -476,8 +479,11 @@ fn up_with_debian_images(p: &Project, services: &[&str], extra: &str, top: &str)
     text.push_str(top);
     let over = p.path("override.yml");
     fs::write(&over, text).unwrap();
+    let prefix = unique_name("lucid-gen-realrun");
+    let phase = &system.phases[plan.phase.unwrap()].name;
     let stack = Stack {
-        project: unique_name("lucid-gen-realrun"),
+        project: format!("{prefix}-{phase}"),
+        prefix,
         files: vec![compose, over],
     };
     let out = run(stack
@@ -590,6 +596,31 @@ fn fixture_redis_and_tor_accept_exactly_the_generated_credentials() {
             ("client", &["API_KEY", "TOR_PASSWORD"]),
         ],
     );
+    // `lucid-gen test` itself: every row passes on real servers, and it
+    // reports each container's secrets and config files.
+    let out = p
+        .run()
+        .args(&["test", "--project", &stack.prefix])
+        .stdout_has(" 0 failed")
+        .run();
+    let table = crate::common::stdout(&out);
+    for s in ["cache", "tor", "client"] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with("secrets") && l.contains(s)),
+            "no secrets row for {s}:\n{table}"
+        );
+    }
+    for target in ["/etc/redis/redis.conf", "/etc/tor/torrc"] {
+        assert!(table.contains(target), "no config-file row for {target}");
+    }
+    for value in store.values() {
+        assert!(
+            !table.contains(value.as_str()),
+            "a secret value in the report"
+        );
+    }
     // Break the rendered config: the same check must now fail.
     let conf = host_file_of(&cache, "/etc/redis/redis.conf");
     let text = fs::read_to_string(&conf).unwrap();
