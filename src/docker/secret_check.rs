@@ -1,9 +1,10 @@
 //! `lucid-gen test`'s secret and config-file checks, per container:
 //!
 //! * the secrets it can read — a store value found in its environment
-//!   (`Config.Env`), in any file under `/run/secrets`, in a declared secret
-//!   file or in a declared config file — are exactly the ones its service
-//!   receives ([`Expected`]); the report names secrets, never values;
+//!   (`Config.Env`), or in a file its user may read (mode bits) under
+//!   `/run/secrets`, at a declared secret file or a declared config file —
+//!   are exactly the ones its service receives ([`Expected`]); the report
+//!   names secrets, never values;
 //! * each declared config file is present, a regular file, and readable by
 //!   the container's user (mode bits against the user's uid and groups).
 //!
@@ -352,7 +353,9 @@ pub fn checks<'a>(
 }
 
 /// The rows for one container (running or stopped) of `service`:
-/// readable secrets against `want`, then each declared config file.
+/// readable secrets against `want`, then each declared config file. A
+/// file counts only when the container's user may read it (mode bits), so
+/// a declared secret in a file only root can read is "not readable".
 pub fn container_rows<'s>(
     service: &str,
     want: &Expected,
@@ -363,6 +366,19 @@ pub fn container_rows<'s>(
     let inspected: Value = serde_json::from_str(&out)
         .map_err(|e| DockerError::Other(format!("cannot read docker inspect output: {e}")))?;
     let c = &inspected[0];
+    let user = match container_user(c, id) {
+        Ok(user) => user,
+        Err(why) => {
+            return Ok(vec![Row {
+                kind: "secrets",
+                from: service.to_string(),
+                target: "user".into(),
+                expect: "resolvable",
+                ok: false,
+                detail: why,
+            }]);
+        }
+    };
     let mut files = fetch(id, SECRETS_DIR)?.unwrap_or_default();
     let mut targets: BTreeMap<&str, Option<Entry>> = BTreeMap::new();
     for path in want.config_files.iter().chain(&want.secret_files) {
@@ -370,6 +386,7 @@ pub fn container_rows<'s>(
         files.extend(found.clone());
         targets.insert(path, found);
     }
+    files.retain(|f| can_read(&user, f.mode, f.uid, f.gid));
     let env = c["Config"]["Env"]
         .as_array()
         .into_iter()
@@ -378,23 +395,10 @@ pub fn container_rows<'s>(
         .map(|kv| kv.split_once('=').map_or("", |(_, v)| v));
     let readable = readable_secrets(env, &files, secrets);
     let mut rows = vec![secrets_row(service, &want.secrets, &readable)];
-    if want.config_files.is_empty() {
-        return Ok(rows);
-    }
-    match container_user(c, id) {
-        Ok(user) => rows.extend(want.config_files.iter().map(|t| {
-            let found = targets.get(t.as_str()).and_then(Option::as_ref);
-            config_file_row(service, t, found, &user)
-        })),
-        Err(why) => rows.push(Row {
-            kind: "config-file",
-            from: service.to_string(),
-            target: "user".into(),
-            expect: "resolvable",
-            ok: false,
-            detail: why,
-        }),
-    }
+    rows.extend(want.config_files.iter().map(|t| {
+        let found = targets.get(t.as_str()).and_then(Option::as_ref);
+        config_file_row(service, t, found, &user)
+    }));
     Ok(rows)
 }
 

@@ -315,16 +315,17 @@ fn redis_check_fails_when_requirepass_is_missing() {
 }
 
 /// `lucid-gen test`'s secret check on a real container, running and then
-/// stopped: a value in the environment, under `/run/secrets` or in a
-/// config file counts as readable; an undeclared one fails the row by
-/// name; config files are judged by presence, kind and mode for the
-/// container's user.
+/// stopped: a value in the environment, or in a file under `/run/secrets`
+/// or a config file that the container's user may read, counts as
+/// readable; an undeclared one fails the row by name, and so does a
+/// declared one only root could read; config files are judged by
+/// presence, kind and mode for the container's user.
 #[test]
 fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
     let image = debian_image();
     let dir = tempfile::tempdir().unwrap();
     let value = |n: &str| lucid_gen::docker::standin::fnv(&[unique_name(n).as_bytes()]);
-    let (a, b, c, d) = (value("a"), value("b"), value("c"), value("d"));
+    let (a, b, c, d, e) = (value("a"), value("b"), value("c"), value("d"), value("e"));
     let put = |name: &str, text: &str, mode: u32| {
         let path = dir.path().join(name);
         fs::write(&path, text).unwrap();
@@ -333,8 +334,10 @@ fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
     };
     let env = put("env", &format!("A={a}\n"), 0o600);
     let secret_b = put("B", &b, 0o444);
-    let app = put("app.conf", &format!("key {c}\n"), 0o600);
-    let plain = put("ok.conf", "plain\n", 0o644);
+    let root_only = put("E", &e, 0o400);
+    // D only in a file the user may not read: not readable, not counted.
+    let app = put("app.conf", &format!("key {d}\n"), 0o600);
+    let plain = put("ok.conf", &format!("key {c}\n"), 0o644);
     let name = unique_name("lucid-gen-realsecrets");
     let out = run(Command::new("docker")
         .args(["run", "-d", "--name", &name, "--network", "none"])
@@ -342,6 +345,8 @@ fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
         .arg(&env)
         .arg("-v")
         .arg(format!("{}:/run/secrets/B:ro", secret_b.display()))
+        .arg("-v")
+        .arg(format!("{}:/run/secrets/E:ro", root_only.display()))
         .arg("-v")
         .arg(format!("{}:/etc/app/app.conf:ro", app.display()))
         .arg("-v")
@@ -353,9 +358,15 @@ fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
         String::from_utf8_lossy(&out.stderr)
     );
     let container = Container(name);
-    let values = [("A", a.as_str()), ("B", &b), ("C", &c), ("D", &d)];
+    let values = [
+        ("A", a.as_str()),
+        ("B", &b),
+        ("C", &c),
+        ("D", &d),
+        ("E", &e),
+    ];
     let mut want = Expected {
-        secrets: ["A", "B"].map(String::from).into(),
+        secrets: ["A", "B", "E"].map(String::from).into(),
         config_files: [
             "/etc/app/app.conf",
             "/etc/app/ok.conf",
@@ -376,9 +387,10 @@ fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
             [
                 (
                     "secrets",
-                    "2 declared",
+                    "3 declared",
                     false,
-                    "not declared but readable: C"
+                    // E is there, but only root may read it.
+                    "not declared but readable: C; declared but not readable: E"
                 ),
                 (
                     "config-file",
@@ -392,13 +404,14 @@ fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
             "{state}"
         );
         for r in &rows {
-            for v in [&a, &b, &c, &d] {
+            for v in [&a, &b, &c, &d, &e] {
                 assert!(!r.detail.contains(v.as_str()), "a value in the report");
             }
         }
         run(Command::new("docker").args(["stop", "-t", "0", &container.0]));
     }
     want.secrets.insert("C".into());
+    want.secrets.remove("E");
     let rows = container_rows("svc", &want, &container.0, values).unwrap();
     assert!(rows[0].ok, "{:?}", rows[0]);
 }
