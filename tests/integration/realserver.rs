@@ -687,6 +687,17 @@ fn lucid_redis_and_tor_accept_exactly_the_generated_credentials() {
         redis_requires_password(&redis, &store["REDIS_PASSWORD"])
     });
     assert_eq!(checked, Ok(()), "Lucid's Redis with its generated config");
+    // The model's health check, run as Docker runs it, gets PONG without
+    // any secret.
+    let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
+    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    let health = system.service("lucid-redis").unwrap().health.clone();
+    let Some(lucid_gen::system::Probe::Exec(argv)) = health.map(|h| h.probe) else {
+        panic!("lucid-redis has an exec health check");
+    };
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let (code, out) = exec_stdin(&redis, b"", &argv);
+    assert_eq!((code, out.trim()), (0, "PONG"), "{argv:?}");
     let tor = stack.container("lucid-tor-proxy");
     let right = wait_for(Duration::from_secs(30), || {
         tor_authenticate(&tor, 9051, Some(&store["TOR_PASSWORD"]))
