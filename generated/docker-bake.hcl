@@ -26,7 +26,7 @@ group "phase-foundation" {
 }
 
 group "phase-core" {
-  targets = ["lucid-service-mesh-controller", "lucid-api-gateway", "lucid-blockchain-engine", "lucid-session-anchoring", "lucid-block-manager", "lucid-data-chain"]
+  targets = ["lucid-consul", "lucid-service-mesh-controller", "lucid-api-gateway", "lucid-blockchain-engine", "lucid-session-anchoring", "lucid-block-manager", "lucid-data-chain"]
 }
 
 group "phase-application" {
@@ -86,6 +86,13 @@ target "lucid-tor-proxy" {
   context    = "${SOURCE_DIR}/02-network-security/tor"
   dockerfile = "${GENERATED_DIR}/dockerfiles/services/lucid-tor-proxy/Dockerfile"
   tags       = ["pickme/lucid-tor-proxy:latest-arm64"]
+  platforms  = ["linux/arm64"]
+}
+
+target "lucid-consul" {
+  context    = "${SOURCE_DIR}/service-mesh/consul"
+  dockerfile = "${GENERATED_DIR}/dockerfiles/services/lucid-consul/Dockerfile"
+  tags       = ["pickme/lucid-consul:latest-arm64"]
   platforms  = ["linux/arm64"]
 }
 

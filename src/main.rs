@@ -51,13 +51,20 @@ enum Command {
         /// anything is stale.
         #[arg(long)]
         check: bool,
+        /// How problems are printed (see `check --format`); with `github`,
+        /// `--check` also annotates each stale file. (With
+        /// GITHUB_STEP_SUMMARY set, `--check` appends its diff to that file.)
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Validate the model and report every problem with its location.
     Check {
         #[command(flatten)]
         paths: Paths,
         /// `human`: the source line with a caret, then help; `json`: one
-        /// JSON object per diagnostic and line on stdout, for editors and CI.
+        /// JSON object per diagnostic and line on stdout, for editors and CI;
+        /// `github`: GitHub Actions annotations (`::error file=...`) on
+        /// stdout, shown on the model's line in a pull request.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
@@ -340,7 +347,14 @@ fn main() -> ExitCode {
 
 fn try_main(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::All { paths, check } => all(&paths, check, &[]),
+        Command::All {
+            paths,
+            check,
+            format,
+        } => {
+            let _ = FORMAT.set(format);
+            all(&paths, check, &[])
+        }
         Command::Check { paths, format } => check(&paths, format),
         Command::Secrets {
             command: SecretsCommand::Rotate { name, paths },
@@ -476,18 +490,26 @@ fn deployment(paths: &Paths, fresh: bool) -> Result<Deployment, Failure> {
 enum Format {
     Human,
     Json,
+    Github,
 }
 
-/// The format `check --format` chose; every other command prints for people.
+/// The format `check`/`all --format` chose; every other command prints for
+/// people.
 static FORMAT: std::sync::OnceLock<Format> = std::sync::OnceLock::new();
 
 /// Prints diagnostics: for people on stderr (coloured only on a terminal,
-/// and not when `NO_COLOR` is set), or as JSON lines on stdout.
+/// and not when `NO_COLOR` is set), or as JSON lines or GitHub Actions
+/// annotations on stdout.
 fn print_diagnostics(diagnostics: &[Diagnostic]) {
     use std::io::IsTerminal;
-    if FORMAT.get() == Some(&Format::Json) {
+    let tool: Option<fn(&Diagnostic) -> String> = match FORMAT.get() {
+        Some(Format::Json) => Some(diagnostic::render::json),
+        Some(Format::Github) => Some(diagnostic::render::github),
+        _ => None,
+    };
+    if let Some(render) = tool {
         for d in diagnostics {
-            println!("{}", diagnostic::render::json(d));
+            println!("{}", render(d));
         }
         return;
     }
@@ -594,10 +616,10 @@ fn check(paths: &Paths, format: Format) -> Result<(), Failure> {
         published,
         system.secrets.len()
     );
-    // With `--format json`, stdout holds only diagnostics.
+    // With `--format json` or `github`, stdout holds only diagnostics.
     match format {
         Format::Human => println!("{summary}"),
-        Format::Json => eprintln!("{summary}"),
+        Format::Json | Format::Github => eprintln!("{summary}"),
     }
     Ok(())
 }
@@ -638,8 +660,9 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
     let outputs = write::with_manifest(outputs);
     let out = &paths.out;
     if check_only {
-        let stale =
+        let mut stale =
             write::compare(out, &outputs).map_err(|e| Failure::Io(format!("cannot read {e}")))?;
+        skip_unknowable_secrets(&source, &mut stale);
         if stale.is_empty() {
             println!(
                 "{}: all {} files are up to date",
@@ -649,6 +672,7 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
             return Ok(());
         }
         print!("{}", write::render_diff(out, &stale));
+        report_to_github(out, &stale, outputs.len())?;
         eprintln!(
             "error: {} of {} files in {} are stale; run `lucid-gen all` to rewrite them",
             stale.len(),
@@ -691,6 +715,33 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
             String::new()
         }
     );
+    Ok(())
+}
+
+/// Secret-bearing files `--check` cannot know without a store are left
+/// out, with a note.
+fn skip_unknowable_secrets(source: &SecretSource, stale: &mut Vec<write::Stale>) {
+    if let SecretSource::Store(store) = source {
+        if let Some(note) = write::skip_unknowable_secrets(stale, store) {
+            eprintln!("note: {note}");
+        }
+    }
+}
+
+/// With `--format github`, one annotation per stale file; with
+/// GITHUB_STEP_SUMMARY set, the diff (secrets hidden) in the job summary.
+fn report_to_github(out: &Path, stale: &[write::Stale], total: usize) -> Result<(), Failure> {
+    let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty());
+    let annotate = FORMAT.get() == Some(&Format::Github);
+    let lines = write::github_report(
+        out,
+        stale,
+        total,
+        annotate,
+        summary.as_deref().map(Path::new),
+    )
+    .map_err(|e| Failure::Io(format!("cannot write the job summary: {e}")))?;
+    lines.iter().for_each(|line| println!("{line}"));
     Ok(())
 }
 

@@ -26,33 +26,35 @@ pub struct OutputFile {
     pub mounted: bool,
 }
 
+/// A file without secrets (0644).
+pub fn public(text: String) -> OutputFile {
+    OutputFile {
+        text,
+        secret: false,
+        mounted: false,
+    }
+}
+
+/// A secret-bearing file read by Compose (0600).
+pub fn private(text: String) -> OutputFile {
+    OutputFile {
+        text,
+        secret: true,
+        mounted: false,
+    }
+}
+
+/// A secret-bearing file bind-mounted into containers (0444 in a 0700
+/// directory).
+pub fn mounted(text: String) -> OutputFile {
+    OutputFile {
+        text,
+        secret: true,
+        mounted: true,
+    }
+}
+
 impl OutputFile {
-    pub fn plain(text: String) -> Self {
-        OutputFile {
-            text,
-            secret: false,
-            mounted: false,
-        }
-    }
-
-    /// Secret-bearing, read by Compose (0600).
-    pub fn private(text: String) -> Self {
-        OutputFile {
-            text,
-            secret: true,
-            mounted: false,
-        }
-    }
-
-    /// Secret-bearing, bind-mounted into containers (0444 in a 0700 dir).
-    pub fn mounted(text: String) -> Self {
-        OutputFile {
-            text,
-            secret: true,
-            mounted: true,
-        }
-    }
-
     /// The file's mode on disk.
     pub fn mode(&self) -> u32 {
         match (self.secret, self.mounted) {

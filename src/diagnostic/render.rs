@@ -3,7 +3,9 @@
 //! For people, like rustc: a `path:line:col: error[rule]: message` header
 //! (editors jump to it), the model's line with a caret under the offending
 //! value, then `help:`. annotate-snippets does the layout; colour only when
-//! the output is a terminal. For tools, [`json`]: one JSON object per line.
+//! the output is a terminal. For tools, [`json`]: one JSON object per line;
+//! for GitHub Actions, [`github`]: one workflow command per diagnostic, which
+//! a pull request shows as an annotation on the model's line.
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
@@ -50,6 +52,28 @@ pub fn json(d: &Diagnostic) -> String {
         "help": d.help(),
     })
     .to_string()
+}
+
+/// `d` as a GitHub Actions workflow command:
+/// `::error file=F,line=L,col=C,title=RULE::MESSAGE` (`::warning` for a
+/// warning), the help on a second line of the message.
+pub fn github(d: &Diagnostic) -> String {
+    let name = match d.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let at = d.location.as_ref();
+    let file = at.map(|l| escape_control(&l.file.display().to_string()).into_owned());
+    let line = at.map(|l| l.line.to_string());
+    let col = at.map(|l| l.col.to_string());
+    let props = [
+        ("file", file.as_deref().unwrap_or("")),
+        ("line", line.as_deref().unwrap_or("")),
+        ("col", col.as_deref().unwrap_or("")),
+        ("title", d.rule().name()),
+    ];
+    let message = format!("{}\nhelp: {}", d.message(), d.help());
+    crate::escape::workflow_command(name, &props, &message).to_string()
 }
 
 /// The escaped text of the location's line, its number, and the byte span
@@ -159,6 +183,31 @@ mod tests {
         assert!(v["file"].is_null() && v["line"].is_null() && v["column"].is_null());
         assert_eq!(v["message"], "the model defines no services");
         assert_eq!(v["help"], "add a `services:` section to a model file");
+    }
+
+    #[test]
+    fn github_annotation_on_the_value() {
+        let d = Diagnostic::new(Kind::MemorySize {
+            value: "lots".into(),
+        })
+        .at(Some(at("    resources: { memory: lots, cpus: 0.1 }", 26)));
+        assert_eq!(
+            github(&d),
+            "::error file=model/x.yaml,line=12,col=26,title=invalid-resource::`lots` is not a memory size%0Ahelp: write it as Compose does: `512m`, `1g`, `1.5g`"
+        );
+        let d = Diagnostic::new(Kind::NoServices {});
+        assert!(github(&d).starts_with("::error title=no-services::"));
+        let d = Diagnostic::new(Kind::MissingHealthCheck {
+            service: "a,b".into(),
+        })
+        .at(Some(at("  a,b:", 3)));
+        assert!(
+            github(&d).starts_with(
+                "::warning file=model/x.yaml,line=12,col=3,title=missing-health-check::"
+            ),
+            "{}",
+            github(&d)
+        );
     }
 
     #[test]

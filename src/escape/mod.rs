@@ -4,8 +4,10 @@
 //! [`DockerCopy`] and [`DockerJson`] (Dockerfile arguments and exec-form
 //! arrays), [`Hcl`] (the bake file), [`ShellWord`] (`--dry-run` lines and
 //! `RUN` arguments), [`GitignorePattern`], [`Comment`], Python string
-//! literals for health probes ([`python_str`]), and model text shown on a
-//! terminal ([`escape_control`]: control characters as `\u{1b}` codes).
+//! literals for health probes ([`python_str`]), model text shown on a
+//! terminal ([`escape_control`]: control characters as `\u{1b}` codes), and
+//! GitHub Actions workflow commands and job-summary markdown
+//! ([`workflow_command`], [`markdown_code_block`]).
 //!
 //! Each type's field is private to its submodule, so the only way to get one
 //! is through the escape function that makes its text safe; templates hold
@@ -26,6 +28,7 @@
 
 mod docker;
 mod env;
+mod github;
 mod gitignore;
 mod hcl;
 mod python;
@@ -38,6 +41,7 @@ use std::fmt;
 pub use docker::{docker_copy, docker_quoted, docker_word, json_array, json_str};
 pub use docker::{DockerCopy, DockerJson, DockerWord};
 pub use env::{env_file_value, env_name, EnvName, EnvValue};
+pub use github::{markdown_code_block, workflow_command, WorkflowCommand};
 pub use gitignore::{gitignore_path, GitignorePattern};
 pub use hcl::{hcl_list, hcl_str, hcl_var_path, Hcl};
 pub use python::python_str;

@@ -137,7 +137,10 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
 
 /// The top-level `secrets:` and `configs:` of a compose file: each file
 /// one of its services mounts, once, by its path from the compose file.
-fn mounted_files(system: &System, plan: &ComposePlan) -> (Vec<(Yaml, Yaml)>, Vec<(Yaml, Yaml)>) {
+/// (compose name, file) pairs of a top-level `secrets:` or `configs:`.
+type Entries = Vec<(Yaml, Yaml)>;
+
+fn mounted_files(system: &System, plan: &ComposePlan) -> (Entries, Entries) {
     let from_compose = |path: &std::path::Path| {
         let path = path.to_string_lossy();
         compose_str(&relative_path(&system.output.compose_dir, &path))

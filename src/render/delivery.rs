@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use super::hashed_password::{salt_for, tor_hashed_password};
 use super::{env, output_path, RenderError};
-use crate::output::OutputFile;
+use crate::output::{self, OutputFile};
 use crate::secrets::SecretValues;
 use crate::system::{ConfigFile, Delivery, Piece, Service, System};
 
@@ -127,7 +127,7 @@ pub fn render_all(
     for s in &system.services {
         if has_env_secrets(s) {
             let text = env::render_service_secrets(system, s, secrets)?;
-            out.push((secrets_env_path(system, s), OutputFile::private(text)));
+            out.push((secrets_env_path(system, s), output::private(text)));
         }
         for u in &s.secrets {
             if u.delivery.target().is_some() {
@@ -137,8 +137,8 @@ pub fn render_all(
         for f in &s.config_files {
             let text = fill(system, &f.pieces, secrets)?;
             let file = match f.secret_bearing() {
-                true => OutputFile::mounted(text),
-                false => OutputFile::plain(text),
+                true => output::mounted(text),
+                false => output::public(text),
             };
             out.push((config_path(system, s, f), file));
         }
@@ -147,7 +147,7 @@ pub fn render_all(
         let value = value(system, i, secrets)?;
         out.push((
             secret_file_path(system, i),
-            OutputFile::mounted(value.to_string()),
+            output::mounted(value.to_string()),
         ));
     }
     Ok(out)

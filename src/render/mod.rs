@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use crate::escape::{gitignore_path, python_str, Unrepresentable};
 use crate::model::par;
-use crate::output::{OutputFile, Outputs, MANIFEST};
+use crate::output::{self, OutputFile, Outputs, MANIFEST};
 use crate::plan;
 use crate::secrets::SecretValues;
 use crate::system::{Probe, Service, System};
@@ -52,7 +52,7 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
     let mut outputs = Outputs::new();
     for (i, env_file) in system.env_files.iter().enumerate() {
         let text = env::render(system, i)?;
-        outputs.insert(env_path(system, &env_file.file), OutputFile::plain(text));
+        outputs.insert(env_path(system, &env_file.file), output::public(text));
     }
     outputs.extend(delivery::render_all(system, secrets)?);
     // Speed: the compose files, Dockerfiles and bake file are independent
@@ -84,7 +84,7 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
     );
     for files in rendered {
         for (path, text) in files? {
-            outputs.insert(path, OutputFile::plain(text));
+            outputs.insert(path, output::public(text));
         }
     }
     let gitignore = gitignore(&outputs)?;
@@ -243,7 +243,7 @@ fn gitignore(outputs: &Outputs) -> Result<OutputFile, RenderError> {
             text.push_str(&format!("{pattern}\n"));
         }
     }
-    Ok(OutputFile::plain(text))
+    Ok(output::public(text))
 }
 
 /// The probe command of a health check, in exec form, runnable in the

@@ -115,6 +115,8 @@ impl<'a> Validator<'a> {
                 target: &f.target,
                 secrets,
                 at: at.key("content"),
+                content: &f.content,
+                offset: std::cell::Cell::new(0),
             };
             let pieces = self.pieces(&ctx, &f.content);
             out.push(ConfigFile {
@@ -192,6 +194,7 @@ impl<'a> Validator<'a> {
         let mut rest = content;
         while let Some(open) = rest.find("{{") {
             text.push_str(&rest[..open]);
+            ctx.offset.set(content.len() - rest.len() + open);
             let after = &rest[open + 2..];
             let Some(close) = after.find("}}") else {
                 self.placeholder_error(ctx, &rest[open..], "is not closed with `}}`");
@@ -221,7 +224,20 @@ impl<'a> Validator<'a> {
             text: shown,
             why: why.to_string(),
         };
-        self.report(&ctx.at, kind);
+        self.report_in_content(ctx, kind);
+    }
+
+    /// A diagnostic at the current placeholder: the content's first line
+    /// is where the value starts, and a block scalar's lines share its
+    /// indentation, so line and column follow from the offset.
+    fn report_in_content(&mut self, ctx: &Ctx<'_, 'a>, kind: Kind) {
+        let start = self.value_loc(&ctx.at);
+        let before = &ctx.content[..ctx.offset.get().min(ctx.content.len())];
+        let line = start.line + before.matches('\n').count();
+        let col = start.col + before.rsplit('\n').next().unwrap_or("").chars().count();
+        let loc = self.files[ctx.at.file].location(line, col);
+        self.diagnostics
+            .push(crate::diagnostic::Diagnostic::new(kind).at(Some(loc)));
     }
 
     /// One `{{ … }}`: a piece, or `None` after reporting why not.
@@ -268,7 +284,17 @@ impl<'a> Validator<'a> {
     }
 
     fn placeholder_secret(&mut self, ctx: &Ctx<'_, 'a>, name: &str) -> Option<usize> {
-        self.secret_ref(ctx.m, ctx.service, name, &ctx.at)
+        if let Some(i) = ctx.m.secrets.get_index_of(name) {
+            return Some(i);
+        }
+        let before = self.diagnostics.len();
+        self.secret_ref(ctx.m, ctx.service, name, &ctx.at);
+        // Moved to the placeholder itself.
+        let moved: Vec<_> = self.diagnostics.drain(before..).collect();
+        for d in moved {
+            self.report_in_content(ctx, d.kind);
+        }
+        None
     }
 
     /// `{{ secret-file NAME }}`: where this service mounts secret NAME.
@@ -283,7 +309,7 @@ impl<'a> Validator<'a> {
                     secret: name.to_string(),
                     target: ctx.target.to_string(),
                 };
-                self.report(&ctx.at, kind);
+                self.report_in_content(ctx, kind);
                 None
             }
         }
@@ -296,7 +322,10 @@ struct Ctx<'c, 'a> {
     service: &'c str,
     target: &'c str,
     secrets: &'c [SecretUse],
+    /// The `content` value, and the placeholder's byte offset in it.
     at: At,
+    content: &'c str,
+    offset: std::cell::Cell<usize>,
 }
 
 /// The container port `port` names on `service`: a port's `name`, or a

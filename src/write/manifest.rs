@@ -7,8 +7,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::jail::{self, Existing, Jail};
-use super::{OutputFile, Outputs, WriteError};
+use super::{Outputs, WriteError};
 
+use crate::output;
 pub use crate::output::MANIFEST;
 
 /// A manifest larger than this is refused unread.
@@ -30,7 +31,7 @@ pub fn text<'a>(paths: impl Iterator<Item = &'a Path>) -> String {
 /// Adds the manifest itself to `outputs`.
 pub fn with_manifest(mut outputs: Outputs) -> Outputs {
     let text = text(outputs.keys().map(PathBuf::as_path));
-    outputs.insert(PathBuf::from(MANIFEST), OutputFile::plain(text));
+    outputs.insert(PathBuf::from(MANIFEST), output::public(text));
     outputs
 }
 

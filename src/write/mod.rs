@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use crate::model::par;
 pub use crate::output::{OutputFile, Outputs};
-pub use diff::render_diff;
+pub use diff::{github_report, render_diff, skip_unknowable_secrets};
 use jail::{DirFd, Dirs, Existing, Jail};
 pub use lock::RunLock;
 pub use manifest::{with_manifest, MANIFEST};
@@ -663,6 +663,7 @@ mod tests {
                     OutputFile {
                         text: t.to_string(),
                         secret: *s,
+                        mounted: false,
                     },
                 )
             })
@@ -688,6 +689,31 @@ mod tests {
         let s = apply(dir.path(), &second).unwrap();
         assert_eq!((s.written, s.deleted), (2, 1));
         assert!(!dir.path().join("b/.env").exists());
+    }
+
+    /// A mounted secret file is 0444 (its container's user must read it),
+    /// in a directory made 0700 even when it existed with looser bits.
+    #[test]
+    fn mounted_secret_files_are_readable_only_through_a_private_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("s/files")).unwrap();
+        let mut outputs = outputs(&[("a.txt", "plain", false)]);
+        outputs.insert(
+            PathBuf::from("s/files/KEY"),
+            crate::output::mounted("value".into()),
+        );
+        apply(dir.path(), &outputs).unwrap();
+        assert_eq!(mode_of(&dir.path().join("s/files/KEY")), Some(0o444));
+        assert_eq!(mode_of(&dir.path().join("s/files")), Some(0o700));
+        assert_eq!(mode_of(&dir.path().join("a.txt")), Some(0o644));
+        // Loosened by hand: the next run tightens both again.
+        use std::os::unix::fs::PermissionsExt;
+        let perm = |m| std::fs::Permissions::from_mode(m);
+        std::fs::set_permissions(dir.path().join("s/files"), perm(0o755)).unwrap();
+        std::fs::set_permissions(dir.path().join("s/files/KEY"), perm(0o666)).unwrap();
+        apply(dir.path(), &outputs).unwrap();
+        assert_eq!(mode_of(&dir.path().join("s/files/KEY")), Some(0o444));
+        assert_eq!(mode_of(&dir.path().join("s/files")), Some(0o700));
     }
 
     #[test]

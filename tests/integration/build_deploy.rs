@@ -477,13 +477,30 @@ fn build_builds_every_image_from_a_local_upstream() {
 
 // --------------------------------------------------------------- deploy
 
+/// The secret-bearing file each phase of the small fixture copies, and
+/// whether its directory is made private: shop-db mounts DB_PASSWORD as a
+/// file (0444 in a 0700 directory), shop-api reads its secrets env file.
+fn phase_secret(phase: &str) -> (&'static str, bool) {
+    match phase {
+        "base" => ("secrets/files/DB_PASSWORD", true),
+        _ => ("secrets/env/shop-api.env", false),
+    }
+}
+
 fn deploy_lines(r: &str, dir: &str, phase: &str, env: &str) -> Vec<String> {
     let host = "deploy@127.0.0.1";
+    let (secret, private) = phase_secret(phase);
+    let secret_dir = secret.rsplit_once('/').unwrap().0;
+    let chmod = match private {
+        true => format!(" && chmod 700 {dir}/{secret_dir}"),
+        false => String::new(),
+    };
     vec![
         format!("# phase {phase} → {host}:{dir}"),
-        format!("ssh -o BatchMode=yes {host} 'mkdir -p {dir}/configs/docker {dir}/configs/environment'"),
+        format!("ssh -o BatchMode=yes {host} 'mkdir -p {dir}/configs/docker {dir}/configs/environment {dir}/{secret_dir}{chmod}'"),
         format!("scp -o BatchMode=yes -p {r}/generated/configs/docker/docker-compose.{phase}.yml {host}:{dir}/configs/docker/docker-compose.{phase}.yml"),
         format!("scp -o BatchMode=yes -p {r}/generated/configs/environment/{env} {host}:{dir}/configs/environment/"),
+        format!("scp -o BatchMode=yes -p {r}/generated/{secret} {host}:{dir}/{secret_dir}/"),
         format!("ssh -o BatchMode=yes {host} 'cd {dir}/configs/docker && docker compose -f docker-compose.{phase}.yml up -d --wait'"),
     ]
 }
@@ -535,7 +552,7 @@ fn deploy_dry_run_of_every_phase_in_order() {
     want.extend(deploy_lines(&r, "/srv/shop", "edge", ".env.edge"));
     // The header keeps the directory as given.
     want[0] = want[0].replace("/srv/shop", "/srv/shop/");
-    want[5] = want[5].replace("/srv/shop", "/srv/shop/");
+    want[6] = want[6].replace("/srv/shop", "/srv/shop/");
     assert_eq!(lines(&out), want);
     assert_no_secret(&p, &out);
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
@@ -555,12 +572,10 @@ fn deploy_runs_ssh_and_scp_phase_by_phase() {
     let want: Vec<String> = ["base", "edge"]
         .iter()
         .flat_map(|phase| {
-            vec![
-                format!("ssh -o BatchMode=yes deploy@127.0.0.1 mkdir -p /opt/shop/configs/docker /opt/shop/configs/environment"),
-                format!("scp -o BatchMode=yes -p {r}/generated/configs/docker/docker-compose.{phase}.yml deploy@127.0.0.1:/opt/shop/configs/docker/docker-compose.{phase}.yml"),
-                format!("scp -o BatchMode=yes -p {r}/generated/configs/environment/.env.{phase} deploy@127.0.0.1:/opt/shop/configs/environment/"),
-                format!("ssh -o BatchMode=yes deploy@127.0.0.1 cd /opt/shop/configs/docker && docker compose -f docker-compose.{phase}.yml up -d --wait"),
-            ]
+            // The fake ssh logs its arguments joined, without the quotes.
+            let mut lines = deploy_lines(&r, "/opt/shop", phase, &format!(".env.{phase}"));
+            lines.remove(0);
+            lines.into_iter().map(|l| l.replace('\'', ""))
         })
         .collect();
     assert_eq!(calls, want);
@@ -570,13 +585,13 @@ fn deploy_runs_ssh_and_scp_phase_by_phase() {
 fn deploy_refuses_a_secret_env_file_others_can_read() {
     let p = Project::fixture("small");
     p.run().args(&["all"]).run();
-    let env = p.path("generated/configs/environment/.env.edge");
+    let env = p.path("generated/secrets/env/shop-api.env");
     fs::set_permissions(&env, fs::Permissions::from_mode(0o644)).unwrap();
     let fake = FakeTools::new(false);
     let out = fake.run(&p, &["deploy", "--host", "deploy@127.0.0.1"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains(".env.edge holds secrets but has mode 644"),
+        stderr(&out).contains("shop-api.env holds secrets but has mode 644"),
         "{}",
         stderr(&out)
     );

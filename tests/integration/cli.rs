@@ -9,6 +9,10 @@ use base64::Engine;
 
 const ENV_BASE: &str = "generated/configs/environment/.env.base";
 const ENV_EDGE: &str = "generated/configs/environment/.env.edge";
+/// shop-api's own secrets env file: the secrets it receives as variables.
+const API_SECRETS: &str = "generated/secrets/env/shop-api.env";
+/// DB_PASSWORD as the file shop-db mounts (`as: file-env`).
+const DB_SECRET_FILE: &str = "generated/secrets/files/DB_PASSWORD";
 
 fn env_value(text: &str, key: &str) -> String {
     let line = text
@@ -27,11 +31,13 @@ fn all_writes_the_whole_file_set_then_changes_nothing() {
     let p = Project::fixture("small");
     p.run()
         .args(&["all"])
-        .stdout_has("generated: 12 written, 0 unchanged")
+        .stdout_has("generated: 14 written, 0 unchanged")
         .run();
     for file in [
         ENV_BASE,
         ENV_EDGE,
+        API_SECRETS,
+        DB_SECRET_FILE,
         "generated/configs/docker/docker-compose.base.yml",
         "generated/configs/docker/docker-compose.edge.yml",
         "generated/configs/docker/docker-compose.master.yml",
@@ -45,7 +51,7 @@ fn all_writes_the_whole_file_set_then_changes_nothing() {
     let before = p.snapshot_tree("generated");
     p.run()
         .args(&["all"])
-        .stdout_has("0 written, 12 unchanged")
+        .stdout_has("0 written, 14 unchanged")
         .run();
     assert_eq!(
         before,
@@ -72,7 +78,7 @@ fn check_mode_reports_a_hand_edit_and_writes_nothing() {
         .run()
         .args(&["all", "--check"])
         .status(1)
-        .stderr_has("1 of 12 files in generated are stale")
+        .stderr_has("1 of 14 files in generated are stale")
         .run();
     let diff = stdout(&out);
     assert!(
@@ -88,55 +94,73 @@ fn check_mode_reports_a_hand_edit_and_writes_nothing() {
 fn secrets_are_random_sized_private_and_stable() {
     let p = Project::fixture("small");
     let out = p.run().args(&["all"]).run();
-    let base = p.read(ENV_BASE);
-    let edge = p.read(ENV_EDGE);
-    let password = env_value(&base, "DB_PASSWORD");
+    let api = p.read(API_SECRETS);
+    let password = env_value(&api, "DB_PASSWORD");
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(&password)
         .unwrap();
     assert_eq!(decoded.len(), 32);
-    let token = env_value(&edge, "API_TOKEN");
+    let token = env_value(&api, "API_TOKEN");
     assert_eq!(token.len(), 32, "16 bytes hex-encoded");
     assert_eq!(
-        env_value(&edge, "DB_PASSWORD"),
+        p.read(DB_SECRET_FILE),
         password,
-        "one secret, one value in every file"
+        "one secret, one value, as a variable and as a file"
     );
-    for file in [ENV_BASE, ENV_EDGE, ".lucid-gen/secrets.env"] {
-        let mode = fs::metadata(p.path(file)).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "{file}");
+    // The shared env files carry no secret: every reader would get it.
+    for file in [ENV_BASE, ENV_EDGE] {
+        let text = p.read(file);
+        assert!(
+            !text.contains(&password) && !text.contains(&token),
+            "{file}"
+        );
+        assert_eq!(mode(&p, file), 0o644, "{file}");
+    }
+    for (file, want) in [
+        (API_SECRETS, 0o600),
+        (".lucid-gen/secrets.env", 0o600),
+        // Mounted: readable by the container's user, behind a 0700 dir.
+        (DB_SECRET_FILE, 0o444),
+        ("generated/secrets/files", 0o700),
+    ] {
+        assert_eq!(mode(&p, file), want, "{file}");
     }
     let ignored = p.read("generated/.gitignore");
-    assert!(
-        ignored.contains("/configs/environment/.env.base"),
-        "{ignored}"
-    );
+    for path in ["/secrets/env/shop-api.env", "/secrets/files/DB_PASSWORD"] {
+        assert!(ignored.contains(path), "{ignored}");
+    }
     for text in [stdout(&out), stderr(&out)] {
         assert!(
             !text.contains(&password) && !text.contains(&token),
             "a secret was printed"
         );
     }
-    assert!(!base.contains("${"), "placeholder left in {base}");
+    assert!(!api.contains("${"), "placeholder left in {api}");
 
     // Another project gets other values.
     let q = Project::fixture("small");
     q.run().args(&["all"]).run();
-    assert_ne!(env_value(&q.read(ENV_BASE), "DB_PASSWORD"), password);
+    assert_ne!(env_value(&q.read(API_SECRETS), "DB_PASSWORD"), password);
+}
+
+fn mode(p: &Project, file: &str) -> u32 {
+    fs::metadata(p.path(file)).unwrap().permissions().mode() & 0o777
 }
 
 #[test]
 fn rotate_replaces_one_secret_only() {
     let p = Project::fixture("small");
     p.run().args(&["all"]).run();
-    let edge = p.read(ENV_EDGE);
+    let edge = p.read(API_SECRETS);
+    let db_file = p.read(DB_SECRET_FILE);
     let out = p
         .run()
         .args(&["secrets", "rotate", "API_TOKEN"])
         .stdout_has("generated 1 secret(s): API_TOKEN")
         .stdout_has("1 written")
         .run();
-    let rotated = p.read(ENV_EDGE);
+    assert_eq!(p.read(DB_SECRET_FILE), db_file, "another secret's file");
+    let rotated = p.read(API_SECRETS);
     assert_ne!(
         env_value(&rotated, "API_TOKEN"),
         env_value(&edge, "API_TOKEN")
@@ -164,7 +188,7 @@ fn seeded_secrets_are_deterministic() {
             "seeded runs keep no store"
         );
     }
-    assert_eq!(a.read(ENV_EDGE), b.read(ENV_EDGE));
+    assert_eq!(a.read(API_SECRETS), b.read(API_SECRETS));
 }
 
 #[test]
@@ -320,7 +344,9 @@ fn check_warns_about_exposed_secret_files() {
         fs::Permissions::from_mode(0o644),
     )
     .unwrap();
-    fs::set_permissions(p.path(ENV_BASE), fs::Permissions::from_mode(0o640)).unwrap();
+    fs::set_permissions(p.path(API_SECRETS), fs::Permissions::from_mode(0o640)).unwrap();
+    let files_dir = "generated/secrets/files";
+    fs::set_permissions(p.path(files_dir), fs::Permissions::from_mode(0o755)).unwrap();
     let git = |args: &[&str]| {
         let ok = std::process::Command::new("git")
             .args(args)
@@ -337,7 +363,10 @@ fn check_warns_about_exposed_secret_files() {
         .run()
         .args(&["check"])
         .stderr_has(".lucid-gen/secrets.env holds secrets but has mode 644")
-        .stderr_has("generated/configs/environment/.env.base holds secrets but has mode 640")
+        .stderr_has("generated/secrets/env/shop-api.env holds secrets but has mode 640")
+        .stderr_has(
+            "generated/secrets/files holds secret files containers mount (mode 0444) but has mode 755",
+        )
         .stderr_has(".lucid-gen/secrets.env holds secrets but is tracked by git")
         .run();
     // Warnings, not errors: the model itself is fine.
@@ -358,10 +387,8 @@ fn no_command_prints_a_secret() {
     outputs.push(p.run().args(&["check"]).run());
     outputs.push(p.run().args(&["all", "--check"]).run());
     // A hand-edited secret-bearing file: --check says it differs, never how.
-    let edited = p
-        .read(ENV_BASE)
-        .replace("DB_NAME=\"shop\"", "DB_NAME=\"shop2\"");
-    p.write(ENV_BASE, &edited);
+    let edited = p.read(API_SECRETS) + "EXTRA=\"hand-edited\"\n";
+    p.write(API_SECRETS, &edited);
     outputs.push(
         p.run()
             .args(&["all", "--check"])

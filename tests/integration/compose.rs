@@ -145,8 +145,9 @@ fn env_values_survive_docker_compose_config() {
             );
         }
     }
-    // Secrets arrive too, exactly as the env file holds them.
-    let base = p.read("generated/configs/environment/.env.edge");
+    // Secrets arrive too, exactly as the service's secrets env file holds
+    // them, and only to the service that declares them.
+    let base = p.read("generated/secrets/env/shop-api.env");
     let token = base
         .lines()
         .find_map(|l| l.strip_prefix("API_TOKEN="))
@@ -156,6 +157,10 @@ fn env_values_survive_docker_compose_config() {
         master["services"]["shop-api"]["environment"]["API_TOKEN"].as_str(),
         Some(token)
     );
+    for other in ["shop-echo", "shop-db", "shop-pay-gateway"] {
+        let env = &master["services"][other]["environment"];
+        assert!(env.get("API_TOKEN").is_none(), "{other} got API_TOKEN");
+    }
 }
 
 /// Whether compose-lint (the compose security linter) runs here.

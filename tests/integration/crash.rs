@@ -209,9 +209,11 @@ fn check_whole(p: &Project, s: &States, context: &str) -> usize {
 }
 
 /// Every secret-bearing file (as `generated/.gitignore` lists them) and
-/// the store are private.
+/// the store are private: 0600, or for a file containers mount, 0444 in
+/// a directory of mode 0700.
 fn check_private(p: &Project, context: &str) {
     use std::os::unix::fs::PermissionsExt;
+    let mode_of = |rel: &str| fs::metadata(p.path(rel)).unwrap().permissions().mode() & 0o777;
     let ignored = p.read("generated/.gitignore");
     let private = ignored
         .lines()
@@ -219,8 +221,17 @@ fn check_private(p: &Project, context: &str) {
         .map(|l| format!("generated{l}"))
         .chain([STORE.to_string()]);
     for rel in private {
-        let mode = fs::metadata(p.path(&rel)).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "{context}: {rel} has mode {mode:o}");
+        let mode = mode_of(&rel);
+        if mode == 0o444 {
+            let dir = rel.rsplit_once('/').unwrap().0;
+            let dir_mode = mode_of(dir);
+            assert_eq!(
+                dir_mode, 0o700,
+                "{context}: {dir} (of {rel}) has mode {dir_mode:o}"
+            );
+        } else {
+            assert_eq!(mode, 0o600, "{context}: {rel} has mode {mode:o}");
+        }
     }
 }
 
@@ -311,18 +322,24 @@ fn two_runs_at_once_never_interleave() {
         let store = check_store(&p, &secrets, &context);
         p.run().args(&["all"]).stdout_has(" 0 written").run();
         p.run().args(&["all", "--check"]).run();
-        // The env files hold the store's values.
+        // The secret files hold the store's values (a secrets env file
+        // as `NAME="value"`, a secret file as the value itself, Tor's torrc
+        // only its hash: every secret is in one of the first two forms).
         let (now, _) = files(&p.path("generated"));
         for (name, value) in &store {
             let holders = now
-                .values()
-                .filter(|bytes| {
-                    String::from_utf8_lossy(bytes).contains(&format!("{name}=\"{value}\""))
+                .iter()
+                .filter(|(rel, bytes)| {
+                    let text = String::from_utf8_lossy(bytes);
+                    let file = rel.file_name().unwrap_or_default().to_string_lossy();
+                    text.contains(&format!("{name}=\"{value}\""))
+                        || (file == name.as_str() && text == value.as_str())
+                        || text.contains(&format!("requirepass {value}"))
                 })
                 .count();
             assert!(
-                holders > 0,
-                "{context}: no env file holds the stored {name}"
+                holders > 0 || name == "TOR_PASSWORD",
+                "{context}: no file holds the stored {name}"
             );
         }
     }
@@ -380,8 +397,8 @@ fn a_killed_rotation_never_truncates_the_store() {
 
 #[test]
 fn temporary_files_of_a_killed_run_never_leak_a_secret() {
-    // A run killed between creating and renaming a temporary env file
-    // leaves it, holding secret values, next to the real one. The next
+    // A run killed between creating and renaming a temporary secrets env
+    // file leaves it, holding secret values, next to the real one. The next
     // complete run must remove it, or `generated/.gitignore` must ignore
     // it: the README has `generated/` committed.
     const SEED: u64 = 0x1eaf;
@@ -391,7 +408,7 @@ fn temporary_files_of_a_killed_run_never_leak_a_secret() {
     p.run().args(&["all"]).run();
     let window = timed(&p, &["secrets", "rotate", &name]).as_micros() as u64 * 12 / 10;
     let mut rng = StdRng::seed_from_u64(SEED);
-    let env_dir = p.path("generated/configs/environment");
+    let env_dir = p.path("generated/secrets/env");
     let mut attempts = 0;
     while files(&env_dir).1 == 0 {
         attempts += 1;

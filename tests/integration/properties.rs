@@ -800,7 +800,8 @@ fn files_under(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
 /// For every fixture model, the repository's model and a model whose
 /// output directories are spelled with `./`, glob characters, `#`, `!`,
 /// leading and trailing spaces: rendered into a git work tree, every secret-bearing
-/// file (mode 0600) is ignored by git and every other file is not.
+/// file (mode 0600, or 0444 in a 0700 directory) is ignored by git and every other
+/// file is not.
 #[test]
 fn secret_env_files_are_git_ignored_for_every_fixture() {
     use std::os::unix::fs::PermissionsExt;
@@ -817,6 +818,7 @@ fn secret_env_files_are_git_ignored_for_every_fixture() {
     let system = hostile.read("model/system.yaml").replace(
         "  platform: linux/amd64\n",
         "  platform: linux/amd64\n  output:\n    env_dir: \"./ se[c]r*e?ts/./!#env  \"\n    \
+         secrets_dir: \"./ se[c]r*e?ts/./!#sec  \"\n    \
          compose_dir: \"./compose #1\"\n    dockerfile_dir: \"docker[files]\"\n",
     );
     hostile.write("model/system.yaml", &system);
@@ -827,12 +829,11 @@ fn secret_env_files_are_git_ignored_for_every_fixture() {
         let generated = p.path("generated");
         let mut files = Vec::new();
         files_under(p.dir.path(), &generated, &mut files);
+        let mode = |f: &Path| fs::metadata(f).unwrap().permissions().mode() & 0o777;
         let (secret, public): (Vec<_>, Vec<_>) = files.iter().partition(|f| {
-            let mode = fs::metadata(p.dir.path().join(f))
-                .unwrap()
-                .permissions()
-                .mode();
-            mode & 0o077 == 0
+            let path = p.dir.path().join(f);
+            let m = mode(&path);
+            m & 0o077 == 0 || (m == 0o444 && mode(path.parent().unwrap()) == 0o700)
         });
         assert!(!secret.is_empty(), "{name}: no secret-bearing file");
         let as_str = |v: &[&PathBuf]| -> Vec<String> {

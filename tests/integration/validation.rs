@@ -421,18 +421,19 @@ fn a_plain_variable_cannot_replace_a_secret() {
         "services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    secrets: [API_TOKEN]\n    environment:\n      API_TOKEN: not-so-secret\n",
     );
     refused(&p, "env-conflict", &["API_TOKEN", "shop-x"]);
-    // A later env file's plain variable wins over an earlier file's secret.
+    // A shared env file's plain variable of the same name: the secret
+    // (read last, from the service's own file) would silently win.
     let p = project(
         None,
         "env_files:\n  later:\n    file: .env.later\n    vars:\n      API_TOKEN: not-so-secret\n\
          services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    env_files: [edge, later]\n    secrets: [API_TOKEN]\n",
     );
-    refused(&p, "env-conflict", &["API_TOKEN", "later", "edge"]);
-    // An earlier plain variable is replaced by the later secret: fine.
+    refused(&p, "env-conflict", &["API_TOKEN", "later", "shop-x"]);
+    // As a file, the secret has no variable to clash with.
     let p = project(
         None,
-        "env_files:\n  earlier:\n    file: .env.earlier\n    vars:\n      API_TOKEN: placeholder\n\
-         services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    env_files: [earlier, edge]\n    secrets: [API_TOKEN]\n",
+        "env_files:\n  later:\n    file: .env.later\n    vars:\n      API_TOKEN: not-so-secret\n\
+         services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    env_files: [edge, later]\n    secrets: [{ name: API_TOKEN, as: file }]\n",
     );
     accepted(&p);
 }
@@ -836,23 +837,23 @@ fn build_paths_a_dockerfile_cannot_carry_are_located_errors() {
 }
 
 #[test]
-fn an_env_dir_gitignore_cannot_list_is_a_located_error() {
-    // The small fixture's env files hold secrets, so `.gitignore` lists
-    // them; a line break in their directory cannot be written there.
-    let p = project(Some("{ env_dir: \"env\\u2028files\" }"), "");
+fn a_secrets_dir_gitignore_cannot_list_is_a_located_error() {
+    // The small fixture's services receive secrets, so `.gitignore` lists
+    // their files; a line break in their directory cannot be written there.
+    let p = project(Some("{ secrets_dir: \"sec\\u2028rets\" }"), "");
     refused_before_render(
         &p,
         "invalid-path",
         "model/system.yaml:5:",
-        &[".env.base", "holds secrets", ".gitignore"],
+        &["shop-api.env", "holds secrets", ".gitignore"],
     );
     // Characters gitignore treats as patterns are escaped, not refused.
-    let p = project(Some("{ env_dir: \"env #1 [*]!\" }"), "");
+    let p = project(Some("{ secrets_dir: \"sec #1 [*]!\" }"), "");
     accepted(&p);
     p.run().args(&["all"]).run();
     let gitignore = p.read("generated/.gitignore");
     assert!(
-        gitignore.contains("/env \\#1 \\[\\*\\]\\!/.env.base\n"),
+        gitignore.contains("/sec \\#1 \\[\\*\\]\\!/env/shop-api.env\n"),
         "{gitignore}"
     );
 }
