@@ -1,20 +1,25 @@
 //! `lucid-gen-standin`: a tiny static program that impersonates *any* service of a
 //! generated compose file in end-to-end tests, where no real image can be pulled.
 //!
-//! In a `FROM scratch` image it lives at `/standin` and is copied to the paths of the
-//! exec health checks (`/usr/bin/python3`, `/usr/local/bin/redis-cli`, …). The
-//! basename of `argv[0]` and the arguments choose what it does:
+//! In a `FROM scratch` image it lives at `/standin` and is copied to `/usr/bin/python3`
+//! and to the path of the service's exec health check (`/usr/local/bin/redis-cli`,
+//! `/usr/bin/curl`, `/app/bin/health.sh`, …). The basename of `argv[0]` and the
+//! arguments choose what it does:
 //!
 //! * `standin [serve [ignored...]]`: listen on the ports of `STANDIN_TCP_PORTS` and
-//!   `STANDIN_UDP_PORTS` (comma-separated); TCP speaks minimal HTTP/1.0 (`/health` →
-//!   200 `ok`, other paths → 404, non-HTTP → close), UDP echoes. SIGTERM/SIGINT exit
-//!   at once (it runs as PID 1).
+//!   `STANDIN_UDP_PORTS` (comma-separated); TCP speaks minimal HTTP/1.0 (every path →
+//!   200 `ok`, non-HTTP → close), UDP echoes. SIGTERM/SIGINT exit at once (PID 1).
+//! * `standin once`: exit 0 at once (one-shot services that must complete).
 //! * `standin probe tcp HOST PORT [TIMEOUT_MS]` | `dns HOST` | `http URL [TIMEOUT_MS]`:
 //!   print one line (`reachable …`/`unreachable …`, `resolved …`/`unresolved …`),
 //!   exit 0 on success, 1 on failure, 2 on usage errors.
-//! * `python*`: runs the generated `python3 -c` health checks (`urlopen('http://…')`,
-//!   `socket.create_connection(('HOST', PORT))`) natively.
-//! * any other name (`redis-cli ping`, …): TCP connect to the first `STANDIN_TCP_PORTS`.
+//! * any other name is a health check's program (`python3 -c CODE`, `python3 -m mod`,
+//!   `curl -f URL`, `wget -q -O- URL`, `redis-cli -p 6379 ping`, a script, …): it runs
+//!   what the arguments name — every `http://` URL (a GET below 400), `https://` URL,
+//!   `HOST:PORT` word, Python `create_connection((HOST, PORT))`, or else a
+//!   `-p`/`--port` with `-h`/`--host` (TCP connects), loopback meaning the stand-in's
+//!   own listeners — and exits 1 only if one of them fails. With nothing to check, the
+//!   first `STANDIN_TCP_PORTS` port must accept connections (no TCP port: exit 0).
 //!
 //! Names resolve without libc (a static glibc binary has no NSS in a scratch image):
 //! `/etc/hosts`, then a minimal UDP DNS client asking `/etc/resolv.conf`'s nameservers.
@@ -28,7 +33,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 use std::{env, fs, process, thread};
 
-const USAGE: &str = "usage: standin [serve [ARGS...]]
+const USAGE: &str = "usage: standin [serve [ARGS...]] | once
        standin probe tcp HOST PORT [TIMEOUT_MS] | dns HOST | http URL [TIMEOUT_MS]
        standin probe many tcp,HOST,PORT[,MS] dns,HOST http,URL[,MS] ...";
 const PROBE_TIMEOUT_MS: u64 = 2000; // default of `probe tcp|http`
@@ -58,14 +63,12 @@ fn main() {
 fn run(args: &[String]) -> i32 {
     let name = basename(args.first().map(String::as_str).unwrap_or("standin"));
     let rest = args.get(1..).unwrap_or(&[]);
-    if name.starts_with("python") {
-        return python_mode(rest);
-    }
-    if !(name.starts_with("standin") || name.starts_with("lucid-gen-standin")) {
-        return exit_code("health check", generic_health_check());
+    if !(name == "standin" || name == "lucid-gen-standin") {
+        return exec_probe(name, rest);
     }
     match rest.first().map(String::as_str) {
         None | Some("serve") => serve(),
+        Some("once") => 0,
         Some("probe") => probe(&rest[1..]),
         Some(other) => {
             eprintln!("standin: unknown command {other:?}\n{USAGE}");
@@ -195,56 +198,103 @@ fn parse_request_line(line: &str) -> Option<(String, String)> {
     }
 }
 
-fn http_response(method: &str, target: &str) -> String {
-    let healthy = target.split('?').next() == Some("/health");
-    let (status, body) = if healthy {
-        ("200 OK", "ok")
-    } else {
-        ("404 Not Found", "not found")
-    };
-    let body = if method == "HEAD" { "" } else { body };
+/// Every path answers 200 `ok`: the stand-in impersonates the service's
+/// health endpoint wherever the model puts it (`/health`, `/healthz`, …).
+fn http_response(method: &str, _target: &str) -> String {
+    let body = if method == "HEAD" { "" } else { "ok" };
     let length = body.len();
-    format!("HTTP/1.0 {status}\r\nContent-Type: text/plain\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{body}")
+    format!("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{body}")
 }
 
 // ------------------------------------------------------ health-check modes
 
 /// A parsed `http://HOST[:PORT][/PATH]` URL.
 #[derive(Debug, PartialEq)]
-struct Url {
-    host: String,
-    port: u16,
-    path: String,
+pub struct Url {
+    pub host: String,
+    pub port: u16,
+    pub path: String,
 }
 
-/// What a generated `python3 -c` health check does.
+/// One thing an exec health check reaches, found in its arguments.
 #[derive(Debug, PartialEq)]
-enum Check {
+pub enum Check {
+    /// `http://…`: a `GET` that must answer below 400 (like `curl -f`,
+    /// `wget` and `urlopen`).
     Http(Url),
+    /// `https://…`, `create_connection((HOST, PORT))`, `HOST:PORT`, `-p PORT`:
+    /// a TCP connection (the stand-in speaks no TLS).
     Tcp(String, u16),
 }
 
 fn parse_http_url(url: &str) -> Option<Url> {
     let rest = url.strip_prefix("http://")?;
-    let split = rest.find('/').unwrap_or(rest.len());
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = (&rest[..split], &rest[split..]);
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) => (host, port.parse().ok()?),
-        None => (authority, 80),
+    let (host, port) = split_host_port(authority, 80)?;
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
     };
-    let path = if path.is_empty() { "/" } else { path };
-    let (host, path) = (host.to_string(), path.to_string());
-    Some(Url { host, port, path }).filter(|url| !url.host.is_empty())
+    Some(Url { host, port, path })
 }
 
-/// Recognises `urlopen('http://…')` and `create_connection(('HOST', PORT)…`.
-fn parse_python_check(code: &str) -> Option<Check> {
-    if let Some(start) = code.find("http://") {
-        let url = code[start..].split(&['\'', '"', ' '][..]).next()?;
-        return parse_http_url(url).map(Check::Http);
+/// `HOST[:PORT]`, `[V6]:PORT`, an optional `user@` dropped; `None` if malformed.
+fn split_host_port(authority: &str, default: u16) -> Option<(String, u16)> {
+    let authority = authority.rsplit('@').next()?;
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') || host.ends_with(']') => {
+            (host, port.parse().ok().filter(|p| *p != 0)?)
+        }
+        _ => (authority, default),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let valid = |c: char| c.is_ascii_alphanumeric() || "-._:".contains(c);
+    if host.is_empty() || !host.chars().all(valid) {
+        return None;
     }
-    let args = code.split("create_connection(").nth(1)?.trim_start();
-    let args = args.strip_prefix('(')?.trim_start();
+    Some((host.to_string(), port))
+}
+
+/// Whether `host` names the container itself.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || host == "::"
+        || host == "0.0.0.0"
+        || host
+            .parse::<Ipv4Addr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+/// Every URL (`http://`, `https://`) inside `text`, and Python's
+/// `create_connection((HOST, PORT)…)`.
+fn checks_in_text(text: &str, found: &mut Vec<Check>) {
+    let ends = |c: char| c.is_whitespace() || "'\"`)(;,<>|&{}\\".contains(c);
+    let mut rest = text;
+    while let Some(start) = rest.find("http") {
+        let candidate = &rest[start..];
+        let url = &candidate[..candidate.find(ends).unwrap_or(candidate.len())];
+        if url.starts_with("http://") {
+            found.extend(parse_http_url(url).map(Check::Http));
+        } else if let Some(tls) = url.strip_prefix("https://") {
+            let authority = &tls[..tls.find(['/', '?', '#']).unwrap_or(tls.len())];
+            let target = split_host_port(authority, 443);
+            found.extend(target.map(|(host, port)| Check::Tcp(host, port)));
+        }
+        rest = &candidate[4..];
+    }
+    for call in text.split("create_connection(").skip(1) {
+        found.extend(python_connection(call));
+    }
+}
+
+/// `(('HOST', PORT)…` after `create_connection(`.
+fn python_connection(args: &str) -> Option<Check> {
+    let args = args.trim_start().strip_prefix('(')?.trim_start();
     let quote = args.chars().next().filter(|c| *c == '\'' || *c == '"')?;
     let (host, after) = args[1..].split_once(quote)?;
     let after = after.trim_start().strip_prefix(',')?.trim_start();
@@ -252,24 +302,100 @@ fn parse_python_check(code: &str) -> Option<Check> {
     Some(Check::Tcp(host.to_string(), digits.parse().ok()?))
 }
 
-fn python_mode(args: &[String]) -> i32 {
-    let code = args
-        .iter()
-        .position(|a| a == "-c")
-        .and_then(|i| args.get(i + 1));
-    let result = match code.map(|code| (code, parse_python_check(code))) {
-        Some((_, Some(Check::Http(url)))) => http_get(&url, CHECK_TIMEOUT).and_then(http_ok),
-        Some((_, Some(Check::Tcp(host, port)))) => connect(&host, port, CHECK_TIMEOUT).map(drop),
-        Some((code, None)) => {
-            eprintln!("standin(python): unsupported code: {code}");
-            return 2;
+/// What an exec health check reaches: URLs anywhere in its arguments
+/// (also inside `sh -c` or `python3 -c` code), `HOST:PORT[/PATH]` words
+/// (HTTP for `curl`/`wget`, TCP otherwise), and, when none of those is
+/// there, a `-p`/`--port` number with `-h`/`--host`.
+pub fn exec_checks(program: &str, args: &[String]) -> Vec<Check> {
+    let mut found = Vec::new();
+    let http_client = program == "curl" || program == "wget";
+    for arg in args {
+        let before = found.len();
+        checks_in_text(arg, &mut found);
+        if found.len() == before && !arg.starts_with('-') {
+            found.extend(host_port_word(arg, http_client));
         }
-        None => {
-            eprintln!("standin(python): only `python3 -c CODE` is supported");
-            return 2;
+    }
+    if found.is_empty() {
+        found.extend(port_option(args));
+    }
+    found
+}
+
+/// A bare `HOST:PORT[/PATH]` argument.
+fn host_port_word(word: &str, http: bool) -> Option<Check> {
+    let authority = &word[..word.find('/').unwrap_or(word.len())];
+    if !authority.contains(':') {
+        return None;
+    }
+    let (host, port) = split_host_port(authority, 0)?;
+    let is_name = host.chars().any(|c| c.is_ascii_alphabetic()) || host.parse::<Ipv4Addr>().is_ok();
+    if port == 0 || !is_name || host.contains(':') {
+        return None;
+    }
+    if http {
+        return parse_http_url(&format!("http://{word}")).map(Check::Http);
+    }
+    Some(Check::Tcp(host, port))
+}
+
+/// `-p PORT`/`--port PORT`/`--port=PORT` with `-h HOST`/`--host HOST`
+/// (loopback when absent), as `redis-cli` and `pg_isready` take them.
+fn port_option(args: &[String]) -> Option<Check> {
+    let value = |short: &str, long: &str| {
+        let eq = format!("{long}=");
+        args.iter().enumerate().find_map(|(i, arg)| {
+            if arg == short || arg == long {
+                args.get(i + 1).cloned()
+            } else {
+                arg.strip_prefix(&eq).map(str::to_string)
+            }
+        })
+    };
+    let port = value("-p", "--port")?.parse().ok().filter(|p| *p != 0)?;
+    let host = value("-h", "--host").unwrap_or_else(|| "127.0.0.1".to_string());
+    Some(Check::Tcp(host, port))
+}
+
+/// Runs one check against the network, as the real probe would.
+fn run_check(check: &Check) -> Result<(), String> {
+    let local = |host: &str| {
+        if is_loopback(host) {
+            "127.0.0.1".to_string()
+        } else {
+            host.to_string()
         }
     };
-    exit_code("python", result)
+    match check {
+        Check::Http(url) => {
+            let url = Url {
+                host: local(&url.host),
+                port: url.port,
+                path: url.path.clone(),
+            };
+            http_get(&url, CHECK_TIMEOUT).and_then(http_ok)
+        }
+        Check::Tcp(host, port) => connect(&local(host), *port, CHECK_TIMEOUT).map(drop),
+    }
+}
+
+/// Any program name but the stand-in's own: the image's health-check
+/// program (`python3 -c|-m …`, `curl`, `wget`, `redis-cli ping`, a
+/// script, …). Runs every check its arguments name; with none, the first
+/// configured TCP port must accept connections (none: healthy). Exit 1
+/// only when a check fails — a probe is never failed for being unknown.
+fn exec_probe(program: &str, args: &[String]) -> i32 {
+    let checks = exec_checks(program, args);
+    if checks.is_empty() {
+        return exit_code("health check", generic_health_check());
+    }
+    for check in &checks {
+        if let Err(e) = run_check(check) {
+            eprintln!("standin({program}): {check:?}: {e}");
+            return 1;
+        }
+    }
+    0
 }
 
 /// Like `urlopen`: statuses of 400 and above are errors.
@@ -281,7 +407,7 @@ fn http_ok(status: u16) -> Result<(), String> {
     }
 }
 
-/// Any other argv[0]: the first configured TCP port must accept connections.
+/// The first configured TCP port must accept connections.
 fn generic_health_check() -> Result<(), String> {
     match env_ports("STANDIN_TCP_PORTS")?.first() {
         Some(&port) => connect("127.0.0.1", port, CHECK_TIMEOUT).map(drop),
@@ -600,137 +726,5 @@ fn parse_response(id: u16, msg: &[u8]) -> Result<Vec<Ipv4Addr>, DnsError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A reply (QR, RD, RA, `rcode`) to `encode_query(id, name)` announcing `answers`.
-    fn reply(id: u16, rcode: u8, answers: u16, name: &str) -> Vec<u8> {
-        let mut msg = encode_query(id, name).unwrap();
-        msg[2..4].copy_from_slice(&[0x81, 0x80 | rcode]);
-        msg[6..8].copy_from_slice(&answers.to_be_bytes());
-        msg
-    }
-
-    /// Appends a resource record (class IN, TTL 60).
-    fn record(msg: &mut Vec<u8>, owner: &[u8], rtype: u16, rdata: &[u8]) {
-        msg.extend_from_slice(owner);
-        msg.extend_from_slice(&rtype.to_be_bytes());
-        msg.extend_from_slice(&[0, 1, 0, 0, 0, 60, 0, rdata.len() as u8]);
-        msg.extend_from_slice(rdata);
-    }
-
-    #[test]
-    fn encodes_queries() {
-        let mut expected = vec![0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, b'd', b'b', 3];
-        expected.extend_from_slice(b"lan\0\0\x01\0\x01");
-        assert_eq!(encode_query(0xabcd, "db.lan"), Ok(expected));
-        assert!(encode_query(1, "a..b").is_err());
-        assert!(encode_query(1, &"x".repeat(64)).is_err());
-    }
-
-    #[test]
-    fn parses_answers_with_compression() {
-        let mut msg = reply(7, 0, 3, "web");
-        // CNAME web -> alias.web (owner and rdata use pointers to offset 12), then A records
-        // owned by alias.web (pointer to the CNAME rdata at offset 33) and by web (plain).
-        record(&mut msg, &[0xc0, 12], 5, b"\x05alias\xc0\x0c");
-        record(&mut msg, &[0xc0, 33], 1, &[172, 20, 0, 5]);
-        record(&mut msg, b"\x03web\0", 1, &[10, 250, 1, 2]);
-        let expected = vec![Ipv4Addr::new(172, 20, 0, 5), Ipv4Addr::new(10, 250, 1, 2)];
-        assert_eq!(parse_response(7, &msg), Ok(expected));
-        assert_eq!(skip_name(&msg, 33), Some(41));
-        assert_eq!(skip_name(&[0x40, 0], 0), None);
-    }
-
-    #[test]
-    fn rejects_failed_and_broken_replies() {
-        let no_name = |why: &str| Err(DnsError::NoSuchName(why.to_string()));
-        assert_eq!(parse_response(9, &reply(9, 3, 0, "x")), no_name("NXDOMAIN"));
-        assert_eq!(
-            parse_response(9, &reply(9, 0, 0, "x")),
-            no_name("no A record")
-        );
-        let transient = |r| matches!(r, Err(DnsError::Transient(_)));
-        assert!(transient(parse_response(9, &reply(9, 2, 0, "x"))));
-        assert!(transient(parse_response(8, &reply(9, 0, 0, "x"))));
-        let mut truncated = reply(9, 0, 1, "x");
-        record(&mut truncated, &[0xc0, 12], 1, &[1, 2, 3, 4]);
-        truncated.pop();
-        assert!(transient(parse_response(9, &truncated)));
-    }
-
-    #[test]
-    fn parses_resolv_conf_and_hosts() {
-        let conf = "search lan\nnameserver 127.0.0.11\nnameserver ::1\noptions ndots:0\n";
-        assert_eq!(parse_nameservers(conf), vec![Ipv4Addr::new(127, 0, 0, 11)]);
-        let hosts =
-            "127.0.0.1 localhost\n::1 localhost\n172.20.0.5\tabc123 # me\n10.0.0.1 Db db.lan\n";
-        assert_eq!(
-            hosts_lookup(hosts, "abc123"),
-            vec![Ipv4Addr::new(172, 20, 0, 5)]
-        );
-        assert_eq!(hosts_lookup(hosts, "db"), vec![Ipv4Addr::new(10, 0, 0, 1)]);
-        assert!(hosts_lookup(hosts, "me").is_empty());
-    }
-
-    #[test]
-    fn parses_urls_and_python_checks() {
-        let url = |host: &str, port, path: &str| {
-            let (host, path) = (host.to_string(), path.to_string());
-            Some(Url { host, port, path })
-        };
-        assert_eq!(
-            parse_http_url("http://127.0.0.1:8089/health"),
-            url("127.0.0.1", 8089, "/health")
-        );
-        assert_eq!(parse_http_url("http://web"), url("web", 80, "/"));
-        for bad in ["https://web/", "http://:80/", "http://web:x/"] {
-            assert_eq!(parse_http_url(bad), None);
-        }
-        let http = "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8089/health', timeout=5)";
-        let expected = url("127.0.0.1", 8089, "/health").map(Check::Http);
-        assert_eq!(parse_python_check(http), expected);
-        let tcp = "import socket; socket.create_connection(('127.0.0.1', 8089), timeout=5).close()";
-        assert_eq!(
-            parse_python_check(tcp),
-            Some(Check::Tcp("127.0.0.1".into(), 8089))
-        );
-        let tcp = "socket.create_connection( (\"db\",5432) )";
-        assert_eq!(parse_python_check(tcp), Some(Check::Tcp("db".into(), 5432)));
-        assert_eq!(parse_python_check("print('hi')"), None);
-    }
-
-    #[test]
-    fn parses_ports_and_arguments() {
-        assert_eq!(parse_ports(""), Ok(vec![]));
-        assert_eq!(parse_ports(" 8089, 53 ,,"), Ok(vec![8089, 53]));
-        for bad in ["80,http", "0", "65536"] {
-            assert!(parse_ports(bad).is_err());
-        }
-        assert_eq!(basename("/usr/local/bin/redis-cli"), "redis-cli");
-        assert_eq!(parse_timeout(&[]), Some(Duration::from_millis(2000)));
-        assert_eq!(parse_timeout(&["250"]), Some(Duration::from_millis(250)));
-        assert_eq!(parse_timeout(&["0"]), None);
-        assert_eq!(parse_status_line("HTTP/1.0 404 Not Found\r\n"), Some(404));
-        assert_eq!(parse_status_line("SSH-2.0-x 1\r\n"), None);
-    }
-
-    #[test]
-    fn answers_minimal_http() {
-        let get_health = Some(("GET".to_string(), "/health".to_string()));
-        assert_eq!(parse_request_line("GET /health HTTP/1.1"), get_health);
-        for bad in [
-            "PING",
-            "get / HTTP/1.0",
-            "GET / HTTP/1.0 x",
-            "GET x HTTP/1.0",
-        ] {
-            assert_eq!(parse_request_line(bad), None);
-        }
-        assert!(http_response("GET", "/health?x=1").starts_with("HTTP/1.0 200 OK\r\n"));
-        assert!(http_response("GET", "/health").ends_with("\r\n\r\nok"));
-        assert!(http_response("GET", "/").starts_with("HTTP/1.0 404"));
-        assert!(http_response("HEAD", "/health")
-            .ends_with("Content-Length: 0\r\nConnection: close\r\n\r\n"));
-    }
-}
+#[path = "lucid-gen-standin/tests.rs"]
+mod tests;

@@ -27,8 +27,41 @@ use crate::escape::{compose_name, docker_copy, docker_quoted, docker_word, yaml_
 use crate::plan::ComposePlan;
 use crate::system::{Probe, Protocol, Service};
 
+/// The stand-in program itself, compiled into this crate too, so that the
+/// pre-start check reads an exec health check exactly as the program will.
+#[allow(dead_code)]
+#[path = "../bin/lucid-gen-standin.rs"]
+mod program;
+
 /// The stand-in program's source, compiled for the target platform.
 const SOURCE: &str = include_str!("../bin/lucid-gen-standin.rs");
+
+/// The health-check timing of a stand-in run (the command stays the
+/// model's). A stand-in answers at once, so the first check decides; the
+/// model's own values are checked in the generated files instead. An
+/// engine with `start_interval` (API 1.44, Engine 25) checks every second
+/// until healthy and then at the model's interval; an older one (20.10
+/// here) has one interval for both, and every check is a `docker exec`
+/// costing the engine ~35 ms of CPU: at 1 s, 28 services kept a whole core
+/// of a 2-core machine busy, so it gets 2 s (healthy within about 2 s of
+/// starting, half the load). BENCHMARKS.md has the measurements.
+fn fast_healthcheck(start_interval: bool) -> &'static str {
+    if start_interval {
+        "    healthcheck:\n      start_period: 60s\n      start_interval: 1s\n"
+    } else {
+        "    healthcheck:\n      interval: 2s\n      timeout: 3s\n      start_period: 10s\n"
+    }
+}
+
+/// Whether the engine honours `healthcheck.start_interval` (API ≥ 1.44).
+fn engine_has_start_interval() -> bool {
+    let version = Cmd::docker()
+        .args(["version", "--format", "{{.Server.APIVersion}}"])
+        .run()
+        .unwrap_or_default();
+    let mut parts = version.trim().split('.').map(|p| p.parse::<u32>().ok());
+    matches!((parts.next(), parts.next()), (Some(Some(major)), Some(Some(minor))) if (major, minor) >= (1, 44))
+}
 
 /// Label on every stand-in image.
 pub const LABEL: &str = "lucid-gen.stand-in";
@@ -44,6 +77,8 @@ pub struct StandIns {
     pub images: BTreeMap<String, String>,
     /// An image with only the program, for probe containers.
     pub probe_image: String,
+    /// Whether the engine honours `healthcheck.start_interval`.
+    pub start_interval: bool,
 }
 
 /// How to compile the program for one platform.
@@ -208,13 +243,140 @@ fn compile(tc: &Toolchain) -> Result<PathBuf, DockerError> {
     Ok(binary)
 }
 
-/// Where an exec health check's program must be for the image to run it.
-fn exec_path(program: &str) -> String {
-    if program.starts_with('/') {
-        program.to_string()
+/// The working directory of a service's container: its build's `workdir`
+/// (`/app` by default, as the generated Dockerfiles set it), `/` for a
+/// service run from a published image (whose own directory is unknown).
+fn workdir(s: &Service) -> String {
+    match &s.build {
+        Some(b) => normalise(b.workdir.as_deref().unwrap_or("/app"), "/"),
+        None => "/".to_string(),
+    }
+}
+
+/// `path` made absolute against `base`, `.`/`..`/empty components resolved.
+fn normalise(path: &str, base: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let joined = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{base}/{path}")
+    };
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Where an exec health check's program must be for the image to run it:
+/// an absolute path as is, a relative one with a `/` against the working
+/// directory, a bare name on `PATH` (`/usr/local/bin` comes first).
+fn exec_path(s: &Service, program: &str) -> String {
+    if program.contains('/') {
+        normalise(program, &workdir(s))
     } else {
         format!("/usr/local/bin/{program}")
     }
+}
+
+/// Paths Docker mounts over in every container: a program placed there
+/// would be hidden.
+const MOUNTED: [&str; 6] = [
+    "/proc",
+    "/sys",
+    "/dev",
+    "/etc/hosts",
+    "/etc/hostname",
+    "/etc/resolv.conf",
+];
+
+fn is_under(path: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    path == dir || path.starts_with(&format!("{dir}/"))
+}
+
+/// The TCP ports a service's stand-in listens on: the declared ones.
+fn tcp_ports(s: &Service) -> Vec<u16> {
+    let tcp = s.ports.iter().filter(|p| p.protocol == Protocol::Tcp);
+    tcp.map(|p| p.container.0).collect()
+}
+
+/// The health check as the model writes it, for messages.
+fn describe(probe: &Probe) -> String {
+    match probe {
+        Probe::Http { port, path } => format!("http: {path} on port {}", port.0),
+        Probe::Tcp { port } => format!("tcp on port {}", port.0),
+        Probe::Exec(cmd) => format!("exec: {cmd:?}"),
+    }
+}
+
+/// Why the stand-in of `s` could not answer its health check as the real
+/// service would (empty: it can). `up --stand-ins` reports these before
+/// anything starts, so they never surface as "unhealthy" minutes later.
+pub fn unhonourable(s: &Service) -> Vec<String> {
+    let Some(health) = &s.health else {
+        return Vec::new();
+    };
+    let ports = tcp_ports(s);
+    let undeclared = |port: u16, how: &str| {
+        format!(
+            "{how} port {port}, which `{}` does not declare: add `- container: {port}` to its \
+             `ports` (the stand-in listens only on declared TCP ports)",
+            s.name
+        )
+    };
+    let mut why = Vec::new();
+    match &health.probe {
+        Probe::Http { port, .. } | Probe::Tcp { port } if !ports.contains(&port.0) => {
+            why.push(undeclared(port.0, "it probes"));
+        }
+        Probe::Http { .. } | Probe::Tcp { .. } => {}
+        Probe::Exec(cmd) => {
+            why.extend(exec_problems(s, cmd));
+            let program = cmd[0].rsplit('/').next().unwrap_or("");
+            for check in program::exec_checks(program, &cmd[1..]) {
+                let (host, port) = match &check {
+                    program::Check::Http(url) => (url.host.as_str(), url.port),
+                    program::Check::Tcp(host, port) => (host.as_str(), *port),
+                };
+                if program::is_loopback(host) && !ports.contains(&port) {
+                    why.push(undeclared(port, &format!("it reaches {host} on")));
+                }
+            }
+        }
+    }
+    let probe = describe(&health.probe);
+    let name = &s.name;
+    why.into_iter()
+        .map(|w| format!("the stand-in for `{name}` cannot honour its health check ({probe}): {w}"))
+        .collect()
+}
+
+/// Why the exec health check's program cannot be placed where it runs.
+fn exec_problems(s: &Service, cmd: &[String]) -> Vec<String> {
+    let path = exec_path(s, &cmd[0]);
+    let mut why = Vec::new();
+    if let Err(e) = docker_copy("standin", &path) {
+        why.push(format!(
+            "its program path `{path}` cannot be written in a Dockerfile: {e}"
+        ));
+    }
+    if path == "/standin" || path == "/" {
+        why.push(format!("the stand-in program itself occupies `{path}`"));
+    }
+    if let Some(dir) = MOUNTED.iter().find(|dir| is_under(&path, dir)) {
+        why.push(format!("Docker mounts its own `{dir}` over `{path}`"));
+    }
+    let tmpfs = s.security.tmpfs.iter();
+    if let Some(dir) = tmpfs.clone().find(|dir| is_under(&path, dir)) {
+        why.push(format!("the service's tmpfs `{dir}` hides `{path}`"));
+    }
+    why
 }
 
 /// A model value the stand-in files cannot carry (validation refuses such
@@ -235,11 +397,17 @@ fn dockerfile(service: Option<&Service>) -> Result<String, DockerError> {
         return Ok(text);
     };
     if let Some(Probe::Exec(cmd)) = s.health.as_ref().map(|h| &h.probe) {
-        let path = exec_path(&cmd[0]);
+        let path = exec_path(s, &cmd[0]);
         if path != "/standin" && path != "/usr/bin/python3" {
             let args = docker_copy("standin", &path)
                 .map_err(|e| unrepresentable("the health check program", &path, e))?;
             text.push_str(&format!("COPY {args}\n"));
+        }
+        if cmd[0].contains('/') && !cmd[0].starts_with('/') {
+            // A relative program runs from the working directory.
+            let dir = workdir(s);
+            let dir = docker_word(&dir).map_err(|e| unrepresentable("the workdir", &dir, e))?;
+            text.push_str(&format!("WORKDIR {dir}\n"));
         }
     }
     let ports = |proto: Protocol| {
@@ -340,6 +508,7 @@ pub fn prepare(dep: &Deployment) -> Result<StandIns, DockerError> {
         fallback,
         images,
         probe_image,
+        start_interval: engine_has_start_interval(),
     })
 }
 
@@ -352,17 +521,23 @@ pub fn write_override(
     standins: &StandIns,
 ) -> Result<PathBuf, DockerError> {
     let mut text = String::from(
-        "# Written by `lucid-gen up --stand-ins`: only the images differ from the\n\
-         # generated compose file; networks, ports, env files, dependencies and\n\
-         # health checks are the generated ones.\nservices:\n",
+        "# Written by `lucid-gen up --stand-ins`: only the images and the health\n\
+         # checks' timing differ from the generated compose file; networks, ports,\n\
+         # env files, dependencies and health-check commands are the generated ones.\n\
+         # The model's own intervals are checked in the generated files; a stand-in\n\
+         # answers at once, so waiting them out would prove nothing.\nservices:\n",
     );
     for &i in &plan.services {
-        let name = &dep.system.services[i].name;
+        let service = &dep.system.services[i];
+        let name = &service.name;
         text.push_str(&format!(
             "  {}:\n    image: {}\n    pull_policy: never\n",
             yaml_key(name),
             compose_name(&standins.images[name])
         ));
+        if service.health.is_some() {
+            text.push_str(fast_healthcheck(standins.start_interval));
+        }
         if standins.fallback {
             text.push_str(&format!(
                 "    platform: {}\n",
@@ -380,4 +555,62 @@ pub fn write_override(
     crate::write::atomic_write(&path, text.as_bytes(), false)
         .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", path.display())))?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::System;
+
+    fn forge() -> System {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/forge");
+        let loaded = crate::model::load_dir(&dir).unwrap();
+        crate::validate::validate(&loaded).unwrap().system
+    }
+
+    #[test]
+    fn paths_resolve_like_exec_does() {
+        assert_eq!(normalise("./bin/../health", "/app"), "/app/health");
+        assert_eq!(normalise("/a//b/./c", "/x"), "/a/b/c");
+        assert_eq!(normalise("../../..", "/app"), "/");
+        assert!(is_under("/proc/x", "/proc") && is_under("/proc", "/proc/"));
+        assert!(!is_under("/procfs", "/proc"));
+    }
+
+    #[test]
+    fn the_health_program_is_placed_where_it_runs() {
+        let system = forge();
+        let file = |s: &Service| dockerfile(Some(s)).unwrap();
+        let db = file(system.service("forge-db").unwrap());
+        assert!(
+            db.contains("COPY standin /usr/local/bin/pg_isready\n"),
+            "{db}"
+        );
+        let billing = file(system.service("forge-billing").unwrap());
+        assert!(billing.contains("COPY standin /opt/billing/bin/healthcheck\n"));
+        let mut worker = system.service("forge-worker").unwrap().clone();
+        let health = worker.health.as_mut().unwrap();
+        health.probe = Probe::Exec(vec!["./bin/health".into(), "--fast".into()]);
+        let text = file(&worker);
+        assert!(
+            text.contains("COPY standin /app/bin/health\nWORKDIR /app\n"),
+            "{text}"
+        );
+        for s in &system.services {
+            assert_eq!(unhonourable(s), Vec::<String>::new(), "{}", s.name);
+        }
+        worker.security.tmpfs.push("/app/bin".into());
+        let why = unhonourable(&worker);
+        assert!(why[0].ends_with("the service's tmpfs `/app/bin` hides `/app/bin/health`"));
+    }
+
+    #[test]
+    fn the_override_shortens_only_the_timing() {
+        for start_interval in [false, true] {
+            let text = fast_healthcheck(start_interval);
+            assert!(!text.contains("test:") && !text.contains("retries"));
+            assert_eq!(text.contains("start_interval: 1s"), start_interval);
+            assert_eq!(text.contains("interval: 2s"), !start_interval);
+        }
+    }
 }

@@ -3,7 +3,9 @@
 //! phase before any starts, that every host port it publishes is free,
 //! every network it attaches to exists (or an earlier selected phase
 //! creates it), and no network it creates already belongs to another
-//! stack on this engine. Each problem names the service, port or network.
+//! stack on this engine, and, with `--stand-ins`, that every service's
+//! stand-in can answer its health check. Each problem names the service,
+//! port, network or probe.
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
 
@@ -109,19 +111,20 @@ fn network_problems(
 
 /// Every problem that would stop a selected phase, found before any
 /// phase starts, so a clash never leaves a half-started system.
-fn preflight(
-    dep: &Deployment,
-    plans: &[ComposePlan],
-    prefix: Option<&str>,
-) -> Result<(), DockerError> {
+fn preflight(dep: &Deployment, plans: &[ComposePlan], opts: &UpOptions) -> Result<(), DockerError> {
     let mut problems = Vec::new();
     let mut earlier = Vec::new();
     for plan in plans {
-        let project = dep.project(plan, prefix);
+        let project = dep.project(plan, opts.project.as_deref());
         let running = running_services(&project)?;
+        let services = plan.services.iter().map(|&i| &dep.system.services[i]);
+        let stand_in_problems = services
+            .filter(|_| opts.stand_ins)
+            .flat_map(standin::unhonourable);
         let found = busy_ports(dep, plan, &running)
             .into_iter()
-            .chain(network_problems(dep, plan, &project, &earlier));
+            .chain(network_problems(dep, plan, &project, &earlier))
+            .chain(stand_in_problems);
         problems.extend(found.map(|p| format!("{}: {p}", plan.file_name)));
         earlier.extend(plan.phase);
     }
@@ -155,7 +158,7 @@ pub fn print_status(project: &str) -> Result<(), DockerError> {
 
 pub fn run(dep: &Deployment, opts: &UpOptions) -> Result<(), DockerError> {
     let plans = dep.plans(opts.phase.as_deref())?;
-    preflight(dep, &plans, opts.project.as_deref())?;
+    preflight(dep, &plans, opts)?;
     let standins: Option<StandIns> = if opts.stand_ins {
         Some(standin::prepare(dep)?)
     } else {

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::common::{compose_available, need, stdout, unique_name, Project};
 
-fn docker_available() -> bool {
+pub(crate) fn docker_available() -> bool {
     compose_available()
         && Command::new("docker")
             .arg("info")
@@ -16,7 +16,7 @@ fn docker_available() -> bool {
             .is_ok_and(|o| o.status.success())
 }
 
-fn docker(args: &[&str]) -> String {
+pub(crate) fn docker(args: &[&str]) -> String {
     let out = Command::new("docker")
         .args(args)
         .output()
@@ -30,7 +30,7 @@ fn docker(args: &[&str]) -> String {
 }
 
 /// Container ids of every project whose name starts with `prefix`.
-fn containers(prefix: &str) -> Vec<String> {
+pub(crate) fn containers(prefix: &str) -> Vec<String> {
     let out = docker(&[
         "ps",
         "-a",
@@ -49,9 +49,9 @@ fn containers(prefix: &str) -> Vec<String> {
 }
 
 /// Takes the deployment down when the test ends, passed or not.
-struct Down<'a> {
-    project: &'a Project,
-    prefix: String,
+pub(crate) struct Down<'a> {
+    pub(crate) project: &'a Project,
+    pub(crate) prefix: String,
 }
 
 impl Drop for Down<'_> {
@@ -65,13 +65,13 @@ impl Drop for Down<'_> {
     }
 }
 
-fn networks_of(p: &Project) -> Vec<String> {
+pub(crate) fn networks_of(p: &Project) -> Vec<String> {
     let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
     let system = lucid_gen::validate::validate(&loaded).unwrap().system;
     system.networks.iter().map(|n| n.name.clone()).collect()
 }
 
-fn leaves_nothing_behind(p: &Project, prefix: &str) {
+pub(crate) fn leaves_nothing_behind(p: &Project, prefix: &str) {
     assert!(containers(prefix).is_empty(), "containers left behind");
     let existing = docker(&["network", "ls", "--format", "{{.Name}}"]);
     for net in networks_of(p) {
@@ -91,6 +91,7 @@ fn lucid_comes_up_healthy_isolated_and_goes_away() {
     );
     let p = Project::lucid();
     let prefix = unique_name("e2e-lucid");
+    let started = std::time::Instant::now();
     p.run().args(&["all"]).run();
     let down = Down {
         project: &p,
@@ -99,6 +100,7 @@ fn lucid_comes_up_healthy_isolated_and_goes_away() {
     p.run()
         .args(&["up", "--stand-ins", "--project", &prefix])
         .run();
+    let up = started.elapsed();
 
     let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
     let system = lucid_gen::validate::validate(&loaded).unwrap().system;
@@ -184,6 +186,12 @@ fn lucid_comes_up_healthy_isolated_and_goes_away() {
 
     drop(down);
     leaves_nothing_behind(&p, &prefix);
+    // BENCHMARKS.md quotes these (the second `up` included).
+    eprintln!(
+        "lucid stand-ins: up healthy in {:.1}s, all → up → test → up → down in {:.1}s",
+        up.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
 }
 
 #[test]

@@ -133,7 +133,7 @@ fn pre_commit_hooks_pass_a_fresh_model_and_stop_a_stale_or_invalid_one() {
     assert!(!ok, "a stale generated/ must fail:\n{text}");
     assert!(text.contains("-# edited by hand"), "{text}");
     assert!(
-        text.contains("1 of 12 files in generated are stale; run `lucid-gen all`"),
+        text.contains("1 of 14 files in generated are stale; run `lucid-gen all`"),
         "{text}"
     );
     fs::write(&bake, fresh).unwrap();
@@ -284,7 +284,7 @@ fn all_check_annotates_stale_files_and_writes_the_diff_to_the_job_summary() {
     let bake = project.read("generated/docker-bake.hcl");
     for rel in [
         "generated/docker-bake.hcl",
-        "generated/configs/environment/.env.edge",
+        "generated/secrets/env/shop-api.env",
     ] {
         let text = project.read(rel);
         project.write(rel, &format!("{text}# edited by hand\n"));
@@ -310,18 +310,15 @@ fn all_check_annotates_stale_files_and_writes_the_diff_to_the_job_summary() {
     assert_eq!(
         files,
         [
-            (
-                "generated/configs/environment/.env.edge".into(),
-                String::new()
-            ),
-            ("generated/docker-bake.hcl".into(), bake_line)
+            ("generated/docker-bake.hcl".into(), bake_line),
+            ("generated/secrets/env/shop-api.env".into(), String::new()),
         ],
         "{text}"
     );
 
     let md = fs::read_to_string(&summary).unwrap();
     assert!(
-        md.starts_with("earlier step\n### lucid-gen: 2 of 12 files"),
+        md.starts_with("earlier step\n### lucid-gen: 2 of 14 files"),
         "{md}"
     );
     assert!(
@@ -332,7 +329,7 @@ fn all_check_annotates_stale_files_and_writes_the_diff_to_the_job_summary() {
     assert!(md.contains("-# edited by hand"), "{md}");
     assert!(
         md.contains(
-            "generated/configs/environment/.env.edge: differs (holds secrets; contents not shown)"
+            "generated/secrets/env/shop-api.env: differs (holds secrets; contents not shown)"
         ),
         "{md}"
     );
@@ -354,14 +351,13 @@ fn all_check_in_a_fresh_clone_leaves_out_secret_files_it_cannot_know() {
     project.run().args(&["all"]).run();
     // A clone has neither the store nor the (ignored) secret-bearing files.
     fs::remove_dir_all(project.path(".lucid-gen")).unwrap();
-    for env in ["base", "edge"] {
-        fs::remove_file(project.path(&format!("generated/configs/environment/.env.{env}")))
-            .unwrap();
+    for file in ["secrets/env/shop-api.env", "secrets/files/DB_PASSWORD"] {
+        fs::remove_file(project.path(&format!("generated/{file}"))).unwrap();
     }
     project
         .run()
         .args(&["all", "--check"])
-        .stdout_has("generated: all 12 files are up to date")
+        .stdout_has("generated: all 14 files are up to date")
         .stderr_has("2 secret-bearing file(s) not checked: there is no secret store")
         .run();
     // Without the store, a non-secret file is still checked.

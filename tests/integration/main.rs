@@ -19,5 +19,6 @@ mod invariants;
 mod properties;
 mod realserver;
 mod rules;
+mod standins;
 mod validation;
 mod verify;
