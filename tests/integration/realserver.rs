@@ -480,7 +480,10 @@ fn up_with_debian_images(p: &Project, services: &[&str], extra: &str, top: &str)
         ));
         // The generated image's ENTRYPOINT (its Dockerfile) is not in the
         // compose file: the same program and arguments, said here.
-        let build = system.service(s).and_then(|s| s.build.as_ref());
+        let build = system
+            .service(s)
+            .and_then(|s| s.build.as_ref())
+            .filter(|_| !extra.contains("entrypoint:"));
         if let Some(b) = build.filter(|_| configured["services"][s]["entrypoint"].is_null()) {
             let json = serde_json::to_string(&b.entrypoint).unwrap();
             text.push_str(&format!("    entrypoint: {json}\n"));
@@ -722,4 +725,48 @@ fn lucid_redis_and_tor_accept_exactly_the_generated_credentials() {
             ("lucid-tor-proxy", &[]),
         ],
     );
+}
+
+/// Every container of Lucid's generated system reads exactly the secrets
+/// its service receives, and every config file is there for its user: each
+/// service of each phase runs from the Debian image as a sleeper (the
+/// entrypoint and command replaced, off every network, no health check, no
+/// ports, dependencies or volumes), keeping its generated user, env files,
+/// secrets and config files, which is what the check looks at.
+#[test]
+fn lucid_every_container_reads_exactly_the_secrets_it_receives() {
+    let p = Project::lucid();
+    p.run().args(&["all"]).run();
+    let store = store(&p);
+    let values: Vec<(&str, &str)> = store
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
+    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    let sleeper = "    entrypoint: [/usr/bin/sleep, infinity]\n    command: !reset []\n\
+        \x20   network_mode: none\n    networks: !reset []\n    ports: !reset []\n\
+        \x20   expose: !reset []\n    depends_on: !reset {}\n    volumes: !reset []\n\
+        \x20   healthcheck: { disable: true }\n    restart: \"no\"\n";
+    let mut failed = Vec::new();
+    let mut checked = 0;
+    for plan in lucid_gen::plan::compose_plans(&system) {
+        if plan.phase.is_none() {
+            continue;
+        }
+        let names: Vec<&str> = plan
+            .services
+            .iter()
+            .map(|&i| system.services[i].name.as_str())
+            .collect();
+        let stack = up_with_debian_images(&p, &names, sleeper, "");
+        for s in names {
+            let want = secret_check::expected(&system, system.service(s).unwrap());
+            let rows = container_rows(s, &want, &stack.container(s), values.clone()).unwrap();
+            checked += 1;
+            failed.extend(rows.into_iter().filter(|r| !r.ok));
+        }
+    }
+    assert_eq!(checked, system.services.len());
+    assert!(failed.is_empty(), "{failed:#?}");
 }
