@@ -683,6 +683,8 @@ fn fixture_redis_and_tor_accept_exactly_the_generated_credentials() {
 /// (`network_mode: none`); the checks run inside the containers.
 #[test]
 fn lucid_redis_and_tor_accept_exactly_the_generated_credentials() {
+    // Compose may still create the model's (fixed-name) networks.
+    let _stack = docker_stack();
     let p = Project::lucid();
     p.run().args(&["all"]).run();
     let store = store(&p);
@@ -735,6 +737,8 @@ fn lucid_redis_and_tor_accept_exactly_the_generated_credentials() {
 /// secrets and config files, which is what the check looks at.
 #[test]
 fn lucid_every_container_reads_exactly_the_secrets_it_receives() {
+    // Compose may still create the model's (fixed-name) networks.
+    let _stack = docker_stack();
     let p = Project::lucid();
     p.run().args(&["all"]).run();
     let store = store(&p);
