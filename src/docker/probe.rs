@@ -29,6 +29,8 @@ struct Container {
     service: String,
     running: bool,
     health: Option<String>,
+    /// The exit status once it stopped (one-shot jobs).
+    exit_code: Option<i64>,
     env: BTreeMap<String, String>,
     image_id: String,
     stand_in: bool,
@@ -96,6 +98,7 @@ fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, Docker
                 service: service.to_string(),
                 running: c["State"]["Running"].as_bool().unwrap_or(false),
                 health: c["State"]["Health"]["Status"].as_str().map(str::to_string),
+                exit_code: c["State"]["ExitCode"].as_i64(),
                 env,
                 image_id: c["Image"].as_str().unwrap_or_default().to_string(),
                 stand_in: labels[LABEL].is_string(),
@@ -281,6 +284,11 @@ fn service_checks(dep: &Deployment, found: &BTreeMap<String, Container>) -> Vec<
             });
             continue;
         };
+        if s.run_once {
+            checks.push(job_check(s, c));
+            checks.push(env_check(dep, s, c));
+            continue;
+        }
         let healthy = s.health.is_none() || c.health.as_deref() == Some("healthy");
         checks.push(Check {
             kind: "running",
@@ -303,6 +311,23 @@ fn service_checks(dep: &Deployment, found: &BTreeMap<String, Container>) -> Vec<
         checks.push(env_check(dep, s, c));
     }
     checks
+}
+
+/// A one-shot job ran to completion with status 0.
+fn job_check(s: &Service, c: &Container) -> Check {
+    let done = !c.running && c.exit_code == Some(0);
+    Check {
+        kind: "running",
+        from: "-".into(),
+        target: s.name.clone(),
+        expect: "exited 0",
+        ok: done,
+        detail: match (c.running, c.exit_code) {
+            (true, _) => "still running".into(),
+            (false, Some(code)) => format!("exited {code}"),
+            (false, None) => "not run".into(),
+        },
+    }
 }
 
 fn env_check(dep: &Deployment, s: &Service, c: &Container) -> Check {
@@ -381,6 +406,10 @@ fn dependency_checks(
         };
         for d in &s.depends_on {
             let target = &system.services[*d];
+            // A job is waited for, not reached: its row says it exited 0.
+            if target.run_once {
+                continue;
+            }
             let check = match probe_port(target) {
                 Some(port) => format!("tcp,{},{port},3000", target.name),
                 None => format!("dns,{}", target.name),

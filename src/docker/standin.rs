@@ -521,9 +521,11 @@ pub fn write_override(
     standins: &StandIns,
 ) -> Result<PathBuf, DockerError> {
     let mut text = String::from(
-        "# Written by `lucid-gen up --stand-ins`: only the images and the health\n\
-         # checks' timing differ from the generated compose file; networks, ports,\n\
-         # env files, dependencies and health-check commands are the generated ones.\n\
+        "# Written by `lucid-gen up --stand-ins`: only the images, the health\n\
+         # checks' timing and the entrypoints the model sets (a one-shot job's stand-in\n\
+         # exits 0 at once) differ from the generated compose file; networks, ports,\n\
+         # env files, secrets, config files, dependencies and health-check commands are\n\
+         # the generated ones.\n\
          # The model's own intervals are checked in the generated files; a stand-in\n\
          # answers at once, so waiting them out would prove nothing.\nservices:\n",
     );
@@ -537,6 +539,12 @@ pub fn write_override(
         ));
         if service.health.is_some() {
             text.push_str(fast_healthcheck(standins.start_interval));
+        }
+        // The model's entrypoint names a program of the real image.
+        if service.run_once {
+            text.push_str("    entrypoint: [\"/standin\", \"once\"]\n");
+        } else if !service.entrypoint.is_empty() {
+            text.push_str("    entrypoint: [\"/standin\", \"serve\"]\n");
         }
         if standins.fallback {
             text.push_str(&format!(
