@@ -55,6 +55,7 @@ fi
 if ! have iptables; then
     apt_install iptables
 fi
+have mmdebstrap || apt_install mmdebstrap  # Debian-built server images for tests/integration/realserver.rs
 have docker || die "docker CLI still missing after installing docker.io"
 have dockerd || die "dockerd still missing after installing docker.io"
 

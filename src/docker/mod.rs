@@ -13,6 +13,7 @@ pub mod dclint;
 pub mod deploy;
 pub mod down;
 pub mod probe;
+pub mod secret_check;
 pub mod standin;
 pub mod up;
 pub mod verify;

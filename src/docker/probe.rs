@@ -228,6 +228,19 @@ pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
     let found = containers(&projects)?;
     let mut checks = service_checks(dep, &found);
     checks.extend(image_checks(dep, &found)?);
+    let pairs = found.values().map(|c| (c.service.as_str(), c.id.as_str()));
+    checks.extend(
+        super::secret_check::checks(dep, pairs)?
+            .into_iter()
+            .map(|r| Check {
+                kind: r.kind,
+                from: r.from,
+                target: r.target,
+                expect: r.expect,
+                ok: r.ok,
+                detail: r.detail,
+            }),
+    );
     let mut probers = Probers {
         image: standin::probe_image(dep)?,
         by_network: BTreeMap::new(),

@@ -18,6 +18,7 @@ mod generated;
 mod invariants;
 mod mongodb;
 mod properties;
+mod realserver;
 mod rules;
 mod standins;
 mod validation;
