@@ -7,20 +7,22 @@ const appPassword = secret('/run/secrets/MONGODB_PASSWORD');
 const admin = db.getSiblingDB('admin');
 // mongosh may throw or return ok: 0 on a failed command.
 const run = (cmd) => { try { return admin.runCommand(cmd); } catch (e) { return { ok: 0, codeName: e.codeName, errmsg: e.message }; } };
+const wrongRoot = 'users exist, but the root password in the secret store is not the one MongoDB has';
 let loggedIn = false;
-try { admin.auth('root', rootPassword); loggedIn = true; } catch (e) { loggedIn = false; }
+try { loggedIn = admin.auth('root', rootPassword).ok === 1; } catch (e) { loggedIn = false; }
 // Before the first user exists only the localhost exception lets
 // this step in; after that, root's password must match the store.
 if (!loggedIn || run({ replSetGetStatus: 1 }).codeName === 'NotYetInitialized') {
   const member = 'lucid-mongodb:27017';
   const r = run({ replSetInitiate: { _id: 'rs0', members: [{ _id: 0, host: member }] } });
   if (r.ok === 1) { print('replica set rs0 initiated'); }
+  else if (r.codeName === 'Unauthorized') { print(wrongRoot); quit(3); }
   else if (r.codeName !== 'AlreadyInitialized') { print('replSetInitiate failed: ' + r.codeName); quit(4); }
 }
 for (let i = 0; i < 60 && !run({ hello: 1 }).isWritablePrimary; i++) { sleep(1000); }
 if (!loggedIn) {
   const r = run({ createUser: 'root', pwd: rootPassword, roles: [{ role: 'root', db: 'admin' }] });
-  if (r.ok !== 1) { print('cannot create user root (' + r.codeName + '): if users exist, the root password in the secret store is not the one MongoDB has'); quit(3); }
+  if (r.ok !== 1) { print('cannot create user root (' + r.codeName + '): ' + wrongRoot); quit(3); }
   admin.auth('root', rootPassword);
   print('user root created');
 } else {
