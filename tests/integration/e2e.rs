@@ -123,6 +123,15 @@ fn lucid_comes_up_healthy_isolated_and_goes_away() {
             s.name
         );
         assert!(row("env"), "{} env not checked:\n{table}", s.name);
+        // Issue 10: what each container can read is exactly what it declares.
+        assert!(
+            row("secrets"),
+            "{} reads other secrets than it declares:\n{table}",
+            s.name
+        );
+        if !s.config_files.is_empty() {
+            assert!(row("config-file"), "{} config file:\n{table}", s.name);
+        }
     }
     // The TRON network reaches no blockchain service; the foundation
     // network reaches MongoDB and Redis.

@@ -39,8 +39,11 @@ const KEYFILE_JS: &str = "configs/files/lucid-mongodb-keyfile/etc/lucid/install-
 #[test]
 fn mongod_conf_turns_auth_and_the_replica_set_on_with_a_key_file_mongod_accepts() {
     let (outputs, values) = lucid(3);
-    let conf: serde_yaml::Value =
-        serde_yaml::from_str(text(&outputs, "configs/files/lucid-mongodb/etc/mongod.conf")).unwrap();
+    let conf: serde_yaml::Value = serde_yaml::from_str(text(
+        &outputs,
+        "configs/files/lucid-mongodb/etc/mongod.conf",
+    ))
+    .unwrap();
     assert_eq!(conf["security"]["authorization"].as_str(), Some("enabled"));
     assert_eq!(conf["replication"]["replSetName"].as_str(), Some("rs0"));
     assert_eq!(conf["net"]["bindIpAll"].as_bool(), Some(true));
@@ -53,7 +56,9 @@ fn mongod_conf_turns_auth_and_the_replica_set_on_with_a_key_file_mongod_accepts(
     // mongod: 6 to 1024 characters of the base64 set.
     let key = values.get("MONGODB_KEYFILE").unwrap();
     assert!((6..=1024).contains(&key.len()), "{} characters", key.len());
-    assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)));
+    assert!(key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)));
     // The wiring: the key file volume read-only in mongod, written by the
     // job first; the init step inside mongod's network namespace; mongod's
     // dependants wait for the init step.
@@ -120,7 +125,10 @@ impl Sandbox {
     /// Runs a script; its exit code and what it printed.
     fn run(&self, script: &str, throwing: bool) -> (i32, String) {
         let node = which("node");
-        need(node.is_some(), "node (apt-get install nodejs; the CI has it for dclint)");
+        need(
+            node.is_some(),
+            "node (apt-get install nodejs; the CI has it for dclint)",
+        );
         let out = Command::new(node.unwrap())
             .arg(repo_root().join("tests/mongodb/fake-mongosh.js"))
             .arg(self.dir.path().join(script))
@@ -180,7 +188,10 @@ fn the_init_step_creates_both_users_once_and_keeps_them_equal_to_the_secrets() {
         assert_eq!(state["users"]["admin.root"]["pwd"], *root);
         assert_eq!(state["users"]["admin.root"]["roles"][0]["role"], "root");
         assert_eq!(state["users"]["lucid.lucid"]["pwd"], *app);
-        assert_eq!(state["users"]["lucid.lucid"]["roles"][0]["role"], "readWrite");
+        assert_eq!(
+            state["users"]["lucid.lucid"]["roles"][0]["role"],
+            "readWrite"
+        );
         // Re-run: logs in as root, initiates nothing, creates nothing.
         let (code, printed) = sb.run("init.js", throwing);
         assert_eq!(code, 0, "{printed}");
@@ -190,13 +201,22 @@ fn the_init_step_creates_both_users_once_and_keeps_them_equal_to_the_secrets() {
         sb.secret("MONGODB_PASSWORD", "rotated-app-password");
         let (code, _) = sb.run("init.js", throwing);
         assert_eq!(code, 0);
-        assert_eq!(sb.state()["users"]["lucid.lucid"]["pwd"], "rotated-app-password");
+        assert_eq!(
+            sb.state()["users"]["lucid.lucid"]["pwd"],
+            "rotated-app-password"
+        );
         // A root password MongoDB does not have: refused, said, not shown.
         sb.secret("MONGODB_ROOT_PASSWORD", "not-the-root-password");
         let (code, printed) = sb.run("init.js", throwing);
         assert_eq!(code, 3, "{printed}");
-        assert!(printed.contains("root password in the secret store"), "{printed}");
-        assert_no_secret(&printed, &[root, "not-the-root-password", "rotated-app-password"]);
+        assert!(
+            printed.contains("root password in the secret store"),
+            "{printed}"
+        );
+        assert_no_secret(
+            &printed,
+            &[root, "not-the-root-password", "rotated-app-password"],
+        );
     }
 }
 
@@ -211,7 +231,11 @@ fn the_keyfile_job_installs_the_key_owner_only_and_leaves_a_current_one_alone() 
     assert!(printed.contains("key file installed"), "{printed}");
     let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(fs::read_to_string(sb.key_file()).unwrap(), *key);
-    assert_eq!(mode(&sb.key_file()), 0o400, "mongod refuses a key file others can read");
+    assert_eq!(
+        mode(&sb.key_file()),
+        0o400,
+        "mongod refuses a key file others can read"
+    );
     let (code, printed) = sb.run("keyfile.js", false);
     assert_eq!((code, printed.trim()), (0, "key file up to date"));
     // A new key replaces the old one, still 0400.
