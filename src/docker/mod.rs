@@ -9,6 +9,7 @@
 //! secrets reach containers through the generated env files only.
 
 pub mod build;
+pub mod changes;
 pub mod dclint;
 pub mod deploy;
 pub mod down;

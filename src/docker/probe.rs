@@ -23,13 +23,15 @@ pub struct TestOptions {
     pub project: Option<String>,
 }
 
-/// A running container of one service.
-struct Container {
+/// A running container of one service (also read by `plan`).
+pub(super) struct Container {
     id: String,
-    service: String,
-    running: bool,
+    pub(super) service: String,
+    pub(super) running: bool,
     health: Option<String>,
-    env: BTreeMap<String, String>,
+    pub(super) env: BTreeMap<String, String>,
+    /// Every label, for `plan`'s content hashes.
+    pub(super) labels: BTreeMap<String, String>,
     image_id: String,
     stand_in: bool,
     /// Network name → IPv4 address.
@@ -55,7 +57,7 @@ fn inspect(ids: &[String]) -> Result<Vec<Value>, DockerError> {
         .map_err(|e| DockerError::Other(format!("cannot read docker inspect output: {e}")))
 }
 
-fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, DockerError> {
+pub(super) fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, DockerError> {
     let mut ids = Vec::new();
     for p in projects {
         let out = Cmd::docker()
@@ -97,6 +99,9 @@ fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, Docker
                 running: c["State"]["Running"].as_bool().unwrap_or(false),
                 health: c["State"]["Health"]["Status"].as_str().map(str::to_string),
                 env,
+                labels: (labels.as_object().into_iter().flatten())
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect(),
                 image_id: c["Image"].as_str().unwrap_or_default().to_string(),
                 stand_in: labels[LABEL].is_string(),
                 networks,
@@ -108,7 +113,7 @@ fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, Docker
 
 /// The environment a service must see: its env files in order (plain
 /// variables, then secrets), then its own `environment`.
-fn expected_env(
+pub(super) fn expected_env(
     system: &System,
     s: &Service,
     secrets: &crate::secrets::SecretValues,

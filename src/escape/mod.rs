@@ -27,6 +27,7 @@
 mod docker;
 mod env;
 mod gitignore;
+mod graph;
 mod hcl;
 mod python;
 mod shell;
@@ -39,6 +40,7 @@ pub use docker::{docker_copy, docker_quoted, docker_word, json_array, json_str};
 pub use docker::{DockerCopy, DockerJson, DockerWord};
 pub use env::{env_file_value, env_name, EnvName, EnvValue};
 pub use gitignore::{gitignore_path, GitignorePattern};
+pub use graph::{dot_id, mermaid_id, mermaid_label};
 pub use hcl::{hcl_list, hcl_str, hcl_var_path, Hcl};
 pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};

@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 /// One model file: any subset of the top-level sections.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fragment {
     pub system: Option<SystemDef>,
@@ -34,7 +34,7 @@ pub struct Fragment {
 }
 
 /// `system:` — what the whole model is, and where its output goes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SystemDef {
     /// Short name; the master compose project and the label prefix.
@@ -56,7 +56,7 @@ pub struct SystemDef {
 }
 
 /// How service images are named: `<namespace>/<service>:<tag>`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryDef {
     pub namespace: String,
@@ -64,7 +64,7 @@ pub struct RegistryDef {
 }
 
 /// Where generated files go, relative to the output directory.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputDef {
     pub env_dir: String,
@@ -86,7 +86,7 @@ impl Default for OutputDef {
 }
 
 /// `planes.<name>:` — a security zone; each network belongs to one.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaneDef {
     #[serde(default)]
@@ -107,7 +107,7 @@ pub struct PlaneDef {
     pub forbidden_terms: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BridgeDef {
     pub service: String,
@@ -116,7 +116,7 @@ pub struct BridgeDef {
 }
 
 /// `networks.<key>:` — a Docker network.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkDef {
     pub plane: String,
@@ -141,7 +141,7 @@ fn default_driver() -> String {
 
 /// `phases.<name>:` — a deployment step with its own compose and env file.
 /// Phases deploy in the order they are written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseDef {
     #[serde(default)]
@@ -153,7 +153,7 @@ pub struct PhaseDef {
 }
 
 /// `env_files.<key>:` — one generated env file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvFileDef {
     /// File name, e.g. `.env.foundation`.
@@ -166,7 +166,7 @@ pub struct EnvFileDef {
 }
 
 /// `secrets.<NAME>:` — a random value generated once and kept in the store.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretDef {
     #[serde(default)]
@@ -179,7 +179,7 @@ pub struct SecretDef {
     pub env_files: Vec<String>,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Encoding {
     #[default]
@@ -190,7 +190,7 @@ pub enum Encoding {
 
 /// `images.<key>:` — an image that is built but not run itself: a base that
 /// services build on.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImageDef {
     #[serde(default)]
@@ -201,7 +201,7 @@ pub struct ImageDef {
 }
 
 /// How an image is built: a multi-stage Dockerfile from a stack template.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuildDef {
     pub stack: Stack,
@@ -225,7 +225,7 @@ pub struct BuildDef {
     pub workdir: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stack {
     /// pip installs pinned packages for the target platform into a
@@ -237,7 +237,7 @@ pub enum Stack {
     Native,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyDef {
     pub from: String,
@@ -245,7 +245,7 @@ pub struct CopyDef {
 }
 
 /// `services.<name>:` — one container.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceDef {
     #[serde(default)]
@@ -300,7 +300,7 @@ pub struct ServiceDef {
 /// `security:` — every service runs hardened unless this says otherwise:
 /// read-only root filesystem with a tmpfs `/tmp`, all capabilities
 /// dropped, `no-new-privileges`, a PID limit, a non-root user.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityDef {
     /// Why the root filesystem must stay writable (makes it writable).
@@ -324,7 +324,7 @@ pub struct SecurityDef {
     pub host_ports: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortDef {
     /// Port inside the container.
@@ -342,7 +342,7 @@ pub struct PortDef {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     #[default]
@@ -351,7 +351,7 @@ pub enum Protocol {
 }
 
 /// `health:` — exactly one of `http`, `tcp` or `exec`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthDef {
     /// HTTP path probed on `port`, e.g. `/health`.
@@ -389,7 +389,7 @@ fn default_start_period() -> String {
     "40s".into()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeDef {
     /// Named volume, created by Compose.
@@ -400,7 +400,7 @@ pub struct VolumeDef {
     pub read_only: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourcesDef {
     /// Memory limit, e.g. `1g`, `512m`.
@@ -414,7 +414,7 @@ pub struct ResourcesDef {
     pub memory_reservation: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Restart {
     No,

@@ -10,6 +10,8 @@ pub mod bake;
 mod compose;
 mod dockerfile;
 mod env;
+pub mod graph;
+pub mod hashes;
 pub mod lint;
 
 use std::path::PathBuf;
@@ -96,6 +98,14 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
             );
         }
     }
+    let graph = graph::mermaid(system);
+    outputs.insert(
+        PathBuf::from(graph::GRAPH_FILE),
+        OutputFile {
+            text: graph,
+            secret: false,
+        },
+    );
     let gitignore = gitignore(&outputs)?;
     outputs.insert(PathBuf::from(GITIGNORE), gitignore);
     Ok(outputs)
@@ -143,6 +153,8 @@ pub enum OutputOrigin {
     /// The Dockerfile of `System::services[i]`.
     ServiceDockerfile(usize),
     BakeFile,
+    /// The Mermaid drawing of the system.
+    Graph,
     Gitignore,
     /// `write`'s list of the files it wrote.
     Manifest,
@@ -191,6 +203,7 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
         }
     }
     add(PathBuf::from(bake::BAKE_FILE), OutputOrigin::BakeFile);
+    add(PathBuf::from(graph::GRAPH_FILE), OutputOrigin::Graph);
     add(PathBuf::from(GITIGNORE), OutputOrigin::Gitignore);
     add(PathBuf::from(MANIFEST), OutputOrigin::Manifest);
     out

@@ -27,7 +27,7 @@ fn all_writes_the_whole_file_set_then_changes_nothing() {
     let p = Project::fixture("small");
     p.run()
         .args(&["all"])
-        .stdout_has("generated: 12 written, 0 unchanged")
+        .stdout_has("generated: 13 written, 0 unchanged")
         .run();
     for file in [
         ENV_BASE,
@@ -39,13 +39,14 @@ fn all_writes_the_whole_file_set_then_changes_nothing() {
         "generated/dockerfiles/services/shop-db/Dockerfile",
         "generated/dockerfiles/images/py/Dockerfile",
         "generated/.gitignore",
+        "generated/system.mmd",
     ] {
         assert!(p.path(file).is_file(), "{file} was not written");
     }
     let before = p.snapshot_tree("generated");
     p.run()
         .args(&["all"])
-        .stdout_has("0 written, 12 unchanged")
+        .stdout_has("0 written, 13 unchanged")
         .run();
     assert_eq!(
         before,
@@ -72,7 +73,7 @@ fn check_mode_reports_a_hand_edit_and_writes_nothing() {
         .run()
         .args(&["all", "--check"])
         .status(1)
-        .stderr_has("1 of 12 files in generated are stale")
+        .stderr_has("1 of 13 files in generated are stale")
         .run();
     let diff = stdout(&out);
     assert!(

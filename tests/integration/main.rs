@@ -17,5 +17,6 @@ mod generated;
 mod invariants;
 mod properties;
 mod rules;
+mod tooling;
 mod validation;
 mod verify;

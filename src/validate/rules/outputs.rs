@@ -157,6 +157,7 @@ impl Validator<'_> {
             OutputOrigin::ServiceDockerfile(i) => m.services.get_index(i)?.1.at(&p().key("build")),
             OutputOrigin::LintConfig
             | OutputOrigin::BakeFile
+            | OutputOrigin::Graph
             | OutputOrigin::Gitignore
             | OutputOrigin::Manifest => return None,
         })
@@ -187,6 +188,7 @@ fn describe(sys: &System, origin: OutputOrigin) -> String {
             format!("Dockerfile of service `{}`", sys.services[i].name)
         }
         OutputOrigin::BakeFile => "bake file".into(),
+        OutputOrigin::Graph => "Mermaid graph".into(),
         OutputOrigin::Gitignore => "output's .gitignore".into(),
         OutputOrigin::Manifest => "manifest of written files".into(),
     }
