@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (when missing) the checkers the tooling tests (tests/integration/
 # tooling.rs) run: check-jsonschema (the model's JSON Schema), Graphviz
-# `dot` (the graph output) and xmllint (the JUnit report against its XSD).
+# `dot` (the graph output), xmllint (the JUnit report against
+# tests/junit/junit.xsd) and junitparser (a JUnit reader CI tools use).
 # Debian, run as root. Idempotent; prints nothing unless something fails.
 set -euo pipefail
 
@@ -46,6 +47,12 @@ if ! check-jsonschema --version >/dev/null 2>&1; then
         ln -sf "$bin" /usr/local/bin/check-jsonschema
         hash -r
     fi
+fi
+if ! python3 -c 'import junitparser' >/dev/null 2>&1; then
+    quiet python3 -m pip install -q --disable-pip-version-check junitparser \
+        || quiet python3 -m pip install -q --disable-pip-version-check \
+            --break-system-packages junitparser \
+        || die "pip install junitparser failed"
 fi
 check-jsonschema --version >/dev/null 2>&1 || die "'check-jsonschema --version' does not work"
 dot -V >/dev/null 2>&1 || die "'dot -V' does not work"

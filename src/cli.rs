@@ -110,6 +110,14 @@ pub(crate) enum Command {
         /// Compose project prefix used with `up --project`.
         #[arg(long, value_name = "NAME", value_parser = project_name)]
         project: Option<String>,
+        /// `human`: a table; `json`: one JSON object per check and line on
+        /// stdout (`kind`, `from`, `target`, `expect`, `ok`, `detail`).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Also write the checks as a JUnit XML report (one test suite per
+        /// check family), the format CI dashboards read.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// Remove every container and network `up` created.
     Down {

@@ -191,8 +191,18 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             };
             docker::up::run(&deployment(&paths, true)?, &opts).map_err(Failure::from)
         }
-        Command::Test { paths, project } => {
-            let opts = docker::probe::TestOptions { project };
+        Command::Test {
+            paths,
+            project,
+            format,
+            junit,
+        } => {
+            let json = format == Format::Json;
+            let opts = docker::probe::TestOptions {
+                project,
+                json,
+                junit,
+            };
             checked(docker::probe::run(&deployment(&paths, true)?, &opts))
         }
         Command::Down {

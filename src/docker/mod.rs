@@ -14,6 +14,7 @@ pub mod dclint;
 pub mod deploy;
 pub mod down;
 pub mod probe;
+pub mod progress;
 pub mod standin;
 pub mod up;
 pub mod verify;

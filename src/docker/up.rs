@@ -7,6 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
 
+use super::progress::Progress;
 use super::standin::{self, StandIns};
 use super::{Cmd, Deployment, DockerError};
 use crate::plan::{ComposePlan, NetworkUse};
@@ -161,20 +162,23 @@ pub fn run(dep: &Deployment, opts: &UpOptions) -> Result<(), DockerError> {
     } else {
         None
     };
+    let progress = Progress::new(plans.len(), "phases");
     for plan in &plans {
         let project = dep.project(plan, opts.project.as_deref());
+        progress.message(&plan.file_name);
         let mut files = vec![dep.compose_path(plan)];
         if let Some(s) = &standins {
             files.push(standin::write_override(dep, plan, &project, s)?);
         }
-        println!("==> {} (project {project})", plan.file_name);
+        progress.line(&format!("==> {} (project {project})", plan.file_name));
         let up =
             Cmd::compose(&project, &files).args(["up", "-d", "--wait", "--wait-timeout", "600"]);
-        if let Err(e) = up.run_visible() {
-            let _ = print_status(&project);
+        if let Err(e) = progress.suspend(|| up.run_visible()) {
+            let _ = progress.suspend(|| print_status(&project));
             return Err(e);
         }
-        print_status(&project)?;
+        progress.suspend(|| print_status(&project))?;
+        progress.inc();
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ mod hcl;
 mod python;
 mod shell;
 mod terminal;
+mod xml;
 mod yaml;
 
 use std::fmt;
@@ -45,6 +46,7 @@ pub use hcl::{hcl_list, hcl_str, hcl_var_path, Hcl};
 pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};
 pub use terminal::escape_control;
+pub use xml::xml_text;
 pub use yaml::{compose_list, compose_name, compose_str, yaml_key, yaml_str, Yaml};
 
 /// Why a value cannot be written.

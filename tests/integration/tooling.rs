@@ -259,6 +259,8 @@ fn plan_names_exactly_what_up_would_change() {
         &services.replace("      LOG_LEVEL: info\n", "      LOG_LEVEL: debug\n"),
     );
     p.run().args(&["all"]).run();
+    // What runs now differs from the files: `test` reports it for machines.
+    machine_readable_test_reports(&p, &prefix);
     let out = p
         .run()
         .args(&["plan", "--project", &prefix])
@@ -320,4 +322,96 @@ fn plan_names_exactly_what_up_would_change() {
     ];
     assert_eq!(got, expected, "{}", stdout(&out));
     assert!(!stdout(&out).contains(&p.read(".lucid-gen/secrets.env")[..8]));
+}
+
+/// `test --format json` and `test --junit FILE` while shop-api runs with
+/// an environment the files no longer give it: one failed env check, in
+/// JSON lines and in a JUnit report that the schema and a JUnit reader
+/// accept.
+fn machine_readable_test_reports(p: &Project, prefix: &str) {
+    need(tool_runs("xmllint", "--version"), "xmllint (libxml2-utils)");
+    let out = p
+        .run()
+        .args(&["test", "--project", prefix, "--format", "json"])
+        .status(1)
+        .run();
+    let checks: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let failed: Vec<&serde_json::Value> = checks.iter().filter(|c| c["ok"] == false).collect();
+    assert!(checks.len() > 10, "{checks:?}");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["from"], "shop-api", "{failed:?}");
+
+    let report = p.path("report.xml");
+    p.run()
+        .args(&[
+            "test",
+            "--project",
+            prefix,
+            "--junit",
+            report.to_str().unwrap(),
+        ])
+        .status(1)
+        .stdout_has(" 1 failed")
+        .run();
+    let xsd = repo_root().join("tests/junit/junit.xsd");
+    let lint = Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&xsd)
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    let read = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, junitparser\n\
+             x = junitparser.JUnitXml.fromfile(sys.argv[1])\n\
+             cases = [c for s in x for c in s]\n\
+             bad = [c.name for c in cases if not c.is_passed]\n\
+             print(len(cases), len(bad), bad[0])",
+        )
+        .arg(&report)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&read.stdout);
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    assert_eq!(
+        said.split(' ').next(),
+        Some(checks.len().to_string().as_str())
+    );
+    assert!(said.contains(" 1 shop-api"), "{said}");
+}
+
+/// The JUnit schema is not vacuous: a report without a test case's name
+/// or with a count that is not a number fails it.
+#[test]
+fn the_junit_schema_rejects_malformed_reports() {
+    need(tool_runs("xmllint", "--version"), "xmllint (libxml2-utils)");
+    let xsd = repo_root().join("tests/junit/junit.xsd");
+    for bad in [
+        r#"<testsuites><testsuite name="a" tests="1"><testcase classname="a"/></testsuite></testsuites>"#,
+        r#"<testsuites><testsuite name="a" tests="one"/></testsuites>"#,
+        r#"<testsuite name="a" tests="1"><testcase classname="a" name="b"><oops/></testcase></testsuite>"#,
+    ] {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), bad).unwrap();
+        let lint = Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(&xsd)
+            .arg(file.path())
+            .output()
+            .unwrap();
+        assert!(!lint.status.success(), "accepted: {bad}");
+    }
 }
