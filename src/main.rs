@@ -196,15 +196,7 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             project,
             format,
             junit,
-        } => {
-            let json = format == Format::Json;
-            let opts = docker::probe::TestOptions {
-                project,
-                json,
-                junit,
-            };
-            checked(docker::probe::run(&deployment(&paths, true)?, &opts))
-        }
+        } => test(&paths, project, format, junit),
         Command::Down {
             paths,
             target,
@@ -235,11 +227,24 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut cmd, "lucid-gen", &mut std::io::stdout());
             Ok(())
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
-            Ok(())
-        }
+        Command::Man => Ok(clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?),
     }
+}
+
+/// `test`: checks of the running system, as a table, JSON lines and/or
+/// a JUnit report.
+fn test(
+    paths: &Paths,
+    project: Option<String>,
+    format: Format,
+    junit: Option<PathBuf>,
+) -> Result<(), Failure> {
+    let opts = docker::probe::TestOptions {
+        project,
+        json: format == Format::Json,
+        junit,
+    };
+    checked(docker::probe::run(&deployment(paths, true)?, &opts))
 }
 
 /// `deploy`: the default directory on the host is `/opt/<system name>`.

@@ -415,3 +415,16 @@ fn the_junit_schema_rejects_malformed_reports() {
         assert!(!lint.status.success(), "accepted: {bad}");
     }
 }
+
+/// The README shows the repository model's graph exactly as the committed
+/// `generated/system.mmd` holds it (which `generated.rs` keeps fresh).
+#[test]
+fn the_readme_embeds_the_committed_graph() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let graph = std::fs::read_to_string(repo_root().join("generated/system.mmd")).unwrap();
+    let block = format!("```mermaid\n{graph}```\n");
+    assert!(
+        readme.contains(&block),
+        "README.md's graph of the model differs from generated/system.mmd: paste the file into its ```mermaid block"
+    );
+}
