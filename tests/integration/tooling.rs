@@ -428,3 +428,22 @@ fn the_readme_embeds_the_committed_graph() {
         "README.md's graph of the model differs from generated/system.mmd: paste the file into its ```mermaid block"
     );
 }
+
+/// The committed `model.schema.json` (what the example models' editor
+/// header lines point at) is what `lucid-gen schema` prints.
+#[test]
+fn committed_schema_is_fresh_and_every_example_model_points_at_it() {
+    let out = Test::new().args(&["schema"]).run();
+    let committed = std::fs::read(repo_root().join("model.schema.json")).unwrap();
+    assert!(
+        out.stdout == committed,
+        "model.schema.json is stale: run `cargo run -- schema > model.schema.json`"
+    );
+    let header = "# yaml-language-server: $schema=../../../model.schema.json\n";
+    for file in yaml_files(&repo_root().join("tests/fixtures")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        // Last, so no line number in a diagnostic moves; the YAML language
+        // server reads the modeline from any comment line.
+        assert!(text.ends_with(header), "{} lacks {header}", file.display());
+    }
+}
