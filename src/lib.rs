@@ -8,6 +8,7 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod render;
+pub mod schema;
 pub mod secrets;
 pub mod system;
 pub mod validate;

@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{CommandFactory, Parser};
+
+mod cli;
+use cli::{Cli, Command, Format, GraphFormat, Paths, SecretsCommand, Target};
 
 use lucid_gen::diagnostic::{self, Diagnostic, Kind};
 use lucid_gen::docker::{self, Deployment, DockerError};
@@ -14,202 +17,6 @@ use lucid_gen::secrets::{self, SecretError, SecretSource};
 use lucid_gen::system::System;
 use lucid_gen::write::{self, RunLock};
 use lucid_gen::{render, validate};
-
-const EXAMPLES: &str = "\
-Examples:
-  lucid-gen all                      validate model/ and (re)write generated/
-  lucid-gen all --check              show what is stale in generated/, write nothing
-  lucid-gen check                    validate model/ and report every problem
-  lucid-gen secrets rotate API_TOKEN
-                                     replace one secret and rewrite the files holding it
-  lucid-gen verify                   compose config, compose-lint, dclint, hadolint
-  lucid-gen up --stand-ins           start every phase with stand-in images, health-gated
-  lucid-gen test                     reachability, isolation, env and secret checks
-  lucid-gen down                     remove the containers and networks again
-  lucid-gen deploy --host admin@HOST --phase PHASE --dry-run
-                                     show how a phase would be deployed over SSH
-
-Exit codes: 0 fine; 1 invalid model, stale output, a failed check or Docker
-step; 2 usage error (unknown phase, secret, bad --host ...) or I/O error.";
-
-/// Generates env files, compose files and Dockerfiles for a multi-service
-/// Docker system from one typed, validated service model.
-#[derive(Parser)]
-#[command(name = "lucid-gen", version, after_help = EXAMPLES)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Validate the model and render every file into the output directory.
-    All {
-        #[command(flatten)]
-        paths: Paths,
-        /// Write nothing: print a diff of what would change and exit 1 if
-        /// anything is stale.
-        #[arg(long)]
-        check: bool,
-        /// How problems are printed (see `check --format`); with `github`,
-        /// `--check` also annotates each stale file. (With
-        /// GITHUB_STEP_SUMMARY set, `--check` appends its diff to that file.)
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
-    },
-    /// Validate the model and report every problem with its location.
-    Check {
-        #[command(flatten)]
-        paths: Paths,
-        /// `human`: the source line with a caret, then help; `json`: one
-        /// JSON object per diagnostic and line on stdout, for editors and CI;
-        /// `github`: GitHub Actions annotations (`::error file=...`) on
-        /// stdout, shown on the model's line in a pull request.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
-    },
-    /// Manage generated secret values.
-    Secrets {
-        #[command(subcommand)]
-        command: SecretsCommand,
-    },
-    /// Check the generated files as they are on disk: `docker compose
-    /// config`, compose-lint and dclint on every compose file, hadolint on
-    /// every Dockerfile.
-    Verify {
-        #[command(flatten)]
-        paths: Paths,
-    },
-    /// Build the images with Docker's builder: base images first, then
-    /// phase by phase, parallel within a phase.
-    Build {
-        #[command(flatten)]
-        paths: Paths,
-        /// Build only this phase's images (and the base images).
-        #[arg(long, value_name = "PHASE")]
-        phase: Option<String>,
-        /// Target platform; default: the model's.
-        #[arg(long, value_name = "OS/ARCH")]
-        platform: Option<String>,
-        /// Root of the source tree the build contexts are relative to.
-        #[arg(long, default_value = ".", value_name = "DIR")]
-        source: PathBuf,
-        /// Print the build commands without running them.
-        #[arg(long)]
-        dry_run: bool,
-        /// Builds to run at once within a phase.
-        #[arg(long, default_value_t = 2, value_name = "N")]
-        jobs: usize,
-    },
-    /// Start the system phase by phase with `docker compose up -d --wait`.
-    Up {
-        #[command(flatten)]
-        paths: Paths,
-        #[command(flatten)]
-        target: Target,
-        /// Run a tiny stand-in image per service (same networks, ports,
-        /// env files, dependencies and health checks) instead of the real
-        /// images: a smoke test of the topology.
-        #[arg(long)]
-        stand_ins: bool,
-    },
-    /// Check the running system from inside: declared dependencies are
-    /// reachable, isolated planes are not, env and secrets are as
-    /// generated, no image holds a secret.
-    Test {
-        #[command(flatten)]
-        paths: Paths,
-        /// Compose project prefix used with `up --project`.
-        #[arg(long, value_name = "NAME", value_parser = project_name)]
-        project: Option<String>,
-    },
-    /// Remove every container and network `up` created.
-    Down {
-        #[command(flatten)]
-        paths: Paths,
-        #[command(flatten)]
-        target: Target,
-        /// Remove the named volumes too (their data is lost).
-        #[arg(long)]
-        volumes: bool,
-    },
-    /// Copy a phase's compose and env files to a host and start them there
-    /// over SSH.
-    Deploy {
-        #[command(flatten)]
-        paths: Paths,
-        /// Where to deploy, as `user@host`.
-        #[arg(long, value_name = "USER@HOST")]
-        host: String,
-        /// Deploy only this phase (default: every phase, in order).
-        #[arg(long, value_name = "PHASE")]
-        phase: Option<String>,
-        /// Directory on the host; default `/opt/<system name>`.
-        #[arg(long, value_name = "DIR")]
-        dir: Option<String>,
-        /// Print the commands without running them.
-        #[arg(long)]
-        dry_run: bool,
-    },
-}
-
-/// Which part of the system, under which compose project names.
-#[derive(Args)]
-struct Target {
-    /// Only this phase (default: every phase, in order).
-    #[arg(long, value_name = "PHASE")]
-    phase: Option<String>,
-    /// Compose project prefix (`NAME-<phase>`); default: the names in the
-    /// compose files.
-    #[arg(long, value_name = "NAME", value_parser = project_name)]
-    project: Option<String>,
-}
-
-/// A `--project` prefix Compose accepts as a project name (lowercase
-/// letters, digits, `-` and `_`, starting with a letter or digit), so a
-/// bad one is a usage error before anything starts.
-fn project_name(name: &str) -> Result<String, String> {
-    let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c));
-    if first_ok && rest_ok {
-        Ok(name.to_string())
-    } else {
-        Err("lowercase letters, digits, `-` and `_`, starting with a letter or digit".into())
-    }
-}
-
-#[derive(Subcommand)]
-enum SecretsCommand {
-    /// Replace one secret with a new random value and rewrite the files
-    /// that hold it.
-    Rotate {
-        /// The secret's name, as declared under `secrets:` in the model.
-        name: String,
-        #[command(flatten)]
-        paths: Paths,
-    },
-}
-
-#[derive(Args)]
-struct Paths {
-    /// Directory holding the model's *.yaml files.
-    #[arg(long, default_value = "model", value_name = "DIR")]
-    model: PathBuf,
-    /// Directory the generated files are written to.
-    #[arg(long, default_value = "generated", value_name = "DIR")]
-    out: PathBuf,
-    /// Secret store: generated values kept between runs (mode 0600,
-    /// never commit it).
-    #[arg(long, default_value = ".lucid-gen/secrets.env", value_name = "FILE")]
-    secrets: PathBuf,
-    /// Derive secrets from this seed instead of the store. Deterministic
-    /// output for snapshots and tests only: never for a real deployment.
-    #[arg(long, value_name = "N", hide_short_help = true)]
-    insecure_secret_seed: Option<u64>,
-}
 
 impl Paths {
     fn secret_source(&self) -> SecretSource {
@@ -392,10 +199,12 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             };
             docker::up::run(&deployment(&paths, true)?, &opts).map_err(Failure::from)
         }
-        Command::Test { paths, project } => {
-            let opts = docker::probe::TestOptions { project };
-            checked(docker::probe::run(&deployment(&paths, true)?, &opts))
-        }
+        Command::Test {
+            paths,
+            project,
+            format,
+            junit,
+        } => test(&paths, project, format, junit),
         Command::Down {
             paths,
             target,
@@ -415,7 +224,35 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             dir,
             dry_run,
         } => deploy(&paths, host, phase, dir, dry_run),
+        Command::Schema => {
+            print!("{}", lucid_gen::schema::json_schema());
+            Ok(())
+        }
+        Command::Graph { paths, format } => graph(&paths, format),
+        Command::Plan { paths, target } => plan(&paths, target),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "lucid-gen", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => Ok(clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?),
     }
+}
+
+/// `test`: checks of the running system, as a table, JSON lines and/or
+/// a JUnit report.
+fn test(
+    paths: &Paths,
+    project: Option<String>,
+    format: Format,
+    junit: Option<PathBuf>,
+) -> Result<(), Failure> {
+    let opts = docker::probe::TestOptions {
+        project,
+        json: format == Format::Json,
+        junit,
+    };
+    checked(docker::probe::run(&deployment(paths, true)?, &opts))
 }
 
 /// `deploy`: the default directory on the host is `/opt/<system name>`.
@@ -483,14 +320,6 @@ fn deployment(paths: &Paths, fresh: bool) -> Result<Deployment, Failure> {
         secrets: resolved.values,
         out_dir,
     })
-}
-
-/// How diagnostics are printed.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Human,
-    Json,
-    Github,
 }
 
 /// The format `check`/`all --format` chose; every other command prints for
@@ -752,4 +581,25 @@ fn rotate(paths: &Paths, name: String) -> Result<(), Failure> {
         ));
     }
     all(paths, false, &[name])
+}
+
+/// `graph`: the valid model drawn as Mermaid or Graphviz dot.
+fn graph(paths: &Paths, format: GraphFormat) -> Result<(), Failure> {
+    let system = load_valid(&paths.model)?;
+    let text = match format {
+        GraphFormat::Mermaid => lucid_gen::render::graph::mermaid(&system),
+        GraphFormat::Dot => lucid_gen::render::graph::dot(&system),
+    };
+    print!("{text}");
+    Ok(())
+}
+
+/// `plan`: what `up` would change; exit 1 when anything would.
+fn plan(paths: &Paths, target: Target) -> Result<(), Failure> {
+    let dep = deployment(paths, true)?;
+    let opts = docker::changes::PlanOptions {
+        phase: target.phase,
+        project: target.project,
+    };
+    checked(docker::changes::run(&dep, &opts))
 }

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::progress::Progress;
 use super::{Cmd, Deployment, DockerError};
 use crate::render::bake::{base_target, phase_group, BAKE_FILE};
 use crate::system::Build;
@@ -436,19 +437,22 @@ fn legacy(steps: &[Step], platform: &str, opts: &BuildOptions) -> Result<(), Doc
     );
     let mut last = "";
     let mut left = total;
+    let progress = Progress::new(total, "images");
     for (step, cmds) in steps.iter().zip(&planned) {
         if step.label != last {
-            println!("==> {}", step.label);
+            progress.line(&format!("==> {}", step.label));
+            progress.message(&step.label);
             last = &step.label;
         }
         left -= cmds.len();
-        run_parallel(cmds, opts.jobs).map_err(|e| match e {
+        run_parallel(cmds, opts.jobs, &progress).map_err(|e| match e {
             DockerError::Other(m) if left > 0 => DockerError::Other(format!(
                 "{m}\n  stopped: {left} image(s) of later steps were not built"
             )),
             other => other,
         })?;
     }
+    drop(progress);
     println!("build: {total} image(s) built");
     Ok(())
 }
@@ -498,7 +502,7 @@ fn tail(log: &str, n: usize) -> String {
 /// Runs the builds of one step, up to `jobs` at once, printing each result
 /// as it finishes. After a failure no new build starts; the running ones
 /// finish, then every failure is reported.
-fn run_parallel(cmds: &[(&Job, Cmd)], jobs: usize) -> Result<(), DockerError> {
+fn run_parallel(cmds: &[(&Job, Cmd)], jobs: usize, progress: &Progress) -> Result<(), DockerError> {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel();
@@ -522,22 +526,23 @@ fn run_parallel(cmds: &[(&Job, Cmd)], jobs: usize) -> Result<(), DockerError> {
         drop(tx);
         for (i, result) in rx {
             let job = cmds[i].0;
+            progress.inc();
             match result {
-                Ok(o) if o.success => println!(
+                Ok(o) if o.success => progress.line(&format!(
                     "ok    {}  ({}, {:.1}s)",
                     job.image,
                     job.what,
                     o.elapsed.as_secs_f64()
-                ),
+                )),
                 Ok(o) => {
                     stop.store(true, Ordering::SeqCst);
-                    println!(
+                    progress.line(&format!(
                         "FAIL  {}  ({}, {}, {:.1}s)",
                         job.image,
                         job.what,
                         o.status,
                         o.elapsed.as_secs_f64()
-                    );
+                    ));
                     failures.push(format!(
                         "building {} ({}) failed ({}); last lines of its output:\n{}\n  command: {}",
                         job.image,

@@ -9,10 +9,12 @@
 //! secrets reach containers through the generated env files only.
 
 pub mod build;
+pub mod changes;
 pub mod dclint;
 pub mod deploy;
 pub mod down;
 pub mod probe;
+pub mod progress;
 pub mod secret_check;
 pub mod standin;
 pub mod up;

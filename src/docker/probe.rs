@@ -21,17 +21,25 @@ use crate::system::{Protocol, Service, System};
 
 pub struct TestOptions {
     pub project: Option<String>,
+    /// One JSON object per check on stdout instead of the table.
+    pub json: bool,
+    /// Also write the checks as a JUnit XML report to this file.
+    pub junit: Option<std::path::PathBuf>,
 }
 
-/// A running container of one service.
-struct Container {
-    id: String,
-    service: String,
-    running: bool,
+/// A running container of one service (also read by `plan`).
+pub(super) struct Container {
+    pub(super) id: String,
+    pub(super) service: String,
+    pub(super) running: bool,
     health: Option<String>,
     /// The exit status once it stopped (one-shot jobs).
     exit_code: Option<i64>,
-    env: BTreeMap<String, String>,
+    /// When it last started (RFC 3339), for `secret_check::stale_mounts`.
+    pub(super) started_at: String,
+    pub(super) env: BTreeMap<String, String>,
+    /// Every label, for `plan`'s content hashes.
+    pub(super) labels: BTreeMap<String, String>,
     image_id: String,
     stand_in: bool,
     /// Network name → IPv4 address.
@@ -57,7 +65,7 @@ fn inspect(ids: &[String]) -> Result<Vec<Value>, DockerError> {
         .map_err(|e| DockerError::Other(format!("cannot read docker inspect output: {e}")))
 }
 
-fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, DockerError> {
+pub(super) fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, DockerError> {
     let mut ids = Vec::new();
     for p in projects {
         let out = Cmd::docker()
@@ -99,7 +107,14 @@ fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, Docker
                 running: c["State"]["Running"].as_bool().unwrap_or(false),
                 health: c["State"]["Health"]["Status"].as_str().map(str::to_string),
                 exit_code: c["State"]["ExitCode"].as_i64(),
+                started_at: c["State"]["StartedAt"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 env,
+                labels: (labels.as_object().into_iter().flatten())
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect(),
                 image_id: c["Image"].as_str().unwrap_or_default().to_string(),
                 stand_in: labels[LABEL].is_string(),
                 networks,
@@ -112,7 +127,7 @@ fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, Docker
 /// The environment a service must see: its env files in order, the
 /// secrets it receives as variables (its own secrets env file, read last),
 /// then its own `environment`.
-fn expected_env(
+pub(super) fn expected_env(
     system: &System,
     s: &Service,
     secrets: &crate::secrets::SecretValues,
@@ -248,7 +263,15 @@ pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
     checks.extend(dependency_checks(dep, &found, &mut probers)?);
     checks.extend(isolation_checks(dep, &found, &mut probers)?);
     drop(probers);
-    Ok(report(&checks))
+    if let Some(path) = &opts.junit {
+        std::fs::write(path, junit(&checks))
+            .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(if opts.json {
+        report_json(&checks)
+    } else {
+        report(&checks)
+    })
 }
 
 /// Probe containers started on demand, one per network; removed on drop.
@@ -540,4 +563,65 @@ fn report(checks: &[Check]) -> bool {
     }
     println!("test: {} checks, {failed} failed", checks.len());
     failed == 0
+}
+
+/// One JSON object per check on stdout (`kind`, `from`, `target`,
+/// `expect`, `ok`, `detail`), the summary on stderr; true when nothing
+/// failed.
+fn report_json(checks: &[Check]) -> bool {
+    for c in checks {
+        let line = serde_json::json!({
+            "kind": c.kind, "from": c.from, "target": c.target,
+            "expect": c.expect, "ok": c.ok, "detail": c.detail,
+        });
+        println!("{line}");
+    }
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    eprintln!("test: {} checks, {failed} failed", checks.len());
+    failed == 0
+}
+
+/// The checks as a JUnit XML report: one `testsuite` per check family,
+/// one `testcase` per check (`classname` the family, `name` from and
+/// target), a `failure` with the detail for each failed one.
+fn junit(checks: &[Check]) -> String {
+    use crate::escape::xml_text;
+    let mut kinds: Vec<&str> = checks.iter().map(|c| c.kind).collect();
+    kinds.dedup();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"lucid-gen test\" tests=\"{}\" failures=\"{failed}\" errors=\"0\">\n",
+        checks.len()
+    ));
+    for kind in kinds {
+        let family: Vec<&Check> = checks.iter().filter(|c| c.kind == kind).collect();
+        let failures = family.iter().filter(|c| !c.ok).count();
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n",
+            xml_text(kind),
+            family.len()
+        ));
+        for c in family {
+            let name = xml_text(&format!("{} -> {} ({})", c.from, c.target, c.expect));
+            let open = format!(
+                "    <testcase classname=\"{}\" name=\"{name}\"",
+                xml_text(kind)
+            );
+            if c.ok {
+                out.push_str(&format!("{open}/>\n"));
+            } else {
+                let message = xml_text(&c.detail);
+                out.push_str(&format!(
+                    "{open}>\n      <failure message=\"{message}\" type=\"{}\">{message}</failure>\n    </testcase>\n",
+                    xml_text(kind)
+                ));
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
 }

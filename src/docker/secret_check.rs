@@ -307,6 +307,71 @@ fn keeps_dac(host_config: &Value) -> bool {
         .any(|cap| has(&added, cap) || !has(&dropped, cap))
 }
 
+/// The files `s` bind-mounts that hold a secret: (host path relative to
+/// the output root, path in the container).
+fn mounted_secret_files(system: &System, s: &Service) -> Vec<(std::path::PathBuf, String)> {
+    use crate::render::delivery::{config_path, secret_file_path};
+    let files = s.secrets.iter().filter_map(|u| {
+        let target = u.delivery.target()?;
+        Some((secret_file_path(system, u.secret), target.to_string()))
+    });
+    let configs = (s.config_files.iter())
+        .filter(|f| f.secret_bearing())
+        .map(|f| (config_path(system, s, f), f.target.clone()));
+    files.chain(configs).collect()
+}
+
+/// Whether a container of `s` started at `started` (Docker's RFC 3339
+/// time) still sees an older version of a secret file or secret-bearing
+/// config file than the output directory holds: a bind mount keeps the
+/// file it was made from, and lucid-gen replaces files by renaming (and
+/// only when their bytes change), so a file written after the container
+/// started is one the container does not see. (`docker cp` cannot tell: it
+/// reads a bind mount's source on the host.) Compose cannot tell either:
+/// the compose file did not change.
+pub fn stale_mounts(dep: &Deployment, s: &Service, started: &str) -> Result<bool, DockerError> {
+    let Some(started) = unix_nanos(started) else {
+        return Ok(true); // unknown: recreating is the safe answer
+    };
+    for (host, _) in mounted_secret_files(&dep.system, s) {
+        let path = dep.out_dir.join(&host);
+        let modified = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .map_err(|e| DockerError::Other(format!("cannot read {}: {e}", path.display())))?;
+        let since = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        if since > started {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Nanoseconds since the epoch of an RFC 3339 UTC time as Docker writes it
+/// (`2026-11-30T12:25:16.123456789Z`).
+fn unix_nanos(t: &str) -> Option<u128> {
+    let t = t.strip_suffix('Z')?;
+    let (date, time) = t.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>());
+    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let mut h = hms.split(':').map(|p| p.parse::<i64>());
+    let (hh, mm, ss) = (h.next()?.ok()?, h.next()?.ok()?, h.next()?.ok()?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u128::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()?;
+    let digits: String = frac.chars().take(9).collect();
+    let nanos = format!("{digits:0<9}").parse::<u128>().ok()?;
+    Some(secs * 1_000_000_000 + nanos)
+}
+
 /// The text of `path` in `container`, empty when absent.
 fn file_text(container: &str, path: &str) -> Result<String, DockerError> {
     Ok(fetch(container, path)?
@@ -405,6 +470,21 @@ pub fn container_rows<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_times_become_nanoseconds_since_the_epoch() {
+        assert_eq!(unix_nanos("1970-01-01T00:00:01Z"), Some(1_000_000_000));
+        assert_eq!(
+            unix_nanos("2026-11-30T12:25:16.5Z"),
+            Some(1_796_041_516_500_000_000)
+        );
+        assert_eq!(
+            unix_nanos("2000-02-29T00:00:00.000000001Z"),
+            Some(951_782_400_000_000_001)
+        );
+        assert_eq!(unix_nanos("0001-01-01T00:00:00Z"), None);
+        assert_eq!(unix_nanos("yesterday"), None);
+    }
 
     fn tar_of(entries: &[(&str, tar::EntryType, u32, u64, &[u8])]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());

@@ -9,6 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
 
+use super::progress::Progress;
 use super::standin::{self, StandIns};
 use super::{Cmd, Deployment, DockerError};
 use crate::plan::{ComposePlan, NetworkUse};
@@ -156,6 +157,27 @@ pub fn print_status(project: &str) -> Result<(), DockerError> {
     Ok(())
 }
 
+/// Running services of `plan` whose container still mounts an older secret
+/// file or secret-bearing config file (see `secret_check::stale_mounts`):
+/// Compose would leave them as they are.
+fn stale_secret_mounts(
+    dep: &Deployment,
+    plan: &ComposePlan,
+    project: &str,
+) -> Result<Vec<String>, DockerError> {
+    let found = super::probe::containers(&[project.to_string()])?;
+    let mut stale = Vec::new();
+    for &i in &plan.services {
+        let s = &dep.system.services[i];
+        if let Some(c) = found.get(&s.name).filter(|c| c.running) {
+            if super::secret_check::stale_mounts(dep, s, &c.started_at)? {
+                stale.push(s.name.clone());
+            }
+        }
+    }
+    Ok(stale)
+}
+
 pub fn run(dep: &Deployment, opts: &UpOptions) -> Result<(), DockerError> {
     let plans = dep.plans(opts.phase.as_deref())?;
     preflight(dep, &plans, opts)?;
@@ -164,20 +186,41 @@ pub fn run(dep: &Deployment, opts: &UpOptions) -> Result<(), DockerError> {
     } else {
         None
     };
+    let progress = Progress::new(plans.len(), "phases");
     for plan in &plans {
         let project = dep.project(plan, opts.project.as_deref());
+        progress.message(&plan.file_name);
         let mut files = vec![dep.compose_path(plan)];
         if let Some(s) = &standins {
             files.push(standin::write_override(dep, plan, &project, s)?);
         }
-        println!("==> {} (project {project})", plan.file_name);
+        progress.line(&format!("==> {} (project {project})", plan.file_name));
+        let stale = stale_secret_mounts(dep, plan, &project)?;
+        if !stale.is_empty() {
+            progress.line(&format!(
+                "    recreating {} (a secret file they mount changed)",
+                stale.join(", ")
+            ));
+            let recreate = Cmd::compose(&project, &files)
+                .args([
+                    "up",
+                    "-d",
+                    "--wait",
+                    "--wait-timeout",
+                    "600",
+                    "--force-recreate",
+                ])
+                .args(&stale);
+            progress.suspend(|| recreate.run_visible())?;
+        }
         let up =
             Cmd::compose(&project, &files).args(["up", "-d", "--wait", "--wait-timeout", "600"]);
-        if let Err(e) = up.run_visible() {
-            let _ = print_status(&project);
+        if let Err(e) = progress.suspend(|| up.run_visible()) {
+            let _ = progress.suspend(|| print_status(&project));
             return Err(e);
         }
-        print_status(&project)?;
+        progress.suspend(|| print_status(&project))?;
+        progress.inc();
     }
     Ok(())
 }

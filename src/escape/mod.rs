@@ -30,10 +30,12 @@ mod docker;
 mod env;
 mod github;
 mod gitignore;
+mod graph;
 mod hcl;
 mod python;
 mod shell;
 mod terminal;
+mod xml;
 mod yaml;
 
 use std::fmt;
@@ -43,10 +45,12 @@ pub use docker::{DockerCopy, DockerJson, DockerWord};
 pub use env::{env_file_value, env_name, EnvName, EnvValue};
 pub use github::{markdown_code_block, workflow_command, WorkflowCommand};
 pub use gitignore::{gitignore_path, GitignorePattern};
+pub use graph::{dot_id, mermaid_id, mermaid_label};
 pub use hcl::{hcl_list, hcl_str, hcl_var_path, Hcl};
 pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};
 pub use terminal::escape_control;
+pub use xml::xml_text;
 pub use yaml::{compose_list, compose_name, compose_str, yaml_key, yaml_str, Yaml};
 
 /// Why a value cannot be written.

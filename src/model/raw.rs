@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 /// One model file: any subset of the top-level sections.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fragment {
     pub system: Option<SystemDef>,
@@ -34,7 +34,7 @@ pub struct Fragment {
 }
 
 /// `system:` — what the whole model is, and where its output goes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SystemDef {
     /// Short name; the master compose project and the label prefix.
@@ -56,7 +56,7 @@ pub struct SystemDef {
 }
 
 /// How service images are named: `<namespace>/<service>:<tag>`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryDef {
     pub namespace: String,
@@ -64,7 +64,7 @@ pub struct RegistryDef {
 }
 
 /// Where generated files go, relative to the output directory.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputDef {
     pub env_dir: String,
@@ -94,7 +94,7 @@ impl Default for OutputDef {
 }
 
 /// `planes.<name>:` — a security zone; each network belongs to one.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaneDef {
     #[serde(default)]
@@ -115,7 +115,7 @@ pub struct PlaneDef {
     pub forbidden_terms: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BridgeDef {
     pub service: String,
@@ -124,7 +124,7 @@ pub struct BridgeDef {
 }
 
 /// `networks.<key>:` — a Docker network.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkDef {
     pub plane: String,
@@ -149,7 +149,7 @@ fn default_driver() -> String {
 
 /// `phases.<name>:` — a deployment step with its own compose and env file.
 /// Phases deploy in the order they are written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseDef {
     #[serde(default)]
@@ -161,7 +161,7 @@ pub struct PhaseDef {
 }
 
 /// `env_files.<key>:` — one generated env file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvFileDef {
     /// File name, e.g. `.env.foundation`.
@@ -175,7 +175,7 @@ pub struct EnvFileDef {
 }
 
 /// `secrets.<NAME>:` — a random value generated once and kept in the store.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretDef {
     #[serde(default)]
@@ -186,7 +186,7 @@ pub struct SecretDef {
     pub encoding: Encoding,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Encoding {
     #[default]
@@ -197,7 +197,7 @@ pub enum Encoding {
 
 /// `images.<key>:` — an image that is built but not run itself: a base that
 /// services build on.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImageDef {
     #[serde(default)]
@@ -208,7 +208,7 @@ pub struct ImageDef {
 }
 
 /// How an image is built: a multi-stage Dockerfile from a stack template.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuildDef {
     pub stack: Stack,
@@ -232,7 +232,7 @@ pub struct BuildDef {
     pub workdir: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stack {
     /// pip installs pinned packages for the target platform into a
@@ -244,7 +244,7 @@ pub enum Stack {
     Native,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyDef {
     pub from: String,
@@ -252,7 +252,7 @@ pub struct CopyDef {
 }
 
 /// `services.<name>:` — one container.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceDef {
     #[serde(default)]
@@ -335,7 +335,7 @@ pub struct SecretUseDef {
 }
 
 /// How a secret reaches a container.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeliveryDef {
     /// An environment variable of the same name.
@@ -348,14 +348,35 @@ pub enum DeliveryDef {
 }
 
 /// The long form of a secret use: `{ name, as, target }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SecretUseMap {
     name: String,
+    /// `env` (default), `file` or `file-env`.
     #[serde(default, rename = "as")]
     delivery: DeliveryDef,
     #[serde(default)]
     target: Option<String>,
+}
+
+/// The schema of a secret use: a name, or the long form.
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum SecretUseSchema {
+    /// The secret's name: delivered as an environment variable.
+    Name(String),
+    Full(SecretUseMap),
+}
+
+impl schemars::JsonSchema for SecretUseDef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SecretUseDef".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        SecretUseSchema::json_schema(generator)
+    }
 }
 
 impl<'de> Deserialize<'de> for SecretUseDef {
@@ -395,7 +416,7 @@ impl<'de> Deserialize<'de> for SecretUseDef {
 /// `{{ secret-file NAME }}`, `{{ tor-hashed-password NAME }}`,
 /// `{{ port SERVICE PORT }}`, `{{ host SERVICE }}`, `{{ subnet NETWORK }}`,
 /// `{{ platform }}`, `{{ system }}`, and `{{ "text" }}` for literal text.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFileDef {
     /// Absolute path inside the container.
@@ -406,7 +427,7 @@ pub struct ConfigFileDef {
 /// `security:` — every service runs hardened unless this says otherwise:
 /// read-only root filesystem with a tmpfs `/tmp`, all capabilities
 /// dropped, `no-new-privileges`, a PID limit, a non-root user.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityDef {
     /// Why the root filesystem must stay writable (makes it writable).
@@ -430,7 +451,7 @@ pub struct SecurityDef {
     pub host_ports: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortDef {
     /// Port inside the container.
@@ -448,7 +469,7 @@ pub struct PortDef {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     #[default]
@@ -457,7 +478,7 @@ pub enum Protocol {
 }
 
 /// `health:` — exactly one of `http`, `tcp` or `exec`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthDef {
     /// HTTP path probed on `port`, e.g. `/health`.
@@ -495,7 +516,7 @@ fn default_start_period() -> String {
     "40s".into()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeDef {
     /// Named volume, created by Compose.
@@ -506,7 +527,7 @@ pub struct VolumeDef {
     pub read_only: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourcesDef {
     /// Memory limit, e.g. `1g`, `512m`.
@@ -520,7 +541,7 @@ pub struct ResourcesDef {
     pub memory_reservation: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Restart {
     No,

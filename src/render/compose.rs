@@ -476,6 +476,11 @@ fn plain_view(system: &System, s: &Service) -> ServiceView {
             .memory_reservation
             .as_ref()
             .map(|m| compose_str(m)),
-        labels: kv(&service_labels(system, s)),
+        // The content hashes `plan` compares: containers only, not images.
+        labels: kv(&[
+            service_labels(system, s),
+            super::hashes::hash_labels(&super::hashes::service_inputs(system, s)),
+        ]
+        .concat()),
     }
 }

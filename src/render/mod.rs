@@ -11,7 +11,9 @@ mod compose;
 pub mod delivery;
 mod dockerfile;
 mod env;
+pub mod graph;
 pub mod hashed_password;
+pub mod hashes;
 pub mod lint;
 
 use std::path::PathBuf;
@@ -87,6 +89,8 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
             outputs.insert(path, output::public(text));
         }
     }
+    let graph = graph::mermaid(system);
+    outputs.insert(PathBuf::from(graph::GRAPH_FILE), output::public(graph));
     let gitignore = gitignore(&outputs)?;
     outputs.insert(PathBuf::from(GITIGNORE), gitignore);
     Ok(outputs)
@@ -134,6 +138,8 @@ pub enum OutputOrigin {
     /// The Dockerfile of `System::services[i]`.
     ServiceDockerfile(usize),
     BakeFile,
+    /// The Mermaid drawing of the system.
+    Graph,
     Gitignore,
     /// The secrets env file of `System::services[i]`.
     ServiceSecrets(usize),
@@ -223,6 +229,7 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
         );
     }
     add(PathBuf::from(bake::BAKE_FILE), OutputOrigin::BakeFile);
+    add(PathBuf::from(graph::GRAPH_FILE), OutputOrigin::Graph);
     add(PathBuf::from(GITIGNORE), OutputOrigin::Gitignore);
     add(PathBuf::from(MANIFEST), OutputOrigin::Manifest);
     out

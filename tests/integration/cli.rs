@@ -31,7 +31,7 @@ fn all_writes_the_whole_file_set_then_changes_nothing() {
     let p = Project::fixture("small");
     p.run()
         .args(&["all"])
-        .stdout_has("generated: 14 written, 0 unchanged")
+        .stdout_has("generated: 15 written, 0 unchanged")
         .run();
     for file in [
         ENV_BASE,
@@ -45,13 +45,14 @@ fn all_writes_the_whole_file_set_then_changes_nothing() {
         "generated/dockerfiles/services/shop-db/Dockerfile",
         "generated/dockerfiles/images/py/Dockerfile",
         "generated/.gitignore",
+        "generated/system.mmd",
     ] {
         assert!(p.path(file).is_file(), "{file} was not written");
     }
     let before = p.snapshot_tree("generated");
     p.run()
         .args(&["all"])
-        .stdout_has("0 written, 14 unchanged")
+        .stdout_has("0 written, 15 unchanged")
         .run();
     assert_eq!(
         before,
@@ -78,7 +79,7 @@ fn check_mode_reports_a_hand_edit_and_writes_nothing() {
         .run()
         .args(&["all", "--check"])
         .status(1)
-        .stderr_has("1 of 14 files in generated are stale")
+        .stderr_has("1 of 15 files in generated are stale")
         .run();
     let diff = stdout(&out);
     assert!(

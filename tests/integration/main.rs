@@ -21,5 +21,6 @@ mod properties;
 mod realserver;
 mod rules;
 mod standins;
+mod tooling;
 mod validation;
 mod verify;

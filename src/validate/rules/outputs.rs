@@ -164,6 +164,7 @@ impl Validator<'_> {
                 .at(&p().key("config_files").index(j).key("target")),
             OutputOrigin::LintConfig
             | OutputOrigin::BakeFile
+            | OutputOrigin::Graph
             | OutputOrigin::Gitignore
             | OutputOrigin::Manifest => return None,
         })
@@ -202,6 +203,7 @@ fn describe(sys: &System, origin: OutputOrigin) -> String {
             sys.services[i].config_files[j].target, sys.services[i].name
         ),
         OutputOrigin::BakeFile => "bake file".into(),
+        OutputOrigin::Graph => "Mermaid graph".into(),
         OutputOrigin::Gitignore => "output's .gitignore".into(),
         OutputOrigin::Manifest => "manifest of written files".into(),
     }

@@ -1,0 +1,261 @@
+//! The command line's shape: every subcommand, flag and help text, as clap
+//! derive types. `main.rs` dispatches on them; `completions` and `man`
+//! generate from them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  lucid-gen all                      validate model/ and (re)write generated/
+  lucid-gen all --check              show what is stale in generated/, write nothing
+  lucid-gen check                    validate model/ and report every problem
+  lucid-gen secrets rotate API_TOKEN
+                                     replace one secret and rewrite the files holding it
+  lucid-gen verify                   compose config, compose-lint, dclint, hadolint
+  lucid-gen up --stand-ins           start every phase with stand-in images, health-gated
+  lucid-gen test                     reachability, isolation, env and secret checks
+  lucid-gen down                     remove the containers and networks again
+  lucid-gen deploy --host admin@HOST --phase PHASE --dry-run
+                                     show how a phase would be deployed over SSH
+  lucid-gen graph > system.mmd       draw phases, planes, networks and dependencies
+  lucid-gen plan                     what `up` would create, recreate or remove
+  lucid-gen schema > model.schema.json
+                                     JSON Schema of a model file, for editors
+
+Exit codes: 0 fine; 1 invalid model, stale output, a failed check or Docker
+step; 2 usage error (unknown phase, secret, bad --host ...) or I/O error.";
+
+/// Generates env files, compose files and Dockerfiles for a multi-service
+/// Docker system from one typed, validated service model.
+#[derive(Parser)]
+#[command(name = "lucid-gen", version, after_help = EXAMPLES)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Validate the model and render every file into the output directory.
+    All {
+        #[command(flatten)]
+        paths: Paths,
+        /// Write nothing: print a diff of what would change and exit 1 if
+        /// anything is stale.
+        #[arg(long)]
+        check: bool,
+        /// How problems are printed (see `check --format`); with `github`,
+        /// `--check` also annotates each stale file. (With
+        /// GITHUB_STEP_SUMMARY set, `--check` appends its diff to that file.)
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Validate the model and report every problem with its location.
+    Check {
+        #[command(flatten)]
+        paths: Paths,
+        /// `human`: the source line with a caret, then help; `json`: one
+        /// JSON object per diagnostic and line on stdout, for editors and CI;
+        /// `github`: GitHub Actions annotations (`::error file=...`) on
+        /// stdout, shown on the model's line in a pull request.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Manage generated secret values.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+    /// Check the generated files as they are on disk: `docker compose
+    /// config`, compose-lint and dclint on every compose file, hadolint on
+    /// every Dockerfile.
+    Verify {
+        #[command(flatten)]
+        paths: Paths,
+    },
+    /// Build the images with Docker's builder: base images first, then
+    /// phase by phase, parallel within a phase.
+    Build {
+        #[command(flatten)]
+        paths: Paths,
+        /// Build only this phase's images (and the base images).
+        #[arg(long, value_name = "PHASE")]
+        phase: Option<String>,
+        /// Target platform; default: the model's.
+        #[arg(long, value_name = "OS/ARCH")]
+        platform: Option<String>,
+        /// Root of the source tree the build contexts are relative to.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        source: PathBuf,
+        /// Print the build commands without running them.
+        #[arg(long)]
+        dry_run: bool,
+        /// Builds to run at once within a phase.
+        #[arg(long, default_value_t = 2, value_name = "N")]
+        jobs: usize,
+    },
+    /// Start the system phase by phase with `docker compose up -d --wait`.
+    Up {
+        #[command(flatten)]
+        paths: Paths,
+        #[command(flatten)]
+        target: Target,
+        /// Run a tiny stand-in image per service (same networks, ports,
+        /// env files, dependencies and health checks) instead of the real
+        /// images: a smoke test of the topology.
+        #[arg(long)]
+        stand_ins: bool,
+    },
+    /// Check the running system from inside: declared dependencies are
+    /// reachable, isolated planes are not, env and secrets are as
+    /// generated, no image holds a secret.
+    Test {
+        #[command(flatten)]
+        paths: Paths,
+        /// Compose project prefix used with `up --project`.
+        #[arg(long, value_name = "NAME", value_parser = project_name)]
+        project: Option<String>,
+        /// `human`: a table; `json`: one JSON object per check and line on
+        /// stdout (`kind`, `from`, `target`, `expect`, `ok`, `detail`).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Also write the checks as a JUnit XML report (one test suite per
+        /// check family), the format CI dashboards read.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Remove every container and network `up` created.
+    Down {
+        #[command(flatten)]
+        paths: Paths,
+        #[command(flatten)]
+        target: Target,
+        /// Remove the named volumes too (their data is lost).
+        #[arg(long)]
+        volumes: bool,
+    },
+    /// Copy a phase's compose and env files to a host and start them there
+    /// over SSH.
+    Deploy {
+        #[command(flatten)]
+        paths: Paths,
+        /// Where to deploy, as `user@host`.
+        #[arg(long, value_name = "USER@HOST")]
+        host: String,
+        /// Deploy only this phase (default: every phase, in order).
+        #[arg(long, value_name = "PHASE")]
+        phase: Option<String>,
+        /// Directory on the host; default `/opt/<system name>`.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<String>,
+        /// Print the commands without running them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the JSON Schema of a model file, for editors: completion,
+    /// hover docs and inline errors while writing the model.
+    Schema,
+    /// Draw the system: phases, planes, networks, services, dependencies,
+    /// bridges and published ports.
+    Graph {
+        #[command(flatten)]
+        paths: Paths,
+        /// `mermaid` (rendered by GitHub and many editors) or `dot`
+        /// (Graphviz: `lucid-gen graph --format dot | dot -Tsvg`).
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+    },
+    /// Compare the generated files with the running containers and print,
+    /// per service, what `up` would do: create, recreate (and why),
+    /// unchanged or remove. Exit 0 when nothing would change, 1 otherwise.
+    Plan {
+        #[command(flatten)]
+        paths: Paths,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Print a shell completion script, e.g.
+    /// `lucid-gen completions bash > ~/.local/share/bash-completion/completions/lucid-gen`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g.
+    /// `lucid-gen man > ~/.local/share/man/man1/lucid-gen.1`.
+    Man,
+}
+
+/// How `graph` draws the system.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+/// Which part of the system, under which compose project names.
+#[derive(Args)]
+pub(crate) struct Target {
+    /// Only this phase (default: every phase, in order).
+    #[arg(long, value_name = "PHASE")]
+    pub(crate) phase: Option<String>,
+    /// Compose project prefix (`NAME-<phase>`); default: the names in the
+    /// compose files.
+    #[arg(long, value_name = "NAME", value_parser = project_name)]
+    pub(crate) project: Option<String>,
+}
+
+/// A `--project` prefix Compose accepts as a project name (lowercase
+/// letters, digits, `-` and `_`, starting with a letter or digit), so a
+/// bad one is a usage error before anything starts.
+pub(crate) fn project_name(name: &str) -> Result<String, String> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c));
+    if first_ok && rest_ok {
+        Ok(name.to_string())
+    } else {
+        Err("lowercase letters, digits, `-` and `_`, starting with a letter or digit".into())
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SecretsCommand {
+    /// Replace one secret with a new random value and rewrite the files
+    /// that hold it.
+    Rotate {
+        /// The secret's name, as declared under `secrets:` in the model.
+        name: String,
+        #[command(flatten)]
+        paths: Paths,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct Paths {
+    /// Directory holding the model's *.yaml files.
+    #[arg(long, default_value = "model", value_name = "DIR")]
+    pub(crate) model: PathBuf,
+    /// Directory the generated files are written to.
+    #[arg(long, default_value = "generated", value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Secret store: generated values kept between runs (mode 0600,
+    /// never commit it).
+    #[arg(long, default_value = ".lucid-gen/secrets.env", value_name = "FILE")]
+    pub(crate) secrets: PathBuf,
+    /// Derive secrets from this seed instead of the store. Deterministic
+    /// output for snapshots and tests only: never for a real deployment.
+    #[arg(long, value_name = "N", hide_short_help = true)]
+    pub(crate) insecure_secret_seed: Option<u64>,
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    Human,
+    Json,
+    Github,
+}

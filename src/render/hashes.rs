@@ -1,0 +1,162 @@
+//! Content-hash labels: what `plan` compares with the running containers.
+//!
+//! Every service in a compose file carries one label per component,
+//! `lucid-gen.hash.<component>`, each a SHA-256 (first 16 bytes, hex) over
+//! that component's inputs as bytes: `image` (reference and build),
+//! `env` (the plain variables of its env files and its `environment`),
+//! `ports`, `networks` (names and settings) and `config` (everything else
+//! the container is started with). A running container whose label
+//! differs is recreated by `up`, for that reason.
+//!
+//! Secrets get no label: compose files are committed, and a label derived
+//! from a machine's secret store would make them differ per machine (and
+//! put a function of a secret value into git). `plan` compares secret
+//! values with the running container's environment in memory instead.
+//!
+//! Pure: [`ServiceInputs`] holds bytes per component, so files that reach
+//! a container (config files mounted read-only, for example) are added by
+//! pushing their bytes onto a component before [`hash_labels`].
+
+use sha2::{Digest, Sha256};
+
+use crate::system::{Service, System};
+
+/// Prefix of every hash label; the component name follows.
+pub const LABEL_PREFIX: &str = "lucid-gen.hash.";
+
+/// Components in label order; `plan` reports a change by these names.
+pub const COMPONENTS: [&str; 5] = ["image", "env", "ports", "networks", "config"];
+
+/// One service's inputs, as byte strings per component.
+#[derive(Debug, Default, Clone)]
+pub struct ServiceInputs {
+    pub image: Vec<Vec<u8>>,
+    pub env: Vec<Vec<u8>>,
+    pub ports: Vec<Vec<u8>>,
+    pub networks: Vec<Vec<u8>>,
+    pub config: Vec<Vec<u8>>,
+}
+
+/// SHA-256 over `parts`, each length-prefixed (so `["ab","c"]` and
+/// `["a","bc"]` differ), first 16 bytes as hex.
+pub fn component_hash(parts: &[Vec<u8>]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `(label, hash)` per component, in [`COMPONENTS`] order.
+pub fn hash_labels(inputs: &ServiceInputs) -> Vec<(String, String)> {
+    let parts = [
+        &inputs.image,
+        &inputs.env,
+        &inputs.ports,
+        &inputs.networks,
+        &inputs.config,
+    ];
+    COMPONENTS
+        .iter()
+        .zip(parts)
+        .map(|(name, parts)| (format!("{LABEL_PREFIX}{name}"), component_hash(parts)))
+        .collect()
+}
+
+fn bytes(text: impl Into<String>) -> Vec<u8> {
+    text.into().into_bytes()
+}
+
+/// The inputs of `service` that the model determines.
+pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
+    let s = service;
+    let mut inputs = ServiceInputs::default();
+    inputs.image.push(bytes(&s.image));
+    inputs.image.push(bytes(&system.platform));
+    if let Some(build) = &s.build {
+        inputs.image.push(bytes(format!("{build:?}")));
+        if let Some(base) = build.runtime_base {
+            inputs
+                .image
+                .push(bytes(format!("{:?}", system.images[base])));
+        }
+    }
+    for &f in &s.env_files {
+        let file = &system.env_files[f];
+        inputs.env.push(bytes(&file.file));
+        for (k, v) in &file.vars {
+            inputs.env.push(bytes(format!("{k}={v}")));
+        }
+    }
+    for (k, v) in &s.environment {
+        inputs.env.push(bytes(format!("{k}={v}")));
+    }
+    inputs
+        .ports
+        .extend(s.ports.iter().map(|p| bytes(format!("{p:?}"))));
+    for &n in &s.networks {
+        let net = &system.networks[n];
+        let settings = (
+            &net.name,
+            &net.driver,
+            net.subnet,
+            net.gateway,
+            net.internal,
+        );
+        inputs.networks.push(bytes(format!("{settings:?}")));
+    }
+    let config = (
+        &s.user,
+        s.restart,
+        &s.command,
+        &s.security,
+        &s.resources,
+        &s.health,
+        &s.volumes,
+    );
+    inputs.config.push(bytes(format!("{config:?}")));
+    // What reaches the container besides its image: the entrypoint, the
+    // secrets it receives and how (names, never values), and each config
+    // file's text with its secret references (a changed secret value is
+    // found by `plan` in the running container, not hashed here).
+    let delivery = (&s.entrypoint, s.run_once, s.initializes, &s.secrets);
+    inputs.config.push(bytes(format!("{delivery:?}")));
+    for f in &s.config_files {
+        inputs
+            .config
+            .push(bytes(format!("{}{:?}", f.target, f.pieces)));
+    }
+    inputs
+        .config
+        .push(bytes(format!("{:?}{:?}", system.labels, s.labels)));
+    inputs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_length_prefixed() {
+        let a = component_hash(&[b"ab".to_vec(), b"c".to_vec()]);
+        let b = component_hash(&[b"a".to_vec(), b"bc".to_vec()]);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn one_label_per_component() {
+        let inputs = ServiceInputs {
+            config: vec![b"x".to_vec()],
+            ..ServiceInputs::default()
+        };
+        let labels = hash_labels(&inputs);
+        assert_eq!(labels.len(), 5);
+        assert_eq!(labels[4].0, "lucid-gen.hash.config");
+        assert_ne!(labels[3].1, labels[4].1);
+    }
+}
