@@ -653,13 +653,7 @@ fn fixture_redis_and_tor_accept_exactly_the_generated_credentials() {
         redis_requires_password(&cache, &store["REDIS_PASSWORD"])
     })
     .expect("Redis with the generated config");
-    let tor = stack.container("tor");
-    let right = wait_for(Duration::from_secs(30), || {
-        tor_authenticate(&tor, 9051, Some(&store["TOR_PASSWORD"]))
-    });
-    assert_eq!(right, Ok(250), "the generated Tor password");
-    assert_eq!(tor_authenticate(&tor, 9051, None), Ok(515));
-    assert_eq!(tor_authenticate(&tor, 9051, Some("wrong")), Ok(515));
+    tor_takes_only(&stack.container("tor"), &store["TOR_PASSWORD"]);
     assert_secrets_readable(
         &p,
         &stack,
@@ -674,6 +668,17 @@ fn fixture_redis_and_tor_accept_exactly_the_generated_credentials() {
     // Break the rendered config: the same check must now fail.
     remove_requirepass(&cache);
     assert!(redis_requires_password(&cache, &store["REDIS_PASSWORD"]).is_err());
+}
+
+/// Tor's control port (9051) in `tor` accepts `password` (250) and refuses
+/// none or a wrong one (515).
+fn tor_takes_only(tor: &str, password: &str) {
+    let right = wait_for(Duration::from_secs(30), || {
+        tor_authenticate(tor, 9051, Some(password))
+    });
+    assert_eq!(right, Ok(250), "the generated Tor password");
+    assert_eq!(tor_authenticate(tor, 9051, None), Ok(515));
+    assert_eq!(tor_authenticate(tor, 9051, Some("wrong")), Ok(515));
 }
 
 /// Lucid's own Redis and Tor, as the repository's model generates them,
@@ -711,13 +716,7 @@ fn lucid_redis_and_tor_accept_exactly_the_generated_credentials() {
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     let (code, out) = exec_stdin(&redis, b"", &argv);
     assert_eq!((code, out.trim()), (0, "PONG"), "{argv:?}");
-    let tor = stack.container("lucid-tor-proxy");
-    let right = wait_for(Duration::from_secs(30), || {
-        tor_authenticate(&tor, 9051, Some(&store["TOR_PASSWORD"]))
-    });
-    assert_eq!(right, Ok(250), "the generated Tor password");
-    assert_eq!(tor_authenticate(&tor, 9051, None), Ok(515));
-    assert_eq!(tor_authenticate(&tor, 9051, Some("wrong")), Ok(515));
+    tor_takes_only(&stack.container("lucid-tor-proxy"), &store["TOR_PASSWORD"]);
     assert_secrets_readable(
         &p,
         &stack,
