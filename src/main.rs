@@ -191,14 +191,7 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             paths,
             target,
             stand_ins,
-        } => {
-            let opts = docker::up::UpOptions {
-                phase: target.phase,
-                stand_ins,
-                project: target.project,
-            };
-            docker::up::run(&deployment(&paths, true)?, &opts).map_err(Failure::from)
-        }
+        } => up(&paths, target, stand_ins),
         Command::Test {
             paths,
             project,
@@ -209,14 +202,7 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             paths,
             target,
             volumes,
-        } => {
-            let opts = docker::down::DownOptions {
-                phase: target.phase,
-                volumes,
-                project: target.project,
-            };
-            docker::down::run(&deployment(&paths, false)?, &opts).map_err(Failure::from)
-        }
+        } => down(&paths, target, volumes),
         Command::Deploy {
             paths,
             host,
@@ -237,6 +223,24 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
         }
         Command::Man => Ok(clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?),
     }
+}
+
+fn up(paths: &Paths, target: Target, stand_ins: bool) -> Result<(), Failure> {
+    let opts = docker::up::UpOptions {
+        phase: target.phase,
+        stand_ins,
+        project: target.project,
+    };
+    docker::up::run(&deployment(paths, true)?, &opts).map_err(Failure::from)
+}
+
+fn down(paths: &Paths, target: Target, volumes: bool) -> Result<(), Failure> {
+    let opts = docker::down::DownOptions {
+        phase: target.phase,
+        volumes,
+        project: target.project,
+    };
+    docker::down::run(&deployment(paths, false)?, &opts).map_err(Failure::from)
 }
 
 /// `test`: checks of the running system, as a table, JSON lines and/or
