@@ -307,20 +307,6 @@ fn keeps_dac(host_config: &Value) -> bool {
         .any(|cap| has(&added, cap) || !has(&dropped, cap))
 }
 
-/// The files `s` bind-mounts that hold a secret: (host path relative to
-/// the output root, path in the container).
-fn mounted_secret_files(system: &System, s: &Service) -> Vec<(std::path::PathBuf, String)> {
-    use crate::render::delivery::{config_path, secret_file_path};
-    let files = s.secrets.iter().filter_map(|u| {
-        let target = u.delivery.target()?;
-        Some((secret_file_path(system, u.secret), target.to_string()))
-    });
-    let configs = (s.config_files.iter())
-        .filter(|f| f.secret_bearing())
-        .map(|f| (config_path(system, s, f), f.target.clone()));
-    files.chain(configs).collect()
-}
-
 /// Whether a container of `s` started at `started` (Docker's RFC 3339
 /// time) still sees an older version of a secret file or secret-bearing
 /// config file than the output directory holds: a bind mount keeps the
@@ -333,8 +319,9 @@ pub fn stale_mounts(dep: &Deployment, s: &Service, started: &str) -> Result<bool
     let Some(started) = unix_nanos(started) else {
         return Ok(true); // unknown: recreating is the safe answer
     };
-    for (host, _) in mounted_secret_files(&dep.system, s) {
-        let path = dep.out_dir.join(&host);
+    let mounts = crate::render::delivery::mounts(&dep.system, s);
+    for m in mounts.into_iter().filter(|m| m.secret) {
+        let path = dep.out_dir.join(&m.path);
         let modified = std::fs::metadata(&path)
             .and_then(|m| m.modified())
             .map_err(|e| DockerError::Other(format!("cannot read {}: {e}", path.display())))?;

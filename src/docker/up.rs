@@ -165,6 +165,17 @@ fn stale_secret_mounts(
     plan: &ComposePlan,
     project: &str,
 ) -> Result<Vec<String>, DockerError> {
+    // Only a service that mounts a secret file can go stale this way: ask
+    // the engine nothing when the phase has none.
+    let mounts_secrets = |i: &usize| {
+        let s = &dep.system.services[*i];
+        crate::render::delivery::mounts(&dep.system, s)
+            .iter()
+            .any(|m| m.secret)
+    };
+    if !plan.services.iter().any(mounts_secrets) {
+        return Ok(Vec::new());
+    }
     let found = super::probe::containers(&[project.to_string()])?;
     let mut stale = Vec::new();
     for &i in &plan.services {

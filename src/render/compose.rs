@@ -148,22 +148,11 @@ fn mounted_files(system: &System, plan: &ComposePlan) -> (Entries, Entries) {
     let mut secrets: Vec<(String, Yaml)> = Vec::new();
     let mut configs: Vec<(String, Yaml)> = Vec::new();
     for &i in &plan.services {
-        let s = &system.services[i];
-        for u in s.secrets.iter().filter(|u| u.delivery.target().is_some()) {
-            let name = &system.secrets[u.secret].name;
-            if !secrets.iter().any(|(k, _)| k == name) {
-                let path = delivery::secret_file_path(system, u.secret);
-                secrets.push((name.clone(), from_compose(&path)));
-            }
-        }
-        for (j, f) in s.config_files.iter().enumerate() {
-            let entry = (
-                delivery::config_key(s, j),
-                from_compose(&delivery::config_path(system, s, f)),
-            );
-            match f.secret_bearing() {
-                true => secrets.push(entry),
-                false => configs.push(entry),
+        for m in delivery::mounts(system, &system.services[i]) {
+            // A secret file several services mount is listed once.
+            let list = if m.secret { &mut secrets } else { &mut configs };
+            if !list.iter().any(|(k, _)| *k == m.key) {
+                list.push((m.key, from_compose(&m.path)));
             }
         }
     }
@@ -393,24 +382,14 @@ fn environment(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
     env
 }
 
-/// Secret files, then secret-bearing config files: (compose name, target).
-fn secret_mounts(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
-    let files = s.secrets.iter().filter_map(|u| {
-        let target = u.delivery.target()?;
-        Some((
-            yaml_key(&system.secrets[u.secret].name),
-            compose_str(target),
-        ))
-    });
-    let configs = (s.config_files.iter().enumerate())
-        .filter(|(_, f)| f.secret_bearing())
-        .map(|(j, f)| {
-            (
-                yaml_key(&delivery::config_key(s, j)),
-                compose_str(&f.target),
-            )
-        });
-    files.chain(configs).collect()
+/// The service's mounts of one kind (secrets or configs): (compose name,
+/// target).
+fn mount_views(system: &System, s: &Service, secret: bool) -> Vec<(Yaml, Yaml)> {
+    delivery::mounts(system, s)
+        .into_iter()
+        .filter(|m| m.secret == secret)
+        .map(|m| (yaml_key(&m.key), compose_str(&m.target)))
+        .collect()
 }
 
 /// The fields that are the model's values one to one; `service_view` fills
@@ -449,16 +428,8 @@ fn plain_view(system: &System, s: &Service) -> ServiceView {
             None if s.networks.is_empty() => Some(compose_str("none")),
             None => None,
         },
-        secrets: secret_mounts(system, s),
-        configs: (s.config_files.iter().enumerate())
-            .filter(|(_, f)| !f.secret_bearing())
-            .map(|(j, f)| {
-                (
-                    yaml_key(&delivery::config_key(s, j)),
-                    compose_str(&f.target),
-                )
-            })
-            .collect(),
+        secrets: mount_views(system, s, true),
+        configs: mount_views(system, s, false),
         depends_on: Vec::new(),
         healthcheck: None,
         volumes: s

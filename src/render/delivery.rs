@@ -66,6 +66,49 @@ pub fn config_key(service: &Service, index: usize) -> String {
     }
 }
 
+/// One file a service's containers bind-mount: its name in the compose
+/// file's top-level `secrets:` or `configs:`, where it lives under the
+/// output root, and where the container sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub key: String,
+    pub path: PathBuf,
+    pub target: String,
+    /// Holds a secret: a Compose `secret`, written 0444 in a 0700 directory;
+    /// otherwise a Compose `config`.
+    pub secret: bool,
+}
+
+/// Every file `service` bind-mounts: its secret files, then its config
+/// files, in model order.
+pub fn mounts(system: &System, service: &Service) -> Vec<Mount> {
+    let files = service.secrets.iter().filter_map(|u| {
+        Some(Mount {
+            key: system.secrets[u.secret].name.clone(),
+            path: secret_file_path(system, u.secret),
+            target: u.delivery.target()?.to_string(),
+            secret: true,
+        })
+    });
+    let configs = service.config_files.iter().enumerate().map(|(j, f)| Mount {
+        key: config_key(service, j),
+        path: config_path(system, service, f),
+        target: f.target.clone(),
+        secret: f.secret_bearing(),
+    });
+    files.chain(configs).collect()
+}
+
+/// The secrets some service receives as a file, each written once to
+/// [`secret_file_path`], in declaration order.
+pub fn file_secrets(system: &System) -> Vec<usize> {
+    let mut mounted = vec![false; system.secrets.len()];
+    for u in system.services.iter().flat_map(|s| &s.secrets) {
+        mounted[u.secret] |= u.delivery.target().is_some();
+    }
+    (0..mounted.len()).filter(|&i| mounted[i]).collect()
+}
+
 /// A file on the host that a service's containers read: an env file, its
 /// secrets env file, a secret file or a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,16 +141,8 @@ pub fn host_files(system: &System, service: &Service) -> Vec<HostFile> {
     if has_env_secrets(service) {
         out.push(file(secrets_env_path(system, service), true, false));
     }
-    for u in service
-        .secrets
-        .iter()
-        .filter(|u| u.delivery.target().is_some())
-    {
-        out.push(file(secret_file_path(system, u.secret), true, true));
-    }
-    for f in &service.config_files {
-        let secret = f.secret_bearing();
-        out.push(file(config_path(system, service, f), secret, secret));
+    for m in mounts(system, service) {
+        out.push(file(m.path, m.secret, m.secret));
     }
     out
 }
@@ -123,16 +158,10 @@ pub fn render_all(
     secrets: &SecretValues,
 ) -> Result<Vec<(PathBuf, OutputFile)>, RenderError> {
     let mut out = Vec::new();
-    let mut mounted = vec![false; system.secrets.len()];
     for s in &system.services {
         if has_env_secrets(s) {
             let text = env::render_service_secrets(system, s, secrets)?;
             out.push((secrets_env_path(system, s), output::private(text)));
-        }
-        for u in &s.secrets {
-            if u.delivery.target().is_some() {
-                mounted[u.secret] = true;
-            }
         }
         for f in &s.config_files {
             let text = fill(system, &f.pieces, secrets)?;
@@ -143,7 +172,7 @@ pub fn render_all(
             out.push((config_path(system, s, f), file));
         }
     }
-    for (i, _) in mounted.iter().enumerate().filter(|(_, m)| **m) {
+    for i in file_secrets(system) {
         let value = value(system, i, secrets)?;
         out.push((
             secret_file_path(system, i),

@@ -204,16 +204,12 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
             );
         }
     }
-    let mut mounted = vec![false; system.secrets.len()];
     for (i, s) in system.services.iter().enumerate() {
         if delivery::has_env_secrets(s) {
             add(
                 delivery::secrets_env_path(system, s),
                 OutputOrigin::ServiceSecrets(i),
             );
-        }
-        for u in s.secrets.iter().filter(|u| u.delivery.target().is_some()) {
-            mounted[u.secret] = true;
         }
         for (j, f) in s.config_files.iter().enumerate() {
             add(
@@ -222,7 +218,7 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
             );
         }
     }
-    for (i, _) in mounted.iter().enumerate().filter(|(_, m)| **m) {
+    for i in delivery::file_secrets(system) {
         add(
             delivery::secret_file_path(system, i),
             OutputOrigin::SecretFile(i),
