@@ -61,7 +61,7 @@ impl<'a> Validator<'a> {
         uses
     }
 
-    /// A secret a service names, or `unknown-secret` with a suggestion.
+    /// A secret a service names, or `unknown-secret` reported at `at`.
     fn secret_ref(
         &mut self,
         m: &Merged<'a>,
@@ -69,22 +69,11 @@ impl<'a> Validator<'a> {
         secret: &str,
         at: &At,
     ) -> Option<usize> {
-        if let Some(i) = m.secrets.get_index_of(secret) {
-            return Some(i);
+        let found = m.secrets.get_index_of(secret);
+        if found.is_none() {
+            self.report(at, unknown_secret(m, service, secret));
         }
-        let hint = match suggest(secret, m.secrets.keys().map(String::as_str)) {
-            Some(s) => {
-                format!("did you mean `{s}`? Otherwise declare it under `secrets:` with its size")
-            }
-            None => "declare it under `secrets:` with its size (`bytes`)".to_string(),
-        };
-        let kind = Kind::UnknownSecret {
-            service: service.to_string(),
-            secret: secret.to_string(),
-            hint,
-        };
-        self.report(at, kind);
-        None
+        found
     }
 
     /// A mount point: an absolute path without line breaks.
@@ -283,18 +272,14 @@ impl<'a> Validator<'a> {
         found
     }
 
+    /// A secret a placeholder names, or `unknown-secret` reported at the
+    /// placeholder itself.
     fn placeholder_secret(&mut self, ctx: &Ctx<'_, 'a>, name: &str) -> Option<usize> {
-        if let Some(i) = ctx.m.secrets.get_index_of(name) {
-            return Some(i);
+        let found = ctx.m.secrets.get_index_of(name);
+        if found.is_none() {
+            self.report_in_content(ctx, unknown_secret(ctx.m, ctx.service, name));
         }
-        let before = self.diagnostics.len();
-        self.secret_ref(ctx.m, ctx.service, name, &ctx.at);
-        // Moved to the placeholder itself.
-        let moved: Vec<_> = self.diagnostics.drain(before..).collect();
-        for d in moved {
-            self.report_in_content(ctx, d.kind);
-        }
-        None
+        found
     }
 
     /// `{{ secret-file NAME }}`: where this service mounts secret NAME.
@@ -313,6 +298,21 @@ impl<'a> Validator<'a> {
                 None
             }
         }
+    }
+}
+
+/// `unknown-secret`, with a "did you mean" when a declared name is close.
+fn unknown_secret(m: &Merged<'_>, service: &str, secret: &str) -> Kind {
+    let hint = match suggest(secret, m.secrets.keys().map(String::as_str)) {
+        Some(s) => {
+            format!("did you mean `{s}`? Otherwise declare it under `secrets:` with its size")
+        }
+        None => "declare it under `secrets:` with its size (`bytes`)".to_string(),
+    };
+    Kind::UnknownSecret {
+        service: service.to_string(),
+        secret: secret.to_string(),
+        hint,
     }
 }
 
