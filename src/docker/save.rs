@@ -291,8 +291,16 @@ fn commit(
     staged: Vec<(tempfile::NamedTempFile, Entry)>,
 ) -> Result<Vec<Entry>, DockerError> {
     let mut entries = Vec::new();
+    let mut perms = std::fs::metadata(dir)
+        .map_err(|e| io_error("read", dir, e))?
+        .permissions();
     for (temp, entry) in staged {
         let path = dir.join(&entry.file);
+        // Readable like the lists (the temporary file was made 0600).
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+        temp.as_file()
+            .set_permissions(perms.clone())
+            .map_err(|e| io_error("write", &path, e))?;
         temp.persist(&path)
             .map_err(|e| io_error("write", &path, e.error))?;
         entries.push(entry);

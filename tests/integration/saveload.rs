@@ -4,6 +4,7 @@
 //! back with the same IDs; and both commands' `--dry-run`.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -119,8 +120,9 @@ fn save_then_load_round_trips_images_and_refuses_a_corrupted_or_missing_tarball(
         assert_eq!(entry["file"], BUILT[i].1);
         assert_eq!(entry["id"], ids[i].as_str());
         assert!(entry["platform"].as_str().unwrap().starts_with("linux/"));
-        let size = fs::metadata(dir.join(BUILT[i].1)).unwrap().len();
-        assert_eq!(entry["size"], size);
+        let meta = fs::metadata(dir.join(BUILT[i].1)).unwrap();
+        assert_eq!(entry["size"], meta.len());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o644, "{}", BUILT[i].1);
     }
     let mut names: Vec<String> = fs::read_dir(&dir)
         .unwrap()
