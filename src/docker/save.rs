@@ -32,6 +32,8 @@ use super::{shell_quote, Cmd, Deployment, DockerError};
 pub const SUMS: &str = "SHA256SUMS";
 /// The JSON manifest: one entry per image.
 pub const MANIFEST: &str = "images.json";
+/// How a tarball is named until every image is saved.
+const TEMP_PREFIX: &str = ".lucid-gen-save.";
 
 pub struct SaveOptions {
     /// Only this phase's services (base images are always saved).
@@ -97,6 +99,7 @@ pub fn save(dep: &Deployment, opts: &SaveOptions) -> Result<(), DockerError> {
     }
     let found = inspect_all(&wanted)?;
     std::fs::create_dir_all(&opts.dir).map_err(|e| io_error("create", &opts.dir, e))?;
+    remove_leftovers(&opts.dir);
     let mut staged = Vec::new();
     for (w, (id, platform)) in wanted.iter().zip(found) {
         let (temp, size, sha256) = save_one(&w.image, &opts.dir)?;
@@ -118,6 +121,19 @@ pub fn save(dep: &Deployment, opts: &SaveOptions) -> Result<(), DockerError> {
         opts.dir.display()
     );
     Ok(())
+}
+
+/// Temporary tarballs a killed `save` left in `dir` (they can be large).
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let ours = entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX);
+        if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The shell line equivalent to what `save` does for one image.
@@ -247,7 +263,7 @@ fn save_one(
 ) -> Result<(tempfile::NamedTempFile, u64, String), DockerError> {
     let cmd = Cmd::docker().arg("save").arg(image);
     let temp = tempfile::Builder::new()
-        .prefix(".lucid-gen-save.")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| io_error("write in", dir, e))?;
     let mut child = cmd
