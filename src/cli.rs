@@ -19,6 +19,8 @@ Examples:
   lucid-gen down                     remove the containers and networks again
   lucid-gen deploy --host admin@HOST --phase PHASE --dry-run
                                      show how a phase would be deployed over SSH
+  lucid-gen save --dir images        every built image as a checksummed tarball
+  lucid-gen load --dir images        verify every checksum, then load the images
   lucid-gen graph > system.mmd       draw phases, planes, networks and dependencies
   lucid-gen plan                     what `up` would create, recreate or remove
   lucid-gen schema > model.schema.json
@@ -154,6 +156,22 @@ pub(crate) enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write every image the model builds to a directory as gzip
+    /// tarballs, with SHA256SUMS and a JSON manifest: images for a host
+    /// without a registry (`load` reads them there).
+    Save(SaveArgs),
+    /// Check every tarball in a directory `save` wrote against its
+    /// SHA256SUMS (nothing is loaded if one is missing or corrupted), then
+    /// `docker load` each.
+    Load {
+        /// The directory `save` wrote.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Verify the checksums, then print the load commands without
+        /// running them.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the JSON Schema of a model file, for editors: completion,
     /// hover docs and inline errors while writing the model.
     Schema,
@@ -185,6 +203,25 @@ pub(crate) enum Command {
     /// Print the manual page (roff), e.g.
     /// `lucid-gen man > ~/.local/share/man/man1/lucid-gen.1`.
     Man,
+}
+
+/// `save`'s arguments.
+#[derive(Args)]
+pub(crate) struct SaveArgs {
+    #[command(flatten)]
+    pub(crate) paths: Paths,
+    /// Where the tarballs, SHA256SUMS and images.json are written.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Only this phase's images (and the base images).
+    #[arg(long, value_name = "PHASE")]
+    pub(crate) phase: Option<String>,
+    /// Also the published images the model runs, not only the built ones.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Print the commands without running them.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// How `graph` draws the system.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 mod cli;
-use cli::{Cli, Command, Format, GraphFormat, Paths, SecretsCommand, Target};
+use cli::{Cli, Command, Format, GraphFormat, Paths, SaveArgs, SecretsCommand, Target};
 
 use lucid_gen::diagnostic::{self, Diagnostic, Kind};
 use lucid_gen::docker::{self, Deployment, DockerError};
@@ -210,6 +210,10 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             dir,
             dry_run,
         } => deploy(&paths, host, phase, dir, dry_run),
+        Command::Save(args) => save(&args),
+        Command::Load { dir, dry_run } => {
+            docker::save::load(&docker::save::LoadOptions { dir, dry_run }).map_err(Failure::from)
+        }
         Command::Schema => {
             print!("{}", lucid_gen::schema::json_schema());
             Ok(())
@@ -276,6 +280,17 @@ fn deploy(
         dry_run,
     };
     docker::deploy::run(&dep, &opts).map_err(Failure::from)
+}
+
+/// `save`: the images of a fresh output directory, as tarballs.
+fn save(args: &SaveArgs) -> Result<(), Failure> {
+    let opts = docker::save::SaveOptions {
+        phase: args.phase.clone(),
+        dir: args.dir.clone(),
+        all: args.all,
+        dry_run: args.dry_run,
+    };
+    docker::save::save(&deployment(&args.paths, true)?, &opts).map_err(Failure::from)
 }
 
 /// A check's outcome as an exit code: all passed (0) or not (1).

@@ -1,7 +1,7 @@
 //! Hands the generated files to Docker's own tooling: `docker compose
 //! config`, hadolint, `docker build` / `buildx bake`, `docker compose up
-//! --wait`, probes inside the running containers, `down`, and deployment
-//! over SSH.
+//! --wait`, probes inside the running containers, `down`, deployment
+//! over SSH, and `save`/`load` of images as checksummed tarballs.
 //!
 //! This is the only module that runs processes (`git` included: see
 //! [`git_tracks`]). Every process goes through [`Cmd`], which can print itself as a shell line (for
@@ -15,6 +15,7 @@ pub mod deploy;
 pub mod down;
 pub mod probe;
 pub mod progress;
+pub mod save;
 pub mod secret_check;
 pub mod standin;
 pub mod up;

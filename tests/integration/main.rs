@@ -20,6 +20,7 @@ mod mongodb;
 mod properties;
 mod realserver;
 mod rules;
+mod saveload;
 mod standins;
 mod tooling;
 mod validation;

@@ -1,0 +1,562 @@
+//! `lucid-gen save` and `lucid-gen load`: images moved to a host without
+//! a registry.
+//!
+//! `save` writes every image the model builds (base images, then the
+//! services with a `build`; with `all`, the published images it runs too)
+//! as `DIR/<name>.tar.gz` — `docker save` compressed with gzip in-process —
+//! then `DIR/SHA256SUMS` (the `sha256sum` format, so `sha256sum -c`
+//! checks it too) and `DIR/images.json` (image, file, size, sha256,
+//! platform, image ID). Each tarball is written beside its final name and
+//! renamed into place only when every image was saved; the two lists are
+//! written last, atomically, so a failed or killed run never leaves lists
+//! that vouch for a partial file.
+//!
+//! `load` checks every file against both lists before it loads anything:
+//! one missing, corrupted or unlisted file and nothing is loaded. Then one
+//! `docker load` per tarball, each image's ID compared with the manifest's.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{shell_quote, Cmd, Deployment, DockerError};
+
+/// The checksum list, in `sha256sum`'s format.
+pub const SUMS: &str = "SHA256SUMS";
+/// The JSON manifest: one entry per image.
+pub const MANIFEST: &str = "images.json";
+/// How a tarball is named until every image is saved.
+const TEMP_PREFIX: &str = ".lucid-gen-save.";
+
+pub struct SaveOptions {
+    /// Only this phase's services (base images are always saved).
+    pub phase: Option<String>,
+    /// Where the tarballs and lists are written.
+    pub dir: PathBuf,
+    /// Also the published images the model runs (not only built ones).
+    pub all: bool,
+    /// Print the commands instead of running them.
+    pub dry_run: bool,
+}
+
+pub struct LoadOptions {
+    pub dir: PathBuf,
+    pub dry_run: bool,
+}
+
+/// One image in the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Entry {
+    /// The image reference it is tagged with.
+    pub image: String,
+    /// The tarball's file name in the directory.
+    pub file: String,
+    pub size: u64,
+    pub sha256: String,
+    /// `os/arch[/variant]`, as the engine reports it.
+    pub platform: String,
+    /// The image ID (`sha256:…`); the same after `load`.
+    pub id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    images: Vec<Entry>,
+}
+
+/// An image to save: its reference, the tarball's name, and whether the
+/// model builds it (else it is published and pulled).
+struct Wanted {
+    image: String,
+    file: String,
+    built: bool,
+}
+
+pub fn save(dep: &Deployment, opts: &SaveOptions) -> Result<(), DockerError> {
+    let wanted = wanted(dep, opts)?;
+    if wanted.is_empty() {
+        println!("save: the model builds no image (pass --all for the published ones)");
+        return Ok(());
+    }
+    if opts.dry_run {
+        for w in &wanted {
+            println!("{}", save_line(&w.image, &opts.dir.join(&w.file)));
+        }
+        println!(
+            "# then {} and {} in {}",
+            SUMS,
+            MANIFEST,
+            shell_quote(&opts.dir.to_string_lossy())
+        );
+        return Ok(());
+    }
+    let found = inspect_all(&wanted)?;
+    std::fs::create_dir_all(&opts.dir).map_err(|e| io_error("create", &opts.dir, e))?;
+    remove_leftovers(&opts.dir);
+    let mut staged = Vec::new();
+    for (w, (id, platform)) in wanted.iter().zip(found) {
+        let (temp, size, sha256) = save_one(&w.image, &opts.dir)?;
+        println!("saved {} -> {} ({size} bytes)", w.image, w.file);
+        let entry = Entry {
+            image: w.image.clone(),
+            file: w.file.clone(),
+            size,
+            sha256,
+            platform,
+            id,
+        };
+        staged.push((temp, entry));
+    }
+    let entries = commit(&opts.dir, staged)?;
+    println!(
+        "save: {} image(s) in {}, checksums in {SUMS}, manifest in {MANIFEST}",
+        entries.len(),
+        opts.dir.display()
+    );
+    Ok(())
+}
+
+/// Temporary tarballs a killed `save` left in `dir` (they can be large).
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let ours = entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX);
+        if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The shell line equivalent to what `save` does for one image.
+fn save_line(image: &str, file: &Path) -> String {
+    format!(
+        "{} | gzip > {}",
+        Cmd::docker().arg("save").arg(image),
+        shell_quote(&file.to_string_lossy())
+    )
+}
+
+/// Base images, then the selected phases' built services (and with `all`
+/// their published images), each reference once.
+fn wanted(dep: &Deployment, opts: &SaveOptions) -> Result<Vec<Wanted>, DockerError> {
+    let system = &dep.system;
+    let phases: Vec<usize> = dep
+        .plans(opts.phase.as_deref())?
+        .iter()
+        .filter_map(|p| p.phase)
+        .collect();
+    let mut candidates: Vec<(&str, &str, bool)> = system
+        .images
+        .iter()
+        .map(|b| (b.key.as_str(), b.image.as_str(), true))
+        .collect();
+    for &p in &phases {
+        for s in system.services_in(p) {
+            if s.build.is_some() || opts.all {
+                candidates.push((s.name.as_str(), s.image.as_str(), s.build.is_some()));
+            }
+        }
+    }
+    let mut seen_images = HashSet::new();
+    let mut seen_files = HashSet::new();
+    let mut out = Vec::new();
+    for (name, image, built) in candidates {
+        if !seen_images.insert(image) {
+            continue;
+        }
+        let mut file = format!("{name}.tar.gz");
+        let mut n = 2;
+        while !seen_files.insert(file.clone()) {
+            file = format!("{name}-{n}.tar.gz");
+            n += 1;
+        }
+        out.push(Wanted {
+            image: image.to_string(),
+            file,
+            built,
+        });
+    }
+    Ok(out)
+}
+
+/// Every image's ID and platform; every missing image named at once.
+fn inspect_all(wanted: &[Wanted]) -> Result<Vec<(String, String)>, DockerError> {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for w in wanted {
+        let out = Cmd::docker()
+            .args(["image", "inspect"])
+            .arg(&w.image)
+            .output()?;
+        match out.status.success().then(|| id_and_platform(&out.stdout)) {
+            Some(Some(pair)) => found.push(pair),
+            _ => missing.push(w),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let lines: Vec<String> = missing
+        .iter()
+        .map(|w| {
+            let fix = match w.built {
+                true => "build it with `lucid-gen build`",
+                false => "pull it with `docker pull`",
+            };
+            format!("  {} ({fix})", w.image)
+        })
+        .collect();
+    Err(DockerError::Other(format!(
+        "{} image(s) are not on this Docker engine; nothing was saved:\n{}",
+        missing.len(),
+        lines.join("\n")
+    )))
+}
+
+/// The ID and `os/arch[/variant]` in `docker image inspect`'s JSON (an
+/// engine leaves out an empty `Variant`, so no `--format` template).
+fn id_and_platform(json: &[u8]) -> Option<(String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(json).ok()?;
+    let image = v.get(0)?;
+    let field = |key: &str| image.get(key).and_then(|f| f.as_str()).unwrap_or("");
+    let mut platform = format!("{}/{}", field("Os"), field("Architecture"));
+    if !field("Variant").is_empty() {
+        platform = format!("{platform}/{}", field("Variant"));
+    }
+    Some((image.get("Id")?.as_str()?.to_string(), platform))
+}
+
+/// Counts and hashes what passes through to `inner`.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// `docker save IMAGE`, gzip-compressed into a temporary file in `dir`:
+/// the file, its size and its SHA-256 (hex).
+fn save_one(
+    image: &str,
+    dir: &Path,
+) -> Result<(tempfile::NamedTempFile, u64, String), DockerError> {
+    let cmd = Cmd::docker().arg("save").arg(image);
+    let temp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(|e| io_error("write in", dir, e))?;
+    let mut child = cmd
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| cmd.not_found(e))?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let file = temp
+        .reopen()
+        .map_err(|e| io_error("write", temp.path(), e))?;
+    let hashing = Hashing {
+        inner: BufWriter::new(file),
+        hasher: Sha256::new(),
+        size: 0,
+    };
+    let mut gz = GzEncoder::new(hashing, Compression::default());
+    let copied = io::copy(&mut stdout, &mut gz).and_then(|_| gz.try_finish());
+    // Closing the pipe first ends a `docker save` whose output cannot be
+    // written; a write error is then the one to report.
+    drop(stdout);
+    let out = child.wait_with_output().map_err(|e| cmd.not_found(e))?;
+    copied.map_err(|e| io_error("write", temp.path(), e))?;
+    if !out.status.success() {
+        return Err(cmd.failed(&out));
+    }
+    let mut hashing = gz.finish().map_err(|e| io_error("write", temp.path(), e))?;
+    hashing
+        .inner
+        .flush()
+        .and_then(|_| hashing.inner.get_ref().sync_all())
+        .map_err(|e| io_error("write", temp.path(), e))?;
+    let sha = hex(&hashing.hasher.finalize());
+    Ok((temp, hashing.size, sha))
+}
+
+/// Renames every tarball into place, then writes the two lists.
+fn commit(
+    dir: &Path,
+    staged: Vec<(tempfile::NamedTempFile, Entry)>,
+) -> Result<Vec<Entry>, DockerError> {
+    let mut entries = Vec::new();
+    let mut perms = std::fs::metadata(dir)
+        .map_err(|e| io_error("read", dir, e))?
+        .permissions();
+    for (temp, entry) in staged {
+        let path = dir.join(&entry.file);
+        // Readable like the lists (the temporary file was made 0600).
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+        temp.as_file()
+            .set_permissions(perms.clone())
+            .map_err(|e| io_error("write", &path, e))?;
+        temp.persist(&path)
+            .map_err(|e| io_error("write", &path, e.error))?;
+        entries.push(entry);
+    }
+    let sums: String = entries
+        .iter()
+        .map(|e| format!("{}  {}\n", e.sha256, e.file))
+        .collect();
+    let manifest = Manifest {
+        images: entries.clone(),
+    };
+    let mut json = serde_json::to_string_pretty(&manifest).expect("a manifest serialises");
+    json.push('\n');
+    for (name, text) in [(SUMS, sums), (MANIFEST, json)] {
+        let path = dir.join(name);
+        crate::write::atomic_write(&path, text.as_bytes(), false)
+            .map_err(|e| io_error("write", &path, e))?;
+    }
+    Ok(entries)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn io_error(what: &str, path: &Path, e: io::Error) -> DockerError {
+    DockerError::Other(format!("cannot {what} {}: {e}", path.display()))
+}
+
+pub fn load(opts: &LoadOptions) -> Result<(), DockerError> {
+    let entries = verify(&opts.dir)?;
+    println!(
+        "load: {} file(s) in {} match {SUMS}",
+        entries.len(),
+        opts.dir.display()
+    );
+    for e in &entries {
+        let cmd = Cmd::docker()
+            .arg("load")
+            .arg("-i")
+            .arg(opts.dir.join(&e.file));
+        if opts.dry_run {
+            println!("{cmd}");
+            continue;
+        }
+        cmd.run()?;
+        let id = Cmd::docker()
+            .args(["image", "inspect", "--format", "{{.Id}}"])
+            .arg(&e.image)
+            .run()?;
+        if id.trim() != e.id {
+            return Err(DockerError::Other(format!(
+                "{} loaded from {} has ID {}, but {MANIFEST} says {}",
+                e.image,
+                e.file,
+                id.trim(),
+                e.id
+            )));
+        }
+        println!("loaded {} ({})", e.image, e.platform);
+    }
+    Ok(())
+}
+
+/// Reads both lists and checks every file against them: the entries, or
+/// every problem at once (nothing is loaded then).
+pub fn verify(dir: &Path) -> Result<Vec<Entry>, DockerError> {
+    let manifest = read_manifest(dir)?;
+    let sums = read_sums(dir)?;
+    let mut problems = Vec::new();
+    for e in &manifest.images {
+        if !plain_name(&e.file) {
+            problems.push(format!("{}: not a plain file name in {MANIFEST}", e.file));
+            continue;
+        }
+        match sums.get(&e.file) {
+            Some(sum) if *sum == e.sha256 => {}
+            Some(_) => problems.push(format!("{}: {SUMS} and {MANIFEST} disagree", e.file)),
+            None => problems.push(format!("{}: missing from {SUMS}", e.file)),
+        }
+        if let Some(problem) = check_file(&dir.join(&e.file), e) {
+            problems.push(format!("{}: {problem}", e.file));
+        }
+    }
+    let listed: HashSet<&str> = manifest.images.iter().map(|e| e.file.as_str()).collect();
+    for file in sums.keys().filter(|f| !listed.contains(f.as_str())) {
+        problems.push(format!("{file}: in {SUMS} but not in {MANIFEST}"));
+    }
+    if problems.is_empty() {
+        return Ok(manifest.images);
+    }
+    Err(DockerError::Other(format!(
+        "{} problem(s) in {}; no image was loaded:\n  {}\n  help: copy the directory `lucid-gen save` wrote again, whole",
+        problems.len(),
+        dir.display(),
+        problems.join("\n  ")
+    )))
+}
+
+/// A name without a directory part: the lists never point outside `dir`.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
+}
+
+/// What is wrong with one tarball, if anything.
+fn check_file(path: &Path, e: &Entry) -> Option<String> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Some("missing".into()),
+        Err(err) => return Some(format!("cannot read it: {err}")),
+    };
+    let mut reader = BufReader::new(file);
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                size += n as u64;
+            }
+            Err(err) => return Some(format!("cannot read it: {err}")),
+        }
+    }
+    let sha = hex(&hasher.finalize());
+    if sha != e.sha256 {
+        return Some(format!(
+            "corrupted: sha256 {sha}, expected {} ({size} bytes, expected {})",
+            e.sha256, e.size
+        ));
+    }
+    None
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest, DockerError> {
+    let path = dir.join(MANIFEST);
+    let text = read_list(&path)?;
+    serde_json::from_str(&text).map_err(|e| {
+        DockerError::Other(format!(
+            "{} is not a manifest `lucid-gen save` wrote: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// `SHA256SUMS`: file name → hex checksum.
+fn read_sums(dir: &Path) -> Result<BTreeMap<String, String>, DockerError> {
+    let path = dir.join(SUMS);
+    let text = read_list(&path)?;
+    let mut sums = BTreeMap::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
+        let parsed = line.split_once(' ').and_then(|(sum, rest)| {
+            let file = rest.strip_prefix(' ').or_else(|| rest.strip_prefix('*'))?;
+            let hex = sum.len() == 64 && sum.bytes().all(|b| b.is_ascii_hexdigit());
+            hex.then(|| (file.to_string(), sum.to_ascii_lowercase()))
+        });
+        let Some((file, sum)) = parsed else {
+            return Err(DockerError::Other(format!(
+                "{} line {}: not `<sha256>  <file>`",
+                path.display(),
+                n + 1
+            )));
+        };
+        sums.insert(file, sum);
+    }
+    Ok(sums)
+}
+
+fn read_list(path: &Path) -> Result<String, DockerError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let help = match e.kind() {
+            io::ErrorKind::NotFound => {
+                "\n  help: pass the directory `lucid-gen save --dir DIR` wrote"
+            }
+            _ => "",
+        };
+        DockerError::Other(format!("cannot read {}: {e}{help}", path.display()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(file: &str, bytes: &[u8]) -> Entry {
+        Entry {
+            image: "example/app:1".into(),
+            file: file.into(),
+            size: bytes.len() as u64,
+            sha256: hex(&Sha256::digest(bytes)),
+            platform: "linux/amd64".into(),
+            id: "sha256:00".into(),
+        }
+    }
+
+    fn lists(dir: &Path, entries: &[Entry]) {
+        let m = Manifest {
+            images: entries.to_vec(),
+        };
+        std::fs::write(dir.join(MANIFEST), serde_json::to_string(&m).unwrap()).unwrap();
+        let sums: String = entries
+            .iter()
+            .map(|e| format!("{}  {}\n", e.sha256, e.file))
+            .collect();
+        std::fs::write(dir.join(SUMS), sums).unwrap();
+    }
+
+    #[test]
+    fn verify_accepts_matching_files_and_names_every_bad_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("a.tar.gz"), b"alpha").unwrap();
+        std::fs::write(d.join("b.tar.gz"), b"bravo").unwrap();
+        let entries = [entry("a.tar.gz", b"alpha"), entry("b.tar.gz", b"bravo")];
+        lists(d, &entries);
+        assert_eq!(verify(d).unwrap(), entries.to_vec());
+
+        std::fs::write(d.join("a.tar.gz"), b"alphA").unwrap();
+        std::fs::remove_file(d.join("b.tar.gz")).unwrap();
+        let err = verify(d).unwrap_err().to_string();
+        assert!(err.contains("a.tar.gz: corrupted"), "{err}");
+        assert!(err.contains("b.tar.gz: missing"), "{err}");
+        assert!(err.contains("no image was loaded"), "{err}");
+    }
+
+    #[test]
+    fn verify_refuses_names_outside_the_directory_and_disagreeing_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut outside = entry("../x.tar.gz", b"x");
+        lists(d, std::slice::from_ref(&outside));
+        let err = verify(d).unwrap_err().to_string();
+        assert!(err.contains("../x.tar.gz: not a plain file name"), "{err}");
+
+        outside.file = "x.tar.gz".into();
+        std::fs::write(d.join("x.tar.gz"), b"x").unwrap();
+        lists(d, std::slice::from_ref(&outside));
+        std::fs::write(d.join(SUMS), format!("{}  x.tar.gz\n", "0".repeat(64))).unwrap();
+        let err = verify(d).unwrap_err().to_string();
+        assert!(err.contains("disagree"), "{err}");
+    }
+}
