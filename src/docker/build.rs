@@ -98,7 +98,7 @@ fn job(
     Job {
         image: image.to_string(),
         what,
-        dockerfile: dep.dockerfile(name, base),
+        dockerfile: dep.build_dockerfile(name, base, b, source).0,
         context: source.join(&b.context),
     }
 }
