@@ -9,12 +9,12 @@
 ARG BUILDPLATFORM
 FROM --platform=$BUILDPLATFORM {{ d.builder }} AS builder
 WORKDIR /build
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
 COPY . .
-# Build if the package has a build script, then keep production
-# dependencies only: the runtime gets no dev dependency.
-RUN npm run build --if-present \
+# `npm ci` installs exactly the lockfile (and fails without one), replacing
+# any node_modules the context holds; build if the package has a build
+# script, then keep production dependencies only.
+RUN npm ci --no-audit --no-fund \
+ && npm run build --if-present \
  && npm prune --omit=dev --no-audit --no-fund
 
 {%- if !d.volume_dirs.is_empty() %}
