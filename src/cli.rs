@@ -72,10 +72,14 @@ pub(crate) enum Command {
     },
     /// Check the generated files as they are on disk: `docker compose
     /// config`, compose-lint and dclint on every compose file, hadolint on
-    /// every Dockerfile.
+    /// every Dockerfile (hand-written ones too).
     Verify {
         #[command(flatten)]
         paths: Paths,
+        /// Root of the source tree the build contexts are relative to,
+        /// where hand-written Dockerfiles (`build.dockerfile`) lie.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        source: PathBuf,
     },
     /// Build the images with Docker's builder: base images first, then
     /// phase by phase, parallel within a phase.

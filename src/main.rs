@@ -166,9 +166,9 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
         Command::Secrets {
             command: SecretsCommand::Rotate { name, paths },
         } => rotate(&paths, name),
-        Command::Verify { paths } => {
+        Command::Verify { paths, source } => {
             let dep = deployment(&paths, false)?;
-            checked(docker::verify::run(&dep))
+            checked(docker::verify::run(&dep, &source))
         }
         Command::Build {
             paths,

@@ -143,7 +143,11 @@ pub struct BaseImage {
 
 #[derive(Debug, Clone)]
 pub struct Build {
-    pub stack: Stack,
+    /// The template the Dockerfile is rendered from; `None` exactly when
+    /// `dockerfile` names a hand-written one.
+    pub stack: Option<Stack>,
+    /// A hand-written Dockerfile, relative to `context`.
+    pub dockerfile: Option<String>,
     pub context: String,
     pub builder: String,
     /// The runtime image reference, bases already resolved.

@@ -301,6 +301,21 @@ kinds! {
     MissingEntrypoint {} => InvalidBuild, Error,
         "a service build needs an `entrypoint`",
         "give the command the container runs, in exec form";
+    StackAndDockerfile {} => InvalidBuild, Error,
+        "a build gives both `stack` and `dockerfile`",
+        "keep `stack` to have the Dockerfile generated, or `dockerfile` to bring a hand-written one, not both";
+    NoStackNorDockerfile {} => InvalidBuild, Error,
+        "a build needs a `stack` or a `dockerfile`",
+        "e.g. `stack: node`, or `dockerfile: Dockerfile` for a hand-written one inside the context";
+    MissingBuildImage { field: &'static str, stack: &'static str } => InvalidBuild, Error,
+        "a `{stack}` build needs a `{field}` image",
+        "name it, e.g. `{field}: example/{field}:1.0`; only the `node` stack has a default";
+    DockerfileIgnores { field: &'static str } => InvalidBuild, Error,
+        "`{field}` has no effect on a build with a hand-written `dockerfile`",
+        "remove it: the hand-written Dockerfile decides what the image contains";
+    DockerfilePath { dockerfile: String } => InvalidPath, Error,
+        "dockerfile `{dockerfile}` must be a relative path inside the build context",
+        "give it relative to `context`, without `..`, e.g. `Dockerfile` or `docker/app.Dockerfile`";
     WorkdirNotAbsolute { workdir: String } => InvalidPath, Error,
         "workdir `{workdir}` must be an absolute path",
         "e.g. `/app`";

@@ -43,6 +43,8 @@ struct Job {
     /// `base image <key>` or `service <name>`.
     what: String,
     dockerfile: PathBuf,
+    /// `dockerfile` is hand-written, in the source tree.
+    hand_written: bool,
     context: PathBuf,
 }
 
@@ -59,6 +61,7 @@ pub fn run(dep: &Deployment, opts: &BuildOptions) -> Result<(), DockerError> {
     let phases = selected_phases(dep, opts.phase.as_deref())?;
     let steps = steps(dep, &phases, &source)?;
     check_contexts(&steps, &source)?;
+    check_dockerfiles(&steps)?;
     if steps.is_empty() {
         println!("build: the model builds no image{}", phase_note(opts));
         return Ok(());
@@ -95,10 +98,12 @@ fn job(
     b: &Build,
     source: &Path,
 ) -> Job {
+    let (dockerfile, hand_written) = dep.build_dockerfile(name, base, b, source);
     Job {
         image: image.to_string(),
         what,
-        dockerfile: dep.dockerfile(name, base),
+        dockerfile,
+        hand_written,
         context: source.join(&b.context),
     }
 }
@@ -191,6 +196,24 @@ fn check_contexts(steps: &[Step], source: &Path) -> Result<(), DockerError> {
         "{} build context(s) missing under {}; nothing was built:\n{}\n  help: pass the root of the source tree with --source DIR",
         missing.len(),
         source.display(),
+        missing.join("\n")
+    )))
+}
+
+/// Every hand-written Dockerfile (`build.dockerfile`) exists.
+fn check_dockerfiles(steps: &[Step]) -> Result<(), DockerError> {
+    let missing: Vec<String> = steps
+        .iter()
+        .flat_map(|s| &s.jobs)
+        .filter(|j| j.hand_written && !j.dockerfile.is_file())
+        .map(|j| format!("  {} ({}): {}", j.what, j.image, j.dockerfile.display()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(DockerError::Other(format!(
+        "{} hand-written Dockerfile(s) missing; nothing was built:\n{}\n  help: write the file at `build.dockerfile`, relative to the build context",
+        missing.len(),
         missing.join("\n")
     )))
 }

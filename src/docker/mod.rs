@@ -265,10 +265,26 @@ impl Deployment {
             .join(&plan.file_name)
     }
 
-    /// Absolute path of a service's (or base image's) Dockerfile.
+    /// Absolute path of a service's (or base image's) generated Dockerfile.
     pub fn dockerfile(&self, name: &str, base: bool) -> PathBuf {
         self.out_dir
             .join(render::dockerfile_path(&self.system, name, base))
+    }
+
+    /// The Dockerfile a build uses: the generated one, or a hand-written
+    /// one under `source` (the source tree's root), and whether it is
+    /// hand-written.
+    pub fn build_dockerfile(
+        &self,
+        name: &str,
+        base: bool,
+        b: &crate::system::Build,
+        source: &Path,
+    ) -> (PathBuf, bool) {
+        match render::build_dockerfile(&self.system, name, base, b) {
+            render::DockerfileAt::Generated(path) => (self.out_dir.join(path), false),
+            render::DockerfileAt::Source(path) => (source.join(path), true),
+        }
     }
 
     /// The compose project a plan deploys as: its own name, or `prefix`

@@ -245,11 +245,12 @@ fn compile(tc: &Toolchain) -> Result<PathBuf, DockerError> {
 
 /// The working directory of a service's container: its build's `workdir`
 /// (`/app` by default, as the generated Dockerfiles set it), `/` for a
-/// service run from a published image (whose own directory is unknown).
+/// service run from a published image or built from a hand-written
+/// Dockerfile (whose own directory is unknown).
 fn workdir(s: &Service) -> String {
     match &s.build {
-        Some(b) => normalise(b.workdir.as_deref().unwrap_or("/app"), "/"),
-        None => "/".to_string(),
+        Some(b) if b.dockerfile.is_none() => normalise(b.workdir.as_deref().unwrap_or("/app"), "/"),
+        _ => "/".to_string(),
     }
 }
 

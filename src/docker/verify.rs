@@ -6,7 +6,9 @@
 //! relative `env_file` paths resolve as they will at deploy time),
 //! compose-lint (`check --fail-on low`, reading the generated
 //! `.compose-lint.yml` beside them) and dclint (see [`super::dclint`]);
-//! every Dockerfile (base images, then built services) through hadolint.
+//! every Dockerfile (base images, then built services) through hadolint,
+//! generated ones under the output directory and hand-written ones
+//! (`build.dockerfile`) under the source tree (`--source`).
 //! The files are checked as they are, not as the model renders them: a
 //! file broken or deleted by hand is exactly what this is for.
 
@@ -19,6 +21,8 @@ use super::{Cmd, Deployment, DockerError};
 /// One file and the tools that check it.
 struct Check {
     path: PathBuf,
+    /// A hand-written Dockerfile in the source tree, not a generated file.
+    hand_written: bool,
     tools: Vec<Tool>,
 }
 
@@ -31,11 +35,13 @@ enum Tool {
 
 /// Runs every check, prints a per-file report, and returns whether all
 /// passed.
-pub fn run(dep: &Deployment) -> Result<bool, DockerError> {
+/// `source` is the root of the source tree, where hand-written Dockerfiles
+/// (`build.dockerfile`) lie.
+pub fn run(dep: &Deployment, source: &Path) -> Result<bool, DockerError> {
     require_tools()?;
     let dclint = Dclint::new()?;
     let cwd = std::env::current_dir().ok();
-    let checks = checks(dep)?;
+    let checks = checks(dep, source)?;
     let mut failed = 0;
     for check in &checks {
         let shown = display_path(&check.path, cwd.as_deref());
@@ -56,7 +62,7 @@ pub fn run(dep: &Deployment) -> Result<bool, DockerError> {
 
 /// Phase compose files in deploy order, the master, then the Dockerfiles
 /// of base images and built services in model order.
-fn checks(dep: &Deployment) -> Result<Vec<Check>, DockerError> {
+fn checks(dep: &Deployment, source: &Path) -> Result<Vec<Check>, DockerError> {
     let mut plans = dep.plans(None)?;
     plans.push(dep.master());
     let mut checks = Vec::new();
@@ -74,25 +80,22 @@ fn checks(dep: &Deployment) -> Result<Vec<Check>, DockerError> {
             .cwd(dir);
         checks.push(Check {
             path,
+            hand_written: false,
             tools: vec![Tool::Plain(config), Tool::Plain(lint), Tool::Dclint],
         });
     }
-    let dockerfiles = dep
+    let images = dep.system.images.iter().map(|i| (&i.key, true, &i.build));
+    let services = dep
         .system
-        .images
+        .services
         .iter()
-        .map(|i| dep.dockerfile(&i.key, true))
-        .chain(
-            dep.system
-                .services
-                .iter()
-                .filter(|s| s.build.is_some())
-                .map(|s| dep.dockerfile(&s.name, false)),
-        );
-    for path in dockerfiles {
+        .filter_map(|s| Some((&s.name, false, s.build.as_ref()?)));
+    for (name, base, b) in images.chain(services) {
+        let (path, hand_written) = dep.build_dockerfile(name, base, b, source);
         let cmd = Cmd::new("hadolint").arg("--no-color").arg(&path);
         checks.push(Check {
             path,
+            hand_written,
             tools: vec![Tool::Plain(cmd)],
         });
     }
@@ -106,8 +109,12 @@ fn outcome(
     check: &Check,
 ) -> Result<Option<String>, DockerError> {
     if !check.path.is_file() {
+        let hint = match check.hand_written {
+            true => "a hand-written Dockerfile: give the source tree with `--source DIR`",
+            false => "`lucid-gen all` writes it",
+        };
         return Ok(Some(format!(
-            "{} does not exist (`lucid-gen all` writes it)",
+            "{} does not exist ({hint})",
             check.path.display()
         )));
     }

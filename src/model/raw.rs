@@ -207,18 +207,29 @@ pub struct ImageDef {
     pub build: BuildDef,
 }
 
-/// How an image is built: a multi-stage Dockerfile from a stack template.
+/// How an image is built: a multi-stage Dockerfile from a stack template,
+/// or a hand-written Dockerfile (`dockerfile`) when no stack fits.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuildDef {
-    pub stack: Stack,
+    /// The template lucid-gen renders the Dockerfile from; exactly one of
+    /// `stack` and `dockerfile`.
+    #[serde(default)]
+    pub stack: Option<Stack>,
+    /// A hand-written Dockerfile, relative to `context` and inside it;
+    /// lucid-gen renders none for this build and lints this one.
+    #[serde(default)]
+    pub dockerfile: Option<String>,
     /// Source directory, relative to the system's source tree.
     pub context: String,
-    /// Image of the builder stage (runs on the build host's platform).
-    pub builder: String,
+    /// Image of the builder stage (runs on the build host's platform);
+    /// `node` defaults to `node:20-alpine`, the other stacks need it.
+    #[serde(default)]
+    pub builder: Option<String>,
     /// Runtime image: an image reference, or `image:<key>` for a base in
-    /// `images`.
-    pub runtime: String,
+    /// `images`; `node` defaults to `node:20-alpine`, the other stacks need it.
+    #[serde(default)]
+    pub runtime: Option<String>,
     /// Packages installed in the builder stage (pinned, e.g. `fastapi==0.115.6`).
     #[serde(default)]
     pub packages: Vec<String>,
@@ -242,6 +253,9 @@ pub enum Stack {
     Java,
     /// Binaries copied from an upstream image onto a distroless base.
     Native,
+    /// `npm ci` from the lockfile (and `npm run build` if the package has
+    /// one), then production dependencies only in a Node.js runtime.
+    Node,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

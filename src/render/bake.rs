@@ -4,9 +4,9 @@
 
 use askama::Template;
 
-use super::{dockerfile_path, template_error, RenderError};
+use super::{build_dockerfile, template_error, DockerfileAt, RenderError};
 use crate::escape::{comment, hcl_list, hcl_str, hcl_var_path, Comment, Hcl};
-use crate::system::System;
+use crate::system::{Build, System};
 
 /// Where the bake file goes, relative to the output root.
 pub const BAKE_FILE: &str = "docker-bake.hcl";
@@ -49,6 +49,15 @@ pub fn base_target(key: &str) -> String {
     format!("image-{key}")
 }
 
+/// A target's Dockerfile: the generated one, or a hand-written one in the
+/// source tree.
+fn bake_dockerfile(system: &System, name: &str, base: bool, b: &Build) -> Hcl {
+    match build_dockerfile(system, name, base, b) {
+        DockerfileAt::Generated(path) => hcl_var_path("GENERATED_DIR", &path.to_string_lossy()),
+        DockerfileAt::Source(path) => hcl_var_path("SOURCE_DIR", &path.to_string_lossy()),
+    }
+}
+
 pub fn render(system: &System) -> Result<String, RenderError> {
     let mut targets = Vec::new();
     let base_names: Vec<String> = system.images.iter().map(|i| base_target(&i.key)).collect();
@@ -68,10 +77,7 @@ pub fn render(system: &System) -> Result<String, RenderError> {
         targets.push(Target {
             name: hcl_str(name),
             context: hcl_var_path("SOURCE_DIR", &image.build.context),
-            dockerfile: hcl_var_path(
-                "GENERATED_DIR",
-                &dockerfile_path(system, &image.key, true).to_string_lossy(),
-            ),
+            dockerfile: bake_dockerfile(system, &image.key, true, &image.build),
             tag: hcl_str(&image.image),
             contexts: base_context(image.build.runtime_base),
         });
@@ -99,10 +105,7 @@ pub fn render(system: &System) -> Result<String, RenderError> {
             targets.push(Target {
                 name: hcl_str(&s.name),
                 context: hcl_var_path("SOURCE_DIR", &b.context),
-                dockerfile: hcl_var_path(
-                    "GENERATED_DIR",
-                    &dockerfile_path(system, &s.name, false).to_string_lossy(),
-                ),
+                dockerfile: bake_dockerfile(system, &s.name, false, b),
                 tag: hcl_str(&s.image),
                 contexts,
             });

@@ -29,6 +29,8 @@ struct DockerfileView {
     copy_app: DockerCopy,
     /// `COPY` of the builder's `/out` into the working directory (java).
     copy_out: DockerCopy,
+    /// `COPY` of the builder's `/build` into the working directory (node).
+    copy_build: DockerCopy,
     // python
     packages: Vec<ShellWord>,
     python_version: Option<ShellWord>,
@@ -66,6 +68,12 @@ struct JavaDockerfile<'a> {
 #[derive(Template)]
 #[template(path = "dockerfile/native.Dockerfile", escape = "none")]
 struct NativeDockerfile<'a> {
+    d: &'a DockerfileView,
+}
+
+#[derive(Template)]
+#[template(path = "dockerfile/node.Dockerfile", escape = "none")]
+struct NodeDockerfile<'a> {
     d: &'a DockerfileView,
 }
 
@@ -133,6 +141,7 @@ fn base_view(
         copy_source: true,
         copy_app: copy(".", workdir, "the working directory")?,
         copy_out: copy("/out", workdir, "the working directory")?,
+        copy_build: copy("/build", workdir, "the working directory")?,
         packages: build.packages.iter().map(|p| shell_word(p)).collect(),
         python_version: python_version(&build.builder).map(|v| shell_word(&v)),
         deps_dir: word(deps_dir, "the dependency directory")?,
@@ -159,27 +168,52 @@ fn render_view(stack: Stack, view: &DockerfileView) -> Result<String, RenderErro
         Stack::Native => NativeDockerfile { d: view }
             .render()
             .map_err(template_error("dockerfile/native.Dockerfile"))?,
+        Stack::Node => NodeDockerfile { d: view }
+            .render()
+            .map_err(template_error("dockerfile/node.Dockerfile"))?,
     };
     Ok(text + "\n")
 }
 
-/// Every Dockerfile: base images first, then services, each with its path.
+/// Every Dockerfile lucid-gen writes: base images first, then services,
+/// each with its path. A build with a hand-written Dockerfile gets none.
 pub fn render_all(system: &System) -> Result<Vec<(PathBuf, String)>, RenderError> {
     let mut out = Vec::new();
     for image in &system.images {
+        let Some(stack) = image.build.stack else {
+            continue;
+        };
         out.push((
             dockerfile_path(system, &image.key, true),
-            render_view(image.build.stack, &base_image_view(system, image)?)?,
+            render_view(stack, &base_image_view(system, image)?)?,
         ));
     }
     for s in &system.services {
         let Some(b) = &s.build else { continue };
+        let Some(stack) = b.stack else { continue };
         out.push((
             dockerfile_path(system, &s.name, false),
-            render_view(b.stack, &service_view(system, s, b)?)?,
+            render_view(stack, &service_view(system, s, b)?)?,
         ));
     }
     Ok(out)
+}
+
+/// Where the Dockerfile a build uses lies: under the output root
+/// (`Generated`) for a stack, or in the build context (`Source`) for a
+/// hand-written one; relative to that root.
+pub enum DockerfileAt {
+    Generated(PathBuf),
+    Source(PathBuf),
+}
+
+/// The Dockerfile of a service (or, with `base`, a base image) whose build
+/// is `b`.
+pub fn build_dockerfile(system: &System, name: &str, base: bool, b: &Build) -> DockerfileAt {
+    match &b.dockerfile {
+        Some(file) => DockerfileAt::Source(PathBuf::from(&b.context).join(file)),
+        None => DockerfileAt::Generated(dockerfile_path(system, name, base)),
+    }
 }
 
 fn base_image_view(system: &System, image: &BaseImage) -> Result<DockerfileView, RenderError> {
@@ -248,7 +282,7 @@ fn service_view(system: &System, s: &Service, b: &Build) -> Result<DockerfileVie
     let workdir = b.workdir.as_deref().unwrap_or("/app");
     let base_is_python = b
         .runtime_base
-        .is_some_and(|i| system.images[i].build.stack == Stack::Python);
+        .is_some_and(|i| system.images[i].build.stack == Some(Stack::Python));
     let pythonpath = if base_is_python {
         format!("{workdir}:/opt/python/service:/opt/python/base")
     } else {

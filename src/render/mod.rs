@@ -25,7 +25,7 @@ use crate::plan;
 use crate::secrets::SecretValues;
 use crate::system::{Probe, Service, System};
 
-pub use dockerfile::dockerfile_path;
+pub use dockerfile::{build_dockerfile, dockerfile_path, DockerfileAt};
 
 /// Why rendering failed. A valid model renders; these are the backstop
 /// when validation missed a value (it is refused, never written changed).
@@ -191,13 +191,16 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
     );
     add(compose_path(system, lint::FILE), OutputOrigin::LintConfig);
     for (i, image) in system.images.iter().enumerate() {
+        if image.build.stack.is_none() {
+            continue;
+        }
         add(
             dockerfile_path(system, &image.key, true),
             OutputOrigin::BaseDockerfile(i),
         );
     }
     for (i, s) in system.services.iter().enumerate() {
-        if s.build.is_some() {
+        if s.build.as_ref().is_some_and(|b| b.stack.is_some()) {
             add(
                 dockerfile_path(system, &s.name, false),
                 OutputOrigin::ServiceDockerfile(i),

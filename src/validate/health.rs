@@ -85,7 +85,10 @@ impl Validator<'_> {
             }
             return Some(Probe::Exec(cmd.clone()));
         }
-        let has_probe = s.build.as_ref().is_some_and(|b| b.stack == Stack::Python);
+        let has_probe = s
+            .build
+            .as_ref()
+            .is_some_and(|b| b.stack == Some(Stack::Python));
         if !has_probe {
             self.report(
                 at,

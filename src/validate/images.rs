@@ -58,22 +58,32 @@ impl<'a> Validator<'a> {
                 },
             );
         }
-        self.image_ref(&b.builder, &sub("builder"));
-        let (runtime, runtime_base) = self.build_runtime(m, b, at, own_key);
+        let stack = self.build_source(b, at);
+        let builder = self.build_image(b.builder.as_deref(), "builder", stack, at);
+        if !builder.is_empty() {
+            self.image_ref(&builder, &sub("builder"));
+        }
+        let runtime = self.build_image(b.runtime.as_deref(), "runtime", stack, at);
+        let (runtime, runtime_base) = match runtime.is_empty() {
+            true => (runtime, None),
+            false => self.build_runtime(m, &runtime, at, own_key),
+        };
         self.build_files(b, at);
-        if b.stack == Stack::Native && b.copy.is_empty() {
+        if stack == Some(Stack::Native) && b.copy.is_empty() {
             self.report(at, Kind::NativeCopiesNothing {});
         }
-        if own_key.is_none() && b.entrypoint.is_empty() && runtime_base.is_none() {
+        let entrypoint_needed = stack.is_some() && own_key.is_none() && runtime_base.is_none();
+        if entrypoint_needed && b.entrypoint.is_empty() {
             self.report(&sub("entrypoint"), Kind::MissingEntrypoint {});
         }
         if let Some(w) = &b.workdir {
             self.workdir(w, &sub("workdir"));
         }
         Build {
-            stack: b.stack,
+            stack,
+            dockerfile: b.dockerfile.clone(),
             context: b.context.clone(),
-            builder: b.builder.clone(),
+            builder,
             runtime,
             runtime_base,
             packages: b.packages.clone(),
@@ -87,16 +97,73 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// Exactly one of `stack` and `dockerfile`; a hand-written Dockerfile
+    /// lies inside the context, and no field a template would use is given
+    /// beside it. The stack, `None` for a hand-written Dockerfile.
+    fn build_source(&mut self, b: &raw::BuildDef, at: &At) -> Option<Stack> {
+        let Some(path) = &b.dockerfile else {
+            if b.stack.is_none() {
+                self.report(at, Kind::NoStackNorDockerfile {});
+            }
+            return b.stack;
+        };
+        if b.stack.is_some() {
+            self.report(&at.key("dockerfile"), Kind::StackAndDockerfile {});
+        }
+        if !names::is_relative_path(path) {
+            let dockerfile = path.clone();
+            self.report(&at.key("dockerfile"), Kind::DockerfilePath { dockerfile });
+        }
+        let ignored = [
+            ("builder", b.builder.is_some()),
+            ("runtime", b.runtime.is_some()),
+            ("packages", !b.packages.is_empty()),
+            ("copy", !b.copy.is_empty()),
+            ("entrypoint", !b.entrypoint.is_empty()),
+            ("workdir", b.workdir.is_some()),
+        ];
+        for (field, given) in ignored {
+            if given {
+                self.report_at_key(&at.key(field), Kind::DockerfileIgnores { field });
+            }
+        }
+        None
+    }
+
+    /// The builder or runtime image of a stack build: as given, the
+    /// stack's default, or missing (reported). Empty for a hand-written
+    /// Dockerfile, which names its own.
+    fn build_image(
+        &mut self,
+        given: Option<&str>,
+        field: &'static str,
+        stack: Option<Stack>,
+        at: &At,
+    ) -> String {
+        let Some(stack) = stack else {
+            return String::new();
+        };
+        match (given, stack) {
+            (Some(image), _) => image.to_string(),
+            (None, Stack::Node) => NODE_IMAGE.to_string(),
+            (None, _) => {
+                let stack = stack_name(stack);
+                self.report(at, Kind::MissingBuildImage { field, stack });
+                String::new()
+            }
+        }
+    }
+
     /// The runtime image: a reference, or `image:<key>` of the model's images.
     fn build_runtime(
         &mut self,
         m: &Merged<'a>,
-        b: &raw::BuildDef,
+        runtime: &str,
         at: &At,
         own_key: Option<&str>,
     ) -> (String, Option<usize>) {
         let sub = |k: &str| at.key(k);
-        match b.runtime.strip_prefix("image:") {
+        match runtime.strip_prefix("image:") {
             Some(key) => match self.resolve(Ref::Image, key, &m.images, &sub("runtime")) {
                 Some(i) if Some(key) == own_key => {
                     self.report(
@@ -111,8 +178,8 @@ impl<'a> Validator<'a> {
                 None => (String::new(), None),
             },
             None => {
-                self.image_ref(&b.runtime, &sub("runtime"));
-                (b.runtime.clone(), None)
+                self.image_ref(runtime, &sub("runtime"));
+                (runtime.to_string(), None)
             }
         }
     }
@@ -185,6 +252,19 @@ impl<'a> Validator<'a> {
                 self.report(at, Kind::WorkdirUnwritable { workdir, why });
             }
         }
+    }
+}
+
+/// The builder and runtime image of the `node` stack when the model names none.
+pub const NODE_IMAGE: &str = "node:20-alpine";
+
+/// A stack as the model spells it.
+fn stack_name(stack: Stack) -> &'static str {
+    match stack {
+        Stack::Python => "python",
+        Stack::Java => "java",
+        Stack::Native => "native",
+        Stack::Node => "node",
     }
 }
 

@@ -17,6 +17,7 @@ mod gate;
 mod generated;
 mod invariants;
 mod mongodb;
+mod node;
 mod properties;
 mod realserver;
 mod rules;

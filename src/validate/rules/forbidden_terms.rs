@@ -158,16 +158,16 @@ impl Scan<'_> {
             || bat("context"),
             || format!("build context `{}`", b.context),
         );
-        self.check(
-            &rb.builder,
-            || bat("builder"),
-            || format!("builder image `{}`", rb.builder),
-        );
-        self.check(
-            &rb.runtime,
-            || bat("runtime"),
-            || format!("runtime image `{}`", rb.runtime),
-        );
+        let given = [
+            ("builder", "builder image", &rb.builder),
+            ("runtime", "runtime image", &rb.runtime),
+            ("dockerfile", "dockerfile", &rb.dockerfile),
+        ];
+        for (key, what, value) in given {
+            if let Some(v) = value {
+                self.check(v, || bat(key), || format!("{what} `{v}`"));
+            }
+        }
         for (i, pkg) in b.packages.iter().enumerate() {
             self.check(
                 pkg,
