@@ -7,7 +7,7 @@ use crate::escape::{
     comment, compose_list, compose_name, compose_str, yaml_key, yaml_str, Comment, Yaml,
 };
 use crate::plan::{relative_path, ComposePlan, NetworkUse};
-use crate::system::{Delivery, Protocol, Service, System};
+use crate::system::{Delivery, ExternalPort, ExternalService, Protocol, Service, System};
 
 /// A port published on the host.
 struct PortView {
@@ -281,6 +281,9 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
             )));
         }
     }
+    for &e in &s.external_deps {
+        comments.push(comment(&external_note(&system.externals[e])));
+    }
     let from_compose = |path: &std::path::Path| {
         compose_str(&relative_path(
             &system.output.compose_dir,
@@ -327,6 +330,19 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
         limits,
         ..plain_view(system, s)
     }
+}
+
+/// The comment a dependant of an external service carries: Compose neither
+/// starts nor waits for it.
+fn external_note(e: &ExternalService) -> String {
+    let port = match &e.port {
+        ExternalPort::Env(var) => format!("${var}"),
+        ExternalPort::Fixed(port) => port.to_string(),
+    };
+    format!(
+        "needs external service {} at ${}:{port}, not a container: Compose cannot start or wait for it",
+        e.name, e.host_env
+    )
 }
 
 /// The services `index` waits for: its dependencies, and the one-shot
