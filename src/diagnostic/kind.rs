@@ -278,6 +278,15 @@ kinds! {
     SecretFilePath { name: String } => InvalidPath, Error,
         "secret `{name}` reads its value from an empty path",
         "name the file the operator keeps the value in, e.g. `from_file: /run/keys/api-key`";
+    /// A service's own `environment` sets a variable that says where one of
+    /// its external services is.
+    EnvironmentReplacesExternal { service: String, name: String, external: String } => EnvConflict, Error,
+        "`{service}` sets `{name}` in its environment, which Compose fills with where external service `{external}` is",
+        "remove the variable from `environment`; the operator sets `{name}` where Compose runs";
+    /// A variable Compose cannot interpolate.
+    ComposeVariable { name: String, why: String } => EnvName, Error,
+        "`{name}` cannot be filled by Compose: {why}",
+        "use letters, digits and `_`, e.g. `DB_HOST`";
     /// An external service whose port is given both ways, or neither.
     ExternalPortSource { name: String } => MissingKey, Error,
         "external service `{name}` needs exactly one of `port` and `port_env`",

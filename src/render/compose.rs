@@ -4,7 +4,8 @@ use askama::Template;
 
 use super::{delivery, probe_command, service_labels, template_error, RenderError};
 use crate::escape::{
-    comment, compose_list, compose_name, compose_str, yaml_key, yaml_str, Comment, Yaml,
+    comment, compose_list, compose_name, compose_required_variable, compose_str, yaml_key,
+    yaml_str, Comment, Yaml,
 };
 use crate::plan::{relative_path, ComposePlan, NetworkUse};
 use crate::system::{Delivery, ExternalPort, ExternalService, Protocol, Service, System};
@@ -394,12 +395,38 @@ fn port_views(s: &Service) -> (Vec<PortView>, Vec<Yaml>) {
     (ports, expose)
 }
 
-/// The service's own variables, then `NAME_FILE` for each secret it
-/// receives as `file-env`.
+/// Where each external service `s` depends on is: its host (and port)
+/// variable, each once, filled by Compose from the environment it runs in
+/// and refused by Compose when unset. Validation ran the same escaper.
+fn external_environment(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for e in s.external_deps.iter().map(|&e| &system.externals[e]) {
+        let port = match &e.port {
+            ExternalPort::Env(var) => Some(var.as_str()),
+            ExternalPort::Fixed(_) => None,
+        };
+        for var in std::iter::once(e.host_env.as_str()).chain(port) {
+            if seen.contains(&var) {
+                continue;
+            }
+            seen.push(var);
+            let message = format!("set {var} to where external service {} is", e.name);
+            if let Ok(value) = compose_required_variable(var, &message) {
+                out.push((yaml_key(var), value));
+            }
+        }
+    }
+    out
+}
+
+/// The service's own variables, the variables saying where its external
+/// services are, then `NAME_FILE` for each secret it receives as `file-env`.
 fn environment(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
     let mut env: Vec<(Yaml, Yaml)> = (s.environment.iter())
         .map(|(k, v)| (yaml_key(k), compose_str(v)))
         .collect();
+    env.extend(external_environment(system, s));
     for u in &s.secrets {
         if let Delivery::FileEnv { target } = &u.delivery {
             let name = format!("{}_FILE", system.secrets[u.secret].name);

@@ -4,9 +4,10 @@
 //! model service may share its name.
 
 use crate::diagnostic::Kind;
-use crate::system::{ExternalPort, ExternalService};
+use crate::escape;
+use crate::system::{ExternalPort, ExternalService, System};
 
-use super::location::p;
+use super::location::{p, At};
 use super::merge::Merged;
 use super::Validator;
 
@@ -27,10 +28,10 @@ impl<'a> Validator<'a> {
                     },
                 );
             }
-            self.env_name(&d.at(&p().key("host_env")), &e.host_env);
+            self.compose_variable(&d.at(&p().key("host_env")), &e.host_env);
             let port = match (&e.port_env, e.port) {
                 (Some(var), None) => {
-                    self.env_name(&d.at(&p().key("port_env")), var);
+                    self.compose_variable(&d.at(&p().key("port_env")), var);
                     ExternalPort::Env(var.clone())
                 }
                 (None, Some(port)) => {
@@ -51,5 +52,41 @@ impl<'a> Validator<'a> {
             });
         }
         out
+    }
+}
+
+impl<'a> Validator<'a> {
+    /// A variable a dependant's compose `environment:` takes from where
+    /// Compose runs: checked with the escaper render writes it with.
+    fn compose_variable(&mut self, at: &At, name: &str) {
+        if let Err(escape::Unrepresentable(why)) = escape::compose_required_variable(name, "") {
+            let (name, why) = (name.to_string(), why.to_string());
+            self.report(at, Kind::ComposeVariable { name, why });
+        }
+    }
+
+    /// A service's own `environment` may not set a variable Compose fills
+    /// with where one of its external services is.
+    pub(super) fn external_env_conflicts(&mut self, m: &Merged<'a>, sys: &System) {
+        for (si, s) in sys.services.iter().enumerate() {
+            for e in s.external_deps.iter().map(|&e| &sys.externals[e]) {
+                let port = match &e.port {
+                    ExternalPort::Env(var) => Some(var),
+                    ExternalPort::Fixed(_) => None,
+                };
+                for var in std::iter::once(&e.host_env).chain(port) {
+                    if s.environment.iter().any(|(k, _)| k == var) {
+                        self.report_at_key(
+                            &m.services[si].at(&p().key("environment").key(var.as_str())),
+                            Kind::EnvironmentReplacesExternal {
+                                service: s.name.clone(),
+                                name: var.clone(),
+                                external: e.name.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
     }
 }

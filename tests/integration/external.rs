@@ -4,7 +4,7 @@
 //! `secrets rotate` refuses it; a dependency on an external service is a
 //! comment, never a Compose `depends_on`.
 
-use crate::common::{files_under, stderr, stdout, Project};
+use crate::common::{compose_available, files_under, need, stderr, stdout, Project};
 
 const DB_PASSWORD: &str = "operator-Db-pass-7f3a91c2";
 const MAIL_KEY: &str = "operator-mail-key-52be10d4";
@@ -168,6 +168,62 @@ fn an_external_dependency_is_a_comment_not_a_compose_depends_on() {
     );
 }
 
+/// `docker compose config` on the phase file, with `env` added.
+fn compose_config(p: &Project, env: &[(&str, &str)]) -> std::process::Output {
+    let dir = p.path("generated/configs/docker");
+    let mut cmd = std::process::Command::new("docker");
+    cmd.args([
+        "compose",
+        "-f",
+        "docker-compose.main.yml",
+        "config",
+        "--format",
+        "json",
+    ])
+    .current_dir(&dir);
+    for var in ["LEDGER_DB_HOST", "LEDGER_DB_PORT", "MAIL_RELAY_HOST"] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().unwrap()
+}
+
+#[test]
+fn compose_fills_where_external_services_are_from_its_environment_and_refuses_without() {
+    need(compose_available(), "Docker Compose v2");
+    let p = project();
+    p.run()
+        .args(&["all"])
+        .env("LEDGER_DB_PASSWORD", DB_PASSWORD)
+        .run();
+    let partial = compose_config(&p, &[("LEDGER_DB_HOST", "db.example.net")]);
+    let said = String::from_utf8_lossy(&partial.stderr);
+    assert!(!partial.status.success(), "{said}");
+    assert!(
+        said.contains("set LEDGER_DB_PORT to where external service ledger-db is"),
+        "{said}"
+    );
+    let full = compose_config(
+        &p,
+        &[
+            ("LEDGER_DB_HOST", "db.example.net"),
+            ("LEDGER_DB_PORT", "6432"),
+            ("MAIL_RELAY_HOST", "relay.example.net"),
+        ],
+    );
+    assert!(
+        full.status.success(),
+        "{}",
+        String::from_utf8_lossy(&full.stderr)
+    );
+    let config: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+    let env = &config["services"]["ledger-api"]["environment"];
+    assert_eq!(env["LEDGER_DB_HOST"], "db.example.net");
+    assert_eq!(env["LEDGER_DB_PORT"], "6432");
+    assert_eq!(env["MAIL_RELAY_HOST"], "relay.example.net");
+    assert!(config["services"]["ledger-api"].get("depends_on").is_none());
+}
+
 /// `check` on the fixture with `from` replaced by `to` fails with `rule`
 /// and `message`.
 fn refused(from: &str, to: &str, rule: &str, message: &str) {
@@ -216,6 +272,18 @@ fn bad_external_services_and_operator_secrets_are_refused_where_written() {
         "external service `mail-relay` needs exactly one of `port` and `port_env`",
     );
     refused("    port: 587\n", "    port: 0\n", "port-range", "port 0");
+    refused(
+        "    host_env: MAIL_RELAY_HOST\n",
+        "    host_env: MAIL-RELAY-HOST\n",
+        "env-name",
+        "`MAIL-RELAY-HOST` cannot be filled by Compose",
+    );
+    refused(
+        "    depends_on: [ledger-db, mail-relay]\n",
+        "    depends_on: [ledger-db, mail-relay]\n    environment:\n      LEDGER_DB_HOST: db.internal\n",
+        "env-conflict",
+        "`ledger-api` sets `LEDGER_DB_HOST` in its environment, which Compose fills with where external service `ledger-db` is",
+    );
     refused(
         "  mail-relay:\n",
         "  ledger-api:\n",
