@@ -82,10 +82,19 @@ fn operator_secrets_reach_only_the_secrets_dir_never_the_store_or_the_terminal()
         holders,
         [
             "secrets/config/ledger-api/etc/ledger/mail.ini",
+            "secrets/env/ledger-api.env",
             "secrets/files/LEDGER_DB_PASSWORD"
         ]
         .map(std::path::PathBuf::from),
         "only the mounted secret file and the secret-bearing config file hold the values"
+    );
+    // The file's trailing line break is not part of the value.
+    let ini = p.read("generated/secrets/config/ledger-api/etc/ledger/mail.ini");
+    assert_eq!(ini, format!("[relay]\nkey = {MAIL_KEY}\n"));
+    let env = p.read("generated/secrets/env/ledger-api.env");
+    assert!(
+        env.contains(&format!("MAIL_API_KEY=\"{MAIL_KEY}\"\n")),
+        "{env}"
     );
     let store = p.read(".lucid-gen/secrets.env");
     assert!(store.contains("SESSION_KEY="), "{store}");
