@@ -68,6 +68,12 @@ fn operator_secrets_reach_only_the_secrets_dir_never_the_store_or_the_terminal()
             .args(&["all"])
             .env("LEDGER_DB_PASSWORD", DB_PASSWORD)
     };
+    // A value generated before the model named the operator as the source
+    // is dropped from the store.
+    p.write(
+        ".lucid-gen/secrets.env",
+        "LEDGER_DB_PASSWORD=c3RhbGUtZ2VuZXJhdGVkLXZhbHVlLTEyMzQ1Njc4OTA=\n",
+    );
     let mut outputs = vec![all().run()];
     let generated = p.path("generated");
     let mut holders = Vec::new();
