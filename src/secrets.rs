@@ -442,6 +442,35 @@ mod tests {
     }
 
     #[test]
+    fn a_supplied_file_loses_one_line_break_and_bad_values_are_refused_unshown() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |text: &[u8]| {
+            let path = dir.path().join("value");
+            std::fs::write(&path, text).unwrap();
+            Supplied::File(path.to_str().unwrap().to_string())
+        };
+        assert_eq!(read_supplied("K", &file(b"abc\r\n")).unwrap(), "abc");
+        assert_eq!(read_supplied("K", &file(b"abc\n\n")).unwrap(), "abc\n");
+        assert_eq!(read_supplied("K", &file(b"a b")).unwrap(), "a b");
+        for (bad, why) in [
+            (&b"\n"[..], "is empty"),
+            (&b"zq9\0zq9"[..], "cannot be passed on"),
+            (&b"\xffzq9"[..], "not UTF-8"),
+        ] {
+            let e = read_supplied("K", &file(bad)).unwrap_err().to_string();
+            assert!(e.contains(why) && !e.contains("zq9"), "{e}");
+        }
+        let big = vec![b'x'; MAX_SUPPLIED_BYTES as usize + 1];
+        let e = read_supplied("K", &file(&big)).unwrap_err().to_string();
+        assert!(e.contains("larger than 64 KiB"), "{e}");
+        let gone = Supplied::File(dir.path().join("missing").to_str().unwrap().into());
+        let e = read_supplied("K", &gone).unwrap_err().to_string();
+        assert!(e.contains("secret `K` is supplied by the operator") && e.contains("missing"));
+        let e = read_supplied("K", &Supplied::File(dir.path().to_str().unwrap().into()));
+        assert!(e.unwrap_err().to_string().contains("not a regular file"));
+    }
+
+    #[test]
     fn debug_never_shows_values() {
         let mut m = BTreeMap::new();
         m.insert("A".to_string(), "topsecretvalue".to_string());
