@@ -514,7 +514,11 @@ fn external_checks(
                         (false, None) => continue,
                     };
                     let result = probe_many(&from, "/standin", std::slice::from_ref(&check))?;
-                    (result.get(&check).cloned()).unwrap_or((false, "no result".into()))
+                    let (ok, detail) =
+                        (result.get(&check).cloned()).unwrap_or((false, "no result".into()));
+                    // Unlike a stand-in, an external service must accept:
+                    // a refused connection means nothing serves there.
+                    (ok && !detail.contains("refused"), detail)
                 }
             };
             checks.push(Check {

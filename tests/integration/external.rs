@@ -306,3 +306,76 @@ fn bad_external_services_and_operator_secrets_are_refused_where_written() {
         "external_services entry `ledger-api` is defined twice",
     );
 }
+
+/// Takes the stack down (with the operator's variables, which Compose needs
+/// to read the files at all) even when the test fails.
+struct DownWith<'a> {
+    project: &'a Project,
+    prefix: String,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Drop for DownWith<'_> {
+    fn drop(&mut self) {
+        let mut down = self.project.run();
+        for (k, v) in &self.env {
+            down = down.env(k, v);
+        }
+        let _ = down
+            .args(&["down", "--volumes", "--project", &self.prefix])
+            .status_any()
+            .run();
+    }
+}
+
+#[test]
+fn test_reaches_an_external_service_where_the_environment_says_and_flags_one_it_cannot() {
+    let _stack = crate::common::docker_stack();
+    need(
+        crate::e2e::docker_available(),
+        "a running Docker engine with Compose v2",
+    );
+    let p = project();
+    let prefix = crate::common::unique_name("i12-external");
+    // The "managed database": a listener on the network's gateway, i.e.
+    // this host as the containers see it. The mail relay's fixed port 587
+    // has no listener there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env: Vec<(&'static str, String)> = vec![
+        ("LEDGER_DB_PASSWORD", DB_PASSWORD.into()),
+        ("LEDGER_DB_HOST", "10.95.0.1".into()),
+        ("LEDGER_DB_PORT", port.to_string()),
+        ("MAIL_RELAY_HOST", "10.95.0.1".into()),
+    ];
+    let run = |args: &[&str]| {
+        let mut t = p.run().args(args);
+        for (k, v) in &env {
+            t = t.env(k, v);
+        }
+        t
+    };
+    run(&["all"]).run();
+    let _down = DownWith {
+        project: &p,
+        prefix: prefix.clone(),
+        env: env.clone(),
+    };
+    run(&["up", "--stand-ins", "--project", &prefix]).run();
+    let _listener = std::net::TcpListener::bind(("10.95.0.1", port)).unwrap();
+    let out = run(&["test", "--project", &prefix]).status(1).run();
+    let table = stdout(&out);
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with("external") && l.contains(&format!(" {name} ")))
+            .unwrap_or_else(|| panic!("no external row for {name}:\n{table}"))
+            .to_string()
+    };
+    assert!(row("ledger-db").ends_with(" ok"), "{table}");
+    assert!(!row("mail-relay").ends_with(" ok"), "{table}");
+    assert!(table.contains(" 1 failed"), "{table}");
+}
