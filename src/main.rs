@@ -13,7 +13,7 @@ use lucid_gen::diagnostic::{self, Diagnostic, Kind};
 use lucid_gen::docker::{self, Deployment, DockerError};
 use lucid_gen::model::{self, LoadError};
 use lucid_gen::render::OutputOrigin;
-use lucid_gen::secrets::{self, SecretError, SecretSource};
+use lucid_gen::secrets::{self, SecretError, SecretSource, WhenMissing};
 use lucid_gen::system::System;
 use lucid_gen::write::{self, RunLock};
 use lucid_gen::{render, validate};
@@ -133,7 +133,9 @@ impl From<SecretError> for Failure {
     fn from(e: SecretError) -> Self {
         let message = e.to_string();
         match e {
-            SecretError::Unknown(_) => Failure::Usage(message),
+            SecretError::Unknown(_)
+            | SecretError::Missing { .. }
+            | SecretError::NotRotatable(_) => Failure::Usage(message),
             _ => Failure::Io(message),
         }
     }
@@ -487,6 +489,15 @@ fn take_lock(taken: std::io::Result<Option<RunLock>>, path: &Path) -> Result<Run
     }
 }
 
+/// Without a store (a fresh clone, CI) `--check` leaves secret-bearing
+/// files unchecked, so an operator's value is not needed there either.
+fn when_missing(source: &SecretSource, check_only: bool) -> WhenMissing {
+    match source {
+        SecretSource::Store(store) if check_only && !store.exists() => WhenMissing::Placeholder,
+        _ => WhenMissing::Refuse,
+    }
+}
+
 fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure> {
     paths.check_disjoint()?;
     let system = load_valid(&paths.model)?;
@@ -502,7 +513,8 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
         Some((store, out))
     };
     let source = paths.secret_source();
-    let resolved = secrets::resolve(&system, &source, rotate)?;
+    let when_missing = when_missing(&source, check_only);
+    let resolved = secrets::resolve_with(&system, &source, rotate, when_missing)?;
     let outputs = render::render(&system, &resolved.values)
         .map_err(|e| Failure::Io(format!("internal error: {e}")))?;
     let outputs = write::with_manifest(outputs);

@@ -1,6 +1,7 @@
 //! Secret values: generated from the OS random generator, kept in a store
 //! file so that re-running changes no byte, replaced one at a time by
-//! `secrets rotate`.
+//! `secrets rotate`; or supplied by the operator (`from_env`, `from_file`),
+//! read on every run, refused when missing, never generated, never stored.
 //!
 //! Invariants: the store is written atomically with mode 0600 (a crash
 //! leaves the old or the new store, never a truncated one), and only
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use rand::{RngCore, SeedableRng, TryRngCore};
 
-use crate::system::{Encoding, SecretSpec, System};
+use crate::system::{Encoding, SecretSpec, Supplied, System};
 
 /// Secret name → encoded value, as written into env files.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -71,6 +72,112 @@ pub enum SecretError {
         "secret `{0}` is not declared in the model; `lucid-gen check` lists the model's secrets"
     )]
     Unknown(String),
+    #[error("secret `{name}` is supplied by the operator, but {what}; {fix}")]
+    Missing {
+        name: String,
+        what: String,
+        fix: String,
+    },
+    #[error("secret `{0}` is supplied by the operator, so lucid-gen cannot rotate it: change it where it comes from (its variable or file), then run `lucid-gen all`")]
+    NotRotatable(String),
+}
+
+/// What to do when an operator-supplied secret has no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenMissing {
+    /// Refuse: `all`, `up` and every command that writes or runs.
+    Refuse,
+    /// Fill a placeholder: only for `all --check` without a store, which
+    /// leaves every secret-bearing file it would create unchecked.
+    Placeholder,
+}
+
+/// The largest operator-supplied secret file read.
+const MAX_SUPPLIED_BYTES: u64 = 64 * 1024;
+
+/// Reads an operator-supplied value: the variable or the file, one
+/// trailing line break dropped. Never puts the value in an error.
+fn read_supplied(name: &str, supplied: &Supplied) -> Result<String, SecretError> {
+    let missing = |what: String, fix: String| SecretError::Missing {
+        name: name.to_string(),
+        what,
+        fix,
+    };
+    let value = match supplied {
+        Supplied::Env(var) => match std::env::var(var) {
+            Ok(v) => v,
+            Err(std::env::VarError::NotPresent) => {
+                return Err(missing(
+                    format!("environment variable `{var}` is not set"),
+                    format!("set it (`export {var}=...`) where lucid-gen runs"),
+                ))
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(missing(
+                    format!("environment variable `{var}` is not UTF-8"),
+                    "give it a UTF-8 value".into(),
+                ))
+            }
+        },
+        Supplied::File(path) => read_supplied_file(path).map_err(|e| {
+            let path = crate::escape::escape_control(path);
+            missing(
+                format!("its file `{path}` cannot be read: {e}"),
+                "create it (mode 0600), or correct `from_file`".into(),
+            )
+        })?,
+    };
+    let value = value
+        .strip_suffix('\n')
+        .map(|v| v.strip_suffix('\r').unwrap_or(v))
+        .unwrap_or(&value);
+    let source = match supplied {
+        Supplied::Env(var) => format!("variable `{var}`"),
+        Supplied::File(path) => format!("file `{}`", crate::escape::escape_control(path)),
+    };
+    if value.is_empty() {
+        return Err(missing(
+            format!("its {source} is empty"),
+            "give it the value".into(),
+        ));
+    }
+    if let Err(crate::escape::Unrepresentable(why)) = crate::escape::env_file_value(value) {
+        return Err(missing(
+            format!("the value in its {source} cannot be passed on: {why}"),
+            "supply a value without that character".into(),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// A regular file (links followed: operators keep keys behind them), at
+/// most [`MAX_SUPPLIED_BYTES`], UTF-8.
+fn read_supplied_file(path: &str) -> io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SUPPLIED_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SUPPLIED_BYTES {
+        return Err(io::Error::other("larger than 64 KiB"));
+    }
+    String::from_utf8(bytes).map_err(|_| io::Error::other("not UTF-8"))
+}
+
+/// The value of a supplied secret, or a placeholder when allowed.
+fn supplied_value(
+    spec: &SecretSpec,
+    supplied: &Supplied,
+    when_missing: WhenMissing,
+) -> Result<String, SecretError> {
+    match read_supplied(&spec.name, supplied) {
+        Err(SecretError::Missing { .. }) if when_missing == WhenMissing::Placeholder => {
+            Ok(format!("<{} is supplied by the operator>", spec.name))
+        }
+        other => other,
+    }
 }
 
 /// The values for every secret the model declares, and whether the store
@@ -78,6 +185,8 @@ pub enum SecretError {
 pub struct Resolved {
     pub values: SecretValues,
     pub changed: Vec<String>,
+    /// A stored value was dropped (its secret is now operator-supplied).
+    dropped: bool,
     /// All entries to save: the model's secrets plus any kept from the store
     /// that the model no longer declares (so removing a secret from the
     /// model and adding it back does not change its value).
@@ -136,15 +245,29 @@ fn name_hash(name: &str) -> u64 {
 }
 
 /// Finds or makes a value for every secret of `system`. `rotate` names
-/// secrets to replace even when the store has a good value.
+/// secrets to replace even when the store has a good value. An
+/// operator-supplied secret is read from its variable or file (refused
+/// when missing); only a `Seeded` run derives one, for tests.
 pub fn resolve(
     system: &System,
     source: &SecretSource,
     rotate: &[String],
 ) -> Result<Resolved, SecretError> {
+    resolve_with(system, source, rotate, WhenMissing::Refuse)
+}
+
+/// [`resolve`], choosing what a missing operator-supplied value does.
+pub fn resolve_with(
+    system: &System,
+    source: &SecretSource,
+    rotate: &[String],
+    when_missing: WhenMissing,
+) -> Result<Resolved, SecretError> {
     for name in rotate {
-        if !system.secrets.iter().any(|s| &s.name == name) {
-            return Err(SecretError::Unknown(name.clone()));
+        match system.secrets.iter().find(|s| &s.name == name) {
+            None => return Err(SecretError::Unknown(name.clone())),
+            Some(s) if s.supplied.is_some() => return Err(SecretError::NotRotatable(name.clone())),
+            Some(_) => {}
         }
     }
     match source {
@@ -161,6 +284,7 @@ pub fn resolve(
             Ok(Resolved {
                 values: SecretValues(values.clone()),
                 changed: Vec::new(),
+                dropped: false,
                 store: values,
             })
         }
@@ -168,7 +292,16 @@ pub fn resolve(
             let mut store = read_store(path)?;
             let mut values = BTreeMap::new();
             let mut changed = Vec::new();
+            let mut dropped = false;
             for spec in &system.secrets {
+                if let Some(supplied) = &spec.supplied {
+                    // Never stored: a value generated before the model
+                    // named its source is dropped from the store.
+                    dropped |= store.remove(&spec.name).is_some();
+                    let value = supplied_value(spec, supplied, when_missing)?;
+                    values.insert(spec.name.clone(), value);
+                    continue;
+                }
                 let keep = store.get(&spec.name).filter(|v| {
                     !rotate.contains(&spec.name)
                         && decode(spec.encoding, v).is_some_and(|b| b.len() == spec.bytes)
@@ -186,6 +319,7 @@ pub fn resolve(
             Ok(Resolved {
                 values: SecretValues(values),
                 changed,
+                dropped,
                 store,
             })
         }
@@ -269,7 +403,7 @@ impl Resolved {
             path: path.to_path_buf(),
             error,
         };
-        if self.changed.is_empty() && path.exists() {
+        if self.changed.is_empty() && !self.dropped && path.exists() {
             return Ok(None);
         }
         let mut text = String::from(
@@ -305,6 +439,35 @@ mod tests {
             assert_eq!(decode(e, &encode(e, &bytes)).unwrap(), bytes);
         }
         assert!(decode(Encoding::Hex, "abc").is_none());
+    }
+
+    #[test]
+    fn a_supplied_file_loses_one_line_break_and_bad_values_are_refused_unshown() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |text: &[u8]| {
+            let path = dir.path().join("value");
+            std::fs::write(&path, text).unwrap();
+            Supplied::File(path.to_str().unwrap().to_string())
+        };
+        assert_eq!(read_supplied("K", &file(b"abc\r\n")).unwrap(), "abc");
+        assert_eq!(read_supplied("K", &file(b"abc\n\n")).unwrap(), "abc\n");
+        assert_eq!(read_supplied("K", &file(b"a b")).unwrap(), "a b");
+        for (bad, why) in [
+            (&b"\n"[..], "is empty"),
+            (&b"zq9\0zq9"[..], "cannot be passed on"),
+            (&b"\xffzq9"[..], "not UTF-8"),
+        ] {
+            let e = read_supplied("K", &file(bad)).unwrap_err().to_string();
+            assert!(e.contains(why) && !e.contains("zq9"), "{e}");
+        }
+        let big = vec![b'x'; MAX_SUPPLIED_BYTES as usize + 1];
+        let e = read_supplied("K", &file(&big)).unwrap_err().to_string();
+        assert!(e.contains("larger than 64 KiB"), "{e}");
+        let gone = Supplied::File(dir.path().join("missing").to_str().unwrap().into());
+        let e = read_supplied("K", &gone).unwrap_err().to_string();
+        assert!(e.contains("secret `K` is supplied by the operator") && e.contains("missing"));
+        let e = read_supplied("K", &Supplied::File(dir.path().to_str().unwrap().into()));
+        assert!(e.unwrap_err().to_string().contains("not a regular file"));
     }
 
     #[test]

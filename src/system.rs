@@ -28,7 +28,31 @@ pub struct System {
     pub env_files: Vec<EnvFile>,
     pub secrets: Vec<SecretSpec>,
     pub images: Vec<BaseImage>,
+    /// Services outside the model: no container, an address and port from
+    /// the environment.
+    pub externals: Vec<ExternalService>,
     pub services: Vec<Service>,
+}
+
+/// A service outside the model (a managed database). Compose cannot start
+/// or wait for it; its dependants receive where it is through variables
+/// Compose fills from the environment it runs in.
+#[derive(Debug, Clone)]
+pub struct ExternalService {
+    pub name: String,
+    pub description: Option<String>,
+    /// The variable holding its host name or address.
+    pub host_env: String,
+    pub port: ExternalPort,
+}
+
+/// Where an external service's port comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternalPort {
+    /// The operator sets this variable.
+    Env(String),
+    /// Fixed in the model.
+    Fixed(u16),
 }
 
 /// Directories (relative to the output root) and the master file name.
@@ -124,13 +148,26 @@ pub struct EnvFile {
     pub vars: Vec<(String, String)>,
 }
 
-/// A secret to generate: its size and how it is written.
+/// A secret: generated (its size and how it is written), or supplied by
+/// the operator (`supplied`; then `bytes` and `encoding` only shape the
+/// stand-in value a `Seeded` run derives for tests).
 #[derive(Debug, Clone)]
 pub struct SecretSpec {
     pub name: String,
     pub description: Option<String>,
     pub bytes: usize,
     pub encoding: Encoding,
+    pub supplied: Option<Supplied>,
+}
+
+/// Where the operator supplies a secret's value: read on every `all`,
+/// never generated, never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Supplied {
+    /// An environment variable of the `lucid-gen` process.
+    Env(String),
+    /// A file (relative paths from the working directory).
+    File(String),
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +208,9 @@ pub struct Service {
     pub networks: Vec<usize>,
     pub ports: Vec<PortMapping>,
     pub depends_on: Vec<usize>,
+    /// External services this one needs (indices into `System::externals`);
+    /// Compose cannot wait for them.
+    pub external_deps: Vec<usize>,
     pub health: Option<HealthCheck>,
     pub environment: Vec<(String, String)>,
     pub env_files: Vec<usize>,

@@ -270,6 +270,27 @@ kinds! {
     SecretSize { name: String, bytes: u32 } => SecretSize, Error,
         "secret `{name}` has {bytes} bytes; it needs 16 to 4096",
         "16 bytes (128 bits) is the least that resists guessing; 32 or 64 is usual";
+    /// A secret with none, or more than one, of `bytes`, `from_env`, `from_file`.
+    SecretValueSource { name: String, given: String } => SecretSize, Error,
+        "secret `{name}` needs exactly one of `bytes`, `from_env` and `from_file`; it has {given}",
+        "`bytes: 32` generates and keeps a random value; `from_env: VAR` or `from_file: PATH` takes the operator's value on every `lucid-gen all`";
+    /// An operator-supplied secret with an empty `from_file` path.
+    SecretFilePath { name: String } => InvalidPath, Error,
+        "secret `{name}` reads its value from an empty path",
+        "name the file the operator keeps the value in, e.g. `from_file: /run/keys/api-key`";
+    /// A service's own `environment` sets a variable that says where one of
+    /// its external services is.
+    EnvironmentReplacesExternal { service: String, name: String, external: String } => EnvConflict, Error,
+        "`{service}` sets `{name}` in its environment, which Compose fills with where external service `{external}` is",
+        "remove the variable from `environment`; the operator sets `{name}` where Compose runs";
+    /// A variable Compose cannot interpolate.
+    ComposeVariable { name: String, why: String } => EnvName, Error,
+        "`{name}` cannot be filled by Compose: {why}",
+        "use letters, digits and `_`, e.g. `DB_HOST`";
+    /// An external service whose port is given both ways, or neither.
+    ExternalPortSource { name: String } => MissingKey, Error,
+        "external service `{name}` needs exactly one of `port` and `port_env`",
+        "`port: 5432` fixes the port in the model; `port_env: VAR` lets the operator set it";
     EnvConflict { file: String, name: String, service: String, read_at: Location } => EnvConflict, Error,
         "env file `{file}` has a plain variable `{name}`, which `{service}` also receives as a secret ({read_at})",
         "remove the plain variable (the secret fills it in the container), or rename one of them";

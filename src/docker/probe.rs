@@ -6,7 +6,8 @@
 //! * no image holds a secret value in its config or build history;
 //! * every declared dependency is reachable on its port from inside the
 //!   dependant (stand-ins carry a prober; for real images a probe container
-//!   joins a network the two share);
+//!   joins a network the two share); an external service at the address and
+//!   port the dependant's own environment names;
 //! * the isolation matrix: a probe container on each network resolves and
 //!   reaches exactly the services on that network, and reaches no other
 //!   service even by IP address.
@@ -261,6 +262,7 @@ pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
         by_network: BTreeMap::new(),
     };
     checks.extend(dependency_checks(dep, &found, &mut probers)?);
+    checks.extend(external_checks(dep, &found, &mut probers)?);
     checks.extend(isolation_checks(dep, &found, &mut probers)?);
     drop(probers);
     if let Some(path) = &opts.junit {
@@ -466,6 +468,72 @@ fn dependency_checks(
     Ok(checks)
 }
 
+/// The prober's check for external service `e` as a dependant with
+/// environment `env` sees it: `tcp,HOST,PORT,3000` from the variables
+/// Compose filled (a fixed port from the model), or why there is none.
+fn external_probe(
+    e: &crate::system::ExternalService,
+    env: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    let var = |name: &str| {
+        (env.get(name).filter(|v| !v.is_empty()))
+            .cloned()
+            .ok_or_else(|| format!("{name} is not set in the container"))
+    };
+    let host = var(&e.host_env)?;
+    let port = match &e.port {
+        crate::system::ExternalPort::Env(name) => var(name)?,
+        crate::system::ExternalPort::Fixed(port) => port.to_string(),
+    };
+    if host.contains(',') || port.parse::<u16>().is_err() {
+        return Err(format!("`{}` is no host and port", e.name));
+    }
+    Ok(format!("tcp,{host},{port},3000"))
+}
+
+/// Every external service a running service depends on reachable from
+/// inside it (a stand-in) or from a probe on its first network.
+fn external_checks(
+    dep: &Deployment,
+    found: &BTreeMap<String, Container>,
+    probers: &mut Probers,
+) -> Result<Vec<Check>, DockerError> {
+    let system = &dep.system;
+    let mut checks = Vec::new();
+    for s in &system.services {
+        let Some(c) = found.get(&s.name).filter(|c| c.running) else {
+            continue;
+        };
+        for e in s.external_deps.iter().map(|&e| &system.externals[e]) {
+            let (ok, detail) = match external_probe(e, &c.env) {
+                Err(why) => (false, why),
+                Ok(check) => {
+                    let from = match (c.stand_in, s.networks.first()) {
+                        (true, _) => c.id.clone(),
+                        (false, Some(net)) => probers.on(&system.networks[*net].name)?,
+                        (false, None) => continue,
+                    };
+                    let result = probe_many(&from, "/standin", std::slice::from_ref(&check))?;
+                    let (ok, detail) =
+                        (result.get(&check).cloned()).unwrap_or((false, "no result".into()));
+                    // Unlike a stand-in, an external service must accept:
+                    // a refused connection means nothing serves there.
+                    (ok && !detail.contains("refused"), detail)
+                }
+            };
+            checks.push(Check {
+                kind: "external",
+                from: s.name.clone(),
+                target: e.name.clone(),
+                expect: "reachable",
+                ok,
+                detail,
+            });
+        }
+    }
+    Ok(checks)
+}
+
 /// The isolation matrix: from one probe per network, every service on it
 /// reachable by name and port, every other one neither by name nor by IP.
 fn isolation_checks(
@@ -624,4 +692,44 @@ fn junit(checks: &[Check]) -> String {
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::{ExternalPort, ExternalService};
+
+    #[test]
+    fn an_external_service_is_probed_where_the_dependants_environment_says() {
+        let db = ExternalService {
+            name: "orders-db".into(),
+            description: None,
+            host_env: "DB_HOST".into(),
+            port: ExternalPort::Env("DB_PORT".into()),
+        };
+        let env = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            (pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()))).collect()
+        };
+        let both = env(&[("DB_HOST", "db.example.net"), ("DB_PORT", "6432")]);
+        assert_eq!(
+            external_probe(&db, &both).unwrap(),
+            "tcp,db.example.net,6432,3000"
+        );
+        let no_port = env(&[("DB_HOST", "db.example.net"), ("DB_PORT", "")]);
+        assert_eq!(
+            external_probe(&db, &no_port).unwrap_err(),
+            "DB_PORT is not set in the container"
+        );
+        let bad = env(&[("DB_HOST", "a,b"), ("DB_PORT", "6432")]);
+        assert!(external_probe(&db, &bad).is_err());
+        let fixed = ExternalService {
+            port: ExternalPort::Fixed(587),
+            ..db
+        };
+        let host = env(&[("DB_HOST", "10.0.0.5")]);
+        assert_eq!(
+            external_probe(&fixed, &host).unwrap(),
+            "tcp,10.0.0.5,587,3000"
+        );
+    }
 }

@@ -51,7 +51,9 @@ pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};
 pub use terminal::escape_control;
 pub use xml::xml_text;
-pub use yaml::{compose_list, compose_name, compose_str, yaml_key, yaml_str, Yaml};
+pub use yaml::{
+    compose_list, compose_name, compose_required_variable, compose_str, yaml_key, yaml_str, Yaml,
+};
 
 /// Why a value cannot be written.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::double_quoted;
+use super::{double_quoted, Unrepresentable};
 
 /// A YAML scalar (plain or double-quoted) or flow sequence that reads back
 /// as exactly the string(s) it was made from, under YAML 1.1 and 1.2.
@@ -32,6 +32,28 @@ pub fn yaml_str(value: &str) -> Yaml {
 /// is written `$$` to stay literal.
 pub fn compose_str(value: &str) -> Yaml {
     yaml_str(&value.replace('$', "$$"))
+}
+
+/// A compose value Compose fills from the environment it runs in:
+/// `${NAME:?message}`, which refuses to start (and `config` fails) when
+/// NAME is unset or empty. Refused unless NAME is a name Compose
+/// interpolates (`[A-Za-z_][A-Za-z0-9_]*`); braces and `$` are dropped from
+/// the message, which has no escape for them.
+pub fn compose_required_variable(name: &str, message: &str) -> Result<Yaml, Unrepresentable> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Unrepresentable(
+            "Compose interpolates only names of letters, digits and `_`, not starting with a digit",
+        ));
+    }
+    let message: String = message
+        .chars()
+        .filter(|c| !matches!(c, '{' | '}' | '$'))
+        .collect();
+    Ok(yaml_str(&format!("${{{name}:?{message}}}")))
 }
 
 /// A flow-style YAML sequence of compose strings.
@@ -95,6 +117,19 @@ fn is_plain_string(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn compose_required_variables_interpolate_only_plain_names() {
+        assert_eq!(
+            compose_required_variable("DB_HOST", "set DB_HOST ${x}")
+                .unwrap()
+                .to_string(),
+            "\"${DB_HOST:?set DB_HOST x}\""
+        );
+        for bad in ["", "1X", "A-B", "A}B", "A B", "É"] {
+            assert!(compose_required_variable(bad, "m").is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

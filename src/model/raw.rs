@@ -30,7 +30,27 @@ pub struct Fragment {
     #[serde(default)]
     pub images: IndexMap<String, ImageDef>,
     #[serde(default)]
+    pub external_services: IndexMap<String, ExternalServiceDef>,
+    #[serde(default)]
     pub services: IndexMap<String, ServiceDef>,
+}
+
+/// `external_services.<name>:` — a service outside the model (a managed
+/// database): no container, its address and port come from the
+/// environment Compose runs in. Services may `depends_on` it.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalServiceDef {
+    /// The variable holding its host name or address.
+    pub host_env: String,
+    /// The variable holding its port (or give a fixed `port`).
+    #[serde(default)]
+    pub port_env: Option<String>,
+    /// A fixed port (or let the operator give it in `port_env`).
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// `system:` — what the whole model is, and where its output goes.
@@ -174,14 +194,24 @@ pub struct EnvFileDef {
     pub vars: IndexMap<String, String>,
 }
 
-/// `secrets.<NAME>:` — a random value generated once and kept in the store.
+/// `secrets.<NAME>:` — a random value generated once and kept in the store
+/// (`bytes`), or a value the operator supplies (`from_env`, `from_file`),
+/// read on every run and never stored. Exactly one of the three.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretDef {
     #[serde(default)]
     pub description: Option<String>,
     /// Random bytes before encoding.
-    pub bytes: u32,
+    #[serde(default)]
+    pub bytes: Option<u32>,
+    /// The operator supplies the value in this environment variable.
+    #[serde(default)]
+    pub from_env: Option<String>,
+    /// The operator supplies the value in this file (relative to the
+    /// working directory; one trailing line break is dropped).
+    #[serde(default)]
+    pub from_file: Option<String>,
     #[serde(default)]
     pub encoding: Encoding,
 }

@@ -4,10 +4,11 @@ use askama::Template;
 
 use super::{delivery, probe_command, service_labels, template_error, RenderError};
 use crate::escape::{
-    comment, compose_list, compose_name, compose_str, yaml_key, yaml_str, Comment, Yaml,
+    comment, compose_list, compose_name, compose_required_variable, compose_str, yaml_key,
+    yaml_str, Comment, Yaml,
 };
 use crate::plan::{relative_path, ComposePlan, NetworkUse};
-use crate::system::{Delivery, Protocol, Service, System};
+use crate::system::{Delivery, ExternalPort, ExternalService, Protocol, Service, System};
 
 /// A port published on the host.
 struct PortView {
@@ -270,6 +271,9 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
             )));
         }
     }
+    for &e in &s.external_deps {
+        comments.push(comment(&external_note(&system.externals[e])));
+    }
     let from_compose = |path: &std::path::Path| {
         compose_str(&relative_path(
             &system.output.compose_dir,
@@ -316,6 +320,19 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
         limits,
         ..plain_view(system, s)
     }
+}
+
+/// The comment a dependant of an external service carries: Compose neither
+/// starts nor waits for it.
+fn external_note(e: &ExternalService) -> String {
+    let port = match &e.port {
+        ExternalPort::Env(var) => format!("${var}"),
+        ExternalPort::Fixed(port) => port.to_string(),
+    };
+    format!(
+        "needs external service {} at ${}:{port}, not a container: Compose cannot start or wait for it",
+        e.name, e.host_env
+    )
 }
 
 /// The services `index` waits for: its dependencies, and the one-shot
@@ -367,12 +384,38 @@ fn port_views(s: &Service) -> (Vec<PortView>, Vec<Yaml>) {
     (ports, expose)
 }
 
-/// The service's own variables, then `NAME_FILE` for each secret it
-/// receives as `file-env`.
+/// Where each external service `s` depends on is: its host (and port)
+/// variable, each once, filled by Compose from the environment it runs in
+/// and refused by Compose when unset. Validation ran the same escaper.
+fn external_environment(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for e in s.external_deps.iter().map(|&e| &system.externals[e]) {
+        let port = match &e.port {
+            ExternalPort::Env(var) => Some(var.as_str()),
+            ExternalPort::Fixed(_) => None,
+        };
+        for var in std::iter::once(e.host_env.as_str()).chain(port) {
+            if seen.contains(&var) {
+                continue;
+            }
+            seen.push(var);
+            let message = format!("set {var} to where external service {} is", e.name);
+            if let Ok(value) = compose_required_variable(var, &message) {
+                out.push((yaml_key(var), value));
+            }
+        }
+    }
+    out
+}
+
+/// The service's own variables, the variables saying where its external
+/// services are, then `NAME_FILE` for each secret it receives as `file-env`.
 fn environment(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
     let mut env: Vec<(Yaml, Yaml)> = (s.environment.iter())
         .map(|(k, v)| (yaml_key(k), compose_str(v)))
         .collect();
+    env.extend(external_environment(system, s));
     for u in &s.secrets {
         if let Delivery::FileEnv { target } = &u.delivery {
             let name = format!("{}_FILE", system.secrets[u.secret].name);

@@ -53,8 +53,13 @@ pub fn render_service_secrets(
 ) -> Result<String, RenderError> {
     let file = format!("secrets of {}", service.name);
     let mut lines = Vec::new();
+    let mut supplied = Vec::new();
     for u in &service.secrets {
         let name = &system.secrets[u.secret].name;
+        let by_operator = system.secrets[u.secret].supplied.is_some();
+        if by_operator && u.delivery == Delivery::Env {
+            supplied.push(name.as_str());
+        }
         let value = secrets
             .get(name)
             .ok_or_else(|| RenderError::MissingSecret(name.clone()))?;
@@ -63,7 +68,13 @@ pub fn render_service_secrets(
             Delivery::File { .. } | Delivery::FileEnv { .. } => {}
         }
     }
-    let description = format!("Secrets {} receives as variables.", service.name);
+    let mut description = format!("Secrets {} receives as variables.", service.name);
+    if !supplied.is_empty() {
+        description.push_str(&format!(
+            " Supplied by the operator, read on every `lucid-gen all`, never stored: {}.",
+            supplied.join(", ")
+        ));
+    }
     finish(
         Some(&description),
         &[service.name.as_str()],

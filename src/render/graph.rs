@@ -5,7 +5,9 @@
 //! clusters inside them (each holding the plane's services of that
 //! phase). Edges: a service joins a network (dashed and labelled `bridge`
 //! when the network is another plane's), a service depends on another,
-//! and the host reaches a service through a published port. Every id and
+//! and the host reaches a service through a published port. External
+//! services (no container) stand outside every plane, reached by depends-on
+//! edges only. Every id and
 //! label goes through `crate::escape`, so any name is drawn as written.
 //! Unlike the other outputs this is built without a template: the text is
 //! a list of lines, one node or edge each.
@@ -28,6 +30,7 @@ enum Node {
     Host,
     Service(usize),
     Network(usize),
+    External(usize),
 }
 
 enum EdgeKind {
@@ -63,6 +66,14 @@ fn edges(system: &System) -> Vec<Edge> {
         }
         for &d in &s.depends_on {
             let (from, to) = (Node::Service(i), Node::Service(d));
+            edges.push(Edge {
+                from,
+                to,
+                kind: EdgeKind::DependsOn,
+            });
+        }
+        for &e in &s.external_deps {
+            let (from, to) = (Node::Service(i), Node::External(e));
             edges.push(Edge {
                 from,
                 to,
@@ -105,6 +116,7 @@ fn mermaid_node(system: &System, node: Node) -> String {
         Node::Host => "host".into(),
         Node::Service(i) => mermaid_id("svc", &system.services[i].name),
         Node::Network(n) => mermaid_id("net", &system.networks[n].key),
+        Node::External(e) => mermaid_id("ext", &system.externals[e].name),
     }
 }
 
@@ -117,6 +129,11 @@ pub fn mermaid(system: &System) -> String {
     let edges = edges(system);
     if edges.iter().any(|e| matches!(e.from, Node::Host)) {
         out.push_str("  host((\"host\"))\n");
+    }
+    for (e, ext) in system.externals.iter().enumerate() {
+        let label = mermaid_label(&format!("external {}", ext.name));
+        let node = mermaid_node(system, Node::External(e));
+        out.push_str(&format!("  {node}[/{label}/]\n"));
     }
     for (p, _) in system.planes.iter().enumerate() {
         let pid = mermaid_id("plane", &system.planes[p].name);
@@ -168,6 +185,7 @@ fn dot_node(system: &System, node: Node) -> String {
         Node::Host => dot_id("host"),
         Node::Service(i) => dot_id(&format!("service {}", system.services[i].name)),
         Node::Network(n) => dot_id(&format!("network {}", system.networks[n].key)),
+        Node::External(e) => dot_id(&format!("external {}", system.externals[e].name)),
     }
 }
 
@@ -180,6 +198,10 @@ pub fn dot(system: &System) -> String {
     let edges = edges(system);
     if edges.iter().any(|e| matches!(e.from, Node::Host)) {
         out.push_str("  \"host\" [shape=doublecircle];\n");
+    }
+    for e in 0..system.externals.len() {
+        let node = dot_node(system, Node::External(e));
+        out.push_str(&format!("  {node} [shape=parallelogram, style=dashed];\n"));
     }
     for (p, plane) in system.planes.iter().enumerate() {
         let cluster = dot_id(&format!("cluster plane {}", plane.name));

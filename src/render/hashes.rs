@@ -95,6 +95,13 @@ pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
     for (k, v) in &s.environment {
         inputs.env.push(bytes(format!("{k}={v}")));
     }
+    // Which variables say where its external services are (their values
+    // are the operator's, filled by Compose at `up`, unknown here).
+    for &e in &s.external_deps {
+        let e = &system.externals[e];
+        let external = (&e.name, &e.host_env, &e.port);
+        inputs.env.push(bytes(format!("external {external:?}")));
+    }
     inputs
         .ports
         .extend(s.ports.iter().map(|p| bytes(format!("{p:?}"))));

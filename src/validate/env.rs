@@ -7,7 +7,9 @@ use crate::diagnostic::Kind;
 use crate::escape;
 use crate::system::*;
 
-use super::location::{p, At};
+use crate::model::raw;
+
+use super::location::{p, At, Def};
 use super::merge::Merged;
 use super::names;
 use super::Validator;
@@ -80,22 +82,58 @@ impl<'a> Validator<'a> {
         for (name, d) in &m.secrets {
             let s = d.def;
             self.env_name(&d.here(), name);
-            if !(16..=4096).contains(&s.bytes) {
+            let supplied = self.secret_source(name, d);
+            let bytes = s.bytes.unwrap_or(32);
+            if !(16..=4096).contains(&bytes) {
                 self.report(
                     &d.at(&p().key("bytes")),
                     Kind::SecretSize {
                         name: name.clone(),
-                        bytes: s.bytes,
+                        bytes,
                     },
                 );
             }
             out.push(SecretSpec {
                 name: name.clone(),
                 description: s.description.clone(),
-                bytes: s.bytes as usize,
+                bytes: bytes as usize,
                 encoding: s.encoding,
+                supplied,
             });
         }
         out
+    }
+
+    /// Exactly one of `bytes`, `from_env` and `from_file`; the supplied
+    /// source, if any.
+    fn secret_source(&mut self, name: &str, d: &Def<'a, raw::SecretDef>) -> Option<Supplied> {
+        let s = d.def;
+        let given: Vec<&str> = [
+            s.bytes.map(|_| "`bytes`"),
+            s.from_env.as_ref().map(|_| "`from_env`"),
+            s.from_file.as_ref().map(|_| "`from_file`"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if given.len() != 1 {
+            let given = match given.as_slice() {
+                [] => "none".to_string(),
+                more => more.join(" and "),
+            };
+            let name = name.to_string();
+            self.report_at_key(&d.here(), Kind::SecretValueSource { name, given });
+            return None;
+        }
+        if let Some(var) = &s.from_env {
+            self.env_name(&d.at(&p().key("from_env")), var);
+            return Some(Supplied::Env(var.clone()));
+        }
+        let path = s.from_file.as_ref()?;
+        if path.is_empty() || path.contains('\0') {
+            let name = name.to_string();
+            self.report(&d.at(&p().key("from_file")), Kind::SecretFilePath { name });
+        }
+        Some(Supplied::File(path.clone()))
     }
 }

@@ -19,6 +19,7 @@ pub(super) struct Merged<'a> {
     pub(super) env_files: Section<'a, raw::EnvFileDef>,
     pub(super) secrets: Section<'a, raw::SecretDef>,
     pub(super) images: Section<'a, raw::ImageDef>,
+    pub(super) externals: Section<'a, raw::ExternalServiceDef>,
     pub(super) services: Section<'a, raw::ServiceDef>,
 }
 
@@ -32,6 +33,7 @@ impl<'a> Validator<'a> {
             env_files: IndexMap::new(),
             secrets: IndexMap::new(),
             images: IndexMap::new(),
+            externals: IndexMap::new(),
             services: IndexMap::new(),
         };
         for (file, fragment) in fragments.iter().enumerate() {
@@ -60,6 +62,8 @@ impl<'a> Validator<'a> {
             self.merge_section(file, "secrets", &fragment.secrets, &mut m.secrets);
             self.merge_section(file, "images", &fragment.images, &mut m.images);
             self.merge_section(file, "services", &fragment.services, &mut m.services);
+            let externals = &fragment.external_services;
+            self.merge_section(file, "external_services", externals, &mut m.externals);
         }
         m
     }

@@ -14,6 +14,7 @@
 mod common;
 mod delivery;
 mod env;
+mod external;
 mod health;
 mod images;
 mod location;
@@ -78,6 +79,7 @@ impl<'a> Validator<'a> {
         let secrets = self.secrets(m);
         let phases = self.phases(m);
         let images = self.images(m);
+        let externals = self.externals(m);
         let services = self.services(m);
         if m.services.is_empty() {
             self.diagnostics.push(Diagnostic::new(Kind::NoServices {}));
@@ -89,6 +91,7 @@ impl<'a> Validator<'a> {
             env_files,
             secrets,
             images,
+            externals,
             services,
             ..system?
         };

@@ -44,7 +44,7 @@ impl<'a> Validator<'a> {
             .map(|b| self.build_def(m, b, &at("build"), None));
         let networks = self.service_networks(m, name, d);
         let ports = self.service_ports(d);
-        let depends_on = self.service_depends_on(m, d);
+        let (depends_on, external_deps) = self.service_depends_on(m, d);
         let health = s
             .health
             .as_ref()
@@ -77,6 +77,7 @@ impl<'a> Validator<'a> {
             networks,
             ports,
             depends_on,
+            external_deps,
             health,
             environment,
             env_files,
@@ -211,10 +212,18 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn service_depends_on(&mut self, m: &Merged<'a>, d: &ServiceDef<'a>) -> Vec<usize> {
+    /// The services and the external services `d` depends on.
+    fn service_depends_on(
+        &mut self,
+        m: &Merged<'a>,
+        d: &ServiceDef<'a>,
+    ) -> (Vec<usize>, Vec<usize>) {
         let mut depends_on = Vec::new();
+        let mut external = Vec::new();
         for (i, dep) in d.def.depends_on.iter().enumerate() {
-            if let Some(j) = self.resolve(
+            if let Some(j) = m.externals.get_index_of(dep.as_str()) {
+                external.push(j);
+            } else if let Some(j) = self.resolve(
                 Ref::Service,
                 dep,
                 &m.services,
@@ -223,7 +232,7 @@ impl<'a> Validator<'a> {
                 depends_on.push(j);
             }
         }
-        depends_on
+        (depends_on, external)
     }
 
     fn service_environment(&mut self, d: &ServiceDef<'a>) -> Vec<(String, String)> {

@@ -43,6 +43,7 @@ impl<'a> Validator<'a> {
             env_files: Vec::new(),
             secrets: Vec::new(),
             images: Vec::new(),
+            externals: Vec::new(),
             services: Vec::new(),
         })
     }

@@ -13,6 +13,7 @@ mod compose;
 mod crash;
 mod diagnostics;
 mod e2e;
+mod external;
 mod gate;
 mod generated;
 mod invariants;

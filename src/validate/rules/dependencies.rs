@@ -6,18 +6,28 @@ use std::collections::HashSet;
 use crate::diagnostic::Kind;
 use crate::system::*;
 
+use crate::model::YamlPath;
 use crate::validate::location::p;
 use crate::validate::merge::Merged;
 use crate::validate::Validator;
 
+/// Where service `si` names `dep` in its `depends_on` (its external
+/// services are listed there too, so positions in `System` differ).
+fn dep_at(m: &Merged<'_>, sys: &System, si: usize, dep: usize) -> YamlPath {
+    let name = &sys.services[dep].name;
+    let deps = &m.services[si].def.depends_on;
+    let i = deps.iter().position(|d| d == name).unwrap_or(0);
+    p().key("depends_on").index(i)
+}
+
 impl<'a> Validator<'a> {
     pub(super) fn dependencies(&mut self, m: &Merged<'a>, sys: &System) {
         for (si, s) in sys.services.iter().enumerate() {
-            for (i, dep) in s.depends_on.iter().enumerate() {
+            for dep in &s.depends_on {
                 let target = &sys.services[*dep];
                 if target.phase > s.phase {
                     self.report(
-                        &m.services[si].at(&p().key("depends_on").index(i)),
+                        &m.services[si].at(&dep_at(m, sys, si, *dep)),
                         Kind::LaterPhaseDependency {
                             service: s.name.clone(),
                             phase: sys.phases[s.phase].name.clone(),
@@ -36,7 +46,7 @@ impl<'a> Validator<'a> {
                             .join(", ")
                     };
                     self.report(
-                        &m.services[si].at(&p().key("depends_on").index(i)),
+                        &m.services[si].at(&dep_at(m, sys, si, *dep)),
                         Kind::UnreachableDependency {
                             service: s.name.clone(),
                             dependency: target.name.clone(),
@@ -70,7 +80,6 @@ impl<'a> Validator<'a> {
             marks[start] = Mark::Active;
             while let Some(&mut (node, ref mut next)) = stack.last_mut() {
                 if let Some(&dep) = sys.services[node].depends_on.get(*next) {
-                    let edge = *next;
                     *next += 1;
                     match marks[dep] {
                         Mark::New => {
@@ -89,7 +98,7 @@ impl<'a> Validator<'a> {
                                     .collect();
                                 names.push(&sys.services[dep].name);
                                 self.report(
-                                    &m.services[node].at(&p().key("depends_on").index(edge)),
+                                    &m.services[node].at(&dep_at(m, sys, node, dep)),
                                     Kind::DependencyCycle {
                                         cycle: names.join(" → "),
                                     },

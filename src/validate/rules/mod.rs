@@ -29,6 +29,7 @@ impl<'a> Validator<'a> {
         self.plane_isolation(m, sys);
         self.forbidden_terms(m, sys);
         self.env_conflicts(m, sys);
+        self.external_env_conflicts(m, sys);
         self.empty_phases(m, sys);
         // Every path the run would write, named once for both output rules.
         let outputs = output_paths(sys);
