@@ -211,7 +211,15 @@ fn compose_fills_where_external_services_are_from_its_environment_and_refuses_wi
         .args(&["all"])
         .env("LEDGER_DB_PASSWORD", DB_PASSWORD)
         .run();
-    let partial = compose_config(&p, &[("LEDGER_DB_HOST", "db.example.net")]);
+    // One variable missing at a time: Compose names only the first it
+    // meets, in no fixed order.
+    let partial = compose_config(
+        &p,
+        &[
+            ("LEDGER_DB_HOST", "db.example.net"),
+            ("MAIL_RELAY_HOST", "relay.example.net"),
+        ],
+    );
     let said = String::from_utf8_lossy(&partial.stderr);
     assert!(!partial.status.success(), "{said}");
     assert!(
