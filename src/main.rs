@@ -168,10 +168,7 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
         Command::Secrets {
             command: SecretsCommand::Rotate { name, paths },
         } => rotate(&paths, name),
-        Command::Verify { paths, source } => {
-            let dep = deployment(&paths, false)?;
-            checked(docker::verify::run(&dep, &source))
-        }
+        Command::Verify { paths, source } => verify(&paths, &source),
         Command::Build {
             paths,
             phase,
@@ -179,16 +176,16 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             source,
             dry_run,
             jobs,
-        } => {
-            let opts = docker::build::BuildOptions {
+        } => build(
+            &paths,
+            docker::build::BuildOptions {
                 phase,
                 platform,
                 source,
                 dry_run,
                 jobs: jobs.max(1),
-            };
-            docker::build::run(&deployment(&paths, true)?, &opts).map_err(Failure::from)
-        }
+            },
+        ),
         Command::Up {
             paths,
             target,
@@ -222,13 +219,24 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
         }
         Command::Graph { paths, format } => graph(&paths, format),
         Command::Plan { paths, target } => plan(&paths, target),
-        Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "lucid-gen", &mut std::io::stdout());
-            Ok(())
-        }
+        Command::Completions { shell } => completions(shell),
         Command::Man => Ok(clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?),
     }
+}
+
+fn verify(paths: &Paths, source: &std::path::Path) -> Result<(), Failure> {
+    let dep = deployment(paths, false)?;
+    checked(docker::verify::run(&dep, source))
+}
+
+fn build(paths: &Paths, opts: docker::build::BuildOptions) -> Result<(), Failure> {
+    docker::build::run(&deployment(paths, true)?, &opts).map_err(Failure::from)
+}
+
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "lucid-gen", &mut std::io::stdout());
+    Ok(())
 }
 
 fn up(paths: &Paths, target: Target, stand_ins: bool) -> Result<(), Failure> {
