@@ -17,36 +17,11 @@ set -euo pipefail
 
 DOCKERD_LOG=${DOCKERD_LOG:-/tmp/dockerd.log}
 DOCKERD_WAIT=${DOCKERD_WAIT:-60}
-STEP_LOG=$(mktemp /tmp/install-docker.XXXXXX)
-trap 'rm -f "$STEP_LOG"' EXIT
-
-die() {
-    echo "install-docker: ERROR: $*" >&2
-    exit 1
-}
-
-# Runs a command with its output captured; shows the output only on failure.
-quiet() {
-    if ! "$@" >"$STEP_LOG" 2>&1; then
-        echo "install-docker: command failed: $*" >&2
-        tail -n 40 "$STEP_LOG" >&2
-        return 1
-    fi
-}
-
-have() { command -v "$1" >/dev/null 2>&1; }
+CI_SCRIPT=install-docker
+# shellcheck source=.ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (installs packages and starts dockerd)"
-
-export DEBIAN_FRONTEND=noninteractive
-APT_UPDATED=
-apt_install() {
-    if [ -z "$APT_UPDATED" ]; then
-        quiet apt-get update -qq || die "apt-get update failed"
-        APT_UPDATED=1
-    fi
-    quiet apt-get install -y -qq --no-install-recommends "$@" || die "apt-get install $* failed"
-}
 
 # --- Docker Engine -----------------------------------------------------------
 if ! have docker || ! have dockerd; then
@@ -66,21 +41,6 @@ fi
 if ! python3 -m pip --version >/dev/null 2>&1; then
     apt_install python3-pip
 fi
-
-pip_install() {
-    # Debian's system Python refuses plain pip installs (PEP 668).
-    if ! python3 -m pip install -q --disable-pip-version-check "$@" >"$STEP_LOG" 2>&1; then
-        if grep -q externally-managed "$STEP_LOG"; then
-            quiet python3 -m pip install -q --disable-pip-version-check \
-                --break-system-packages "$@" || die "pip install $* failed"
-        else
-            tail -n 40 "$STEP_LOG" >&2
-            die "pip install $* failed"
-        fi
-    fi
-}
-
-pip_installed() { python3 -m pip show -q "$1" >/dev/null 2>&1; }
 
 # Prints the absolute path of file $2 of installed pip package $1.
 pip_file() {

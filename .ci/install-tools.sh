@@ -6,40 +6,19 @@
 # Debian, run as root. Idempotent; prints nothing unless something fails.
 set -euo pipefail
 
-STEP_LOG=$(mktemp /tmp/install-tools.XXXXXX)
-trap 'rm -f "$STEP_LOG"' EXIT
+CI_SCRIPT=install-tools
+# shellcheck source=.ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-die() {
-    echo "install-tools: ERROR: $*" >&2
-    exit 1
-}
-
-quiet() {
-    if ! "$@" >"$STEP_LOG" 2>&1; then
-        echo "install-tools: command failed: $*" >&2
-        tail -n 40 "$STEP_LOG" >&2
-        return 1
-    fi
-}
-
-have() { command -v "$1" >/dev/null 2>&1; }
-
-export DEBIAN_FRONTEND=noninteractive
 missing=()
 have dot || missing+=(graphviz)
 have xmllint || missing+=(libxml2-utils)
 if [ ${#missing[@]} -gt 0 ]; then
-    quiet apt-get update -qq || die "apt-get update failed"
-    quiet apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-        || die "apt-get install ${missing[*]} failed"
+    apt_install "${missing[@]}"
 fi
 
 if ! check-jsonschema --version >/dev/null 2>&1; then
-    # Debian's system Python refuses plain pip installs (PEP 668).
-    quiet python3 -m pip install -q --disable-pip-version-check check-jsonschema \
-        || quiet python3 -m pip install -q --disable-pip-version-check \
-            --break-system-packages check-jsonschema \
-        || die "pip install check-jsonschema failed"
+    pip_install check-jsonschema
     if ! check-jsonschema --version >/dev/null 2>&1; then
         # A console script outside PATH (pyenv, user installs): link it.
         bin=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/check-jsonschema
@@ -49,10 +28,7 @@ if ! check-jsonschema --version >/dev/null 2>&1; then
     fi
 fi
 if ! python3 -c 'import junitparser' >/dev/null 2>&1; then
-    quiet python3 -m pip install -q --disable-pip-version-check junitparser \
-        || quiet python3 -m pip install -q --disable-pip-version-check \
-            --break-system-packages junitparser \
-        || die "pip install junitparser failed"
+    pip_install junitparser
 fi
 check-jsonschema --version >/dev/null 2>&1 || die "'check-jsonschema --version' does not work"
 dot -V >/dev/null 2>&1 || die "'dot -V' does not work"
