@@ -257,3 +257,38 @@ fn a_lucid_group_file_comes_up_alone_with_stand_ins() {
         "{ps}"
     );
 }
+
+#[test]
+fn verify_checks_group_files_like_phase_files() {
+    need(compose_available(), "docker compose");
+    for tool in ["compose-lint", "dclint"] {
+        let runs = Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        need(runs, tool);
+    }
+    let p = Project::fixture("groups");
+    p.run().args(&["all"]).run();
+    let out = p.run().args(&["verify"]).run();
+    let text = crate::common::stdout(&out);
+    let dir = "generated/configs/docker";
+    let expected: Vec<String> = ["base", "edge", "master", "payments", "data"]
+        .iter()
+        .map(|f| format!("ok    {dir}/docker-compose.{f}.yml"))
+        .chain(["verify: 5 files, 0 failed".to_string()])
+        .collect();
+    assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
+
+    // A group file broken by hand is named.
+    let payments = format!("{dir}/docker-compose.payments.yml");
+    p.write(&payments, &(p.read(&payments) + "services: [oops\n"));
+    let out = p
+        .run()
+        .args(&["verify"])
+        .status(1)
+        .stdout_has(&format!("FAIL  {payments}"))
+        .stdout_has("verify: 5 files, 1 failed")
+        .run();
+    assert!(crate::common::stdout(&out).contains(&format!("ok    {dir}/docker-compose.data.yml")));
+}
