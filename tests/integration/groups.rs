@@ -75,6 +75,9 @@ fn a_group_file_holds_its_services_and_their_dependencies_and_passes_config_alon
     let data = resolved(&p, "docker-compose.data.yml");
     assert_eq!(keys(&data["services"]), names(&["grp-db", "grp-db-init"]));
     assert_eq!(keys(&data["networks"]), names(&["grp-back"]));
+    // The worker's secret file is declared by the file that mounts it only.
+    assert_eq!(payments["secrets"].as_object().map(|o| o.len()), Some(1));
+    assert!(data.get("secrets").is_none(), "{data}");
 }
 
 /// `check` on the groups fixture with `text` as one more model file.
