@@ -33,6 +33,8 @@ pub struct ComposePlan {
     pub networks: Vec<(usize, NetworkUse)>,
     /// Volume names used by the file's services, first use first.
     pub volumes: Vec<String>,
+    /// The group it deploys (`phase` is then `None`).
+    pub group: Option<usize>,
 }
 
 impl ComposePlan {
@@ -86,6 +88,7 @@ pub fn compose_plans(system: &System) -> Vec<ComposePlan> {
             volumes: volumes_of(system, &services),
             services,
             networks,
+            group: None,
         });
     }
     let all: Vec<usize> = (0..system.services.len()).collect();
@@ -98,8 +101,56 @@ pub fn compose_plans(system: &System) -> Vec<ComposePlan> {
         networks: (0..system.networks.len())
             .map(|n| (n, NetworkUse::Define))
             .collect(),
+        group: None,
     });
     plans
+}
+
+/// One compose file per group. Like the master, a group file works on its
+/// own: it holds the group's services and every service they wait for
+/// ([`group_services`]), and creates every network they join.
+pub fn group_plans(system: &System) -> Vec<ComposePlan> {
+    (system.groups.iter().enumerate())
+        .map(|(g, group)| {
+            let services = group_services(system, &group.services);
+            let networks = (0..system.networks.len())
+                .filter(|n| (services.iter()).any(|s| system.services[*s].networks.contains(n)))
+                .map(|n| (n, NetworkUse::Define))
+                .collect();
+            ComposePlan {
+                file_name: group.compose_file.clone(),
+                project: format!("{}-{}", system.name, group.name),
+                phase: None,
+                volumes: volumes_of(system, &services),
+                services,
+                networks,
+                group: Some(g),
+            }
+        })
+        .collect()
+}
+
+/// `listed` and, transitively, every service they depend on, the target
+/// of each initialisation step and the steps that initialise each (a
+/// service's dependants wait for those), ascending.
+pub fn group_services(system: &System, listed: &[usize]) -> Vec<usize> {
+    let mut held = vec![false; system.services.len()];
+    let mut todo: Vec<usize> = listed.to_vec();
+    while let Some(i) = todo.pop() {
+        if std::mem::replace(&mut held[i], true) {
+            continue;
+        }
+        let s = &system.services[i];
+        todo.extend(&s.depends_on);
+        todo.extend(s.initializes);
+        let steps = system.services.iter().enumerate();
+        todo.extend(
+            steps
+                .filter(|(_, t)| t.initializes == Some(i))
+                .map(|(j, _)| j),
+        );
+    }
+    (0..held.len()).filter(|i| held[*i]).collect()
 }
 
 fn volumes_of(system: &System, services: &[usize]) -> Vec<String> {

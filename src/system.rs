@@ -32,6 +32,20 @@ pub struct System {
     /// the environment.
     pub externals: Vec<ExternalService>,
     pub services: Vec<Service>,
+    /// Sets of services with a compose file of their own.
+    pub groups: Vec<Group>,
+}
+
+/// A set of services with its own compose file, which also holds every
+/// service they depend on (see `plan::group_plans`).
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub name: String,
+    pub description: Option<String>,
+    pub compose_file: String,
+    /// The services the model lists (indices into `System::services`),
+    /// each once, in the model's order.
+    pub services: Vec<usize>,
 }
 
 /// A service outside the model (a managed database). Compose cannot start

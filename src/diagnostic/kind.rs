@@ -173,6 +173,22 @@ kinds! {
         "compose file `{file}` is already written for something else ({first_at})",
         "give each phase its own compose file, distinct from the master";
 
+    // ------------------------------------------------------------- groups
+
+    EmptyGroup { group: String } => EmptyGroup, Error,
+        "group `{group}` lists no services",
+        "list the services its compose file is for under `groups.{group}.services`, or remove the group; Compose refuses a file without services";
+    GroupServiceTwice { group: String, service: String } => DuplicateDefinition, Error,
+        "group `{group}` lists service `{service}` twice",
+        "list each service once";
+    /// A group named like a phase: both would be Compose project `project`.
+    GroupNamedLikePhase { group: String, project: String } => DuplicateDefinition, Error,
+        "group `{group}` is named like a phase; both would deploy as Compose project `{project}`",
+        "rename the group, e.g. `{group}-only`";
+    GroupComposeFileTwice { file: String, first_at: Location } => DuplicateDefinition, Error,
+        "compose file `{file}` is already written for something else ({first_at})",
+        "give each group its own compose file, distinct from every phase's and the master";
+
     // ------------------------------------------------- shared by sections
 
     UnknownPhase { name: String, hint: String } => UnknownPhase, Error,
@@ -522,6 +538,18 @@ kinds! {
     LeavesIsolatedPlane { service: String, plane: String, network: String, other_plane: String } => PlaneIsolation, Error,
         "service `{service}` of plane `{plane}` joins network `{network}` of plane `{other_plane}`",
         "plane `{plane}` is isolated; declare `{service}` as a bridge to `{other_plane}` under `planes.{plane}.bridges` with a reason, or remove the network";
+    /// A bridged service joins a network of the bridge's plane that the
+    /// bridge's `networks` does not list.
+    OutsideBridge { service: String, plane: String, network: String, other_plane: String, allowed: String } => PlaneIsolation, Error,
+        "service `{service}` of plane `{plane}` joins network `{network}` of plane `{other_plane}`, which its bridge does not list",
+        "its bridge to `{other_plane}` (`planes.{plane}.bridges`) allows only {allowed}; add `{network}` to the bridge's `networks`, or remove the network";
+    /// A bridge's `networks` names a network of another plane than `to`.
+    BridgeNetworkOtherPlane { network: String, network_plane: String, to: String } => PlaneIsolation, Error,
+        "bridge network `{network}` belongs to plane `{network_plane}`, not to the bridge's plane `{to}`",
+        "list only networks of plane `{to}` under the bridge's `networks`";
+    BridgeNoNetworks { service: String, to: String } => PlaneIsolation, Error,
+        "the bridge of `{service}` to plane `{to}` lists no networks",
+        "list the networks of `{to}` it may join, or drop `networks` to allow all of them";
     /// A service joins a plane its own plane's `may_join` does not list.
     JoinsUnlistedPlane { service: String, plane: String, network: String, other_plane: String } => PlaneIsolation, Error,
         "service `{service}` of plane `{plane}` joins network `{network}` of plane `{other_plane}`",

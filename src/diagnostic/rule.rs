@@ -59,6 +59,7 @@ pub enum Rule {
     InvalidPath,
     NoServices,
     EmptyPhase,
+    EmptyGroup,
     OutputCollision,
     SecurityException,
     MissingHealthCheck,
@@ -69,7 +70,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order of the README's rule list.
-    pub const ALL: [Rule; 51] = [
+    pub const ALL: [Rule; 52] = [
         Rule::Io,
         Rule::NotUtf8,
         Rule::EmptyFile,
@@ -116,6 +117,7 @@ impl Rule {
         Rule::InvalidPath,
         Rule::NoServices,
         Rule::EmptyPhase,
+        Rule::EmptyGroup,
         Rule::OutputCollision,
         Rule::SecurityException,
         Rule::MissingHealthCheck,
@@ -171,6 +173,7 @@ impl Rule {
             Rule::InvalidPath => "invalid-path",
             Rule::NoServices => "no-services",
             Rule::EmptyPhase => "empty-phase",
+            Rule::EmptyGroup => "empty-group",
             Rule::OutputCollision => "output-collision",
             Rule::SecurityException => "security-exception",
             Rule::MissingHealthCheck => "missing-health-check",

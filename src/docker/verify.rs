@@ -60,11 +60,12 @@ pub fn run(dep: &Deployment, source: &Path) -> Result<bool, DockerError> {
     Ok(failed == 0)
 }
 
-/// Phase compose files in deploy order, the master, then the Dockerfiles
-/// of base images and built services in model order.
+/// Phase compose files in deploy order, the master, the group files, then
+/// the Dockerfiles of base images and built services in model order.
 fn checks(dep: &Deployment, source: &Path) -> Result<Vec<Check>, DockerError> {
     let mut plans = dep.plans(None)?;
     plans.push(dep.master());
+    plans.extend(crate::plan::group_plans(&dep.system));
     let mut checks = Vec::new();
     for plan in &plans {
         let path = dep.compose_path(plan);

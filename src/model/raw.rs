@@ -33,6 +33,23 @@ pub struct Fragment {
     pub external_services: IndexMap<String, ExternalServiceDef>,
     #[serde(default)]
     pub services: IndexMap<String, ServiceDef>,
+    /// Sets of services, each with its own compose file that works alone.
+    #[serde(default)]
+    pub groups: IndexMap<String, GroupDef>,
+}
+
+/// `groups.<name>:` — a set of services with a compose file of its own
+/// that works alone: it also holds every service they depend on
+/// (transitively) and creates every network they join.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupDef {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// File name of the group's compose file (in `output.compose_dir`).
+    pub compose_file: String,
+    /// The services the group is for; their dependencies come along.
+    pub services: Vec<String>,
 }
 
 /// `external_services.<name>:` — a service outside the model (a managed
@@ -141,6 +158,10 @@ pub struct BridgeDef {
     pub service: String,
     pub to: String,
     pub reason: String,
+    /// Narrows the bridge to these networks of plane `to`; every network
+    /// of `to` when absent.
+    #[serde(default)]
+    pub networks: Option<Vec<String>>,
 }
 
 /// `networks.<key>:` — a Docker network.

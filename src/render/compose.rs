@@ -1,4 +1,4 @@
-//! Compose files: one per phase, and the master.
+//! Compose files: one per phase, one per group, and the master.
 
 use askama::Template;
 
@@ -164,7 +164,11 @@ fn mounted_files(system: &System, plan: &ComposePlan) -> (Entries, Entries) {
 /// The comment lines at the top of a compose file.
 fn header(system: &System, plan: &ComposePlan) -> Vec<Comment> {
     let mut header = Vec::new();
+    if let Some(g) = plan.group {
+        header.extend(group_header(system, plan, g));
+    }
     match plan.phase {
+        _ if plan.group.is_some() => {}
         Some(p) => {
             let phase = &system.phases[p];
             header.push(comment(&format!(
@@ -204,6 +208,35 @@ fn header(system: &System, plan: &ComposePlan) -> Vec<Comment> {
         "Run: docker compose -f {} up -d --wait",
         plan.file_name
     )));
+    header
+}
+
+/// What a group's file holds and why it works alone.
+fn group_header(system: &System, plan: &ComposePlan, g: usize) -> Vec<Comment> {
+    let group = &system.groups[g];
+    let mut header = vec![comment(&format!("Group {}", group.name))];
+    if let Some(d) = &group.description {
+        header.push(comment(d));
+    }
+    let names = |services: &mut dyn Iterator<Item = &usize>| {
+        (services.map(|&i| system.services[i].name.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    header.push(comment(&format!(
+        "Services: {}",
+        names(&mut group.services.iter())
+    )));
+    let mut pulled = plan.services.iter().filter(|i| !group.services.contains(i));
+    let pulled = names(&mut pulled);
+    if !pulled.is_empty() {
+        header.push(comment(&format!(
+            "Also holds what they depend on, so the file works on its own: {pulled}"
+        )));
+    }
+    header.push(comment(
+        "It creates every network its services join: use it instead of the phase files or the master on an engine, not beside them.",
+    ));
     header
 }
 

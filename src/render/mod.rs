@@ -66,7 +66,8 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
         Dockerfiles,
         Bake,
     }
-    let plans = plan::compose_plans(system);
+    let mut plans = plan::compose_plans(system);
+    plans.extend(plan::group_plans(system));
     let jobs: Vec<Job> = (plans.iter().map(Job::Compose))
         .chain([Job::Lint, Job::Dockerfiles, Job::Bake])
         .collect();
@@ -131,6 +132,8 @@ pub enum OutputOrigin {
     EnvFile(usize),
     /// The compose file of `System::phases[i]`; `None`: the master file.
     Compose(Option<usize>),
+    /// The compose file of `System::groups[i]`.
+    GroupCompose(usize),
     /// The compose linter's config.
     LintConfig,
     /// The Dockerfile of `System::images[i]`.
@@ -189,6 +192,10 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
         compose_path(system, &system.output.master_compose),
         OutputOrigin::Compose(None),
     );
+    for (i, group) in system.groups.iter().enumerate() {
+        let path = compose_path(system, &group.compose_file);
+        add(path, OutputOrigin::GroupCompose(i));
+    }
     add(compose_path(system, lint::FILE), OutputOrigin::LintConfig);
     for (i, image) in system.images.iter().enumerate() {
         if image.build.stack.is_none() {

@@ -15,6 +15,7 @@ mod common;
 mod delivery;
 mod env;
 mod external;
+mod groups;
 mod health;
 mod images;
 mod location;
@@ -81,6 +82,7 @@ impl<'a> Validator<'a> {
         let images = self.images(m);
         let externals = self.externals(m);
         let services = self.services(m);
+        let groups = self.groups(m);
         if m.services.is_empty() {
             self.diagnostics.push(Diagnostic::new(Kind::NoServices {}));
         }
@@ -93,6 +95,7 @@ impl<'a> Validator<'a> {
             images,
             externals,
             services,
+            groups,
             ..system?
         };
         self.cross_checks(m, &mut sys);

@@ -1,6 +1,8 @@
-//! The `planes` section: isolation, `may_join` and bridges.
+//! The `planes` section: isolation, `may_join` and bridges (a bridge's
+//! `networks`, when given, are networks of its plane `to`).
 
 use crate::diagnostic::Kind;
+use crate::model::raw::BridgeDef;
 use crate::system::*;
 
 use super::common::Ref;
@@ -56,6 +58,7 @@ impl<'a> Validator<'a> {
                         );
                     }
                 }
+                self.bridge_networks(m, bridge, &at);
                 if !d.def.isolated {
                     self.report_at_key(
                         &at,
@@ -81,5 +84,36 @@ impl<'a> Validator<'a> {
             });
         }
         out
+    }
+}
+
+impl<'a> Validator<'a> {
+    /// A bridge's `networks`: at least one, each a network of plane `to`.
+    fn bridge_networks(&mut self, m: &Merged<'a>, bridge: &BridgeDef, at: &At) {
+        let Some(networks) = &bridge.networks else {
+            return;
+        };
+        if networks.is_empty() {
+            let (service, to) = (bridge.service.clone(), bridge.to.clone());
+            self.report(&at.key("networks"), Kind::BridgeNoNetworks { service, to });
+        }
+        for (i, network) in networks.iter().enumerate() {
+            let here = At {
+                path: at.path.key("networks").index(i),
+                ..at.clone()
+            };
+            let Some(n) = self.resolve(Ref::Network, network, &m.networks, &here) else {
+                continue;
+            };
+            let network_plane = &m.networks[n].def.plane;
+            if *network_plane != bridge.to && m.planes.contains_key(&bridge.to) {
+                let kind = Kind::BridgeNetworkOtherPlane {
+                    network: network.clone(),
+                    network_plane: network_plane.clone(),
+                    to: bridge.to.clone(),
+                };
+                self.report(&here, kind);
+            }
+        }
     }
 }

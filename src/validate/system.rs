@@ -45,6 +45,7 @@ impl<'a> Validator<'a> {
             images: Vec::new(),
             externals: Vec::new(),
             services: Vec::new(),
+            groups: Vec::new(),
         })
     }
     /// The system's name, platform and registry.

@@ -149,6 +149,7 @@ impl Validator<'_> {
         Some(match origin {
             OutputOrigin::EnvFile(i) => m.env_files.get_index(i)?.1.at(&p().key("file")),
             OutputOrigin::Compose(Some(i)) => m.phases.get_index(i)?.1.at(&p().key("compose_file")),
+            OutputOrigin::GroupCompose(i) => m.groups.get_index(i)?.1.at(&p().key("compose_file")),
             OutputOrigin::Compose(None) => m
                 .system
                 .as_ref()?
@@ -175,7 +176,10 @@ fn same_kind(a: OutputOrigin, b: OutputOrigin) -> bool {
     matches!(
         (a, b),
         (OutputOrigin::EnvFile(_), OutputOrigin::EnvFile(_))
-            | (OutputOrigin::Compose(_), OutputOrigin::Compose(_))
+            | (
+                OutputOrigin::Compose(_) | OutputOrigin::GroupCompose(_),
+                OutputOrigin::Compose(_) | OutputOrigin::GroupCompose(_)
+            )
     )
 }
 
@@ -187,6 +191,7 @@ fn describe(sys: &System, origin: OutputOrigin) -> String {
             format!("compose file of phase `{}`", sys.phases[i].name)
         }
         OutputOrigin::Compose(None) => "master compose file".into(),
+        OutputOrigin::GroupCompose(i) => format!("compose file of group `{}`", sys.groups[i].name),
         OutputOrigin::LintConfig => "compose-lint config".into(),
         OutputOrigin::BaseDockerfile(i) => {
             format!("Dockerfile of image `{}`", sys.images[i].key)

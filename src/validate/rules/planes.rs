@@ -1,5 +1,6 @@
 //! `plane-isolation` across services: a service joins a network of another
-//! plane only when the planes' `may_join` or bridges allow it.
+//! plane only when the planes' `may_join` or bridges allow it (a bridge
+//! narrowed by `networks` only onto those).
 
 use crate::diagnostic::Kind;
 use crate::system::*;
@@ -35,18 +36,24 @@ impl<'a> Validator<'a> {
                         other_plane,
                     }
                 } else if own.isolated {
-                    let bridged = home
-                        .bridges
-                        .iter()
-                        .any(|b| b.service == s.name && b.to == other.name);
-                    if bridged {
-                        continue;
-                    }
-                    Kind::LeavesIsolatedPlane {
-                        service,
-                        plane,
-                        network,
-                        other_plane,
+                    let bridge =
+                        (home.bridges.iter()).find(|b| b.service == s.name && b.to == other.name);
+                    match bridge.map(|b| b.networks.as_ref()) {
+                        Some(None) => continue,
+                        Some(Some(allowed)) if allowed.contains(&network) => continue,
+                        Some(Some(allowed)) => Kind::OutsideBridge {
+                            service,
+                            plane,
+                            network,
+                            other_plane,
+                            allowed: allowed_list(allowed),
+                        },
+                        None => Kind::LeavesIsolatedPlane {
+                            service,
+                            plane,
+                            network,
+                            other_plane,
+                        },
                     }
                 } else if home.may_join.contains(&other.name) {
                     continue;
@@ -61,5 +68,15 @@ impl<'a> Validator<'a> {
                 self.report(&at, kind);
             }
         }
+    }
+}
+
+/// `a`, `b` and `c`, each in backticks; "no network" for none.
+fn allowed_list(networks: &[String]) -> String {
+    let quoted: Vec<String> = networks.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        None => "no network".into(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }
