@@ -331,6 +331,9 @@ kinds! {
     MissingBuildImage { field: &'static str, stack: &'static str } => InvalidBuild, Error,
         "a `{stack}` build needs a `{field}` image",
         "name it, e.g. `{field}: example/{field}:1.0`; only the `node` stack has a default";
+    ProbeOnBaseImage {} => InvalidBuild, Error,
+        "`probe` has no effect on a base image",
+        "set `probe: true` on the services built on it whose health checks need the probe program";
     DockerfileIgnores { field: &'static str } => InvalidBuild, Error,
         "`{field}` has no effect on a build with a hand-written `dockerfile`",
         "remove it: the hand-written Dockerfile decides what the image contains";
@@ -487,8 +490,11 @@ kinds! {
         "the exec health check has no command",
         "give the program and its arguments, e.g. [\"redis-cli\", \"ping\"]";
     HealthNoProber { service: String } => InvalidHealthCheck, Error,
-        "`{service}` has no program to run an http or tcp probe with (its image has no shell or curl)",
-        "use `exec:` with a command the image has, or build it with `stack: python`, whose probe needs no shell";
+        "`{service}` runs a published image, which lucid-gen cannot add a probe program to, so it cannot run an http or tcp probe",
+        "use `exec:` with the probe the image has, e.g. `exec: [curl, -f, \"http://127.0.0.1:8080/health\"]` or `exec: [pg_isready]`";
+    HealthHandWritten { service: String } => InvalidHealthCheck, Error,
+        "`{service}` is built from a hand-written Dockerfile, to which lucid-gen cannot add the probe program an http or tcp probe runs",
+        "use `exec:` with a program the image has, or copy the probe program into the image (`COPY --from=<namespace>/lucid-gen-probe:<tag> /probe /usr/local/bin/probe`, see the README's health section) and set `build.probe: true`";
     HealthNoPort { service: String } => InvalidHealthCheck, Error,
         "`{service}` has no port for its health check to probe",
         "add `port:` to the health check, or declare the service's ports";

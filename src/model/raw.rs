@@ -271,6 +271,12 @@ pub struct BuildDef {
     pub entrypoint: Vec<String>,
     #[serde(default)]
     pub workdir: Option<String>,
+    /// The image carries lucid-gen's health probe program at
+    /// `/usr/local/bin/probe`, which runs its `http`/`tcp` health check.
+    /// A stack adds it by itself (`java`, `native`: always when needed);
+    /// a hand-written Dockerfile copies it with `COPY --from=<namespace>/lucid-gen-probe:<tag> /probe /usr/local/bin/probe`.
+    #[serde(default)]
+    pub probe: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]

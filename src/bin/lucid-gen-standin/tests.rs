@@ -134,6 +134,22 @@ fn parses_urls_and_python_checks() {
     assert_eq!(exec_checks("redis-cli", &redis), tcp_check("cache", 6380));
     let pg = args(&["--port=5433"]);
     assert_eq!(exec_checks("pg_isready", &pg), tcp_check("127.0.0.1", 5433));
+    let probe = args(&["http", "8800", "/ready"]);
+    let ready = url("127.0.0.1", 8800, "/ready").map(Check::Http);
+    assert_eq!(exec_checks("probe", &probe), Vec::from_iter(ready));
+    let probe = args(&["tcp", "9200"]);
+    assert_eq!(exec_checks("probe", &probe), tcp_check("127.0.0.1", 9200));
+    let node = "setTimeout(() => process.exit(1), 5000); require('net').connect(3000, '127.0.0.1').on('connect', () => process.exit(0))";
+    assert_eq!(
+        exec_checks("node", &args(&["-e", node])),
+        tcp_check("127.0.0.1", 3000)
+    );
+    let node = "fetch('http://127.0.0.1:3000/health', { redirect: 'manual' })";
+    let health = url("127.0.0.1", 3000, "/health").map(Check::Http);
+    assert_eq!(
+        exec_checks("node", &args(&["-e", node])),
+        Vec::from_iter(health)
+    );
     for host in ["localhost", "127.0.0.1", "127.9.9.9", "::1", "0.0.0.0"] {
         assert!(is_loopback(host), "{host}");
     }

@@ -166,7 +166,8 @@ impl Validator<'_> {
             | OutputOrigin::BakeFile
             | OutputOrigin::Graph
             | OutputOrigin::Gitignore
-            | OutputOrigin::Manifest => return None,
+            | OutputOrigin::Manifest
+            | OutputOrigin::Probe => return None,
         })
     }
 }
@@ -206,5 +207,6 @@ fn describe(sys: &System, origin: OutputOrigin) -> String {
         OutputOrigin::Graph => "Mermaid graph".into(),
         OutputOrigin::Gitignore => "output's .gitignore".into(),
         OutputOrigin::Manifest => "manifest of written files".into(),
+        OutputOrigin::Probe => "health probe program".into(),
     }
 }
