@@ -16,6 +16,7 @@ mod e2e;
 mod external;
 mod gate;
 mod generated;
+mod health_probes;
 mod invariants;
 mod mongodb;
 mod node;
