@@ -134,6 +134,23 @@ fn parses_urls_and_python_checks() {
     assert_eq!(exec_checks("redis-cli", &redis), tcp_check("cache", 6380));
     let pg = args(&["--port=5433"]);
     assert_eq!(exec_checks("pg_isready", &pg), tcp_check("127.0.0.1", 5433));
+    for host in ["localhost", "127.0.0.1", "127.9.9.9", "::1", "0.0.0.0"] {
+        assert!(is_loopback(host), "{host}");
+    }
+    assert!(!is_loopback("web") && !is_loopback("10.0.0.1"));
+}
+
+#[test]
+fn parses_the_node_and_probe_program_checks() {
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let url = |host: &str, port, path: &str| {
+        Some(Url {
+            host: host.to_string(),
+            port,
+            path: path.to_string(),
+        })
+    };
+    let tcp_check = |host: &str, port| vec![Check::Tcp(host.into(), port)];
     let probe = args(&["http", "8800", "/ready"]);
     let ready = url("127.0.0.1", 8800, "/ready").map(Check::Http);
     assert_eq!(exec_checks("probe", &probe), Vec::from_iter(ready));
@@ -150,10 +167,7 @@ fn parses_urls_and_python_checks() {
         exec_checks("node", &args(&["-e", node])),
         Vec::from_iter(health)
     );
-    for host in ["localhost", "127.0.0.1", "127.9.9.9", "::1", "0.0.0.0"] {
-        assert!(is_loopback(host), "{host}");
-    }
-    assert!(!is_loopback("web") && !is_loopback("10.0.0.1"));
+    assert_eq!(exec_checks("probe", &args(&["tcp", "0"])), vec![]);
 }
 
 #[test]
