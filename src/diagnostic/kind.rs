@@ -138,6 +138,10 @@ kinds! {
     OutputOnDirectory { what: String, path: String, other: String, other_at: String, other_path: String } => OutputCollision, Error,
         "the {what} would be written to `{path}`, a directory the {other}{other_at} needs for `{other_path}`",
         "give one of them another file name or directory (`output.*` in `system`); paths that differ only in case or in `./` are the same file on many systems";
+    /// A service's image or bake target is the health probe's.
+    ProbeImageTaken { service: String, image: String } => OutputCollision, Error,
+        "`{service}` would be built as `{image}`, the name of the health probe image lucid-gen builds for the http/tcp checks of built images",
+        "rename the service or give it another `image:`";
     OutputTempName { what: String, path: String, prefix: &'static str } => OutputCollision, Error,
         "the {what} would be written to `{path}`, a name lucid-gen keeps for its temporary files (`{prefix}*`), which every run deletes",
         "pick a file name that does not start with `{prefix}`";

@@ -57,7 +57,7 @@ fn connect(port: u16) -> Result<TcpStream, String> {
 fn http(port: u16, path: &str) -> Result<(), String> {
     let mut stream = connect(port)?;
     let request = format!(
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: probe\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: probe\r\nConnection: close\r\n\r\n"
     );
     stream
         .write_all(request.as_bytes())

@@ -280,3 +280,47 @@ fn runs(program: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// A service built under the probe image's name would replace it.
+#[test]
+fn a_service_named_like_the_probe_image_is_refused() {
+    let p = Project::fixture("forge");
+    let services = p.read("model/services.yaml");
+    let renamed = services.replace("  forge-search:\n", "  lucid-gen-probe:\n");
+    assert_ne!(renamed, services);
+    p.write("model/services.yaml", &renamed);
+    p.run()
+        .args(&["check"])
+        .status(1)
+        .stderr_has("model/services.yaml:")
+        .stderr_has("error[output-collision]: `lucid-gen-probe` would be built as `example/lucid-gen-probe:0.9`")
+        .run();
+}
+
+/// `verify` on the forge fixture: hadolint accepts the probe's Dockerfile
+/// and the native and Java Dockerfiles that copy the probe in.
+#[test]
+fn verify_lints_the_probe_dockerfile_and_the_images_that_copy_it() {
+    need(crate::common::compose_available(), "docker compose");
+    for tool in ["hadolint", "compose-lint", "dclint"] {
+        need(runs(tool), tool);
+    }
+    let p = Project::fixture("forge");
+    p.run().args(&["all"]).run();
+    let hooks = p.read("generated/dockerfiles/services/forge-hooks/Dockerfile");
+    let copy = "COPY --from=example/lucid-gen-probe:0.9 /probe /usr/local/bin/probe\nUSER ";
+    assert!(hooks.contains(copy), "{hooks}");
+    let out = p.run().args(&["verify"]).run();
+    let text = stdout(&out);
+    for file in [
+        "dockerfiles/probe/probe.Dockerfile",
+        "dockerfiles/services/forge-hooks/Dockerfile",
+        "dockerfiles/services/forge-search/Dockerfile",
+    ] {
+        assert!(
+            text.contains(&format!("ok    generated/{file}\n")),
+            "{text}"
+        );
+    }
+    assert!(text.ends_with(" files, 0 failed\n"), "{text}");
+}
