@@ -324,3 +324,144 @@ fn verify_lints_the_probe_dockerfile_and_the_images_that_copy_it() {
     }
     assert!(text.ends_with(" files, 0 failed\n"), "{text}");
 }
+
+/// Removes the test's containers and images, also when it fails.
+struct Cleanup {
+    containers: Vec<String>,
+    images: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = Command::new("docker").args(["rm", "-f", c]).output();
+        }
+        for i in &self.images {
+            let _ = Command::new("docker").args(["rmi", "-f", i]).output();
+        }
+    }
+}
+
+/// `docker build` with the legacy builder, as `lucid-gen build` runs it
+/// without buildx.
+fn legacy_build(tag: &str, dir: &Path) {
+    let out = Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", tag])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "docker build {tag}: {out:?}");
+}
+
+/// Compiles a std-only program statically with the local rustc.
+fn compile_static(source: &Path, out: &Path) {
+    let built = Command::new("rustc")
+        .args([
+            "--edition",
+            "2021",
+            "-O",
+            "-C",
+            "target-feature=+crt-static",
+            "-o",
+        ])
+        .arg(out)
+        .arg(source)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "rustc {}: {built:?}",
+        source.display()
+    );
+}
+
+/// The health of a container once it is decided (`starting` left behind).
+fn health_once_decided(container: &str) -> String {
+    for _ in 0..60 {
+        let status =
+            crate::e2e::docker(&["inspect", "--format", "{{.State.Health.Status}}", container]);
+        let status = status.trim().to_string();
+        if status != "starting" {
+            return status;
+        }
+        thread::sleep(std::time::Duration::from_millis(500));
+    }
+    "starting".to_string()
+}
+
+/// The generated lines on a real engine, in images with no shell at all:
+/// a probe image holding the probe program `all` writes, a `FROM scratch`
+/// service image with the rendered `COPY --from=<probe image>` line and
+/// `HEALTHCHECK`, its server the stand-in program. Healthy when the path
+/// answers; unhealthy when the checked port is closed.
+#[test]
+fn the_probe_copied_into_a_scratch_image_makes_it_healthy() {
+    need(
+        crate::e2e::docker_available(),
+        "a running Docker engine with Compose v2",
+    );
+    need(which("rustc").is_some(), "rustc (the Rust toolchain)");
+    let p = Project::fixture("forge");
+    p.run().args(&["all"]).run();
+    let hooks = p.read("generated/dockerfiles/services/forge-hooks/Dockerfile");
+    let line = |start: &str| {
+        let found = hooks.lines().find(|l| l.starts_with(start));
+        found
+            .unwrap_or_else(|| panic!("no {start} in:\n{hooks}"))
+            .to_string()
+    };
+    let (copy, healthcheck) = (
+        line("COPY --from=example/lucid-gen-probe"),
+        line("HEALTHCHECK"),
+    );
+    let name = crate::common::unique_name("i12-probe");
+    let probe_tag = format!("lucid-gen-test/{name}-probe:1");
+    let mut cleanup = Cleanup {
+        containers: Vec::new(),
+        images: vec![probe_tag.clone()],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let probe_dir = dir.path().join("probe");
+    std::fs::create_dir(&probe_dir).unwrap();
+    compile_static(
+        &p.path("generated/dockerfiles/probe/probe.rs"),
+        &probe_dir.join("probe"),
+    );
+    std::fs::write(
+        probe_dir.join("Dockerfile"),
+        "FROM scratch\nCOPY probe /probe\n",
+    )
+    .unwrap();
+    legacy_build(&probe_tag, &probe_dir);
+    let service_dir = dir.path().join("service");
+    std::fs::create_dir(&service_dir).unwrap();
+    compile_static(
+        &repo_root().join("src/bin/lucid-gen-standin.rs"),
+        &service_dir.join("standin"),
+    );
+    let copy = copy.replace("example/lucid-gen-probe:0.9", &probe_tag);
+    let fast = healthcheck
+        .replace("--interval=30s", "--interval=1s")
+        .replace("--start-period=40s", "--start-period=1s")
+        .replace("--retries=3", "--retries=2");
+    for (what, port, expected) in [
+        ("served", "8800", "healthy"),
+        ("closed", "8801", "unhealthy"),
+    ] {
+        let tag = format!("lucid-gen-test/{name}-{what}:1");
+        cleanup.images.push(tag.clone());
+        let check = fast.replace("\"8800\"", &format!("\"{port}\""));
+        let dockerfile = format!(
+            "FROM scratch\nCOPY standin /standin\n{copy}\nENV STANDIN_TCP_PORTS=8800\n\
+             USER 65532:65532\n{check}\nENTRYPOINT [\"/standin\", \"serve\"]\n"
+        );
+        std::fs::write(service_dir.join("Dockerfile"), dockerfile).unwrap();
+        legacy_build(&tag, &service_dir);
+        let container = format!("{name}-{what}");
+        cleanup.containers.push(container.clone());
+        crate::e2e::docker(&["run", "-d", "--name", &container, &tag]);
+        assert_eq!(health_once_decided(&container), expected, "{what}");
+    }
+    drop(cleanup);
+}
