@@ -273,8 +273,10 @@ pub struct BuildDef {
     pub workdir: Option<String>,
     /// The image carries lucid-gen's health probe program at
     /// `/usr/local/bin/probe`, which runs its `http`/`tcp` health check.
-    /// A stack adds it by itself (`java`, `native`: always when needed);
-    /// a hand-written Dockerfile copies it with `COPY --from=<namespace>/lucid-gen-probe:<tag> /probe /usr/local/bin/probe`.
+    /// `java` and `native` get it without this whenever such a check needs
+    /// it; on `python` and `node` it replaces the interpreter's probe; a
+    /// hand-written Dockerfile copies it in itself with `COPY
+    /// --from=<namespace>/lucid-gen-probe:<tag> /probe /usr/local/bin/probe`.
     #[serde(default)]
     pub probe: bool,
 }

@@ -178,3 +178,49 @@ fn python(code: String) -> Vec<String> {
 fn node(code: String) -> Vec<String> {
     vec!["node".into(), "-e".into(), code]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forge() -> System {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/forge");
+        let loaded = crate::model::load_dir(&dir).unwrap();
+        crate::validate::validate(&loaded).unwrap().system
+    }
+
+    #[test]
+    fn the_build_picks_the_program_that_runs_the_probe() {
+        let system = forge();
+        let command = |name: &str| probe_command(system.service(name).unwrap()).unwrap();
+        assert_eq!(command("forge-web")[..2], ["python3", "-c"]);
+        assert_eq!(
+            command("forge-hooks"),
+            [PROBE_PATH, "http", "8800", "/ready"]
+        );
+        assert_eq!(command("forge-search"), [PROBE_PATH, "tcp", "9200"]);
+        let carrying: Vec<&str> = (system.services.iter())
+            .filter(|s| carries_probe(s))
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(carrying, ["forge-hooks", "forge-search"]);
+        // `probe: true` on the python stack: the probe program instead.
+        let mut web = system.service("forge-web").unwrap().clone();
+        web.build.as_mut().unwrap().probe = true;
+        assert!(carries_probe(&web));
+        assert_eq!(
+            probe_command(&web).unwrap(),
+            [PROBE_PATH, "http", "8700", "/healthz"]
+        );
+        // The node stack: `node -e`, the URL as a JavaScript literal.
+        web.build.as_mut().unwrap().probe = false;
+        web.build.as_mut().unwrap().stack = Some(Stack::Node);
+        let node = probe_command(&web).unwrap();
+        assert_eq!(node[..2], ["node", "-e"]);
+        assert!(
+            node[2].contains("fetch('http://127.0.0.1:8700/healthz'"),
+            "{node:?}"
+        );
+        assert!(!carries_probe(&web));
+    }
+}
