@@ -209,6 +209,8 @@ pub struct Build {
     pub copy: Vec<(String, String)>,
     pub entrypoint: Vec<String>,
     pub workdir: Option<String>,
+    /// The image carries the health probe program (`build.probe`).
+    pub probe: bool,
 }
 
 #[derive(Debug, Clone)]

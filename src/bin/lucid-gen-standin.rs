@@ -14,9 +14,11 @@
 //!   print one line (`reachable …`/`unreachable …`, `resolved …`/`unresolved …`),
 //!   exit 0 on success, 1 on failure, 2 on usage errors.
 //! * any other name is a health check's program (`python3 -c CODE`, `python3 -m mod`,
+//!   `node -e CODE`, lucid-gen's `probe http PORT PATH` and `probe tcp PORT`,
 //!   `curl -f URL`, `wget -q -O- URL`, `redis-cli -p 6379 ping`, a script, …): it runs
 //!   what the arguments name — every `http://` URL (a GET below 400), `https://` URL,
-//!   `HOST:PORT` word, Python `create_connection((HOST, PORT))`, or else a
+//!   `HOST:PORT` word, Python `create_connection((HOST, PORT))`, Node
+//!   `net.connect(PORT, HOST)`, or else a
 //!   `-p`/`--port` with `-h`/`--host` (TCP connects), loopback meaning the stand-in's
 //!   own listeners — and exits 1 only if one of them fails. With nothing to check, the
 //!   first `STANDIN_TCP_PORTS` port must accept connections (no TCP port: exit 0).
@@ -270,8 +272,8 @@ pub fn is_loopback(host: &str) -> bool {
             .unwrap_or(false)
 }
 
-/// Every URL (`http://`, `https://`) inside `text`, and Python's
-/// `create_connection((HOST, PORT)…)`.
+/// Every URL (`http://`, `https://`) inside `text`, Python's
+/// `create_connection((HOST, PORT)…)` and Node's `net.connect(PORT, HOST)`.
 fn checks_in_text(text: &str, found: &mut Vec<Check>) {
     let ends = |c: char| c.is_whitespace() || "'\"`)(;,<>|&{}\\".contains(c);
     let mut rest = text;
@@ -290,6 +292,37 @@ fn checks_in_text(text: &str, found: &mut Vec<Check>) {
     for call in text.split("create_connection(").skip(1) {
         found.extend(python_connection(call));
     }
+    for call in text.split(".connect(").skip(1) {
+        found.extend(node_connection(call));
+    }
+}
+
+/// lucid-gen's probe program: `probe http PORT PATH` or `probe tcp PORT`,
+/// both on loopback.
+fn probe_program_check(args: &[String]) -> Option<Check> {
+    let port = |word: &String| word.parse::<u16>().ok().filter(|p| *p != 0);
+    match args {
+        [kind, p, path] if kind == "http" && path.starts_with('/') => Some(Check::Http(Url {
+            host: "127.0.0.1".to_string(),
+            port: port(p)?,
+            path: path.clone(),
+        })),
+        [kind, p] if kind == "tcp" => Some(Check::Tcp("127.0.0.1".to_string(), port(p)?)),
+        _ => None,
+    }
+}
+
+/// `PORT, 'HOST')…` after Node's `connect(`.
+fn node_connection(args: &str) -> Option<Check> {
+    let args = args.trim_start();
+    let digits: String = args.chars().take_while(char::is_ascii_digit).collect();
+    let after = args[digits.len()..]
+        .trim_start()
+        .strip_prefix(',')?
+        .trim_start();
+    let quote = after.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let (host, _) = after[1..].split_once(quote)?;
+    Some(Check::Tcp(host.to_string(), digits.parse().ok()?))
 }
 
 /// `(('HOST', PORT)…` after `create_connection(`.
@@ -307,6 +340,11 @@ fn python_connection(args: &str) -> Option<Check> {
 /// (HTTP for `curl`/`wget`, TCP otherwise), and, when none of those is
 /// there, a `-p`/`--port` number with `-h`/`--host`.
 pub fn exec_checks(program: &str, args: &[String]) -> Vec<Check> {
+    if program == "probe" {
+        if let Some(check) = probe_program_check(args) {
+            return vec![check];
+        }
+    }
     let mut found = Vec::new();
     let http_client = program == "curl" || program == "wget";
     for arg in args {

@@ -138,6 +138,10 @@ kinds! {
     OutputOnDirectory { what: String, path: String, other: String, other_at: String, other_path: String } => OutputCollision, Error,
         "the {what} would be written to `{path}`, a directory the {other}{other_at} needs for `{other_path}`",
         "give one of them another file name or directory (`output.*` in `system`); paths that differ only in case or in `./` are the same file on many systems";
+    /// A service's image or bake target is the health probe's.
+    ProbeImageTaken { service: String, image: String } => OutputCollision, Error,
+        "`{service}` would be built as `{image}`, the name of the health probe image lucid-gen builds for the http/tcp checks of built images",
+        "rename the service or give it another `image:`";
     OutputTempName { what: String, path: String, prefix: &'static str } => OutputCollision, Error,
         "the {what} would be written to `{path}`, a name lucid-gen keeps for its temporary files (`{prefix}*`), which every run deletes",
         "pick a file name that does not start with `{prefix}`";
@@ -347,6 +351,9 @@ kinds! {
     MissingBuildImage { field: &'static str, stack: &'static str } => InvalidBuild, Error,
         "a `{stack}` build needs a `{field}` image",
         "name it, e.g. `{field}: example/{field}:1.0`; only the `node` stack has a default";
+    ProbeOnBaseImage {} => InvalidBuild, Error,
+        "`probe` has no effect on a base image",
+        "set `probe: true` on the services built on it whose health checks need the probe program";
     DockerfileIgnores { field: &'static str } => InvalidBuild, Error,
         "`{field}` has no effect on a build with a hand-written `dockerfile`",
         "remove it: the hand-written Dockerfile decides what the image contains";
@@ -503,8 +510,11 @@ kinds! {
         "the exec health check has no command",
         "give the program and its arguments, e.g. [\"redis-cli\", \"ping\"]";
     HealthNoProber { service: String } => InvalidHealthCheck, Error,
-        "`{service}` has no program to run an http or tcp probe with (its image has no shell or curl)",
-        "use `exec:` with a command the image has, or build it with `stack: python`, whose probe needs no shell";
+        "`{service}` runs a published image, which lucid-gen cannot add a probe program to, so it cannot run an http or tcp probe",
+        "use `exec:` with the probe the image has, e.g. `exec: [curl, -f, \"http://127.0.0.1:8080/health\"]` or `exec: [pg_isready]`";
+    HealthHandWritten { service: String } => InvalidHealthCheck, Error,
+        "`{service}` is built from a hand-written Dockerfile, to which lucid-gen cannot add the probe program an http or tcp probe runs",
+        "use `exec:` with a program the image has, or copy the probe program into the image (`COPY --from=<namespace>/lucid-gen-probe:<tag> /probe /usr/local/bin/probe`, see the README's health section) and set `build.probe: true`";
     HealthNoPort { service: String } => InvalidHealthCheck, Error,
         "`{service}` has no port for its health check to probe",
         "add `port:` to the health check, or declare the service's ports";

@@ -1,6 +1,7 @@
 //! `lucid-gen build`: images in dependency order with Docker's builder.
 //!
-//! Base images first (a base built on another base waits for it), then
+//! The health probe program's image first when an image copies it, then
+//! base images (a base built on another base waits for it), then
 //! phase by phase in deploy order; within a step up to `jobs` builds run
 //! at once. Only services with a `build` are built. With buildx installed,
 //! the generated `docker-bake.hcl` does all of it in one `docker buildx
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use super::progress::Progress;
 use super::{Cmd, Deployment, DockerError};
 use crate::render::bake::{base_target, phase_group, BAKE_FILE};
+use crate::render::probe;
 use crate::system::Build;
 
 pub struct BuildOptions {
@@ -112,7 +114,7 @@ fn job(
 /// step per phase that builds anything.
 fn steps(dep: &Deployment, phases: &[usize], source: &Path) -> Result<Vec<Step>, DockerError> {
     let system = &dep.system;
-    let mut steps = Vec::new();
+    let mut steps: Vec<Step> = probe_step(dep).into_iter().collect();
     let mut built: HashSet<usize> = HashSet::new();
     while built.len() < system.images.len() {
         let wave: Vec<usize> = (0..system.images.len())
@@ -181,6 +183,26 @@ fn steps(dep: &Deployment, phases: &[usize], source: &Path) -> Result<Vec<Step>,
     Ok(steps)
 }
 
+/// The health probe program's image, built from the output directory
+/// before every image that copies it (`render::probe`); `None` when no
+/// image carries it.
+fn probe_step(dep: &Deployment) -> Option<Step> {
+    let system = &dep.system;
+    if !probe::needed(system) {
+        return None;
+    }
+    Some(Step {
+        label: "probe image".into(),
+        jobs: vec![Job {
+            image: probe::image(system),
+            what: "health probe program".into(),
+            dockerfile: dep.out_dir.join(probe::dockerfile_path(system)),
+            hand_written: false,
+            context: dep.out_dir.join(probe::context_dir(system)),
+        }],
+    })
+}
+
 /// Every build context must exist before anything is built.
 fn check_contexts(steps: &[Step], source: &Path) -> Result<(), DockerError> {
     let missing: Vec<String> = steps
@@ -236,7 +258,7 @@ fn bake(
 ) -> Result<(), DockerError> {
     let system = &dep.system;
     let mut groups = Vec::new();
-    if !system.images.is_empty() {
+    if !system.images.is_empty() || probe::needed(system) {
         groups.push("base-images".to_string());
     }
     // The bake file has a group only for phases that build something.
@@ -259,7 +281,10 @@ fn bake(
         println!("{cmd}");
         return Ok(());
     }
-    let targets: Vec<String> = system.images.iter().map(|i| base_target(&i.key)).collect();
+    let mut targets: Vec<String> = system.images.iter().map(|i| base_target(&i.key)).collect();
+    if probe::needed(system) {
+        targets.insert(0, probe::BAKE_TARGET.to_string());
+    }
     println!(
         "build: docker buildx bake {} (base targets: {})",
         groups.join(" "),

@@ -5,8 +5,9 @@
 //! Each service gets a `FROM scratch` image holding one small static
 //! program (`src/bin/lucid-gen-standin.rs`, compiled here with `rustc`)
 //! that listens on the service's declared ports, answers its health check
-//! (the program is also copied to `/usr/bin/python3` and to the path of an
-//! exec health check) and can probe other addresses. An override file then
+//! (the program is also copied to `/usr/bin/python3`, to the path of an
+//! exec health check, and to `node` or lucid-gen's probe program when an
+//! `http`/`tcp` check runs one) and can probe other addresses. An override file then
 //! swaps in only the images: networks, ports, env files, dependencies and
 //! health checks stay exactly as generated.
 //! Every model value in that override and in the stand-in Dockerfiles
@@ -25,6 +26,7 @@ use super::{Cmd, Deployment, DockerError};
 use crate::escape::Unrepresentable;
 use crate::escape::{compose_name, docker_copy, docker_quoted, docker_word, yaml_key};
 use crate::plan::ComposePlan;
+use crate::render::probe_command;
 use crate::system::{Probe, Protocol, Service};
 
 /// The stand-in program itself, compiled into this crate too, so that the
@@ -316,6 +318,17 @@ fn describe(probe: &Probe) -> String {
     }
 }
 
+/// The program an `http`/`tcp` health check runs, when the stand-in must
+/// be copied to it: Node.js (`node`) or lucid-gen's probe program; Python
+/// is always there (`/usr/bin/python3`).
+fn network_probe_program(s: &Service) -> Option<String> {
+    if matches!(s.health.as_ref()?.probe, Probe::Exec(_)) {
+        return None;
+    }
+    let program = probe_command(s)?.into_iter().next()?;
+    (program != "python3").then_some(program)
+}
+
 /// Why the stand-in of `s` could not answer its health check as the real
 /// service would (empty: it can). `up --stand-ins` reports these before
 /// anything starts, so they never surface as "unhealthy" minutes later.
@@ -336,7 +349,11 @@ pub fn unhonourable(s: &Service) -> Vec<String> {
         Probe::Http { port, .. } | Probe::Tcp { port } if !ports.contains(&port.0) => {
             why.push(undeclared(port.0, "it probes"));
         }
-        Probe::Http { .. } | Probe::Tcp { .. } => {}
+        Probe::Http { .. } | Probe::Tcp { .. } => {
+            if let Some(program) = network_probe_program(s) {
+                why.extend(exec_problems(s, &[program]));
+            }
+        }
         Probe::Exec(cmd) => {
             why.extend(exec_problems(s, cmd));
             let program = cmd[0].rsplit('/').next().unwrap_or("");
@@ -397,6 +414,12 @@ fn dockerfile(service: Option<&Service>) -> Result<String, DockerError> {
         ));
         return Ok(text);
     };
+    if let Some(cmd) = network_probe_program(s) {
+        let path = exec_path(s, &cmd);
+        let args = docker_copy("standin", &path)
+            .map_err(|e| unrepresentable("the health check program", &path, e))?;
+        text.push_str(&format!("COPY {args}\n"));
+    }
     if let Some(Probe::Exec(cmd)) = s.health.as_ref().map(|h| &h.probe) {
         let path = exec_path(s, &cmd[0]);
         if path != "/standin" && path != "/usr/bin/python3" {
@@ -595,6 +618,13 @@ mod tests {
             db.contains("COPY standin /usr/local/bin/pg_isready\n"),
             "{db}"
         );
+        let hooks = file(system.service("forge-hooks").unwrap());
+        assert!(
+            hooks.contains("COPY standin /usr/local/bin/probe\n"),
+            "{hooks}"
+        );
+        let web = file(system.service("forge-web").unwrap());
+        assert!(!web.contains("/usr/local/bin/"), "{web}");
         let billing = file(system.service("forge-billing").unwrap());
         assert!(billing.contains("COPY standin /opt/billing/bin/healthcheck\n"));
         let mut worker = system.service("forge-worker").unwrap().clone();

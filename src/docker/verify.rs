@@ -61,7 +61,8 @@ pub fn run(dep: &Deployment, source: &Path) -> Result<bool, DockerError> {
 }
 
 /// Phase compose files in deploy order, the master, the group files, then
-/// the Dockerfiles of base images and built services in model order.
+/// the Dockerfiles of the probe image (when written), base images and built
+/// services in model order.
 fn checks(dep: &Deployment, source: &Path) -> Result<Vec<Check>, DockerError> {
     let mut plans = dep.plans(None)?;
     plans.push(dep.master());
@@ -91,8 +92,17 @@ fn checks(dep: &Deployment, source: &Path) -> Result<Vec<Check>, DockerError> {
         .services
         .iter()
         .filter_map(|s| Some((&s.name, false, s.build.as_ref()?)));
-    for (name, base, b) in images.chain(services) {
-        let (path, hand_written) = dep.build_dockerfile(name, base, b, source);
+    let probe = crate::render::probe::needed(&dep.system).then(|| {
+        (
+            dep.out_dir
+                .join(crate::render::probe::dockerfile_path(&dep.system)),
+            false,
+        )
+    });
+    let built = images
+        .chain(services)
+        .map(|(name, base, b)| dep.build_dockerfile(name, base, b, source));
+    for (path, hand_written) in probe.into_iter().chain(built) {
         let cmd = Cmd::new("hadolint").arg("--no-color").arg(&path);
         checks.push(Check {
             path,

@@ -4,7 +4,8 @@
 //! [`DockerCopy`] and [`DockerJson`] (Dockerfile arguments and exec-form
 //! arrays), [`Hcl`] (the bake file), [`ShellWord`] (`--dry-run` lines and
 //! `RUN` arguments), [`GitignorePattern`], [`Comment`], Python string
-//! literals for health probes ([`python_str`]), model text shown on a
+//! and JavaScript string literals for health probes ([`python_str`],
+//! [`js_str`]), model text shown on a
 //! terminal ([`escape_control`]: control characters as `\u{1b}` codes), and
 //! GitHub Actions workflow commands and job-summary markdown
 //! ([`workflow_command`], [`markdown_code_block`]).
@@ -32,6 +33,7 @@ mod github;
 mod gitignore;
 mod graph;
 mod hcl;
+mod js;
 mod python;
 mod shell;
 mod terminal;
@@ -47,6 +49,7 @@ pub use github::{markdown_code_block, workflow_command, WorkflowCommand};
 pub use gitignore::{gitignore_path, GitignorePattern};
 pub use graph::{dot_id, mermaid_id, mermaid_label};
 pub use hcl::{hcl_list, hcl_str, hcl_var_path, Hcl};
+pub use js::js_str;
 pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};
 pub use terminal::escape_control;

@@ -292,6 +292,14 @@ pub struct BuildDef {
     pub entrypoint: Vec<String>,
     #[serde(default)]
     pub workdir: Option<String>,
+    /// The image carries lucid-gen's health probe program at
+    /// `/usr/local/bin/probe`, which runs its `http`/`tcp` health check.
+    /// `java` and `native` get it without this whenever such a check needs
+    /// it; on `python` and `node` it replaces the interpreter's probe; a
+    /// hand-written Dockerfile copies it in itself with `COPY
+    /// --from=<namespace>/lucid-gen-probe:<tag> /probe /usr/local/bin/probe`.
+    #[serde(default)]
+    pub probe: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]

@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::{build_dockerfile, template_error, DockerfileAt, RenderError};
 use crate::escape::{comment, hcl_list, hcl_str, hcl_var_path, Comment, Hcl};
-use crate::system::{Build, System};
+use crate::system::{Build, Service, System};
 
 /// Where the bake file goes, relative to the output root.
 pub const BAKE_FILE: &str = "docker-bake.hcl";
@@ -58,6 +58,36 @@ fn bake_dockerfile(system: &System, name: &str, base: bool, b: &Build) -> Hcl {
     }
 }
 
+/// The probe program's image, built from the output directory before
+/// every other image, when some image carries the program.
+fn probe_target(system: &System) -> Option<Target> {
+    if !super::probe::needed(system) {
+        return None;
+    }
+    let context = super::probe::context_dir(system);
+    Some(Target {
+        name: hcl_str(super::probe::BAKE_TARGET),
+        context: hcl_var_path("GENERATED_DIR", &context.to_string_lossy()),
+        dockerfile: hcl_var_path(
+            "GENERATED_DIR",
+            &super::probe::dockerfile_path(system).to_string_lossy(),
+        ),
+        tag: hcl_str(&super::probe::image(system)),
+        contexts: Vec::new(),
+    })
+}
+
+/// The probe image as a named context of a service that carries it, so
+/// `COPY --from=<probe image>` takes the freshly built target.
+fn probe_context(system: &System, s: &Service) -> Option<(Hcl, Hcl)> {
+    super::probe::carries_probe(s).then(|| {
+        (
+            hcl_str(&super::probe::image(system)),
+            hcl_str(&format!("target:{}", super::probe::BAKE_TARGET)),
+        )
+    })
+}
+
 pub fn render(system: &System) -> Result<String, RenderError> {
     let mut targets = Vec::new();
     let base_names: Vec<String> = system.images.iter().map(|i| base_target(&i.key)).collect();
@@ -73,6 +103,13 @@ pub fn render(system: &System) -> Result<String, RenderError> {
             })
             .unwrap_or_default()
     };
+    // The probe image comes first in the base images' group.
+    let mut base_group = Vec::new();
+    if let Some(target) = probe_target(system) {
+        base_group.push(super::probe::BAKE_TARGET.to_string());
+        targets.push(target);
+    }
+    base_group.extend(base_names.iter().cloned());
     for (image, name) in system.images.iter().zip(&base_names) {
         targets.push(Target {
             name: hcl_str(name),
@@ -101,7 +138,8 @@ pub fn render(system: &System) -> Result<String, RenderError> {
         group_names.push(name);
         for s in system.services_in(p) {
             let Some(b) = &s.build else { continue };
-            let contexts = base_context(b.runtime_base);
+            let mut contexts = base_context(b.runtime_base);
+            contexts.extend(probe_context(system, s));
             targets.push(Target {
                 name: hcl_str(&s.name),
                 context: hcl_var_path("SOURCE_DIR", &b.context),
@@ -116,7 +154,7 @@ pub fn render(system: &System) -> Result<String, RenderError> {
         group_names: comment(&group_names.join(", ")),
         generated_default: hcl_str("generated"),
         all_groups: hcl_list(&group_names),
-        base_targets: hcl_list(&base_names),
+        base_targets: hcl_list(&base_group),
         phase_groups,
         targets,
         platform: hcl_str(&system.platform),

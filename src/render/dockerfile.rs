@@ -43,6 +43,8 @@ struct DockerfileView {
     /// Named volume mount points under `/volumes`, created in a
     /// build-platform stage and copied with the runtime user's ownership.
     volume_dirs: Vec<ShellWord>,
+    /// The probe image the health probe program is copied from.
+    probe_from: Option<DockerWord>,
 }
 
 struct HealthView {
@@ -154,6 +156,7 @@ fn base_view(
             .map(|(from, to)| copy(from, to, "a copied path"))
             .collect::<Result<_, _>>()?,
         volume_dirs: Vec::new(),
+        probe_from: None,
     })
 }
 
@@ -302,6 +305,10 @@ fn service_view(system: &System, s: &Service, b: &Build) -> Result<DockerfileVie
             Protocol::Udp => (p.container.0, "udp"),
         })
         .collect();
+    if super::probe::carries_probe(s) {
+        let image = super::probe::image(system);
+        view.probe_from = Some(docker_word(&image).map_err(refuse("the probe image"))?);
+    }
     view.healthcheck = match &s.health {
         None => None,
         Some(h) => Some(HealthView {

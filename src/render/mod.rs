@@ -15,17 +15,19 @@ pub mod graph;
 pub mod hashed_password;
 pub mod hashes;
 pub mod lint;
+pub mod probe;
 
 use std::path::PathBuf;
 
-use crate::escape::{gitignore_path, python_str, Unrepresentable};
+use crate::escape::{gitignore_path, Unrepresentable};
 use crate::model::par;
 use crate::output::{self, OutputFile, Outputs, MANIFEST};
 use crate::plan;
 use crate::secrets::SecretValues;
-use crate::system::{Probe, Service, System};
+use crate::system::{Service, System};
 
 pub use dockerfile::{build_dockerfile, dockerfile_path, DockerfileAt};
+pub use probe::probe_command;
 
 /// Why rendering failed. A valid model renders; these are the backstop
 /// when validation missed a value (it is refused, never written changed).
@@ -80,7 +82,11 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
                     compose::render(system, plan)?,
                 )],
                 Job::Lint => vec![(compose_path(system, lint::FILE), lint::render(system)?)],
-                Job::Dockerfiles => dockerfile::render_all(system)?,
+                Job::Dockerfiles => {
+                    let mut files = probe::render_all(system)?;
+                    files.extend(dockerfile::render_all(system)?);
+                    files
+                }
                 Job::Bake => vec![(PathBuf::from(bake::BAKE_FILE), bake::render(system)?)],
             })
         },
@@ -152,6 +158,8 @@ pub enum OutputOrigin {
     ConfigFile(usize, usize),
     /// `write`'s list of the files it wrote.
     Manifest,
+    /// The health probe program's source or Dockerfile.
+    Probe,
 }
 
 impl OutputOrigin {
@@ -234,6 +242,10 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
             OutputOrigin::SecretFile(i),
         );
     }
+    if probe::needed(system) {
+        add(probe::source_path(system), OutputOrigin::Probe);
+        add(probe::dockerfile_path(system), OutputOrigin::Probe);
+    }
     add(PathBuf::from(bake::BAKE_FILE), OutputOrigin::BakeFile);
     add(PathBuf::from(graph::GRAPH_FILE), OutputOrigin::Graph);
     add(PathBuf::from(GITIGNORE), OutputOrigin::Gitignore);
@@ -257,31 +269,6 @@ fn gitignore(outputs: &Outputs) -> Result<OutputFile, RenderError> {
         }
     }
     Ok(output::public(text))
-}
-
-/// The probe command of a health check, in exec form, runnable in the
-/// service's image without a shell.
-pub fn probe_command(service: &Service) -> Option<Vec<String>> {
-    let health = service.health.as_ref()?;
-    Some(match &health.probe {
-        Probe::Exec(cmd) => cmd.clone(),
-        Probe::Http { port, path } => vec![
-            "python3".into(),
-            "-c".into(),
-            format!(
-                "import urllib.request; urllib.request.urlopen({}, timeout=5)",
-                python_str(&format!("http://127.0.0.1:{}{}", port.0, path))
-            ),
-        ],
-        Probe::Tcp { port } => vec![
-            "python3".into(),
-            "-c".into(),
-            format!(
-                "import socket; socket.create_connection(('127.0.0.1', {}), timeout=5).close()",
-                port.0
-            ),
-        ],
-    })
 }
 
 /// Labels every service carries: the system's, then lucid-gen's own, then

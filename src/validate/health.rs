@@ -1,5 +1,5 @@
 //! A service's `health` check: one probe, durations, retries, and a
-//! program in the image that can run it.
+//! program in the image that can run it (see `render::probe`).
 
 use crate::diagnostic::Kind;
 use crate::model::raw;
@@ -68,7 +68,24 @@ impl Validator<'_> {
         })
     }
 
-    /// The probe: a command, or an http/tcp check run by the image's Python.
+    /// Whether a program can run an http/tcp probe in the service's image:
+    /// a stack's interpreter or the probe program lucid-gen adds (any
+    /// stack), or the probe program a hand-written Dockerfile copies in
+    /// (`probe: true`). A published image has neither.
+    fn has_prober(&mut self, name: &str, s: &raw::ServiceDef, at: &At) -> bool {
+        let service = name.to_string();
+        match &s.build {
+            None => self.report(at, Kind::HealthNoProber { service }),
+            Some(b) if b.stack.is_none() && b.dockerfile.is_some() && !b.probe => {
+                self.report(at, Kind::HealthHandWritten { service })
+            }
+            Some(_) => return true,
+        }
+        false
+    }
+
+    /// The probe: a command, or an http/tcp check run by the image's
+    /// interpreter or lucid-gen's probe program.
     fn health_probe(
         &mut self,
         name: &str,
@@ -85,17 +102,7 @@ impl Validator<'_> {
             }
             return Some(Probe::Exec(cmd.clone()));
         }
-        let has_probe = s
-            .build
-            .as_ref()
-            .is_some_and(|b| b.stack == Some(Stack::Python));
-        if !has_probe {
-            self.report(
-                at,
-                Kind::HealthNoProber {
-                    service: name.to_string(),
-                },
-            );
+        if !self.has_prober(name, s, at) {
             return None;
         }
         let port = match h.port {

@@ -79,6 +79,9 @@ impl<'a> Validator<'a> {
         if let Some(w) = &b.workdir {
             self.workdir(w, &sub("workdir"));
         }
+        if b.probe && own_key.is_some() {
+            self.report_at_key(&sub("probe"), Kind::ProbeOnBaseImage {});
+        }
         Build {
             stack,
             dockerfile: b.dockerfile.clone(),
@@ -94,6 +97,7 @@ impl<'a> Validator<'a> {
                 .collect(),
             entrypoint: b.entrypoint.clone(),
             workdir: b.workdir.clone(),
+            probe: b.probe,
         }
     }
 

@@ -38,6 +38,9 @@ COPY --from=builder {{ d.copy_build }}
 {%- if !d.volume_dirs.is_empty() %}
 COPY --from=volumes --chown={{ d.user }} /volumes/ /
 {%- endif %}
+{%- if let Some(p) = d.probe_from %}
+COPY --from={{ p }} /probe /usr/local/bin/probe
+{%- endif %}
 USER {{ d.user }}
 {%- for (port, protocol) in d.expose %}
 EXPOSE {{ port }}/{{ protocol }}

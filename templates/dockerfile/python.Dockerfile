@@ -49,6 +49,9 @@ COPY --from=volumes --chown={{ d.user }} /volumes/ /
 ENV PYTHONPATH={{ d.pythonpath }} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
+{%- if let Some(p) = d.probe_from %}
+COPY --from={{ p }} /probe /usr/local/bin/probe
+{%- endif %}
 USER {{ d.user }}
 {%- for (port, protocol) in d.expose %}
 EXPOSE {{ port }}/{{ protocol }}

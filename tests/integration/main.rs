@@ -17,6 +17,7 @@ mod external;
 mod gate;
 mod generated;
 mod groups;
+mod health_probes;
 mod invariants;
 mod mongodb;
 mod node;

@@ -141,6 +141,36 @@ fn parses_urls_and_python_checks() {
 }
 
 #[test]
+fn parses_the_node_and_probe_program_checks() {
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let url = |host: &str, port, path: &str| {
+        Some(Url {
+            host: host.to_string(),
+            port,
+            path: path.to_string(),
+        })
+    };
+    let tcp_check = |host: &str, port| vec![Check::Tcp(host.into(), port)];
+    let probe = args(&["http", "8800", "/ready"]);
+    let ready = url("127.0.0.1", 8800, "/ready").map(Check::Http);
+    assert_eq!(exec_checks("probe", &probe), Vec::from_iter(ready));
+    let probe = args(&["tcp", "9200"]);
+    assert_eq!(exec_checks("probe", &probe), tcp_check("127.0.0.1", 9200));
+    let node = "setTimeout(() => process.exit(1), 5000); require('net').connect(3000, '127.0.0.1').on('connect', () => process.exit(0))";
+    assert_eq!(
+        exec_checks("node", &args(&["-e", node])),
+        tcp_check("127.0.0.1", 3000)
+    );
+    let node = "fetch('http://127.0.0.1:3000/health', { redirect: 'manual' })";
+    let health = url("127.0.0.1", 3000, "/health").map(Check::Http);
+    assert_eq!(
+        exec_checks("node", &args(&["-e", node])),
+        Vec::from_iter(health)
+    );
+    assert_eq!(exec_checks("probe", &args(&["tcp", "0"])), vec![]);
+}
+
+#[test]
 fn parses_ports_and_arguments() {
     assert_eq!(parse_ports(""), Ok(vec![]));
     assert_eq!(parse_ports(" 8089, 53 ,,"), Ok(vec![8089, 53]));

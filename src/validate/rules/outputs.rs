@@ -8,7 +8,7 @@ use std::path::{Component, Path};
 
 use crate::diagnostic::{Diagnostic, Kind};
 use crate::output::TMP_PREFIX;
-use crate::render::{OutputOrigin, PlannedOutput};
+use crate::render::{probe, OutputOrigin, PlannedOutput};
 use crate::system::System;
 
 use crate::validate::location::{p, At};
@@ -36,6 +36,7 @@ impl Validator<'_> {
         sys: &System,
         outputs: &[PlannedOutput],
     ) {
+        self.probe_image_taken(m, sys);
         let mut files: HashMap<String, &PlannedOutput> = HashMap::new();
         for out in outputs {
             match files.get(&key(&out.path)) {
@@ -167,8 +168,33 @@ impl Validator<'_> {
             | OutputOrigin::BakeFile
             | OutputOrigin::Graph
             | OutputOrigin::Gitignore
-            | OutputOrigin::Manifest => return None,
+            | OutputOrigin::Manifest
+            | OutputOrigin::Probe => return None,
         })
+    }
+}
+
+impl Validator<'_> {
+    /// The health probe image (when written) has its own image name and
+    /// bake target; a service built under either would replace it.
+    fn probe_image_taken(&mut self, m: &Merged<'_>, sys: &System) {
+        if !probe::needed(sys) {
+            return;
+        }
+        let image = probe::image(sys);
+        for (i, s) in sys.services.iter().enumerate() {
+            let target = s.build.is_some() && s.name == probe::BAKE_TARGET;
+            if s.image != image && !target {
+                continue;
+            }
+            if let Some((_, d)) = m.services.get_index(i) {
+                let kind = Kind::ProbeImageTaken {
+                    service: s.name.clone(),
+                    image: image.clone(),
+                };
+                self.report_at_key(&d.here(), kind);
+            }
+        }
     }
 }
 
@@ -211,5 +237,6 @@ fn describe(sys: &System, origin: OutputOrigin) -> String {
         OutputOrigin::Graph => "Mermaid graph".into(),
         OutputOrigin::Gitignore => "output's .gitignore".into(),
         OutputOrigin::Manifest => "manifest of written files".into(),
+        OutputOrigin::Probe => "health probe program".into(),
     }
 }
