@@ -203,10 +203,7 @@ fn parse_request_line(line: &str) -> Option<(String, String)> {
 /// health endpoint wherever the model puts it (`/health`, `/healthz`, …);
 /// `/metrics` answers what a Prometheus scraper can parse.
 fn http_response(method: &str, target: &str) -> String {
-    let (content_type, body) = match metrics_response(target) {
-        Some(found) => found,
-        None => ("text/plain", "ok"),
-    };
+    let (content_type, body) = metrics_response(target).unwrap_or(("text/plain", "ok"));
     let body = if method == "HEAD" { "" } else { body };
     let length = body.len();
     format!("HTTP/1.0 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{body}")
