@@ -19,6 +19,7 @@ mod generated;
 mod invariants;
 mod mongodb;
 mod node;
+mod noderr;
 mod properties;
 mod realserver;
 mod rules;
