@@ -417,7 +417,12 @@ fn the_example_runs_as_stand_ins_and_real_prometheus_scrapes_every_metrics_port(
         assert!(healthy, "{s} is not running healthy:\n{table}");
     }
     let (prometheus, port) = start_prometheus(image, &config);
+    let scraping = Instant::now();
     let found = scraped_targets(port, Duration::from_secs(90));
+    eprintln!(
+        "noderr: real Prometheus saw {found:?} after {:.1}s",
+        scraping.elapsed().as_secs_f64()
+    );
     let instances: BTreeSet<String> = found.iter().map(|(i, _)| i.clone()).collect();
     let expected = model_metrics_targets(&p);
     assert_eq!(expected.len(), 7, "{expected:?}");
