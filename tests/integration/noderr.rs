@@ -85,6 +85,33 @@ fn example_gallery() {
     );
 }
 
+/// Every model file ends with the editor line naming the committed schema
+/// by its relative path, and that schema accepts it.
+#[test]
+fn the_example_model_points_at_and_passes_the_committed_schema() {
+    let runs = Command::new("check-jsonschema").arg("--version").output();
+    need(runs.is_ok_and(|o| o.status.success()), "check-jsonschema");
+    let model = example_dir().join("model");
+    let files = crate::common::files_under(&model);
+    assert_eq!(files.len(), 3, "{files:?}");
+    for file in &files {
+        let depth = file.strip_prefix(repo_root()).unwrap().components().count() - 1;
+        let header = format!(
+            "# yaml-language-server: $schema={}model.schema.json\n",
+            "../".repeat(depth)
+        );
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(text.ends_with(&header), "{} lacks {header}", file.display());
+    }
+    let out = Command::new("check-jsonschema")
+        .arg("--schemafile")
+        .arg(repo_root().join("model.schema.json"))
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
+
 /// `docker compose config --format json` of the master file in `p`, with
 /// exactly `vars` of the node variables set.
 fn compose_config(p: &Project, vars: &[(&str, &str)]) -> Output {
