@@ -241,6 +241,28 @@ fn required_variables_are_checked() {
     assert!(!said.contains("`oracle` requires"), "{said}");
 }
 
+/// A required variable reaches the container's environment, so a plane's
+/// forbidden terms apply to its name as to `environment`'s.
+#[test]
+fn a_plane_forbids_terms_in_required_variables() {
+    let p = example();
+    let text = p.read("model/system.yaml");
+    let with_term = text.replace(
+        "    description: The noderr node tiers.\n",
+        "    description: The noderr node tiers.\n    forbidden_terms: [deployment_engine]\n",
+    );
+    assert_ne!(with_term, text);
+    p.write("model/system.yaml", &with_term);
+    let out = p.run().args(&["check"]).status(1).run();
+    let said = stderr(&out);
+    let found = "error[forbidden-term]: required variable `DEPLOYMENT_ENGINE_URL` contains `deployment_engine`, which plane `nodes` forbids";
+    // Once per tier: four services read the one anchored map.
+    assert_eq!(said.matches(found).count(), 4, "{said}");
+    let line = place_of(&p, "model/services/nodes.yaml", "DEPLOYMENT_ENGINE_URL:");
+    let line = line.split(':').next().unwrap();
+    assert!(said.contains(&format!("nodes.yaml:{line}:")), "{said}");
+}
+
 /// A container removed (with its anonymous volumes) when dropped.
 struct Container(String);
 
