@@ -225,7 +225,8 @@ pub struct Service {
     pub initializes: Option<usize>,
     pub volumes: Vec<Volume>,
     pub resources: Resources,
-    /// The user the container runs as (the model's, or distroless nonroot).
+    /// The user the container runs as (the model's, or distroless nonroot);
+    /// unused when `image_user` is set.
     pub user: String,
     pub restart: Restart,
     pub command: Vec<String>,
