@@ -241,7 +241,8 @@ pub struct Service {
     pub initializes: Option<usize>,
     pub volumes: Vec<Volume>,
     pub resources: Resources,
-    /// The user the container runs as (the model's, or distroless nonroot).
+    /// The user the container runs as (the model's, or distroless nonroot);
+    /// unused when `image_user` is set.
     pub user: String,
     pub restart: Restart,
     pub command: Vec<String>,
@@ -249,6 +250,15 @@ pub struct Service {
     pub security: Security,
     /// Linter rule id → why it is accepted for this service.
     pub lint_exceptions: Vec<(String, String)>,
+    /// Docker's init (tini) runs as PID 1.
+    pub init: bool,
+    /// Variables Compose takes from the environment it runs in and refuses
+    /// to start without: (name, what it is).
+    pub required_env: Vec<(String, String)>,
+    /// A published image (no `build`) the model gives no `user`: it runs as
+    /// its image's own USER, so the compose file sets none and `user` is
+    /// unused.
+    pub image_user: bool,
 }
 
 /// One secret a service receives.

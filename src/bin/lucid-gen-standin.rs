@@ -8,7 +8,8 @@
 //!
 //! * `standin [serve [ignored...]]`: listen on the ports of `STANDIN_TCP_PORTS` and
 //!   `STANDIN_UDP_PORTS` (comma-separated); TCP speaks minimal HTTP/1.0 (every path →
-//!   200 `ok`, non-HTTP → close), UDP echoes. SIGTERM/SIGINT exit at once (PID 1).
+//!   200 `ok`, `/metrics` one Prometheus gauge, non-HTTP → close), UDP echoes.
+//!   SIGTERM/SIGINT exit at once (PID 1).
 //! * `standin once`: exit 0 at once (one-shot services that must complete).
 //! * `standin probe tcp HOST PORT [TIMEOUT_MS]` | `dns HOST` | `http URL [TIMEOUT_MS]`:
 //!   print one line (`reachable …`/`unreachable …`, `resolved …`/`unresolved …`),
@@ -201,11 +202,26 @@ fn parse_request_line(line: &str) -> Option<(String, String)> {
 }
 
 /// Every path answers 200 `ok`: the stand-in impersonates the service's
-/// health endpoint wherever the model puts it (`/health`, `/healthz`, …).
-fn http_response(method: &str, _target: &str) -> String {
-    let body = if method == "HEAD" { "" } else { "ok" };
+/// health endpoint wherever the model puts it (`/health`, `/healthz`, …);
+/// `/metrics` answers what a Prometheus scraper can parse.
+fn http_response(method: &str, target: &str) -> String {
+    let (content_type, body) = metrics_response(target).unwrap_or(("text/plain", "ok"));
+    let body = if method == "HEAD" { "" } else { body };
     let length = body.len();
-    format!("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{body}")
+    format!("HTTP/1.0 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{body}")
+}
+
+/// `/metrics` (with or without a query): one gauge in the Prometheus text
+/// exposition format, so a real Prometheus reports the target `up`.
+fn metrics_response(target: &str) -> Option<(&'static str, &'static str)> {
+    let path = target.split('?').next().unwrap_or(target);
+    if path != "/metrics" {
+        return None;
+    }
+    Some((
+        "text/plain; version=0.0.4",
+        "# TYPE standin_up gauge\nstandin_up 1\n",
+    ))
 }
 
 // ------------------------------------------------------ health-check modes

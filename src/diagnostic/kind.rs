@@ -303,6 +303,10 @@ kinds! {
     EnvironmentReplacesExternal { service: String, name: String, external: String } => EnvConflict, Error,
         "`{service}` sets `{name}` in its environment, which Compose fills with where external service `{external}` is",
         "remove the variable from `environment`; the operator sets `{name}` where Compose runs";
+    /// A service's required variable that something else also sets.
+    RequiredEnvSetTwice { service: String, name: String, other: String } => EnvConflict, Error,
+        "`{service}` requires the operator to set `{name}`, but {other} also sets it",
+        "keep one: remove `{name}` from `required_env`, or from where else it is set";
     /// A variable Compose cannot interpolate.
     ComposeVariable { name: String, why: String } => EnvName, Error,
         "`{name}` cannot be filled by Compose: {why}",
@@ -406,7 +410,10 @@ kinds! {
         "add `as: file`, or remove `target`";
     ConfigPlaceholder { target: String, text: String, why: String } => ConfigFile, Error,
         "config file `{target}`: `{text}` {why}",
-        "placeholders are {{{{ secret NAME }}}}, {{{{ secret-file NAME }}}}, {{{{ tor-hashed-password NAME }}}}, {{{{ port SERVICE PORT }}}}, {{{{ host SERVICE }}}}, {{{{ subnet NETWORK }}}}, {{{{ platform }}}}, {{{{ system }}}}; write {{{{ \"{{{{\" }}}} for a literal `{{{{`";
+        "placeholders are {{{{ secret NAME }}}}, {{{{ secret-file NAME }}}}, {{{{ tor-hashed-password NAME }}}}, {{{{ port SERVICE PORT }}}}, {{{{ host SERVICE }}}}, {{{{ targets PORT }}}}, {{{{ subnet NETWORK }}}}, {{{{ platform }}}}, {{{{ system }}}}; write {{{{ \"{{{{\" }}}} for a literal `{{{{`";
+    TargetUnreachable { service: String, target: String, file: String } => ConfigFile, Error,
+        "config file `{file}` of `{service}` lists `{target}` as a target, but the two share no network",
+        "put `{target}` on a network `{service}` joins (or the other way round), or rename `{target}`'s port if it is not meant to be a target";
     MountTwice { service: String, target: String } => ConfigFile, Error,
         "service `{service}` mounts two things at `{target}` (config files, secret files or volumes)",
         "give each mount its own path";

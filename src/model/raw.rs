@@ -396,6 +396,15 @@ pub struct ServiceDef {
     /// Compose linter rules accepted for this service: id → reason.
     #[serde(default)]
     pub lint_exceptions: IndexMap<String, String>,
+    /// Runs Docker's init (tini) as PID 1, which reaps zombies and passes
+    /// signals on to the service's process.
+    #[serde(default)]
+    pub init: bool,
+    /// Variables the operator must set where Compose runs (the shell or a
+    /// `.env` beside the compose file): name → what it is. Compose refuses
+    /// to start the service while one is unset or empty.
+    #[serde(default)]
+    pub required_env: IndexMap<String, String>,
 }
 
 /// One secret a service receives, and how.

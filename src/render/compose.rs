@@ -40,7 +40,10 @@ struct ServiceView {
     platform: Yaml,
     entrypoint: Option<Yaml>,
     command: Option<Yaml>,
-    user: Yaml,
+    /// `None`: a published image keeps its own user.
+    user: Option<Yaml>,
+    /// Docker's init (tini) as PID 1.
+    init: bool,
     run_as_root: Option<Comment>,
     restart: &'static str,
     writable_root: Option<Comment>,
@@ -443,12 +446,19 @@ fn external_environment(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
 }
 
 /// The service's own variables, the variables saying where its external
-/// services are, then `NAME_FILE` for each secret it receives as `file-env`.
+/// services are, the variables the operator must set (`${NAME:?…}`), then
+/// `NAME_FILE` for each secret it receives as `file-env`.
 fn environment(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
     let mut env: Vec<(Yaml, Yaml)> = (s.environment.iter())
         .map(|(k, v)| (yaml_key(k), compose_str(v)))
         .collect();
     env.extend(external_environment(system, s));
+    for (name, what) in &s.required_env {
+        // Validation ran the same escaper on the name.
+        if let Ok(value) = compose_required_variable(name, &format!("set {name}: {what}")) {
+            env.push((yaml_key(name), value));
+        }
+    }
     for u in &s.secrets {
         if let Delivery::FileEnv { target } = &u.delivery {
             let name = format!("{}_FILE", system.secrets[u.secret].name);
@@ -478,7 +488,8 @@ fn plain_view(system: &System, s: &Service) -> ServiceView {
         platform: compose_str(&system.platform),
         entrypoint: (!s.entrypoint.is_empty()).then(|| compose_list(&s.entrypoint)),
         command: (!s.command.is_empty()).then(|| compose_list(&s.command)),
-        user: compose_str(&s.user),
+        user: (!s.image_user).then(|| compose_str(&s.user)),
+        init: s.init,
         run_as_root: s.security.run_as_root.as_deref().map(comment),
         writable_root: s.security.writable_root.as_deref().map(comment),
         tmpfs: s.security.tmpfs.iter().map(|t| compose_str(t)).collect(),

@@ -102,6 +102,10 @@ pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
         let external = (&e.name, &e.host_env, &e.port);
         inputs.env.push(bytes(format!("external {external:?}")));
     }
+    // Which variables the operator must set (values unknown here, as above).
+    for (name, _) in &s.required_env {
+        inputs.env.push(bytes(format!("required {name}")));
+    }
     inputs
         .ports
         .extend(s.ports.iter().map(|p| bytes(format!("{p:?}"))));
@@ -126,6 +130,11 @@ pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
         &s.volumes,
     );
     inputs.config.push(bytes(format!("{config:?}")));
+    // Pushed only when set, so services without them keep their hashes.
+    if s.init || s.image_user {
+        let process = (s.init, s.image_user);
+        inputs.config.push(bytes(format!("{process:?}")));
+    }
     // What reaches the container besides its image: the entrypoint, the
     // secrets it receives and how (names, never values), and each config
     // file's text with its secret references (a changed secret value is

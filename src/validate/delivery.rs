@@ -253,6 +253,7 @@ impl<'a> Validator<'a> {
                 .networks
                 .get(*network)
                 .map(|n| Piece::Text(n.def.subnet.clone())),
+            ["targets", port] => return self.scrape_targets(ctx, port),
             ["platform"] => sys.map(|s| Piece::Text(s.platform.clone())),
             ["system"] => sys.map(|s| Piece::Text(s.name.clone())),
             _ => {
@@ -298,6 +299,39 @@ impl<'a> Validator<'a> {
                 None
             }
         }
+    }
+}
+
+impl<'a> Validator<'a> {
+    /// `{{ targets PORT }}`: a YAML flow list of `"service:port"` for every
+    /// service (in model order) with a port named PORT, each of which must
+    /// share a network with the config file's service (else whatever reads
+    /// the list, Prometheus say, could not reach it).
+    fn scrape_targets(&mut self, ctx: &Ctx<'_, 'a>, port: &str) -> Option<Piece> {
+        let own = ctx.m.services.get(ctx.service).map(|d| &d.def.networks);
+        let mut targets = Vec::new();
+        for (name, d) in &ctx.m.services {
+            let Some(p) = d.def.ports.iter().find(|p| p.name.as_deref() == Some(port)) else {
+                continue;
+            };
+            let shared = own.is_some_and(|own| d.def.networks.iter().any(|n| own.contains(n)));
+            if !shared && name != ctx.service {
+                let kind = Kind::TargetUnreachable {
+                    service: ctx.service.to_string(),
+                    target: name.clone(),
+                    file: ctx.target.to_string(),
+                };
+                self.report_in_content(ctx, kind);
+            }
+            let target = crate::escape::yaml_str(&format!("{name}:{}", p.container));
+            targets.push(target.to_string());
+        }
+        if targets.is_empty() {
+            let shown = format!("{{{{ targets {port} }}}}");
+            self.placeholder_error(ctx, &shown, "names a port name no service has");
+            return None;
+        }
+        Some(Piece::Text(format!("[{}]", targets.join(", "))))
     }
 }
 

@@ -23,6 +23,7 @@ mod merge;
 mod names;
 mod networks;
 mod planes;
+mod required_env;
 mod rules;
 mod security;
 mod services;

@@ -66,6 +66,7 @@ impl<'a> Validator<'a> {
         self.service_user(d);
         let labels = self.labels(&s.labels, &at("labels"));
         let security = self.security(name, s, &at("security"), &at("user"));
+        let required_env = self.required_env(d);
         self.service_warnings(name, d, &resources);
         Service {
             name: name.to_string(),
@@ -97,6 +98,9 @@ impl<'a> Validator<'a> {
             labels,
             security,
             lint_exceptions: self.lint_exceptions(&s.lint_exceptions, &at("lint_exceptions")),
+            init: s.init,
+            required_env,
+            image_user: s.build.is_none() && s.user.is_none(),
         }
     }
 

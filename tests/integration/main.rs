@@ -21,6 +21,7 @@ mod health_probes;
 mod invariants;
 mod mongodb;
 mod node;
+mod noderr;
 mod properties;
 mod realserver;
 mod rules;

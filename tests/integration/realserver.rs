@@ -25,7 +25,7 @@ use crate::common::{compose_available, docker_stack, need, unique_name, Project}
 /// Change to force a rebuild of the cached image (its tag hashes this).
 const IMAGE_VERSION: &str = "4";
 const SUITE: &str = "bookworm";
-const PACKAGES: &str = "redis-server,redis-tools,tor";
+const PACKAGES: &str = "redis-server,redis-tools,tor,prometheus";
 
 fn host_platform() -> &'static str {
     match std::env::consts::ARCH {

@@ -203,3 +203,21 @@ fn answers_minimal_http() {
     assert!(http_response("HEAD", "/health")
         .ends_with("Content-Length: 0\r\nConnection: close\r\n\r\n"));
 }
+
+#[test]
+fn metrics_path_answers_prometheus_text_format() {
+    let full = http_response("GET", "/metrics");
+    assert!(
+        full.contains("Content-Type: text/plain; version=0.0.4\r\n"),
+        "{full}"
+    );
+    assert!(
+        full.ends_with("\r\n\r\n# TYPE standin_up gauge\nstandin_up 1\n"),
+        "{full}"
+    );
+    assert!(http_response("GET", "/metrics?x=1").ends_with("standin_up 1\n"));
+    // Only /metrics itself: other paths keep answering `ok`.
+    assert!(http_response("GET", "/metricsx").ends_with("\r\n\r\nok"));
+    assert!(http_response("HEAD", "/metrics")
+        .ends_with("Content-Length: 0\r\nConnection: close\r\n\r\n"));
+}

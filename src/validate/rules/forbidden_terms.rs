@@ -123,6 +123,10 @@ impl Scan<'_> {
             self.check(k, at, || format!("environment variable `{k}`"));
             self.check(v, at, || format!("value of environment variable `{k}`"));
         }
+        for (k, _) in &s.required_env {
+            let at = || d.at(&p().key("required_env").key(k.as_str()));
+            self.check(k, at, || format!("required variable `{k}`"));
+        }
         for (i, u) in s.secrets.iter().enumerate() {
             let name = &sys.secrets[u.secret].name;
             self.check(

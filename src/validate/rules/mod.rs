@@ -30,6 +30,7 @@ impl<'a> Validator<'a> {
         self.forbidden_terms(m, sys);
         self.env_conflicts(m, sys);
         self.external_env_conflicts(m, sys);
+        self.required_env_conflicts(m, sys);
         self.empty_phases(m, sys);
         // Every path the run would write, named once for both output rules.
         let outputs = output_paths(sys);

@@ -1,0 +1,485 @@
+//! `examples/noderr` (seed 002), rendered by the same binary as Lucid: its
+//! committed `generated/` is what its model produces (and has a gallery
+//! snapshot), every file passes `verify`, Compose refuses it while a
+//! variable the operator must set is unset, the features it brought are
+//! refused when misused (`{{ targets PORT }}`, `required_env`), and on a
+//! real engine the whole example comes up as stand-ins, `lucid-gen test`
+//! passes, and a real Prometheus (Debian's, see `realserver.rs`) run with
+//! the generated `prometheus.yml` scrapes every metrics port the model
+//! declares — and nothing else — and reports each target `up`.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{compose_available, need, repo_root, stderr, stdout, unique_name, Project};
+use crate::e2e::{docker, docker_available, leaves_nothing_behind};
+
+/// What the operator sets for every node tier (seed 002's example values).
+const NODE_VARS: [(&str, &str); 3] = [
+    ("NODE_ID", "oracle-001"),
+    ("DEPLOYMENT_ENGINE_URL", "http://deploy.example.invalid"),
+    ("NODE_VERSION", "1.0.0"),
+];
+
+fn example_dir() -> PathBuf {
+    repo_root().join("examples/noderr")
+}
+
+fn example() -> Project {
+    Project::from_model(&example_dir().join("model"))
+}
+
+/// `lucid-gen ARGS` in `p` with the node variables set.
+fn run_with_vars(p: &Project, args: &[&str]) -> crate::common::Test {
+    NODE_VARS
+        .iter()
+        .fold(p.run(), |t, (k, v)| t.env(k, v))
+        .args(args)
+}
+
+#[test]
+fn committed_example_generated_dir_is_fresh() {
+    let (outputs, _) = crate::generated::render_model(&example_dir().join("model"), 0);
+    let root = example_dir().join("generated");
+    let mut stale = Vec::new();
+    for (path, file) in &outputs {
+        if file.secret {
+            continue; // Never committed.
+        }
+        match std::fs::read_to_string(root.join(path)) {
+            Ok(text) if text == file.text => {}
+            _ => stale.push(path.display().to_string()),
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "examples/noderr/generated/ is stale in {stale:?}: run `lucid-gen all` in examples/noderr and commit the result"
+    );
+    let tracked = Command::new("git")
+        .args(["ls-files", "examples/noderr/generated"])
+        .current_dir(repo_root())
+        .output()
+        .expect("run git");
+    let tracked = String::from_utf8_lossy(&tracked.stdout);
+    assert!(tracked.lines().count() > 10, "nothing committed: {tracked}");
+    for line in tracked.lines() {
+        let rel = Path::new(line)
+            .strip_prefix("examples/noderr/generated")
+            .unwrap();
+        let file = outputs.get(rel);
+        assert!(file.is_some(), "{line} is tracked but not produced");
+        assert!(!file.unwrap().secret, "{line} holds secrets but is tracked");
+    }
+}
+
+#[test]
+fn example_gallery() {
+    let (outputs, values) = crate::generated::render_model(&example_dir().join("model"), 42);
+    insta::assert_snapshot!(
+        "gallery_noderr",
+        crate::generated::gallery(&outputs, &values)
+    );
+}
+
+/// Every model file ends with the editor line naming the committed schema
+/// by its relative path, and that schema accepts it.
+#[test]
+fn the_example_model_points_at_and_passes_the_committed_schema() {
+    let runs = Command::new("check-jsonschema").arg("--version").output();
+    need(runs.is_ok_and(|o| o.status.success()), "check-jsonschema");
+    let model = example_dir().join("model");
+    let files = crate::common::files_under(&model);
+    assert_eq!(files.len(), 3, "{files:?}");
+    for file in &files {
+        let depth = file.strip_prefix(repo_root()).unwrap().components().count() - 1;
+        let header = format!(
+            "# yaml-language-server: $schema={}model.schema.json\n",
+            "../".repeat(depth)
+        );
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(text.ends_with(&header), "{} lacks {header}", file.display());
+    }
+    let out = Command::new("check-jsonschema")
+        .arg("--schemafile")
+        .arg(repo_root().join("model.schema.json"))
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
+
+/// `docker compose config --format json` of the master file in `p`, with
+/// exactly `vars` of the node variables set.
+fn compose_config(p: &Project, vars: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new("docker");
+    cmd.args(["compose", "-f", "docker-compose.master.yml", "config"])
+        .args(["--format", "json"])
+        .current_dir(p.path("generated/configs/docker"));
+    for (var, _) in NODE_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.envs(vars.iter().copied());
+    cmd.output().expect("run docker compose")
+}
+
+/// Every file passes verify (compose config, compose-lint, dclint,
+/// hadolint); Compose refuses the files while a node variable is unset,
+/// saying which and what it is; the config it accepts has tini, the tiers'
+/// user and no user for the published images.
+#[test]
+fn the_example_verifies_and_compose_refuses_it_without_the_node_variables() {
+    need(compose_available(), "Docker Compose v2");
+    let p = example();
+    p.run().args(&["all"]).run();
+    run_with_vars(&p, &["verify"])
+        .stdout_has("verify: 9 files, 0 failed")
+        .run();
+    let partial = compose_config(&p, &NODE_VARS[..2]);
+    let said = String::from_utf8_lossy(&partial.stderr);
+    assert!(!partial.status.success(), "accepted without NODE_VERSION");
+    assert!(
+        said.contains("set NODE_VERSION: the node software version this host runs"),
+        "{said}"
+    );
+    let full = compose_config(&p, &NODE_VARS);
+    assert!(full.status.success(), "{}", stderr(&full));
+    let config: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+    let services = &config["services"];
+    for tier in ["oracle", "guardian", "validator", "all-in-one"] {
+        let s = &services[tier];
+        assert_eq!(s["init"], true, "{tier}");
+        assert_eq!(s["user"], "1001:1001", "{tier}");
+        for (var, value) in NODE_VARS {
+            assert_eq!(s["environment"][var], value, "{tier} {var}");
+        }
+    }
+    for published in ["prometheus", "grafana", "node-exporter"] {
+        let s = &services[published];
+        assert!(s.get("user").is_none(), "{published}: {s}");
+        assert!(s.get("init").is_none(), "{published}");
+    }
+}
+
+/// `line:column` (1-based) of the first `needle` in model file `rel` of `p`.
+fn place_of(p: &Project, rel: &str, needle: &str) -> String {
+    let text = p.read(rel);
+    let (line, col) = (text.lines().enumerate())
+        .find_map(|(i, l)| l.find(needle).map(|c| (i + 1, c + 1)))
+        .expect(needle);
+    format!("{line}:{col}")
+}
+
+#[test]
+fn targets_placeholders_are_checked_where_they_are_written() {
+    let p = example();
+    let file = "model/services/monitoring.yaml";
+    let text = p.read(file);
+    // Prometheus off the nodes' network: no tier is reachable; and a port
+    // name no service has.
+    let broken = text
+        .replace(
+            "    networks: [noderr-monitoring, noderr-nodes]\n",
+            "    networks: [noderr-monitoring]\n",
+        )
+        .replace("{{ targets metrics-node }}", "{{ targets metrics-nodes }}");
+    assert_ne!(broken, text);
+    p.write(file, &broken);
+    let out = p.run().args(&["check"]).status(1).run();
+    let said = stderr(&out);
+    let at = |needle: &str| format!("monitoring.yaml:{}: ", place_of(&p, file, needle));
+    for (target, needle) in [
+        ("oracle", "{{ targets metrics-oracle }}"),
+        ("all-in-one", "{{ targets metrics-oracle }}"),
+        ("validator", "{{ targets metrics-validator }}"),
+    ] {
+        let message = format!(
+            "{}error[config-file]: config file `/etc/prometheus/prometheus.yml` of `prometheus` lists `{target}` as a target, but the two share no network",
+            at(needle)
+        );
+        assert!(said.contains(&message), "{message}\n{said}");
+    }
+    let unknown = format!(
+        "{}error[config-file]: config file `/etc/prometheus/prometheus.yml`: `{{{{ targets metrics-nodes }}}}` names a port name no service has",
+        at("{{ targets metrics-nodes }}")
+    );
+    assert!(said.contains(&unknown), "{unknown}\n{said}");
+    assert!(!said.contains("`node-exporter` as a target"), "{said}");
+}
+
+#[test]
+fn required_variables_are_checked() {
+    let p = example();
+    let file = "model/services/nodes.yaml";
+    let text = p.read(file);
+    let broken = text
+        .replace(
+            "      NODE_VERSION: the node software version this host runs\n",
+            "      NODE_VERSION: the node software version this host runs\n      NODE-REGION: where it runs\n",
+        )
+        .replace(
+            "      NODE_OPTIONS: --max-old-space-size=2688\n",
+            "      NODE_OPTIONS: --max-old-space-size=2688\n      NODE_ID: guardian-001\n",
+        );
+    p.write(file, &broken);
+    let out = p.run().args(&["check"]).status(1).run();
+    let said = stderr(&out);
+    let bad_name = format!(
+        "nodes.yaml:{}: error[env-name]: `NODE-REGION` cannot be filled by Compose",
+        place_of(&p, file, "NODE-REGION")
+    );
+    assert!(said.contains(&bad_name), "{bad_name}\n{said}");
+    // The anchor is defined on oracle's `required_env`, so every tier's
+    // conflict is reported where the variable is written.
+    assert!(
+        said.contains("error[env-conflict]: `guardian` requires the operator to set `NODE_ID`, but its own `environment` also sets it"),
+        "{said}"
+    );
+    assert!(!said.contains("`oracle` requires"), "{said}");
+}
+
+/// A required variable reaches the container's environment, so a plane's
+/// forbidden terms apply to its name as to `environment`'s.
+#[test]
+fn a_plane_forbids_terms_in_required_variables() {
+    let p = example();
+    let text = p.read("model/system.yaml");
+    let with_term = text.replace(
+        "    description: The noderr node tiers.\n",
+        "    description: The noderr node tiers.\n    forbidden_terms: [deployment_engine]\n",
+    );
+    assert_ne!(with_term, text);
+    p.write("model/system.yaml", &with_term);
+    let out = p.run().args(&["check"]).status(1).run();
+    let said = stderr(&out);
+    let found = "error[forbidden-term]: required variable `DEPLOYMENT_ENGINE_URL` contains `deployment_engine`, which plane `nodes` forbids";
+    // Once per tier: four services read the one anchored map.
+    assert_eq!(said.matches(found).count(), 4, "{said}");
+    let line = place_of(&p, "model/services/nodes.yaml", "DEPLOYMENT_ENGINE_URL:");
+    let line = line.split(':').next().unwrap();
+    assert!(said.contains(&format!("nodes.yaml:{line}:")), "{said}");
+}
+
+/// A container removed (with its anonymous volumes) when dropped.
+struct Container(String);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", "-v", &self.0])
+            .stdin(Stdio::null())
+            .output();
+    }
+}
+
+/// `down` with the node variables set, when dropped.
+struct DownWithVars<'a> {
+    project: &'a Project,
+    prefix: String,
+}
+
+impl Drop for DownWithVars<'_> {
+    fn drop(&mut self) {
+        let _ = run_with_vars(
+            self.project,
+            &["down", "--volumes", "--project", &self.prefix],
+        )
+        .status_any()
+        .run();
+    }
+}
+
+/// Every `host:port` Prometheus must scrape according to the model: each
+/// service's ports named `metrics-…`.
+fn model_metrics_targets(p: &Project) -> BTreeSet<String> {
+    let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
+    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    let mut targets = BTreeSet::new();
+    for s in &system.services {
+        for port in &s.ports {
+            if port
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("metrics-"))
+            {
+                targets.insert(format!("{}:{}", s.name, port.container.0));
+            }
+        }
+    }
+    targets
+}
+
+/// `GET path` from `127.0.0.1:port`: the body, parsed as JSON.
+fn get_json(port: u16, path: &str) -> Result<serde_json::Value, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut reply = String::new();
+    stream
+        .read_to_string(&mut reply)
+        .map_err(|e| e.to_string())?;
+    let body = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).map_err(|e| format!("{e}: {reply}"))
+}
+
+/// Prometheus's active targets as (instance, health), once every target
+/// has been scraped at least once (or the last answer after `limit`).
+fn scraped_targets(port: u16, limit: Duration) -> Vec<(String, String)> {
+    let started = Instant::now();
+    loop {
+        let found: Vec<(String, String)> = match get_json(port, "/api/v1/targets?state=active") {
+            Ok(v) => v["data"]["activeTargets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| {
+                    let instance = t["labels"]["instance"].as_str().unwrap_or("").to_string();
+                    let health = t["health"].as_str().unwrap_or("").to_string();
+                    (instance, health)
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let settled = !found.is_empty() && found.iter().all(|(_, h)| h == "up");
+        if settled || started.elapsed() > limit {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Runs Debian's `promtool check config` on the generated file.
+fn promtool_check(image: &str, config: &Path) {
+    let out = Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--user",
+            "65532:65532",
+            "-v",
+        ])
+        .arg(format!(
+            "{}:/etc/prometheus/prometheus.yml:ro",
+            config.display()
+        ))
+        .args([image, "/usr/bin/promtool", "check", "config"])
+        .arg("/etc/prometheus/prometheus.yml")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "promtool refuses the generated prometheus.yml:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+/// Debian's Prometheus, hardened as the model's services are, on the
+/// example's networks with the generated `prometheus.yml`; its web port
+/// published on a free loopback port, returned with the container.
+fn start_prometheus(image: &str, config: &Path) -> (Container, u16) {
+    let name = unique_name("i12-noderr-prometheus");
+    let out = Command::new("docker")
+        .args(["run", "-d", "--name", &name, "--network", "noderr-nodes"])
+        .args(["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"])
+        .args(["--security-opt", "no-new-privileges:true"])
+        .args(["--user", "65532:65532", "-p", "127.0.0.1::9090", "-v"])
+        .arg(format!(
+            "{}:/etc/prometheus/prometheus.yml:ro",
+            config.display()
+        ))
+        .args([image, "/usr/bin/prometheus"])
+        .args(["--config.file=/etc/prometheus/prometheus.yml"])
+        .args([
+            "--storage.tsdb.path=/tmp/prometheus",
+            "--web.listen-address=:9090",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "docker run prometheus: {}",
+        stderr(&out)
+    );
+    let container = Container(name.clone());
+    docker(&["network", "connect", "noderr-monitoring", &name]);
+    let published = docker(&["port", &name, "9090/tcp"]);
+    let port = published
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no published port: {published:?}"));
+    (container, port)
+}
+
+/// The whole example as stand-ins: `up`, `lucid-gen test` green with every
+/// service running healthy, then a real Prometheus with the generated
+/// config reports exactly the model's metrics ports as targets, all `up`;
+/// `down` leaves nothing behind.
+#[test]
+fn the_example_runs_as_stand_ins_and_real_prometheus_scrapes_every_metrics_port() {
+    let _stack = crate::common::docker_stack();
+    need(
+        docker_available(),
+        "a running Docker engine with Compose v2",
+    );
+    let image = crate::realserver::debian_image();
+    let p = example();
+    let prefix = unique_name("i12-noderr");
+    p.run().args(&["all"]).run();
+    let config = p.path("generated/configs/files/prometheus/etc/prometheus/prometheus.yml");
+    promtool_check(image, &config);
+    let down = DownWithVars {
+        project: &p,
+        prefix: prefix.clone(),
+    };
+    run_with_vars(&p, &["up", "--stand-ins", "--project", &prefix]).run();
+    let out = run_with_vars(&p, &["test", "--project", &prefix])
+        .status_any()
+        .run();
+    let table = stdout(&out);
+    assert!(
+        out.status.success() && table.contains(" 0 failed"),
+        "`lucid-gen test` failed:\n{table}{}",
+        stderr(&out)
+    );
+    for s in ["oracle", "guardian", "validator", "all-in-one"]
+        .iter()
+        .chain(&["prometheus", "grafana", "node-exporter"])
+    {
+        let healthy = table.lines().any(|l| {
+            l.starts_with("running") && l.contains(&format!(" {s} ")) && l.ends_with(" ok")
+        });
+        assert!(healthy, "{s} is not running healthy:\n{table}");
+    }
+    let (prometheus, port) = start_prometheus(image, &config);
+    let scraping = Instant::now();
+    let found = scraped_targets(port, Duration::from_secs(90));
+    eprintln!(
+        "noderr: real Prometheus saw {found:?} after {:.1}s",
+        scraping.elapsed().as_secs_f64()
+    );
+    let instances: BTreeSet<String> = found.iter().map(|(i, _)| i.clone()).collect();
+    let expected = model_metrics_targets(&p);
+    assert_eq!(expected.len(), 7, "{expected:?}");
+    assert_eq!(instances, expected, "targets: {found:?}");
+    assert_eq!(found.len(), expected.len(), "a target twice: {found:?}");
+    let down_targets: Vec<_> = found.iter().filter(|(_, h)| h != "up").collect();
+    assert!(down_targets.is_empty(), "not up: {down_targets:?}");
+    drop(prometheus);
+    drop(down);
+    leaves_nothing_behind(&p, &prefix);
+}
