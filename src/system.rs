@@ -32,6 +32,10 @@ pub struct System {
     /// the environment.
     pub externals: Vec<ExternalService>,
     pub services: Vec<Service>,
+    /// Tags every built image also gets, besides `tag`.
+    pub extra_tags: Vec<crate::ci::TagTemplate>,
+    /// The GitHub Actions workflow, when the model asks for one.
+    pub github: Option<crate::ci::GithubCi>,
 }
 
 /// A service outside the model (a managed database). Compose cannot start

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::progress::Progress;
 use super::{Cmd, Deployment, DockerError};
+use crate::ci::{repository, TagError};
 use crate::render::bake::{base_target, phase_group, BAKE_FILE};
 use crate::system::Build;
 
@@ -40,6 +41,8 @@ const TAIL_LINES: usize = 30;
 struct Job {
     /// The image reference it is tagged with.
     image: String,
+    /// Its extra tags (`system.registry.extra_tags`), as full references.
+    extra_tags: Vec<String>,
     /// `base image <key>` or `service <name>`.
     what: String,
     dockerfile: PathBuf,
@@ -59,7 +62,12 @@ pub fn run(dep: &Deployment, opts: &BuildOptions) -> Result<(), DockerError> {
         DockerError::Other(format!("cannot resolve {}: {e}", opts.source.display()))
     })?;
     let phases = selected_phases(dep, opts.phase.as_deref())?;
-    let steps = steps(dep, &phases, &source)?;
+    let mut steps = steps(dep, &phases, &source)?;
+    let extra = resolve_extra_tags(dep, |v| std::env::var(v).ok())?;
+    for job in steps.iter_mut().flat_map(|s| &mut s.jobs) {
+        let repo = repository(&job.image);
+        job.extra_tags = extra.iter().map(|t| format!("{repo}:{t}")).collect();
+    }
     check_contexts(&steps, &source)?;
     check_dockerfiles(&steps)?;
     if steps.is_empty() {
@@ -71,10 +79,31 @@ pub fn run(dep: &Deployment, opts: &BuildOptions) -> Result<(), DockerError> {
         .clone()
         .unwrap_or_else(|| dep.system.platform.clone());
     if buildx_available() {
-        bake(dep, opts, &phases, &source)
+        bake(dep, opts, &phases, &source, &steps)
     } else {
         legacy(&steps, &platform, opts)
     }
+}
+
+/// The extra tags with their variables read from the environment; an unset
+/// one is refused before anything is built, naming it.
+fn resolve_extra_tags(
+    dep: &Deployment,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, DockerError> {
+    let mut out = Vec::new();
+    for tag in &dep.system.extra_tags {
+        out.push(tag.resolve(&lookup).map_err(|e| match e {
+            TagError::Unset(v) => DockerError::Usage(format!(
+                "the extra tag `{}` reads ${v}, which is not set (or empty); nothing was built\n  help: set it, e.g. `export {v}=...`, or remove the tag from `system.registry.extra_tags`",
+                tag.written()
+            )),
+            TagError::Invalid { tag, value } => DockerError::Usage(format!(
+                "the extra tag `{tag}` resolves to `{value}`, which is not a Docker tag; nothing was built\n  help: tags are letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`"
+            )),
+        })?);
+    }
+    Ok(out)
 }
 
 fn phase_note(opts: &BuildOptions) -> String {
@@ -101,6 +130,7 @@ fn job(
     let (dockerfile, hand_written) = dep.build_dockerfile(name, base, b, source);
     Job {
         image: image.to_string(),
+        extra_tags: Vec::new(),
         what,
         dockerfile,
         hand_written,
@@ -233,6 +263,7 @@ fn bake(
     opts: &BuildOptions,
     phases: &[usize],
     source: &Path,
+    steps: &[Step],
 ) -> Result<(), DockerError> {
     let system = &dep.system;
     let mut groups = Vec::new();
@@ -256,6 +287,11 @@ fn bake(
     let cmd = cmd.args(&groups);
     if opts.dry_run {
         println!("# buildx bake: {}", groups.join(", "));
+        for job in steps.iter().flat_map(|s| &s.jobs) {
+            if !job.extra_tags.is_empty() {
+                println!("# {} also tagged {}", job.image, job.extra_tags.join(", "));
+            }
+        }
         println!("{cmd}");
         return Ok(());
     }
@@ -376,10 +412,17 @@ fn build_platform() -> String {
 /// before the first `FROM`. `--force-rm`: the legacy builder otherwise
 /// leaves the intermediate container of a failed step behind.
 fn legacy_cmd(job: &Job, platform: &str, build_args: &[(String, String)]) -> Cmd {
-    let mut cmd = Cmd::docker()
-        .env("DOCKER_BUILDKIT", "0")
-        .args(["build", "--platform", platform, "-t", &job.image, "-f"])
-        .arg(&job.dockerfile);
+    let mut cmd = Cmd::docker().env("DOCKER_BUILDKIT", "0").args([
+        "build",
+        "--platform",
+        platform,
+        "-t",
+        &job.image,
+    ]);
+    for tag in &job.extra_tags {
+        cmd = cmd.arg("-t").arg(tag);
+    }
+    cmd = cmd.arg("-f").arg(&job.dockerfile);
     for (k, v) in build_args {
         cmd = cmd.arg("--build-arg").arg(format!("{k}={v}"));
     }

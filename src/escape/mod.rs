@@ -35,6 +35,7 @@ mod hcl;
 mod python;
 mod shell;
 mod terminal;
+mod workflow;
 mod xml;
 mod yaml;
 
@@ -46,10 +47,13 @@ pub use env::{env_file_value, env_name, EnvName, EnvValue};
 pub use github::{markdown_code_block, workflow_command, WorkflowCommand};
 pub use gitignore::{gitignore_path, GitignorePattern};
 pub use graph::{dot_id, mermaid_id, mermaid_label};
-pub use hcl::{hcl_list, hcl_str, hcl_var_path, Hcl};
+pub use hcl::{hcl_join, hcl_list, hcl_str, hcl_template, hcl_var_path, Hcl};
 pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};
 pub use terminal::escape_control;
+pub use workflow::{
+    workflow_expr, workflow_str, workflow_value, WorkflowExpr, WorkflowPiece, WorkflowValue,
+};
 pub use xml::xml_text;
 pub use yaml::{
     compose_list, compose_name, compose_required_variable, compose_str, yaml_key, yaml_str, Yaml,

@@ -15,6 +15,7 @@ pub mod graph;
 pub mod hashed_password;
 pub mod hashes;
 pub mod lint;
+pub mod workflow;
 
 use std::path::PathBuf;
 
@@ -89,6 +90,9 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
             outputs.insert(path, output::public(text));
         }
     }
+    if let Some((path, text)) = workflow::render(system)? {
+        outputs.insert(path, output::public(text));
+    }
     let graph = graph::mermaid(system);
     outputs.insert(PathBuf::from(graph::GRAPH_FILE), output::public(graph));
     let gitignore = gitignore(&outputs)?;
@@ -149,6 +153,8 @@ pub enum OutputOrigin {
     ConfigFile(usize, usize),
     /// `write`'s list of the files it wrote.
     Manifest,
+    /// The GitHub Actions workflow (`system.ci.github`).
+    Workflow,
 }
 
 impl OutputOrigin {
@@ -228,6 +234,9 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
         );
     }
     add(PathBuf::from(bake::BAKE_FILE), OutputOrigin::BakeFile);
+    if let Some(g) = &system.github {
+        add(workflow::workflow_path(g), OutputOrigin::Workflow);
+    }
     add(PathBuf::from(graph::GRAPH_FILE), OutputOrigin::Graph);
     add(PathBuf::from(GITIGNORE), OutputOrigin::Gitignore);
     add(PathBuf::from(MANIFEST), OutputOrigin::Manifest);

@@ -45,6 +45,8 @@ impl<'a> Validator<'a> {
             images: Vec::new(),
             externals: Vec::new(),
             services: Vec::new(),
+            extra_tags: self.extra_tags(def),
+            github: self.github_ci(def),
         })
     }
     /// The system's name, platform and registry.

@@ -162,6 +162,9 @@ impl Validator<'_> {
                 .get_index(i)?
                 .1
                 .at(&p().key("config_files").index(j).key("target")),
+            OutputOrigin::Workflow => {
+                (m.system.as_ref()?).at(&p().key("ci").key("github").key("workflow_file"))
+            }
             OutputOrigin::LintConfig
             | OutputOrigin::BakeFile
             | OutputOrigin::Graph
@@ -206,5 +209,6 @@ fn describe(sys: &System, origin: OutputOrigin) -> String {
         OutputOrigin::Graph => "Mermaid graph".into(),
         OutputOrigin::Gitignore => "output's .gitignore".into(),
         OutputOrigin::Manifest => "manifest of written files".into(),
+        OutputOrigin::Workflow => "GitHub workflow".into(),
     }
 }
