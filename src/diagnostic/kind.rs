@@ -174,6 +174,9 @@ kinds! {
     CiSecretName { value: String } => InvalidName, Error,
         "`{value}` is not a GitHub secret name",
         "use letters, digits and `_`, not starting with a digit or `GITHUB_`, e.g. `DEPLOY_HOST`";
+    CiName { value: String } => InvalidName, Error,
+        "workflow name `{value}` holds `${{{{`, which GitHub does not allow in a workflow's name",
+        "write the name without `${{{{`";
     CiBranch { value: String } => InvalidName, Error,
         "branch `{value}` is not a plain git branch name",
         "use letters, digits and `._/-`, e.g. `main` (no glob characters)";

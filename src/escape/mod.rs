@@ -52,7 +52,8 @@ pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};
 pub use terminal::escape_control;
 pub use workflow::{
-    workflow_expr, workflow_str, workflow_value, WorkflowExpr, WorkflowPiece, WorkflowValue,
+    workflow_expr, workflow_static, workflow_str, workflow_value, WorkflowExpr, WorkflowPiece,
+    WorkflowValue,
 };
 pub use xml::xml_text;
 pub use yaml::{

@@ -54,6 +54,18 @@ pub fn workflow_str(text: &str) -> WorkflowValue {
     WorkflowValue(yaml_str(&literal(text)).to_string())
 }
 
+/// Model text for a field GitHub does not evaluate (the workflow's `name`,
+/// branch filters): written as is, refused when it holds `${{`, which
+/// GitHub rejects there and which could not be written literally.
+pub fn workflow_static(text: &str) -> Result<WorkflowValue, Unrepresentable> {
+    if text.contains("${{") {
+        return Err(Unrepresentable(
+            "GitHub allows no `${{` in this field of a workflow",
+        ));
+    }
+    Ok(WorkflowValue(yaml_str(text).to_string()))
+}
+
 /// Text and expressions in order, as one workflow value.
 pub fn workflow_value(pieces: &[WorkflowPiece]) -> Result<WorkflowValue, Unrepresentable> {
     let mut out = String::new();
@@ -124,6 +136,11 @@ mod tests {
         // Text split around a would-be `${{` is joined before it is escaped.
         let v = workflow_value(&[WorkflowPiece::Text("$"), WorkflowPiece::Text("{{ x")]).unwrap();
         assert_eq!(v.to_string(), "\"${{ '${{' }} x\"");
+        assert!(workflow_static("ship ${{ x }}").is_err());
+        assert_eq!(
+            workflow_static("a \"b\"").unwrap().to_string(),
+            "\"a \\\"b\\\"\""
+        );
         for bad in ["", "A.B", "A }} ${{ x", "1A"] {
             assert!(workflow_expr(WorkflowExpr::Secret(bad)).is_err(), "{bad}");
         }

@@ -23,8 +23,8 @@ use super::{
 };
 use crate::ci::{repository, GithubCi, TagPart, GITHUB_CONTEXT_VARS};
 use crate::escape::{
-    comment, workflow_expr, workflow_str, workflow_value, yaml_key, Comment, Unrepresentable,
-    WorkflowExpr, WorkflowPiece, WorkflowValue, Yaml,
+    comment, workflow_expr, workflow_static, workflow_str, workflow_value, yaml_key, Comment,
+    Unrepresentable, WorkflowExpr, WorkflowPiece, WorkflowValue, Yaml,
 };
 use crate::plan::compose_plans;
 use crate::system::{Build, System};
@@ -119,8 +119,8 @@ pub fn render(system: &System) -> Result<Option<(PathBuf, String)>, RenderError>
         branch_comment: comment(&g.branch),
         platform_comment: comment(&system.platform),
         registry_comment: comment(&g.registry),
-        name: workflow_str(&g.name),
-        branch: workflow_str(&g.branch),
+        name: workflow_static(&g.name).map_err(refused(what))?,
+        branch: workflow_static(&g.branch).map_err(refused(what))?,
         concurrency: workflow_str(&format!("deploy {}", system.name)),
         registry: workflow_str(&g.registry),
         username: username.map_err(refused(what))?,

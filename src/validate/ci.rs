@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use crate::ci::{self, GithubCi, GithubDeploy, TagPart, TagTemplate, GITHUB_CONTEXT_VARS};
 use crate::diagnostic::Kind;
+use crate::escape::workflow_static;
 use crate::model::raw;
 use crate::system::System;
 
@@ -137,18 +138,13 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        let branch = g.branch.clone().unwrap_or_else(|| "main".into());
-        let branch_ok = !branch.starts_with(['-', '/'])
-            && !branch.contains("..")
-            && (branch.chars()).all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c));
-        if branch.is_empty() || !branch_ok {
-            self.report(
-                &at("branch"),
-                Kind::CiBranch {
-                    value: branch.clone(),
-                },
-            );
+        let name = g.name.clone().unwrap_or_else(|| "Build and deploy".into());
+        if workflow_static(&name).is_err() {
+            let value = name.clone();
+            self.report(&at("name"), Kind::CiName { value });
         }
+        let branch = g.branch.clone().unwrap_or_else(|| "main".into());
+        self.ci_branch(&at("branch"), &branch);
         let login = match (&g.username_secret, &g.password_secret) {
             (Some(u), Some(pw)) => {
                 self.secret_name(&at("username_secret"), u);
@@ -180,7 +176,7 @@ impl<'a> Validator<'a> {
         self.github_tag_vars(def);
         Some(GithubCi {
             workflow_file: file.clone(),
-            name: g.name.clone().unwrap_or_else(|| "Build and deploy".into()),
+            name,
             branch,
             output_dir,
             source_dir,
@@ -188,6 +184,18 @@ impl<'a> Validator<'a> {
             login,
             deploy,
         })
+    }
+
+    /// A plain branch name: a push filter, no glob characters.
+    fn ci_branch(&mut self, at: &At, branch: &str) {
+        let ok = !branch.is_empty()
+            && !branch.starts_with(['-', '/'])
+            && !branch.contains("..")
+            && (branch.chars()).all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c));
+        if !ok {
+            let value = branch.to_string();
+            self.report(at, Kind::CiBranch { value });
+        }
     }
 
     fn ci_path(&mut self, at: &At, key: &'static str, value: &str, want: &'static str) {

@@ -27,3 +27,4 @@ mod standins;
 mod tooling;
 mod validation;
 mod verify;
+mod workflow;
