@@ -63,7 +63,7 @@ pub fn run(dep: &Deployment, opts: &BuildOptions) -> Result<(), DockerError> {
     })?;
     let phases = selected_phases(dep, opts.phase.as_deref())?;
     let mut steps = steps(dep, &phases, &source)?;
-    let extra = resolve_extra_tags(dep, |v| std::env::var(v).ok())?;
+    let extra = resolve_extra_tags(dep, "built")?;
     for job in steps.iter_mut().flat_map(|s| &mut s.jobs) {
         let repo = repository(&job.image);
         job.extra_tags = extra.iter().map(|t| format!("{repo}:{t}")).collect();
@@ -86,20 +86,17 @@ pub fn run(dep: &Deployment, opts: &BuildOptions) -> Result<(), DockerError> {
 }
 
 /// The extra tags with their variables read from the environment; an unset
-/// one is refused before anything is built, naming it.
-fn resolve_extra_tags(
-    dep: &Deployment,
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<Vec<String>, DockerError> {
+/// one is refused before anything is `done` (built, saved), naming it.
+pub(super) fn resolve_extra_tags(dep: &Deployment, done: &str) -> Result<Vec<String>, DockerError> {
     let mut out = Vec::new();
     for tag in &dep.system.extra_tags {
-        out.push(tag.resolve(&lookup).map_err(|e| match e {
+        out.push(tag.resolve(|v| std::env::var(v).ok()).map_err(|e| match e {
             TagError::Unset(v) => DockerError::Usage(format!(
-                "the extra tag `{}` reads ${v}, which is not set (or empty); nothing was built\n  help: set it, e.g. `export {v}=...`, or remove the tag from `system.registry.extra_tags`",
+                "the extra tag `{}` reads ${v}, which is not set (or empty); nothing was {done}\n  help: set it, e.g. `export {v}=...`, or remove the tag from `system.registry.extra_tags`",
                 tag.written()
             )),
             TagError::Invalid { tag, value } => DockerError::Usage(format!(
-                "the extra tag `{tag}` resolves to `{value}`, which is not a Docker tag; nothing was built\n  help: tags are letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`"
+                "the extra tag `{tag}` resolves to `{value}`, which is not a Docker tag; nothing was {done}\n  help: tags are letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`"
             )),
         })?);
     }
