@@ -7,7 +7,8 @@
 //! literals for health probes ([`python_str`]), model text shown on a
 //! terminal ([`escape_control`]: control characters as `\u{1b}` codes), and
 //! GitHub Actions workflow commands and job-summary markdown
-//! ([`workflow_command`], [`markdown_code_block`]).
+//! ([`workflow_command`], [`markdown_code_block`]), and values in a rendered
+//! workflow file ([`WorkflowValue`]: no model text opens a `${{ }}`).
 //!
 //! Each type's field is private to its submodule, so the only way to get one
 //! is through the escape function that makes its text safe; templates hold
