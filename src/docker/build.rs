@@ -63,6 +63,10 @@ pub fn run(dep: &Deployment, opts: &BuildOptions) -> Result<(), DockerError> {
     })?;
     let phases = selected_phases(dep, opts.phase.as_deref())?;
     let mut steps = steps(dep, &phases, &source)?;
+    if steps.is_empty() {
+        println!("build: the model builds no image{}", phase_note(opts));
+        return Ok(());
+    }
     let extra = resolve_extra_tags(dep, "built")?;
     for job in steps.iter_mut().flat_map(|s| &mut s.jobs) {
         let repo = repository(&job.image);
@@ -70,10 +74,6 @@ pub fn run(dep: &Deployment, opts: &BuildOptions) -> Result<(), DockerError> {
     }
     check_contexts(&steps, &source)?;
     check_dockerfiles(&steps)?;
-    if steps.is_empty() {
-        println!("build: the model builds no image{}", phase_note(opts));
-        return Ok(());
-    }
     let platform = opts
         .platform
         .clone()

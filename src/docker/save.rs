@@ -161,7 +161,6 @@ fn save_line(w: &Wanted, file: &Path) -> String {
 /// their published images), each reference once.
 fn wanted(dep: &Deployment, opts: &SaveOptions) -> Result<Vec<Wanted>, DockerError> {
     let system = &dep.system;
-    let extra = super::build::resolve_extra_tags(dep, "saved")?;
     let phases: Vec<usize> = dep
         .plans(opts.phase.as_deref())?
         .iter()
@@ -179,6 +178,10 @@ fn wanted(dep: &Deployment, opts: &SaveOptions) -> Result<Vec<Wanted>, DockerErr
             }
         }
     }
+    let extra = match candidates.iter().any(|(_, _, built)| *built) {
+        true => super::build::resolve_extra_tags(dep, "saved")?,
+        false => Vec::new(),
+    };
     let mut seen_images = HashSet::new();
     let mut seen_files = HashSet::new();
     let mut out = Vec::new();
