@@ -120,6 +120,44 @@ mod tests {
         assert_eq!(workflow_str("$${{{").to_string(), "\"$${{ '${{' }}{\"");
     }
 
+    /// What GitHub makes of a value after YAML: each `${{ … }}` evaluated.
+    /// The only expression model text may produce is `${{ '${{' }}`.
+    fn github_reads(yaml: &str) -> String {
+        let text: String = serde_yaml::from_str(yaml).unwrap();
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(c) = rest.chars().next() {
+            if rest.starts_with("${{") {
+                let literal = "${{ '${{' }}";
+                assert!(rest.starts_with(literal), "an expression: {text:?}");
+                out.push_str("${{");
+                rest = &rest[literal.len()..];
+            } else {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_short_text_reads_back_exactly() {
+        const ALPHABET: [char; 9] = ['$', '{', '}', ' ', '\'', '"', '\\', '\n', 'é'];
+        // Every text of up to five of these characters.
+        let mut cases = vec![String::new()];
+        let mut last = cases.clone();
+        for _ in 0..5 {
+            last = (last.iter())
+                .flat_map(|c| ALPHABET.iter().map(move |a| format!("{c}{a}")))
+                .collect();
+            cases.extend(last.iter().cloned());
+        }
+        assert_eq!(cases.len(), 66_430);
+        for text in &cases {
+            assert_eq!(&github_reads(&workflow_str(text).to_string()), text);
+        }
+    }
+
     #[test]
     fn pieces_join_text_and_expressions() {
         let v = workflow_value(&[
