@@ -176,7 +176,18 @@ fn build_steps(system: &System, g: &GithubCi) -> Result<Vec<BuildStep>, RenderEr
             }
         }
         if order.len() == before {
-            break; // A cycle; validation refuses it, build names it.
+            // Never a workflow that silently leaves images out.
+            let stuck: Vec<&str> = (system.images.iter().enumerate())
+                .filter(|(i, _)| !order.contains(i))
+                .map(|(_, b)| b.key.as_str())
+                .collect();
+            return Err(RenderError::Unrepresentable {
+                what: format!(
+                    "the GitHub workflow's build of base images {}",
+                    stuck.join(", ")
+                ),
+                why: "they build on each other in a cycle",
+            });
         }
     }
     let mut steps = Vec::new();
