@@ -34,6 +34,10 @@ pub struct System {
     pub services: Vec<Service>,
     /// Sets of services with a compose file of their own.
     pub groups: Vec<Group>,
+    /// Tags every built image also gets, besides `tag`.
+    pub extra_tags: Vec<crate::ci::TagTemplate>,
+    /// The GitHub Actions workflow, when the model asks for one.
+    pub github: Option<crate::ci::GithubCi>,
 }
 
 /// A set of services with its own compose file, which also holds every

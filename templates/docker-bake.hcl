@@ -12,6 +12,11 @@ variable "SOURCE_DIR" {
 variable "GENERATED_DIR" {
   default = {{ generated_default }}
 }
+{%- for v in tag_variables %}
+
+# An extra tag of every image; `lucid-gen build` refuses to run while it is unset.
+variable {{ v }} {}
+{%- endfor %}
 
 group "default" {
   targets = [{{ all_groups }}]
@@ -31,7 +36,7 @@ group {{ g.quoted }} {
 target {{ t.name }} {
   context    = {{ t.context }}
   dockerfile = {{ t.dockerfile }}
-  tags       = [{{ t.tag }}]
+  tags       = [{{ t.tags }}]
   platforms  = [{{ platform }}]
 {%- if !t.contexts.is_empty() %}
   contexts = {

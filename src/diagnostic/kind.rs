@@ -160,6 +160,33 @@ kinds! {
     InvalidTag { tag: String } => InvalidImage, Error,
         "image tag `{tag}` is not a valid Docker tag",
         "use letters, digits, `_`, `.` and `-`, at most 128 characters";
+    InvalidExtraTag { tag: String, why: &'static str } => InvalidImage, Error,
+        "extra tag `{tag}` is not a valid Docker tag: {why}",
+        "use letters, digits, `_`, `.` and `-`, and `${{NAME}}` for an environment variable read at build time, e.g. `1.4.0` or `${{GITHUB_SHA}}`";
+    DuplicateTag { tag: String } => InvalidImage, Error,
+        "tag `{tag}` is listed twice (the primary `tag` counts)",
+        "list each tag once";
+    CiPushRegistry { image: String, host: String, registry: String } => InvalidImage, Error,
+        "the workflow pushes `{image}` to {host}, but logs in to {registry} only (the registry of `system.registry.namespace`)",
+        "name every built image under the namespace's registry";
+    CiNoLogin { registry: String } => InvalidImage, Error,
+        "the workflow pushes to {registry}, where the job's GITHUB_TOKEN cannot log in",
+        "set `username_secret` and `password_secret` under `system.ci.github`, or use a namespace on ghcr.io (`ghcr.io/OWNER/REPO`)";
+    CiLoginPair { given: &'static str, missing: &'static str } => MissingKey, Error,
+        "`system.ci.github` sets `{given}` but not `{missing}`",
+        "give both, or neither to log in with the job's GITHUB_TOKEN";
+    CiSecretName { value: String } => InvalidName, Error,
+        "`{value}` is not a GitHub secret name",
+        "use letters, digits and `_`, not starting with a digit or `GITHUB_`, e.g. `DEPLOY_HOST`";
+    CiName { value: String } => InvalidName, Error,
+        "workflow name `{value}` holds `${{{{`, which GitHub does not allow in a workflow's name",
+        "write the name without `${{{{`";
+    CiBranch { value: String } => InvalidName, Error,
+        "branch `{value}` is not a plain git branch name",
+        "use letters, digits and `._/-`, e.g. `main` (no glob characters)";
+    CiPath { key: &'static str, value: String, want: &'static str } => InvalidPath, Error,
+        "`system.ci.github.{key}` `{value}` must be {want}",
+        "e.g. workflow_file: `deploy.yml`, output_dir: `generated`, source_dir: `.`, deploy.dir: `/opt/app`";
     OutputDirNotRelative { key: &'static str, value: String } => InvalidPath, Error,
         "output.{key} `{value}` must be a relative path inside the output directory",
         "use a path like `configs/docker`, without a leading `/` or `..`";

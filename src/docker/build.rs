@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::progress::Progress;
 use super::{Cmd, Deployment, DockerError};
+use crate::ci::{repository, TagError};
 use crate::render::bake::{base_target, phase_group, BAKE_FILE};
 use crate::render::probe;
 use crate::system::Build;
@@ -42,6 +43,8 @@ const TAIL_LINES: usize = 30;
 struct Job {
     /// The image reference it is tagged with.
     image: String,
+    /// Its extra tags (`system.registry.extra_tags`), as full references.
+    extra_tags: Vec<String>,
     /// `base image <key>` or `service <name>`.
     what: String,
     dockerfile: PathBuf,
@@ -61,22 +64,51 @@ pub fn run(dep: &Deployment, opts: &BuildOptions) -> Result<(), DockerError> {
         DockerError::Other(format!("cannot resolve {}: {e}", opts.source.display()))
     })?;
     let phases = selected_phases(dep, opts.phase.as_deref())?;
-    let steps = steps(dep, &phases, &source)?;
-    check_contexts(&steps, &source)?;
-    check_dockerfiles(&steps)?;
+    let mut steps = steps(dep, &phases, &source)?;
     if steps.is_empty() {
         println!("build: the model builds no image{}", phase_note(opts));
         return Ok(());
     }
+    let extra = resolve_extra_tags(dep, "built")?;
+    // The probe image is lucid-gen's own, copied from at build time and
+    // never run: only the model's images get the extra tags.
+    let probe_image = probe::image(&dep.system);
+    for job in steps.iter_mut().flat_map(|s| &mut s.jobs) {
+        if job.image == probe_image {
+            continue;
+        }
+        let repo = repository(&job.image);
+        job.extra_tags = extra.iter().map(|t| format!("{repo}:{t}")).collect();
+    }
+    check_contexts(&steps, &source)?;
+    check_dockerfiles(&steps)?;
     let platform = opts
         .platform
         .clone()
         .unwrap_or_else(|| dep.system.platform.clone());
     if buildx_available() {
-        bake(dep, opts, &phases, &source)
+        bake(dep, opts, &phases, &source, &steps)
     } else {
         legacy(&steps, &platform, opts)
     }
+}
+
+/// The extra tags with their variables read from the environment; an unset
+/// one is refused before anything is `done` (built, saved), naming it.
+pub(super) fn resolve_extra_tags(dep: &Deployment, done: &str) -> Result<Vec<String>, DockerError> {
+    let mut out = Vec::new();
+    for tag in &dep.system.extra_tags {
+        out.push(tag.resolve(|v| std::env::var(v).ok()).map_err(|e| match e {
+            TagError::Unset(v) => DockerError::Usage(format!(
+                "the extra tag `{}` reads ${v}, which is not set (or empty); nothing was {done}\n  help: set it, e.g. `export {v}=...`, or remove the tag from `system.registry.extra_tags`",
+                tag.written()
+            )),
+            TagError::Invalid { tag, value } => DockerError::Usage(format!(
+                "the extra tag `{tag}` resolves to `{value}`, which is not a Docker tag; nothing was {done}\n  help: tags are letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`"
+            )),
+        })?);
+    }
+    Ok(out)
 }
 
 fn phase_note(opts: &BuildOptions) -> String {
@@ -103,6 +135,7 @@ fn job(
     let (dockerfile, hand_written) = dep.build_dockerfile(name, base, b, source);
     Job {
         image: image.to_string(),
+        extra_tags: Vec::new(),
         what,
         dockerfile,
         hand_written,
@@ -199,6 +232,7 @@ fn probe_step(dep: &Deployment) -> Option<Step> {
             dockerfile: dep.out_dir.join(probe::dockerfile_path(system)),
             hand_written: false,
             context: dep.out_dir.join(probe::context_dir(system)),
+            extra_tags: Vec::new(),
         }],
     })
 }
@@ -255,6 +289,7 @@ fn bake(
     opts: &BuildOptions,
     phases: &[usize],
     source: &Path,
+    steps: &[Step],
 ) -> Result<(), DockerError> {
     let system = &dep.system;
     let mut groups = Vec::new();
@@ -278,6 +313,11 @@ fn bake(
     let cmd = cmd.args(&groups);
     if opts.dry_run {
         println!("# buildx bake: {}", groups.join(", "));
+        for job in steps.iter().flat_map(|s| &s.jobs) {
+            if !job.extra_tags.is_empty() {
+                println!("# {} also tagged {}", job.image, job.extra_tags.join(", "));
+            }
+        }
         println!("{cmd}");
         return Ok(());
     }
@@ -401,10 +441,17 @@ fn build_platform() -> String {
 /// before the first `FROM`. `--force-rm`: the legacy builder otherwise
 /// leaves the intermediate container of a failed step behind.
 fn legacy_cmd(job: &Job, platform: &str, build_args: &[(String, String)]) -> Cmd {
-    let mut cmd = Cmd::docker()
-        .env("DOCKER_BUILDKIT", "0")
-        .args(["build", "--platform", platform, "-t", &job.image, "-f"])
-        .arg(&job.dockerfile);
+    let mut cmd = Cmd::docker().env("DOCKER_BUILDKIT", "0").args([
+        "build",
+        "--platform",
+        platform,
+        "-t",
+        &job.image,
+    ]);
+    for tag in &job.extra_tags {
+        cmd = cmd.arg("-t").arg(tag);
+    }
+    cmd = cmd.arg("-f").arg(&job.dockerfile);
     for (k, v) in build_args {
         cmd = cmd.arg("--build-arg").arg(format!("{k}={v}"));
     }

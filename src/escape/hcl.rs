@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use super::Unrepresentable;
+use crate::ci::TagPart;
+
 /// An HCL expression: a string literal (template sequences kept literal), a
 /// comma-separated list of them, or a string interpolating one variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +48,44 @@ pub fn hcl_var_path(var: &'static str, rest: &str) -> Hcl {
     Hcl(format!("\"${{{var}}}/{}\"", body(rest)))
 }
 
+/// An HCL string of literal text and `${NAME}` interpolations (an image
+/// tag read from a bake variable); NAME must be a plain identifier.
+pub fn hcl_template(parts: &[TagPart]) -> Result<Hcl, Unrepresentable> {
+    let mut out = String::from("\"");
+    for (i, part) in parts.iter().enumerate() {
+        match part {
+            // `$${` would make the next variable literal text.
+            TagPart::Text(t)
+                if t.ends_with(['$', '%']) && matches!(parts.get(i + 1), Some(TagPart::Var(_))) =>
+            {
+                return Err(Unrepresentable("`$` or `%` right before a variable"));
+            }
+            TagPart::Text(t) => out.push_str(&body(t)),
+            TagPart::Var(v) => {
+                let mut chars = v.chars();
+                let ok = chars
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !ok {
+                    return Err(Unrepresentable(
+                        "a bake variable name is letters, digits and `_`",
+                    ));
+                }
+                out.push_str(&format!("${{{v}}}"));
+            }
+        }
+    }
+    out.push('"');
+    Ok(Hcl(out))
+}
+
+/// HCL expressions separated by `, ` (the inside of a list).
+pub fn hcl_join(items: &[Hcl]) -> Hcl {
+    let parts: Vec<&str> = items.iter().map(|i| i.0.as_str()).collect();
+    Hcl(parts.join(", "))
+}
+
 /// HCL string literals separated by `, ` (the inside of a list).
 pub fn hcl_list(items: &[String]) -> Hcl {
     let parts: Vec<String> = items.iter().map(|i| hcl_str(i).0).collect();
@@ -69,5 +110,10 @@ mod tests {
             hcl_list(&["a".into(), "b".into()]).to_string(),
             "\"a\", \"b\""
         );
+        let parts = [TagPart::Text("a${".into()), TagPart::Var("V_1".into())];
+        assert_eq!(hcl_template(&parts).unwrap().to_string(), "\"a$${${V_1}\"");
+        assert!(hcl_template(&[TagPart::Var("A}B".into())]).is_err());
+        let dollar = [TagPart::Text("a$".into()), TagPart::Var("V".into())];
+        assert!(hcl_template(&dollar).is_err());
     }
 }

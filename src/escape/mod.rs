@@ -8,7 +8,8 @@
 //! [`js_str`]), model text shown on a
 //! terminal ([`escape_control`]: control characters as `\u{1b}` codes), and
 //! GitHub Actions workflow commands and job-summary markdown
-//! ([`workflow_command`], [`markdown_code_block`]).
+//! ([`workflow_command`], [`markdown_code_block`]), and values in a rendered
+//! workflow file ([`WorkflowValue`]: no model text opens a `${{ }}`).
 //!
 //! Each type's field is private to its submodule, so the only way to get one
 //! is through the escape function that makes its text safe; templates hold
@@ -37,6 +38,7 @@ mod js;
 mod python;
 mod shell;
 mod terminal;
+mod workflow;
 mod xml;
 mod yaml;
 
@@ -48,11 +50,15 @@ pub use env::{env_file_value, env_name, EnvName, EnvValue};
 pub use github::{markdown_code_block, workflow_command, WorkflowCommand};
 pub use gitignore::{gitignore_path, GitignorePattern};
 pub use graph::{dot_id, mermaid_id, mermaid_label};
-pub use hcl::{hcl_list, hcl_str, hcl_var_path, Hcl};
+pub use hcl::{hcl_join, hcl_list, hcl_str, hcl_template, hcl_var_path, Hcl};
 pub use js::js_str;
 pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};
 pub use terminal::escape_control;
+pub use workflow::{
+    workflow_expr, workflow_static, workflow_str, workflow_value, WorkflowExpr, WorkflowPiece,
+    WorkflowValue,
+};
 pub use xml::xml_text;
 pub use yaml::{
     compose_list, compose_name, compose_required_variable, compose_str, yaml_key, yaml_str, Yaml,

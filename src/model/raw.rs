@@ -90,6 +90,9 @@ pub struct SystemDef {
     /// for every service, each with its reason.
     #[serde(default)]
     pub lint_exceptions: IndexMap<String, String>,
+    /// Continuous integration rendered from the model.
+    #[serde(default)]
+    pub ci: Option<CiDef>,
 }
 
 /// How service images are named: `<namespace>/<service>:<tag>`.
@@ -98,6 +101,67 @@ pub struct SystemDef {
 pub struct RegistryDef {
     pub namespace: String,
     pub tag: String,
+    /// More tags `build` puts on every built image (compose files keep
+    /// using `tag`), e.g. `["1.4.0", "${GITHUB_SHA}"]`; `${NAME}` is read
+    /// from the environment at build time.
+    #[serde(default)]
+    pub extra_tags: Vec<String>,
+}
+
+/// `system.ci:` — workflows rendered from the model.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CiDef {
+    #[serde(default)]
+    pub github: Option<GithubDef>,
+}
+
+/// `system.ci.github:` — a GitHub Actions workflow that, on every push to
+/// `branch`, builds and pushes every built image with every tag, then
+/// deploys over SSH (with `deploy`).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GithubDef {
+    /// File name, written to `.github/workflows/` in the output directory.
+    pub workflow_file: String,
+    /// The workflow's name; default `Build and deploy`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Pushes to this branch run it; default `main`.
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// The output directory, relative to the repository root; default
+    /// `generated`.
+    #[serde(default)]
+    pub output_dir: Option<String>,
+    /// The root of the build contexts (`--source`), relative to the
+    /// repository root; default `.`.
+    #[serde(default)]
+    pub source_dir: Option<String>,
+    /// Repository secrets with the registry's user name and password; by
+    /// default the job's own `GITHUB_TOKEN` (ghcr.io).
+    #[serde(default)]
+    pub username_secret: Option<String>,
+    #[serde(default)]
+    pub password_secret: Option<String>,
+    #[serde(default)]
+    pub deploy: Option<GithubDeployDef>,
+}
+
+/// `deploy:` — the host the workflow deploys to, as repository secrets.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GithubDeployDef {
+    /// Secret holding the host name or address.
+    pub host_secret: String,
+    /// Secret holding the SSH user.
+    pub user_secret: String,
+    /// Secret holding the private SSH key.
+    pub key_secret: String,
+    /// Secret holding the host's `known_hosts` line(s) (`ssh-keyscan HOST`).
+    pub known_hosts_secret: String,
+    /// Absolute directory on the host the output layout is copied to.
+    pub dir: String,
 }
 
 /// Where generated files go, relative to the output directory.

@@ -4,8 +4,11 @@
 
 use askama::Template;
 
-use super::{build_dockerfile, template_error, DockerfileAt, RenderError};
-use crate::escape::{comment, hcl_list, hcl_str, hcl_var_path, Comment, Hcl};
+use super::{build_dockerfile, refused, template_error, DockerfileAt, RenderError};
+use crate::ci::{repository, TagPart};
+use crate::escape::{
+    comment, hcl_join, hcl_list, hcl_str, hcl_template, hcl_var_path, Comment, Hcl,
+};
 use crate::system::{Build, Service, System};
 
 /// Where the bake file goes, relative to the output root.
@@ -20,7 +23,7 @@ struct Target {
     name: Hcl,
     context: Hcl,
     dockerfile: Hcl,
-    tag: Hcl,
+    tags: Hcl,
     contexts: Vec<(Hcl, Hcl)>,
 }
 
@@ -36,6 +39,8 @@ struct BakeTemplate {
     phase_groups: Vec<Group>,
     targets: Vec<Target>,
     platform: Hcl,
+    /// Variables extra tags read (`system.registry.extra_tags`).
+    tag_variables: Vec<Hcl>,
 }
 
 /// The bake group of a phase's images (prefixed: group and target names
@@ -72,7 +77,7 @@ fn probe_target(system: &System) -> Option<Target> {
             "GENERATED_DIR",
             &super::probe::dockerfile_path(system).to_string_lossy(),
         ),
-        tag: hcl_str(&super::probe::image(system)),
+        tags: hcl_join(&[hcl_str(&super::probe::image(system))]),
         contexts: Vec::new(),
     })
 }
@@ -86,6 +91,30 @@ fn probe_context(system: &System, s: &Service) -> Option<(Hcl, Hcl)> {
             hcl_str(&format!("target:{}", super::probe::BAKE_TARGET)),
         )
     })
+}
+
+/// Every tag of a built image: its reference, then the extra tags on its
+/// repository, a `${NAME}` one interpolating the bake variable NAME.
+fn tags(system: &System, image: &str) -> Result<Hcl, RenderError> {
+    let mut tags = vec![hcl_str(image)];
+    for extra in &system.extra_tags {
+        let mut parts = vec![TagPart::Text(format!("{}:", repository(image)))];
+        parts.extend(extra.parts.iter().cloned());
+        let what = || format!("the extra tag `{}`", extra.written());
+        tags.push(hcl_template(&parts).map_err(refused(what))?);
+    }
+    Ok(hcl_join(&tags))
+}
+
+/// The variables the extra tags read, each once, declared in the bake file.
+fn tag_variables(system: &System) -> Vec<Hcl> {
+    let mut names: Vec<&str> = Vec::new();
+    for v in system.extra_tags.iter().flat_map(|t| t.vars()) {
+        if !names.contains(&v) {
+            names.push(v);
+        }
+    }
+    names.into_iter().map(hcl_str).collect()
 }
 
 pub fn render(system: &System) -> Result<String, RenderError> {
@@ -115,7 +144,7 @@ pub fn render(system: &System) -> Result<String, RenderError> {
             name: hcl_str(name),
             context: hcl_var_path("SOURCE_DIR", &image.build.context),
             dockerfile: bake_dockerfile(system, &image.key, true, &image.build),
-            tag: hcl_str(&image.image),
+            tags: tags(system, &image.image)?,
             contexts: base_context(image.build.runtime_base),
         });
     }
@@ -144,7 +173,7 @@ pub fn render(system: &System) -> Result<String, RenderError> {
                 name: hcl_str(&s.name),
                 context: hcl_var_path("SOURCE_DIR", &b.context),
                 dockerfile: bake_dockerfile(system, &s.name, false, b),
-                tag: hcl_str(&s.image),
+                tags: tags(system, &s.image)?,
                 contexts,
             });
         }
@@ -158,6 +187,7 @@ pub fn render(system: &System) -> Result<String, RenderError> {
         phase_groups,
         targets,
         platform: hcl_str(&system.platform),
+        tag_variables: tag_variables(system),
     };
     Ok(t.render().map_err(template_error("docker-bake.hcl"))? + "\n")
 }

@@ -16,6 +16,7 @@ pub mod hashed_password;
 pub mod hashes;
 pub mod lint;
 pub mod probe;
+pub mod workflow;
 
 use std::path::PathBuf;
 
@@ -96,6 +97,9 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
             outputs.insert(path, output::public(text));
         }
     }
+    if let Some((path, text)) = workflow::render(system)? {
+        outputs.insert(path, output::public(text));
+    }
     let graph = graph::mermaid(system);
     outputs.insert(PathBuf::from(graph::GRAPH_FILE), output::public(graph));
     let gitignore = gitignore(&outputs)?;
@@ -160,6 +164,8 @@ pub enum OutputOrigin {
     Manifest,
     /// The health probe program's source or Dockerfile.
     Probe,
+    /// The GitHub Actions workflow (`system.ci.github`).
+    Workflow,
 }
 
 impl OutputOrigin {
@@ -247,6 +253,9 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
         add(probe::dockerfile_path(system), OutputOrigin::Probe);
     }
     add(PathBuf::from(bake::BAKE_FILE), OutputOrigin::BakeFile);
+    if let Some(g) = &system.github {
+        add(workflow::workflow_path(g), OutputOrigin::Workflow);
+    }
     add(PathBuf::from(graph::GRAPH_FILE), OutputOrigin::Graph);
     add(PathBuf::from(GITIGNORE), OutputOrigin::Gitignore);
     add(PathBuf::from(MANIFEST), OutputOrigin::Manifest);

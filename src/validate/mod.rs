@@ -11,6 +11,7 @@
 //! `networks`, `env`, `images`, `services`, `security`, `health`), checks they
 //! share in `common`, and the rules that look at the whole model in `rules/`.
 
+mod ci;
 mod common;
 mod delivery;
 mod env;
@@ -99,6 +100,7 @@ impl<'a> Validator<'a> {
             groups,
             ..system?
         };
+        self.ci_registry(m, &sys);
         self.cross_checks(m, &mut sys);
         Some(sys)
     }

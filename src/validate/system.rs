@@ -46,6 +46,8 @@ impl<'a> Validator<'a> {
             externals: Vec::new(),
             services: Vec::new(),
             groups: Vec::new(),
+            extra_tags: self.extra_tags(def),
+            github: self.github_ci(def),
         })
     }
     /// The system's name, platform and registry.

@@ -56,15 +56,25 @@ impl FakeTools {
 
     /// Runs lucid-gen in the project with the fakes first on PATH.
     fn run(&self, p: &Project, args: &[&str]) -> Output {
+        self.run_env(p, args, &[], &[])
+    }
+
+    /// `run` with variables set and removed.
+    fn run_env(&self, p: &Project, args: &[&str], set: &[(&str, &str)], unset: &[&str]) -> Output {
         let path = std::env::join_paths(
             std::iter::once(self.dir.path().to_path_buf())
                 .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
         )
         .unwrap();
-        let out = Command::new(BIN)
+        let mut cmd = Command::new(BIN);
+        for v in unset {
+            cmd.env_remove(v);
+        }
+        let out = cmd
             .args(args)
             .current_dir(p.dir.path())
             .env("PATH", path)
+            .envs(set.iter().copied())
             .output()
             .unwrap();
         assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
@@ -248,6 +258,81 @@ fn build_dry_run_uses_bake_when_buildx_is_installed() {
         format!("SOURCE_DIR={r}/src GENERATED_DIR={r}/generated docker buildx bake -f {r}/generated/docker-bake.hcl --set '*.platform=linux/arm64' base-images phase-edge")
     );
     assert_eq!(fake.calls(), vec!["docker buildx version"; 2]);
+}
+
+/// The ci fixture tags every image `1.4.0` (compose files use it), then
+/// `latest`, `${GITHUB_SHA}` and `v${RELEASE}`.
+fn ci_with_sources() -> Project {
+    let p = Project::fixture("ci");
+    p.run().args(&["all"]).run();
+    for dir in ["src/base", "src/db", "src/api"] {
+        fs::create_dir_all(p.path(dir)).unwrap();
+    }
+    p
+}
+
+const CI_IMAGES: [&str; 3] = ["base", "shop-db", "shop-api"];
+
+#[test]
+fn build_tags_every_image_with_every_tag_and_dry_run_shows_them() {
+    let p = ci_with_sources();
+    let env = [("GITHUB_SHA", "0123abc"), ("RELEASE", "2.0")];
+    let args = ["build", "--dry-run", "--source", "src"];
+    // The legacy builder: one `-t` per tag.
+    let fake = FakeTools::new(false);
+    let out = fake.run_env(&p, &args, &env, &[]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    for image in CI_IMAGES {
+        let r = format!("ghcr.io/example/shop/{image}");
+        let tags = format!("-t {r}:1.4.0 -t {r}:latest -t {r}:0123abc -t {r}:v2.0 -f ");
+        assert!(text.contains(&tags), "{image}: {text}");
+    }
+    // Bake: the bake file holds the tags; the dry run names them.
+    let fake = FakeTools::new(true);
+    let out = fake.run_env(&p, &args, &env, &[]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    for image in CI_IMAGES {
+        let r = format!("ghcr.io/example/shop/{image}");
+        let line = format!("# {r}:1.4.0 also tagged {r}:latest, {r}:0123abc, {r}:v2.0\n");
+        assert!(text.contains(&line), "{image}: {text}");
+    }
+    let bake = p.read("generated/docker-bake.hcl");
+    assert!(bake.contains("variable \"RELEASE\" {}"), "{bake}");
+    assert!(
+        bake.contains("tags       = [\"ghcr.io/example/shop/shop-db:1.4.0\", \"ghcr.io/example/shop/shop-db:latest\", \"ghcr.io/example/shop/shop-db:${GITHUB_SHA}\", \"ghcr.io/example/shop/shop-db:v${RELEASE}\"]"),
+        "{bake}"
+    );
+}
+
+#[test]
+fn build_refuses_a_tag_whose_variable_is_unset_before_anything_runs() {
+    let p = ci_with_sources();
+    for dry_run in [true, false] {
+        let fake = FakeTools::new(false);
+        let mut args = vec!["build", "--source", "src"];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let out = fake.run_env(&p, &args, &[("GITHUB_SHA", "0123abc")], &["RELEASE"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("the extra tag `v${RELEASE}` reads $RELEASE, which is not set"),
+            "{err}"
+        );
+        assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+        assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+        // A value that makes no tag is refused the same way.
+        let out = fake.run_env(&p, &args, &[("GITHUB_SHA", "a/b"), ("RELEASE", "1")], &[]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("resolves to `a/b`"),
+            "{}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]
@@ -473,6 +558,74 @@ fn build_builds_every_image_from_a_local_upstream() {
         "containers left: {}",
         stdout(&left)
     );
+}
+
+/// A real build with the legacy builder (or bake, where buildx is
+/// installed): every image of the local-build fixture ends up with its
+/// tag and both extra tags, one of them read from the environment.
+#[test]
+fn build_puts_every_extra_tag_on_every_image() {
+    need(docker_available(), "a running Docker daemon");
+    let ns = unique_name("lucid-gen-tags");
+    let system = unique_name("tagbuild");
+    let p = Project::fixture("local-build");
+    for file in ["model/system.yaml", "model/services.yaml"] {
+        let text = p
+            .read(file)
+            .replace("lucid-gen-test", &ns)
+            .replace("localbuild", &system)
+            .replace(
+                "    tag: \"1\"\n",
+                "    tag: \"1\"\n    extra_tags: [extra, \"sha-${LG_TEST_SHA}\"]\n",
+            );
+        p.write(file, &text);
+    }
+    let images = ["lb-base", "lb-one", "lb-two", "lb-three"];
+    let mut tags = vec![format!("{ns}/upstream:1")];
+    for image in images {
+        for tag in ["1", "extra", "sha-c0ffee"] {
+            tags.push(format!("{ns}/{image}:{tag}"));
+        }
+    }
+    let cleanup = Cleanup {
+        label: format!("lucid-gen.system={system}"),
+        tags,
+    };
+    let up = tempfile::tempdir().unwrap();
+    fs::write(up.path().join("hello.txt"), "hello\n").unwrap();
+    fs::write(
+        up.path().join("Dockerfile"),
+        "FROM scratch\nCOPY hello.txt /hello.txt\n",
+    )
+    .unwrap();
+    let out = docker(&[
+        "build",
+        "--label",
+        &cleanup.label,
+        "-t",
+        &cleanup.tags[0],
+        &up.path().display().to_string(),
+    ]);
+    assert!(out.status.success(), "upstream: {}", stderr(&out));
+    p.run().args(&["all"]).run();
+    for dir in ["base", "one", "two", "three"] {
+        fs::create_dir_all(p.path("src").join(dir)).unwrap();
+    }
+    p.run()
+        .env("LG_TEST_SHA", "c0ffee")
+        .args(&["build", "--source", "src", "--jobs", "2"])
+        .run();
+    for image in images {
+        let id = |tag: &str| {
+            let r = format!("{ns}/{image}:{tag}");
+            let out = docker(&["image", "inspect", "--format", "{{.Id}}", &r]);
+            assert!(out.status.success(), "{r}: {}", stderr(&out));
+            stdout(&out).trim().to_string()
+        };
+        let primary = id("1");
+        assert_eq!(id("extra"), primary, "{image}");
+        assert_eq!(id("sha-c0ffee"), primary, "{image}");
+    }
 }
 
 // --------------------------------------------------------------- deploy

@@ -30,3 +30,4 @@ mod standins;
 mod tooling;
 mod validation;
 mod verify;
+mod workflow;

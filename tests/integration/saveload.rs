@@ -239,3 +239,66 @@ fn load_without_the_lists_says_which_directory_to_pass() {
         .stderr_has("help: pass the directory `lucid-gen save --dir DIR` wrote")
         .run();
 }
+
+/// Extra tags travel in the same tarball: `save` takes every tag of a built
+/// image (refusing one left on another image), `load` brings each back
+/// with the image's ID.
+#[test]
+fn save_and_load_keep_every_extra_tag() {
+    need(docker_available(), "a running Docker daemon");
+    let ns = unique_name("lucid-gen-savetags");
+    let p = project(&ns);
+    let system = p.read("model/system.yaml").replace(
+        "    tag: \"1\"\n",
+        "    tag: \"1\"\n    extra_tags: [extra, \"sha-${LG_TEST_SHA}\"]\n",
+    );
+    p.write("model/system.yaml", &system);
+    p.run().args(&["all"]).run();
+    let refs = |name: &str| -> Vec<String> {
+        ["1", "extra", "sha-c0ffee"]
+            .iter()
+            .map(|t| format!("{ns}/{name}:{t}"))
+            .collect()
+    };
+    let all: Vec<String> = BUILT.iter().flat_map(|(n, _)| refs(n)).collect();
+    let _cleanup = Cleanup { tags: all.clone() };
+    for (name, _) in BUILT {
+        let r = refs(name);
+        build_tiny(&r[0]);
+        for extra in &r[1..] {
+            assert!(docker(&["tag", &r[0], extra]).status.success());
+        }
+    }
+    // `extra` of lb-two left on another image: refused, nothing saved.
+    let stale = format!("{ns}/lb-two:extra");
+    assert!(docker(&["tag", &format!("{ns}/lb-one:1"), &stale])
+        .status
+        .success());
+    p.run()
+        .env("LG_TEST_SHA", "c0ffee")
+        .args(&["save", "--dir", "images"])
+        .status(1)
+        .stderr_has(&format!("{ns}/lb-two:1 or one of its tags"))
+        .stderr_has("nothing was saved")
+        .run();
+    assert!(docker(&["tag", &format!("{ns}/lb-two:1"), &stale])
+        .status
+        .success());
+    p.run()
+        .env("LG_TEST_SHA", "c0ffee")
+        .args(&["save", "--dir", "images"])
+        .stdout_has("save: 4 image(s)")
+        .run();
+    let manifest: serde_json::Value = serde_json::from_str(&p.read("images/images.json")).unwrap();
+    let entry = &manifest["images"][1];
+    assert_eq!(entry["image"], format!("{ns}/lb-one:1").as_str());
+    assert_eq!(entry["tags"], serde_json::json!(refs("lb-one")[1..]));
+    let ids: Vec<String> = all.iter().map(|r| image_id(r).unwrap()).collect();
+    let mut rm = vec!["image", "rm"];
+    rm.extend(all.iter().map(String::as_str));
+    assert!(docker(&rm).status.success());
+    p.run().args(&["load", "--dir", "images"]).run();
+    for (r, id) in all.iter().zip(&ids) {
+        assert_eq!(image_id(r).as_ref(), Some(id), "{r} back with its ID");
+    }
+}

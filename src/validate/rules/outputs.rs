@@ -164,6 +164,9 @@ impl Validator<'_> {
                 .get_index(i)?
                 .1
                 .at(&p().key("config_files").index(j).key("target")),
+            OutputOrigin::Workflow => {
+                (m.system.as_ref()?).at(&p().key("ci").key("github").key("workflow_file"))
+            }
             OutputOrigin::LintConfig
             | OutputOrigin::BakeFile
             | OutputOrigin::Graph
@@ -238,5 +241,6 @@ fn describe(sys: &System, origin: OutputOrigin) -> String {
         OutputOrigin::Gitignore => "output's .gitignore".into(),
         OutputOrigin::Manifest => "manifest of written files".into(),
         OutputOrigin::Probe => "health probe program".into(),
+        OutputOrigin::Workflow => "GitHub workflow".into(),
     }
 }
