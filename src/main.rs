@@ -336,10 +336,14 @@ fn deployment(paths: &Paths, fresh: bool) -> Result<Deployment, Failure> {
             return Err(Failure::Reported);
         }
     }
+    let variants = (0..system.variants.len())
+        .map(|v| system.with_variant(v))
+        .collect();
     Ok(Deployment {
-        system,
+        system: system.primary(),
         secrets: resolved.values,
         out_dir,
+        variants,
     })
 }
 

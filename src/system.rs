@@ -32,6 +32,75 @@ pub struct System {
     /// the environment.
     pub externals: Vec<ExternalService>,
     pub services: Vec<Service>,
+    /// The model's variants, in the order written (empty: one rendering).
+    pub variants: Vec<Variant>,
+    /// The variant applied by [`System::with_variant`]: its file names,
+    /// environment and volumes are already in place.
+    pub variant: Option<usize>,
+}
+
+/// One rendering of every compose file (`variants.<name>`).
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub description: Option<String>,
+    /// Inserted before the extension of each compose file name.
+    pub compose_suffix: Option<String>,
+    /// Built services get a Compose `build:` section.
+    pub build: bool,
+}
+
+/// What a service adds in one variant.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceVariant {
+    pub environment: Vec<(String, String)>,
+    pub volumes: Vec<Volume>,
+}
+
+/// `docker-compose.yml` with suffix `prod`: `docker-compose.prod.yml`.
+pub fn suffixed_file_name(file: &str, suffix: Option<&str>) -> String {
+    let Some(suffix) = suffix else {
+        return file.to_string();
+    };
+    match file.rfind('.').filter(|&i| i > 0) {
+        Some(i) => format!("{}.{suffix}{}", &file[..i], &file[i..]),
+        None => format!("{file}.{suffix}"),
+    }
+}
+
+impl System {
+    /// The system as variant `v` renders it: compose file names suffixed,
+    /// every service's variant environment and volumes added after its own.
+    pub fn with_variant(&self, v: usize) -> System {
+        let mut sys = self.clone();
+        let suffix = self.variants[v].compose_suffix.as_deref();
+        for phase in &mut sys.phases {
+            phase.compose_file = suffixed_file_name(&phase.compose_file, suffix);
+        }
+        sys.output.master_compose = suffixed_file_name(&sys.output.master_compose, suffix);
+        for s in &mut sys.services {
+            if let Some(add) = s.variants.get(v) {
+                s.environment.extend(add.environment.iter().cloned());
+                s.volumes.extend(add.volumes.iter().cloned());
+            }
+        }
+        sys.variant = Some(v);
+        sys
+    }
+
+    /// What `up`, `test`, `plan` and `down` run: the first variant, or the
+    /// system itself when it has none.
+    pub fn primary(self) -> System {
+        match self.variants.is_empty() || self.variant.is_some() {
+            true => self,
+            false => self.with_variant(0),
+        }
+    }
+
+    /// Whether compose files give built services a `build:` section.
+    pub fn compose_builds(&self) -> bool {
+        self.variant.is_some_and(|v| self.variants[v].build)
+    }
 }
 
 /// A service outside the model (a managed database). Compose cannot start
@@ -233,6 +302,10 @@ pub struct Service {
     pub security: Security,
     /// Linter rule id → why it is accepted for this service.
     pub lint_exceptions: Vec<(String, String)>,
+    /// Containers running this service (Compose `deploy.replicas`).
+    pub replicas: u32,
+    /// One entry per `System::variants` (empty when there are none).
+    pub variants: Vec<ServiceVariant>,
 }
 
 /// One secret a service receives.

@@ -63,13 +63,15 @@ pub enum Rule {
     SecurityException,
     MissingHealthCheck,
     MissingLimits,
+    // Variants of one model.
+    Variant,
     // Where the generated secrets are kept.
     SecretExposure,
 }
 
 impl Rule {
     /// Every rule, in the order of the README's rule list.
-    pub const ALL: [Rule; 51] = [
+    pub const ALL: [Rule; 52] = [
         Rule::Io,
         Rule::NotUtf8,
         Rule::EmptyFile,
@@ -120,6 +122,7 @@ impl Rule {
         Rule::SecurityException,
         Rule::MissingHealthCheck,
         Rule::MissingLimits,
+        Rule::Variant,
         Rule::SecretExposure,
     ];
 
@@ -175,6 +178,7 @@ impl Rule {
             Rule::SecurityException => "security-exception",
             Rule::MissingHealthCheck => "missing-health-check",
             Rule::MissingLimits => "missing-limits",
+            Rule::Variant => "variant",
             Rule::SecretExposure => "secret-exposure",
         }
     }

@@ -15,6 +15,7 @@ pub mod deploy;
 pub mod down;
 pub mod probe;
 pub mod progress;
+mod replicas;
 pub mod save;
 pub mod secret_check;
 pub mod standin;
@@ -221,10 +222,14 @@ pub fn git_tracks(file: &Path) -> bool {
 /// A validated model, its secret values and where its files were written:
 /// what every Docker-facing command works from.
 pub struct Deployment {
+    /// The model as `up`, `test`, `plan` and `down` run it: its first
+    /// variant applied, when it has variants.
     pub system: System,
     pub secrets: SecretValues,
     /// The output directory, absolute.
     pub out_dir: PathBuf,
+    /// The model once per variant (empty without variants), for `verify`.
+    pub variants: Vec<System>,
 }
 
 impl Deployment {
@@ -248,6 +253,17 @@ impl Deployment {
                 }
                 Ok(found)
             }
+        }
+    }
+
+    /// Every compose file of every variant (phases then master, variant
+    /// by variant), or of the model when it has none.
+    pub fn every_compose_plan(&self) -> Vec<ComposePlan> {
+        match self.variants.is_empty() {
+            true => plan::compose_plans(&self.system),
+            false => (self.variants.iter())
+                .flat_map(plan::compose_plans)
+                .collect(),
         }
     }
 

@@ -21,6 +21,7 @@ pub(super) struct Merged<'a> {
     pub(super) images: Section<'a, raw::ImageDef>,
     pub(super) externals: Section<'a, raw::ExternalServiceDef>,
     pub(super) services: Section<'a, raw::ServiceDef>,
+    pub(super) variants: Section<'a, raw::VariantDef>,
 }
 
 impl<'a> Validator<'a> {
@@ -35,6 +36,7 @@ impl<'a> Validator<'a> {
             images: IndexMap::new(),
             externals: IndexMap::new(),
             services: IndexMap::new(),
+            variants: IndexMap::new(),
         };
         for (file, fragment) in fragments.iter().enumerate() {
             if let Some(system) = &fragment.system {
@@ -64,6 +66,7 @@ impl<'a> Validator<'a> {
             self.merge_section(file, "services", &fragment.services, &mut m.services);
             let externals = &fragment.external_services;
             self.merge_section(file, "external_services", externals, &mut m.externals);
+            self.merge_section(file, "variants", &fragment.variants, &mut m.variants);
         }
         m
     }

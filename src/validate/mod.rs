@@ -26,6 +26,7 @@ mod rules;
 mod security;
 mod services;
 mod system;
+mod variants;
 
 use crate::diagnostic::{self, Diagnostic, Kind};
 use crate::model::{LoadedModel, SourceFile};
@@ -93,6 +94,7 @@ impl<'a> Validator<'a> {
             images,
             externals,
             services,
+            variants: self.variants(m),
             ..system?
         };
         self.cross_checks(m, &mut sys);

@@ -45,6 +45,8 @@ impl<'a> Validator<'a> {
             images: Vec::new(),
             externals: Vec::new(),
             services: Vec::new(),
+            variants: Vec::new(),
+            variant: None,
         })
     }
     /// The system's name, platform and registry.

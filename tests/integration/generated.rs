@@ -12,7 +12,7 @@ use lucid_gen::secrets::{self, SecretSource};
 use lucid_gen::write::{self, Outputs};
 use lucid_gen::{model, render, validate};
 
-fn render_model(dir: &Path, seed: u64) -> (Outputs, secrets::SecretValues) {
+pub(crate) fn render_model(dir: &Path, seed: u64) -> (Outputs, secrets::SecretValues) {
     let loaded = model::load_dir(dir).unwrap_or_else(|e| panic!("{}: {e:?}", dir.display()));
     let valid = validate::validate(&loaded).unwrap_or_else(|d| {
         panic!(
@@ -34,7 +34,7 @@ fn render_repo_model(seed: u64) -> (Outputs, secrets::SecretValues) {
 }
 
 /// Every file under a `=== path ===` header, secret values redacted.
-fn gallery(outputs: &Outputs, values: &secrets::SecretValues) -> String {
+pub(crate) fn gallery(outputs: &Outputs, values: &secrets::SecretValues) -> String {
     let mut joined = String::new();
     for (path, file) in outputs {
         joined.push_str(&format!("=== {} ===\n", path.display()));

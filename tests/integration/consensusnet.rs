@@ -1,0 +1,370 @@
+//! The ConsensusNet example (seed 004, `examples/consensusnet/`): its
+//! committed `generated/` fresh and snapshotted, every file through
+//! `verify`, the dev and prod compose files equal but for environment,
+//! volumes and build-vs-pull (read back through `docker compose config`),
+//! replicas and variants refused where they cannot work, and the whole
+//! system up as stand-ins with three agent replicas, each one checked.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::{need, repo_root, stderr, stdout, unique_name, Project};
+use crate::generated::{gallery, render_model};
+
+/// The operator's values and where Compose finds the source tree: what
+/// every Compose-reading command of the example needs.
+fn operator_env(generated: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("CONSENSUSNET_DB_USER", "cn-operator-user-8d2f".into()),
+        ("CONSENSUSNET_DB_PASSWORD", "operator-db-pass-41c7".into()),
+        ("CONSENSUSNET_OPENAI_API_KEY", "sk-operator-test-key".into()),
+        ("DB_HOST", "db.example.internal".into()),
+        ("DB_PORT", "25060".into()),
+        ("SOURCE_DIR", "/nonexistent/consensusnet-src".into()),
+        ("GENERATED_DIR", generated.display().to_string()),
+    ]
+}
+
+fn example() -> PathBuf {
+    repo_root().join("examples/consensusnet")
+}
+
+#[test]
+fn committed_generated_dir_is_fresh_and_holds_no_secret() {
+    let (outputs, values) = render_model(&example().join("model"), 0);
+    let root = example().join("generated");
+    let mut stale = Vec::new();
+    for (path, file) in &outputs {
+        let on_disk = std::fs::read_to_string(root.join(path)).ok();
+        match (file.secret, on_disk) {
+            // Secret-bearing files are rendered on each machine, never committed.
+            (true, _) => {}
+            (false, Some(text)) if text == file.text => {}
+            _ => stale.push(path.display().to_string()),
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "examples/consensusnet/generated is stale in {stale:?}: run `cargo run -- all \
+         --model examples/consensusnet/model --out examples/consensusnet/generated \
+         --insecure-secret-seed 0` and commit the result"
+    );
+    let tracked = Command::new("git")
+        .args(["ls-files", "examples/consensusnet/generated"])
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    for line in String::from_utf8_lossy(&tracked.stdout).lines() {
+        let rel = Path::new(line)
+            .strip_prefix("examples/consensusnet/generated")
+            .unwrap();
+        let file = outputs.get(rel);
+        assert!(
+            file.is_some_and(|f| !f.secret),
+            "{line}: not a public output"
+        );
+    }
+    let (outputs, values42) = render_model(&example().join("model"), 42);
+    drop(values);
+    insta::assert_snapshot!("consensusnet_gallery", gallery(&outputs, &values42));
+}
+
+#[test]
+fn dev_and_prod_files_are_named_by_the_model_and_prod_never_builds() {
+    let root = example().join("generated");
+    let dev = std::fs::read_to_string(root.join("docker-compose.yml")).unwrap();
+    let prod = std::fs::read_to_string(root.join("docker-compose.prod.yml")).unwrap();
+    assert!(dev.contains("    build:\n"), "{dev}");
+    assert!(!prod.contains("build:"), "{prod}");
+    assert!(prod.contains("image: \"ghcr.io/hretheum/consensus.net/api:latest\""));
+    // Three agent workers, the same in both files.
+    for text in [&dev, &prod] {
+        assert_eq!(text.matches("      replicas: 3\n").count(), 1, "{text}");
+    }
+}
+
+/// `docker compose config --format json` of one generated file.
+fn compose_config(generated: &Path, file: &str) -> Value {
+    let mut cmd = Command::new("docker");
+    cmd.args(["compose", "-f", file, "config", "--format", "json"])
+        .current_dir(generated);
+    for (k, v) in operator_env(generated) {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("docker compose");
+    assert!(out.status.success(), "{file}: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A service as Compose reads it, without what variants may change: its
+/// environment, volumes, build and the hash labels derived from them.
+fn invariant_part(service: &Value) -> Value {
+    let mut s = service.clone();
+    let map = s.as_object_mut().unwrap();
+    for key in ["environment", "volumes", "build"] {
+        map.remove(key);
+    }
+    if let Some(labels) = map.get_mut("labels").and_then(Value::as_object_mut) {
+        labels.remove("lucid-gen.hash.env");
+        labels.remove("lucid-gen.hash.config");
+    }
+    s
+}
+
+#[test]
+fn dev_and_prod_differ_only_in_environment_volumes_and_build() {
+    need(
+        crate::common::compose_available(),
+        "Docker Compose v2 (`docker compose`)",
+    );
+    let generated = example().join("generated");
+    let dev = compose_config(&generated, "docker-compose.yml");
+    let prod = compose_config(&generated, "docker-compose.prod.yml");
+    let services = |c: &Value| c["services"].as_object().unwrap().clone();
+    let (dev_s, prod_s) = (services(&dev), services(&prod));
+    let names = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&dev_s), names(&prod_s), "the same services");
+    assert_eq!(dev["networks"], prod["networks"], "the same networks");
+    let mut differ: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (name, d) in &dev_s {
+        let p = &prod_s[name];
+        assert_eq!(d["ports"], p["ports"], "{name}: the same ports");
+        assert_eq!(d["image"], p["image"], "{name}: the same image");
+        assert_eq!(invariant_part(d), invariant_part(p), "{name}");
+        for key in ["environment", "volumes", "build"] {
+            if d.get(key) != p.get(key) {
+                differ.entry(name.clone()).or_default().push(key);
+            }
+        }
+        assert!(p.get("build").is_none(), "{name}: prod pulls");
+    }
+    // What does differ, and how.
+    for built in ["api", "agent", "frontend"] {
+        assert!(differ[built].contains(&"build"), "{built}: {differ:?}");
+        assert_eq!(
+            dev_s[built]["build"]["context"].as_str().unwrap(),
+            if built == "frontend" {
+                "/nonexistent/consensusnet-src/frontend"
+            } else {
+                "/nonexistent/consensusnet-src"
+            }
+        );
+    }
+    assert_eq!(dev_s["api"]["environment"]["ENV"], "development");
+    assert_eq!(prod_s["api"]["environment"]["ENV"], "production");
+    assert_eq!(differ["redis"], ["volumes"]);
+    assert!(!differ.contains_key("nginx"), "{differ:?}");
+    assert_eq!(dev_s["agent"]["deploy"]["replicas"], 3);
+    assert_eq!(prod_s["agent"]["deploy"]["replicas"], 3);
+}
+
+#[test]
+fn verify_passes_on_every_file_of_every_variant() {
+    need(
+        crate::e2e::docker_available(),
+        "a running Docker engine with Compose v2",
+    );
+    let p = Project::from_model(&example().join("model"));
+    let generated = p.path("generated");
+    let run = |args: &[&str]| {
+        let mut t = p.run().args(args);
+        for (k, v) in operator_env(&generated) {
+            t = t.env(k, &v);
+        }
+        t
+    };
+    run(&["all"]).run();
+    let out = run(&["verify"]).run();
+    let text = stdout(&out);
+    for file in [
+        "docker-compose.yml",
+        "docker-compose.prod.yml",
+        "docker-compose.master.yml",
+        "docker-compose.master.prod.yml",
+        "dockerfiles/services/api/Dockerfile",
+        "dockerfiles/services/agent/Dockerfile",
+        "dockerfiles/services/frontend/Dockerfile",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("ok ") && l.ends_with(file)),
+            "{file} not verified:\n{text}"
+        );
+    }
+    assert!(text.contains("verify: 7 files, 0 failed"), "{text}");
+}
+
+/// `check` on the example with `from` replaced by `to` in services.yaml:
+/// exit 1, and the diagnostic at its place with its rule.
+fn refused(from: &str, to: &str, rule: &str, message: &str) {
+    let p = Project::from_model(&example().join("model"));
+    let text = p.read("model/services.yaml");
+    assert!(text.contains(from), "{from}");
+    p.write("model/services.yaml", &text.replacen(from, to, 1));
+    let out = p.run().args(&["check"]).status(1).run();
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("error[{rule}]: {message}")),
+        "{rule}: {message}\n{err}"
+    );
+    assert!(err.contains("model/services.yaml:"), "{err}");
+}
+
+#[test]
+fn replicas_that_cannot_work_are_refused_where_written() {
+    refused(
+        "    replicas: 3\n",
+        "    replicas: 3\n    ports:\n      - { container: 9000, host: 19000 }\n",
+        "port-clash",
+        "`agent` runs 3 replicas but publishes host port 19000, which only one container can bind",
+    );
+    refused(
+        "    replicas: 3\n",
+        "    replicas: 0\n",
+        "invalid-resource",
+        "`agent` asks for 0 replicas",
+    );
+    refused(
+        "    replicas: 3\n",
+        "    replicas: 3\n    run_once: true\n",
+        "one-shot",
+        "one-shot service `agent` cannot run 3 replicas: it runs once",
+    );
+}
+
+#[test]
+fn variant_overrides_are_refused_when_they_name_no_variant_or_repeat_the_base() {
+    refused(
+        "      prod:\n        environment: { ENV: production }\n",
+        "      staging:\n        environment: { ENV: production }\n",
+        "variant",
+        "unknown variant `staging`: the top-level `variants` does not declare it",
+    );
+    refused(
+        "    user: \"1000:1000\"\n",
+        "    user: \"1000:1000\"\n    environment: { APP_ENV: shared }\n",
+        "variant",
+        "`frontend` sets `APP_ENV` in its `environment` and again in variant `dev`",
+    );
+}
+
+/// Takes the stand-ins down, with the variables Compose needs to read the
+/// files, even when the test fails.
+struct Down<'a> {
+    project: &'a Project,
+    prefix: String,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let mut down = self.project.run();
+        for (k, v) in &self.env {
+            down = down.env(k, v);
+        }
+        let _ = down
+            .args(&["down", "--volumes", "--project", &self.prefix])
+            .status_any()
+            .run();
+    }
+}
+
+/// Rows of `lucid-gen test`'s table whose first column is `kind`.
+fn rows<'t>(table: &'t str, kind: &str) -> Vec<&'t str> {
+    table
+        .lines()
+        .filter(|l| l.split_whitespace().next() == Some(kind))
+        .collect()
+}
+
+#[test]
+fn stand_ins_run_three_agents_and_test_checks_each_replica() {
+    let _stack = crate::common::docker_stack();
+    need(
+        crate::e2e::docker_available(),
+        "a running Docker engine with Compose v2",
+    );
+    let p = Project::from_model(&example().join("model"));
+    // A free host port instead of 80, which this machine may not spare.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let services = p.read("model/services.yaml");
+    let services = services.replace("host: 80,", &format!("host: {free}, host_ip: 127.0.0.1,"));
+    p.write("model/services.yaml", &services);
+    let prefix = unique_name("i12-consensus");
+    // The "managed database": a listener on the backend network's gateway.
+    let db_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = operator_env(&p.path("generated"));
+    env.retain(|(k, _)| !k.starts_with("DB_"));
+    env.push(("DB_HOST", "10.64.2.1".into()));
+    env.push(("DB_PORT", db_port.to_string()));
+    let run = |args: &[&str]| {
+        let mut t = p.run().args(args);
+        for (k, v) in &env {
+            t = t.env(k, v);
+        }
+        t
+    };
+    run(&["all"]).run();
+    let _down = Down {
+        project: &p,
+        prefix: prefix.clone(),
+        env: env.clone(),
+    };
+    run(&["up", "--stand-ins", "--project", &prefix]).run();
+    let _db = std::net::TcpListener::bind(("10.64.2.1", db_port)).unwrap();
+    let out = run(&["test", "--project", &prefix]).status_any().run();
+    let table = stdout(&out);
+    assert!(out.status.success(), "{table}\n{}", stderr(&out));
+    let replicas = rows(&table, "replicas");
+    assert_eq!(replicas.len(), 1, "{table}");
+    assert!(
+        replicas[0].contains("3 containers (3 running) of 3 declared"),
+        "{table}"
+    );
+    for n in 1..=3 {
+        let agent = format!("agent#{n}");
+        let running = rows(&table, "running");
+        assert!(
+            running
+                .iter()
+                .any(|r| r.contains(&agent) && r.ends_with(" ok")),
+            "{agent} not healthy:\n{table}"
+        );
+        for kind in ["env", "dependency", "external"] {
+            assert!(
+                rows(&table, kind).iter().any(|r| r.contains(&agent)),
+                "no {kind} row from {agent}:\n{table}"
+            );
+        }
+        // Each replica by its own address: unreachable from the edge network.
+        assert!(
+            rows(&table, "isolation-tcp")
+                .iter()
+                .any(|r| r.contains("net consensusnet-edge") && r.contains(&agent)),
+            "{agent} not probed from the edge network:\n{table}"
+        );
+    }
+    // Every container's secrets row (one per replica), all as declared.
+    assert_eq!(
+        rows(&table, "secrets")
+            .iter()
+            .filter(|r| r.contains("agent"))
+            .count(),
+        3,
+        "{table}"
+    );
+    let plan = run(&["plan", "--project", &prefix]).run();
+    assert!(stdout(&plan).contains("agent"), "{}", stdout(&plan));
+    assert!(stdout(&plan).contains("nothing to do"), "{}", stdout(&plan));
+}
