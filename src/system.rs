@@ -88,15 +88,6 @@ impl System {
         sys
     }
 
-    /// What `up`, `test`, `plan` and `down` run: the first variant, or the
-    /// system itself when it has none.
-    pub fn primary(self) -> System {
-        match self.variants.is_empty() || self.variant.is_some() {
-            true => self,
-            false => self.with_variant(0),
-        }
-    }
-
     /// Whether compose files give built services a `build:` section.
     pub fn compose_builds(&self) -> bool {
         self.variant.is_some_and(|v| self.variants[v].build)

@@ -701,3 +701,65 @@ exec "$bin/postgres" -D /tmp/pg -k /tmp -c listen_addresses='*'"#;
     assert!(out.contains("password authentication failed"), "{out}");
     assert!(!out.contains(&password));
 }
+
+#[test]
+fn the_example_model_names_the_committed_schema_and_passes_it() {
+    let available = Command::new("check-jsonschema")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    need(available, "check-jsonschema");
+    let dir = example().join("model");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../../../model.schema.json\n"),
+            "{}",
+            f.display()
+        );
+    }
+    let out = Command::new("check-jsonschema")
+        .arg("--schemafile")
+        .arg(repo_root().join("model.schema.json"))
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn deploy_of_the_prod_variant_ships_the_prod_file_and_no_dockerfile() {
+    let p = rendered(&operator_env(Path::new("/unused")));
+    let deploy = |variant: &str| {
+        let mut t = p.run().args(&[
+            "deploy",
+            "--host",
+            "deploy@127.0.0.1",
+            "--dry-run",
+            "--variant",
+            variant,
+        ]);
+        for (k, v) in operator_env(Path::new("/unused")) {
+            t = t.env(k, &v);
+        }
+        t
+    };
+    let out = deploy("prod").run();
+    let text = stdout(&out);
+    assert!(
+        text.contains("docker compose -f docker-compose.prod.yml up -d --wait"),
+        "{text}"
+    );
+    assert!(!text.contains("docker-compose.yml"), "{text}");
+    assert!(!text.contains("Dockerfile"), "{text}");
+    deploy("staging")
+        .status(2)
+        .stderr_has("unknown variant `staging`; the model's variants are: dev, prod")
+        .run();
+}
