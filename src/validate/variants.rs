@@ -11,6 +11,18 @@ use super::location::{p, Def};
 use super::merge::Merged;
 use super::Validator;
 
+/// Every path the service mounts something at in every variant: its
+/// volumes, config files and secret files (`/run/secrets/NAME` unless
+/// given a `target`).
+fn mounted(s: &raw::ServiceDef) -> Vec<String> {
+    let volumes = s.volumes.iter().map(|v| v.target.clone());
+    let configs = s.config_files.iter().map(|f| f.target.clone());
+    let files = (s.secrets.iter())
+        .filter(|u| u.delivery != raw::DeliveryDef::Env)
+        .map(|u| (u.target.clone()).unwrap_or_else(|| format!("/run/secrets/{}", u.name)));
+    volumes.chain(configs).chain(files).collect()
+}
+
 impl<'a> Validator<'a> {
     /// The top-level `variants`, in the order written.
     pub(super) fn variants(&mut self, m: &Merged<'a>) -> Vec<Variant> {
@@ -76,7 +88,7 @@ impl<'a> Validator<'a> {
             }
             let volumes = self.volume_list(&at.key("volumes"), &add.volumes);
             for (i, vol) in volumes.iter().enumerate() {
-                if d.def.volumes.iter().any(|b| b.target == vol.target) {
+                if mounted(d.def).contains(&vol.target) {
                     let kind = Kind::VariantVolumeTwice {
                         service: name.to_string(),
                         variant: key.clone(),

@@ -250,6 +250,19 @@ fn variant_overrides_are_refused_when_they_name_no_variant_or_repeat_the_base() 
         "variant",
         "`frontend` sets `APP_ENV` in its `environment` and again in variant `dev`",
     );
+    // The whole-model rules see each variant's additions too.
+    refused(
+        "        environment: { ENV: production }\n",
+        "        environment: { ENV: production, DB_HOST: db.internal }\n",
+        "env-conflict",
+        "`api` sets `DB_HOST` in its environment, which Compose fills with where external service `postgres` is",
+    );
+    refused(
+        "          - { name: redis-dev-data, target: /data }\n",
+        "          - { name: redis-dev-data, target: /usr/local/etc/redis/redis.conf }\n",
+        "variant",
+        "variant `dev` of `redis` mounts a volume at `/usr/local/etc/redis/redis.conf`, where the service already mounts one",
+    );
 }
 
 /// Takes the stand-ins down, with the variables Compose needs to read the
