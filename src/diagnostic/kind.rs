@@ -408,6 +408,10 @@ kinds! {
     VariantVolumeTwice { service: String, variant: String, target: String } => Variant, Error,
         "variant `{variant}` of `{service}` mounts a volume at `{target}`, where the service already mounts one",
         "mount each path once: in `volumes` (every variant) or in the variant's `volumes`";
+    /// Two variants (or a variant's phase and another's) naming one file.
+    VariantFileClash { variant: String, file: String, other: String } => Variant, Error,
+        "variant `{variant}` writes compose file `{file}`, which variant `{other}` also writes",
+        "give the variants different `compose_suffix`es (one of them may have none)";
     VariantSuffix { suffix: String } => Variant, Error,
         "compose suffix `{suffix}` cannot be part of a compose file name",
         "use letters, digits, `-` and `_`, e.g. `prod` (`docker-compose.yml` becomes `docker-compose.prod.yml`)";

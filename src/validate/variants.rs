@@ -5,7 +5,7 @@
 
 use crate::diagnostic::Kind;
 use crate::model::raw;
-use crate::system::{PortMapping, ServiceVariant, Variant};
+use crate::system::{suffixed_file_name, PortMapping, ServiceVariant, Variant};
 
 use super::location::{p, Def};
 use super::merge::Merged;
@@ -48,7 +48,37 @@ impl<'a> Validator<'a> {
                 build: v.build,
             });
         }
+        self.variant_file_clashes(m, &out);
         out
+    }
+
+    /// No two variants write a compose file of the same name (every
+    /// phase's and the master's, suffixed).
+    fn variant_file_clashes(&mut self, m: &Merged<'a>, variants: &[Variant]) {
+        let master = (m.system.as_ref())
+            .map(|s| s.def.output.master_compose.clone())
+            .unwrap_or_default();
+        let files: Vec<&String> = (m.phases.values().map(|p| &p.def.compose_file))
+            .chain([&master])
+            .collect();
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        for (i, v) in variants.iter().enumerate() {
+            for file in &files {
+                let name = suffixed_file_name(file, v.compose_suffix.as_deref());
+                match seen.iter().find(|(f, j)| *f == name && *j != i) {
+                    Some((_, j)) => {
+                        let kind = Kind::VariantFileClash {
+                            variant: v.name.clone(),
+                            file: name,
+                            other: variants[*j].name.clone(),
+                        };
+                        self.report_at_key(&m.variants[i].here(), kind);
+                        break;
+                    }
+                    None => seen.push((name, i)),
+                }
+            }
+        }
     }
 
     /// One entry per declared variant: what this service adds in it.
