@@ -291,6 +291,11 @@ pub(crate) struct Paths {
     /// output for snapshots and tests only: never for a real deployment.
     #[arg(long, value_name = "N", hide_short_help = true)]
     pub(crate) insecure_secret_seed: Option<u64>,
+    /// The model's variant that `up`, `test`, `plan`, `down`, `build` and
+    /// `deploy` use (default: the first one the model declares); `all`
+    /// and `verify` always cover every variant.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) variant: Option<String>,
 }
 
 /// How diagnostics are printed.

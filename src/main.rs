@@ -344,11 +344,38 @@ fn deployment(paths: &Paths, fresh: bool) -> Result<Deployment, Failure> {
             return Err(Failure::Reported);
         }
     }
+    let variants: Vec<_> = (0..system.variants.len())
+        .map(|v| system.with_variant(v))
+        .collect();
     Ok(Deployment {
-        system,
+        system: chosen_variant(system, &variants, paths.variant.as_deref())?,
         secrets: resolved.values,
         out_dir,
+        variants,
     })
+}
+
+/// The system as the Docker commands run it: the variant `--variant`
+/// names, or the first; the model itself when it has none.
+fn chosen_variant(
+    system: lucid_gen::system::System,
+    variants: &[lucid_gen::system::System],
+    name: Option<&str>,
+) -> Result<lucid_gen::system::System, Failure> {
+    let names: Vec<&str> = system.variants.iter().map(|v| v.name.as_str()).collect();
+    match name {
+        None => Ok(variants.first().cloned().unwrap_or(system)),
+        Some(name) => match names.iter().position(|n| *n == name) {
+            Some(i) => Ok(variants[i].clone()),
+            None if names.is_empty() => Err(Failure::Usage(format!(
+                "--variant {name}: the model declares no variants"
+            ))),
+            None => Err(Failure::Usage(format!(
+                "unknown variant `{name}`; the model's variants are: {}",
+                names.join(", ")
+            ))),
+        },
+    }
 }
 
 /// The format `check`/`all --format` chose; every other command prints for

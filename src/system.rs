@@ -38,6 +38,11 @@ pub struct System {
     pub extra_tags: Vec<crate::ci::TagTemplate>,
     /// The GitHub Actions workflow, when the model asks for one.
     pub github: Option<crate::ci::GithubCi>,
+    /// The model's variants, in the order written (empty: one rendering).
+    pub variants: Vec<Variant>,
+    /// The variant applied by [`System::with_variant`]: its file names,
+    /// environment and volumes are already in place.
+    pub variant: Option<usize>,
 }
 
 /// A set of services with its own compose file, which also holds every
@@ -50,6 +55,65 @@ pub struct Group {
     /// The services the model lists (indices into `System::services`),
     /// each once, in the model's order.
     pub services: Vec<usize>,
+}
+
+/// One rendering of every compose file (`variants.<name>`).
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub description: Option<String>,
+    /// Inserted before the extension of each compose file name.
+    pub compose_suffix: Option<String>,
+    /// Built services get a Compose `build:` section.
+    pub build: bool,
+}
+
+/// What a service adds in one variant.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceVariant {
+    pub environment: Vec<(String, String)>,
+    pub volumes: Vec<Volume>,
+}
+
+/// `docker-compose.yml` with suffix `prod`: `docker-compose.prod.yml`.
+pub fn suffixed_file_name(file: &str, suffix: Option<&str>) -> String {
+    let Some(suffix) = suffix else {
+        return file.to_string();
+    };
+    match file.rfind('.').filter(|&i| i > 0) {
+        Some(i) => format!("{}.{suffix}{}", &file[..i], &file[i..]),
+        None => format!("{file}.{suffix}"),
+    }
+}
+
+impl System {
+    /// The system as variant `v` renders it: compose file names (phases,
+    /// master, groups) suffixed,
+    /// every service's variant environment and volumes added after its own.
+    pub fn with_variant(&self, v: usize) -> System {
+        let mut sys = self.clone();
+        let suffix = self.variants[v].compose_suffix.as_deref();
+        for phase in &mut sys.phases {
+            phase.compose_file = suffixed_file_name(&phase.compose_file, suffix);
+        }
+        sys.output.master_compose = suffixed_file_name(&sys.output.master_compose, suffix);
+        for group in &mut sys.groups {
+            group.compose_file = suffixed_file_name(&group.compose_file, suffix);
+        }
+        for s in &mut sys.services {
+            if let Some(add) = s.variants.get(v) {
+                s.environment.extend(add.environment.iter().cloned());
+                s.volumes.extend(add.volumes.iter().cloned());
+            }
+        }
+        sys.variant = Some(v);
+        sys
+    }
+
+    /// Whether compose files give built services a `build:` section.
+    pub fn compose_builds(&self) -> bool {
+        self.variant.is_some_and(|v| self.variants[v].build)
+    }
 }
 
 /// A service outside the model (a managed database). Compose cannot start
@@ -263,6 +327,10 @@ pub struct Service {
     /// its image's own USER, so the compose file sets none and `user` is
     /// unused.
     pub image_user: bool,
+    /// Containers running this service (Compose `deploy.replicas`).
+    pub replicas: u32,
+    /// One entry per `System::variants` (empty when there are none).
+    pub variants: Vec<ServiceVariant>,
 }
 
 /// One secret a service receives.

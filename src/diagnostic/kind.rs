@@ -447,6 +447,31 @@ kinds! {
     OneShot { service: String, why: String } => OneShot, Error,
         "one-shot service `{service}` {why}",
         "a one-shot job (`run_once` or `initializes`) runs to completion: no ports, no health check, `restart` left to lucid-gen";
+    /// A replicated service publishing a fixed host port: the second
+    /// replica could not bind it.
+    ReplicatedHostPort { service: String, replicas: u32, port: u16 } => PortClash, Error,
+        "`{service}` runs {replicas} replicas but publishes host port {port}, which only one container can bind",
+        "leave the port unpublished (other containers reach every replica by the service name) and publish one proxy in front of them, or run one replica";
+    ZeroReplicas { service: String } => InvalidResource, Error,
+        "`{service}` asks for 0 replicas",
+        "give at least 1 (the default), or remove the service";
+    UnknownVariant { name: String, hint: String } => Variant, Error,
+        "unknown variant `{name}`: the top-level `variants` does not declare it",
+        "{hint}";
+    /// A variant setting a variable the service sets in every variant.
+    VariantEnvironmentTwice { service: String, variant: String, name: String } => Variant, Error,
+        "`{service}` sets `{name}` in its `environment` and again in variant `{variant}`",
+        "set `{name}` either in `environment` (the same in every variant) or in each variant's `environment`, not both";
+    VariantVolumeTwice { service: String, variant: String, target: String } => Variant, Error,
+        "variant `{variant}` of `{service}` mounts a volume at `{target}`, where the service already mounts one",
+        "mount each path once: in `volumes` (every variant) or in the variant's `volumes`";
+    /// Two variants (or a variant's phase and another's) naming one file.
+    VariantFileClash { variant: String, file: String, other: String } => Variant, Error,
+        "variant `{variant}` writes compose file `{file}`, which variant `{other}` also writes",
+        "give the variants different `compose_suffix`es (one of them may have none)";
+    VariantSuffix { suffix: String } => Variant, Error,
+        "compose suffix `{suffix}` cannot be part of a compose file name",
+        "use letters, digits, `-` and `_`, e.g. `prod` (`docker-compose.yml` becomes `docker-compose.prod.yml`)";
     InvalidVolumeName { name: String } => InvalidName, Error,
         "volume name `{name}` is not a valid Docker name",
         "use letters, digits, `_`, `.` and `-`";

@@ -64,13 +64,15 @@ pub enum Rule {
     SecurityException,
     MissingHealthCheck,
     MissingLimits,
+    // Variants of one model.
+    Variant,
     // Where the generated secrets are kept.
     SecretExposure,
 }
 
 impl Rule {
     /// Every rule, in the order of the README's rule list.
-    pub const ALL: [Rule; 52] = [
+    pub const ALL: [Rule; 53] = [
         Rule::Io,
         Rule::NotUtf8,
         Rule::EmptyFile,
@@ -122,6 +124,7 @@ impl Rule {
         Rule::SecurityException,
         Rule::MissingHealthCheck,
         Rule::MissingLimits,
+        Rule::Variant,
         Rule::SecretExposure,
     ];
 
@@ -178,6 +181,7 @@ impl Rule {
             Rule::SecurityException => "security-exception",
             Rule::MissingHealthCheck => "missing-health-check",
             Rule::MissingLimits => "missing-limits",
+            Rule::Variant => "variant",
             Rule::SecretExposure => "secret-exposure",
         }
     }

@@ -5,11 +5,10 @@
 //! of the running containers (`docker inspect`), and each secret a service
 //! receives with the value in its running environment (in memory; no value
 //! is printed). Prints one line per service — `create`, `recreate (why)`,
-//! `unchanged`, `start` (a stopped container) or `remove` (a container of
-//! the project the model no longer has) — and says whether anything would
-//! change. Built on labels lucid-gen writes, not on Compose's dry run.
-
-use std::collections::BTreeMap;
+//! `unchanged`, `start` (a stopped container), `scale` (a replicated
+//! service with another number of containers than declared) or `remove` (a
+//! container of the project the model no longer has) — and says whether
+//! anything would change. Every replica of a service is compared. Built on labels lucid-gen writes, not on Compose's dry run.
 
 use super::probe::{containers, expected_env, Container};
 use super::secret_check::stale_mounts;
@@ -31,6 +30,8 @@ pub enum Change {
     /// The components that differ, in label order (`secrets` last).
     Recreate(Vec<String>),
     Start,
+    /// Containers running, replicas declared.
+    Scale(usize, u32),
     Unchanged,
     Remove,
 }
@@ -41,6 +42,7 @@ impl Change {
             Change::Create => "create".into(),
             Change::Recreate(why) => format!("recreate ({})", why.join(", ")),
             Change::Start => "start (stopped)".into(),
+            Change::Scale(from, to) => format!("scale ({from} → {to} replicas)"),
             Change::Unchanged => "unchanged".into(),
             Change::Remove => "remove (no longer in the model)".into(),
         }
@@ -59,23 +61,36 @@ fn secrets_changed(dep: &Deployment, s: &Service, c: &Container) -> bool {
         .any(|name| c.env.get(*name) != expected.get(*name))
 }
 
-/// What `up` would do to service `s`, given its container (if any).
-fn service_change(dep: &Deployment, s: &Service, c: Option<&Container>) -> Change {
-    let Some(c) = c else {
+/// What `up` would do to service `s`, given its containers (one per
+/// replica): the reasons of every replica together.
+fn service_change(dep: &Deployment, s: &Service, list: &[Container]) -> Change {
+    if list.is_empty() {
         return Change::Create;
-    };
-    let mut why: Vec<String> = hash_labels(&service_inputs(&dep.system, s))
-        .into_iter()
-        .filter(|(label, hash)| c.labels.get(label) != Some(hash))
-        .map(|(label, _)| label[LABEL_PREFIX.len()..].to_string())
-        .collect();
-    if secrets_changed(dep, s, c) || stale_mounts(dep, s, &c.started_at).unwrap_or(true) {
+    }
+    let labels = hash_labels(&service_inputs(&dep.system, s));
+    let mut why: Vec<String> = Vec::new();
+    for c in list {
+        let changed = (labels.iter())
+            .filter(|(label, hash)| c.labels.get(label) != Some(hash))
+            .map(|(label, _)| label[LABEL_PREFIX.len()..].to_string());
+        for reason in changed {
+            if !why.contains(&reason) {
+                why.push(reason);
+            }
+        }
+    }
+    let rotated = list
+        .iter()
+        .any(|c| secrets_changed(dep, s, c) || stale_mounts(dep, s, &c.started_at).unwrap_or(true));
+    if rotated {
         why.push("secret rotated".into());
     }
-    match (why.is_empty(), c.running) {
+    let stopped = list.iter().any(|c| !c.running);
+    match (why.is_empty(), stopped) {
         (false, _) => Change::Recreate(why),
-        (true, false) => Change::Start,
-        (true, true) => Change::Unchanged,
+        (true, true) => Change::Start,
+        (true, false) if list.len() != s.replicas as usize => Change::Scale(list.len(), s.replicas),
+        (true, false) => Change::Unchanged,
     }
 }
 
@@ -86,11 +101,11 @@ pub fn changes(dep: &Deployment, opts: &PlanOptions) -> Result<Vec<(String, Chan
     let mut out = Vec::new();
     for plan in &plans {
         let project = dep.project(plan, opts.project.as_deref());
-        let mut found: BTreeMap<String, Container> = containers(&[project])?;
+        let mut found = containers(&[project])?;
         let phase = plan.phase.expect("phase plans only");
         for s in dep.system.services_in(phase) {
-            let change = service_change(dep, s, found.get(&s.name));
-            found.remove(&s.name);
+            let list = found.remove(&s.name).unwrap_or_default();
+            let change = service_change(dep, s, &list);
             out.push((s.name.clone(), change));
         }
         out.extend(found.into_keys().map(|name| (name, Change::Remove)));

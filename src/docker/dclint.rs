@@ -20,6 +20,8 @@ pub const SETTINGS: &str = include_str!("dclint.yml");
 pub const ACCEPTED_AS: &[(&str, &str)] = &[
     // Both: a published port bound to every interface.
     ("no-unbound-port-interfaces", "CL-0005"),
+    // Both: an image by a tag such as `latest` rather than a version.
+    ("service-image-require-explicit-tag", "CL-0004"),
 ];
 
 /// A scratch directory holding the settings file and each report.

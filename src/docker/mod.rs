@@ -15,6 +15,7 @@ pub mod deploy;
 pub mod down;
 pub mod probe;
 pub mod progress;
+mod replicas;
 pub mod save;
 pub mod secret_check;
 pub mod standin;
@@ -221,10 +222,14 @@ pub fn git_tracks(file: &Path) -> bool {
 /// A validated model, its secret values and where its files were written:
 /// what every Docker-facing command works from.
 pub struct Deployment {
+    /// The model as `up`, `test`, `plan` and `down` run it: its first
+    /// variant applied, when it has variants.
     pub system: System,
     pub secrets: SecretValues,
     /// The output directory, absolute.
     pub out_dir: PathBuf,
+    /// The model once per variant (empty without variants), for `verify`.
+    pub variants: Vec<System>,
 }
 
 impl Deployment {
@@ -249,6 +254,22 @@ impl Deployment {
                 Ok(found)
             }
         }
+    }
+
+    /// Every compose file of every variant (phases, master, then groups,
+    /// variant by variant), or of the model when it has none.
+    pub fn every_compose_plan(&self) -> Vec<ComposePlan> {
+        let systems: Vec<&System> = match self.variants.is_empty() {
+            true => vec![&self.system],
+            false => self.variants.iter().collect(),
+        };
+        (systems.into_iter())
+            .flat_map(|sys| {
+                plan::compose_plans(sys)
+                    .into_iter()
+                    .chain(plan::group_plans(sys))
+            })
+            .collect()
     }
 
     /// The master compose plan.

@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+pub(super) use super::replicas::Found;
+use super::replicas::{replicas_check, running_check, shown};
 use super::standin::{self, LABEL};
 use super::{Cmd, Deployment, DockerError};
 use crate::system::{Protocol, Service, System};
@@ -33,7 +35,7 @@ pub(super) struct Container {
     pub(super) id: String,
     pub(super) service: String,
     pub(super) running: bool,
-    health: Option<String>,
+    pub(super) health: Option<String>,
     /// The exit status once it stopped (one-shot jobs).
     exit_code: Option<i64>,
     /// When it last started (RFC 3339), for `secret_check::stale_mounts`.
@@ -45,16 +47,18 @@ pub(super) struct Container {
     stand_in: bool,
     /// Network name → IPv4 address.
     networks: BTreeMap<String, String>,
+    /// Compose's replica number (`com.docker.compose.container-number`).
+    pub(super) number: u32,
 }
 
 /// One row of the report.
-struct Check {
-    kind: &'static str,
-    from: String,
-    target: String,
-    expect: &'static str,
-    ok: bool,
-    detail: String,
+pub(super) struct Check {
+    pub(super) kind: &'static str,
+    pub(super) from: String,
+    pub(super) target: String,
+    pub(super) expect: &'static str,
+    pub(super) ok: bool,
+    pub(super) detail: String,
 }
 
 fn inspect(ids: &[String]) -> Result<Vec<Value>, DockerError> {
@@ -66,7 +70,7 @@ fn inspect(ids: &[String]) -> Result<Vec<Value>, DockerError> {
         .map_err(|e| DockerError::Other(format!("cannot read docker inspect output: {e}")))
 }
 
-pub(super) fn containers(projects: &[String]) -> Result<BTreeMap<String, Container>, DockerError> {
+pub(super) fn containers(projects: &[String]) -> Result<Found, DockerError> {
     let mut ids = Vec::new();
     for p in projects {
         let out = Cmd::docker()
@@ -75,7 +79,7 @@ pub(super) fn containers(projects: &[String]) -> Result<BTreeMap<String, Contain
             .run()?;
         ids.extend(out.lines().map(str::to_string));
     }
-    let mut found = BTreeMap::new();
+    let mut found = Found::new();
     for c in inspect(&ids)? {
         let labels = &c["Config"]["Labels"];
         let Some(service) = labels["com.docker.compose.service"].as_str() else {
@@ -100,9 +104,14 @@ pub(super) fn containers(projects: &[String]) -> Result<BTreeMap<String, Contain
                 )
             })
             .collect();
-        found.insert(
-            service.to_string(),
-            Container {
+        let number = labels["com.docker.compose.container-number"]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        found
+            .entry(service.to_string())
+            .or_default()
+            .push(Container {
                 id: c["Id"].as_str().unwrap_or_default().to_string(),
                 service: service.to_string(),
                 running: c["State"]["Running"].as_bool().unwrap_or(false),
@@ -119,8 +128,11 @@ pub(super) fn containers(projects: &[String]) -> Result<BTreeMap<String, Contain
                 image_id: c["Image"].as_str().unwrap_or_default().to_string(),
                 stand_in: labels[LABEL].is_string(),
                 networks,
-            },
-        );
+                number,
+            });
+    }
+    for list in found.values_mut() {
+        list.sort_by_key(|c| c.number);
     }
     Ok(found)
 }
@@ -244,7 +256,7 @@ pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
     let found = containers(&projects)?;
     let mut checks = service_checks(dep, &found);
     checks.extend(image_checks(dep, &found)?);
-    let pairs = found.values().map(|c| (c.service.as_str(), c.id.as_str()));
+    let pairs = (found.values().flatten()).map(|c| (c.service.as_str(), c.id.as_str()));
     checks.extend(
         super::secret_check::checks(dep, pairs)?
             .into_iter()
@@ -295,10 +307,11 @@ impl Probers {
 
 /// Every service running (healthy when it has a check), its environment
 /// as generated (names only in the report: values may be secrets).
-fn service_checks(dep: &Deployment, found: &BTreeMap<String, Container>) -> Vec<Check> {
+fn service_checks(dep: &Deployment, found: &Found) -> Vec<Check> {
     let mut checks = Vec::new();
     for s in &dep.system.services {
-        let Some(c) = found.get(&s.name) else {
+        let list = found.get(&s.name).map(Vec::as_slice).unwrap_or_default();
+        if list.is_empty() {
             checks.push(Check {
                 kind: "running",
                 from: "-".into(),
@@ -308,32 +321,17 @@ fn service_checks(dep: &Deployment, found: &BTreeMap<String, Container>) -> Vec<
                 detail: "no container".into(),
             });
             continue;
-        };
-        if s.run_once {
-            checks.push(job_check(s, c));
-            checks.push(env_check(dep, s, c));
-            continue;
         }
-        let healthy = s.health.is_none() || c.health.as_deref() == Some("healthy");
-        checks.push(Check {
-            kind: "running",
-            from: "-".into(),
-            target: s.name.clone(),
-            expect: if s.health.is_some() {
-                "healthy"
-            } else {
-                "running"
-            },
-            ok: c.running && healthy,
-            detail: c.health.clone().unwrap_or_else(|| {
-                if c.running {
-                    "running".into()
-                } else {
-                    "stopped".into()
-                }
-            }),
-        });
-        checks.push(env_check(dep, s, c));
+        if s.replicas != 1 || list.len() != 1 {
+            checks.push(replicas_check(s, list));
+        }
+        for c in list {
+            checks.push(match s.run_once {
+                true => job_check(s, c),
+                false => running_check(s, c),
+            });
+            checks.push(env_check(dep, s, c));
+        }
     }
     checks
 }
@@ -344,7 +342,7 @@ fn job_check(s: &Service, c: &Container) -> Check {
     Check {
         kind: "running",
         from: "-".into(),
-        target: s.name.clone(),
+        target: shown(s, c),
         expect: "exited 0",
         ok: done,
         detail: match (c.running, c.exit_code) {
@@ -364,7 +362,7 @@ fn env_check(dep: &Deployment, s: &Service, c: &Container) -> Check {
         .collect();
     Check {
         kind: "env",
-        from: s.name.clone(),
+        from: shown(s, c),
         target: format!("{} variables", expected.len()),
         expect: "as generated",
         ok: wrong.is_empty(),
@@ -378,12 +376,11 @@ fn env_check(dep: &Deployment, s: &Service, c: &Container) -> Check {
 }
 
 /// No secret value in any image's config or history.
-fn image_checks(
-    dep: &Deployment,
-    found: &BTreeMap<String, Container>,
-) -> Result<Vec<Check>, DockerError> {
+fn image_checks(dep: &Deployment, found: &Found) -> Result<Vec<Check>, DockerError> {
     let mut checks = Vec::new();
-    let images: BTreeSet<&str> = found.values().map(|c| c.image_id.as_str()).collect();
+    let images: BTreeSet<&str> = (found.values().flatten())
+        .map(|c| c.image_id.as_str())
+        .collect();
     for image in images {
         let config = Cmd::docker().args(["image", "inspect", image]).run()?;
         let history = Cmd::docker()
@@ -417,53 +414,66 @@ fn image_checks(
 }
 
 /// Every declared dependency reachable from inside the dependant (or, for
-/// a real image without a prober, from a network both share).
+/// a real image without a prober, from a network both share), from each
+/// of its running replicas.
 fn dependency_checks(
     dep: &Deployment,
-    found: &BTreeMap<String, Container>,
+    found: &Found,
+    probers: &mut Probers,
+) -> Result<Vec<Check>, DockerError> {
+    let mut checks = Vec::new();
+    for s in &dep.system.services {
+        let running = found.get(&s.name).into_iter().flatten();
+        for c in running.filter(|c| c.running) {
+            checks.extend(dependencies_from(dep, s, c, probers)?);
+        }
+    }
+    Ok(checks)
+}
+
+/// The dependency rows of one running container of `s`.
+fn dependencies_from(
+    dep: &Deployment,
+    s: &Service,
+    c: &Container,
     probers: &mut Probers,
 ) -> Result<Vec<Check>, DockerError> {
     let system = &dep.system;
     let mut checks = Vec::new();
-    for s in &system.services {
-        let Some(c) = found.get(&s.name).filter(|c| c.running) else {
+    for d in &s.depends_on {
+        let target = &system.services[*d];
+        // A job is waited for, not reached: its row says it exited 0.
+        if target.run_once {
             continue;
-        };
-        for d in &s.depends_on {
-            let target = &system.services[*d];
-            // A job is waited for, not reached: its row says it exited 0.
-            if target.run_once {
-                continue;
-            }
-            let check = match probe_port(target) {
-                Some(port) => format!("tcp,{},{port},3000", target.name),
-                None => format!("dns,{}", target.name),
-            };
-            let from = if c.stand_in {
-                c.id.clone()
-            } else {
-                let Some(net) = s.networks.iter().find(|n| target.networks.contains(n)) else {
-                    continue;
-                };
-                probers.on(&system.networks[*net].name)?
-            };
-            let result = probe_many(&from, "/standin", std::slice::from_ref(&check))?;
-            let (ok, detail) = result
-                .get(&check)
-                .cloned()
-                .unwrap_or((false, "no result".into()));
-            checks.push(Check {
-                kind: "dependency",
-                from: s.name.clone(),
-                target: check
-                    .trim_end_matches(",3000")
-                    .replacen(',', " ", 1)
-                    .replace(',', ":"),
-                expect: "reachable",
-                ok,
-                detail,
-            });
         }
+        let check = match probe_port(target) {
+            Some(port) => format!("tcp,{},{port},3000", target.name),
+            None => format!("dns,{}", target.name),
+        };
+        let from = if c.stand_in {
+            c.id.clone()
+        } else {
+            let Some(net) = s.networks.iter().find(|n| target.networks.contains(n)) else {
+                continue;
+            };
+            probers.on(&system.networks[*net].name)?
+        };
+        let result = probe_many(&from, "/standin", std::slice::from_ref(&check))?;
+        let (ok, detail) = result
+            .get(&check)
+            .cloned()
+            .unwrap_or((false, "no result".into()));
+        checks.push(Check {
+            kind: "dependency",
+            from: shown(s, c),
+            // The timeout only, never a port 3000 before it.
+            target: (check.strip_suffix(",3000").unwrap_or(&check))
+                .replacen(',', " ", 1)
+                .replace(',', ":"),
+            expect: "reachable",
+            ok,
+            detail,
+        });
     }
     Ok(checks)
 }
@@ -492,43 +502,44 @@ fn external_probe(
 }
 
 /// Every external service a running service depends on reachable from
-/// inside it (a stand-in) or from a probe on its first network.
+/// inside each of its containers (a stand-in) or from a probe on its first
+/// network.
 fn external_checks(
     dep: &Deployment,
-    found: &BTreeMap<String, Container>,
+    found: &Found,
     probers: &mut Probers,
 ) -> Result<Vec<Check>, DockerError> {
     let system = &dep.system;
     let mut checks = Vec::new();
     for s in &system.services {
-        let Some(c) = found.get(&s.name).filter(|c| c.running) else {
-            continue;
-        };
-        for e in s.external_deps.iter().map(|&e| &system.externals[e]) {
-            let (ok, detail) = match external_probe(e, &c.env) {
-                Err(why) => (false, why),
-                Ok(check) => {
-                    let from = match (c.stand_in, s.networks.first()) {
-                        (true, _) => c.id.clone(),
-                        (false, Some(net)) => probers.on(&system.networks[*net].name)?,
-                        (false, None) => continue,
-                    };
-                    let result = probe_many(&from, "/standin", std::slice::from_ref(&check))?;
-                    let (ok, detail) =
-                        (result.get(&check).cloned()).unwrap_or((false, "no result".into()));
-                    // Unlike a stand-in, an external service must accept:
-                    // a refused connection means nothing serves there.
-                    (ok && !detail.contains("refused"), detail)
-                }
-            };
-            checks.push(Check {
-                kind: "external",
-                from: s.name.clone(),
-                target: e.name.clone(),
-                expect: "reachable",
-                ok,
-                detail,
-            });
+        let running = found.get(&s.name).into_iter().flatten();
+        for c in running.filter(|c| c.running) {
+            for e in s.external_deps.iter().map(|&e| &system.externals[e]) {
+                let (ok, detail) = match external_probe(e, &c.env) {
+                    Err(why) => (false, why),
+                    Ok(check) => {
+                        let from = match (c.stand_in, s.networks.first()) {
+                            (true, _) => c.id.clone(),
+                            (false, Some(net)) => probers.on(&system.networks[*net].name)?,
+                            (false, None) => continue,
+                        };
+                        let result = probe_many(&from, "/standin", std::slice::from_ref(&check))?;
+                        let (ok, detail) =
+                            (result.get(&check).cloned()).unwrap_or((false, "no result".into()));
+                        // Unlike a stand-in, an external service must accept:
+                        // a refused connection means nothing serves there.
+                        (ok && !detail.contains("refused"), detail)
+                    }
+                };
+                checks.push(Check {
+                    kind: "external",
+                    from: shown(s, c),
+                    target: e.name.clone(),
+                    expect: "reachable",
+                    ok,
+                    detail,
+                });
+            }
         }
     }
     Ok(checks)
@@ -538,12 +549,12 @@ fn external_checks(
 /// reachable by name and port, every other one neither by name nor by IP.
 fn isolation_checks(
     dep: &Deployment,
-    found: &BTreeMap<String, Container>,
+    found: &Found,
     probers: &mut Probers,
 ) -> Result<Vec<Check>, DockerError> {
     let mut checks = Vec::new();
     for net in &dep.system.networks {
-        if !found.values().any(|c| c.networks.contains_key(&net.name)) {
+        if !(found.values().flatten()).any(|c| c.networks.contains_key(&net.name)) {
             continue;
         }
         let prober = probers.on(&net.name)?;
@@ -583,24 +594,32 @@ fn isolation_checks(
 }
 
 /// The probes to run from `network`: (probe spec, service, reachable?).
-fn isolation_wanted(
-    dep: &Deployment,
-    found: &BTreeMap<String, Container>,
-    network: &str,
-) -> Vec<(String, String, bool)> {
-    let mut wanted = Vec::new();
-    for c in found.values().filter(|c| c.running) {
+/// Each replica is probed by its own address too: reachable on the
+/// network, unreachable off it.
+fn isolation_wanted(dep: &Deployment, found: &Found, network: &str) -> Vec<(String, String, bool)> {
+    let mut wanted: Vec<(String, String, bool)> = Vec::new();
+    let mut want = |check: String, service: &str, reachable: bool| {
+        if !wanted.iter().any(|(c, _, _)| *c == check) {
+            wanted.push((check, service.to_string(), reachable));
+        }
+    };
+    for c in found.values().flatten().filter(|c| c.running) {
         let Some(s) = dep.system.service(&c.service) else {
             continue;
         };
         let port = probe_port(s).unwrap_or(9);
-        if c.networks.contains_key(network) {
-            wanted.push((format!("dns,{}", s.name), s.name.clone(), true));
-            wanted.push((format!("tcp,{},{port},3000", s.name), s.name.clone(), true));
+        let on = c.networks.contains_key(network);
+        want(format!("dns,{}", s.name), &s.name, on);
+        if on {
+            want(format!("tcp,{},{port},3000", s.name), &s.name, true);
+            if s.replicas > 1 {
+                if let Some(ip) = c.networks.get(network).filter(|ip| !ip.is_empty()) {
+                    want(format!("tcp,{ip},{port},3000"), &shown(s, c), true);
+                }
+            }
         } else {
-            wanted.push((format!("dns,{}", s.name), s.name.clone(), false));
             for ip in c.networks.values().filter(|ip| !ip.is_empty()) {
-                wanted.push((format!("tcp,{ip},{port},700"), s.name.clone(), false));
+                want(format!("tcp,{ip},{port},700"), &shown(s, c), false);
             }
         }
     }

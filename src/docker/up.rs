@@ -180,9 +180,11 @@ fn stale_secret_mounts(
     let mut stale = Vec::new();
     for &i in &plan.services {
         let s = &dep.system.services[i];
-        if let Some(c) = found.get(&s.name).filter(|c| c.running) {
+        let running = found.get(&s.name).into_iter().flatten();
+        for c in running.filter(|c| c.running) {
             if super::secret_check::stale_mounts(dep, s, &c.started_at)? {
                 stale.push(s.name.clone());
+                break;
             }
         }
     }

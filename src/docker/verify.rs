@@ -1,7 +1,7 @@
 //! `lucid-gen verify`: Docker's own checks and the linters on the files as
 //! they are on disk.
 //!
-//! Every phase compose file and the master go through `docker compose -f
+//! Every phase compose file and the master (of every variant) go through `docker compose -f
 //! <file> config -q` (each on its own, run in the file's directory so the
 //! relative `env_file` paths resolve as they will at deploy time),
 //! compose-lint (`check --fail-on low`, reading the generated
@@ -66,9 +66,7 @@ pub fn run(dep: &Deployment, source: &Path) -> Result<bool, DockerError> {
 /// the Dockerfiles of the probe image (when written), base images and built
 /// services in model order.
 fn checks(dep: &Deployment, source: &Path) -> Result<Vec<Check>, DockerError> {
-    let mut plans = dep.plans(None)?;
-    plans.push(dep.master());
-    plans.extend(crate::plan::group_plans(&dep.system));
+    let plans = dep.every_compose_plan();
     let mut checks = Vec::new();
     for plan in &plans {
         let path = dep.compose_path(plan);

@@ -56,6 +56,29 @@ pub fn compose_required_variable(name: &str, message: &str) -> Result<Yaml, Unre
     Ok(yaml_str(&format!("${{{name}:?{message}}}")))
 }
 
+/// A path under a directory Compose takes from the environment:
+/// `${NAME:?message}/path`, the path's own `$` doubled so Compose keeps it.
+pub fn compose_variable_path(
+    name: &str,
+    message: &str,
+    path: &str,
+) -> Result<Yaml, Unrepresentable> {
+    // Checks the name; the message loses the characters it cannot hold.
+    compose_required_variable(name, message)?;
+    let message: String = (message.chars())
+        .filter(|c| !matches!(c, '{' | '}' | '$'))
+        .collect();
+    // `.` components add nothing: `${DIR}/.` is `${DIR}`.
+    let parts: Vec<String> = (path.split('/'))
+        .filter(|p| !p.is_empty() && *p != ".")
+        .map(|p| format!("/{}", p.replace('$', "$$")))
+        .collect();
+    Ok(yaml_str(&format!(
+        "${{{name}:?{message}}}{}",
+        parts.concat()
+    )))
+}
+
 /// A flow-style YAML sequence of compose strings.
 pub fn compose_list(items: &[String]) -> Yaml {
     let parts: Vec<String> = items.iter().map(|s| compose_str(s).0).collect();
@@ -117,6 +140,19 @@ fn is_plain_string(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn compose_variable_paths_keep_the_path_literal_and_drop_dot_components() {
+        let path = |p: &str| {
+            compose_variable_path("SRC", "set SRC", p)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(path("."), "\"${SRC:?set SRC}\"");
+        assert_eq!(path("./web/app"), "\"${SRC:?set SRC}/web/app\"");
+        assert_eq!(path("a$b"), "\"${SRC:?set SRC}/a$$b\"");
+        assert!(compose_variable_path("A-B", "m", "x").is_err());
+    }
+
     #[test]
     fn compose_required_variables_interpolate_only_plain_names() {
         assert_eq!(

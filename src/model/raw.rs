@@ -36,6 +36,12 @@ pub struct Fragment {
     /// Sets of services, each with its own compose file that works alone.
     #[serde(default)]
     pub groups: IndexMap<String, GroupDef>,
+    /// Renderings of the whole model that differ only in environment,
+    /// volumes and whether Compose builds or pulls: each compose file is
+    /// written once per variant. The first variant is the one `up`, `test`,
+    /// `plan` and `down` use.
+    #[serde(default)]
+    pub variants: IndexMap<String, VariantDef>,
 }
 
 /// `groups.<name>:` — a set of services with a compose file of its own
@@ -50,6 +56,38 @@ pub struct GroupDef {
     pub compose_file: String,
     /// The services the group is for; their dependencies come along.
     pub services: Vec<String>,
+}
+
+/// `variants.<name>:` — one rendering of every compose file.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantDef {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Inserted before the extension of every compose file name:
+    /// `prod` turns `docker-compose.yml` into `docker-compose.prod.yml`.
+    /// Without it the variant keeps the phases' file names.
+    #[serde(default)]
+    pub compose_suffix: Option<String>,
+    /// Services with a `build` get a Compose `build:` section in this
+    /// variant's files (from `${SOURCE_DIR}` and the generated Dockerfile
+    /// under `${GENERATED_DIR}`); otherwise Compose pulls `image`.
+    #[serde(default)]
+    pub build: bool,
+}
+
+/// `services.<name>.variants.<variant>:` — what this service adds in one
+/// variant; everything else is the same in every variant.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceVariantDef {
+    /// Variables added to the service's `environment` in this variant
+    /// (never one the service already sets).
+    #[serde(default)]
+    pub environment: IndexMap<String, String>,
+    /// Named volumes added in this variant.
+    #[serde(default)]
+    pub volumes: Vec<VolumeDef>,
 }
 
 /// `external_services.<name>:` — a service outside the model (a managed
@@ -469,6 +507,13 @@ pub struct ServiceDef {
     /// to start the service while one is unset or empty.
     #[serde(default)]
     pub required_env: IndexMap<String, String>,
+    /// How many containers run this service (Compose `deploy.replicas`);
+    /// default 1. A replicated service publishes no fixed host port.
+    #[serde(default)]
+    pub replicas: Option<u32>,
+    /// Per-variant additions (see the top-level `variants`).
+    #[serde(default)]
+    pub variants: IndexMap<String, ServiceVariantDef>,
 }
 
 /// One secret a service receives, and how.

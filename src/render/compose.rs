@@ -4,8 +4,8 @@ use askama::Template;
 
 use super::{delivery, probe_command, service_labels, template_error, RenderError};
 use crate::escape::{
-    comment, compose_list, compose_name, compose_required_variable, compose_str, yaml_key,
-    yaml_str, Comment, Yaml,
+    comment, compose_list, compose_name, compose_required_variable, compose_str,
+    compose_variable_path, yaml_key, yaml_str, Comment, Yaml,
 };
 use crate::plan::{relative_path, ComposePlan, NetworkUse};
 use crate::system::{Delivery, ExternalPort, ExternalService, Protocol, Service, System};
@@ -70,6 +70,10 @@ struct ServiceView {
     limits: Vec<(&'static str, Yaml)>,
     reservation: Option<Yaml>,
     labels: Vec<(Yaml, Yaml)>,
+    /// `deploy.replicas`, written only when not 1.
+    replicas: Option<u32>,
+    /// (context, dockerfile) in a variant that builds.
+    build: Option<(Yaml, Yaml)>,
 }
 
 struct NetworkView {
@@ -478,6 +482,23 @@ fn mount_views(system: &System, s: &Service, secret: bool) -> Vec<(Yaml, Yaml)> 
         .collect()
 }
 
+/// A built service's `build:` in a variant that builds: the context under
+/// `${SOURCE_DIR}`, the Dockerfile (a generated one under `${GENERATED_DIR}`,
+/// absolute, since Compose reads it relative to the context).
+fn build_view(system: &System, s: &Service) -> Option<(Yaml, Yaml)> {
+    let b = s.build.as_ref().filter(|_| system.compose_builds())?;
+    let source = "set SOURCE_DIR to the source tree";
+    let generated = "set GENERATED_DIR to the absolute path of the generated directory";
+    let context = compose_variable_path("SOURCE_DIR", source, &b.context).ok()?;
+    let dockerfile = match super::build_dockerfile(system, &s.name, false, b) {
+        super::DockerfileAt::Generated(path) => {
+            compose_variable_path("GENERATED_DIR", generated, &path.to_string_lossy()).ok()?
+        }
+        super::DockerfileAt::Source(_) => compose_str(b.dockerfile.as_deref()?),
+    };
+    Some((context, dockerfile))
+}
+
 /// The fields that are the model's values one to one; `service_view` fills
 /// in the rest.
 fn plain_view(system: &System, s: &Service) -> ServiceView {
@@ -534,6 +555,8 @@ fn plain_view(system: &System, s: &Service) -> ServiceView {
             .memory_reservation
             .as_ref()
             .map(|m| compose_str(m)),
+        replicas: (s.replicas != 1).then_some(s.replicas),
+        build: build_view(system, s),
         // The content hashes `plan` compares: containers only, not images.
         labels: kv(&[
             service_labels(system, s),

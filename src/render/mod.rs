@@ -64,23 +64,23 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
     // jobs rendered on every core at once; their results are taken in this
     // order, so the first error is the one a sequential run would give.
     enum Job<'p> {
-        Compose(&'p plan::ComposePlan),
+        Compose(&'p System, &'p plan::ComposePlan),
         Lint,
         Dockerfiles,
         Bake,
     }
-    let mut plans = plan::compose_plans(system);
-    plans.extend(plan::group_plans(system));
-    let jobs: Vec<Job> = (plans.iter().map(Job::Compose))
+    let variants = variant_systems(system);
+    let plans = compose_plans(system, &variants);
+    let jobs: Vec<Job> = (plans.iter().map(|(sys, plan)| Job::Compose(sys, plan)))
         .chain([Job::Lint, Job::Dockerfiles, Job::Bake])
         .collect();
     let rendered = par::map(
         &jobs,
         |job| -> Result<Vec<(PathBuf, String)>, RenderError> {
             Ok(match job {
-                Job::Compose(plan) => vec![(
-                    compose_path(system, &plan.file_name),
-                    compose::render(system, plan)?,
+                Job::Compose(sys, plan) => vec![(
+                    compose_path(sys, &plan.file_name),
+                    compose::render(sys, plan)?,
                 )],
                 Job::Lint => vec![(compose_path(system, lint::FILE), lint::render(system)?)],
                 Job::Dockerfiles => {
@@ -105,6 +105,35 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
     let gitignore = gitignore(&outputs)?;
     outputs.insert(PathBuf::from(GITIGNORE), gitignore);
     Ok(outputs)
+}
+
+/// The system once per variant, each with the variant applied; empty when
+/// the model has no variants (or `system` is one already).
+fn variant_systems(system: &System) -> Vec<System> {
+    match system.variant {
+        Some(_) => Vec::new(),
+        None => (0..system.variants.len())
+            .map(|v| system.with_variant(v))
+            .collect(),
+    }
+}
+
+/// Every compose file to render (phases, master, groups), with the system
+/// (variant) it renders.
+fn compose_plans<'s>(
+    system: &'s System,
+    variants: &'s [System],
+) -> Vec<(&'s System, plan::ComposePlan)> {
+    let systems: Vec<&System> = match variants.is_empty() {
+        true => vec![system],
+        false => variants.iter().collect(),
+    };
+    (systems.into_iter())
+        .flat_map(|sys| {
+            let plans = plan::compose_plans(sys).into_iter();
+            plans.chain(plan::group_plans(sys)).map(move |p| (sys, p))
+        })
+        .collect()
 }
 
 /// The `.gitignore` lucid-gen writes in the output root.
@@ -196,19 +225,13 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
     for (i, env_file) in system.env_files.iter().enumerate() {
         add(env_path(system, &env_file.file), OutputOrigin::EnvFile(i));
     }
-    for (i, phase) in system.phases.iter().enumerate() {
-        add(
-            compose_path(system, &phase.compose_file),
-            OutputOrigin::Compose(Some(i)),
-        );
-    }
-    add(
-        compose_path(system, &system.output.master_compose),
-        OutputOrigin::Compose(None),
-    );
-    for (i, group) in system.groups.iter().enumerate() {
-        let path = compose_path(system, &group.compose_file);
-        add(path, OutputOrigin::GroupCompose(i));
+    let variants = variant_systems(system);
+    for (sys, plan) in compose_plans(system, &variants) {
+        let origin = match plan.group {
+            Some(i) => OutputOrigin::GroupCompose(i),
+            None => OutputOrigin::Compose(plan.phase),
+        };
+        add(compose_path(sys, &plan.file_name), origin);
     }
     add(compose_path(system, lint::FILE), OutputOrigin::LintConfig);
     for (i, image) in system.images.iter().enumerate() {

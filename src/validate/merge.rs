@@ -22,6 +22,7 @@ pub(super) struct Merged<'a> {
     pub(super) externals: Section<'a, raw::ExternalServiceDef>,
     pub(super) services: Section<'a, raw::ServiceDef>,
     pub(super) groups: Section<'a, raw::GroupDef>,
+    pub(super) variants: Section<'a, raw::VariantDef>,
 }
 
 impl<'a> Validator<'a> {
@@ -37,6 +38,7 @@ impl<'a> Validator<'a> {
             externals: IndexMap::new(),
             services: IndexMap::new(),
             groups: IndexMap::new(),
+            variants: IndexMap::new(),
         };
         for (file, fragment) in fragments.iter().enumerate() {
             if let Some(system) = &fragment.system {
@@ -67,6 +69,7 @@ impl<'a> Validator<'a> {
             let externals = &fragment.external_services;
             self.merge_section(file, "external_services", externals, &mut m.externals);
             self.merge_section(file, "groups", &fragment.groups, &mut m.groups);
+            self.merge_section(file, "variants", &fragment.variants, &mut m.variants);
         }
         m
     }

@@ -29,6 +29,7 @@ mod rules;
 mod security;
 mod services;
 mod system;
+mod variants;
 
 use crate::diagnostic::{self, Diagnostic, Kind};
 use crate::model::{LoadedModel, SourceFile};
@@ -98,6 +99,7 @@ impl<'a> Validator<'a> {
             externals,
             services,
             groups,
+            variants: self.variants(m),
             ..system?
         };
         self.ci_registry(m, &sys);

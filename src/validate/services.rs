@@ -68,6 +68,7 @@ impl<'a> Validator<'a> {
         let security = self.security(name, s, &at("security"), &at("user"));
         let required_env = self.required_env(d);
         self.service_warnings(name, d, &resources);
+        let replicas = self.replicas(name, d, &ports);
         Service {
             name: name.to_string(),
             description: s.description.clone(),
@@ -101,6 +102,8 @@ impl<'a> Validator<'a> {
             init: s.init,
             required_env,
             image_user: s.build.is_none() && s.user.is_none(),
+            replicas,
+            variants: self.service_variants(m, name, d),
         }
     }
 
@@ -240,9 +243,18 @@ impl<'a> Validator<'a> {
     }
 
     fn service_environment(&mut self, d: &ServiceDef<'a>) -> Vec<(String, String)> {
+        self.environment_map(&d.at(&p().key("environment")), &d.def.environment)
+    }
+
+    /// The variables of an `environment` mapping at `at`, each checked.
+    pub(super) fn environment_map(
+        &mut self,
+        at: &At,
+        map: &indexmap::IndexMap<String, String>,
+    ) -> Vec<(String, String)> {
         let mut environment = Vec::new();
-        for (k, v) in &d.def.environment {
-            let at = d.at(&p().key("environment").key(k.as_str()));
+        for (k, v) in map {
+            let at = at.key(k);
             self.env_name(&at, k);
             // A key of the compose file's `environment:` mapping, read as YAML.
             if let Some(reads_as) = names::yaml_misread(k) {
@@ -288,9 +300,17 @@ impl<'a> Validator<'a> {
     }
 
     fn service_volumes(&mut self, d: &ServiceDef<'a>) -> Vec<Volume> {
+        self.volume_list(&d.at(&p().key("volumes")), &d.def.volumes)
+    }
+
+    /// The named volumes of a `volumes` list at `at`, each checked.
+    pub(super) fn volume_list(&mut self, at: &At, list: &[raw::VolumeDef]) -> Vec<Volume> {
         let mut volumes = Vec::new();
-        for (i, vol) in d.def.volumes.iter().enumerate() {
-            let vat = |k: &str| d.at(&p().key("volumes").index(i).key(k));
+        for (i, vol) in list.iter().enumerate() {
+            let vat = |k: &str| At {
+                file: at.file,
+                path: at.path.index(i).key(k),
+            };
             if !names::is_docker_name(&vol.name) {
                 self.report(
                     &vat("name"),

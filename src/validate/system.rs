@@ -48,6 +48,8 @@ impl<'a> Validator<'a> {
             groups: Vec::new(),
             extra_tags: self.extra_tags(def),
             github: self.github_ci(def),
+            variants: Vec::new(),
+            variant: None,
         })
     }
     /// The system's name, platform and registry.

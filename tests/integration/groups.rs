@@ -199,6 +199,7 @@ fn a_lucid_group_file_comes_up_alone_with_stand_ins() {
         system,
         secrets,
         out_dir: p.path("generated"),
+        variants: Vec::new(),
     };
     let plans = lucid_gen::plan::group_plans(&dep.system);
     let plan = plans

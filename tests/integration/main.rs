@@ -10,6 +10,7 @@ mod bad_input;
 mod build_deploy;
 mod cli;
 mod compose;
+mod consensusnet;
 mod crash;
 mod diagnostics;
 mod e2e;

@@ -3,7 +3,7 @@
 //!
 //! The model's images cannot be pulled here, but the programs can be had:
 //! [`debian_image`] builds one local image with `mmdebstrap --variant=essential
-//! --include=redis-server,tor bookworm` and `docker import` (about a minute,
+//! --include=redis-server,tor,nginx-light,postgresql bookworm` and `docker import` (about a minute,
 //! once: the image is tagged by a hash of package list, suite, platform and
 //! [`IMAGE_VERSION`], and reused while present). The assertions run from
 //! inside the containers (`docker exec`); secrets travel on stdin, never on a
@@ -25,7 +25,7 @@ use crate::common::{compose_available, docker_stack, need, unique_name, Project}
 /// Change to force a rebuild of the cached image (its tag hashes this).
 const IMAGE_VERSION: &str = "4";
 const SUITE: &str = "bookworm";
-const PACKAGES: &str = "redis-server,redis-tools,tor,prometheus";
+const PACKAGES: &str = "redis-server,redis-tools,tor,prometheus,nginx-light,postgresql";
 
 fn host_platform() -> &'static str {
     match std::env::consts::ARCH {
@@ -34,7 +34,7 @@ fn host_platform() -> &'static str {
     }
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
@@ -113,7 +113,7 @@ fn build_debian_image(tag: &str) {
 }
 
 /// A container removed (with its anonymous volumes) when dropped.
-struct Container(String);
+pub(crate) struct Container(pub(crate) String);
 
 impl Drop for Container {
     fn drop(&mut self) {
@@ -123,7 +123,7 @@ impl Drop for Container {
 
 /// `docker exec -i CONTAINER ARGS...` with `stdin` fed to the process;
 /// returns (exit code, stdout).
-fn exec_stdin(container: &str, stdin: &[u8], args: &[&str]) -> (i32, String) {
+pub(crate) fn exec_stdin(container: &str, stdin: &[u8], args: &[&str]) -> (i32, String) {
     let mut child = Command::new("docker")
         .args(["exec", "-i", container])
         .args(args)
@@ -158,7 +158,10 @@ pub fn tor_authenticate(container: &str, port: u16, password: Option<&str>) -> R
 }
 
 /// Waits until `probe` is `Ok`, at most `limit`; returns its last result.
-fn wait_for<T>(limit: Duration, mut probe: impl FnMut() -> Result<T, String>) -> Result<T, String> {
+pub(crate) fn wait_for<T>(
+    limit: Duration,
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> Result<T, String> {
     let start = Instant::now();
     loop {
         match probe() {
@@ -603,7 +606,7 @@ fn lucid_gen_test_passes(p: &Project, stack: &Stack, store: &BTreeMap<String, St
 }
 
 /// Waits until Redis in `container` answers a PING (PONG or NOAUTH).
-fn redis_answers(container: &str) {
+pub(crate) fn redis_answers(container: &str) {
     let answered = wait_for(Duration::from_secs(30), || {
         let (_, out) = exec_stdin(container, b"PING\n", &["redis-cli"]);
         if out.contains("PONG") || out.contains("NOAUTH") {

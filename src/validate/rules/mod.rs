@@ -11,6 +11,7 @@ mod one_shot;
 mod outputs;
 mod planes;
 mod ports;
+mod variants;
 mod writable;
 
 use crate::diagnostic::Kind;
@@ -31,6 +32,7 @@ impl<'a> Validator<'a> {
         self.env_conflicts(m, sys);
         self.external_env_conflicts(m, sys);
         self.required_env_conflicts(m, sys);
+        self.variant_rules(m, sys);
         self.empty_phases(m, sys);
         // Every path the run would write, named once for both output rules.
         let outputs = output_paths(sys);

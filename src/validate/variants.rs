@@ -1,0 +1,178 @@
+//! Variants and replicas: the top-level `variants` (one rendering of every
+//! compose file each), what each service adds per variant (environment and
+//! volumes only, so nothing else can differ between variants), and
+//! `replicas`, which may not publish a fixed host port.
+
+use crate::diagnostic::Kind;
+use crate::model::raw;
+use crate::system::{suffixed_file_name, PortMapping, ServiceVariant, Variant};
+
+use super::location::{p, Def};
+use super::merge::Merged;
+use super::Validator;
+
+/// Every path the service mounts something at in every variant: its
+/// volumes, config files and secret files (`/run/secrets/NAME` unless
+/// given a `target`).
+fn mounted(s: &raw::ServiceDef) -> Vec<String> {
+    let volumes = s.volumes.iter().map(|v| v.target.clone());
+    let configs = s.config_files.iter().map(|f| f.target.clone());
+    let files = (s.secrets.iter())
+        .filter(|u| u.delivery != raw::DeliveryDef::Env)
+        .map(|u| (u.target.clone()).unwrap_or_else(|| format!("/run/secrets/{}", u.name)));
+    volumes.chain(configs).chain(files).collect()
+}
+
+impl<'a> Validator<'a> {
+    /// The top-level `variants`, in the order written.
+    pub(super) fn variants(&mut self, m: &Merged<'a>) -> Vec<Variant> {
+        let mut out = Vec::new();
+        for (name, d) in &m.variants {
+            self.check_name("variant", name, &d.here());
+            let v = d.def;
+            if let Some(suffix) = &v.compose_suffix {
+                let fits = !suffix.is_empty()
+                    && (suffix.bytes())
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if !fits {
+                    let kind = Kind::VariantSuffix {
+                        suffix: suffix.clone(),
+                    };
+                    self.report(&d.at(&p().key("compose_suffix")), kind);
+                }
+            }
+            out.push(Variant {
+                name: name.clone(),
+                description: v.description.clone(),
+                compose_suffix: v.compose_suffix.clone(),
+                build: v.build,
+            });
+        }
+        self.variant_file_clashes(m, &out);
+        out
+    }
+
+    /// No two variants write a compose file of the same name (every
+    /// phase's and the master's, suffixed).
+    fn variant_file_clashes(&mut self, m: &Merged<'a>, variants: &[Variant]) {
+        let master = (m.system.as_ref())
+            .map(|s| s.def.output.master_compose.clone())
+            .unwrap_or_default();
+        let files: Vec<&String> = (m.phases.values().map(|p| &p.def.compose_file))
+            .chain([&master])
+            .collect();
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        for (i, v) in variants.iter().enumerate() {
+            for file in &files {
+                let name = suffixed_file_name(file, v.compose_suffix.as_deref());
+                match seen.iter().find(|(f, j)| *f == name && *j != i) {
+                    Some((_, j)) => {
+                        let kind = Kind::VariantFileClash {
+                            variant: v.name.clone(),
+                            file: name,
+                            other: variants[*j].name.clone(),
+                        };
+                        self.report_at_key(&m.variants[i].here(), kind);
+                        break;
+                    }
+                    None => seen.push((name, i)),
+                }
+            }
+        }
+    }
+
+    /// One entry per declared variant: what this service adds in it.
+    pub(super) fn service_variants(
+        &mut self,
+        m: &Merged<'a>,
+        name: &str,
+        d: &Def<'a, raw::ServiceDef>,
+    ) -> Vec<ServiceVariant> {
+        let mut out = vec![ServiceVariant::default(); m.variants.len()];
+        for (key, add) in &d.def.variants {
+            let at = d.at(&p().key("variants").key(key.as_str()));
+            let index = m.variants.get_index_of(key.as_str());
+            if index.is_none() {
+                let names: Vec<&str> = m.variants.keys().map(String::as_str).collect();
+                let hint = match super::names::suggest(key, names.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None if names.is_empty() => "declare it under the top-level `variants`".into(),
+                    None => format!("declare it, or use one of: {}", names.join(", ")),
+                };
+                let kind = Kind::UnknownVariant {
+                    name: key.clone(),
+                    hint,
+                };
+                self.report_at_key(&at, kind);
+            }
+            let environment = self.environment_map(&at.key("environment"), &add.environment);
+            for (k, _) in &environment {
+                if d.def.environment.contains_key(k) {
+                    let kind = Kind::VariantEnvironmentTwice {
+                        service: name.to_string(),
+                        variant: key.clone(),
+                        name: k.clone(),
+                    };
+                    self.report_at_key(&at.key("environment").key(k), kind);
+                }
+            }
+            let volumes = self.volume_list(&at.key("volumes"), &add.volumes);
+            for (i, vol) in volumes.iter().enumerate() {
+                if mounted(d.def).contains(&vol.target) {
+                    let kind = Kind::VariantVolumeTwice {
+                        service: name.to_string(),
+                        variant: key.clone(),
+                        target: vol.target.clone(),
+                    };
+                    let vat = super::location::At {
+                        file: at.file,
+                        path: at.path.key("volumes").index(i).key("target"),
+                    };
+                    self.report(&vat, kind);
+                }
+            }
+            if let Some(i) = index {
+                out[i] = ServiceVariant {
+                    environment,
+                    volumes,
+                };
+            }
+        }
+        out
+    }
+
+    /// `replicas` (default 1): at least one, never for a one-shot job, and
+    /// no fixed host port when more than one.
+    pub(super) fn replicas(
+        &mut self,
+        name: &str,
+        d: &Def<'a, raw::ServiceDef>,
+        ports: &[PortMapping],
+    ) -> u32 {
+        let Some(replicas) = d.def.replicas else {
+            return 1;
+        };
+        let at = d.at(&p().key("replicas"));
+        let service = name.to_string();
+        if replicas == 0 {
+            self.report(&at, Kind::ZeroReplicas { service });
+            return 1;
+        }
+        if replicas > 1 && (d.def.run_once || d.def.initializes.is_some()) {
+            let why = format!("cannot run {replicas} replicas: it runs once");
+            self.report(&at, Kind::OneShot { service, why });
+            return replicas;
+        }
+        if replicas > 1 {
+            for port in ports.iter().filter_map(|p| p.host) {
+                let kind = Kind::ReplicatedHostPort {
+                    service: name.to_string(),
+                    replicas,
+                    port: port.0,
+                };
+                self.report(&at, kind);
+            }
+        }
+        replicas
+    }
+}

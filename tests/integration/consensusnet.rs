@@ -1,0 +1,778 @@
+//! The ConsensusNet example (seed 004, `examples/consensusnet/`): its
+//! committed `generated/` fresh and snapshotted, every file through
+//! `verify`, the dev and prod compose files equal but for environment,
+//! volumes and build-vs-pull (read back through `docker compose config`),
+//! replicas and variants refused where they cannot work, and the whole
+//! system up as stand-ins with three agent replicas, each one checked.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::{need, repo_root, stderr, stdout, unique_name, Project};
+use crate::generated::{gallery, render_model};
+
+/// The operator's values and where Compose finds the source tree: what
+/// every Compose-reading command of the example needs.
+fn operator_env(generated: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("CONSENSUSNET_DB_USER", "cn-operator-user-8d2f".into()),
+        ("CONSENSUSNET_DB_PASSWORD", "operator-db-pass-41c7".into()),
+        ("CONSENSUSNET_OPENAI_API_KEY", "sk-operator-test-key".into()),
+        ("DB_HOST", "db.example.internal".into()),
+        ("DB_PORT", "25060".into()),
+        ("SOURCE_DIR", "/nonexistent/consensusnet-src".into()),
+        ("GENERATED_DIR", generated.display().to_string()),
+    ]
+}
+
+fn example() -> PathBuf {
+    repo_root().join("examples/consensusnet")
+}
+
+#[test]
+fn committed_generated_dir_is_fresh_and_holds_no_secret() {
+    let (outputs, _) = render_model(&example().join("model"), 0);
+    let root = example().join("generated");
+    let mut stale = Vec::new();
+    for (path, file) in &outputs {
+        let on_disk = std::fs::read_to_string(root.join(path)).ok();
+        match (file.secret, on_disk) {
+            // Secret-bearing files are rendered on each machine, never committed.
+            (true, _) => {}
+            (false, Some(text)) if text == file.text => {}
+            _ => stale.push(path.display().to_string()),
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "examples/consensusnet/generated is stale in {stale:?}: run `cargo run -- all \
+         --model examples/consensusnet/model --out examples/consensusnet/generated \
+         --insecure-secret-seed 0` and commit the result"
+    );
+    let tracked = Command::new("git")
+        .args(["ls-files", "examples/consensusnet/generated"])
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    for line in String::from_utf8_lossy(&tracked.stdout).lines() {
+        let rel = Path::new(line)
+            .strip_prefix("examples/consensusnet/generated")
+            .unwrap();
+        let file = outputs.get(rel);
+        assert!(
+            file.is_some_and(|f| !f.secret),
+            "{line}: not a public output"
+        );
+    }
+    // Every file, seeded and redacted, for review.
+    let (outputs, values) = render_model(&example().join("model"), 42);
+    insta::assert_snapshot!("consensusnet_gallery", gallery(&outputs, &values));
+}
+
+#[test]
+fn dev_and_prod_files_are_named_by_the_model_and_prod_never_builds() {
+    let root = example().join("generated");
+    let dev = std::fs::read_to_string(root.join("docker-compose.yml")).unwrap();
+    let prod = std::fs::read_to_string(root.join("docker-compose.prod.yml")).unwrap();
+    assert!(dev.contains("    build:\n"), "{dev}");
+    assert!(!prod.contains("build:"), "{prod}");
+    assert!(prod.contains("image: \"ghcr.io/hretheum/consensus.net/api:latest\""));
+    // Three agent workers, the same in both files.
+    for text in [&dev, &prod] {
+        assert_eq!(text.matches("      replicas: 3\n").count(), 1, "{text}");
+    }
+}
+
+/// `docker compose config --format json` of one generated file.
+fn compose_config(generated: &Path, file: &str) -> Value {
+    let mut cmd = Command::new("docker");
+    cmd.args(["compose", "-f", file, "config", "--format", "json"])
+        .current_dir(generated);
+    for (k, v) in operator_env(generated) {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("docker compose");
+    assert!(out.status.success(), "{file}: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A service as Compose reads it, without what variants may change: its
+/// environment, volumes, build and the hash labels derived from them.
+fn invariant_part(service: &Value) -> Value {
+    let mut s = service.clone();
+    let map = s.as_object_mut().unwrap();
+    for key in ["environment", "volumes", "build"] {
+        map.remove(key);
+    }
+    if let Some(labels) = map.get_mut("labels").and_then(Value::as_object_mut) {
+        labels.remove("lucid-gen.hash.env");
+        labels.remove("lucid-gen.hash.config");
+    }
+    s
+}
+
+#[test]
+fn dev_and_prod_differ_only_in_environment_volumes_and_build() {
+    need(
+        crate::common::compose_available(),
+        "Docker Compose v2 (`docker compose`)",
+    );
+    let generated = example().join("generated");
+    let dev = compose_config(&generated, "docker-compose.yml");
+    let prod = compose_config(&generated, "docker-compose.prod.yml");
+    let services = |c: &Value| c["services"].as_object().unwrap().clone();
+    let (dev_s, prod_s) = (services(&dev), services(&prod));
+    let names = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&dev_s), names(&prod_s), "the same services");
+    assert_eq!(dev["networks"], prod["networks"], "the same networks");
+    let mut differ: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (name, d) in &dev_s {
+        let p = &prod_s[name];
+        assert_eq!(d["ports"], p["ports"], "{name}: the same ports");
+        assert_eq!(d["image"], p["image"], "{name}: the same image");
+        assert_eq!(invariant_part(d), invariant_part(p), "{name}");
+        for key in ["environment", "volumes", "build"] {
+            if d.get(key) != p.get(key) {
+                differ.entry(name.clone()).or_default().push(key);
+            }
+        }
+        assert!(p.get("build").is_none(), "{name}: prod pulls");
+    }
+    // What does differ, and how.
+    for built in ["api", "agent", "frontend"] {
+        assert!(differ[built].contains(&"build"), "{built}: {differ:?}");
+        assert_eq!(
+            dev_s[built]["build"]["context"].as_str().unwrap(),
+            if built == "frontend" {
+                "/nonexistent/consensusnet-src/frontend"
+            } else {
+                "/nonexistent/consensusnet-src"
+            }
+        );
+    }
+    assert_eq!(dev_s["api"]["environment"]["ENV"], "development");
+    assert_eq!(prod_s["api"]["environment"]["ENV"], "production");
+    assert_eq!(differ["redis"], ["volumes"]);
+    assert!(!differ.contains_key("nginx"), "{differ:?}");
+    assert_eq!(dev_s["agent"]["deploy"]["replicas"], 3);
+    assert_eq!(prod_s["agent"]["deploy"]["replicas"], 3);
+}
+
+#[test]
+fn verify_passes_on_every_file_of_every_variant() {
+    need(
+        crate::e2e::docker_available(),
+        "a running Docker engine with Compose v2",
+    );
+    let p = Project::from_model(&example().join("model"));
+    let generated = p.path("generated");
+    let run = |args: &[&str]| {
+        let mut t = p.run().args(args);
+        for (k, v) in operator_env(&generated) {
+            t = t.env(k, &v);
+        }
+        t
+    };
+    run(&["all"]).run();
+    let out = run(&["verify"]).run();
+    let text = stdout(&out);
+    for file in [
+        "docker-compose.yml",
+        "docker-compose.prod.yml",
+        "docker-compose.master.yml",
+        "docker-compose.master.prod.yml",
+        "dockerfiles/services/api/Dockerfile",
+        "dockerfiles/services/agent/Dockerfile",
+        "dockerfiles/services/frontend/Dockerfile",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("ok ") && l.ends_with(file)),
+            "{file} not verified:\n{text}"
+        );
+    }
+    assert!(text.contains("verify: 7 files, 0 failed"), "{text}");
+}
+
+/// `check` on the example with `from` replaced by `to` in services.yaml:
+/// exit 1, and the diagnostic at its place with its rule.
+fn refused(from: &str, to: &str, rule: &str, message: &str) {
+    let p = Project::from_model(&example().join("model"));
+    let text = p.read("model/services.yaml");
+    assert!(text.contains(from), "{from}");
+    p.write("model/services.yaml", &text.replacen(from, to, 1));
+    let out = p.run().args(&["check"]).status(1).run();
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("error[{rule}]: {message}")),
+        "{rule}: {message}\n{err}"
+    );
+    assert!(err.contains("model/services.yaml:"), "{err}");
+}
+
+#[test]
+fn replicas_that_cannot_work_are_refused_where_written() {
+    refused(
+        "    replicas: 3\n",
+        "    replicas: 3\n    ports:\n      - { container: 9000, host: 19000 }\n",
+        "port-clash",
+        "`agent` runs 3 replicas but publishes host port 19000, which only one container can bind",
+    );
+    refused(
+        "    replicas: 3\n",
+        "    replicas: 0\n",
+        "invalid-resource",
+        "`agent` asks for 0 replicas",
+    );
+    refused(
+        "    replicas: 3\n",
+        "    replicas: 3\n    run_once: true\n",
+        "one-shot",
+        "one-shot service `agent` cannot run 3 replicas: it runs once",
+    );
+}
+
+#[test]
+fn variant_overrides_are_refused_when_they_name_no_variant_or_repeat_the_base() {
+    refused(
+        "      prod:\n        environment: { ENV: production }\n",
+        "      staging:\n        environment: { ENV: production }\n",
+        "variant",
+        "unknown variant `staging`: the top-level `variants` does not declare it",
+    );
+    refused(
+        "    user: \"1000:1000\"\n",
+        "    user: \"1000:1000\"\n    environment: { APP_ENV: shared }\n",
+        "variant",
+        "`frontend` sets `APP_ENV` in its `environment` and again in variant `dev`",
+    );
+    // The whole-model rules see each variant's additions too.
+    refused(
+        "        environment: { ENV: production }\n",
+        "        environment: { ENV: production, DB_HOST: db.internal }\n",
+        "env-conflict",
+        "`api` sets `DB_HOST` in its environment, which Compose fills with where external service `postgres` is",
+    );
+    refused(
+        "          - { name: redis-dev-data, target: /data }\n",
+        "          - { name: redis-dev-data, target: /usr/local/etc/redis/redis.conf }\n",
+        "variant",
+        "variant `dev` of `redis` mounts a volume at `/usr/local/etc/redis/redis.conf`, where the service already mounts one",
+    );
+}
+
+/// Takes the stand-ins down, with the variables Compose needs to read the
+/// files, even when the test fails.
+struct Down<'a> {
+    project: &'a Project,
+    prefix: String,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let mut down = self.project.run();
+        for (k, v) in &self.env {
+            down = down.env(k, v);
+        }
+        let _ = down
+            .args(&["down", "--volumes", "--project", &self.prefix])
+            .status_any()
+            .run();
+    }
+}
+
+/// Rows of `lucid-gen test`'s table whose first column is `kind`.
+fn rows<'t>(table: &'t str, kind: &str) -> Vec<&'t str> {
+    table
+        .lines()
+        .filter(|l| l.split_whitespace().next() == Some(kind))
+        .collect()
+}
+
+#[test]
+fn stand_ins_run_three_agents_and_test_checks_each_replica() {
+    let _stack = crate::common::docker_stack();
+    need(
+        crate::e2e::docker_available(),
+        "a running Docker engine with Compose v2",
+    );
+    let p = Project::from_model(&example().join("model"));
+    // A free host port instead of 80, which this machine may not spare.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let services = p.read("model/services.yaml");
+    let services = services.replace("host: 80,", &format!("host: {free}, host_ip: 127.0.0.1,"));
+    p.write("model/services.yaml", &services);
+    let prefix = unique_name("i12-consensus");
+    // The "managed database": a listener on the backend network's gateway.
+    let db_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = operator_env(&p.path("generated"));
+    env.retain(|(k, _)| !k.starts_with("DB_"));
+    env.push(("DB_HOST", "10.64.2.1".into()));
+    env.push(("DB_PORT", db_port.to_string()));
+    let run = |args: &[&str]| {
+        let mut t = p.run().args(args);
+        for (k, v) in &env {
+            t = t.env(k, v);
+        }
+        t
+    };
+    run(&["all"]).run();
+    let _down = Down {
+        project: &p,
+        prefix: prefix.clone(),
+        env: env.clone(),
+    };
+    run(&["up", "--stand-ins", "--project", &prefix]).run();
+    let _db = std::net::TcpListener::bind(("10.64.2.1", db_port)).unwrap();
+    let out = run(&["test", "--project", &prefix]).status_any().run();
+    let table = stdout(&out);
+    assert!(out.status.success(), "{table}\n{}", stderr(&out));
+    let replicas = rows(&table, "replicas");
+    assert_eq!(replicas.len(), 1, "{table}");
+    // Three containers, all running, as the model declares.
+    assert!(replicas[0].ends_with(" ok"), "{table}");
+    for n in 1..=3 {
+        let agent = format!("agent#{n}");
+        let running = rows(&table, "running");
+        assert!(
+            running
+                .iter()
+                .any(|r| r.contains(&agent) && r.ends_with(" ok")),
+            "{agent} not healthy:\n{table}"
+        );
+        for kind in ["env", "dependency", "external"] {
+            assert!(
+                rows(&table, kind).iter().any(|r| r.contains(&agent)),
+                "no {kind} row from {agent}:\n{table}"
+            );
+        }
+        // Each replica by its own address: unreachable from the edge network.
+        assert!(
+            rows(&table, "isolation-tcp")
+                .iter()
+                .any(|r| r.contains("net consensusnet-edge") && r.contains(&agent)),
+            "{agent} not probed from the edge network:\n{table}"
+        );
+    }
+    // Every container's secrets row (one per replica), all as declared.
+    assert_eq!(
+        rows(&table, "secrets")
+            .iter()
+            .filter(|r| r.contains("agent"))
+            .count(),
+        3,
+        "{table}"
+    );
+    let plan = run(&["plan", "--project", &prefix]).run();
+    assert!(stdout(&plan).contains("agent"), "{}", stdout(&plan));
+    assert!(stdout(&plan).contains("nothing to do"), "{}", stdout(&plan));
+    real_nginx_proxies_to_the_api_stand_in(&p, &env, &format!("{prefix}-app"));
+    // One replica gone: the replicas row and its own row fail, `plan`
+    // would start it again.
+    let gone = format!("{prefix}-app-agent-3");
+    let stopped = crate::realserver::run(Command::new("docker").args(["stop", "-t", "1", &gone]));
+    assert!(stopped.status.success(), "{}", stderr(&stopped));
+    let out = run(&["test", "--project", &prefix]).status(1).run();
+    let table = stdout(&out);
+    assert!(rows(&table, "replicas")[0].contains("FAIL"), "{table}");
+    assert!(
+        (rows(&table, "running").iter()).any(|r| r.contains("agent#3") && r.contains("FAIL")),
+        "{table}"
+    );
+    let plan = run(&["plan", "--project", &prefix]).status(1).run();
+    assert!(
+        stdout(&plan).contains("start (stopped)"),
+        "{}",
+        stdout(&plan)
+    );
+}
+
+/// The real nginx (Debian's) with the generated nginx.conf, run as the
+/// generated compose file runs it, on the stand-ins' edge network and
+/// published on a loopback port: `/healthz` is its own answer, `/api/…`
+/// reaches the API stand-in (its body `ok`), and nginx's own 502 (or 504)
+/// once the API stand-in is stopped proves the answer came from there.
+fn real_nginx_proxies_to_the_api_stand_in(
+    p: &Project,
+    env: &[(&'static str, String)],
+    project: &str,
+) {
+    let generated = p.path("generated");
+    let mut cmd = Command::new("docker");
+    cmd.args([
+        "compose",
+        "-f",
+        "docker-compose.yml",
+        "config",
+        "--format",
+        "json",
+    ])
+    .current_dir(&generated);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = crate::realserver::run(&mut cmd);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let nginx = serde_json::from_slice::<Value>(&out.stdout).unwrap()["services"]["nginx"].clone();
+    let target = nginx["configs"][0]["target"].as_str().unwrap().to_string();
+    let conf = generated.join("configs/files/nginx/etc/nginx/nginx.conf");
+    let port = nginx["ports"][0]["target"].as_u64().unwrap();
+    let name = unique_name("i12-consensus-nginx");
+    let c = run_debian(
+        &name,
+        nginx["user"].as_str().unwrap(),
+        &[
+            "--network".into(),
+            "consensusnet-edge".into(),
+            "-p".into(),
+            format!("127.0.0.1::{port}"),
+            "-v".into(),
+            format!("{}:{target}:ro", conf.display()),
+        ],
+        &strings(&nginx["entrypoint"]),
+    );
+    let published =
+        crate::realserver::run(Command::new("docker").args(["port", &c.0, &port.to_string()]));
+    let address = String::from_utf8_lossy(&published.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let get = |path: &str| -> Result<String, String> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&address).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").map_err(|e| e.to_string())?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).map_err(|e| e.to_string())?;
+        Ok(text)
+    };
+    let health = crate::realserver::wait_for(Duration::from_secs(30), || {
+        get("/healthz").and_then(|t| {
+            if t.starts_with("HTTP/1.1 200") {
+                Ok(t)
+            } else {
+                Err(t)
+            }
+        })
+    });
+    assert!(health.is_ok(), "{health:?}");
+    let through = get("/api/health").unwrap();
+    assert!(through.starts_with("HTTP/1.1 200"), "{through}");
+    assert!(through.contains("Server: nginx"), "{through}");
+    assert!(
+        through.ends_with("\r\n\r\nok"),
+        "the API stand-in's body: {through}"
+    );
+    let api = format!("{project}-api-1");
+    let stopped = crate::realserver::run(Command::new("docker").args(["stop", "-t", "1", &api]));
+    assert!(stopped.status.success(), "{}", stderr(&stopped));
+    let without = get("/api/health").unwrap();
+    // 502 (unreachable) or 504 (connect timed out): nginx's own error,
+    // not the stand-in's 200.
+    assert!(
+        without.starts_with("HTTP/1.1 502") || without.starts_with("HTTP/1.1 504"),
+        "{without}"
+    );
+    let started = crate::realserver::run(Command::new("docker").args(["start", &api]));
+    assert!(started.status.success(), "{}", stderr(&started));
+}
+
+// ------------------------------------------------ real servers (Debian)
+
+/// The example rendered with `all` in a scratch project (store included),
+/// the operator's variables set as given.
+fn rendered(env: &[(&'static str, String)]) -> Project {
+    let p = Project::from_model(&example().join("model"));
+    let mut t = p.run().args(&["all"]);
+    for (k, v) in env {
+        t = t.env(k, v);
+    }
+    t.run();
+    p
+}
+
+/// `docker run -d` of the Debian image as the generated compose file runs
+/// `service` (its user, read-only root, tmpfs `/tmp`, no capabilities),
+/// with `extra` arguments before the image and `command` after it.
+fn run_debian(
+    name: &str,
+    user: &str,
+    extra: &[String],
+    command: &[String],
+) -> crate::realserver::Container {
+    let image = crate::realserver::debian_image();
+    let out = crate::realserver::run(
+        Command::new("docker")
+            .args([
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--read-only",
+                "--tmpfs",
+                "/tmp",
+            ])
+            .args([
+                "--cap-drop",
+                "ALL",
+                "--security-opt",
+                "no-new-privileges:true",
+            ])
+            .args(["--user", user])
+            .args(extra)
+            .arg(image)
+            .args(command),
+    );
+    assert!(out.status.success(), "docker run {name}: {}", stderr(&out));
+    crate::realserver::Container(name.to_string())
+}
+
+/// A JSON array of strings as a vector.
+fn strings(v: &Value) -> Vec<String> {
+    (v.as_array().unwrap().iter())
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn real_redis_accepts_the_generated_password_and_its_health_check_answers() {
+    let p = rendered(&operator_env(Path::new("/unused")));
+    let generated = p.path("generated");
+    let redis = &compose_config(&generated, "docker-compose.prod.yml")["services"]["redis"];
+    let conf = &redis["secrets"][0];
+    let host_file = generated.join("secrets/config/redis/usr/local/etc/redis/redis.conf");
+    let target = conf["target"].as_str().unwrap();
+    let name = unique_name("i12-consensus-redis");
+    let c = run_debian(
+        &name,
+        redis["user"].as_str().unwrap(),
+        &[
+            "--network".into(),
+            "none".into(),
+            "-v".into(),
+            format!("{}:{target}:ro", host_file.display()),
+        ],
+        &strings(&redis["entrypoint"]),
+    );
+    crate::realserver::redis_answers(&c.0);
+    let store = p.read(".lucid-gen/secrets.env");
+    let password = (store.lines())
+        .find_map(|l| l.strip_prefix("REDIS_PASSWORD="))
+        .expect("REDIS_PASSWORD in the store");
+    assert_eq!(
+        crate::realserver::redis_requires_password(&c.0, password),
+        Ok(())
+    );
+    // The generated health check, exactly as Compose runs it.
+    let test = strings(&redis["healthcheck"]["test"]);
+    assert_eq!(test[0], "CMD");
+    let args: Vec<&str> = test[1..].iter().map(String::as_str).collect();
+    let (code, out) = crate::realserver::exec_stdin(&c.0, b"", &args);
+    assert_eq!((code, out.trim()), (0, "PONG"));
+}
+
+/// A Docker network removed when dropped.
+struct Network(String);
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = crate::realserver::run(Command::new("docker").args(["network", "rm", &self.0]));
+    }
+}
+
+/// `psql` from `client` to the database as the API would connect: host,
+/// port and user/password/database given on stdin (never a command line);
+/// returns (exit code, output).
+fn psql(
+    client: &str,
+    host: &str,
+    port: &str,
+    user: &str,
+    password: &str,
+    db: &str,
+) -> (i32, String) {
+    let script = r#"read -r h; read -r p; read -r u; read -r pw; read -r d
+PGPASSWORD="$pw" PGCONNECT_TIMEOUT=5 psql "host=$h port=$p user=$u dbname=$d" -tAc 'select current_user, current_database()' 2>&1"#;
+    let input = format!("{host}\n{port}\n{user}\n{password}\n{db}\n");
+    crate::realserver::exec_stdin(client, input.as_bytes(), &["bash", "-c", script])
+}
+
+#[test]
+fn real_postgres_accepts_the_operator_credentials_the_api_receives() {
+    let _stack = crate::common::docker_stack();
+    let pg_name = unique_name("i12-consensus-pg");
+    let mut env = operator_env(Path::new("/unused"));
+    env.retain(|(k, _)| !k.starts_with("DB_"));
+    env.push(("DB_HOST", pg_name.clone()));
+    env.push(("DB_PORT", "5432".into()));
+    let p = rendered(&env);
+    let generated = p.path("generated");
+    // What the generated files give the API: the address in its
+    // environment, the credentials as mounted files, the database's name
+    // in the shared env file.
+    let mut cmd = Command::new("docker");
+    cmd.args([
+        "compose",
+        "-f",
+        "docker-compose.prod.yml",
+        "config",
+        "--format",
+        "json",
+    ])
+    .current_dir(&generated);
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    let out = crate::realserver::run(&mut cmd);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let api = serde_json::from_slice::<Value>(&out.stdout).unwrap()["services"]["api"].clone();
+    let (host, port) = (
+        api["environment"]["DB_HOST"].as_str().unwrap(),
+        api["environment"]["DB_PORT"].as_str().unwrap(),
+    );
+    assert_eq!(api["environment"]["DB_USER_FILE"], "/run/secrets/DB_USER");
+    let user = p.read("generated/secrets/files/DB_USER");
+    let password = p.read("generated/secrets/files/DB_PASSWORD");
+    let db = (p.read("generated/configs/environment/.env.app").lines())
+        .find_map(|l| l.strip_prefix("DB_NAME="))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap();
+    let net = Network(unique_name("i12-consensus-pgnet"));
+    let created =
+        crate::realserver::run(Command::new("docker").args(["network", "create", &net.0]));
+    assert!(created.status.success(), "{}", stderr(&created));
+    // The managed database's stand-in: a fresh cluster, remote logins by
+    // password (SCRAM), the role and database created at start from the
+    // operator's values, fed over stdin.
+    let start = r#"set -e; bin=$(echo /usr/lib/postgresql/*/bin)
+"$bin/initdb" -D /tmp/pg -U admin -A trust >/dev/null
+echo 'host all all 0.0.0.0/0 scram-sha-256' >> /tmp/pg/pg_hba.conf
+exec "$bin/postgres" -D /tmp/pg -k /tmp -c listen_addresses='*'"#;
+    let pg = run_debian(
+        &pg_name,
+        "postgres",
+        &["--network".into(), net.0.clone()],
+        &["bash".into(), "-c".into(), start.into()],
+    );
+    let sql = format!(
+        "CREATE ROLE \"{user}\" LOGIN PASSWORD '{}';\nCREATE DATABASE \"{db}\" OWNER \"{user}\";\n",
+        password.replace('\'', "''")
+    );
+    let created = crate::realserver::wait_for(Duration::from_secs(60), || {
+        let (code, out) = crate::realserver::exec_stdin(
+            &pg.0,
+            sql.as_bytes(),
+            &[
+                "psql",
+                "-h",
+                "/tmp",
+                "-U",
+                "admin",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+            ],
+        );
+        if code == 0 {
+            Ok(())
+        } else {
+            Err(out)
+        }
+    });
+    assert_eq!(created, Ok(()), "role and database created");
+    let client = run_debian(
+        &unique_name("i12-consensus-pgclient"),
+        "65532:65532",
+        &["--network".into(), net.0.clone()],
+        &["sleep".into(), "infinity".into()],
+    );
+    let (code, out) = psql(&client.0, host, port, &user, &password, &db);
+    assert_eq!(
+        (code, out.trim()),
+        (0, format!("{user}|{db}").as_str()),
+        "the API's credentials log in"
+    );
+    let (code, out) = psql(&client.0, host, port, &user, "not-the-password", &db);
+    assert_ne!(code, 0, "a wrong password is refused: {out}");
+    assert!(out.contains("password authentication failed"), "{out}");
+    assert!(!out.contains(&password));
+}
+
+#[test]
+fn the_example_model_names_the_committed_schema_and_passes_it() {
+    let available = Command::new("check-jsonschema")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    need(available, "check-jsonschema");
+    let dir = example().join("model");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../../../model.schema.json\n"),
+            "{}",
+            f.display()
+        );
+    }
+    let out = Command::new("check-jsonschema")
+        .arg("--schemafile")
+        .arg(repo_root().join("model.schema.json"))
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn deploy_of_the_prod_variant_ships_the_prod_file_and_no_dockerfile() {
+    let p = rendered(&operator_env(Path::new("/unused")));
+    let deploy = |variant: &str| {
+        let mut t = p.run().args(&[
+            "deploy",
+            "--host",
+            "deploy@127.0.0.1",
+            "--dry-run",
+            "--variant",
+            variant,
+        ]);
+        for (k, v) in operator_env(Path::new("/unused")) {
+            t = t.env(k, &v);
+        }
+        t
+    };
+    let out = deploy("prod").run();
+    let text = stdout(&out);
+    assert!(
+        text.contains("docker compose -f docker-compose.prod.yml up -d --wait"),
+        "{text}"
+    );
+    assert!(!text.contains("docker-compose.yml"), "{text}");
+    assert!(!text.contains("Dockerfile"), "{text}");
+    deploy("staging")
+        .status(2)
+        .stderr_has("unknown variant `staging`; the model's variants are: dev, prod")
+        .run();
+}
