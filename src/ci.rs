@@ -140,6 +140,9 @@ pub struct GithubDeploy {
     pub key_secret: String,
     pub known_hosts_secret: String,
     pub dir: String,
+    /// The variant deployed (`deploy.variant`), checked to exist and
+    /// not to build once the variants are known.
+    pub variant: Option<String>,
 }
 
 #[cfg(test)]

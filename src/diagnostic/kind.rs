@@ -172,6 +172,12 @@ kinds! {
     CiNoLogin { registry: String } => InvalidImage, Error,
         "the workflow pushes to {registry}, where the job's GITHUB_TOKEN cannot log in",
         "set `username_secret` and `password_secret` under `system.ci.github`, or use a namespace on ghcr.io (`ghcr.io/OWNER/REPO`)";
+    CiDeployVariantMissing { names: String } => Variant, Error,
+        "`system.ci.github.deploy` names no `variant`, and the model has several ({names})",
+        "add `variant: NAME` naming the one the host runs: one that pulls its images (no `build: true`), as the host has no source tree";
+    CiDeployBuildingVariant { variant: String } => Variant, Error,
+        "the workflow deploys variant `{variant}`, whose compose files build images from the source tree",
+        "deploy a variant without `build: true`: the workflow pushes the images and the host pulls them";
     CiLoginPair { given: &'static str, missing: &'static str } => MissingKey, Error,
         "`system.ci.github` sets `{given}` but not `{missing}`",
         "give both, or neither to log in with the job's GITHUB_TOKEN";

@@ -200,6 +200,10 @@ pub struct GithubDeployDef {
     pub known_hosts_secret: String,
     /// Absolute directory on the host the output layout is copied to.
     pub dir: String,
+    /// The variant whose compose files are deployed (one that pulls, not
+    /// builds); required when the model has `variants`.
+    #[serde(default)]
+    pub variant: Option<String>,
 }
 
 /// Where generated files go, relative to the output directory.

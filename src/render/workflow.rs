@@ -22,7 +22,7 @@ use super::delivery::host_files;
 use super::{
     build_dockerfile, compose_path, output_path, refused, template_error, DockerfileAt, RenderError,
 };
-use crate::ci::{repository, GithubCi, TagPart, GITHUB_CONTEXT_VARS};
+use crate::ci::{repository, GithubCi, GithubDeploy, TagPart, GITHUB_CONTEXT_VARS};
 use crate::escape::{
     comment, workflow_expr, workflow_static, workflow_str, workflow_value, yaml_key, Comment,
     Unrepresentable, WorkflowExpr, WorkflowPiece, WorkflowValue, Yaml,
@@ -112,7 +112,7 @@ pub fn render(system: &System) -> Result<Option<(PathBuf, String)>, RenderError>
             user: secret(&d.user_secret)?,
             key: secret(&d.key_secret)?,
             known_hosts: secret(&d.known_hosts_secret)?,
-            phases: phase_steps(system),
+            phases: phase_steps(&deployed_system(system, d)),
         }),
         None => None,
     };
@@ -269,6 +269,17 @@ fn tags(system: &System, image: &str) -> Result<WorkflowValue, RenderError> {
         }
     }
     workflow_value(&pieces).map_err(refused(|| format!("the tags of `{image}`")))
+}
+
+/// The system as the host runs it: the variant `deploy.variant` names
+/// (validation made sure it exists and pulls), else the model itself.
+fn deployed_system(system: &System, d: &GithubDeploy) -> System {
+    let variant =
+        (d.variant.as_ref()).and_then(|name| system.variants.iter().position(|v| &v.name == name));
+    match variant {
+        Some(v) => system.with_variant(v),
+        None => system.clone(),
+    }
 }
 
 /// One deploy step per phase: its compose file and the plain files its

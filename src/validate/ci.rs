@@ -241,6 +241,7 @@ impl<'a> Validator<'a> {
             key_secret: d.key_secret.clone(),
             known_hosts_secret: d.known_hosts_secret.clone(),
             dir: d.dir.clone(),
+            variant: d.variant.clone(),
         }
     }
 
@@ -270,6 +271,38 @@ impl<'a> Validator<'a> {
     }
 
     /// Every image the workflow pushes goes to the registry it logs in to.
+    /// The deploy job runs one variant's compose files on the host, which
+    /// has no source tree: with variants it must name one that pulls.
+    pub(super) fn ci_deploy_variant(&mut self, m: &Merged<'a>, sys: &System) {
+        let Some(d) = sys.github.as_ref().and_then(|g| g.deploy.as_ref()) else {
+            return;
+        };
+        let Some(def) = &m.system else { return };
+        let deploy = p().key("ci").key("github").key("deploy");
+        let Some(name) = &d.variant else {
+            if !sys.variants.is_empty() {
+                let names: Vec<String> = sys.variants.iter().map(|v| v.name.clone()).collect();
+                let kind = Kind::CiDeployVariantMissing {
+                    names: names.join(", "),
+                };
+                self.report_at_key(&def.at(&deploy), kind);
+            }
+            return;
+        };
+        let at = def.at(&deploy.key("variant"));
+        match sys.variants.iter().find(|v| &v.name == name) {
+            None => {
+                let kind = self.unknown_variant(m, name);
+                self.report(&at, kind);
+            }
+            Some(v) if v.build => {
+                let variant = name.clone();
+                self.report(&at, Kind::CiDeployBuildingVariant { variant });
+            }
+            Some(_) => {}
+        }
+    }
+
     pub(super) fn ci_registry(&mut self, m: &Merged<'a>, sys: &System) {
         let Some(g) = &sys.github else { return };
         let images = (sys.images.iter().enumerate()).map(|(i, b)| {

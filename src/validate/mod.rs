@@ -103,6 +103,7 @@ impl<'a> Validator<'a> {
             ..system?
         };
         self.ci_registry(m, &sys);
+        self.ci_deploy_variant(m, &sys);
         self.cross_checks(m, &mut sys);
         Some(sys)
     }

@@ -93,16 +93,7 @@ impl<'a> Validator<'a> {
             let at = d.at(&p().key("variants").key(key.as_str()));
             let index = m.variants.get_index_of(key.as_str());
             if index.is_none() {
-                let names: Vec<&str> = m.variants.keys().map(String::as_str).collect();
-                let hint = match super::names::suggest(key, names.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None if names.is_empty() => "declare it under the top-level `variants`".into(),
-                    None => format!("declare it, or use one of: {}", names.join(", ")),
-                };
-                let kind = Kind::UnknownVariant {
-                    name: key.clone(),
-                    hint,
-                };
+                let kind = self.unknown_variant(m, key);
                 self.report_at_key(&at, kind);
             }
             let environment = self.environment_map(&at.key("environment"), &add.environment);
@@ -174,5 +165,22 @@ impl<'a> Validator<'a> {
             }
         }
         replicas
+    }
+}
+
+impl<'a> Validator<'a> {
+    /// `unknown-variant` for a name the top-level `variants` lacks, with a
+    /// "did you mean" or the names it has.
+    pub(super) fn unknown_variant(&self, m: &Merged<'a>, name: &str) -> Kind {
+        let names: Vec<&str> = m.variants.keys().map(String::as_str).collect();
+        let hint = match super::names::suggest(name, names.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if names.is_empty() => "declare it under the top-level `variants`".into(),
+            None => format!("declare it, or use one of: {}", names.join(", ")),
+        };
+        Kind::UnknownVariant {
+            name: name.to_string(),
+            hint,
+        }
     }
 }

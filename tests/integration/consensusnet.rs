@@ -188,6 +188,7 @@ fn verify_passes_on_every_file_of_every_variant() {
         "dockerfiles/services/api/Dockerfile",
         "dockerfiles/services/agent/Dockerfile",
         "dockerfiles/services/frontend/Dockerfile",
+        ".github/workflows/build-and-deploy.yml",
     ] {
         assert!(
             text.lines()
@@ -195,7 +196,85 @@ fn verify_passes_on_every_file_of_every_variant() {
             "{file} not verified:\n{text}"
         );
     }
-    assert!(text.contains("verify: 7 files, 0 failed"), "{text}");
+    assert!(text.contains("verify: 8 files, 0 failed"), "{text}");
+}
+
+/// Seed 004's workflow, rendered from the model: a build-and-push step for
+/// exactly the services the model builds, each tagged `latest` and with the
+/// commit, then the prod variant's compose file deployed. A deploy naming
+/// no variant, or one that builds, is refused where it is written.
+#[test]
+fn the_workflow_pushes_every_built_image_and_deploys_the_prod_variant() {
+    let (outputs, _) = render_model(&example().join("model"), 0);
+    let file = outputs
+        .get(Path::new(".github/workflows/build-and-deploy.yml"))
+        .expect("the workflow is rendered");
+    let wf: serde_yaml::Value = serde_yaml::from_str(&file.text).unwrap();
+    let model: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(example().join("model/services.yaml")).unwrap(),
+    )
+    .unwrap();
+    let built: Vec<String> = (model["services"].as_mapping().unwrap().iter())
+        .filter(|(_, s)| s.get("build").is_some())
+        .map(|(name, _)| format!("Build and push {}", name.as_str().unwrap()))
+        .collect();
+    let build = wf["jobs"]["build"]["steps"].as_sequence().unwrap();
+    let pushed: Vec<&serde_yaml::Value> = (build.iter())
+        .filter(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("docker/build-push-action@"))
+        })
+        .collect();
+    let names: Vec<&str> = pushed.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, built);
+    for step in &pushed {
+        let tags: Vec<&str> = step["with"]["tags"].as_str().unwrap().lines().collect();
+        assert_eq!(tags.len(), 2, "{tags:?}");
+        assert!(
+            tags[0].starts_with("ghcr.io/hretheum/consensus.net/") && tags[0].ends_with(":latest")
+        );
+        assert!(tags[1].ends_with(":${{ github.sha }}"), "{tags:?}");
+    }
+    let deploy = wf["jobs"]["deploy"]["steps"].as_sequence().unwrap();
+    let phase = (deploy.iter())
+        .find(|s| s["name"].as_str() == Some("Deploy phase app"))
+        .expect("one deploy step for the phase");
+    assert_eq!(
+        phase["env"]["PHASE_COMPOSE_FILE"],
+        "docker-compose.prod.yml"
+    );
+    let shipped = phase["env"]["PHASE_FILES"].as_str().unwrap();
+    assert!(
+        shipped.lines().any(|l| l == "docker-compose.prod.yml"),
+        "{shipped}"
+    );
+    assert!(
+        !shipped.contains("Dockerfile") && !shipped.contains("secrets/"),
+        "{shipped}"
+    );
+
+    let refuses = |to: &str, message: &str| {
+        let p = Project::from_model(&example().join("model"));
+        let text = p.read("model/system.yaml");
+        p.write(
+            "model/system.yaml",
+            &text.replacen("        variant: prod\n", to, 1),
+        );
+        let out = p.run().args(&["check"]).status(1).run();
+        let err = stderr(&out);
+        assert!(err.contains(&format!("error[variant]: {message}")), "{err}");
+        assert!(err.contains("model/system.yaml:"), "{err}");
+    };
+    refuses(
+        "",
+        "`system.ci.github.deploy` names no `variant`, and the model has several (dev, prod)",
+    );
+    refuses(
+        "        variant: dev\n",
+        "the workflow deploys variant `dev`, whose compose files build images from the source tree",
+    );
+    refuses("        variant: prd\n", "unknown variant `prd`");
 }
 
 /// `check` on the example with `from` replaced by `to` in services.yaml:

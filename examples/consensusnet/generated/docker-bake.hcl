@@ -13,6 +13,9 @@ variable "GENERATED_DIR" {
   default = "generated"
 }
 
+# An extra tag of every image; `lucid-gen build` refuses to run while it is unset.
+variable "GITHUB_SHA" {}
+
 group "default" {
   targets = ["base-images", "phase-app"]
 }
@@ -28,20 +31,20 @@ group "phase-app" {
 target "api" {
   context    = "${SOURCE_DIR}/."
   dockerfile = "${GENERATED_DIR}/dockerfiles/services/api/Dockerfile"
-  tags       = ["ghcr.io/hretheum/consensus.net/api:latest"]
+  tags       = ["ghcr.io/hretheum/consensus.net/api:latest", "ghcr.io/hretheum/consensus.net/api:${GITHUB_SHA}"]
   platforms  = ["linux/amd64"]
 }
 
 target "agent" {
   context    = "${SOURCE_DIR}/."
   dockerfile = "${GENERATED_DIR}/dockerfiles/services/agent/Dockerfile"
-  tags       = ["ghcr.io/hretheum/consensus.net/agent:latest"]
+  tags       = ["ghcr.io/hretheum/consensus.net/agent:latest", "ghcr.io/hretheum/consensus.net/agent:${GITHUB_SHA}"]
   platforms  = ["linux/amd64"]
 }
 
 target "frontend" {
   context    = "${SOURCE_DIR}/frontend"
   dockerfile = "${GENERATED_DIR}/dockerfiles/services/frontend/Dockerfile"
-  tags       = ["ghcr.io/hretheum/consensus.net/frontend:latest"]
+  tags       = ["ghcr.io/hretheum/consensus.net/frontend:latest", "ghcr.io/hretheum/consensus.net/frontend:${GITHUB_SHA}"]
   platforms  = ["linux/amd64"]
 }
