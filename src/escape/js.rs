@@ -1,27 +1,12 @@
 //! JavaScript string literals, for the health probes that run `node -e`.
 
-/// A single-quoted JavaScript string literal holding exactly `value`: `\`
-/// and `'` escaped, every control character and the line separators
-/// U+2028/U+2029 as `\xNN`/`\uNNNN`, so the text can never end the literal
-/// or the line and become code.
+/// A single-quoted JavaScript string literal holding exactly `value`.
+/// JavaScript reads the same escapes as Python's single-quoted literals
+/// (`\\`, `\'`, `\xNN`, `\uNNNN`), and the Python form already writes
+/// U+2028/U+2029 — which end a line in JavaScript source — as `\uNNNN`,
+/// so the text can never end the literal or the line and become code.
 pub fn js_str(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            c if (c as u32) < 0x100 && c.is_control() => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
+    super::python::single_quoted(value)
 }
 
 #[cfg(test)]

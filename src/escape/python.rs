@@ -4,6 +4,12 @@
 /// `'` escaped, every control character as `\xNN`/`\uNNNN`, so the text
 /// can never end the literal and become code.
 pub fn python_str(value: &str) -> String {
+    single_quoted(value)
+}
+
+/// The literal both Python and JavaScript read back as `value` (`js_str`
+/// shares it): U+2028/U+2029 are escaped too, as they end a JavaScript line.
+pub(super) fn single_quoted(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {

@@ -295,3 +295,23 @@ pub fn docker_stack() -> std::sync::MutexGuard<'static, ()> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// Runs `lucid-gen down --volumes --project PREFIX` in `project` when the
+/// test ends, passed or not, with `env` (the variables Compose needs to
+/// read the files at all). Its outcome is not asserted: a panic while
+/// unwinding would abort the whole test binary.
+pub struct Down<'a> {
+    pub project: &'a Project,
+    pub prefix: String,
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let down = (self.env.iter()).fold(self.project.run(), |t, (k, v)| t.env(k, v));
+        let _ = down
+            .args(&["down", "--volumes", "--project", &self.prefix])
+            .status_any()
+            .run();
+    }
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{need, repo_root, stderr, stdout, unique_name, Project};
+use crate::common::{need, repo_root, stderr, stdout, unique_name, Down, Project};
 use crate::generated::{gallery, render_model};
 
 /// The operator's values and where Compose finds the source tree: what
@@ -342,27 +342,6 @@ fn variant_overrides_are_refused_when_they_name_no_variant_or_repeat_the_base() 
         "variant",
         "variant `dev` of `redis` mounts a volume at `/usr/local/etc/redis/redis.conf`, where the service already mounts one",
     );
-}
-
-/// Takes the stand-ins down, with the variables Compose needs to read the
-/// files, even when the test fails.
-struct Down<'a> {
-    project: &'a Project,
-    prefix: String,
-    env: Vec<(&'static str, String)>,
-}
-
-impl Drop for Down<'_> {
-    fn drop(&mut self) {
-        let mut down = self.project.run();
-        for (k, v) in &self.env {
-            down = down.env(k, v);
-        }
-        let _ = down
-            .args(&["down", "--volumes", "--project", &self.prefix])
-            .status_any()
-            .run();
-    }
 }
 
 /// Rows of `lucid-gen test`'s table whose first column is `kind`.

@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use crate::common::{compose_available, need, stdout, unique_name, Project};
+use crate::common::{compose_available, need, stdout, unique_name, Down, Project};
 
 pub(crate) fn docker_available() -> bool {
     compose_available()
@@ -48,23 +48,6 @@ pub(crate) fn containers(prefix: &str) -> Vec<String> {
     ids
 }
 
-/// Takes the deployment down when the test ends, passed or not.
-pub(crate) struct Down<'a> {
-    pub(crate) project: &'a Project,
-    pub(crate) prefix: String,
-}
-
-impl Drop for Down<'_> {
-    fn drop(&mut self) {
-        let _ = self
-            .project
-            .run()
-            .args(&["down", "--volumes", "--project", &self.prefix])
-            .status(0)
-            .run();
-    }
-}
-
 pub(crate) fn networks_of(p: &Project) -> Vec<String> {
     let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
     let system = lucid_gen::validate::validate(&loaded).unwrap().system;
@@ -96,6 +79,7 @@ fn lucid_comes_up_healthy_isolated_and_goes_away() {
     let down = Down {
         project: &p,
         prefix: prefix.clone(),
+        env: Vec::new(),
     };
     p.run()
         .args(&["up", "--stand-ins", "--project", &prefix])
@@ -216,6 +200,7 @@ fn changing_one_service_recreates_only_that_service() {
     let down = Down {
         project: &p,
         prefix: prefix.clone(),
+        env: Vec::new(),
     };
     p.run()
         .args(&["up", "--stand-ins", "--project", &prefix])
@@ -342,6 +327,7 @@ env_files:
     let down = Down {
         project: &p,
         prefix: prefix.clone(),
+        env: Vec::new(),
     };
     p.run()
         .args(&["up", "--stand-ins", "--project", &prefix])

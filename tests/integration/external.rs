@@ -4,7 +4,7 @@
 //! `secrets rotate` refuses it; a dependency on an external service is a
 //! comment, never a Compose `depends_on`.
 
-use crate::common::{compose_available, files_under, need, stderr, stdout, Project};
+use crate::common::{compose_available, files_under, need, stderr, stdout, Down, Project};
 
 const DB_PASSWORD: &str = "operator-Db-pass-7f3a91c2";
 const MAIL_KEY: &str = "operator-mail-key-52be10d4";
@@ -315,27 +315,6 @@ fn bad_external_services_and_operator_secrets_are_refused_where_written() {
     );
 }
 
-/// Takes the stack down (with the operator's variables, which Compose needs
-/// to read the files at all) even when the test fails.
-struct DownWith<'a> {
-    project: &'a Project,
-    prefix: String,
-    env: Vec<(&'static str, String)>,
-}
-
-impl Drop for DownWith<'_> {
-    fn drop(&mut self) {
-        let mut down = self.project.run();
-        for (k, v) in &self.env {
-            down = down.env(k, v);
-        }
-        let _ = down
-            .args(&["down", "--volumes", "--project", &self.prefix])
-            .status_any()
-            .run();
-    }
-}
-
 #[test]
 fn test_reaches_an_external_service_where_the_environment_says_and_flags_one_it_cannot() {
     let _stack = crate::common::docker_stack();
@@ -367,7 +346,7 @@ fn test_reaches_an_external_service_where_the_environment_says_and_flags_one_it_
         t
     };
     run(&["all"]).run();
-    let _down = DownWith {
+    let _down = Down {
         project: &p,
         prefix: prefix.clone(),
         env: env.clone(),

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{compose_available, need, repo_root, stderr, stdout, unique_name, Project};
+use crate::common::{
+    compose_available, need, repo_root, stderr, stdout, unique_name, Down, Project,
+};
 use crate::e2e::{docker, docker_available, leaves_nothing_behind};
 
 /// What the operator sets for every node tier (seed 002's example values).
@@ -275,23 +277,6 @@ impl Drop for Container {
     }
 }
 
-/// `down` with the node variables set, when dropped.
-struct DownWithVars<'a> {
-    project: &'a Project,
-    prefix: String,
-}
-
-impl Drop for DownWithVars<'_> {
-    fn drop(&mut self) {
-        let _ = run_with_vars(
-            self.project,
-            &["down", "--volumes", "--project", &self.prefix],
-        )
-        .status_any()
-        .run();
-    }
-}
-
 /// Every `host:port` Prometheus must scrape according to the model: each
 /// service's ports named `metrics-…`.
 fn model_metrics_targets(p: &Project) -> BTreeSet<String> {
@@ -442,9 +427,10 @@ fn the_example_runs_as_stand_ins_and_real_prometheus_scrapes_every_metrics_port(
     p.run().args(&["all"]).run();
     let config = p.path("generated/configs/files/prometheus/etc/prometheus/prometheus.yml");
     promtool_check(image, &config);
-    let down = DownWithVars {
+    let down = Down {
         project: &p,
         prefix: prefix.clone(),
+        env: NODE_VARS.iter().map(|(k, v)| (*k, v.to_string())).collect(),
     };
     run_with_vars(&p, &["up", "--stand-ins", "--project", &prefix]).run();
     let out = run_with_vars(&p, &["test", "--project", &prefix])

@@ -11,8 +11,8 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{need, stderr, stdout, unique_name, Project};
-use crate::e2e::{containers, docker, docker_available, leaves_nothing_behind, Down};
+use crate::common::{need, stderr, stdout, unique_name, Down, Project};
+use crate::e2e::{containers, docker, docker_available, leaves_nothing_behind};
 
 /// `up --stand-ins`, `test` (all passing, every service running healthy) and
 /// `down`, leaving no container, network or volume. Returns the `test` table.
@@ -23,6 +23,7 @@ fn up_test_down(p: &Project, what: &str) -> String {
     let down = Down {
         project: p,
         prefix: prefix.clone(),
+        env: Vec::new(),
     };
     p.run()
         .args(&["up", "--stand-ins", "--project", &prefix])

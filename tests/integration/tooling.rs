@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{files_under, need, repo_root, stdout, unique_name, Project, Test};
+use crate::common::{files_under, need, repo_root, stdout, unique_name, Down, Project, Test};
 use lucid_gen::{model, render, validate};
 
 fn tool_runs(program: &str, arg: &str) -> bool {
@@ -208,20 +208,6 @@ fn container_id(project: &str, service: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Takes the stand-in deployment down when the test ends, passed or not.
-struct Down<'a>(&'a Project, String);
-
-impl Drop for Down<'_> {
-    fn drop(&mut self) {
-        let _ = self
-            .0
-            .run()
-            .args(&["down", "--volumes", "--project", &self.1])
-            .status_any()
-            .run();
-    }
-}
-
 #[test]
 fn plan_names_exactly_what_up_would_change() {
     let _stack = crate::common::docker_stack();
@@ -243,7 +229,11 @@ fn plan_names_exactly_what_up_would_change() {
         "{}",
         stdout(&out)
     );
-    let _down = Down(&p, prefix.clone());
+    let _down = Down {
+        project: &p,
+        prefix: prefix.clone(),
+        env: Vec::new(),
+    };
     p.run()
         .args(&["up", "--stand-ins", "--project", &prefix])
         .run();
