@@ -602,6 +602,9 @@ kinds! {
     UnreachableDependency { service: String, dependency: String, service_networks: String, dependency_networks: String } => UnreachableDependency, Error,
         "`{service}` depends on `{dependency}` but they share no network (`{service}` is on {service_networks}; `{dependency}` on {dependency_networks})",
         "put both on a common network the plane rules allow, or drop the dependency";
+    BaseImageCycle { cycle: String } => DependencyCycle, Error,
+        "base images build on each other in a cycle: {cycle}",
+        "none of them can be built first; let one build on a published image (`runtime: REFERENCE`) instead of `image:<key>`";
     DependencyCycle { cycle: String } => DependencyCycle, Error,
         "dependency cycle: {cycle}",
         "services in a cycle can never all start; remove one of these dependencies";

@@ -28,7 +28,32 @@ impl<'a> Validator<'a> {
                 build,
             });
         }
+        self.base_image_cycles(m, &out);
         out
+    }
+
+    /// Base images built on each other in a ring (`a` on `image:b`, `b` on
+    /// `image:a`) can never be built: each is reported once, at the
+    /// `runtime` of its first image in model order.
+    fn base_image_cycles(&mut self, m: &Merged<'a>, images: &[BaseImage]) {
+        for start in 0..images.len() {
+            let mut ring = vec![start];
+            let mut at = images[start].build.runtime_base;
+            while let Some(next) = at.filter(|&n| n != start && !ring.contains(&n)) {
+                ring.push(next);
+                at = images[next].build.runtime_base;
+            }
+            // Only the ring's first image reports it (a self-reference is
+            // `OwnRuntime`, already reported).
+            if at != Some(start) || ring.len() < 2 || ring.iter().any(|&i| i < start) {
+                continue;
+            }
+            let mut names: Vec<&str> = ring.iter().map(|&i| images[i].key.as_str()).collect();
+            names.push(&images[start].key);
+            let cycle = names.join(" → ");
+            let here = m.images[start].at(&p().key("build").key("runtime"));
+            self.report(&here, Kind::BaseImageCycle { cycle });
+        }
     }
 
     pub(super) fn image_ref(&mut self, image: &str, at: &At) {
