@@ -258,6 +258,8 @@ pub struct BaseImage {
     pub description: Option<String>,
     pub image: String,
     pub build: Build,
+    /// `uid:gid` of its `USER`; `None`: 65532:65532.
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -532,6 +532,9 @@ kinds! {
     CapabilityReason { service: String, cap: String } => SecurityException, Error,
         "capability {cap} of `{service}` needs a reason",
         "state the reason in a sentence; it is written into the compose file next to the exception";
+    BaseImageRoot { image: String } => SecurityException, Error,
+        "base image `{image}` would run as root",
+        "give it a non-root `user` (or none: 65532:65532); a service that must run as root sets `user` and `security.run_as_root` itself";
     RootWithoutReason { service: String } => SecurityException, Error,
         "`{service}` runs as root without a stated reason",
         "run as a non-root user, or set `security.run_as_root` to the reason";

@@ -362,6 +362,10 @@ pub struct ImageDef {
     /// Full reference, e.g. `example/base:python-distroless-arm64`.
     pub image: String,
     pub build: BuildDef,
+    /// `uid:gid` of the image's `USER` (never root); default `65532:65532`.
+    /// Services built on it set their own.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 /// How an image is built: a multi-stage Dockerfile from a stack template,

@@ -239,6 +239,9 @@ fn base_image_view(system: &System, image: &BaseImage) -> Result<DockerfileView,
     ];
     let what = format!("base image `{}`", image.key);
     let mut view = base_view(system, b, header, &labels, &what)?;
+    if let Some(user) = &image.user {
+        view.user = docker_word(user).map_err(refused(|| what.clone()))?;
+    }
     let base_dir = "/opt/python/base";
     view.copy_source = false;
     view.deps_dir = docker_word(base_dir).map_err(refused(|| what.clone()))?;

@@ -21,11 +21,22 @@ impl<'a> Validator<'a> {
             self.check_name("image", key, &d.here());
             self.image_ref(&d.def.image, &d.at(&p().key("image")));
             let build = self.build_def(m, &d.def.build, &d.at(&p().key("build")), Some(key));
+            if let Some(user) = &d.def.user {
+                let at = d.at(&p().key("user"));
+                if !names::is_user(user) {
+                    let user = user.clone();
+                    self.report(&at, Kind::InvalidUser { user });
+                } else if names::is_root_user(user) {
+                    let image = key.clone();
+                    self.report(&at, Kind::BaseImageRoot { image });
+                }
+            }
             out.push(BaseImage {
                 key: key.clone(),
                 description: d.def.description.clone(),
                 image: d.def.image.clone(),
                 build,
+                user: d.def.user.clone(),
             });
         }
         self.base_image_cycles(m, &out);
