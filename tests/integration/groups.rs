@@ -80,6 +80,36 @@ fn a_group_file_holds_its_services_and_their_dependencies_and_passes_config_alon
     assert!(data.get("secrets").is_none(), "{data}");
 }
 
+/// With variants, each variant writes its own copy of every group file
+/// (suffixed like the phase files), and `verify` checks each copy.
+#[test]
+fn each_variant_writes_and_verifies_its_own_group_files() {
+    need(compose_available(), "docker compose");
+    let p = Project::fixture("groups");
+    p.write(
+        "model/variants.yaml",
+        "variants:\n  dev: {}\n  prod: { compose_suffix: prod }\n",
+    );
+    p.run().args(&["all"]).run();
+    for file in [
+        "docker-compose.payments.yml",
+        "docker-compose.payments.prod.yml",
+    ] {
+        let services = keys(&resolved(&p, file)["services"]);
+        assert!(services.contains("grp-pay-worker"), "{file}: {services:?}");
+        assert!(services.contains("grp-db-init"), "{file}: {services:?}");
+    }
+    let out = p.run().args(&["verify"]).run();
+    let text = crate::common::stdout(&out);
+    for file in ["docker-compose.data.yml", "docker-compose.data.prod.yml"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("ok ") && l.ends_with(file)),
+            "{file} not verified:\n{text}"
+        );
+    }
+}
+
 /// `check` on the groups fixture with `text` as one more model file.
 fn check_with(text: &str) -> String {
     let p = Project::fixture("groups");
