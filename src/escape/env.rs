@@ -57,10 +57,7 @@ pub fn env_file_value(value: &str) -> Result<EnvValue, Unrepresentable> {
 /// A variable name as POSIX shells and Compose read it: letters, digits and
 /// `_`, not starting with a digit. Anything else has no spelling.
 pub fn env_name(name: &str) -> Result<EnvName, Unrepresentable> {
-    let mut chars = name.chars();
-    let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if valid {
+    if super::is_variable_name(name) {
         Ok(EnvName(name.to_string()))
     } else {
         Err(Unrepresentable(

@@ -62,12 +62,7 @@ pub fn hcl_template(parts: &[TagPart]) -> Result<Hcl, Unrepresentable> {
             }
             TagPart::Text(t) => out.push_str(&body(t)),
             TagPart::Var(v) => {
-                let mut chars = v.chars();
-                let ok = chars
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                    && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-                if !ok {
+                if !super::is_variable_name(v) {
                     return Err(Unrepresentable(
                         "a bake variable name is letters, digits and `_`",
                     ));

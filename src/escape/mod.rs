@@ -111,6 +111,16 @@ pub fn comment(text: &str) -> Comment {
 }
 
 /// Control characters and the Unicode line breaks (NEL, LS, PS).
+/// Whether `s` is a variable name as shells, Compose, bake and GitHub
+/// expressions all read one: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_variable_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 fn is_line_break_or_control(c: char) -> bool {
     c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')
 }

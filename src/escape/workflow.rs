@@ -41,14 +41,6 @@ pub enum WorkflowPiece<'a> {
     Expr(WorkflowExpr<'a>),
 }
 
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// Model text as a workflow value: `${{` cannot start an expression.
 pub fn workflow_str(text: &str) -> WorkflowValue {
     WorkflowValue(yaml_str(&literal(text)).to_string())
@@ -91,7 +83,7 @@ pub fn workflow_expr(e: WorkflowExpr) -> Result<WorkflowValue, Unrepresentable> 
 fn expression(e: WorkflowExpr) -> Result<String, Unrepresentable> {
     let path = match e {
         WorkflowExpr::Context(path) => path.to_string(),
-        WorkflowExpr::Var(name) | WorkflowExpr::Secret(name) if !is_identifier(name) => {
+        WorkflowExpr::Var(name) | WorkflowExpr::Secret(name) if !super::is_variable_name(name) => {
             return Err(Unrepresentable(
                 "a GitHub variable or secret name is letters, digits and `_`, not starting with a digit",
             ))

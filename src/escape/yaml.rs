@@ -40,11 +40,7 @@ pub fn compose_str(value: &str) -> Yaml {
 /// interpolates (`[A-Za-z_][A-Za-z0-9_]*`); braces and `$` are dropped from
 /// the message, which has no escape for them.
 pub fn compose_required_variable(name: &str, message: &str) -> Result<Yaml, Unrepresentable> {
-    let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if !super::is_variable_name(name) {
         return Err(Unrepresentable(
             "Compose interpolates only names of letters, digits and `_`, not starting with a digit",
         ));

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use crate::ci::{self, GithubCi, GithubDeploy, TagPart, TagTemplate, GITHUB_CONTEXT_VARS};
 use crate::diagnostic::Kind;
-use crate::escape::workflow_static;
+use crate::escape::{is_variable_name, workflow_static};
 use crate::model::raw;
 use crate::system::System;
 
@@ -19,18 +19,9 @@ use super::Validator;
 /// Variables the bake file declares itself; a tag may not use them.
 const BAKE_VARS: [&str; 2] = ["SOURCE_DIR", "GENERATED_DIR"];
 
-/// Whether `s` is a variable name: `[A-Za-z_][A-Za-z0-9_]*`.
-fn is_var_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// A repository secret's name as GitHub accepts it.
 fn is_secret_name(s: &str) -> bool {
-    is_var_name(s) && !s.to_ascii_uppercase().starts_with("GITHUB_")
+    is_variable_name(s) && !s.to_ascii_uppercase().starts_with("GITHUB_")
 }
 
 /// Parses an extra tag: literal tag characters and `${NAME}` variables.
@@ -44,7 +35,7 @@ pub(super) fn parse_tag(s: &str) -> Result<TagTemplate, &'static str> {
                 .strip_prefix("${")
                 .ok_or("`$` starts a variable only as `${NAME}`")?;
             let (name, after) = body.split_once('}').ok_or("`${` is not closed by `}`")?;
-            if !is_var_name(name) {
+            if !is_variable_name(name) {
                 return Err(
                     "a variable name is letters, digits and `_`, not starting with a digit",
                 );
