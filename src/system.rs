@@ -483,6 +483,29 @@ impl System {
     pub fn services_in(&self, phase: usize) -> impl Iterator<Item = &Service> {
         self.services.iter().filter(move |s| s.phase == phase)
     }
+
+    /// Base images in build waves, each in model order: an image builds
+    /// only on images of earlier waves. `Err` names the images that build on
+    /// each other in a ring (validation refuses those: `dependency-cycle`).
+    pub fn base_image_waves(&self) -> Result<Vec<Vec<usize>>, Vec<&str>> {
+        let mut built: Vec<usize> = Vec::new();
+        let mut waves = Vec::new();
+        while built.len() < self.images.len() {
+            let wave: Vec<usize> = (0..self.images.len())
+                .filter(|i| !built.contains(i))
+                .filter(|&i| (self.images[i].build.runtime_base).is_none_or(|b| built.contains(&b)))
+                .collect();
+            if wave.is_empty() {
+                return Err((0..self.images.len())
+                    .filter(|i| !built.contains(i))
+                    .map(|i| self.images[i].key.as_str())
+                    .collect());
+            }
+            built.extend(&wave);
+            waves.push(wave);
+        }
+        Ok(waves)
+    }
 }
 
 #[cfg(test)]

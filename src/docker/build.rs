@@ -8,7 +8,6 @@
 //! bake` (base images are wired into the services as named contexts);
 //! without it, one `docker build` per image with the legacy builder.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
@@ -148,27 +147,13 @@ fn job(
 fn steps(dep: &Deployment, phases: &[usize], source: &Path) -> Result<Vec<Step>, DockerError> {
     let system = &dep.system;
     let mut steps: Vec<Step> = probe_step(dep).into_iter().collect();
-    let mut built: HashSet<usize> = HashSet::new();
-    while built.len() < system.images.len() {
-        let wave: Vec<usize> = (0..system.images.len())
-            .filter(|i| !built.contains(i))
-            .filter(|i| {
-                system.images[*i]
-                    .build
-                    .runtime_base
-                    .is_none_or(|b| built.contains(&b))
-            })
-            .collect();
-        if wave.is_empty() {
-            let stuck: Vec<&str> = (0..system.images.len())
-                .filter(|i| !built.contains(i))
-                .map(|i| system.images[i].key.as_str())
-                .collect();
-            return Err(DockerError::Other(format!(
-                "base images {} build on each other in a cycle",
-                stuck.join(", ")
-            )));
-        }
+    let waves = system.base_image_waves().map_err(|stuck| {
+        DockerError::Other(format!(
+            "base images {} build on each other in a cycle",
+            stuck.join(", ")
+        ))
+    })?;
+    for wave in waves {
         let jobs = wave
             .iter()
             .map(|&i| {
@@ -184,7 +169,6 @@ fn steps(dep: &Deployment, phases: &[usize], source: &Path) -> Result<Vec<Step>,
                 )
             })
             .collect();
-        built.extend(wave);
         steps.push(Step {
             label: "base images".into(),
             jobs,

@@ -168,32 +168,18 @@ fn under(dir: &str, rest: &Path) -> String {
 /// copies it, base images in build order (each after the base it builds
 /// on), then the built services phase by phase.
 fn build_steps(system: &System, g: &GithubCi) -> Result<Vec<BuildStep>, RenderError> {
-    let mut order: Vec<usize> = Vec::new();
-    while order.len() < system.images.len() {
-        let before = order.len();
-        for (i, image) in system.images.iter().enumerate() {
-            let ready = image.build.runtime_base.is_none_or(|b| order.contains(&b));
-            if ready && !order.contains(&i) {
-                order.push(i);
-            }
-        }
-        if order.len() == before {
-            // Never a workflow that silently leaves images out.
-            let stuck: Vec<&str> = (system.images.iter().enumerate())
-                .filter(|(i, _)| !order.contains(i))
-                .map(|(_, b)| b.key.as_str())
-                .collect();
-            return Err(RenderError::Unrepresentable {
-                what: format!(
-                    "the GitHub workflow's build of base images {}",
-                    stuck.join(", ")
-                ),
-                why: "they build on each other in a cycle",
-            });
-        }
-    }
+    // Never a workflow that silently leaves images out.
+    let waves = system
+        .base_image_waves()
+        .map_err(|stuck| RenderError::Unrepresentable {
+            what: format!(
+                "the GitHub workflow's build of base images {}",
+                stuck.join(", ")
+            ),
+            why: "they build on each other in a cycle",
+        })?;
     let mut steps: Vec<BuildStep> = probe_step(system, g).into_iter().collect();
-    for i in order {
+    for i in waves.into_iter().flatten() {
         let image = &system.images[i];
         let name = format!("Build and push base image {}", image.key);
         steps.push(build_step(
