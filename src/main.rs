@@ -344,9 +344,7 @@ fn deployment(paths: &Paths, fresh: bool) -> Result<Deployment, Failure> {
             return Err(Failure::Reported);
         }
     }
-    let variants: Vec<_> = (0..system.variants.len())
-        .map(|v| system.with_variant(v))
-        .collect();
+    let variants = system.variant_systems();
     Ok(Deployment {
         system: chosen_variant(system, &variants, paths.variant.as_deref())?,
         secrets: resolved.values,

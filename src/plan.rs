@@ -106,6 +106,14 @@ pub fn compose_plans(system: &System) -> Vec<ComposePlan> {
     plans
 }
 
+/// Every compose file of `system`: the phases', the master, then the
+/// groups'.
+pub fn every_file_plan(system: &System) -> Vec<ComposePlan> {
+    let mut plans = compose_plans(system);
+    plans.extend(group_plans(system));
+    plans
+}
+
 /// One compose file per group. Like the master, a group file works on its
 /// own: it holds the group's services and every service they wait for
 /// ([`group_services`]), and creates every network they join.

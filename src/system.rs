@@ -110,6 +110,17 @@ impl System {
         sys
     }
 
+    /// The system once per variant, each with the variant applied; empty
+    /// when the model has no variants (or `self` is one already).
+    pub fn variant_systems(&self) -> Vec<System> {
+        match self.variant {
+            Some(_) => Vec::new(),
+            None => (0..self.variants.len())
+                .map(|v| self.with_variant(v))
+                .collect(),
+        }
+    }
+
     /// Whether compose files give built services a `build:` section.
     pub fn compose_builds(&self) -> bool {
         self.variant.is_some_and(|v| self.variants[v].build)

@@ -264,11 +264,7 @@ impl Deployment {
             false => self.variants.iter().collect(),
         };
         (systems.into_iter())
-            .flat_map(|sys| {
-                plan::compose_plans(sys)
-                    .into_iter()
-                    .chain(plan::group_plans(sys))
-            })
+            .flat_map(plan::every_file_plan)
             .collect()
     }
 

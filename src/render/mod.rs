@@ -69,7 +69,7 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
         Dockerfiles,
         Bake,
     }
-    let variants = variant_systems(system);
+    let variants = system.variant_systems();
     let plans = compose_plans(system, &variants);
     let jobs: Vec<Job> = (plans.iter().map(|(sys, plan)| Job::Compose(sys, plan)))
         .chain([Job::Lint, Job::Dockerfiles, Job::Bake])
@@ -107,17 +107,6 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
     Ok(outputs)
 }
 
-/// The system once per variant, each with the variant applied; empty when
-/// the model has no variants (or `system` is one already).
-fn variant_systems(system: &System) -> Vec<System> {
-    match system.variant {
-        Some(_) => Vec::new(),
-        None => (0..system.variants.len())
-            .map(|v| system.with_variant(v))
-            .collect(),
-    }
-}
-
 /// Every compose file to render (phases, master, groups), with the system
 /// (variant) it renders.
 fn compose_plans<'s>(
@@ -130,8 +119,9 @@ fn compose_plans<'s>(
     };
     (systems.into_iter())
         .flat_map(|sys| {
-            let plans = plan::compose_plans(sys).into_iter();
-            plans.chain(plan::group_plans(sys)).map(move |p| (sys, p))
+            plan::every_file_plan(sys)
+                .into_iter()
+                .map(move |p| (sys, p))
         })
         .collect()
 }
@@ -225,7 +215,7 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
     for (i, env_file) in system.env_files.iter().enumerate() {
         add(env_path(system, &env_file.file), OutputOrigin::EnvFile(i));
     }
-    let variants = variant_systems(system);
+    let variants = system.variant_systems();
     for (sys, plan) in compose_plans(system, &variants) {
         let origin = match plan.group {
             Some(i) => OutputOrigin::GroupCompose(i),
