@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use lucid_gen::docker;
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -43,7 +44,7 @@ pub(crate) enum Command {
     /// Validate the model and render every file into the output directory.
     All {
         #[command(flatten)]
-        paths: Paths,
+        paths: PathArgs,
         /// Write nothing: print a diff of what would change and exit 1 if
         /// anything is stale.
         #[arg(long)]
@@ -57,7 +58,7 @@ pub(crate) enum Command {
     /// Validate the model and report every problem with its location.
     Check {
         #[command(flatten)]
-        paths: Paths,
+        paths: PathArgs,
         /// `human`: the source line with a caret, then help; `json`: one
         /// JSON object per diagnostic and line on stdout, for editors and CI;
         /// `github`: GitHub Actions annotations (`::error file=...`) on
@@ -75,7 +76,7 @@ pub(crate) enum Command {
     /// every Dockerfile (hand-written ones too).
     Verify {
         #[command(flatten)]
-        paths: Paths,
+        paths: PathArgs,
         /// Root of the source tree the build contexts are relative to,
         /// where hand-written Dockerfiles (`build.dockerfile`) lie.
         #[arg(long, default_value = ".", value_name = "DIR")]
@@ -83,83 +84,18 @@ pub(crate) enum Command {
     },
     /// Build the images with Docker's builder: base images first, then
     /// phase by phase, parallel within a phase.
-    Build {
-        #[command(flatten)]
-        paths: Paths,
-        /// Build only this phase's images (and the base images).
-        #[arg(long, value_name = "PHASE")]
-        phase: Option<String>,
-        /// Target platform; default: the model's.
-        #[arg(long, value_name = "OS/ARCH")]
-        platform: Option<String>,
-        /// Root of the source tree the build contexts are relative to.
-        #[arg(long, default_value = ".", value_name = "DIR")]
-        source: PathBuf,
-        /// Print the build commands without running them.
-        #[arg(long)]
-        dry_run: bool,
-        /// Builds to run at once within a phase.
-        #[arg(long, default_value_t = 2, value_name = "N")]
-        jobs: usize,
-    },
+    Build(BuildArgs),
     /// Start the system phase by phase with `docker compose up -d --wait`.
-    Up {
-        #[command(flatten)]
-        paths: Paths,
-        #[command(flatten)]
-        target: Target,
-        /// Run a tiny stand-in image per service (same networks, ports,
-        /// env files, dependencies and health checks) instead of the real
-        /// images: a smoke test of the topology.
-        #[arg(long)]
-        stand_ins: bool,
-    },
+    Up(UpArgs),
     /// Check the running system from inside: declared dependencies are
     /// reachable, isolated planes are not, env and secrets are as
     /// generated, no image holds a secret.
-    Test {
-        #[command(flatten)]
-        paths: Paths,
-        /// Compose project prefix used with `up --project`.
-        #[arg(long, value_name = "NAME", value_parser = project_name)]
-        project: Option<String>,
-        /// `human`: a table; `json`: one JSON object per check and line on
-        /// stdout (`kind`, `from`, `target`, `expect`, `ok`, `detail`).
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
-        /// Also write the checks as a JUnit XML report (one test suite per
-        /// check family), the format CI dashboards read.
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-    },
+    Test(TestArgs),
     /// Remove every container and network `up` created.
-    Down {
-        #[command(flatten)]
-        paths: Paths,
-        #[command(flatten)]
-        target: Target,
-        /// Remove the named volumes too (their data is lost).
-        #[arg(long)]
-        volumes: bool,
-    },
+    Down(DownArgs),
     /// Copy a phase's compose and env files to a host and start them there
     /// over SSH.
-    Deploy {
-        #[command(flatten)]
-        paths: Paths,
-        /// Where to deploy, as `user@host`.
-        #[arg(long, value_name = "USER@HOST")]
-        host: String,
-        /// Deploy only this phase (default: every phase, in order).
-        #[arg(long, value_name = "PHASE")]
-        phase: Option<String>,
-        /// Directory on the host; default `/opt/<system name>`.
-        #[arg(long, value_name = "DIR")]
-        dir: Option<String>,
-        /// Print the commands without running them.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Deploy(DeployArgs),
     /// Write every image the model builds to a directory as gzip
     /// tarballs, with SHA256SUMS and a JSON manifest: images for a host
     /// without a registry (`load` reads them there).
@@ -183,7 +119,7 @@ pub(crate) enum Command {
     /// bridges and published ports.
     Graph {
         #[command(flatten)]
-        paths: Paths,
+        paths: PathArgs,
         /// `mermaid` (rendered by GitHub and many editors) or `dot`
         /// (Graphviz: `lucid-gen graph --format dot | dot -Tsvg`).
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
@@ -194,9 +130,9 @@ pub(crate) enum Command {
     /// unchanged or remove. Exit 0 when nothing would change, 1 otherwise.
     Plan {
         #[command(flatten)]
-        paths: Paths,
+        paths: PathArgs,
         #[command(flatten)]
-        target: Target,
+        target: Selection,
     },
     /// Print a shell completion script, e.g.
     /// `lucid-gen completions bash > ~/.local/share/bash-completion/completions/lucid-gen`.
@@ -209,11 +145,103 @@ pub(crate) enum Command {
     Man,
 }
 
+/// `build`'s arguments.
+#[derive(Args)]
+pub(crate) struct BuildArgs {
+    #[command(flatten)]
+    pub(crate) paths: PathArgs,
+    /// Build only this phase's images (and the base images).
+    #[arg(long, value_name = "PHASE")]
+    pub(crate) phase: Option<String>,
+    /// Target platform; default: the model's.
+    #[arg(long, value_name = "OS/ARCH")]
+    pub(crate) platform: Option<String>,
+    /// Root of the source tree the build contexts are relative to.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub(crate) source: PathBuf,
+    /// Print the build commands without running them.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Builds to run at once within a phase.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub(crate) jobs: usize,
+}
+
+/// `up`'s arguments.
+#[derive(Args)]
+pub(crate) struct UpArgs {
+    #[command(flatten)]
+    pub(crate) paths: PathArgs,
+    #[command(flatten)]
+    pub(crate) target: Selection,
+    /// Run a tiny stand-in image per service (same networks, ports,
+    /// env files, dependencies and health checks) instead of the real
+    /// images: a smoke test of the topology.
+    #[arg(long)]
+    pub(crate) stand_ins: bool,
+    /// Print the plan (checks and commands, in order) without running
+    /// anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `test`'s arguments.
+#[derive(Args)]
+pub(crate) struct TestArgs {
+    #[command(flatten)]
+    pub(crate) paths: PathArgs,
+    /// Compose project prefix used with `up --project`.
+    #[arg(long, value_name = "NAME", value_parser = project_name)]
+    pub(crate) project: Option<String>,
+    /// `human`: a table; `json`: one JSON object per check and line on
+    /// stdout (`kind`, `from`, `target`, `expect`, `ok`, `detail`).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub(crate) format: Format,
+    /// Also write the checks as a JUnit XML report (one test suite per
+    /// check family), the format CI dashboards read.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) junit: Option<PathBuf>,
+}
+
+/// `down`'s arguments.
+#[derive(Args)]
+pub(crate) struct DownArgs {
+    #[command(flatten)]
+    pub(crate) paths: PathArgs,
+    #[command(flatten)]
+    pub(crate) target: Selection,
+    /// Remove the named volumes too (their data is lost).
+    #[arg(long)]
+    pub(crate) volumes: bool,
+    /// Print the plan without running anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `deploy`'s arguments.
+#[derive(Args)]
+pub(crate) struct DeployArgs {
+    #[command(flatten)]
+    pub(crate) paths: PathArgs,
+    /// Where to deploy, as `user@host`.
+    #[arg(long, value_name = "USER@HOST")]
+    pub(crate) host: String,
+    /// Deploy only this phase (default: every phase, in order).
+    #[arg(long, value_name = "PHASE")]
+    pub(crate) phase: Option<String>,
+    /// Directory on the host; default `/opt/<system name>`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<String>,
+    /// Print the commands without running them.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
 /// `save`'s arguments.
 #[derive(Args)]
 pub(crate) struct SaveArgs {
     #[command(flatten)]
-    pub(crate) paths: Paths,
+    pub(crate) paths: PathArgs,
     /// Where the tarballs, SHA256SUMS and images.json are written.
     #[arg(long, value_name = "DIR")]
     pub(crate) dir: PathBuf,
@@ -237,7 +265,7 @@ pub(crate) enum GraphFormat {
 
 /// Which part of the system, under which compose project names.
 #[derive(Args)]
-pub(crate) struct Target {
+pub(crate) struct Selection {
     /// Only this phase (default: every phase, in order).
     #[arg(long, value_name = "PHASE")]
     pub(crate) phase: Option<String>,
@@ -271,12 +299,12 @@ pub(crate) enum SecretsCommand {
         /// The secret's name, as declared under `secrets:` in the model.
         name: String,
         #[command(flatten)]
-        paths: Paths,
+        paths: PathArgs,
     },
 }
 
 #[derive(Args)]
-pub(crate) struct Paths {
+pub(crate) struct PathArgs {
     /// Directory holding the model's *.yaml files.
     #[arg(long, default_value = "model", value_name = "DIR")]
     pub(crate) model: PathBuf,
@@ -304,4 +332,91 @@ pub(crate) enum Format {
     Human,
     Json,
     Github,
+}
+
+impl PathArgs {
+    /// The validated settings the library works from.
+    pub(crate) fn settings(&self) -> lucid_gen::workspace::Paths {
+        lucid_gen::workspace::Paths {
+            model: self.model.clone(),
+            out: self.out.clone(),
+            secrets: self.secrets.clone(),
+            insecure_secret_seed: self.insecure_secret_seed,
+            variant: self.variant.clone(),
+        }
+    }
+}
+
+impl BuildArgs {
+    pub(crate) fn options(&self) -> docker::build::BuildOptions {
+        docker::build::BuildOptions {
+            phase: self.phase.clone(),
+            platform: self.platform.clone(),
+            source: self.source.clone(),
+            dry_run: self.dry_run,
+            jobs: self.jobs.max(1),
+        }
+    }
+}
+
+impl UpArgs {
+    pub(crate) fn options(&self) -> docker::up::UpOptions {
+        docker::up::UpOptions {
+            phase: self.target.phase.clone(),
+            stand_ins: self.stand_ins,
+            project: self.target.project.clone(),
+        }
+    }
+}
+
+impl TestArgs {
+    pub(crate) fn options(&self) -> docker::checks::TestOptions {
+        docker::checks::TestOptions {
+            project: self.project.clone(),
+            json: self.format == Format::Json,
+            junit: self.junit.clone(),
+        }
+    }
+}
+
+impl DownArgs {
+    pub(crate) fn options(&self) -> docker::down::DownOptions {
+        docker::down::DownOptions {
+            phase: self.target.phase.clone(),
+            volumes: self.volumes,
+            project: self.target.project.clone(),
+        }
+    }
+}
+
+impl DeployArgs {
+    /// The options, the directory defaulting to `/opt/<system name>`.
+    pub(crate) fn options(&self, system_name: &str) -> docker::deploy::DeployOptions {
+        docker::deploy::DeployOptions {
+            host: self.host.clone(),
+            phase: self.phase.clone(),
+            dir: (self.dir.clone()).unwrap_or_else(|| format!("/opt/{system_name}")),
+            dry_run: self.dry_run,
+        }
+    }
+}
+
+impl SaveArgs {
+    pub(crate) fn options(&self) -> docker::save::SaveOptions {
+        docker::save::SaveOptions {
+            phase: self.phase.clone(),
+            dir: self.dir.clone(),
+            all: self.all,
+            dry_run: self.dry_run,
+        }
+    }
+}
+
+impl Selection {
+    pub(crate) fn plan_options(&self) -> docker::changes::PlanOptions {
+        docker::changes::PlanOptions {
+            phase: self.phase.clone(),
+            project: self.project.clone(),
+        }
+    }
 }

@@ -10,9 +10,11 @@
 //! container of the project the model no longer has) — and says whether
 //! anything would change. Every replica of a service is compared. Built on labels lucid-gen writes, not on Compose's dry run.
 
-use super::probe::{containers, expected_env, Container};
-use super::secret_check::stale_mounts;
-use super::{Deployment, DockerError};
+use super::checks::expected_env;
+use super::inventory::{containers, Container};
+use super::stale_mounts::stale_mounts;
+use super::target::Target;
+use super::{DockerError, Workspace};
 use crate::render::hashes::{hash_labels, service_inputs, LABEL_PREFIX};
 use crate::system::Service;
 
@@ -50,12 +52,12 @@ impl Change {
 }
 
 /// The secrets `s` receives whose running value differs from the store's.
-fn secrets_changed(dep: &Deployment, s: &Service, c: &Container) -> bool {
+fn secrets_changed(ws: &Workspace, s: &Service, c: &Container) -> bool {
     let secret_names: Vec<&str> = (s.secrets.iter())
         .filter(|u| u.delivery == crate::system::Delivery::Env)
-        .map(|u| dep.system.secrets[u.secret].name.as_str())
+        .map(|u| ws.system.secrets[u.secret].name.as_str())
         .collect();
-    let expected = expected_env(&dep.system, s, &dep.secrets);
+    let expected = expected_env(&ws.system, s, &ws.secrets);
     secret_names
         .iter()
         .any(|name| c.env.get(*name) != expected.get(*name))
@@ -63,11 +65,11 @@ fn secrets_changed(dep: &Deployment, s: &Service, c: &Container) -> bool {
 
 /// What `up` would do to service `s`, given its containers (one per
 /// replica): the reasons of every replica together.
-fn service_change(dep: &Deployment, s: &Service, list: &[Container]) -> Change {
+fn service_change(ws: &Workspace, s: &Service, list: &[Container]) -> Change {
     if list.is_empty() {
         return Change::Create;
     }
-    let labels = hash_labels(&service_inputs(&dep.system, s));
+    let labels = hash_labels(&service_inputs(&ws.system, s));
     let mut why: Vec<String> = Vec::new();
     for c in list {
         let changed = (labels.iter())
@@ -81,7 +83,7 @@ fn service_change(dep: &Deployment, s: &Service, list: &[Container]) -> Change {
     }
     let rotated = list
         .iter()
-        .any(|c| secrets_changed(dep, s, c) || stale_mounts(dep, s, &c.started_at).unwrap_or(true));
+        .any(|c| secrets_changed(ws, s, c) || stale_mounts(ws, s, &c.started_at).unwrap_or(true));
     if rotated {
         why.push("secret rotated".into());
     }
@@ -96,16 +98,20 @@ fn service_change(dep: &Deployment, s: &Service, list: &[Container]) -> Change {
 
 /// Every service of the selected phases with its change, then containers
 /// of those projects the model no longer has.
-pub fn changes(dep: &Deployment, opts: &PlanOptions) -> Result<Vec<(String, Change)>, DockerError> {
-    let plans = dep.plans(opts.phase.as_deref())?;
+pub fn changes(
+    ws: &Workspace,
+    target: &Target,
+    opts: &PlanOptions,
+) -> Result<Vec<(String, Change)>, DockerError> {
+    let plans = ws.plans(opts.phase.as_deref())?;
     let mut out = Vec::new();
     for plan in &plans {
-        let project = dep.project(plan, opts.project.as_deref());
-        let mut found = containers(&[project])?;
+        let project = ws.project(plan, opts.project.as_deref());
+        let mut found = containers(target, &[project])?;
         let phase = plan.phase.expect("phase plans only");
-        for s in dep.system.services_in(phase) {
+        for s in ws.system.services_in(phase) {
             let list = found.remove(&s.name).unwrap_or_default();
-            let change = service_change(dep, s, &list);
+            let change = service_change(ws, s, &list);
             out.push((s.name.clone(), change));
         }
         out.extend(found.into_keys().map(|name| (name, Change::Remove)));
@@ -114,8 +120,8 @@ pub fn changes(dep: &Deployment, opts: &PlanOptions) -> Result<Vec<(String, Chan
 }
 
 /// Prints the plan; true when nothing would change.
-pub fn run(dep: &Deployment, opts: &PlanOptions) -> Result<bool, DockerError> {
-    let changes = changes(dep, opts)?;
+pub fn run(ws: &Workspace, target: &Target, opts: &PlanOptions) -> Result<bool, DockerError> {
+    let changes = changes(ws, target, opts)?;
     let width = changes.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     let mut pending = 0;
     for (name, change) in &changes {

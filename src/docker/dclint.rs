@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{Cmd, DockerError};
+use super::{io_error, Cmd, DockerError};
 use crate::system::System;
 
 /// The settings `verify` runs dclint with.
@@ -31,7 +31,8 @@ pub struct Dclint {
 
 impl Dclint {
     pub fn new() -> Result<Dclint, DockerError> {
-        let io = |e: std::io::Error| DockerError::Other(format!("cannot prepare dclint: {e}"));
+        let io =
+            |e: std::io::Error| io_error("prepare dclint's settings in", std::env::temp_dir(), e);
         let dir = tempfile::Builder::new()
             .prefix("lucid-gen-dclint-")
             .tempdir()

@@ -15,7 +15,7 @@
 
 use std::path::PathBuf;
 
-use super::{shell_quote, Cmd, Deployment, DockerError};
+use super::{shell_quote, Cmd, DockerError, ErrorKind, Workspace};
 use crate::plan::ComposePlan;
 use crate::render::delivery::{host_files, HostFile};
 
@@ -39,15 +39,15 @@ struct PhaseFiles {
     out_dir: PathBuf,
 }
 
-pub fn run(dep: &Deployment, opts: &DeployOptions) -> Result<(), DockerError> {
+pub fn run(ws: &Workspace, opts: &DeployOptions) -> Result<(), DockerError> {
     check_host(&opts.host)?;
     check_dir(&opts.dir)?;
-    let plans = dep.plans(opts.phase.as_deref())?;
-    let phases: Vec<PhaseFiles> = plans.iter().map(|p| phase_files(dep, p)).collect();
+    let plans = ws.plans(opts.phase.as_deref())?;
+    let phases: Vec<PhaseFiles> = plans.iter().map(|p| phase_files(ws, p)).collect();
     for phase in &phases {
         check_local(phase)?;
     }
-    let compose_dir = &dep.system.output.compose_dir;
+    let compose_dir = &ws.system.output.compose_dir;
     for phase in &phases {
         let cmds = commands(opts, phase, compose_dir);
         if opts.dry_run {
@@ -73,8 +73,8 @@ pub fn run(dep: &Deployment, opts: &DeployOptions) -> Result<(), DockerError> {
     Ok(())
 }
 
-fn phase_files(dep: &Deployment, plan: &ComposePlan) -> PhaseFiles {
-    let system = &dep.system;
+fn phase_files(ws: &Workspace, plan: &ComposePlan) -> PhaseFiles {
+    let system = &ws.system;
     let mut files: Vec<HostFile> = Vec::new();
     for &s in &plan.services {
         for f in host_files(system, &system.services[s]) {
@@ -88,10 +88,10 @@ fn phase_files(dep: &Deployment, plan: &ComposePlan) -> PhaseFiles {
             .phase
             .map(|p| system.phases[p].name.clone())
             .unwrap_or_else(|| "master".into()),
-        compose: dep.compose_path(plan),
+        compose: ws.compose_path(plan),
         compose_file: plan.file_name.clone(),
         files,
-        out_dir: dep.out_dir.clone(),
+        out_dir: ws.out_dir.clone(),
     }
 }
 
@@ -165,19 +165,17 @@ fn check_local(phase: &PhaseFiles) -> Result<(), DockerError> {
         .chain((phase.files.iter()).map(|f| (phase.out_dir.join(&f.path), f.secret && !f.mounted)));
     for (path, secret) in files {
         let path = &path;
-        let meta = std::fs::metadata(path).map_err(|e| {
-            DockerError::Other(format!(
-                "{}: {e}; run `lucid-gen all` first",
-                path.display()
-            ))
+        let meta = std::fs::metadata(path).map_err(|error| ErrorKind::MissingOutput {
+            path: path.clone(),
+            error,
         })?;
         let mode = meta.permissions().mode() & 0o777;
         if secret && mode & 0o077 != 0 {
-            return Err(DockerError::Other(format!(
-                "{} holds secrets but has mode {mode:03o}; `scp -p` would copy that mode to the host\n  help: chmod 600 {}",
-                path.display(),
-                path.display()
-            )));
+            return Err(ErrorKind::LooseSecretFile {
+                path: path.clone(),
+                mode,
+            }
+            .into());
         }
     }
     Ok(())
@@ -193,9 +191,12 @@ fn check_host(host: &str) -> Result<(), DockerError> {
     if ok {
         Ok(())
     } else {
-        Err(DockerError::Usage(format!(
-            "--host `{host}` is not a `user@host` (letters, digits and `._-@:` only)"
-        )))
+        Err(ErrorKind::BadOption {
+            option: "--host",
+            value: host.to_string(),
+            why: "is not a `user@host` (letters, digits and `._-@:` only)".into(),
+        }
+        .into())
     }
 }
 
@@ -212,9 +213,12 @@ fn check_dir(dir: &str) -> Result<(), DockerError> {
     if ok {
         Ok(())
     } else {
-        Err(DockerError::Usage(format!(
-            "--dir `{dir}` must be a plain path (letters, digits and `/._-+@%,=`)\n  help: a relative path is relative to the login directory on the host, so write `app` rather than `~/app`"
-        )))
+        Err(ErrorKind::BadOption {
+            option: "--dir",
+            value: dir.to_string(),
+            why: "must be a plain path (letters, digits and `/._-+@%,=`)\n  help: a relative path is relative to the login directory on the host, so write `app` rather than `~/app`".into(),
+        }
+        .into())
     }
 }
 

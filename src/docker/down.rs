@@ -1,9 +1,12 @@
 //! `lucid-gen down`: removes every container and network `up` created, in
 //! reverse deploy order (later phases attach to earlier phases' networks);
-//! volumes only when asked.
+//! volumes only when asked. [`plan`] computes the steps without an engine
+//! (the master file's project is taken down only if it has containers,
+//! decided when that step runs); [`run`] hands them to the runner.
 
-use super::up::running_services;
-use super::{Cmd, Deployment, DockerError};
+use super::steps::{self, Action, Plan, Step};
+use super::target::Target;
+use super::{DockerError, Workspace};
 
 pub struct DownOptions {
     pub phase: Option<String>,
@@ -11,45 +14,49 @@ pub struct DownOptions {
     pub project: Option<String>,
 }
 
-fn has_containers(project: &str) -> Result<bool, DockerError> {
-    let out = Cmd::docker()
-        .args(["ps", "-a", "-q", "--filter"])
-        .arg(format!("label=com.docker.compose.project={project}"))
-        .run()?;
-    Ok(!out.trim().is_empty())
-}
-
-pub fn run(dep: &Deployment, opts: &DownOptions) -> Result<(), DockerError> {
-    let mut plans = dep.plans(opts.phase.as_deref())?;
+/// What `down` would do, computed without an engine.
+pub fn plan(ws: &Workspace, target: &Target, opts: &DownOptions) -> Result<Plan, DockerError> {
+    let phases = ws.plans(opts.phase.as_deref())?;
     // The master file deploys the same services under one project; take it
     // down too when it was used.
-    if opts.phase.is_none() {
-        let master = dep.master();
-        if has_containers(&dep.project(&master, opts.project.as_deref()))? {
-            plans.push(master);
-        }
-    }
-    plans.reverse();
-    for plan in &plans {
-        let project = dep.project(plan, opts.project.as_deref());
-        let mut down = Cmd::compose(&project, &[dep.compose_path(plan)]).args([
+    let master = opts.phase.is_none().then(|| ws.master());
+    let mut steps = Vec::new();
+    for (file, master) in
+        (master.iter().map(|m| (m, true))).chain(phases.iter().rev().map(|p| (p, false)))
+    {
+        let project = ws.project(file, opts.project.as_deref());
+        let mut cmd = target.compose(&project, &[ws.compose_path(file)]).args([
             "down",
             "--remove-orphans",
             "--timeout",
             "20",
         ]);
         if opts.volumes {
-            down = down.arg("--volumes");
+            cmd = cmd.arg("--volumes");
         }
-        println!("==> down {} (project {project})", plan.file_name);
-        down.run_visible()?;
-        let left = running_services(&project)?;
-        if !left.is_empty() {
-            return Err(DockerError::Other(format!(
-                "containers still running in {project}: {}",
-                left.join(", ")
-            )));
-        }
+        steps.push(Step {
+            name: format!("down {} (project {project})", file.file_name),
+            action: Action::Down {
+                cmd,
+                project: project.clone(),
+                if_present: master,
+            },
+        });
+        steps.push(Step {
+            name: format!("{project} gone"),
+            action: Action::NothingLeft { project },
+        });
     }
-    Ok(())
+    let title = format!(
+        "down: {} phase(s) on {}{}",
+        phases.len(),
+        target.describe(),
+        if opts.volumes { ", volumes too" } else { "" }
+    );
+    Ok(Plan { title, steps })
+}
+
+/// `lucid-gen down`: the plan, run.
+pub fn run(ws: &Workspace, target: &Target, opts: &DownOptions) -> Result<(), DockerError> {
+    steps::run(&plan(ws, target, opts)?, ws, target)
 }

@@ -26,7 +26,7 @@ use flate2::Compression;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{shell_quote, Cmd, Deployment, DockerError};
+use super::{shell_quote, Cmd, DockerError, ErrorKind, Workspace};
 
 /// The checksum list, in `sha256sum`'s format.
 pub const SUMS: &str = "SHA256SUMS";
@@ -85,8 +85,8 @@ struct Wanted {
     built: bool,
 }
 
-pub fn save(dep: &Deployment, opts: &SaveOptions) -> Result<(), DockerError> {
-    let wanted = wanted(dep, opts)?;
+pub fn save(ws: &Workspace, opts: &SaveOptions) -> Result<(), DockerError> {
+    let wanted = wanted(ws, opts)?;
     if wanted.is_empty() {
         println!("save: the model builds no image (pass --all for the published ones)");
         return Ok(());
@@ -159,9 +159,9 @@ fn save_line(w: &Wanted, file: &Path) -> String {
 
 /// Base images, then the selected phases' built services (and with `all`
 /// their published images), each reference once.
-fn wanted(dep: &Deployment, opts: &SaveOptions) -> Result<Vec<Wanted>, DockerError> {
-    let system = &dep.system;
-    let phases: Vec<usize> = dep
+fn wanted(ws: &Workspace, opts: &SaveOptions) -> Result<Vec<Wanted>, DockerError> {
+    let system = &ws.system;
+    let phases: Vec<usize> = ws
         .plans(opts.phase.as_deref())?
         .iter()
         .filter_map(|p| p.phase)
@@ -179,7 +179,7 @@ fn wanted(dep: &Deployment, opts: &SaveOptions) -> Result<Vec<Wanted>, DockerErr
         }
     }
     let extra = match candidates.iter().any(|(_, _, built)| *built) {
-        true => super::build::resolve_extra_tags(dep, "saved")?,
+        true => super::build::resolve_extra_tags(ws, "saved")?,
         false => Vec::new(),
     };
     let mut seen_images = HashSet::new();
@@ -245,11 +245,7 @@ fn inspect_all(wanted: &[Wanted]) -> Result<Vec<(String, String)>, DockerError> 
             format!("  {}{tags} ({fix})", w.image)
         })
         .collect();
-    Err(DockerError::Other(format!(
-        "{} image(s) are not on this Docker engine; nothing was saved:\n{}",
-        missing.len(),
-        lines.join("\n")
-    )))
+    Err(ErrorKind::ImagesAbsent { missing: lines }.into())
 }
 
 /// Whether every reference `docker image inspect` was given names the same
@@ -379,8 +375,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn io_error(what: &str, path: &Path, e: io::Error) -> DockerError {
-    DockerError::Other(format!("cannot {what} {}: {e}", path.display()))
+fn io_error(what: &'static str, path: &Path, e: io::Error) -> DockerError {
+    super::io_error(what, path, e)
 }
 
 pub fn load(opts: &LoadOptions) -> Result<(), DockerError> {
@@ -406,12 +402,14 @@ pub fn load(opts: &LoadOptions) -> Result<(), DockerError> {
                 .arg(image)
                 .run()?;
             if id.trim() != e.id {
-                return Err(DockerError::Other(format!(
-                    "{image} loaded from {} has ID {}, but {MANIFEST} says {}",
-                    e.file,
-                    id.trim(),
-                    e.id
-                )));
+                return Err(ErrorKind::ImageIdMismatch {
+                    image: image.clone(),
+                    file: e.file.clone(),
+                    loaded: id.trim().to_string(),
+                    listed: e.id.clone(),
+                    manifest: MANIFEST,
+                }
+                .into());
             }
         }
         println!("loaded {} ({})", e.image, e.platform);
@@ -446,12 +444,11 @@ pub fn verify(dir: &Path) -> Result<Vec<Entry>, DockerError> {
     if problems.is_empty() {
         return Ok(manifest.images);
     }
-    Err(DockerError::Other(format!(
-        "{} problem(s) in {}; no image was loaded:\n  {}\n  help: copy the directory `lucid-gen save` wrote again, whole",
-        problems.len(),
-        dir.display(),
-        problems.join("\n  ")
-    )))
+    Err(ErrorKind::ImageDir {
+        dir: dir.to_path_buf(),
+        problems,
+    }
+    .into())
 }
 
 /// A name without a directory part: the lists never point outside `dir`.
@@ -494,10 +491,11 @@ fn read_manifest(dir: &Path) -> Result<Manifest, DockerError> {
     let path = dir.join(MANIFEST);
     let text = read_list(&path)?;
     serde_json::from_str(&text).map_err(|e| {
-        DockerError::Other(format!(
-            "{} is not a manifest `lucid-gen save` wrote: {e}",
-            path.display()
-        ))
+        ErrorKind::ImageList {
+            what: format!("is not a manifest `lucid-gen save` wrote: {e}"),
+            path,
+        }
+        .into()
     })
 }
 
@@ -513,11 +511,11 @@ fn read_sums(dir: &Path) -> Result<BTreeMap<String, String>, DockerError> {
             hex.then(|| (file.to_string(), sum.to_ascii_lowercase()))
         });
         let Some((file, sum)) = parsed else {
-            return Err(DockerError::Other(format!(
-                "{} line {}: not `<sha256>  <file>`",
-                path.display(),
-                n + 1
-            )));
+            return Err(ErrorKind::ImageList {
+                what: format!("line {}: not `<sha256>  <file>`", n + 1),
+                path,
+            }
+            .into());
         };
         sums.insert(file, sum);
     }
@@ -525,14 +523,20 @@ fn read_sums(dir: &Path) -> Result<BTreeMap<String, String>, DockerError> {
 }
 
 fn read_list(path: &Path) -> Result<String, DockerError> {
-    std::fs::read_to_string(path).map_err(|e| {
-        let help = match e.kind() {
+    std::fs::read_to_string(path).map_err(|error| {
+        let help = match error.kind() {
             io::ErrorKind::NotFound => {
                 "\n  help: pass the directory `lucid-gen save --dir DIR` wrote"
             }
             _ => "",
         };
-        DockerError::Other(format!("cannot read {}: {e}{help}", path.display()))
+        ErrorKind::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            error,
+            help,
+        }
+        .into()
     })
 }
 

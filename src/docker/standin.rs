@@ -22,9 +22,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{Cmd, Deployment, DockerError};
+use super::{io_error, Cmd, DockerError, ErrorKind, Workspace};
 use crate::escape::Unrepresentable;
-use crate::escape::{compose_name, docker_copy, docker_quoted, docker_word, yaml_key};
+use crate::escape::{docker_copy, docker_quoted, docker_word};
 use crate::plan::ComposePlan;
 use crate::render::probe_command;
 use crate::system::{Probe, Protocol, Service};
@@ -37,23 +37,6 @@ mod program;
 
 /// The stand-in program's source, compiled for the target platform.
 const SOURCE: &str = include_str!("../bin/lucid-gen-standin.rs");
-
-/// The health-check timing of a stand-in run (the command stays the
-/// model's). A stand-in answers at once, so the first check decides; the
-/// model's own values are checked in the generated files instead. An
-/// engine with `start_interval` (API 1.44, Engine 25) checks every second
-/// until healthy and then at the model's interval; an older one (20.10
-/// here) has one interval for both, and every check is a `docker exec`
-/// costing the engine ~35 ms of CPU: at 1 s, 28 services kept a whole core
-/// of a 2-core machine busy, so it gets 2 s (healthy within about 2 s of
-/// starting, half the load). BENCHMARKS.md has the measurements.
-fn fast_healthcheck(start_interval: bool) -> &'static str {
-    if start_interval {
-        "    healthcheck:\n      start_period: 60s\n      start_interval: 1s\n"
-    } else {
-        "    healthcheck:\n      interval: 2s\n      timeout: 3s\n      start_period: 10s\n"
-    }
-}
 
 /// Whether the engine honours `healthcheck.start_interval` (API ≥ 1.44).
 fn engine_has_start_interval() -> bool {
@@ -199,8 +182,7 @@ fn toolchain(wanted: &str) -> Result<Toolchain, String> {
 /// Compiles the program (cached by source, compiler and target).
 fn compile(tc: &Toolchain) -> Result<PathBuf, DockerError> {
     let dir = cache_dir();
-    fs::create_dir_all(&dir)
-        .map_err(|e| DockerError::Other(format!("cannot create {}: {e}", dir.display())))?;
+    fs::create_dir_all(&dir).map_err(|e| io_error("create", &dir, e))?;
     let key = fnv(&[
         SOURCE.as_bytes(),
         tc.rustc.as_bytes(),
@@ -214,8 +196,7 @@ fn compile(tc: &Toolchain) -> Result<PathBuf, DockerError> {
     // (the cache is shared); the rename makes whichever finishes first win.
     let pid = std::process::id();
     let source = dir.join(format!("standin-{key}-{pid}.rs"));
-    fs::write(&source, SOURCE)
-        .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", source.display())))?;
+    fs::write(&source, SOURCE).map_err(|e| io_error("write", &source, e))?;
     let partial = binary.with_extension(format!("{pid}.partial"));
     let mut cmd = Cmd::new(&tc.rustc).args([
         "--crate-name",
@@ -240,8 +221,7 @@ fn compile(tc: &Toolchain) -> Result<PathBuf, DockerError> {
     let compiled = cmd.arg(&source).arg("-o").arg(&partial).run();
     let _ = fs::remove_file(&source);
     compiled?;
-    fs::rename(&partial, &binary)
-        .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", binary.display())))?;
+    fs::rename(&partial, &binary).map_err(|e| io_error("write", &binary, e))?;
     Ok(binary)
 }
 
@@ -399,8 +379,13 @@ fn exec_problems(s: &Service, cmd: &[String]) -> Vec<String> {
 
 /// A model value the stand-in files cannot carry (validation refuses such
 /// models first; this is the backstop).
-fn unrepresentable(what: &str, value: &str, why: Unrepresentable) -> DockerError {
-    DockerError::Other(format!("stand-in: cannot write {what} `{value}`: {why}"))
+fn unrepresentable(what: &'static str, value: &str, why: Unrepresentable) -> DockerError {
+    ErrorKind::StandInValue {
+        what,
+        value: value.to_string(),
+        why: why.to_string(),
+    }
+    .into()
 }
 
 /// The stand-in Dockerfile of one service (`None`: the probe image). Every
@@ -456,8 +441,7 @@ fn dockerfile(service: Option<&Service>) -> Result<String, DockerError> {
 
 /// Builds (or finds) the image for one Dockerfile.
 fn image(binary: &Path, text: &str, platform: &str) -> Result<String, DockerError> {
-    let bytes = fs::read(binary)
-        .map_err(|e| DockerError::Other(format!("cannot read {}: {e}", binary.display())))?;
+    let bytes = fs::read(binary).map_err(|e| io_error("read", binary, e))?;
     let tag = format!(
         "lucid-gen-standin:{}",
         fnv(&[&bytes, text.as_bytes(), platform.as_bytes()])
@@ -470,8 +454,7 @@ fn image(binary: &Path, text: &str, platform: &str) -> Result<String, DockerErro
         &tag["lucid-gen-standin:".len()..],
         std::process::id()
     ));
-    let io =
-        |e: std::io::Error| DockerError::Other(format!("cannot prepare {}: {e}", ctx.display()));
+    let io = |e: std::io::Error| io_error("prepare", &ctx, e);
     fs::create_dir_all(&ctx).map_err(io)?;
     fs::copy(binary, ctx.join("standin")).map_err(io)?;
     fs::write(ctx.join("Dockerfile"), text).map_err(io)?;
@@ -494,24 +477,24 @@ fn pick_toolchain(wanted: &str) -> Result<(Toolchain, bool), DockerError> {
         Err(why) => {
             let host = host_platform();
             eprintln!("WARNING: stand-ins will run as {host}, NOT as {wanted} like the model's images: {why}");
-            Ok((toolchain(host).map_err(DockerError::Other)?, true))
+            Ok((toolchain(host).map_err(ErrorKind::Toolchain)?, true))
         }
     }
 }
 
 /// Just the probe image (for `lucid-gen test` against any deployment).
-pub fn probe_image(dep: &Deployment) -> Result<String, DockerError> {
-    let (tc, _) = pick_toolchain(&dep.system.platform)?;
+pub fn probe_image(ws: &Workspace) -> Result<String, DockerError> {
+    let (tc, _) = pick_toolchain(&ws.system.platform)?;
     let binary = compile(&tc)?;
     image(&binary, &dockerfile(None)?, &tc.platform)
 }
 
 /// Compiles the program and builds an image for every service.
-pub fn prepare(dep: &Deployment) -> Result<StandIns, DockerError> {
-    let (tc, fallback) = pick_toolchain(&dep.system.platform)?;
+pub fn prepare(ws: &Workspace) -> Result<StandIns, DockerError> {
+    let (tc, fallback) = pick_toolchain(&ws.system.platform)?;
     let binary = compile(&tc)?;
     let mut images = BTreeMap::new();
-    for s in &dep.system.services {
+    for s in &ws.system.services {
         images.insert(
             s.name.clone(),
             image(&binary, &dockerfile(Some(s))?, &tc.platform)?,
@@ -536,57 +519,37 @@ pub fn prepare(dep: &Deployment) -> Result<StandIns, DockerError> {
     })
 }
 
-/// Writes the compose override that swaps in the stand-in images for the
-/// services of `plan`, and returns its path.
-pub fn write_override(
-    dep: &Deployment,
-    plan: &ComposePlan,
-    project: &str,
-    standins: &StandIns,
-) -> Result<PathBuf, DockerError> {
-    let mut text = String::from(
-        "# Written by `lucid-gen up --stand-ins`: only the images, the health\n\
-         # checks' timing and the entrypoints the model sets (a one-shot job's stand-in\n\
-         # exits 0 at once) differ from the generated compose file; networks, ports,\n\
-         # env files, secrets, config files, dependencies and health-check commands are\n\
-         # the generated ones.\n\
-         # The model's own intervals are checked in the generated files; a stand-in\n\
-         # answers at once, so waiting them out would prove nothing.\nservices:\n",
-    );
-    for &i in &plan.services {
-        let service = &dep.system.services[i];
-        let name = &service.name;
-        text.push_str(&format!(
-            "  {}:\n    image: {}\n    pull_policy: never\n",
-            yaml_key(name),
-            compose_name(&standins.images[name])
-        ));
-        if service.health.is_some() {
-            text.push_str(fast_healthcheck(standins.start_interval));
-        }
-        // The model's entrypoint names a program of the real image.
-        if service.run_once {
-            text.push_str("    entrypoint: [\"/standin\", \"once\"]\n");
-        } else if !service.entrypoint.is_empty() {
-            text.push_str("    entrypoint: [\"/standin\", \"serve\"]\n");
-        }
-        if standins.fallback {
-            text.push_str(&format!(
-                "    platform: {}\n",
-                compose_name(&standins.platform)
-            ));
-        }
-    }
-    let dir = cache_dir().join("overrides");
-    fs::create_dir_all(&dir)
-        .map_err(|e| DockerError::Other(format!("cannot create {}: {e}", dir.display())))?;
-    let path = dir.join(format!(
+/// Where `up --stand-ins` writes the override of the compose project
+/// `project` of the workspace: one file per project and output directory,
+/// in the cache.
+pub fn override_path(ws: &Workspace, project: &str) -> PathBuf {
+    cache_dir().join("overrides").join(format!(
         "{project}-{}.yml",
-        fnv(&[dep.out_dir.to_string_lossy().as_bytes()])
-    ));
-    crate::write::atomic_write(&path, text.as_bytes(), false)
-        .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", path.display())))?;
-    Ok(path)
+        fnv(&[ws.out_dir.to_string_lossy().as_bytes()])
+    ))
+}
+
+/// Writes the compose override that swaps in the stand-in images for the
+/// services of `plan` (its text is `render::standin_override`'s) at `path`.
+pub fn write_override(
+    ws: &Workspace,
+    plan: &ComposePlan,
+    path: &Path,
+    standins: &StandIns,
+) -> Result<(), DockerError> {
+    let text = crate::render::standin_override::text(
+        &ws.system,
+        plan,
+        &crate::render::standin_override::StandInImages {
+            images: &standins.images,
+            platform: standins.fallback.then_some(standins.platform.as_str()),
+            start_interval: standins.start_interval,
+        },
+    );
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
+    }
+    crate::write::atomic_write(path, text.as_bytes(), false).map_err(|e| io_error("write", path, e))
 }
 
 #[cfg(test)]
@@ -641,15 +604,5 @@ mod tests {
         worker.security.tmpfs.push("/app/bin".into());
         let why = unhonourable(&worker);
         assert!(why[0].ends_with("the service's tmpfs `/app/bin` hides `/app/bin/health`"));
-    }
-
-    #[test]
-    fn the_override_shortens_only_the_timing() {
-        for start_interval in [false, true] {
-            let text = fast_healthcheck(start_interval);
-            assert!(!text.contains("test:") && !text.contains("retries"));
-            assert_eq!(text.contains("start_interval: 1s"), start_interval);
-            assert_eq!(text.contains("interval: 2s"), !start_interval);
-        }
     }
 }

@@ -17,7 +17,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::dclint::Dclint;
-use super::{Cmd, Deployment, DockerError};
+use super::{Cmd, DockerError, ErrorKind, Workspace};
 use crate::render::workflow::workflow_path;
 
 /// One file and the tools that check it.
@@ -39,15 +39,15 @@ enum Tool {
 /// passed.
 /// `source` is the root of the source tree, where hand-written Dockerfiles
 /// (`build.dockerfile`) lie.
-pub fn run(dep: &Deployment, source: &Path) -> Result<bool, DockerError> {
-    require_tools(dep.system.github.is_some())?;
+pub fn run(ws: &Workspace, source: &Path) -> Result<bool, DockerError> {
+    require_tools(ws.system.github.is_some())?;
     let dclint = Dclint::new()?;
     let cwd = std::env::current_dir().ok();
-    let checks = checks(dep, source)?;
+    let checks = checks(ws, source)?;
     let mut failed = 0;
     for check in &checks {
         let shown = display_path(&check.path, cwd.as_deref());
-        match outcome(dep, &dclint, check)? {
+        match outcome(ws, &dclint, check)? {
             None => println!("ok    {shown}"),
             Some(message) => {
                 failed += 1;
@@ -65,11 +65,11 @@ pub fn run(dep: &Deployment, source: &Path) -> Result<bool, DockerError> {
 /// Phase compose files in deploy order, the master, the group files, then
 /// the Dockerfiles of the probe image (when written), base images and built
 /// services in model order.
-fn checks(dep: &Deployment, source: &Path) -> Result<Vec<Check>, DockerError> {
-    let plans = dep.every_compose_plan();
+fn checks(ws: &Workspace, source: &Path) -> Result<Vec<Check>, DockerError> {
+    let plans = ws.every_compose_plan();
     let mut checks = Vec::new();
     for plan in &plans {
-        let path = dep.compose_path(plan);
+        let path = ws.compose_path(plan);
         let dir = path.parent().unwrap_or(Path::new("."));
         let config = Cmd::docker()
             .args(["compose", "-f"])
@@ -86,22 +86,22 @@ fn checks(dep: &Deployment, source: &Path) -> Result<Vec<Check>, DockerError> {
             tools: vec![Tool::Plain(config), Tool::Plain(lint), Tool::Dclint],
         });
     }
-    let images = dep.system.images.iter().map(|i| (&i.key, true, &i.build));
-    let services = dep
+    let images = ws.system.images.iter().map(|i| (&i.key, true, &i.build));
+    let services = ws
         .system
         .services
         .iter()
         .filter_map(|s| Some((&s.name, false, s.build.as_ref()?)));
-    let probe = crate::render::probe::needed(&dep.system).then(|| {
+    let probe = crate::render::probe::needed(&ws.system).then(|| {
         (
-            dep.out_dir
-                .join(crate::render::probe::dockerfile_path(&dep.system)),
+            ws.out_dir
+                .join(crate::render::probe::dockerfile_path(&ws.system)),
             false,
         )
     });
     let built = images
         .chain(services)
-        .map(|(name, base, b)| dep.build_dockerfile(name, base, b, source));
+        .map(|(name, base, b)| ws.build_dockerfile(name, base, b, source));
     for (path, hand_written) in probe.into_iter().chain(built) {
         let cmd = Cmd::new("hadolint").arg("--no-color").arg(&path);
         checks.push(Check {
@@ -110,8 +110,8 @@ fn checks(dep: &Deployment, source: &Path) -> Result<Vec<Check>, DockerError> {
             tools: vec![Tool::Plain(cmd)],
         });
     }
-    if let Some(g) = &dep.system.github {
-        let path = dep.out_dir.join(workflow_path(g));
+    if let Some(g) = &ws.system.github {
+        let path = ws.out_dir.join(workflow_path(g));
         let cmd = Cmd::new("actionlint").arg("-no-color").arg(&path);
         checks.push(Check {
             path,
@@ -123,11 +123,7 @@ fn checks(dep: &Deployment, source: &Path) -> Result<Vec<Check>, DockerError> {
 }
 
 /// `None` when the file passed every tool, else what each tool found.
-fn outcome(
-    dep: &Deployment,
-    dclint: &Dclint,
-    check: &Check,
-) -> Result<Option<String>, DockerError> {
+fn outcome(ws: &Workspace, dclint: &Dclint, check: &Check) -> Result<Option<String>, DockerError> {
     if !check.path.is_file() {
         let hint = match check.hand_written {
             true => "a hand-written Dockerfile: give the source tree with `--source DIR`",
@@ -142,7 +138,7 @@ fn outcome(
     for tool in &check.tools {
         let found = match tool {
             Tool::Plain(cmd) => plain_outcome(cmd)?,
-            Tool::Dclint => dclint.check(&dep.system, &check.path)?,
+            Tool::Dclint => dclint.check(&ws.system, &check.path)?,
         };
         messages.extend(found);
     }
@@ -215,7 +211,7 @@ fn require_tools(workflow: bool) -> Result<(), DockerError> {
             Ok(out) if out.status.success() => continue,
             Ok(out) => {
                 let stderr = String::from_utf8_lossy(&out.stderr);
-                DockerError::NotFound {
+                DockerError::from(ErrorKind::NotFound {
                     program: program.to_string(),
                     error: io::Error::other(format!(
                         "`{cmd}` failed ({}): {}",
@@ -223,14 +219,17 @@ fn require_tools(workflow: bool) -> Result<(), DockerError> {
                         stderr.trim()
                     )),
                     hint,
-                }
+                })
             }
-            Err(DockerError::NotFound { program, error, .. }) => DockerError::NotFound {
-                program,
-                error,
-                hint,
+            Err(e) => match *e.kind {
+                ErrorKind::NotFound { program, error, .. } => ErrorKind::NotFound {
+                    program,
+                    error,
+                    hint,
+                }
+                .into(),
+                kind => DockerError::from(kind),
             },
-            Err(e) => e,
         };
         return Err(error);
     }

@@ -16,6 +16,7 @@ pub mod hashed_password;
 pub mod hashes;
 pub mod lint;
 pub mod probe;
+pub mod standin_override;
 pub mod workflow;
 
 use std::path::PathBuf;

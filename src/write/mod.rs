@@ -56,6 +56,17 @@ pub struct Summary {
     pub deleted: usize,
 }
 
+impl std::fmt::Display for Summary {
+    /// `N written, M unchanged[, K deleted]`, as `all` reports it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} written, {} unchanged", self.written, self.unchanged)?;
+        match self.deleted {
+            0 => Ok(()),
+            n => write!(f, ", {n} deleted"),
+        }
+    }
+}
+
 pub use crate::output::TMP_PREFIX;
 
 /// An existing file larger than this (and than the new contents) is not

@@ -96,8 +96,22 @@ fn small_with_sources() -> Project {
     p
 }
 
+/// The output's lines; a plan (`build --dry-run`) as `# STEP` headers
+/// and its commands, without the title.
 fn lines(out: &Output) -> Vec<String> {
-    stdout(out).lines().map(str::to_string).collect()
+    let text = stdout(out);
+    let plan = text.starts_with("build: ");
+    let step = |l: &str| {
+        let (n, name) = l.trim_start().split_once(". ")?;
+        (l.starts_with("  ") && n.parse::<usize>().is_ok()).then(|| format!("# {name}"))
+    };
+    (text.lines().enumerate())
+        .filter(|(i, _)| !(plan && *i == 0))
+        .map(|(_, l)| match plan {
+            true => step(l).unwrap_or_else(|| l.trim().to_string()),
+            false => l.to_string(),
+        })
+        .collect()
 }
 
 fn assert_ok(out: &Output) {

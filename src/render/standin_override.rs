@@ -1,0 +1,88 @@
+//! The compose override `up --stand-ins` adds to a phase's compose file:
+//! only the images, the health checks' timing and the entrypoints the
+//! model sets differ; networks, ports, env files, secrets, config files,
+//! dependencies and health-check commands stay the generated ones. Pure:
+//! the images come from `docker::standin`, which writes the text.
+
+use std::collections::BTreeMap;
+
+use crate::escape::{compose_name, yaml_key};
+use crate::plan::ComposePlan;
+use crate::system::System;
+
+/// The stand-in images of a run and how the engine runs them.
+pub struct StandInImages<'a> {
+    /// Service name → image.
+    pub images: &'a BTreeMap<String, String>,
+    /// The platform to run them as, when it is not the model's.
+    pub platform: Option<&'a str>,
+    /// Whether the engine honours `healthcheck.start_interval`.
+    pub start_interval: bool,
+}
+
+/// The health-check timing of a stand-in run (the command stays the
+/// model's). A stand-in answers at once, so the first check decides; the
+/// model's own values are checked in the generated files instead. An
+/// engine with `start_interval` (API 1.44, Engine 25) checks every second
+/// until healthy and then at the model's interval; an older one (20.10
+/// here) has one interval for both, and every check is a `docker exec`
+/// costing the engine ~35 ms of CPU: at 1 s, 28 services kept a whole core
+/// of a 2-core machine busy, so it gets 2 s (healthy within about 2 s of
+/// starting, half the load). BENCHMARKS.md has the measurements.
+pub fn fast_healthcheck(start_interval: bool) -> &'static str {
+    if start_interval {
+        "    healthcheck:\n      start_period: 60s\n      start_interval: 1s\n"
+    } else {
+        "    healthcheck:\n      interval: 2s\n      timeout: 3s\n      start_period: 10s\n"
+    }
+}
+
+/// The override's text for the services of `plan`.
+pub fn text(system: &System, plan: &ComposePlan, standins: &StandInImages) -> String {
+    let mut text = String::from(
+        "# Written by `lucid-gen up --stand-ins`: only the images, the health\n\
+         # checks' timing and the entrypoints the model sets (a one-shot job's stand-in\n\
+         # exits 0 at once) differ from the generated compose file; networks, ports,\n\
+         # env files, secrets, config files, dependencies and health-check commands are\n\
+         # the generated ones.\n\
+         # The model's own intervals are checked in the generated files; a stand-in\n\
+         # answers at once, so waiting them out would prove nothing.\nservices:\n",
+    );
+    for &i in &plan.services {
+        let service = &system.services[i];
+        let name = &service.name;
+        text.push_str(&format!(
+            "  {}:\n    image: {}\n    pull_policy: never\n",
+            yaml_key(name),
+            compose_name(&standins.images[name])
+        ));
+        if service.health.is_some() {
+            text.push_str(fast_healthcheck(standins.start_interval));
+        }
+        // The model's entrypoint names a program of the real image.
+        if service.run_once {
+            text.push_str("    entrypoint: [\"/standin\", \"once\"]\n");
+        } else if !service.entrypoint.is_empty() {
+            text.push_str("    entrypoint: [\"/standin\", \"serve\"]\n");
+        }
+        if let Some(platform) = standins.platform {
+            text.push_str(&format!("    platform: {}\n", compose_name(platform)));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_override_shortens_only_the_timing() {
+        for start_interval in [false, true] {
+            let text = fast_healthcheck(start_interval);
+            assert!(!text.contains("test:") && !text.contains("retries"));
+            assert_eq!(text.contains("start_interval: 1s"), start_interval);
+            assert_eq!(text.contains("interval: 2s"), !start_interval);
+        }
+    }
+}

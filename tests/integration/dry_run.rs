@@ -1,0 +1,106 @@
+//! `up`, `down` and `build --dry-run` print their plans — every check and
+//! command in order — on a machine without Docker: they run with a PATH
+//! that holds no `docker`, so a plan that asked the engine anything would
+//! fail. The plans are snapshots; paths of the scratch project are shown
+//! as `[project]`.
+
+use crate::common::{Project, Test};
+
+/// Runs `lucid-gen ARGS` in `p` without any `docker` on PATH, and returns
+/// its stdout with the project's and the temp directory's paths named.
+fn dry_run(p: &Project, args: &[&str]) -> String {
+    let empty = tempfile::tempdir().unwrap();
+    let out = p
+        .run()
+        .env("PATH", &empty.path().display().to_string())
+        .args(args)
+        .run();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let root = p.dir.path().canonicalize().unwrap();
+    let hash =
+        lucid_gen::docker::standin::fnv(&[root.join("generated").to_string_lossy().as_bytes()]);
+    text.replace(&root.display().to_string(), "[project]")
+        .replace(&p.dir.path().display().to_string(), "[project]")
+        .replace(&std::env::temp_dir().display().to_string(), "[tmp]")
+        .replace(&hash, "[hash]")
+}
+
+fn seeded(fixture: &str) -> Project {
+    let p = Project::fixture(fixture);
+    p.run().args(&["all", "--insecure-secret-seed", "7"]).run();
+    p
+}
+
+#[test]
+fn up_prints_its_plan_without_an_engine() {
+    let p = seeded("forge");
+    let plan = dry_run(&p, &["up", "--dry-run", "--insecure-secret-seed", "7"]);
+    insta::assert_snapshot!("up", plan);
+    assert!(plan.contains("preflight"), "{plan}");
+}
+
+#[test]
+fn up_with_stand_ins_and_a_prefix_prints_its_plan() {
+    let p = seeded("forge");
+    let args = [
+        "up",
+        "--dry-run",
+        "--stand-ins",
+        "--project",
+        "try",
+        "--insecure-secret-seed",
+        "7",
+    ];
+    insta::assert_snapshot!("up_stand_ins", dry_run(&p, &args));
+}
+
+#[test]
+fn down_prints_its_plan_without_an_engine() {
+    let p = seeded("small");
+    let args = [
+        "down",
+        "--dry-run",
+        "--volumes",
+        "--insecure-secret-seed",
+        "7",
+    ];
+    insta::assert_snapshot!("down", dry_run(&p, &args));
+    let one = [
+        "down",
+        "--dry-run",
+        "--phase",
+        "edge",
+        "--insecure-secret-seed",
+        "7",
+    ];
+    insta::assert_snapshot!("down_one_phase", dry_run(&p, &one));
+}
+
+#[test]
+fn build_prints_its_plan_without_an_engine() {
+    let p = seeded("local-build");
+    for context in ["base", "one", "two", "three"] {
+        std::fs::create_dir_all(p.path(context)).unwrap();
+    }
+    let args = ["build", "--dry-run", "--insecure-secret-seed", "7"];
+    insta::assert_snapshot!("build", dry_run(&p, &args));
+}
+
+/// An unknown phase is refused before anything is planned, with exit 2.
+#[test]
+fn a_dry_run_of_an_unknown_phase_is_a_usage_error() {
+    let p = seeded("small");
+    Test::new()
+        .current_dir(p.dir.path())
+        .args(&[
+            "up",
+            "--dry-run",
+            "--phase",
+            "nope",
+            "--insecure-secret-seed",
+            "7",
+        ])
+        .status(2)
+        .stderr_has("unknown phase `nope`")
+        .run();
+}
