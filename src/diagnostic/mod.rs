@@ -152,6 +152,18 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_is_named_after_its_variant() {
+        let d = Diagnostic::new(Kind::NoServices {});
+        assert_eq!(d.kind.name(), "NoServices");
+        assert!(Kind::ALL_NAMES.contains(&"NoServices"));
+        assert!(Kind::ALL_NAMES.contains(&"SecretFileTracked"));
+        let mut names = Kind::ALL_NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Kind::ALL_NAMES.len());
+    }
+
+    #[test]
     fn rule_names_are_unique_and_kebab_case() {
         let mut names: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
         assert!(names.iter().all(|n| n
