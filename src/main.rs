@@ -9,14 +9,13 @@ use clap::{CommandFactory, Parser};
 mod cli;
 use cli::{Cli, Command, Format, GraphFormat, Paths, SaveArgs, SecretsCommand, Target};
 
-use lucid_gen::diagnostic::{self, Diagnostic, Kind};
+use lucid_gen::diagnostic::{self, Diagnostic};
 use lucid_gen::docker::{self, Deployment, DockerError};
 use lucid_gen::model::{self, LoadError};
-use lucid_gen::render::OutputOrigin;
 use lucid_gen::secrets::{self, SecretError, SecretSource, WhenMissing};
 use lucid_gen::system::System;
 use lucid_gen::write::{self, RunLock};
-use lucid_gen::{render, validate};
+use lucid_gen::{hygiene, render, validate};
 
 impl Paths {
     fn secret_source(&self) -> SecretSource {
@@ -441,48 +440,14 @@ fn load_valid(model_dir: &Path) -> Result<System, Failure> {
     }
 }
 
-/// Warnings about where secrets are kept: a store or secret-bearing file
-/// that others can read (for a mounted secret file, its directory), or
-/// that git tracks.
-fn secret_hygiene(paths: &Paths, system: &System) -> Vec<Diagnostic> {
-    // (file, the path whose mode keeps others out, the mode that does)
-    let mut files = vec![(paths.secrets.clone(), paths.secrets.clone())];
-    for out in render::output_paths(system) {
-        if out.origin.secret_bearing(system) {
-            let file = paths.out.join(&out.path);
-            let guard = match matches!(out.origin, OutputOrigin::ServiceSecrets(_)) {
-                true => file.clone(),
-                false => file
-                    .parent()
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| file.clone()),
-            };
-            files.push((file, guard));
-        }
-    }
-    let mut warnings = Vec::new();
-    for (file, guard) in files.iter().filter(|(f, _)| f.is_file()) {
-        if let Some(mode) = write::mode_of(guard).filter(|m| m & 0o077 != 0) {
-            let shown = guard.display().to_string();
-            let mode = format!("{mode:03o}");
-            warnings.push(Diagnostic::new(match guard == file {
-                true => Kind::SecretFileMode { file: shown, mode },
-                false => Kind::SecretDirMode { dir: shown, mode },
-            }));
-        }
-        if docker::git_tracks(file) {
-            warnings.push(Diagnostic::new(Kind::SecretFileTracked {
-                file: file.display().to_string(),
-            }));
-        }
-    }
-    warnings
-}
-
 fn check(paths: &Paths, format: Format) -> Result<(), Failure> {
     let _ = FORMAT.set(format);
     let system = load_valid(&paths.model)?;
-    print_diagnostics(&secret_hygiene(paths, &system));
+    print_diagnostics(&hygiene::secret_hygiene(
+        &paths.secrets,
+        &paths.out,
+        &system,
+    ));
     let published = system
         .services
         .iter()
