@@ -117,12 +117,10 @@ kinds! {
     WrongType { message: String } => WrongType, Error,
         "{message}",
         "give the value the type the model reference asks for";
-    TooDeep { message: String } => YamlSyntax, Error,
-        "{message}",
-        "the file nests too deeply to be a model";
+    /// serde_yaml could not load a document the position walk read.
     NotAModel { message: String } => YamlSyntax, Error,
-        "{message}",
-        "fix the YAML at this position";
+        "invalid YAML: {message}",
+        "fix the YAML in this file; of the `%` directives, the reader knows only `%YAML 1.1`, `%YAML 1.2` and `%TAG`";
 
     // ------------------------------------------------------ model as a whole
 
@@ -374,8 +372,8 @@ kinds! {
         "`{image}` is not a valid image reference",
         "write it as [registry/]name[:tag], lowercase, e.g. `example/cache:7-arm64`";
     BuildContext { context: String } => InvalidPath, Error,
-        "build context `{context}` must be a relative path",
-        "give the source directory relative to the system's source tree, e.g. `auth`";
+        "build context `{context}` must be a relative path inside the source tree",
+        "give the source directory relative to the system's source tree, without a leading `/` or `..`, e.g. `auth`";
     OwnRuntime { image: String } => InvalidBuild, Error,
         "image `{image}` cannot be its own runtime",
         "name an upstream runtime image instead";

@@ -139,6 +139,7 @@ mod tests {
         assert_eq!(escape_control("a\u{1b}[2Jb\r"), "a\\u{1b}[2Jb\\u{d}");
         assert_eq!(escape_control("plain `name` é"), "plain `name` é");
         assert_eq!(escape_control("x\u{202E}y"), "x\\u{202e}y");
+        assert_eq!(escape_control("a\u{2028}b"), "a\\u{2028}b");
     }
 
     #[test]
