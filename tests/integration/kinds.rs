@@ -12,8 +12,8 @@
 //!
 //! A few kinds no model file can produce (a file over 8 MiB, one that grows
 //! while read, bytes that are not UTF-8, the secret-exposure warnings about
-//! files on disk) are produced by the functions under "Kinds no fixture can
-//! produce", each snapshotted by its own test. `every_kind_is_exercised`
+//! files on disk) are produced by the functions in `NO_FIXTURE`, each
+//! snapshotted. `every_kind_is_exercised`
 //! runs all of it and compares the kinds produced with `Kind::ALL_NAMES`.
 
 use std::collections::BTreeSet;
@@ -36,7 +36,7 @@ fn every_kind_is_exercised() {
         let (_project, found) = check_fixture(fixture);
         produced.extend(found.iter().map(|d| d.kind.name()));
     }
-    for produce in NO_FIXTURE {
+    for (_, produce) in NO_FIXTURE {
         let (_project, found) = produce();
         produced.extend(found.iter().map(|d| d.kind.name()));
     }
@@ -181,13 +181,35 @@ fn shown(root: &Path, found: &[Diagnostic], keep: impl Fn(&Diagnostic) -> bool) 
 /// what lucid-gen reported there.
 type Produced = (Project, Vec<Diagnostic>);
 
-/// The functions producing the kinds no model file in `tests/bad/` can.
-const NO_FIXTURE: [fn() -> Produced; 4] = [
-    file_too_large,
-    file_grown_while_read,
-    not_utf8,
-    exposed_secrets,
+/// Makes lucid-gen report what no fixture can make it report.
+type Producer = fn() -> Produced;
+
+/// The functions producing the kinds no model file in `tests/bad/` can,
+/// each with the name of its snapshot.
+const NO_FIXTURE: [(&str, Producer); 4] = [
+    ("a_file_over_the_limit_is_refused_unread", file_too_large),
+    (
+        "a_file_growing_past_the_limit_while_read_is_refused",
+        file_grown_while_read,
+    ),
+    (
+        "bytes_that_are_not_utf8_are_refused_where_they_start",
+        not_utf8,
+    ),
+    (
+        "secrets_others_can_read_or_git_tracks_are_named",
+        exposed_secrets,
+    ),
 ];
+
+/// What each producer made lucid-gen report, as `check` prints it.
+#[test]
+fn kinds_no_fixture_can_produce_are_reported_clearly() {
+    for (name, produce) in NO_FIXTURE {
+        let (project, found) = produce();
+        insta::assert_snapshot!(name, shown(project.dir.path(), &found, |_| true));
+    }
+}
 
 /// Over 8 MiB (a sparse file: the size alone decides): refused unread.
 fn file_too_large() -> Produced {
@@ -196,12 +218,6 @@ fn file_too_large() -> Produced {
     file.set_len(model::MAX_FILE_BYTES + 1).unwrap();
     let found = load_and_validate(&project.path("model"));
     (project, found)
-}
-
-#[test]
-fn a_file_over_the_limit_is_refused_unread() {
-    let (project, found) = file_too_large();
-    insta::assert_snapshot!(shown(project.dir.path(), &found, |_| true));
 }
 
 /// A file that fits when its size is checked but grows while read: no
@@ -216,12 +232,6 @@ fn file_grown_while_read() -> Produced {
     (project, found.into_iter().collect())
 }
 
-#[test]
-fn a_file_growing_past_the_limit_while_read_is_refused() {
-    let (project, found) = file_grown_while_read();
-    insta::assert_snapshot!(shown(project.dir.path(), &found, |_| true));
-}
-
 /// Bytes that are not UTF-8 (a fixture file must be text to be stored).
 fn not_utf8() -> Produced {
     let project = Project::fixture("small");
@@ -232,12 +242,6 @@ fn not_utf8() -> Produced {
     .unwrap();
     let found = load_and_validate(&project.path("model"));
     (project, found)
-}
-
-#[test]
-fn bytes_that_are_not_utf8_are_refused_where_they_start() {
-    let (project, found) = not_utf8();
-    insta::assert_snapshot!(shown(project.dir.path(), &found, |_| true));
 }
 
 /// The `secret-exposure` warnings, about files a previous `all` wrote: the
@@ -268,10 +272,4 @@ fn exposed_secrets() -> Produced {
     let store = project.path(".lucid-gen/secrets.env");
     let found = hygiene::secret_hygiene(&store, &project.path("generated"), &system);
     (project, found)
-}
-
-#[test]
-fn secrets_others_can_read_or_git_tracks_are_named() {
-    let (project, found) = exposed_secrets();
-    insta::assert_snapshot!(shown(project.dir.path(), &found, |_| true));
 }
