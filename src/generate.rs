@@ -8,17 +8,17 @@
 //! Nothing here prints: results and failures are returned for `main` to
 //! show.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::diagnostic::{self, Diagnostic, Kind};
+use crate::diagnostic::{self, Diagnostic};
 use crate::failure::Failure;
 use crate::model::{self, LoadError};
-use crate::render::{self, OutputOrigin};
+use crate::render;
 use crate::secrets::{self, SecretSource, WhenMissing};
 use crate::system::System;
 use crate::workspace::Paths;
 use crate::write::{self, RunLock, Stale};
-use crate::{docker, validate};
+use crate::{hygiene, validate};
 
 /// A valid model and its warnings.
 pub struct Validated {
@@ -85,49 +85,15 @@ impl CheckReport {
 pub fn check(paths: &Paths) -> Result<CheckReport, Failure> {
     let valid = load_valid(&paths.model)?;
     let mut warnings = valid.warnings;
-    warnings.extend(secret_hygiene(paths, &valid.system));
+    warnings.extend(hygiene::secret_hygiene(
+        &paths.secrets,
+        &paths.out,
+        &valid.system,
+    ));
     Ok(CheckReport {
         system: valid.system,
         warnings,
     })
-}
-
-/// Warnings about where secrets are kept: a store or secret-bearing file
-/// that others can read (for a mounted secret file, its directory), or
-/// that git tracks.
-pub fn secret_hygiene(paths: &Paths, system: &System) -> Vec<Diagnostic> {
-    // (file, the path whose mode keeps others out)
-    let mut files = vec![(paths.secrets.clone(), paths.secrets.clone())];
-    for out in render::output_paths(system) {
-        if out.origin.secret_bearing(system) {
-            let file = paths.out.join(&out.path);
-            let guard = match matches!(out.origin, OutputOrigin::ServiceSecrets(_)) {
-                true => file.clone(),
-                false => file
-                    .parent()
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| file.clone()),
-            };
-            files.push((file, guard));
-        }
-    }
-    let mut warnings = Vec::new();
-    for (file, guard) in files.iter().filter(|(f, _)| f.is_file()) {
-        if let Some(mode) = write::mode_of(guard).filter(|m| m & 0o077 != 0) {
-            let shown = guard.display().to_string();
-            let mode = format!("{mode:03o}");
-            warnings.push(Diagnostic::new(match guard == file {
-                true => Kind::SecretFileMode { file: shown, mode },
-                false => Kind::SecretDirMode { dir: shown, mode },
-            }));
-        }
-        if docker::git_tracks(file) {
-            warnings.push(Diagnostic::new(Kind::SecretFileTracked {
-                file: file.display().to_string(),
-            }));
-        }
-    }
-    warnings
 }
 
 /// What `all` is asked to do.

@@ -7,6 +7,7 @@ pub mod docker;
 pub mod escape;
 pub mod failure;
 pub mod generate;
+pub mod hygiene;
 pub mod model;
 pub mod output;
 pub mod plan;

@@ -3,15 +3,17 @@
 //! kind; messages and help are format strings over the kind's fields, each
 //! field shown through [`Shown`] so control characters are escaped.
 //!
-//! Adding a diagnostic is one entry here (and, for a new rule, a [`Rule`]
-//! variant and a fixture `tests/bad/<rule>.yaml`).
+//! Adding a diagnostic is one entry here, and a fixture that produces it
+//! (`tests/bad/kinds/<kind>.yaml` unless a rule's fixture does; for a new
+//! rule, a `rules!` line and `tests/bad/<rule>.yaml`): see "Adding a rule"
+//! in ARCHITECTURE.md.
 
 use std::fmt;
 
 use super::{Location, Rule, Severity, Shown};
 
-/// Declares [`Kind`] and its `rule`, `severity`, `help` and `Display`
-/// (the message) from one list of entries.
+/// Declares [`Kind`] and its `name`, `ALL_NAMES`, `rule`, `severity`, `help`
+/// and `Display` (the message) from one list of entries.
 macro_rules! kinds {
     ($(
         $(#[doc = $doc:literal])*
@@ -27,6 +29,16 @@ macro_rules! kinds {
         }
 
         impl Kind {
+            /// The name of every kind (its variant's name), in declaration order.
+            pub const ALL_NAMES: &'static [&'static str] = &[$( stringify!($name), )*];
+
+            /// The kind's name: its variant's name, e.g. `FileTooLarge`.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Kind::$name { .. } => stringify!($name), )*
+                }
+            }
+
             /// The rule this kind breaks; fixed per kind.
             pub fn rule(&self) -> Rule {
                 match self {
@@ -105,12 +117,10 @@ kinds! {
     WrongType { message: String } => WrongType, Error,
         "{message}",
         "give the value the type the model reference asks for";
-    TooDeep { message: String } => YamlSyntax, Error,
-        "{message}",
-        "the file nests too deeply to be a model";
+    /// serde_yaml could not load a document the position walk read.
     NotAModel { message: String } => YamlSyntax, Error,
-        "{message}",
-        "fix the YAML at this position";
+        "invalid YAML: {message}",
+        "fix the YAML in this file; of the `%` directives, the reader knows only `%YAML 1.1`, `%YAML 1.2` and `%TAG`";
 
     // ------------------------------------------------------ model as a whole
 
@@ -362,8 +372,8 @@ kinds! {
         "`{image}` is not a valid image reference",
         "write it as [registry/]name[:tag], lowercase, e.g. `example/cache:7-arm64`";
     BuildContext { context: String } => InvalidPath, Error,
-        "build context `{context}` must be a relative path",
-        "give the source directory relative to the system's source tree, e.g. `auth`";
+        "build context `{context}` must be a relative path inside the source tree",
+        "give the source directory relative to the system's source tree, without a leading `/` or `..`, e.g. `auth`";
     OwnRuntime { image: String } => InvalidBuild, Error,
         "image `{image}` cannot be its own runtime",
         "name an upstream runtime image instead";

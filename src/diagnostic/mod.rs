@@ -139,6 +139,7 @@ mod tests {
         assert_eq!(escape_control("a\u{1b}[2Jb\r"), "a\\u{1b}[2Jb\\u{d}");
         assert_eq!(escape_control("plain `name` é"), "plain `name` é");
         assert_eq!(escape_control("x\u{202E}y"), "x\\u{202e}y");
+        assert_eq!(escape_control("a\u{2028}b"), "a\\u{2028}b");
     }
 
     #[test]
@@ -149,6 +150,18 @@ mod tests {
         });
         assert!(!d.message().contains('\u{1b}'), "{}", d.message());
         assert!(d.message().contains("web\\u{1b}[31m"), "{}", d.message());
+    }
+
+    #[test]
+    fn every_kind_is_named_after_its_variant() {
+        let d = Diagnostic::new(Kind::NoServices {});
+        assert_eq!(d.kind.name(), "NoServices");
+        assert!(Kind::ALL_NAMES.contains(&"NoServices"));
+        assert!(Kind::ALL_NAMES.contains(&"SecretFileTracked"));
+        let mut names = Kind::ALL_NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Kind::ALL_NAMES.len());
     }
 
     #[test]

@@ -1,190 +1,98 @@
 //! The closed list of rules: one stable kebab-case name per rule, the names
 //! users see, grep for and find in the README.
+//!
+//! Adding a rule is one line in the `rules!` list below: its variant and its
+//! name. `Rule::ALL` and `Rule::name` are generated from that list.
 
 use std::fmt;
 
-/// Every rule lucid-gen checks. The kebab-case name is what users see and
-/// grep for; it never changes once released.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Rule {
-    // Reading the files.
-    Io,
-    NotUtf8,
-    EmptyFile,
-    YamlSyntax,
-    DuplicateKey,
-    UnknownKey,
-    MissingKey,
-    WrongType,
-    // The model as a whole.
-    MissingSystem,
-    DuplicateDefinition,
-    // References between parts of the model.
-    UnknownPhase,
-    UnknownPlane,
-    UnknownNetwork,
-    UnknownEnvFile,
-    UnknownSecret,
-    UnknownImage,
-    UnknownDependency,
-    DependencyCycle,
-    UnreachableDependency,
-    LaterPhaseDependency,
-    // Ports and networks.
-    PortRange,
-    PortClash,
-    InvalidHostIp,
-    SubnetInvalid,
-    SubnetOverlap,
-    PlaneIsolation,
-    BridgeNotIsolated,
-    ForbiddenTerm,
-    // Secrets and environment.
-    SecretNotDelivered,
-    ConfigFile,
-    OneShot,
-    SecretSize,
-    EnvName,
-    EnvValue,
-    EnvConflict,
-    UnusedSecret,
-    LabelValue,
-    // Everything else about a single value.
-    InvalidName,
-    InvalidDuration,
-    InvalidResource,
-    InvalidImage,
-    InvalidBuild,
-    InvalidHealthCheck,
-    InvalidPath,
-    NoServices,
-    EmptyPhase,
-    EmptyGroup,
-    OutputCollision,
-    SecurityException,
-    MissingHealthCheck,
-    MissingLimits,
-    // Variants of one model.
-    Variant,
-    // Where the generated secrets are kept.
-    SecretExposure,
+/// Declares [`Rule`], [`Rule::ALL`] and [`Rule::name`] from one list of
+/// `Variant => "kebab-name"` entries, in the order of the README's rule list.
+macro_rules! rules {
+    ($( $variant:ident => $name:literal, )*) => {
+        /// Every rule lucid-gen checks. The kebab-case name is what users see and
+        /// grep for; it never changes once released.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Rule {
+            $( $variant, )*
+        }
+
+        impl Rule {
+            /// Every rule, in the order of the README's rule list.
+            pub const ALL: &'static [Rule] = &[$( Rule::$variant, )*];
+
+            /// The stable kebab-case name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Rule::$variant => $name, )*
+                }
+            }
+        }
+    };
 }
 
-impl Rule {
-    /// Every rule, in the order of the README's rule list.
-    pub const ALL: [Rule; 53] = [
-        Rule::Io,
-        Rule::NotUtf8,
-        Rule::EmptyFile,
-        Rule::YamlSyntax,
-        Rule::DuplicateKey,
-        Rule::UnknownKey,
-        Rule::MissingKey,
-        Rule::WrongType,
-        Rule::MissingSystem,
-        Rule::DuplicateDefinition,
-        Rule::UnknownPhase,
-        Rule::UnknownPlane,
-        Rule::UnknownNetwork,
-        Rule::UnknownEnvFile,
-        Rule::UnknownSecret,
-        Rule::UnknownImage,
-        Rule::UnknownDependency,
-        Rule::DependencyCycle,
-        Rule::UnreachableDependency,
-        Rule::LaterPhaseDependency,
-        Rule::PortRange,
-        Rule::PortClash,
-        Rule::InvalidHostIp,
-        Rule::SubnetInvalid,
-        Rule::SubnetOverlap,
-        Rule::PlaneIsolation,
-        Rule::BridgeNotIsolated,
-        Rule::ForbiddenTerm,
-        Rule::SecretNotDelivered,
-        Rule::ConfigFile,
-        Rule::OneShot,
-        Rule::SecretSize,
-        Rule::EnvName,
-        Rule::EnvValue,
-        Rule::EnvConflict,
-        Rule::UnusedSecret,
-        Rule::LabelValue,
-        Rule::InvalidName,
-        Rule::InvalidDuration,
-        Rule::InvalidResource,
-        Rule::InvalidImage,
-        Rule::InvalidBuild,
-        Rule::InvalidHealthCheck,
-        Rule::InvalidPath,
-        Rule::NoServices,
-        Rule::EmptyPhase,
-        Rule::EmptyGroup,
-        Rule::OutputCollision,
-        Rule::SecurityException,
-        Rule::MissingHealthCheck,
-        Rule::MissingLimits,
-        Rule::Variant,
-        Rule::SecretExposure,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Rule::Io => "io",
-            Rule::NotUtf8 => "not-utf8",
-            Rule::EmptyFile => "empty-file",
-            Rule::YamlSyntax => "yaml-syntax",
-            Rule::DuplicateKey => "duplicate-key",
-            Rule::UnknownKey => "unknown-key",
-            Rule::MissingKey => "missing-key",
-            Rule::WrongType => "wrong-type",
-            Rule::MissingSystem => "missing-system",
-            Rule::DuplicateDefinition => "duplicate-definition",
-            Rule::UnknownPhase => "unknown-phase",
-            Rule::UnknownPlane => "unknown-plane",
-            Rule::UnknownNetwork => "unknown-network",
-            Rule::UnknownEnvFile => "unknown-env-file",
-            Rule::UnknownSecret => "unknown-secret",
-            Rule::UnknownImage => "unknown-image",
-            Rule::UnknownDependency => "unknown-dependency",
-            Rule::DependencyCycle => "dependency-cycle",
-            Rule::UnreachableDependency => "unreachable-dependency",
-            Rule::LaterPhaseDependency => "later-phase-dependency",
-            Rule::PortRange => "port-range",
-            Rule::PortClash => "port-clash",
-            Rule::InvalidHostIp => "invalid-host-ip",
-            Rule::SubnetInvalid => "subnet-invalid",
-            Rule::SubnetOverlap => "subnet-overlap",
-            Rule::PlaneIsolation => "plane-isolation",
-            Rule::BridgeNotIsolated => "bridge-not-isolated",
-            Rule::ForbiddenTerm => "forbidden-term",
-            Rule::SecretNotDelivered => "secret-not-delivered",
-            Rule::ConfigFile => "config-file",
-            Rule::OneShot => "one-shot",
-            Rule::SecretSize => "secret-size",
-            Rule::EnvName => "env-name",
-            Rule::EnvValue => "env-value",
-            Rule::EnvConflict => "env-conflict",
-            Rule::UnusedSecret => "unused-secret",
-            Rule::LabelValue => "label-value",
-            Rule::InvalidName => "invalid-name",
-            Rule::InvalidDuration => "invalid-duration",
-            Rule::InvalidResource => "invalid-resource",
-            Rule::InvalidImage => "invalid-image",
-            Rule::InvalidBuild => "invalid-build",
-            Rule::InvalidHealthCheck => "invalid-health-check",
-            Rule::InvalidPath => "invalid-path",
-            Rule::NoServices => "no-services",
-            Rule::EmptyPhase => "empty-phase",
-            Rule::EmptyGroup => "empty-group",
-            Rule::OutputCollision => "output-collision",
-            Rule::SecurityException => "security-exception",
-            Rule::MissingHealthCheck => "missing-health-check",
-            Rule::MissingLimits => "missing-limits",
-            Rule::Variant => "variant",
-            Rule::SecretExposure => "secret-exposure",
-        }
-    }
+rules! {
+    // Reading the files.
+    Io => "io",
+    NotUtf8 => "not-utf8",
+    EmptyFile => "empty-file",
+    YamlSyntax => "yaml-syntax",
+    DuplicateKey => "duplicate-key",
+    UnknownKey => "unknown-key",
+    MissingKey => "missing-key",
+    WrongType => "wrong-type",
+    // The model as a whole.
+    MissingSystem => "missing-system",
+    DuplicateDefinition => "duplicate-definition",
+    // References between parts of the model.
+    UnknownPhase => "unknown-phase",
+    UnknownPlane => "unknown-plane",
+    UnknownNetwork => "unknown-network",
+    UnknownEnvFile => "unknown-env-file",
+    UnknownSecret => "unknown-secret",
+    UnknownImage => "unknown-image",
+    UnknownDependency => "unknown-dependency",
+    DependencyCycle => "dependency-cycle",
+    UnreachableDependency => "unreachable-dependency",
+    LaterPhaseDependency => "later-phase-dependency",
+    // Ports and networks.
+    PortRange => "port-range",
+    PortClash => "port-clash",
+    InvalidHostIp => "invalid-host-ip",
+    SubnetInvalid => "subnet-invalid",
+    SubnetOverlap => "subnet-overlap",
+    PlaneIsolation => "plane-isolation",
+    BridgeNotIsolated => "bridge-not-isolated",
+    ForbiddenTerm => "forbidden-term",
+    // Secrets and environment.
+    SecretNotDelivered => "secret-not-delivered",
+    ConfigFile => "config-file",
+    OneShot => "one-shot",
+    SecretSize => "secret-size",
+    EnvName => "env-name",
+    EnvValue => "env-value",
+    EnvConflict => "env-conflict",
+    UnusedSecret => "unused-secret",
+    LabelValue => "label-value",
+    // Everything else about a single value.
+    InvalidName => "invalid-name",
+    InvalidDuration => "invalid-duration",
+    InvalidResource => "invalid-resource",
+    InvalidImage => "invalid-image",
+    InvalidBuild => "invalid-build",
+    InvalidHealthCheck => "invalid-health-check",
+    InvalidPath => "invalid-path",
+    NoServices => "no-services",
+    EmptyPhase => "empty-phase",
+    EmptyGroup => "empty-group",
+    OutputCollision => "output-collision",
+    SecurityException => "security-exception",
+    MissingHealthCheck => "missing-health-check",
+    MissingLimits => "missing-limits",
+    // Variants of one model.
+    Variant => "variant",
+    // Where the generated secrets are kept.
+    SecretExposure => "secret-exposure",
 }
 
 impl fmt::Display for Rule {

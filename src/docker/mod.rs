@@ -36,12 +36,19 @@ pub use crate::workspace::Workspace;
 pub use cmd::Cmd;
 pub use error::{io_error, DockerError, ErrorKind};
 
-/// Whether git tracks `file` (`git ls-files --error-unmatch`, run where
-/// lucid-gen runs). `false` when git is missing or this is no repository.
+/// Whether git tracks `file` (`git ls-files --error-unmatch`, run in the
+/// file's directory, so the repository asked is the one holding the file,
+/// wherever lucid-gen runs). `false` when git is missing or the file is in
+/// no repository.
 pub fn git_tracks(file: &Path) -> bool {
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+        return false;
+    };
+    let dir = Some(dir).filter(|d| !d.as_os_str().is_empty());
     Cmd::new("git")
-        .args(["ls-files", "--error-unmatch"])
-        .arg(file)
+        .args(["--literal-pathspecs", "ls-files", "--error-unmatch", "--"])
+        .arg(name)
+        .cwd(dir.unwrap_or(Path::new(".")))
         .output()
         .is_ok_and(|o| o.status.success())
 }

@@ -4,9 +4,12 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Whether `c` must not reach a terminal as is: control characters (C0,
-/// DEL, C1) and the bidirectional overrides that reorder what is shown.
+/// DEL, C1), the line and paragraph separators (a line break that shows as
+/// nothing or a space) and the bidirectional overrides that reorder what is
+/// shown.
 fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `text` with every control character written as a Rust escape

@@ -11,7 +11,7 @@ pub mod source;
 mod typed;
 
 use std::fs;
-use std::io;
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 pub use source::{SourceFile, YamlPath};
@@ -140,52 +140,59 @@ type FileResult = (Option<(SourceFile, Option<raw::Fragment>)>, Vec<Diagnostic>)
 
 /// Reads and parses one model file.
 fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
-    let at_start = |kind| {
-        Diagnostic::new(kind).at(Some(Location {
-            file: path.clone(),
-            line: 1,
-            col: 1,
-            line_text: None,
-        }))
-    };
     let io = |error| LoadError::Io {
         path: path.clone(),
         error,
     };
     let size = regular_file_size(path).map_err(io)?;
     if size > MAX_FILE_BYTES {
-        let d = at_start(Kind::FileTooLarge {
-            size,
-            limit: MAX_FILE_BYTES,
-        });
+        let d = at_start(
+            path,
+            Kind::FileTooLarge {
+                size,
+                limit: MAX_FILE_BYTES,
+            },
+        );
         return Ok((None, vec![d]));
     }
-    // Read at most one byte past the limit: the file may grow after the
-    // size check.
-    let mut bytes = Vec::new();
     let file = fs::File::open(path).map_err(io)?;
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(file, MAX_FILE_BYTES + 1),
-        &mut bytes,
-    )
-    .map_err(io)?;
+    match read_text(path, file).map_err(io)? {
+        Err(refused) => Ok((None, vec![refused])),
+        Ok(text) => {
+            let (file, fragment, found) = parse_file(path.clone(), text);
+            Ok((Some((file, fragment)), found))
+        }
+    }
+}
+
+/// The text of model file `path`, read from `reader` (its open file):
+/// refused when more than [`MAX_FILE_BYTES`] arrive (the file may have grown
+/// after its size was checked) or the bytes are not UTF-8; a leading byte
+/// order mark dropped.
+pub fn read_text(path: &Path, reader: impl io::Read) -> io::Result<Result<String, Diagnostic>> {
+    // Read at most one byte past the limit.
+    let mut bytes = Vec::new();
+    reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        let d = at_start(Kind::FileGrew {
-            limit: MAX_FILE_BYTES,
-        });
-        return Ok((None, vec![d]));
+        let limit = MAX_FILE_BYTES;
+        return Ok(Err(at_start(path, Kind::FileGrew { limit })));
     }
     // A byte order mark is not part of the YAML: drop it so columns and
     // emptiness are judged on the text itself.
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         bytes.drain(..3);
     }
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(err) => return Ok((None, vec![not_utf8(path, &err)])),
-    };
-    let (file, fragment, found) = parse_file(path.clone(), text);
-    Ok((Some((file, fragment)), found))
+    Ok(String::from_utf8(bytes).map_err(|err| not_utf8(path, &err)))
+}
+
+/// A diagnostic about the whole file, at its start.
+fn at_start(path: &Path, kind: Kind) -> Diagnostic {
+    Diagnostic::new(kind).at(Some(Location {
+        file: path.to_path_buf(),
+        line: 1,
+        col: 1,
+        line_text: None,
+    }))
 }
 
 /// The size of `path`, which must be a regular file: a FIFO would block
@@ -260,6 +267,11 @@ fn typed_diagnostic(file: &SourceFile, err: &typed::Error) -> Diagnostic {
     let message = err.to_string();
     let location = match &err.problem {
         Problem::UnknownField { field, .. } => file.key_location(&err.path.key(field.as_str())),
+        // The key's first spelling: the other is not text the index knows
+        // (an alias, say).
+        Problem::DuplicateField { field } => file.key_location(&err.path.key(*field)),
+        // The document as a whole failed to load.
+        Problem::Other { .. } if err.path.0.is_empty() => file.location(1, 1),
         _ => file.value_location(&err.path),
     };
     let kind = match &err.problem {
@@ -267,7 +279,6 @@ fn typed_diagnostic(file: &SourceFile, err: &typed::Error) -> Diagnostic {
         Problem::MissingField { .. } => Kind::MissingKey { message },
         Problem::DuplicateField { .. } => Kind::DuplicateField { message },
         Problem::WrongType { .. } => Kind::WrongType { message },
-        Problem::TooDeep { .. } => Kind::TooDeep { message },
         Problem::Other { .. } => Kind::NotAModel { message },
     };
     Diagnostic::new(kind).at(Some(location))

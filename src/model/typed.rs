@@ -40,18 +40,11 @@ pub enum Problem {
     WrongType {
         message: String,
     },
-    /// Nested deeper than serde_yaml's recursion limit.
-    TooDeep {
-        message: String,
-    },
     /// Anything else serde or serde_yaml refused.
     Other {
         message: String,
     },
 }
-
-/// serde_yaml refuses to open a collection nested deeper than this.
-const SERDE_YAML_DEPTH_LIMIT: usize = 128;
 
 /// A problem and the node it is about.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,9 +93,7 @@ impl fmt::Display for Problem {
             }
             Problem::MissingField { field } => write!(f, "missing field `{field}`"),
             Problem::DuplicateField { field } => write!(f, "duplicate field `{field}`"),
-            Problem::WrongType { message }
-            | Problem::TooDeep { message }
-            | Problem::Other { message } => f.write_str(message),
+            Problem::WrongType { message } | Problem::Other { message } => f.write_str(message),
         }
     }
 }
@@ -212,9 +203,9 @@ fn stash<E: de::Error>(err: Error) -> E {
 /// Takes our error back from serde_yaml's; one serde_yaml made itself is
 /// classified by what was asked while making it.
 fn take_back<E: de::Error>(err: E) -> Error {
-    let (pending, asked, depth) = with(|c| {
+    let (pending, asked) = with(|c| {
         let asked = std::mem::take(&mut c.type_error);
-        (c.pending.take(), asked, c.path.len())
+        (c.pending.take(), asked)
     });
     if let Some(err) = pending {
         return err;
@@ -225,11 +216,11 @@ fn take_back<E: de::Error>(err: E) -> Error {
         Some(i) => full[..i].to_string(),
         None => full,
     };
-    // serde_yaml's nesting limit; its alias-expansion limit cannot be
-    // reached in the model's types (their nesting bounds the expansion).
-    let problem = if depth + 1 >= SERDE_YAML_DEPTH_LIMIT {
-        Problem::TooDeep { message }
-    } else if asked {
+    // serde_yaml's nesting and alias-expansion limits cannot be reached in
+    // the model's types: they nest a few levels deep, and a collection
+    // deeper down is refused as the wrong type where the first one opens
+    // (the position walk refuses deeper nesting still as `yaml-syntax`).
+    let problem = if asked {
         Problem::WrongType { message }
     } else {
         Problem::Other { message }

@@ -249,8 +249,13 @@ impl<'a> Validator<'a> {
             };
             let absolute = names::is_container_path(&c.from) && names::is_container_path(&c.to);
             if !absolute {
+                // At the path that is not absolute (the source when neither is).
+                let side = match names::is_container_path(&c.from) {
+                    true => "to",
+                    false => "from",
+                };
                 self.report(
-                    &at,
+                    &at.key(side),
                     Kind::CopyNotAbsolute {
                         from: c.from.clone(),
                         to: c.to.clone(),

@@ -16,7 +16,7 @@ use super::Validator;
 impl<'a> Validator<'a> {
     pub(super) fn networks(&mut self, m: &Merged<'a>) -> Vec<Network> {
         let mut out: Vec<Network> = Vec::new();
-        let mut docker_names: HashMap<String, At> = HashMap::new();
+        let mut docker_names: HashMap<String, (At, bool)> = HashMap::new();
         for (key, d) in &m.networks {
             let n = d.def;
             self.check_name("network", key, &d.here());
@@ -24,15 +24,23 @@ impl<'a> Validator<'a> {
             if n.name.is_some() {
                 self.check_name("network", &name, &d.at(&p().key("name")));
             }
-            if let Some(first) = docker_names.insert(name.clone(), d.here()) {
-                let loc = self.key_loc(&first);
-                self.report(
-                    &d.here(),
-                    Kind::NetworkNameTwice {
-                        name: name.clone(),
-                        first_at: loc,
-                    },
-                );
+            // Where the Docker name is written: its `name`, else the key.
+            let named_at = match n.name {
+                Some(_) => (d.at(&p().key("name")), false),
+                None => (d.here(), true),
+            };
+            if let Some((first, at_key)) = docker_names.insert(name.clone(), named_at.clone()) {
+                let first_at = match at_key {
+                    true => self.key_loc(&first),
+                    false => self.value_loc(&first),
+                };
+                let name = name.clone();
+                match named_at {
+                    (at, true) => {
+                        self.report_at_key(&at, Kind::NetworkNameTwice { name, first_at })
+                    }
+                    (at, false) => self.report(&at, Kind::NetworkNameTwice { name, first_at }),
+                }
             }
             let plane = self.resolve(Ref::Plane, &n.plane, &m.planes, &d.at(&p().key("plane")));
             let subnet_at = d.at(&p().key("subnet"));

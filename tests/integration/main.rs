@@ -21,6 +21,7 @@ mod generated;
 mod groups;
 mod health_probes;
 mod invariants;
+mod kinds;
 mod mongodb;
 mod node;
 mod noderr;

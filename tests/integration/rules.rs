@@ -63,15 +63,15 @@ const WARNINGS: [&str; 4] = [
 const NO_FIXTURE: [(&str, &str); 3] = [
     (
         "io",
-        "needs an unreadable or over-8-MiB file: tests/bad_input.rs",
+        "needs an over-8-MiB file: kinds.rs (a_file_over_the_limit_…, a_file_growing_…), bad_input.rs",
     ),
     (
         "not-utf8",
-        "a fixture must be UTF-8 to be stored: non_utf8_files_are_named below",
+        "a fixture must be UTF-8 to be stored: kinds.rs, non_utf8_files_are_named below",
     ),
     (
         "secret-exposure",
-        "about file modes and git, not the model: tests/cli.rs",
+        "about file modes and git, not the model: kinds.rs (secrets_others_can_read_…), cli.rs",
     ),
 ];
 
