@@ -142,3 +142,113 @@ impl Failure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Kind;
+    use crate::docker::ErrorKind;
+
+    /// The failure's name, by an exhaustive match: a new failure does not
+    /// compile until it is named here, and then the test fails until it
+    /// has a sample.
+    fn name(f: &Failure) -> &'static str {
+        match f {
+            Failure::InvalidModel { .. } => "InvalidModel",
+            Failure::ModelUnreadable { .. } => "ModelUnreadable",
+            Failure::OutputOverlapsModel { .. } => "OutputOverlapsModel",
+            Failure::Locked { .. } => "Locked",
+            Failure::Lock { .. } => "Lock",
+            Failure::SecretsNotGenerated { .. } => "SecretsNotGenerated",
+            Failure::StaleOutput { .. } => "StaleOutput",
+            Failure::Stale { .. } => "Stale",
+            Failure::ChecksFailed => "ChecksFailed",
+            Failure::UnknownVariant { .. } => "UnknownVariant",
+            Failure::NoVariants { .. } => "NoVariants",
+            Failure::RotateSeeded => "RotateSeeded",
+            Failure::Resolve { .. } => "Resolve",
+            Failure::Render(_) => "Render",
+            Failure::ReadOutput(_) => "ReadOutput",
+            Failure::Write(_) => "Write",
+            Failure::StageStore(_) => "StageStore",
+            Failure::CommitStore { .. } => "CommitStore",
+            Failure::JobSummary(_) => "JobSummary",
+            Failure::Stdout(_) => "Stdout",
+            Failure::Secret(_) => "Secret",
+            Failure::Docker(_) => "Docker",
+        }
+    }
+
+    const FAILURES: usize = 22;
+
+    fn gone() -> std::io::Error {
+        std::io::Error::from(std::io::ErrorKind::NotFound)
+    }
+
+    /// One sample per failure, its exit code and what `main` prints after
+    /// `error: ` (`None`: nothing, the report already said it).
+    fn samples() -> Vec<(Failure, u8, Option<&'static str>)> {
+        let s = |v: &str| v.to_string();
+        let invalid = vec![Diagnostic::new(Kind::NoServices {})];
+        vec![
+            (Failure::InvalidModel { diagnostics: invalid }, 1,
+             Some("the model has 1 error(s); nothing was written")),
+            (Failure::ModelUnreadable { path: "m".into(), error: gone(), is_root: true }, 2,
+             Some("cannot read model at m: entity not found\n  help: pass the model directory with --model DIR")),
+            (Failure::OutputOverlapsModel { problem: s("--out m is the model directory") }, 2,
+             Some("--out m is the model directory; the two must not overlap\n  help: write the output beside the model, e.g. --model model --out generated")),
+            (Failure::Locked { path: ".lucid-gen/lock".into() }, 2,
+             Some("another lucid-gen is running here (it holds a lock on .lucid-gen/lock); wait for it to finish")),
+            (Failure::Lock { path: "l".into(), error: gone() }, 2, Some("cannot take lock l: entity not found")),
+            (Failure::SecretsNotGenerated { names: vec![s("A"), s("B")], store: "st".into() }, 2,
+             Some("secret(s) A, B have no value in st yet; run `lucid-gen all` first")),
+            (Failure::StaleOutput { out: "generated".into(), files: vec!["generated/a".into()] }, 1,
+             Some("generated is not what the model produces; run `lucid-gen all` first")),
+            (Failure::Stale { out: "generated".into(), stale: 2, total: 9 }, 1,
+             Some("2 of 9 files in generated are stale; run `lucid-gen all` to rewrite them")),
+            (Failure::ChecksFailed, 1, None),
+            (Failure::UnknownVariant { name: s("qa"), known: vec![s("dev"), s("prod")] }, 2,
+             Some("unknown variant `qa`; the model's variants are: dev, prod")),
+            (Failure::NoVariants { name: s("dev") }, 2, Some("--variant dev: the model declares no variants")),
+            (Failure::RotateSeeded, 2, Some("rotate works on the secret store; drop --insecure-secret-seed")),
+            (Failure::Resolve { path: "o".into(), error: gone() }, 2, Some("cannot resolve o: entity not found")),
+            (Failure::Render(crate::render::RenderError::Unrepresentable { what: s("label"), why: "a line break" }), 2,
+             Some("internal error: label cannot be written: a line break")),
+            (Failure::ReadOutput(s("g/a: denied")), 2, Some("cannot read g/a: denied")),
+            (Failure::Write(s("cannot write g/a")), 2, Some("cannot write g/a")),
+            (Failure::StageStore(s("cannot write secret store s")), 2, Some("cannot write secret store s")),
+            (Failure::CommitStore { error: SecretError::Unknown(s("X")), out: "g".into() }, 2,
+             Some("secret `X` is not declared in the model; `lucid-gen check` lists the model's secrets\n  help: g was written with new secret values the store lacks; fix the path and run again")),
+            (Failure::JobSummary(gone()), 2, Some("cannot write the job summary: entity not found")),
+            (Failure::Stdout(gone()), 2, Some("entity not found")),
+            (Failure::Secret(SecretError::NotRotatable(s("K"))), 2,
+             Some("secret `K` is supplied by the operator, so lucid-gen cannot rotate it: change it where it comes from (its variable or file), then run `lucid-gen all`")),
+            (Failure::Docker(ErrorKind::UnknownPhase { name: s("x"), known: vec![s("a")] }.into()), 2,
+             Some("unknown phase `x`; the model's phases are: a")),
+        ]
+    }
+
+    #[test]
+    fn every_failure_has_its_message_and_exit_code() {
+        let samples = samples();
+        let names: std::collections::BTreeSet<&str> =
+            samples.iter().map(|(f, ..)| name(f)).collect();
+        assert_eq!(names.len(), FAILURES, "one sample per failure: {names:?}");
+        for (failure, code, message) in samples {
+            let what = name(&failure);
+            assert_eq!(failure.exit_code(), code, "{what}");
+            assert_eq!(failure.message().as_deref(), message, "{what}");
+        }
+    }
+
+    /// A Docker step's failure keeps the step's own exit code.
+    #[test]
+    fn a_docker_failure_keeps_its_kinds_exit_code() {
+        let failed = ErrorKind::Failed {
+            command: "docker compose up".into(),
+            status: "exit status: 1".into(),
+            stderr: String::new(),
+        };
+        assert_eq!(Failure::Docker(failed.into()).exit_code(), 1);
+    }
+}

@@ -35,9 +35,9 @@ pub struct System {
     /// Sets of services with a compose file of their own.
     pub groups: Vec<Group>,
     /// Tags every built image also gets, besides `tag`.
-    pub extra_tags: Vec<crate::ci::TagTemplate>,
+    pub extra_tags: Vec<crate::tags::TagTemplate>,
     /// The GitHub Actions workflow, when the model asks for one.
-    pub github: Option<crate::ci::GithubCi>,
+    pub github: Option<crate::github_ci::GithubCi>,
     /// The model's variants, in the order written (empty: one rendering).
     pub variants: Vec<Variant>,
     /// The variant applied by [`System::with_variant`]: its file names,
@@ -46,7 +46,7 @@ pub struct System {
 }
 
 /// A set of services with its own compose file, which also holds every
-/// service they depend on (see `plan::group_plans`).
+/// service they depend on (see `compose_files::groups`).
 #[derive(Debug, Clone)]
 pub struct Group {
     pub name: String,

@@ -9,10 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::compose_files::{self, ComposeFile};
 use crate::diagnostic::Diagnostic;
 use crate::docker::{DockerError, ErrorKind};
 use crate::failure::Failure;
-use crate::plan::{self, ComposePlan};
 use crate::render;
 use crate::secrets::{self, SecretSource, SecretValues};
 use crate::system::System;
@@ -154,12 +154,12 @@ impl Workspace {
     }
 
     /// The compose plans (phases then master), optionally one phase only.
-    pub fn plans(&self, phase: Option<&str>) -> Result<Vec<ComposePlan>, DockerError> {
-        let plans = plan::compose_plans(&self.system);
+    pub fn plans(&self, phase: Option<&str>) -> Result<Vec<ComposeFile>, DockerError> {
+        let plans = compose_files::phases_and_master(&self.system);
         match phase {
             None => Ok(plans.into_iter().filter(|p| p.phase.is_some()).collect()),
             Some(name) => {
-                let found: Vec<ComposePlan> = plans
+                let found: Vec<ComposeFile> = plans
                     .into_iter()
                     .filter(|p| p.phase.is_some_and(|i| self.system.phases[i].name == name))
                     .collect();
@@ -179,25 +179,25 @@ impl Workspace {
 
     /// Every compose file of every variant (phases, master, then groups,
     /// variant by variant), or of the model when it has none.
-    pub fn every_compose_plan(&self) -> Vec<ComposePlan> {
+    pub fn every_compose_plan(&self) -> Vec<ComposeFile> {
         let systems: Vec<&System> = match self.variants.is_empty() {
             true => vec![&self.system],
             false => self.variants.iter().collect(),
         };
         (systems.into_iter())
-            .flat_map(plan::every_file_plan)
+            .flat_map(compose_files::every)
             .collect()
     }
 
     /// The master compose plan.
-    pub fn master(&self) -> ComposePlan {
-        plan::compose_plans(&self.system)
+    pub fn master(&self) -> ComposeFile {
+        compose_files::phases_and_master(&self.system)
             .pop()
             .expect("the master plan is always last")
     }
 
     /// Absolute path of a compose file.
-    pub fn compose_path(&self, plan: &ComposePlan) -> PathBuf {
+    pub fn compose_path(&self, plan: &ComposeFile) -> PathBuf {
         self.out_dir
             .join(&self.system.output.compose_dir)
             .join(&plan.file_name)
@@ -227,7 +227,7 @@ impl Workspace {
 
     /// The compose project a plan deploys as: its own name, or `prefix`
     /// (master) / `prefix-phase` when a prefix is given.
-    pub fn project(&self, plan: &ComposePlan, prefix: Option<&str>) -> String {
+    pub fn project(&self, plan: &ComposeFile, prefix: Option<&str>) -> String {
         match (prefix, plan.phase) {
             (None, _) => plan.project.clone(),
             (Some(p), None) => p.to_string(),

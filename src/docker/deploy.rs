@@ -16,7 +16,7 @@
 use std::path::PathBuf;
 
 use super::{shell_quote, Cmd, DockerError, ErrorKind, Workspace};
-use crate::plan::ComposePlan;
+use crate::compose_files::ComposeFile;
 use crate::render::delivery::{host_files, HostFile};
 
 pub struct DeployOptions {
@@ -73,7 +73,7 @@ pub fn run(ws: &Workspace, opts: &DeployOptions) -> Result<(), DockerError> {
     Ok(())
 }
 
-fn phase_files(ws: &Workspace, plan: &ComposePlan) -> PhaseFiles {
+fn phase_files(ws: &Workspace, plan: &ComposeFile) -> PhaseFiles {
     let system = &ws.system;
     let mut files: Vec<HostFile> = Vec::new();
     for &s in &plan.services {

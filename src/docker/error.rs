@@ -215,3 +215,123 @@ pub fn io_error(action: &'static str, path: impl Into<PathBuf>, error: io::Error
     }
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kind's name, by an exhaustive match: a new kind does not compile
+    /// until it is named here, and then `every_kind` fails until it has a
+    /// sample below.
+    fn name(kind: &ErrorKind) -> &'static str {
+        match kind {
+            ErrorKind::NotFound { .. } => "NotFound",
+            ErrorKind::UnknownPhase { .. } => "UnknownPhase",
+            ErrorKind::BadOption { .. } => "BadOption",
+            ErrorKind::TagVariableUnset { .. } => "TagVariableUnset",
+            ErrorKind::TagInvalid { .. } => "TagInvalid",
+            ErrorKind::Failed { .. } => "Failed",
+            ErrorKind::Io { .. } => "Io",
+            ErrorKind::ToolOutput { .. } => "ToolOutput",
+            ErrorKind::Preflight { .. } => "Preflight",
+            ErrorKind::MissingContexts { .. } => "MissingContexts",
+            ErrorKind::MissingDockerfiles { .. } => "MissingDockerfiles",
+            ErrorKind::BaseImageCycle { .. } => "BaseImageCycle",
+            ErrorKind::NeedsBuildKit(_) => "NeedsBuildKit",
+            ErrorKind::Builds { .. } => "Builds",
+            ErrorKind::StillRunning { .. } => "StillRunning",
+            ErrorKind::LooseSecretFile { .. } => "LooseSecretFile",
+            ErrorKind::MissingOutput { .. } => "MissingOutput",
+            ErrorKind::ImagesAbsent { .. } => "ImagesAbsent",
+            ErrorKind::ImageIdMismatch { .. } => "ImageIdMismatch",
+            ErrorKind::ImageDir { .. } => "ImageDir",
+            ErrorKind::ImageList { .. } => "ImageList",
+            ErrorKind::StandInValue { .. } => "StandInValue",
+            ErrorKind::Toolchain(_) => "Toolchain",
+        }
+    }
+
+    const KINDS: usize = 23;
+
+    fn gone() -> io::Error {
+        io::Error::from(io::ErrorKind::NotFound)
+    }
+
+    /// One sample per kind, its exit code and its whole message.
+    fn samples() -> Vec<(ErrorKind, u8, &'static str)> {
+        let s = |v: &str| v.to_string();
+        vec![
+            (ErrorKind::NotFound { program: s("hadolint"), error: gone(), hint: s("; install it") }, 2,
+             "`hadolint` is not installed or not on PATH (entity not found); install it"),
+            (ErrorKind::UnknownPhase { name: s("nope"), known: vec![s("a"), s("b")] }, 2,
+             "unknown phase `nope`; the model's phases are: a, b"),
+            (ErrorKind::BadOption { option: "--host", value: s("-oX"), why: s("is not a `user@host`") }, 2,
+             "--host `-oX` is not a `user@host`"),
+            (ErrorKind::TagVariableUnset { tag: s("v${R}"), var: s("R"), done: "built" }, 2,
+             "the extra tag `v${R}` reads $R, which is not set (or empty); nothing was built\n  help: set it, e.g. `export R=...`, or remove the tag from `system.registry.extra_tags`"),
+            (ErrorKind::TagInvalid { tag: s("${X}"), value: s("a/b"), done: "saved" }, 2,
+             "the extra tag `${X}` resolves to `a/b`, which is not a Docker tag; nothing was saved\n  help: tags are letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`"),
+            (ErrorKind::Failed { command: s("docker ps"), status: s("exit status: 1"), stderr: s("boom") }, 1,
+             "`docker ps` failed (exit status: 1):\nboom"),
+            (ErrorKind::Io { action: "write", path: "/x/report.xml".into(), error: gone(), help: "" }, 2,
+             "cannot write /x/report.xml: entity not found"),
+            (ErrorKind::ToolOutput { command: s("docker inspect a"), error: s("EOF") }, 1,
+             "cannot read the output of `docker inspect a`: EOF"),
+            (ErrorKind::Preflight { problems: vec![s("p1"), s("p2")] }, 1,
+             "cannot start; nothing was started:\n  p1\n  p2"),
+            (ErrorKind::MissingContexts { root: "/src".into(), missing: vec![s("  api: /src/api")] }, 1,
+             "1 build context(s) missing under /src; nothing was built:\n  api: /src/api\n  help: pass the root of the source tree with --source DIR"),
+            (ErrorKind::MissingDockerfiles { missing: vec![s("  api: /src/api/Dockerfile")] }, 1,
+             "1 hand-written Dockerfile(s) missing; nothing was built:\n  api: /src/api/Dockerfile\n  help: write the file at `build.dockerfile`, relative to the build context"),
+            (ErrorKind::BaseImageCycle { images: vec![s("a"), s("b")] }, 1,
+             "base images a, b build on each other in a cycle"),
+            (ErrorKind::NeedsBuildKit(s("buildx is not installed")), 1, "buildx is not installed"),
+            (ErrorKind::Builds { failures: vec![s("building x failed")], not_built: 2 }, 1,
+             "building x failed\n  stopped: 2 image(s) of later steps were not built"),
+            (ErrorKind::StillRunning { project: s("shop"), services: vec![s("db")] }, 1,
+             "containers still running in shop: db"),
+            (ErrorKind::LooseSecretFile { path: "g/s.env".into(), mode: 0o644 }, 1,
+             "g/s.env holds secrets but has mode 644; `scp -p` would copy that mode to the host\n  help: chmod 600 g/s.env"),
+            (ErrorKind::MissingOutput { path: "g/a.yml".into(), error: gone() }, 1,
+             "g/a.yml: entity not found; run `lucid-gen all` first"),
+            (ErrorKind::ImagesAbsent { missing: vec![s("  x:1 (build it)")] }, 1,
+             "1 image(s) are not on this Docker engine; nothing was saved:\n  x:1 (build it)"),
+            (ErrorKind::ImageIdMismatch { image: s("x:1"), file: s("x.tar.gz"), loaded: s("sha256:b"), listed: s("sha256:a"), manifest: "images.json" }, 1,
+             "x:1 loaded from x.tar.gz has ID sha256:b, but images.json says sha256:a"),
+            (ErrorKind::ImageDir { dir: "imgs".into(), problems: vec![s("a: missing")] }, 1,
+             "1 problem(s) in imgs; no image was loaded:\n  a: missing\n  help: copy the directory `lucid-gen save` wrote again, whole"),
+            (ErrorKind::ImageList { path: "imgs/SHA256SUMS".into(), what: s("line 2: not `<sha256>  <file>`") }, 1,
+             "imgs/SHA256SUMS line 2: not `<sha256>  <file>`"),
+            (ErrorKind::StandInValue { what: "path", value: s("a\nb"), why: s("a line break") }, 1,
+             "stand-in: cannot write path `a\nb`: a line break"),
+            (ErrorKind::Toolchain(s("no rustc for arm64")), 1, "no rustc for arm64"),
+        ]
+    }
+
+    #[test]
+    fn every_kind_has_its_message_and_exit_code() {
+        let samples = samples();
+        let names: std::collections::BTreeSet<&str> =
+            samples.iter().map(|(k, ..)| name(k)).collect();
+        assert_eq!(names.len(), KINDS, "one sample per kind: {names:?}");
+        for (kind, code, message) in samples {
+            let what = name(&kind);
+            let error = DockerError::from(kind);
+            assert_eq!(error.exit_code(), code, "{what}");
+            assert_eq!(error.to_string(), message, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_failed_step_is_named_before_the_message() {
+        let e = DockerError::from(ErrorKind::StillRunning {
+            project: "shop".into(),
+            services: vec!["db".into()],
+        });
+        let e = e.during("down shop").during("outer");
+        assert_eq!(
+            e.to_string(),
+            "down shop: containers still running in shop: db"
+        );
+    }
+}

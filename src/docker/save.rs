@@ -195,7 +195,7 @@ fn wanted(ws: &Workspace, opts: &SaveOptions) -> Result<Vec<Wanted>, DockerError
             file = format!("{name}-{n}.tar.gz");
             n += 1;
         }
-        let repo = crate::ci::repository(image);
+        let repo = crate::tags::repository(image);
         let tags = match built {
             true => extra.iter().map(|t| format!("{repo}:{t}")).collect(),
             false => Vec::new(),

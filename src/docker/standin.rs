@@ -23,9 +23,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{io_error, Cmd, DockerError, ErrorKind, Workspace};
+use crate::compose_files::ComposeFile;
 use crate::escape::Unrepresentable;
 use crate::escape::{docker_copy, docker_quoted, docker_word};
-use crate::plan::ComposePlan;
 use crate::render::probe_command;
 use crate::system::{Probe, Protocol, Service};
 
@@ -533,7 +533,7 @@ pub fn override_path(ws: &Workspace, project: &str) -> PathBuf {
 /// services of `plan` (its text is `render::standin_override`'s) at `path`.
 pub fn write_override(
     ws: &Workspace,
-    plan: &ComposePlan,
+    plan: &ComposeFile,
     path: &Path,
     standins: &StandIns,
 ) -> Result<(), DockerError> {

@@ -14,7 +14,7 @@ use super::progress::Progress;
 use super::standin::{self, StandIns};
 use super::target::Target;
 use super::{inventory, Cmd, DockerError, ErrorKind, Workspace};
-use crate::plan::ComposePlan;
+use crate::compose_files::ComposeFile;
 use crate::system::Protocol;
 
 /// What a command would do, in order.
@@ -108,7 +108,7 @@ pub struct ImageBuild {
 
 /// The stand-in override of one phase: where it is written.
 pub struct StandInOverride {
-    pub plan: ComposePlan,
+    pub plan: ComposeFile,
     pub project: String,
     pub path: PathBuf,
 }

@@ -15,7 +15,7 @@ use super::standin;
 use super::steps::{self, Action, Plan, Precheck, StandInOverride, Step, UP_ARGS};
 use super::target::Target;
 use super::{DockerError, Workspace};
-use crate::plan::{ComposePlan, NetworkUse};
+use crate::compose_files::{ComposeFile, NetworkUse};
 
 pub struct UpOptions {
     pub phase: Option<String>,
@@ -92,7 +92,7 @@ pub fn run(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<(), Dock
 /// Services of `phase` that mount a secret file (or secret-bearing config
 /// file): the only ones a rotation can leave stale; with none, the engine
 /// is asked nothing.
-fn secret_mounting_services(ws: &Workspace, phase: &ComposePlan) -> Vec<usize> {
+fn secret_mounting_services(ws: &Workspace, phase: &ComposeFile) -> Vec<usize> {
     (phase.services.iter().copied())
         .filter(|&i| {
             let s = &ws.system.services[i];
@@ -104,7 +104,7 @@ fn secret_mounting_services(ws: &Workspace, phase: &ComposePlan) -> Vec<usize> {
 /// Every check the preflight step runs, phase by phase: host ports, the
 /// networks each phase attaches to and creates, and (with stand-ins) the
 /// health checks a stand-in cannot answer.
-fn prechecks(ws: &Workspace, plans: &[ComposePlan], opts: &UpOptions) -> Vec<Precheck> {
+fn prechecks(ws: &Workspace, plans: &[ComposeFile], opts: &UpOptions) -> Vec<Precheck> {
     let mut checks = Vec::new();
     let mut earlier = Vec::new();
     for phase in plans {

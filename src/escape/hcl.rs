@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::Unrepresentable;
-use crate::ci::TagPart;
+use crate::tags::TagPart;
 
 /// An HCL expression: a string literal (template sequences kept literal), a
 /// comma-separated list of them, or a string interpolating one variable.

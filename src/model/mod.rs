@@ -5,7 +5,6 @@
 //! (I/O aside) is a [`Diagnostic`] with a location, and all of them are
 //! returned together rather than stopping at the first.
 
-pub(crate) mod par;
 pub mod raw;
 pub mod source;
 mod typed;
@@ -17,6 +16,7 @@ use std::path::{Path, PathBuf};
 pub use source::{SourceFile, YamlPath};
 
 use crate::diagnostic::{Diagnostic, Kind, Location, Rule};
+use crate::parallel;
 
 /// Model files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -115,7 +115,7 @@ pub fn load_dir(dir: &Path) -> Result<LoadedModel, LoadError> {
     // most of the time on large models); results are taken in path order,
     // so diagnostics and the first I/O error are those a sequential loop
     // would give.
-    let results = par::map(&paths, load_file);
+    let results = parallel::map(&paths, load_file);
     let mut files = Vec::new();
     let mut fragments = Vec::new();
     let mut diagnostics = Vec::new();

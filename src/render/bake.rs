@@ -5,11 +5,11 @@
 use askama::Template;
 
 use super::{build_dockerfile, refused, template_error, DockerfileAt, RenderError};
-use crate::ci::{repository, TagPart};
 use crate::escape::{
     comment, hcl_join, hcl_list, hcl_str, hcl_template, hcl_var_path, Comment, Hcl,
 };
 use crate::system::{Build, Service, System};
+use crate::tags::{repository, TagPart};
 
 /// Where the bake file goes, relative to the output root.
 pub const BAKE_FILE: &str = "docker-bake.hcl";

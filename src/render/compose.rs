@@ -3,11 +3,11 @@
 use askama::Template;
 
 use super::{delivery, probe_command, service_labels, template_error, RenderError};
+use crate::compose_files::{relative_path, ComposeFile, NetworkUse};
 use crate::escape::{
     comment, compose_list, compose_name, compose_required_variable, compose_str,
     compose_variable_path, yaml_key, yaml_str, Comment, Yaml,
 };
-use crate::plan::{relative_path, ComposePlan, NetworkUse};
 use crate::system::{Delivery, ExternalPort, ExternalService, Protocol, Service, System};
 
 /// A port published on the host.
@@ -112,7 +112,7 @@ fn kv(pairs: &[(String, String)]) -> Vec<(Yaml, Yaml)> {
         .collect()
 }
 
-pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError> {
+pub fn render(system: &System, plan: &ComposeFile) -> Result<String, RenderError> {
     let services = plan
         .services
         .iter()
@@ -148,7 +148,7 @@ pub fn render(system: &System, plan: &ComposePlan) -> Result<String, RenderError
 /// (compose name, file) pairs of a top-level `secrets:` or `configs:`.
 type Entries = Vec<(Yaml, Yaml)>;
 
-fn mounted_files(system: &System, plan: &ComposePlan) -> (Entries, Entries) {
+fn mounted_files(system: &System, plan: &ComposeFile) -> (Entries, Entries) {
     let from_compose = |path: &std::path::Path| {
         let path = path.to_string_lossy();
         compose_str(&relative_path(&system.output.compose_dir, &path))
@@ -169,7 +169,7 @@ fn mounted_files(system: &System, plan: &ComposePlan) -> (Entries, Entries) {
 }
 
 /// The comment lines at the top of a compose file.
-fn header(system: &System, plan: &ComposePlan) -> Vec<Comment> {
+fn header(system: &System, plan: &ComposeFile) -> Vec<Comment> {
     let mut header = Vec::new();
     if let Some(g) = plan.group {
         header.extend(group_header(system, plan, g));
@@ -219,7 +219,7 @@ fn header(system: &System, plan: &ComposePlan) -> Vec<Comment> {
 }
 
 /// What a group's file holds and why it works alone.
-fn group_header(system: &System, plan: &ComposePlan, g: usize) -> Vec<Comment> {
+fn group_header(system: &System, plan: &ComposeFile, g: usize) -> Vec<Comment> {
     let group = &system.groups[g];
     let mut header = vec![comment(&format!("Group {}", group.name))];
     if let Some(d) = &group.description {
@@ -282,7 +282,7 @@ fn network_view(system: &System, n: usize, usage: NetworkUse) -> NetworkView {
     }
 }
 
-fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceView {
+fn service_view(system: &System, plan: &ComposeFile, index: usize) -> ServiceView {
     let s = &system.services[index];
     let mut comments = Vec::new();
     if let Some(d) = &s.description {

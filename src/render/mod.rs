@@ -21,10 +21,10 @@ pub mod workflow;
 
 use std::path::PathBuf;
 
+use crate::compose_files;
 use crate::escape::{gitignore_path, Unrepresentable};
-use crate::model::par;
 use crate::output::{self, OutputFile, Outputs, MANIFEST};
-use crate::plan;
+use crate::parallel;
 use crate::secrets::SecretValues;
 use crate::system::{Service, System};
 
@@ -65,17 +65,17 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
     // jobs rendered on every core at once; their results are taken in this
     // order, so the first error is the one a sequential run would give.
     enum Job<'p> {
-        Compose(&'p System, &'p plan::ComposePlan),
+        Compose(&'p System, &'p compose_files::ComposeFile),
         Lint,
         Dockerfiles,
         Bake,
     }
     let variants = system.variant_systems();
-    let plans = compose_plans(system, &variants);
+    let plans = phases_and_master(system, &variants);
     let jobs: Vec<Job> = (plans.iter().map(|(sys, plan)| Job::Compose(sys, plan)))
         .chain([Job::Lint, Job::Dockerfiles, Job::Bake])
         .collect();
-    let rendered = par::map(
+    let rendered = parallel::map(
         &jobs,
         |job| -> Result<Vec<(PathBuf, String)>, RenderError> {
             Ok(match job {
@@ -110,20 +110,16 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
 
 /// Every compose file to render (phases, master, groups), with the system
 /// (variant) it renders.
-fn compose_plans<'s>(
+fn phases_and_master<'s>(
     system: &'s System,
     variants: &'s [System],
-) -> Vec<(&'s System, plan::ComposePlan)> {
+) -> Vec<(&'s System, compose_files::ComposeFile)> {
     let systems: Vec<&System> = match variants.is_empty() {
         true => vec![system],
         false => variants.iter().collect(),
     };
     (systems.into_iter())
-        .flat_map(|sys| {
-            plan::every_file_plan(sys)
-                .into_iter()
-                .map(move |p| (sys, p))
-        })
+        .flat_map(|sys| compose_files::every(sys).into_iter().map(move |p| (sys, p)))
         .collect()
 }
 
@@ -217,7 +213,7 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
         add(env_path(system, &env_file.file), OutputOrigin::EnvFile(i));
     }
     let variants = system.variant_systems();
-    for (sys, plan) in compose_plans(system, &variants) {
+    for (sys, plan) in phases_and_master(system, &variants) {
         let origin = match plan.group {
             Some(i) => OutputOrigin::GroupCompose(i),
             None => OutputOrigin::Compose(plan.phase),

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::compose_files::ComposeFile;
 use crate::escape::{compose_name, yaml_key};
-use crate::plan::ComposePlan;
 use crate::system::System;
 
 /// The stand-in images of a run and how the engine runs them.
@@ -38,7 +38,7 @@ pub fn fast_healthcheck(start_interval: bool) -> &'static str {
 }
 
 /// The override's text for the services of `plan`.
-pub fn text(system: &System, plan: &ComposePlan, standins: &StandInImages) -> String {
+pub fn text(system: &System, plan: &ComposeFile, standins: &StandInImages) -> String {
     let mut text = String::from(
         "# Written by `lucid-gen up --stand-ins`: only the images, the health\n\
          # checks' timing and the entrypoints the model sets (a one-shot job's stand-in\n\

@@ -22,13 +22,14 @@ use super::delivery::host_files;
 use super::{
     build_dockerfile, compose_path, output_path, refused, template_error, DockerfileAt, RenderError,
 };
-use crate::ci::{repository, GithubCi, GithubDeploy, TagPart, GITHUB_CONTEXT_VARS};
+use crate::compose_files::phases_and_master;
 use crate::escape::{
     comment, workflow_expr, workflow_static, workflow_str, workflow_value, yaml_key, Comment,
     Unrepresentable, WorkflowExpr, WorkflowPiece, WorkflowValue, Yaml,
 };
-use crate::plan::compose_plans;
+use crate::github_ci::{GithubCi, GithubDeploy, GITHUB_CONTEXT_VARS};
 use crate::system::{Build, System};
+use crate::tags::{repository, TagPart};
 
 /// The directory workflows go to, relative to the output root.
 pub const WORKFLOW_DIR: &str = ".github/workflows";
@@ -279,7 +280,7 @@ fn phase_steps(system: &System) -> Vec<PhaseStep> {
         workflow_str(&text.join("\n"))
     };
     let mut steps = Vec::new();
-    for plan in compose_plans(system) {
+    for plan in phases_and_master(system) {
         let Some(p) = plan.phase else { continue };
         let mut files = vec![compose_path(system, &plan.file_name)];
         let mut kept = Vec::new();

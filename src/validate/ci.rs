@@ -5,11 +5,12 @@
 
 use std::collections::HashSet;
 
-use crate::ci::{self, GithubCi, GithubDeploy, TagPart, TagTemplate, GITHUB_CONTEXT_VARS};
 use crate::diagnostic::Kind;
 use crate::escape::{is_variable_name, workflow_static};
+use crate::github_ci::{GithubCi, GithubDeploy, GITHUB_CONTEXT_VARS};
 use crate::model::raw;
 use crate::system::System;
+use crate::tags::{self, TagPart, TagTemplate};
 
 use super::location::{p, At, Def};
 use super::merge::Merged;
@@ -154,7 +155,8 @@ impl<'a> Validator<'a> {
             .deploy
             .as_ref()
             .map(|d| self.github_deploy(&at("deploy"), d));
-        let registry = ci::registry_host(&format!("{}/x", def.def.registry.namespace)).to_string();
+        let registry =
+            tags::registry_host(&format!("{}/x", def.def.registry.namespace)).to_string();
         if login.is_none() && registry != "ghcr.io" {
             let at = def.at(&p().key("registry").key("namespace"));
             self.report(
@@ -311,7 +313,7 @@ impl<'a> Validator<'a> {
                 )
             });
         for (image, at) in images.chain(services) {
-            let host = ci::registry_host(image);
+            let host = tags::registry_host(image);
             if host != g.registry {
                 let Some(at) = at else { continue };
                 let kind = Kind::CiPushRegistry {

@@ -3,7 +3,7 @@
 //! compose file is a plain `.yml` name no phase, the master or another
 //! group writes; its name is no phase's (both would be one Compose
 //! project). What the file holds besides the listed services is
-//! `plan::group_plans`' job.
+//! `compose_files::groups`' job.
 
 use std::collections::HashMap;
 

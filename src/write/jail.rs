@@ -178,7 +178,7 @@ impl Dirs {
             }
         }
         let opened =
-            crate::model::par::map(&leaves, |(_, parent, name)| open_child(parent, name, false));
+            crate::parallel::map(&leaves, |(_, parent, name)| open_child(parent, name, false));
         for ((rel, ..), result) in leaves.iter().zip(opened) {
             let (fd, _) = result.map_err(|error| WriteError {
                 path: jail.path(rel),

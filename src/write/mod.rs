@@ -22,8 +22,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::model::par;
 pub use crate::output::{OutputFile, Outputs};
+use crate::parallel;
 pub use diff::{github_report, render_diff, skip_unknowable_secrets};
 use jail::{DirFd, Dirs, Existing, Jail};
 pub use lock::RunLock;
@@ -361,7 +361,7 @@ fn compare_in(
         let (dir, _) = jail::split(rel).map_err(at(&jail.path(rel)))?;
         entries.push((rel, file, dirs.get(jail, dir, false)?));
     }
-    let found = par::map(&entries, |(rel, file, dir)| {
+    let found = parallel::map(&entries, |(rel, file, dir)| {
         look(jail, rel, file, dir.as_ref())
     });
     let mut compared = Compared {
@@ -433,7 +433,7 @@ fn apply_in(out_dir: &Path, outputs: &Outputs) -> Result<Summary, ApplyError> {
     let open: Vec<DirFd> = std::iter::once(jail.root().clone())
         .chain(dirs.all_open().map(|(_, fd)| fd.clone()))
         .collect();
-    par::map(&open, |fd| stage::remove_leftovers_in(fd));
+    parallel::map(&open, |fd| stage::remove_leftovers_in(fd));
     let deletes: Vec<&Path> = compared
         .stale
         .iter()
@@ -513,7 +513,7 @@ fn stage_all(
     });
     // Speed: files are written by several threads at once, see
     // `STAGING_THREADS`. The error reported is the first in order.
-    let results = par::map_with(STAGING_THREADS, &writes, |(rel, file, dir)| {
+    let results = parallel::map_with(STAGING_THREADS, &writes, |(rel, file, dir)| {
         let text = match &manifest_text {
             Some(text) if *rel == Path::new(MANIFEST) => text,
             _ => &file.text,
@@ -552,7 +552,7 @@ fn sync_staged(staged: &[Staged]) -> io::Result<()> {
     if stage::sync_file_systems(staged.iter().map(|s| &**s.dir())) {
         return Ok(());
     }
-    par::map_with(STAGING_THREADS, staged, Staged::sync)
+    parallel::map_with(STAGING_THREADS, staged, Staged::sync)
         .into_iter()
         .collect()
 }
@@ -585,7 +585,7 @@ fn rename_all(jail: &Jail, staged: Vec<Staged>) -> Result<Vec<PathBuf>, ApplyErr
     // The files not renamed are removed as `rest` drops.
     let not_replaced: Vec<PathBuf> = rest.map(|s| s.path().to_path_buf()).collect();
     if !stage::sync_file_systems(into.iter().map(|d| &**d)) {
-        par::map_with(STAGING_THREADS, &into, |d| rustix::fs::fsync(&**d));
+        parallel::map_with(STAGING_THREADS, &into, |d| rustix::fs::fsync(&**d));
     }
     match failure {
         None => Ok(replaced),

@@ -225,7 +225,7 @@ fn a_lucid_group_file_comes_up_alone_with_stand_ins() {
         variant: None,
     };
     let ws = Workspace::load(&paths, Freshness::Required).unwrap();
-    let plans = lucid_gen::plan::group_plans(&ws.system);
+    let plans = lucid_gen::compose_files::groups(&ws.system);
     let plan = plans
         .iter()
         .find(|g| g.file_name == "docker-compose.node.yml")

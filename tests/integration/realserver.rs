@@ -461,7 +461,7 @@ impl Drop for Stack {
 fn up_with_debian_images(p: &Project, services: &[&str], extra: &str, top: &str) -> Stack {
     let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
     let system = lucid_gen::validate::validate(&loaded).unwrap().system;
-    let plan = lucid_gen::plan::compose_plans(&system)
+    let plan = lucid_gen::compose_files::phases_and_master(&system)
         .into_iter()
         .filter(|plan| plan.phase.is_some())
         .find(|plan| {
@@ -757,7 +757,7 @@ fn lucid_every_container_reads_exactly_the_secrets_it_receives() {
         \x20   healthcheck: { disable: true }\n    restart: \"no\"\n";
     let mut failed = Vec::new();
     let mut checked = 0;
-    for plan in lucid_gen::plan::compose_plans(&system) {
+    for plan in lucid_gen::compose_files::phases_and_master(&system) {
         if plan.phase.is_none() {
             continue;
         }

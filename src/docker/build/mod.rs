@@ -18,10 +18,10 @@ pub use parallel::run_parallel;
 use super::steps::{self, Action, ImageBuild, Plan, Precheck, Step};
 use super::target::Target;
 use super::{io_error, Cmd, DockerError, ErrorKind, Workspace};
-use crate::ci::{repository, TagError};
 use crate::render::bake::{base_target, phase_group, BAKE_FILE};
 use crate::render::probe;
 use crate::system::Build;
+use crate::tags::{repository, TagError};
 
 pub struct BuildOptions {
     /// Only this phase's images (base images are always built first).

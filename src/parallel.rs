@@ -1,6 +1,6 @@
 //! A parallel `map` for the pipeline's independent pieces of work (model
-//! files to parse, files to render or write). Lives here because the
-//! loader was its first user; `render` and `write` use it too.
+//! files to parse, files to render or write), used by `model`, `render`
+//! and `write`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

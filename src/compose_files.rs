@@ -1,4 +1,4 @@
-//! Planning: which compose files exist and what each one holds.
+//! Which compose files exist and what each one holds ([`ComposeFile`]).
 //!
 //! Pure and total over a valid [`System`]. Each phase gets a compose file
 //! that works on its own: it defines the networks its phase is the first
@@ -20,7 +20,7 @@ pub enum NetworkUse {
 
 /// One compose file to render.
 #[derive(Debug, Clone)]
-pub struct ComposePlan {
+pub struct ComposeFile {
     pub file_name: String,
     /// Compose project name.
     pub project: String,
@@ -37,7 +37,7 @@ pub struct ComposePlan {
     pub group: Option<usize>,
 }
 
-impl ComposePlan {
+impl ComposeFile {
     pub fn holds(&self, service: usize) -> bool {
         // Speed: `services` is ascending, so a binary search (a linear
         // `contains` made the 10,000-service master file quadratic).
@@ -63,7 +63,7 @@ pub fn network_owners(system: &System) -> Vec<Option<usize>> {
 }
 
 /// Every compose file: one per phase, in deploy order, then the master.
-pub fn compose_plans(system: &System) -> Vec<ComposePlan> {
+pub fn phases_and_master(system: &System) -> Vec<ComposeFile> {
     let owners = network_owners(system);
     let mut plans = Vec::new();
     for (phase_idx, phase) in system.phases.iter().enumerate() {
@@ -81,7 +81,7 @@ pub fn compose_plans(system: &System) -> Vec<ComposePlan> {
                 _ => (n, NetworkUse::Define),
             })
             .collect();
-        plans.push(ComposePlan {
+        plans.push(ComposeFile {
             file_name: phase.compose_file.clone(),
             project: format!("{}-{}", system.name, phase.name),
             phase: Some(phase_idx),
@@ -92,7 +92,7 @@ pub fn compose_plans(system: &System) -> Vec<ComposePlan> {
         });
     }
     let all: Vec<usize> = (0..system.services.len()).collect();
-    plans.push(ComposePlan {
+    plans.push(ComposeFile {
         file_name: system.output.master_compose.clone(),
         project: system.name.clone(),
         phase: None,
@@ -108,16 +108,16 @@ pub fn compose_plans(system: &System) -> Vec<ComposePlan> {
 
 /// Every compose file of `system`: the phases', the master, then the
 /// groups'.
-pub fn every_file_plan(system: &System) -> Vec<ComposePlan> {
-    let mut plans = compose_plans(system);
-    plans.extend(group_plans(system));
+pub fn every(system: &System) -> Vec<ComposeFile> {
+    let mut plans = phases_and_master(system);
+    plans.extend(groups(system));
     plans
 }
 
 /// One compose file per group. Like the master, a group file works on its
 /// own: it holds the group's services and every service they wait for
 /// ([`group_services`]), and creates every network they join.
-pub fn group_plans(system: &System) -> Vec<ComposePlan> {
+pub fn groups(system: &System) -> Vec<ComposeFile> {
     (system.groups.iter().enumerate())
         .map(|(g, group)| {
             let services = group_services(system, &group.services);
@@ -125,7 +125,7 @@ pub fn group_plans(system: &System) -> Vec<ComposePlan> {
                 .filter(|n| (services.iter()).any(|s| system.services[*s].networks.contains(n)))
                 .map(|n| (n, NetworkUse::Define))
                 .collect();
-            ComposePlan {
+            ComposeFile {
                 file_name: group.compose_file.clone(),
                 project: format!("{}-{}", system.name, group.name),
                 phase: None,
