@@ -263,7 +263,7 @@ fn function_lengths_are_measured_by_their_braces() {
     );
 }
 
-/// `render`, `plan` and `escape` are pure: model in, text out. They never
+/// `render`, `compose_files` and `escape` are pure: model in, text out. They never
 /// touch the disk, the network or a process, and render never reaches into
 /// `write` (the output map lives in `output.rs`).
 #[test]
@@ -271,7 +271,7 @@ fn render_plan_and_escape_do_no_io() {
     let src = repo_root().join("src");
     let mut files = rust_files(&src.join("render"));
     files.extend(rust_files(&src.join("escape")));
-    files.push(src.join("plan.rs"));
+    files.push(src.join("compose_files.rs"));
     let found = lines_using(
         &files,
         &[
@@ -312,4 +312,36 @@ fn relative(file: &Path) -> String {
         .unwrap()
         .display()
         .to_string()
+}
+
+/// `main.rs` parses, dispatches and prints; the pipeline lives in the
+/// library (`generate`, `workspace`, `docker`), where tests and the bench
+/// call it too. It stays small, and it reads, writes and locks nothing
+/// itself.
+#[test]
+fn main_only_dispatches() {
+    let main = repo_root().join("src/main.rs");
+    let text = fs::read_to_string(&main).unwrap();
+    let lines = text.lines().count();
+    assert!(lines < 250, "src/main.rs has {lines} lines (under 250)");
+    let found = lines_using(
+        &[main],
+        &[
+            "std::fs",
+            "File::",
+            "RunLock",
+            "render::render",
+            "write::apply",
+            "write::compare",
+            "secrets::resolve",
+            "validate::validate",
+            "model::load_dir",
+            "OnceLock",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "pipeline work in main.rs:\n{}",
+        found.join("\n")
+    );
 }
