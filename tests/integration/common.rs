@@ -257,13 +257,6 @@ pub fn need(available: bool, what: &str) {
     );
 }
 
-/// [`need`] for call sites written as `if !require_tool(..) { return; }`:
-/// returns `true` or fails the test, never `false`.
-pub fn require_tool(available: bool, what: &str) -> bool {
-    need(available, what);
-    true
-}
-
 /// A name no other run on this Docker engine uses: `<what>-<pid>-<n>`,
 /// for compose projects, image namespaces and networks.
 pub fn unique_name(what: &str) -> String {
@@ -274,6 +267,20 @@ pub fn unique_name(what: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Whether a Docker engine answers here and Compose v2 runs (what every
+/// test that starts containers needs).
+pub fn docker_available() -> bool {
+    compose_available() && tool_runs("docker", &["info", "--format", "{{.ServerVersion}}"])
+}
+
+/// Whether `program ARGS` runs and exits 0 (a tool is installed and works).
+pub fn tool_runs(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Whether `docker compose` (Compose v2) runs here.

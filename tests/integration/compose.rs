@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{compose_available, require_tool, stderr, Project};
+use crate::common::{compose_available, need, stderr, Project};
 
 fn compose(dir: &Path, file: &str, args: &[&str]) -> std::process::Output {
     Command::new("docker")
@@ -62,9 +62,7 @@ fn resolved_master(p: &Project) -> serde_json::Value {
 
 #[test]
 fn lucid_compose_files_pass_docker_compose_config() {
-    if !require_tool(compose_available(), "docker compose") {
-        return;
-    }
+    need(compose_available(), "docker compose");
     let p = Project::lucid();
     p.run().args(&["all"]).run();
     all_files_pass_config(&p);
@@ -92,9 +90,7 @@ fn lucid_compose_files_pass_docker_compose_config() {
 
 #[test]
 fn env_values_survive_docker_compose_config() {
-    if !require_tool(compose_available(), "docker compose") {
-        return;
-    }
+    need(compose_available(), "docker compose");
     let tricky = [
         ("PLAIN", "plain"),
         ("SPACES", "  two  spaces  "),
@@ -173,9 +169,7 @@ fn compose_lint_available() -> bool {
 
 #[test]
 fn lucid_compose_files_pass_the_security_linter() {
-    if !require_tool(compose_lint_available(), "compose-lint") {
-        return;
-    }
+    need(compose_lint_available(), "compose-lint");
     let p = Project::lucid();
     p.run().args(&["all"]).run();
     let dir = p.path("generated/configs/docker");
@@ -212,9 +206,7 @@ const MISREAD: &[&str] = &["true", "TRUE", "null", "NULL", "yes", "123", "0x1F",
 /// master file and in its phase's file.
 #[test]
 fn names_yaml_would_misread_are_refused_or_survive_docker_compose_config() {
-    if !require_tool(compose_available(), "docker compose") {
-        return;
-    }
+    need(compose_available(), "docker compose");
     let refused = Project::fixture("small");
     let mut model = String::from("networks:\n");
     for (i, name) in MISREAD.iter().enumerate() {

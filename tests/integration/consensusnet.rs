@@ -165,7 +165,7 @@ fn dev_and_prod_differ_only_in_environment_volumes_and_build() {
 #[test]
 fn verify_passes_on_every_file_of_every_variant() {
     need(
-        crate::e2e::docker_available(),
+        crate::common::docker_available(),
         "a running Docker engine with Compose v2",
     );
     let p = Project::from_model(&example().join("model"));
@@ -356,7 +356,7 @@ fn rows<'t>(table: &'t str, kind: &str) -> Vec<&'t str> {
 fn stand_ins_run_three_agents_and_test_checks_each_replica() {
     let _stack = crate::common::docker_stack();
     need(
-        crate::e2e::docker_available(),
+        crate::common::docker_available(),
         "a running Docker engine with Compose v2",
     );
     let p = Project::from_model(&example().join("model"));

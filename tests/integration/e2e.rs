@@ -6,15 +6,7 @@
 
 use std::process::Command;
 
-use crate::common::{compose_available, need, stdout, unique_name, Down, Project};
-
-pub(crate) fn docker_available() -> bool {
-    compose_available()
-        && Command::new("docker")
-            .arg("info")
-            .output()
-            .is_ok_and(|o| o.status.success())
-}
+use crate::common::{docker_available, need, stdout, unique_name, Down, Project};
 
 pub(crate) fn docker(args: &[&str]) -> String {
     let out = Command::new("docker")

@@ -319,7 +319,7 @@ fn bad_external_services_and_operator_secrets_are_refused_where_written() {
 fn test_reaches_an_external_service_where_the_environment_says_and_flags_one_it_cannot() {
     let _stack = crate::common::docker_stack();
     need(
-        crate::e2e::docker_available(),
+        crate::common::docker_available(),
         "a running Docker engine with Compose v2",
     );
     let p = project();

@@ -9,8 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{compose_available, need, stderr, unique_name, Project};
-use crate::e2e::docker_available;
+use crate::common::{compose_available, docker_available, need, stderr, unique_name, Project};
 
 fn compose(dir: &Path, args: &[&str]) -> Output {
     Command::new("docker")

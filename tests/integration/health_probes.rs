@@ -398,7 +398,7 @@ fn health_once_decided(container: &str) -> String {
 #[test]
 fn the_probe_copied_into_a_scratch_image_makes_it_healthy() {
     need(
-        crate::e2e::docker_available(),
+        crate::common::docker_available(),
         "a running Docker engine with Compose v2",
     );
     need(which("rustc").is_some(), "rustc (the Rust toolchain)");

@@ -16,9 +16,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    compose_available, need, repo_root, stderr, stdout, unique_name, Down, Project,
+    compose_available, docker_available, need, repo_root, stderr, stdout, unique_name, Down,
+    Project,
 };
-use crate::e2e::{docker, docker_available, leaves_nothing_behind};
+use crate::e2e::{docker, leaves_nothing_behind};
 
 /// What the operator sets for every node tier (seed 002's example values).
 const NODE_VARS: [(&str, &str); 3] = [

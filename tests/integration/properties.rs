@@ -25,7 +25,7 @@ use std::process::Command;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{compose_available, repo_root, require_tool, Project};
+use crate::common::{compose_available, docker_available, need, repo_root, Project};
 use lucid_gen::diagnostic::Rule;
 use lucid_gen::escape::yaml_str;
 use lucid_gen::model::{self, LoadError};
@@ -466,9 +466,7 @@ fn fuzz_model(file_vars: &[(String, String)], inline: &[(String, String)]) -> St
 
 #[test]
 fn env_values_round_trip_through_docker_compose() {
-    if !require_tool(compose_available(), "docker compose") {
-        return;
-    }
+    need(compose_available(), "docker compose");
     const SEED: u64 = 0xe5c4;
     const RUNS: usize = 5;
     const VALUES: usize = 100;
@@ -624,9 +622,7 @@ const TOKEN_PIECES: &[&str] = &[
 /// through `docker compose config`, whatever they look like.
 #[test]
 fn yaml_keys_and_names_round_trip_through_docker_compose() {
-    if !require_tool(compose_available(), "docker compose") {
-        return;
-    }
+    need(compose_available(), "docker compose");
     use lucid_gen::escape::{compose_name, yaml_key};
     const SEED: u64 = 0x7a31;
     let mut rng = StdRng::seed_from_u64(SEED);
@@ -702,9 +698,7 @@ const NAME_PIECES: &[&str] = &[
 /// glob-like names, `git check-ignore` ignores exactly the chosen half.
 #[test]
 fn gitignore_patterns_match_exactly_their_file() {
-    if !require_tool(git_available(), "git") {
-        return;
-    }
+    need(git_available(), "git");
     const SEED: u64 = 0x6170;
     let mut rng = StdRng::seed_from_u64(SEED);
     let repo = tempfile::tempdir().unwrap();
@@ -805,9 +799,7 @@ fn files_under(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn secret_env_files_are_git_ignored_for_every_fixture() {
     use std::os::unix::fs::PermissionsExt;
-    if !require_tool(git_available(), "git") {
-        return;
-    }
+    need(git_available(), "git");
     let mut projects: Vec<(String, Project)> = Vec::new();
     for entry in fs::read_dir(repo_root().join("tests/fixtures")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -863,22 +855,13 @@ fn secret_env_files_are_git_ignored_for_every_fixture() {
 
 // ------------------------------------------------------------ Dockerfiles
 
-fn docker_available() -> bool {
-    Command::new("docker")
-        .args(["info"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// Random values through `docker_word` (`ENV`), `docker_quoted` (`LABEL`)
 /// and `docker_copy` (file names) come back exactly from one real build;
 /// values with control characters are refused, never changed.
 #[test]
 fn dockerfile_escapers_round_trip_through_docker_build() {
     use lucid_gen::escape::{docker_copy, docker_quoted, docker_word};
-    if !require_tool(docker_available(), "docker") {
-        return;
-    }
+    need(docker_available(), "docker");
     const SEED: u64 = 0xd0c;
     let mut rng = StdRng::seed_from_u64(SEED);
     let ctx = tempfile::tempdir().unwrap();
@@ -948,9 +931,7 @@ fn dockerfile_escapers_round_trip_through_docker_build() {
 #[test]
 fn dockerfile_arguments_arrive_exactly_in_a_real_build() {
     use lucid_gen::escape::{docker_copy, docker_quoted, docker_word};
-    if !require_tool(docker_available(), "docker") {
-        return;
-    }
+    need(docker_available(), "docker");
     let name = "a b $x \"q\" it's";
     let dir_name = "/w d/$HOME/\"q\" it's \\b";
     let ctx = tempfile::tempdir().unwrap();
@@ -992,9 +973,7 @@ fn dockerfile_arguments_arrive_exactly_in_a_real_build() {
 /// `FROM scratch` image whose context holds the copied file where the
 /// upstream image would, the file lands under its exact name.
 fn rendered_lines_build_exactly(rendered: &str) {
-    if !require_tool(docker_available(), "docker") {
-        return;
-    }
+    need(docker_available(), "docker");
     let workdir = rendered
         .lines()
         .find(|l| l.starts_with("WORKDIR "))
@@ -1021,9 +1000,7 @@ fn hadolint_passes(dockerfile: &Path) {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !require_tool(available, "hadolint") {
-        return;
-    }
+    need(available, "hadolint");
     let out = Command::new("hadolint").arg(dockerfile).output().unwrap();
     assert!(
         out.status.success(),

@@ -8,16 +8,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{need, stderr, stdout, unique_name, Project};
+use crate::common::{docker_available, need, stderr, stdout, unique_name, Project};
 
 fn docker(args: &[&str]) -> Output {
     Command::new("docker").args(args).output().unwrap()
-}
-
-fn docker_available() -> bool {
-    docker(&["info", "--format", "{{.ServerVersion}}"])
-        .status
-        .success()
 }
 
 /// The image ID of `image`, or `None` when the engine does not have it.

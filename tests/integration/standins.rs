@@ -11,8 +11,8 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{need, stderr, stdout, unique_name, Down, Project};
-use crate::e2e::{containers, docker, docker_available, leaves_nothing_behind};
+use crate::common::{docker_available, need, stderr, stdout, unique_name, Down, Project};
+use crate::e2e::{containers, docker, leaves_nothing_behind};
 
 /// `up --stand-ins`, `test` (all passing, every service running healthy) and
 /// `down`, leaving no container, network or volume. Returns the `test` table.

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{compose_available, require_tool, stderr, stdout, Project};
+use crate::common::{compose_available, need, stderr, stdout, Project};
 
 /// A copy of the small fixture with `case` as `model/case.yaml` and, when
 /// given, `output` as the system's `output:` mapping (flow style).
@@ -262,9 +262,7 @@ fn names_yaml_would_misread_are_refused() {
 #[test]
 fn names_close_to_yaml_keywords_survive_docker_compose_config() {
     // What is accepted must come back from Compose exactly as written.
-    if !require_tool(compose_available(), "docker compose") {
-        return;
-    }
+    need(compose_available(), "docker compose");
     let names = ["true-web", "x123", "1a", "nullable", "0x1g", "yes.no"];
     // Env files are not YAML: keys YAML would misread are fine there, and
     // `y`/`N` are strings to every YAML reader Compose tooling uses.
@@ -440,15 +438,13 @@ fn a_plain_variable_cannot_replace_a_secret() {
 
 #[test]
 fn run_as_root_reason_satisfies_the_compose_linter() {
-    if !require_tool(
+    need(
         Command::new("compose-lint")
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success()),
         "compose-lint",
-    ) {
-        return;
-    }
+    );
     let p = project(
         None,
         &service_with(
@@ -669,9 +665,7 @@ fn an_ipv6_network_comes_up() {
     let compose = p.read("generated/configs/docker/docker-compose.v6.yml");
     let network = compose.split("\nnetworks:\n").nth(1).expect("networks");
     assert!(network.contains("enable_ipv6: true"), "{compose}");
-    if !require_tool(compose_available(), "docker compose") {
-        return;
-    }
+    need(compose_available(), "docker compose");
     // An empty image built offline, so `up` creates the network and a
     // container (never started: there is nothing to run).
     p.write("image/x", "");
