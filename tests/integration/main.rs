@@ -13,6 +13,7 @@ mod compose;
 mod consensusnet;
 mod crash;
 mod diagnostics;
+mod docs;
 mod dry_run;
 mod e2e;
 mod external;
