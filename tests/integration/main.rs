@@ -32,6 +32,7 @@ mod rules;
 mod saveload;
 mod standins;
 mod tooling;
+mod tour;
 mod validation;
 mod verify;
 mod workflow;
