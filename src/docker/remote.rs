@@ -31,7 +31,7 @@ if c=$(docker compose version --short 2>&1); then echo "compose=$c"
 else echo "compose-error=$(printf '%s' "$c" | tr '\n' ' ')"; fi
 if root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null); then
   echo "root=$root"
-  echo "free-kib=$(df -Pk "$root" 2>/dev/null | awk 'NR==2 {print $4}')"
+  df -Pk "$root" 2>/dev/null | { read -r _; read -r _ _ _ kib _; echo "free-kib=$kib"; }
 fi
 docker info --format '{{range .DriverStatus}}{{index . 1}} {{end}}' 2>/dev/null \
   | grep -q io.containerd.snapshotter && echo "store=containerd"

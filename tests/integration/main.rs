@@ -25,6 +25,7 @@ mod kinds;
 mod mongodb;
 mod node;
 mod noderr;
+mod pi;
 mod properties;
 mod realserver;
 mod rules;
