@@ -87,7 +87,9 @@ fn service_change(ws: &Workspace, target: &Target, s: &Service, list: &[Containe
     if rotated {
         why.push("secret rotated".into());
     }
-    let stopped = list.iter().any(|c| !c.running);
+    // A one-shot job that exited 0 is done, not stopped.
+    let done = |c: &Container| s.run_once && c.exit_code == Some(0);
+    let stopped = list.iter().any(|c| !c.running && !done(c));
     match (why.is_empty(), stopped) {
         (false, _) => Change::Recreate(why),
         (true, true) => Change::Start,

@@ -266,7 +266,8 @@ pub fn send(target: &Target, t: &Transfer) -> Result<Sent, DockerError> {
         let load = target.docker().arg("load").arg("-q");
         match stream(&load, spool, &spool.omit, &mut sent.bytes) {
             Ok(()) => {}
-            Err(e) if spool.omit.is_empty() => return Err(e),
+            // ssh's own failure (255: the connection) is no missing layer.
+            Err(e) if spool.omit.is_empty() || connection_lost(&e) => return Err(e),
             Err(_) => {
                 sent.note = Some(
                     "the host lacked a layer it was expected to have: the whole archive was sent"
@@ -278,6 +279,12 @@ pub fn send(target: &Target, t: &Transfer) -> Result<Sent, DockerError> {
     }
     verify(target, t)?;
     Ok(sent)
+}
+
+/// Whether `ssh` itself failed (exit 255: the connection, not `docker
+/// load`).
+fn connection_lost(e: &DockerError) -> bool {
+    matches!(&*e.kind, ErrorKind::Failed { status, .. } if status.ends_with(" 255"))
 }
 
 /// Streams the spooled archive, `omit`'s entries emptied, gzip'd into

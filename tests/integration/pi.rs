@@ -656,7 +656,7 @@ fn preflight_refuses_before_copying_anything(d: &mut Deployment) {
         "    platform: {other}\n    min_free_disk: 1000000g\n"
     ));
     d.pi.sh("mv /usr/libexec/docker/cli-plugins/docker-compose /root/");
-    d.pi.sh("perl -MIO::Socket::INET -e 'IO::Socket::INET->new(LocalPort => 8080, Listen => 1, ReuseAddr => 1) or die; open my $f, \">\", \"/tmp/port.pid\"; print $f $$; close $f; sleep 600' >/dev/null 2>&1 &");
+    d.pi.sh("perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalPort => 8080, Listen => 1, ReuseAddr => 1) or die; open my $f, \">\", \"/tmp/port.pid\"; print $f $$; close $f; sleep 600' >/dev/null 2>&1 &");
     wait_for(Duration::from_secs(10), || {
         match d.pi.sh("cat /tmp/port.pid 2>/dev/null || true").is_empty() {
             false => Ok(()),
@@ -782,8 +782,10 @@ fn broken_phase_rolls_back(d: &mut Deployment) {
 /// stale lock the dead one left).
 fn killed_mid_transfer(d: &mut Deployment) {
     let before = d.pi.containers();
-    // The host's `docker load` stalls, so the kill lands mid-transfer.
-    d.pi.sh("printf '#!/bin/sh\\n[ \"$1\" = load ] && touch /tmp/loading && sleep 300\\nexec /usr/bin/docker \"$@\"\\n' > /usr/local/bin/docker; chmod 755 /usr/local/bin/docker");
+    // The host's first `docker load` stalls, so the kill lands
+    // mid-transfer (a second one would go through: a deploy that tried
+    // again and succeeded would fail this test).
+    d.pi.sh("printf '#!/bin/sh\\nif [ \"$1\" = load ] && [ ! -e /tmp/loading ]; then touch /tmp/loading; sleep 300; fi\\nexec /usr/bin/docker \"$@\"\\n' > /usr/local/bin/docker; chmod 755 /usr/local/bin/docker");
     d.edit_service(
         "model/services/support.yaml",
         "lucid-payout-router",
@@ -826,6 +828,10 @@ fn killed_mid_transfer(d: &mut Deployment) {
         "{}",
         stderr(&done)
     );
-    assert!(text.contains("current → release 5"), "{text}");
-    assert!(text.contains("prune: removed 1, 4.failed"), "{text}");
+    // Numbers are never reused: the killed deploy's 5 stays taken.
+    assert!(text.contains("current → release 6"), "{text}");
+    assert!(
+        text.contains("prune: removed 1, 4.failed, 5.partial (kept 6, 3, 2)"),
+        "{text}"
+    );
 }
