@@ -108,39 +108,27 @@ fn engine(command: Command) -> Result<(), Failure> {
             &args.options(),
         )?),
         Command::Up(args) | Command::Deploy(args) => {
-            let ws = fresh(&args.paths.settings())?;
-            let target = on(&ws, &args.target.host)?;
-            match args.dry_run {
-                true => print!("{}", docker::up::plan(&ws, &target, &args.options())?),
-                false => docker::up::run(&ws, &target, &args.options())?,
-            }
-            Ok(())
+            let (ws, opts) = (fresh(&args.paths.settings())?, args.options());
+            let t = on(&ws, &args.target.host)?;
+            let plan = docker::up::plan(&ws, &t, &opts)?;
+            Ok(docker::steps::show_or_run(&plan, args.dry_run, &ws, &t)?)
         }
         Command::Rollback(args) => {
             let ws = load(&args.paths.settings(), Freshness::AsIs)?;
-            Ok(docker::deploy::rollback(
-                &ws,
-                &args.host,
-                args.to,
-                args.dry_run,
-            )?)
+            let t = on(&ws, &Some(args.host))?;
+            let plan = docker::deploy::rollback_plan(&t, args.to);
+            Ok(docker::steps::show_or_run(&plan, args.dry_run, &ws, &t)?)
         }
         Command::Test(args) => {
             let ws = fresh(&args.paths.settings())?;
-            checked(docker::checks::run(
-                &ws,
-                &on(&ws, &args.host)?,
-                &args.options(),
-            ))
+            let t = on(&ws, &args.host)?;
+            checked(docker::checks::run(&ws, &t, &args.options()))
         }
         Command::Down(args) => {
             let ws = load(&args.paths.settings(), Freshness::AsIs)?;
-            let target = on(&ws, &args.target.host)?;
-            match args.dry_run {
-                true => print!("{}", docker::down::plan(&ws, &target, &args.options())?),
-                false => docker::down::run(&ws, &target, &args.options())?,
-            }
-            Ok(())
+            let t = on(&ws, &args.target.host)?;
+            let plan = docker::down::plan(&ws, &t, &args.options())?;
+            Ok(docker::steps::show_or_run(&plan, args.dry_run, &ws, &t)?)
         }
         Command::Save(args) => Ok(docker::save::save(
             &fresh(&args.paths.settings())?,

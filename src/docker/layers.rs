@@ -69,26 +69,7 @@ pub fn prepare(
     refs: &[String],
     containerd: bool,
 ) -> Result<Transfer, DockerError> {
-    let local = Target::LOCAL;
-    let mut images = BTreeMap::new();
-    let mut missing = Vec::new();
-    for r in refs {
-        let out = (local.docker())
-            .args(["image", "inspect", "--format", "{{.Id}}", r])
-            .output()?;
-        match out.status.success() {
-            true => {
-                let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
-                images.insert(r.clone(), id);
-            }
-            false => missing.push(format!(
-                "  {r} (build it first, or deploy with --stand-ins)"
-            )),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(ErrorKind::ImagesAbsent { missing }.into());
-    }
+    let images = local_ids(refs)?;
     let host = host_images(target)?;
     let (mut retag, mut send) = (Vec::new(), Vec::new());
     for (r, id) in &images {
@@ -108,15 +89,49 @@ pub fn prepare(
         layers_total: 0,
         note: None,
     };
-    if t.send.is_empty() {
-        return Ok(t);
+    if !t.send.is_empty() {
+        spool(&mut t, &host, containerd)?;
     }
+    Ok(t)
+}
+
+/// Each reference's image ID here; every missing image named at once.
+fn local_ids(refs: &[String]) -> Result<BTreeMap<String, String>, DockerError> {
+    let mut images = BTreeMap::new();
+    let mut missing = Vec::new();
+    for r in refs {
+        let out = (Target::LOCAL.docker())
+            .args(["image", "inspect", "--format", "{{.Id}}", r])
+            .output()?;
+        match out.status.success() {
+            true => {
+                let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                images.insert(r.clone(), id);
+            }
+            false => missing.push(format!(
+                "  {r} (build it first, or deploy with --stand-ins)"
+            )),
+        }
+    }
+    match missing.is_empty() {
+        true => Ok(images),
+        false => Err(ErrorKind::ImagesAbsent { missing }.into()),
+    }
+}
+
+/// `docker save`s the images to send into a private spool and marks the
+/// layers the host holds (by chain) to be left out.
+fn spool(
+    t: &mut Transfer,
+    host: &BTreeMap<String, Vec<String>>,
+    containerd: bool,
+) -> Result<(), DockerError> {
     let dir = tempfile::Builder::new()
         .prefix("lucid-gen-images.")
         .tempdir()
         .map_err(|e| io_error("create", std::env::temp_dir(), e))?;
     let path = dir.path().join("images.tar");
-    (local.docker())
+    (Target::LOCAL.docker())
         .arg("save")
         .arg("-o")
         .arg(&path)
@@ -155,7 +170,7 @@ pub fn prepare(
         path,
         omit,
     });
-    Ok(t)
+    Ok(())
 }
 
 /// Every image on the host: ID → its layers' diff IDs.

@@ -3,7 +3,7 @@
 //! into one): values arrive as positional arguments (`sh -c SCRIPT sh
 //! ARG…`, every word quoted by [`super::ssh::remote_line`]), or on
 //! standard input. They need a POSIX shell and GNU coreutils, `tar` and
-//! util-linux's `flock` — what Debian and Raspberry Pi OS have; the
+//! util-linux's `flock` — what Debian and its derivatives have; the
 //! preflight names any that is missing.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -226,6 +226,22 @@ impl fmt::Display for Precheck {
     }
 }
 
+/// `--dry-run` prints the plan; otherwise [`run`] carries it out.
+pub fn show_or_run(
+    plan: &Plan,
+    dry_run: bool,
+    ws: &Workspace,
+    target: &Target,
+) -> Result<(), DockerError> {
+    match dry_run {
+        true => {
+            print!("{plan}");
+            Ok(())
+        }
+        false => run(plan, ws, target),
+    }
+}
+
 /// Runs `plan` on `target`, step by step, stopping at the first failure
 /// (which names its step).
 ///
@@ -263,26 +279,12 @@ fn run_step(
     state: &mut DeployState,
 ) -> Result<(), DockerError> {
     match &step.action {
-        Action::Preflight(checks) => {
-            let mut problems =
-                progress.suspend(|| deploy::run::preflight(ws, target, checks, state))?;
-            if !state.engine_unusable {
-                problems.extend(preflight(checks, target)?);
-            }
-            match problems.is_empty() {
-                true => Ok(()),
-                false => Err(ErrorKind::Preflight { problems }.into()),
-            }
-        }
+        Action::Preflight(checks) => progress.suspend(|| all_prechecks(ws, target, checks, state)),
         Action::StandIns {
             overrides,
             platform,
         } => {
-            let standins: StandIns = progress.suspend(|| standin::prepare(ws, platform))?;
-            for o in overrides {
-                standin::write_override(ws, &o.plan, &o.path, &standins)?;
-            }
-            state.standins = Some(standins);
+            state.standins = Some(progress.suspend(|| stand_ins(ws, overrides, platform))?);
             Ok(())
         }
         Action::Host { action, .. } => {
@@ -343,6 +345,37 @@ fn run_step(
             }
         }
     }
+}
+
+/// A preflight step: the host's own checks (on a host), then the
+/// engine's unless the host's engine is unusable; every problem at once.
+fn all_prechecks(
+    ws: &Workspace,
+    target: &Target,
+    checks: &[Precheck],
+    state: &mut DeployState,
+) -> Result<(), DockerError> {
+    let mut problems = deploy::run::preflight(ws, target, checks, state)?;
+    if !state.engine_unusable {
+        problems.extend(preflight(checks, target)?);
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(ErrorKind::Preflight { problems }.into()),
+    }
+}
+
+/// The stand-in images for `platform`, and each phase's override.
+fn stand_ins(
+    ws: &Workspace,
+    overrides: &[StandInOverride],
+    platform: &str,
+) -> Result<StandIns, DockerError> {
+    let standins = standin::prepare(ws, platform)?;
+    for o in overrides {
+        standin::write_override(ws, &o.plan, &o.path, &standins)?;
+    }
+    Ok(standins)
 }
 
 /// `compose up`'s arguments: detached, health-gated, with a deadline.

@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn remote_directories_and_fingerprints() {
-        assert!(is_remote_dir("/opt/lucid/production"));
+        assert!(is_remote_dir("/opt/shop/production"));
         assert!(is_remote_dir("/srv/app/"));
         for bad in [
             "opt/x",

@@ -29,6 +29,7 @@ use super::steps::{Action, Plan, Precheck, Step};
 use super::target::Target;
 use super::up::{self, UpOptions};
 use super::{DockerError, ErrorKind, Workspace};
+use crate::compose_files::ComposeFile;
 use crate::system::{DeployHost, ImageArrival};
 
 pub use release::{Manifest, PhaseUp, ReleaseFile};
@@ -79,24 +80,6 @@ pub fn target(ws: &Workspace, name: Option<&str>) -> Result<Target, DockerError>
     }
 }
 
-/// `rollback --host NAME [--to N]`: the plan, printed or run.
-pub fn rollback(
-    ws: &Workspace,
-    name: &str,
-    to: Option<u32>,
-    dry_run: bool,
-) -> Result<(), DockerError> {
-    let target = target(ws, Some(name))?;
-    let plan = rollback_plan(&target, to);
-    match dry_run {
-        true => {
-            print!("{plan}");
-            Ok(())
-        }
-        false => super::steps::run(&plan, ws, &target),
-    }
-}
-
 fn find<'a>(ws: &'a Workspace, name: &str) -> Result<&'a DeployHost, DockerError> {
     (ws.system.hosts.iter().find(|h| h.name == name)).ok_or_else(|| {
         ErrorKind::UnknownHost {
@@ -110,28 +93,9 @@ fn find<'a>(ws: &'a Workspace, name: &str) -> Result<&'a DeployHost, DockerError
 /// What `up --host` would do, computed without touching the host.
 pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, DockerError> {
     let host = &target.remote().expect("a host target").host;
-    let phases: Vec<_> = (ws.plans(opts.phase.as_deref())?.into_iter())
-        .filter(|p| p.phase.is_some_and(|i| host.phases.contains(&i)))
-        .collect();
-    if phases.is_empty() {
-        return Err(ErrorKind::BadOption {
-            option: "--phase",
-            value: opts.phase.clone().unwrap_or_default(),
-            why: format!("is not a phase host `{}` runs", host.name),
-        }
-        .into());
-    }
+    let (phases, every) = host_phases(ws, host, opts)?;
     let projects: Vec<(_, String)> = (phases.iter())
         .map(|p| (p.clone(), ws.project(p, opts.project.as_deref())))
-        .collect();
-    // Every phase the host runs goes into the release; `--phase` only
-    // chooses which come up.
-    let every: Vec<_> = (ws.plans(None)?.into_iter())
-        .filter(|p| p.phase.is_some_and(|i| host.phases.contains(&i)))
-        .map(|p| {
-            let project = ws.project(&p, opts.project.as_deref());
-            (p, project)
-        })
         .collect();
     let overrides = up::standin_overrides(ws, &every, opts);
     let local: Vec<(String, PathBuf)> = (overrides.iter())
@@ -148,15 +112,10 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, D
             },
         });
     }
-    let mut checks: Vec<Precheck> = vec![
-        Precheck::Host(HostCheck::Connect(connect_line(target))),
-        Precheck::Host(HostCheck::Lock),
-        Precheck::Host(HostCheck::Engine),
-        Precheck::Host(HostCheck::Platform),
-        Precheck::Host(HostCheck::FreeDisk {
-            transfer: host.images == ImageArrival::Transfer || opts.stand_ins,
-        }),
-    ];
+    let mut checks = host_checks(
+        target,
+        host.images == ImageArrival::Transfer || opts.stand_ins,
+    );
     checks.extend(up::prechecks(ws, &phases, opts));
     steps.push(Step {
         name: format!("preflight on {}", target.describe()),
@@ -203,6 +162,35 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, D
     Ok(Plan { title, steps })
 }
 
+/// The phases to bring up (`--phase`, among the host's), and every phase
+/// the host runs with its project: all go into the release.
+#[allow(clippy::type_complexity)]
+fn host_phases(
+    ws: &Workspace,
+    host: &DeployHost,
+    opts: &UpOptions,
+) -> Result<(Vec<ComposeFile>, Vec<(ComposeFile, String)>), DockerError> {
+    let phases: Vec<_> = (ws.plans(opts.phase.as_deref())?.into_iter())
+        .filter(|p| p.phase.is_some_and(|i| host.phases.contains(&i)))
+        .collect();
+    if phases.is_empty() {
+        return Err(ErrorKind::BadOption {
+            option: "--phase",
+            value: opts.phase.clone().unwrap_or_default(),
+            why: format!("is not a phase host `{}` runs", host.name),
+        }
+        .into());
+    }
+    let every: Vec<_> = (ws.plans(None)?.into_iter())
+        .filter(|p| p.phase.is_some_and(|i| host.phases.contains(&i)))
+        .map(|p| {
+            let project = ws.project(&p, opts.project.as_deref());
+            (p, project)
+        })
+        .collect();
+    Ok((phases, every))
+}
+
 /// What `rollback --host` would do.
 pub fn rollback_plan(target: &Target, to: Option<u32>) -> Plan {
     let host = &target.remote().expect("a host target").host;
@@ -225,6 +213,18 @@ pub fn rollback_plan(target: &Target, to: Option<u32>) -> Plan {
         ),
         steps,
     }
+}
+
+/// The host's own preflight checks (`transfer`: images are sent, so the
+/// disk must hold twice their bytes).
+fn host_checks(target: &Target, transfer: bool) -> Vec<Precheck> {
+    vec![
+        Precheck::Host(HostCheck::Connect(connect_line(target))),
+        Precheck::Host(HostCheck::Lock),
+        Precheck::Host(HostCheck::Engine),
+        Precheck::Host(HostCheck::Platform),
+        Precheck::Host(HostCheck::FreeDisk { transfer }),
+    ]
 }
 
 /// How the connection is made, for the plan.
