@@ -580,6 +580,15 @@ fn lucid_deploys_to_a_standin_pi_over_ssh() {
     killed_mid_transfer(&mut d);
     stage("killed mid-transfer", &mut t);
 
+    // `down --host` takes every phase down there.
+    ok(&d.run(&["down", "--host", "standin-pi"]), "down --host");
+    assert_eq!(
+        pi.containers(),
+        Vec::<String>::new(),
+        "down --host left containers"
+    );
+    stage("down --host", &mut t);
+
     let values = d.secret_values();
     let calls = d.shims.calls();
     assert!(
