@@ -130,7 +130,7 @@ pub enum ErrorKind {
         services: Vec<String>,
     },
     /// A secret-bearing file whose mode others could read.
-    #[error("{} holds secrets but has mode {mode:03o}; `scp -p` would copy that mode to the host\n  help: chmod 600 {}", path.display(), path.display())]
+    #[error("{} holds secrets but has mode {mode:03o}; a release carries its mode to the host\n  help: chmod 600 {}", path.display(), path.display())]
     LooseSecretFile { path: PathBuf, mode: u32 },
     /// A file `deploy` would copy does not exist.
     #[error("{}: {error}; run `lucid-gen all` first", path.display())]
@@ -343,7 +343,7 @@ mod tests {
             (ErrorKind::StillRunning { project: s("shop"), services: vec![s("db")] }, 1,
              "containers still running in shop: db"),
             (ErrorKind::LooseSecretFile { path: "g/s.env".into(), mode: 0o644 }, 1,
-             "g/s.env holds secrets but has mode 644; `scp -p` would copy that mode to the host\n  help: chmod 600 g/s.env"),
+             "g/s.env holds secrets but has mode 644; a release carries its mode to the host\n  help: chmod 600 g/s.env"),
             (ErrorKind::MissingOutput { path: "g/a.yml".into(), error: gone() }, 1,
              "g/a.yml: entity not found; run `lucid-gen all` first"),
             (ErrorKind::ImagesAbsent { missing: vec![s("  x:1 (build it)")] }, 1,
