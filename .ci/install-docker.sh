@@ -31,6 +31,8 @@ if ! have iptables; then
     apt_install iptables
 fi
 have mmdebstrap || apt_install mmdebstrap  # Debian-built server images for tests/integration/realserver.rs
+# ssh, ssh-keygen, ssh-keyscan, ssh-agent: `up --host` and the stand-in Pi of tests/integration/pi.rs
+have ssh-keyscan || apt_install openssh-client
 have docker || die "docker CLI still missing after installing docker.io"
 have dockerd || die "dockerd still missing after installing docker.io"
 

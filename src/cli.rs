@@ -18,8 +18,9 @@ Examples:
   lucid-gen up --stand-ins           start every phase with stand-in images, health-gated
   lucid-gen test                     reachability, isolation, env and secret checks
   lucid-gen down                     remove the containers and networks again
-  lucid-gen deploy --host admin@HOST --phase PHASE --dry-run
-                                     show how a phase would be deployed over SSH
+  lucid-gen up --host pi --dry-run   show how the system would be deployed to host `pi`
+  lucid-gen up --host pi             deploy to host `pi` over SSH (alias: deploy --host pi)
+  lucid-gen rollback --host pi       go back to the release before the current one
   lucid-gen save --dir images        every built image as a checksummed tarball
   lucid-gen load --dir images        verify every checksum, then load the images
   lucid-gen graph > system.mmd       draw phases, planes, networks and dependencies
@@ -93,9 +94,12 @@ pub(crate) enum Command {
     Test(TestArgs),
     /// Remove every container and network `up` created.
     Down(DownArgs),
-    /// Copy a phase's compose and env files to a host and start them there
-    /// over SSH.
-    Deploy(DeployArgs),
+    /// Deploy to a model host over SSH: `up --host NAME` (same options).
+    #[command(mut_arg("host", |a| a.required(true)))]
+    Deploy(UpArgs),
+    /// Go back to an earlier release on a host (default: the one before
+    /// the current) and list the releases there.
+    Rollback(RollbackArgs),
     /// Write every image the model builds to a directory as gzip
     /// tarballs, with SHA256SUMS and a JSON manifest: images for a host
     /// without a registry (`load` reads them there).
@@ -193,6 +197,9 @@ pub(crate) struct TestArgs {
     /// Compose project prefix used with `up --project`.
     #[arg(long, value_name = "NAME", value_parser = project_name)]
     pub(crate) project: Option<String>,
+    /// Check the system on this model host (`hosts:`) over SSH.
+    #[arg(long, value_name = "HOST")]
+    pub(crate) host: Option<String>,
     /// `human`: a table; `json`: one JSON object per check and line on
     /// stdout (`kind`, `from`, `target`, `expect`, `ok`, `detail`).
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -218,21 +225,18 @@ pub(crate) struct DownArgs {
     pub(crate) dry_run: bool,
 }
 
-/// `deploy`'s arguments.
+/// `rollback`'s arguments.
 #[derive(Args)]
-pub(crate) struct DeployArgs {
+pub(crate) struct RollbackArgs {
     #[command(flatten)]
     pub(crate) paths: PathArgs,
-    /// Where to deploy, as `user@host`.
-    #[arg(long, value_name = "USER@HOST")]
+    /// The host, as named under `hosts:` in the model.
+    #[arg(long, value_name = "NAME")]
     pub(crate) host: String,
-    /// Deploy only this phase (default: every phase, in order).
-    #[arg(long, value_name = "PHASE")]
-    pub(crate) phase: Option<String>,
-    /// Directory on the host; default `/opt/<system name>`.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) dir: Option<String>,
-    /// Print the commands without running them.
+    /// The release to go back to (default: the one before the current).
+    #[arg(long, value_name = "N")]
+    pub(crate) to: Option<u32>,
+    /// Print the plan without connecting.
     #[arg(long)]
     pub(crate) dry_run: bool,
 }
@@ -273,6 +277,10 @@ pub(crate) struct Selection {
     /// compose files.
     #[arg(long, value_name = "NAME", value_parser = project_name)]
     pub(crate) project: Option<String>,
+    /// A model host (`hosts:`) to work on over SSH instead of this
+    /// machine's engine.
+    #[arg(long, value_name = "HOST")]
+    pub(crate) host: Option<String>,
 }
 
 /// A `--project` prefix Compose accepts as a project name (lowercase
@@ -385,18 +393,6 @@ impl DownArgs {
             phase: self.target.phase.clone(),
             volumes: self.volumes,
             project: self.target.project.clone(),
-        }
-    }
-}
-
-impl DeployArgs {
-    /// The options, the directory defaulting to `/opt/<system name>`.
-    pub(crate) fn options(&self, system_name: &str) -> docker::deploy::DeployOptions {
-        docker::deploy::DeployOptions {
-            host: self.host.clone(),
-            phase: self.phase.clone(),
-            dir: (self.dir.clone()).unwrap_or_else(|| format!("/opt/{system_name}")),
-            dry_run: self.dry_run,
         }
     }
 }

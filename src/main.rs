@@ -13,7 +13,7 @@ mod cli;
 use cli::{Cli, Command, Format, GraphFormat, SecretsCommand};
 
 use lucid_gen::diagnostic::{self, Diagnostic};
-use lucid_gen::docker::{self, target::Target};
+use lucid_gen::docker;
 use lucid_gen::failure::Failure;
 use lucid_gen::generate::{self, Mode, Outcome};
 use lucid_gen::workspace::{Freshness, Paths, Workspace};
@@ -95,9 +95,9 @@ fn dispatch(command: Command) -> Result<(), Failure> {
 }
 
 /// The commands that hand the generated files to Docker's tooling, on
-/// this machine's engine.
+/// this machine's engine or a model host's (`--host`).
 fn engine(command: Command) -> Result<(), Failure> {
-    let local = Target::LOCAL;
+    let on = |ws: &Workspace, host: &Option<String>| docker::deploy::target(ws, host.as_deref());
     match command {
         Command::Verify { paths, source } => checked(docker::verify::run(
             &load(&paths.settings(), Freshness::AsIs)?,
@@ -107,30 +107,28 @@ fn engine(command: Command) -> Result<(), Failure> {
             &fresh(&args.paths.settings())?,
             &args.options(),
         )?),
-        Command::Up(args) => {
-            let ws = fresh(&args.paths.settings())?;
-            match args.dry_run {
-                true => print!("{}", docker::up::plan(&ws, &local, &args.options())?),
-                false => docker::up::run(&ws, &local, &args.options())?,
-            }
-            Ok(())
+        Command::Up(args) | Command::Deploy(args) => {
+            let (ws, opts) = (fresh(&args.paths.settings())?, args.options());
+            let t = on(&ws, &args.target.host)?;
+            let plan = docker::up::plan(&ws, &t, &opts)?;
+            Ok(docker::steps::show_or_run(&plan, args.dry_run, &ws, &t)?)
         }
-        Command::Test(args) => checked(docker::checks::run(
-            &fresh(&args.paths.settings())?,
-            &local,
-            &args.options(),
-        )),
+        Command::Rollback(args) => {
+            let ws = load(&args.paths.settings(), Freshness::AsIs)?;
+            let t = on(&ws, &Some(args.host))?;
+            let plan = docker::deploy::rollback_plan(&t, args.to);
+            Ok(docker::steps::show_or_run(&plan, args.dry_run, &ws, &t)?)
+        }
+        Command::Test(args) => {
+            let ws = fresh(&args.paths.settings())?;
+            let t = on(&ws, &args.host)?;
+            checked(docker::checks::run(&ws, &t, &args.options()))
+        }
         Command::Down(args) => {
             let ws = load(&args.paths.settings(), Freshness::AsIs)?;
-            match args.dry_run {
-                true => print!("{}", docker::down::plan(&ws, &local, &args.options())?),
-                false => docker::down::run(&ws, &local, &args.options())?,
-            }
-            Ok(())
-        }
-        Command::Deploy(args) => {
-            let ws = fresh(&args.paths.settings())?;
-            Ok(docker::deploy::run(&ws, &args.options(&ws.system.name))?)
+            let t = on(&ws, &args.target.host)?;
+            let plan = docker::down::plan(&ws, &t, &args.options())?;
+            Ok(docker::steps::show_or_run(&plan, args.dry_run, &ws, &t)?)
         }
         Command::Save(args) => Ok(docker::save::save(
             &fresh(&args.paths.settings())?,
@@ -142,7 +140,8 @@ fn engine(command: Command) -> Result<(), Failure> {
         })?),
         Command::Plan { paths, target } => {
             let ws = fresh(&paths.settings())?;
-            checked(docker::changes::run(&ws, &local, &target.plan_options()))
+            let on = on(&ws, &target.host)?;
+            checked(docker::changes::run(&ws, &on, &target.plan_options()))
         }
         _ => unreachable!("a model command reached the Docker dispatch"),
     }

@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-pub use crate::model::raw::{Encoding, Protocol, Restart, Stack};
+pub use crate::model::raw::{Encoding, ImageArrival, Protocol, Restart, Stack};
 
 #[derive(Debug, Clone)]
 pub struct System {
@@ -43,6 +43,44 @@ pub struct System {
     /// The variant applied by [`System::with_variant`]: its file names,
     /// environment and volumes are already in place.
     pub variant: Option<usize>,
+    /// Machines the system is deployed to over SSH (`up --host NAME`).
+    pub hosts: Vec<DeployHost>,
+}
+
+/// A machine the system is deployed to over SSH (`hosts.<name>`).
+#[derive(Debug, Clone)]
+pub struct DeployHost {
+    pub name: String,
+    pub description: Option<String>,
+    /// Host name or IP address: letters, digits, `.`, `-`, `:` only.
+    pub address: String,
+    /// A plain user name (letters, digits, `.`, `_`, `-`).
+    pub user: String,
+    pub port: u16,
+    /// Absolute, plain path characters only, no `..`.
+    pub directory: String,
+    /// `os/arch`; the system's unless the host names its own.
+    pub platform: String,
+    /// Bytes the Docker root must have free before a deploy (0: no minimum).
+    pub min_free_disk: u64,
+    pub pin: HostKeyPin,
+    pub images: ImageArrival,
+    /// The phases it runs (indices, deploy order).
+    pub phases: Vec<usize>,
+    /// Releases kept for `rollback` (at least 1).
+    pub keep_releases: u32,
+    /// Seconds one phase may take to become healthy.
+    pub deadline_secs: u64,
+}
+
+/// The host key a [`DeployHost`] must present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKeyPin {
+    /// `SHA256:` and 43 base64 characters, as `ssh-keygen -lf` prints it.
+    Fingerprint(String),
+    /// A known_hosts file, as written (`~/` and relative paths resolved
+    /// when a command runs).
+    KnownHosts(String),
 }
 
 /// A set of services with its own compose file, which also holds every

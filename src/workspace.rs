@@ -109,6 +109,9 @@ pub struct Workspace {
     pub secrets: SecretValues,
     /// The output directory, absolute.
     pub out_dir: PathBuf,
+    /// The model directory, absolute (a host's known_hosts path may be
+    /// relative to it).
+    pub model_dir: PathBuf,
     /// The model once per variant (empty without variants), for `verify`.
     pub variants: Vec<System>,
     /// The model's warnings, for the caller to show.
@@ -144,7 +147,12 @@ impl Workspace {
             }
         }
         let variants = system.variant_systems();
+        let model_dir = std::path::absolute(&paths.model).map_err(|error| Failure::Resolve {
+            path: paths.model.clone(),
+            error,
+        })?;
         Ok(Workspace {
+            model_dir,
             system: chosen_variant(system, &variants, paths.variant.as_deref())?,
             secrets: resolved.values,
             out_dir,

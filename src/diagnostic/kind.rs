@@ -652,6 +652,29 @@ kinds! {
         "secret `{secret}` is declared but no service uses it",
         "list it under a service's `secrets:`, or remove it";
 
+    // -------------------------------------------------------------- hosts
+
+    /// A host without exactly one pinned key.
+    HostKeyPin { host: String, found: &'static str } => Host, Error,
+        "host `{host}` {found}",
+        "give exactly one: `host_key: SHA256:...` (on the host: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) or `known_hosts: ~/.ssh/known_hosts` holding its key; lucid-gen never accepts an unknown key";
+    HostKeyFingerprint { value: String } => Host, Error,
+        "host key `{value}` is not a SHA256 fingerprint",
+        "write it as `ssh-keygen -lf` prints it: `SHA256:` and 43 base64 characters";
+    /// An address or user ssh would read as an option or a shell would split.
+    SshDestination { what: &'static str, value: String } => Host, Error,
+        "SSH {what} `{value}` is not a plain host name, address or user name",
+        "use letters, digits, `.`, `-` (and `_` in a user name; an IPv6 address as it is, without brackets), not starting with `-` or `.`";
+    HostDirectory { value: String } => Host, Error,
+        "host directory `{value}` must be an absolute path of plain characters",
+        "use a path like `/opt/shop`: letters, digits and `/._-+@%,=`, no `..`, not `/` itself (it holds the releases and the `current` link)";
+    DiskSize { value: String } => Host, Error,
+        "`{value}` is not a disk size",
+        "write it like `20g`, `512m` or `1024` (bytes; units are powers of 1024)";
+    KeepNoRelease {} => Host, Error,
+        "keep_releases is 0",
+        "keep at least 1 (the default is 5): the release running now is always kept, and `rollback` needs the ones before it";
+
     // --------------------------------------------------- secret storage
 
     SecretFileMode { file: String, mode: String } => SecretExposure, Warning,

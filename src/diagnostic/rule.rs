@@ -91,6 +91,8 @@ rules! {
     MissingLimits => "missing-limits",
     // Variants of one model.
     Variant => "variant",
+    // Machines the system is deployed to.
+    Host => "host",
     // Where the generated secrets are kept.
     SecretExposure => "secret-exposure",
 }

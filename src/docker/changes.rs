@@ -65,7 +65,7 @@ fn secrets_changed(ws: &Workspace, s: &Service, c: &Container) -> bool {
 
 /// What `up` would do to service `s`, given its containers (one per
 /// replica): the reasons of every replica together.
-fn service_change(ws: &Workspace, s: &Service, list: &[Container]) -> Change {
+fn service_change(ws: &Workspace, target: &Target, s: &Service, list: &[Container]) -> Change {
     if list.is_empty() {
         return Change::Create;
     }
@@ -81,13 +81,15 @@ fn service_change(ws: &Workspace, s: &Service, list: &[Container]) -> Change {
             }
         }
     }
-    let rotated = list
-        .iter()
-        .any(|c| secrets_changed(ws, s, c) || stale_mounts(ws, s, &c.started_at).unwrap_or(true));
+    let rotated = list.iter().any(|c| {
+        secrets_changed(ws, s, c) || stale_mounts(ws, target, s, &c.started_at).unwrap_or(true)
+    });
     if rotated {
         why.push("secret rotated".into());
     }
-    let stopped = list.iter().any(|c| !c.running);
+    // A one-shot job that exited 0 is done, not stopped.
+    let done = |c: &Container| s.run_once && c.exit_code == Some(0);
+    let stopped = list.iter().any(|c| !c.running && !done(c));
     match (why.is_empty(), stopped) {
         (false, _) => Change::Recreate(why),
         (true, true) => Change::Start,
@@ -111,7 +113,7 @@ pub fn changes(
         let phase = plan.phase.expect("phase plans only");
         for s in ws.system.services_in(phase) {
             let list = found.remove(&s.name).unwrap_or_default();
-            let change = service_change(ws, s, &list);
+            let change = service_change(ws, target, s, &list);
             out.push((s.name.clone(), change));
         }
         out.extend(found.into_keys().map(|name| (name, Change::Remove)));

@@ -7,17 +7,23 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 
 use super::error::{DockerError, ErrorKind};
+use super::ssh::{self, Remote};
 use crate::escape::shell_quote;
 
-/// A process to run: program, arguments, working directory, environment.
+/// A process to run: program, arguments, working directory, environment
+/// — here, or on a host over its SSH connection.
 #[derive(Debug, Clone)]
 pub struct Cmd {
     program: String,
     pub(super) args: Vec<OsString>,
     cwd: Option<PathBuf>,
     env: Vec<(String, String)>,
+    /// The host it runs on (its program, arguments and directory become
+    /// one quoted shell line there); `None`: this machine.
+    remote: Option<Arc<Remote>>,
 }
 
 impl Cmd {
@@ -27,7 +33,14 @@ impl Cmd {
             args: Vec::new(),
             cwd: None,
             env: Vec::new(),
+            remote: None,
         }
+    }
+
+    /// The same command, run on `remote`'s host over its SSH connection.
+    pub(super) fn on(mut self, remote: &Arc<Remote>) -> Cmd {
+        self.remote = Some(remote.clone());
+        self
     }
 
     /// `docker <args>`.
@@ -69,7 +82,14 @@ impl Cmd {
         self
     }
 
-    pub(super) fn command(&self) -> Command {
+    pub(super) fn command(&self) -> Result<Command, DockerError> {
+        if let Some(remote) = &self.remote {
+            debug_assert!(self.env.is_empty(), "no environment crosses to a host");
+            let line = ssh::remote_line(&self.program, &self.args, self.cwd.as_deref());
+            let mut c = remote.command(&line)?;
+            c.stdin(Stdio::null());
+            return Ok(c);
+        }
         let mut c = Command::new(&self.program);
         c.args(&self.args);
         if let Some(dir) = &self.cwd {
@@ -79,7 +99,7 @@ impl Cmd {
             c.env(k, v);
         }
         c.stdin(Stdio::null());
-        c
+        Ok(c)
     }
 
     pub(super) fn not_found(&self, error: std::io::Error) -> DockerError {
@@ -100,7 +120,7 @@ impl Cmd {
     /// Runs to completion, capturing output; a non-zero exit is returned,
     /// not an error.
     pub fn output(&self) -> Result<Output, DockerError> {
-        self.command().output().map_err(|e| self.not_found(e))
+        self.command()?.output().map_err(|e| self.not_found(e))
     }
 
     /// Runs to completion; a non-zero exit is an error carrying stderr.
@@ -117,7 +137,7 @@ impl Cmd {
     /// Runs with stdout and stderr going straight to the user's terminal.
     pub fn run_visible(&self) -> Result<(), DockerError> {
         let status = self
-            .command()
+            .command()?
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .status()
@@ -134,6 +154,54 @@ impl Cmd {
         }
     }
 
+    /// Runs with `feed` writing the process's standard input (closed when
+    /// it returns); stdout and stderr are read meanwhile, so neither pipe
+    /// fills. A non-zero exit — or a feed cut short — is an error carrying
+    /// stderr. Returns stdout.
+    pub fn run_fed(
+        &self,
+        feed: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<String, DockerError> {
+        let mut child = self
+            .command()?
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.not_found(e))?;
+        let read = |r: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut r) = r {
+                    let _ = r.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = read(child.stdout.take().map(|o| Box::new(o) as _));
+        let stderr = read(child.stderr.take().map(|e| Box::new(e) as _));
+        let fed = match child.stdin.take() {
+            Some(mut stdin) => feed(&mut stdin),
+            None => Ok(()),
+        };
+        let status = child.wait().map_err(|e| self.not_found(e))?;
+        let out = Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        };
+        match (status.success(), fed) {
+            (true, Ok(())) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+            (true, Err(e)) => Err(ErrorKind::Failed {
+                command: self.to_string(),
+                status: status.to_string(),
+                stderr: format!("its input was cut short: {e}"),
+            }
+            .into()),
+            (false, _) => Err(self.failed(&out)),
+        }
+    }
+
     pub fn failed(&self, out: &Output) -> DockerError {
         ErrorKind::Failed {
             command: self.to_string(),
@@ -145,8 +213,13 @@ impl Cmd {
 }
 
 impl fmt::Display for Cmd {
-    /// The command as a line a user can paste into a shell.
+    /// The command as a line a user can paste into a shell (on a host:
+    /// `ssh -p PORT USER@ADDRESS 'LINE'`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(remote) = &self.remote {
+            let line = ssh::remote_line(&self.program, &self.args, self.cwd.as_deref());
+            return write!(f, "{} {}", remote.ssh_line(), shell_quote(&line));
+        }
         if let Some(dir) = &self.cwd {
             write!(f, "(cd {} && ", shell_quote(&dir.to_string_lossy()))?;
         }

@@ -25,12 +25,9 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &DownOptions) -> Result<Plan,
         (master.iter().map(|m| (m, true))).chain(phases.iter().rev().map(|p| (p, false)))
     {
         let project = ws.project(file, opts.project.as_deref());
-        let mut cmd = target.compose(&project, &[ws.compose_path(file)]).args([
-            "down",
-            "--remove-orphans",
-            "--timeout",
-            "20",
-        ]);
+        let mut cmd = target
+            .compose(&project, &[target.compose_path(ws, file)])
+            .args(["down", "--remove-orphans", "--timeout", "20"]);
         if opts.volumes {
             cmd = cmd.arg("--volumes");
         }

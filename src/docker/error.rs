@@ -130,7 +130,7 @@ pub enum ErrorKind {
         services: Vec<String>,
     },
     /// A secret-bearing file whose mode others could read.
-    #[error("{} holds secrets but has mode {mode:03o}; `scp -p` would copy that mode to the host\n  help: chmod 600 {}", path.display(), path.display())]
+    #[error("{} holds secrets but has mode {mode:03o}; a release carries its mode to the host\n  help: chmod 600 {}", path.display(), path.display())]
     LooseSecretFile { path: PathBuf, mode: u32 },
     /// A file `deploy` would copy does not exist.
     #[error("{}: {error}; run `lucid-gen all` first", path.display())]
@@ -163,6 +163,46 @@ pub enum ErrorKind {
     /// No Rust toolchain can build the stand-in program.
     #[error("{0}")]
     Toolchain(String),
+    /// `--host` names no host of the model.
+    #[error("unknown host `{name}`; {}", match known.is_empty() { true => "the model declares no `hosts:`".to_string(), false => format!("the model's hosts are: {}", known.join(", ")) })]
+    UnknownHost { name: String, known: Vec<String> },
+    /// The known_hosts file holds no key for the host.
+    #[error("the host key of `{host}` ({at}) is unknown: {pinned} holds none for it; it offers {}; nothing was copied\n  help: check the fingerprint on the host itself (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), then set `hosts.{host}.host_key` to it or add the key to the known_hosts file", offered_keys(offered))]
+    HostKeyUnknown {
+        host: String,
+        at: String,
+        offered: Vec<String>,
+        pinned: String,
+    },
+    /// The host presents another key than the pinned one.
+    #[error("the host key of `{host}` ({at}) has changed: it offers {}, which is not {pinned}; nothing was copied\n  help: if the host was reinstalled, check its new key on the host itself (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) and update the pin; otherwise something is intercepting the connection", offered_keys(offered))]
+    HostKeyChanged {
+        host: String,
+        at: String,
+        offered: Vec<String>,
+        pinned: String,
+    },
+    /// SSH could not connect or log in.
+    #[error("cannot connect to host `{host}` ({at}): {detail}\n  help: lucid-gen never asks for a password (BatchMode): load the key into ssh-agent or name it in ~/.ssh/config, and check `ssh -p PORT USER@ADDRESS true` works")]
+    Unreachable {
+        host: String,
+        at: String,
+        detail: String,
+    },
+    /// A phase failed on a host, and what rolling back did.
+    #[error("{failure}\n  {outcome}")]
+    RolledBack { failure: String, outcome: String },
+    /// `rollback` has no release to go to.
+    #[error("host `{host}` has no release to roll back to: {why}")]
+    NoRelease { host: String, why: String },
+}
+
+/// The keys a host offered, for a message.
+fn offered_keys(offered: &[String]) -> String {
+    match offered.is_empty() {
+        true => "no key ssh-keyscan could read".to_string(),
+        false => offered.join(", "),
+    }
 }
 
 fn not_built_note(left: usize) -> String {
@@ -183,7 +223,8 @@ impl ErrorKind {
             | ErrorKind::BadOption { .. }
             | ErrorKind::TagVariableUnset { .. }
             | ErrorKind::TagInvalid { .. }
-            | ErrorKind::Io { .. } => 2,
+            | ErrorKind::Io { .. }
+            | ErrorKind::UnknownHost { .. } => 2,
             ErrorKind::Failed { .. }
             | ErrorKind::ToolOutput { .. }
             | ErrorKind::Preflight { .. }
@@ -200,7 +241,12 @@ impl ErrorKind {
             | ErrorKind::ImageDir { .. }
             | ErrorKind::ImageList { .. }
             | ErrorKind::StandInValue { .. }
-            | ErrorKind::Toolchain(_) => 1,
+            | ErrorKind::Toolchain(_)
+            | ErrorKind::HostKeyUnknown { .. }
+            | ErrorKind::HostKeyChanged { .. }
+            | ErrorKind::Unreachable { .. }
+            | ErrorKind::RolledBack { .. }
+            | ErrorKind::NoRelease { .. } => 1,
         }
     }
 }
@@ -248,10 +294,16 @@ mod tests {
             ErrorKind::ImageList { .. } => "ImageList",
             ErrorKind::StandInValue { .. } => "StandInValue",
             ErrorKind::Toolchain(_) => "Toolchain",
+            ErrorKind::UnknownHost { .. } => "UnknownHost",
+            ErrorKind::HostKeyUnknown { .. } => "HostKeyUnknown",
+            ErrorKind::HostKeyChanged { .. } => "HostKeyChanged",
+            ErrorKind::Unreachable { .. } => "Unreachable",
+            ErrorKind::RolledBack { .. } => "RolledBack",
+            ErrorKind::NoRelease { .. } => "NoRelease",
         }
     }
 
-    const KINDS: usize = 23;
+    const KINDS: usize = 29;
 
     fn gone() -> io::Error {
         io::Error::from(io::ErrorKind::NotFound)
@@ -291,7 +343,7 @@ mod tests {
             (ErrorKind::StillRunning { project: s("shop"), services: vec![s("db")] }, 1,
              "containers still running in shop: db"),
             (ErrorKind::LooseSecretFile { path: "g/s.env".into(), mode: 0o644 }, 1,
-             "g/s.env holds secrets but has mode 644; `scp -p` would copy that mode to the host\n  help: chmod 600 g/s.env"),
+             "g/s.env holds secrets but has mode 644; a release carries its mode to the host\n  help: chmod 600 g/s.env"),
             (ErrorKind::MissingOutput { path: "g/a.yml".into(), error: gone() }, 1,
              "g/a.yml: entity not found; run `lucid-gen all` first"),
             (ErrorKind::ImagesAbsent { missing: vec![s("  x:1 (build it)")] }, 1,
@@ -305,6 +357,18 @@ mod tests {
             (ErrorKind::StandInValue { what: "path", value: s("a\nb"), why: s("a line break") }, 1,
              "stand-in: cannot write path `a\nb`: a line break"),
             (ErrorKind::Toolchain(s("no rustc for arm64")), 1, "no rustc for arm64"),
+            (ErrorKind::UnknownHost { name: s("pie"), known: vec![s("pi")] }, 2,
+             "unknown host `pie`; the model's hosts are: pi"),
+            (ErrorKind::HostKeyUnknown { host: s("pi"), at: s("u@h:22"), offered: vec![s("ED25519 SHA256:abc")], pinned: s("known_hosts file /k") }, 1,
+             "the host key of `pi` (u@h:22) is unknown: known_hosts file /k holds none for it; it offers ED25519 SHA256:abc; nothing was copied\n  help: check the fingerprint on the host itself (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), then set `hosts.pi.host_key` to it or add the key to the known_hosts file"),
+            (ErrorKind::HostKeyChanged { host: s("pi"), at: s("u@h:22"), offered: vec![], pinned: s("the pinned fingerprint SHA256:x") }, 1,
+             "the host key of `pi` (u@h:22) has changed: it offers no key ssh-keyscan could read, which is not the pinned fingerprint SHA256:x; nothing was copied\n  help: if the host was reinstalled, check its new key on the host itself (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) and update the pin; otherwise something is intercepting the connection"),
+            (ErrorKind::Unreachable { host: s("pi"), at: s("u@h:22"), detail: s("Permission denied (publickey).") }, 1,
+             "cannot connect to host `pi` (u@h:22): Permission denied (publickey).\n  help: lucid-gen never asks for a password (BatchMode): load the key into ssh-agent or name it in ~/.ssh/config, and check `ssh -p PORT USER@ADDRESS true` works"),
+            (ErrorKind::RolledBack { failure: s("phase `core` failed"), outcome: s("rolled back to release 2") }, 1,
+             "phase `core` failed\n  rolled back to release 2"),
+            (ErrorKind::NoRelease { host: s("pi"), why: s("release 1 is the only one") }, 1,
+             "host `pi` has no release to roll back to: release 1 is the only one"),
         ]
     }
 

@@ -17,6 +17,8 @@ pub struct Container {
     pub service: String,
     pub running: bool,
     pub health: Option<String>,
+    /// The output of its last health check, when it has one.
+    pub health_log: Option<String>,
     /// The exit status once it stopped (one-shot jobs).
     pub exit_code: Option<i64>,
     /// When it last started (RFC 3339), for `secret_check::stale_mounts`.
@@ -131,6 +133,10 @@ fn container(c: &Value) -> Option<Container> {
         service: service.to_string(),
         running: c["State"]["Running"].as_bool().unwrap_or(false),
         health: c["State"]["Health"]["Status"].as_str().map(str::to_string),
+        health_log: (c["State"]["Health"]["Log"].as_array())
+            .and_then(|log| log.last())
+            .and_then(|last| last["Output"].as_str())
+            .map(str::to_string),
         exit_code: c["State"]["ExitCode"].as_i64(),
         started_at: text(&c["State"]["StartedAt"]),
         env,

@@ -300,7 +300,7 @@ fn save_one(w: &Wanted, dir: &Path) -> Result<(tempfile::NamedTempFile, u64, Str
         .tempfile_in(dir)
         .map_err(|e| io_error("write in", dir, e))?;
     let mut child = cmd
-        .command()
+        .command()?
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

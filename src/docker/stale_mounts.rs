@@ -2,8 +2,9 @@
 //! than the output directory holds ([`stale_mounts`]); `up` recreates
 //! such containers and `plan` says "secret rotated".
 
+use super::target::Target;
 use super::time::unix_nanos;
-use super::{io_error, DockerError, Workspace};
+use super::{DockerError, Workspace};
 use crate::system::Service;
 
 /// Whether a container of `s` started at `started` (Docker's RFC 3339
@@ -14,23 +15,27 @@ use crate::system::Service;
 /// started is one the container does not see. (`docker cp` cannot tell: it
 /// reads a bind mount's source on the host.) Compose cannot tell either:
 /// the compose file did not change.
-pub fn stale_mounts(ws: &Workspace, s: &Service, started: &str) -> Result<bool, DockerError> {
+///
+/// The files are read where the container runs ([`Target::files_root`]):
+/// on a host, a release keeps an unchanged file's time (hard links to the
+/// previous release) and gives a changed one the time it arrived.
+pub fn stale_mounts(
+    ws: &Workspace,
+    target: &Target,
+    s: &Service,
+    started: &str,
+) -> Result<bool, DockerError> {
     let Some(started) = unix_nanos(started) else {
         return Ok(true); // unknown: recreating is the safe answer
     };
+    let root = target.files_root(ws);
     let mounts = crate::render::delivery::mounts(&ws.system, s);
-    for m in mounts.into_iter().filter(|m| m.secret) {
-        let path = ws.out_dir.join(&m.path);
-        let modified = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .map_err(|e| io_error("read", &path, e))?;
-        let since = modified
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        if since > started {
-            return Ok(true);
-        }
+    let paths: Vec<_> = (mounts.into_iter())
+        .filter(|m| m.secret)
+        .map(|m| root.join(&m.path))
+        .collect();
+    if paths.is_empty() {
+        return Ok(false);
     }
-    Ok(false)
+    Ok(target.modified(&paths)?.into_iter().any(|t| t > started))
 }

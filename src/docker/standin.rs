@@ -482,16 +482,19 @@ fn pick_toolchain(wanted: &str) -> Result<(Toolchain, bool), DockerError> {
     }
 }
 
-/// Just the probe image (for `lucid-gen test` against any deployment).
-pub fn probe_image(ws: &Workspace) -> Result<String, DockerError> {
-    let (tc, _) = pick_toolchain(&ws.system.platform)?;
+/// Just the probe image (for `lucid-gen test` against any deployment),
+/// for `platform` (the target's).
+pub fn probe_image(platform: &str) -> Result<String, DockerError> {
+    let (tc, _) = pick_toolchain(platform)?;
     let binary = compile(&tc)?;
     image(&binary, &dockerfile(None)?, &tc.platform)
 }
 
-/// Compiles the program and builds an image for every service.
-pub fn prepare(ws: &Workspace) -> Result<StandIns, DockerError> {
-    let (tc, fallback) = pick_toolchain(&ws.system.platform)?;
+/// Compiles the program and builds an image for every service, for
+/// `platform` (the target's: the model's here, a host's own there).
+pub fn prepare(ws: &Workspace, platform: &str) -> Result<StandIns, DockerError> {
+    let (tc, _) = pick_toolchain(platform)?;
+    let fallback = tc.platform != ws.system.platform;
     let binary = compile(&tc)?;
     let mut images = BTreeMap::new();
     for s in &ws.system.services {

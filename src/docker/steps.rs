@@ -10,6 +10,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use super::deploy::{self, run::DeployState, HostAction, HostCheck};
 use super::progress::Progress;
 use super::standin::{self, StandIns};
 use super::target::Target;
@@ -35,8 +36,12 @@ pub enum Action {
     /// Checks that must all pass before anything changes; every problem
     /// is reported, then nothing is started.
     Preflight(Vec<Precheck>),
-    /// Build the stand-in images and write each phase's override.
-    StandIns { overrides: Vec<StandInOverride> },
+    /// Build the stand-in images (for `platform`) and write each phase's
+    /// override.
+    StandIns {
+        overrides: Vec<StandInOverride>,
+        platform: String,
+    },
     /// Recreate the running services of `project` whose container still
     /// mounts an older secret file than the output holds.
     RecreateStaleSecrets {
@@ -64,6 +69,9 @@ pub enum Action {
     },
     /// No container of `project` may still run.
     NothingLeft { project: String },
+    /// What only a host over SSH needs (releases, images, switch, prune),
+    /// with the host's directory.
+    Host { dir: String, action: HostAction },
 }
 
 /// One check before anything starts.
@@ -95,6 +103,8 @@ pub enum Precheck {
     /// A problem found while planning (a stand-in that cannot answer a
     /// health check, a Dockerfile the builder cannot build): always fails.
     Known(String),
+    /// A check only a host over SSH has (its lock, engine, platform, disk).
+    Host(HostCheck),
 }
 
 /// One image to build, and the command that builds it.
@@ -141,7 +151,7 @@ impl Action {
     fn details(&self) -> Vec<String> {
         match self {
             Action::Preflight(checks) => checks.iter().map(Precheck::to_string).collect(),
-            Action::StandIns { overrides } => {
+            Action::StandIns { overrides, .. } => {
                 let mut lines = vec!["build one stand-in image per service".to_string()];
                 lines.extend(overrides.iter().map(|o| {
                     format!(
@@ -173,6 +183,7 @@ impl Action {
             Action::NothingLeft { project } => {
                 vec![format!("no container of {project} is still running")]
             }
+            Action::Host { dir, action } => action.details(dir),
         }
     }
 }
@@ -210,22 +221,51 @@ impl fmt::Display for Precheck {
                 "{file}: network `{network}` is new or already project {project}'s"
             ),
             Precheck::Known(problem) => write!(f, "FAILS: {problem}"),
+            Precheck::Host(check) => write!(f, "{check}"),
         }
+    }
+}
+
+/// `--dry-run` prints the plan; otherwise [`run`] carries it out.
+pub fn show_or_run(
+    plan: &Plan,
+    dry_run: bool,
+    ws: &Workspace,
+    target: &Target,
+) -> Result<(), DockerError> {
+    match dry_run {
+        true => {
+            print!("{plan}");
+            Ok(())
+        }
+        false => run(plan, ws, target),
     }
 }
 
 /// Runs `plan` on `target`, step by step, stopping at the first failure
 /// (which names its step).
+///
+/// On a host, a failure once `current` was switched rolls the host back
+/// to the previous release before the error is returned
+/// (`deploy::run::roll_back`); the host's lock is released at the end.
 pub fn run(plan: &Plan, ws: &Workspace, target: &Target) -> Result<(), DockerError> {
     let progress = Progress::new(plan.steps.len(), "steps");
+    let mut state = DeployState::default();
     for (n, step) in plan.steps.iter().enumerate() {
         progress.message(&step.name);
-        run_step(step, ws, target, &progress).map_err(|mut e| {
+        let result = run_step(step, ws, target, &progress, &mut state);
+        if let Err(mut e) = result {
             if let ErrorKind::Builds { not_built, .. } = &mut *e.kind {
                 *not_built = plan.steps[n + 1..].iter().map(Action::images).sum();
             }
-            e.during(&step.name)
-        })?;
+            let e = e.during(&step.name);
+            return Err(match state.switched {
+                true => {
+                    progress.suspend(|| deploy::run::roll_back(ws, target, step, e, &mut state))
+                }
+                false => e,
+            });
+        }
         progress.inc();
     }
     Ok(())
@@ -236,15 +276,19 @@ fn run_step(
     ws: &Workspace,
     target: &Target,
     progress: &Progress,
+    state: &mut DeployState,
 ) -> Result<(), DockerError> {
     match &step.action {
-        Action::Preflight(checks) => preflight(checks, target),
-        Action::StandIns { overrides } => {
-            let standins: StandIns = progress.suspend(|| standin::prepare(ws))?;
-            for o in overrides {
-                standin::write_override(ws, &o.plan, &o.path, &standins)?;
-            }
+        Action::Preflight(checks) => progress.suspend(|| all_prechecks(ws, target, checks, state)),
+        Action::StandIns {
+            overrides,
+            platform,
+        } => {
+            state.standins = Some(progress.suspend(|| stand_ins(ws, overrides, platform))?);
             Ok(())
+        }
+        Action::Host { action, .. } => {
+            progress.suspend(|| deploy::run::host_step(ws, target, action, state))
         }
         Action::RecreateStaleSecrets {
             project,
@@ -261,6 +305,7 @@ fn run_step(
             ));
             let recreate = (target.compose(project, files))
                 .args(UP_ARGS)
+                .arg("600")
                 .arg("--force-recreate")
                 .args(&stale);
             progress.suspend(|| recreate.run_visible())
@@ -274,6 +319,7 @@ fn run_step(
             progress.line(&format!("==> {}", step.name));
             let result = progress.suspend(|| cmd.run_visible());
             let status = progress.suspend(|| print_status(target, project));
+            state.phases_up.push(project.clone());
             result.and(status)
         }
         Action::Down {
@@ -301,11 +347,44 @@ fn run_step(
     }
 }
 
-/// `compose up`'s arguments: detached, health-gated, with a deadline.
-pub const UP_ARGS: [&str; 5] = ["up", "-d", "--wait", "--wait-timeout", "600"];
+/// A preflight step: the host's own checks (on a host), then the
+/// engine's unless the host's engine is unusable; every problem at once.
+fn all_prechecks(
+    ws: &Workspace,
+    target: &Target,
+    checks: &[Precheck],
+    state: &mut DeployState,
+) -> Result<(), DockerError> {
+    let mut problems = deploy::run::preflight(ws, target, checks, state)?;
+    if !state.engine_unusable {
+        problems.extend(preflight(checks, target)?);
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(ErrorKind::Preflight { problems }.into()),
+    }
+}
 
-/// Every check of a preflight step; all problems at once, or none.
-fn preflight(checks: &[Precheck], target: &Target) -> Result<(), DockerError> {
+/// The stand-in images for `platform`, and each phase's override.
+fn stand_ins(
+    ws: &Workspace,
+    overrides: &[StandInOverride],
+    platform: &str,
+) -> Result<StandIns, DockerError> {
+    let standins = standin::prepare(ws, platform)?;
+    for o in overrides {
+        standin::write_override(ws, &o.plan, &o.path, &standins)?;
+    }
+    Ok(standins)
+}
+
+/// `compose up`'s arguments: detached, health-gated, with a deadline.
+/// (the deadline in seconds follows).
+pub const UP_ARGS: [&str; 4] = ["up", "-d", "--wait", "--wait-timeout"];
+
+/// Every engine check of a preflight step (the host's own are
+/// `deploy::run::preflight`'s); all problems at once.
+fn preflight(checks: &[Precheck], target: &Target) -> Result<Vec<String>, DockerError> {
     let mut problems = Vec::new();
     let mut running: Vec<(String, Vec<String>)> = Vec::new();
     for check in checks {
@@ -362,13 +441,11 @@ fn preflight(checks: &[Precheck], target: &Target) -> Result<(), DockerError> {
                 _ => None,
             },
             Precheck::Known(problem) => Some(problem.clone()),
+            Precheck::Host(_) => None,
         };
         problems.extend(problem);
     }
-    match problems.is_empty() {
-        true => Ok(()),
-        false => Err(ErrorKind::Preflight { problems }.into()),
-    }
+    Ok(problems)
 }
 
 /// Prints each service's state and health.
@@ -405,7 +482,7 @@ fn stale_secret_mounts(
         let s = &ws.system.services[i];
         let running = found.get(&s.name).into_iter().flatten();
         for c in running.filter(|c| c.running) {
-            if super::stale_mounts::stale_mounts(ws, s, &c.started_at)? {
+            if super::stale_mounts::stale_mounts(ws, target, s, &c.started_at)? {
                 stale.push(s.name.clone());
                 break;
             }

@@ -24,9 +24,33 @@ pub fn unix_nanos(t: &str) -> Option<u128> {
     Some(secs * 1_000_000_000 + nanos)
 }
 
+/// `YYYY-MM-DD HH:MM UTC` of seconds since the epoch (the inverse of
+/// the civil-date algorithm above).
+pub fn utc_minute(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let (hh, mm) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02} UTC")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_become_a_civil_minute() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc_minute(951_782_400 + 3_660), "2000-02-29 01:01 UTC");
+        assert_eq!(utc_minute(1_796_041_516), "2026-11-30 12:25 UTC");
+    }
 
     #[test]
     fn docker_times_become_nanoseconds_since_the_epoch() {

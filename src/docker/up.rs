@@ -10,6 +10,7 @@
 //! `--dry-run` prints that plan; [`run`] hands it to the runner.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 
 use super::standin;
 use super::steps::{self, Action, Plan, Precheck, StandInOverride, Step, UP_ARGS};
@@ -24,27 +25,78 @@ pub struct UpOptions {
     pub project: Option<String>,
 }
 
-/// What `up` would do, computed without an engine.
+/// What `up` would do, computed without an engine (on a host: see
+/// `deploy::plan`, which adds the release steps around the same ones).
 pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, DockerError> {
+    if target.remote().is_some() {
+        return super::deploy::plan(ws, target, opts);
+    }
     let plans = ws.plans(opts.phase.as_deref())?;
-    let overrides: Vec<StandInOverride> = match opts.stand_ins {
+    let projects: Vec<(ComposeFile, String)> = (plans.iter())
+        .map(|p| (p.clone(), ws.project(p, opts.project.as_deref())))
+        .collect();
+    let overrides = standin_overrides(ws, &projects, opts);
+    let override_paths: Vec<Option<PathBuf>> = (0..plans.len())
+        .map(|i| overrides.get(i).map(|o| o.path.clone()))
+        .collect();
+    let phase_steps = phase_steps(ws, target, &plans, &override_paths, opts, "600");
+    let mut steps = vec![Step {
+        name: format!("preflight on {}", target.describe()),
+        action: Action::Preflight(prechecks(ws, &plans, opts)),
+    }];
+    if opts.stand_ins {
+        steps.push(Step {
+            name: "stand-in images".into(),
+            action: Action::StandIns {
+                overrides,
+                platform: ws.system.platform.clone(),
+            },
+        });
+    }
+    steps.extend(phase_steps);
+    let title = format!(
+        "up: {} phase(s) on {}{}",
+        plans.len(),
+        target.describe(),
+        if opts.stand_ins { ", as stand-ins" } else { "" }
+    );
+    Ok(Plan { title, steps })
+}
+
+/// With `--stand-ins`, where each phase's override is written here.
+pub(super) fn standin_overrides(
+    ws: &Workspace,
+    projects: &[(ComposeFile, String)],
+    opts: &UpOptions,
+) -> Vec<StandInOverride> {
+    match opts.stand_ins {
         false => Vec::new(),
-        true => (plans.iter())
-            .map(|p| {
-                let project = ws.project(p, opts.project.as_deref());
-                StandInOverride {
-                    path: standin::override_path(ws, &project),
-                    plan: p.clone(),
-                    project,
-                }
+        true => (projects.iter())
+            .map(|(p, project)| StandInOverride {
+                path: standin::override_path(ws, project),
+                plan: p.clone(),
+                project: project.clone(),
             })
             .collect(),
-    };
+    }
+}
+
+/// Per phase: the recreation of services whose mounted secret went stale
+/// (only phases that mount one), then `compose up -d --wait` with
+/// `deadline` seconds, on `target`, with each phase's override (if any).
+pub(super) fn phase_steps(
+    ws: &Workspace,
+    target: &Target,
+    plans: &[ComposeFile],
+    overrides: &[Option<PathBuf>],
+    opts: &UpOptions,
+    deadline: &str,
+) -> Vec<Step> {
     let mut phase_steps = Vec::new();
     for (i, phase) in plans.iter().enumerate() {
         let project = ws.project(phase, opts.project.as_deref());
-        let mut files = vec![ws.compose_path(phase)];
-        files.extend(overrides.get(i).map(|o| o.path.clone()));
+        let mut files = vec![target.compose_path(ws, phase)];
+        files.extend(overrides.get(i).cloned().flatten());
         let secret_mounts = secret_mounting_services(ws, phase);
         if !secret_mounts.is_empty() {
             phase_steps.push(Step {
@@ -59,29 +111,12 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, D
         phase_steps.push(Step {
             name: format!("{} (project {project})", phase.file_name),
             action: Action::Compose {
-                cmd: target.compose(&project, &files).args(UP_ARGS),
+                cmd: target.compose(&project, &files).args(UP_ARGS).arg(deadline),
                 project,
             },
         });
     }
-    let mut steps = vec![Step {
-        name: format!("preflight on {}", target.describe()),
-        action: Action::Preflight(prechecks(ws, &plans, opts)),
-    }];
-    if opts.stand_ins {
-        steps.push(Step {
-            name: "stand-in images".into(),
-            action: Action::StandIns { overrides },
-        });
-    }
-    steps.extend(phase_steps);
-    let title = format!(
-        "up: {} phase(s) on {}{}",
-        plans.len(),
-        target.describe(),
-        if opts.stand_ins { ", as stand-ins" } else { "" }
-    );
-    Ok(Plan { title, steps })
+    phase_steps
 }
 
 /// `lucid-gen up`: the plan, run.
@@ -104,7 +139,7 @@ fn secret_mounting_services(ws: &Workspace, phase: &ComposeFile) -> Vec<usize> {
 /// Every check the preflight step runs, phase by phase: host ports, the
 /// networks each phase attaches to and creates, and (with stand-ins) the
 /// health checks a stand-in cannot answer.
-fn prechecks(ws: &Workspace, plans: &[ComposeFile], opts: &UpOptions) -> Vec<Precheck> {
+pub(super) fn prechecks(ws: &Workspace, plans: &[ComposeFile], opts: &UpOptions) -> Vec<Precheck> {
     let mut checks = Vec::new();
     let mut earlier = Vec::new();
     for phase in plans {

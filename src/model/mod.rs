@@ -6,6 +6,7 @@
 //! returned together rather than stopping at the first.
 
 pub mod raw;
+mod raw_hosts;
 pub mod source;
 mod typed;
 

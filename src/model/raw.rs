@@ -12,6 +12,8 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+pub use super::raw_hosts::{HostDef, ImageArrival};
+
 /// One model file: any subset of the top-level sections.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +44,9 @@ pub struct Fragment {
     /// `plan` and `down` use.
     #[serde(default)]
     pub variants: IndexMap<String, VariantDef>,
+    /// Machines the system is deployed to over SSH (`up --host NAME`).
+    #[serde(default)]
+    pub hosts: IndexMap<String, HostDef>,
 }
 
 /// `groups.<name>:` — a set of services with a compose file of its own

@@ -23,6 +23,7 @@ pub(super) struct Merged<'a> {
     pub(super) services: Section<'a, raw::ServiceDef>,
     pub(super) groups: Section<'a, raw::GroupDef>,
     pub(super) variants: Section<'a, raw::VariantDef>,
+    pub(super) hosts: Section<'a, raw::HostDef>,
 }
 
 impl<'a> Validator<'a> {
@@ -39,6 +40,7 @@ impl<'a> Validator<'a> {
             services: IndexMap::new(),
             groups: IndexMap::new(),
             variants: IndexMap::new(),
+            hosts: IndexMap::new(),
         };
         for (file, fragment) in fragments.iter().enumerate() {
             if let Some(system) = &fragment.system {
@@ -70,6 +72,7 @@ impl<'a> Validator<'a> {
             self.merge_section(file, "external_services", externals, &mut m.externals);
             self.merge_section(file, "groups", &fragment.groups, &mut m.groups);
             self.merge_section(file, "variants", &fragment.variants, &mut m.variants);
+            self.merge_section(file, "hosts", &fragment.hosts, &mut m.hosts);
         }
         m
     }

@@ -18,6 +18,7 @@ mod env;
 mod external;
 mod groups;
 mod health;
+mod hosts;
 mod images;
 mod location;
 mod merge;
@@ -102,6 +103,7 @@ impl<'a> Validator<'a> {
             variants: self.variants(m),
             ..system?
         };
+        sys.hosts = self.hosts(m, &sys);
         self.ci_registry(m, &sys);
         self.ci_deploy_variant(m, &sys);
         self.cross_checks(m, &mut sys);

@@ -50,6 +50,7 @@ impl<'a> Validator<'a> {
             github: self.github_ci(def),
             variants: Vec::new(),
             variant: None,
+            hosts: Vec::new(),
         })
     }
     /// The system's name, platform and registry.

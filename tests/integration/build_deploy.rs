@@ -637,150 +637,49 @@ fn build_puts_every_extra_tag_on_every_image() {
 
 // --------------------------------------------------------------- deploy
 
-/// The secret-bearing file each phase of the small fixture copies, and
-/// whether its directory is made private: shop-db mounts DB_PASSWORD as a
-/// file (0444 in a 0700 directory), shop-api reads its secrets env file.
-fn phase_secret(phase: &str) -> (&'static str, bool) {
-    match phase {
-        "base" => ("secrets/files/DB_PASSWORD", true),
-        _ => ("secrets/env/shop-api.env", false),
-    }
-}
-
-fn deploy_lines(r: &str, dir: &str, phase: &str, env: &str) -> Vec<String> {
-    let host = "deploy@127.0.0.1";
-    let (secret, private) = phase_secret(phase);
-    let secret_dir = secret.rsplit_once('/').unwrap().0;
-    let chmod = match private {
-        true => format!(" && chmod 700 {dir}/{secret_dir}"),
-        false => String::new(),
-    };
-    vec![
-        format!("# phase {phase} → {host}:{dir}"),
-        format!("ssh -o BatchMode=yes {host} 'mkdir -p {dir}/configs/docker {dir}/configs/environment {dir}/{secret_dir}{chmod}'"),
-        format!("scp -o BatchMode=yes -p {r}/generated/configs/docker/docker-compose.{phase}.yml {host}:{dir}/configs/docker/docker-compose.{phase}.yml"),
-        format!("scp -o BatchMode=yes -p {r}/generated/configs/environment/{env} {host}:{dir}/configs/environment/"),
-        format!("scp -o BatchMode=yes -p {r}/generated/{secret} {host}:{dir}/{secret_dir}/"),
-        format!("ssh -o BatchMode=yes {host} 'cd {dir}/configs/docker && docker compose -f docker-compose.{phase}.yml up -d --wait'"),
-    ]
-}
-
+/// `deploy --host NAME` is `up --host NAME`: the same plan, printed
+/// without running ssh, scp or docker, and without a secret in it.
 #[test]
-fn deploy_dry_run_of_one_phase_prints_its_commands_only() {
+fn deploy_is_up_on_a_host_and_its_dry_run_runs_nothing() {
     let p = Project::fixture("small");
+    crate::common::add_test_host(&p);
     p.run().args(&["all"]).run();
     let fake = FakeTools::new(false);
-    let out = fake.run(
+    let deploy = fake.run(
         &p,
-        &[
-            "deploy",
-            "--host",
-            "deploy@127.0.0.1",
-            "--phase",
-            "edge",
-            "--dry-run",
-        ],
+        &["deploy", "--host", "box", "--phase", "edge", "--dry-run"],
     );
-    assert_ok(&out);
-    assert_eq!(
-        lines(&out),
-        deploy_lines(&root(&p), "/opt/shop", "edge", ".env.edge")
+    assert_ok(&deploy);
+    let up = fake.run(&p, &["up", "--host", "box", "--phase", "edge", "--dry-run"]);
+    assert_eq!(stdout(&deploy), stdout(&up));
+    let text = stdout(&deploy);
+    assert!(
+        text.contains("ssh -p 22 deploy@127.0.0.1 'cd /srv/shop/current/configs/docker && docker compose -p shop-edge -f /srv/shop/current/configs/docker/docker-compose.edge.yml up -d --wait --wait-timeout 600'"),
+        "{text}"
     );
-    assert_no_secret(&p, &out);
+    assert!(!text.contains("docker-compose.base.yml up"), "{text}");
+    assert_no_secret(&p, &deploy);
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }
 
 #[test]
-fn deploy_dry_run_of_every_phase_in_order() {
+fn deploy_refuses_unknown_hosts_and_phases() {
     let p = Project::fixture("small");
+    crate::common::add_test_host(&p);
     p.run().args(&["all"]).run();
     let fake = FakeTools::new(false);
-    let out = fake.run(
-        &p,
-        &[
-            "deploy",
-            "--host",
-            "deploy@127.0.0.1",
-            "--dir",
-            "/srv/shop/",
-            "--dry-run",
-        ],
-    );
-    assert_ok(&out);
-    let r = root(&p);
-    let mut want = deploy_lines(&r, "/srv/shop", "base", ".env.base");
-    want.extend(deploy_lines(&r, "/srv/shop", "edge", ".env.edge"));
-    // The header keeps the directory as given.
-    want[0] = want[0].replace("/srv/shop", "/srv/shop/");
-    want[6] = want[6].replace("/srv/shop", "/srv/shop/");
-    assert_eq!(lines(&out), want);
-    assert_no_secret(&p, &out);
-    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
-}
-
-#[test]
-fn deploy_runs_ssh_and_scp_phase_by_phase() {
-    // Fake ssh and scp: nothing leaves this machine.
-    let p = Project::fixture("small");
-    p.run().args(&["all"]).run();
-    let fake = FakeTools::new(false);
-    let out = fake.run(&p, &["deploy", "--host", "deploy@127.0.0.1"]);
-    assert_ok(&out);
-    assert_no_secret(&p, &out);
-    let calls = fake.calls();
-    let r = root(&p);
-    let want: Vec<String> = ["base", "edge"]
-        .iter()
-        .flat_map(|phase| {
-            // The fake ssh logs its arguments joined, without the quotes.
-            let mut lines = deploy_lines(&r, "/opt/shop", phase, &format!(".env.{phase}"));
-            lines.remove(0);
-            lines.into_iter().map(|l| l.replace('\'', ""))
-        })
-        .collect();
-    assert_eq!(calls, want);
-}
-
-#[test]
-fn deploy_refuses_a_secret_env_file_others_can_read() {
-    let p = Project::fixture("small");
-    p.run().args(&["all"]).run();
-    let env = p.path("generated/secrets/env/shop-api.env");
-    fs::set_permissions(&env, fs::Permissions::from_mode(0o644)).unwrap();
-    let fake = FakeTools::new(false);
-    let out = fake.run(&p, &["deploy", "--host", "deploy@127.0.0.1"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("shop-api.env holds secrets but has mode 644"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(stderr(&out).contains("chmod 600"));
-    assert!(
-        fake.calls().is_empty(),
-        "nothing is copied: {:?}",
-        fake.calls()
-    );
-}
-
-#[test]
-fn deploy_refuses_unknown_phases_and_unsafe_arguments() {
-    let p = Project::fixture("small");
-    p.run().args(&["all"]).run();
-    let fake = FakeTools::new(false);
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 3] = [
         (
-            &["--host", "deploy@127.0.0.1", "--phase", "nope"],
+            &["--host", "box", "--phase", "nope"],
             "unknown phase `nope`; the model's phases are: base, edge",
         ),
-        (&["--host=-oProxyCommand=true"], "is not a `user@host`"),
         (
-            &["--host", "deploy@127.0.0.1", "--dir", "~/shop"],
-            "write `app` rather than `~/app`",
+            &["--host", "nope"],
+            "unknown host `nope`; the model's hosts are: box",
         ),
         (
-            &["--host", "deploy@127.0.0.1", "--dir", "/opt/a b"],
-            "must be a plain path",
+            &["--host=-oProxyCommand=true"],
+            "unknown host `-oProxyCommand=true`",
         ),
     ];
     for (args, message) in cases {

@@ -322,3 +322,14 @@ impl Drop for Down<'_> {
             .run();
     }
 }
+
+/// A `hosts:` entry `box` (127.0.0.1, directory `/srv/shop`, a pinned
+/// fingerprint no host has) written into `p`'s model: enough for
+/// `up --host box --dry-run`, which never connects.
+pub fn add_test_host(p: &Project) {
+    p.write(
+        "model/test-host.yaml",
+        "hosts:\n  box:\n    address: 127.0.0.1\n    user: deploy\n    directory: /srv/shop\n    \
+         host_key: SHA256:89L+9G0ycLgBhtuu3FvQ6WvLmu+fIYfo7jEzYQ4lWiw\n",
+    );
+}

@@ -806,16 +806,17 @@ fn the_example_model_names_the_committed_schema_and_passes_it() {
 
 #[test]
 fn deploy_of_the_prod_variant_ships_the_prod_file_and_no_dockerfile() {
-    let p = rendered(&operator_env(Path::new("/unused")));
+    let p = Project::from_model(&example().join("model"));
+    crate::common::add_test_host(&p);
+    let mut all = p.run().args(&["all"]);
+    for (k, v) in operator_env(Path::new("/unused")) {
+        all = all.env(k, &v);
+    }
+    all.run();
     let deploy = |variant: &str| {
-        let mut t = p.run().args(&[
-            "deploy",
-            "--host",
-            "deploy@127.0.0.1",
-            "--dry-run",
-            "--variant",
-            variant,
-        ]);
+        let mut t = p
+            .run()
+            .args(&["deploy", "--host", "box", "--dry-run", "--variant", variant]);
         for (k, v) in operator_env(Path::new("/unused")) {
             t = t.env(k, &v);
         }
@@ -824,7 +825,7 @@ fn deploy_of_the_prod_variant_ships_the_prod_file_and_no_dockerfile() {
     let out = deploy("prod").run();
     let text = stdout(&out);
     assert!(
-        text.contains("docker compose -f docker-compose.prod.yml up -d --wait"),
+        text.contains("/docker-compose.prod.yml up -d --wait --wait-timeout 600"),
         "{text}"
     );
     assert!(!text.contains("docker-compose.yml"), "{text}");

@@ -104,3 +104,33 @@ fn a_dry_run_of_an_unknown_phase_is_a_usage_error() {
         .stderr_has("unknown phase `nope`")
         .run();
 }
+
+/// `up --host` (and `deploy`) print the whole deploy — preflight on the
+/// host, the release, the images, the switch, each phase, the prune —
+/// without an engine, ssh or the host; so does `rollback --host`.
+#[test]
+fn up_on_a_host_prints_its_plan_without_an_engine_or_a_connection() {
+    let p = Project::fixture("forge");
+    crate::common::add_test_host(&p);
+    p.run().args(&["all", "--insecure-secret-seed", "7"]).run();
+    let up = ["up", "--host", "box", "--stand-ins", "--dry-run"];
+    let plan = dry_run(&p, &[&up[..], &["--insecure-secret-seed", "7"]].concat());
+    insta::assert_snapshot!("up_host", plan);
+    let deploy = ["deploy", "--host", "box", "--stand-ins", "--dry-run"];
+    assert_eq!(
+        dry_run(
+            &p,
+            &[&deploy[..], &["--insecure-secret-seed", "7"]].concat()
+        ),
+        plan
+    );
+    let back = [
+        "rollback",
+        "--host",
+        "box",
+        "--dry-run",
+        "--insecure-secret-seed",
+        "7",
+    ];
+    insta::assert_snapshot!("rollback_host", dry_run(&p, &back));
+}

@@ -229,7 +229,7 @@ fn a_lucid_group_file_comes_up_alone_with_stand_ins() {
         .iter()
         .find(|g| g.file_name == "docker-compose.node.yml")
         .unwrap();
-    let standins = lucid_gen::docker::standin::prepare(&ws).unwrap();
+    let standins = lucid_gen::docker::standin::prepare(&ws, &ws.system.platform).unwrap();
     let over = lucid_gen::docker::standin::override_path(&ws, &project);
     lucid_gen::docker::standin::write_override(&ws, plan, &over, &standins).unwrap();
     let group = ws.compose_path(plan);

@@ -26,6 +26,7 @@ mod kinds;
 mod mongodb;
 mod node;
 mod noderr;
+mod pi;
 mod properties;
 mod realserver;
 mod rules;

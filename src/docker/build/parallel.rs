@@ -33,7 +33,7 @@ fn run_logged(cmd: &Cmd) -> Result<Outcome, DockerError> {
     let out: File = log.try_clone().map_err(io)?;
     let err: File = log.try_clone().map_err(io)?;
     let status = cmd
-        .command()
+        .command()?
         .stdout(out)
         .stderr(err)
         .status()

@@ -47,12 +47,14 @@ pub fn run(ws: &Workspace, target: &Target, opts: &TestOptions) -> Result<bool, 
     checks.extend(image_checks(ws, target, &found)?);
     let pairs = (found.values().flatten()).map(|c| (c.service.as_str(), c.id.as_str()));
     checks.extend(secrets::checks(ws, target, pairs)?);
-    checks.extend(reach::checks(
-        ws,
-        target,
-        &found,
-        standin::probe_image(ws)?,
-    )?);
+    let probe = standin::probe_image(target.platform(ws))?;
+    if target.remote().is_some() {
+        // The probe image goes to the host like any image: only its
+        // missing layers.
+        let transfer = super::layers::prepare(target, std::slice::from_ref(&probe), false)?;
+        super::layers::send(target, &transfer)?;
+    }
+    checks.extend(reach::checks(ws, target, &found, probe)?);
     if let Some(path) = &opts.junit {
         std::fs::write(path, report::junit(&checks)).map_err(|e| io_error("write", path, e))?;
     }
