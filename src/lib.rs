@@ -8,6 +8,7 @@ pub mod escape;
 pub mod model;
 pub mod output;
 pub mod plan;
+pub mod regular_file;
 pub mod render;
 pub mod schema;
 pub mod secrets;

@@ -522,6 +522,18 @@ fn take_lock(taken: std::io::Result<Option<RunLock>>, path: &Path) -> Result<Run
     }
 }
 
+/// The lock beside the store (its directory created, git-ignored, when
+/// missing) and the one on the output directory.
+fn run_locks(paths: &Paths) -> Result<(RunLock, RunLock), Failure> {
+    let store_lock = paths.lock_path();
+    let store_dir = store_lock.parent().unwrap_or(Path::new("."));
+    secrets::create_store_dir(store_dir)
+        .map_err(|e| Failure::Io(format!("cannot create {}: {e}", store_dir.display())))?;
+    let store = take_lock(RunLock::try_acquire(&store_lock), &store_lock)?;
+    let out = take_lock(RunLock::try_acquire_dir(&paths.out), &paths.out)?;
+    Ok((store, out))
+}
+
 /// Without a store (a fresh clone, CI) `--check` leaves secret-bearing
 /// files unchecked, so an operator's value is not needed there either.
 fn when_missing(source: &SecretSource, check_only: bool) -> WhenMissing {
@@ -537,13 +549,9 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
     // Two runs at once would race on the store and the output files: one
     // lock beside the store, one on the output directory itself (so runs
     // with different stores cannot interleave in one output either).
-    let _locks = if check_only {
-        None
-    } else {
-        let store_lock = paths.lock_path();
-        let store = take_lock(RunLock::try_acquire(&store_lock), &store_lock)?;
-        let out = take_lock(RunLock::try_acquire_dir(&paths.out), &paths.out)?;
-        Some((store, out))
+    let _locks = match check_only {
+        true => None,
+        false => Some(run_locks(paths)?),
     };
     let source = paths.secret_source();
     let when_missing = when_missing(&source, check_only);

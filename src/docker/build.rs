@@ -453,9 +453,7 @@ fn legacy_plan<'a>(steps: &'a [Step], platform: &str) -> Result<LegacyPlan<'a>, 
     for step in steps {
         let mut cmds = Vec::new();
         for job in &step.jobs {
-            let text = std::fs::read_to_string(&job.dockerfile).map_err(|e| {
-                DockerError::Other(format!("cannot read {}: {e}", job.dockerfile.display()))
-            })?;
+            let text = read_dockerfile(&job.dockerfile)?;
             let needs = legacy_needs(&text);
             if !needs.unresolvable.is_empty() {
                 unresolvable.push(format!(
@@ -542,6 +540,17 @@ struct Outcome {
     status: String,
     log: String,
     elapsed: Duration,
+}
+
+/// A Dockerfile larger than this is not one.
+const MAX_DOCKERFILE_BYTES: u64 = 8 << 20;
+
+/// A Dockerfile's text (a hand-written one is the user's file): a regular
+/// file only, bounded.
+fn read_dockerfile(path: &Path) -> Result<String, DockerError> {
+    use crate::regular_file::{read_text, Follow};
+    read_text(path, Follow::Links, MAX_DOCKERFILE_BYTES)
+        .map_err(|e| DockerError::Other(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Runs `cmd` with stdout and stderr interleaved into one log, as a user

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::{Cmd, DockerError};
+use crate::regular_file::{read_text, Follow};
 use crate::system::System;
 
 /// The settings `verify` runs dclint with.
@@ -23,6 +24,9 @@ pub const ACCEPTED_AS: &[(&str, &str)] = &[
     // Both: an image by a tag such as `latest` rather than a version.
     ("service-image-require-explicit-tag", "CL-0004"),
 ];
+
+/// dclint's JSON report on one compose file.
+const MAX_REPORT_BYTES: u64 = 64 << 20;
 
 /// A scratch directory holding the settings file and each report.
 pub struct Dclint {
@@ -61,7 +65,7 @@ impl Dclint {
         let _ = std::fs::remove_file(&report);
         let cmd = self.cmd(file);
         let out = cmd.output()?;
-        let parsed = std::fs::read_to_string(&report)
+        let parsed = read_text(&report, Follow::NotLast, MAX_REPORT_BYTES)
             .ok()
             .and_then(|text| serde_json::from_str::<Value>(&text).ok());
         let Some(parsed) = parsed else {

@@ -278,7 +278,9 @@ pub fn run(dep: &Deployment, opts: &TestOptions) -> Result<bool, DockerError> {
     checks.extend(isolation_checks(dep, &found, &mut probers)?);
     drop(probers);
     if let Some(path) = &opts.junit {
-        std::fs::write(path, junit(&checks))
+        // Written beside and renamed into place: a link or FIFO at the
+        // path is replaced, never followed or left waiting for a reader.
+        crate::write::atomic_write(path, junit(&checks).as_bytes(), false)
             .map_err(|e| DockerError::Other(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(if opts.json {

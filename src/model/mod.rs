@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 pub use source::{SourceFile, YamlPath};
 
 use crate::diagnostic::{Diagnostic, Kind, Location, Rule};
+use crate::regular_file::{self, Follow, ReadError};
 
 /// Model files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -115,7 +116,7 @@ pub fn load_dir(dir: &Path) -> Result<LoadedModel, LoadError> {
     // most of the time on large models); results are taken in path order,
     // so diagnostics and the first I/O error are those a sequential loop
     // would give.
-    let results = par::map(&paths, load_file);
+    let results = par::map(&paths, |p| load_file(p));
     let mut files = Vec::new();
     let mut fragments = Vec::new();
     let mut diagnostics = Vec::new();
@@ -139,42 +140,32 @@ pub fn load_dir(dir: &Path) -> Result<LoadedModel, LoadError> {
 type FileResult = (Option<(SourceFile, Option<raw::Fragment>)>, Vec<Diagnostic>);
 
 /// Reads and parses one model file.
-fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
+fn load_file(path: &Path) -> Result<FileResult, LoadError> {
     let at_start = |kind| {
         Diagnostic::new(kind).at(Some(Location {
-            file: path.clone(),
+            file: path.to_path_buf(),
             line: 1,
             col: 1,
             line_text: None,
         }))
     };
     let io = |error| LoadError::Io {
-        path: path.clone(),
+        path: path.to_path_buf(),
         error,
     };
-    let size = regular_file_size(path).map_err(io)?;
-    if size > MAX_FILE_BYTES {
-        let d = at_start(Kind::FileTooLarge {
-            size,
-            limit: MAX_FILE_BYTES,
-        });
-        return Ok((None, vec![d]));
-    }
-    // Read at most one byte past the limit: the file may grow after the
-    // size check.
-    let mut bytes = Vec::new();
-    let file = fs::File::open(path).map_err(io)?;
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(file, MAX_FILE_BYTES + 1),
-        &mut bytes,
-    )
-    .map_err(io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        let d = at_start(Kind::FileGrew {
-            limit: MAX_FILE_BYTES,
-        });
-        return Ok((None, vec![d]));
-    }
+    let read = regular_file::read(path, Follow::Links, MAX_FILE_BYTES);
+    let mut bytes = match read {
+        Ok(bytes) => bytes,
+        Err(ReadError::TooLarge { size, limit }) if size > limit => {
+            return Ok((None, vec![at_start(Kind::FileTooLarge { size, limit })]));
+        }
+        Err(ReadError::TooLarge { limit, .. }) => {
+            return Ok((None, vec![at_start(Kind::FileGrew { limit })]));
+        }
+        Err(ReadError::Directory) => return Err(io(not_a_model_file("a directory"))),
+        Err(ReadError::NotRegular(kind)) => return Err(io(not_a_model_file(kind))),
+        Err(e) => return Err(io(e.into())),
+    };
     // A byte order mark is not part of the YAML: drop it so columns and
     // emptiness are judged on the text itself.
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -184,27 +175,18 @@ fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
         Ok(text) => text,
         Err(err) => return Ok((None, vec![not_utf8(path, &err)])),
     };
-    let (file, fragment, found) = parse_file(path.clone(), text);
+    let (file, fragment, found) = parse_file(path.to_path_buf(), text);
     Ok((Some((file, fragment)), found))
 }
 
-/// The size of `path`, which must be a regular file: a FIFO would block
-/// forever, a device never end, a directory named `x.yaml` (what Docker
-/// leaves for a missing bind-mounted file) hide a mistake.
-fn regular_file_size(path: &Path) -> std::io::Result<u64> {
-    let meta = fs::metadata(path)?;
-    if meta.is_file() {
-        return Ok(meta.len());
-    }
-    let what = if meta.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file"
-    };
-    Err(std::io::Error::new(
+/// A model file must be a regular file: a FIFO would block forever, a
+/// device never end, a directory named `x.yaml` (what Docker leaves for a
+/// missing bind-mounted file) hide a mistake.
+fn not_a_model_file(what: &str) -> std::io::Error {
+    std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
-        format!("{what}; model files must be regular *.yaml or *.yml files"),
-    ))
+        format!("{what}, not a regular file; model files must be regular *.yaml or *.yml files"),
+    )
 }
 
 /// `not-utf8`, at the first byte that is not.

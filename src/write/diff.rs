@@ -173,10 +173,8 @@ pub fn skip_unknowable_secrets(stale: &mut Vec<Stale>, store: &Path) -> Option<S
 /// Appends `markdown` to the job summary file GitHub Actions names in
 /// `GITHUB_STEP_SUMMARY` (created if missing).
 fn append_step_summary(path: &Path, markdown: &str) -> io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    // A regular file only: a FIFO there would block the run.
+    let mut file = crate::regular_file::open_for_writing(path, true)?;
     file.write_all(markdown.as_bytes())?;
     file.write_all(b"\n")
 }

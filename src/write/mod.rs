@@ -185,26 +185,18 @@ pub fn atomic_write(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> 
 /// missing) without following a link at its last component and without
 /// opening a FIFO or device.
 pub fn read_regular(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
-    let flags =
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
-    let dir = match rustix::fs::open(parent_dir(path), flags, rustix::fs::Mode::empty()) {
-        Ok(fd) => fd,
-        Err(rustix::io::Errno::NOENT) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    match jail::read(&dir, name, limit)? {
-        Existing::Missing => Ok(None),
-        Existing::File { bytes: Some(b), .. } => Ok(Some(b)),
-        Existing::File { bytes: None, size } => Err(io::Error::other(format!(
+    use crate::regular_file::{read, Follow, ReadError};
+    match read(path, Follow::NotLast, limit) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(ReadError::Missing) => Ok(None),
+        Err(ReadError::TooLarge { size, .. }) => Err(io::Error::other(format!(
             "is {size} bytes, more than the {limit} allowed here"
         ))),
-        Existing::Other(kind) => Err(io::Error::other(format!(
+        Err(ReadError::NotRegular(kind)) => Err(io::Error::other(format!(
             "is {kind}, not a regular file; lucid-gen never follows links or reads devices here\n  \
              help: replace it with the regular file it should be"
         ))),
+        Err(e) => Err(e.into()),
     }
 }
 

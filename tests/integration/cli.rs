@@ -252,19 +252,15 @@ fn usage_and_io_errors_exit_2() {
 fn a_second_concurrent_run_is_refused() {
     let p = Project::fixture("small");
     fs::create_dir_all(p.path(".lucid-gen")).unwrap();
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(p.path(".lucid-gen/lock"))
-        .unwrap();
-    lock.lock().unwrap();
+    let held = crate::common::LockHolder::hold(&p.path(".lucid-gen/lock"));
     p.run()
         .args(&["all"])
         .status(2)
         .stderr_has("another lucid-gen is running here")
         .run();
     assert!(!p.path("generated").exists());
+    held.release();
+    p.run().args(&["all"]).run();
 }
 
 #[test]
@@ -372,6 +368,57 @@ fn check_warns_about_exposed_secret_files() {
         .run();
     // Warnings, not errors: the model itself is fine.
     assert!(stdout(&out).contains("is valid"));
+}
+
+/// The store's directory is git-ignored from the moment lucid-gen creates
+/// it: after `all` in a fresh repository `git add -A` stages no secret,
+/// whatever directory `--secrets` names and also when only the lock is
+/// there (a seeded run).
+#[test]
+fn a_fresh_repository_never_stages_the_secret_store() {
+    let p = Project::fixture("small");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(p.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    git(&["init", "-q"]);
+    p.run().args(&["all"]).run();
+    p.run()
+        .args(&["all", "--secrets", "keys/prod/secrets.env", "--out", "out2"])
+        .run();
+    p.run()
+        .args(&[
+            "all",
+            "--secrets",
+            "seeded/secrets.env",
+            "--insecure-secret-seed",
+            "7",
+            "--out",
+            "out3",
+        ])
+        .run();
+    assert!(p.path("seeded/lock").exists());
+    let staged = git(&["add", "-A", "--dry-run"]);
+    for store in [".lucid-gen/", "keys/", "seeded/"] {
+        assert!(!staged.contains(store), "{store} staged:\n{staged}");
+    }
+    assert_eq!(
+        p.read(".lucid-gen/.gitignore"),
+        lucid_gen::secrets::STORE_GITIGNORE
+    );
+    // The generated files themselves are staged, secret-bearing ones not.
+    assert!(staged.contains("generated/configs/docker/"), "{staged}");
+    assert!(!staged.contains("generated/secrets/"), "{staged}");
+    // A directory that already existed is the user's: nothing added.
+    p.run()
+        .args(&["all", "--secrets", "model/../store.env"])
+        .run();
+    assert!(!p.path(".gitignore").exists());
 }
 
 #[test]
