@@ -142,6 +142,10 @@ kinds! {
     ProbeImageTaken { service: String, image: String } => OutputCollision, Error,
         "`{service}` would be built as `{image}`, the name of the health probe image lucid-gen builds for the http/tcp checks of built images",
         "rename the service or give it another `image:`";
+    /// Another output directory overlapping `output.secrets_dir`.
+    OutputDirsOverlap { key: &'static str, value: String, how: &'static str, secrets_dir: String } => OutputCollision, Error,
+        "output.{key} `{value}` {how} output.secrets_dir `{secrets_dir}`: a plain file and a secret-bearing file could then share a path, and the secret would show in `all --check`'s diff",
+        "keep output.secrets_dir apart from every other output directory, e.g. `secrets` beside `configs/files`";
     OutputTempName { what: String, path: String, prefix: &'static str } => OutputCollision, Error,
         "the {what} would be written to `{path}`, a name lucid-gen keeps for its temporary files (`{prefix}*`), which every run deletes",
         "pick a file name that does not start with `{prefix}`";

@@ -863,6 +863,8 @@ fn manifest_lines_leaving_the_output_are_refused() {
         victim.to_str().unwrap(),
         "configs/../../sentinel/keep.txt",
         "./sentinel",
+        "secret ../sentinel/keep.txt",
+        &format!("file {}", victim.display()),
     ] {
         p.write(
             "generated/.lucid-gen-manifest",
@@ -974,13 +976,17 @@ fn a_file_that_cannot_be_deleted_is_named_and_stays_in_the_manifest() {
     assert!(p
         .read("generated/.lucid-gen-manifest")
         .lines()
-        .any(|l| l == "old.txt"));
+        .any(|l| l == "file old.txt"));
     jailed(
         &p,
         out.path(),
         &["all", "--check"],
         &[1],
-        &["generated/old.txt: would be deleted", "-old.txt", "2 of"],
+        &[
+            "generated/old.txt: would be deleted",
+            "-file old.txt",
+            "2 of",
+        ],
     );
     fs::remove_dir_all(p.path("generated/old.txt")).unwrap();
     jailed(&p, out.path(), &["all"], &[0], &["1 written"]);

@@ -179,6 +179,34 @@ fn an_output_inside_another_outputs_path_collides() {
     );
 }
 
+/// A layout where a plain file and a secret-bearing file can share a path
+/// is refused at the line that moved a directory: one model version's
+/// secret file would be the next one's plain file, and `all --check`
+/// would diff the secret.
+#[test]
+fn no_output_directory_may_share_paths_with_the_secrets_directory() {
+    for (output, key, how) in [
+        ("{ config_dir: secrets/config }", "config_dir", "is inside"),
+        ("{ config_dir: ., secrets_dir: s }", "config_dir", "holds"),
+        ("{ env_dir: secrets/env }", "env_dir", "is inside"),
+        ("{ compose_dir: secrets }", "compose_dir", "is"),
+        ("{ secrets_dir: configs/files/x }", "config_dir", "holds"),
+        ("{ secrets_dir: ./Configs/Files/ }", "config_dir", "is"),
+        ("{ secrets_dir: . }", "env_dir", "is inside"),
+    ] {
+        let p = project(Some(output), "");
+        let err = refused(&p, "output-collision", &[key, how, "output.secrets_dir"]);
+        let line = err
+            .lines()
+            .find(|l| l.contains("output-collision"))
+            .unwrap();
+        assert!(line.starts_with("model/system.yaml:5:"), "{output}: {err}");
+    }
+    // Apart, or holding it where depth keeps files apart: fine.
+    accepted(&project(Some("{ secrets_dir: private, env_dir: . }"), ""));
+    accepted(&project(Some("{ compose_dir: ., dockerfile_dir: . }"), ""));
+}
+
 #[test]
 fn the_validator_names_exactly_the_files_render_writes() {
     use lucid_gen::secrets::{self, SecretSource};
