@@ -33,8 +33,10 @@ struct PhaseFiles {
     name: String,
     compose: PathBuf,
     compose_file: String,
-    /// The files its services read, relative to the output root.
+    /// The files its services read, relative to the output root, and the
+    /// service that first needs each.
     files: Vec<HostFile>,
+    owners: Vec<String>,
     /// The output root here.
     out_dir: PathBuf,
 }
@@ -44,10 +46,11 @@ pub fn run(dep: &Deployment, opts: &DeployOptions) -> Result<(), DockerError> {
     check_dir(&opts.dir)?;
     let plans = dep.plans(opts.phase.as_deref())?;
     let phases: Vec<PhaseFiles> = plans.iter().map(|p| phase_files(dep, p)).collect();
+    let compose_dir = &dep.system.output.compose_dir;
     for phase in &phases {
+        check_remote_paths(opts, phase, compose_dir)?;
         check_local(phase)?;
     }
-    let compose_dir = &dep.system.output.compose_dir;
     for phase in &phases {
         let cmds = commands(opts, phase, compose_dir);
         if opts.dry_run {
@@ -76,10 +79,12 @@ pub fn run(dep: &Deployment, opts: &DeployOptions) -> Result<(), DockerError> {
 fn phase_files(dep: &Deployment, plan: &ComposePlan) -> PhaseFiles {
     let system = &dep.system;
     let mut files: Vec<HostFile> = Vec::new();
+    let mut owners = Vec::new();
     for &s in &plan.services {
         for f in host_files(system, &system.services[s]) {
             if !files.contains(&f) {
                 files.push(f);
+                owners.push(system.services[s].name.clone());
             }
         }
     }
@@ -91,6 +96,7 @@ fn phase_files(dep: &Deployment, plan: &ComposePlan) -> PhaseFiles {
         compose: dep.compose_path(plan),
         compose_file: plan.file_name.clone(),
         files,
+        owners,
         out_dir: dep.out_dir.clone(),
     }
 }
@@ -183,6 +189,47 @@ fn check_local(phase: &PhaseFiles) -> Result<(), DockerError> {
     Ok(())
 }
 
+/// A character a path on the remote side may hold: `scp` hands its
+/// destination to the remote shell under the legacy protocol (OpenSSH
+/// before 9.0, or `scp -O`; CVE-2020-15778), where no quoting reaches it
+/// portably, so `$(…)`, a space or a quote there would run or split.
+fn is_plain_remote(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "/._-+@%,=".contains(c)
+}
+
+/// Every remote path the phase's `scp` commands name is plain: no model
+/// text (a config target, an output directory, a file name) reaches the
+/// remote shell. Refused naming the file, whose it is and why.
+fn check_remote_paths(
+    opts: &DeployOptions,
+    phase: &PhaseFiles,
+    compose_dir: &str,
+) -> Result<(), DockerError> {
+    let compose = remote_join(&opts.dir, compose_dir) + "/" + &phase.compose_file;
+    let mut remote = vec![(
+        compose,
+        format!("the compose file of phase `{}`", phase.name),
+    )];
+    for (f, owner) in phase.files.iter().zip(&phase.owners) {
+        let what = format!(
+            "`{}`, read by service `{owner}`,",
+            crate::escape::escape_control(&f.path.to_string_lossy())
+        );
+        remote.push((remote_parent(&opts.dir, &f.path), what));
+    }
+    for (path, what) in remote {
+        if let Some(bad) = path.chars().find(|c| !is_plain_remote(*c)) {
+            return Err(DockerError::Usage(format!(
+                "deploy would copy {what} to `{}` on the host, but `scp` hands that path to the remote shell (CVE-2020-15778), which would act on {:?}; lucid-gen puts no such model text in a remote path\n  \
+                 help: use only letters, digits and `/._-+@%,=` in the model's output directories, config file targets and file names",
+                crate::escape::escape_control(&path),
+                bad,
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `user@host` as ssh takes it; never an option.
 fn check_host(host: &str) -> Result<(), DockerError> {
     let ok = !host.is_empty()
@@ -204,11 +251,7 @@ fn check_host(host: &str) -> Result<(), DockerError> {
 /// characters are accepted. `~` is refused:
 /// quoted it would not expand, unquoted it is a shell word.
 fn check_dir(dir: &str) -> Result<(), DockerError> {
-    let ok = !dir.is_empty()
-        && !dir.starts_with('-')
-        && dir
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+@%,=".contains(c));
+    let ok = !dir.is_empty() && !dir.starts_with('-') && dir.chars().all(is_plain_remote);
     if ok {
         Ok(())
     } else {
@@ -303,8 +346,11 @@ mod tests {
                     mounted: true,
                 },
             ],
+            owners: vec!["api".into(), "db".into()],
             out_dir: PathBuf::from("out"),
         };
+        let refused = check_remote_paths(&opts, &phase, "co $x").unwrap_err();
+        assert!(refused.to_string().contains("CVE-2020-15778"), "{refused}");
         let cmds = commands(&opts, &phase, "co $x");
         let remote = |c: &Cmd| c.args.last().unwrap().to_string_lossy().into_owned();
         assert_eq!(
