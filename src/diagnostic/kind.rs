@@ -108,6 +108,9 @@ kinds! {
     TooDeep { message: String } => YamlSyntax, Error,
         "{message}",
         "the file nests too deeply to be a model";
+    AliasesTooLarge { limit: u64 } => YamlSyntax, Error,
+        "with its aliases expanded, this file holds more than {limit} bytes of text (a YAML alias bomb?)",
+        "a model file describes services, not data: write repeated values out, or alias smaller anchors";
     NotAModel { message: String } => YamlSyntax, Error,
         "{message}",
         "fix the YAML at this position";

@@ -250,6 +250,7 @@ fn typed_diagnostic(file: &SourceFile, err: &typed::Error) -> Diagnostic {
         Problem::DuplicateField { .. } => Kind::DuplicateField { message },
         Problem::WrongType { .. } => Kind::WrongType { message },
         Problem::TooDeep { .. } => Kind::TooDeep { message },
+        Problem::TooMuchText { limit } => Kind::AliasesTooLarge { limit: *limit },
         Problem::Other { .. } => Kind::NotAModel { message },
     };
     Diagnostic::new(kind).at(Some(location))

@@ -489,6 +489,35 @@ fn a_yaml_bomb_is_refused_quickly() {
     }
 }
 
+/// Aliases are bounded by the bytes they expand to, not only by their
+/// depth and count: one long anchored string aliased ten thousand times (a
+/// 0.6 MB file, 4 GB expanded; it took `check` to 7.8 GB) is refused at
+/// the alias that crosses the line, within 1 GiB of address space. So is
+/// an anchored mapping holding it, aliased as ten thousand env files.
+#[test]
+fn a_long_anchored_string_aliased_many_times_is_refused_by_size() {
+    let p = project();
+    let big = "a".repeat(400_000);
+    let mut labels = format!("services:\n  x:\n    description: &big \"{big}\"\n    labels:\n");
+    let mut env_files =
+        format!("env_files:\n  z0:\n    file: .env.z0\n    vars: &vars {{A: \"{big}\"}}\n");
+    for i in 1..10_000 {
+        labels.push_str(&format!("      l{i}: *big\n"));
+        env_files.push_str(&format!("  z{i}: {{file: .env.z{i}, vars: *vars}}\n"));
+    }
+    for text in [labels, env_files] {
+        assert!(text.len() < 1_000_000, "{}", text.len());
+        fs::write(p.path("model/bomb.yaml"), &text).unwrap();
+        refused_with_prefix(
+            &p,
+            &["check"],
+            &[1],
+            &["model/bomb.yaml:", "error[yaml-syntax]", "aliases expanded"],
+            Some("ulimit -v 1048576"),
+        );
+    }
+}
+
 #[test]
 fn a_missing_or_wrong_model_directory() {
     let p = project();
