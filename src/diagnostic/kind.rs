@@ -71,6 +71,11 @@ macro_rules! kinds {
 kinds! {
     // ------------------------------------------------------------ reading
 
+    /// A link in the model directory to a file or directory outside it:
+    /// named, never read (diagnostics quote only the model's own files).
+    LinkOutsideModel { target: String } => Io, Error,
+        "this link leads outside the model directory (to `{target}`); lucid-gen does not read it, so no message ever quotes a file that is not the model's",
+        "copy the file into the model directory, or point the link at a file inside it";
     FileTooLarge { size: u64, limit: u64 } => Io, Error,
         "model file is {size} bytes, more than the {limit}-byte limit",
         "a model file describes services, not data; split it or remove what does not belong";

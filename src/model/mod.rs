@@ -55,9 +55,22 @@ impl std::fmt::Display for LoadError {
     }
 }
 
-/// Lists the model files under `dir`: every `*.yaml` / `*.yml`, recursively,
-/// sorted by path so the merge order never depends on the file system.
-fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+/// What the walk of the model directory found: the model files, sorted by
+/// path so the merge order never depends on the file system, and the
+/// links (to a file or a directory) whose target is outside the model
+/// directory, with that target.
+struct Found {
+    files: Vec<PathBuf>,
+    outside: Vec<(PathBuf, PathBuf)>,
+}
+
+/// Lists the model files under `dir`: every `*.yaml` / `*.yml`,
+/// recursively, following links inside the model directory (but not
+/// loops). A link whose target lies outside it is not followed or read:
+/// diagnostics quote the files they are about, and only the model's own
+/// files may be quoted (a link to a private key would otherwise be
+/// printed, in CI logs and pull-request annotations too).
+fn model_files(dir: &Path) -> Result<Found, LoadError> {
     let io_err = |path: &Path, error| LoadError::Io {
         path: path.to_path_buf(),
         error,
@@ -69,7 +82,11 @@ fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
             io::Error::new(io::ErrorKind::InvalidInput, "not a directory"),
         ));
     }
-    let mut found = Vec::new();
+    let root = fs::canonicalize(dir).map_err(|e| io_err(dir, e))?;
+    let mut found = Found {
+        files: Vec::new(),
+        outside: Vec::new(),
+    };
     let mut pending = vec![dir.to_path_buf()];
     let mut visited = std::collections::HashSet::new();
     while let Some(current) = pending.pop() {
@@ -86,18 +103,25 @@ fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
                 path.extension().and_then(|e| e.to_str()),
                 Some("yaml" | "yml")
             );
-            if is_dir && !named_like_model {
-                pending.push(path);
-            } else if matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml")
-            ) {
-                found.push(path);
+            if !is_dir && !named_like_model {
+                continue;
+            }
+            // A dangling link or a loop is the file reader's to report.
+            if let Ok(target) = fs::canonicalize(&path) {
+                if !target.starts_with(&root) {
+                    found.outside.push((path, target));
+                    continue;
+                }
+            }
+            match is_dir && !named_like_model {
+                true => pending.push(path),
+                false => found.files.push(path),
             }
         }
     }
-    found.sort();
-    if found.is_empty() {
+    found.files.sort();
+    found.outside.sort();
+    if found.files.is_empty() && found.outside.is_empty() {
         return Err(io_err(
             dir,
             io::Error::new(
@@ -109,9 +133,29 @@ fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(found)
 }
 
+/// `link-outside-model` for each link leaving the model directory, at the
+/// link: named, never read.
+fn outside_links(outside: &[(PathBuf, PathBuf)]) -> Vec<Diagnostic> {
+    let at = |path: &Path| Location {
+        file: path.to_path_buf(),
+        line: 1,
+        col: 1,
+        line_text: None,
+    };
+    (outside.iter())
+        .map(|(link, target)| {
+            let target = target.display().to_string();
+            Diagnostic::new(Kind::LinkOutsideModel { target }).at(Some(at(link)))
+        })
+        .collect()
+}
+
 /// Loads every model file under `dir`.
 pub fn load_dir(dir: &Path) -> Result<LoadedModel, LoadError> {
-    let paths = model_files(dir)?;
+    let Found {
+        files: paths,
+        outside,
+    } = model_files(dir)?;
     // Speed: files are read and parsed on every core at once (parsing is
     // most of the time on large models); results are taken in path order,
     // so diagnostics and the first I/O error are those a sequential loop
@@ -119,7 +163,7 @@ pub fn load_dir(dir: &Path) -> Result<LoadedModel, LoadError> {
     let results = par::map(&paths, |p| load_file(p));
     let mut files = Vec::new();
     let mut fragments = Vec::new();
-    let mut diagnostics = Vec::new();
+    let mut diagnostics = outside_links(&outside);
     for result in results {
         let (parsed, mut found) = result?;
         diagnostics.append(&mut found);

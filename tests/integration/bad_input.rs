@@ -627,7 +627,71 @@ fn a_directory_link_to_the_models_parent() {
     // model/loop → the project, which holds model/ again: no endless walk;
     // the files it reaches through the link are named by that path.
     symlink("..", p.path("model/loop")).unwrap();
-    refused_with(&p, &["all"], &[1], &["model/loop/generated/"]);
+    refused_with(
+        &p,
+        &["all"],
+        &[1],
+        &["model/loop:", "outside the model directory"],
+    );
+}
+
+/// Diagnostics quote only the model's own files: a link in the model
+/// directory to a file (or a directory) elsewhere — a private key, say —
+/// is named and refused, never read, so its text reaches no message, no
+/// JSON line and no GitHub annotation.
+#[test]
+fn a_link_out_of_the_model_is_named_never_quoted() {
+    let p = project();
+    let out = outside(&p);
+    let secret = "-----BEGIN PRIVATE KEY----- keymaterial0123456789";
+    fs::write(out.path().join("id_key"), format!("{secret}\n")).unwrap();
+    fs::write(
+        out.path().join("passwd"),
+        "root:x:0:0:keymaterial:/root:/bin/sh\n",
+    )
+    .unwrap();
+    fs::create_dir_all(out.path().join("shared")).unwrap();
+    fs::write(
+        out.path().join("shared/x.yaml"),
+        format!("system: {secret}\n"),
+    )
+    .unwrap();
+    let cases = [
+        ("model/private.yaml", out.path().join("id_key")),
+        ("model/users.yml", out.path().join("passwd")),
+        ("model/shared", out.path().join("shared")),
+    ];
+    for (link, target) in &cases {
+        symlink(target, p.path(link)).unwrap();
+        for format in ["human", "json", "github"] {
+            let args = ["check", "--format", format];
+            let ran = run_in(p.dir.path(), &args, None);
+            let all = format!("{}{}", ran.stdout, ran.stderr);
+            assert_eq!(ran.status, Some(1), "{}", ran.context);
+            assert!(
+                !all.contains("keymaterial"),
+                "{link} quoted: {}",
+                ran.context
+            );
+            assert!(
+                all.contains(link) && all.contains("outside the model directory"),
+                "{}",
+                ran.context
+            );
+        }
+        refused_with(&p, &["all"], &[1], &[link]);
+        fs::remove_file(p.path(link)).unwrap();
+    }
+    // A link inside the model directory is read as before.
+    fs::rename(p.path("model/services.yaml"), p.path("model/real.yaml")).unwrap();
+    symlink("real.yaml", p.path("model/services.yaml")).unwrap();
+    let ran = run_in(p.dir.path(), &["check"], None);
+    assert_eq!(ran.status, Some(1), "{}", ran.context);
+    assert!(
+        ran.stderr.contains("duplicate-definition"),
+        "{}",
+        ran.context
+    );
 }
 
 #[test]
