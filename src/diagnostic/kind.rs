@@ -262,6 +262,12 @@ kinds! {
     InvalidLabelKey { key: String } => InvalidName, Error,
         "label key `{key}` has characters Docker does not allow",
         "use reverse-DNS style keys such as `org.example.team`";
+    ReservedLabel { key: String } => InvalidName, Error,
+        "label `{key}` starts with `lucid-gen.`, the prefix of the labels lucid-gen sets on every service; Compose refuses a label set twice",
+        "give the label your own prefix, e.g. `org.example.{key}`";
+    LabelTwice { key: String } => InvalidName, Error,
+        "label `{key}` is also a system label, which every service carries; Compose refuses a label set twice",
+        "remove it from the service, or from `system.labels`";
     LabelNul { key: String } => EnvValue, Error,
         "label `{key}` holds a NUL byte",
         "remove the NUL byte";
@@ -364,6 +370,11 @@ kinds! {
         "env file `{file}` has a plain variable `{name}`, which `{service}` also receives as a secret ({read_at})",
         "remove the plain variable (the secret fills it in the container), or rename one of them";
     /// A service's own `environment` names a secret it receives.
+    /// `NAME_FILE` set by the model where lucid-gen sets it for a
+    /// `file-env` secret.
+    SetsSecretFileVariable { service: String, name: String, secret: String, by: String } => EnvConflict, Error,
+        "{by} sets `{name}`, but `{service}` receives secret `{secret}` as `file-env`, for which lucid-gen sets `{name}` to the mounted file; Compose refuses a variable set twice",
+        "rename the variable, or deliver `{secret}` `as: file` and set `{name}` yourself";
     EnvironmentReplacesSecret { service: String, name: String } => EnvConflict, Error,
         "`{service}` sets `{name}` in its environment and also receives secret `{name}` as a variable",
         "remove the variable from `environment`; the secret fills it";

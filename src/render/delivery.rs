@@ -49,21 +49,35 @@ pub fn config_path(system: &System, service: &Service, file: &ConfigFile) -> Pat
     }
 }
 
-/// The compose name of config file `index` of `service`, unique in every
-/// compose file: `<service>.<file name>`, numbered when a service has two
-/// files of one name. Secret names are variable names, without a dot, so
-/// the two never meet.
-pub fn config_key(service: &Service, index: usize) -> String {
-    let base = |i: usize| {
-        let t = &service.config_files[i].target;
-        t.rsplit('/').next().unwrap_or(t).to_string()
-    };
-    let name = base(index);
-    let same = (0..index).filter(|&i| base(i) == name).count();
-    match same {
-        0 => format!("{}.{name}", service.name),
-        n => format!("{}.{name}.{}", service.name, n + 1),
+/// The compose names of the config files of `service`, in order, each
+/// unique in every compose file and a valid Compose `configs:`/`secrets:`
+/// key (`[a-zA-Z0-9._-]+`): `<service>.<file name>`, every other character
+/// of the file name (`@`, `+`, a space, non-ASCII) written `_`, numbered
+/// `.2`, `.3`, … past the first key taken. Secret names are variable
+/// names, without a dot, so the two never meet.
+pub fn config_keys(service: &Service) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for f in &service.config_files {
+        let name = f.target.rsplit('/').next().unwrap_or(&f.target);
+        let name: String = name
+            .chars()
+            .map(
+                |c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    true => c,
+                    false => '_',
+                },
+            )
+            .collect();
+        let base = format!("{}.{name}", service.name);
+        let mut key = base.clone();
+        let mut n = 1;
+        while keys.contains(&key) {
+            n += 1;
+            key = format!("{base}.{n}");
+        }
+        keys.push(key);
     }
+    keys
 }
 
 /// One file a service's containers bind-mount: its name in the compose
@@ -90,8 +104,9 @@ pub fn mounts(system: &System, service: &Service) -> Vec<Mount> {
             secret: true,
         })
     });
-    let configs = service.config_files.iter().enumerate().map(|(j, f)| Mount {
-        key: config_key(service, j),
+    let keys = config_keys(service);
+    let configs = service.config_files.iter().zip(keys).map(|(f, key)| Mount {
+        key,
         path: config_path(system, service, f),
         target: f.target.clone(),
         secret: f.secret_bearing(),

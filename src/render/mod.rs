@@ -293,6 +293,11 @@ fn gitignore(outputs: &Outputs) -> Result<OutputFile, RenderError> {
     Ok(output::public(text))
 }
 
+/// The prefix of the labels lucid-gen puts on every service (system, phase,
+/// plane, input hashes): a model's label may not start with it, or one
+/// `labels:` mapping would hold a key twice.
+pub const OWN_LABEL_PREFIX: &str = "lucid-gen.";
+
 /// Labels every service carries: the system's, then lucid-gen's own, then
 /// the service's.
 fn service_labels(system: &System, service: &Service) -> Vec<(String, String)> {

@@ -65,6 +65,7 @@ impl<'a> Validator<'a> {
         let resources = self.service_resources(d);
         self.service_user(d);
         let labels = self.labels(&s.labels, &at("labels"));
+        self.labels_apart_from_system(m, &s.labels, &at("labels"));
         let security = self.security(name, s, &at("security"), &at("user"));
         let required_env = self.required_env(d);
         self.service_warnings(name, d, &resources);

@@ -506,7 +506,7 @@ fn build_builds_every_image_from_a_local_upstream() {
         assert_eq!(l["lucid-gen.system"], system.as_str());
         assert_eq!(l["lucid-gen.phase"], phase);
         assert_eq!(l["lucid-gen.plane"], "app");
-        assert_eq!(l["lucid-gen.test"], "build");
+        assert_eq!(l["org.example.test"], "build");
         assert_eq!(config["User"], "65532:65532");
         assert_eq!(
             config["Entrypoint"][0],
