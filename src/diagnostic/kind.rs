@@ -470,9 +470,13 @@ kinds! {
     TargetUnreachable { service: String, target: String, file: String } => ConfigFile, Error,
         "config file `{file}` of `{service}` lists `{target}` as a target, but the two share no network",
         "put `{target}` on a network `{service}` joins (or the other way round), or rename `{target}`'s port if it is not meant to be a target";
-    MountTwice { service: String, target: String } => ConfigFile, Error,
-        "service `{service}` mounts two things at `{target}` (config files, secret files or volumes)",
+    MountTwice { service: String, target: String, spelled: String } => ConfigFile, Error,
+        "service `{service}` mounts two things at `{target}`{spelled} (config files, secret files, volumes and tmpfs mounts, compared as paths)",
         "give each mount its own path";
+    /// A mount below a file mount: the file is no directory.
+    MountUnderFile { service: String, target: String, file: String } => ConfigFile, Error,
+        "service `{service}` mounts something at `{target}`, below the file it mounts at `{file}` (a config or secret file), which is no directory",
+        "move one of the two mounts";
     OneShot { service: String, why: String } => OneShot, Error,
         "one-shot service `{service}` {why}",
         "a one-shot job (`run_once` or `initializes`) runs to completion: no ports, no health check, `restart` left to lucid-gen";
@@ -504,9 +508,11 @@ kinds! {
     InvalidVolumeName { name: String } => InvalidName, Error,
         "volume name `{name}` is not a valid Docker name",
         "use letters, digits, `_`, `.` and `-`";
-    VolumeTarget { target: String } => InvalidPath, Error,
-        "volume target `{target}` must be an absolute path",
-        "e.g. `/data/db`";
+    /// A mount point (volume, config file, secret file, tmpfs) that is not
+    /// one, and why.
+    MountPoint { what: &'static str, target: String, why: &'static str } => InvalidPath, Error,
+        "{what} `{target}` {why}",
+        "write an absolute path inside the container, e.g. `/data/db` or `/etc/app/app.conf`";
     MemorySize { value: String } => InvalidResource, Error,
         "`{value}` is not a memory size",
         "write it as Compose does: `512m`, `1g`, `1.5g`";
@@ -540,9 +546,6 @@ kinds! {
     WritableRootReason { service: String } => SecurityException, Error,
         "`{service}`: writable_root needs a reason",
         "state the reason in a sentence; it is written into the compose file next to the exception";
-    TmpfsNotAbsolute { path: String } => InvalidPath, Error,
-        "tmpfs `{path}` must be an absolute path",
-        "e.g. `/tmp`";
     UnknownCapability { cap: String } => SecurityException, Error,
         "`{cap}` is not a Linux capability",
         "use a name such as NET_BIND_SERVICE (see capabilities(7)), with or without one `CAP_` prefix";

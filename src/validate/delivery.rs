@@ -38,7 +38,9 @@ impl<'a> Validator<'a> {
             }
             let target = match &u.target {
                 Some(t) => {
-                    self.container_path(t, &at.key("target"));
+                    if u.delivery != raw::DeliveryDef::Env {
+                        self.mount_point("secret file target", t, &at.key("target"));
+                    }
                     t.clone()
                 }
                 None => default_secret_target(&u.name),
@@ -76,13 +78,21 @@ impl<'a> Validator<'a> {
         found
     }
 
-    /// A mount point: an absolute path without line breaks.
-    fn container_path(&mut self, target: &str, at: &At) {
-        if !names::is_container_path(target) {
-            let kind = Kind::VolumeTarget {
-                target: target.to_string(),
-            };
-            self.report(at, kind);
+    /// `what` (a volume target, a config or secret file target, a tmpfs)
+    /// at `at` is a mount point; its normalised spelling.
+    pub(super) fn mount_point(
+        &mut self,
+        what: &'static str,
+        target: &str,
+        at: &At,
+    ) -> Option<String> {
+        match names::mount_point(target) {
+            Ok(normal) => Some(normal),
+            Err(why) => {
+                let target = target.to_string();
+                self.report(at, Kind::MountPoint { what, target, why });
+                None
+            }
         }
     }
 
@@ -97,7 +107,7 @@ impl<'a> Validator<'a> {
         let mut out = Vec::new();
         for (i, f) in d.def.config_files.iter().enumerate() {
             let at = d.at(&p().key("config_files").index(i));
-            self.container_path(&f.target, &at.key("target"));
+            self.mount_point("config file target", &f.target, &at.key("target"));
             let ctx = Ctx {
                 m,
                 service: name,
@@ -116,23 +126,61 @@ impl<'a> Validator<'a> {
         out
     }
 
-    /// `mount-twice`: config files, secret files and volumes each need a
-    /// path of their own.
+    /// Config files, secret files, volumes and tmpfs mounts each need a
+    /// path of their own, compared normalised (`/a//b/` is `/a/b`); and
+    /// nothing may be mounted below a file mount (a config or secret
+    /// file), which is no directory.
     pub(super) fn distinct_mounts(&mut self, d: &ServiceDef<'a>, s: &Service) {
-        let mut seen: Vec<&str> = Vec::new();
-        let secret_files = s.secrets.iter().filter_map(|u| u.delivery.target());
-        let configs = s.config_files.iter().map(|f| f.target.as_str());
-        let volumes = s.volumes.iter().map(|v| v.target.as_str());
-        for target in secret_files.chain(configs).chain(volumes) {
-            let normal = target.trim_end_matches('/');
-            if seen.contains(&normal) {
+        let files = (s.secrets.iter().filter_map(|u| u.delivery.target()))
+            .chain(s.config_files.iter().map(|f| f.target.as_str()))
+            .map(|t| (t, true));
+        let dirs = (s.volumes.iter().map(|v| v.target.as_str()))
+            .chain(s.security.tmpfs.iter().map(String::as_str))
+            .map(|t| (t, false));
+        let mut seen: Vec<(String, &str, bool)> = Vec::new();
+        for (target, file) in files.chain(dirs) {
+            let Ok(normal) = names::mount_point(target) else {
+                continue; // already `invalid-path`
+            };
+            let service = s.name.clone();
+            if let Some((_, other, _)) = seen.iter().find(|(n, ..)| *n == normal) {
+                let spelled = match *other == target {
+                    true => String::new(),
+                    false => format!(", spelled `{other}` the first time"),
+                };
+                let target = target.to_string();
                 let kind = Kind::MountTwice {
-                    service: s.name.clone(),
-                    target: target.to_string(),
+                    service,
+                    target,
+                    spelled,
                 };
                 self.report_at_key(&d.here(), kind);
+            } else if let Some((_, over, _)) =
+                (seen.iter()).find(|(n, _, f)| *f && normal.starts_with(&format!("{n}/")))
+            {
+                let (target, file) = (target.to_string(), over.to_string());
+                self.report_at_key(
+                    &d.here(),
+                    Kind::MountUnderFile {
+                        service,
+                        target,
+                        file,
+                    },
+                );
+            } else if let Some((_, under, _)) =
+                (seen.iter()).find(|(n, ..)| file && n.starts_with(&format!("{normal}/")))
+            {
+                let (target, file) = (under.to_string(), target.to_string());
+                self.report_at_key(
+                    &d.here(),
+                    Kind::MountUnderFile {
+                        service,
+                        target,
+                        file,
+                    },
+                );
             }
-            seen.push(normal);
+            seen.push((normal, target, file));
         }
     }
 

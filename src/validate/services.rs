@@ -329,14 +329,7 @@ impl<'a> Validator<'a> {
                     },
                 );
             }
-            if !names::is_container_path(&vol.target) {
-                self.report(
-                    &vat("target"),
-                    Kind::VolumeTarget {
-                        target: vol.target.clone(),
-                    },
-                );
-            }
+            self.mount_point("volume target", &vol.target, &vat("target"));
             volumes.push(Volume {
                 name: vol.name.clone(),
                 target: vol.target.clone(),

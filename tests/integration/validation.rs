@@ -611,6 +611,61 @@ fn an_isolated_plane_publishes_a_host_port_only_with_a_reason() {
     refused(&p, "security-exception", &["host_ports"]);
 }
 
+/// A service `shop-m` with `extra` (indented as a service key) added.
+fn mounting(extra: &str) -> String {
+    format!(
+        "services:\n  shop-m:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/m:1\n    health:\n      exec: [/bin/m]\n{extra}"
+    )
+}
+
+/// Mount paths compare as paths, not strings: `//`, `/./` and a trailing
+/// `/` name the path without them, `/` itself is no mount point, and no
+/// mount goes below a file mount. Config files, secret files, volumes and
+/// tmpfs mounts (the default `/tmp` too) are all mounts.
+#[test]
+fn mount_paths_are_compared_as_paths() {
+    let cfg = |t: &str| format!("      - target: \"{t}\"\n        content: x\n");
+    let vol = |n: &str, t: &str| format!("      - name: {n}\n        target: \"{t}\"\n");
+    for (extra, rule, words) in [
+        (format!("    config_files:\n{}", cfg("/")), "invalid-path", "config file target `/` is the container's root"),
+        (format!("    volumes:\n{}", vol("v", "/./")), "invalid-path", "volume target `/./` is the container's root"),
+        (format!("    config_files:\n{}{}", cfg("/etc/app/x.conf"), cfg("/etc//app/./x.conf/")), "config-file", "mounts two things at `/etc//app/./x.conf/`, spelled `/etc/app/x.conf`"),
+        (format!("    config_files:\n{}    volumes:\n{}", cfg("/data/x"), vol("v", "/data/x/")), "config-file", "mounts two things at `/data/x/`"),
+        (format!("    volumes:\n{}", vol("v", "/tmp/")), "config-file", "mounts two things at `/tmp`, spelled `/tmp/`"),
+        (format!("    secrets: [{{ name: DB_PASSWORD, as: file, target: /run/s/db }}]\n    config_files:\n{}", cfg("/run/s/db/inner.conf")), "config-file", "below the file it mounts at `/run/s/db`"),
+        (format!("    volumes:\n{}    config_files:\n{}", vol("v", "/etc/app.conf/d"), cfg("/etc/app.conf")), "config-file", "below the file it mounts at `/etc/app.conf`"),
+        (format!("    config_files:\n{}", cfg("/etc/a\tb")), "invalid-path", "config file target `/etc/a\\u{9}b` holds a control character"),
+    ] {
+        let p = project(None, &mounting(&extra));
+        refused(&p, rule, &[words]);
+    }
+    // A variant's volume against the service's, as paths.
+    let system = "variants:\n  dev:\n    description: d\n";
+    let p = project(
+        None,
+        &format!(
+            "{system}{}",
+            mounting(&format!(
+                "    volumes:\n{}    variants:\n      dev:\n        volumes:\n{}",
+                vol("a", "/data"),
+                vol("b", "/data/")
+                    .replace("      -", "          -")
+                    .replace("        target", "            target")
+            ))
+        ),
+    );
+    refused(&p, "variant", &["mounts a volume at `/data/`"]);
+    // Distinct paths are fine.
+    accepted(&project(
+        None,
+        &mounting(&format!(
+            "    config_files:\n{}{}",
+            cfg("/etc/a"),
+            cfg("/etc/ab")
+        )),
+    ));
+}
+
 // ------------------------------------------------- item 9: values
 
 fn with_health_interval(interval: &str) -> String {
