@@ -329,8 +329,7 @@ fn deployment(paths: &Paths, fresh: bool) -> Result<Deployment, Failure> {
     let out_dir = std::path::absolute(&paths.out)
         .map_err(|e| Failure::Io(format!("cannot resolve {}: {e}", paths.out.display())))?;
     if fresh {
-        let outputs = render::render(&system, &resolved.values)
-            .map_err(|e| Failure::Io(format!("internal error: {e}")))?;
+        let outputs = render::render(&system, &resolved.values).map_err(render_failure)?;
         let stale = write::compare(&out_dir, &write::with_manifest(outputs))
             .map_err(|e| Failure::Io(format!("cannot read {e}")))?;
         if !stale.is_empty() {
@@ -507,6 +506,16 @@ fn check(paths: &Paths, format: Format) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A render that failed: an operator's secret that cannot stand in a
+/// config file is the operator's to fix (exit 2); anything else means
+/// validation let something through, an internal error.
+fn render_failure(e: render::RenderError) -> Failure {
+    match e {
+        render::RenderError::SecretInConfig { .. } => Failure::Io(e.to_string()),
+        e => Failure::Io(format!("internal error: {e}")),
+    }
+}
+
 /// The lock `taken` at `path`, or why not.
 fn take_lock(taken: std::io::Result<Option<RunLock>>, path: &Path) -> Result<RunLock, Failure> {
     match taken {
@@ -556,8 +565,7 @@ fn all(paths: &Paths, check_only: bool, rotate: &[String]) -> Result<(), Failure
     let source = paths.secret_source();
     let when_missing = when_missing(&source, check_only);
     let resolved = secrets::resolve_with(&system, &source, rotate, when_missing)?;
-    let outputs = render::render(&system, &resolved.values)
-        .map_err(|e| Failure::Io(format!("internal error: {e}")))?;
+    let outputs = render::render(&system, &resolved.values).map_err(render_failure)?;
     let outputs = write::with_manifest(outputs);
     let out = &paths.out;
     if check_only {

@@ -28,6 +28,7 @@
 //! No function outside this module quotes or escapes (a test in
 //! `tests/properties.rs` greps for them).
 
+mod config;
 mod docker;
 mod env;
 mod github;
@@ -44,6 +45,7 @@ mod yaml;
 
 use std::fmt;
 
+pub use config::{config_value, ConfigSyntax};
 pub use docker::{docker_copy, docker_quoted, docker_word, json_array, json_str};
 pub use docker::{DockerCopy, DockerJson, DockerWord};
 pub use env::{env_file_value, env_name, EnvName, EnvValue};

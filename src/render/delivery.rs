@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use super::hashed_password::{salt_for, tor_hashed_password};
 use super::{env, output_path, RenderError};
+use crate::escape::{config_value, ConfigSyntax, Unrepresentable};
 use crate::output::{self, OutputFile};
 use crate::secrets::SecretValues;
 use crate::system::{ConfigFile, Delivery, Piece, Service, System};
@@ -179,7 +180,7 @@ pub fn render_all(
             out.push((secrets_env_path(system, s), output::private(text)));
         }
         for f in &s.config_files {
-            let text = fill(system, &f.pieces, secrets)?;
+            let text = fill(system, s, f, secrets)?;
             let file = match f.secret_bearing() {
                 true => output::mounted(text),
                 false => output::public(text),
@@ -204,13 +205,34 @@ fn value<'s>(system: &System, i: usize, secrets: &'s SecretValues) -> Result<&'s
         .ok_or_else(|| RenderError::MissingSecret(name.clone()))
 }
 
-/// A config file's text: its pieces, secrets filled in.
-fn fill(system: &System, pieces: &[Piece], secrets: &SecretValues) -> Result<String, RenderError> {
+/// A config file's text: its pieces, secrets filled in, each escaped for
+/// where it stands in the file's syntax or refused
+/// ([`RenderError::SecretInConfig`], the value never shown).
+fn fill(
+    system: &System,
+    service: &Service,
+    file: &ConfigFile,
+    secrets: &SecretValues,
+) -> Result<String, RenderError> {
+    let syntax = ConfigSyntax::of(&file.target);
     let mut text = String::new();
-    for piece in pieces {
+    for piece in &file.pieces {
         match piece {
             Piece::Text(t) => text.push_str(t),
-            Piece::Secret(i) => text.push_str(value(system, *i, secrets)?),
+            Piece::Secret(i) => {
+                let line = text.rsplit('\n').next().unwrap_or("");
+                let value = value(system, *i, secrets)?;
+                let written =
+                    config_value(value, syntax, line).map_err(|Unrepresentable(why)| {
+                        RenderError::SecretInConfig {
+                            secret: system.secrets[*i].name.clone(),
+                            service: service.name.clone(),
+                            target: file.target.clone(),
+                            why,
+                        }
+                    })?;
+                text.push_str(&written);
+            }
             Piece::TorHashedPassword(i) => {
                 let v = value(system, *i, secrets)?.as_bytes();
                 text.push_str(&tor_hashed_password(v, salt_for(v)));

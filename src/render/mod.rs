@@ -41,6 +41,16 @@ pub enum RenderError {
     },
     #[error("secret `{0}` has no value")]
     MissingSecret(String),
+    /// A secret's value (an operator's: generated ones always fit) that
+    /// cannot stand where a config file's placeholder puts it. The value
+    /// is never shown.
+    #[error("secret `{secret}` cannot go into config file `{target}` of service `{service}`: its value (not shown) {why}\n  help: supply a value without that, or move the placeholder in the config file")]
+    SecretInConfig {
+        secret: String,
+        service: String,
+        target: String,
+        why: &'static str,
+    },
     /// Validation should have refused the value; rendering refuses it
     /// rather than writing something else.
     #[error("{what} cannot be written: {why}")]
