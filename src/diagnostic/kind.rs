@@ -154,9 +154,9 @@ kinds! {
     OutputDirsOverlap { key: &'static str, value: String, how: &'static str, secrets_dir: String } => OutputCollision, Error,
         "output.{key} `{value}` {how} output.secrets_dir `{secrets_dir}`: a plain file and a secret-bearing file could then share a path, and the secret would show in `all --check`'s diff",
         "keep output.secrets_dir apart from every other output directory, e.g. `secrets` beside `configs/files`";
-    OutputTempName { what: String, path: String, prefix: &'static str } => OutputCollision, Error,
-        "the {what} would be written to `{path}`, a name lucid-gen keeps for its temporary files (`{prefix}*`), which every run deletes",
-        "pick a file name that does not start with `{prefix}`";
+    OutputTempName { what: String, path: String, part: String, prefix: &'static str } => OutputCollision, Error,
+        "the {what} would be written to `{path}`, but `{part}` is a name lucid-gen keeps for its temporary files (`{prefix}*`): every run deletes such files and the output's .gitignore ignores them, directories included",
+        "pick a file or directory name that does not start with `{prefix}`";
 
     // ------------------------------------------------------------- system
 
@@ -212,9 +212,9 @@ kinds! {
         "output.master_compose `{value}` must be a plain file name",
         "use a name like `docker-compose.master.yml`";
     /// A secret-bearing env file whose path `.gitignore` cannot list.
-    EnvPathUnwritable { path: String, why: &'static str } => InvalidPath, Error,
+    EnvPathUnwritable { path: String, why: &'static str, from: &'static str } => InvalidPath, Error,
         "`{path}` holds secrets, so `.gitignore` must list it, but it cannot: {why}",
-        "remove the character from `output.secrets_dir`";
+        "remove the character from {from}";
     ComposeFileName { file: String } => InvalidPath, Error,
         "compose file name `{file}` must be a plain `.yml` file name",
         "use a name like `docker-compose.foundation.yml`";
@@ -470,6 +470,11 @@ kinds! {
     TargetUnreachable { service: String, target: String, file: String } => ConfigFile, Error,
         "config file `{file}` of `{service}` lists `{target}` as a target, but the two share no network",
         "put `{target}` on a network `{service}` joins (or the other way round), or rename `{target}`'s port if it is not meant to be a target";
+    /// `{{ host }}`/`{{ port }}` naming a service the file's service
+    /// cannot reach.
+    PlaceholderUnreachable { service: String, target: String, file: String, placeholder: String } => ConfigFile, Error,
+        "config file `{file}` of `{service}` names `{target}` in `{placeholder}`, but the two share no network, so whatever reads the file could not reach it",
+        "put `{target}` on a network `{service}` joins (or the other way round), or name a service it can reach";
     MountTwice { service: String, target: String, spelled: String } => ConfigFile, Error,
         "service `{service}` mounts two things at `{target}`{spelled} (config files, secret files, volumes and tmpfs mounts, compared as paths)",
         "give each mount its own path";

@@ -663,7 +663,7 @@ fn report_json(checks: &[Check]) -> bool {
             "kind": c.kind, "from": c.from, "target": c.target,
             "expect": c.expect, "ok": c.ok, "detail": c.detail,
         });
-        println!("{line}");
+        println!("{}", crate::escape::json_line(&line));
     }
     let failed = checks.iter().filter(|c| !c.ok).count();
     eprintln!("test: {} checks, {failed} failed", checks.len());

@@ -56,7 +56,7 @@ pub use hcl::{hcl_join, hcl_list, hcl_str, hcl_template, hcl_var_path, Hcl};
 pub use js::js_str;
 pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};
-pub use terminal::escape_control;
+pub use terminal::{escape_control, escape_control_lines, json_line};
 pub use workflow::{
     workflow_expr, workflow_static, workflow_str, workflow_value, WorkflowExpr, WorkflowPiece,
     WorkflowValue,

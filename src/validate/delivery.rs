@@ -292,11 +292,16 @@ impl<'a> Validator<'a> {
                 .placeholder_secret(ctx, name)
                 .map(Piece::TorHashedPassword),
             ["secret-file", name] => return self.secret_file(ctx, name),
-            ["port", service, port] => port_of(m, service, port).map(Piece::Text),
-            ["host", service] => m
-                .services
-                .contains_key(*service)
-                .then(|| Piece::Text(service.to_string())),
+            ["port", service, port] => {
+                let found = port_of(m, service, port).map(Piece::Text);
+                self.reachable(ctx, &shown, service, found.is_some());
+                found
+            }
+            ["host", service] => {
+                let found = m.services.contains_key(*service);
+                self.reachable(ctx, &shown, service, found);
+                found.then(|| Piece::Text(service.to_string()))
+            }
             ["subnet", network] => m
                 .networks
                 .get(*network)
@@ -351,19 +356,34 @@ impl<'a> Validator<'a> {
 }
 
 impl<'a> Validator<'a> {
+    /// Whether `target` (a service a placeholder names) and the config
+    /// file's service share a network, as `{{ targets }}` requires too:
+    /// whatever reads the file could not reach it otherwise. Reported at
+    /// the placeholder (`exists`: only then; an unknown service is
+    /// reported as that).
+    fn reachable(&mut self, ctx: &Ctx<'_, 'a>, placeholder: &str, target: &str, exists: bool) {
+        if exists && !reaches(ctx.m, ctx.service, target) {
+            let kind = Kind::PlaceholderUnreachable {
+                service: ctx.service.to_string(),
+                target: target.to_string(),
+                file: ctx.target.to_string(),
+                placeholder: placeholder.to_string(),
+            };
+            self.report_in_content(ctx, kind);
+        }
+    }
+
     /// `{{ targets PORT }}`: a YAML flow list of `"service:port"` for every
     /// service (in model order) with a port named PORT, each of which must
     /// share a network with the config file's service (else whatever reads
     /// the list, Prometheus say, could not reach it).
     fn scrape_targets(&mut self, ctx: &Ctx<'_, 'a>, port: &str) -> Option<Piece> {
-        let own = ctx.m.services.get(ctx.service).map(|d| &d.def.networks);
         let mut targets = Vec::new();
         for (name, d) in &ctx.m.services {
             let Some(p) = d.def.ports.iter().find(|p| p.name.as_deref() == Some(port)) else {
                 continue;
             };
-            let shared = own.is_some_and(|own| d.def.networks.iter().any(|n| own.contains(n)));
-            if !shared && name != ctx.service {
+            if !reaches(ctx.m, ctx.service, name) {
                 let kind = Kind::TargetUnreachable {
                     service: ctx.service.to_string(),
                     target: name.clone(),
@@ -380,6 +400,35 @@ impl<'a> Validator<'a> {
             return None;
         }
         Some(Piece::Text(format!("[{}]", targets.join(", "))))
+    }
+}
+
+/// The networks a service's containers are on: its own, or, for an
+/// initialisation step (which runs in its target's network namespace), its
+/// target's.
+fn networks_of<'m>(m: &'m Merged<'_>, service: &str) -> Option<&'m [String]> {
+    let d = m.services.get(service)?;
+    match &d.def.initializes {
+        Some(target) => m
+            .services
+            .get(target.as_str())
+            .map(|t| t.def.networks.as_slice()),
+        None => Some(d.def.networks.as_slice()),
+    }
+}
+
+/// Whether `from` can reach `to`: the same service, the target of an
+/// initialisation step, or a shared network (an unknown service is
+/// reported as that, not here).
+fn reaches(m: &Merged<'_>, from: &str, to: &str) -> bool {
+    let initializes = m
+        .services
+        .get(from)
+        .and_then(|d| d.def.initializes.as_deref());
+    match (networks_of(m, from), networks_of(m, to)) {
+        _ if from == to || initializes == Some(to) => true,
+        (Some(own), Some(theirs)) => theirs.iter().any(|n| own.contains(n)),
+        _ => true,
     }
 }
 

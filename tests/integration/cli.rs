@@ -421,6 +421,42 @@ fn a_fresh_repository_never_stages_the_secret_store() {
     assert!(!p.path(".gitignore").exists());
 }
 
+/// `all --check` shows a plain file's diff, but never its control
+/// characters raw: terminal escapes in what is on disk (a hand edit) and
+/// in what the model now produces (a config file's content) are written as
+/// `\u{1b}` codes, on stdout and in the job summary alike.
+#[test]
+fn the_stale_diff_sends_no_escape_sequence_to_the_terminal() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let compose = "generated/configs/docker/docker-compose.base.yml";
+    let text = p.read(compose);
+    p.write(
+        compose,
+        &format!("{text}# \u{1b}]0;owned\u{7}\u{1b}[2J\r\n"),
+    );
+    let services = p.read("model/services.yaml").replacen(
+        "    health:\n      http: /health\n",
+        "    health:\n      http: /health\n    config_files:\n      - target: /etc/motd\n        content: \"hi \\e[5m\\u009b31m\\n\"\n",
+        1,
+    );
+    p.write("model/services.yaml", &services);
+    let summary = p.path("summary.md");
+    let out = p
+        .run()
+        .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+        .args(&["all", "--check", "--format", "github"])
+        .status(1)
+        .run();
+    let shown = format!("{}{}{}", stdout(&out), stderr(&out), p.read("summary.md"));
+    for raw in ['\u{1b}', '\u{7}', '\r', '\u{9b}'] {
+        assert!(!shown.contains(raw), "{raw:?} raw in: {shown}");
+    }
+    for escaped in ["\\u{1b}]0;owned\\u{7}", "\\u{1b}[5m", "\\u{9b}31m"] {
+        assert!(shown.contains(escaped), "{escaped}: {shown}");
+    }
+}
+
 #[test]
 fn no_command_prints_a_secret() {
     let p = Project::fixture("small");

@@ -430,3 +430,35 @@ fn save_and_load_keep_every_extra_tag() {
         assert_eq!(image_id(r).as_ref(), Some(id), "{r} back with its ID");
     }
 }
+
+/// Names `load` reads from the lists (a file, an image, a tag) reach the
+/// terminal escaped: a hostile `images.json` cannot clear the screen or
+/// retitle the window.
+#[test]
+fn load_shows_names_from_the_lists_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = "a\u{1b}]0;owned\u{7}\u{1b}[2J";
+    let sha = "0".repeat(64);
+    fs::write(
+        dir.path().join("SHA256SUMS"),
+        format!("{sha}  {hostile}.tar.gz\n"),
+    )
+    .unwrap();
+    let entry = serde_json::json!({"images": [{"image": format!("{hostile}:1"),
+        "file": format!("{hostile}.tar.gz"), "size": 1, "sha256": sha,
+        "platform": "linux/amd64", "id": "sha256:00"}]});
+    fs::write(dir.path().join("images.json"), entry.to_string()).unwrap();
+    let out = crate::common::Test::new()
+        .env("PATH", "/nonexistent")
+        .args(&[
+            "load",
+            "--dir",
+            &dir.path().display().to_string(),
+            "--dry-run",
+        ])
+        .status(1)
+        .stderr_has("a\\u{1b}]0;owned\\u{7}\\u{1b}[2J.tar.gz: missing")
+        .run();
+    let shown = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!shown.contains(['\u{1b}', '\u{7}']), "{shown}");
+}

@@ -666,6 +666,72 @@ fn mount_paths_are_compared_as_paths() {
     ));
 }
 
+/// A directory (not only a file) named like write's temporary files would
+/// be git-ignored whole by the output's `.gitignore`, and its files would
+/// look like a killed run's leftovers: refused wherever it appears.
+#[test]
+fn no_output_directory_is_named_like_a_temporary_file() {
+    let p = project(Some("{ compose_dir: .lucid-gen-tmp-compose }"), "");
+    refused(
+        &p,
+        "output-collision",
+        &["`.lucid-gen-tmp-compose`", "temporary files"],
+    );
+    let p = project(
+        None,
+        &mounting("    config_files:\n      - target: /etc/.lucid-gen-tmp-x/app.conf\n        content: x\n"),
+    );
+    refused(
+        &p,
+        "output-collision",
+        &[
+            "`.lucid-gen-tmp-x`",
+            "config file `/etc/.lucid-gen-tmp-x/app.conf`",
+        ],
+    );
+}
+
+/// `{{ host }}` and `{{ port }}` name a service the file's service must be
+/// able to reach, as `{{ targets }}` already required; an initialisation
+/// step reaches its target through the target's network namespace.
+#[test]
+fn host_and_port_placeholders_name_only_reachable_services() {
+    let file = |content: &str| {
+        format!(
+            "services:\n  shop-m:\n    phase: edge\n    plane: pay\n    networks: [shop-pay]\n    image: example/m:1\n    health:\n      exec: [/bin/m]\n    config_files:\n      - target: /etc/m.conf\n        content: \"{content}\"\n"
+        )
+    };
+    for placeholder in ["{{ host shop-db }}", "{{ port shop-db 5432 }}"] {
+        let p = project(None, &file(placeholder));
+        refused(
+            &p,
+            "config-file",
+            &["names `shop-db`", placeholder, "share no network"],
+        );
+    }
+    accepted(&project(
+        None,
+        &file("{{ host shop-pay-gateway }}:{{ port shop-pay-gateway 9000 }}"),
+    ));
+}
+
+/// A control character in a mount target is reported once, at the target,
+/// as what it is (not as a "volume target", not at `system` with help
+/// about `output.secrets_dir`), also when the file holds a secret.
+#[test]
+fn a_bad_mount_target_is_reported_at_itself_as_what_it_is() {
+    for (what, extra) in [
+        ("config file target", "    config_files:\n      - target: \"/etc/a\\tb\"\n        content: \"{{ secret DB_PASSWORD }}\"\n    secrets: [DB_PASSWORD]\n"),
+        ("secret file target", "    secrets: [{ name: DB_PASSWORD, as: file, target: \"/run/a\\tb\" }]\n"),
+    ] {
+        let p = project(None, &mounting(extra));
+        let err = refused(&p, "invalid-path", &[what, "control character"]);
+        assert_eq!(count(&err, "invalid-path"), 1, "{err}");
+        assert!(!err.contains("volume target") && !err.contains("secrets_dir"), "{err}");
+        assert!(err.starts_with("model/case.yaml:"), "{err}");
+    }
+}
+
 // ------------------------------------------------- item 9: values
 
 fn with_health_interval(interval: &str) -> String {
