@@ -47,7 +47,7 @@ pub fn run(dep: &Deployment, source: &Path) -> Result<bool, DockerError> {
     let mut failed = 0;
     for check in &checks {
         let shown = display_path(&check.path, cwd.as_deref());
-        match outcome(dep, &dclint, check)? {
+        match outcome(&dclint, check)? {
             None => println!("ok    {shown}"),
             Some(message) => {
                 failed += 1;
@@ -123,11 +123,7 @@ fn checks(dep: &Deployment, source: &Path) -> Result<Vec<Check>, DockerError> {
 }
 
 /// `None` when the file passed every tool, else what each tool found.
-fn outcome(
-    dep: &Deployment,
-    dclint: &Dclint,
-    check: &Check,
-) -> Result<Option<String>, DockerError> {
+fn outcome(dclint: &Dclint, check: &Check) -> Result<Option<String>, DockerError> {
     if !check.path.is_file() {
         let hint = match check.hand_written {
             true => "a hand-written Dockerfile: give the source tree with `--source DIR`",
@@ -142,7 +138,7 @@ fn outcome(
     for tool in &check.tools {
         let found = match tool {
             Tool::Plain(cmd) => plain_outcome(cmd)?,
-            Tool::Dclint => dclint.check(&dep.system, &check.path)?,
+            Tool::Dclint => dclint.check(&check.path)?,
         };
         messages.extend(found);
     }

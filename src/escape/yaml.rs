@@ -75,6 +75,13 @@ pub fn compose_variable_path(
     )))
 }
 
+/// A container port and protocol as an `expose:` entry: single-quoted, as
+/// linters expect ports (`'8080/tcp'`); digits and a fixed protocol name
+/// need no escaping there.
+pub fn compose_port(port: u16, protocol: &'static str) -> Yaml {
+    Yaml(format!("'{port}/{protocol}'"))
+}
+
 /// A flow-style YAML sequence of compose strings.
 pub fn compose_list(items: &[String]) -> Yaml {
     let parts: Vec<String> = items.iter().map(|s| compose_str(s).0).collect();
