@@ -335,17 +335,7 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
         env_files.push(from_compose(&delivery::secrets_env_path(system, s)));
     }
     let (ports, expose) = port_views(s);
-    let healthcheck = s.health.as_ref().map(|h| {
-        let mut test = vec!["CMD".to_string()];
-        test.extend(probe_command(s).unwrap_or_default());
-        HealthView {
-            test: compose_list(&test),
-            interval: compose_name(&h.interval),
-            timeout: compose_name(&h.timeout),
-            retries: h.retries,
-            start_period: compose_name(&h.start_period),
-        }
-    });
+    let healthcheck = health_view(s);
     let mut limits = Vec::new();
     if let Some(cpus) = s.resources.cpus {
         limits.push(("cpus", compose_str(&cpus.to_string())));
@@ -369,6 +359,20 @@ fn service_view(system: &System, plan: &ComposePlan, index: usize) -> ServiceVie
         limits,
         ..plain_view(system, s)
     }
+}
+
+/// The service's `healthcheck:`, its probe in exec form.
+fn health_view(s: &Service) -> Option<HealthView> {
+    let h = s.health.as_ref()?;
+    let mut test = vec!["CMD".to_string()];
+    test.extend(probe_command(s).unwrap_or_default());
+    Some(HealthView {
+        test: compose_list(&test),
+        interval: compose_name(&h.interval),
+        timeout: compose_name(&h.timeout),
+        retries: h.retries,
+        start_period: compose_name(&h.start_period),
+    })
 }
 
 /// The comment a dependant of an external service carries: Compose neither

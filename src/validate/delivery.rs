@@ -155,30 +155,21 @@ impl<'a> Validator<'a> {
                     spelled,
                 };
                 self.report_at_key(&d.here(), kind);
-            } else if let Some((_, over, _)) =
-                (seen.iter()).find(|(n, _, f)| *f && normal.starts_with(&format!("{n}/")))
-            {
-                let (target, file) = (target.to_string(), over.to_string());
-                self.report_at_key(
-                    &d.here(),
-                    Kind::MountUnderFile {
-                        service,
-                        target,
-                        file,
-                    },
-                );
-            } else if let Some((_, under, _)) =
-                (seen.iter()).find(|(n, ..)| file && n.starts_with(&format!("{normal}/")))
-            {
-                let (target, file) = (under.to_string(), target.to_string());
-                self.report_at_key(
-                    &d.here(),
-                    Kind::MountUnderFile {
-                        service,
-                        target,
-                        file,
-                    },
-                );
+            } else if let Some((inner, outer)) = seen.iter().find_map(|(n, t, f)| {
+                // Below a file mount seen before, or a file mount above one.
+                match (*f && normal.starts_with(&format!("{n}/")), file) {
+                    (true, _) => Some((target, *t)),
+                    (false, true) if n.starts_with(&format!("{normal}/")) => Some((*t, target)),
+                    _ => None,
+                }
+            }) {
+                let (target, file) = (inner.to_string(), outer.to_string());
+                let kind = Kind::MountUnderFile {
+                    service,
+                    target,
+                    file,
+                };
+                self.report_at_key(&d.here(), kind);
             }
             seen.push((normal, target, file));
         }

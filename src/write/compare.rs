@@ -177,18 +177,29 @@ pub(super) fn compare_in(
             .stale
             .push(stale(rel, Some(file), change, old, note, secret));
     }
-    for listed in &previous.files {
+    compared
+        .stale
+        .extend(gone(jail, dirs, outputs, &previous.files)?);
+    Ok(compared)
+}
+
+/// Files an earlier run listed that the model no longer produces and that
+/// are still there: to delete.
+fn gone(
+    jail: &Jail,
+    dirs: &mut Dirs,
+    outputs: &Outputs,
+    listed: &[manifest::Listed],
+) -> Result<Vec<Stale>, WriteError> {
+    let mut out = Vec::new();
+    for listed in listed.iter().filter(|l| !outputs.contains_key(&l.path)) {
         let rel = &listed.path;
-        if outputs.contains_key(rel) {
-            continue;
-        }
         let (dir, name) = jail::split(rel).map_err(at(&jail.path(rel)))?;
         if let Some(dir) = dirs.get(jail, dir, false)? {
             if jail::exists(&dir, name).map_err(at(&jail.path(rel)))? {
-                let gone = stale(rel, None, Change::Delete, None, None, listed.secret);
-                compared.stale.push(gone);
+                out.push(stale(rel, None, Change::Delete, None, None, listed.secret));
             }
         }
     }
-    Ok(compared)
+    Ok(out)
 }
