@@ -69,9 +69,14 @@ pub enum Failure {
         path: PathBuf,
         error: std::io::Error,
     },
-    /// Rendering failed on a value validation should have refused.
-    #[error("internal error: {0}")]
+    /// Rendering failed: an operator's secret that cannot stand in a
+    /// config file is the operator's to fix; anything else is a value
+    /// validation should have refused, an internal error.
+    #[error("{}", render_message(.0))]
     Render(#[from] crate::render::RenderError),
+    /// The secret store's directory cannot be created.
+    #[error("cannot create {}: {error}", dir.display())]
+    CreateStoreDir { dir: PathBuf, error: std::io::Error },
     /// Reading the output directory failed.
     #[error("cannot read {0}")]
     ReadOutput(String),
@@ -97,6 +102,13 @@ pub enum Failure {
     Docker(#[from] DockerError),
 }
 
+fn render_message(e: &crate::render::RenderError) -> String {
+    match e {
+        crate::render::RenderError::SecretInConfig { .. } => e.to_string(),
+        e => format!("internal error: {e}"),
+    }
+}
+
 fn errors(diagnostics: &[Diagnostic]) -> usize {
     diagnostics.iter().filter(|d| d.is_error()).count()
 }
@@ -120,6 +132,7 @@ impl Failure {
             | Failure::RotateSeeded
             | Failure::Resolve { .. }
             | Failure::Render(_)
+            | Failure::CreateStoreDir { .. }
             | Failure::ReadOutput(_)
             | Failure::Write(_)
             | Failure::StageStore(_)
@@ -168,6 +181,7 @@ mod tests {
             Failure::RotateSeeded => "RotateSeeded",
             Failure::Resolve { .. } => "Resolve",
             Failure::Render(_) => "Render",
+            Failure::CreateStoreDir { .. } => "CreateStoreDir",
             Failure::ReadOutput(_) => "ReadOutput",
             Failure::Write(_) => "Write",
             Failure::StageStore(_) => "StageStore",
@@ -179,7 +193,7 @@ mod tests {
         }
     }
 
-    const FAILURES: usize = 22;
+    const FAILURES: usize = 23;
 
     fn gone() -> std::io::Error {
         std::io::Error::from(std::io::ErrorKind::NotFound)
@@ -214,6 +228,8 @@ mod tests {
             (Failure::Resolve { path: "o".into(), error: gone() }, 2, Some("cannot resolve o: entity not found")),
             (Failure::Render(crate::render::RenderError::Unrepresentable { what: s("label"), why: "a line break" }), 2,
              Some("internal error: label cannot be written: a line break")),
+            (Failure::CreateStoreDir { dir: ".lucid-gen".into(), error: gone() }, 2,
+             Some("cannot create .lucid-gen: entity not found")),
             (Failure::ReadOutput(s("g/a: denied")), 2, Some("cannot read g/a: denied")),
             (Failure::Write(s("cannot write g/a")), 2, Some("cannot write g/a")),
             (Failure::StageStore(s("cannot write secret store s")), 2, Some("cannot write secret store s")),

@@ -142,6 +142,12 @@ pub fn all(paths: &Paths, mode: Mode, rotate: &[String]) -> Result<AllReport, Fa
         Mode::Check => None,
         Mode::Write => {
             let store_lock = paths.lock_path();
+            // The store's directory, created (and git-ignored) when missing.
+            let store_dir = store_lock.parent().unwrap_or(Path::new("."));
+            secrets::create_store_dir(store_dir).map_err(|error| Failure::CreateStoreDir {
+                dir: store_dir.to_path_buf(),
+                error,
+            })?;
             let store = take_lock(RunLock::try_acquire(&store_lock), &store_lock)?;
             let out = take_lock(RunLock::try_acquire_dir(&paths.out), &paths.out)?;
             Some((store, out))

@@ -12,6 +12,7 @@ pub mod hygiene;
 pub mod model;
 pub mod output;
 pub mod parallel;
+pub mod regular_file;
 pub mod render;
 pub mod schema;
 pub mod secrets;

@@ -151,19 +151,10 @@ fn read_supplied(name: &str, supplied: &Supplied) -> Result<String, SecretError>
 }
 
 /// A regular file (links followed: operators keep keys behind them), at
-/// most [`MAX_SUPPLIED_BYTES`], UTF-8.
-fn read_supplied_file(path: &str) -> io::Result<String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::other("not a regular file"));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_SUPPLIED_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_SUPPLIED_BYTES {
-        return Err(io::Error::other("larger than 64 KiB"));
-    }
-    String::from_utf8(bytes).map_err(|_| io::Error::other("not UTF-8"))
+/// most [`MAX_SUPPLIED_BYTES`], UTF-8; a FIFO or device is refused unread.
+fn read_supplied_file(path: &str) -> Result<String, crate::regular_file::ReadError> {
+    use crate::regular_file::{read_text, Follow};
+    read_text(Path::new(path), Follow::Links, MAX_SUPPLIED_BYTES)
 }
 
 /// The value of a supplied secret, or a placeholder when allowed.
@@ -366,6 +357,24 @@ fn read_store(path: &Path) -> Result<BTreeMap<String, String>, SecretError> {
     Ok(out)
 }
 
+/// What lucid-gen writes as `.gitignore` in a store directory it creates:
+/// every file in it (the store, its lock) stays out of git, as cargo keeps
+/// `target/` out.
+pub const STORE_GITIGNORE: &str =
+    "# Created by lucid-gen: the secret store and its lock never go into git.\n*\n";
+
+/// Creates the secret store's directory when missing, with a `.gitignore`
+/// of `*` in it, so `git add -A` in a fresh repository never stages the
+/// store. A directory that exists is left as it is (it may be the user's
+/// own, the repository root even).
+pub fn create_store_dir(dir: &Path) -> io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    crate::write::atomic_write(&dir.join(".gitignore"), STORE_GITIGNORE.as_bytes(), false)
+}
+
 /// A new store written beside the old one, not yet in place: dropped, it
 /// is removed and the store stays as it was.
 pub struct StagedStore {
@@ -417,7 +426,7 @@ impl Resolved {
             text.push('\n');
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(write_err)?;
+            create_store_dir(dir).map_err(write_err)?;
             crate::write::remove_leftovers(dir);
         }
         let staged = crate::write::stage_beside(path, text.as_bytes(), true).map_err(write_err)?;
@@ -462,12 +471,31 @@ mod tests {
         }
         let big = vec![b'x'; MAX_SUPPLIED_BYTES as usize + 1];
         let e = read_supplied("K", &file(&big)).unwrap_err().to_string();
-        assert!(e.contains("larger than 64 KiB"), "{e}");
+        assert!(e.contains("more than the 65536 bytes allowed"), "{e}");
         let gone = Supplied::File(dir.path().join("missing").to_str().unwrap().into());
         let e = read_supplied("K", &gone).unwrap_err().to_string();
         assert!(e.contains("secret `K` is supplied by the operator") && e.contains("missing"));
         let e = read_supplied("K", &Supplied::File(dir.path().to_str().unwrap().into()));
         assert!(e.unwrap_err().to_string().contains("not a regular file"));
+        // A FIFO (no writer: opening it to read would block) and an endless
+        // device: refused unread, at once.
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        for (path, kind) in [
+            (fifo.as_path(), "a FIFO"),
+            (Path::new("/dev/zero"), "a character device"),
+        ] {
+            let e = read_supplied("K", &Supplied::File(path.to_str().unwrap().into()));
+            let e = e.unwrap_err().to_string();
+            assert!(e.contains(kind) && e.contains("not a regular file"), "{e}");
+        }
     }
 
     #[test]

@@ -83,6 +83,11 @@ macro_rules! kinds {
 kinds! {
     // ------------------------------------------------------------ reading
 
+    /// A link in the model directory to a file or directory outside it:
+    /// named, never read (diagnostics quote only the model's own files).
+    LinkOutsideModel { target: String } => Io, Error,
+        "this link leads outside the model directory (to `{target}`); lucid-gen does not read it, so no message ever quotes a file that is not the model's",
+        "copy the file into the model directory, or point the link at a file inside it";
     FileTooLarge { size: u64, limit: u64 } => Io, Error,
         "model file is {size} bytes, more than the {limit}-byte limit",
         "a model file describes services, not data; split it or remove what does not belong";
@@ -118,6 +123,9 @@ kinds! {
         "{message}",
         "give the value the type the model reference asks for";
     /// serde_yaml could not load a document the position walk read.
+    AliasesTooLarge { limit: u64 } => YamlSyntax, Error,
+        "with its aliases expanded, this file holds more than {limit} bytes of text (a YAML alias bomb?)",
+        "a model file describes services, not data: write repeated values out, or alias smaller anchors";
     NotAModel { message: String } => YamlSyntax, Error,
         "invalid YAML: {message}",
         "fix the YAML in this file; of the `%` directives, the reader knows only `%YAML 1.1`, `%YAML 1.2` and `%TAG`";
@@ -152,9 +160,13 @@ kinds! {
     ProbeImageTaken { service: String, image: String } => OutputCollision, Error,
         "`{service}` would be built as `{image}`, the name of the health probe image lucid-gen builds for the http/tcp checks of built images",
         "rename the service or give it another `image:`";
-    OutputTempName { what: String, path: String, prefix: &'static str } => OutputCollision, Error,
-        "the {what} would be written to `{path}`, a name lucid-gen keeps for its temporary files (`{prefix}*`), which every run deletes",
-        "pick a file name that does not start with `{prefix}`";
+    /// Another output directory overlapping `output.secrets_dir`.
+    OutputDirsOverlap { key: &'static str, value: String, how: &'static str, secrets_dir: String } => OutputCollision, Error,
+        "output.{key} `{value}` {how} output.secrets_dir `{secrets_dir}`: a plain file and a secret-bearing file could then share a path, and the secret would show in `all --check`'s diff",
+        "keep output.secrets_dir apart from every other output directory, e.g. `secrets` beside `configs/files`";
+    OutputTempName { what: String, path: String, part: String, prefix: &'static str } => OutputCollision, Error,
+        "the {what} would be written to `{path}`, but `{part}` is a name lucid-gen keeps for its temporary files (`{prefix}*`): every run deletes such files and the output's .gitignore ignores them, directories included",
+        "pick a file or directory name that does not start with `{prefix}`";
 
     // ------------------------------------------------------------- system
 
@@ -210,9 +222,9 @@ kinds! {
         "output.master_compose `{value}` must be a plain file name",
         "use a name like `docker-compose.master.yml`";
     /// A secret-bearing env file whose path `.gitignore` cannot list.
-    EnvPathUnwritable { path: String, why: &'static str } => InvalidPath, Error,
+    EnvPathUnwritable { path: String, why: &'static str, from: &'static str } => InvalidPath, Error,
         "`{path}` holds secrets, so `.gitignore` must list it, but it cannot: {why}",
-        "remove the character from `output.secrets_dir`";
+        "remove the character from {from}";
     ComposeFileName { file: String } => InvalidPath, Error,
         "compose file name `{file}` must be a plain `.yml` file name",
         "use a name like `docker-compose.foundation.yml`";
@@ -260,6 +272,12 @@ kinds! {
     InvalidLabelKey { key: String } => InvalidName, Error,
         "label key `{key}` has characters Docker does not allow",
         "use reverse-DNS style keys such as `org.example.team`";
+    ReservedLabel { key: String } => InvalidName, Error,
+        "label `{key}` starts with `lucid-gen.`, the prefix of the labels lucid-gen sets on every service; Compose refuses a label set twice",
+        "give the label your own prefix, e.g. `org.example.{key}`";
+    LabelTwice { key: String } => InvalidName, Error,
+        "label `{key}` is also a system label, which every service carries; Compose refuses a label set twice",
+        "remove it from the service, or from `system.labels`";
     LabelNul { key: String } => EnvValue, Error,
         "label `{key}` holds a NUL byte",
         "remove the NUL byte";
@@ -362,6 +380,11 @@ kinds! {
         "env file `{file}` has a plain variable `{name}`, which `{service}` also receives as a secret ({read_at})",
         "remove the plain variable (the secret fills it in the container), or rename one of them";
     /// A service's own `environment` names a secret it receives.
+    /// `NAME_FILE` set by the model where lucid-gen sets it for a
+    /// `file-env` secret.
+    SetsSecretFileVariable { service: String, name: String, secret: String, by: String } => EnvConflict, Error,
+        "{by} sets `{name}`, but `{service}` receives secret `{secret}` as `file-env`, for which lucid-gen sets `{name}` to the mounted file; Compose refuses a variable set twice",
+        "rename the variable, or deliver `{secret}` `as: file` and set `{name}` yourself";
     EnvironmentReplacesSecret { service: String, name: String } => EnvConflict, Error,
         "`{service}` sets `{name}` in its environment and also receives secret `{name}` as a variable",
         "remove the variable from `environment`; the secret fills it";
@@ -457,9 +480,18 @@ kinds! {
     TargetUnreachable { service: String, target: String, file: String } => ConfigFile, Error,
         "config file `{file}` of `{service}` lists `{target}` as a target, but the two share no network",
         "put `{target}` on a network `{service}` joins (or the other way round), or rename `{target}`'s port if it is not meant to be a target";
-    MountTwice { service: String, target: String } => ConfigFile, Error,
-        "service `{service}` mounts two things at `{target}` (config files, secret files or volumes)",
+    /// `{{ host }}`/`{{ port }}` naming a service the file's service
+    /// cannot reach.
+    PlaceholderUnreachable { service: String, target: String, file: String, placeholder: String } => ConfigFile, Error,
+        "config file `{file}` of `{service}` names `{target}` in `{placeholder}`, but the two share no network, so whatever reads the file could not reach it",
+        "put `{target}` on a network `{service}` joins (or the other way round), or name a service it can reach";
+    MountTwice { service: String, target: String, spelled: String } => ConfigFile, Error,
+        "service `{service}` mounts two things at `{target}`{spelled} (config files, secret files, volumes and tmpfs mounts, compared as paths)",
         "give each mount its own path";
+    /// A mount below a file mount: the file is no directory.
+    MountUnderFile { service: String, target: String, file: String } => ConfigFile, Error,
+        "service `{service}` mounts something at `{target}`, below the file it mounts at `{file}` (a config or secret file), which is no directory",
+        "move one of the two mounts";
     OneShot { service: String, why: String } => OneShot, Error,
         "one-shot service `{service}` {why}",
         "a one-shot job (`run_once` or `initializes`) runs to completion: no ports, no health check, `restart` left to lucid-gen";
@@ -491,9 +523,11 @@ kinds! {
     InvalidVolumeName { name: String } => InvalidName, Error,
         "volume name `{name}` is not a valid Docker name",
         "use letters, digits, `_`, `.` and `-`";
-    VolumeTarget { target: String } => InvalidPath, Error,
-        "volume target `{target}` must be an absolute path",
-        "e.g. `/data/db`";
+    /// A mount point (volume, config file, secret file, tmpfs) that is not
+    /// one, and why.
+    MountPoint { what: &'static str, target: String, why: &'static str } => InvalidPath, Error,
+        "{what} `{target}` {why}",
+        "write an absolute path inside the container, e.g. `/data/db` or `/etc/app/app.conf`";
     MemorySize { value: String } => InvalidResource, Error,
         "`{value}` is not a memory size",
         "write it as Compose does: `512m`, `1g`, `1.5g`";
@@ -527,9 +561,6 @@ kinds! {
     WritableRootReason { service: String } => SecurityException, Error,
         "`{service}`: writable_root needs a reason",
         "state the reason in a sentence; it is written into the compose file next to the exception";
-    TmpfsNotAbsolute { path: String } => InvalidPath, Error,
-        "tmpfs `{path}` must be an absolute path",
-        "e.g. `/tmp`";
     UnknownCapability { cap: String } => SecurityException, Error,
         "`{cap}` is not a Linux capability",
         "use a name such as NET_BIND_SERVICE (see capabilities(7)), with or without one `CAP_` prefix";

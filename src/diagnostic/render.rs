@@ -42,7 +42,7 @@ pub fn human(d: &Diagnostic, color: bool) -> String {
 /// (null without a location), `message` and `help`.
 pub fn json(d: &Diagnostic) -> String {
     let at = d.location.as_ref();
-    serde_json::json!({
+    crate::escape::json_line(&serde_json::json!({
         "rule": d.rule().name(),
         "severity": d.severity().name(),
         "file": at.map(|l| escape_control(&l.file.display().to_string()).into_owned()),
@@ -50,8 +50,7 @@ pub fn json(d: &Diagnostic) -> String {
         "column": at.map(|l| l.col),
         "message": d.message(),
         "help": d.help(),
-    })
-    .to_string()
+    }))
 }
 
 /// `d` as a GitHub Actions workflow command:

@@ -126,12 +126,22 @@ impl Cmd {
     /// Runs to completion; a non-zero exit is an error carrying stderr.
     /// Returns stdout.
     pub fn run(&self) -> Result<String, DockerError> {
-        let out = self.output()?;
+        self.stdout_of(self.output()?)
+    }
+
+    /// Stdout of a finished run, or the failure carrying its stderr.
+    fn stdout_of(&self, out: Output) -> Result<String, DockerError> {
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
             Err(self.failed(&out))
         }
+    }
+
+    /// [`Cmd::run`] with `input` (an open file) on standard input.
+    pub fn run_with_input(&self, input: std::fs::File) -> Result<String, DockerError> {
+        let out = (self.command()?.stdin(input).output()).map_err(|e| self.not_found(e))?;
+        self.stdout_of(out)
     }
 
     /// Runs with stdout and stderr going straight to the user's terminal.

@@ -1,28 +1,22 @@
 //! dclint (docker-compose-linter, from npm) on one compose file: runs it
-//! with the settings in `dclint.yml` (style rules switched off or tuned,
-//! each with its reason), reads its JSON report, and keeps the findings
-//! the model does not accept. A dclint rule that checks the same thing as
-//! a compose-lint rule is accepted wherever the model accepts that
-//! compose-lint rule (`lint_exceptions`), so one stated reason covers both
-//! linters.
+//! with the settings in `dclint.yml` (two ordering rules switched off, each
+//! with its reason) and reads its JSON report. What the model accepts for
+//! the compose-lint rule that finds the same problem is written off in the
+//! compose file itself (`render::lint::written_off`), so dclint honours it
+//! at any settings and one stated reason covers both linters.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use super::{io_error, Cmd, DockerError};
-use crate::system::System;
+use crate::regular_file::{read_text, Follow};
 
 /// The settings `verify` runs dclint with.
 pub const SETTINGS: &str = include_str!("dclint.yml");
 
-/// dclint rule → the compose-lint rule that finds the same problem.
-pub const ACCEPTED_AS: &[(&str, &str)] = &[
-    // Both: a published port bound to every interface.
-    ("no-unbound-port-interfaces", "CL-0005"),
-    // Both: an image by a tag such as `latest` rather than a version.
-    ("service-image-require-explicit-tag", "CL-0004"),
-];
+/// dclint's JSON report on one compose file.
+const MAX_REPORT_BYTES: u64 = 64 << 20;
 
 /// A scratch directory holding the settings file and each report.
 pub struct Dclint {
@@ -55,14 +49,14 @@ impl Dclint {
             .arg(self.report_path())
     }
 
-    /// `None` when dclint finds nothing the model does not accept, else
-    /// one line per finding (`line:column severity rule: message`).
-    pub fn check(&self, system: &System, file: &Path) -> Result<Option<String>, DockerError> {
+    /// `None` when dclint finds nothing, else one line per finding
+    /// (`line:column severity rule: message`).
+    pub fn check(&self, file: &Path) -> Result<Option<String>, DockerError> {
         let report = self.report_path();
         let _ = std::fs::remove_file(&report);
         let cmd = self.cmd(file);
         let out = cmd.output()?;
-        let parsed = std::fs::read_to_string(&report)
+        let parsed = read_text(&report, Follow::NotLast, MAX_REPORT_BYTES)
             .ok()
             .and_then(|text| serde_json::from_str::<Value>(&text).ok());
         let Some(parsed) = parsed else {
@@ -77,25 +71,10 @@ impl Dclint {
             .flatten()
             .filter_map(|f| f["messages"].as_array())
             .flatten()
-            .filter(|m| !accepted(system, m))
             .map(describe)
             .collect();
         Ok((!findings.is_empty()).then(|| findings.join("\n")))
     }
-}
-
-/// Whether the model accepts this finding for its service (or everywhere).
-fn accepted(system: &System, finding: &Value) -> bool {
-    let rule = finding["rule"].as_str().unwrap_or_default();
-    let Some((_, id)) = ACCEPTED_AS.iter().find(|(r, _)| *r == rule) else {
-        return false;
-    };
-    let has = |list: &[(String, String)]| list.iter().any(|(k, _)| k == id);
-    let service = finding["data"]["serviceName"].as_str();
-    has(&system.lint_exceptions)
-        || service
-            .and_then(|name| system.services.iter().find(|s| s.name == name))
-            .is_some_and(|s| has(&s.lint_exceptions))
 }
 
 fn describe(finding: &Value) -> String {

@@ -92,7 +92,7 @@ pub enum ErrorKind {
         stderr: String,
     },
     /// Reading or writing a local file failed.
-    #[error("cannot {action} {}: {error}{help}", path.display())]
+    #[error("cannot {action} {}: {error}{help}", shown(path))]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -139,7 +139,7 @@ pub enum ErrorKind {
     #[error("{} image(s) are not on this Docker engine; nothing was saved:\n{}", missing.len(), missing.join("\n"))]
     ImagesAbsent { missing: Vec<String> },
     /// A loaded image whose ID is not the listed one.
-    #[error("{image} loaded from {file} has ID {loaded}, but {manifest} says {listed}")]
+    #[error("{image} loaded from {file} has ID {loaded}, but {manifest} says {listed}; its tags were put back as they were")]
     ImageIdMismatch {
         image: String,
         file: String,
@@ -148,10 +148,10 @@ pub enum ErrorKind {
         manifest: &'static str,
     },
     /// An image directory that fails its checks; nothing was loaded.
-    #[error("{} problem(s) in {}; no image was loaded:\n  {}\n  help: copy the directory `lucid-gen save` wrote again, whole", problems.len(), dir.display(), problems.join("\n  "))]
+    #[error("{} problem(s) in {}; no image was loaded:\n  {}\n  help: copy the directory `lucid-gen save` wrote again, whole", problems.len(), shown(dir), problems.join("\n  "))]
     ImageDir { dir: PathBuf, problems: Vec<String> },
     /// A list file of an image directory that lucid-gen did not write.
-    #[error("{} {what}", path.display())]
+    #[error("{} {what}", shown(path))]
     ImageList { path: PathBuf, what: String },
     /// A value the stand-in override or Dockerfile cannot hold.
     #[error("stand-in: cannot write {what} `{value}`: {why}")]
@@ -203,6 +203,11 @@ fn offered_keys(offered: &[String]) -> String {
         true => "no key ssh-keyscan could read".to_string(),
         false => offered.join(", "),
     }
+}
+
+/// A path as a message shows it: control characters escaped.
+fn shown(path: &std::path::Path) -> String {
+    crate::escape::escape_control(&path.to_string_lossy()).into_owned()
 }
 
 fn not_built_note(left: usize) -> String {
@@ -349,7 +354,7 @@ mod tests {
             (ErrorKind::ImagesAbsent { missing: vec![s("  x:1 (build it)")] }, 1,
              "1 image(s) are not on this Docker engine; nothing was saved:\n  x:1 (build it)"),
             (ErrorKind::ImageIdMismatch { image: s("x:1"), file: s("x.tar.gz"), loaded: s("sha256:b"), listed: s("sha256:a"), manifest: "images.json" }, 1,
-             "x:1 loaded from x.tar.gz has ID sha256:b, but images.json says sha256:a"),
+             "x:1 loaded from x.tar.gz has ID sha256:b, but images.json says sha256:a; its tags were put back as they were"),
             (ErrorKind::ImageDir { dir: "imgs".into(), problems: vec![s("a: missing")] }, 1,
              "1 problem(s) in imgs; no image was loaded:\n  a: missing\n  help: copy the directory `lucid-gen save` wrote again, whole"),
             (ErrorKind::ImageList { path: "imgs/SHA256SUMS".into(), what: s("line 2: not `<sha256>  <file>`") }, 1,

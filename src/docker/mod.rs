@@ -17,6 +17,7 @@ pub mod dclint;
 pub mod deploy;
 pub mod down;
 mod error;
+mod image_archive;
 pub mod inventory;
 pub mod layers;
 pub mod progress;

@@ -11,13 +11,17 @@
 //! written last, atomically, so a failed or killed run never leaves lists
 //! that vouch for a partial file.
 //!
-//! `load` checks every file against both lists before it loads anything:
-//! one missing, corrupted or unlisted file and nothing is loaded. Then one
-//! `docker load` per tarball, each image's ID compared with the manifest's.
+//! `load` checks every file against both lists and what each tarball holds
+//! against its entry (`archive.rs`) before it loads anything: one missing,
+//! corrupted or unlisted file, or an image or tag the entry does not list,
+//! and nothing is loaded. Then one `docker load` per tarball, reading the
+//! checked file on its standard input; each tag's image ID is compared with
+//! the manifest's, and a tag found on another image is put back where it
+//! was.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -371,7 +375,7 @@ fn commit(
     Ok(entries)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -382,67 +386,108 @@ fn io_error(what: &'static str, path: &Path, e: io::Error) -> DockerError {
 pub fn load(opts: &LoadOptions) -> Result<(), DockerError> {
     let entries = verify(&opts.dir)?;
     println!(
-        "load: {} file(s) in {} match {SUMS}",
+        "load: {} file(s) in {} match {SUMS} and hold only the images and tags {MANIFEST} lists",
         entries.len(),
-        opts.dir.display()
+        shown(&opts.dir.to_string_lossy())
     );
-    for e in &entries {
-        let cmd = Cmd::docker()
-            .arg("load")
-            .arg("-i")
-            .arg(opts.dir.join(&e.file));
+    for (e, file) in entries {
+        let path = opts.dir.join(&e.file);
         if opts.dry_run {
-            println!("{cmd}");
+            println!(
+                "{} < {}",
+                Cmd::docker().arg("load"),
+                shell_quote(&path.to_string_lossy())
+            );
             continue;
         }
-        cmd.run()?;
-        for image in std::iter::once(&e.image).chain(&e.tags) {
-            let id = Cmd::docker()
-                .args(["image", "inspect", "--format", "{{.Id}}"])
-                .arg(image)
-                .run()?;
-            if id.trim() != e.id {
-                return Err(ErrorKind::ImageIdMismatch {
-                    image: image.clone(),
-                    file: e.file.clone(),
-                    loaded: id.trim().to_string(),
-                    listed: e.id.clone(),
-                    manifest: MANIFEST,
-                }
-                .into());
-            }
-        }
-        println!("loaded {} ({})", e.image, e.platform);
+        load_one(&e, file)?;
+        println!("loaded {} ({})", shown(&e.image), shown(&e.platform));
     }
     Ok(())
 }
 
-/// Reads both lists and checks every file against them: the entries, or
-/// every problem at once (nothing is loaded then).
-pub fn verify(dir: &Path) -> Result<Vec<Entry>, DockerError> {
+/// Text from the lists, safe on a terminal.
+fn shown(text: &str) -> String {
+    crate::escape::escape_control(text).into_owned()
+}
+
+/// The image ID `reference` names on the engine, if any.
+fn engine_id(reference: &str) -> Result<Option<String>, DockerError> {
+    let out = Cmd::docker()
+        .args(["image", "inspect", "--format", "{{.Id}}"])
+        .arg(reference)
+        .output()?;
+    Ok(out
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()))
+}
+
+/// `docker load` of one checked tarball (its open file on standard input),
+/// then every listed tag's ID compared with the entry's. Should one differ
+/// (the archive was checked, so only a changed file or engine could make
+/// it), every tag is put back on the image it named before.
+fn load_one(e: &Entry, file: File) -> Result<(), DockerError> {
+    let refs: Vec<&String> = std::iter::once(&e.image).chain(&e.tags).collect();
+    let before = refs
+        .iter()
+        .map(|r| engine_id(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    Cmd::docker().arg("load").run_with_input(file)?;
+    for r in &refs {
+        let id = engine_id(r)?;
+        if id.as_deref() == Some(e.id.as_str()) {
+            continue;
+        }
+        for (r, old) in refs.iter().zip(&before) {
+            let undo = match old {
+                Some(old) => Cmd::docker().arg("tag").arg(old).arg(r.as_str()),
+                None => Cmd::docker().args(["image", "rm"]).arg(r.as_str()),
+            };
+            let _ = undo.output();
+        }
+        return Err(ErrorKind::ImageIdMismatch {
+            image: shown(r),
+            file: shown(&e.file),
+            loaded: shown(id.as_deref().unwrap_or("(none)")),
+            listed: shown(&e.id),
+            manifest: MANIFEST,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Reads both lists and checks every file against them and what it holds
+/// against its entry: the entries with their open files, or every problem
+/// at once (nothing is loaded then).
+pub fn verify(dir: &Path) -> Result<Vec<(Entry, File)>, DockerError> {
     let manifest = read_manifest(dir)?;
     let sums = read_sums(dir)?;
+    let listed: HashSet<String> = manifest.images.iter().map(|e| e.file.clone()).collect();
     let mut problems = Vec::new();
-    for e in &manifest.images {
+    let mut checked = Vec::new();
+    for e in manifest.images {
+        let file = shown(&e.file);
         if !plain_name(&e.file) {
-            problems.push(format!("{}: not a plain file name in {MANIFEST}", e.file));
+            problems.push(format!("{file}: not a plain file name in {MANIFEST}"));
             continue;
         }
         match sums.get(&e.file) {
             Some(sum) if *sum == e.sha256 => {}
-            Some(_) => problems.push(format!("{}: {SUMS} and {MANIFEST} disagree", e.file)),
-            None => problems.push(format!("{}: missing from {SUMS}", e.file)),
+            Some(_) => problems.push(format!("{file}: {SUMS} and {MANIFEST} disagree")),
+            None => problems.push(format!("{file}: missing from {SUMS}")),
         }
-        if let Some(problem) = check_file(&dir.join(&e.file), e) {
-            problems.push(format!("{}: {problem}", e.file));
+        match super::image_archive::check(&dir.join(&e.file), &e) {
+            Ok(open) => checked.push((e, open)),
+            Err(found) => problems.extend(found.iter().map(|p| format!("{file}: {p}"))),
         }
     }
-    let listed: HashSet<&str> = manifest.images.iter().map(|e| e.file.as_str()).collect();
-    for file in sums.keys().filter(|f| !listed.contains(f.as_str())) {
-        problems.push(format!("{file}: in {SUMS} but not in {MANIFEST}"));
+    for file in sums.keys().filter(|f| !listed.contains(*f)) {
+        problems.push(format!("{}: in {SUMS} but not in {MANIFEST}", shown(file)));
     }
     if problems.is_empty() {
-        return Ok(manifest.images);
+        return Ok(checked);
     }
     Err(ErrorKind::ImageDir {
         dir: dir.to_path_buf(),
@@ -454,37 +499,6 @@ pub fn verify(dir: &Path) -> Result<Vec<Entry>, DockerError> {
 /// A name without a directory part: the lists never point outside `dir`.
 fn plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
-}
-
-/// What is wrong with one tarball, if anything.
-fn check_file(path: &Path, e: &Entry) -> Option<String> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Some("missing".into()),
-        Err(err) => return Some(format!("cannot read it: {err}")),
-    };
-    let mut reader = BufReader::new(file);
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                size += n as u64;
-            }
-            Err(err) => return Some(format!("cannot read it: {err}")),
-        }
-    }
-    let sha = hex(&hasher.finalize());
-    if sha != e.sha256 {
-        return Some(format!(
-            "corrupted: sha256 {sha}, expected {} ({size} bytes, expected {})",
-            e.sha256, e.size
-        ));
-    }
-    None
 }
 
 fn read_manifest(dir: &Path) -> Result<Manifest, DockerError> {
@@ -522,18 +536,20 @@ fn read_sums(dir: &Path) -> Result<BTreeMap<String, String>, DockerError> {
     Ok(sums)
 }
 
+/// The lists are small: a larger one is not what `save` wrote.
+const MAX_LIST_BYTES: u64 = 16 << 20;
+
 fn read_list(path: &Path) -> Result<String, DockerError> {
-    std::fs::read_to_string(path).map_err(|error| {
-        let help = match error.kind() {
-            io::ErrorKind::NotFound => {
-                "\n  help: pass the directory `lucid-gen save --dir DIR` wrote"
-            }
+    use crate::regular_file::{read_text, Follow, ReadError};
+    read_text(path, Follow::Links, MAX_LIST_BYTES).map_err(|e| {
+        let help = match e {
+            ReadError::Missing => "\n  help: pass the directory `lucid-gen save --dir DIR` wrote",
             _ => "",
         };
         ErrorKind::Io {
             action: "read",
             path: path.to_path_buf(),
-            error,
+            error: e.into(),
             help,
         }
         .into()
@@ -544,14 +560,20 @@ fn read_list(path: &Path) -> Result<String, DockerError> {
 mod tests {
     use super::*;
 
-    fn entry(file: &str, bytes: &[u8]) -> Entry {
+    use crate::docker::image_archive::{fake_save, id_of};
+
+    /// A tarball holding image `config` as `example/<file>:1`, and its entry.
+    fn tarball(dir: &Path, file: &str, config: &[u8]) -> Entry {
+        let image = format!("example/{}:1", file.trim_end_matches(".tar.gz"));
+        let bytes = fake_save(&[(config, &[image.as_str()])]);
+        std::fs::write(dir.join(file), &bytes).unwrap();
         Entry {
-            image: "example/app:1".into(),
+            image,
             file: file.into(),
             size: bytes.len() as u64,
-            sha256: hex(&Sha256::digest(bytes)),
+            sha256: hex(&Sha256::digest(&bytes)),
             platform: "linux/amd64".into(),
-            id: "sha256:00".into(),
+            id: id_of(config),
             tags: Vec::new(),
         }
     }
@@ -568,19 +590,25 @@ mod tests {
         std::fs::write(dir.join(SUMS), sums).unwrap();
     }
 
+    fn verified(dir: &Path) -> Result<Vec<Entry>, String> {
+        verify(dir)
+            .map(|v| v.into_iter().map(|(e, _)| e).collect())
+            .map_err(|e| e.to_string())
+    }
+
     #[test]
     fn verify_accepts_matching_files_and_names_every_bad_one() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        std::fs::write(d.join("a.tar.gz"), b"alpha").unwrap();
-        std::fs::write(d.join("b.tar.gz"), b"bravo").unwrap();
-        let entries = [entry("a.tar.gz", b"alpha"), entry("b.tar.gz", b"bravo")];
+        let entries = [tarball(d, "a.tar.gz", b"{}"), tarball(d, "b.tar.gz", b"[]")];
         lists(d, &entries);
-        assert_eq!(verify(d).unwrap(), entries.to_vec());
+        assert_eq!(verified(d).unwrap(), entries.to_vec());
 
-        std::fs::write(d.join("a.tar.gz"), b"alphA").unwrap();
+        let mut bytes = std::fs::read(d.join("a.tar.gz")).unwrap();
+        bytes[20] ^= 1;
+        std::fs::write(d.join("a.tar.gz"), bytes).unwrap();
         std::fs::remove_file(d.join("b.tar.gz")).unwrap();
-        let err = verify(d).unwrap_err().to_string();
+        let err = verified(d).unwrap_err();
         assert!(err.contains("a.tar.gz: corrupted"), "{err}");
         assert!(err.contains("b.tar.gz: missing"), "{err}");
         assert!(err.contains("no image was loaded"), "{err}");
@@ -590,16 +618,45 @@ mod tests {
     fn verify_refuses_names_outside_the_directory_and_disagreeing_lists() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let mut outside = entry("../x.tar.gz", b"x");
+        let mut outside = tarball(d, "x.tar.gz", b"{}");
+        outside.file = "../x.tar.gz".into();
         lists(d, std::slice::from_ref(&outside));
-        let err = verify(d).unwrap_err().to_string();
+        let err = verified(d).unwrap_err();
         assert!(err.contains("../x.tar.gz: not a plain file name"), "{err}");
 
         outside.file = "x.tar.gz".into();
-        std::fs::write(d.join("x.tar.gz"), b"x").unwrap();
         lists(d, std::slice::from_ref(&outside));
         std::fs::write(d.join(SUMS), format!("{}  x.tar.gz\n", "0".repeat(64))).unwrap();
-        let err = verify(d).unwrap_err().to_string();
+        let err = verified(d).unwrap_err();
         assert!(err.contains("disagree"), "{err}");
+    }
+
+    /// A list or a tarball that is a FIFO or a link to an endless device
+    /// is refused at once, never read.
+    #[test]
+    fn verify_reads_only_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let entries = [tarball(d, "a.tar.gz", b"{}")];
+        lists(d, &entries);
+        std::fs::remove_file(d.join("a.tar.gz")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", d.join("a.tar.gz")).unwrap();
+        let err = verified(d).unwrap_err();
+        assert!(
+            err.contains("a.tar.gz: cannot read it: is a character device"),
+            "{err}"
+        );
+        for list in [SUMS, MANIFEST] {
+            let aside = d.join("aside");
+            std::fs::rename(d.join(list), &aside).unwrap();
+            std::os::unix::fs::symlink("/dev/zero", d.join(list)).unwrap();
+            let err = verified(d).unwrap_err();
+            assert!(
+                err.contains(list) && err.contains("character device"),
+                "{err}"
+            );
+            std::fs::remove_file(d.join(list)).unwrap();
+            std::fs::rename(&aside, d.join(list)).unwrap();
+        }
     }
 }

@@ -26,6 +26,7 @@ use super::{io_error, Cmd, DockerError, ErrorKind, Workspace};
 use crate::compose_files::ComposeFile;
 use crate::escape::Unrepresentable;
 use crate::escape::{docker_copy, docker_quoted, docker_word};
+use crate::regular_file::{self, Follow};
 use crate::render::probe_command;
 use crate::system::{Probe, Protocol, Service};
 
@@ -155,7 +156,8 @@ fn toolchain(wanted: &str) -> Result<Toolchain, String> {
             "qemu-x86_64",
         ),
     };
-    let emulation = fs::read_to_string(Path::new("/proc/sys/fs/binfmt_misc").join(binfmt))
+    let registered = Path::new("/proc/sys/fs/binfmt_misc").join(binfmt);
+    let emulation = regular_file::read_text(&registered, Follow::Links, 64 << 10)
         .is_ok_and(|s| s.starts_with("enabled"));
     if !emulation {
         return Err(format!(
@@ -439,9 +441,13 @@ fn dockerfile(service: Option<&Service>) -> Result<String, DockerError> {
     Ok(text)
 }
 
+/// The stand-in program, statically linked, is a few MiB.
+const MAX_BINARY_BYTES: u64 = 256 << 20;
+
 /// Builds (or finds) the image for one Dockerfile.
 fn image(binary: &Path, text: &str, platform: &str) -> Result<String, DockerError> {
-    let bytes = fs::read(binary).map_err(|e| io_error("read", binary, e))?;
+    let bytes = regular_file::read(binary, Follow::Links, MAX_BINARY_BYTES)
+        .map_err(|e| io_error("read", binary, e.into()))?;
     let tag = format!(
         "lucid-gen-standin:{}",
         fnv(&[&bytes, text.as_bytes(), platform.as_bytes()])

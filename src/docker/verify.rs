@@ -47,7 +47,7 @@ pub fn run(ws: &Workspace, source: &Path) -> Result<bool, DockerError> {
     let mut failed = 0;
     for check in &checks {
         let shown = display_path(&check.path, cwd.as_deref());
-        match outcome(ws, &dclint, check)? {
+        match outcome(&dclint, check)? {
             None => println!("ok    {shown}"),
             Some(message) => {
                 failed += 1;
@@ -123,7 +123,7 @@ fn checks(ws: &Workspace, source: &Path) -> Result<Vec<Check>, DockerError> {
 }
 
 /// `None` when the file passed every tool, else what each tool found.
-fn outcome(ws: &Workspace, dclint: &Dclint, check: &Check) -> Result<Option<String>, DockerError> {
+fn outcome(dclint: &Dclint, check: &Check) -> Result<Option<String>, DockerError> {
     if !check.path.is_file() {
         let hint = match check.hand_written {
             true => "a hand-written Dockerfile: give the source tree with `--source DIR`",
@@ -138,7 +138,7 @@ fn outcome(ws: &Workspace, dclint: &Dclint, check: &Check) -> Result<Option<Stri
     for tool in &check.tools {
         let found = match tool {
             Tool::Plain(cmd) => plain_outcome(cmd)?,
-            Tool::Dclint => dclint.check(&ws.system, &check.path)?,
+            Tool::Dclint => dclint.check(&check.path)?,
         };
         messages.extend(found);
     }

@@ -28,6 +28,7 @@
 //! No function outside this module quotes or escapes (a test in
 //! `tests/properties.rs` greps for them).
 
+mod config;
 mod docker;
 mod env;
 mod github;
@@ -44,6 +45,7 @@ mod yaml;
 
 use std::fmt;
 
+pub use config::{config_value, ConfigSyntax};
 pub use docker::{docker_copy, docker_quoted, docker_word, json_array, json_str};
 pub use docker::{DockerCopy, DockerJson, DockerWord};
 pub use env::{env_file_value, env_name, EnvName, EnvValue};
@@ -54,15 +56,15 @@ pub use hcl::{hcl_join, hcl_list, hcl_str, hcl_template, hcl_var_path, Hcl};
 pub use js::js_str;
 pub use python::python_str;
 pub use shell::{shell_quote, shell_word, ShellWord};
-pub use terminal::escape_control;
+pub use terminal::{escape_control, escape_control_lines, json_line};
 pub use workflow::{
     workflow_expr, workflow_static, workflow_str, workflow_value, WorkflowExpr, WorkflowPiece,
     WorkflowValue,
 };
 pub use xml::xml_text;
 pub use yaml::{
-    compose_list, compose_name, compose_required_variable, compose_str, compose_variable_path,
-    yaml_key, yaml_str, Yaml,
+    compose_list, compose_name, compose_port, compose_required_variable, compose_str,
+    compose_variable_path, yaml_key, yaml_str, Yaml,
 };
 
 /// Why a value cannot be written.

@@ -75,6 +75,13 @@ pub fn compose_variable_path(
     )))
 }
 
+/// A container port and protocol as an `expose:` entry: single-quoted, as
+/// linters expect ports (`'8080/tcp'`); digits and a fixed protocol name
+/// need no escaping there.
+pub fn compose_port(port: u16, protocol: &'static str) -> Yaml {
+    Yaml(format!("'{port}/{protocol}'"))
+}
+
 /// A flow-style YAML sequence of compose strings.
 pub fn compose_list(items: &[String]) -> Yaml {
     let parts: Vec<String> = items.iter().map(|s| compose_str(s).0).collect();
@@ -101,6 +108,49 @@ pub fn compose_name(value: &str) -> Yaml {
     } else {
         compose_str(value)
     }
+}
+
+/// Whether `s`, written bare as a whole YAML value, reads back as the
+/// string `s` under YAML 1.1 and 1.2: no indicator first, no `: ` or ` #`
+/// inside, no flow punctuation, not a bool, null or number. (A generated
+/// base64 or hex secret does.)
+pub fn reads_back_plain(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    let indicator = ",[]{}#&*!|>'\"%@`".contains(first)
+        || (matches!(first, '-' | '?' | ':') && (s.len() == 1 || s[1..].starts_with(' ')));
+    let words = [
+        "y", "n", "yes", "no", "true", "false", "on", "off", "null", "~",
+    ];
+    !indicator
+        && !first.is_whitespace()
+        && !s.ends_with(char::is_whitespace)
+        && !s.ends_with(':')
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.contains([',', '[', ']', '{', '}'])
+        && !words.iter().any(|w| w.eq_ignore_ascii_case(s))
+        && !reads_as_number(s)
+}
+
+/// Whether YAML 1.1 or 1.2 could read `s` as a number (conservative: any
+/// text of digits and `_ . : e + -` is one).
+fn reads_as_number(s: &str) -> bool {
+    let t = s.strip_prefix(['+', '-']).unwrap_or(s).to_ascii_lowercase();
+    let all = |rest: &str, ok: fn(char) -> bool| !rest.is_empty() && rest.chars().all(ok);
+    if matches!(t.as_str(), ".inf" | ".nan") {
+        return true;
+    }
+    if let Some(rest) = t.strip_prefix("0x") {
+        return all(rest, |c| c.is_ascii_hexdigit() || c == '_');
+    }
+    if let Some(rest) = t.strip_prefix("0o").or_else(|| t.strip_prefix("0b")) {
+        return all(rest, |c| c.is_ascii_digit() || c == '_');
+    }
+    t.chars().any(|c| c.is_ascii_digit())
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || "_.:e+-".contains(c))
 }
 
 /// Whether `s` written plain reads back as the string `s` under YAML 1.1

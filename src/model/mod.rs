@@ -18,6 +18,7 @@ pub use source::{SourceFile, YamlPath};
 
 use crate::diagnostic::{Diagnostic, Kind, Location, Rule};
 use crate::parallel;
+use crate::regular_file::{self, Follow, ReadError};
 
 /// Model files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -55,9 +56,22 @@ impl std::fmt::Display for LoadError {
     }
 }
 
-/// Lists the model files under `dir`: every `*.yaml` / `*.yml`, recursively,
-/// sorted by path so the merge order never depends on the file system.
-fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+/// What the walk of the model directory found: the model files, sorted by
+/// path so the merge order never depends on the file system, and the
+/// links (to a file or a directory) whose target is outside the model
+/// directory, with that target.
+struct Found {
+    files: Vec<PathBuf>,
+    outside: Vec<(PathBuf, PathBuf)>,
+}
+
+/// Lists the model files under `dir`: every `*.yaml` / `*.yml`,
+/// recursively, following links inside the model directory (but not
+/// loops). A link whose target lies outside it is not followed or read:
+/// diagnostics quote the files they are about, and only the model's own
+/// files may be quoted (a link to a private key would otherwise be
+/// printed, in CI logs and pull-request annotations too).
+fn model_files(dir: &Path) -> Result<Found, LoadError> {
     let io_err = |path: &Path, error| LoadError::Io {
         path: path.to_path_buf(),
         error,
@@ -69,7 +83,11 @@ fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
             io::Error::new(io::ErrorKind::InvalidInput, "not a directory"),
         ));
     }
-    let mut found = Vec::new();
+    let root = fs::canonicalize(dir).map_err(|e| io_err(dir, e))?;
+    let mut found = Found {
+        files: Vec::new(),
+        outside: Vec::new(),
+    };
     let mut pending = vec![dir.to_path_buf()];
     let mut visited = std::collections::HashSet::new();
     while let Some(current) = pending.pop() {
@@ -86,18 +104,25 @@ fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
                 path.extension().and_then(|e| e.to_str()),
                 Some("yaml" | "yml")
             );
-            if is_dir && !named_like_model {
-                pending.push(path);
-            } else if matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml")
-            ) {
-                found.push(path);
+            if !is_dir && !named_like_model {
+                continue;
+            }
+            // A dangling link or a loop is the file reader's to report.
+            if let Ok(target) = fs::canonicalize(&path) {
+                if !target.starts_with(&root) {
+                    found.outside.push((path, target));
+                    continue;
+                }
+            }
+            match is_dir && !named_like_model {
+                true => pending.push(path),
+                false => found.files.push(path),
             }
         }
     }
-    found.sort();
-    if found.is_empty() {
+    found.files.sort();
+    found.outside.sort();
+    if found.files.is_empty() && found.outside.is_empty() {
         return Err(io_err(
             dir,
             io::Error::new(
@@ -109,17 +134,37 @@ fn model_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(found)
 }
 
+/// `link-outside-model` for each link leaving the model directory, at the
+/// link: named, never read.
+fn outside_links(outside: &[(PathBuf, PathBuf)]) -> Vec<Diagnostic> {
+    let at = |path: &Path| Location {
+        file: path.to_path_buf(),
+        line: 1,
+        col: 1,
+        line_text: None,
+    };
+    (outside.iter())
+        .map(|(link, target)| {
+            let target = target.display().to_string();
+            Diagnostic::new(Kind::LinkOutsideModel { target }).at(Some(at(link)))
+        })
+        .collect()
+}
+
 /// Loads every model file under `dir`.
 pub fn load_dir(dir: &Path) -> Result<LoadedModel, LoadError> {
-    let paths = model_files(dir)?;
+    let Found {
+        files: paths,
+        outside,
+    } = model_files(dir)?;
     // Speed: files are read and parsed on every core at once (parsing is
     // most of the time on large models); results are taken in path order,
     // so diagnostics and the first I/O error are those a sequential loop
     // would give.
-    let results = parallel::map(&paths, load_file);
+    let results = parallel::map(&paths, |p| load_file(p));
     let mut files = Vec::new();
     let mut fragments = Vec::new();
-    let mut diagnostics = Vec::new();
+    let mut diagnostics = outside_links(&outside);
     for result in results {
         let (parsed, mut found) = result?;
         diagnostics.append(&mut found);
@@ -140,27 +185,31 @@ pub fn load_dir(dir: &Path) -> Result<LoadedModel, LoadError> {
 type FileResult = (Option<(SourceFile, Option<raw::Fragment>)>, Vec<Diagnostic>);
 
 /// Reads and parses one model file.
-fn load_file(path: &PathBuf) -> Result<FileResult, LoadError> {
+fn load_file(path: &Path) -> Result<FileResult, LoadError> {
     let io = |error| LoadError::Io {
-        path: path.clone(),
+        path: path.to_path_buf(),
         error,
     };
-    let size = regular_file_size(path).map_err(io)?;
-    if size > MAX_FILE_BYTES {
+    let opened = match regular_file::open(path, Follow::Links) {
+        Ok(opened) => opened,
+        Err(ReadError::Directory) => return Err(io(not_a_model_file("a directory"))),
+        Err(ReadError::NotRegular(kind)) => return Err(io(not_a_model_file(kind))),
+        Err(e) => return Err(io(e.into())),
+    };
+    if opened.size > MAX_FILE_BYTES {
         let d = at_start(
             path,
             Kind::FileTooLarge {
-                size,
+                size: opened.size,
                 limit: MAX_FILE_BYTES,
             },
         );
         return Ok((None, vec![d]));
     }
-    let file = fs::File::open(path).map_err(io)?;
-    match read_text(path, file).map_err(io)? {
+    match read_text(path, opened.file).map_err(io)? {
         Err(refused) => Ok((None, vec![refused])),
         Ok(text) => {
-            let (file, fragment, found) = parse_file(path.clone(), text);
+            let (file, fragment, found) = parse_file(path.to_path_buf(), text);
             Ok((Some((file, fragment)), found))
         }
     }
@@ -196,23 +245,14 @@ fn at_start(path: &Path, kind: Kind) -> Diagnostic {
     }))
 }
 
-/// The size of `path`, which must be a regular file: a FIFO would block
-/// forever, a device never end, a directory named `x.yaml` (what Docker
-/// leaves for a missing bind-mounted file) hide a mistake.
-fn regular_file_size(path: &Path) -> std::io::Result<u64> {
-    let meta = fs::metadata(path)?;
-    if meta.is_file() {
-        return Ok(meta.len());
-    }
-    let what = if meta.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file"
-    };
-    Err(std::io::Error::new(
+/// A model file must be a regular file: a FIFO would block forever, a
+/// device never end, a directory named `x.yaml` (what Docker leaves for a
+/// missing bind-mounted file) hide a mistake.
+fn not_a_model_file(what: &str) -> std::io::Error {
+    std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
-        format!("{what}; model files must be regular *.yaml or *.yml files"),
-    ))
+        format!("{what}, not a regular file; model files must be regular *.yaml or *.yml files"),
+    )
 }
 
 /// `not-utf8`, at the first byte that is not.
@@ -280,6 +320,7 @@ fn typed_diagnostic(file: &SourceFile, err: &typed::Error) -> Diagnostic {
         Problem::MissingField { .. } => Kind::MissingKey { message },
         Problem::DuplicateField { .. } => Kind::DuplicateField { message },
         Problem::WrongType { .. } => Kind::WrongType { message },
+        Problem::TooMuchText { limit } => Kind::AliasesTooLarge { limit: *limit },
         Problem::Other { .. } => Kind::NotAModel { message },
     };
     Diagnostic::new(kind).at(Some(location))

@@ -40,11 +40,23 @@ pub enum Problem {
     WrongType {
         message: String,
     },
+    /// Its scalars, aliases expanded, hold more text than [`MAX_TEXT_BYTES`].
+    TooMuchText {
+        limit: u64,
+    },
     /// Anything else serde or serde_yaml refused.
     Other {
         message: String,
     },
 }
+
+/// The most scalar text (keys and values, every alias expanded) one file
+/// may hold: twice the largest file the loader reads. serde_yaml bounds
+/// how often an alias is replayed, not how large what it replays is, so
+/// one long anchored string aliased ten thousand times would otherwise
+/// become gigabytes of `String`s; this stops the read at the alias that
+/// crosses the line.
+pub const MAX_TEXT_BYTES: u64 = 16 << 20;
 
 /// A problem and the node it is about.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +106,10 @@ impl fmt::Display for Problem {
             Problem::MissingField { field } => write!(f, "missing field `{field}`"),
             Problem::DuplicateField { field } => write!(f, "duplicate field `{field}`"),
             Problem::WrongType { message } | Problem::Other { message } => f.write_str(message),
+            Problem::TooMuchText { limit } => write!(
+                f,
+                "with its aliases expanded, this file holds more than {limit} bytes of text"
+            ),
         }
     }
 }
@@ -173,6 +189,8 @@ struct Ctx {
     type_error: bool,
     /// The document's first request was made.
     started: bool,
+    /// Scalar text read so far, aliases expanded.
+    text_bytes: u64,
 }
 
 thread_local! {
@@ -303,15 +321,15 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Vis<V> {
         visit_bytes(&[u8]); visit_borrowed_bytes(&'de [u8]); visit_byte_buf(Vec<u8>);
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
-        note_key(v);
+        read_text(v)?;
         self.0.visit_str::<Error>(v).map_err(stash)
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<V::Value, E> {
-        note_key(v);
+        read_text(v)?;
         self.0.visit_borrowed_str::<Error>(v).map_err(stash)
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
-        note_key(&v);
+        read_text(&v)?;
         self.0.visit_string::<Error>(v).map_err(stash)
     }
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
@@ -337,13 +355,22 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Vis<V> {
     }
 }
 
-/// Keeps the text of a mapping key being read, for the path of its value.
-fn note_key(text: &str) {
-    with(|c| {
+/// Counts a scalar's text against [`MAX_TEXT_BYTES`] and keeps the text
+/// of a mapping key being read, for the path of its value.
+fn read_text<E: de::Error>(text: &str) -> Result<(), E> {
+    let within = with(|c| {
+        c.text_bytes += text.len() as u64;
         if c.reading_key {
             c.key = Some(text.to_string());
         }
+        c.text_bytes <= MAX_TEXT_BYTES
     });
+    match within {
+        true => Ok(()),
+        false => Err(stash(Error::new(Problem::TooMuchText {
+            limit: MAX_TEXT_BYTES,
+        }))),
+    }
 }
 
 struct Seq<A> {

@@ -2,10 +2,10 @@
 
 use askama::Template;
 
-use super::{delivery, probe_command, service_labels, template_error, RenderError};
+use super::{delivery, lint, probe_command, service_labels, template_error, RenderError};
 use crate::compose_files::{relative_path, ComposeFile, NetworkUse};
 use crate::escape::{
-    comment, compose_list, compose_name, compose_required_variable, compose_str,
+    comment, compose_list, compose_name, compose_port, compose_required_variable, compose_str,
     compose_variable_path, yaml_key, yaml_str, Comment, Yaml,
 };
 use crate::system::{Delivery, ExternalPort, ExternalService, Protocol, Service, System};
@@ -74,6 +74,10 @@ struct ServiceView {
     replicas: Option<u32>,
     /// (context, dockerfile) in a variant that builds.
     build: Option<(Yaml, Yaml)>,
+    /// dclint findings the model accepts, written off above `image:` and
+    /// `ports:` (see [`lint::written_off`]).
+    image_written_off: Option<lint::WrittenOff>,
+    ports_written_off: Option<lint::WrittenOff>,
 }
 
 struct NetworkView {
@@ -331,17 +335,7 @@ fn service_view(system: &System, plan: &ComposeFile, index: usize) -> ServiceVie
         env_files.push(from_compose(&delivery::secrets_env_path(system, s)));
     }
     let (ports, expose) = port_views(s);
-    let healthcheck = s.health.as_ref().map(|h| {
-        let mut test = vec!["CMD".to_string()];
-        test.extend(probe_command(s).unwrap_or_default());
-        HealthView {
-            test: compose_list(&test),
-            interval: compose_name(&h.interval),
-            timeout: compose_name(&h.timeout),
-            retries: h.retries,
-            start_period: compose_name(&h.start_period),
-        }
-    });
+    let healthcheck = health_view(s);
     let mut limits = Vec::new();
     if let Some(cpus) = s.resources.cpus {
         limits.push(("cpus", compose_str(&cpus.to_string())));
@@ -349,17 +343,36 @@ fn service_view(system: &System, plan: &ComposeFile, index: usize) -> ServiceVie
     if let Some(memory) = &s.resources.memory {
         limits.push(("memory", compose_str(memory)));
     }
+    // A port without an interface is one dclint flags.
+    let ports_written_off = (ports.iter().any(|p: &PortView| p.host_ip.is_none()))
+        .then(|| lint::written_off(system, s, "no-unbound-port-interfaces"))
+        .flatten();
     ServiceView {
         name: yaml_key(&s.name),
         comments,
         env_files,
         ports,
+        ports_written_off,
         expose,
         depends_on,
         healthcheck,
         limits,
         ..plain_view(system, s)
     }
+}
+
+/// The service's `healthcheck:`, its probe in exec form.
+fn health_view(s: &Service) -> Option<HealthView> {
+    let h = s.health.as_ref()?;
+    let mut test = vec!["CMD".to_string()];
+    test.extend(probe_command(s).unwrap_or_default());
+    Some(HealthView {
+        test: compose_list(&test),
+        interval: compose_name(&h.interval),
+        timeout: compose_name(&h.timeout),
+        retries: h.retries,
+        start_period: compose_name(&h.start_period),
+    })
 }
 
 /// The comment a dependant of an external service carries: Compose neither
@@ -419,7 +432,7 @@ fn port_views(s: &Service) -> (Vec<PortView>, Vec<Yaml>) {
         .ports
         .iter()
         .filter(|p| p.host.is_none())
-        .map(|p| compose_str(&format!("{}/{}", p.container.0, protocol(p))))
+        .map(|p| compose_port(p.container.0, protocol(p)))
         .collect();
     (ports, expose)
 }
@@ -557,6 +570,8 @@ fn plain_view(system: &System, s: &Service) -> ServiceView {
             .map(|m| compose_str(m)),
         replicas: (s.replicas != 1).then_some(s.replicas),
         build: build_view(system, s),
+        image_written_off: lint::written_off(system, s, "service-image-require-explicit-tag"),
+        ports_written_off: None,
         // The content hashes `plan` compares: containers only, not images.
         labels: kv(&[
             service_labels(system, s),

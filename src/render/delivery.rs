@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use super::hashed_password::{salt_for, tor_hashed_password};
 use super::{env, output_path, RenderError};
+use crate::escape::{config_value, ConfigSyntax, Unrepresentable};
 use crate::output::{self, OutputFile};
 use crate::secrets::SecretValues;
 use crate::system::{ConfigFile, Delivery, Piece, Service, System};
@@ -49,21 +50,35 @@ pub fn config_path(system: &System, service: &Service, file: &ConfigFile) -> Pat
     }
 }
 
-/// The compose name of config file `index` of `service`, unique in every
-/// compose file: `<service>.<file name>`, numbered when a service has two
-/// files of one name. Secret names are variable names, without a dot, so
-/// the two never meet.
-pub fn config_key(service: &Service, index: usize) -> String {
-    let base = |i: usize| {
-        let t = &service.config_files[i].target;
-        t.rsplit('/').next().unwrap_or(t).to_string()
-    };
-    let name = base(index);
-    let same = (0..index).filter(|&i| base(i) == name).count();
-    match same {
-        0 => format!("{}.{name}", service.name),
-        n => format!("{}.{name}.{}", service.name, n + 1),
+/// The compose names of the config files of `service`, in order, each
+/// unique in every compose file and a valid Compose `configs:`/`secrets:`
+/// key (`[a-zA-Z0-9._-]+`): `<service>.<file name>`, every other character
+/// of the file name (`@`, `+`, a space, non-ASCII) written `_`, numbered
+/// `.2`, `.3`, … past the first key taken. Secret names are variable
+/// names, without a dot, so the two never meet.
+pub fn config_keys(service: &Service) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for f in &service.config_files {
+        let name = f.target.rsplit('/').next().unwrap_or(&f.target);
+        let name: String = name
+            .chars()
+            .map(
+                |c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    true => c,
+                    false => '_',
+                },
+            )
+            .collect();
+        let base = format!("{}.{name}", service.name);
+        let mut key = base.clone();
+        let mut n = 1;
+        while keys.contains(&key) {
+            n += 1;
+            key = format!("{base}.{n}");
+        }
+        keys.push(key);
     }
+    keys
 }
 
 /// One file a service's containers bind-mount: its name in the compose
@@ -90,8 +105,9 @@ pub fn mounts(system: &System, service: &Service) -> Vec<Mount> {
             secret: true,
         })
     });
-    let configs = service.config_files.iter().enumerate().map(|(j, f)| Mount {
-        key: config_key(service, j),
+    let keys = config_keys(service);
+    let configs = service.config_files.iter().zip(keys).map(|(f, key)| Mount {
+        key,
         path: config_path(system, service, f),
         target: f.target.clone(),
         secret: f.secret_bearing(),
@@ -164,7 +180,7 @@ pub fn render_all(
             out.push((secrets_env_path(system, s), output::private(text)));
         }
         for f in &s.config_files {
-            let text = fill(system, &f.pieces, secrets)?;
+            let text = fill(system, s, f, secrets)?;
             let file = match f.secret_bearing() {
                 true => output::mounted(text),
                 false => output::public(text),
@@ -189,13 +205,34 @@ fn value<'s>(system: &System, i: usize, secrets: &'s SecretValues) -> Result<&'s
         .ok_or_else(|| RenderError::MissingSecret(name.clone()))
 }
 
-/// A config file's text: its pieces, secrets filled in.
-fn fill(system: &System, pieces: &[Piece], secrets: &SecretValues) -> Result<String, RenderError> {
+/// A config file's text: its pieces, secrets filled in, each escaped for
+/// where it stands in the file's syntax or refused
+/// ([`RenderError::SecretInConfig`], the value never shown).
+fn fill(
+    system: &System,
+    service: &Service,
+    file: &ConfigFile,
+    secrets: &SecretValues,
+) -> Result<String, RenderError> {
+    let syntax = ConfigSyntax::of(&file.target);
     let mut text = String::new();
-    for piece in pieces {
+    for piece in &file.pieces {
         match piece {
             Piece::Text(t) => text.push_str(t),
-            Piece::Secret(i) => text.push_str(value(system, *i, secrets)?),
+            Piece::Secret(i) => {
+                let line = text.rsplit('\n').next().unwrap_or("");
+                let value = value(system, *i, secrets)?;
+                let written =
+                    config_value(value, syntax, line).map_err(|Unrepresentable(why)| {
+                        RenderError::SecretInConfig {
+                            secret: system.secrets[*i].name.clone(),
+                            service: service.name.clone(),
+                            target: file.target.clone(),
+                            why,
+                        }
+                    })?;
+                text.push_str(&written);
+            }
             Piece::TorHashedPassword(i) => {
                 let v = value(system, *i, secrets)?.as_bytes();
                 text.push_str(&tor_hashed_password(v, salt_for(v)));

@@ -1,17 +1,50 @@
 //! `.compose-lint.yml`: the compose linter findings the model accepts,
-//! each with its reason, beside the compose files.
+//! each with its reason, beside the compose files; and, for dclint, the
+//! same acceptances written into the compose files themselves
+//! ([`written_off`]).
 
 use askama::Template;
 
 use super::{template_error, RenderError};
-use crate::escape::{yaml_key, yaml_str, Yaml};
-use crate::system::System;
+use crate::escape::{comment, yaml_key, yaml_str, Comment, Yaml};
+use crate::system::{Service, System};
 
 /// The config file's name, in the compose directory.
 pub const FILE: &str = ".compose-lint.yml";
 
 /// compose-lint's rule for a service that runs as root.
 const EXPLICIT_ROOT: &str = "CL-0018";
+
+/// dclint rule → the compose-lint rule that finds the same problem.
+pub const DCLINT_SAME_AS: &[(&str, &str)] = &[
+    // Both: a published port bound to every interface.
+    ("no-unbound-port-interfaces", "CL-0005"),
+    // Both: an image by a tag such as `latest` rather than a version.
+    ("service-image-require-explicit-tag", "CL-0004"),
+];
+
+/// A dclint rule written off on the line it is about, because the model
+/// accepts the compose-lint rule that finds the same: the template writes
+/// `# <reason>` then `# dclint disable-line <rule>` above that line, so
+/// dclint at its default settings agrees with `verify`.
+pub struct WrittenOff {
+    pub reason: Comment,
+    pub rule: &'static str,
+}
+
+/// `dclint_rule` written off for service `s`, when the model accepts its
+/// compose-lint equivalent for `s` (or for every service).
+pub fn written_off(system: &System, s: &Service, dclint_rule: &'static str) -> Option<WrittenOff> {
+    let (_, id) = DCLINT_SAME_AS.iter().find(|(r, _)| *r == dclint_rule)?;
+    let reason = (s.lint_exceptions.iter())
+        .chain(&system.lint_exceptions)
+        .find(|(k, _)| k == id)
+        .map(|(_, reason)| reason)?;
+    Some(WrittenOff {
+        reason: comment(&format!("{id} accepted: {reason}")),
+        rule: dclint_rule,
+    })
+}
 
 struct RuleView {
     id: Yaml,

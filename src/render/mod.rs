@@ -42,6 +42,16 @@ pub enum RenderError {
     },
     #[error("secret `{0}` has no value")]
     MissingSecret(String),
+    /// A secret's value (an operator's: generated ones always fit) that
+    /// cannot stand where a config file's placeholder puts it. The value
+    /// is never shown.
+    #[error("secret `{secret}` cannot go into config file `{target}` of service `{service}`: its value (not shown) {why}\n  help: supply a value without that, or move the placeholder in the config file")]
+    SecretInConfig {
+        secret: String,
+        service: String,
+        target: String,
+        why: &'static str,
+    },
     /// Validation should have refused the value; rendering refuses it
     /// rather than writing something else.
     #[error("{what} cannot be written: {why}")]
@@ -289,6 +299,11 @@ fn gitignore(outputs: &Outputs) -> Result<OutputFile, RenderError> {
     }
     Ok(output::public(text))
 }
+
+/// The prefix of the labels lucid-gen puts on every service (system, phase,
+/// plane, input hashes): a model's label may not start with it, or one
+/// `labels:` mapping would hold a key twice.
+pub const OWN_LABEL_PREFIX: &str = "lucid-gen.";
 
 /// Labels every service carries: the system's, then lucid-gen's own, then
 /// the service's.

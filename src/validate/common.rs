@@ -6,9 +6,10 @@ use indexmap::IndexMap;
 use crate::diagnostic::Kind;
 
 use super::location::At;
-use super::merge::Section;
+use super::merge::{Merged, Section};
 use super::names::{self, suggest};
 use super::Validator;
+use crate::render::OWN_LABEL_PREFIX as RESERVED_LABELS;
 
 impl<'a> Validator<'a> {
     /// Linter rules accepted with a reason: `CL-0019: "why"`.
@@ -41,6 +42,21 @@ impl<'a> Validator<'a> {
             .collect()
     }
 
+    /// A service label that is also a system label: both would be keys
+    /// of one `labels:` mapping, which Compose refuses.
+    pub(super) fn labels_apart_from_system(
+        &mut self,
+        m: &Merged<'a>,
+        labels: &IndexMap<String, String>,
+        at: &At,
+    ) {
+        let Some(system) = &m.system else { return };
+        for key in labels.keys().filter(|k| system.def.labels.contains_key(*k)) {
+            let kind = Kind::LabelTwice { key: key.clone() };
+            self.report_at_key(&at.key(key.as_str()), kind);
+        }
+    }
+
     pub(super) fn labels(
         &mut self,
         labels: &IndexMap<String, String>,
@@ -59,6 +75,10 @@ impl<'a> Validator<'a> {
                     },
                     Kind::InvalidLabelKey { key: key.clone() },
                 );
+            }
+            if key.starts_with(RESERVED_LABELS) {
+                let at = at.key(key.as_str());
+                self.report_at_key(&at, Kind::ReservedLabel { key: key.clone() });
             }
             if value.contains('\0') {
                 self.report(

@@ -38,7 +38,9 @@ impl<'a> Validator<'a> {
             }
             let target = match &u.target {
                 Some(t) => {
-                    self.container_path(t, &at.key("target"));
+                    if u.delivery != raw::DeliveryDef::Env {
+                        self.mount_point("secret file target", t, &at.key("target"));
+                    }
                     t.clone()
                 }
                 None => default_secret_target(&u.name),
@@ -76,13 +78,21 @@ impl<'a> Validator<'a> {
         found
     }
 
-    /// A mount point: an absolute path without line breaks.
-    fn container_path(&mut self, target: &str, at: &At) {
-        if !names::is_container_path(target) {
-            let kind = Kind::VolumeTarget {
-                target: target.to_string(),
-            };
-            self.report(at, kind);
+    /// `what` (a volume target, a config or secret file target, a tmpfs)
+    /// at `at` is a mount point; its normalised spelling.
+    pub(super) fn mount_point(
+        &mut self,
+        what: &'static str,
+        target: &str,
+        at: &At,
+    ) -> Option<String> {
+        match names::mount_point(target) {
+            Ok(normal) => Some(normal),
+            Err(why) => {
+                let target = target.to_string();
+                self.report(at, Kind::MountPoint { what, target, why });
+                None
+            }
         }
     }
 
@@ -97,7 +107,7 @@ impl<'a> Validator<'a> {
         let mut out = Vec::new();
         for (i, f) in d.def.config_files.iter().enumerate() {
             let at = d.at(&p().key("config_files").index(i));
-            self.container_path(&f.target, &at.key("target"));
+            self.mount_point("config file target", &f.target, &at.key("target"));
             let ctx = Ctx {
                 m,
                 service: name,
@@ -116,23 +126,52 @@ impl<'a> Validator<'a> {
         out
     }
 
-    /// `mount-twice`: config files, secret files and volumes each need a
-    /// path of their own.
+    /// Config files, secret files, volumes and tmpfs mounts each need a
+    /// path of their own, compared normalised (`/a//b/` is `/a/b`); and
+    /// nothing may be mounted below a file mount (a config or secret
+    /// file), which is no directory.
     pub(super) fn distinct_mounts(&mut self, d: &ServiceDef<'a>, s: &Service) {
-        let mut seen: Vec<&str> = Vec::new();
-        let secret_files = s.secrets.iter().filter_map(|u| u.delivery.target());
-        let configs = s.config_files.iter().map(|f| f.target.as_str());
-        let volumes = s.volumes.iter().map(|v| v.target.as_str());
-        for target in secret_files.chain(configs).chain(volumes) {
-            let normal = target.trim_end_matches('/');
-            if seen.contains(&normal) {
+        let files = (s.secrets.iter().filter_map(|u| u.delivery.target()))
+            .chain(s.config_files.iter().map(|f| f.target.as_str()))
+            .map(|t| (t, true));
+        let dirs = (s.volumes.iter().map(|v| v.target.as_str()))
+            .chain(s.security.tmpfs.iter().map(String::as_str))
+            .map(|t| (t, false));
+        let mut seen: Vec<(String, &str, bool)> = Vec::new();
+        for (target, file) in files.chain(dirs) {
+            let Ok(normal) = names::mount_point(target) else {
+                continue; // already `invalid-path`
+            };
+            let service = s.name.clone();
+            if let Some((_, other, _)) = seen.iter().find(|(n, ..)| *n == normal) {
+                let spelled = match *other == target {
+                    true => String::new(),
+                    false => format!(", spelled `{other}` the first time"),
+                };
+                let target = target.to_string();
                 let kind = Kind::MountTwice {
-                    service: s.name.clone(),
-                    target: target.to_string(),
+                    service,
+                    target,
+                    spelled,
+                };
+                self.report_at_key(&d.here(), kind);
+            } else if let Some((inner, outer)) = seen.iter().find_map(|(n, t, f)| {
+                // Below a file mount seen before, or a file mount above one.
+                match (*f && normal.starts_with(&format!("{n}/")), file) {
+                    (true, _) => Some((target, *t)),
+                    (false, true) if n.starts_with(&format!("{normal}/")) => Some((*t, target)),
+                    _ => None,
+                }
+            }) {
+                let (target, file) = (inner.to_string(), outer.to_string());
+                let kind = Kind::MountUnderFile {
+                    service,
+                    target,
+                    file,
                 };
                 self.report_at_key(&d.here(), kind);
             }
-            seen.push(normal);
+            seen.push((normal, target, file));
         }
     }
 
@@ -244,11 +283,16 @@ impl<'a> Validator<'a> {
                 .placeholder_secret(ctx, name)
                 .map(Piece::TorHashedPassword),
             ["secret-file", name] => return self.secret_file(ctx, name),
-            ["port", service, port] => port_of(m, service, port).map(Piece::Text),
-            ["host", service] => m
-                .services
-                .contains_key(*service)
-                .then(|| Piece::Text(service.to_string())),
+            ["port", service, port] => {
+                let found = port_of(m, service, port).map(Piece::Text);
+                self.reachable(ctx, &shown, service, found.is_some());
+                found
+            }
+            ["host", service] => {
+                let found = m.services.contains_key(*service);
+                self.reachable(ctx, &shown, service, found);
+                found.then(|| Piece::Text(service.to_string()))
+            }
             ["subnet", network] => m
                 .networks
                 .get(*network)
@@ -303,19 +347,34 @@ impl<'a> Validator<'a> {
 }
 
 impl<'a> Validator<'a> {
+    /// Whether `target` (a service a placeholder names) and the config
+    /// file's service share a network, as `{{ targets }}` requires too:
+    /// whatever reads the file could not reach it otherwise. Reported at
+    /// the placeholder (`exists`: only then; an unknown service is
+    /// reported as that).
+    fn reachable(&mut self, ctx: &Ctx<'_, 'a>, placeholder: &str, target: &str, exists: bool) {
+        if exists && !reaches(ctx.m, ctx.service, target) {
+            let kind = Kind::PlaceholderUnreachable {
+                service: ctx.service.to_string(),
+                target: target.to_string(),
+                file: ctx.target.to_string(),
+                placeholder: placeholder.to_string(),
+            };
+            self.report_in_content(ctx, kind);
+        }
+    }
+
     /// `{{ targets PORT }}`: a YAML flow list of `"service:port"` for every
     /// service (in model order) with a port named PORT, each of which must
     /// share a network with the config file's service (else whatever reads
     /// the list, Prometheus say, could not reach it).
     fn scrape_targets(&mut self, ctx: &Ctx<'_, 'a>, port: &str) -> Option<Piece> {
-        let own = ctx.m.services.get(ctx.service).map(|d| &d.def.networks);
         let mut targets = Vec::new();
         for (name, d) in &ctx.m.services {
             let Some(p) = d.def.ports.iter().find(|p| p.name.as_deref() == Some(port)) else {
                 continue;
             };
-            let shared = own.is_some_and(|own| d.def.networks.iter().any(|n| own.contains(n)));
-            if !shared && name != ctx.service {
+            if !reaches(ctx.m, ctx.service, name) {
                 let kind = Kind::TargetUnreachable {
                     service: ctx.service.to_string(),
                     target: name.clone(),
@@ -332,6 +391,35 @@ impl<'a> Validator<'a> {
             return None;
         }
         Some(Piece::Text(format!("[{}]", targets.join(", "))))
+    }
+}
+
+/// The networks a service's containers are on: its own, or, for an
+/// initialisation step (which runs in its target's network namespace), its
+/// target's.
+fn networks_of<'m>(m: &'m Merged<'_>, service: &str) -> Option<&'m [String]> {
+    let d = m.services.get(service)?;
+    match &d.def.initializes {
+        Some(target) => m
+            .services
+            .get(target.as_str())
+            .map(|t| t.def.networks.as_slice()),
+        None => Some(d.def.networks.as_slice()),
+    }
+}
+
+/// Whether `from` can reach `to`: the same service, the target of an
+/// initialisation step, or a shared network (an unknown service is
+/// reported as that, not here).
+fn reaches(m: &Merged<'_>, from: &str, to: &str) -> bool {
+    let initializes = m
+        .services
+        .get(from)
+        .and_then(|d| d.def.initializes.as_deref());
+    match (networks_of(m, from), networks_of(m, to)) {
+        _ if from == to || initializes == Some(to) => true,
+        (Some(own), Some(theirs)) => theirs.iter().any(|n| own.contains(n)),
+        _ => true,
     }
 }
 

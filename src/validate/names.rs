@@ -43,6 +43,31 @@ pub fn is_container_path(s: &str) -> bool {
         && s.chars().all(|c| !c.is_control() && c != ',' && c != ':')
 }
 
+/// A mount point inside a container, normalised so two spellings of one
+/// path compare equal (`//` and `.` components dropped, no trailing `/`),
+/// or why it cannot be one.
+pub fn mount_point(s: &str) -> Result<String, &'static str> {
+    if !s.starts_with('/') {
+        return Err("must be an absolute path inside the container");
+    }
+    if s.chars().any(char::is_control) {
+        return Err("holds a control character (a tab or a line break)");
+    }
+    if s.contains(',') || s.contains(':') {
+        return Err("holds `,` or `:`, which Docker's mount syntax splits on");
+    }
+    let parts: Vec<&str> = (s.split('/'))
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.contains(&"..") {
+        return Err("holds `..`");
+    }
+    if parts.is_empty() {
+        return Err("is the container's root `/`, which a mount would hide whole");
+    }
+    Ok(format!("/{}", parts.join("/")))
+}
+
 /// Docker image references: `[host[:port]/]path[:tag][@digest]`.
 pub fn is_image_ref(s: &str) -> bool {
     let (rest, digest) = match s.split_once('@') {
@@ -398,6 +423,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_points_are_normalised_and_the_root_refused() {
+        assert_eq!(mount_point("/etc//app/./x/").unwrap(), "/etc/app/x");
+        assert_eq!(mount_point("/data").unwrap(), "/data");
+        for bad in [
+            "/", "//", "/./", "relative", "/a/../b", "/a\tb", "/a:b", "/a,b",
+        ] {
+            assert!(mount_point(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn image_refs() {

@@ -34,15 +34,11 @@ impl Validator<'_> {
             .clone()
             .unwrap_or_else(|| vec!["/tmp".to_string()]);
         for (i, t) in tmpfs.iter().enumerate() {
-            if !names::is_container_path(t) {
-                self.report(
-                    &At {
-                        file: at.file,
-                        path: at.path.key("tmpfs").index(i),
-                    },
-                    Kind::TmpfsNotAbsolute { path: t.clone() },
-                );
-            }
+            let tat = At {
+                file: at.file,
+                path: at.path.key("tmpfs").index(i),
+            };
+            self.mount_point("tmpfs", t, &tat);
         }
         let cap_add = self.cap_add(name, sec, at);
         self.run_as_root(name, s, at, user_at);

@@ -65,6 +65,7 @@ impl<'a> Validator<'a> {
         let resources = self.service_resources(d);
         self.service_user(d);
         let labels = self.labels(&s.labels, &at("labels"));
+        self.labels_apart_from_system(m, &s.labels, &at("labels"));
         let security = self.security(name, s, &at("security"), &at("user"));
         let required_env = self.required_env(d);
         self.service_warnings(name, d, &resources);
@@ -328,14 +329,7 @@ impl<'a> Validator<'a> {
                     },
                 );
             }
-            if !names::is_container_path(&vol.target) {
-                self.report(
-                    &vat("target"),
-                    Kind::VolumeTarget {
-                        target: vol.target.clone(),
-                    },
-                );
-            }
+            self.mount_point("volume target", &vol.target, &vat("target"));
             volumes.push(Volume {
                 name: vol.name.clone(),
                 target: vol.target.clone(),

@@ -110,6 +110,7 @@ impl<'a> Validator<'a> {
                 );
             }
         }
+        self.secrets_dir_apart(def);
         if !names::is_file_name(&o.master_compose) {
             self.report(
                 &def.at(&p().key("output").key("master_compose")),
@@ -125,6 +126,56 @@ impl<'a> Validator<'a> {
             master_compose: o.master_compose.clone(),
             secrets_dir: o.secrets_dir.clone(),
             config_dir: o.config_dir.clone(),
+        }
+    }
+
+    /// No other output directory equal to or inside `output.secrets_dir`,
+    /// and `output.config_dir` (whose paths the model's config targets
+    /// shape, at any depth) not holding it either. Otherwise a plain file
+    /// and a secret-bearing one can land on one path from one model
+    /// version to the next, and `all --check` would show the secret's old
+    /// contents as the plain file's diff. (Env files, compose files and
+    /// Dockerfiles sit at a fixed depth below their directory, shallower
+    /// than any secret-bearing file below a secrets directory they hold.)
+    fn secrets_dir_apart(&mut self, def: &Def<'a, raw::SystemDef>) {
+        let o = &def.def.output;
+        let parts = |dir: &str| -> Vec<String> {
+            (dir.split('/'))
+                .filter(|p| !p.is_empty() && *p != ".")
+                .map(str::to_lowercase)
+                .collect()
+        };
+        let secrets = parts(&o.secrets_dir);
+        let d = raw::OutputDef::default();
+        for (key, value, default) in [
+            ("env_dir", &o.env_dir, &d.env_dir),
+            ("compose_dir", &o.compose_dir, &d.compose_dir),
+            ("dockerfile_dir", &o.dockerfile_dir, &d.dockerfile_dir),
+            ("config_dir", &o.config_dir, &d.config_dir),
+        ] {
+            let other = parts(value);
+            let how = if other == secrets {
+                "is"
+            } else if other.starts_with(&secrets) {
+                "is inside"
+            } else if key == "config_dir" && secrets.starts_with(&other) {
+                "holds"
+            } else {
+                continue;
+            };
+            let kind = Kind::OutputDirsOverlap {
+                key,
+                value: value.clone(),
+                how,
+                secrets_dir: o.secrets_dir.clone(),
+            };
+            // At the directory the model moved (a default one is not
+            // written anywhere).
+            let at = match value == default {
+                true => "secrets_dir",
+                false => key,
+            };
+            self.report(&def.at(&p().key("output").key(at)), kind);
         }
     }
 

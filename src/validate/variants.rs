@@ -9,6 +9,7 @@ use crate::system::{suffixed_file_name, PortMapping, ServiceVariant, Variant};
 
 use super::location::{p, Def};
 use super::merge::Merged;
+use super::names;
 use super::Validator;
 
 /// Every path the service mounts something at in every variant: its
@@ -20,7 +21,10 @@ fn mounted(s: &raw::ServiceDef) -> Vec<String> {
     let files = (s.secrets.iter())
         .filter(|u| u.delivery != raw::DeliveryDef::Env)
         .map(|u| (u.target.clone()).unwrap_or_else(|| format!("/run/secrets/{}", u.name)));
-    volumes.chain(configs).chain(files).collect()
+    let tmpfs = (s.security.tmpfs.clone()).unwrap_or_else(|| vec!["/tmp".to_string()]);
+    (volumes.chain(configs).chain(files).chain(tmpfs))
+        .filter_map(|t| names::mount_point(&t).ok())
+        .collect()
 }
 
 impl<'a> Validator<'a> {
@@ -109,7 +113,8 @@ impl<'a> Validator<'a> {
             }
             let volumes = self.volume_list(&at.key("volumes"), &add.volumes);
             for (i, vol) in volumes.iter().enumerate() {
-                if mounted(d.def).contains(&vol.target) {
+                let normal = names::mount_point(&vol.target).ok();
+                if normal.is_some_and(|n| mounted(d.def).contains(&n)) {
                     let kind = Kind::VariantVolumeTwice {
                         service: name.to_string(),
                         variant: key.clone(),

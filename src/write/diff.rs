@@ -9,12 +9,18 @@
 use std::io::{self, Write as _};
 use std::path::Path;
 
-use crate::escape::{markdown_code_block, workflow_command};
+use crate::escape::{escape_control_lines, markdown_code_block, workflow_command};
 
 use super::{Change, Stale};
 
-/// A unified diff of the stale files, hiding secret-bearing contents.
+/// A unified diff of the stale files, hiding secret-bearing contents; a
+/// plain file's control characters (terminal escapes, say) are shown as
+/// `\u{1b}` codes, never sent to the terminal or the job summary raw.
 pub fn render_diff(out_dir: &Path, stale: &[Stale]) -> String {
+    escape_control_lines(&unified_diff(out_dir, stale)).into_owned()
+}
+
+fn unified_diff(out_dir: &Path, stale: &[Stale]) -> String {
     let mut out = String::new();
     for s in stale {
         let shown = out_dir.join(&s.path);
@@ -173,10 +179,8 @@ pub fn skip_unknowable_secrets(stale: &mut Vec<Stale>, store: &Path) -> Option<S
 /// Appends `markdown` to the job summary file GitHub Actions names in
 /// `GITHUB_STEP_SUMMARY` (created if missing).
 fn append_step_summary(path: &Path, markdown: &str) -> io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    // A regular file only: a FIFO there would block the run.
+    let mut file = crate::regular_file::open_for_writing(path, true)?;
     file.write_all(markdown.as_bytes())?;
     file.write_all(b"\n")
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::WriteError;
+use crate::regular_file::{self, Follow, ReadError};
 
 /// An open directory inside (or the root of) the jail, shared by threads.
 pub type DirFd = Arc<OwnedFd>;
@@ -43,19 +44,7 @@ pub enum Existing {
     Other(&'static str),
 }
 
-/// Describes a file type for messages ("a symbolic link").
-pub fn kind(file_type: FileType) -> &'static str {
-    match file_type {
-        FileType::RegularFile => "a regular file",
-        FileType::Directory => "a directory",
-        FileType::Symlink => "a symbolic link",
-        FileType::Fifo => "a FIFO",
-        FileType::Socket => "a socket",
-        FileType::CharacterDevice => "a character device",
-        FileType::BlockDevice => "a block device",
-        FileType::Unknown => "a file of unknown kind",
-    }
-}
+pub use crate::regular_file::kind;
 
 /// What `name` in `dir` is, without following it.
 fn kind_at(dir: &OwnedFd, name: &OsStr) -> &'static str {
@@ -260,47 +249,28 @@ pub fn a_directory_here() -> io::Error {
 /// anything but a regular file, and at most `limit` bytes. A directory is
 /// an error.
 pub fn read(dir: &OwnedFd, name: &OsStr, limit: u64) -> io::Result<Existing> {
-    let st = match rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(st) => st,
-        Err(Errno::NOENT) => return Ok(Existing::Missing),
-        Err(e) => return Err(e.into()),
+    let opened = match regular_file::open_at(dir, Path::new(name), Follow::NotLast) {
+        Ok(opened) => opened,
+        Err(e) => return existing(e),
     };
-    match FileType::from_raw_mode(st.st_mode) {
-        FileType::RegularFile => {}
-        FileType::Directory => return Err(a_directory_here()),
-        other => return Ok(Existing::Other(kind(other))),
+    match regular_file::read_opened(opened, limit) {
+        Ok(bytes) => Ok(Existing::File {
+            size: bytes.len() as u64,
+            bytes: Some(bytes),
+        }),
+        Err(e) => existing(e),
     }
-    let size = st.st_size as u64;
-    if size > limit {
-        return Ok(Existing::File { bytes: None, size });
+}
+
+/// What a refused read means for a path where lucid-gen keeps a file.
+fn existing(e: ReadError) -> io::Result<Existing> {
+    match e {
+        ReadError::Missing => Ok(Existing::Missing),
+        ReadError::Directory => Err(a_directory_here()),
+        ReadError::NotRegular(kind) => Ok(Existing::Other(kind)),
+        ReadError::TooLarge { size, .. } => Ok(Existing::File { bytes: None, size }),
+        ReadError::Io(e) => Err(e),
     }
-    let flags =
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let fd = match rfs::openat(dir, name, flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(Errno::NOENT) => return Ok(Existing::Missing),
-        Err(Errno::LOOP) => return Ok(Existing::Other("a symbolic link")),
-        Err(e) => return Err(e.into()),
-    };
-    // Swapped between the two calls: check what was opened.
-    let st = rfs::fstat(&fd)?;
-    match FileType::from_raw_mode(st.st_mode) {
-        FileType::RegularFile => {}
-        FileType::Directory => return Err(a_directory_here()),
-        other => return Ok(Existing::Other(kind(other))),
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    std::fs::File::from(fd)
-        .take(limit + 1)
-        .read_to_end(&mut bytes)?;
-    let size = bytes.len() as u64;
-    if size > limit {
-        return Ok(Existing::File { bytes: None, size });
-    }
-    Ok(Existing::File {
-        bytes: Some(bytes),
-        size,
-    })
 }
 
 /// Whether anything (of any kind, links included) is at `name` in `dir`.

@@ -18,11 +18,9 @@ impl RunLock {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir)?;
         }
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)?;
+        // Never through a link, never a FIFO (opening one to write would
+        // wait for a reader forever).
+        let file = crate::regular_file::open_for_writing(path, false)?;
         Self::try_lock(file)
     }
 
@@ -30,7 +28,10 @@ impl RunLock {
     /// no lock file is added to it; `Ok(None)` when another run holds it.
     pub fn try_acquire_dir(dir: &Path) -> io::Result<Option<RunLock>> {
         fs::create_dir_all(dir)?;
-        Self::try_lock(File::open(dir)?)
+        use rustix::fs::OFlags;
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = rustix::fs::open(dir, flags, rustix::fs::Mode::empty())?;
+        Self::try_lock(File::from(fd))
     }
 
     fn try_lock(file: File) -> io::Result<Option<RunLock>> {

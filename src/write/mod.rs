@@ -12,6 +12,7 @@
 //! contents of a secret-bearing file; a failure says which files were
 //! replaced and which were not.
 
+mod compare;
 mod diff;
 mod jail;
 mod lock;
@@ -24,8 +25,10 @@ use std::sync::Arc;
 
 pub use crate::output::{OutputFile, Outputs};
 use crate::parallel;
+pub use compare::compare;
+use compare::compare_in;
 pub use diff::{github_report, render_diff, skip_unknowable_secrets};
-use jail::{DirFd, Dirs, Existing, Jail};
+use jail::{DirFd, Dirs, Jail};
 pub use lock::RunLock;
 pub use manifest::{with_manifest, MANIFEST};
 pub use stage::Staged;
@@ -68,10 +71,6 @@ impl std::fmt::Display for Summary {
 }
 
 pub use crate::output::TMP_PREFIX;
-
-/// An existing file larger than this (and than the new contents) is not
-/// read: it differs, and its contents are not shown.
-const MAX_SHOWN_BYTES: u64 = 1024 * 1024;
 
 /// An I/O failure and the path it happened at.
 #[derive(Debug)]
@@ -196,26 +195,18 @@ pub fn atomic_write(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> 
 /// missing) without following a link at its last component and without
 /// opening a FIFO or device.
 pub fn read_regular(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
-    let flags =
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
-    let dir = match rustix::fs::open(parent_dir(path), flags, rustix::fs::Mode::empty()) {
-        Ok(fd) => fd,
-        Err(rustix::io::Errno::NOENT) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    match jail::read(&dir, name, limit)? {
-        Existing::Missing => Ok(None),
-        Existing::File { bytes: Some(b), .. } => Ok(Some(b)),
-        Existing::File { bytes: None, size } => Err(io::Error::other(format!(
+    use crate::regular_file::{read, Follow, ReadError};
+    match read(path, Follow::NotLast, limit) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(ReadError::Missing) => Ok(None),
+        Err(ReadError::TooLarge { size, .. }) => Err(io::Error::other(format!(
             "is {size} bytes, more than the {limit} allowed here"
         ))),
-        Existing::Other(kind) => Err(io::Error::other(format!(
+        Err(ReadError::NotRegular(kind)) => Err(io::Error::other(format!(
             "is {kind}, not a regular file; lucid-gen never follows links or reads devices here\n  \
              help: replace it with the regular file it should be"
         ))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -257,156 +248,6 @@ pub fn mode_of(_: &Path) -> Option<u32> {
     None
 }
 
-/// What one output's path holds, against its new bytes.
-enum Found {
-    Same,
-    Missing,
-    Differs {
-        old: Option<Vec<u8>>,
-        note: Option<String>,
-    },
-}
-
-/// What `compare_in` found: the stale files, and the unchanged
-/// secret-bearing files whose mode is no longer 0600.
-struct Compared {
-    stale: Vec<Stale>,
-    loose: Vec<PathBuf>,
-}
-
-/// Compares one output with what is at its path (never following a link,
-/// reading only a regular file, and a bounded number of bytes).
-fn look(
-    jail: &Jail,
-    rel: &Path,
-    file: &OutputFile,
-    dir: Option<&DirFd>,
-) -> Result<Found, WriteError> {
-    let Some(dir) = dir else {
-        return Ok(Found::Missing);
-    };
-    let name = rel.file_name().unwrap_or_default();
-    let new = file.text.as_bytes();
-    let limit = MAX_SHOWN_BYTES.max(new.len() as u64);
-    Ok(match jail::read(dir, name, limit).map_err(at(&jail.path(rel)))? {
-        Existing::Missing => Found::Missing,
-        Existing::File { bytes: Some(old), .. } if old == new => Found::Same,
-        Existing::File { bytes: Some(old), .. } => Found::Differs {
-            old: Some(old),
-            note: None,
-        },
-        Existing::File { bytes: None, size } => Found::Differs {
-            old: None,
-            note: Some(format!(
-                "{size} bytes on disk, not read, contents not shown; `lucid-gen all` replaces it"
-            )),
-        },
-        Existing::Other(kind) => Found::Differs {
-            old: None,
-            note: Some(format!(
-                "{kind}, not a regular file: never followed or read; `lucid-gen all` replaces it with a regular file"
-            )),
-        },
-    })
-}
-
-fn stale(
-    rel: &Path,
-    file: Option<&OutputFile>,
-    change: Change,
-    old: Option<Vec<u8>>,
-    note: Option<String>,
-) -> Stale {
-    Stale {
-        path: rel.to_path_buf(),
-        change,
-        secret: file.is_some_and(|f| f.secret),
-        old: old.map(|o| String::from_utf8_lossy(&o).into_owned()),
-        new: file.map(|f| f.text.clone()),
-        note,
-    }
-}
-
-/// Lists what differs between `outputs` and the files under `out_dir`.
-pub fn compare(out_dir: &Path, outputs: &Outputs) -> Result<Vec<Stale>, WriteError> {
-    let jail = Jail::open(out_dir, false)?;
-    Ok(compare_in(jail.as_ref(), &mut Dirs::default(), outputs)?.stale)
-}
-
-fn compare_in(
-    jail: Option<&Jail>,
-    dirs: &mut Dirs,
-    outputs: &Outputs,
-) -> Result<Compared, WriteError> {
-    let Some(jail) = jail else {
-        let stale = outputs
-            .iter()
-            .map(|(rel, f)| stale(rel, Some(f), Change::Create, None, None))
-            .collect();
-        return Ok(Compared {
-            stale,
-            loose: Vec::new(),
-        });
-    };
-    // Directories first (their last components on every core at once),
-    // then the files on every core at once. Taken in order, so the list
-    // and the first error are those of a sequential loop.
-    let mut parents = Vec::with_capacity(outputs.len());
-    for rel in outputs.keys() {
-        parents.push(jail::split(rel).map_err(at(&jail.path(rel)))?.0);
-    }
-    dirs.open_existing(jail, &parents)?;
-    let mut entries = Vec::with_capacity(outputs.len());
-    for (rel, file) in outputs {
-        let (dir, _) = jail::split(rel).map_err(at(&jail.path(rel)))?;
-        entries.push((rel, file, dirs.get(jail, dir, false)?));
-    }
-    let found = parallel::map(&entries, |(rel, file, dir)| {
-        look(jail, rel, file, dir.as_ref())
-    });
-    let mut compared = Compared {
-        stale: Vec::new(),
-        loose: Vec::new(),
-    };
-    for ((rel, file, dir), found) in entries.iter().zip(found) {
-        let (change, old, note) = match found? {
-            Found::Same => {
-                // Only secret-bearing files must keep their mode: look at no
-                // other.
-                let name = rel.file_name().unwrap_or_default();
-                let loose = file.secret
-                    && dir
-                        .as_ref()
-                        .and_then(|d| jail::mode(d, name))
-                        .is_some_and(|m| m != file.mode());
-                if loose {
-                    compared.loose.push(rel.to_path_buf());
-                }
-                continue;
-            }
-            Found::Missing => (Change::Create, None, None),
-            Found::Differs { old, note } => (Change::Update, old, note),
-        };
-        compared
-            .stale
-            .push(stale(rel, Some(file), change, old, note));
-    }
-    for rel in manifest::previous_files(jail)? {
-        if outputs.contains_key(&rel) {
-            continue;
-        }
-        let (dir, name) = jail::split(&rel).map_err(at(&jail.path(&rel)))?;
-        if let Some(dir) = dirs.get(jail, dir, false)? {
-            if jail::exists(&dir, name).map_err(at(&jail.path(&rel)))? {
-                compared
-                    .stale
-                    .push(stale(&rel, None, Change::Delete, None, None));
-            }
-        }
-    }
-    Ok(compared)
-}
-
 /// Writes every file whose bytes changed and deletes files an earlier run
 /// wrote that are no longer produced.
 ///
@@ -434,11 +275,11 @@ fn apply_in(out_dir: &Path, outputs: &Outputs) -> Result<Summary, ApplyError> {
         .chain(dirs.all_open().map(|(_, fd)| fd.clone()))
         .collect();
     parallel::map(&open, |fd| stage::remove_leftovers_in(fd));
-    let deletes: Vec<&Path> = compared
+    let deletes: Vec<(&Path, bool)> = compared
         .stale
         .iter()
         .filter(|s| s.change == Change::Delete)
-        .map(|s| s.path.as_path())
+        .map(|s| (s.path.as_path(), s.secret))
         .collect();
     private_dirs(&jail, &mut dirs, outputs)?;
     let staged = stage_all(&jail, &mut dirs, outputs, &compared.stale, &deletes)?;
@@ -486,7 +327,7 @@ fn stage_all(
     dirs: &mut Dirs,
     outputs: &Outputs,
     stale: &[Stale],
-    deletes: &[&Path],
+    deletes: &[(&Path, bool)],
 ) -> Result<Vec<Staged>, ApplyError> {
     let mut writes: Vec<(&Path, &OutputFile, DirFd)> = Vec::new();
     let mut failure = None;
@@ -504,13 +345,7 @@ fn stage_all(
         }
     }
     writes.sort_by_key(|(rel, ..)| *rel != Path::new(MANIFEST));
-    let manifest_text = (!deletes.is_empty()).then(|| {
-        let mut listed: Vec<&Path> = outputs.keys().map(PathBuf::as_path).collect();
-        listed.extend(deletes);
-        listed.sort();
-        listed.retain(|p| *p != Path::new(MANIFEST));
-        manifest::text(listed.into_iter())
-    });
+    let manifest_text = (!deletes.is_empty()).then(|| manifest::text_with(outputs, deletes));
     // Speed: files are written by several threads at once, see
     // `STAGING_THREADS`. The error reported is the first in order.
     let results = parallel::map_with(STAGING_THREADS, &writes, |(rel, file, dir)| {
@@ -614,11 +449,11 @@ fn delete_stale(
     jail: &Jail,
     dirs: &mut Dirs,
     outputs: &Outputs,
-    deletes: &[&Path],
+    deletes: &[(&Path, bool)],
     written: &[PathBuf],
 ) -> Result<usize, ApplyError> {
     let mut failures = Vec::new();
-    for rel in deletes {
+    for (rel, secret) in deletes {
         let path = jail.path(rel);
         let removed = jail::split(rel).map_err(at(&path)).and_then(|(dir, name)| {
             match dirs.get(jail, dir, false)? {
@@ -627,15 +462,12 @@ fn delete_stale(
             }
         });
         if let Err(e) = removed {
-            failures.push((rel.to_path_buf(), e));
+            failures.push(((*rel, *secret), e));
         }
     }
-    let kept: Vec<PathBuf> = failures.iter().map(|(p, _)| p.clone()).collect();
-    let mut listed: Vec<&Path> = outputs.keys().map(PathBuf::as_path).collect();
-    listed.extend(kept.iter().map(PathBuf::as_path));
-    listed.sort();
-    listed.retain(|p| *p != Path::new(MANIFEST));
-    let text = manifest::text(listed.into_iter());
+    let still: Vec<(&Path, bool)> = failures.iter().map(|(f, _)| *f).collect();
+    let kept: Vec<PathBuf> = still.iter().map(|(p, _)| p.to_path_buf()).collect();
+    let text = manifest::text_with(outputs, &still);
     let manifest_path = jail.path(Path::new(MANIFEST));
     Staged::create(
         jail.root(),
@@ -700,6 +532,14 @@ mod tests {
         let s = apply(dir.path(), &second).unwrap();
         assert_eq!((s.written, s.deleted), (2, 1));
         assert!(!dir.path().join("b/.env").exists());
+        // A path the manifest could mistake for a comment is still deleted.
+        apply(
+            dir.path(),
+            &with_manifest(outputs(&[("#x/y", "y\n", false)])),
+        )
+        .unwrap();
+        apply(dir.path(), &second).unwrap();
+        assert!(!dir.path().join("#x/y").exists());
     }
 
     /// A mounted secret file is 0444 (its container's user must read it),
@@ -734,6 +574,44 @@ mod tests {
         let diff = render_diff(dir.path(), &compare(dir.path(), &o).unwrap());
         assert!(!diff.contains("hunter2"), "{diff}");
         assert!(diff.contains("contents not shown"));
+    }
+
+    /// A file that held a secret and now holds plain text (or the other
+    /// way round) is secret-bearing for the diff, the annotations and the
+    /// job summary: the previous manifest says so, or, when the manifest
+    /// is too old to say, the file's secret mode does.
+    #[test]
+    fn a_file_that_held_a_secret_is_never_diffed() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = with_manifest(outputs(&[("s/x.conf", "password hunter2hunter2\n", true)]));
+        apply(dir.path(), &old).unwrap();
+        let new = with_manifest(outputs(&[("s/x.conf", "plain text\n", false)]));
+        let summary = dir.path().join("summary.md");
+        let shown = |what: &str| {
+            let stale = compare(dir.path(), &new).unwrap();
+            assert!(stale.iter().any(|s| s.secret), "{what}");
+            let diff = render_diff(dir.path(), &stale);
+            let notes = github_report(dir.path(), &stale, 2, true, Some(&summary)).unwrap();
+            let all = format!(
+                "{diff}{}{}",
+                notes.join(""),
+                std::fs::read_to_string(&summary).unwrap()
+            );
+            assert!(!all.contains("hunter2"), "{what}: {all}");
+            assert!(diff.contains("contents not shown"), "{what}: {diff}");
+        };
+        shown("marked in the manifest");
+        // A manifest of an older lucid-gen lists bare paths: the 0600 file
+        // on disk decides.
+        let bare = "s/x.conf\n.lucid-gen-manifest\n";
+        std::fs::write(dir.path().join(MANIFEST), bare).unwrap();
+        shown("by its mode");
+        // Plain files the same way are diffed as before.
+        let plain = with_manifest(outputs(&[("p.txt", "a\n", false)]));
+        apply(dir.path(), &plain).unwrap();
+        let changed = with_manifest(outputs(&[("p.txt", "b\n", false)]));
+        let diff = render_diff(dir.path(), &compare(dir.path(), &changed).unwrap());
+        assert!(diff.contains("-a") && diff.contains("+b"), "{diff}");
     }
 
     #[test]

@@ -489,6 +489,35 @@ fn a_yaml_bomb_is_refused_quickly() {
     }
 }
 
+/// Aliases are bounded by the bytes they expand to, not only by their
+/// depth and count: one long anchored string aliased ten thousand times (a
+/// 0.6 MB file, 4 GB expanded; it took `check` to 7.8 GB) is refused at
+/// the alias that crosses the line, within 1 GiB of address space. So is
+/// an anchored mapping holding it, aliased as ten thousand env files.
+#[test]
+fn a_long_anchored_string_aliased_many_times_is_refused_by_size() {
+    let p = project();
+    let big = "a".repeat(400_000);
+    let mut labels = format!("services:\n  x:\n    description: &big \"{big}\"\n    labels:\n");
+    let mut env_files =
+        format!("env_files:\n  z0:\n    file: .env.z0\n    vars: &vars {{A: \"{big}\"}}\n");
+    for i in 1..10_000 {
+        labels.push_str(&format!("      l{i}: *big\n"));
+        env_files.push_str(&format!("  z{i}: {{file: .env.z{i}, vars: *vars}}\n"));
+    }
+    for text in [labels, env_files] {
+        assert!(text.len() < 1_000_000, "{}", text.len());
+        fs::write(p.path("model/bomb.yaml"), &text).unwrap();
+        refused_with_prefix(
+            &p,
+            &["check"],
+            &[1],
+            &["model/bomb.yaml:", "error[yaml-syntax]", "aliases expanded"],
+            Some("ulimit -v 1048576"),
+        );
+    }
+}
+
 #[test]
 fn a_missing_or_wrong_model_directory() {
     let p = project();
@@ -598,7 +627,71 @@ fn a_directory_link_to_the_models_parent() {
     // model/loop → the project, which holds model/ again: no endless walk;
     // the files it reaches through the link are named by that path.
     symlink("..", p.path("model/loop")).unwrap();
-    refused_with(&p, &["all"], &[1], &["model/loop/generated/"]);
+    refused_with(
+        &p,
+        &["all"],
+        &[1],
+        &["model/loop:", "outside the model directory"],
+    );
+}
+
+/// Diagnostics quote only the model's own files: a link in the model
+/// directory to a file (or a directory) elsewhere — a private key, say —
+/// is named and refused, never read, so its text reaches no message, no
+/// JSON line and no GitHub annotation.
+#[test]
+fn a_link_out_of_the_model_is_named_never_quoted() {
+    let p = project();
+    let out = outside(&p);
+    let secret = "-----BEGIN PRIVATE KEY----- keymaterial0123456789";
+    fs::write(out.path().join("id_key"), format!("{secret}\n")).unwrap();
+    fs::write(
+        out.path().join("passwd"),
+        "root:x:0:0:keymaterial:/root:/bin/sh\n",
+    )
+    .unwrap();
+    fs::create_dir_all(out.path().join("shared")).unwrap();
+    fs::write(
+        out.path().join("shared/x.yaml"),
+        format!("system: {secret}\n"),
+    )
+    .unwrap();
+    let cases = [
+        ("model/private.yaml", out.path().join("id_key")),
+        ("model/users.yml", out.path().join("passwd")),
+        ("model/shared", out.path().join("shared")),
+    ];
+    for (link, target) in &cases {
+        symlink(target, p.path(link)).unwrap();
+        for format in ["human", "json", "github"] {
+            let args = ["check", "--format", format];
+            let ran = run_in(p.dir.path(), &args, None);
+            let all = format!("{}{}", ran.stdout, ran.stderr);
+            assert_eq!(ran.status, Some(1), "{}", ran.context);
+            assert!(
+                !all.contains("keymaterial"),
+                "{link} quoted: {}",
+                ran.context
+            );
+            assert!(
+                all.contains(link) && all.contains("outside the model directory"),
+                "{}",
+                ran.context
+            );
+        }
+        refused_with(&p, &["all"], &[1], &[link]);
+        fs::remove_file(p.path(link)).unwrap();
+    }
+    // A link inside the model directory is read as before.
+    fs::rename(p.path("model/services.yaml"), p.path("model/real.yaml")).unwrap();
+    symlink("real.yaml", p.path("model/services.yaml")).unwrap();
+    let ran = run_in(p.dir.path(), &["check"], None);
+    assert_eq!(ran.status, Some(1), "{}", ran.context);
+    assert!(
+        ran.stderr.contains("duplicate-definition"),
+        "{}",
+        ran.context
+    );
 }
 
 #[test]
@@ -863,6 +956,8 @@ fn manifest_lines_leaving_the_output_are_refused() {
         victim.to_str().unwrap(),
         "configs/../../sentinel/keep.txt",
         "./sentinel",
+        "secret ../sentinel/keep.txt",
+        &format!("file {}", victim.display()),
     ] {
         p.write(
             "generated/.lucid-gen-manifest",
@@ -974,13 +1069,17 @@ fn a_file_that_cannot_be_deleted_is_named_and_stays_in_the_manifest() {
     assert!(p
         .read("generated/.lucid-gen-manifest")
         .lines()
-        .any(|l| l == "old.txt"));
+        .any(|l| l == "file old.txt"));
     jailed(
         &p,
         out.path(),
         &["all", "--check"],
         &[1],
-        &["generated/old.txt: would be deleted", "-old.txt", "2 of"],
+        &[
+            "generated/old.txt: would be deleted",
+            "-file old.txt",
+            "2 of",
+        ],
     );
     fs::remove_dir_all(p.path("generated/old.txt")).unwrap();
     jailed(&p, out.path(), &["all"], &[0], &["1 written"]);
@@ -1005,7 +1104,8 @@ fn a_failed_rotate_leaves_the_store_as_it_was() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(leftovers.len(), 2, "{leftovers:?}"); // the store and its lock
+    // The store, its lock and the .gitignore keeping both out of git.
+    assert_eq!(leftovers.len(), 3, "{leftovers:?}");
 }
 
 #[test]
@@ -1041,6 +1141,121 @@ fn a_store_that_is_a_link_or_a_fifo_is_refused() {
     );
 }
 
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+/// Files the user names are opened only as regular files, whole-file
+/// reads bounded: a `from_file:` secret, the store's lock, `load`'s lists
+/// and listed tarballs that are a FIFO (an open or a read that never
+/// returns) or a link to `/dev/zero` (a read that never ends) are refused
+/// at once, naming the file and what it is.
+#[test]
+fn files_the_user_names_that_are_fifos_or_devices_are_refused_unread() {
+    let p = project();
+    let system = p.read("model/system.yaml");
+    let key = p.path("keys/op-key");
+    let system = system.replace(
+        "secrets:\n",
+        &format!("secrets:\n  OP_KEY:\n    from_file: {}\n", key.display()),
+    );
+    p.write("model/system.yaml", &system);
+    let services = p.read("model/services.yaml").replace(
+        "secrets: [DB_PASSWORD, API_TOKEN]",
+        "secrets: [DB_PASSWORD, API_TOKEN, OP_KEY]",
+    );
+    p.write("model/services.yaml", &services);
+    fs::create_dir_all(p.path("keys")).unwrap();
+    mkfifo(&key);
+    refused_with(&p, &["all"], &[2], &["keys/op-key", "a FIFO", "OP_KEY"]);
+    fs::remove_file(&key).unwrap();
+    symlink("/dev/zero", &key).unwrap();
+    refused_with_prefix(
+        &p,
+        &["all"],
+        &[2],
+        &["keys/op-key", "a character device"],
+        Some("ulimit -v 1048576"),
+    );
+    fs::remove_file(&key).unwrap();
+    fs::write(&key, "operator-value\n").unwrap();
+
+    // The store's lock (opened to write: a FIFO would wait for a reader).
+    let lock = p.path(".lucid-gen/lock");
+    let _ = fs::remove_file(&lock);
+    mkfifo(&lock);
+    refused_with(&p, &["all"], &[2], &[".lucid-gen/lock", "a FIFO"]);
+    fs::remove_file(&lock).unwrap();
+    run_in(p.dir.path(), &["all"], None);
+
+    // `load`: each list, and a listed tarball.
+    let images = p.path("images");
+    fs::create_dir_all(&images).unwrap();
+    let sha = "0".repeat(64);
+    fs::write(images.join("SHA256SUMS"), format!("{sha}  a.tar.gz\n")).unwrap();
+    let entry = format!(
+        r#"{{"images": [{{"image": "example/a:1", "file": "a.tar.gz", "size": 100,
+            "sha256": "{sha}", "platform": "linux/amd64", "id": "sha256:00"}}]}}"#
+    );
+    fs::write(images.join("images.json"), &entry).unwrap();
+    symlink("/dev/zero", images.join("a.tar.gz")).unwrap();
+    let load = ["load", "--dir", "images", "--dry-run"];
+    refused_with(&p, &load, &[1], &["a.tar.gz", "a character device"]);
+    for list in ["SHA256SUMS", "images.json"] {
+        let aside = images.join("aside");
+        fs::rename(images.join(list), &aside).unwrap();
+        symlink("/dev/zero", images.join(list)).unwrap();
+        refused_with(&p, &load, &[2], &[list, "a character device"]);
+        fs::remove_file(images.join(list)).unwrap();
+        mkfifo(&images.join(list));
+        refused_with(&p, &load, &[2], &[list, "a FIFO"]);
+        fs::remove_file(images.join(list)).unwrap();
+        fs::rename(&aside, images.join(list)).unwrap();
+    }
+}
+
+/// A `sleep` that kept every file and directory descriptor of the test
+/// process open (their close-on-exec flags cleared), as a child between
+/// fork and exec does; killed when dropped. (Pipes keep their flags: one
+/// of them is how `spawn` learns the exec happened.)
+struct ForkedChild(std::process::Child);
+
+impl ForkedChild {
+    fn keeping_every_descriptor() -> ForkedChild {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new("sleep");
+        cmd.arg("60")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: only fstat and fcntl (async-signal-safe) run in the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                for fd in 3..1024 {
+                    let fd = std::os::fd::BorrowedFd::borrow_raw(fd);
+                    let Ok(st) = rustix::fs::fstat(fd) else {
+                        continue;
+                    };
+                    let kind = rustix::fs::FileType::from_raw_mode(st.st_mode);
+                    if kind.is_dir() || kind.is_file() {
+                        let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty());
+                    }
+                }
+                Ok(())
+            });
+        }
+        ForkedChild(cmd.spawn().unwrap())
+    }
+}
+
+impl Drop for ForkedChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn two_runs_with_different_stores_cannot_share_an_output() {
     let p = project();
@@ -1054,20 +1269,24 @@ fn two_runs_with_different_stores_cannot_share_an_output() {
     );
     // Another run holds the output directory (its lock is on the directory
     // itself, so no lock file appears in it).
-    let held = fs::File::open(p.path("generated")).unwrap();
-    held.lock().unwrap();
+    let held = crate::common::LockHolder::hold(&p.path("generated"));
+    // A child forked meanwhile (by a parallel test, say) keeps every
+    // descriptor of this process until it execs: one stands here, forever
+    // between fork and exec, holding them all.
+    let _forked = ForkedChild::keeping_every_descriptor();
     refused_with(
         &p,
         &["all", "--secrets", "other/secrets.env"],
         &[2],
         &["another lucid-gen is running", "generated"],
     );
-    drop(held);
-    run_in(
+    held.release();
+    let ran = run_in(
         p.dir.path(),
         &["all", "--secrets", "other/secrets.env"],
         None,
     );
+    assert_eq!(ran.status, Some(0), "{}", ran.context);
     assert!(p
         .read("generated/configs/docker/docker-compose.base.yml")
         .contains("extra"));

@@ -513,7 +513,7 @@ fn build_builds_every_image_from_a_local_upstream() {
         assert_eq!(l["lucid-gen.system"], system.as_str());
         assert_eq!(l["lucid-gen.phase"], phase);
         assert_eq!(l["lucid-gen.plane"], "app");
-        assert_eq!(l["lucid-gen.test"], "build");
+        assert_eq!(l["org.example.test"], "build");
         assert_eq!(config["User"], "65532:65532");
         assert_eq!(
             config["Entrypoint"][0],
@@ -697,6 +697,63 @@ fn deploy_refuses_unknown_hosts_and_phases() {
         }
     }
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
+
+/// No model text reaches a remote path: `scp` gives its destination to
+/// the remote shell under the legacy protocol (CVE-2020-15778), so a
+/// config target like `/etc/$(…)/x`, or an output directory with a space,
+/// is refused before anything runs, naming the file and its service.
+#[test]
+fn deploy_refuses_model_text_the_remote_shell_would_read() {
+    for (from, to, names) in [
+        (
+            "    health:\n      http: /health\n",
+            "    health:\n      http: /health\n    config_files:\n      - target: /etc/$(touch pwned)/app.conf\n        content: \"x\"\n",
+            &["service `shop-api`", "$(touch pwned)", "'$'"][..],
+        ),
+        (
+            "    health:\n      http: /health\n",
+            "    health:\n      http: /health\n    config_files:\n      - target: \"/etc/a b/app.conf\"\n        content: \"x\"\n",
+            &["service `shop-api`", "`/opt/shop/configs/files/shop-api/etc/a b`", "' '"][..],
+        ),
+    ] {
+        let p = Project::fixture("small");
+        let services = p.read("model/services.yaml").replacen(from, to, 1);
+        p.write("model/services.yaml", &services);
+        p.run().args(&["all"]).run();
+        let fake = FakeTools::new(false);
+        for dry_run in [true, false] {
+            let mut args = vec!["deploy", "--host", "deploy@127.0.0.1", "--dir", "/opt/shop"];
+            if dry_run {
+                args.push("--dry-run");
+            }
+            let out = fake.run(&p, &args);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            for name in names.iter().chain(&["CVE-2020-15778"]) {
+                assert!(err.contains(name), "{args:?} lacks {name}: {err}");
+            }
+            assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+        }
+        assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+    }
+    // An output directory the model names, the same way.
+    let p = Project::fixture("small");
+    let system = p.read("model/system.yaml").replacen(
+        "  name: shop\n",
+        "  name: shop\n  output: { env_dir: \"env `id`\" }\n",
+        1,
+    );
+    p.write("model/system.yaml", &system);
+    p.run().args(&["all"]).run();
+    let fake = FakeTools::new(false);
+    let out = fake.run(&p, &["deploy", "--host", "deploy@127.0.0.1", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("env `id`/.env.base"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Removes a Docker network when the test ends, passed or not.

@@ -252,19 +252,15 @@ fn usage_and_io_errors_exit_2() {
 fn a_second_concurrent_run_is_refused() {
     let p = Project::fixture("small");
     fs::create_dir_all(p.path(".lucid-gen")).unwrap();
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(p.path(".lucid-gen/lock"))
-        .unwrap();
-    lock.lock().unwrap();
+    let held = crate::common::LockHolder::hold(&p.path(".lucid-gen/lock"));
     p.run()
         .args(&["all"])
         .status(2)
         .stderr_has("another lucid-gen is running here")
         .run();
     assert!(!p.path("generated").exists());
+    held.release();
+    p.run().args(&["all"]).run();
 }
 
 #[test]
@@ -372,6 +368,93 @@ fn check_warns_about_exposed_secret_files() {
         .run();
     // Warnings, not errors: the model itself is fine.
     assert!(stdout(&out).contains("is valid"));
+}
+
+/// The store's directory is git-ignored from the moment lucid-gen creates
+/// it: after `all` in a fresh repository `git add -A` stages no secret,
+/// whatever directory `--secrets` names and also when only the lock is
+/// there (a seeded run).
+#[test]
+fn a_fresh_repository_never_stages_the_secret_store() {
+    let p = Project::fixture("small");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(p.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    git(&["init", "-q"]);
+    p.run().args(&["all"]).run();
+    p.run()
+        .args(&["all", "--secrets", "keys/prod/secrets.env", "--out", "out2"])
+        .run();
+    p.run()
+        .args(&[
+            "all",
+            "--secrets",
+            "seeded/secrets.env",
+            "--insecure-secret-seed",
+            "7",
+            "--out",
+            "out3",
+        ])
+        .run();
+    assert!(p.path("seeded/lock").exists());
+    let staged = git(&["add", "-A", "--dry-run"]);
+    for store in [".lucid-gen/", "keys/", "seeded/"] {
+        assert!(!staged.contains(store), "{store} staged:\n{staged}");
+    }
+    assert_eq!(
+        p.read(".lucid-gen/.gitignore"),
+        lucid_gen::secrets::STORE_GITIGNORE
+    );
+    // The generated files themselves are staged, secret-bearing ones not.
+    assert!(staged.contains("generated/configs/docker/"), "{staged}");
+    assert!(!staged.contains("generated/secrets/"), "{staged}");
+    // A directory that already existed is the user's: nothing added.
+    p.run()
+        .args(&["all", "--secrets", "model/../store.env"])
+        .run();
+    assert!(!p.path(".gitignore").exists());
+}
+
+/// `all --check` shows a plain file's diff, but never its control
+/// characters raw: terminal escapes in what is on disk (a hand edit) and
+/// in what the model now produces (a config file's content) are written as
+/// `\u{1b}` codes, on stdout and in the job summary alike.
+#[test]
+fn the_stale_diff_sends_no_escape_sequence_to_the_terminal() {
+    let p = Project::fixture("small");
+    p.run().args(&["all"]).run();
+    let compose = "generated/configs/docker/docker-compose.base.yml";
+    let text = p.read(compose);
+    p.write(
+        compose,
+        &format!("{text}# \u{1b}]0;owned\u{7}\u{1b}[2J\r\n"),
+    );
+    let services = p.read("model/services.yaml").replacen(
+        "    health:\n      http: /health\n",
+        "    health:\n      http: /health\n    config_files:\n      - target: /etc/motd\n        content: \"hi \\e[5m\\u009b31m\\n\"\n",
+        1,
+    );
+    p.write("model/services.yaml", &services);
+    let summary = p.path("summary.md");
+    let out = p
+        .run()
+        .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+        .args(&["all", "--check", "--format", "github"])
+        .status(1)
+        .run();
+    let shown = format!("{}{}{}", stdout(&out), stderr(&out), p.read("summary.md"));
+    for raw in ['\u{1b}', '\u{7}', '\r', '\u{9b}'] {
+        assert!(!shown.contains(raw), "{raw:?} raw in: {shown}");
+    }
+    for escaped in ["\\u{1b}]0;owned\\u{7}", "\\u{1b}[5m", "\\u{9b}31m"] {
+        assert!(shown.contains(escaped), "{escaped}: {shown}");
+    }
 }
 
 #[test]

@@ -333,3 +333,60 @@ pub fn add_test_host(p: &Project) {
          host_key: SHA256:89L+9G0ycLgBhtuu3FvQ6WvLmu+fIYfo7jEzYQ4lWiw\n",
     );
 }
+
+/// Another run holding the lock at `path` (a lock file, created when
+/// missing, or a directory): a separate `flock` process, in a process
+/// group of its own, holds it until [`LockHolder::release`] (or drop)
+/// kills the group and waits for `flock` to be gone, so the lock is gone
+/// exactly then. Held in the test process instead, its descriptor would
+/// also be in any child a parallel test forks at that moment (until that
+/// child's exec), keeping the lock after the test let it go; and no pipe
+/// end of this process decides when it ends, for the same reason.
+pub struct LockHolder {
+    child: Option<std::process::Child>,
+}
+
+impl LockHolder {
+    pub fn hold(path: &Path) -> LockHolder {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+        // `--close`: the command does not get the lock's descriptor, only
+        // `flock` holds it.
+        let mut child = Command::new("flock")
+            .args(["--exclusive", "--nonblock", "--close"])
+            .arg(path)
+            .args(["sh", "-c", "echo locked; exec sleep 600"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .expect("flock (util-linux)");
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "locked\n", "flock could not take {}", path.display());
+        LockHolder { child: Some(child) }
+    }
+
+    /// Lets the lock go and waits until it is gone.
+    pub fn release(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

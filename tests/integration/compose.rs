@@ -246,3 +246,117 @@ fn names_yaml_would_misread_are_refused_or_survive_docker_compose_config() {
         assert_eq!(service["labels"][*name].as_str(), Some("v$$y"), "{service}");
     }
 }
+
+/// Models `check` accepts give files `docker compose config` accepts:
+/// config file names Compose's `configs:` keys cannot hold (`@`, `+`, a
+/// space, non-ASCII, and a name like another file's numbered key) get
+/// valid, distinct keys, while the variables and labels that would be set
+/// twice in one mapping are refused at their line.
+#[test]
+fn what_check_accepts_compose_accepts() {
+    need(compose_available(), "docker compose");
+    let p = Project::fixture("small");
+    let files: String = [
+        "nginx@1.conf",
+        "a+b.conf",
+        "my app.conf",
+        "café.conf",
+        "x",
+        "x",
+        "x.2",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, name)| format!("      - target: /etc/d{i}/{name}\n        content: \"{i}\"\n"))
+    .collect();
+    let services = p.read("model/services.yaml").replacen(
+        "    health:\n      http: /health\n",
+        &format!("    health:\n      http: /health\n    config_files:\n{files}"),
+        1,
+    );
+    p.write("model/services.yaml", &services);
+    p.run().args(&["all"]).run();
+    all_files_pass_config(&p);
+    let master = resolved_master(&p);
+    let configs = master["services"]["shop-api"]["configs"]
+        .as_array()
+        .unwrap();
+    let targets: Vec<&str> = configs
+        .iter()
+        .map(|c| c["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets.len(), 7, "{configs:?}");
+    assert!(targets.contains(&"/etc/d3/café.conf"), "{targets:?}");
+
+    // Set twice in one mapping: refused where written.
+    let twice = |edits: &[(&str, &str, &str)], words: &[&str]| {
+        let p = Project::fixture("small");
+        for (file, from, to) in edits {
+            let text = p.read(file).replacen(from, to, 1);
+            assert_ne!(text, p.read(file), "{from}");
+            p.write(file, &text);
+        }
+        let out = p.run().args(&["check"]).status(1).run();
+        for w in words {
+            assert!(stderr(&out).contains(w), "{w}: {}", stderr(&out));
+        }
+    };
+    let services = "model/services.yaml";
+    let db = "    secrets: [{ name: DB_PASSWORD, as: file-env }]\n";
+    let file_env = ["error[env-conflict]", "`DB_PASSWORD_FILE`", "file-env"];
+    twice(
+        &[(
+            services,
+            db,
+            &format!("{db}    environment:\n      DB_PASSWORD_FILE: /x\n"),
+        )],
+        &[&["model/services.yaml:8:7:"][..], &file_env].concat(),
+    );
+    twice(
+        &[
+            ("model/system.yaml", "planes:\n", "variants:\n  dev:\n    description: d\nplanes:\n"),
+            (services, db, &format!("{db}    variants:\n      dev:\n        environment:\n          DB_PASSWORD_FILE: /x\n")),
+        ],
+        &file_env,
+    );
+    for key in ["host_env", "port_env"] {
+        let external = format!(
+            "external_services:\n  pg:\n    {key}: DB_PASSWORD_FILE\n    {}\nplanes:\n",
+            match key {
+                "host_env" => "port: 5432",
+                _ => "host_env: PG_HOST",
+            }
+        );
+        twice(
+            &[
+                ("model/system.yaml", "planes:\n", &external),
+                (services, db, &format!("{db}    depends_on: [pg]\n")),
+            ],
+            &[&["external service `pg` sets"][..], &file_env].concat(),
+        );
+    }
+    let api_env = "    environment:\n      LOG_LEVEL: info\n";
+    twice(
+        &[(
+            services,
+            api_env,
+            &format!("{api_env}    labels:\n      lucid-gen.system: mine\n"),
+        )],
+        &["error[invalid-name]", "label `lucid-gen.system`"],
+    );
+    twice(
+        &[
+            (
+                "model/system.yaml",
+                "  name: shop\n",
+                "  name: shop\n  labels:\n    team: a\n",
+            ),
+            (
+                services,
+                api_env,
+                &format!("{api_env}    labels:\n      team: b\n"),
+            ),
+        ],
+        &["error[invalid-name]", "label `team` is also a system label"],
+    );
+}

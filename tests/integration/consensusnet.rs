@@ -105,7 +105,9 @@ fn compose_config(generated: &Path, file: &str) -> Value {
 fn invariant_part(service: &Value) -> Value {
     let mut s = service.clone();
     let map = s.as_object_mut().unwrap();
-    for key in ["environment", "volumes", "build"] {
+    // Building comes with `pull_policy: build` (never pull what the
+    // registry holds under the same name).
+    for key in ["environment", "volumes", "build", "pull_policy"] {
         map.remove(key);
     }
     if let Some(labels) = map.get_mut("labels").and_then(Value::as_object_mut) {
@@ -141,6 +143,13 @@ fn dev_and_prod_differ_only_in_environment_volumes_and_build() {
             }
         }
         assert!(p.get("build").is_none(), "{name}: prod pulls");
+        assert!(p.get("pull_policy").is_none(), "{name}: prod pulls");
+        let built = d.get("build").is_some();
+        assert_eq!(
+            d.get("pull_policy").is_some_and(|v| v == "build"),
+            built,
+            "{name}"
+        );
     }
     // What does differ, and how.
     for built in ["api", "agent", "frontend"] {
@@ -367,7 +376,10 @@ fn stand_ins_run_three_agents_and_test_checks_each_replica() {
         .unwrap()
         .port();
     let services = p.read("model/services.yaml");
-    let services = services.replace("host: 80,", &format!("host: {free}, host_ip: 127.0.0.1,"));
+    let services = services.replace(
+        "host: 80, host_ip: 0.0.0.0,",
+        &format!("host: {free}, host_ip: 127.0.0.1,"),
+    );
     p.write("model/services.yaml", &services);
     let prefix = unique_name("i12-consensus");
     // The "managed database": a listener on the backend network's gateway.

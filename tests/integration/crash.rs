@@ -95,7 +95,7 @@ fn check_store(
 fn with_extra_label(system: &str) -> String {
     let edited = system.replacen(
         "\n  labels:\n",
-        "\n  labels:\n    lucid-gen.test/crash: \"state-b\"\n",
+        "\n  labels:\n    org.example.test/crash: \"state-b\"\n",
         1,
     );
     assert_ne!(edited, system, "model/system.yaml has no `  labels:` line");

@@ -88,3 +88,29 @@ fn people_see_the_line_and_a_caret_under_the_value() {
     assert!(!err.contains('\u{1b}'), "{err:?}");
     assert!(err.contains("image: \"example/bad\\e[31m:1\""), "{err}");
 }
+
+/// One escaping path for everything printed: a line separator (U+2028,
+/// U+2029) in model text is escaped on the terminal and in `--format
+/// json` lines, which tools read line by line, as in GitHub annotations.
+#[test]
+fn line_separators_never_reach_a_line_raw() {
+    let p = Project::fixture("small");
+    p.write(
+        "model/case.yaml",
+        "services:\n  shop-x:\n    \"pha\u{2028}se\u{2029}\": edge\n",
+    );
+    for format in ["human", "json", "github"] {
+        let out = p.run().args(&["check", "--format", format]).status(1).run();
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!all.contains(['\u{2028}', '\u{2029}']), "{format}: {all}");
+        assert!(
+            all.contains("u{2028}se") && all.contains("u{2029}"),
+            "{format}: {all}"
+        );
+        if format == "json" {
+            for line in stdout(&out).lines() {
+                serde_json::from_str::<serde_json::Value>(line).unwrap();
+            }
+        }
+    }
+}

@@ -366,3 +366,84 @@ fn test_reaches_an_external_service_where_the_environment_says_and_flags_one_it_
     assert!(!row("mail-relay").ends_with(" ok"), "{table}");
     assert!(table.contains(" 1 failed"), "{table}");
 }
+
+/// An operator's value enters a config file only as that file's syntax
+/// reads it back: a line break (a new directive in an ini file, a new key
+/// in a YAML file) is refused naming the secret and the file, never
+/// showing the value; bare in YAML, text that would read as a mapping or
+/// a comment is refused too, while inside a double-quoted scalar a quote
+/// or backslash is escaped and reads back exactly.
+#[test]
+fn operator_values_cannot_break_a_config_files_syntax() {
+    let p = project();
+    let model = p.read("model/model.yaml").replacen(
+        "    config_files:\n",
+        "    config_files:\n      - target: /etc/ledger/db.yml\n        content: |\n          user: ledger\n          password: {{ secret LEDGER_DB_PASSWORD }}\n",
+        1,
+    );
+    p.write("model/model.yaml", &model);
+    let refused = |db: &str, mail: &str, file: &str, why: &str| {
+        p.write("keys/mail-api-key", mail);
+        let out = p
+            .run()
+            .args(&["all"])
+            .env("LEDGER_DB_PASSWORD", db)
+            .status(2)
+            .stderr_has(&format!(
+                "cannot go into config file `{file}` of service `ledger-api`"
+            ))
+            .stderr_has(why)
+            .run();
+        let shown = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!shown.contains("INJECTED"), "a value was shown: {shown}");
+        assert!(!p.path("generated").join("secrets/config").exists());
+    };
+    let line_break = "holds a line break";
+    refused(
+        DB_PASSWORD,
+        "k-1\nINJECTED = yes\n",
+        "/etc/ledger/mail.ini",
+        line_break,
+    );
+    refused(
+        "pw\nINJECTED: true",
+        MAIL_KEY,
+        "/etc/ledger/db.yml",
+        line_break,
+    );
+    refused(
+        "pw: INJECTED",
+        MAIL_KEY,
+        "/etc/ledger/db.yml",
+        "would not read back",
+    );
+    refused(
+        "pw #INJECTED",
+        MAIL_KEY,
+        "/etc/ledger/db.yml",
+        "would not read back",
+    );
+    refused(
+        "pw\u{2028}INJECTED",
+        MAIL_KEY,
+        "/etc/ledger/db.yml",
+        line_break,
+    );
+
+    // Quoted in the file: escaped, and read back exactly.
+    let quoted = model.replace(
+        "password: {{ secret LEDGER_DB_PASSWORD }}",
+        "password: \"{{ secret LEDGER_DB_PASSWORD }}\"",
+    );
+    p.write("model/model.yaml", &quoted);
+    p.write("keys/mail-api-key", &format!("{MAIL_KEY}\n"));
+    let tricky = r#"p"w\x: #y"#;
+    p.run()
+        .args(&["all"])
+        .env("LEDGER_DB_PASSWORD", tricky)
+        .run();
+    let yaml = p.read("generated/secrets/config/ledger-api/etc/ledger/db.yml");
+    let read: std::collections::BTreeMap<String, String> = serde_yaml::from_str(&yaml).unwrap();
+    assert_eq!(read["password"], tricky);
+    assert_eq!(read.len(), 2, "{read:?}");
+}

@@ -290,6 +290,100 @@ fn render_plan_and_escape_do_no_io() {
     );
 }
 
+/// Every open of a path the user controls goes through
+/// `src/regular_file.rs`: a regular file only (never a FIFO, which blocks,
+/// or a device, which never ends), whole-file reads bounded. Elsewhere in
+/// `src/` (tests aside) no file is opened, read or written by path, except
+/// where the list below says why.
+#[test]
+fn every_open_of_a_user_path_is_a_bounded_regular_file() {
+    let src = repo_root().join("src");
+    // (file, why it may open by path)
+    let allowed = [
+        ("src/regular_file.rs", "the helper itself"),
+        (
+            "src/write/jail.rs",
+            "directories (O_DIRECTORY); files via regular_file, modes via fstat",
+        ),
+        (
+            "src/write/stage.rs",
+            "temporary files it creates with O_CREAT | O_EXCL",
+        ),
+        ("src/write/mod.rs", "directories (O_DIRECTORY)"),
+        (
+            "src/write/lock.rs",
+            "the output directory itself (O_DIRECTORY)",
+        ),
+        (
+            "src/docker/standin.rs",
+            "files it writes into a temporary directory it made",
+        ),
+        (
+            "src/docker/dclint.rs",
+            "the settings it writes into a temporary directory it made",
+        ),
+        (
+            "src/docker/layers.rs",
+            "the spool file of a `docker save` it writes into a temporary file it made",
+        ),
+        (
+            "src/docker/ssh.rs",
+            "its log and known_hosts, in the private socket directory it made",
+        ),
+        (
+            "src/docker/deploy/run.rs",
+            "the kernel's /proc/sys/kernel/hostname, for the lock's note",
+        ),
+    ];
+    let files: Vec<PathBuf> = rust_files(&src)
+        .into_iter()
+        .filter(|f| !f.starts_with(src.join("bin")))
+        .filter(|f| !allowed.iter().any(|(a, _)| relative(f) == *a))
+        .collect();
+    let patterns = [
+        "File::open",
+        "File::create",
+        "OpenOptions",
+        "fs::read(",
+        "fs::read_to_string(",
+        "fs::write(",
+        "fs::open(",
+        "openat(",
+    ];
+    let found: Vec<String> = lines_using(&files, &patterns)
+        .into_iter()
+        .filter(|l| !l.contains("/tests.rs:"))
+        .collect();
+    let outside_tests: Vec<&String> = found
+        .iter()
+        .filter(|l| {
+            let (file, rest) = l.split_once(':').unwrap();
+            let line: usize = rest.split(':').next().unwrap().parse().unwrap();
+            let text = fs::read_to_string(file).unwrap();
+            let tests_at = text.lines().position(|l| l.starts_with("#[cfg(test)]"));
+            tests_at.is_none_or(|t| line <= t)
+        })
+        .collect();
+    assert!(
+        outside_tests.is_empty(),
+        "files opened by path outside src/regular_file.rs (use regular_file::read / open):\n{}",
+        outside_tests
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // The helper is what the readers use.
+    for user in [
+        "src/model/mod.rs",
+        "src/secrets.rs",
+        "src/docker/image_archive.rs",
+    ] {
+        let text = fs::read_to_string(repo_root().join(user)).unwrap();
+        assert!(text.contains("regular_file::"), "{user}");
+    }
+}
+
 /// `file:line: text` of every line of `files` whose code (strings and
 /// comments aside) uses one of `patterns`.
 fn lines_using(files: &[PathBuf], patterns: &[&str]) -> Vec<String> {

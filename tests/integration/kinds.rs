@@ -186,7 +186,7 @@ type Producer = fn() -> Produced;
 
 /// The functions producing the kinds no model file in `tests/bad/` can,
 /// each with the name of its snapshot.
-const NO_FIXTURE: [(&str, Producer); 4] = [
+const NO_FIXTURE: [(&str, Producer); 6] = [
     ("a_file_over_the_limit_is_refused_unread", file_too_large),
     (
         "a_file_growing_past_the_limit_while_read_is_refused",
@@ -200,7 +200,42 @@ const NO_FIXTURE: [(&str, Producer); 4] = [
         "secrets_others_can_read_or_git_tracks_are_named",
         exposed_secrets,
     ),
+    (
+        "a_link_out_of_the_model_is_named_not_read",
+        link_outside_model,
+    ),
+    (
+        "aliases_expanding_past_the_limit_are_refused_at_the_alias",
+        aliases_too_large,
+    ),
 ];
+
+/// A model file that is a link to a file outside the model directory (a
+/// link cannot be a committed fixture).
+fn link_outside_model() -> Produced {
+    let project = Project::fixture("small");
+    project.write("elsewhere/notes.yaml", "services: {}\n");
+    std::os::unix::fs::symlink("../elsewhere/notes.yaml", project.path("model/notes.yaml"))
+        .unwrap();
+    let found = load_and_validate(&project.path("model"));
+    (project, found)
+}
+
+/// One 2,000-byte anchored string aliased 10,000 times: 20 MB of text once
+/// expanded, from a 60 kB file (too large to commit as a fixture).
+fn aliases_too_large() -> Produced {
+    let project = Project::fixture("small");
+    let mut text = format!(
+        "env_files:\n  big:\n    file: .env.big\n    vars:\n      A: &a \"{}\"\n",
+        "x".repeat(2000)
+    );
+    for i in 0..10_000 {
+        text.push_str(&format!("      V{i}: *a\n"));
+    }
+    project.write("model/case.yaml", &text);
+    let found = load_and_validate(&project.path("model"));
+    (project, found)
+}
 
 /// What each producer made lucid-gen report, as `check` prints it.
 #[test]

@@ -212,26 +212,143 @@ fn dry_runs_print_the_commands_and_run_nothing() {
     );
     assert!(!p.path("out dir").exists());
 
-    // `load --dry-run` still verifies every checksum first.
-    p.write("imgs/a.tar.gz", "alpha");
-    let sha = "8ed3f6ad685b959ead7022518e1af76cd816f8e8ec7ccdda1ed4018e8f2223f8";
-    p.write("imgs/SHA256SUMS", &format!("{sha}  a.tar.gz\n"));
-    let entry = serde_json::json!({"images": [{"image": "example/a:1", "file": "a.tar.gz",
-        "size": 5, "sha256": sha, "platform": "linux/amd64", "id": "sha256:00"}]});
-    p.write("imgs/images.json", &entry.to_string());
+    // `load --dry-run` still verifies every checksum and what each
+    // tarball holds first.
+    let (bytes, id) = fake_save(b"{}", &["example/a:1"]);
+    fs::create_dir_all(p.path("imgs")).unwrap();
+    fs::write(p.path("imgs/a.tar.gz"), &bytes).unwrap();
+    write_lists(&p.path("imgs"), &[("a.tar.gz", "example/a:1", &id)]);
     let dir = p.path("imgs").display().to_string();
     p.run()
         .env("PATH", "/nonexistent")
         .args(&["load", "--dir", &dir, "--dry-run"])
-        .stdout_has(&format!("docker load -i {dir}/a.tar.gz"))
+        .stdout_has(&format!("docker load < {dir}/a.tar.gz"))
         .run();
-    p.write("imgs/a.tar.gz", "alphA");
+    flip_a_byte(&p.path("imgs/a.tar.gz"));
     p.run()
         .env("PATH", "/nonexistent")
         .args(&["load", "--dir", &dir, "--dry-run"])
         .status(1)
         .stderr_has("a.tar.gz: corrupted")
         .run();
+}
+
+/// A gzip-compressed archive shaped as `docker save` writes it: one image
+/// (config `config`) under `tags`; and the ID the engine gives it.
+fn fake_save(config: &[u8], tags: &[&str]) -> (Vec<u8>, String) {
+    use sha2::Digest;
+    let hex: String = (sha2::Sha256::digest(config).iter())
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let manifest =
+        serde_json::json!([{"Config": format!("{hex}.json"), "RepoTags": tags, "Layers": []}]);
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        (format!("{hex}.json"), config.to_vec()),
+        (
+            "manifest.json".to_string(),
+            manifest.to_string().into_bytes(),
+        ),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, data.as_slice()).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
+    (gz.finish().unwrap(), format!("sha256:{hex}"))
+}
+
+/// `SHA256SUMS` and `images.json` in `dir` listing `(file, image, id)`,
+/// each file's checksum and size as they are now.
+fn write_lists(dir: &Path, files: &[(&str, &str, &str)]) {
+    use sha2::Digest;
+    let mut sums = String::new();
+    let mut images = Vec::new();
+    for (file, image, id) in files {
+        let bytes = fs::read(dir.join(file)).unwrap();
+        let sha: String = (sha2::Sha256::digest(&bytes).iter())
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        sums.push_str(&format!("{sha}  {file}\n"));
+        images.push(
+            serde_json::json!({"image": image, "file": file, "size": bytes.len(),
+            "sha256": sha, "platform": "linux/amd64", "id": id}),
+        );
+    }
+    fs::write(dir.join("SHA256SUMS"), sums).unwrap();
+    let json = serde_json::json!({ "images": images });
+    fs::write(dir.join("images.json"), json.to_string()).unwrap();
+}
+
+/// A tarball whose checksums were recomputed still holds only what
+/// `images.json` lists for it: an extra image, an extra tag of the listed
+/// image, or another image under the listed tag is refused before the
+/// engine sees the file, so no tag on the engine moves.
+#[test]
+fn load_refuses_images_and_tags_the_lists_do_not_name_and_moves_no_tag() {
+    need(docker_available(), "a running Docker daemon");
+    let ns = unique_name("lucid-gen-loadcheck");
+    let listed = format!("{ns}/listed:1");
+    let other = format!("{ns}/other:1");
+    let extra = format!("{ns}/extra:1");
+    let _cleanup = Cleanup {
+        tags: vec![listed.clone(), other.clone(), extra.clone()],
+    };
+    build_tiny(&listed);
+    build_tiny(&other);
+    let listed_id = image_id(&listed).unwrap();
+    let other_id = image_id(&other).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let save = |refs: &[&str]| {
+        let file = dir.path().join("listed.tar");
+        let mut args = vec!["save", "-o", file.to_str().unwrap()];
+        args.extend(refs);
+        assert!(docker(&args).status.success());
+        let tar = fs::read(&file).unwrap();
+        fs::remove_file(&file).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        fs::write(dir.path().join("listed.tar.gz"), gz.finish().unwrap()).unwrap();
+        write_lists(dir.path(), &[("listed.tar.gz", &listed, &listed_id)]);
+    };
+    let load = |wants: &str| {
+        crate::common::Test::new()
+            .args(&["load", "--dir", &d])
+            .status(1)
+            .stderr_has(wants)
+            .stderr_has("no image was loaded")
+            .run();
+    };
+
+    // An extra image, under a tag of its own.
+    save(&[&listed, &other]);
+    assert!(docker(&["image", "rm", &other]).status.success());
+    load(&format!("would tag `{other}`"));
+    assert_eq!(image_id(&other), None, "the unlisted image was loaded");
+
+    // The listed image under one more tag.
+    assert!(docker(&["tag", &listed, &extra]).status.success());
+    save(&[&listed, &extra]);
+    assert!(docker(&["image", "rm", &extra]).status.success());
+    load(&format!("would tag `{extra}`"));
+    assert_eq!(image_id(&extra), None, "the unlisted tag was set");
+
+    // Another image under the listed tag: the engine's tag stays put.
+    build_tiny(&other);
+    let other_id = image_id(&other).unwrap_or(other_id);
+    assert!(docker(&["tag", &other, &listed]).status.success());
+    save(&[&listed]);
+    assert!(docker(&["tag", &listed_id, &listed]).status.success());
+    load(&format!("holds image {other_id}"));
+    assert_eq!(
+        image_id(&listed).as_ref(),
+        Some(&listed_id),
+        "the tag moved"
+    );
 }
 
 #[test]
@@ -307,4 +424,36 @@ fn save_and_load_keep_every_extra_tag() {
     for (r, id) in all.iter().zip(&ids) {
         assert_eq!(image_id(r).as_ref(), Some(id), "{r} back with its ID");
     }
+}
+
+/// Names `load` reads from the lists (a file, an image, a tag) reach the
+/// terminal escaped: a hostile `images.json` cannot clear the screen or
+/// retitle the window.
+#[test]
+fn load_shows_names_from_the_lists_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = "a\u{1b}]0;owned\u{7}\u{1b}[2J";
+    let sha = "0".repeat(64);
+    fs::write(
+        dir.path().join("SHA256SUMS"),
+        format!("{sha}  {hostile}.tar.gz\n"),
+    )
+    .unwrap();
+    let entry = serde_json::json!({"images": [{"image": format!("{hostile}:1"),
+        "file": format!("{hostile}.tar.gz"), "size": 1, "sha256": sha,
+        "platform": "linux/amd64", "id": "sha256:00"}]});
+    fs::write(dir.path().join("images.json"), entry.to_string()).unwrap();
+    let out = crate::common::Test::new()
+        .env("PATH", "/nonexistent")
+        .args(&[
+            "load",
+            "--dir",
+            &dir.path().display().to_string(),
+            "--dry-run",
+        ])
+        .status(1)
+        .stderr_has("a\\u{1b}]0;owned\\u{7}\\u{1b}[2J.tar.gz: missing")
+        .run();
+    let shown = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!shown.contains(['\u{1b}', '\u{7}']), "{shown}");
 }

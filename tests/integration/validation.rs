@@ -179,6 +179,34 @@ fn an_output_inside_another_outputs_path_collides() {
     );
 }
 
+/// A layout where a plain file and a secret-bearing file can share a path
+/// is refused at the line that moved a directory: one model version's
+/// secret file would be the next one's plain file, and `all --check`
+/// would diff the secret.
+#[test]
+fn no_output_directory_may_share_paths_with_the_secrets_directory() {
+    for (output, key, how) in [
+        ("{ config_dir: secrets/config }", "config_dir", "is inside"),
+        ("{ config_dir: ., secrets_dir: s }", "config_dir", "holds"),
+        ("{ env_dir: secrets/env }", "env_dir", "is inside"),
+        ("{ compose_dir: secrets }", "compose_dir", "is"),
+        ("{ secrets_dir: configs/files/x }", "config_dir", "holds"),
+        ("{ secrets_dir: ./Configs/Files/ }", "config_dir", "is"),
+        ("{ secrets_dir: . }", "env_dir", "is inside"),
+    ] {
+        let p = project(Some(output), "");
+        let err = refused(&p, "output-collision", &[key, how, "output.secrets_dir"]);
+        let line = err
+            .lines()
+            .find(|l| l.contains("output-collision"))
+            .unwrap();
+        assert!(line.starts_with("model/system.yaml:5:"), "{output}: {err}");
+    }
+    // Apart, or holding it where depth keeps files apart: fine.
+    accepted(&project(Some("{ secrets_dir: private, env_dir: . }"), ""));
+    accepted(&project(Some("{ compose_dir: ., dockerfile_dir: . }"), ""));
+}
+
 #[test]
 fn the_validator_names_exactly_the_files_render_writes() {
     use lucid_gen::secrets::{self, SecretSource};
@@ -577,6 +605,127 @@ fn an_isolated_plane_publishes_a_host_port_only_with_a_reason() {
         "services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    security:\n      host_ports: \"operators read it from the host\"\n",
     );
     refused(&p, "security-exception", &["host_ports"]);
+}
+
+/// A service `shop-m` with `extra` (indented as a service key) added.
+fn mounting(extra: &str) -> String {
+    format!(
+        "services:\n  shop-m:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/m:1\n    health:\n      exec: [/bin/m]\n{extra}"
+    )
+}
+
+/// Mount paths compare as paths, not strings: `//`, `/./` and a trailing
+/// `/` name the path without them, `/` itself is no mount point, and no
+/// mount goes below a file mount. Config files, secret files, volumes and
+/// tmpfs mounts (the default `/tmp` too) are all mounts.
+#[test]
+fn mount_paths_are_compared_as_paths() {
+    let cfg = |t: &str| format!("      - target: \"{t}\"\n        content: x\n");
+    let vol = |n: &str, t: &str| format!("      - name: {n}\n        target: \"{t}\"\n");
+    for (extra, rule, words) in [
+        (format!("    config_files:\n{}", cfg("/")), "invalid-path", "config file target `/` is the container's root"),
+        (format!("    volumes:\n{}", vol("v", "/./")), "invalid-path", "volume target `/./` is the container's root"),
+        (format!("    config_files:\n{}{}", cfg("/etc/app/x.conf"), cfg("/etc//app/./x.conf/")), "config-file", "mounts two things at `/etc//app/./x.conf/`, spelled `/etc/app/x.conf`"),
+        (format!("    config_files:\n{}    volumes:\n{}", cfg("/data/x"), vol("v", "/data/x/")), "config-file", "mounts two things at `/data/x/`"),
+        (format!("    volumes:\n{}", vol("v", "/tmp/")), "config-file", "mounts two things at `/tmp`, spelled `/tmp/`"),
+        (format!("    secrets: [{{ name: DB_PASSWORD, as: file, target: /run/s/db }}]\n    config_files:\n{}", cfg("/run/s/db/inner.conf")), "config-file", "below the file it mounts at `/run/s/db`"),
+        (format!("    volumes:\n{}    config_files:\n{}", vol("v", "/etc/app.conf/d"), cfg("/etc/app.conf")), "config-file", "below the file it mounts at `/etc/app.conf`"),
+        (format!("    config_files:\n{}", cfg("/etc/a\tb")), "invalid-path", "config file target `/etc/a\\u{9}b` holds a control character"),
+    ] {
+        let p = project(None, &mounting(&extra));
+        refused(&p, rule, &[words]);
+    }
+    // A variant's volume against the service's, as paths.
+    let system = "variants:\n  dev:\n    description: d\n";
+    let p = project(
+        None,
+        &format!(
+            "{system}{}",
+            mounting(&format!(
+                "    volumes:\n{}    variants:\n      dev:\n        volumes:\n{}",
+                vol("a", "/data"),
+                vol("b", "/data/")
+                    .replace("      -", "          -")
+                    .replace("        target", "            target")
+            ))
+        ),
+    );
+    refused(&p, "variant", &["mounts a volume at `/data/`"]);
+    // Distinct paths are fine.
+    accepted(&project(
+        None,
+        &mounting(&format!(
+            "    config_files:\n{}{}",
+            cfg("/etc/a"),
+            cfg("/etc/ab")
+        )),
+    ));
+}
+
+/// A directory (not only a file) named like write's temporary files would
+/// be git-ignored whole by the output's `.gitignore`, and its files would
+/// look like a killed run's leftovers: refused wherever it appears.
+#[test]
+fn no_output_directory_is_named_like_a_temporary_file() {
+    let p = project(Some("{ compose_dir: .lucid-gen-tmp-compose }"), "");
+    refused(
+        &p,
+        "output-collision",
+        &["`.lucid-gen-tmp-compose`", "temporary files"],
+    );
+    let p = project(
+        None,
+        &mounting("    config_files:\n      - target: /etc/.lucid-gen-tmp-x/app.conf\n        content: x\n"),
+    );
+    refused(
+        &p,
+        "output-collision",
+        &[
+            "`.lucid-gen-tmp-x`",
+            "config file `/etc/.lucid-gen-tmp-x/app.conf`",
+        ],
+    );
+}
+
+/// `{{ host }}` and `{{ port }}` name a service the file's service must be
+/// able to reach, as `{{ targets }}` already required; an initialisation
+/// step reaches its target through the target's network namespace.
+#[test]
+fn host_and_port_placeholders_name_only_reachable_services() {
+    let file = |content: &str| {
+        format!(
+            "services:\n  shop-m:\n    phase: edge\n    plane: pay\n    networks: [shop-pay]\n    image: example/m:1\n    health:\n      exec: [/bin/m]\n    config_files:\n      - target: /etc/m.conf\n        content: \"{content}\"\n"
+        )
+    };
+    for placeholder in ["{{ host shop-db }}", "{{ port shop-db 5432 }}"] {
+        let p = project(None, &file(placeholder));
+        refused(
+            &p,
+            "config-file",
+            &["names `shop-db`", placeholder, "share no network"],
+        );
+    }
+    accepted(&project(
+        None,
+        &file("{{ host shop-pay-gateway }}:{{ port shop-pay-gateway 9000 }}"),
+    ));
+}
+
+/// A control character in a mount target is reported once, at the target,
+/// as what it is (not as a "volume target", not at `system` with help
+/// about `output.secrets_dir`), also when the file holds a secret.
+#[test]
+fn a_bad_mount_target_is_reported_at_itself_as_what_it_is() {
+    for (what, extra) in [
+        ("config file target", "    config_files:\n      - target: \"/etc/a\\tb\"\n        content: \"{{ secret DB_PASSWORD }}\"\n    secrets: [DB_PASSWORD]\n"),
+        ("secret file target", "    secrets: [{ name: DB_PASSWORD, as: file, target: \"/run/a\\tb\" }]\n"),
+    ] {
+        let p = project(None, &mounting(extra));
+        let err = refused(&p, "invalid-path", &[what, "control character"]);
+        assert_eq!(count(&err, "invalid-path"), 1, "{err}");
+        assert!(!err.contains("volume target") && !err.contains("secrets_dir"), "{err}");
+        assert!(err.starts_with("model/case.yaml:"), "{err}");
+    }
 }
 
 // ------------------------------------------------- item 9: values

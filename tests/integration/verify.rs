@@ -230,3 +230,80 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
         .map(|d| d.join(program))
         .find(|p| p.is_file())
 }
+
+/// dclint at its default settings (no configuration of ours: an empty
+/// one, so no file up the tree is found either) reports no error on any
+/// generated compose file of the three systems, every variant and group
+/// included; the warnings left are the two ordering rules `verify`'s
+/// settings switch off for a stated reason (BENCHMARKS.md counts them).
+#[test]
+fn dclint_at_its_defaults_finds_no_error() {
+    need(runs("dclint"), "dclint");
+    let root = crate::common::repo_root();
+    let mut files = Vec::new();
+    for dir in [
+        "generated",
+        "examples/noderr/generated",
+        "examples/consensusnet/generated",
+    ] {
+        for f in crate::common::files_under(&root.join(dir)) {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("docker-compose") && name.ends_with(".yml") {
+                files.push(f);
+            }
+        }
+    }
+    assert!(files.len() >= 17, "{files:?}");
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("empty.json");
+    std::fs::write(&config, "{}\n").unwrap();
+    let report = scratch.path().join("report.json");
+    let mut errors = Vec::new();
+    let mut warnings = std::collections::BTreeMap::new();
+    for file in &files {
+        let out = Command::new("dclint")
+            .arg(file)
+            .arg("-c")
+            .arg(&config)
+            .args(["--color=false", "-f", "json", "-o"])
+            .arg(&report)
+            .current_dir(scratch.path())
+            .output()
+            .unwrap();
+        let text = std::fs::read_to_string(&report)
+            .unwrap_or_else(|e| panic!("{}: no report ({e}): {}", file.display(), stderr(&out)));
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for m in parsed
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["messages"].as_array().unwrap())
+        {
+            let rule = m["rule"].as_str().unwrap().to_string();
+            match m["type"].as_str() {
+                Some("error") => errors.push(format!(
+                    "{}:{} {rule}: {}",
+                    file.display(),
+                    m["line"],
+                    m["message"]
+                )),
+                _ => *warnings.entry(rule).or_insert(0) += 1,
+            }
+        }
+        std::fs::remove_file(&report).unwrap();
+    }
+    assert!(
+        errors.is_empty(),
+        "dclint errors at its defaults:\n{}",
+        errors.join("\n")
+    );
+    let rules: Vec<&String> = warnings.keys().collect();
+    assert!(
+        rules.iter().all(|r| [
+            "services-alphabetical-order",
+            "service-dependencies-alphabetical-order"
+        ]
+        .contains(&r.as_str())),
+        "warnings BENCHMARKS.md does not list: {warnings:?}"
+    );
+}

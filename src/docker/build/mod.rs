@@ -356,6 +356,17 @@ fn bake(
 }
 
 /// The legacy builder's commands for every step, and the problem that keeps
+/// A Dockerfile larger than this is not one.
+const MAX_DOCKERFILE_BYTES: u64 = 8 << 20;
+
+/// A Dockerfile's text (a hand-written one is the user's file): a regular
+/// file only, bounded.
+fn read_dockerfile(path: &Path) -> Result<String, DockerError> {
+    use crate::regular_file::{read_text, Follow};
+    read_text(path, Follow::Links, MAX_DOCKERFILE_BYTES)
+        .map_err(|e| io_error("read", path, e.into()))
+}
+
 /// The legacy builder's plan: a preflight step when it cannot build some
 /// Dockerfiles (a `FROM $ARG` it cannot resolve), then one step per wave
 /// or phase, up to `jobs` builds at once.
@@ -366,8 +377,7 @@ fn legacy_plan(steps: &[Wave], platform: &str, jobs: usize) -> Result<Plan, Dock
     for step in steps {
         let mut images = Vec::new();
         for job in &step.jobs {
-            let text = std::fs::read_to_string(&job.dockerfile)
-                .map_err(|e| io_error("read", &job.dockerfile, e))?;
+            let text = read_dockerfile(&job.dockerfile)?;
             let needs = legacy::legacy_needs(&text);
             if !needs.unresolvable.is_empty() {
                 unresolvable.push(format!(

@@ -56,7 +56,10 @@ pub fn run(ws: &Workspace, target: &Target, opts: &TestOptions) -> Result<bool, 
     }
     checks.extend(reach::checks(ws, target, &found, probe)?);
     if let Some(path) = &opts.junit {
-        std::fs::write(path, report::junit(&checks)).map_err(|e| io_error("write", path, e))?;
+        // Written beside and renamed into place: a link or FIFO at the
+        // path is replaced, never followed or left waiting for a reader.
+        crate::write::atomic_write(path, report::junit(&checks).as_bytes(), false)
+            .map_err(|e| io_error("write", path, e))?;
     }
     Ok(match opts.json {
         true => report::json_lines(&checks),

@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use crate::docker::{io_error, DockerError, ErrorKind, Workspace};
+use crate::regular_file::Follow;
+
+/// A file of a release larger than this is not one lucid-gen wrote.
+const MAX_RELEASE_FILE_BYTES: u64 = 64 << 20;
 
 /// Where the manifest lives in a release.
 pub const MANIFEST: &str = ".lucid-gen/release.json";
@@ -82,7 +86,8 @@ impl Contents {
                 }
                 .into());
             }
-            let bytes = std::fs::read(&f.local).map_err(missing)?;
+            let bytes = crate::regular_file::read(&f.local, Follow::Links, MAX_RELEASE_FILE_BYTES)
+                .map_err(|e| missing(e.into()))?;
             let hash = hex(&sha2::Sha256::digest(&bytes));
             out.push((f.clone(), bytes, mode, hash));
         }

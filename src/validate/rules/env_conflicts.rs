@@ -13,6 +13,7 @@ use crate::validate::Validator;
 
 impl<'a> Validator<'a> {
     pub(super) fn env_conflicts(&mut self, m: &Merged<'a>, sys: &System) {
+        self.secret_file_variables(m, sys);
         for (si, s) in sys.services.iter().enumerate() {
             for u in s.secrets.iter().filter(|u| u.delivery == Delivery::Env) {
                 let name = sys.secrets[u.secret].name.as_str();
@@ -43,6 +44,43 @@ impl<'a> Validator<'a> {
                                 read_at,
                             },
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    /// `NAME_FILE` of a `file-env` secret, which lucid-gen writes into the
+    /// service's `environment:`, also set by the service's own (or its
+    /// variant's) `environment` or by one of its external services.
+    fn secret_file_variables(&mut self, m: &Merged<'a>, sys: &System) {
+        for (si, s) in sys.services.iter().enumerate() {
+            for u in &s.secrets {
+                let Delivery::FileEnv { .. } = u.delivery else {
+                    continue;
+                };
+                let secret = sys.secrets[u.secret].name.clone();
+                let name = format!("{secret}_FILE");
+                let conflict = |by: String| Kind::SetsSecretFileVariable {
+                    service: s.name.clone(),
+                    name: name.clone(),
+                    secret: secret.clone(),
+                    by,
+                };
+                if s.environment.iter().any(|(k, _)| *k == name) {
+                    let at = m.services[si].at(&p().key("environment").key(name.as_str()));
+                    self.report_at_key(&at, conflict(format!("`{}`'s environment", s.name)));
+                }
+                for &e in &s.external_deps {
+                    let x = &sys.externals[e];
+                    let port = match &x.port {
+                        ExternalPort::Env(var) => Some((var, "port_env")),
+                        ExternalPort::Fixed(_) => None,
+                    };
+                    let vars = std::iter::once((&x.host_env, "host_env")).chain(port);
+                    for (_, key) in vars.filter(|(v, _)| **v == name) {
+                        let at = m.externals[e].at(&p().key(key));
+                        self.report(&at, conflict(format!("external service `{}`", x.name)));
                     }
                 }
             }

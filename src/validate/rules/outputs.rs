@@ -50,16 +50,19 @@ impl Validator<'_> {
             }
         }
         // Names `write` takes for its own temporary files: every run
-        // deletes them before writing.
+        // deletes them before writing, and the output's `.gitignore`
+        // ignores them — a directory of that name too, with every file in
+        // it. Reported once per name.
+        let mut named = HashSet::new();
         for out in outputs {
-            let name = out
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_lowercase());
-            if name.is_some_and(|n| n.starts_with(TMP_PREFIX)) {
+            let part = (out.path.components())
+                .map(|c| c.as_os_str().to_string_lossy().to_lowercase())
+                .find(|n| n.starts_with(TMP_PREFIX));
+            if let Some(part) = part.filter(|p| named.insert(p.clone())) {
                 let kind = Kind::OutputTempName {
                     what: describe(sys, out.origin),
                     path: out.path.display().to_string(),
+                    part,
                     prefix: TMP_PREFIX,
                 };
                 let at = self.origin_at(m, out.origin);
@@ -146,7 +149,7 @@ impl Validator<'_> {
     }
 
     /// Where the model names an output.
-    fn origin_at(&self, m: &Merged<'_>, origin: OutputOrigin) -> Option<At> {
+    pub(super) fn origin_at(&self, m: &Merged<'_>, origin: OutputOrigin) -> Option<At> {
         Some(match origin {
             OutputOrigin::EnvFile(i) => m.env_files.get_index(i)?.1.at(&p().key("file")),
             OutputOrigin::Compose(Some(i)) => m.phases.get_index(i)?.1.at(&p().key("compose_file")),

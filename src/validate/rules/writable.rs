@@ -9,7 +9,7 @@
 
 use crate::diagnostic::Kind;
 use crate::escape::{self, Unrepresentable};
-use crate::render::PlannedOutput;
+use crate::render::{OutputOrigin, PlannedOutput};
 use crate::system::System;
 
 use crate::validate::location::{p, At};
@@ -59,9 +59,10 @@ impl Validator<'_> {
         }
     }
 
-    /// The `.gitignore` line of each secret-bearing file. Their names are
-    /// plain (or already refused), so a refusal comes from
-    /// `output.secrets_dir`, reported once there.
+    /// The `.gitignore` line of each secret-bearing file. A config file's
+    /// path holds its target (a refused target is already `invalid-path`
+    /// there, and reported nowhere else); other names are plain, so a
+    /// refusal comes from `output.secrets_dir`, reported once there.
     pub(super) fn gitignored_secrets(
         &mut self,
         m: &Merged<'_>,
@@ -73,12 +74,24 @@ impl Validator<'_> {
             return; // already `invalid-path`
         }
         for out in outputs.iter().filter(|o| o.origin.secret_bearing(sys)) {
-            if let Err(Unrepresentable(why)) = escape::gitignore_path(&out.path) {
-                let path = out.path.display().to_string();
-                let at = system.at(&p().key("output").key("secrets_dir"));
-                self.report(&at, Kind::EnvPathUnwritable { path, why });
-                return;
+            let Err(Unrepresentable(why)) = escape::gitignore_path(&out.path) else {
+                continue;
+            };
+            let path = out.path.display().to_string();
+            if let OutputOrigin::ConfigFile(i, j) = out.origin {
+                let target = &sys.services[i].config_files[j].target;
+                if names::mount_point(target).is_ok() {
+                    let at = self.origin_at(m, out.origin);
+                    let from = "the config file's `target`";
+                    let kind = Kind::EnvPathUnwritable { path, why, from };
+                    self.report(&at.unwrap_or_else(|| system.here()), kind);
+                }
+                continue;
             }
+            let at = system.at(&p().key("output").key("secrets_dir"));
+            let from = "`output.secrets_dir`";
+            self.report(&at, Kind::EnvPathUnwritable { path, why, from });
+            return;
         }
     }
 }
