@@ -699,61 +699,38 @@ fn deploy_refuses_unknown_hosts_and_phases() {
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }
 
-/// No model text reaches a remote path: `scp` gives its destination to
-/// the remote shell under the legacy protocol (CVE-2020-15778), so a
-/// config target like `/etc/$(…)/x`, or an output directory with a space,
-/// is refused before anything runs, naming the file and its service.
+/// Model text reaches the host only as quoted words: every command `up
+/// --host` runs there is one `ssh` shell line built by `remote_line`, no
+/// `scp` destination (CVE-2020-15778) any more. A hostile config target, a
+/// quote, a line break and a glob run through a real `sh` come back as the
+/// same words, and nothing they name is executed.
 #[test]
-fn deploy_refuses_model_text_the_remote_shell_would_read() {
-    for (from, to, names) in [
-        (
-            "    health:\n      http: /health\n",
-            "    health:\n      http: /health\n    config_files:\n      - target: /etc/$(touch pwned)/app.conf\n        content: \"x\"\n",
-            &["service `shop-api`", "$(touch pwned)", "'$'"][..],
-        ),
-        (
-            "    health:\n      http: /health\n",
-            "    health:\n      http: /health\n    config_files:\n      - target: \"/etc/a b/app.conf\"\n        content: \"x\"\n",
-            &["service `shop-api`", "`/opt/shop/configs/files/shop-api/etc/a b`", "' '"][..],
-        ),
-    ] {
-        let p = Project::fixture("small");
-        let services = p.read("model/services.yaml").replacen(from, to, 1);
-        p.write("model/services.yaml", &services);
-        p.run().args(&["all"]).run();
-        let fake = FakeTools::new(false);
-        for dry_run in [true, false] {
-            let mut args = vec!["deploy", "--host", "deploy@127.0.0.1", "--dir", "/opt/shop"];
-            if dry_run {
-                args.push("--dry-run");
-            }
-            let out = fake.run(&p, &args);
-            let err = stderr(&out);
-            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-            for name in names.iter().chain(&["CVE-2020-15778"]) {
-                assert!(err.contains(name), "{args:?} lacks {name}: {err}");
-            }
-            assert!(stdout(&out).is_empty(), "{}", stdout(&out));
-        }
-        assert!(fake.calls().is_empty(), "{:?}", fake.calls());
-    }
-    // An output directory the model names, the same way.
-    let p = Project::fixture("small");
-    let system = p.read("model/system.yaml").replacen(
-        "  name: shop\n",
-        "  name: shop\n  output: { env_dir: \"env `id`\" }\n",
-        1,
-    );
-    p.write("model/system.yaml", &system);
-    p.run().args(&["all"]).run();
-    let fake = FakeTools::new(false);
-    let out = fake.run(&p, &["deploy", "--host", "deploy@127.0.0.1", "--dry-run"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("env `id`/.env.base"),
-        "{}",
-        stderr(&out)
-    );
+fn model_text_reaches_the_remote_shell_only_as_quoted_words() {
+    use lucid_gen::docker::ssh::remote_line;
+    use std::ffi::OsString;
+    let dir = tempfile::tempdir().unwrap();
+    let pwned = dir.path().join("pwned");
+    let words: Vec<String> = vec![
+        format!("/etc/$(touch {})/app.conf", pwned.display()),
+        format!("`touch {}`", pwned.display()),
+        "/etc/a b/it's here".into(),
+        "line\nbreak; touch x".into(),
+        "*".into(),
+    ];
+    let args: Vec<OsString> = std::iter::once(OsString::from("%s\\0"))
+        .chain(words.iter().map(OsString::from))
+        .collect();
+    let line = remote_line("printf", &args, Some(dir.path()));
+    let out = Command::new("sh").arg("-c").arg(&line).output().unwrap();
+    assert!(out.status.success(), "{line}: {}", stderr(&out));
+    let back: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split('\0')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(back, words, "{line}");
+    assert!(!pwned.exists(), "the remote shell ran model text: {line}");
 }
 
 /// Removes a Docker network when the test ends, passed or not.
