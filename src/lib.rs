@@ -5,6 +5,7 @@ pub mod ci;
 pub mod diagnostic;
 pub mod docker;
 pub mod escape;
+pub mod import;
 pub mod model;
 pub mod output;
 pub mod plan;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 mod cli;
-use cli::{Cli, Command, Format, GraphFormat, Paths, SaveArgs, SecretsCommand, Target};
+use cli::{Cli, Command, Format, GraphFormat, ImportArgs, Paths, SaveArgs, SecretsCommand, Target};
 
 use lucid_gen::diagnostic::{self, Diagnostic, Kind};
 use lucid_gen::docker::{self, Deployment, DockerError};
@@ -213,6 +213,7 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
         Command::Load { dir, dry_run } => {
             docker::save::load(&docker::save::LoadOptions { dir, dry_run }).map_err(Failure::from)
         }
+        Command::Import(args) => import(&args),
         Command::Schema => {
             print!("{}", lucid_gen::schema::json_schema());
             Ok(())
@@ -645,6 +646,29 @@ fn rotate(paths: &Paths, name: String) -> Result<(), Failure> {
         ));
     }
     all(paths, false, &[name])
+}
+
+/// `import`: compose files → a model directory, and the report (exit 1
+/// when the model still has errors `check` refuses).
+fn import(args: &ImportArgs) -> Result<(), Failure> {
+    let opts = lucid_gen::import::ImportOptions {
+        files: args.files.clone(),
+        model: args.model.clone(),
+        force: args.force,
+        fill_known: !args.no_fill,
+    };
+    let report = lucid_gen::import::run(&opts).map_err(|e| match e.exit_code() {
+        2 => Failure::Io(e.to_string()),
+        _ => Failure::Failed(e.to_string()),
+    })?;
+    match args.format {
+        cli::ReportFormat::Json => println!("{}", report.json()),
+        cli::ReportFormat::Human => print!("{}", report.human()),
+    }
+    match report.has_errors() {
+        true => Err(Failure::Reported),
+        false => Ok(()),
+    }
 }
 
 /// `graph`: the valid model drawn as Mermaid or Graphviz dot.

@@ -10,6 +10,7 @@
 
 pub mod build;
 pub mod changes;
+pub mod compose_config;
 pub mod dclint;
 pub mod deploy;
 pub mod down;

@@ -21,7 +21,7 @@ mod health;
 mod images;
 mod location;
 mod merge;
-mod names;
+pub mod names;
 mod networks;
 mod planes;
 mod required_env;
