@@ -94,6 +94,15 @@ pub fn env_files(
         .collect())
 }
 
+/// A log line's message: Compose logs `time="…" level=warning msg="…"`;
+/// the time would make the report differ between two runs.
+fn message(line: &str) -> String {
+    match line.split_once(" msg=\"") {
+        Some((_, rest)) => (rest.strip_suffix('"').unwrap_or(rest)).replace("\\\"", "\""),
+        None => line.to_string(),
+    }
+}
+
 /// Runs `cmd`; stdout is the JSON, stderr's lines the warnings.
 fn run(cmd: &Cmd) -> Result<(String, Vec<String>), DockerError> {
     let out = cmd.output()?;
@@ -104,7 +113,18 @@ fn run(cmd: &Cmd) -> Result<(String, Vec<String>), DockerError> {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .map(str::to_string)
+        .map(message)
         .collect();
     Ok((String::from_utf8_lossy(&out.stdout).into_owned(), warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_lines_lose_their_time() {
+        let line =
+            r#"time="2026-01-01T00:00:00Z" level=warning msg="The \"X\" variable is not set.""#;
+        assert_eq!(super::message(line), r#"The "X" variable is not set."#);
+        assert_eq!(super::message("plain"), "plain");
+    }
 }

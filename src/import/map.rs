@@ -163,6 +163,10 @@ impl Mapper<'_> {
                 services: s.services.iter().cloned().collect(),
                 delivered,
                 value,
+                operator_variable: match &s.source {
+                    SecretSource::FromEnv(v) => Some(v.clone()),
+                    SecretSource::Generated(_) => None,
+                },
                 why,
             });
             if let SecretSource::FromEnv(v) = &s.source {
@@ -226,8 +230,30 @@ impl Mapper<'_> {
         }
     }
 
+    /// Dependants that waited for a start and now wait for health (the
+    /// dependency's own check, or one import filled in).
+    fn waits_for_health(&mut self) {
+        let mut notes = Vec::new();
+        for (name, s) in &self.input.project.services {
+            for (dep, d) in &s.depends_on {
+                let checked =
+                    (self.draft.services.iter()).any(|x| &x.name == dep && x.health.is_some());
+                if d.condition.as_deref() == Some("service_started") && checked {
+                    notes.push((
+                        name.clone(),
+                        format!("waits until {dep} is healthy (it waited for it to start)"),
+                    ));
+                }
+            }
+        }
+        for (service, text) in notes {
+            self.report.note(Some(&service), text);
+        }
+    }
+
     /// The report's per-service list, and the notes said once.
     fn summarise(&mut self) {
+        self.waits_for_health();
         for d in &self.draft.services {
             let path = YamlPath::root().key("services").key(d.name.as_str());
             let mut mapped = Vec::new();
@@ -266,6 +292,7 @@ impl Mapper<'_> {
         }
         let hardening = "every service runs hardened: read-only root filesystem with a tmpfs /tmp, all capabilities dropped, no-new-privileges, at most 256 processes; a built image runs as 65532:65532 unless the model gives a user (a published one as its image's user). Where a service writes elsewhere or needs a capability, add security.tmpfs, security.writable_root or security.cap_add with the reason";
         self.report.note(None, hardening.into());
+        self.report.note(None, "every service gets the system's platform and lucid-gen's labels (system, phase, plane, and the content hashes `plan` compares)".into());
         self.report.note(None, "named volumes are called <system>-<name> in Docker (Compose called them <project>_<name>): copy the data over before switching, or it starts empty".into());
         self.report.note(None, "a service without a restart policy restarts unless stopped; a dependency with a health check is waited for until healthy".into());
         if self.draft.networks.iter().any(|n| !n.comments.is_empty()) {

@@ -66,7 +66,7 @@ pub enum ImportErrorKind {
     TooLarge { file: String, size: u64, limit: u64 },
     #[error("{file} is not UTF-8 text\n  help: compose files are YAML, which is UTF-8")]
     NotUtf8 { file: String },
-    #[error("{file} is not YAML: {problem}")]
+    #[error("{file} is not valid YAML: {problem}")]
     NotYaml { file: String, problem: String },
     #[error("{file} is not a compose file: {problem}")]
     NotCompose { file: String, problem: String },

@@ -49,8 +49,11 @@ pub struct MovedSecret {
     pub services: Vec<String>,
     /// `variable` or the file path it is mounted at.
     pub delivered: String,
-    /// `generated` or `operator: VAR`.
+    /// How its value is made now, in words.
     pub value: String,
+    /// The variable of lucid-gen's environment the operator sets it in,
+    /// when it is operator-supplied.
+    pub operator_variable: Option<String>,
     pub why: Option<String>,
 }
 
@@ -129,14 +132,8 @@ impl Report {
                 .as_ref()
                 .map(|c| format!(" ({c})"))
                 .unwrap_or_default();
-            format!(
-                "{}{}: phase {}, plane {}; {}",
-                s.name,
-                from,
-                s.phase,
-                s.plane,
-                s.mapped.join(", ")
-            )
+            let (phase, plane, keys) = (&s.phase, &s.plane, s.mapped.join(", "));
+            format!("{}{from}: phase {phase}, plane {plane}; {keys}", s.name)
         });
         section(
             &mut out,
@@ -144,13 +141,10 @@ impl Report {
             &self.secrets,
             |s| {
                 let why = s.why.as_ref().map(|w| format!("; {w}")).unwrap_or_default();
+                let (was, services) = (s.was.join(", "), s.services.join(", "));
                 format!(
-                    "{} (was {}): {} for {}, {}{why}",
-                    s.name,
-                    s.was.join(", "),
-                    s.delivered,
-                    s.services.join(", "),
-                    s.value
+                    "{} (was {was}): {} for {services}, {}{why}",
+                    s.name, s.delivered, s.value
                 )
             },
         );
@@ -166,15 +160,11 @@ impl Report {
         section(&mut out, "filled in by import", &self.filled, |f| {
             format!("{}.{}: {}", f.service, f.key, f.why)
         });
-        section(
-            &mut out,
-            "different on purpose, and worth knowing",
-            &self.notes,
-            |n| match &n.service {
-                Some(s) => format!("{s}: {}", n.text),
-                None => n.text.clone(),
-            },
-        );
+        let notes = "different on purpose, and worth knowing";
+        section(&mut out, notes, &self.notes, |n| match &n.service {
+            Some(s) => format!("{s}: {}", n.text),
+            None => n.text.clone(),
+        });
         section(
             &mut out,
             "findings of `check` on the model",
@@ -191,12 +181,8 @@ impl Report {
             &self.compose_warnings,
             Clone::clone,
         );
-        section(
-            &mut out,
-            "before `lucid-gen all`",
-            &self.before_rendering,
-            Clone::clone,
-        );
+        let before = "before `lucid-gen all`";
+        section(&mut out, before, &self.before_rendering, Clone::clone);
         out
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! A variable is a secret when its name says so (`*PASSWORD*`, `*PASSWD*`,
 //! `*SECRET*`, `*TOKEN*`, `*_KEY`; not `*_FILE`/`*_PATH`/`*_DIR`, which
-//! name a file) and its value is not the path of a mounted secret file.
+//! name a file, nor `*_ID`, which names a thing) and its value is not the path of a mounted secret file.
 //! Every such variable becomes a model secret of its own name, delivered
 //! as a variable to exactly the services that had it, its value generated.
 //! Values that must stay equal (two names, one password) or that hold
@@ -56,7 +56,7 @@ pub struct MovedSecret {
 /// Whether a variable's name says it holds a secret.
 pub fn secret_named(var: &str) -> bool {
     let upper = var.to_ascii_uppercase();
-    if ["_FILE", "_PATH", "_DIR"]
+    if ["_FILE", "_PATH", "_DIR", "_ID"]
         .iter()
         .any(|s| upper.ends_with(s))
     {
@@ -333,6 +333,7 @@ mod tests {
             "KEY_PATH",
             "KEYS",
             "MONKEY",
+            "NFT_TOKEN_ID",
             "USER",
             "SECRETS_DIR",
         ] {

@@ -385,7 +385,6 @@ impl Mapper<'_> {
     }
 
     pub(super) fn dependencies(&mut self, d: &mut ServiceDraft, s: &Service, path: &YamlPath) {
-        let project = self.input.project;
         for (dep, x) in &s.depends_on {
             d.depends_on.push(dep.clone());
             let at = path.key("depends_on").key(dep.as_str());
@@ -403,13 +402,6 @@ impl Mapper<'_> {
                     at.key("restart"),
                     "the model does not restart a dependant with its dependency",
                 );
-            }
-            let has_health = (project.services.get(dep))
-                .and_then(|t| t.healthcheck.as_ref())
-                .is_some_and(|h| h.disable != Some(true));
-            if x.condition.as_deref() == Some("service_started") && has_health {
-                let text = format!("waits until {dep} is healthy (it was started only)");
-                self.report.note(Some(&d.name), text);
             }
         }
     }

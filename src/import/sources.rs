@@ -115,40 +115,7 @@ impl Sources {
             }));
         }
         seen.push(canonical);
-        let text = read_limited(path, &shown)?;
-        let (index, diagnostics) = SourceFile::new(PathBuf::from(&shown), text);
-        if let Some(d) = diagnostics.first() {
-            let at = d.location.as_ref().map(|l| Cite {
-                file: shown.clone(),
-                line: l.line,
-            });
-            return Err(ImportError::at(
-                at,
-                ImportErrorKind::NotYaml {
-                    file: shown.clone(),
-                    problem: d.message(),
-                },
-            ));
-        }
-        let value: Value = serde_yaml::from_str(&index.text).map_err(|e| {
-            let at = e.location().map(|l| Cite {
-                file: shown.clone(),
-                line: l.line(),
-            });
-            ImportError::at(
-                at,
-                ImportErrorKind::NotYaml {
-                    file: shown.clone(),
-                    problem: e.to_string(),
-                },
-            )
-        })?;
-        if !value.is_mapping() {
-            return Err(ImportError::new(ImportErrorKind::NotCompose {
-                file: shown.clone(),
-                problem: "its top level is not a mapping of Compose keys".into(),
-            }));
-        }
+        let (index, value) = parse(read_limited(path, &shown)?, &shown)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.files.push(Source {
             shown: shown.clone(),
@@ -345,6 +312,31 @@ fn paths(value: Option<&Value>, at: &YamlPath, kind: Referenced, out: &mut Vec<R
         }
         _ => {}
     }
+}
+
+/// A compose file's text, indexed, and as a YAML value: one mapping.
+fn parse(text: String, shown: &str) -> Result<(SourceFile, Value), ImportError> {
+    let not_yaml = |line: Option<usize>, problem: String| {
+        let at = line.map(|line| Cite {
+            file: shown.to_string(),
+            line,
+        });
+        let file = shown.to_string();
+        ImportError::at(at, ImportErrorKind::NotYaml { file, problem })
+    };
+    let (index, diagnostics) = SourceFile::new(PathBuf::from(shown), text);
+    if let Some(d) = diagnostics.first() {
+        return Err(not_yaml(d.location.as_ref().map(|l| l.line), d.message()));
+    }
+    let value: Value = serde_yaml::from_str(&index.text)
+        .map_err(|e| not_yaml(e.location().map(|l| l.line()), e.to_string()))?;
+    if !value.is_mapping() {
+        return Err(ImportError::new(ImportErrorKind::NotCompose {
+            file: shown.to_string(),
+            problem: "its top level is not a mapping of Compose keys".into(),
+        }));
+    }
+    Ok((index, value))
 }
 
 /// How a file named `rel` inside `shown`'s file is shown: beside it.

@@ -125,11 +125,13 @@ fn finding(d: &Diagnostic, staged: &Path, model: &Path) -> Finding {
         };
         format!("{}:{}:{}", file.display(), l.line, l.col)
     });
+    // Messages name other places too (the other side of a clash).
+    let (from, to) = (staged.display().to_string(), model.display().to_string());
     Finding {
         severity: d.severity().name().to_string(),
         rule: d.rule().name().to_string(),
         at,
-        message: d.message(),
-        fix: d.help(),
+        message: d.message().replace(&from, &to),
+        fix: d.help().replace(&from, &to),
     }
 }

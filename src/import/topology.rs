@@ -326,7 +326,7 @@ fn phase_names(files: &[std::path::PathBuf]) -> Vec<String> {
 /// An IPv4 subnet as (first address, last address).
 fn ipv4(cidr: &str) -> Option<(u32, u32)> {
     let (addr, bits) = cidr.split_once('/')?;
-    let addr: std::net::Ipv4Addr = addr.parse().ok()?;
+    let addr: core::net::Ipv4Addr = addr.parse().ok()?;
     let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
     let mask = if bits == 0 {
         0

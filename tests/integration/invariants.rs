@@ -290,6 +290,55 @@ fn render_plan_and_escape_do_no_io() {
     );
 }
 
+/// `import`'s mapping is pure too: Compose's project and the files' text
+/// in, a model draft, its YAML and the report out. Reading the files
+/// (`sources.rs`), writing the model (`stage.rs`) and running Compose
+/// (`docker/compose_config.rs`) are the only I/O of the command.
+#[test]
+fn import_mapping_does_no_io() {
+    let dir = repo_root().join("src/import");
+    let pure = [
+        "compose.rs",
+        "draft.rs",
+        "emit.rs",
+        "known.rs",
+        "map.rs",
+        "report.rs",
+        "secret_moves.rs",
+        "service.rs",
+        "topology.rs",
+    ];
+    let files: Vec<PathBuf> = pure.iter().map(|f| dir.join(f)).collect();
+    let found = lines_using(
+        &files,
+        &[
+            "std::fs",
+            "std::net",
+            "std::process",
+            "crate::write",
+            "crate::docker",
+            "File::",
+            "canonicalize",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "I/O in import's mapping:\n{}",
+        found.join("\n")
+    );
+    // Every file of the module is either pure or one of the three that
+    // are not, so a new file must choose.
+    let mut all: Vec<String> = rust_files(&dir)
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    all.sort();
+    let mut expected: Vec<String> = pure.iter().map(|f| f.to_string()).collect();
+    expected.extend(["mod.rs", "sources.rs", "stage.rs"].map(String::from));
+    expected.sort();
+    assert_eq!(all, expected);
+}
+
 /// `file:line: text` of every line of `files` whose code (strings and
 /// comments aside) uses one of `patterns`.
 fn lines_using(files: &[PathBuf], patterns: &[&str]) -> Vec<String> {
