@@ -61,8 +61,8 @@ pub use workflow::{
 };
 pub use xml::xml_text;
 pub use yaml::{
-    compose_list, compose_name, compose_required_variable, compose_str, compose_variable_path,
-    yaml_key, yaml_str, Yaml,
+    compose_list, compose_name, compose_required_variable, compose_str, compose_text,
+    compose_variable_path, yaml_key, yaml_str, Yaml,
 };
 
 /// Why a value cannot be written.

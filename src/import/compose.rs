@@ -4,7 +4,8 @@
 //! mapping reports each of them as something the model cannot hold.
 //!
 //! Strings are as Compose prints them, a literal `$` written `$$`;
-//! [`literal`] turns them back into the text the container sees.
+//! [`literal`] (`escape::compose_text`) turns them back into the text the
+//! container sees.
 
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -283,10 +284,8 @@ pub fn parse(json: &str) -> Result<Project, serde_json::Error> {
     serde_json::from_str(json)
 }
 
-/// The text Compose's `$$` stands for: a literal `$`.
-pub fn literal(s: &str) -> String {
-    s.replace("$$", "$")
-}
+/// The text a value Compose printed stands for (its `$$` is one `$`).
+pub use crate::escape::compose_text as literal;
 
 /// Whether a leftover value says nothing (`null`, `{}`, `[]`, `false`):
 /// Compose prints some empty settings (`placement: {}`, `volume: {}`).
@@ -314,10 +313,5 @@ mod tests {
         assert_eq!(a.rest.keys().collect::<Vec<_>>(), ["stop_signal"]);
         assert_eq!(a.ports[0].rest.keys().collect::<Vec<_>>(), ["x"]);
         assert_eq!(p.rest.keys().collect::<Vec<_>>(), ["x-top"]);
-    }
-
-    #[test]
-    fn dollars_are_unescaped_once() {
-        assert_eq!(literal("a$$b$$$$c"), "a$b$$c");
     }
 }

@@ -330,7 +330,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lists_quote_what_yaml_would_misread() {
+    fn lists_protect_what_yaml_would_misread() {
         let items: Vec<String> = ["sh", "-c", "a: b", "true", "8000", "x y"]
             .map(String::from)
             .to_vec();

@@ -2,15 +2,17 @@
 //!
 //! A variable is a secret when its name says so (`*PASSWORD*`, `*PASSWD*`,
 //! `*SECRET*`, `*TOKEN*`, `*_KEY`; not `*_FILE`/`*_PATH`/`*_DIR`, which
-//! name a file, nor `*_ID`, which names a thing) and its value is not the path of a mounted secret file.
-//! Every such variable becomes a model secret of its own name, delivered
-//! as a variable to exactly the services that had it, its value generated.
-//! Values that must stay equal (two names, one password) or that hold
-//! another secret's value (a database URL with the password in it) cannot
-//! be generated apart: they become operator-supplied secrets, equal ones
-//! read from one variable. Compose's own `secrets:` become generated
-//! secrets mounted where they were. Pure: the old values are compared
-//! here and never leave this module.
+//! name a file, nor `*_ID`, which names a thing) and its value is not the
+//! path of a mounted secret file. Every such variable becomes a model
+//! secret of its own name, delivered as a variable to exactly the services
+//! that had it, its value generated — unless it cannot be: a value the
+//! compose file took from `${VAR}` stays the operator's (`from_env: VAR`);
+//! names written with one value (two names, one password) all read one
+//! operator variable; a value holding another secret's (a database URL with
+//! the password in it) and that secret are operator-supplied, so they
+//! agree. Compose's own `secrets:` become generated secrets mounted where
+//! they were. Pure: the old values are compared here and never leave this
+//! module.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -73,15 +73,20 @@ pub struct Sample {
 
 impl Sample {
     pub fn copy(name: &str) -> Sample {
-        let from = corpus().join(name);
+        Sample::copy_from(&corpus().join(name))
+    }
+
+    /// A copy of any project directory, under its own name.
+    pub fn copy_from(from: &Path) -> Sample {
+        let name = from.file_name().unwrap();
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().join(name);
-        copy_dir(&from, &dir);
+        copy_dir(from, &dir);
         make_writable(&dir);
         let file = ["compose.yaml", "compose.yml", "docker-compose.yml"]
             .into_iter()
             .find(|f| from.join(f).is_file())
-            .unwrap_or_else(|| panic!("{name} has no compose file"))
+            .unwrap_or_else(|| panic!("{} has no compose file", from.display()))
             .to_string();
         Sample {
             _temp: temp,
@@ -154,11 +159,16 @@ struct Row {
 }
 
 /// Import → (operator values set, as the report's "before `lucid-gen
-/// all`" says) → all → compose config of both, compared.
-fn round_trip(name: &str) -> Row {
-    let sample = Sample::copy(name);
+/// all`" says) → all → compose config of both, compared. `files`: the
+/// compose files, default the sample's one.
+fn round_trip(sample: &Sample, files: &[&str]) -> Row {
     let dir = sample.path();
-    let report = import(dir, &[&sample.file]);
+    let files: Vec<&str> = match files {
+        [] => vec![sample.file.as_str()],
+        given => given.to_vec(),
+    };
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let report = import(dir, &files);
     let first = Test::new()
         .current_dir(dir)
         .args(&["all"])
@@ -178,7 +188,7 @@ fn round_trip(name: &str) -> Row {
         }
         all.run();
     }
-    let original = compose_config(dir, &[&sample.file], &[]);
+    let original = compose_config(dir, &files, &[]);
     let generated_dir = dir.join("generated");
     let compose_dir = generated_dir.join("configs/docker");
     let vars = [
@@ -189,7 +199,7 @@ fn round_trip(name: &str) -> Row {
     let mut verdict = super::import_compare::Verdict::new(&report);
     verdict.project(&original, &generated);
     Row {
-        sample: name.to_string(),
+        sample: name,
         no_manual_step,
         on_purpose: verdict.on_purpose.keys().cloned().collect(),
         reported: report["not_expressible"].as_array().unwrap().len(),
@@ -211,7 +221,7 @@ fn every_corpus_sample_imports_renders_and_round_trips() {
                 let names = &names;
                 scope.spawn(move || {
                     (names.iter().skip(half).step_by(2))
-                        .map(|n| round_trip(n))
+                        .map(|n| round_trip(&Sample::copy(n), &[]))
                         .collect::<Vec<Row>>()
                 })
             })
@@ -260,6 +270,42 @@ fn every_corpus_sample_imports_renders_and_round_trips() {
             rows.len()
         );
         assert!(readme.contains(&claim), "docs/import.md must say: {claim}");
+    }
+}
+
+/// Every form import maps, in one project of this repository
+/// (`tests/import/features/`: two files, `include`, `extends`, anchors, an
+/// env file, profiles, a one-shot job, ranges, udp, limits, tmpfs, root):
+/// the same round trip as the corpus.
+#[test]
+fn the_feature_project_round_trips() {
+    need(compose_available(), "docker compose");
+    let sample = Sample::copy_from(&repo_root().join("tests/import/features"));
+    let row = round_trip(&sample, &["compose.yaml", "compose.admin.yaml"]);
+    assert!(row.no_manual_step);
+    assert_eq!(row.unexplained, Vec::<String>::new());
+    for category in [
+        "health-filled",
+        "waits-healthy",
+        "hardening",
+        "health-exec",
+        "subnet",
+    ] {
+        assert!(
+            row.on_purpose.contains(category),
+            "{category} not exercised: {:?}",
+            row.on_purpose
+        );
+    }
+    let model = fs::read_to_string(sample.path().join("model/services/app.yaml")).unwrap();
+    for mapped in [
+        "run_once: true",
+        "replicas: 2",
+        "protocol: udp",
+        "env_files: [app.env]",
+        "PRICE: \"$5\"",
+    ] {
+        assert!(model.contains(mapped), "{mapped} missing from\n{model}");
     }
 }
 

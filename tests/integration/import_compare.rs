@@ -173,15 +173,16 @@ fn ports(v: &Value) -> BTreeSet<(String, String, String, String)> {
         .collect()
 }
 
-/// `expose` entries as `PORT/PROTO`.
+/// `expose` entries as `PORT/PROTO`, ranges expanded.
 fn exposed(v: &Value) -> BTreeSet<String> {
-    (v.as_array().into_iter().flatten())
-        .filter_map(Value::as_str)
-        .map(|e| match e.contains('/') {
-            true => e.to_string(),
-            false => format!("{e}/tcp"),
-        })
-        .collect()
+    let mut out = BTreeSet::new();
+    for e in (v.as_array().into_iter().flatten()).filter_map(Value::as_str) {
+        let (range, proto) = e.split_once('/').unwrap_or((e, "tcp"));
+        let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+        let (lo, hi): (u32, u32) = (lo.parse().unwrap(), hi.parse().unwrap());
+        out.extend((lo..=hi).map(|p| format!("{p}/{proto}")));
+    }
+    out
 }
 
 /// A secret's path in the container.
@@ -235,6 +236,9 @@ impl Verdict<'_> {
                 "tmpfs" => self.tmpfs(name, ov, gv),
                 "labels" => self.labels(name, ov, gv),
                 "deploy" => self.deploy(name, ov, gv),
+                "scale" | "mem_limit" | "cpus" | "pids_limit" | "mem_reservation" => {
+                    self.short_resource(name, key, ov, g)
+                }
                 _ => self.must_be_reported(&at(key), ov, gv),
             }
         }
@@ -520,6 +524,25 @@ impl Verdict<'_> {
             }
         }
         self.purpose("labels-platform", format!("services.{name}.labels"));
+    }
+
+    /// Compose's short forms against the generated `deploy`.
+    fn short_resource(&mut self, name: &str, key: &str, o: &Value, g: &Value) {
+        let path: &[&str] = match key {
+            "scale" => &["replicas"],
+            "mem_limit" => &["resources", "limits", "memory"],
+            "cpus" => &["resources", "limits", "cpus"],
+            "pids_limit" => &["resources", "limits", "pids"],
+            _ => &["resources", "reservations", "memory"],
+        };
+        let generated = (path.iter()).fold(get(g, "deploy").clone(), |v, p| get(&v, p).clone());
+        let number = |v: &Value| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        };
+        if number(o) != number(&generated) {
+            self.differ(format!("services.{name}.{key}"), o, &generated);
+        }
     }
 
     fn deploy(&mut self, name: &str, o: &Value, g: &Value) {
