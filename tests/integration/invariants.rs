@@ -263,6 +263,17 @@ fn function_lengths_are_measured_by_their_braces() {
     );
 }
 
+/// What code that does I/O names: the file system, the network, processes,
+/// and the stages that write or run things.
+const IO: &[&str] = &[
+    "std::fs",
+    "std::net",
+    "std::process",
+    "crate::write",
+    "crate::docker",
+    "File::",
+];
+
 /// `render`, `plan` and `escape` are pure: model in, text out. They never
 /// touch the disk, the network or a process, and render never reaches into
 /// `write` (the output map lives in `output.rs`).
@@ -272,17 +283,7 @@ fn render_plan_and_escape_do_no_io() {
     let mut files = rust_files(&src.join("render"));
     files.extend(rust_files(&src.join("escape")));
     files.push(src.join("plan.rs"));
-    let found = lines_using(
-        &files,
-        &[
-            "std::fs",
-            "std::net",
-            "std::process",
-            "crate::write",
-            "crate::docker",
-            "File::",
-        ],
-    );
+    let found = lines_using(&files, IO);
     assert!(
         found.is_empty(),
         "I/O in a pure stage:\n{}",
@@ -309,18 +310,7 @@ fn import_mapping_does_no_io() {
         "topology.rs",
     ];
     let files: Vec<PathBuf> = pure.iter().map(|f| dir.join(f)).collect();
-    let found = lines_using(
-        &files,
-        &[
-            "std::fs",
-            "std::net",
-            "std::process",
-            "crate::write",
-            "crate::docker",
-            "File::",
-            "canonicalize",
-        ],
-    );
+    let found = lines_using(&files, &[IO, &["canonicalize"]].concat());
     assert!(
         found.is_empty(),
         "I/O in import's mapping:\n{}",
