@@ -52,7 +52,8 @@ pub fn map(input: &Input) -> (Draft, Report) {
     m.secrets();
     let project = input.project;
     let run_once = m.one_shot_jobs();
-    for (name, s) in &project.services {
+    for name in input.sources.in_written_order(project.services.keys()) {
+        let s = &project.services[name];
         let mut d = m.service(name, s, &env_files);
         d.phase = phase[name].clone();
         d.run_once = run_once.contains(name);

@@ -205,6 +205,25 @@ impl Sources {
         }
     }
 
+    /// `services` in the order the files write them (Compose prints them
+    /// sorted): by the first file holding each, then its line; a service
+    /// no file spells out last.
+    pub fn in_written_order<'a>(
+        &self,
+        services: impl Iterator<Item = &'a String>,
+    ) -> Vec<&'a String> {
+        let mut keyed: Vec<((usize, usize), &String)> = services
+            .map(|name| {
+                let key = YamlPath::root().key("services").key(name.as_str());
+                let at = (self.files.iter().enumerate())
+                    .find_map(|(i, f)| f.index.line_of(&key).map(|line| (i, line)));
+                (at.unwrap_or((usize::MAX, 0)), name)
+            })
+            .collect();
+        keyed.sort();
+        keyed.into_iter().map(|(_, name)| name).collect()
+    }
+
     /// Which given file first defines `service` (0 when none does, as for
     /// a service only an `extends` file spells out).
     pub fn phase_of(&self, service: &str) -> usize {
