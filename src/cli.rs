@@ -25,6 +25,7 @@ Examples:
   lucid-gen load --dir images        verify every checksum, then load the images
   lucid-gen graph > system.mmd       draw phases, planes, networks and dependencies
   lucid-gen plan                     what `up` would create, recreate or remove
+  lucid-gen import compose.yaml     a model from existing compose files, with a report
   lucid-gen schema > model.schema.json
                                      JSON Schema of a model file, for editors
 
@@ -116,6 +117,10 @@ pub(crate) enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Turn existing compose files into a model directory, and report what
+    /// was mapped, what became a secret, what the model cannot express
+    /// (with file and line) and what `check` says about the result.
+    Import(ImportArgs),
     /// Print the JSON Schema of a model file, for editors: completion,
     /// hover docs and inline errors while writing the model.
     Schema,
@@ -258,6 +263,35 @@ pub(crate) struct SaveArgs {
     /// Print the commands without running them.
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+/// `import`'s arguments.
+#[derive(Args)]
+pub(crate) struct ImportArgs {
+    /// The compose files, in the order `docker compose -f` takes them;
+    /// each one that defines services becomes a phase.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+    /// The model directory to write.
+    #[arg(long, default_value = "model", value_name = "DIR")]
+    pub(crate) model: PathBuf,
+    /// Replace a model already in that directory.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Do not fill in health checks for well-known images (postgres,
+    /// mysql, mariadb, redis, mongo, nginx).
+    #[arg(long)]
+    pub(crate) no_fill: bool,
+    /// `human`: the report for people; `json`: one JSON document on stdout.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub(crate) format: ReportFormat,
+}
+
+/// How `import` prints its report.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ReportFormat {
+    Human,
+    Json,
 }
 
 /// How `graph` draws the system.
@@ -413,6 +447,17 @@ impl Selection {
         docker::changes::PlanOptions {
             phase: self.phase.clone(),
             project: self.project.clone(),
+        }
+    }
+}
+
+impl ImportArgs {
+    pub(crate) fn options(&self) -> lucid_gen::import::ImportOptions {
+        lucid_gen::import::ImportOptions {
+            files: self.files.clone(),
+            model: self.model.clone(),
+            force: self.force,
+            fill_known: !self.no_fill,
         }
     }
 }

@@ -100,6 +100,13 @@ pub enum Failure {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Docker(#[from] DockerError),
+    /// `import` could not read or write what it was given.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
+    /// `import` wrote a model that `check` still refuses (its report says
+    /// why).
+    #[error("")]
+    ImportedModelInvalid,
 }
 
 fn render_message(e: &crate::render::RenderError) -> String {
@@ -121,7 +128,8 @@ impl Failure {
             Failure::InvalidModel { .. }
             | Failure::StaleOutput { .. }
             | Failure::Stale { .. }
-            | Failure::ChecksFailed => 1,
+            | Failure::ChecksFailed
+            | Failure::ImportedModelInvalid => 1,
             Failure::ModelUnreadable { .. }
             | Failure::OutputOverlapsModel { .. }
             | Failure::Locked { .. }
@@ -143,6 +151,7 @@ impl Failure {
             // the store an I/O one: both exit 2.
             Failure::Secret(_) => 2,
             Failure::Docker(e) => e.exit_code(),
+            Failure::Import(e) => e.exit_code(),
         }
     }
 
@@ -150,7 +159,7 @@ impl Failure {
     /// failed check's report already said it).
     pub fn message(&self) -> Option<String> {
         match self {
-            Failure::ChecksFailed => None,
+            Failure::ChecksFailed | Failure::ImportedModelInvalid => None,
             other => Some(other.to_string()),
         }
     }
@@ -190,10 +199,12 @@ mod tests {
             Failure::Stdout(_) => "Stdout",
             Failure::Secret(_) => "Secret",
             Failure::Docker(_) => "Docker",
+            Failure::Import(_) => "Import",
+            Failure::ImportedModelInvalid => "ImportedModelInvalid",
         }
     }
 
-    const FAILURES: usize = 23;
+    const FAILURES: usize = 25;
 
     fn gone() -> std::io::Error {
         std::io::Error::from(std::io::ErrorKind::NotFound)
@@ -239,6 +250,9 @@ mod tests {
             (Failure::Stdout(gone()), 2, Some("entity not found")),
             (Failure::Secret(SecretError::NotRotatable(s("K"))), 2,
              Some("secret `K` is supplied by the operator, so lucid-gen cannot rotate it: change it where it comes from (its variable or file), then run `lucid-gen all`")),
+            (Failure::Import(crate::import::ImportError { location: None, kind: crate::import::ImportErrorKind::NoFiles }), 2,
+             Some("no compose file given")),
+            (Failure::ImportedModelInvalid, 1, None),
             (Failure::Docker(ErrorKind::UnknownPhase { name: s("x"), known: vec![s("a")] }.into()), 2,
              Some("unknown phase `x`; the model's phases are: a")),
         ]

@@ -9,6 +9,7 @@ pub mod failure;
 pub mod generate;
 pub mod github_ci;
 pub mod hygiene;
+pub mod import;
 pub mod model;
 pub mod output;
 pub mod parallel;

@@ -4,18 +4,18 @@
 //! (`generate`, `workspace`, `docker`), so tests and benchmarks call the
 //! same code.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
 mod cli;
+mod show;
 use cli::{Cli, Command, Format, GraphFormat, SecretsCommand};
+use show::{all, check, print_diagnostics};
 
-use lucid_gen::diagnostic::{self, Diagnostic};
 use lucid_gen::docker;
 use lucid_gen::failure::Failure;
-use lucid_gen::generate::{self, Mode, Outcome};
+use lucid_gen::generate;
 use lucid_gen::workspace::{Freshness, Paths, Workspace};
 
 fn main() -> ExitCode {
@@ -68,6 +68,14 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             }
             all(&paths, false, Format::Human, &[name])
         }
+        Command::Import(args) => {
+            let report = lucid_gen::import::run(&args.options())?;
+            print!("{}", report.shown(args.format == cli::ReportFormat::Json));
+            match report.has_errors() {
+                true => Err(Failure::ImportedModelInvalid),
+                false => Ok(()),
+            }
+        }
         Command::Schema => {
             print!("{}", lucid_gen::schema::json_schema());
             Ok(())
@@ -75,18 +83,20 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Graph { paths, format } => {
             let valid = generate::load_valid(&paths.settings().model)?;
             print_diagnostics(&valid.warnings, Format::Human);
-            print!(
-                "{}",
-                match format {
-                    GraphFormat::Mermaid => lucid_gen::render::graph::mermaid(&valid.system),
-                    GraphFormat::Dot => lucid_gen::render::graph::dot(&valid.system),
-                }
-            );
+            let draw = match format {
+                GraphFormat::Mermaid => lucid_gen::render::graph::mermaid,
+                GraphFormat::Dot => lucid_gen::render::graph::dot,
+            };
+            print!("{}", draw(&valid.system));
             Ok(())
         }
         Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "lucid-gen", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "lucid-gen",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
         Command::Man => Ok(clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?),
@@ -166,80 +176,4 @@ fn checked(result: Result<bool, docker::DockerError>) -> Result<(), Failure> {
         true => Ok(()),
         false => Err(Failure::ChecksFailed),
     }
-}
-
-/// Prints diagnostics: for people on stderr (coloured only on a terminal,
-/// and not when `NO_COLOR` is set), or as JSON lines or GitHub Actions
-/// annotations on stdout.
-fn print_diagnostics(diagnostics: &[Diagnostic], format: Format) {
-    let tool: Option<fn(&Diagnostic) -> String> = match format {
-        Format::Json => Some(diagnostic::render::json),
-        Format::Github => Some(diagnostic::render::github),
-        Format::Human => None,
-    };
-    if let Some(render) = tool {
-        diagnostics.iter().for_each(|d| println!("{}", render(d)));
-        return;
-    }
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    for d in diagnostics {
-        eprintln!("{}", diagnostic::render::human(d, color));
-    }
-}
-
-fn check(paths: &Paths, format: Format) -> Result<(), Failure> {
-    let report = generate::check(paths)?;
-    print_diagnostics(&report.warnings, format);
-    // With `--format json` or `github`, stdout holds only diagnostics.
-    match format {
-        Format::Human => println!("{}", report.summary(&paths.model)),
-        Format::Json | Format::Github => eprintln!("{}", report.summary(&paths.model)),
-    }
-    Ok(())
-}
-
-fn all(paths: &Paths, check: bool, format: Format, rotate: &[String]) -> Result<(), Failure> {
-    let mode = if check { Mode::Check } else { Mode::Write };
-    let report = generate::all(paths, mode, rotate)?;
-    print_diagnostics(&report.warnings, format);
-    let out = &paths.out;
-    match report.outcome {
-        Outcome::Checked { stale, note } => {
-            if let Some(note) = note {
-                eprintln!("note: {note}");
-            }
-            if stale.is_empty() {
-                println!(
-                    "{}: all {} files are up to date",
-                    out.display(),
-                    report.total
-                );
-                return Ok(());
-            }
-            print!("{}", lucid_gen::write::render_diff(out, &stale));
-            let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty());
-            let annotate = format == Format::Github;
-            let summary = summary.as_deref().map(std::path::Path::new);
-            for line in generate::github_report(out, &stale, report.total, annotate, summary)? {
-                println!("{line}");
-            }
-            return Err(Failure::Stale {
-                out: out.clone(),
-                stale: stale.len(),
-                total: report.total,
-            });
-        }
-        Outcome::Written { summary, generated } => {
-            if !generated.is_empty() {
-                println!(
-                    "generated {} secret(s): {} (kept in {})",
-                    generated.len(),
-                    generated.join(", "),
-                    paths.secrets.display()
-                );
-            }
-            println!("{}: {summary}", out.display());
-        }
-    }
-    Ok(())
 }

@@ -13,6 +13,7 @@ pub mod build;
 pub mod changes;
 pub mod checks;
 mod cmd;
+pub mod compose_config;
 pub mod dclint;
 pub mod deploy;
 pub mod down;

@@ -63,7 +63,7 @@ pub use workflow::{
 };
 pub use xml::xml_text;
 pub use yaml::{
-    compose_list, compose_name, compose_port, compose_required_variable, compose_str,
+    compose_list, compose_name, compose_port, compose_required_variable, compose_str, compose_text,
     compose_variable_path, yaml_key, yaml_str, Yaml,
 };
 

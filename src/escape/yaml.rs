@@ -34,6 +34,13 @@ pub fn compose_str(value: &str) -> Yaml {
     yaml_str(&value.replace('$', "$$"))
 }
 
+/// The text a compose value stands for, the inverse of [`compose_str`]'s
+/// doubling: Compose prints a literal `$` as `$$` (`docker compose config`
+/// output), and `import` reads that output back.
+pub fn compose_text(value: &str) -> String {
+    value.replace("$$", "$")
+}
+
 /// A compose value Compose fills from the environment it runs in:
 /// `${NAME:?message}`, which refuses to start (and `config` fails) when
 /// NAME is unset or empty. Refused unless NAME is a name Compose
@@ -213,6 +220,16 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn compose_text_is_what_compose_str_wrote() {
+        assert_eq!(compose_text("a$$b$$$$c"), "a$b$$c");
+        for text in ["$x", "$$", "a$", "${X:?y}", "plain"] {
+            let written = compose_str(text).to_string();
+            let inner = &written[1..written.len() - 1];
+            assert_eq!(compose_text(inner), text);
+        }
+    }
 
     #[test]
     fn quoted_scalars() {

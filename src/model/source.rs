@@ -189,12 +189,30 @@ impl SourceFile {
         self.location(line, col)
     }
 
-    fn find(&self, path: &YamlPath) -> Option<NodePos> {
-        let positions = self.positions.get_or_init(|| {
+    /// The 1-based line where the entry at `path` starts (its key; a
+    /// sequence item's value), only when that very node exists: no
+    /// fallback to an ancestor.
+    pub fn line_of(&self, path: &YamlPath) -> Option<usize> {
+        let mut encoded = String::new();
+        for seg in &path.0 {
+            match seg {
+                Seg::Key(k) => encode_key(&mut encoded, k),
+                Seg::Index(n) => encode_index(&mut encoded, *n),
+            }
+        }
+        (self.positions().get(&encoded)).map(|p| p.key.unwrap_or(p.value).0)
+    }
+
+    fn positions(&self) -> &Positions {
+        self.positions.get_or_init(|| {
             let mut positions = Positions::new();
             self.walk(Some(&mut positions));
             positions
-        });
+        })
+    }
+
+    fn find(&self, path: &YamlPath) -> Option<NodePos> {
+        let positions = self.positions();
         // The encoded path and where each ancestor's encoding ends: the
         // path itself first, then each ancestor up to the root.
         let mut encoded = String::new();

@@ -22,7 +22,7 @@ mod hosts;
 mod images;
 mod location;
 mod merge;
-mod names;
+pub mod names;
 mod networks;
 mod planes;
 mod required_env;

@@ -263,6 +263,17 @@ fn function_lengths_are_measured_by_their_braces() {
     );
 }
 
+/// What code that does I/O names: the file system, the network, processes,
+/// and the stages that write or run things.
+const IO: &[&str] = &[
+    "std::fs",
+    "std::net",
+    "std::process",
+    "crate::write",
+    "crate::docker",
+    "File::",
+];
+
 /// `render`, `compose_files` and `escape` are pure: model in, text out. They never
 /// touch the disk, the network or a process, and render never reaches into
 /// `write` (the output map lives in `output.rs`).
@@ -272,17 +283,7 @@ fn render_plan_and_escape_do_no_io() {
     let mut files = rust_files(&src.join("render"));
     files.extend(rust_files(&src.join("escape")));
     files.push(src.join("compose_files.rs"));
-    let found = lines_using(
-        &files,
-        &[
-            "std::fs",
-            "std::net",
-            "std::process",
-            "crate::write",
-            "crate::docker",
-            "File::",
-        ],
-    );
+    let found = lines_using(&files, IO);
     assert!(
         found.is_empty(),
         "I/O in a pure stage:\n{}",
@@ -329,6 +330,10 @@ fn every_open_of_a_user_path_is_a_bounded_regular_file() {
         (
             "src/docker/ssh.rs",
             "its log and known_hosts, in the private socket directory it made",
+        ),
+        (
+            "src/import/stage.rs",
+            "the model files it writes into the staging directory it made",
         ),
         (
             "src/docker/deploy/run.rs",
@@ -384,6 +389,44 @@ fn every_open_of_a_user_path_is_a_bounded_regular_file() {
     }
 }
 
+/// `import`'s mapping is pure too: Compose's project and the files' text
+/// in, a model draft, its YAML and the report out. Reading the files
+/// (`sources.rs`), writing the model (`stage.rs`) and running Compose
+/// (`docker/compose_config.rs`) are the only I/O of the command.
+#[test]
+fn import_mapping_does_no_io() {
+    let dir = repo_root().join("src/import");
+    let pure = [
+        "compose.rs",
+        "draft.rs",
+        "emit.rs",
+        "known.rs",
+        "map.rs",
+        "report.rs",
+        "secret_moves.rs",
+        "service.rs",
+        "topology.rs",
+    ];
+    let files: Vec<PathBuf> = pure.iter().map(|f| dir.join(f)).collect();
+    let found = lines_using(&files, &[IO, &["canonicalize"]].concat());
+    assert!(
+        found.is_empty(),
+        "I/O in import's mapping:\n{}",
+        found.join("\n")
+    );
+    // Every file of the module is either pure or one of the three that
+    // are not, so a new file must choose.
+    let mut all: Vec<String> = rust_files(&dir)
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    all.sort();
+    let mut expected: Vec<String> = pure.iter().map(|f| f.to_string()).collect();
+    expected.extend(["mod.rs", "sources.rs", "stage.rs"].map(String::from));
+    expected.sort();
+    assert_eq!(all, expected);
+}
+
 /// `file:line: text` of every line of `files` whose code (strings and
 /// comments aside) uses one of `patterns`.
 fn lines_using(files: &[PathBuf], patterns: &[&str]) -> Vec<String> {
@@ -408,7 +451,7 @@ fn relative(file: &Path) -> String {
         .to_string()
 }
 
-/// `main.rs` parses, dispatches and prints; the pipeline lives in the
+/// `main.rs` parses, dispatches and prints (`show.rs` how); the pipeline lives in the
 /// library (`generate`, `workspace`, `docker`), where tests and the bench
 /// call it too. It stays small, and it reads, writes and locks nothing
 /// itself.
@@ -418,8 +461,9 @@ fn main_only_dispatches() {
     let text = fs::read_to_string(&main).unwrap();
     let lines = text.lines().count();
     assert!(lines < 250, "src/main.rs has {lines} lines (under 250)");
+    let show = repo_root().join("src/show.rs");
     let found = lines_using(
-        &[main],
+        &[main, show],
         &[
             "std::fs",
             "File::",

@@ -1,0 +1,452 @@
+//! Compose's normalised project → a model [`Draft`] and the import
+//! [`Report`]. Pure. Every key Compose printed is mapped, covered by a
+//! hardened default (said once in the report), or listed as not
+//! expressible at its file and line; a key this module does not know
+//! lands in a `rest` map and is listed too, so nothing is dropped silently.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+
+use super::compose::{is_empty, Project, Rest, Service};
+use super::draft::*;
+use super::report::{Filled, MappedService, Report};
+use super::secret_moves::{self, Moves};
+use super::sources::{Cite, Sources};
+use crate::model::YamlPath;
+
+/// What mapping reads.
+pub struct Input<'a> {
+    pub project: &'a Project,
+    pub sources: &'a Sources,
+    /// The variables of each of `sources.env_files`, as Compose read them.
+    pub env_file_vars: &'a [IndexMap<String, Option<String>>],
+    /// The project as Compose printed it without interpolation.
+    pub raw: &'a serde_json::Value,
+    /// Fill in health checks for well-known images.
+    pub fill_known: bool,
+}
+
+pub(super) struct Mapper<'a> {
+    pub(super) input: &'a Input<'a>,
+    pub(super) moves: Moves,
+    pub(super) report: Report,
+    pub(super) draft: Draft,
+    /// Network key → its plane.
+    pub(super) plane_of: BTreeMap<String, String>,
+}
+
+/// Maps the project.
+pub fn map(input: &Input) -> (Draft, Report) {
+    let mut m = Mapper {
+        input,
+        moves: secret_moves::plan(input.project, input.raw),
+        report: Report::default(),
+        draft: Draft::default(),
+        plane_of: BTreeMap::new(),
+    };
+    m.system();
+    m.networks();
+    let phase = m.phases();
+    let env_files = m.env_files();
+    m.secrets();
+    let project = input.project;
+    let run_once = m.one_shot_jobs();
+    for name in input.sources.in_written_order(project.services.keys()) {
+        let s = &project.services[name];
+        let mut d = m.service(name, s, &env_files);
+        d.phase = phase[name].clone();
+        d.run_once = run_once.contains(name);
+        m.one_shot(&mut d, s);
+        m.fill(&mut d, s);
+        m.draft.services.push(d);
+    }
+    if project.services.values().any(|s| s.build.is_some()) {
+        m.draft.variants.push(VariantDraft {
+            name: "local".into(),
+            description: "Compose builds the images from the source tree, as the imported files did (set SOURCE_DIR and GENERATED_DIR where Compose runs).".into(),
+            build: true,
+        });
+    }
+    m.top_level_rest();
+    m.summarise();
+    (m.draft, m.report)
+}
+
+impl Mapper<'_> {
+    /// Where in the compose files `path` (or its nearest ancestor) is.
+    pub(super) fn cite(&self, path: &YamlPath) -> Option<Cite> {
+        self.input.sources.cite_near(path)
+    }
+
+    pub(super) fn unmapped_at(&mut self, service: Option<&str>, path: YamlPath, why: &str) {
+        let at = self.cite(&path);
+        self.report.unmapped(service, path.to_string(), at, why);
+    }
+
+    /// Lists every key of `rest` that says something.
+    pub(super) fn rest(&mut self, service: Option<&str>, prefix: &YamlPath, rest: &Rest) {
+        for (key, value) in rest {
+            if !is_empty(value) {
+                let why = why_not(key);
+                self.unmapped_at(service, prefix.key(key.as_str()), &why);
+            }
+        }
+    }
+
+    fn system(&mut self) {
+        let p = self.input.project;
+        let platforms: Vec<String> = (p.services.values())
+            .filter_map(|s| s.rest.get("platform")?.as_str().map(str::to_string))
+            .collect();
+        let platform = match platforms.first() {
+            Some(first)
+                if platforms.iter().all(|x| x == first) && platforms.len() == p.services.len() =>
+            {
+                first.clone()
+            }
+            _ => "linux/amd64".to_string(),
+        };
+        let files = &self.input.sources.shown;
+        self.report.files = files.clone();
+        self.draft.system = SystemDraft {
+            name: p.name.clone(),
+            description: format!("Imported from {} by lucid-gen import.", files.join(", ")),
+            platform,
+            namespace: p.name.clone(),
+            tag: "latest".into(),
+            comments: vec![
+                format!("Imported by `lucid-gen import` from {}.", files.join(", ")),
+                "Comments name the compose file and line each part came from, and what the model could not hold.".into(),
+                "Run `lucid-gen check` for what is left to decide, then `lucid-gen all`.".into(),
+            ],
+        };
+    }
+
+    /// Model secrets for every move, and the report's list.
+    fn secrets(&mut self) {
+        let project = self.input.project;
+        for (name, s) in &self.moves.secrets {
+            let description = match &s.why_supplied {
+                Some(why) => format!("Supplied by the operator: {why}."),
+                None => format!("Generated by lucid-gen (was {}).", s.was.join(", ")),
+            };
+            self.draft.secrets.push(SecretDraft {
+                name: name.clone(),
+                description,
+                source: s.source.clone(),
+            });
+            let file = (self.moves.files.iter())
+                .find(|(_, n)| *n == name)
+                .map(|(k, _)| k);
+            let delivered = match file {
+                None => "a variable".to_string(),
+                Some(key) => {
+                    let targets: Vec<String> = (project.services.values())
+                        .flat_map(|s| &s.secrets)
+                        .filter(|u| &u.source == key)
+                        .map(|u| secret_moves::secret_target(&u.source, u.target.as_deref()))
+                        .collect();
+                    format!("a file at {}", dedup(targets).join(", "))
+                }
+            };
+            let value = match &s.source {
+                SecretSource::Generated(n) => format!("generated ({n} random bytes)"),
+                SecretSource::FromEnv(v) => format!("supplied by the operator in {v}"),
+            };
+            let mut why = s.why_supplied.clone();
+            if s.differed {
+                why = Some("the services had different values; now they share one".into());
+            }
+            self.report.secrets.push(super::report::MovedSecret {
+                name: name.clone(),
+                was: s.was.clone(),
+                services: s.services.iter().cloned().collect(),
+                delivered,
+                value,
+                operator_variable: match &s.source {
+                    SecretSource::FromEnv(v) => Some(v.clone()),
+                    SecretSource::Generated(_) => None,
+                },
+                why,
+            });
+            if let SecretSource::FromEnv(v) = &s.source {
+                let step = format!("set {v} in lucid-gen's environment (the value of {name})");
+                if !self.report.before_rendering.contains(&step) {
+                    self.report.before_rendering.push(step);
+                }
+            }
+        }
+        for (service, var, secret) in self.moves.same_text.clone() {
+            self.report.note(Some(&service), format!("{var} keeps its value, the same text as the old value of {secret}; {secret} is a new secret now, so it no longer tells"));
+        }
+    }
+
+    /// Services others wait for with `service_completed_successfully`.
+    fn one_shot_jobs(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in self.input.project.services.values() {
+            for (dep, d) in &s.depends_on {
+                if d.condition.as_deref() == Some("service_completed_successfully")
+                    && !out.contains(dep)
+                {
+                    out.push(dep.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Keys of the project itself the model has no place for.
+    fn top_level_rest(&mut self) {
+        let p = self.input.project;
+        self.rest(None, &YamlPath::root(), &p.rest);
+        for (key, v) in &p.volumes {
+            let path = YamlPath::root().key("volumes").key(key);
+            if v.external == Some(true) {
+                self.unmapped_at(None, path.key("external"), "the model's volumes are created by Compose; this one is now created, named <system>-<key>");
+            } else if v
+                .name
+                .as_ref()
+                .is_some_and(|n| *n != format!("{}_{key}", p.name))
+            {
+                self.unmapped_at(
+                    None,
+                    path.key("name"),
+                    "a Docker name of its own: the model names every volume <system>-<key>",
+                );
+            }
+            self.rest(None, &path, &v.rest);
+        }
+        for (key, s) in &p.secrets {
+            let path = YamlPath::root().key("secrets").key(key);
+            if s.external == Some(true) {
+                self.unmapped_at(
+                    None,
+                    path.key("external"),
+                    "an external (Swarm) secret: the model generates its value instead",
+                );
+            }
+            self.rest(None, &path, &s.rest);
+        }
+    }
+
+    /// Dependants that waited for a start and now wait for health (the
+    /// dependency's own check, or one import filled in).
+    fn waits_for_health(&mut self) {
+        let mut notes = Vec::new();
+        for (name, s) in &self.input.project.services {
+            for (dep, d) in &s.depends_on {
+                let checked =
+                    (self.draft.services.iter()).any(|x| &x.name == dep && x.health.is_some());
+                if d.condition.as_deref() == Some("service_started") && checked {
+                    notes.push((
+                        name.clone(),
+                        format!("waits until {dep} is healthy (it waited for it to start)"),
+                    ));
+                }
+            }
+        }
+        for (service, text) in notes {
+            self.report.note(Some(&service), text);
+        }
+    }
+
+    /// The report's per-service list, and the notes said once.
+    fn summarise(&mut self) {
+        self.waits_for_health();
+        for d in &self.draft.services {
+            let path = YamlPath::root().key("services").key(d.name.as_str());
+            let mut mapped = Vec::new();
+            let mut add = |on: bool, key: &str| {
+                if on {
+                    mapped.push(key.to_string());
+                }
+            };
+            add(d.image.is_some(), "image");
+            add(d.build.is_some(), "build");
+            add(!d.networks.is_empty(), "networks");
+            add(!d.ports.is_empty(), "ports");
+            add(!d.depends_on.is_empty(), "depends_on");
+            add(d.health.is_some(), "health");
+            add(!d.environment.is_empty(), "environment");
+            add(d.env_files.is_some(), "env_files");
+            add(!d.secrets.is_empty(), "secrets");
+            add(d.command.is_some(), "command");
+            add(d.entrypoint.is_some(), "entrypoint");
+            add(!d.volumes.is_empty(), "volumes");
+            add(
+                d.resources.memory.is_some() || d.resources.cpus.is_some(),
+                "resources",
+            );
+            add(d.user.is_some(), "user");
+            add(d.restart.is_some(), "restart");
+            add(!d.security.cap_add.is_empty(), "security.cap_add");
+            add(d.run_once, "run_once");
+            self.report.services.push(MappedService {
+                name: d.name.clone(),
+                from: self.input.sources.cite(&path),
+                phase: d.phase.clone(),
+                plane: d.plane.clone(),
+                mapped,
+            });
+        }
+        let hardening = "every service runs hardened: read-only root filesystem with a tmpfs /tmp, all capabilities dropped, no-new-privileges, at most 256 processes; a built image runs as 65532:65532 unless the model gives a user (a published one as its image's user). Where a service writes elsewhere or needs a capability, add security.tmpfs, security.writable_root or security.cap_add with the reason";
+        self.report.note(None, hardening.into());
+        self.report.note(None, "every service gets the system's platform and lucid-gen's labels (system, phase, plane, and the content hashes `plan` compares)".into());
+        self.report.note(None, "named volumes are called <system>-<name> in Docker (Compose called them <project>_<name>): copy the data over before switching, or it starts empty".into());
+        self.report.note(None, "a service without a restart policy restarts unless stopped; a dependency with a health check is waited for until healthy".into());
+        if self.draft.networks.iter().any(|n| !n.comments.is_empty()) {
+            self.report.note(None, "a network Compose gave a subnet at run time has a fixed one now, from 10.200.0.0/16 (see the comment on it in system.yaml); change it if it clashes with a network of the host".into());
+        }
+        if self
+            .input
+            .project
+            .services
+            .values()
+            .any(|s| s.healthcheck.is_some())
+        {
+            self.report.note(None, "health checks run in exec form (a CMD-SHELL test becomes [/bin/sh, -c, TEST]); timings the compose file left out take the model's defaults (interval 30s, timeout 10s, 3 retries, start period 40s)".into());
+        }
+        self.interpolated_notes();
+        if self.draft.services.iter().any(|s| s.build.is_some()) {
+            self.report.note(None, "built images are named <system>/<service>:latest (registry.namespace and registry.tag) unless the compose file named them".into());
+        }
+    }
+
+    /// Plain values the compose file took from the environment or `.env`:
+    /// the model holds the value they had at import.
+    fn interpolated_notes(&mut self) {
+        for (name, s) in &self.input.project.services {
+            let vars: Vec<String> = (s.environment.keys())
+                .filter(|v| {
+                    !self
+                        .moves
+                        .variables
+                        .contains_key(&(name.clone(), v.to_string()))
+                })
+                .filter_map(|v| {
+                    match secret_moves::origin(secret_moves::raw_value(self.input.raw, name, v)) {
+                        secret_moves::Origin::Variable(x) => Some(format!("{v} (from ${{{x}}})")),
+                        secret_moves::Origin::Text => None,
+                    }
+                })
+                .collect();
+            if !vars.is_empty() {
+                let text = format!("holds the values {} had when it was imported; list a variable under required_env instead to have the operator set it where Compose runs", vars.join(", "));
+                self.report.note(Some(name), text);
+            }
+        }
+    }
+
+    /// One service.
+    fn service(
+        &mut self,
+        name: &str,
+        s: &Service,
+        env_files: &BTreeMap<String, Vec<String>>,
+    ) -> ServiceDraft {
+        let path = YamlPath::root().key("services").key(name);
+        let mut d = ServiceDraft {
+            name: name.to_string(),
+            ..Default::default()
+        };
+        if let Some(c) = self.input.sources.cite(&path) {
+            d.comments.push(format!("from {c}"));
+        }
+        let before = self.report.not_expressible.len();
+        self.image_and_build(&mut d, s, &path);
+        self.attachments(&mut d, s, &path);
+        self.ports(&mut d, s, &path);
+        self.environment(&mut d, s, &path, env_files.get(name));
+        self.delivered_secrets(&mut d, s, &path);
+        self.health(&mut d, s, &path);
+        self.resources(&mut d, s, &path);
+        self.security(&mut d, s, &path);
+        self.volumes(&mut d, s, &path);
+        self.dependencies(&mut d, s, &path);
+        self.process(&mut d, s, &path);
+        self.rest(Some(name), &path, &s.rest);
+        for u in &self.report.not_expressible[before..] {
+            let at = u.at.as_ref().map(|c| format!(" ({c})")).unwrap_or_default();
+            d.comments
+                .push(format!("not expressible: {}{at}: {}", u.key, u.why));
+        }
+        d
+    }
+
+    /// A health check for a well-known published image without one.
+    fn fill(&mut self, d: &mut ServiceDraft, s: &Service) {
+        let disabled = (s.healthcheck.as_ref()).is_some_and(|h| h.disable == Some(true));
+        if !self.input.fill_known
+            || d.health.is_some()
+            || d.run_once
+            || s.build.is_some()
+            || disabled
+        {
+            return;
+        }
+        let Some(known) = d.image.as_deref().and_then(super::known::health_check) else {
+            return;
+        };
+        let why = format!(
+            "a health check for the well-known image {} ({})",
+            d.image.as_deref().unwrap_or(""),
+            known.what
+        );
+        d.health = Some(HealthDraft {
+            exec: known.exec,
+            interval: Some("10s".into()),
+            timeout: Some("5s".into()),
+            retries: Some(5),
+            start_period: Some("30s".into()),
+            filled: Some(format!("{why}; check that it fits")),
+        });
+        self.report.filled.push(Filled {
+            service: d.name.clone(),
+            key: "health".into(),
+            why,
+        });
+    }
+}
+
+/// `items` without repeats, in order.
+pub(super) fn dedup(items: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Why the model has no place for a Compose key.
+pub(super) fn why_not(key: &str) -> String {
+    let why = match key {
+        "container_name" => "lucid-gen does not fix container names: Compose names them <project>-<service>-<n>, so two deployments and replicas never collide (README, \"Container names\")",
+        "hostname" | "domainname" => "the model has no host name; other services reach it by its service name",
+        "stop_signal" | "stop_grace_period" => "the model has no stop signal or grace period",
+        "profiles" => "the model has no profiles: the service is always started (phases split a system instead)",
+        "platform" => "the model has one platform for the whole system (system.platform)",
+        "runtime" => "the model has no container runtime setting",
+        "privileged" => "lucid-gen never runs a container privileged",
+        "devices" | "device_cgroup_rules" => "the model has no devices",
+        "extra_hosts" | "dns" | "dns_search" | "dns_opt" => "the model has no name-resolution overrides",
+        "logging" => "the model has no logging settings",
+        "ulimits" | "sysctls" | "shm_size" | "mem_swappiness" | "memswap_limit" | "oom_score_adj" | "cpu_shares" | "cpuset" | "cpu_quota" | "cpu_period" => "the model has no such kernel or resource setting (only memory, CPUs and a PID limit)",
+        "working_dir" => "the model sets a working directory only for a built stack (build.workdir)",
+        "tty" | "stdin_open" => "interactive settings have no place in the model",
+        "links" | "external_links" => "legacy links: services reach each other by name on a shared network",
+        "pull_policy" => "the model has no pull policy",
+        "volumes_from" => "the model mounts named volumes only",
+        "network_mode" => "the model joins services to its own networks only",
+        "ipc" | "pid" | "cgroup" | "cgroup_parent" | "userns_mode" | "uts" | "isolation" => "the model shares no namespace with the host or another container",
+        "configs" => "Compose configs: the model renders config files from their content (config_files), it does not mount files as they are",
+        "group_add" => "the model has no supplementary groups",
+        "annotations" | "attach" | "develop" | "models" | "provider" | "post_start" | "pre_stop" | "use_api_socket" => "the model has no such key",
+        _ if key.starts_with("x-") => "an extension field: Compose ignores it and the model has no place for it",
+        _ => "the model has no such key",
+    };
+    why.to_string()
+}
