@@ -7,6 +7,7 @@
 mod common;
 
 mod bad_input;
+mod bases;
 mod build_deploy;
 mod cli;
 mod compose;
@@ -24,6 +25,7 @@ mod mongodb;
 mod node;
 mod noderr;
 mod properties;
+mod realrun;
 mod realserver;
 mod rules;
 mod saveload;

@@ -1,0 +1,789 @@
+//! Really built, really run: every generated Dockerfile of the three
+//! systems (Lucid, noderr, ConsensusNet) built with Docker against the
+//! local equivalents of their upstream images (`bases.rs`), with a small
+//! application per stack written here at the build context the model
+//! names; then every phase brought up from its generated compose file,
+//! each service judged by its own generated health check (`docker compose
+//! up --wait`).
+//!
+//! What runs, per service: the image built from its generated Dockerfile
+//! (with the test application); or, for a published image or a build
+//! whose upstream image cannot be had here, the real program from
+//! Debian's packages ([`REAL`]: the generated definition with only
+//! `image:` swapped, and the upstream image's entrypoint and user said
+//! again where Debian's paths differ); or, where no package has the
+//! program (MongoDB, Elasticsearch, Consul, Grafana), lucid-gen's own
+//! stand-in. The override also sets each health check's `interval` to 2s
+//! (the model's 30s would make every dependency wait half a minute); the
+//! check's command, timeout, retries and start period stay the generated
+//! ones. The tests print what was built, what could not be and why, and
+//! which program each service ran.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use lucid_gen::system::{Probe, Stack, System};
+
+use crate::bases::{self, put, Arch, Upstreams};
+use crate::common::{docker_stack, repo_root, unique_name, Project};
+use crate::realserver::run;
+
+/// The three systems of this repository.
+#[derive(Clone, Copy)]
+enum Sys {
+    Lucid,
+    Noderr,
+    ConsensusNet,
+}
+
+impl Sys {
+    fn model(self) -> PathBuf {
+        match self {
+            Sys::Lucid => repo_root().join("model"),
+            Sys::Noderr => repo_root().join("examples/noderr/model"),
+            Sys::ConsensusNet => repo_root().join("examples/consensusnet/model"),
+        }
+    }
+}
+
+/// The services run from Debian's packages instead of an image that
+/// cannot be had here, and where the upstream image's program or user is
+/// not where Debian has it, what the override says instead: (system,
+/// service, entrypoint, command, user). An empty entrypoint keeps the
+/// generated one (or the Dockerfile's `ENTRYPOINT`, said again, since a
+/// compose file does not hold it); `None` user keeps the generated one.
+/// The README's "Really built, really run" table shows the same.
+type RealProgram = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    Option<&'static str>,
+);
+
+const REAL: [RealProgram; 7] = [
+    // redis:7.2-bookworm's /usr/local/bin/redis-server: a link to Debian's.
+    ("lucid", "lucid-redis", &[], &[], None),
+    // btcpayserver/tor's /usr/bin/tor → /usr/local/bin/tor: a link to Debian's.
+    ("lucid", "lucid-tor-proxy", &[], &[], None),
+    // Ubuntu's /usr/sbin/xrdp is Debian's path too.
+    ("lucid", "lucid-xrdp-integration", &[], &[], None),
+    // redis:7.2-alpine and nginx:1.27-alpine: the model's entrypoints
+    // find Debian's redis-server and nginx on PATH.
+    ("consensusnet", "redis", &[], &[], None),
+    ("consensusnet", "nginx", &[], &[], None),
+    // prom/prometheus runs /bin/prometheus with these flags as `nobody`.
+    (
+        "noderr",
+        "prometheus",
+        &["/usr/bin/prometheus"],
+        &[
+            "--config.file=/etc/prometheus/prometheus.yml",
+            "--storage.tsdb.path=/prometheus",
+        ],
+        Some("65534:65534"),
+    ),
+    // prom/node-exporter runs /bin/node_exporter as `nobody`.
+    (
+        "noderr",
+        "node-exporter",
+        &["/usr/bin/prometheus-node-exporter"],
+        &[],
+        Some("65534:65534"),
+    ),
+];
+
+/// Services whose generated health check cannot pass here whatever the
+/// program does, and what the test checks instead.
+const OFFLINE: [(&str, &str); 1] = [(
+    "lucid-tor-proxy",
+    "its health check resolves a name over the Tor network, which cannot be reached here: `tor_accepts_socks_from_its_own_health_check` checks tor's verdict on the health check's SOCKS connection instead",
+)];
+
+// ------------------------------------------------------------ projects
+
+/// A test value for every variable the operator sets: operator-supplied
+/// secrets, external services' addresses, `required_env`.
+fn operator_env(system: &System) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    for s in &system.secrets {
+        if let Some(lucid_gen::system::Supplied::Env(var)) = &s.supplied {
+            env.push((var.clone(), format!("test-{}", var.to_lowercase())));
+        }
+    }
+    for e in &system.externals {
+        env.push((e.host_env.clone(), format!("{}.invalid", e.name)));
+        if let lucid_gen::system::ExternalPort::Env(var) = &e.port {
+            env.push((var.clone(), "5432".into()));
+        }
+    }
+    for s in &system.services {
+        for (name, _) in &s.required_env {
+            env.push((
+                name.clone(),
+                format!("test-{}-{}", name.to_lowercase(), s.name),
+            ));
+        }
+    }
+    env.sort();
+    env.dedup_by(|a, b| a.0 == b.0);
+    env
+}
+
+fn load(model: &Path) -> System {
+    let loaded = lucid_gen::model::load_dir(model).unwrap();
+    lucid_gen::validate::validate(&loaded).unwrap().system
+}
+
+/// A scratch copy of the system's model, generated with `all`.
+struct Scratch {
+    p: Project,
+    system: System,
+    env: Vec<(String, String)>,
+}
+
+fn scratch(sys: Sys) -> Scratch {
+    let p = Project::from_model(&sys.model());
+    let system = load(&p.path("model"));
+    let env = operator_env(&system);
+    let mut all = p.run().args(&["all"]);
+    for (k, v) in &env {
+        all = all.env(k, v);
+    }
+    all.run();
+    Scratch { p, system, env }
+}
+
+// ------------------------------------------------- test applications
+
+/// Python distribution names as Python spells them for comparison.
+fn dist_key(name: &str) -> String {
+    name.to_lowercase().replace(['_', '.'], "-")
+}
+
+/// The packages a Python build's image holds: its own and its base's.
+fn python_packages(system: &System, b: &lucid_gen::system::Build) -> Vec<String> {
+    let mut all: Vec<String> = b
+        .runtime_base
+        .map(|i| system.images[i].build.packages.clone())
+        .unwrap_or_default();
+    all.extend(b.packages.iter().cloned());
+    all.into_iter()
+        .map(|p| {
+            let name = p.split(['=', '<', '>', '~', '!', '[', ';']).next().unwrap();
+            dist_key(name.trim())
+        })
+        .collect()
+}
+
+/// A Python module that imports every top-level module of every listed
+/// distribution (an import that fails — a native library missing in the
+/// runtime — stops the program), then `tail`.
+fn python_module(packages: &[String], tail: &str) -> String {
+    let list = serde_json::to_string(packages).unwrap();
+    format!(
+        r#""""Written by lucid-gen's tests: imports what the model installs."""
+import importlib
+import importlib.metadata as md
+
+PACKAGES = {list}
+SKIP = {{"tests", "test", "docs", "examples", "benchmarks"}}
+owners = {{}}
+for module, dists in md.packages_distributions().items():
+    for dist in dists:
+        key = dist.lower().replace("_", "-").replace(".", "-")
+        owners.setdefault(key, set()).add(module)
+IMPORTED = []
+for dist in PACKAGES:
+    modules = sorted(m for m in owners.get(dist, ()) if not m.startswith("_") and m not in SKIP)
+    if not modules:
+        raise SystemExit(f"package {{dist}} is not installed")
+    for module in modules:
+        importlib.import_module(module)
+        IMPORTED.append(module)
+{tail}"#
+    )
+}
+
+/// `uvicorn MODULE:app`: a FastAPI app when FastAPI is installed, else a
+/// bare ASGI one; `/health` answers 200.
+fn asgi_tail(packages: &[String]) -> &'static str {
+    if packages.iter().any(|p| p == "fastapi") {
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get(\"/health\")\n\
+         def health():\n    return {\"imported\": IMPORTED}\n"
+    } else {
+        "async def app(scope, receive, send):\n    await send({\"type\": \"http.response.start\", \"status\": 200, \"headers\": []})\n\
+         \x20   await send({\"type\": \"http.response.body\", \"body\": b\"ok\"})\n"
+    }
+}
+
+/// The file a `python3 -m MODULE` or `uvicorn MODULE:app` entrypoint
+/// runs, relative to the context (the image's `/app`), and whether it
+/// serves ASGI.
+fn python_entry(entrypoint: &[String]) -> (String, bool) {
+    let module_arg = |flag: usize| entrypoint.get(flag + 1).cloned().unwrap_or_default();
+    let m = entrypoint.iter().position(|a| a == "-m").unwrap();
+    let module = module_arg(m);
+    if module == "uvicorn" {
+        let target = entrypoint[m + 2..]
+            .iter()
+            .find(|a| a.contains(':'))
+            .unwrap();
+        let module = target.split(':').next().unwrap();
+        (format!("{}.py", module.replace('.', "/")), true)
+    } else {
+        (format!("{}.py", module.replace('.', "/")), false)
+    }
+}
+
+/// A Node.js server listening on every port in `ports` (200 on every
+/// path, a gauge on `/metrics`), after loading `ms` (a registry
+/// dependency `npm ci` installed).
+fn node_server(ports: &[u16], port_from_argv: bool) -> String {
+    let ports = serde_json::to_string(ports).unwrap();
+    let pick = if port_from_argv {
+        "const i = process.argv.indexOf('--port');\nconst ports = [Number(process.argv[i + 1])];\n"
+            .to_string()
+    } else {
+        format!("const ports = {ports};\n")
+    };
+    format!(
+        "// Written by lucid-gen's tests.\nconst ms = require('ms');\nconst http = require('http');\n{pick}\
+         for (const p of ports) {{\n  http.createServer((req, res) => {{\n\
+         \x20   res.end(req.url === '/metrics' ? 'up_for_ms ' + ms('1s') + '\\n' : 'ok\\n');\n\
+         \x20 }}).listen(p, '0.0.0.0');\n}}\n"
+    )
+}
+
+/// Writes a Node package (`package.json` and its lockfile, made by the
+/// host's npm from the registry) at `dir`; `next` adds a local package
+/// named `next` whose `dist/bin/next` is the server.
+fn node_package(dir: &Path, next: bool) {
+    let mut deps = String::from("\"ms\": \"2.1.3\"");
+    if next {
+        deps.push_str(", \"next\": \"file:./next-stub\"");
+        put(
+            &dir.join("next-stub/package.json"),
+            "{ \"name\": \"next\", \"version\": \"0.0.0-test\" }\n",
+        );
+        put(
+            &dir.join("next-stub/dist/bin/next"),
+            &node_server(&[], true),
+        );
+    }
+    put(
+        &dir.join("package.json"),
+        &format!(
+            "{{ \"name\": \"lucid-gen-test-app\", \"version\": \"1.0.0\", \"private\": true, \"dependencies\": {{ {deps} }} }}\n"
+        ),
+    );
+    let out = run(Command::new("npm")
+        .args([
+            "install",
+            "--package-lock-only",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+        ])
+        .current_dir(dir));
+    assert!(
+        out.status.success(),
+        "npm install --package-lock-only in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Writes the test application of every build of `system` under `src`.
+fn write_apps(system: &System, src: &Path) {
+    let mut node_dirs = BTreeSet::new();
+    for img in &system.images {
+        let dir = src.join(&img.build.context);
+        std::fs::create_dir_all(&dir).unwrap();
+        if img.build.stack == Some(Stack::Node) && node_dirs.insert(dir.clone()) {
+            node_package(&dir, false);
+        }
+    }
+    for s in &system.services {
+        let Some(b) = &s.build else { continue };
+        let dir = src.join(&b.context);
+        std::fs::create_dir_all(&dir).unwrap();
+        match b.stack {
+            Some(Stack::Python) => {
+                let packages = python_packages(system, b);
+                let (file, asgi) = python_entry(&b.entrypoint);
+                let tail = if asgi {
+                    asgi_tail(&packages)
+                } else {
+                    "import time\n\nwhile True:\n    time.sleep(3600)\n"
+                };
+                put(&dir.join(file), &python_module(&packages, tail));
+            }
+            Some(Stack::Node) => {
+                let next = b
+                    .entrypoint
+                    .iter()
+                    .any(|a| a.contains("node_modules/next/"));
+                if node_dirs.insert(dir.clone()) {
+                    node_package(&dir, next);
+                }
+                let entry = &b.entrypoint[1];
+                if !entry.starts_with("node_modules/") {
+                    let ports: Vec<u16> = s.ports.iter().map(|p| p.container.0).collect();
+                    put(&dir.join(entry), &node_server(&ports, false));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------- build
+
+/// One `docker build` of `lucid-gen build`'s plan.
+struct Job {
+    line: String,
+    tag: String,
+    dockerfile: PathBuf,
+}
+
+/// `lucid-gen build --dry-run`: the steps (built in order, the jobs of
+/// one step at once), each job a shell line.
+fn build_plan(s: &Scratch, arch: Arch) -> Vec<Vec<Job>> {
+    let mut t = s.p.run().args(&[
+        "build",
+        "--dry-run",
+        "--source",
+        "src",
+        "--platform",
+        &arch.platform(),
+    ]);
+    for (k, v) in &s.env {
+        t = t.env(k, v);
+    }
+    let out = crate::common::stdout(&t.run());
+    let mut steps: Vec<Vec<Job>> = Vec::new();
+    for line in out.lines() {
+        if line.starts_with("# ") {
+            steps.push(Vec::new());
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let after = |flag: &str| {
+            let i = words.iter().position(|w| *w == flag).unwrap();
+            words[i + 1].to_string()
+        };
+        steps.last_mut().unwrap().push(Job {
+            line: line.to_string(),
+            tag: after("-t"),
+            dockerfile: PathBuf::from(after("-f")),
+        });
+    }
+    steps
+}
+
+/// The images a Dockerfile's `FROM`s name (not its own stages), each
+/// with whether it is a builder stage (`--platform=$BUILDPLATFORM`).
+fn froms(dockerfile: &str) -> Vec<(String, bool)> {
+    let mut stages = BTreeSet::new();
+    let mut out = Vec::new();
+    for line in dockerfile.lines() {
+        let Some(rest) = line.strip_prefix("FROM ") else {
+            continue;
+        };
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let builder = words[0] == "--platform=$BUILDPLATFORM";
+        let image = words.iter().find(|w| !w.starts_with("--")).unwrap();
+        if let Some(i) = words.iter().position(|w| w.eq_ignore_ascii_case("AS")) {
+            stages.insert(words[i + 1].to_string());
+        }
+        if *image != "scratch" && !stages.contains(*image) {
+            out.push((image.to_string(), builder));
+        }
+    }
+    out
+}
+
+/// What one build run did.
+#[derive(Default)]
+struct Built {
+    /// Image tags built.
+    built: Vec<String>,
+    /// Dockerfile (relative to the output) and why it was not built.
+    not_built: Vec<(String, String)>,
+}
+
+/// Builds every Dockerfile of `s` whose images are all here, in
+/// `lucid-gen build`'s order, up to three at once; the others are listed
+/// with the reason. A build that fails fails the test.
+fn build_all(s: &Scratch, arch: Arch) -> Built {
+    let mut result = Built::default();
+    let generated = s.p.path("generated");
+    for step in build_plan(s, arch) {
+        let mut runnable = Vec::new();
+        for job in &step {
+            let text = std::fs::read_to_string(&job.dockerfile).unwrap();
+            let rel = job
+                .dockerfile
+                .strip_prefix(&generated)
+                .unwrap()
+                .display()
+                .to_string();
+            let missing = froms(&text).into_iter().find_map(|(image, _)| {
+                if result.built.contains(&image) {
+                    return None;
+                }
+                if let Some((_, why)) = result
+                    .not_built
+                    .iter()
+                    .find(|(_, why)| why.starts_with(&format!("FROM {image}")))
+                {
+                    return Some(format!("FROM {image}: {why}"));
+                }
+                bases::unavailable(&image).map(|why| format!("FROM {image}: {why}"))
+            });
+            match missing {
+                Some(why) => result.not_built.push((rel, why)),
+                None => runnable.push((job, text, rel)),
+            }
+        }
+        let results: Vec<Result<String, String>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = runnable
+                .chunks(3)
+                .map(|chunk| {
+                    sc.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|(job, text, rel)| docker_build(job, text, rel, arch))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        for r in results {
+            match r {
+                Ok(tag) => result.built.push(tag),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    result
+}
+
+/// Runs one planned build line. A Dockerfile whose builder stage and
+/// runtime are the same image (the `node` stack) builds entirely for the
+/// target platform: Docker's classic image store holds one platform per
+/// tag, so the builder cannot be the host's while the runtime is arm64.
+fn docker_build(job: &Job, text: &str, rel: &str, arch: Arch) -> Result<String, String> {
+    let images = froms(text);
+    let same = images
+        .iter()
+        .any(|(i, b)| *b && images.iter().any(|(j, c)| !c && i == j));
+    let line = if same {
+        job.line.replace(
+            &format!("BUILDPLATFORM={}", Arch::host().platform()),
+            &format!("BUILDPLATFORM={}", arch.platform()),
+        )
+    } else {
+        job.line.clone()
+    };
+    let started = Instant::now();
+    let out = run(Command::new("sh").args(["-c", &line]));
+    if !out.status.success() {
+        let log = String::from_utf8_lossy(&out.stdout);
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        return Err(format!(
+            "building {rel} failed:\n{line}\n{}\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    eprintln!(
+        "realrun: built {} ({}) in {:.0?}",
+        job.tag,
+        arch.platform(),
+        started.elapsed()
+    );
+    Ok(job.tag.clone())
+}
+
+fn report(sys: &str, arch: Arch, built: &Built) {
+    eprintln!(
+        "realrun: {sys} ({}): {} Dockerfile(s) built, {} not buildable here:",
+        arch.platform(),
+        built.built.len(),
+        built.not_built.len()
+    );
+    for (file, why) in &built.not_built {
+        eprintln!("  {file}: {why}");
+    }
+}
+
+// ------------------------------------------------------------------ run
+
+/// How a service ran, for the report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ran {
+    Built,
+    Real,
+    StandIn,
+}
+
+/// A compose project taken down with its volumes when dropped.
+struct Up {
+    project: String,
+    files: Vec<PathBuf>,
+    env: Vec<(String, String)>,
+}
+
+impl Up {
+    fn compose(&self) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.args(["compose", "-p", &self.project]);
+        for f in &self.files {
+            cmd.arg("-f").arg(f);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = run(self.compose().args(["down", "--volumes", "--timeout", "1"]));
+    }
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap()
+}
+
+/// The override for one phase: per service the image it runs (and for a
+/// real program, [`REAL`]'s entrypoint, command and user), every health
+/// check's interval 2s. Returns it and how each service runs.
+fn override_for(
+    s: &Scratch,
+    services: &[usize],
+    built: &Built,
+    standins: &lucid_gen::docker::standin::StandIns,
+) -> (String, Vec<(String, Ran)>) {
+    let system = &s.system;
+    let host = Arch::host().platform();
+    let mut text = String::from("services:\n");
+    let mut ran = Vec::new();
+    for &i in services {
+        let svc = &system.services[i];
+        text.push_str(&format!("  {}:\n", svc.name));
+        let real = REAL.iter().find(|r| r.0 == system.name && r.1 == svc.name);
+        let how = if svc.build.is_some() && built.built.contains(&svc.image) {
+            Ran::Built
+        } else if real.is_some() {
+            Ran::Real
+        } else {
+            Ran::StandIn
+        };
+        match how {
+            Ran::Built => {}
+            Ran::Real => {
+                let (_, _, entrypoint, command, user) = real.unwrap();
+                text.push_str(&format!("    image: {}\n", bases::server()));
+                let entrypoint: Vec<String> = if !entrypoint.is_empty() {
+                    entrypoint.iter().map(|s| s.to_string()).collect()
+                } else if svc.entrypoint.is_empty() {
+                    svc.build
+                        .as_ref()
+                        .map(|b| b.entrypoint.clone())
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                if !entrypoint.is_empty() {
+                    text.push_str(&format!("    entrypoint: {}\n", json_list(&entrypoint)));
+                }
+                if !command.is_empty() {
+                    let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+                    text.push_str(&format!("    command: {}\n", json_list(&command)));
+                }
+                if let Some(u) = user {
+                    text.push_str(&format!("    user: \"{u}\"\n"));
+                }
+            }
+            Ran::StandIn => {
+                text.push_str(&format!("    image: {}\n", standins.images[&svc.name]));
+                if svc.run_once {
+                    text.push_str("    entrypoint: [\"/standin\", \"once\"]\n");
+                } else {
+                    text.push_str("    entrypoint: [\"/standin\", \"serve\"]\n");
+                }
+            }
+        }
+        let platform = if how == Ran::StandIn {
+            &standins.platform
+        } else {
+            &host
+        };
+        text.push_str(&format!(
+            "    platform: {platform}\n    pull_policy: never\n"
+        ));
+        if svc.health.is_some() {
+            text.push_str("    healthcheck:\n      interval: 2s\n");
+        }
+        ran.push((svc.name.clone(), how));
+    }
+    (text, ran)
+}
+
+/// The stand-ins lucid-gen would run (`up --stand-ins`) for `s`.
+fn standins(s: &Scratch) -> lucid_gen::docker::standin::StandIns {
+    let secrets = lucid_gen::secrets::resolve(
+        &s.system,
+        &lucid_gen::secrets::SecretSource::Store(s.p.path(".lucid-gen/secrets.env")),
+        &[],
+    )
+    .unwrap()
+    .values;
+    let system = match s.system.variants.is_empty() {
+        true => s.system.clone(),
+        false => s.system.with_variant(0),
+    };
+    let dep = lucid_gen::docker::Deployment {
+        system,
+        secrets,
+        out_dir: s.p.path("generated"),
+        variants: Vec::new(),
+    };
+    lucid_gen::docker::standin::prepare(&dep).unwrap()
+}
+
+/// Every phase of `s` up from its generated compose file with the
+/// override, `docker compose up --wait` on every service but the
+/// [`OFFLINE`] ones (started without waiting); returns the running
+/// projects (taken down when dropped) and how each service ran.
+fn run_phases(s: &Scratch, built: &Built) -> (Vec<Up>, Vec<(String, Ran)>) {
+    let standins = standins(s);
+    let system = match s.system.variants.is_empty() {
+        true => s.system.clone(),
+        false => s.system.with_variant(0),
+    };
+    let prefix = unique_name(&format!("realrun-{}", system.name));
+    let mut ups = Vec::new();
+    let mut ran = Vec::new();
+    for plan in lucid_gen::plan::compose_plans(&system) {
+        let Some(phase) = plan.phase else { continue };
+        let (text, how) = override_for(s, &plan.services, built, &standins);
+        let over = s.p.path(&format!("override-{}.yml", plan.file_name));
+        std::fs::write(&over, text).unwrap();
+        let compose =
+            s.p.path("generated")
+                .join(&system.output.compose_dir)
+                .join(&plan.file_name);
+        let up = Up {
+            project: format!("{prefix}-{}", system.phases[phase].name),
+            files: vec![compose, over],
+            env: s.env.clone(),
+        };
+        let (offline, waited): (Vec<&str>, Vec<&str>) = plan
+            .services
+            .iter()
+            .map(|&i| system.services[i].name.as_str())
+            .partition(|n| OFFLINE.iter().any(|(o, _)| o == n));
+        let started = Instant::now();
+        let out = run(up
+            .compose()
+            .args(["up", "-d", "--no-build", "--wait", "--wait-timeout", "240"])
+            .args(&waited));
+        if !out.status.success() {
+            let ps = run(up.compose().args(["ps", "-a"]));
+            let logs = run(up.compose().args(["logs", "--tail", "30"]));
+            panic!(
+                "{} phase {} did not come up healthy:\n{}\n{}\n{}",
+                system.name,
+                system.phases[phase].name,
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&ps.stdout),
+                String::from_utf8_lossy(&logs.stdout),
+            );
+        }
+        if !offline.is_empty() {
+            let out = run(up
+                .compose()
+                .args(["up", "-d", "--no-build", "--no-deps"])
+                .args(&offline));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        eprintln!(
+            "realrun: {} phase {} healthy in {:.0?}",
+            system.name,
+            system.phases[phase].name,
+            started.elapsed()
+        );
+        ran.extend(how);
+        ups.push(up);
+    }
+    (ups, ran)
+}
+
+fn print_ran(system: &str, ran: &[(String, Ran)]) {
+    eprintln!("realrun: {system}: how each service ran (all healthy by their own checks):");
+    for (name, how) in ran {
+        let note = OFFLINE
+            .iter()
+            .find(|(o, _)| o == name)
+            .map(|(_, why)| format!(" (started, not awaited: {why})"))
+            .unwrap_or_default();
+        eprintln!("  {name}: {how:?}{note}");
+    }
+}
+
+/// Builds the system for the host and brings every phase up.
+fn built_and_run(sys: Sys) -> (Scratch, Built, Vec<Up>, Vec<(String, Ran)>) {
+    let _tags = Upstreams::tag(Arch::host());
+    let s = scratch(sys);
+    write_apps(&s.system, &s.p.path("src"));
+    let built = build_all(&s, Arch::host());
+    report(&s.system.name, Arch::host(), &built);
+    let _stack = docker_stack();
+    let (ups, ran) = run_phases(&s, &built);
+    print_ran(&s.system.name, &ran);
+    (s, built, ups, ran)
+}
+
+/// The services expected to run as built images: every service whose
+/// build has a local equivalent of each image its Dockerfile names.
+fn assert_ran(ran: &[(String, Ran)], want: &[(&str, Ran)]) {
+    let got: BTreeMap<&str, Ran> = ran.iter().map(|(n, r)| (n.as_str(), *r)).collect();
+    for (name, how) in want {
+        assert_eq!(got.get(name), Some(how), "{name}");
+    }
+}
+
+#[test]
+fn noderr_every_tier_built_and_healthy_with_real_prometheus_and_node_exporter() {
+    let (s, built, _ups, ran) = built_and_run(Sys::Noderr);
+    assert!(built.not_built.is_empty(), "{:?}", built.not_built);
+    assert_eq!(built.built.len(), s.system.images.len() + 4);
+    assert_ran(
+        &ran,
+        &[
+            ("oracle", Ran::Built),
+            ("guardian", Ran::Built),
+            ("validator", Ran::Built),
+            ("all-in-one", Ran::Built),
+            ("prometheus", Ran::Real),
+            ("node-exporter", Ran::Real),
+            ("grafana", Ran::StandIn),
+        ],
+    );
+}
