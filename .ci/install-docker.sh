@@ -30,7 +30,10 @@ fi
 if ! have iptables; then
     apt_install iptables
 fi
-have mmdebstrap || apt_install mmdebstrap  # Debian-built server images for tests/integration/realserver.rs
+have mmdebstrap || apt_install mmdebstrap  # Debian-built images for tests/integration/bases.rs
+# mmdebstrap unpacks arm64 packages (the arm64 equivalents of bases.rs) only
+# with arch-test installed.
+have arch-test || apt_install arch-test
 have docker || die "docker CLI still missing after installing docker.io"
 have dockerd || die "dockerd still missing after installing docker.io"
 
