@@ -494,6 +494,10 @@ fn legacy(steps: &[Step], platform: &str, opts: &BuildOptions) -> Result<(), Doc
         if let Some(p) = &problem {
             eprintln!("warning: {p}");
         }
+        println!(
+            "# The legacy builder reads only a context's own .dockerignore: lucid-gen sends each\n\
+             # context packed without what the Dockerfile's Dockerfile.dockerignore lists."
+        );
         let mut last = "";
         for (step, cmds) in steps.iter().zip(&planned) {
             if step.label != last {
@@ -534,6 +538,27 @@ fn legacy(steps: &[Step], platform: &str, opts: &BuildOptions) -> Result<(), Doc
     drop(progress);
     println!("build: {total} image(s) built");
     Ok(())
+}
+
+/// `job`'s legacy command with its context packed by `context::pack`
+/// (the tar lives as long as the returned file) when its Dockerfile has a
+/// rendered ignore file: `-f FILE … CONTEXT` becomes `-f
+/// .lucid-gen.Dockerfile … -` with the tar on standard input.
+fn packed(job: &Job, cmd: &Cmd) -> Result<(Cmd, Option<tempfile::NamedTempFile>), DockerError> {
+    let ignore = crate::render::dockerignore::path(&job.dockerfile);
+    if job.hand_written || !ignore.is_file() {
+        return Ok((cmd.clone(), None));
+    }
+    let tar = super::context::pack(&job.context, &job.dockerfile, &ignore)?;
+    let mut cmd = cmd.clone();
+    if let Some(i) = cmd.args.iter().position(|a| a == "-f") {
+        cmd.args[i + 1] = super::context::DOCKERFILE.into();
+    }
+    if let Some(last) = cmd.args.last_mut() {
+        *last = "-".into();
+    }
+    cmd.stdin = Some(tar.path().to_path_buf());
+    Ok((cmd, Some(tar)))
 }
 
 /// How one build went.
@@ -596,8 +621,9 @@ fn run_parallel(cmds: &[(&Job, Cmd)], jobs: usize, progress: &Progress) -> Resul
                     break;
                 }
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some((_, cmd)) = cmds.get(i) else { break };
-                if tx.send((i, run_logged(cmd))).is_err() {
+                let Some((job, cmd)) = cmds.get(i) else { break };
+                let result = packed(job, cmd).and_then(|(cmd, _tar)| run_logged(&cmd));
+                if tx.send((i, result)).is_err() {
                     break;
                 }
             });

@@ -10,6 +10,7 @@
 
 pub mod build;
 pub mod changes;
+pub mod context;
 pub mod dclint;
 pub mod deploy;
 pub mod down;
@@ -63,6 +64,8 @@ pub struct Cmd {
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
     env: Vec<(String, String)>,
+    /// A file read as standard input (otherwise none).
+    stdin: Option<PathBuf>,
 }
 
 impl Cmd {
@@ -72,6 +75,7 @@ impl Cmd {
             args: Vec::new(),
             cwd: None,
             env: Vec::new(),
+            stdin: None,
         }
     }
 
@@ -123,7 +127,13 @@ impl Cmd {
         for (k, v) in &self.env {
             c.env(k, v);
         }
-        c.stdin(Stdio::null());
+        // A file that cannot be opened reads as empty: the program fails
+        // on it and says so.
+        let stdin = self
+            .stdin
+            .as_ref()
+            .and_then(|p| std::fs::File::open(p).ok());
+        c.stdin(stdin.map_or_else(Stdio::null, Stdio::from));
         c
     }
 
@@ -201,6 +211,9 @@ impl fmt::Display for Cmd {
         write!(f, "{}", shell_quote(&self.program))?;
         for a in &self.args {
             write!(f, " {}", shell_quote(&a.to_string_lossy()))?;
+        }
+        if let Some(p) = &self.stdin {
+            write!(f, " < {}", shell_quote(&p.to_string_lossy()))?;
         }
         if self.cwd.is_some() {
             write!(f, ")")?;

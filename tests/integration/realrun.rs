@@ -1099,3 +1099,124 @@ fn arm64_bases_and_one_service_per_stack_build_and_turn_healthy_under_emulation(
         healthy_alone(wanted[1], Arch::Arm64, &env);
     }
 }
+
+/// Every path and every file's bytes in `image`'s layers (`docker save`).
+fn layers(image: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("image.tar");
+    let out = run(Command::new("docker")
+        .args(["save", "-o"])
+        .arg(&saved)
+        .arg(image));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut found = Vec::new();
+    let mut outer = tar::Archive::new(std::fs::File::open(&saved).unwrap());
+    for entry in outer.entries().unwrap() {
+        let entry = entry.unwrap();
+        if !entry
+            .path()
+            .unwrap()
+            .to_string_lossy()
+            .ends_with("layer.tar")
+        {
+            continue;
+        }
+        let mut layer = tar::Archive::new(entry);
+        for file in layer.entries().unwrap() {
+            let mut file = file.unwrap();
+            let path = file.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).unwrap();
+            found.push((path, bytes));
+        }
+    }
+    found
+}
+
+/// What of `secret` and `.git` an image's layers hold: the paths.
+fn leaks(image: &str, secret: &str) -> Vec<String> {
+    layers(image)
+        .into_iter()
+        .filter(|(path, bytes)| {
+            path.split('/').any(|c| c == ".git")
+                || bytes.windows(secret.len()).any(|w| w == secret.as_bytes())
+        })
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// ConsensusNet laid out as seed 004's repository is: the sources at the
+/// root, the output in `generated/` and the secret store in `.lucid-gen/`
+/// inside it, a `.git` and `.env` files beside them, with a secret value
+/// planted in each. `lucid-gen build --source .` (the legacy builder here)
+/// sends each context without what its `Dockerfile.dockerignore` lists:
+/// no built image holds the value, a generated secret or a `.git`. The
+/// same Dockerfile built by a plain `docker build` of the directory holds
+/// all of them — the check can fail.
+#[test]
+fn no_built_image_holds_a_planted_secret_git_or_generated_secrets() {
+    let _tags = Upstreams::tag(Arch::host());
+    let s = scratch(Sys::ConsensusNet);
+    let root = s.p.dir.path();
+    write_apps(&s.system, root);
+    let planted = format!("planted-{}", unique_name("secret"));
+    put(&root.join(".git/HEAD"), &format!("ref: {planted}\n"));
+    put(&root.join(".env"), &format!("OPENAI_API_KEY={planted}\n"));
+    put(
+        &root.join("frontend/.env.local"),
+        &format!("TOKEN={planted}\n"),
+    );
+    let store = s.p.read(".lucid-gen/secrets.env");
+    let redis = (store.lines())
+        .find_map(|l| l.strip_prefix("REDIS_PASSWORD="))
+        .unwrap()
+        .to_string();
+    assert!(crate::common::files_under(&root.join("generated/secrets"))
+        .iter()
+        .any(|f| std::fs::read_to_string(f).unwrap().contains(&redis)));
+    let mut build = s.p.run().args(&["build", "--source", "."]);
+    for (k, v) in &s.env {
+        build = build.env(k, v);
+    }
+    build.run();
+    let images: Vec<&str> = (s.system.services.iter())
+        .filter(|svc| svc.build.is_some())
+        .map(|svc| svc.image.as_str())
+        .collect();
+    assert_eq!(images.len(), 3);
+    for image in &images {
+        for secret in [planted.as_str(), redis.as_str()] {
+            assert_eq!(leaks(image, secret), Vec::<String>::new(), "{image}");
+        }
+    }
+    // The control: the API's Dockerfile with the whole directory as context.
+    let tag = format!("{}:control", unique_name("realrun-leak"));
+    let dockerfile = s.p.path("generated/dockerfiles/services/api/Dockerfile");
+    let out = run(Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", &tag, "-f"])
+        .arg(&dockerfile)
+        .args(["--build-arg", "TARGETARCH=amd64", "--build-arg"])
+        .arg(format!("BUILDPLATFORM={}", Arch::host().platform()))
+        .arg(root));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (found, generated) = (leaks(&tag, &planted), leaks(&tag, &redis));
+    let _ = run(Command::new("docker").args(["rmi", &tag]));
+    for want in ["app/.git/HEAD", "app/.env"] {
+        assert!(found.iter().any(|f| f == want), "{want} in {found:?}");
+    }
+    for want in ["app/.lucid-gen/secrets.env", "app/generated/secrets/"] {
+        assert!(
+            generated.iter().any(|f| f.starts_with(want)),
+            "{want} in {generated:?}"
+        );
+    }
+}
