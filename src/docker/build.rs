@@ -391,25 +391,6 @@ fn platform_values(prefix: &str, platform: &str) -> Vec<(String, String)> {
     ]
 }
 
-/// The platform the builder runs on: the daemon's, else this machine's.
-fn build_platform() -> String {
-    let daemon = Cmd::docker()
-        .args(["version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"])
-        .run()
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| s.contains('/') && !s.starts_with('/'));
-    daemon.unwrap_or_else(|| {
-        let arch = match std::env::consts::ARCH {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            "arm" => "arm",
-            other => other,
-        };
-        format!("{}/{arch}", std::env::consts::OS)
-    })
-}
-
 /// The legacy builder's command for one image.
 ///
 /// `DOCKER_BUILDKIT=0` is set on purpose. The Docker CLI (23 and later)
@@ -422,8 +403,12 @@ fn build_platform() -> String {
 /// variables BuildKit does (`BUILDPLATFORM`, `TARGETARCH`, ...), so those
 /// a Dockerfile declares with `ARG` are passed as `--build-arg`; a `FROM
 /// --platform=$BUILDPLATFORM` resolves only if `ARG BUILDPLATFORM` comes
-/// before the first `FROM`. `--force-rm`: the legacy builder otherwise
-/// leaves the intermediate container of a failed step behind.
+/// before the first `FROM`. `BUILDPLATFORM` is the target platform too, so
+/// the builder stage runs under emulation when the host's differs: the
+/// legacy builder refuses `COPY --from` a stage of another platform ("was
+/// found but does not match the specified platform"), which BuildKit
+/// allows. `--force-rm`: the legacy builder otherwise leaves the
+/// intermediate container of a failed step behind.
 fn legacy_cmd(job: &Job, platform: &str, build_args: &[(String, String)]) -> Cmd {
     let mut cmd = Cmd::docker().env("DOCKER_BUILDKIT", "0").args([
         "build",
@@ -447,7 +432,6 @@ fn legacy_cmd(job: &Job, platform: &str, build_args: &[(String, String)]) -> Cmd
 type LegacyPlan<'a> = (Vec<Vec<(&'a Job, Cmd)>>, Option<String>);
 
 fn legacy_plan<'a>(steps: &'a [Step], platform: &str) -> Result<LegacyPlan<'a>, DockerError> {
-    let mut host_platform: Option<String> = None;
     let mut unresolvable = Vec::new();
     let mut planned: Vec<Vec<(&Job, Cmd)>> = Vec::new();
     for step in steps {
@@ -467,8 +451,7 @@ fn legacy_plan<'a>(steps: &'a [Step], platform: &str) -> Result<LegacyPlan<'a>, 
             }
             let mut values = platform_values("TARGET", platform);
             if needs.declared.iter().any(|a| a.starts_with("BUILD")) {
-                let bp = host_platform.get_or_insert_with(build_platform);
-                values.extend(platform_values("BUILD", bp));
+                values.extend(platform_values("BUILD", platform));
             }
             let args: Vec<(String, String)> = values
                 .into_iter()

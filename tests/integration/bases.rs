@@ -543,23 +543,16 @@ pub struct Upstreams {
 }
 
 impl Upstreams {
-    /// Tags every [`UPSTREAMS`] name: `arch`'s equivalent, except the
-    /// builder stages' images (`python:3.11-slim`), which run on the
-    /// build host's platform as `FROM --platform=$BUILDPLATFORM` asks.
+    /// Tags every [`UPSTREAMS`] name with `arch`'s equivalent (the legacy
+    /// builder runs a Dockerfile's builder stage for the target platform
+    /// too).
     pub fn tag(arch: Arch) -> Upstreams {
         static LOCK: Mutex<()> = Mutex::new(());
         let held = LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let made: Vec<(&str, String)> = std::thread::scope(|s| {
             let jobs: Vec<_> = UPSTREAMS
                 .iter()
-                .map(|u| {
-                    let arch = if u.name.starts_with("python:") {
-                        Arch::host()
-                    } else {
-                        arch
-                    };
-                    (u.name, s.spawn(move || (u.make)(arch)))
-                })
+                .map(|u| (u.name, s.spawn(move || (u.make)(arch))))
                 .collect();
             jobs.into_iter()
                 .map(|(n, j)| (n, j.join().unwrap()))

@@ -214,6 +214,30 @@ for dist in PACKAGES:
     )
 }
 
+/// What a system's Python application reads at start, as its seed says,
+/// run before it serves: ConsensusNet's (seed 004) reads OPENAI_API_KEY
+/// and builds its database and Redis URLs from the parts the model
+/// delivers, and reaches Redis with the one it built.
+const SETTINGS: [(&str, &str); 1] = [(
+    "consensusnet",
+    r#"import os
+import redis
+
+def _secret(name):
+    with open(os.environ[name + "_FILE"]) as f:
+        return f.read().strip()
+
+assert os.environ["OPENAI_API_KEY"], "OPENAI_API_KEY is empty"
+assert os.environ["PGSSLMODE"] == "require", "libpq would not insist on TLS"
+DATABASE_URL = "postgresql://%s:%s@%s:%s/%s" % (
+    _secret("DB_USER"), _secret("DB_PASSWORD"),
+    os.environ["DB_HOST"], os.environ["DB_PORT"], os.environ["DB_NAME"])
+REDIS_URL = "redis://:%s@%s:%s/0" % (
+    _secret("REDIS_PASSWORD"), os.environ["REDIS_HOST"], os.environ["REDIS_PORT"])
+redis.Redis.from_url(REDIS_URL, socket_timeout=5).ping()
+"#,
+)];
+
 /// `uvicorn MODULE:app`: a FastAPI app when FastAPI is installed, else a
 /// bare ASGI one; `/health` answers 200.
 fn asgi_tail(packages: &[String]) -> &'static str {
@@ -328,7 +352,14 @@ fn write_apps(system: &System, src: &Path) {
                 } else {
                     "import time\n\nwhile True:\n    time.sleep(3600)\n"
                 };
-                put(&dir.join(file), &python_module(&packages, tail));
+                let settings = SETTINGS
+                    .iter()
+                    .find(|(sys, _)| *sys == system.name)
+                    .map_or("", |(_, code)| *code);
+                put(
+                    &dir.join(file),
+                    &python_module(&packages, &format!("{settings}{tail}")),
+                );
             }
             Some(Stack::Node) => {
                 let next = b
@@ -455,7 +486,7 @@ fn build_all(s: &Scratch, arch: Arch, wanted: &dyn Fn(&str) -> bool) -> Built {
             });
             match missing {
                 Some(why) => result.not_built.push((rel, why)),
-                None => runnable.push((job, text, rel)),
+                None => runnable.push((job, rel)),
             }
         }
         let results: Vec<Result<String, String>> = std::thread::scope(|sc| {
@@ -465,7 +496,7 @@ fn build_all(s: &Scratch, arch: Arch, wanted: &dyn Fn(&str) -> bool) -> Built {
                     sc.spawn(move || {
                         chunk
                             .iter()
-                            .map(|(job, text, rel)| docker_build(job, text, rel, arch))
+                            .map(|(job, rel)| docker_build(job, rel, arch))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -485,25 +516,13 @@ fn build_all(s: &Scratch, arch: Arch, wanted: &dyn Fn(&str) -> bool) -> Built {
     result
 }
 
-/// Runs one planned build line. A Dockerfile whose builder stage and
-/// runtime are the same image (the `node` stack) builds entirely for the
-/// target platform: Docker's classic image store holds one platform per
-/// tag, so the builder cannot be the host's while the runtime is arm64.
-fn docker_build(job: &Job, text: &str, rel: &str, arch: Arch) -> Result<String, String> {
-    let images = froms(text);
-    let same = images
-        .iter()
-        .any(|(i, b)| *b && images.iter().any(|(j, c)| !c && i == j));
-    let line = if same {
-        job.line.replace(
-            &format!("BUILDPLATFORM={}", Arch::host().platform()),
-            &format!("BUILDPLATFORM={}", arch.platform()),
-        )
-    } else {
-        job.line.clone()
-    };
+/// Runs one planned build line as `lucid-gen build` would (the legacy
+/// builder here: for another platform than the host's its builder stage
+/// runs under emulation too, see `docker::build::legacy_cmd`).
+fn docker_build(job: &Job, rel: &str, arch: Arch) -> Result<String, String> {
+    let line = &job.line;
     let started = Instant::now();
-    let out = run(Command::new("sh").args(["-c", &line]));
+    let out = run(Command::new("sh").args(["-c", line]));
     if !out.status.success() {
         let log = String::from_utf8_lossy(&out.stdout);
         let tail: Vec<&str> = log.lines().rev().take(40).collect();
@@ -884,7 +903,7 @@ fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
         })
         .map(|svc| svc.name.as_str())
         .collect();
-    assert_eq!(python.len(), 20);
+    assert_eq!(python.len(), 23);
     let want: Vec<(&str, Ran)> = python.iter().map(|n| (*n, Ran::Built)).collect();
     assert_ran(&ran, &want);
     assert_ran(
@@ -900,7 +919,7 @@ fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
     );
     // The Python base and every Python service; the native and Java
     // Dockerfiles name images no registry here has.
-    assert_eq!(built.built.len(), 21, "{:?}", built.built);
+    assert_eq!(built.built.len(), 24, "{:?}", built.built);
     let not_built: Vec<&str> = built.not_built.iter().map(|(f, _)| f.as_str()).collect();
     assert_eq!(not_built.len(), 8, "{not_built:?}");
     drop(ups);
@@ -1059,9 +1078,8 @@ fn healthy_alone(image: &str, arch: Arch, env: &[(String, String)]) {
 }
 
 /// The other platform the models name: Lucid's Python base and its first
-/// Python service for linux/arm64 (the builder stage on this host, as the
-/// Dockerfile says, fetching aarch64 wheels), and noderr's Node base and
-/// its first tier (wholly under qemu emulation, see `docker_build`), each
+/// Python service and noderr's Node base and its first tier, built for
+/// linux/arm64 under qemu emulation (pip fetching aarch64 wheels), each
 /// started under emulation and healthy by its own health check.
 #[test]
 fn arm64_bases_and_one_service_per_stack_build_and_turn_healthy_under_emulation() {
@@ -1200,7 +1218,9 @@ fn no_built_image_holds_a_planted_secret_git_or_generated_secrets() {
         .env("DOCKER_BUILDKIT", "0")
         .args(["build", "-q", "-t", &tag, "-f"])
         .arg(&dockerfile)
-        .args(["--build-arg", "TARGETARCH=amd64", "--build-arg"])
+        .arg("--build-arg")
+        .arg(format!("TARGETARCH={}", Arch::host().deb()))
+        .arg("--build-arg")
         .arg(format!("BUILDPLATFORM={}", Arch::host().platform()))
         .arg(root));
     assert!(
