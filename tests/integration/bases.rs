@@ -32,7 +32,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
@@ -42,7 +42,7 @@ use crate::common::{compose_available, need};
 use crate::realserver::run;
 
 /// Change to force every cached image to be made again.
-const VERSION: &str = "1";
+const VERSION: &str = "2";
 const SUITE: &str = "bookworm";
 
 /// Node.js 20 from the npm registry (the official binaries) and the npm
@@ -216,29 +216,63 @@ pub fn extracted(spec: &Extracted) -> String {
     tag
 }
 
-/// `tar` of `root` piped into `docker import`.
+/// `root` as a one-layer image of `arch` with `changes` (`ENV`, `USER`,
+/// `WORKDIR`, `CMD`), through `docker load` of an image archive written
+/// here: `docker import --platform` on Engine 20.10 records the engine's
+/// architecture whatever the platform, and a builder then refuses the
+/// image for another `--platform`.
 fn import(root: &Path, arch: Arch, changes: &[&str], tag: &str) {
-    let mut tar = Command::new("tar")
+    use sha2::Digest;
+    let dir = tempfile::tempdir_in(root.parent().unwrap()).unwrap();
+    let layer = dir.path().join("layer.tar");
+    let out = run(Command::new("tar")
         .args(["--numeric-owner", "-C"])
         .arg(root)
-        .args(["-cf", "-", "."])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run tar");
-    let mut cmd = Command::new("docker");
-    cmd.args(["import", "--platform", &arch.platform()]);
-    for c in changes {
-        cmd.arg("--change").arg(c);
+        .arg("-cf")
+        .arg(&layer)
+        .arg("."));
+    assert!(out.status.success(), "tar of {}", root.display());
+    let digest = sha2::Sha256::digest(fs::read(&layer).unwrap());
+    let diff_id: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let mut config = serde_json::json!({});
+    let mut env: Vec<String> = Vec::new();
+    for change in changes {
+        let (word, rest) = change.split_once(' ').unwrap();
+        match word {
+            "ENV" => env.push(rest.to_string()),
+            "USER" => config["User"] = rest.into(),
+            "WORKDIR" => config["WorkingDir"] = rest.into(),
+            "CMD" => config["Cmd"] = serde_json::from_str(rest).unwrap(),
+            _ => panic!("no such change here: {change}"),
+        }
     }
-    let out = cmd
-        .args(["-", tag])
-        .stdin(tar.stdout.take().unwrap())
-        .output()
-        .expect("run docker import");
-    assert!(tar.wait().unwrap().success(), "tar of {}", root.display());
+    config["Env"] = env.into();
+    let image = serde_json::json!({
+        "architecture": arch.deb(),
+        "os": "linux",
+        "config": config,
+        "rootfs": { "type": "layers", "diff_ids": [format!("sha256:{diff_id}")] },
+        "history": [{ "created_by": "lucid-gen tests: bases.rs" }],
+    });
+    fs::write(dir.path().join("config.json"), image.to_string()).unwrap();
+    let manifest = serde_json::json!([{
+        "Config": "config.json", "RepoTags": [tag], "Layers": ["layer.tar"],
+    }]);
+    fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
+    let archive = dir.path().join("image.tar");
+    let out = run(Command::new("tar")
+        .arg("-C")
+        .arg(dir.path())
+        .arg("-cf")
+        .arg(&archive)
+        .args(["manifest.json", "config.json", "layer.tar"]));
+    assert!(out.status.success(), "tar of the image archive");
+    let out = run(Command::new("docker")
+        .args(["load", "-q", "-i"])
+        .arg(&archive));
     assert!(
         out.status.success(),
-        "docker import {tag}: {}",
+        "docker load {tag}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }

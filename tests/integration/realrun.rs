@@ -1079,8 +1079,9 @@ fn healthy_alone(image: &str, arch: Arch, env: &[(String, String)]) {
 
 /// The other platform the models name: Lucid's Python base and its first
 /// Python service and noderr's Node base and its first tier, built for
-/// linux/arm64 under qemu emulation (pip fetching aarch64 wheels), each
-/// started under emulation and healthy by its own health check.
+/// linux/arm64 under qemu emulation (pip fetching aarch64 wheels; the
+/// legacy builder runs the builder stage for the target too), each started
+/// under emulation and healthy by its own health check.
 #[test]
 fn arm64_bases_and_one_service_per_stack_build_and_turn_healthy_under_emulation() {
     let _tags = Upstreams::tag(Arch::Arm64);
