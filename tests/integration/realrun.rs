@@ -701,22 +701,7 @@ fn server_with_probe(generated: &Path) -> String {
         return tag;
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = run(Command::new("rustc")
-        .args([
-            "--edition",
-            "2021",
-            "-O",
-            "-C",
-            "target-feature=+crt-static",
-            "-o",
-        ])
-        .arg(dir.path().join("probe"))
-        .arg(&source));
-    assert!(
-        out.status.success(),
-        "rustc probe.rs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::health_probes::compile_probe(Path::new("rustc"), &source, &dir.path().join("probe"));
     put(
         &dir.path().join("Dockerfile"),
         &format!(
@@ -951,34 +936,8 @@ const TOR_DENIES: &str = "Denying socks connection from untrusted address";
 /// connection.
 fn tor_verdict(torrc: &Path, health: &[String]) -> String {
     let name = unique_name("realrun-tor");
-    let out = run(Command::new("docker")
-        .args([
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "--network",
-            "none",
-            "--read-only",
-        ])
-        .args([
-            "--tmpfs",
-            "/tmp",
-            "--cap-drop",
-            "ALL",
-            "--user",
-            "65532:65532",
-        ])
-        .arg("-v")
-        .arg(format!("{}:/etc/tor/torrc:ro", torrc.display()))
-        .arg(bases::server())
-        .args(["/usr/local/bin/tor", "-f", "/etc/tor/torrc"]));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _c = crate::realserver::Container(name.clone());
+    let tor = ["/usr/local/bin/tor", "-f", "/etc/tor/torrc"];
+    let _c = crate::realserver::start(&name, bases::server(), torrc, "/etc/tor/torrc", &tor);
     let logs = || {
         let out = run(Command::new("docker").args(["logs", &name]));
         String::from_utf8_lossy(&out.stdout).into_owned()

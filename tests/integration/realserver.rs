@@ -145,7 +145,13 @@ fn set_mode(path: &Path, mode: u32) {
 /// Starts `image` hardened as lucid-gen's services are (read-only root,
 /// tmpfs `/tmp`, no capabilities, non-root, no network) with `file`
 /// mounted read-only at `target`.
-fn start(name: &str, image: &str, file: &Path, target: &str, command: &[&str]) -> Container {
+pub(crate) fn start(
+    name: &str,
+    image: &str,
+    file: &Path,
+    target: &str,
+    command: &[&str],
+) -> Container {
     let _ = run(Command::new("docker").args(["rm", "-f", name]));
     let out = run(Command::new("docker")
         .args([
