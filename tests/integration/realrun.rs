@@ -819,7 +819,9 @@ fn run_phases(s: &Scratch, built: &Built) -> (Vec<Up>, Vec<(String, Ran)>) {
             started.elapsed()
         );
         ran.extend(how);
-        ups.push(up);
+        // Taken down last phase first: a later phase's containers hold the
+        // networks an earlier phase created.
+        ups.insert(0, up);
     }
     (ups, ran)
 }
