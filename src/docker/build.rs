@@ -477,9 +477,9 @@ fn legacy(steps: &[Step], platform: &str, opts: &BuildOptions) -> Result<(), Doc
         if let Some(p) = &problem {
             eprintln!("warning: {p}");
         }
-        println!(
-            "# The legacy builder reads only a context's own .dockerignore: lucid-gen sends each\n\
-             # context packed without what the Dockerfile's Dockerfile.dockerignore lists."
+        eprintln!(
+            "note: the legacy builder reads only a context's own .dockerignore: `build` sends each \
+             context packed without what the Dockerfile's Dockerfile.dockerignore lists"
         );
         let mut last = "";
         for (step, cmds) in steps.iter().zip(&planned) {
