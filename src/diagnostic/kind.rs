@@ -205,7 +205,7 @@ kinds! {
         "remove the character from `output.secrets_dir`";
     DockerignoreUnwritable { dir: String, why: &'static str } => InvalidPath, Error,
         "`{dir}` holds secrets, so every `Dockerfile.dockerignore` must list it, but it cannot: {why}",
-        "remove the white space or character from `output.secrets_dir`";
+        "remove the character from `output.secrets_dir`";
     ComposeFileName { file: String } => InvalidPath, Error,
         "compose file name `{file}` must be a plain `.yml` file name",
         "use a name like `docker-compose.foundation.yml`";
