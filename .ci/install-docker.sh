@@ -33,6 +33,9 @@ fi
 have mmdebstrap || apt_install mmdebstrap  # Debian-built server images for tests/integration/realserver.rs
 # ssh, ssh-keygen, ssh-keyscan, ssh-agent: `up --host` and the stand-in Pi of tests/integration/pi.rs
 have ssh-keyscan || apt_install openssh-client
+# mmdebstrap unpacks arm64 packages (the arm64 equivalents of bases.rs) only
+# with arch-test installed.
+have arch-test || apt_install arch-test
 have docker || die "docker CLI still missing after installing docker.io"
 have dockerd || die "dockerd still missing after installing docker.io"
 

@@ -18,7 +18,7 @@ group "default" {
 }
 
 group "base-images" {
-  targets = ["image-python-distroless", "image-java-distroless"]
+  targets = ["lucid-gen-probe", "image-python-distroless", "image-java-distroless"]
 }
 
 group "phase-foundation" {
@@ -35,6 +35,13 @@ group "phase-application" {
 
 group "phase-support" {
   targets = ["lucid-admin-interface", "lucid-tron-client", "lucid-wallet-manager", "lucid-usdt-manager", "lucid-trx-staking", "lucid-payout-router", "lucid-payment-gateway"]
+}
+
+target "lucid-gen-probe" {
+  context    = "${GENERATED_DIR}/dockerfiles/probe"
+  dockerfile = "${GENERATED_DIR}/dockerfiles/probe/probe.Dockerfile"
+  tags       = ["pickme/lucid-gen-probe:latest-arm64"]
+  platforms  = ["linux/arm64"]
 }
 
 target "image-python-distroless" {
@@ -221,6 +228,9 @@ target "lucid-xrdp-integration" {
   dockerfile = "${GENERATED_DIR}/dockerfiles/services/lucid-xrdp-integration/Dockerfile"
   tags       = ["pickme/lucid-xrdp-integration:latest-arm64"]
   platforms  = ["linux/arm64"]
+  contexts = {
+    "pickme/lucid-gen-probe:latest-arm64" = "target:lucid-gen-probe"
+  }
 }
 
 target "lucid-session-controller" {

@@ -225,6 +225,9 @@ kinds! {
     EnvPathUnwritable { path: String, why: &'static str, from: &'static str } => InvalidPath, Error,
         "`{path}` holds secrets, so `.gitignore` must list it, but it cannot: {why}",
         "remove the character from {from}";
+    DockerignoreUnwritable { dir: String, why: &'static str } => InvalidPath, Error,
+        "`{dir}` holds secrets, so every `Dockerfile.dockerignore` must list it, but it cannot: {why}",
+        "remove the character from `output.secrets_dir`";
     ComposeFileName { file: String } => InvalidPath, Error,
         "compose file name `{file}` must be a plain `.yml` file name",
         "use a name like `docker-compose.foundation.yml`";

@@ -24,6 +24,8 @@ pub struct Cmd {
     /// The host it runs on (its program, arguments and directory become
     /// one quoted shell line there); `None`: this machine.
     remote: Option<Arc<Remote>>,
+    /// A file read as standard input (otherwise none).
+    pub(super) stdin: Option<PathBuf>,
 }
 
 impl Cmd {
@@ -34,6 +36,7 @@ impl Cmd {
             cwd: None,
             env: Vec::new(),
             remote: None,
+            stdin: None,
         }
     }
 
@@ -98,8 +101,19 @@ impl Cmd {
         for (k, v) in &self.env {
             c.env(k, v);
         }
-        c.stdin(Stdio::null());
+        c.stdin(self.stdin_file()?);
         Ok(c)
+    }
+
+    /// Standard input: the file `stdin` names (a regular file, opened
+    /// without following a link at it), else nothing.
+    fn stdin_file(&self) -> Result<Stdio, DockerError> {
+        use crate::regular_file::{open, Follow};
+        match &self.stdin {
+            None => Ok(Stdio::null()),
+            Some(path) => (open(path, Follow::NotLast).map(|o| Stdio::from(o.file)))
+                .map_err(|e| super::io_error("read", path, e.into())),
+        }
     }
 
     pub(super) fn not_found(&self, error: std::io::Error) -> DockerError {
@@ -239,6 +253,9 @@ impl fmt::Display for Cmd {
         write!(f, "{}", shell_quote(&self.program))?;
         for a in &self.args {
             write!(f, " {}", shell_quote(&a.to_string_lossy()))?;
+        }
+        if let Some(p) = &self.stdin {
+            write!(f, " < {}", shell_quote(&p.to_string_lossy()))?;
         }
         if self.cwd.is_some() {
             write!(f, ")")?;

@@ -160,6 +160,13 @@ pub enum ErrorKind {
         value: String,
         why: String,
     },
+    /// A line of a `.dockerignore` that is no pattern Docker reads.
+    #[error("{}: `{line}` is not a pattern Docker reads: {error}", shown(file))]
+    IgnorePattern {
+        file: PathBuf,
+        line: String,
+        error: String,
+    },
     /// No Rust toolchain can build the stand-in program.
     #[error("{0}")]
     Toolchain(String),
@@ -247,6 +254,7 @@ impl ErrorKind {
             | ErrorKind::ImageList { .. }
             | ErrorKind::StandInValue { .. }
             | ErrorKind::Toolchain(_)
+            | ErrorKind::IgnorePattern { .. }
             | ErrorKind::HostKeyUnknown { .. }
             | ErrorKind::HostKeyChanged { .. }
             | ErrorKind::Unreachable { .. }
@@ -298,6 +306,7 @@ mod tests {
             ErrorKind::ImageDir { .. } => "ImageDir",
             ErrorKind::ImageList { .. } => "ImageList",
             ErrorKind::StandInValue { .. } => "StandInValue",
+            ErrorKind::IgnorePattern { .. } => "IgnorePattern",
             ErrorKind::Toolchain(_) => "Toolchain",
             ErrorKind::UnknownHost { .. } => "UnknownHost",
             ErrorKind::HostKeyUnknown { .. } => "HostKeyUnknown",
@@ -308,7 +317,7 @@ mod tests {
         }
     }
 
-    const KINDS: usize = 29;
+    const KINDS: usize = 30;
 
     fn gone() -> io::Error {
         io::Error::from(io::ErrorKind::NotFound)
@@ -361,6 +370,8 @@ mod tests {
              "imgs/SHA256SUMS line 2: not `<sha256>  <file>`"),
             (ErrorKind::StandInValue { what: "path", value: s("a\nb"), why: s("a line break") }, 1,
              "stand-in: cannot write path `a\nb`: a line break"),
+            (ErrorKind::IgnorePattern { file: "ctx/.dockerignore".into(), line: s("[x"), error: s("unclosed class") }, 1,
+             "ctx/.dockerignore: `[x` is not a pattern Docker reads: unclosed class"),
             (ErrorKind::Toolchain(s("no rustc for arm64")), 1, "no rustc for arm64"),
             (ErrorKind::UnknownHost { name: s("pie"), known: vec![s("pi")] }, 2,
              "unknown host `pie`; the model's hosts are: pi"),

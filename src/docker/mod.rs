@@ -14,6 +14,7 @@ pub mod changes;
 pub mod checks;
 mod cmd;
 pub mod compose_config;
+pub mod context;
 pub mod dclint;
 pub mod deploy;
 pub mod down;

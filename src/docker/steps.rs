@@ -114,6 +114,18 @@ pub struct ImageBuild {
     /// `base image <key>`, `service <name>`, …
     pub what: String,
     pub cmd: Cmd,
+    /// With the legacy builder, which reads only a context's own
+    /// `.dockerignore`: the context to send packed, without what the
+    /// rendered `Dockerfile.dockerignore` lists.
+    pub packed: Option<PackedContext>,
+}
+
+/// A build context sent as a tar on standard input (`docker build -f
+/// .lucid-gen.Dockerfile … -`), packed when the build runs.
+pub struct PackedContext {
+    pub context: PathBuf,
+    pub dockerfile: PathBuf,
+    pub ignore: PathBuf,
 }
 
 /// The stand-in override of one phase: where it is written.

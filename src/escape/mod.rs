@@ -3,7 +3,7 @@
 //! Compose v2 reads them), [`Yaml`] (compose and lint YAML), [`DockerWord`],
 //! [`DockerCopy`] and [`DockerJson`] (Dockerfile arguments and exec-form
 //! arrays), [`Hcl`] (the bake file), [`ShellWord`] (`--dry-run` lines and
-//! `RUN` arguments), [`GitignorePattern`], [`Comment`], Python string
+//! `RUN` arguments), [`GitignorePattern`], [`DockerignorePattern`], [`Comment`], Python string
 //! and JavaScript string literals for health probes ([`python_str`],
 //! [`js_str`]), model text shown on a
 //! terminal ([`escape_control`]: control characters as `\u{1b}` codes), and
@@ -30,6 +30,7 @@
 
 mod config;
 mod docker;
+mod dockerignore;
 mod env;
 mod github;
 mod gitignore;
@@ -48,6 +49,7 @@ use std::fmt;
 pub use config::{config_value, ConfigSyntax};
 pub use docker::{docker_copy, docker_quoted, docker_word, json_array, json_str};
 pub use docker::{DockerCopy, DockerJson, DockerWord};
+pub use dockerignore::{dockerignore_dir_anywhere, DockerignorePattern};
 pub use env::{env_file_value, env_name, EnvName, EnvValue};
 pub use github::{markdown_code_block, workflow_command, WorkflowCommand};
 pub use gitignore::{gitignore_path, GitignorePattern};

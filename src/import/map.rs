@@ -311,6 +311,7 @@ impl Mapper<'_> {
         self.interpolated_notes();
         if self.draft.services.iter().any(|s| s.build.is_some()) {
             self.report.note(None, "built images are named <system>/<service>:latest (registry.namespace and registry.tag) unless the compose file named them".into());
+            self.report.note(None, "a service built in a variant has `pull_policy: build`, so Compose builds it rather than pull a tag of that name".into());
         }
     }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use askama::Template;
 
+use super::dockerignore;
 use super::{probe_command, refused, service_labels, template_error, RenderError};
 use crate::escape::{
     comment, docker_copy, docker_quoted, docker_word, json_array, shell_word, Comment, DockerCopy,
@@ -186,18 +187,24 @@ pub fn render_all(system: &System) -> Result<Vec<(PathBuf, String)>, RenderError
         let Some(stack) = image.build.stack else {
             continue;
         };
+        let path = dockerfile_path(system, &image.key, true);
+        let what = format!("base image {}", image.key);
         out.push((
-            dockerfile_path(system, &image.key, true),
-            render_view(stack, &base_image_view(system, image)?)?,
+            dockerignore::path(&path),
+            dockerignore::render(system, &what)?,
         ));
+        out.push((path, render_view(stack, &base_image_view(system, image)?)?));
     }
     for s in &system.services {
         let Some(b) = &s.build else { continue };
         let Some(stack) = b.stack else { continue };
+        let path = dockerfile_path(system, &s.name, false);
+        let what = format!("service {}", s.name);
         out.push((
-            dockerfile_path(system, &s.name, false),
-            render_view(stack, &service_view(system, s, b)?)?,
+            dockerignore::path(&path),
+            dockerignore::render(system, &what)?,
         ));
+        out.push((path, render_view(stack, &service_view(system, s, b)?)?));
     }
     Ok(out)
 }

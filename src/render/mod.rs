@@ -10,6 +10,7 @@ pub mod bake;
 mod compose;
 pub mod delivery;
 mod dockerfile;
+pub mod dockerignore;
 mod env;
 pub mod graph;
 pub mod hashed_password;
@@ -172,9 +173,9 @@ pub enum OutputOrigin {
     GroupCompose(usize),
     /// The compose linter's config.
     LintConfig,
-    /// The Dockerfile of `System::images[i]`.
+    /// The Dockerfile of `System::images[i]`, or its `.dockerignore`.
     BaseDockerfile(usize),
-    /// The Dockerfile of `System::services[i]`.
+    /// The Dockerfile of `System::services[i]`, or its `.dockerignore`.
     ServiceDockerfile(usize),
     BakeFile,
     /// The Mermaid drawing of the system.
@@ -235,17 +236,18 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
         if image.build.stack.is_none() {
             continue;
         }
-        add(
-            dockerfile_path(system, &image.key, true),
-            OutputOrigin::BaseDockerfile(i),
-        );
+        let path = dockerfile_path(system, &image.key, true);
+        add(dockerignore::path(&path), OutputOrigin::BaseDockerfile(i));
+        add(path, OutputOrigin::BaseDockerfile(i));
     }
     for (i, s) in system.services.iter().enumerate() {
         if s.build.as_ref().is_some_and(|b| b.stack.is_some()) {
+            let path = dockerfile_path(system, &s.name, false);
             add(
-                dockerfile_path(system, &s.name, false),
+                dockerignore::path(&path),
                 OutputOrigin::ServiceDockerfile(i),
             );
+            add(path, OutputOrigin::ServiceDockerfile(i));
         }
     }
     for (i, s) in system.services.iter().enumerate() {

@@ -31,7 +31,7 @@ fn all_writes_the_whole_file_set_then_changes_nothing() {
     let p = Project::fixture("small");
     p.run()
         .args(&["all"])
-        .stdout_has("generated: 15 written, 0 unchanged")
+        .stdout_has("generated: 18 written, 0 unchanged")
         .run();
     for file in [
         ENV_BASE,
@@ -44,6 +44,9 @@ fn all_writes_the_whole_file_set_then_changes_nothing() {
         "generated/dockerfiles/services/shop-api/Dockerfile",
         "generated/dockerfiles/services/shop-db/Dockerfile",
         "generated/dockerfiles/images/py/Dockerfile",
+        // What no build context may send, beside each Dockerfile.
+        "generated/dockerfiles/services/shop-api/Dockerfile.dockerignore",
+        "generated/dockerfiles/images/py/Dockerfile.dockerignore",
         "generated/.gitignore",
         "generated/system.mmd",
     ] {
@@ -52,7 +55,7 @@ fn all_writes_the_whole_file_set_then_changes_nothing() {
     let before = p.snapshot_tree("generated");
     p.run()
         .args(&["all"])
-        .stdout_has("0 written, 15 unchanged")
+        .stdout_has("0 written, 18 unchanged")
         .run();
     assert_eq!(
         before,
@@ -79,7 +82,7 @@ fn check_mode_reports_a_hand_edit_and_writes_nothing() {
         .run()
         .args(&["all", "--check"])
         .status(1)
-        .stderr_has("1 of 15 files in generated are stale")
+        .stderr_has("1 of 18 files in generated are stale")
         .run();
     let diff = stdout(&out);
     assert!(
@@ -221,9 +224,13 @@ fn a_removed_service_loses_its_dockerfile() {
     let mut edited = services.clone();
     edited.replace_range(start..end, "    image: postgres:16\n");
     p.write("model/services.yaml", &edited);
-    p.run().args(&["all"]).stdout_has("1 deleted").run();
+    // The Dockerfile and its ignore file.
+    p.run().args(&["all"]).stdout_has("2 deleted").run();
     assert!(!p
         .path("generated/dockerfiles/services/shop-db/Dockerfile")
+        .exists());
+    assert!(!p
+        .path("generated/dockerfiles/services/shop-db/Dockerfile.dockerignore")
         .exists());
 }
 

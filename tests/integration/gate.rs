@@ -133,7 +133,7 @@ fn pre_commit_hooks_pass_a_fresh_model_and_stop_a_stale_or_invalid_one() {
     assert!(!ok, "a stale generated/ must fail:\n{text}");
     assert!(text.contains("-# edited by hand"), "{text}");
     assert!(
-        text.contains("1 of 15 files in generated are stale; run `lucid-gen all`"),
+        text.contains("1 of 18 files in generated are stale; run `lucid-gen all`"),
         "{text}"
     );
     fs::write(&bake, fresh).unwrap();
@@ -318,7 +318,7 @@ fn all_check_annotates_stale_files_and_writes_the_diff_to_the_job_summary() {
 
     let md = fs::read_to_string(&summary).unwrap();
     assert!(
-        md.starts_with("earlier step\n### lucid-gen: 2 of 15 files"),
+        md.starts_with("earlier step\n### lucid-gen: 2 of 18 files"),
         "{md}"
     );
     assert!(
@@ -357,7 +357,7 @@ fn all_check_in_a_fresh_clone_leaves_out_secret_files_it_cannot_know() {
     project
         .run()
         .args(&["all", "--check"])
-        .stdout_has("generated: all 15 files are up to date")
+        .stdout_has("generated: all 18 files are up to date")
         .stderr_has("2 secret-bearing file(s) not checked: there is no secret store")
         .run();
     // Without the store, a non-secret file is still checked.

@@ -106,6 +106,25 @@ fn http_cases(s: &Servers) -> [(&'static str, u16, i32); 5] {
     ]
 }
 
+/// Compiles lucid-gen's probe program `source` with `rustc` into a static
+/// `binary`, as its Dockerfile's builder stage does.
+pub(crate) fn compile_probe(rustc: &Path, source: &Path, binary: &Path) {
+    let built = Command::new(rustc)
+        .args([
+            "--edition",
+            "2021",
+            "-O",
+            "-C",
+            "target-feature=+crt-static",
+            "-o",
+        ])
+        .arg(binary)
+        .arg(source)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "rustc failed: {built:?}");
+}
+
 #[test]
 fn the_probe_program_lucid_gen_writes_answers_like_a_health_check() {
     let rustc = which("rustc");
@@ -117,20 +136,7 @@ fn the_probe_program_lucid_gen_writes_answers_like_a_health_check() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("probe.rs"), source).unwrap();
     let binary = dir.path().join("probe");
-    let built = Command::new(rustc.unwrap())
-        .args([
-            "--edition",
-            "2021",
-            "-O",
-            "-C",
-            "target-feature=+crt-static",
-            "-o",
-        ])
-        .arg(&binary)
-        .arg(dir.path().join("probe.rs"))
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "rustc failed: {built:?}");
+    compile_probe(&rustc.unwrap(), &dir.path().join("probe.rs"), &binary);
     let s = servers();
     for (what, port, expected) in http_cases(&s) {
         let cmd = command_for(&system, "forge-hooks", port);

@@ -17,7 +17,7 @@ pub struct Verdict<'a> {
 }
 
 /// The report text each on-purpose difference must be listed under.
-const LISTED: [(&str, &str); 9] = [
+const LISTED: [(&str, &str); 10] = [
     ("hardening", "runs hardened"),
     ("labels-platform", "lucid-gen's labels"),
     ("volume-name", "named volumes are called"),
@@ -27,6 +27,7 @@ const LISTED: [(&str, &str); 9] = [
     ("subnet", "has a fixed one now"),
     ("health-exec", "exec form"),
     ("network-default", "joins the network `default`"),
+    ("pull-policy-build", "pull_policy: build"),
 ];
 
 impl<'a> Verdict<'a> {
@@ -209,6 +210,8 @@ fn added_on_purpose(key: &str) -> Option<&'static str> {
         }
         "platform" | "labels" => Some("labels-platform"),
         "restart" => Some("restart"),
+        // A variant that builds says so, so Compose never pulls the tag.
+        "pull_policy" => Some("pull-policy-build"),
         _ => None,
     }
 }

@@ -7,6 +7,7 @@
 mod common;
 
 mod bad_input;
+mod bases;
 mod build_deploy;
 mod cli;
 mod compose;
@@ -32,6 +33,7 @@ mod node;
 mod noderr;
 mod pi;
 mod properties;
+mod realrun;
 mod realserver;
 mod rules;
 mod saveload;

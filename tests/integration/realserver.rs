@@ -2,10 +2,8 @@
 //! run with lucid-gen's generated configuration and secrets.
 //!
 //! The model's images cannot be pulled here, but the programs can be had:
-//! [`debian_image`] builds one local image with `mmdebstrap --variant=essential
-//! --include=redis-server,tor,nginx-light,postgresql bookworm` and `docker import` (about a minute,
-//! once: the image is tagged by a hash of package list, suite, platform and
-//! [`IMAGE_VERSION`], and reused while present). The assertions run from
+//! [`debian_image`] is `crate::bases::server`, one local image made from
+//! Debian's packages (about a minute, once, then reused while present). The assertions run from
 //! inside the containers (`docker exec`); secrets travel on stdin, never on a
 //! command line, and are never printed.
 
@@ -14,25 +12,16 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use lucid_gen::docker::checks::secrets::{self as secret_check, container_rows, Expected};
 use lucid_gen::docker::target::Target;
 use lucid_gen::render::hashed_password::tor_hashed_password;
 
-use crate::common::{compose_available, docker_stack, need, unique_name, Project};
+use crate::common::{docker_stack, unique_name, Project};
 
-/// Change to force a rebuild of the cached image (its tag hashes this).
-const IMAGE_VERSION: &str = "4";
-const SUITE: &str = "bookworm";
-const PACKAGES: &str = "redis-server,redis-tools,tor,prometheus,nginx-light,postgresql";
-
-fn host_platform() -> &'static str {
-    match std::env::consts::ARCH {
-        "aarch64" => "linux/arm64",
-        _ => "linux/amd64",
-    }
+fn host_platform() -> String {
+    crate::bases::Arch::host().platform()
 }
 
 pub(crate) fn run(cmd: &mut Command) -> Output {
@@ -41,76 +30,10 @@ pub(crate) fn run(cmd: &mut Command) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
-/// The Debian image holding `redis-server`, `redis-cli` and `tor`, built
-/// once per tag (see the module doc) and reused.
+/// The Debian image holding the servers (`redis-server`, `redis-cli`,
+/// `tor`, …): [`crate::bases::server`], made once and reused.
 pub fn debian_image() -> &'static str {
-    static IMAGE: OnceLock<String> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        need(compose_available(), "Docker Engine with Compose v2");
-        let key = lucid_gen::docker::standin::fnv(&[
-            PACKAGES.as_bytes(),
-            SUITE.as_bytes(),
-            host_platform().as_bytes(),
-            IMAGE_VERSION.as_bytes(),
-        ]);
-        let tag = format!("lucid-gen-debian:{key}");
-        if run(Command::new("docker").args(["image", "inspect", &tag]))
-            .status
-            .success()
-        {
-            return tag;
-        }
-        build_debian_image(&tag);
-        tag
-    })
-}
-
-fn build_debian_image(tag: &str) {
-    need(
-        Command::new("mmdebstrap")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success()),
-        "mmdebstrap (as root: bash .ci/install-docker.sh)",
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let tar = dir.path().join("rootfs.tar");
-    let started = Instant::now();
-    let out = run(Command::new("mmdebstrap")
-        .args(["--quiet", "--variant=essential"])
-        .arg(format!("--include={PACKAGES}"))
-        // Debian's /etc/redis is 2770 redis:redis; the model runs servers
-        // as its own user (65532 by default), as upstream images allow.
-        .arg(r#"--customize-hook=chmod 0755 "$1/etc/redis""#)
-        // The generated entrypoints name upstream images' paths; links let
-        // the override swap only the image, keeping command and checks.
-        .arg(
-            r#"--customize-hook=ln -s /usr/bin/redis-server /usr/bin/redis-cli /usr/bin/tor "$1/usr/local/bin/""#,
-        )
-        // A named volume starts as a copy of the image's directory: /data
-        // (Redis's) owned by the default user, as the models' builds make
-        // their mount points.
-        .arg(r#"--customize-hook=install -d -o 65532 -g 65532 "$1/data""#)
-        .arg(SUITE)
-        .arg(&tar));
-    assert!(
-        out.status.success(),
-        "mmdebstrap failed (it needs the Debian mirror):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = run(Command::new("docker")
-        .args(["import", "--platform", host_platform()])
-        .arg(&tar)
-        .arg(tag));
-    assert!(
-        out.status.success(),
-        "docker import failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!(
-        "realserver: built {tag} from Debian packages in {:.0?}",
-        started.elapsed()
-    );
+    crate::bases::server()
 }
 
 /// A container removed (with its anonymous volumes) when dropped.
@@ -223,7 +146,13 @@ fn set_mode(path: &Path, mode: u32) {
 /// Starts `image` hardened as lucid-gen's services are (read-only root,
 /// tmpfs `/tmp`, no capabilities, non-root, no network) with `file`
 /// mounted read-only at `target`.
-fn start(name: &str, image: &str, file: &Path, target: &str, command: &[&str]) -> Container {
+pub(crate) fn start(
+    name: &str,
+    image: &str,
+    file: &Path,
+    target: &str,
+    command: &[&str],
+) -> Container {
     let _ = run(Command::new("docker").args(["rm", "-f", name]));
     let out = run(Command::new("docker")
         .args([

@@ -75,25 +75,6 @@ pub(super) fn platform_values(prefix: &str, platform: &str) -> Vec<(String, Stri
     ]
 }
 
-/// The platform the builder runs on: the daemon's, else this machine's.
-pub(super) fn build_platform() -> String {
-    let daemon = Cmd::docker()
-        .args(["version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"])
-        .run()
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| s.contains('/') && !s.starts_with('/'));
-    daemon.unwrap_or_else(|| {
-        let arch = match std::env::consts::ARCH {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            "arm" => "arm",
-            other => other,
-        };
-        format!("{}/{arch}", std::env::consts::OS)
-    })
-}
-
 /// The legacy builder's command for one image.
 ///
 /// `DOCKER_BUILDKIT=0` is set on purpose. The Docker CLI (23 and later)
@@ -106,8 +87,12 @@ pub(super) fn build_platform() -> String {
 /// variables BuildKit does (`BUILDPLATFORM`, `TARGETARCH`, ...), so those
 /// a Dockerfile declares with `ARG` are passed as `--build-arg`; a `FROM
 /// --platform=$BUILDPLATFORM` resolves only if `ARG BUILDPLATFORM` comes
-/// before the first `FROM`. `--force-rm`: the legacy builder otherwise
-/// leaves the intermediate container of a failed step behind.
+/// before the first `FROM`. `BUILDPLATFORM` is the target platform too, so
+/// the builder stage runs under emulation when the host's differs: the
+/// legacy builder refuses `COPY --from` a stage of another platform ("was
+/// found but does not match the specified platform"), which BuildKit
+/// allows. `--force-rm`: the legacy builder otherwise leaves the
+/// intermediate container of a failed step behind.
 pub(super) fn legacy_cmd(job: &Job, platform: &str, build_args: &[(String, String)]) -> Cmd {
     let mut cmd = Cmd::docker().env("DOCKER_BUILDKIT", "0").args([
         "build",

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use parallel::run_parallel;
 
-use super::steps::{self, Action, ImageBuild, Plan, Precheck, Step};
+use super::steps::{self, Action, ImageBuild, PackedContext, Plan, Precheck, Step};
 use super::target::Target;
 use super::{io_error, Cmd, DockerError, ErrorKind, Workspace};
 use crate::render::bake::{base_target, phase_group, BAKE_FILE};
@@ -122,6 +122,16 @@ pub fn plan(
 /// `lucid-gen build`: the plan, run on this machine's builder.
 pub fn run(ws: &Workspace, opts: &BuildOptions) -> Result<(), DockerError> {
     let plan = plan(ws, opts, Builder::detect)?;
+    let packs = (plan.steps.iter()).any(|s| match &s.action {
+        Action::Build { images, .. } => images.iter().any(|b| b.packed.is_some()),
+        _ => false,
+    });
+    if packs {
+        eprintln!(
+            "note: the legacy builder reads only a context's own .dockerignore: `build` sends each \
+             context packed without what the Dockerfile's Dockerfile.dockerignore lists"
+        );
+    }
     if opts.dry_run {
         print!("{plan}");
         return Ok(());
@@ -371,7 +381,6 @@ fn read_dockerfile(path: &Path) -> Result<String, DockerError> {
 /// Dockerfiles (a `FROM $ARG` it cannot resolve), then one step per wave
 /// or phase, up to `jobs` builds at once.
 fn legacy_plan(steps: &[Wave], platform: &str, jobs: usize) -> Result<Plan, DockerError> {
-    let mut host_platform: Option<String> = None;
     let mut unresolvable = Vec::new();
     let mut planned = Vec::new();
     for step in steps {
@@ -389,16 +398,21 @@ fn legacy_plan(steps: &[Wave], platform: &str, jobs: usize) -> Result<Plan, Dock
             }
             let mut values = legacy::platform_values("TARGET", platform);
             if needs.declared.iter().any(|a| a.starts_with("BUILD")) {
-                let bp = host_platform.get_or_insert_with(legacy::build_platform);
-                values.extend(legacy::platform_values("BUILD", bp));
+                values.extend(legacy::platform_values("BUILD", platform));
             }
             let args: Vec<(String, String)> = (values.into_iter())
                 .filter(|(k, _)| needs.declared.contains(&k.as_str()))
                 .collect();
+            let ignore = crate::render::dockerignore::path(&job.dockerfile);
             images.push(ImageBuild {
                 image: job.image.clone(),
                 what: job.what.clone(),
                 cmd: legacy::legacy_cmd(job, platform, &args),
+                packed: (!job.hand_written && ignore.is_file()).then(|| PackedContext {
+                    context: job.context.clone(),
+                    dockerfile: job.dockerfile.clone(),
+                    ignore,
+                }),
             });
         }
         planned.push(Step {

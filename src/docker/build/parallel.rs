@@ -16,6 +16,26 @@ use crate::docker::{io_error, Cmd, DockerError, ErrorKind};
 /// Lines of a failed build's output shown in the error.
 const TAIL_LINES: usize = 30;
 
+/// `build`'s command with its context packed by `context::pack` (the tar
+/// lives as long as the returned file) when it asks for one: `-f FILE …
+/// CONTEXT` becomes `-f .lucid-gen.Dockerfile … -` with the tar on standard
+/// input.
+fn packed(build: &ImageBuild) -> Result<(Cmd, Option<tempfile::NamedTempFile>), DockerError> {
+    let Some(p) = &build.packed else {
+        return Ok((build.cmd.clone(), None));
+    };
+    let tar = crate::docker::context::pack(&p.context, &p.dockerfile, &p.ignore)?;
+    let mut cmd = build.cmd.clone();
+    if let Some(i) = cmd.args.iter().position(|a| a == "-f") {
+        cmd.args[i + 1] = crate::docker::context::DOCKERFILE.into();
+    }
+    if let Some(last) = cmd.args.last_mut() {
+        *last = "-".into();
+    }
+    cmd.stdin = Some(tar.path().to_path_buf());
+    Ok((cmd, Some(tar)))
+}
+
 /// How one build went.
 struct Outcome {
     success: bool,
@@ -81,7 +101,8 @@ pub fn run_parallel(
                 }
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(build) = builds.get(i) else { break };
-                if tx.send((i, run_logged(&build.cmd))).is_err() {
+                let result = packed(build).and_then(|(cmd, _tar)| run_logged(&cmd));
+                if tx.send((i, result)).is_err() {
                     break;
                 }
             });

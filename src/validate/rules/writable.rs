@@ -73,6 +73,21 @@ impl Validator<'_> {
         if !names::is_relative_path(&sys.output.secrets_dir) {
             return; // already `invalid-path`
         }
+        let builds = outputs.iter().any(|o| {
+            matches!(
+                o.origin,
+                OutputOrigin::BaseDockerfile(_) | OutputOrigin::ServiceDockerfile(_)
+            )
+        });
+        if builds {
+            if let Err(Unrepresentable(why)) =
+                escape::dockerignore_dir_anywhere(&sys.output.secrets_dir)
+            {
+                let dir = sys.output.secrets_dir.clone();
+                let at = system.at(&p().key("output").key("secrets_dir"));
+                self.report(&at, Kind::DockerignoreUnwritable { dir, why });
+            }
+        }
         for out in outputs.iter().filter(|o| o.origin.secret_bearing(sys)) {
             let Err(Unrepresentable(why)) = escape::gitignore_path(&out.path) else {
                 continue;

@@ -4,3 +4,4 @@
 REDIS_HOST="redis"
 REDIS_PORT="6379"
 DB_NAME="consensusnet"
+PGSSLMODE="require"

@@ -1,0 +1,1207 @@
+//! Really built, really run: every generated Dockerfile of the three
+//! systems (Lucid, noderr, ConsensusNet) built with Docker against the
+//! local equivalents of their upstream images (`bases.rs`), with a small
+//! application per stack written here at the build context the model
+//! names; then every phase brought up from its generated compose file,
+//! each service judged by its own generated health check (`docker compose
+//! up --wait`).
+//!
+//! What runs, per service: the image built from its generated Dockerfile
+//! (with the test application); or, for a published image or a build
+//! whose upstream image cannot be had here, the real program from
+//! Debian's packages ([`REAL`]: the generated definition with only
+//! `image:` swapped, and the upstream image's entrypoint and user said
+//! again where Debian's paths differ); or, where no package has the
+//! program (MongoDB, Elasticsearch, Consul, Grafana), lucid-gen's own
+//! stand-in. The override also sets each health check's `interval` to 2s
+//! (the model's 30s would make every dependency wait half a minute); the
+//! check's command, timeout, retries and start period stay the generated
+//! ones. The tests print what was built, what could not be and why, and
+//! which program each service ran.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use lucid_gen::system::{Probe, Stack, System};
+
+use crate::bases::{self, put, Arch, Upstreams};
+use crate::common::{docker_stack, repo_root, unique_name, Project};
+use crate::realserver::run;
+
+/// The three systems of this repository.
+#[derive(Clone, Copy)]
+enum Sys {
+    Lucid,
+    Noderr,
+    ConsensusNet,
+}
+
+impl Sys {
+    fn model(self) -> PathBuf {
+        match self {
+            Sys::Lucid => repo_root().join("model"),
+            Sys::Noderr => repo_root().join("examples/noderr/model"),
+            Sys::ConsensusNet => repo_root().join("examples/consensusnet/model"),
+        }
+    }
+}
+
+/// The services run from Debian's packages instead of an image that
+/// cannot be had here, and where the upstream image's program or user is
+/// not where Debian has it, what the override says instead: (system,
+/// service, entrypoint, command, user). An empty entrypoint keeps the
+/// generated one (or the Dockerfile's `ENTRYPOINT`, said again, since a
+/// compose file does not hold it); `None` user keeps the generated one.
+/// The README's "Really built, really run" table shows the same.
+type RealProgram = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    Option<&'static str>,
+);
+
+const REAL: [RealProgram; 7] = [
+    // redis:7.2-bookworm's /usr/local/bin/redis-server: a link to Debian's.
+    ("lucid", "lucid-redis", &[], &[], None),
+    // btcpayserver/tor's /usr/bin/tor → /usr/local/bin/tor: a link to Debian's.
+    ("lucid", "lucid-tor-proxy", &[], &[], None),
+    // Ubuntu's /usr/sbin/xrdp is Debian's path too.
+    ("lucid", "lucid-xrdp-integration", &[], &[], None),
+    // redis:7.2-alpine and nginx:1.27-alpine: the model's entrypoints
+    // find Debian's redis-server and nginx on PATH.
+    ("consensusnet", "redis", &[], &[], None),
+    ("consensusnet", "nginx", &[], &[], None),
+    // prom/prometheus runs /bin/prometheus with these flags as `nobody`.
+    (
+        "noderr",
+        "prometheus",
+        &["/usr/bin/prometheus"],
+        &[
+            "--config.file=/etc/prometheus/prometheus.yml",
+            "--storage.tsdb.path=/prometheus",
+        ],
+        Some("65534:65534"),
+    ),
+    // prom/node-exporter runs /bin/node_exporter as `nobody`.
+    (
+        "noderr",
+        "node-exporter",
+        &["/usr/bin/prometheus-node-exporter"],
+        &[],
+        Some("65534:65534"),
+    ),
+];
+
+/// Services whose generated health check cannot pass here whatever the
+/// program does, and what the test checks instead.
+const OFFLINE: [(&str, &str); 1] = [(
+    "lucid-tor-proxy",
+    "its health check resolves a name over the Tor network, which cannot be reached here: `tor_accepts_socks_from_its_own_health_check` checks tor's verdict on the health check's SOCKS connection instead",
+)];
+
+// ------------------------------------------------------------ projects
+
+/// A test value for every variable the operator sets: operator-supplied
+/// secrets, external services' addresses, `required_env`.
+fn operator_env(system: &System) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    for s in &system.secrets {
+        if let Some(lucid_gen::system::Supplied::Env(var)) = &s.supplied {
+            env.push((var.clone(), format!("test-{}", var.to_lowercase())));
+        }
+    }
+    for e in &system.externals {
+        env.push((e.host_env.clone(), format!("{}.invalid", e.name)));
+        if let lucid_gen::system::ExternalPort::Env(var) = &e.port {
+            env.push((var.clone(), "5432".into()));
+        }
+    }
+    for tag in &system.extra_tags {
+        for var in tag.vars() {
+            env.push((var.to_string(), "realrun".into()));
+        }
+    }
+    for s in &system.services {
+        for (name, _) in &s.required_env {
+            env.push((
+                name.clone(),
+                format!("test-{}-{}", name.to_lowercase(), s.name),
+            ));
+        }
+    }
+    env.sort();
+    env.dedup_by(|a, b| a.0 == b.0);
+    env
+}
+
+fn load(model: &Path) -> System {
+    let loaded = lucid_gen::model::load_dir(model).unwrap();
+    lucid_gen::validate::validate(&loaded).unwrap().system
+}
+
+/// A scratch copy of the system's model, generated with `all`.
+struct Scratch {
+    p: Project,
+    system: System,
+    env: Vec<(String, String)>,
+}
+
+fn scratch(sys: Sys) -> Scratch {
+    let p = Project::from_model(&sys.model());
+    let system = load(&p.path("model"));
+    let env = operator_env(&system);
+    let mut all = p.run().args(&["all"]);
+    for (k, v) in &env {
+        all = all.env(k, v);
+    }
+    all.run();
+    Scratch { p, system, env }
+}
+
+// ------------------------------------------------- test applications
+
+/// Python distribution names as Python spells them for comparison.
+fn dist_key(name: &str) -> String {
+    name.to_lowercase().replace(['_', '.'], "-")
+}
+
+/// The packages a Python build's image holds: its own and its base's.
+fn python_packages(system: &System, b: &lucid_gen::system::Build) -> Vec<String> {
+    let mut all: Vec<String> = b
+        .runtime_base
+        .map(|i| system.images[i].build.packages.clone())
+        .unwrap_or_default();
+    all.extend(b.packages.iter().cloned());
+    all.into_iter()
+        .map(|p| {
+            let name = p.split(['=', '<', '>', '~', '!', '[', ';']).next().unwrap();
+            dist_key(name.trim())
+        })
+        .collect()
+}
+
+/// A Python module that imports every top-level module of every listed
+/// distribution (an import that fails — a native library missing in the
+/// runtime — stops the program), then `tail`.
+fn python_module(packages: &[String], tail: &str) -> String {
+    let list = serde_json::to_string(packages).unwrap();
+    format!(
+        r#""""Written by lucid-gen's tests: imports what the model installs."""
+import importlib
+import importlib.metadata as md
+
+PACKAGES = {list}
+SKIP = {{"tests", "test", "docs", "examples", "benchmarks"}}
+owners = {{}}
+for module, dists in md.packages_distributions().items():
+    for dist in dists:
+        key = dist.lower().replace("_", "-").replace(".", "-")
+        owners.setdefault(key, set()).add(module)
+IMPORTED = []
+for dist in PACKAGES:
+    # Some wheels list files (`consul/__init__`) where modules belong.
+    names = {{m.split("/")[0].removesuffix(".py") for m in owners.get(dist, ())}}
+    modules = sorted(m for m in names if m.isidentifier() and not m.startswith("_") and m not in SKIP)
+    if not modules:
+        raise SystemExit(f"package {{dist}} is not installed")
+    for module in modules:
+        importlib.import_module(module)
+        IMPORTED.append(module)
+{tail}"#
+    )
+}
+
+/// What a system's Python application reads at start, as its seed says,
+/// run before it serves: ConsensusNet's (seed 004) reads OPENAI_API_KEY
+/// and builds its database and Redis URLs from the parts the model
+/// delivers, and reaches Redis with the one it built.
+const SETTINGS: [(&str, &str); 1] = [(
+    "consensusnet",
+    r#"import os
+import redis
+
+def _secret(name):
+    with open(os.environ[name + "_FILE"]) as f:
+        return f.read().strip()
+
+assert os.environ["OPENAI_API_KEY"], "OPENAI_API_KEY is empty"
+assert os.environ["PGSSLMODE"] == "require", "libpq would not insist on TLS"
+DATABASE_URL = "postgresql://%s:%s@%s:%s/%s" % (
+    _secret("DB_USER"), _secret("DB_PASSWORD"),
+    os.environ["DB_HOST"], os.environ["DB_PORT"], os.environ["DB_NAME"])
+REDIS_URL = "redis://:%s@%s:%s/0" % (
+    _secret("REDIS_PASSWORD"), os.environ["REDIS_HOST"], os.environ["REDIS_PORT"])
+redis.Redis.from_url(REDIS_URL, socket_timeout=5).ping()
+"#,
+)];
+
+/// `uvicorn MODULE:app`: a FastAPI app when FastAPI is installed, else a
+/// bare ASGI one; `/health` answers 200.
+fn asgi_tail(packages: &[String]) -> &'static str {
+    if packages.iter().any(|p| p == "fastapi") {
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get(\"/health\")\n\
+         def health():\n    return {\"imported\": IMPORTED}\n"
+    } else {
+        "async def app(scope, receive, send):\n    await send({\"type\": \"http.response.start\", \"status\": 200, \"headers\": []})\n\
+         \x20   await send({\"type\": \"http.response.body\", \"body\": b\"ok\"})\n"
+    }
+}
+
+/// The file a `python3 -m MODULE` or `uvicorn MODULE:app` entrypoint
+/// runs, relative to the context (the image's `/app`), and whether it
+/// serves ASGI.
+fn python_entry(entrypoint: &[String]) -> (String, bool) {
+    let module_arg = |flag: usize| entrypoint.get(flag + 1).cloned().unwrap_or_default();
+    let m = entrypoint.iter().position(|a| a == "-m").unwrap();
+    let module = module_arg(m);
+    if module == "uvicorn" {
+        let target = entrypoint[m + 2..]
+            .iter()
+            .find(|a| a.contains(':'))
+            .unwrap();
+        let module = target.split(':').next().unwrap();
+        (format!("{}.py", module.replace('.', "/")), true)
+    } else {
+        (format!("{}.py", module.replace('.', "/")), false)
+    }
+}
+
+/// A Node.js server listening on every port in `ports` (200 on every
+/// path, a gauge on `/metrics`), after loading `ms` (a registry
+/// dependency `npm ci` installed).
+fn node_server(ports: &[u16], port_from_argv: bool) -> String {
+    let ports = serde_json::to_string(ports).unwrap();
+    let pick = if port_from_argv {
+        "const i = process.argv.indexOf('--port');\nconst ports = [Number(process.argv[i + 1])];\n"
+            .to_string()
+    } else {
+        format!("const ports = {ports};\n")
+    };
+    format!(
+        "// Written by lucid-gen's tests.\nconst ms = require('ms');\nconst http = require('http');\n{pick}\
+         for (const p of ports) {{\n  http.createServer((req, res) => {{\n\
+         \x20   res.end(req.url === '/metrics' ? 'up_for_ms ' + ms('1s') + '\\n' : 'ok\\n');\n\
+         \x20 }}).listen(p, '0.0.0.0');\n}}\n"
+    )
+}
+
+/// Writes a Node package (`package.json` and its lockfile, made by the
+/// host's npm from the registry) at `dir`; `next` adds a local package
+/// named `next` whose `dist/bin/next` is the server.
+fn node_package(dir: &Path, next: bool) {
+    let mut deps = String::from("\"ms\": \"2.1.3\"");
+    if next {
+        deps.push_str(", \"next\": \"file:./next-stub\"");
+        put(
+            &dir.join("next-stub/package.json"),
+            "{ \"name\": \"next\", \"version\": \"0.0.0-test\" }\n",
+        );
+        put(
+            &dir.join("next-stub/dist/bin/next"),
+            &node_server(&[], true),
+        );
+    }
+    put(
+        &dir.join("package.json"),
+        &format!(
+            "{{ \"name\": \"lucid-gen-test-app\", \"version\": \"1.0.0\", \"private\": true, \"dependencies\": {{ {deps} }} }}\n"
+        ),
+    );
+    let out = run(Command::new("npm")
+        .args([
+            "install",
+            "--package-lock-only",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+        ])
+        .current_dir(dir));
+    assert!(
+        out.status.success(),
+        "npm install --package-lock-only in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Writes the test application of every build of `system` under `src`.
+fn write_apps(system: &System, src: &Path) {
+    // `create_dir_all` cannot make `src/.` before `src`.
+    std::fs::create_dir_all(src).unwrap();
+    let mut node_dirs = BTreeSet::new();
+    for img in &system.images {
+        let dir = src.join(&img.build.context);
+        std::fs::create_dir_all(&dir).unwrap();
+        if img.build.stack == Some(Stack::Node) && node_dirs.insert(dir.clone()) {
+            node_package(&dir, false);
+        }
+    }
+    for s in &system.services {
+        let Some(b) = &s.build else { continue };
+        let dir = src.join(&b.context);
+        std::fs::create_dir_all(&dir).unwrap();
+        match b.stack {
+            Some(Stack::Python) => {
+                let packages = python_packages(system, b);
+                let (file, asgi) = python_entry(&b.entrypoint);
+                let tail = if asgi {
+                    asgi_tail(&packages)
+                } else {
+                    "import time\n\nwhile True:\n    time.sleep(3600)\n"
+                };
+                let settings = SETTINGS
+                    .iter()
+                    .find(|(sys, _)| *sys == system.name)
+                    .map_or("", |(_, code)| *code);
+                put(
+                    &dir.join(file),
+                    &python_module(&packages, &format!("{settings}{tail}")),
+                );
+            }
+            Some(Stack::Node) => {
+                let next = b
+                    .entrypoint
+                    .iter()
+                    .any(|a| a.contains("node_modules/next/"));
+                if node_dirs.insert(dir.clone()) {
+                    node_package(&dir, next);
+                }
+                let entry = &b.entrypoint[1];
+                if !entry.starts_with("node_modules/") {
+                    let ports: Vec<u16> = s.ports.iter().map(|p| p.container.0).collect();
+                    put(&dir.join(entry), &node_server(&ports, false));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------- build
+
+/// One `docker build` of `lucid-gen build`'s plan.
+struct Job {
+    line: String,
+    tag: String,
+    dockerfile: PathBuf,
+}
+
+/// `lucid-gen build --dry-run`: the steps (built in order, the jobs of
+/// one step at once), each job a shell line.
+fn build_plan(s: &Scratch, arch: Arch) -> Vec<Vec<Job>> {
+    let mut t = s.p.run().args(&[
+        "build",
+        "--dry-run",
+        "--source",
+        "src",
+        "--platform",
+        &arch.platform(),
+    ]);
+    for (k, v) in &s.env {
+        t = t.env(k, v);
+    }
+    let out = crate::common::stdout(&t.run());
+    let mut steps: Vec<Vec<Job>> = Vec::new();
+    for line in out.lines() {
+        if line.starts_with("# ") {
+            steps.push(Vec::new());
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let after = |flag: &str| {
+            let i = words.iter().position(|w| *w == flag).unwrap();
+            words[i + 1].to_string()
+        };
+        steps.last_mut().unwrap().push(Job {
+            line: line.to_string(),
+            tag: after("-t"),
+            dockerfile: PathBuf::from(after("-f")),
+        });
+    }
+    steps
+}
+
+/// The images a Dockerfile's `FROM`s name (not its own stages), each
+/// with whether it is a builder stage (`--platform=$BUILDPLATFORM`).
+fn froms(dockerfile: &str) -> Vec<(String, bool)> {
+    let mut stages = BTreeSet::new();
+    let mut out = Vec::new();
+    for line in dockerfile.lines() {
+        let Some(rest) = line.strip_prefix("FROM ") else {
+            continue;
+        };
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let builder = words[0] == "--platform=$BUILDPLATFORM";
+        let image = words.iter().find(|w| !w.starts_with("--")).unwrap();
+        if let Some(i) = words.iter().position(|w| w.eq_ignore_ascii_case("AS")) {
+            stages.insert(words[i + 1].to_string());
+        }
+        if *image != "scratch" && !stages.contains(*image) {
+            out.push((image.to_string(), builder));
+        }
+    }
+    out
+}
+
+/// What one build run did.
+#[derive(Default)]
+struct Built {
+    /// Image tags built.
+    built: Vec<String>,
+    /// Dockerfile (relative to the output) and why it was not built.
+    not_built: Vec<(String, String)>,
+}
+
+/// Builds every Dockerfile of `s` whose images are all here, in
+/// `lucid-gen build`'s order, up to three at once; the others are listed
+/// with the reason. A build that fails fails the test.
+fn build_all(s: &Scratch, arch: Arch, wanted: &dyn Fn(&str) -> bool) -> Built {
+    let mut result = Built::default();
+    let generated = s.p.path("generated");
+    for step in build_plan(s, arch) {
+        let mut runnable = Vec::new();
+        for job in step.iter().filter(|j| wanted(&j.tag)) {
+            let text = std::fs::read_to_string(&job.dockerfile).unwrap();
+            let rel = job
+                .dockerfile
+                .strip_prefix(&generated)
+                .unwrap()
+                .display()
+                .to_string();
+            let missing = froms(&text).into_iter().find_map(|(image, _)| {
+                if result.built.contains(&image) {
+                    return None;
+                }
+                if let Some((_, why)) = result
+                    .not_built
+                    .iter()
+                    .find(|(_, why)| why.starts_with(&format!("FROM {image}")))
+                {
+                    return Some(format!("FROM {image}: {why}"));
+                }
+                bases::unavailable(&image).map(|why| format!("FROM {image}: {why}"))
+            });
+            match missing {
+                Some(why) => result.not_built.push((rel, why)),
+                None => runnable.push((job, rel)),
+            }
+        }
+        let results: Vec<Result<String, String>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = runnable
+                .chunks(3)
+                .map(|chunk| {
+                    sc.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|(job, rel)| docker_build(job, rel, arch))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        for r in results {
+            match r {
+                Ok(tag) => result.built.push(tag),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    result
+}
+
+/// Runs one planned build line as `lucid-gen build` would (the legacy
+/// builder here: for another platform than the host's its builder stage
+/// runs under emulation too, see `docker::build::legacy_cmd`).
+fn docker_build(job: &Job, rel: &str, arch: Arch) -> Result<String, String> {
+    let line = &job.line;
+    let started = Instant::now();
+    let out = run(Command::new("sh").args(["-c", line]));
+    if !out.status.success() {
+        let log = String::from_utf8_lossy(&out.stdout);
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        return Err(format!(
+            "building {rel} failed:\n{line}\n{}\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    eprintln!(
+        "realrun: built {} ({}) in {:.0?}",
+        job.tag,
+        arch.platform(),
+        started.elapsed()
+    );
+    Ok(job.tag.clone())
+}
+
+fn report(sys: &str, arch: Arch, built: &Built) {
+    eprintln!(
+        "realrun: {sys} ({}): {} Dockerfile(s) built, {} not buildable here:",
+        arch.platform(),
+        built.built.len(),
+        built.not_built.len()
+    );
+    for (file, why) in &built.not_built {
+        eprintln!("  {file}: {why}");
+    }
+}
+
+// ------------------------------------------------------------------ run
+
+/// How a service ran, for the report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ran {
+    Built,
+    Real,
+    StandIn,
+}
+
+/// A compose project taken down with its volumes when dropped.
+struct Up {
+    project: String,
+    files: Vec<PathBuf>,
+    env: Vec<(String, String)>,
+}
+
+impl Up {
+    fn compose(&self) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.args(["compose", "-p", &self.project]);
+        for f in &self.files {
+            cmd.arg("-f").arg(f);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = run(self.compose().args(["down", "--volumes", "--timeout", "1"]));
+    }
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap()
+}
+
+/// The override for one phase: per service the image it runs (and for a
+/// real program, [`REAL`]'s entrypoint, command and user), every health
+/// check's interval 2s. Returns it and how each service runs.
+fn override_for(
+    s: &Scratch,
+    services: &[usize],
+    built: &Built,
+    standins: &lucid_gen::docker::standin::StandIns,
+) -> (String, Vec<(String, Ran)>) {
+    let system = &s.system;
+    let host = Arch::host().platform();
+    let mut text = String::from("services:\n");
+    let mut ran = Vec::new();
+    for &i in services {
+        let svc = &system.services[i];
+        text.push_str(&format!("  {}:\n", svc.name));
+        let real = REAL.iter().find(|r| r.0 == system.name && r.1 == svc.name);
+        let how = if svc.build.is_some() && built.built.contains(&svc.image) {
+            Ran::Built
+        } else if real.is_some() {
+            Ran::Real
+        } else {
+            Ran::StandIn
+        };
+        match how {
+            Ran::Built => {}
+            Ran::Real => {
+                let (_, _, entrypoint, command, user) = real.unwrap();
+                // An `http`/`tcp` check of a native build runs lucid-gen's
+                // probe program, which upstream images lack too: the
+                // generated Dockerfile copies it in, and so does this.
+                let probe = matches!(
+                    svc.health.as_ref().map(|h| &h.probe),
+                    Some(Probe::Tcp { .. } | Probe::Http { .. })
+                );
+                let image = if probe {
+                    server_with_probe(&s.p.path("generated"))
+                } else {
+                    bases::server().to_string()
+                };
+                text.push_str(&format!("    image: {image}\n"));
+                let entrypoint: Vec<String> = if !entrypoint.is_empty() {
+                    entrypoint.iter().map(|s| s.to_string()).collect()
+                } else if svc.entrypoint.is_empty() {
+                    svc.build
+                        .as_ref()
+                        .map(|b| b.entrypoint.clone())
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                if !entrypoint.is_empty() {
+                    text.push_str(&format!("    entrypoint: {}\n", json_list(&entrypoint)));
+                }
+                if !command.is_empty() {
+                    let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+                    text.push_str(&format!("    command: {}\n", json_list(&command)));
+                }
+                if let Some(u) = user {
+                    text.push_str(&format!("    user: \"{u}\"\n"));
+                }
+            }
+            Ran::StandIn => {
+                text.push_str(&format!("    image: {}\n", standins.images[&svc.name]));
+                if svc.run_once {
+                    text.push_str("    entrypoint: [\"/standin\", \"once\"]\n");
+                } else {
+                    text.push_str("    entrypoint: [\"/standin\", \"serve\"]\n");
+                }
+            }
+        }
+        let platform = if how == Ran::StandIn {
+            &standins.platform
+        } else {
+            &host
+        };
+        text.push_str(&format!(
+            "    platform: {platform}\n    pull_policy: never\n"
+        ));
+        if svc.health.is_some() {
+            text.push_str("    healthcheck:\n      interval: 2s\n");
+        }
+        ran.push((svc.name.clone(), how));
+    }
+    (text, ran)
+}
+
+/// The server image with lucid-gen's probe program (the one `all` wrote
+/// under `generated`, compiled here with the local rustc, static) at
+/// `/usr/local/bin/probe`, where the generated Dockerfiles copy it.
+fn server_with_probe(generated: &Path) -> String {
+    let source = crate::common::files_under(generated)
+        .into_iter()
+        .find(|f| f.ends_with("probe/probe.rs"))
+        .expect("the probe program lucid-gen wrote");
+    let text = std::fs::read(&source).unwrap();
+    let tag = format!(
+        "lucid-gen-debian-probe:{}",
+        lucid_gen::docker::standin::fnv(&[&text, bases::server().as_bytes()])
+    );
+    if run(Command::new("docker").args(["image", "inspect", &tag]))
+        .status
+        .success()
+    {
+        return tag;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    crate::health_probes::compile_probe(Path::new("rustc"), &source, &dir.path().join("probe"));
+    put(
+        &dir.path().join("Dockerfile"),
+        &format!(
+            "FROM {}\nCOPY probe /usr/local/bin/probe\n",
+            bases::server()
+        ),
+    );
+    let out = run(Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", &tag])
+        .arg(dir.path()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tag
+}
+
+/// The stand-ins lucid-gen would run (`up --stand-ins`) for `s`.
+fn standins(s: &Scratch) -> lucid_gen::docker::standin::StandIns {
+    // The images do not hold secrets: any values will do.
+    let secrets = lucid_gen::secrets::resolve_with(
+        &s.system,
+        &lucid_gen::secrets::SecretSource::Seeded(0),
+        &[],
+        lucid_gen::secrets::WhenMissing::Placeholder,
+    )
+    .unwrap()
+    .values;
+    let system = match s.system.variants.is_empty() {
+        true => s.system.clone(),
+        false => s.system.with_variant(0),
+    };
+    let platform = system.platform.clone();
+    let ws = lucid_gen::workspace::Workspace {
+        system,
+        secrets,
+        out_dir: s.p.path("generated"),
+        model_dir: s.p.path("model"),
+        variants: Vec::new(),
+        warnings: Vec::new(),
+    };
+    lucid_gen::docker::standin::prepare(&ws, &platform).unwrap()
+}
+
+/// Every phase of `s` up from its generated compose file with the
+/// override, `docker compose up --wait` on every service but the
+/// [`OFFLINE`] ones (started without waiting); returns the running
+/// projects (taken down when dropped) and how each service ran.
+fn run_phases(s: &Scratch, built: &Built) -> (Vec<Up>, Vec<(String, Ran)>) {
+    let standins = standins(s);
+    let system = match s.system.variants.is_empty() {
+        true => s.system.clone(),
+        false => s.system.with_variant(0),
+    };
+    let prefix = unique_name(&format!("realrun-{}", system.name));
+    let mut ups = Vec::new();
+    let mut ran = Vec::new();
+    for plan in lucid_gen::compose_files::phases_and_master(&system) {
+        let Some(phase) = plan.phase else { continue };
+        let (text, how) = override_for(s, &plan.services, built, &standins);
+        let over = s.p.path(&format!("override-{}.yml", plan.file_name));
+        std::fs::write(&over, text).unwrap();
+        let compose =
+            s.p.path("generated")
+                .join(&system.output.compose_dir)
+                .join(&plan.file_name);
+        // A variant that builds names the trees Compose would build from.
+        let mut env = s.env.clone();
+        env.push(("SOURCE_DIR".into(), s.p.path("src").display().to_string()));
+        env.push((
+            "GENERATED_DIR".into(),
+            s.p.path("generated").display().to_string(),
+        ));
+        let up = Up {
+            project: format!("{prefix}-{}", system.phases[phase].name),
+            files: vec![compose, over],
+            env,
+        };
+        let (offline, waited): (Vec<&str>, Vec<&str>) = plan
+            .services
+            .iter()
+            .map(|&i| system.services[i].name.as_str())
+            .partition(|n| OFFLINE.iter().any(|(o, _)| o == n));
+        let started = Instant::now();
+        let out = run(up
+            .compose()
+            .args(["up", "-d", "--no-build", "--wait", "--wait-timeout", "240"])
+            .args(&waited));
+        if !out.status.success() {
+            let ps = run(up.compose().args(["ps", "-a"]));
+            let logs = run(up.compose().args(["logs", "--tail", "30"]));
+            panic!(
+                "{} phase {} did not come up healthy:\n{}\n{}\n{}",
+                system.name,
+                system.phases[phase].name,
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&ps.stdout),
+                String::from_utf8_lossy(&logs.stdout),
+            );
+        }
+        if !offline.is_empty() {
+            let out = run(up
+                .compose()
+                .args(["up", "-d", "--no-build", "--no-deps"])
+                .args(&offline));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        eprintln!(
+            "realrun: {} phase {} healthy in {:.0?}",
+            system.name,
+            system.phases[phase].name,
+            started.elapsed()
+        );
+        ran.extend(how);
+        // Taken down last phase first: a later phase's containers hold the
+        // networks an earlier phase created.
+        ups.insert(0, up);
+    }
+    (ups, ran)
+}
+
+fn print_ran(system: &str, ran: &[(String, Ran)]) {
+    eprintln!("realrun: {system}: how each service ran (all healthy by their own checks):");
+    for (name, how) in ran {
+        let note = OFFLINE
+            .iter()
+            .find(|(o, _)| o == name)
+            .map(|(_, why)| format!(" (started, not awaited: {why})"))
+            .unwrap_or_default();
+        eprintln!("  {name}: {how:?}{note}");
+    }
+}
+
+/// Builds the system for the host and brings every phase up.
+fn built_and_run(sys: Sys) -> (Scratch, Built, Vec<Up>, Vec<(String, Ran)>) {
+    let _tags = Upstreams::tag(Arch::host());
+    let s = scratch(sys);
+    write_apps(&s.system, &s.p.path("src"));
+    let built = build_all(&s, Arch::host(), &|_| true);
+    report(&s.system.name, Arch::host(), &built);
+    let _stack = docker_stack();
+    let (ups, ran) = run_phases(&s, &built);
+    print_ran(&s.system.name, &ran);
+    (s, built, ups, ran)
+}
+
+/// The services expected to run as built images: every service whose
+/// build has a local equivalent of each image its Dockerfile names.
+fn assert_ran(ran: &[(String, Ran)], want: &[(&str, Ran)]) {
+    let got: BTreeMap<&str, Ran> = ran.iter().map(|(n, r)| (n.as_str(), *r)).collect();
+    for (name, how) in want {
+        assert_eq!(got.get(name), Some(how), "{name}");
+    }
+}
+
+#[test]
+fn noderr_every_tier_built_and_healthy_with_real_prometheus_and_node_exporter() {
+    let (s, built, _ups, ran) = built_and_run(Sys::Noderr);
+    assert!(built.not_built.is_empty(), "{:?}", built.not_built);
+    assert_eq!(built.built.len(), s.system.images.len() + 4);
+    assert_ran(
+        &ran,
+        &[
+            ("oracle", Ran::Built),
+            ("guardian", Ran::Built),
+            ("validator", Ran::Built),
+            ("all-in-one", Ran::Built),
+            ("prometheus", Ran::Real),
+            ("node-exporter", Ran::Real),
+            ("grafana", Ran::StandIn),
+        ],
+    );
+}
+
+#[test]
+fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
+    let (s, built, ups, ran) = built_and_run(Sys::Lucid);
+    let python: Vec<&str> = (s.system.services.iter())
+        .filter(|svc| {
+            svc.build
+                .as_ref()
+                .is_some_and(|b| b.stack == Some(Stack::Python))
+        })
+        .map(|svc| svc.name.as_str())
+        .collect();
+    assert_eq!(python.len(), 23);
+    let want: Vec<(&str, Ran)> = python.iter().map(|n| (*n, Ran::Built)).collect();
+    assert_ran(&ran, &want);
+    assert_ran(
+        &ran,
+        &[
+            ("lucid-redis", Ran::Real),
+            ("lucid-tor-proxy", Ran::Real),
+            ("lucid-xrdp-integration", Ran::Real),
+            ("lucid-mongodb", Ran::StandIn),
+            ("lucid-elasticsearch", Ran::StandIn),
+            ("lucid-consul", Ran::StandIn),
+        ],
+    );
+    // The Python base and every Python service; the native and Java
+    // Dockerfiles name images no registry here has.
+    assert_eq!(built.built.len(), 24, "{:?}", built.built);
+    let not_built: Vec<&str> = built.not_built.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(not_built.len(), 8, "{not_built:?}");
+    drop(ups);
+}
+
+#[test]
+fn consensusnet_api_agents_and_frontend_built_and_healthy_with_real_redis_and_nginx() {
+    let (_s, built, _ups, ran) = built_and_run(Sys::ConsensusNet);
+    assert!(built.not_built.is_empty(), "{:?}", built.not_built);
+    assert_eq!(built.built.len(), 3);
+    assert_ran(
+        &ran,
+        &[
+            ("api", Ran::Built),
+            ("agent", Ran::Built),
+            ("frontend", Ran::Built),
+            ("redis", Ran::Real),
+            ("nginx", Ran::Real),
+        ],
+    );
+}
+
+/// What tor logs when its SOCKS policy refuses a client.
+const TOR_DENIES: &str = "Denying socks connection from untrusted address";
+
+/// Runs `torrc` in a real Tor (no network: it cannot bootstrap here, and
+/// must not reach out), runs `health` in the container as Docker would,
+/// and returns tor's log after tor has judged the health check's SOCKS
+/// connection.
+fn tor_verdict(torrc: &Path, health: &[String]) -> String {
+    let name = unique_name("realrun-tor");
+    let tor = ["/usr/local/bin/tor", "-f", "/etc/tor/torrc"];
+    let _c = crate::realserver::start(&name, bases::server(), torrc, "/etc/tor/torrc", &tor);
+    let logs = || {
+        let out = run(Command::new("docker").args(["logs", &name]));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    crate::realserver::wait_for(std::time::Duration::from_secs(30), || {
+        let l = logs();
+        l.contains("Opened Socks listener").then_some(()).ok_or(l)
+    })
+    .expect("tor opens its SOCKS port");
+    // The generated health check, bounded: with nowhere to resolve, an
+    // accepted request waits for a circuit that never comes.
+    let out = run(Command::new("docker")
+        .args(["exec", &name, "timeout", "3"])
+        .args(health));
+    assert_ne!(out.status.code(), Some(0), "no Tor network here");
+    // Tor logs a refusal as it closes the connection, before the check
+    // gives up; a few seconds more for the log to reach Docker.
+    let denied = crate::realserver::wait_for(std::time::Duration::from_secs(5), || {
+        let l = logs();
+        l.contains(TOR_DENIES).then_some(()).ok_or(l)
+    });
+    denied.err().unwrap_or_else(logs)
+}
+
+/// Tor's verdict on its own health check, with Lucid's generated torrc:
+/// SOCKS from the health check's address (127.0.0.1) is accepted. The
+/// Tor network cannot be reached here, so the check itself cannot pass
+/// (it resolves a name through a circuit); what the model decides — the
+/// policy — is judged from tor's log instead. Without the model's
+/// `SocksPolicy accept 127.0.0.1` the same check is refused.
+#[test]
+fn tor_accepts_socks_from_its_own_health_check() {
+    let s = scratch(Sys::Lucid);
+    let tor = s.system.service("lucid-tor-proxy").unwrap();
+    let Some(Probe::Exec(health)) = tor.health.as_ref().map(|h| h.probe.clone()) else {
+        panic!("lucid-tor-proxy has an exec health check");
+    };
+    assert!(
+        health.iter().any(|a| a.starts_with("127.0.0.1:")),
+        "{health:?}"
+    );
+    let torrc = crate::common::files_under(&s.p.path("generated"))
+        .into_iter()
+        .find(|f| f.ends_with("etc/tor/torrc"))
+        .expect("the rendered torrc");
+    let text = std::fs::read_to_string(&torrc).unwrap();
+    let log = tor_verdict(&torrc, &health);
+    assert!(!log.contains(TOR_DENIES), "{log}");
+    // The control: the policy without the health check's address.
+    let dir = tempfile::tempdir().unwrap();
+    let without = dir.path().join("torrc");
+    let stripped: String = (text.lines())
+        .filter(|l| l.trim() != "SocksPolicy accept 127.0.0.1")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(stripped, text, "the model accepts 127.0.0.1");
+    std::fs::write(&without, stripped).unwrap();
+    crate::bases::make_readable(&without);
+    let log = tor_verdict(&without, &health);
+    assert!(log.contains(TOR_DENIES), "{log}");
+}
+
+/// Runs `image` as its generated Dockerfile says (user, entrypoint,
+/// health check, at a 2s interval) with `env`, and waits until Docker
+/// reports it healthy.
+fn healthy_alone(image: &str, arch: Arch, env: &[(String, String)]) {
+    let name = unique_name("realrun-alone");
+    let mut cmd = Command::new("docker");
+    cmd.args(["run", "-d", "--name", &name, "--platform", &arch.platform()])
+        .args(["--read-only", "--tmpfs", "/tmp", "--health-interval", "2s"]);
+    for (k, v) in env {
+        cmd.arg("-e").arg(format!("{k}={v}"));
+    }
+    let out = run(cmd.arg(image));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _c = crate::realserver::Container(name.clone());
+    let status = crate::realserver::wait_for(std::time::Duration::from_secs(180), || {
+        let out =
+            run(Command::new("docker").args(["inspect", "-f", "{{.State.Health.Status}}", &name]));
+        let status = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (status == "healthy").then_some(()).ok_or(status)
+    });
+    let logs = run(Command::new("docker").args(["logs", "--tail", "30", &name]));
+    assert_eq!(
+        status,
+        Ok(()),
+        "{image} ({}) healthy by its own check:\n{}{}",
+        arch.platform(),
+        String::from_utf8_lossy(&logs.stdout),
+        String::from_utf8_lossy(&logs.stderr)
+    );
+    eprintln!("realrun: {image} healthy as {}", arch.platform());
+}
+
+/// The other platform the models name: Lucid's Python base and its first
+/// Python service and noderr's Node base and its first tier, built for
+/// linux/arm64 under qemu emulation (pip fetching aarch64 wheels; the
+/// legacy builder runs the builder stage for the target too), each started
+/// under emulation and healthy by its own health check.
+#[test]
+fn arm64_bases_and_one_service_per_stack_build_and_turn_healthy_under_emulation() {
+    let _tags = Upstreams::tag(Arch::Arm64);
+    for (sys, wanted) in [
+        (
+            Sys::Lucid,
+            [
+                "pickme/lucid-base:python-distroless-arm64",
+                "pickme/lucid-auth-service:latest-arm64",
+            ],
+        ),
+        (
+            Sys::Noderr,
+            [
+                "registry.noderr.xyz/base:1.0.0",
+                "registry.noderr.xyz/oracle:1.0.0",
+            ],
+        ),
+    ] {
+        let s = scratch(sys);
+        write_apps(&s.system, &s.p.path("src"));
+        let built = build_all(&s, Arch::Arm64, &|tag| wanted.contains(&tag));
+        report(&s.system.name, Arch::Arm64, &built);
+        assert_eq!(built.built, wanted, "{:?}", built.not_built);
+        let svc = s
+            .system
+            .services
+            .iter()
+            .find(|x| x.image == wanted[1])
+            .unwrap();
+        let env: Vec<(String, String)> = (svc.required_env.iter())
+            .map(|(k, _)| (k.clone(), format!("test-{}", k.to_lowercase())))
+            .collect();
+        healthy_alone(wanted[1], Arch::Arm64, &env);
+    }
+}
+
+/// Every path and every file's bytes in `image`'s layers (`docker save`).
+fn layers(image: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("image.tar");
+    let out = run(Command::new("docker")
+        .args(["save", "-o"])
+        .arg(&saved)
+        .arg(image));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut found = Vec::new();
+    let mut outer = tar::Archive::new(std::fs::File::open(&saved).unwrap());
+    for entry in outer.entries().unwrap() {
+        let entry = entry.unwrap();
+        if !entry
+            .path()
+            .unwrap()
+            .to_string_lossy()
+            .ends_with("layer.tar")
+        {
+            continue;
+        }
+        let mut layer = tar::Archive::new(entry);
+        for file in layer.entries().unwrap() {
+            let mut file = file.unwrap();
+            let path = file.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).unwrap();
+            found.push((path, bytes));
+        }
+    }
+    found
+}
+
+/// What of `secret` and `.git` an image's layers hold: the paths.
+fn leaks(image: &str, secret: &str) -> Vec<String> {
+    layers(image)
+        .into_iter()
+        .filter(|(path, bytes)| {
+            path.split('/').any(|c| c == ".git")
+                || bytes.windows(secret.len()).any(|w| w == secret.as_bytes())
+        })
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// ConsensusNet laid out as seed 004's repository is: the sources at the
+/// root, the output in `generated/` and the secret store in `.lucid-gen/`
+/// inside it, a `.git` and `.env` files beside them, with a secret value
+/// planted in each. `lucid-gen build --source .` (the legacy builder here)
+/// sends each context without what its `Dockerfile.dockerignore` lists:
+/// no built image holds the value, a generated secret or a `.git`. The
+/// same Dockerfile built by a plain `docker build` of the directory holds
+/// all of them — the check can fail.
+#[test]
+fn no_built_image_holds_a_planted_secret_git_or_generated_secrets() {
+    let _tags = Upstreams::tag(Arch::host());
+    let s = scratch(Sys::ConsensusNet);
+    let root = s.p.dir.path();
+    write_apps(&s.system, root);
+    let planted = format!("planted-{}", unique_name("secret"));
+    put(&root.join(".git/HEAD"), &format!("ref: {planted}\n"));
+    put(&root.join(".env"), &format!("OPENAI_API_KEY={planted}\n"));
+    put(
+        &root.join("frontend/.env.local"),
+        &format!("TOKEN={planted}\n"),
+    );
+    let store = s.p.read(".lucid-gen/secrets.env");
+    let redis = (store.lines())
+        .find_map(|l| l.strip_prefix("REDIS_PASSWORD="))
+        .unwrap()
+        .to_string();
+    assert!(crate::common::files_under(&root.join("generated/secrets"))
+        .iter()
+        .any(|f| std::fs::read_to_string(f).unwrap().contains(&redis)));
+    let mut build = s.p.run().args(&["build", "--source", "."]);
+    for (k, v) in &s.env {
+        build = build.env(k, v);
+    }
+    build.run();
+    let images: Vec<&str> = (s.system.services.iter())
+        .filter(|svc| svc.build.is_some())
+        .map(|svc| svc.image.as_str())
+        .collect();
+    assert_eq!(images.len(), 3);
+    for image in &images {
+        for secret in [planted.as_str(), redis.as_str()] {
+            assert_eq!(leaks(image, secret), Vec::<String>::new(), "{image}");
+        }
+    }
+    // The control: the API's Dockerfile with the whole directory as context.
+    let tag = format!("{}:control", unique_name("realrun-leak"));
+    let dockerfile = s.p.path("generated/dockerfiles/services/api/Dockerfile");
+    let out = run(Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", &tag, "-f"])
+        .arg(&dockerfile)
+        .arg("--build-arg")
+        .arg(format!("TARGETARCH={}", Arch::host().deb()))
+        .arg("--build-arg")
+        .arg(format!("BUILDPLATFORM={}", Arch::host().platform()))
+        .arg(root));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (found, generated) = (leaks(&tag, &planted), leaks(&tag, &redis));
+    let _ = run(Command::new("docker").args(["rmi", &tag]));
+    for want in ["app/.git/HEAD", "app/.env"] {
+        assert!(found.iter().any(|f| f == want), "{want} in {found:?}");
+    }
+    for want in ["app/.lucid-gen/secrets.env", "app/generated/secrets/"] {
+        assert!(
+            generated.iter().any(|f| f.starts_with(want)),
+            "{want} in {generated:?}"
+        );
+    }
+}
