@@ -26,9 +26,9 @@ use std::time::Instant;
 
 use lucid_gen::system::{Probe, Stack, System};
 
-use crate::bases::{self, put, Arch, Upstreams};
 use crate::common::{docker_stack, repo_root, unique_name, Project};
-use crate::realserver::run;
+use crate::docker_tier::bases::{self, put, Arch, Upstreams};
+use crate::docker_tier::realserver::run;
 
 /// The three systems of this repository.
 #[derive(Clone, Copy)]
@@ -942,12 +942,18 @@ const TOR_DENIES: &str = "Denying socks connection from untrusted address";
 fn tor_verdict(torrc: &Path, health: &[String]) -> String {
     let name = unique_name("realrun-tor");
     let tor = ["/usr/local/bin/tor", "-f", "/etc/tor/torrc"];
-    let _c = crate::realserver::start(&name, bases::server(), torrc, "/etc/tor/torrc", &tor);
+    let _c = crate::docker_tier::realserver::start(
+        &name,
+        bases::server(),
+        torrc,
+        "/etc/tor/torrc",
+        &tor,
+    );
     let logs = || {
         let out = run(Command::new("docker").args(["logs", &name]));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    crate::realserver::wait_for(std::time::Duration::from_secs(30), || {
+    crate::docker_tier::realserver::wait_for(std::time::Duration::from_secs(30), || {
         let l = logs();
         l.contains("Opened Socks listener").then_some(()).ok_or(l)
     })
@@ -960,10 +966,11 @@ fn tor_verdict(torrc: &Path, health: &[String]) -> String {
     assert_ne!(out.status.code(), Some(0), "no Tor network here");
     // Tor logs a refusal as it closes the connection, before the check
     // gives up; a few seconds more for the log to reach Docker.
-    let denied = crate::realserver::wait_for(std::time::Duration::from_secs(5), || {
-        let l = logs();
-        l.contains(TOR_DENIES).then_some(()).ok_or(l)
-    });
+    let denied =
+        crate::docker_tier::realserver::wait_for(std::time::Duration::from_secs(5), || {
+            let l = logs();
+            l.contains(TOR_DENIES).then_some(()).ok_or(l)
+        });
     denied.err().unwrap_or_else(logs)
 }
 
@@ -1000,7 +1007,7 @@ fn tor_accepts_socks_from_its_own_health_check() {
         .collect();
     assert_ne!(stripped, text, "the model accepts 127.0.0.1");
     std::fs::write(&without, stripped).unwrap();
-    crate::bases::make_readable(&without);
+    crate::docker_tier::bases::make_readable(&without);
     let log = tor_verdict(&without, &health);
     assert!(log.contains(TOR_DENIES), "{log}");
 }
@@ -1022,13 +1029,18 @@ fn healthy_alone(image: &str, arch: Arch, env: &[(String, String)]) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _c = crate::realserver::Container(name.clone());
-    let status = crate::realserver::wait_for(std::time::Duration::from_secs(180), || {
-        let out =
-            run(Command::new("docker").args(["inspect", "-f", "{{.State.Health.Status}}", &name]));
-        let status = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        (status == "healthy").then_some(()).ok_or(status)
-    });
+    let _c = crate::docker_tier::realserver::Container(name.clone());
+    let status =
+        crate::docker_tier::realserver::wait_for(std::time::Duration::from_secs(180), || {
+            let out = run(Command::new("docker").args([
+                "inspect",
+                "-f",
+                "{{.State.Health.Status}}",
+                &name,
+            ]));
+            let status = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (status == "healthy").then_some(()).ok_or(status)
+        });
     let logs = run(Command::new("docker").args(["logs", "--tail", "30", &name]));
     assert_eq!(
         status,
