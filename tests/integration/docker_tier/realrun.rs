@@ -390,7 +390,9 @@ struct Job {
 }
 
 /// `lucid-gen build --dry-run`: the steps (built in order, the jobs of
-/// one step at once), each job a shell line.
+/// one step at once), each job a shell line. The lines name each context
+/// directory; the test's contexts hold nothing `Dockerfile.dockerignore`
+/// would leave out, so sending them whole builds the same image.
 fn build_plan(s: &Scratch, arch: Arch) -> Vec<Vec<Job>> {
     let mut t = s.p.run().args(&[
         "build",
@@ -406,8 +408,16 @@ fn build_plan(s: &Scratch, arch: Arch) -> Vec<Vec<Job>> {
     let out = crate::common::stdout(&t.run());
     let mut steps: Vec<Vec<Job>> = Vec::new();
     for line in out.lines() {
-        if line.starts_with("# ") {
+        // `  1. base images` opens a step; its commands are indented below.
+        let line = line.trim();
+        let numbered = line
+            .split_once(". ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if numbered {
             steps.push(Vec::new());
+            continue;
+        }
+        if steps.is_empty() || !line.contains("docker build ") {
             continue;
         }
         let words: Vec<&str> = line.split_whitespace().collect();
