@@ -31,7 +31,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use lucid_gen::generate::{self, Mode};
 use lucid_gen::secrets::{self, SecretSource};
+use lucid_gen::workspace::Paths;
 use lucid_gen::{model, render, validate, write};
 
 const BUILT: &str = env!("CARGO_BIN_EXE_lucid-gen");
@@ -483,11 +485,13 @@ fn bench_size(root: &Path, n: usize, runs: usize) -> SizeResult {
 }
 
 /// The library's stages in-process, best of `runs`: load, validate,
-/// render, write into a fresh directory, write again.
-fn stages(root: &Path, n: usize, runs: usize) -> [Duration; 5] {
+/// render, write into a fresh directory, write again; then the whole
+/// pipeline as the binary runs it (`generate::all`, with its locks, store
+/// and manifest) into a fresh directory and again.
+fn stages(root: &Path, n: usize, runs: usize) -> [Duration; 7] {
     let work = root.join(format!("n{n}"));
     let model_dir = work.join("model");
-    let mut best = [Duration::MAX; 5];
+    let mut best = [Duration::MAX; 7];
     for r in 0..runs {
         let out = work.join(format!("stage-out{r}"));
         let t = Instant::now();
@@ -509,10 +513,22 @@ fn stages(root: &Path, n: usize, runs: usize) -> [Duration; 5] {
         let s = write::apply(&out, &outputs).unwrap();
         let t_write2 = t.elapsed();
         assert_eq!(s.written, 0);
-        for (b, t) in best
-            .iter_mut()
-            .zip([t_load, t_validate, t_render, t_write1, t_write2])
-        {
+        let paths = Paths {
+            model: model_dir.clone(),
+            out: work.join(format!("all-out{r}")),
+            secrets: work.join(format!("all-store{r}/secrets.env")),
+            insecure_secret_seed: Some(1),
+            variant: None,
+        };
+        let t = Instant::now();
+        generate::all(&paths, Mode::Write, &[]).expect("generate::all");
+        let t_all1 = t.elapsed();
+        let t = Instant::now();
+        generate::all(&paths, Mode::Write, &[]).expect("generate::all again");
+        let t_all2 = t.elapsed();
+        for (b, t) in best.iter_mut().zip([
+            t_load, t_validate, t_render, t_write1, t_write2, t_all1, t_all2,
+        ]) {
             *b = (*b).min(t);
         }
     }
@@ -716,17 +732,19 @@ fn main() {
         println!("\n(SCALE_BIN is set: the in-process stages would time this checkout's library, not that binary; skipped)");
     } else {
         println!("\n## Stages in-process (best of {runs}, ms)\n");
-        println!("| services | load | validate | render | write (fresh) | write (unchanged) |");
-        println!("|---:|---:|---:|---:|---:|---:|");
+        println!("| services | load | validate | render | write (fresh) | write (unchanged) | `generate::all` (fresh) | `generate::all` (unchanged) |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
         for &n in &sizes {
             let s = stages(root.path(), n, runs);
             println!(
-                "| {n} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                "| {n} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
                 ms(s[0]),
                 ms(s[1]),
                 ms(s[2]),
                 ms(s[3]),
-                ms(s[4])
+                ms(s[4]),
+                ms(s[5]),
+                ms(s[6])
             );
         }
     }
