@@ -750,6 +750,154 @@ fn main() {
     }
 
     docker_comparison(root.path(), env_usize("SCALE_COMPOSE_RUNS", 10).max(1));
+    verify_comparison(root.path(), env_usize("SCALE_VERIFY_RUNS", 3).max(1));
+}
+
+/// `lucid-gen verify` on `model/`'s output against the same linters run by
+/// hand, each once over all the files that it takes at once (compose config
+/// per file, then compose-lint, dclint, hadolint and actionlint), in
+/// alternating runs.
+fn verify_comparison(root: &Path, runs: usize) {
+    if !Path::new("model").is_dir() {
+        return;
+    }
+    println!("\n## `lucid-gen verify` vs the linters by hand on model/\n");
+    let tools = ["hadolint", "compose-lint", "dclint", "actionlint"];
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| {
+            !Command::new(t)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .collect();
+    if !missing.is_empty() {
+        println!("not installed: {}: comparison skipped", missing.join(", "));
+        return;
+    }
+    let work = root.join("verify");
+    fs::create_dir_all(&work).unwrap();
+    let log = work.join("log.txt");
+    let model = std::path::absolute("model").unwrap();
+    let out = work.join("generated");
+    must(&mut all_cmd(&work, &model, &out), &log);
+    let files = |dir: &Path, pick: &dyn Fn(&Path) -> bool| -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    todo.push(p);
+                } else if pick(&p) {
+                    found.push(p);
+                }
+            }
+        }
+        found.sort();
+        found
+    };
+    let compose = files(&out, &|p| {
+        p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("docker-compose.")
+    });
+    let dockerfiles = files(&out, &|p| {
+        let name = p.file_name().unwrap().to_string_lossy();
+        name == "Dockerfile" || name.ends_with(".Dockerfile")
+    });
+    let workflows = files(&out, &|p| {
+        p.to_string_lossy().contains("/.github/workflows/")
+    });
+    let by_hand = |log: &Path| -> Duration {
+        let t = Instant::now();
+        for f in &compose {
+            let mut c = Command::new("docker");
+            c.current_dir(f.parent().unwrap())
+                .args(["compose", "-f"])
+                .arg(f.file_name().unwrap())
+                .args(["config", "-q"]);
+            must(&mut c, log);
+        }
+        let mut dirs: Vec<&Path> = compose.iter().map(|f| f.parent().unwrap()).collect();
+        dirs.dedup();
+        for dir in dirs {
+            let mut c = Command::new("compose-lint");
+            c.current_dir(dir).args(["check", "--fail-on", "low"]);
+            c.args(
+                compose
+                    .iter()
+                    .filter(|f| f.parent() == Some(dir))
+                    .map(|f| f.file_name().unwrap()),
+            );
+            run(&mut c, log);
+        }
+        run(
+            Command::new("dclint")
+                .args(&compose)
+                .args(["-f", "json", "-o"])
+                .arg(work.join("dclint.json")),
+            log,
+        );
+        run(
+            Command::new("hadolint")
+                .arg("--no-color")
+                .args(&dockerfiles),
+            log,
+        );
+        if !workflows.is_empty() {
+            run(
+                Command::new("actionlint").arg("-no-color").args(&workflows),
+                log,
+            );
+        }
+        t.elapsed()
+    };
+    let verify = || {
+        let mut c = lucid_gen(&work, &["verify", "--out", out.to_str().unwrap()]);
+        c.args([
+            "--model",
+            model.to_str().unwrap(),
+            "--insecure-secret-seed",
+            "1",
+        ]);
+        c
+    };
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        ours.push(must(&mut verify(), &log).wall);
+        theirs.push(by_hand(&log));
+    }
+    let (o, t) = (median(&ours), median(&theirs));
+    println!("| command | median (s) | min (s) |");
+    println!("|---|---:|---:|");
+    println!(
+        "| `lucid-gen verify` ({} compose files, {} Dockerfiles, {} workflow) | {:.2} | {:.2} |",
+        compose.len(),
+        dockerfiles.len(),
+        workflows.len(),
+        o.as_secs_f64(),
+        min(&ours).as_secs_f64()
+    );
+    println!(
+        "| the same linters by hand, each over all its files | {:.2} | {:.2} |",
+        t.as_secs_f64(),
+        min(&theirs).as_secs_f64()
+    );
+    println!(
+        "{runs} alternating runs each; verify / by hand = {:.2} — target ≤ 0.5: {}",
+        o.as_secs_f64() / t.as_secs_f64(),
+        if o.as_secs_f64() <= 0.5 * t.as_secs_f64() {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
 }
 
 fn cpu_model() -> String {
