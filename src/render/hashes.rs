@@ -131,6 +131,11 @@ pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
     );
     inputs.config.push(bytes(format!("{config:?}")));
     // Pushed only when set, so services without them keep their hashes.
+    if !s.binds.is_empty() || !s.devices.is_empty() {
+        let host = (&s.binds, &s.devices);
+        inputs.config.push(bytes(format!("{host:?}")));
+    }
+    // Pushed only when set, so services without them keep their hashes.
     if s.init || s.image_user {
         let process = (s.init, s.image_user);
         inputs.config.push(bytes(format!("{process:?}")));
