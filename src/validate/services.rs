@@ -62,10 +62,8 @@ impl<'a> Validator<'a> {
             self.one_shot(name, d);
         }
         let volumes = self.service_volumes(d);
-        let binds = self.bind_list(name, &at("binds"), &s.binds);
-        let isolated = plane.map(|i| &m.planes[i]).filter(|pl| pl.def.isolated);
-        let isolated = isolated.map(|_| s.plane.as_str());
-        let devices = self.devices(name, s, &at("devices"), isolated);
+        let isolated = plane.is_some_and(|i| m.planes[i].def.isolated);
+        let devices = self.devices(name, s, &at("devices"), isolated.then_some(&*s.plane));
         let resources = self.service_resources(d);
         self.service_user(d);
         let labels = self.labels(&s.labels, &at("labels"));
@@ -94,7 +92,7 @@ impl<'a> Validator<'a> {
             run_once,
             initializes,
             volumes,
-            binds,
+            binds: self.bind_list(name, &at("binds"), &s.binds),
             devices,
             resources,
             user: s.user.clone().unwrap_or_else(|| DEFAULT_USER.to_string()),
