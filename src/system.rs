@@ -111,6 +111,7 @@ pub struct Variant {
 pub struct ServiceVariant {
     pub environment: Vec<(String, String)>,
     pub volumes: Vec<Volume>,
+    pub binds: Vec<Bind>,
 }
 
 /// `docker-compose.yml` with suffix `prod`: `docker-compose.prod.yml`.
@@ -142,6 +143,7 @@ impl System {
             if let Some(add) = s.variants.get(v) {
                 s.environment.extend(add.environment.iter().cloned());
                 s.volumes.extend(add.volumes.iter().cloned());
+                s.binds.extend(add.binds.iter().cloned());
             }
         }
         sys.variant = Some(v);
@@ -359,6 +361,10 @@ pub struct Service {
     /// The service this one-shot step initialises (`run_once` is set).
     pub initializes: Option<usize>,
     pub volumes: Vec<Volume>,
+    /// Host paths mounted into the container.
+    pub binds: Vec<Bind>,
+    /// Host devices passed through: (path, why).
+    pub devices: Vec<(String, String)>,
     pub resources: Resources,
     /// The user the container runs as (the model's, or distroless nonroot);
     /// unused when `image_user` is set.
@@ -490,6 +496,25 @@ pub struct HealthCheck {
     pub timeout: String,
     pub retries: u32,
     pub start_period: String,
+}
+
+/// A host path mounted into a container.
+#[derive(Debug, Clone)]
+pub struct Bind {
+    pub source: BindSource,
+    /// Mount point inside the container.
+    pub target: String,
+    /// `None`: read-only. `Some(reason)`: writable, because reason.
+    pub read_write: Option<String>,
+}
+
+/// Where a bind mount's host path is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindSource {
+    /// An absolute host path, as written (`/proc`).
+    Host(String),
+    /// A path inside the source tree (`${SOURCE_DIR}`), relative.
+    SourceTree(String),
 }
 
 #[derive(Debug, Clone)]

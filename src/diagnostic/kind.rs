@@ -594,6 +594,24 @@ kinds! {
     HostPortsReasonUnneeded { service: String } => SecurityException, Error,
         "`{service}` states a reason for host_ports but is not a service of an isolated plane publishing a host port",
         "remove `security.host_ports`; only a service of an isolated plane that publishes a host port needs it";
+    BindReadWriteReason { service: String, target: String } => SecurityException, Error,
+        "`{service}`: the read-write bind mount at `{target}` needs a reason",
+        "state in a sentence why the container must write to the host path, or drop `read_write` to mount it read-only";
+    BindIntoSecrets { service: String, target: String } => SecretExposure, Error,
+        "`{service}`: bind mount target `{target}` is inside the secrets directory `/run/secrets`",
+        "mount host paths elsewhere; secrets reach a container only through its `secrets` list";
+    BindSource { source: String, why: &'static str } => InvalidPath, Error,
+        "bind mount source `{source}` {why}",
+        "give an absolute host path such as `/proc`, or a path inside the source tree without `..`, e.g. `src`";
+    DevicePath { device: String } => InvalidPath, Error,
+        "device `{device}` is not a path under `/dev`",
+        "name the host device node, e.g. `/dev/dri` or `/dev/video0`";
+    DeviceReason { service: String, device: String } => SecurityException, Error,
+        "`{service}`: device `{device}` needs a reason",
+        "state in a sentence why the container needs the host device";
+    DeviceOnIsolatedPlane { service: String, plane: String } => PlaneIsolation, Error,
+        "`{service}` of isolated plane `{plane}` is given host devices",
+        "a device reaches the host around the plane's isolation: state why in `security.devices_on_isolated_plane`, or move the service";
     PidsLimit {} => InvalidResource, Error,
         "pids_limit must be at least 1",
         "the default is 256";

@@ -13,6 +13,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 pub use super::raw_hosts::{HostDef, ImageArrival};
+pub use super::raw_mounts::BindDef;
 
 /// One model file: any subset of the top-level sections.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -93,6 +94,9 @@ pub struct ServiceVariantDef {
     /// Named volumes added in this variant.
     #[serde(default)]
     pub volumes: Vec<VolumeDef>,
+    /// Host paths mounted in this variant (see the service's `binds`).
+    #[serde(default)]
+    pub binds: Vec<BindDef>,
 }
 
 /// `external_services.<name>:` — a service outside the model (a managed
@@ -494,6 +498,12 @@ pub struct ServiceDef {
     pub initializes: Option<String>,
     #[serde(default)]
     pub volumes: Vec<VolumeDef>,
+    /// Host paths mounted into the container, read-only by default.
+    #[serde(default)]
+    pub binds: Vec<BindDef>,
+    /// Host devices passed through (same path inside): path → reason.
+    #[serde(default)]
+    pub devices: IndexMap<String, String>,
     #[serde(default)]
     pub resources: Option<ResourcesDef>,
     /// `uid:gid` the container runs as.
@@ -653,6 +663,9 @@ pub struct SecurityDef {
     /// port reaches the plane around its isolation).
     #[serde(default)]
     pub host_ports: Option<String>,
+    /// Why a service of an isolated plane is given host `devices`.
+    #[serde(default)]
+    pub devices_on_isolated_plane: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -8,7 +8,9 @@ use crate::escape::{
     comment, compose_list, compose_name, compose_port, compose_required_variable, compose_str,
     compose_variable_path, yaml_key, yaml_str, Comment, Yaml,
 };
-use crate::system::{Delivery, ExternalPort, ExternalService, Protocol, Service, System};
+use crate::system::{
+    BindSource, Delivery, ExternalPort, ExternalService, Protocol, Service, System,
+};
 
 /// A port published on the host.
 struct PortView {
@@ -28,6 +30,9 @@ struct HealthView {
 }
 
 struct VolumeView {
+    /// `volume` (named) or `bind` (a host path).
+    kind: &'static str,
+    read_write: Option<Comment>,
     source: Yaml,
     target: Yaml,
     read_only: bool,
@@ -49,6 +54,8 @@ struct ServiceView {
     writable_root: Option<Comment>,
     tmpfs: Vec<Yaml>,
     cap_add: Vec<(Yaml, Comment)>,
+    /// `host:container` device and why.
+    devices: Vec<(Yaml, Comment)>,
     pids_limit: u32,
     env_files: Vec<Yaml>,
     environment: Vec<(Yaml, Yaml)>,
@@ -512,6 +519,33 @@ fn build_view(system: &System, s: &Service) -> Option<(Yaml, Yaml)> {
     Some((context, dockerfile))
 }
 
+/// Named volumes, then host paths (under `${SOURCE_DIR}` when inside the
+/// source tree), read-only unless a reason says otherwise.
+fn volume_views(s: &Service) -> Vec<VolumeView> {
+    let named = s.volumes.iter().map(|v| VolumeView {
+        kind: "volume",
+        read_write: None,
+        source: compose_name(&v.name),
+        target: compose_str(&v.target),
+        read_only: v.read_only,
+    });
+    let binds = s.binds.iter().map(|b| VolumeView {
+        kind: "bind",
+        read_write: b.read_write.as_deref().map(comment),
+        source: match &b.source {
+            BindSource::Host(path) => compose_str(path),
+            BindSource::SourceTree(path) => {
+                let message = "set SOURCE_DIR to the source tree";
+                compose_variable_path("SOURCE_DIR", message, path)
+                    .unwrap_or_else(|_| compose_str(path))
+            }
+        },
+        target: compose_str(&b.target),
+        read_only: b.read_write.is_none(),
+    });
+    named.chain(binds).collect()
+}
+
 /// The fields that are the model's values one to one; `service_view` fills
 /// in the rest.
 fn plain_view(system: &System, s: &Service) -> ServiceView {
@@ -553,14 +587,9 @@ fn plain_view(system: &System, s: &Service) -> ServiceView {
         configs: mount_views(system, s, false),
         depends_on: Vec::new(),
         healthcheck: None,
-        volumes: s
-            .volumes
-            .iter()
-            .map(|v| VolumeView {
-                source: compose_name(&v.name),
-                target: compose_str(&v.target),
-                read_only: v.read_only,
-            })
+        volumes: volume_views(s),
+        devices: (s.devices.iter())
+            .map(|(d, why)| (compose_str(&format!("{d}:{d}")), comment(why)))
             .collect(),
         limits: Vec::new(),
         reservation: s

@@ -72,6 +72,15 @@ fn bytes(text: impl Into<String>) -> Vec<u8> {
 }
 
 /// The inputs of `service` that the model determines.
+/// A service's host paths (binds and devices), pushed only when set, so
+/// services without them keep their hashes.
+fn host_paths(s: &Service, inputs: &mut ServiceInputs) {
+    if !s.binds.is_empty() || !s.devices.is_empty() {
+        let host = (&s.binds, &s.devices);
+        inputs.config.push(bytes(format!("{host:?}")));
+    }
+}
+
 pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
     let s = service;
     let mut inputs = ServiceInputs::default();
@@ -130,6 +139,7 @@ pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
         &s.volumes,
     );
     inputs.config.push(bytes(format!("{config:?}")));
+    host_paths(s, &mut inputs);
     // Pushed only when set, so services without them keep their hashes.
     if s.init || s.image_user {
         let process = (s.init, s.image_user);

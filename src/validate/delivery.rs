@@ -135,6 +135,7 @@ impl<'a> Validator<'a> {
             .chain(s.config_files.iter().map(|f| f.target.as_str()))
             .map(|t| (t, true));
         let dirs = (s.volumes.iter().map(|v| v.target.as_str()))
+            .chain(s.binds.iter().map(|b| b.target.as_str()))
             .chain(s.security.tmpfs.iter().map(String::as_str))
             .map(|t| (t, false));
         let mut seen: Vec<(String, &str, bool)> = Vec::new();

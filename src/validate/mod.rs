@@ -22,6 +22,7 @@ mod hosts;
 mod images;
 mod location;
 mod merge;
+mod mounts;
 pub mod names;
 mod networks;
 mod planes;

@@ -68,6 +68,45 @@ pub fn mount_point(s: &str) -> Result<String, &'static str> {
     Ok(format!("/{}", parts.join("/")))
 }
 
+/// The host sockets that hand a container the host: Docker's API.
+const HOST_SOCKETS: [&str; 2] = ["/var/run/docker.sock", "/run/docker.sock"];
+
+/// A bind mount's host path, normalised: absolute as a host path,
+/// relative as a path inside the source tree; or why it is neither.
+pub fn bind_source(s: &str) -> Result<crate::system::BindSource, &'static str> {
+    use crate::system::BindSource;
+    if s.is_empty() {
+        return Err("is empty");
+    }
+    if s.chars().any(char::is_control) {
+        return Err("holds a control character (a tab or a line break)");
+    }
+    if s.contains('\\') {
+        return Err("holds `\\`; write host paths with `/`");
+    }
+    let parts: Vec<&str> = (s.split('/'))
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.contains(&"..") {
+        return Err("holds `..`, which would leave the path it names");
+    }
+    let joined = parts.join("/");
+    if !s.starts_with('/') {
+        return match joined.is_empty() {
+            true => Err("is the whole source tree; name a directory inside it"),
+            false => Ok(BindSource::SourceTree(joined)),
+        };
+    }
+    let host = format!("/{joined}");
+    if parts.is_empty() {
+        return Err("is the host's root `/`");
+    }
+    if HOST_SOCKETS.contains(&host.as_str()) {
+        return Err("is the Docker socket, which gives the container root on the host");
+    }
+    Ok(BindSource::Host(host))
+}
+
 /// Docker image references: `[host[:port]/]path[:tag][@digest]`.
 pub fn is_image_ref(s: &str) -> bool {
     let (rest, digest) = match s.split_once('@') {
@@ -432,6 +471,32 @@ mod tests {
             "/", "//", "/./", "relative", "/a/../b", "/a\tb", "/a:b", "/a,b",
         ] {
             assert!(mount_point(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bind_sources_stay_inside_the_source_tree_or_are_absolute() {
+        use crate::system::BindSource;
+        assert_eq!(
+            bind_source("/proc/").unwrap(),
+            BindSource::Host("/proc".into())
+        );
+        assert_eq!(
+            bind_source("./src//app").unwrap(),
+            BindSource::SourceTree("src/app".into())
+        );
+        for bad in [
+            "",
+            ".",
+            "./",
+            "/",
+            "../x",
+            "src/../../x",
+            "/a/../b",
+            "/var/run/docker.sock",
+            "a\tb",
+        ] {
+            assert!(bind_source(bad).is_err(), "{bad}");
         }
     }
 

@@ -140,6 +140,6 @@ impl Validator<'_> {
 }
 
 /// Whether an exception's reason is a sentence rather than a placeholder.
-fn reason_ok(reason: &str) -> bool {
+pub(super) fn reason_ok(reason: &str) -> bool {
     reason.trim().len() >= 8
 }

@@ -62,6 +62,8 @@ impl<'a> Validator<'a> {
             self.one_shot(name, d);
         }
         let volumes = self.service_volumes(d);
+        let isolated = plane.is_some_and(|i| m.planes[i].def.isolated);
+        let devices = self.devices(name, s, &at("devices"), isolated.then_some(&*s.plane));
         let resources = self.service_resources(d);
         self.service_user(d);
         let labels = self.labels(&s.labels, &at("labels"));
@@ -90,6 +92,8 @@ impl<'a> Validator<'a> {
             run_once,
             initializes,
             volumes,
+            binds: self.bind_list(name, &at("binds"), &s.binds),
+            devices,
             resources,
             user: s.user.clone().unwrap_or_else(|| DEFAULT_USER.to_string()),
             restart: match run_once {

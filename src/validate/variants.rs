@@ -16,7 +16,8 @@ use super::Validator;
 /// volumes, config files and secret files (`/run/secrets/NAME` unless
 /// given a `target`).
 fn mounted(s: &raw::ServiceDef) -> Vec<String> {
-    let volumes = s.volumes.iter().map(|v| v.target.clone());
+    let volumes = (s.volumes.iter().map(|v| v.target.clone()))
+        .chain(s.binds.iter().map(|b| b.target.clone()));
     let configs = s.config_files.iter().map(|f| f.target.clone());
     let files = (s.secrets.iter())
         .filter(|u| u.delivery != raw::DeliveryDef::Env)
@@ -85,6 +86,34 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// A variant's mount (a volume or a bind, listed at `at`) at a path the
+    /// service already mounts something at in every variant.
+    fn mounted_twice<'t>(
+        &mut self,
+        s: &raw::ServiceDef,
+        service: &str,
+        variant: &str,
+        at: &super::location::At,
+        targets: impl Iterator<Item = &'t str>,
+    ) {
+        let every = mounted(s);
+        for (i, target) in targets.enumerate() {
+            let normal = names::mount_point(target).ok();
+            if normal.is_some_and(|n| every.contains(&n)) {
+                let kind = Kind::VariantVolumeTwice {
+                    service: service.to_string(),
+                    variant: variant.to_string(),
+                    target: target.to_string(),
+                };
+                let tat = super::location::At {
+                    file: at.file,
+                    path: at.path.index(i).key("target"),
+                };
+                self.report(&tat, kind);
+            }
+        }
+    }
+
     /// One entry per declared variant: what this service adds in it.
     pub(super) fn service_variants(
         &mut self,
@@ -112,25 +141,16 @@ impl<'a> Validator<'a> {
                 }
             }
             let volumes = self.volume_list(&at.key("volumes"), &add.volumes);
-            for (i, vol) in volumes.iter().enumerate() {
-                let normal = names::mount_point(&vol.target).ok();
-                if normal.is_some_and(|n| mounted(d.def).contains(&n)) {
-                    let kind = Kind::VariantVolumeTwice {
-                        service: name.to_string(),
-                        variant: key.clone(),
-                        target: vol.target.clone(),
-                    };
-                    let vat = super::location::At {
-                        file: at.file,
-                        path: at.path.key("volumes").index(i).key("target"),
-                    };
-                    self.report(&vat, kind);
-                }
-            }
+            let targets = volumes.iter().map(|v| v.target.as_str());
+            self.mounted_twice(d.def, name, key, &at.key("volumes"), targets);
+            let binds = self.bind_list(name, &at.key("binds"), &add.binds);
+            let targets = binds.iter().map(|b| b.target.as_str());
+            self.mounted_twice(d.def, name, key, &at.key("binds"), targets);
             if let Some(i) = index {
                 out[i] = ServiceVariant {
                     environment,
                     volumes,
+                    binds,
                 };
             }
         }

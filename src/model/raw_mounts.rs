@@ -1,0 +1,24 @@
+//! Host paths a service sees, as written: `binds` (a host file or
+//! directory mounted into the container) and `devices` (a host device
+//! node passed through). Serde types only, like `raw.rs`;
+//! `validate::mounts` checks them.
+
+use serde::Deserialize;
+
+/// `services.<name>.binds[]` (and `variants.<v>.binds[]`) — a host path
+/// mounted into the container, read-only unless `read_write` says why not.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BindDef {
+    /// The host path. Absolute (`/proc`, `/sys`) is taken as written on the
+    /// host Compose runs on; relative (`src`) is inside the source tree,
+    /// rendered under `${SOURCE_DIR}` as build contexts are, and never
+    /// leaves it (no `..`).
+    pub source: String,
+    /// Mount point inside the container (never under `/run/secrets`).
+    pub target: String,
+    /// Why the container must write to the host path; without it the
+    /// mount is read-only.
+    #[serde(default)]
+    pub read_write: Option<String>,
+}
