@@ -130,15 +130,15 @@ pub fn run(ws: &Workspace, target: &Target, opts: &PlanOptions) -> Result<bool, 
         if *change != Change::Unchanged {
             pending += 1;
         }
-        println!("{name:<width$}  {}", change.describe());
+        crate::outln!("{name:<width$}  {}", change.describe());
     }
     if pending == 0 {
-        println!(
+        crate::outln!(
             "plan: nothing to do ({} services up to date)",
             changes.len()
         );
     } else {
-        println!(
+        crate::outln!(
             "plan: {pending} of {} services would change; run `lucid-gen up` to apply",
             changes.len()
         );

@@ -48,17 +48,17 @@ pub fn run(ws: &Workspace, source: &Path) -> Result<bool, DockerError> {
     for check in &checks {
         let shown = display_path(&check.path, cwd.as_deref());
         match outcome(&dclint, check)? {
-            None => println!("ok    {shown}"),
+            None => crate::outln!("ok    {shown}"),
             Some(message) => {
                 failed += 1;
-                println!("FAIL  {shown}");
+                crate::outln!("FAIL  {shown}");
                 for line in message.lines() {
-                    println!("      {line}");
+                    crate::outln!("      {line}");
                 }
             }
         }
     }
-    println!("verify: {} files, {failed} failed", checks.len());
+    crate::outln!("verify: {} files, {failed} failed", checks.len());
     Ok(failed == 0)
 }
 

@@ -483,3 +483,30 @@ fn main_only_dispatches() {
         found.join("\n")
     );
 }
+
+/// Standard output is written through `lucid_gen::stdout` (`out!`,
+/// `outln!`) only, which ends quietly on a closed pipe; `print!` and
+/// `println!` panic there. (The stand-in server in `src/bin/` is not the
+/// command line.)
+#[test]
+fn stdout_is_written_only_through_the_quiet_writer() {
+    let src = repo_root().join("src");
+    let files: Vec<PathBuf> = rust_files(&src)
+        .into_iter()
+        .filter(|f| !f.starts_with(src.join("bin")))
+        .collect();
+    let found: Vec<String> = lines_using(&files, &["print!(", "println!(", "io::stdout()"])
+        .into_iter()
+        .filter(|line| {
+            let code = line
+                .replace("eprint", "")
+                .replace("io::stdout().lock()", "");
+            code.contains("print!(") || code.contains("println!(") || code.contains("io::stdout()")
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "stdout written around src/stdout.rs:\n{}",
+        found.join("\n")
+    );
+}

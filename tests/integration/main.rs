@@ -32,6 +32,7 @@ mod mongodb;
 mod node;
 mod noderr;
 mod pi;
+mod pipes;
 mod properties;
 mod realrun;
 mod realserver;
