@@ -461,3 +461,25 @@ impl ImportArgs {
         }
     }
 }
+
+/// The completion script `lucid-gen completions SHELL` prints.
+///
+/// clap_complete's bash script names the case arm of each subcommand after
+/// a mangled binary name (`lucid__subcmd__gen__subcmd__up`) while its
+/// dispatch sets `lucid__gen__subcmd__up`, so no option of any subcommand
+/// ever completed (clap-rs/clap#6421, #6529). The arms are renamed to what
+/// the dispatch sets; once clap is fixed this finds nothing to rename.
+pub(crate) fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    const BIN: &str = "lucid-gen";
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), BIN, &mut script);
+    if shell != clap_complete::Shell::Bash {
+        return script;
+    }
+    let mangled = format!("{}__", BIN.replace('-', "__subcmd__"));
+    let dispatched = format!("{}__", BIN.replace('-', "__"));
+    String::from_utf8_lossy(&script)
+        .replace(&mangled, &dispatched)
+        .into_bytes()
+}

@@ -96,9 +96,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Completions { shell } => {
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "lucid-gen", &mut script);
-            lucid_gen::stdout::write_bytes(&script);
+            lucid_gen::stdout::write_bytes(&cli::completion_script(shell));
             Ok(())
         }
         Command::Man => {
