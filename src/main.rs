@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 mod cli;
 mod show;
@@ -100,9 +100,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-            lucid_gen::stdout::write_bytes(&page);
+            lucid_gen::stdout::write_bytes(&cli::man_page()?);
             Ok(())
         }
         docker_command => engine(docker_command),

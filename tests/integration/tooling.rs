@@ -179,10 +179,20 @@ fn completions_and_man_page_come_from_the_command_line_definition() {
         "{text}"
     );
     assert!(text.contains("graph"), "{text}");
+    // One page: no reference to a per-command page `man` never printed.
+    let other_pages: Vec<&str> = text.lines().filter(|l| l.contains("gen\\-")).collect();
+    assert!(other_pages.is_empty(), "{other_pages:?}");
+    assert!(text.contains("\\fBlucid\\-gen up\\fR\n"), "{text}");
     Test::new()
         .args(&["completions", "cmd.exe"])
         .status(2)
         .stderr_has("invalid value")
+        .run();
+    // `test` has a table and JSON lines, not GitHub annotations: refused.
+    Test::new()
+        .args(&["test", "--format", "github"])
+        .status(2)
+        .stderr_has("invalid value 'github'")
         .run();
 }
 

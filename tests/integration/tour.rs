@@ -1,24 +1,38 @@
-//! The README's "First ten minutes" is real: every ```console block of the
-//! tour is run, in order, in a scratch copy of the small fixture, and what
-//! it shows must be what the commands print. `...` on a line of its own
+//! The README's "First ten minutes" is real: its first ```sh block (make a
+//! directory beside the clone, copy the example model in) is run verbatim
+//! from a scratch clone, then every ```console block, in order, in the
+//! directory it made, and what it shows must be what the commands print. `...` on a line of its own
 //! stands for any lines; inside a line, for any text. Between the blocks
 //! the test does what the prose says (step 8 sets `LOG_LEVEL: debug` on
 //! `shop-api` and runs `lucid-gen all`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{docker_available, docker_stack, need, repo_root, Down, Project, BIN};
+use crate::common::{copy_dir, docker_available, docker_stack, need, repo_root, BIN};
 
-/// The tour's console blocks: each a list of (command, expected lines).
-fn tour() -> Vec<Vec<(String, Vec<String>)>> {
+/// The README's tour section.
+fn section() -> String {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
     let start = readme
         .find("\n## First ten minutes")
         .expect("the README has a tour");
     let rest = &readme[start + 1..];
     let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
-    let section = &rest[..end];
+    rest[..end].to_string()
+}
+
+/// The tour's first ```sh block: where the reader makes the model.
+fn setup() -> String {
+    let section = section();
+    let start = section.find("```sh\n").expect("the tour has a sh block") + 6;
+    let len = section[start..].find("```").unwrap();
+    section[start..start + len].to_string()
+}
+
+/// The tour's console blocks: each a list of (command, expected lines).
+fn tour() -> Vec<Vec<(String, Vec<String>)>> {
+    let section = section();
     let mut blocks = Vec::new();
     let mut lines = section.lines();
     while let Some(line) = lines.next() {
@@ -120,6 +134,31 @@ fn run(dir: &Path, cmd: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Takes the tour's system down (volumes too) when the test ends, passed
+/// or not; its outcome is not asserted (a panic while unwinding aborts).
+struct TourDown(PathBuf);
+
+impl Drop for TourDown {
+    fn drop(&mut self) {
+        run(&self.0, "lucid-gen down --volumes --project shop");
+    }
+}
+
+/// Where the tour's first step leaves the reader: its ```sh block run
+/// verbatim in a clone (as much of one as the step reads) named
+/// `lucid-gen`, where Install leaves the reader, in a scratch directory.
+fn made_by_the_first_step(scratch: &Path) -> PathBuf {
+    let clone = scratch.join("lucid-gen");
+    let small = "tests/fixtures/small";
+    copy_dir(&repo_root().join(small), &clone.join(small));
+    let pwd = run(&clone, &format!("set -e\n{}pwd", setup()));
+    let dir = PathBuf::from(pwd.lines().last().unwrap_or_default());
+    assert!(dir.join("model/system.yaml").is_file(), "{pwd}");
+    assert!(dir.join("model/.lucid-gen.schema.json").is_file(), "{pwd}");
+    assert_ne!(dir, clone, "the tour works beside the clone");
+    dir
+}
+
 #[test]
 fn the_readme_tour_shows_what_the_commands_print() {
     need(
@@ -127,32 +166,42 @@ fn the_readme_tour_shows_what_the_commands_print() {
         "a running Docker engine with Compose v2",
     );
     let _stack = docker_stack();
-    let p = Project::fixture("small");
-    let _down = Down {
-        project: &p,
-        prefix: "shop".into(),
-        env: Vec::new(),
-    };
+    let scratch = tempfile::tempdir().unwrap();
+    let shop = made_by_the_first_step(scratch.path());
+    let _down = TourDown(shop.clone());
     let blocks = tour();
     assert!(blocks.len() >= 5, "the tour has its console blocks");
     let mut failures = Vec::new();
     for block in &blocks {
         if block[0].0 == "lucid-gen plan" {
-            let services = p.read("model/services.yaml");
+            let path = shop.join("model/services.yaml");
+            let services = std::fs::read_to_string(&path).unwrap();
             let changed = services.replacen("LOG_LEVEL: info", "LOG_LEVEL: debug", 1);
             assert_ne!(services, changed, "shop-api has LOG_LEVEL: info");
-            p.write("model/services.yaml", &changed);
-            run(p.dir.path(), "lucid-gen all");
+            std::fs::write(&path, &changed).unwrap();
+            run(&shop, "lucid-gen all");
         }
         for (cmd, expected) in block {
-            let output = run(p.dir.path(), cmd);
+            let output = run(&shop, cmd);
             if let Err(why) = shows(expected, &output) {
                 failures.push(format!("$ {cmd}\n{why}\n--- it printed:\n{output}"));
             }
         }
     }
-    run(p.dir.path(), "lucid-gen down");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The first step, without Docker: run verbatim from a clone, it makes
+/// the model directory beside it, and `check` accepts what it copied.
+#[test]
+fn the_tours_first_step_works_from_where_install_leaves_the_reader() {
+    let scratch = tempfile::tempdir().unwrap();
+    let shop = made_by_the_first_step(scratch.path());
+    let checked = run(&shop, "lucid-gen check");
+    assert!(
+        checked.starts_with("model/ is valid: 4 services"),
+        "{checked}"
+    );
 }
 
 #[test]
