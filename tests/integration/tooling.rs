@@ -249,7 +249,7 @@ fn plan_names_exactly_what_up_would_change() {
         .run();
     p.run()
         .args(&["plan", "--project", &prefix])
-        .stdout_has("plan: nothing to do (4 services up to date)")
+        .stdout_has("plan: nothing to do (4 services up to date); 4 services run stand-ins, which `lucid-gen up` would replace with the real images")
         .run();
 
     // One service's environment: exactly that service, for that reason.
