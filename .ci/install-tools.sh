@@ -2,7 +2,8 @@
 # Installs (when missing) the checkers the tooling tests (tests/integration/
 # tooling.rs) run: check-jsonschema (the model's JSON Schema), Graphviz
 # `dot` (the graph output), xmllint (the JUnit report against
-# tests/junit/junit.xsd) and junitparser (a JUnit reader CI tools use).
+# tests/junit/junit.xsd), junitparser (a JUnit reader CI tools use), and
+# zsh and fish (the completion scripts, driven in the real shells).
 # Debian, run as root. Idempotent; prints nothing unless something fails.
 set -euo pipefail
 
@@ -13,6 +14,8 @@ CI_SCRIPT=install-tools
 missing=()
 have dot || missing+=(graphviz)
 have xmllint || missing+=(libxml2-utils)
+have zsh || missing+=(zsh)
+have fish || missing+=(fish)
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
 fi

@@ -207,8 +207,8 @@ pub(crate) struct TestArgs {
     pub(crate) host: Option<String>,
     /// `human`: a table; `json`: one JSON object per check and line on
     /// stdout (`kind`, `from`, `target`, `expect`, `ok`, `detail`).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub(crate) format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub(crate) format: ReportFormat,
     /// Also write the checks as a JUnit XML report (one test suite per
     /// check family), the format CI dashboards read.
     #[arg(long, value_name = "FILE")]
@@ -287,7 +287,7 @@ pub(crate) struct ImportArgs {
     pub(crate) format: ReportFormat,
 }
 
-/// How `import` prints its report.
+/// How `import` and `test` print their reports.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum ReportFormat {
     Human,
@@ -415,7 +415,7 @@ impl TestArgs {
     pub(crate) fn options(&self) -> docker::checks::TestOptions {
         docker::checks::TestOptions {
             project: self.project.clone(),
-            json: self.format == Format::Json,
+            json: self.format == ReportFormat::Json,
             junit: self.junit.clone(),
         }
     }
@@ -460,4 +460,56 @@ impl ImportArgs {
             fill_known: !self.no_fill,
         }
     }
+}
+
+/// The completion script `lucid-gen completions SHELL` prints.
+///
+/// clap_complete's bash script names the case arm of each subcommand after
+/// a mangled binary name (`lucid__subcmd__gen__subcmd__up`) while its
+/// dispatch sets `lucid__gen__subcmd__up`, so no option of any subcommand
+/// ever completed (clap-rs/clap#6421, #6529). The arms are renamed to what
+/// the dispatch sets; once clap is fixed this finds nothing to rename.
+pub(crate) fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    const BIN: &str = "lucid-gen";
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), BIN, &mut script);
+    if shell != clap_complete::Shell::Bash {
+        return script;
+    }
+    let mangled = format!("{}__", BIN.replace('-', "__subcmd__"));
+    let dispatched = format!("{}__", BIN.replace('-', "__"));
+    String::from_utf8_lossy(&script)
+        .replace(&mangled, &dispatched)
+        .into_bytes()
+}
+
+/// The manual page `lucid-gen man` prints. clap_mangen lists each
+/// subcommand as a page of its own (`lucid-gen-up(1)`) that only exists
+/// when every subcommand's page is rendered and installed; `man` prints
+/// one page, so each is listed as the command it is (`lucid-gen up`) and
+/// the section says where its options are.
+pub(crate) fn man_page() -> std::io::Result<Vec<u8>> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command.clone()).render(&mut page)?;
+    let mut text = String::from_utf8_lossy(&page).into_owned();
+    let names = command.get_subcommands().map(|s| s.get_name());
+    for name in names.chain(["help"]) {
+        let name = name.replace('-', "\\-");
+        text = text.replace(
+            &format!("\n{}\\-{name}(1)\n", "lucid\\-gen"),
+            &format!("\n\\fBlucid\\-gen {name}\\fR\n"),
+        );
+    }
+    let options =
+        "Each command's options: \\fBlucid\\-gen\\fR \\fICOMMAND\\fR \\fB\\-\\-help\\fR.\n";
+    Ok(text
+        .replacen(
+            ".SH SUBCOMMANDS\n",
+            &format!(".SH SUBCOMMANDS\n{options}"),
+            1,
+        )
+        .into_bytes())
 }

@@ -61,22 +61,31 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    /// `model DIR is valid: N services in …`, the line `check` ends with.
+    /// `DIR/ is valid: N services in …`, the line `check` ends with.
     pub fn summary(&self, model_dir: &Path) -> String {
         let system = &self.system;
         let published = (system.services.iter().flat_map(|s| &s.ports))
             .filter(|p| p.host.is_some())
             .count();
+        let dir = model_dir.display().to_string();
         format!(
-            "model {} is valid: {} services in {} phases, {} networks on {} planes, {} published ports, {} secrets",
-            model_dir.display(),
-            system.services.len(),
-            system.phases.len(),
-            system.networks.len(),
-            system.planes.len(),
-            published,
-            system.secrets.len()
+            "{}/ is valid: {} in {}, {} on {}, {}, {}",
+            dir.trim_end_matches('/'),
+            counted(system.services.len(), "service"),
+            counted(system.phases.len(), "phase"),
+            counted(system.networks.len(), "network"),
+            counted(system.planes.len(), "plane"),
+            counted(published, "published port"),
+            counted(system.secrets.len(), "secret"),
         )
+    }
+}
+
+/// `1 service`, `2 services`: a count and its noun, plural when not one.
+pub fn counted(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        _ => format!("{n} {noun}s"),
     }
 }
 

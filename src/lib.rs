@@ -17,6 +17,7 @@ pub mod regular_file;
 pub mod render;
 pub mod schema;
 pub mod secrets;
+pub mod stdout;
 pub mod system;
 pub mod tags;
 pub mod validate;

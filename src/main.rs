@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 mod cli;
 mod show;
@@ -20,7 +20,12 @@ use lucid_gen::workspace::{Freshness, Paths, Workspace};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match try_main(cli) {
+    let outcome = try_main(cli);
+    if let Some(error) = lucid_gen::stdout::failure() {
+        eprintln!("error: writing to standard output: {error}");
+        return ExitCode::from(2);
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err((failure, format)) => {
             match &failure {
@@ -70,14 +75,14 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         }
         Command::Import(args) => {
             let report = lucid_gen::import::run(&args.options())?;
-            print!("{}", report.shown(args.format == cli::ReportFormat::Json));
+            lucid_gen::out!("{}", report.shown(args.format == cli::ReportFormat::Json));
             match report.has_errors() {
                 true => Err(Failure::ImportedModelInvalid),
                 false => Ok(()),
             }
         }
         Command::Schema => {
-            print!("{}", lucid_gen::schema::json_schema());
+            lucid_gen::out!("{}", lucid_gen::schema::json_schema());
             Ok(())
         }
         Command::Graph { paths, format } => {
@@ -87,19 +92,17 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                 GraphFormat::Mermaid => lucid_gen::render::graph::mermaid,
                 GraphFormat::Dot => lucid_gen::render::graph::dot,
             };
-            print!("{}", draw(&valid.system));
+            lucid_gen::out!("{}", draw(&valid.system));
             Ok(())
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "lucid-gen",
-                &mut std::io::stdout(),
-            );
+            lucid_gen::stdout::write_bytes(&cli::completion_script(shell));
             Ok(())
         }
-        Command::Man => Ok(clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?),
+        Command::Man => {
+            lucid_gen::stdout::write_bytes(&cli::man_page()?);
+            Ok(())
+        }
         docker_command => engine(docker_command),
     }
 }

@@ -20,7 +20,9 @@ pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], format: Format) {
         Format::Human => None,
     };
     if let Some(render) = tool {
-        diagnostics.iter().for_each(|d| println!("{}", render(d)));
+        diagnostics
+            .iter()
+            .for_each(|d| lucid_gen::outln!("{}", render(d)));
         return;
     }
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -34,7 +36,7 @@ pub(crate) fn check(paths: &Paths, format: Format) -> Result<(), Failure> {
     print_diagnostics(&report.warnings, format);
     // With `--format json` or `github`, stdout holds only diagnostics.
     match format {
-        Format::Human => println!("{}", report.summary(&paths.model)),
+        Format::Human => lucid_gen::outln!("{}", report.summary(&paths.model)),
         Format::Json | Format::Github => eprintln!("{}", report.summary(&paths.model)),
     }
     Ok(())
@@ -56,19 +58,19 @@ pub(crate) fn all(
                 eprintln!("note: {note}");
             }
             if stale.is_empty() {
-                println!(
+                lucid_gen::outln!(
                     "{}: all {} files are up to date",
                     out.display(),
                     report.total
                 );
                 return Ok(());
             }
-            print!("{}", lucid_gen::write::render_diff(out, &stale));
+            lucid_gen::out!("{}", lucid_gen::write::render_diff(out, &stale));
             let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty());
             let annotate = format == Format::Github;
             let summary = summary.as_deref().map(std::path::Path::new);
             for line in generate::github_report(out, &stale, report.total, annotate, summary)? {
-                println!("{line}");
+                lucid_gen::outln!("{line}");
             }
             return Err(Failure::Stale {
                 out: out.clone(),
@@ -78,14 +80,14 @@ pub(crate) fn all(
         }
         Outcome::Written { summary, generated } => {
             if !generated.is_empty() {
-                println!(
+                lucid_gen::outln!(
                     "generated {} secret(s): {} (kept in {})",
                     generated.len(),
                     generated.join(", "),
                     paths.secrets.display()
                 );
             }
-            println!("{}: {summary}", out.display());
+            lucid_gen::outln!("{}: {summary}", out.display());
         }
     }
     Ok(())

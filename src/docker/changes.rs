@@ -98,50 +98,113 @@ fn service_change(ws: &Workspace, target: &Target, s: &Service, list: &[Containe
     }
 }
 
+/// What `up` would change: every service of the selected phases with its
+/// change, then containers of those projects the model no longer has.
+pub struct Changes {
+    pub services: Vec<(String, Change)>,
+    /// How many of those services run stand-ins (`up --stand-ins`), which
+    /// `up` would replace with the real images.
+    pub stand_ins: usize,
+}
+
 /// Every service of the selected phases with its change, then containers
 /// of those projects the model no longer has.
 pub fn changes(
     ws: &Workspace,
     target: &Target,
     opts: &PlanOptions,
-) -> Result<Vec<(String, Change)>, DockerError> {
+) -> Result<Changes, DockerError> {
     let plans = ws.plans(opts.phase.as_deref())?;
-    let mut out = Vec::new();
+    let mut out = Changes {
+        services: Vec::new(),
+        stand_ins: 0,
+    };
     for plan in &plans {
         let project = ws.project(plan, opts.project.as_deref());
         let mut found = containers(target, &[project])?;
         let phase = plan.phase.expect("phase plans only");
         for s in ws.system.services_in(phase) {
             let list = found.remove(&s.name).unwrap_or_default();
+            out.stand_ins += usize::from(list.iter().any(|c| c.stand_in));
             let change = service_change(ws, target, s, &list);
-            out.push((s.name.clone(), change));
+            out.services.push((s.name.clone(), change));
         }
-        out.extend(found.into_keys().map(|name| (name, Change::Remove)));
+        let gone = found.into_keys().map(|name| (name, Change::Remove));
+        out.services.extend(gone);
     }
     Ok(out)
 }
 
 /// Prints the plan; true when nothing would change.
 pub fn run(ws: &Workspace, target: &Target, opts: &PlanOptions) -> Result<bool, DockerError> {
-    let changes = changes(ws, target, opts)?;
+    let Changes {
+        services: changes,
+        stand_ins,
+    } = changes(ws, target, opts)?;
     let width = changes.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     let mut pending = 0;
     for (name, change) in &changes {
         if *change != Change::Unchanged {
             pending += 1;
         }
-        println!("{name:<width$}  {}", change.describe());
+        crate::outln!("{name:<width$}  {}", change.describe());
     }
-    if pending == 0 {
-        println!(
-            "plan: nothing to do ({} services up to date)",
-            changes.len()
-        );
-    } else {
-        println!(
-            "plan: {pending} of {} services would change; run `lucid-gen up` to apply",
-            changes.len()
-        );
-    }
+    crate::outln!("{}", summary(pending, changes.len(), stand_ins));
     Ok(pending == 0)
+}
+
+/// The plan's last line: what would change and which `up` applies it —
+/// with stand-ins running, `up --stand-ins` (plain `up` would replace
+/// them with the real images).
+fn summary(pending: usize, total: usize, stand_ins: usize) -> String {
+    let services = crate::generate::counted(total, "service");
+    let what = match pending {
+        0 => format!("plan: nothing to do ({services} up to date)"),
+        _ => format!("plan: {pending} of {services} would change"),
+    };
+    match (pending, stand_ins) {
+        (0, 0) => what,
+        (_, 0) => format!("{what}; run `lucid-gen up` to apply"),
+        (0, n) => format!(
+            "{what}; {}, which `lucid-gen up` would replace with the real images",
+            running(n)
+        ),
+        (_, n) => format!(
+            "{what}; {}: run `lucid-gen up --stand-ins` to apply (`lucid-gen up` would replace them with the real images)",
+            running(n)
+        ),
+    }
+}
+
+/// `1 service runs a stand-in` / `3 services run stand-ins`.
+fn running(n: usize) -> String {
+    match n {
+        1 => "1 service runs a stand-in".into(),
+        _ => format!("{n} services run stand-ins"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+
+    #[test]
+    fn the_summary_says_which_up_applies_the_plan() {
+        assert_eq!(
+            summary(0, 4, 0),
+            "plan: nothing to do (4 services up to date)"
+        );
+        assert_eq!(
+            summary(1, 4, 0),
+            "plan: 1 of 4 services would change; run `lucid-gen up` to apply"
+        );
+        assert_eq!(
+            summary(0, 4, 4),
+            "plan: nothing to do (4 services up to date); 4 services run stand-ins, which `lucid-gen up` would replace with the real images"
+        );
+        assert_eq!(
+            summary(2, 4, 1),
+            "plan: 2 of 4 services would change; 1 service runs a stand-in: run `lucid-gen up --stand-ins` to apply (`lucid-gen up` would replace them with the real images)"
+        );
+    }
 }

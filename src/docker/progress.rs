@@ -36,7 +36,7 @@ impl Progress {
     pub fn line(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => println!("{line}"),
+            None => crate::outln!("{line}"),
         }
     }
 

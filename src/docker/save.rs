@@ -92,14 +92,14 @@ struct Wanted {
 pub fn save(ws: &Workspace, opts: &SaveOptions) -> Result<(), DockerError> {
     let wanted = wanted(ws, opts)?;
     if wanted.is_empty() {
-        println!("save: the model builds no image (pass --all for the published ones)");
+        crate::outln!("save: the model builds no image (pass --all for the published ones)");
         return Ok(());
     }
     if opts.dry_run {
         for w in &wanted {
-            println!("{}", save_line(w, &opts.dir.join(&w.file)));
+            crate::outln!("{}", save_line(w, &opts.dir.join(&w.file)));
         }
-        println!(
+        crate::outln!(
             "# then {} and {} in {}",
             SUMS,
             MANIFEST,
@@ -113,7 +113,7 @@ pub fn save(ws: &Workspace, opts: &SaveOptions) -> Result<(), DockerError> {
     let mut staged = Vec::new();
     for (w, (id, platform)) in wanted.iter().zip(found) {
         let (temp, size, sha256) = save_one(w, &opts.dir)?;
-        println!("saved {} -> {} ({size} bytes)", w.image, w.file);
+        crate::outln!("saved {} -> {} ({size} bytes)", w.image, w.file);
         let entry = Entry {
             image: w.image.clone(),
             file: w.file.clone(),
@@ -126,7 +126,7 @@ pub fn save(ws: &Workspace, opts: &SaveOptions) -> Result<(), DockerError> {
         staged.push((temp, entry));
     }
     let entries = commit(&opts.dir, staged)?;
-    println!(
+    crate::outln!(
         "save: {} image(s) in {}, checksums in {SUMS}, manifest in {MANIFEST}",
         entries.len(),
         opts.dir.display()
@@ -385,7 +385,7 @@ fn io_error(what: &'static str, path: &Path, e: io::Error) -> DockerError {
 
 pub fn load(opts: &LoadOptions) -> Result<(), DockerError> {
     let entries = verify(&opts.dir)?;
-    println!(
+    crate::outln!(
         "load: {} file(s) in {} match {SUMS} and hold only the images and tags {MANIFEST} lists",
         entries.len(),
         shown(&opts.dir.to_string_lossy())
@@ -393,7 +393,7 @@ pub fn load(opts: &LoadOptions) -> Result<(), DockerError> {
     for (e, file) in entries {
         let path = opts.dir.join(&e.file);
         if opts.dry_run {
-            println!(
+            crate::outln!(
                 "{} < {}",
                 Cmd::docker().arg("load"),
                 shell_quote(&path.to_string_lossy())
@@ -401,7 +401,7 @@ pub fn load(opts: &LoadOptions) -> Result<(), DockerError> {
             continue;
         }
         load_one(&e, file)?;
-        println!("loaded {} ({})", shown(&e.image), shown(&e.platform));
+        crate::outln!("loaded {} ({})", shown(&e.image), shown(&e.platform));
     }
     Ok(())
 }

@@ -510,7 +510,7 @@ pub fn prepare(ws: &Workspace, platform: &str) -> Result<StandIns, DockerError> 
         );
     }
     let probe_image = image(&binary, &dockerfile(None)?, &tc.platform)?;
-    println!(
+    crate::outln!(
         "stand-ins: {} images for {} (program {})",
         images
             .values()

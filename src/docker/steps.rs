@@ -247,7 +247,7 @@ pub fn show_or_run(
 ) -> Result<(), DockerError> {
     match dry_run {
         true => {
-            print!("{plan}");
+            crate::out!("{plan}");
             Ok(())
         }
         false => run(plan, ws, target),
@@ -474,7 +474,7 @@ pub fn print_status(target: &Target, project: &str) -> Result<(), DockerError> {
     lines.sort_unstable();
     for line in lines {
         let (service, status) = line.split_once('\t').unwrap_or((line, ""));
-        println!("  {service:<34} {status}");
+        crate::outln!("  {service:<34} {status}");
     }
     Ok(())
 }

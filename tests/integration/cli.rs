@@ -239,7 +239,7 @@ fn check_summarises_a_valid_model() {
     let p = Project::fixture("small");
     p.run()
         .args(&["check"])
-        .stdout_has("is valid: 4 services in 2 phases, 2 networks on 2 planes, 1 published ports, 2 secrets")
+        .stdout_has("model/ is valid: 4 services in 2 phases, 2 networks on 2 planes, 1 published port, 2 secrets")
         .run();
 }
 

@@ -41,6 +41,7 @@ mod kinds;
 mod mongodb;
 mod node;
 mod noderr;
+mod pipes;
 mod properties;
 mod rules;
 mod saveload;

@@ -4,6 +4,7 @@
 //! installs both; without them these tests fail, never pass).
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::common::{files_under, repo_root, stdout, Test};
 use lucid_gen::{model, render, validate};
@@ -83,10 +84,20 @@ fn completions_and_man_page_come_from_the_command_line_definition() {
         "{text}"
     );
     assert!(text.contains("graph"), "{text}");
+    // One page: no reference to a per-command page `man` never printed.
+    let other_pages: Vec<&str> = text.lines().filter(|l| l.contains("gen\\-")).collect();
+    assert!(other_pages.is_empty(), "{other_pages:?}");
+    assert!(text.contains("\\fBlucid\\-gen up\\fR\n"), "{text}");
     Test::new()
         .args(&["completions", "cmd.exe"])
         .status(2)
         .stderr_has("invalid value")
+        .run();
+    // `test` has a table and JSON lines, not GitHub annotations: refused.
+    Test::new()
+        .args(&["test", "--format", "github"])
+        .status(2)
+        .stderr_has("invalid value 'github'")
         .run();
 }
 
@@ -122,6 +133,53 @@ fn committed_schema_is_fresh_and_every_example_model_points_at_it() {
     }
 }
 
+/// What bash offers for the command line `words` (the last one being
+/// completed), from the script `lucid-gen completions bash` prints: the
+/// script is sourced into a real bash, whose completion function for
+/// `lucid-gen` is called as bash calls it on TAB.
+fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
+    const DRIVE: &str = r#"source "$1"; shift
+fn=$(complete -p lucid-gen | sed -n 's/.*-F \([^ ]*\).*/\1/p')
+COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ))
+COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+"$fn" lucid-gen "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+printf '%s\n' "${COMPREPLY[@]}""#;
+    let out = Command::new("bash")
+        .args(["-c", DRIVE, "drive"])
+        .arg(script)
+        .args(words)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    stdout(&out).lines().map(String::from).collect()
+}
+
+/// `lucid-gen up --<TAB>` offers `up`'s options in bash — subcommands,
+/// option values and nested subcommands too.
+#[test]
+fn bash_completes_the_options_of_every_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("lucid-gen.bash");
+    let out = Test::new().args(&["completions", "bash"]).run();
+    std::fs::write(&script, &out.stdout).unwrap();
+    let offered = |words: &[&str]| bash_completes(&script, words);
+    let up = offered(&["lucid-gen", "up", "--"]);
+    for option in ["--dry-run", "--stand-ins", "--phase", "--host", "--model"] {
+        assert!(up.contains(&option.to_string()), "{option}: {up:?}");
+    }
+    assert_eq!(offered(&["lucid-gen", "down", "--dr"]), ["--dry-run"]);
+    assert_eq!(offered(&["lucid-gen", "all", "--ch"]), ["--check"]);
+    assert_eq!(
+        offered(&["lucid-gen", "graph", "--format", ""]),
+        ["mermaid", "dot"]
+    );
+    assert_eq!(
+        offered(&["lucid-gen", "secrets", "rotate", "--mo"]),
+        ["--model"]
+    );
+    assert_eq!(offered(&["lucid-gen", "pl"]), ["plan"]);
+}
+
 /// The tests of this family that need Docker or the tools
 /// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
 #[cfg(feature = "docker")]
@@ -131,7 +189,6 @@ mod docker_tier {
     use crate::common::unique_name;
     use crate::common::Down;
     use crate::common::Project;
-    use std::process::Command;
 
     fn tool_runs(program: &str, arg: &str) -> bool {
         Command::new(program)
@@ -247,6 +304,47 @@ mod docker_tier {
         );
         assert!(said.contains(" 1 shop-api"), "{said}");
     }
+    /// Sources the zsh script into an interactive zsh on a pseudo-terminal
+    /// (zsh's own `zpty`), types `line` and TAB, and returns what zsh's
+    /// completion system offered (`compadd` reports each candidate). Each step
+    /// waits for a marker the shell prints, so nothing depends on timing.
+    fn zsh_completes(dir: &Path, line: &str) -> Vec<String> {
+        const INIT: &str = r#"PROMPT=''
+    fpath=($ZDIR $fpath)
+    autoload -U compinit && compinit -u -D
+    bindkey '^I' complete-word
+    compadd () {
+        if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi
+        typeset -a hits
+        builtin compadd -A hits "$@"
+        (( $#hits == 0 )) && return 1
+        local h; for h in $hits; do print -r -- "offered:$h" >&2; done
+        builtin compadd "$@"
+    }
+    "#;
+        const DRIVE: &str = r#"zmodload zsh/zpty
+    zpty z "ZDIR=$1 zsh -f -i 2>$1/offered"
+    zpty -w z "source $1/init.zsh; print RE''ADY"
+    zpty -r z x '*READY*'
+    zpty -w -n z "$2"$'\t'
+    zpty -w z $'\x15'"print DO''NE"
+    zpty -r z x '*DONE*'
+    zpty -d z"#;
+        std::fs::write(dir.join("init.zsh"), INIT).unwrap();
+        let out = Command::new("zsh")
+            .args(["-f", "-c", DRIVE, "drive"])
+            .arg(dir)
+            .arg(line)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let offered = std::fs::read_to_string(dir.join("offered")).unwrap();
+        offered
+            .lines()
+            .filter_map(|l| l.strip_prefix("offered:"))
+            .map(String::from)
+            .collect()
+    }
 
     #[test]
     fn schema_accepts_every_model_in_the_repository() {
@@ -350,7 +448,7 @@ mod docker_tier {
             .run();
         p.run()
             .args(&["plan", "--project", &prefix])
-            .stdout_has("plan: nothing to do (4 services up to date)")
+            .stdout_has("plan: nothing to do (4 services up to date); 4 services run stand-ins, which `lucid-gen up` would replace with the real images")
             .run();
 
         // One service's environment: exactly that service, for that reason.
@@ -462,5 +560,44 @@ mod docker_tier {
                 .unwrap();
             assert!(!lint.status.success(), "accepted: {bad}");
         }
+    }
+
+    /// The zsh and fish scripts complete subcommand options and their values
+    /// too, each in its real shell.
+    #[test]
+    fn zsh_and_fish_complete_the_options_of_a_subcommand() {
+        need(tool_runs("zsh", "--version"), "zsh");
+        need(tool_runs("fish", "--version"), "fish");
+        let dir = tempfile::tempdir().unwrap();
+        let zsh = Test::new().args(&["completions", "zsh"]).run();
+        std::fs::write(dir.path().join("_lucid-gen"), &zsh.stdout).unwrap();
+        let up = zsh_completes(dir.path(), "lucid-gen up --");
+        for option in ["--dry-run", "--stand-ins", "--phase", "--host"] {
+            assert!(up.contains(&option.to_string()), "zsh {option}: {up:?}");
+        }
+        assert_eq!(
+            zsh_completes(dir.path(), "lucid-gen down --d"),
+            ["--dry-run"]
+        );
+        let fish = Test::new().args(&["completions", "fish"]).run();
+        let script = dir.path().join("lucid-gen.fish");
+        std::fs::write(&script, &fish.stdout).unwrap();
+        let complete = |line: &str| {
+            let out = Command::new("fish")
+                .args(["--no-config", "-c", "source $argv[1]; complete -C $argv[2]"])
+                .arg(&script)
+                .arg(line)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            let text = stdout(&out);
+            let words = text.lines().map(|l| l.split('\t').next().unwrap_or(l));
+            words.map(String::from).collect::<Vec<_>>()
+        };
+        let up = complete("lucid-gen up --");
+        for option in ["--dry-run", "--stand-ins", "--phase", "--host"] {
+            assert!(up.contains(&option.to_string()), "fish {option}: {up:?}");
+        }
+        assert_eq!(complete("lucid-gen graph --format "), ["dot", "mermaid"]);
     }
 }

@@ -1,9 +1,34 @@
-//! The README's "First ten minutes" is real: every ```console block of the
-//! tour is run, in order, in a scratch copy of the small fixture, and what
-//! it shows must be what the commands print. `...` on a line of its own
+//! The README's "First ten minutes" is real: its first ```sh block (make a
+//! directory beside the clone, copy the example model in) is run verbatim
+//! from a scratch clone, then every ```console block, in order, in the
+//! directory it made, and what it shows must be what the commands print. `...` on a line of its own
 //! stands for any lines; inside a line, for any text. Between the blocks
 //! the test does what the prose says (step 8 sets `LOG_LEVEL: debug` on
 //! `shop-api` and runs `lucid-gen all`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::{copy_dir, repo_root, BIN};
+
+/// The README's tour section.
+fn section() -> String {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let start = readme
+        .find("\n## First ten minutes")
+        .expect("the README has a tour");
+    let rest = &readme[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
+    rest[..end].to_string()
+}
+
+/// The tour's first ```sh block: where the reader makes the model.
+fn setup() -> String {
+    let section = section();
+    let start = section.find("```sh\n").expect("the tour has a sh block") + 6;
+    let len = section[start..].find("```").unwrap();
+    section[start..start + len].to_string()
+}
 
 /// Whether `line` is what `pattern` shows: equal, or with each `...` in it
 /// standing for any text (runs of spaces, a table's padding, count as one).
@@ -63,6 +88,52 @@ fn shows(expected: &[String], output: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn run(dir: &Path, cmd: &str) -> String {
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir.to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{cmd} 2>&1"))
+        .current_dir(dir)
+        .env("PATH", path)
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Where the tour's first step leaves the reader: its ```sh block run
+/// verbatim in a clone (as much of one as the step reads) named
+/// `lucid-gen`, where Install leaves the reader, in a scratch directory.
+fn made_by_the_first_step(scratch: &Path) -> PathBuf {
+    let clone = scratch.join("lucid-gen");
+    let small = "tests/fixtures/small";
+    copy_dir(&repo_root().join(small), &clone.join(small));
+    let pwd = run(&clone, &format!("set -e\n{}pwd", setup()));
+    let dir = PathBuf::from(pwd.lines().last().unwrap_or_default());
+    assert!(dir.join("model/system.yaml").is_file(), "{pwd}");
+    assert!(dir.join("model/.lucid-gen.schema.json").is_file(), "{pwd}");
+    assert_ne!(dir, clone, "the tour works beside the clone");
+    dir
+}
+
+/// The first step, without Docker: run verbatim from a clone, it makes
+/// the model directory beside it, and `check` accepts what it copied.
+#[test]
+fn the_tours_first_step_works_from_where_install_leaves_the_reader() {
+    let scratch = tempfile::tempdir().unwrap();
+    let shop = made_by_the_first_step(scratch.path());
+    let checked = run(&shop, "lucid-gen check");
+    assert!(
+        checked.starts_with("model/ is valid: 4 services"),
+        "{checked}"
+    );
+}
+
 #[test]
 fn tour_output_matching() {
     let want = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -82,22 +153,16 @@ mod docker_tier {
     use crate::common::docker_available;
     use crate::common::docker_stack;
     use crate::common::need;
-    use crate::common::repo_root;
-    use crate::common::Down;
-    use crate::common::Project;
-    use crate::common::BIN;
-    use std::path::Path;
-    use std::process::Command;
+
+    impl Drop for TourDown {
+        fn drop(&mut self) {
+            run(&self.0, "lucid-gen down --volumes --project shop");
+        }
+    }
 
     /// The tour's console blocks: each a list of (command, expected lines).
     fn tour() -> Vec<Vec<(String, Vec<String>)>> {
-        let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-        let start = readme
-            .find("\n## First ten minutes")
-            .expect("the README has a tour");
-        let rest = &readme[start + 1..];
-        let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
-        let section = &rest[..end];
+        let section = section();
         let mut blocks = Vec::new();
         let mut lines = section.lines();
         while let Some(line) = lines.next() {
@@ -122,23 +187,9 @@ mod docker_tier {
         }
         blocks
     }
-    fn run(dir: &Path, cmd: &str) -> String {
-        let bin_dir = Path::new(BIN).parent().unwrap();
-        let path = std::env::join_paths(
-            std::iter::once(bin_dir.to_path_buf())
-                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-        )
-        .unwrap();
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(format!("{cmd} 2>&1"))
-            .current_dir(dir)
-            .env("PATH", path)
-            .env_remove("CI")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
+    /// Takes the tour's system down (volumes too) when the test ends, passed
+    /// or not; its outcome is not asserted (a panic while unwinding aborts).
+    struct TourDown(PathBuf);
 
     #[test]
     fn the_readme_tour_shows_what_the_commands_print() {
@@ -147,31 +198,28 @@ mod docker_tier {
             "a running Docker engine with Compose v2",
         );
         let _stack = docker_stack();
-        let p = Project::fixture("small");
-        let _down = Down {
-            project: &p,
-            prefix: "shop".into(),
-            env: Vec::new(),
-        };
+        let scratch = tempfile::tempdir().unwrap();
+        let shop = made_by_the_first_step(scratch.path());
+        let _down = TourDown(shop.clone());
         let blocks = tour();
         assert!(blocks.len() >= 5, "the tour has its console blocks");
         let mut failures = Vec::new();
         for block in &blocks {
             if block[0].0 == "lucid-gen plan" {
-                let services = p.read("model/services.yaml");
+                let path = shop.join("model/services.yaml");
+                let services = std::fs::read_to_string(&path).unwrap();
                 let changed = services.replacen("LOG_LEVEL: info", "LOG_LEVEL: debug", 1);
                 assert_ne!(services, changed, "shop-api has LOG_LEVEL: info");
-                p.write("model/services.yaml", &changed);
-                run(p.dir.path(), "lucid-gen all");
+                std::fs::write(&path, &changed).unwrap();
+                run(&shop, "lucid-gen all");
             }
             for (cmd, expected) in block {
-                let output = run(p.dir.path(), cmd);
+                let output = run(&shop, cmd);
                 if let Err(why) = shows(expected, &output) {
                     failures.push(format!("$ {cmd}\n{why}\n--- it printed:\n{output}"));
                 }
             }
         }
-        run(p.dir.path(), "lucid-gen down");
         assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     }
 }

@@ -133,10 +133,10 @@ pub fn run(ws: &Workspace, opts: &BuildOptions) -> Result<(), DockerError> {
         );
     }
     if opts.dry_run {
-        print!("{plan}");
+        crate::out!("{plan}");
         return Ok(());
     }
-    println!("{}", plan.title);
+    crate::outln!("{}", plan.title);
     steps::run(&plan, ws, &Target::LOCAL)?;
     let built: usize = (plan.steps.iter())
         .map(|s| match &s.action {
@@ -145,7 +145,7 @@ pub fn run(ws: &Workspace, opts: &BuildOptions) -> Result<(), DockerError> {
         })
         .sum();
     if built > 0 {
-        println!("build: {built} image(s) built");
+        crate::outln!("build: {built} image(s) built");
     }
     Ok(())
 }

@@ -159,7 +159,7 @@ fn env_check(ws: &Workspace, s: &Service, c: &Container) -> Check {
     Check {
         kind: "env",
         from: shown(s, c),
-        target: format!("{} variables", expected.len()),
+        target: crate::generate::counted(expected.len(), "variable"),
         expect: "as generated",
         ok: wrong.is_empty(),
         // Names only: values may be secrets.

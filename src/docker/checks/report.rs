@@ -17,12 +17,15 @@ pub struct Check {
 /// Prints the table and the summary line; true when nothing failed.
 pub fn table(checks: &[Check]) -> bool {
     let failed = checks.iter().filter(|c| !c.ok).count();
-    println!(
+    crate::outln!(
         "{:<14} {:<34} {:<52} {:<12} RESULT",
-        "CHECK", "FROM", "TARGET", "EXPECT"
+        "CHECK",
+        "FROM",
+        "TARGET",
+        "EXPECT"
     );
     for c in checks {
-        println!(
+        crate::outln!(
             "{:<14} {:<34} {:<52} {:<12} {}{}",
             c.kind,
             c.from,
@@ -36,7 +39,7 @@ pub fn table(checks: &[Check]) -> bool {
             }
         );
     }
-    println!("test: {} checks, {failed} failed", checks.len());
+    crate::outln!("test: {} checks, {failed} failed", checks.len());
     failed == 0
 }
 
@@ -49,7 +52,7 @@ pub fn json_lines(checks: &[Check]) -> bool {
             "kind": c.kind, "from": c.from, "target": c.target,
             "expect": c.expect, "ok": c.ok, "detail": c.detail,
         });
-        println!("{line}");
+        crate::outln!("{line}");
     }
     let failed = checks.iter().filter(|c| !c.ok).count();
     eprintln!("test: {} checks, {failed} failed", checks.len());

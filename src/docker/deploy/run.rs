@@ -404,7 +404,7 @@ fn send_release(
     target
         .shell(remote::RELEASE_EXTRACT, &[&dir, &n])
         .run_fed(|w| w.write_all(&tar))?;
-    println!(
+    crate::outln!(
         "release {next}: {sent} of {} file(s) sent ({} bytes){}",
         files.len(),
         tar.len(),
@@ -440,7 +440,7 @@ fn send_images(
         }
     };
     let sent = layers::send(target, &t)?;
-    println!(
+    crate::outln!(
         "images: sent {} bytes for {} of {} image(s) ({} of {} layers already on the host; full docker save {} bytes)",
         sent.bytes,
         sent.images,
@@ -492,7 +492,7 @@ fn switch(target: &Target, state: &mut DeployState) -> Result<(), DockerError> {
     target.shell(remote::RELEASE_FINISH, &[&dir, &n]).run()?;
     target.shell(remote::SWITCH, &[&dir, &n]).run()?;
     state.switched = true;
-    println!("current → release {n}");
+    crate::outln!("current → release {n}");
     Ok(())
 }
 
@@ -530,7 +530,7 @@ fn prune(target: &Target, keep: u32, state: &mut DeployState) -> Result<(), Dock
     if !unused.is_empty() {
         target.shell(REMOVE_IMAGES, &unused).run()?;
     }
-    println!(
+    crate::outln!(
         "prune: removed {} (kept {}); {} image(s) only they ran",
         remove.join(", "),
         kept.iter()
@@ -607,7 +607,7 @@ fn revert(target: &Target, to: Option<u32>, state: &mut DeployState) -> Result<(
         })?;
     bring_back(target, &m)?;
     let facts = target.shell(remote::FACTS, &[&h.directory]).run()?;
-    println!(
+    crate::outln!(
         "rollback: host `{}` runs release {n} again; releases: {}",
         h.name,
         listing(&facts)

