@@ -307,12 +307,17 @@ mod docker_tier {
     /// Sources the zsh script into an interactive zsh on a pseudo-terminal
     /// (zsh's own `zpty`), types `line` and TAB, and returns what zsh's
     /// completion system offered (`compadd` reports each candidate). Each step
-    /// waits for a marker the shell prints, so nothing depends on timing.
+    /// waits for a marker the shell prints, so nothing depends on timing: TAB
+    /// runs a widget that completes and then says `completed`, and the line is
+    /// cleared only once it has (a minute at most, a hang guard; typed ahead,
+    /// the clearing keys could land before the completion ran).
     fn zsh_completes(dir: &Path, line: &str) -> Vec<String> {
         const INIT: &str = r#"PROMPT=''
     fpath=($ZDIR $fpath)
     autoload -U compinit && compinit -u -D
-    bindkey '^I' complete-word
+    complete-then-say () { zle complete-word; print -r -- "completed" >&2 }
+    zle -N complete-then-say
+    bindkey '^I' complete-then-say
     compadd () {
         if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi
         typeset -a hits
@@ -327,6 +332,11 @@ mod docker_tier {
     zpty -w z "source $1/init.zsh; print RE''ADY"
     zpty -r z x '*READY*'
     zpty -w -n z "$2"$'\t'
+    integer i
+    for (( i = 0; i < 1200; i++ )); do
+        [[ -f $1/offered ]] && grep -qx completed $1/offered && break
+        sleep 0.05
+    done
     zpty -w z $'\x15'"print DO''NE"
     zpty -r z x '*DONE*'
     zpty -d z"#;
