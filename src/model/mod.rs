@@ -7,6 +7,7 @@
 
 pub mod raw;
 mod raw_hosts;
+mod raw_swarm;
 pub mod source;
 mod typed;
 

@@ -104,6 +104,7 @@ impl<'a> Validator<'a> {
             required_env,
             image_user: s.build.is_none() && s.user.is_none(),
             replicas,
+            swarm: self.service_swarm(d),
             variants: self.service_variants(m, name, d),
         }
     }
