@@ -31,7 +31,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use lucid_gen::generate::{self, Mode};
 use lucid_gen::secrets::{self, SecretSource};
+use lucid_gen::workspace::Paths;
 use lucid_gen::{model, render, validate, write};
 
 const BUILT: &str = env!("CARGO_BIN_EXE_lucid-gen");
@@ -483,11 +485,13 @@ fn bench_size(root: &Path, n: usize, runs: usize) -> SizeResult {
 }
 
 /// The library's stages in-process, best of `runs`: load, validate,
-/// render, write into a fresh directory, write again.
-fn stages(root: &Path, n: usize, runs: usize) -> [Duration; 5] {
+/// render, write into a fresh directory, write again; then the whole
+/// pipeline as the binary runs it (`generate::all`, with its locks, store
+/// and manifest) into a fresh directory and again.
+fn stages(root: &Path, n: usize, runs: usize) -> [Duration; 7] {
     let work = root.join(format!("n{n}"));
     let model_dir = work.join("model");
-    let mut best = [Duration::MAX; 5];
+    let mut best = [Duration::MAX; 7];
     for r in 0..runs {
         let out = work.join(format!("stage-out{r}"));
         let t = Instant::now();
@@ -509,10 +513,22 @@ fn stages(root: &Path, n: usize, runs: usize) -> [Duration; 5] {
         let s = write::apply(&out, &outputs).unwrap();
         let t_write2 = t.elapsed();
         assert_eq!(s.written, 0);
-        for (b, t) in best
-            .iter_mut()
-            .zip([t_load, t_validate, t_render, t_write1, t_write2])
-        {
+        let paths = Paths {
+            model: model_dir.clone(),
+            out: work.join(format!("all-out{r}")),
+            secrets: work.join(format!("all-store{r}/secrets.env")),
+            insecure_secret_seed: Some(1),
+            variant: None,
+        };
+        let t = Instant::now();
+        generate::all(&paths, Mode::Write, &[]).expect("generate::all");
+        let t_all1 = t.elapsed();
+        let t = Instant::now();
+        generate::all(&paths, Mode::Write, &[]).expect("generate::all again");
+        let t_all2 = t.elapsed();
+        for (b, t) in best.iter_mut().zip([
+            t_load, t_validate, t_render, t_write1, t_write2, t_all1, t_all2,
+        ]) {
             *b = (*b).min(t);
         }
     }
@@ -716,22 +732,172 @@ fn main() {
         println!("\n(SCALE_BIN is set: the in-process stages would time this checkout's library, not that binary; skipped)");
     } else {
         println!("\n## Stages in-process (best of {runs}, ms)\n");
-        println!("| services | load | validate | render | write (fresh) | write (unchanged) |");
-        println!("|---:|---:|---:|---:|---:|---:|");
+        println!("| services | load | validate | render | write (fresh) | write (unchanged) | `generate::all` (fresh) | `generate::all` (unchanged) |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
         for &n in &sizes {
             let s = stages(root.path(), n, runs);
             println!(
-                "| {n} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                "| {n} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
                 ms(s[0]),
                 ms(s[1]),
                 ms(s[2]),
                 ms(s[3]),
-                ms(s[4])
+                ms(s[4]),
+                ms(s[5]),
+                ms(s[6])
             );
         }
     }
 
     docker_comparison(root.path(), env_usize("SCALE_COMPOSE_RUNS", 10).max(1));
+    verify_comparison(root.path(), env_usize("SCALE_VERIFY_RUNS", 3).max(1));
+}
+
+/// `lucid-gen verify` on `model/`'s output against the same linters run by
+/// hand, each once over all the files that it takes at once (compose config
+/// per file, then compose-lint, dclint, hadolint and actionlint), in
+/// alternating runs.
+fn verify_comparison(root: &Path, runs: usize) {
+    if !Path::new("model").is_dir() {
+        return;
+    }
+    println!("\n## `lucid-gen verify` vs the linters by hand on model/\n");
+    let tools = ["hadolint", "compose-lint", "dclint", "actionlint"];
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| {
+            !Command::new(t)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .collect();
+    if !missing.is_empty() {
+        println!("not installed: {}: comparison skipped", missing.join(", "));
+        return;
+    }
+    let work = root.join("verify");
+    fs::create_dir_all(&work).unwrap();
+    let log = work.join("log.txt");
+    let model = std::path::absolute("model").unwrap();
+    let out = work.join("generated");
+    must(&mut all_cmd(&work, &model, &out), &log);
+    let files = |dir: &Path, pick: &dyn Fn(&Path) -> bool| -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    todo.push(p);
+                } else if pick(&p) {
+                    found.push(p);
+                }
+            }
+        }
+        found.sort();
+        found
+    };
+    let compose = files(&out, &|p| {
+        p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("docker-compose.")
+    });
+    let dockerfiles = files(&out, &|p| {
+        let name = p.file_name().unwrap().to_string_lossy();
+        name == "Dockerfile" || name.ends_with(".Dockerfile")
+    });
+    let workflows = files(&out, &|p| {
+        p.to_string_lossy().contains("/.github/workflows/")
+    });
+    let by_hand = |log: &Path| -> Duration {
+        let t = Instant::now();
+        for f in &compose {
+            let mut c = Command::new("docker");
+            c.current_dir(f.parent().unwrap())
+                .args(["compose", "-f"])
+                .arg(f.file_name().unwrap())
+                .args(["config", "-q"]);
+            must(&mut c, log);
+        }
+        let mut dirs: Vec<&Path> = compose.iter().map(|f| f.parent().unwrap()).collect();
+        dirs.dedup();
+        for dir in dirs {
+            let mut c = Command::new("compose-lint");
+            c.current_dir(dir).args(["check", "--fail-on", "low"]);
+            c.args(
+                compose
+                    .iter()
+                    .filter(|f| f.parent() == Some(dir))
+                    .map(|f| f.file_name().unwrap()),
+            );
+            run(&mut c, log);
+        }
+        run(
+            Command::new("dclint")
+                .args(&compose)
+                .args(["-f", "json", "-o"])
+                .arg(work.join("dclint.json")),
+            log,
+        );
+        run(
+            Command::new("hadolint")
+                .arg("--no-color")
+                .args(&dockerfiles),
+            log,
+        );
+        if !workflows.is_empty() {
+            run(
+                Command::new("actionlint").arg("-no-color").args(&workflows),
+                log,
+            );
+        }
+        t.elapsed()
+    };
+    let verify = || {
+        let mut c = lucid_gen(&work, &["verify", "--out", out.to_str().unwrap()]);
+        c.args([
+            "--model",
+            model.to_str().unwrap(),
+            "--insecure-secret-seed",
+            "1",
+        ]);
+        c
+    };
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        ours.push(must(&mut verify(), &log).wall);
+        theirs.push(by_hand(&log));
+    }
+    let (o, t) = (median(&ours), median(&theirs));
+    println!("| command | median (s) | min (s) |");
+    println!("|---|---:|---:|");
+    println!(
+        "| `lucid-gen verify` ({} compose files, {} Dockerfiles, {} workflow) | {:.2} | {:.2} |",
+        compose.len(),
+        dockerfiles.len(),
+        workflows.len(),
+        o.as_secs_f64(),
+        min(&ours).as_secs_f64()
+    );
+    println!(
+        "| the same linters by hand, each over all its files | {:.2} | {:.2} |",
+        t.as_secs_f64(),
+        min(&theirs).as_secs_f64()
+    );
+    println!(
+        "{runs} alternating runs each; verify / by hand = {:.2} — target ≤ 0.5: {}",
+        o.as_secs_f64() / t.as_secs_f64(),
+        if o.as_secs_f64() <= 0.5 * t.as_secs_f64() {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
 }
 
 fn cpu_model() -> String {

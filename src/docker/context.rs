@@ -94,6 +94,9 @@ fn io(what: &Path) -> impl Fn(std::io::Error) -> DockerError + '_ {
     move |e| io_error("pack the build context", what, e)
 }
 
+/// The largest Dockerfile packed (a generated one is a few KiB).
+const MAX_DOCKERFILE_BYTES: u64 = 1 << 20;
+
 /// Packs `context` (with `dockerfile` as [`DOCKERFILE`]) into a temporary
 /// tar, leaving out what `ignore` (the rendered ignore file) and the
 /// context's own `.dockerignore` exclude.
@@ -142,7 +145,8 @@ pub fn pack(
             }
         }
     }
-    let text = fs::read(dockerfile).map_err(io(dockerfile))?;
+    let text = crate::regular_file::read(dockerfile, Follow::Links, MAX_DOCKERFILE_BYTES)
+        .map_err(|e| io_error("pack the build context", dockerfile, e.into()))?;
     append(&mut tar, DOCKERFILE, &text).map_err(io(context))?;
     let ignore = format!("{DOCKERFILE}\n.dockerignore\n");
     append(&mut tar, ".dockerignore", ignore.as_bytes()).map_err(io(context))?;

@@ -1,4 +1,4 @@
-//! dclint (docker-compose-linter, from npm) on one compose file: runs it
+//! dclint (docker-compose-linter, from npm) on compose files: runs it
 //! with the settings in `dclint.yml` (two ordering rules switched off, each
 //! with its reason) and reads its JSON report. What the model accepts for
 //! the compose-lint rule that finds the same problem is written off in the
@@ -39,10 +39,10 @@ impl Dclint {
         self.dir.path().join("report.json")
     }
 
-    /// The command that lints `file` into the report file.
-    pub fn cmd(&self, file: &Path) -> Cmd {
+    /// The command that lints `files` into the report file.
+    pub fn cmd(&self, files: &[&Path]) -> Cmd {
         Cmd::new("dclint")
-            .arg(file)
+            .args(files.iter().copied())
             .arg("-c")
             .arg(self.dir.path().join("dclint.yml"))
             .args(["--color=false", "-f", "json", "-o"])
@@ -52,20 +52,15 @@ impl Dclint {
     /// `None` when dclint finds nothing, else one line per finding
     /// (`line:column severity rule: message`).
     pub fn check(&self, file: &Path) -> Result<Option<String>, DockerError> {
-        let report = self.report_path();
-        let _ = std::fs::remove_file(&report);
-        let cmd = self.cmd(file);
-        let out = cmd.output()?;
-        let parsed = read_text(&report, Follow::NotLast, MAX_REPORT_BYTES)
-            .ok()
-            .and_then(|text| serde_json::from_str::<Value>(&text).ok());
-        let Some(parsed) = parsed else {
+        let cmd = self.cmd(&[file]);
+        let (out, report) = self.run(&cmd)?;
+        let Some(report) = report else {
             // No report: dclint itself failed; its own words say why.
             let stderr = String::from_utf8_lossy(&out.stderr);
             let first = stderr.lines().next().unwrap_or("").trim();
             return Ok(Some(format!("`{cmd}` failed ({}): {first}", out.status)));
         };
-        let findings: Vec<String> = parsed
+        let findings: Vec<String> = report
             .as_array()
             .into_iter()
             .flatten()
@@ -74,6 +69,51 @@ impl Dclint {
             .map(describe)
             .collect();
         Ok((!findings.is_empty()).then(|| findings.join("\n")))
+    }
+
+    /// One dclint run over every file: per file (in order), what
+    /// [`Dclint::check`] says of it alone; `None` when dclint wrote no
+    /// report (it failed as a whole: check the files one by one to say why).
+    pub fn check_many(&self, files: &[&Path]) -> Result<Option<Vec<Option<String>>>, DockerError> {
+        let (_, report) = self.run(&self.cmd(files))?;
+        let Some(report) = report else {
+            return Ok(None);
+        };
+        let entries = report.as_array().cloned().unwrap_or_default();
+        let same = |reported: &str, file: &Path| {
+            let reported = Path::new(reported);
+            reported == file
+                || reported
+                    .canonicalize()
+                    .ok()
+                    .is_some_and(|r| file.canonicalize().ok() == Some(r))
+        };
+        Ok(Some(
+            files
+                .iter()
+                .map(|file| {
+                    let findings: Vec<String> = entries
+                        .iter()
+                        .filter(|e| e["filePath"].as_str().is_some_and(|p| same(p, file)))
+                        .filter_map(|e| e["messages"].as_array())
+                        .flatten()
+                        .map(describe)
+                        .collect();
+                    (!findings.is_empty()).then(|| findings.join("\n"))
+                })
+                .collect(),
+        ))
+    }
+
+    /// Runs `cmd` and reads its JSON report (none when dclint wrote none).
+    fn run(&self, cmd: &Cmd) -> Result<(std::process::Output, Option<Value>), DockerError> {
+        let report = self.report_path();
+        let _ = std::fs::remove_file(&report);
+        let out = cmd.output()?;
+        let parsed = read_text(&report, Follow::NotLast, MAX_REPORT_BYTES)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok());
+        Ok((out, parsed))
     }
 }
 

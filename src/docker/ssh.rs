@@ -355,7 +355,7 @@ mod tests {
     }
 
     #[test]
-    fn remote_lines_quote_every_word() {
+    fn remote_lines_reach_the_shell_as_the_same_arguments() {
         let args: Vec<OsString> = vec!["compose".into(), "-f".into(), "/opt/a b/x.yml".into()];
         assert_eq!(
             remote_line("docker", &args, Some(Path::new("/opt/a b"))),

@@ -12,6 +12,13 @@
 //! workflow (`system.ci.github`) through actionlint.
 //! The files are checked as they are, not as the model renders them: a
 //! file broken or deleted by hand is exactly what this is for.
+//!
+//! Speed: every linter that takes many files runs once over all of them
+//! (compose-lint once per directory, as it reads the `.compose-lint.yml`
+//! there; dclint and hadolint once), and all of it runs in parallel with
+//! the `docker compose config` per file. A batch that finds something is
+//! run again file by file, so each finding is reported under its own file
+//! exactly as a run on that file alone reports it.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -28,11 +35,18 @@ struct Check {
     tools: Vec<Tool>,
 }
 
+#[derive(Clone, Copy, PartialEq)]
 enum Tool {
-    /// A command whose exit status is the verdict.
-    Plain(Cmd),
-    /// dclint, whose findings the model may accept.
+    /// `docker compose config -q` on the file, in its directory.
+    ComposeConfig,
+    /// compose-lint (`check --fail-on low`), batched per directory.
+    ComposeLint,
+    /// dclint, whose findings the model may accept; batched.
     Dclint,
+    /// hadolint on a Dockerfile; batched.
+    Hadolint,
+    /// actionlint on the workflow.
+    Actionlint,
 }
 
 /// Runs every check, prints a per-file report, and returns whether all
@@ -44,10 +58,11 @@ pub fn run(ws: &Workspace, source: &Path) -> Result<bool, DockerError> {
     let dclint = Dclint::new()?;
     let cwd = std::env::current_dir().ok();
     let checks = checks(ws, source)?;
+    let mut outcomes = outcomes(&dclint, &checks)?.into_iter();
     let mut failed = 0;
     for check in &checks {
         let shown = display_path(&check.path, cwd.as_deref());
-        match outcome(&dclint, check)? {
+        match outcomes.next().flatten() {
             None => println!("ok    {shown}"),
             Some(message) => {
                 failed += 1;
@@ -69,21 +84,10 @@ fn checks(ws: &Workspace, source: &Path) -> Result<Vec<Check>, DockerError> {
     let plans = ws.every_compose_plan();
     let mut checks = Vec::new();
     for plan in &plans {
-        let path = ws.compose_path(plan);
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let config = Cmd::docker()
-            .args(["compose", "-f"])
-            .arg(&plan.file_name)
-            .args(["config", "-q"])
-            .cwd(dir);
-        let lint = Cmd::new("compose-lint")
-            .args(["check", "--fail-on", "low"])
-            .arg(&plan.file_name)
-            .cwd(dir);
         checks.push(Check {
-            path,
+            path: ws.compose_path(plan),
             hand_written: false,
-            tools: vec![Tool::Plain(config), Tool::Plain(lint), Tool::Dclint],
+            tools: vec![Tool::ComposeConfig, Tool::ComposeLint, Tool::Dclint],
         });
     }
     let images = ws.system.images.iter().map(|i| (&i.key, true, &i.build));
@@ -103,46 +107,179 @@ fn checks(ws: &Workspace, source: &Path) -> Result<Vec<Check>, DockerError> {
         .chain(services)
         .map(|(name, base, b)| ws.build_dockerfile(name, base, b, source));
     for (path, hand_written) in probe.into_iter().chain(built) {
-        let cmd = Cmd::new("hadolint").arg("--no-color").arg(&path);
         checks.push(Check {
             path,
             hand_written,
-            tools: vec![Tool::Plain(cmd)],
+            tools: vec![Tool::Hadolint],
         });
     }
     if let Some(g) = &ws.system.github {
-        let path = ws.out_dir.join(workflow_path(g));
-        let cmd = Cmd::new("actionlint").arg("-no-color").arg(&path);
         checks.push(Check {
-            path,
+            path: ws.out_dir.join(workflow_path(g)),
             hand_written: false,
-            tools: vec![Tool::Plain(cmd)],
+            tools: vec![Tool::Actionlint],
         });
     }
     Ok(checks)
 }
 
-/// `None` when the file passed every tool, else what each tool found.
-fn outcome(dclint: &Dclint, check: &Check) -> Result<Option<String>, DockerError> {
-    if !check.path.is_file() {
+/// Per check, `None` when the file passed every tool, else what each tool
+/// found (in the check's tool order).
+fn outcomes(dclint: &Dclint, checks: &[Check]) -> Result<Vec<Option<String>>, DockerError> {
+    let mut found: Vec<Vec<(usize, String)>> = vec![Vec::new(); checks.len()];
+    let mut present = Vec::new();
+    for (i, check) in checks.iter().enumerate() {
+        if check.path.is_file() {
+            present.push(i);
+            continue;
+        }
         let hint = match check.hand_written {
             true => "a hand-written Dockerfile: give the source tree with `--source DIR`",
             false => "`lucid-gen all` writes it",
         };
-        return Ok(Some(format!(
-            "{} does not exist ({hint})",
-            check.path.display()
-        )));
+        let missing = format!("{} does not exist ({hint})", check.path.display());
+        found[i].push((0, missing));
     }
-    let mut messages = Vec::new();
-    for tool in &check.tools {
-        let found = match tool {
-            Tool::Plain(cmd) => plain_outcome(cmd)?,
-            Tool::Dclint => dclint.check(&check.path)?,
+    let jobs = jobs(checks, &present);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let results = crate::parallel::map_with(threads, &jobs, |job| job.run(dclint, checks));
+    for result in results {
+        for (check, tool, message) in result? {
+            let slot = checks[check].tools.iter().position(|t| *t == tool);
+            found[check].push((slot.unwrap_or(0), message));
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|mut messages| {
+            messages.sort_by_key(|(slot, _)| *slot);
+            let text: Vec<String> = messages.into_iter().map(|(_, m)| m).collect();
+            (!text.is_empty()).then(|| text.join("\n"))
+        })
+        .collect())
+}
+
+/// One process to run (or one batch, run again per file when it finds
+/// something), over checks by index.
+enum Job {
+    /// One tool on one file.
+    Single(Tool, usize),
+    /// compose-lint over the compose files of one directory.
+    ComposeLint(Vec<usize>),
+    /// dclint over every compose file.
+    Dclint(Vec<usize>),
+    /// hadolint over every Dockerfile.
+    Hadolint(Vec<usize>),
+}
+
+/// A finding: the check (by index), the tool, what it said.
+type Found = Vec<(usize, Tool, String)>;
+
+/// The batches first (the longest), then every file's own commands.
+fn jobs(checks: &[Check], present: &[usize]) -> Vec<Job> {
+    let with = |tool: Tool| -> Vec<usize> {
+        present
+            .iter()
+            .copied()
+            .filter(|&i| checks[i].tools.contains(&tool))
+            .collect()
+    };
+    let mut by_dir: Vec<(PathBuf, Vec<usize>)> = Vec::new();
+    for i in with(Tool::ComposeLint) {
+        let dir = checks[i]
+            .path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        match by_dir.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, files)) => files.push(i),
+            None => by_dir.push((dir, vec![i])),
+        }
+    }
+    let mut jobs = vec![Job::Dclint(with(Tool::Dclint))];
+    jobs.extend(by_dir.into_iter().map(|(_, files)| Job::ComposeLint(files)));
+    jobs.push(Job::Hadolint(with(Tool::Hadolint)));
+    for tool in [Tool::ComposeConfig, Tool::Actionlint] {
+        jobs.extend(with(tool).into_iter().map(|i| Job::Single(tool, i)));
+    }
+    jobs.retain(
+        |j| !matches!(j, Job::Dclint(f) | Job::Hadolint(f) | Job::ComposeLint(f) if f.is_empty()),
+    );
+    jobs
+}
+
+impl Job {
+    fn run(&self, dclint: &Dclint, checks: &[Check]) -> Result<Found, DockerError> {
+        let path = |i: usize| checks[i].path.as_path();
+        let each = |tool: Tool, files: &[usize]| -> Result<Found, DockerError> {
+            let mut found = Vec::new();
+            for &i in files {
+                if let Some(m) = single(dclint, tool, path(i))? {
+                    found.push((i, tool, m));
+                }
+            }
+            Ok(found)
         };
-        messages.extend(found);
+        match self {
+            Job::Single(tool, i) => each(*tool, &[*i]),
+            Job::ComposeLint(files) => {
+                let dir = path(files[0]).parent().unwrap_or(Path::new("."));
+                let names = files
+                    .iter()
+                    .map(|&i| path(i).file_name().unwrap_or_default());
+                let batch = Cmd::new("compose-lint")
+                    .args(["check", "--fail-on", "low"])
+                    .args(names)
+                    .cwd(dir);
+                match plain_outcome(&batch)? {
+                    None => Ok(Vec::new()),
+                    Some(_) => each(Tool::ComposeLint, files),
+                }
+            }
+            Job::Hadolint(files) => {
+                let batch = Cmd::new("hadolint")
+                    .arg("--no-color")
+                    .args(files.iter().map(|&i| path(i)));
+                match plain_outcome(&batch)? {
+                    None => Ok(Vec::new()),
+                    Some(_) => each(Tool::Hadolint, files),
+                }
+            }
+            Job::Dclint(files) => {
+                let paths: Vec<&Path> = files.iter().map(|&i| path(i)).collect();
+                match dclint.check_many(&paths)? {
+                    Some(per_file) => Ok(files
+                        .iter()
+                        .zip(per_file)
+                        .filter_map(|(&i, m)| Some((i, Tool::Dclint, m?)))
+                        .collect()),
+                    // No report: dclint itself failed; say so per file.
+                    None => each(Tool::Dclint, files),
+                }
+            }
+        }
     }
-    Ok((!messages.is_empty()).then(|| messages.join("\n")))
+}
+
+/// One tool on one file: `None` when it passed, else what it said.
+fn single(dclint: &Dclint, tool: Tool, path: &Path) -> Result<Option<String>, DockerError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default();
+    let cmd = match tool {
+        Tool::Dclint => return dclint.check(path),
+        Tool::ComposeConfig => Cmd::docker()
+            .args(["compose", "-f"])
+            .arg(name)
+            .args(["config", "-q"])
+            .cwd(dir),
+        Tool::ComposeLint => Cmd::new("compose-lint")
+            .args(["check", "--fail-on", "low"])
+            .arg(name)
+            .cwd(dir),
+        Tool::Hadolint => Cmd::new("hadolint").arg("--no-color").arg(path),
+        Tool::Actionlint => Cmd::new("actionlint").arg("-no-color").arg(path),
+    };
+    plain_outcome(&cmd)
 }
 
 /// `None` when the command succeeded, else its output.

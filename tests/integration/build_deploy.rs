@@ -11,7 +11,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 
-use crate::common::{docker_available, need, stderr, stdout, unique_name, Project, BIN};
+use crate::common::{stderr, stdout, Project, BIN};
 
 /// Fake `docker`, `ssh` and `scp` in a temp dir, each appending its
 /// arguments to `calls.log`. `docker buildx version` succeeds only with
@@ -383,253 +383,6 @@ fn build_of_an_unknown_phase_is_refused() {
         .run();
 }
 
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().unwrap()
-}
-
-/// Removes the test's containers and images when dropped, also on panic:
-/// containers and images carrying the run's unique system label (the
-/// intermediate images of a failed legacy build included), then every tag.
-struct Cleanup {
-    label: String,
-    tags: Vec<String>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let filter = format!("label={}", self.label);
-        let ids = |args: &[&str]| -> Vec<String> {
-            stdout(&docker(args))
-                .split_whitespace()
-                .map(str::to_string)
-                .collect()
-        };
-        let containers = ids(&["ps", "-aq", "--filter", &filter]);
-        if !containers.is_empty() {
-            let mut args = vec!["rm", "-f"];
-            args.extend(containers.iter().map(String::as_str));
-            docker(&args);
-        }
-        // Children before parents (a parent with children is only
-        // untagged); a few rounds settle any order. The tags last, when
-        // nothing builds on them any more.
-        for _ in 0..5 {
-            let images = ids(&["image", "ls", "-aq", "--filter", &filter]);
-            if images.is_empty() {
-                break;
-            }
-            let mut args = vec!["image", "rm", "-f"];
-            args.extend(images.iter().map(String::as_str));
-            docker(&args);
-        }
-        let mut args = vec!["image", "rm", "-f"];
-        args.extend(self.tags.iter().map(String::as_str));
-        docker(&args);
-    }
-}
-
-fn labels(image: &str) -> serde_json::Value {
-    let out = docker(&["image", "inspect", "--format", "{{json .Config}}", image]);
-    assert!(out.status.success(), "{image}: {}", stderr(&out));
-    serde_json::from_str(stdout(&out).trim()).unwrap()
-}
-
-#[test]
-fn build_builds_every_image_from_a_local_upstream() {
-    need(docker_available(), "a running Docker daemon");
-    // Unique names per run, so parallel runs and leftovers cannot clash.
-    let ns = unique_name("lucid-gen-test");
-    let system = unique_name("localbuild");
-    let p = Project::fixture("local-build");
-    for file in ["model/system.yaml", "model/services.yaml"] {
-        let text = p
-            .read(file)
-            .replace("lucid-gen-test", &ns)
-            .replace("localbuild", &system);
-        p.write(file, &text);
-    }
-    let tag = |name: &str| format!("{ns}/{name}:1");
-    let cleanup = Cleanup {
-        label: format!("lucid-gen.system={system}"),
-        tags: ["upstream", "lb-base", "lb-one", "lb-two", "lb-three"]
-            .iter()
-            .map(|n| tag(n))
-            .collect(),
-    };
-
-    // The upstream image every stage starts from: FROM scratch + one file.
-    let up = tempfile::tempdir().unwrap();
-    fs::write(up.path().join("hello.txt"), "hello\n").unwrap();
-    fs::write(
-        up.path().join("Dockerfile"),
-        "FROM scratch\nCOPY hello.txt /hello.txt\n",
-    )
-    .unwrap();
-    let out = docker(&[
-        "build",
-        "--label",
-        &cleanup.label,
-        "-t",
-        &tag("upstream"),
-        &up.path().display().to_string(),
-    ]);
-    assert!(out.status.success(), "upstream: {}", stderr(&out));
-
-    p.run().args(&["all"]).run();
-    for dir in ["base", "one", "two", "three"] {
-        fs::create_dir_all(p.path("src").join(dir)).unwrap();
-    }
-    let out = p
-        .run()
-        .args(&["build", "--source", "src", "--jobs", "2"])
-        .run();
-    let text = stdout(&out);
-    let at = |image: &str| {
-        text.find(&format!("ok    {}", tag(image)))
-            .unwrap_or_else(|| panic!("{image} not built:\n{text}"))
-    };
-    if !text.contains("buildx bake") {
-        // Legacy builder: one line per image, base first, phase by phase.
-        assert!(at("lb-base") < at("lb-one"), "{text}");
-        assert!(
-            at("lb-one") < at("lb-two") && at("lb-one") < at("lb-three"),
-            "{text}"
-        );
-    }
-    for (name, phase, runtime) in [
-        ("lb-one", "first", tag("lb-base")),
-        ("lb-two", "second", tag("lb-base")),
-        ("lb-three", "second", tag("upstream")),
-    ] {
-        let config = labels(&tag(name));
-        let l = &config["Labels"];
-        assert_eq!(l["org.opencontainers.image.title"], name, "{config}");
-        assert_eq!(l["org.opencontainers.image.base.name"], runtime.as_str());
-        assert_eq!(l["lucid-gen.system"], system.as_str());
-        assert_eq!(l["lucid-gen.phase"], phase);
-        assert_eq!(l["lucid-gen.plane"], "app");
-        assert_eq!(l["org.example.test"], "build");
-        assert_eq!(config["User"], "65532:65532");
-        assert_eq!(
-            config["Entrypoint"][0],
-            format!("/usr/local/bin/{}", &name[3..])
-        );
-    }
-    let base = labels(&tag("lb-base"));
-    assert_eq!(base["Labels"]["lucid-gen.system"], system.as_str());
-
-    // A build that fails: the image is named, its output shown, the other
-    // build of the phase still finishes.
-    let services = p.read("model/services.yaml").replace(
-        "from: /hello.txt\n          to: /usr/local/bin/three",
-        "from: /missing.txt\n          to: /usr/local/bin/three",
-    );
-    p.write("model/services.yaml", &services);
-    p.run().args(&["all"]).run();
-    let out = p
-        .run()
-        .args(&["build", "--source", "src", "--jobs", "2"])
-        .status(1)
-        .run();
-    let err = stderr(&out);
-    if !stdout(&out).contains("buildx bake") {
-        assert!(
-            err.contains(&format!(
-                "building {} (service lb-three) failed",
-                tag("lb-three")
-            )),
-            "{err}"
-        );
-        assert!(err.contains("missing.txt"), "{err}");
-        assert!(
-            stdout(&out).contains(&format!("ok    {}", tag("lb-two"))),
-            "{}",
-            stdout(&out)
-        );
-        assert!(stdout(&out).contains(&format!("FAIL  {}", tag("lb-three"))));
-    }
-    // --force-rm: a failed step leaves no container behind.
-    let left = docker(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=lucid-gen.system={system}"),
-    ]);
-    assert!(
-        stdout(&left).trim().is_empty(),
-        "containers left: {}",
-        stdout(&left)
-    );
-}
-
-/// A real build with the legacy builder (or bake, where buildx is
-/// installed): every image of the local-build fixture ends up with its
-/// tag and both extra tags, one of them read from the environment.
-#[test]
-fn build_puts_every_extra_tag_on_every_image() {
-    need(docker_available(), "a running Docker daemon");
-    let ns = unique_name("lucid-gen-tags");
-    let system = unique_name("tagbuild");
-    let p = Project::fixture("local-build");
-    for file in ["model/system.yaml", "model/services.yaml"] {
-        let text = p
-            .read(file)
-            .replace("lucid-gen-test", &ns)
-            .replace("localbuild", &system)
-            .replace(
-                "    tag: \"1\"\n",
-                "    tag: \"1\"\n    extra_tags: [extra, \"sha-${LG_TEST_SHA}\"]\n",
-            );
-        p.write(file, &text);
-    }
-    let images = ["lb-base", "lb-one", "lb-two", "lb-three"];
-    let mut tags = vec![format!("{ns}/upstream:1")];
-    for image in images {
-        for tag in ["1", "extra", "sha-c0ffee"] {
-            tags.push(format!("{ns}/{image}:{tag}"));
-        }
-    }
-    let cleanup = Cleanup {
-        label: format!("lucid-gen.system={system}"),
-        tags,
-    };
-    let up = tempfile::tempdir().unwrap();
-    fs::write(up.path().join("hello.txt"), "hello\n").unwrap();
-    fs::write(
-        up.path().join("Dockerfile"),
-        "FROM scratch\nCOPY hello.txt /hello.txt\n",
-    )
-    .unwrap();
-    let out = docker(&[
-        "build",
-        "--label",
-        &cleanup.label,
-        "-t",
-        &cleanup.tags[0],
-        &up.path().display().to_string(),
-    ]);
-    assert!(out.status.success(), "upstream: {}", stderr(&out));
-    p.run().args(&["all"]).run();
-    for dir in ["base", "one", "two", "three"] {
-        fs::create_dir_all(p.path("src").join(dir)).unwrap();
-    }
-    p.run()
-        .env("LG_TEST_SHA", "c0ffee")
-        .args(&["build", "--source", "src", "--jobs", "2"])
-        .run();
-    for image in images {
-        let id = |tag: &str| {
-            let r = format!("{ns}/{image}:{tag}");
-            let out = docker(&["image", "inspect", "--format", "{{.Id}}", &r]);
-            assert!(out.status.success(), "{r}: {}", stderr(&out));
-            stdout(&out).trim().to_string()
-        };
-        let primary = id("1");
-        assert_eq!(id("extra"), primary, "{image}");
-        assert_eq!(id("sha-c0ffee"), primary, "{image}");
-    }
-}
-
 // --------------------------------------------------------------- deploy
 
 /// `deploy --host NAME` is `up --host NAME`: the same plan, printed
@@ -728,70 +481,323 @@ fn model_text_reaches_the_remote_shell_only_as_quoted_words() {
     assert!(!pwned.exists(), "the remote shell ran model text: {line}");
 }
 
-/// Removes a Docker network when the test ends, passed or not.
-struct NetworkGuard(String);
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::docker_available;
+    use crate::common::need;
+    use crate::common::unique_name;
 
-impl Drop for NetworkGuard {
-    fn drop(&mut self) {
-        let _ = docker(&["network", "rm", &self.0]);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let filter = format!("label={}", self.label);
+            let ids = |args: &[&str]| -> Vec<String> {
+                stdout(&docker(args))
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect()
+            };
+            let containers = ids(&["ps", "-aq", "--filter", &filter]);
+            if !containers.is_empty() {
+                let mut args = vec!["rm", "-f"];
+                args.extend(containers.iter().map(String::as_str));
+                docker(&args);
+            }
+            // Children before parents (a parent with children is only
+            // untagged); a few rounds settle any order. The tags last, when
+            // nothing builds on them any more.
+            for _ in 0..5 {
+                let images = ids(&["image", "ls", "-aq", "--filter", &filter]);
+                if images.is_empty() {
+                    break;
+                }
+                let mut args = vec!["image", "rm", "-f"];
+                args.extend(images.iter().map(String::as_str));
+                docker(&args);
+            }
+            let mut args = vec!["image", "rm", "-f"];
+            args.extend(self.tags.iter().map(String::as_str));
+            docker(&args);
+        }
     }
-}
-
-/// `up` finds every clash with another stack on the same engine before
-/// anything starts: a network of the first phase that another project
-/// holds, and a host port of the second phase that is taken, each named.
-#[test]
-fn up_names_every_clash_with_another_stack_before_starting_anything() {
-    let _stack = crate::common::docker_stack();
-    need(docker_available(), "a running Docker daemon");
-    let p = Project::fixture("small");
-    let net = unique_name("shop-app");
-    let project = unique_name("clash");
-    // A port nobody else uses, held by this test as "another stack".
-    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = holder.local_addr().unwrap().port().to_string();
-    for file in ["model/system.yaml", "model/services.yaml"] {
-        let text = p
-            .read(file)
-            .replace("shop-app", &net)
-            .replace("18080", &port);
-        p.write(file, &text);
+    impl Drop for NetworkGuard {
+        fn drop(&mut self) {
+            let _ = docker(&["network", "rm", &self.0]);
+        }
     }
-    p.run().args(&["all"]).run();
-    let out = docker(&[
-        "network",
-        "create",
-        "--label",
-        "com.docker.compose.project=another-stack",
-        &net,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let _guard = NetworkGuard(net.clone());
 
-    let out = p
-        .run()
-        .args(&["up", "--project", &project])
-        .status(1)
-        .stderr_has("nothing was started")
-        .stderr_has(&format!(
-            "docker-compose.base.yml: network `{net}` already exists and belongs to project `another-stack`"
-        ))
-        .stderr_has(&format!(
-            "docker-compose.edge.yml: host port {port}/tcp on 127.0.0.1 for `shop-api`"
-        ))
-        .run();
-    assert!(
-        !stdout(&out).contains("==>"),
-        "a phase started:\n{}",
-        stdout(&out)
-    );
-    let started = docker(&[
-        "ps",
-        "-a",
-        "--filter",
-        &format!("label=com.docker.compose.project={project}-base"),
-        "-q",
-    ]);
-    assert!(stdout(&started).trim().is_empty(), "{}", stdout(&started));
-    drop(holder);
+    fn docker(args: &[&str]) -> Output {
+        Command::new("docker").args(args).output().unwrap()
+    }
+    /// Removes the test's containers and images when dropped, also on panic:
+    /// containers and images carrying the run's unique system label (the
+    /// intermediate images of a failed legacy build included), then every tag.
+    struct Cleanup {
+        label: String,
+        tags: Vec<String>,
+    }
+    fn labels(image: &str) -> serde_json::Value {
+        let out = docker(&["image", "inspect", "--format", "{{json .Config}}", image]);
+        assert!(out.status.success(), "{image}: {}", stderr(&out));
+        serde_json::from_str(stdout(&out).trim()).unwrap()
+    }
+    /// Removes a Docker network when the test ends, passed or not.
+    struct NetworkGuard(String);
+
+    #[test]
+    fn build_builds_every_image_from_a_local_upstream() {
+        need(docker_available(), "a running Docker daemon");
+        // Unique names per run, so parallel runs and leftovers cannot clash.
+        let ns = unique_name("lucid-gen-test");
+        let system = unique_name("localbuild");
+        let p = Project::fixture("local-build");
+        for file in ["model/system.yaml", "model/services.yaml"] {
+            let text = p
+                .read(file)
+                .replace("lucid-gen-test", &ns)
+                .replace("localbuild", &system);
+            p.write(file, &text);
+        }
+        let tag = |name: &str| format!("{ns}/{name}:1");
+        let cleanup = Cleanup {
+            label: format!("lucid-gen.system={system}"),
+            tags: ["upstream", "lb-base", "lb-one", "lb-two", "lb-three"]
+                .iter()
+                .map(|n| tag(n))
+                .collect(),
+        };
+
+        // The upstream image every stage starts from: FROM scratch + one file.
+        let up = tempfile::tempdir().unwrap();
+        fs::write(up.path().join("hello.txt"), "hello\n").unwrap();
+        fs::write(
+            up.path().join("Dockerfile"),
+            "FROM scratch\nCOPY hello.txt /hello.txt\n",
+        )
+        .unwrap();
+        let out = docker(&[
+            "build",
+            "--label",
+            &cleanup.label,
+            "-t",
+            &tag("upstream"),
+            &up.path().display().to_string(),
+        ]);
+        assert!(out.status.success(), "upstream: {}", stderr(&out));
+
+        p.run().args(&["all"]).run();
+        for dir in ["base", "one", "two", "three"] {
+            fs::create_dir_all(p.path("src").join(dir)).unwrap();
+        }
+        let out = p
+            .run()
+            .args(&["build", "--source", "src", "--jobs", "2"])
+            .run();
+        let text = stdout(&out);
+        let at = |image: &str| {
+            text.find(&format!("ok    {}", tag(image)))
+                .unwrap_or_else(|| panic!("{image} not built:\n{text}"))
+        };
+        if !text.contains("buildx bake") {
+            // Legacy builder: one line per image, base first, phase by phase.
+            assert!(at("lb-base") < at("lb-one"), "{text}");
+            assert!(
+                at("lb-one") < at("lb-two") && at("lb-one") < at("lb-three"),
+                "{text}"
+            );
+        }
+        for (name, phase, runtime) in [
+            ("lb-one", "first", tag("lb-base")),
+            ("lb-two", "second", tag("lb-base")),
+            ("lb-three", "second", tag("upstream")),
+        ] {
+            let config = labels(&tag(name));
+            let l = &config["Labels"];
+            assert_eq!(l["org.opencontainers.image.title"], name, "{config}");
+            assert_eq!(l["org.opencontainers.image.base.name"], runtime.as_str());
+            assert_eq!(l["lucid-gen.system"], system.as_str());
+            assert_eq!(l["lucid-gen.phase"], phase);
+            assert_eq!(l["lucid-gen.plane"], "app");
+            assert_eq!(l["org.example.test"], "build");
+            assert_eq!(config["User"], "65532:65532");
+            assert_eq!(
+                config["Entrypoint"][0],
+                format!("/usr/local/bin/{}", &name[3..])
+            );
+        }
+        let base = labels(&tag("lb-base"));
+        assert_eq!(base["Labels"]["lucid-gen.system"], system.as_str());
+
+        // A build that fails: the image is named, its output shown, the other
+        // build of the phase still finishes.
+        let services = p.read("model/services.yaml").replace(
+            "from: /hello.txt\n          to: /usr/local/bin/three",
+            "from: /missing.txt\n          to: /usr/local/bin/three",
+        );
+        p.write("model/services.yaml", &services);
+        p.run().args(&["all"]).run();
+        let out = p
+            .run()
+            .args(&["build", "--source", "src", "--jobs", "2"])
+            .status(1)
+            .run();
+        let err = stderr(&out);
+        if !stdout(&out).contains("buildx bake") {
+            assert!(
+                err.contains(&format!(
+                    "building {} (service lb-three) failed",
+                    tag("lb-three")
+                )),
+                "{err}"
+            );
+            assert!(err.contains("missing.txt"), "{err}");
+            assert!(
+                stdout(&out).contains(&format!("ok    {}", tag("lb-two"))),
+                "{}",
+                stdout(&out)
+            );
+            assert!(stdout(&out).contains(&format!("FAIL  {}", tag("lb-three"))));
+        }
+        // --force-rm: a failed step leaves no container behind.
+        let left = docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=lucid-gen.system={system}"),
+        ]);
+        assert!(
+            stdout(&left).trim().is_empty(),
+            "containers left: {}",
+            stdout(&left)
+        );
+    }
+
+    /// A real build with the legacy builder (or bake, where buildx is
+    /// installed): every image of the local-build fixture ends up with its
+    /// tag and both extra tags, one of them read from the environment.
+    #[test]
+    fn build_puts_every_extra_tag_on_every_image() {
+        need(docker_available(), "a running Docker daemon");
+        let ns = unique_name("lucid-gen-tags");
+        let system = unique_name("tagbuild");
+        let p = Project::fixture("local-build");
+        for file in ["model/system.yaml", "model/services.yaml"] {
+            let text = p
+                .read(file)
+                .replace("lucid-gen-test", &ns)
+                .replace("localbuild", &system)
+                .replace(
+                    "    tag: \"1\"\n",
+                    "    tag: \"1\"\n    extra_tags: [extra, \"sha-${LG_TEST_SHA}\"]\n",
+                );
+            p.write(file, &text);
+        }
+        let images = ["lb-base", "lb-one", "lb-two", "lb-three"];
+        let mut tags = vec![format!("{ns}/upstream:1")];
+        for image in images {
+            for tag in ["1", "extra", "sha-c0ffee"] {
+                tags.push(format!("{ns}/{image}:{tag}"));
+            }
+        }
+        let cleanup = Cleanup {
+            label: format!("lucid-gen.system={system}"),
+            tags,
+        };
+        let up = tempfile::tempdir().unwrap();
+        fs::write(up.path().join("hello.txt"), "hello\n").unwrap();
+        fs::write(
+            up.path().join("Dockerfile"),
+            "FROM scratch\nCOPY hello.txt /hello.txt\n",
+        )
+        .unwrap();
+        let out = docker(&[
+            "build",
+            "--label",
+            &cleanup.label,
+            "-t",
+            &cleanup.tags[0],
+            &up.path().display().to_string(),
+        ]);
+        assert!(out.status.success(), "upstream: {}", stderr(&out));
+        p.run().args(&["all"]).run();
+        for dir in ["base", "one", "two", "three"] {
+            fs::create_dir_all(p.path("src").join(dir)).unwrap();
+        }
+        p.run()
+            .env("LG_TEST_SHA", "c0ffee")
+            .args(&["build", "--source", "src", "--jobs", "2"])
+            .run();
+        for image in images {
+            let id = |tag: &str| {
+                let r = format!("{ns}/{image}:{tag}");
+                let out = docker(&["image", "inspect", "--format", "{{.Id}}", &r]);
+                assert!(out.status.success(), "{r}: {}", stderr(&out));
+                stdout(&out).trim().to_string()
+            };
+            let primary = id("1");
+            assert_eq!(id("extra"), primary, "{image}");
+            assert_eq!(id("sha-c0ffee"), primary, "{image}");
+        }
+    }
+
+    /// `up` finds every clash with another stack on the same engine before
+    /// anything starts: a network of the first phase that another project
+    /// holds, and a host port of the second phase that is taken, each named.
+    #[test]
+    fn up_names_every_clash_with_another_stack_before_starting_anything() {
+        let _stack = crate::common::docker_stack();
+        need(docker_available(), "a running Docker daemon");
+        let p = Project::fixture("small");
+        let net = unique_name("shop-app");
+        let project = unique_name("clash");
+        // A port nobody else uses, held by this test as "another stack".
+        let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = holder.local_addr().unwrap().port().to_string();
+        for file in ["model/system.yaml", "model/services.yaml"] {
+            let text = p
+                .read(file)
+                .replace("shop-app", &net)
+                .replace("18080", &port);
+            p.write(file, &text);
+        }
+        p.run().args(&["all"]).run();
+        let out = docker(&[
+            "network",
+            "create",
+            "--label",
+            "com.docker.compose.project=another-stack",
+            &net,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let _guard = NetworkGuard(net.clone());
+
+        let out = p
+            .run()
+            .args(&["up", "--project", &project])
+            .status(1)
+            .stderr_has("nothing was started")
+            .stderr_has(&format!(
+                "docker-compose.base.yml: network `{net}` already exists and belongs to project `another-stack`"
+            ))
+            .stderr_has(&format!(
+                "docker-compose.edge.yml: host port {port}/tcp on 127.0.0.1 for `shop-api`"
+            ))
+            .run();
+        assert!(
+            !stdout(&out).contains("==>"),
+            "a phase started:\n{}",
+            stdout(&out)
+        );
+        let started = docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=com.docker.compose.project={project}-base"),
+            "-q",
+        ]);
+        assert!(stdout(&started).trim().is_empty(), "{}", stdout(&started));
+        drop(holder);
+    }
 }

@@ -5,14 +5,10 @@
 //! replicas and variants refused where they cannot work, and the whole
 //! system up as stand-ins with three agent replicas, each one checked.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use serde_json::Value;
-
-use crate::common::{need, repo_root, stderr, stdout, unique_name, Down, Project};
+use crate::common::{repo_root, stderr, stdout, Project};
 use crate::generated::{gallery, render_model};
 
 /// The operator's values and where Compose finds the source tree: what
@@ -85,127 +81,6 @@ fn dev_and_prod_files_are_named_by_the_model_and_prod_never_builds() {
     for text in [&dev, &prod] {
         assert_eq!(text.matches("      replicas: 3\n").count(), 1, "{text}");
     }
-}
-
-/// `docker compose config --format json` of one generated file.
-fn compose_config(generated: &Path, file: &str) -> Value {
-    let mut cmd = Command::new("docker");
-    cmd.args(["compose", "-f", file, "config", "--format", "json"])
-        .current_dir(generated);
-    for (k, v) in operator_env(generated) {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("docker compose");
-    assert!(out.status.success(), "{file}: {}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// A service as Compose reads it, without what variants may change: its
-/// environment, volumes, build and the hash labels derived from them.
-fn invariant_part(service: &Value) -> Value {
-    let mut s = service.clone();
-    let map = s.as_object_mut().unwrap();
-    // Building comes with `pull_policy: build` (never pull what the
-    // registry holds under the same name).
-    for key in ["environment", "volumes", "build", "pull_policy"] {
-        map.remove(key);
-    }
-    if let Some(labels) = map.get_mut("labels").and_then(Value::as_object_mut) {
-        labels.remove("lucid-gen.hash.env");
-        labels.remove("lucid-gen.hash.config");
-    }
-    s
-}
-
-#[test]
-fn dev_and_prod_differ_only_in_environment_volumes_and_build() {
-    need(
-        crate::common::compose_available(),
-        "Docker Compose v2 (`docker compose`)",
-    );
-    let generated = example().join("generated");
-    let dev = compose_config(&generated, "docker-compose.yml");
-    let prod = compose_config(&generated, "docker-compose.prod.yml");
-    let services = |c: &Value| c["services"].as_object().unwrap().clone();
-    let (dev_s, prod_s) = (services(&dev), services(&prod));
-    let names = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(names(&dev_s), names(&prod_s), "the same services");
-    assert_eq!(dev["networks"], prod["networks"], "the same networks");
-    let mut differ: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for (name, d) in &dev_s {
-        let p = &prod_s[name];
-        assert_eq!(d["ports"], p["ports"], "{name}: the same ports");
-        assert_eq!(d["image"], p["image"], "{name}: the same image");
-        assert_eq!(invariant_part(d), invariant_part(p), "{name}");
-        for key in ["environment", "volumes", "build"] {
-            if d.get(key) != p.get(key) {
-                differ.entry(name.clone()).or_default().push(key);
-            }
-        }
-        assert!(p.get("build").is_none(), "{name}: prod pulls");
-        assert!(p.get("pull_policy").is_none(), "{name}: prod pulls");
-        let built = d.get("build").is_some();
-        assert_eq!(
-            d.get("pull_policy").is_some_and(|v| v == "build"),
-            built,
-            "{name}"
-        );
-    }
-    // What does differ, and how.
-    for built in ["api", "agent", "frontend"] {
-        assert!(differ[built].contains(&"build"), "{built}: {differ:?}");
-        assert_eq!(
-            dev_s[built]["build"]["context"].as_str().unwrap(),
-            if built == "frontend" {
-                "/nonexistent/consensusnet-src/frontend"
-            } else {
-                "/nonexistent/consensusnet-src"
-            }
-        );
-    }
-    assert_eq!(dev_s["api"]["environment"]["ENV"], "development");
-    assert_eq!(prod_s["api"]["environment"]["ENV"], "production");
-    assert_eq!(differ["redis"], ["volumes"]);
-    assert!(!differ.contains_key("nginx"), "{differ:?}");
-    assert_eq!(dev_s["agent"]["deploy"]["replicas"], 3);
-    assert_eq!(prod_s["agent"]["deploy"]["replicas"], 3);
-}
-
-#[test]
-fn verify_passes_on_every_file_of_every_variant() {
-    need(
-        crate::common::docker_available(),
-        "a running Docker engine with Compose v2",
-    );
-    let p = Project::from_model(&example().join("model"));
-    let generated = p.path("generated");
-    let run = |args: &[&str]| {
-        let mut t = p.run().args(args);
-        for (k, v) in operator_env(&generated) {
-            t = t.env(k, &v);
-        }
-        t
-    };
-    run(&["all"]).run();
-    let out = run(&["verify"]).run();
-    let text = stdout(&out);
-    for file in [
-        "docker-compose.yml",
-        "docker-compose.prod.yml",
-        "docker-compose.master.yml",
-        "docker-compose.master.prod.yml",
-        "dockerfiles/services/api/Dockerfile",
-        "dockerfiles/services/agent/Dockerfile",
-        "dockerfiles/services/frontend/Dockerfile",
-        ".github/workflows/build-and-deploy.yml",
-    ] {
-        assert!(
-            text.lines()
-                .any(|l| l.starts_with("ok ") && l.ends_with(file)),
-            "{file} not verified:\n{text}"
-        );
-    }
-    assert!(text.contains("verify: 8 files, 0 failed"), "{text}");
 }
 
 /// Seed 004's workflow, rendered from the model: a build-and-push step for
@@ -353,469 +228,6 @@ fn variant_overrides_are_refused_when_they_name_no_variant_or_repeat_the_base() 
     );
 }
 
-/// Rows of `lucid-gen test`'s table whose first column is `kind`.
-fn rows<'t>(table: &'t str, kind: &str) -> Vec<&'t str> {
-    table
-        .lines()
-        .filter(|l| l.split_whitespace().next() == Some(kind))
-        .collect()
-}
-
-#[test]
-fn stand_ins_run_three_agents_and_test_checks_each_replica() {
-    let _stack = crate::common::docker_stack();
-    need(
-        crate::common::docker_available(),
-        "a running Docker engine with Compose v2",
-    );
-    let p = Project::from_model(&example().join("model"));
-    // A free host port instead of 80, which this machine may not spare.
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let services = p.read("model/services.yaml");
-    let services = services.replace(
-        "host: 80, host_ip: 0.0.0.0,",
-        &format!("host: {free}, host_ip: 127.0.0.1,"),
-    );
-    p.write("model/services.yaml", &services);
-    let prefix = unique_name("i12-consensus");
-    // The "managed database": a listener on the backend network's gateway.
-    let db_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut env = operator_env(&p.path("generated"));
-    env.retain(|(k, _)| !k.starts_with("DB_"));
-    env.push(("DB_HOST", "10.64.2.1".into()));
-    env.push(("DB_PORT", db_port.to_string()));
-    let run = |args: &[&str]| {
-        let mut t = p.run().args(args);
-        for (k, v) in &env {
-            t = t.env(k, v);
-        }
-        t
-    };
-    run(&["all"]).run();
-    let _down = Down {
-        project: &p,
-        prefix: prefix.clone(),
-        env: env.clone(),
-    };
-    run(&["up", "--stand-ins", "--project", &prefix]).run();
-    let _db = std::net::TcpListener::bind(("10.64.2.1", db_port)).unwrap();
-    let out = run(&["test", "--project", &prefix]).status_any().run();
-    let table = stdout(&out);
-    assert!(out.status.success(), "{table}\n{}", stderr(&out));
-    let replicas = rows(&table, "replicas");
-    assert_eq!(replicas.len(), 1, "{table}");
-    // Three containers, all running, as the model declares.
-    assert!(replicas[0].ends_with(" ok"), "{table}");
-    for n in 1..=3 {
-        let agent = format!("agent#{n}");
-        let running = rows(&table, "running");
-        assert!(
-            running
-                .iter()
-                .any(|r| r.contains(&agent) && r.ends_with(" ok")),
-            "{agent} not healthy:\n{table}"
-        );
-        for kind in ["env", "dependency", "external"] {
-            assert!(
-                rows(&table, kind).iter().any(|r| r.contains(&agent)),
-                "no {kind} row from {agent}:\n{table}"
-            );
-        }
-        // Each replica by its own address: unreachable from the edge network.
-        assert!(
-            rows(&table, "isolation-tcp")
-                .iter()
-                .any(|r| r.contains("net consensusnet-edge") && r.contains(&agent)),
-            "{agent} not probed from the edge network:\n{table}"
-        );
-    }
-    // Every container's secrets row (one per replica), all as declared.
-    assert_eq!(
-        rows(&table, "secrets")
-            .iter()
-            .filter(|r| r.contains("agent"))
-            .count(),
-        3,
-        "{table}"
-    );
-    let plan = run(&["plan", "--project", &prefix]).run();
-    assert!(stdout(&plan).contains("agent"), "{}", stdout(&plan));
-    assert!(stdout(&plan).contains("nothing to do"), "{}", stdout(&plan));
-    real_nginx_proxies_to_the_api_stand_in(&p, &env, &format!("{prefix}-app"));
-    // One replica gone: the replicas row and its own row fail, `plan`
-    // would start it again.
-    let gone = format!("{prefix}-app-agent-3");
-    let stopped = crate::realserver::run(Command::new("docker").args(["stop", "-t", "1", &gone]));
-    assert!(stopped.status.success(), "{}", stderr(&stopped));
-    let out = run(&["test", "--project", &prefix]).status(1).run();
-    let table = stdout(&out);
-    assert!(rows(&table, "replicas")[0].contains("FAIL"), "{table}");
-    assert!(
-        (rows(&table, "running").iter()).any(|r| r.contains("agent#3") && r.contains("FAIL")),
-        "{table}"
-    );
-    let plan = run(&["plan", "--project", &prefix]).status(1).run();
-    assert!(
-        stdout(&plan).contains("start (stopped)"),
-        "{}",
-        stdout(&plan)
-    );
-}
-
-/// The real nginx (Debian's) with the generated nginx.conf, run as the
-/// generated compose file runs it, on the stand-ins' edge network and
-/// published on a loopback port: `/healthz` is its own answer, `/api/…`
-/// reaches the API stand-in (its body `ok`), and nginx's own 502 (or 504)
-/// once the API stand-in is stopped proves the answer came from there.
-fn real_nginx_proxies_to_the_api_stand_in(
-    p: &Project,
-    env: &[(&'static str, String)],
-    project: &str,
-) {
-    let generated = p.path("generated");
-    let mut cmd = Command::new("docker");
-    cmd.args([
-        "compose",
-        "-f",
-        "docker-compose.yml",
-        "config",
-        "--format",
-        "json",
-    ])
-    .current_dir(&generated);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = crate::realserver::run(&mut cmd);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let nginx = serde_json::from_slice::<Value>(&out.stdout).unwrap()["services"]["nginx"].clone();
-    let target = nginx["configs"][0]["target"].as_str().unwrap().to_string();
-    let conf = generated.join("configs/files/nginx/etc/nginx/nginx.conf");
-    let port = nginx["ports"][0]["target"].as_u64().unwrap();
-    let name = unique_name("i12-consensus-nginx");
-    let c = run_debian(
-        &name,
-        nginx["user"].as_str().unwrap(),
-        &[
-            "--network".into(),
-            "consensusnet-edge".into(),
-            "-p".into(),
-            format!("127.0.0.1::{port}"),
-            "-v".into(),
-            format!("{}:{target}:ro", conf.display()),
-        ],
-        &strings(&nginx["entrypoint"]),
-    );
-    let published =
-        crate::realserver::run(Command::new("docker").args(["port", &c.0, &port.to_string()]));
-    let address = String::from_utf8_lossy(&published.stdout)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    let get = |path: &str| -> Result<String, String> {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(&address).map_err(|e| e.to_string())?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").map_err(|e| e.to_string())?;
-        let mut text = String::new();
-        s.read_to_string(&mut text).map_err(|e| e.to_string())?;
-        Ok(text)
-    };
-    let health = crate::realserver::wait_for(Duration::from_secs(30), || {
-        get("/healthz").and_then(|t| {
-            if t.starts_with("HTTP/1.1 200") {
-                Ok(t)
-            } else {
-                Err(t)
-            }
-        })
-    });
-    assert!(health.is_ok(), "{health:?}");
-    let through = get("/api/health").unwrap();
-    assert!(through.starts_with("HTTP/1.1 200"), "{through}");
-    assert!(through.contains("Server: nginx"), "{through}");
-    assert!(
-        through.ends_with("\r\n\r\nok"),
-        "the API stand-in's body: {through}"
-    );
-    let api = format!("{project}-api-1");
-    let stopped = crate::realserver::run(Command::new("docker").args(["stop", "-t", "1", &api]));
-    assert!(stopped.status.success(), "{}", stderr(&stopped));
-    let without = get("/api/health").unwrap();
-    // 502 (unreachable) or 504 (connect timed out): nginx's own error,
-    // not the stand-in's 200.
-    assert!(
-        without.starts_with("HTTP/1.1 502") || without.starts_with("HTTP/1.1 504"),
-        "{without}"
-    );
-    let started = crate::realserver::run(Command::new("docker").args(["start", &api]));
-    assert!(started.status.success(), "{}", stderr(&started));
-}
-
-// ------------------------------------------------ real servers (Debian)
-
-/// The example rendered with `all` in a scratch project (store included),
-/// the operator's variables set as given.
-fn rendered(env: &[(&'static str, String)]) -> Project {
-    let p = Project::from_model(&example().join("model"));
-    let mut t = p.run().args(&["all"]);
-    for (k, v) in env {
-        t = t.env(k, v);
-    }
-    t.run();
-    p
-}
-
-/// `docker run -d` of the Debian image as the generated compose file runs
-/// `service` (its user, read-only root, tmpfs `/tmp`, no capabilities),
-/// with `extra` arguments before the image and `command` after it.
-fn run_debian(
-    name: &str,
-    user: &str,
-    extra: &[String],
-    command: &[String],
-) -> crate::realserver::Container {
-    let image = crate::realserver::debian_image();
-    let out = crate::realserver::run(
-        Command::new("docker")
-            .args([
-                "run",
-                "-d",
-                "--name",
-                name,
-                "--read-only",
-                "--tmpfs",
-                "/tmp",
-            ])
-            .args([
-                "--cap-drop",
-                "ALL",
-                "--security-opt",
-                "no-new-privileges:true",
-            ])
-            .args(["--user", user])
-            .args(extra)
-            .arg(image)
-            .args(command),
-    );
-    assert!(out.status.success(), "docker run {name}: {}", stderr(&out));
-    crate::realserver::Container(name.to_string())
-}
-
-/// A JSON array of strings as a vector.
-fn strings(v: &Value) -> Vec<String> {
-    (v.as_array().unwrap().iter())
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect()
-}
-
-#[test]
-fn real_redis_accepts_the_generated_password_and_its_health_check_answers() {
-    let p = rendered(&operator_env(Path::new("/unused")));
-    let generated = p.path("generated");
-    let redis = &compose_config(&generated, "docker-compose.prod.yml")["services"]["redis"];
-    let conf = &redis["secrets"][0];
-    let host_file = generated.join("secrets/config/redis/usr/local/etc/redis/redis.conf");
-    let target = conf["target"].as_str().unwrap();
-    let name = unique_name("i12-consensus-redis");
-    let c = run_debian(
-        &name,
-        redis["user"].as_str().unwrap(),
-        &[
-            "--network".into(),
-            "none".into(),
-            "-v".into(),
-            format!("{}:{target}:ro", host_file.display()),
-        ],
-        &strings(&redis["entrypoint"]),
-    );
-    crate::realserver::redis_answers(&c.0);
-    let store = p.read(".lucid-gen/secrets.env");
-    let password = (store.lines())
-        .find_map(|l| l.strip_prefix("REDIS_PASSWORD="))
-        .expect("REDIS_PASSWORD in the store");
-    assert_eq!(
-        crate::realserver::redis_requires_password(&c.0, password),
-        Ok(())
-    );
-    // The generated health check, exactly as Compose runs it.
-    let test = strings(&redis["healthcheck"]["test"]);
-    assert_eq!(test[0], "CMD");
-    let args: Vec<&str> = test[1..].iter().map(String::as_str).collect();
-    let (code, out) = crate::realserver::exec_stdin(&c.0, b"", &args);
-    assert_eq!((code, out.trim()), (0, "PONG"));
-}
-
-/// A Docker network removed when dropped.
-struct Network(String);
-
-impl Drop for Network {
-    fn drop(&mut self) {
-        let _ = crate::realserver::run(Command::new("docker").args(["network", "rm", &self.0]));
-    }
-}
-
-/// `psql` from `client` to the database as the API would connect: host,
-/// port and user/password/database given on stdin (never a command line);
-/// returns (exit code, output).
-fn psql(
-    client: &str,
-    host: &str,
-    port: &str,
-    user: &str,
-    password: &str,
-    db: &str,
-) -> (i32, String) {
-    let script = r#"read -r h; read -r p; read -r u; read -r pw; read -r d
-PGPASSWORD="$pw" PGCONNECT_TIMEOUT=5 psql "host=$h port=$p user=$u dbname=$d" -tAc 'select current_user, current_database()' 2>&1"#;
-    let input = format!("{host}\n{port}\n{user}\n{password}\n{db}\n");
-    crate::realserver::exec_stdin(client, input.as_bytes(), &["bash", "-c", script])
-}
-
-#[test]
-fn real_postgres_accepts_the_operator_credentials_the_api_receives() {
-    let _stack = crate::common::docker_stack();
-    let pg_name = unique_name("i12-consensus-pg");
-    let mut env = operator_env(Path::new("/unused"));
-    env.retain(|(k, _)| !k.starts_with("DB_"));
-    env.push(("DB_HOST", pg_name.clone()));
-    env.push(("DB_PORT", "5432".into()));
-    let p = rendered(&env);
-    let generated = p.path("generated");
-    // What the generated files give the API: the address in its
-    // environment, the credentials as mounted files, the database's name
-    // in the shared env file.
-    let mut cmd = Command::new("docker");
-    cmd.args([
-        "compose",
-        "-f",
-        "docker-compose.prod.yml",
-        "config",
-        "--format",
-        "json",
-    ])
-    .current_dir(&generated);
-    for (k, v) in &env {
-        cmd.env(k, v);
-    }
-    let out = crate::realserver::run(&mut cmd);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let api = serde_json::from_slice::<Value>(&out.stdout).unwrap()["services"]["api"].clone();
-    let (host, port) = (
-        api["environment"]["DB_HOST"].as_str().unwrap(),
-        api["environment"]["DB_PORT"].as_str().unwrap(),
-    );
-    assert_eq!(api["environment"]["DB_USER_FILE"], "/run/secrets/DB_USER");
-    let user = p.read("generated/secrets/files/DB_USER");
-    let password = p.read("generated/secrets/files/DB_PASSWORD");
-    let db = (p.read("generated/configs/environment/.env.app").lines())
-        .find_map(|l| l.strip_prefix("DB_NAME="))
-        .map(|v| v.trim_matches('"').to_string())
-        .unwrap();
-    let net = Network(unique_name("i12-consensus-pgnet"));
-    let created =
-        crate::realserver::run(Command::new("docker").args(["network", "create", &net.0]));
-    assert!(created.status.success(), "{}", stderr(&created));
-    // The managed database's stand-in: a fresh cluster, remote logins by
-    // password (SCRAM), the role and database created at start from the
-    // operator's values, fed over stdin.
-    let start = r#"set -e; bin=$(echo /usr/lib/postgresql/*/bin)
-"$bin/initdb" -D /tmp/pg -U admin -A trust >/dev/null
-echo 'host all all 0.0.0.0/0 scram-sha-256' >> /tmp/pg/pg_hba.conf
-exec "$bin/postgres" -D /tmp/pg -k /tmp -c listen_addresses='*'"#;
-    let pg = run_debian(
-        &pg_name,
-        "postgres",
-        &["--network".into(), net.0.clone()],
-        &["bash".into(), "-c".into(), start.into()],
-    );
-    let sql = format!(
-        "CREATE ROLE \"{user}\" LOGIN PASSWORD '{}';\nCREATE DATABASE \"{db}\" OWNER \"{user}\";\n",
-        password.replace('\'', "''")
-    );
-    let created = crate::realserver::wait_for(Duration::from_secs(60), || {
-        let (code, out) = crate::realserver::exec_stdin(
-            &pg.0,
-            sql.as_bytes(),
-            &[
-                "psql",
-                "-h",
-                "/tmp",
-                "-U",
-                "admin",
-                "-d",
-                "postgres",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-q",
-            ],
-        );
-        if code == 0 {
-            Ok(())
-        } else {
-            Err(out)
-        }
-    });
-    assert_eq!(created, Ok(()), "role and database created");
-    let client = run_debian(
-        &unique_name("i12-consensus-pgclient"),
-        "65532:65532",
-        &["--network".into(), net.0.clone()],
-        &["sleep".into(), "infinity".into()],
-    );
-    let (code, out) = psql(&client.0, host, port, &user, &password, &db);
-    assert_eq!(
-        (code, out.trim()),
-        (0, format!("{user}|{db}").as_str()),
-        "the API's credentials log in"
-    );
-    let (code, out) = psql(&client.0, host, port, &user, "not-the-password", &db);
-    assert_ne!(code, 0, "a wrong password is refused: {out}");
-    assert!(out.contains("password authentication failed"), "{out}");
-    assert!(!out.contains(&password));
-}
-
-#[test]
-fn the_example_model_names_the_committed_schema_and_passes_it() {
-    let available = Command::new("check-jsonschema")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    need(available, "check-jsonschema");
-    let dir = example().join("model");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), 2, "{files:?}");
-    for f in &files {
-        let text = std::fs::read_to_string(f).unwrap();
-        assert!(
-            text.starts_with("# yaml-language-server: $schema=../../../model.schema.json\n"),
-            "{}",
-            f.display()
-        );
-    }
-    let out = Command::new("check-jsonschema")
-        .arg("--schemafile")
-        .arg(repo_root().join("model.schema.json"))
-        .args(&files)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-}
-
 #[test]
 fn deploy_of_the_prod_variant_ships_the_prod_file_and_no_dockerfile() {
     let p = Project::from_model(&example().join("model"));
@@ -846,4 +258,610 @@ fn deploy_of_the_prod_variant_ships_the_prod_file_and_no_dockerfile() {
         .status(2)
         .stderr_has("unknown variant `staging`; the model's variants are: dev, prod")
         .run();
+}
+
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::need;
+    use crate::common::unique_name;
+    use crate::common::Down;
+    use serde_json::Value;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    /// `docker compose config --format json` of one generated file.
+    fn compose_config(generated: &Path, file: &str) -> Value {
+        let mut cmd = Command::new("docker");
+        cmd.args(["compose", "-f", file, "config", "--format", "json"])
+            .current_dir(generated);
+        for (k, v) in operator_env(generated) {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("docker compose");
+        assert!(out.status.success(), "{file}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+    /// A service as Compose reads it, without what variants may change: its
+    /// environment, volumes, build and the hash labels derived from them.
+    fn invariant_part(service: &Value) -> Value {
+        let mut s = service.clone();
+        let map = s.as_object_mut().unwrap();
+        // Building comes with `pull_policy: build` (never pull what the
+        // registry holds under the same name).
+        for key in ["environment", "volumes", "build", "pull_policy"] {
+            map.remove(key);
+        }
+        if let Some(labels) = map.get_mut("labels").and_then(Value::as_object_mut) {
+            labels.remove("lucid-gen.hash.env");
+            labels.remove("lucid-gen.hash.config");
+        }
+        s
+    }
+    /// Rows of `lucid-gen test`'s table whose first column is `kind`.
+    fn rows<'t>(table: &'t str, kind: &str) -> Vec<&'t str> {
+        table
+            .lines()
+            .filter(|l| l.split_whitespace().next() == Some(kind))
+            .collect()
+    }
+    // ------------------------------------------------ real servers (Debian)
+
+    /// The example rendered with `all` in a scratch project (store included),
+    /// the operator's variables set as given.
+    fn rendered(env: &[(&'static str, String)]) -> Project {
+        let p = Project::from_model(&example().join("model"));
+        let mut t = p.run().args(&["all"]);
+        for (k, v) in env {
+            t = t.env(k, v);
+        }
+        t.run();
+        p
+    }
+    /// A JSON array of strings as a vector.
+    fn strings(v: &Value) -> Vec<String> {
+        (v.as_array().unwrap().iter())
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    }
+    /// A Docker network removed when dropped.
+    struct Network(String);
+
+    /// The real nginx (Debian's) with the generated nginx.conf, run as the
+    /// generated compose file runs it, on the stand-ins' edge network and
+    /// published on a loopback port: `/healthz` is its own answer, `/api/…`
+    /// reaches the API stand-in (its body `ok`), and nginx's own 502 (or 504)
+    /// once the API stand-in is stopped proves the answer came from there.
+    fn real_nginx_proxies_to_the_api_stand_in(
+        p: &Project,
+        env: &[(&'static str, String)],
+        project: &str,
+    ) {
+        let generated = p.path("generated");
+        let mut cmd = Command::new("docker");
+        cmd.args([
+            "compose",
+            "-f",
+            "docker-compose.yml",
+            "config",
+            "--format",
+            "json",
+        ])
+        .current_dir(&generated);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = crate::docker_tier::realserver::run(&mut cmd);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let nginx =
+            serde_json::from_slice::<Value>(&out.stdout).unwrap()["services"]["nginx"].clone();
+        let target = nginx["configs"][0]["target"].as_str().unwrap().to_string();
+        let conf = generated.join("configs/files/nginx/etc/nginx/nginx.conf");
+        let port = nginx["ports"][0]["target"].as_u64().unwrap();
+        let name = unique_name("i12-consensus-nginx");
+        let c = run_debian(
+            &name,
+            nginx["user"].as_str().unwrap(),
+            &[
+                "--network".into(),
+                "consensusnet-edge".into(),
+                "-p".into(),
+                format!("127.0.0.1::{port}"),
+                "-v".into(),
+                format!("{}:{target}:ro", conf.display()),
+            ],
+            &strings(&nginx["entrypoint"]),
+        );
+        let published = crate::docker_tier::realserver::run(Command::new("docker").args([
+            "port",
+            &c.0,
+            &port.to_string(),
+        ]));
+        let address = String::from_utf8_lossy(&published.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let get = |path: &str| -> Result<String, String> {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect(&address).map_err(|e| e.to_string())?;
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                .map_err(|e| e.to_string())?;
+            let mut text = String::new();
+            s.read_to_string(&mut text).map_err(|e| e.to_string())?;
+            Ok(text)
+        };
+        let health = crate::docker_tier::realserver::wait_for(Duration::from_secs(30), || {
+            get("/healthz").and_then(|t| {
+                if t.starts_with("HTTP/1.1 200") {
+                    Ok(t)
+                } else {
+                    Err(t)
+                }
+            })
+        });
+        assert!(health.is_ok(), "{health:?}");
+        let through = get("/api/health").unwrap();
+        assert!(through.starts_with("HTTP/1.1 200"), "{through}");
+        assert!(through.contains("Server: nginx"), "{through}");
+        assert!(
+            through.ends_with("\r\n\r\nok"),
+            "the API stand-in's body: {through}"
+        );
+        let api = format!("{project}-api-1");
+        let stopped = crate::docker_tier::realserver::run(
+            Command::new("docker").args(["stop", "-t", "1", &api]),
+        );
+        assert!(stopped.status.success(), "{}", stderr(&stopped));
+        let without = get("/api/health").unwrap();
+        // 502 (unreachable) or 504 (connect timed out): nginx's own error,
+        // not the stand-in's 200.
+        assert!(
+            without.starts_with("HTTP/1.1 502") || without.starts_with("HTTP/1.1 504"),
+            "{without}"
+        );
+        let started =
+            crate::docker_tier::realserver::run(Command::new("docker").args(["start", &api]));
+        assert!(started.status.success(), "{}", stderr(&started));
+    }
+    /// `docker run -d` of the Debian image as the generated compose file runs
+    /// `service` (its user, read-only root, tmpfs `/tmp`, no capabilities),
+    /// with `extra` arguments before the image and `command` after it.
+    fn run_debian(
+        name: &str,
+        user: &str,
+        extra: &[String],
+        command: &[String],
+    ) -> crate::docker_tier::realserver::Container {
+        let image = crate::docker_tier::realserver::debian_image();
+        let out = crate::docker_tier::realserver::run(
+            Command::new("docker")
+                .args([
+                    "run",
+                    "-d",
+                    "--name",
+                    name,
+                    "--read-only",
+                    "--tmpfs",
+                    "/tmp",
+                ])
+                .args([
+                    "--cap-drop",
+                    "ALL",
+                    "--security-opt",
+                    "no-new-privileges:true",
+                ])
+                .args(["--user", user])
+                .args(extra)
+                .arg(image)
+                .args(command),
+        );
+        assert!(out.status.success(), "docker run {name}: {}", stderr(&out));
+        crate::docker_tier::realserver::Container(name.to_string())
+    }
+    impl Drop for Network {
+        fn drop(&mut self) {
+            let _ = crate::docker_tier::realserver::run(
+                Command::new("docker").args(["network", "rm", &self.0]),
+            );
+        }
+    }
+    /// `psql` from `client` to the database as the API would connect: host,
+    /// port and user/password/database given on stdin (never a command line);
+    /// returns (exit code, output).
+    fn psql(
+        client: &str,
+        host: &str,
+        port: &str,
+        user: &str,
+        password: &str,
+        db: &str,
+    ) -> (i32, String) {
+        let script = r#"read -r h; read -r p; read -r u; read -r pw; read -r d
+    PGPASSWORD="$pw" PGCONNECT_TIMEOUT=5 psql "host=$h port=$p user=$u dbname=$d" -tAc 'select current_user, current_database()' 2>&1"#;
+        let input = format!("{host}\n{port}\n{user}\n{password}\n{db}\n");
+        crate::docker_tier::realserver::exec_stdin(
+            client,
+            input.as_bytes(),
+            &["bash", "-c", script],
+        )
+    }
+
+    #[test]
+    fn dev_and_prod_differ_only_in_environment_volumes_and_build() {
+        need(
+            crate::common::compose_available(),
+            "Docker Compose v2 (`docker compose`)",
+        );
+        let generated = example().join("generated");
+        let dev = compose_config(&generated, "docker-compose.yml");
+        let prod = compose_config(&generated, "docker-compose.prod.yml");
+        let services = |c: &Value| c["services"].as_object().unwrap().clone();
+        let (dev_s, prod_s) = (services(&dev), services(&prod));
+        let names = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names(&dev_s), names(&prod_s), "the same services");
+        assert_eq!(dev["networks"], prod["networks"], "the same networks");
+        let mut differ: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for (name, d) in &dev_s {
+            let p = &prod_s[name];
+            assert_eq!(d["ports"], p["ports"], "{name}: the same ports");
+            assert_eq!(d["image"], p["image"], "{name}: the same image");
+            assert_eq!(invariant_part(d), invariant_part(p), "{name}");
+            for key in ["environment", "volumes", "build"] {
+                if d.get(key) != p.get(key) {
+                    differ.entry(name.clone()).or_default().push(key);
+                }
+            }
+            assert!(p.get("build").is_none(), "{name}: prod pulls");
+            assert!(p.get("pull_policy").is_none(), "{name}: prod pulls");
+            let built = d.get("build").is_some();
+            assert_eq!(
+                d.get("pull_policy").is_some_and(|v| v == "build"),
+                built,
+                "{name}"
+            );
+        }
+        // What does differ, and how.
+        for built in ["api", "agent", "frontend"] {
+            assert!(differ[built].contains(&"build"), "{built}: {differ:?}");
+            assert_eq!(
+                dev_s[built]["build"]["context"].as_str().unwrap(),
+                if built == "frontend" {
+                    "/nonexistent/consensusnet-src/frontend"
+                } else {
+                    "/nonexistent/consensusnet-src"
+                }
+            );
+        }
+        assert_eq!(dev_s["api"]["environment"]["ENV"], "development");
+        assert_eq!(prod_s["api"]["environment"]["ENV"], "production");
+        assert_eq!(differ["redis"], ["volumes"]);
+        assert!(!differ.contains_key("nginx"), "{differ:?}");
+        assert_eq!(dev_s["agent"]["deploy"]["replicas"], 3);
+        assert_eq!(prod_s["agent"]["deploy"]["replicas"], 3);
+    }
+
+    #[test]
+    fn verify_passes_on_every_file_of_every_variant() {
+        need(
+            crate::common::docker_available(),
+            "a running Docker engine with Compose v2",
+        );
+        let p = Project::from_model(&example().join("model"));
+        let generated = p.path("generated");
+        let run = |args: &[&str]| {
+            let mut t = p.run().args(args);
+            for (k, v) in operator_env(&generated) {
+                t = t.env(k, &v);
+            }
+            t
+        };
+        run(&["all"]).run();
+        let out = run(&["verify"]).run();
+        let text = stdout(&out);
+        for file in [
+            "docker-compose.yml",
+            "docker-compose.prod.yml",
+            "docker-compose.master.yml",
+            "docker-compose.master.prod.yml",
+            "dockerfiles/services/api/Dockerfile",
+            "dockerfiles/services/agent/Dockerfile",
+            "dockerfiles/services/frontend/Dockerfile",
+            ".github/workflows/build-and-deploy.yml",
+        ] {
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with("ok ") && l.ends_with(file)),
+                "{file} not verified:\n{text}"
+            );
+        }
+        assert!(text.contains("verify: 8 files, 0 failed"), "{text}");
+    }
+
+    #[test]
+    fn stand_ins_run_three_agents_and_test_checks_each_replica() {
+        let _stack = crate::common::docker_stack();
+        need(
+            crate::common::docker_available(),
+            "a running Docker engine with Compose v2",
+        );
+        let p = Project::from_model(&example().join("model"));
+        // A free host port instead of 80, which this machine may not spare.
+        let free = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let services = p.read("model/services.yaml");
+        let services = services.replace(
+            "host: 80, host_ip: 0.0.0.0,",
+            &format!("host: {free}, host_ip: 127.0.0.1,"),
+        );
+        p.write("model/services.yaml", &services);
+        let prefix = unique_name("i12-consensus");
+        // The "managed database": a listener on the backend network's gateway.
+        let db_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut env = operator_env(&p.path("generated"));
+        env.retain(|(k, _)| !k.starts_with("DB_"));
+        env.push(("DB_HOST", "10.64.2.1".into()));
+        env.push(("DB_PORT", db_port.to_string()));
+        let run = |args: &[&str]| {
+            let mut t = p.run().args(args);
+            for (k, v) in &env {
+                t = t.env(k, v);
+            }
+            t
+        };
+        run(&["all"]).run();
+        let _down = Down {
+            project: &p,
+            prefix: prefix.clone(),
+            env: env.clone(),
+        };
+        run(&["up", "--stand-ins", "--project", &prefix]).run();
+        let _db = std::net::TcpListener::bind(("10.64.2.1", db_port)).unwrap();
+        let out = run(&["test", "--project", &prefix]).status_any().run();
+        let table = stdout(&out);
+        assert!(out.status.success(), "{table}\n{}", stderr(&out));
+        let replicas = rows(&table, "replicas");
+        assert_eq!(replicas.len(), 1, "{table}");
+        // Three containers, all running, as the model declares.
+        assert!(replicas[0].ends_with(" ok"), "{table}");
+        for n in 1..=3 {
+            let agent = format!("agent#{n}");
+            let running = rows(&table, "running");
+            assert!(
+                running
+                    .iter()
+                    .any(|r| r.contains(&agent) && r.ends_with(" ok")),
+                "{agent} not healthy:\n{table}"
+            );
+            for kind in ["env", "dependency", "external"] {
+                assert!(
+                    rows(&table, kind).iter().any(|r| r.contains(&agent)),
+                    "no {kind} row from {agent}:\n{table}"
+                );
+            }
+            // Each replica by its own address: unreachable from the edge network.
+            assert!(
+                rows(&table, "isolation-tcp")
+                    .iter()
+                    .any(|r| r.contains("net consensusnet-edge") && r.contains(&agent)),
+                "{agent} not probed from the edge network:\n{table}"
+            );
+        }
+        // Every container's secrets row (one per replica), all as declared.
+        assert_eq!(
+            rows(&table, "secrets")
+                .iter()
+                .filter(|r| r.contains("agent"))
+                .count(),
+            3,
+            "{table}"
+        );
+        let plan = run(&["plan", "--project", &prefix]).run();
+        assert!(stdout(&plan).contains("agent"), "{}", stdout(&plan));
+        assert!(stdout(&plan).contains("nothing to do"), "{}", stdout(&plan));
+        real_nginx_proxies_to_the_api_stand_in(&p, &env, &format!("{prefix}-app"));
+        // One replica gone: the replicas row and its own row fail, `plan`
+        // would start it again.
+        let gone = format!("{prefix}-app-agent-3");
+        let stopped = crate::docker_tier::realserver::run(
+            Command::new("docker").args(["stop", "-t", "1", &gone]),
+        );
+        assert!(stopped.status.success(), "{}", stderr(&stopped));
+        let out = run(&["test", "--project", &prefix]).status(1).run();
+        let table = stdout(&out);
+        assert!(rows(&table, "replicas")[0].contains("FAIL"), "{table}");
+        assert!(
+            (rows(&table, "running").iter()).any(|r| r.contains("agent#3") && r.contains("FAIL")),
+            "{table}"
+        );
+        let plan = run(&["plan", "--project", &prefix]).status(1).run();
+        assert!(
+            stdout(&plan).contains("start (stopped)"),
+            "{}",
+            stdout(&plan)
+        );
+    }
+
+    #[test]
+    fn real_redis_accepts_the_generated_password_and_its_health_check_answers() {
+        let p = rendered(&operator_env(Path::new("/unused")));
+        let generated = p.path("generated");
+        let redis = &compose_config(&generated, "docker-compose.prod.yml")["services"]["redis"];
+        let conf = &redis["secrets"][0];
+        let host_file = generated.join("secrets/config/redis/usr/local/etc/redis/redis.conf");
+        let target = conf["target"].as_str().unwrap();
+        let name = unique_name("i12-consensus-redis");
+        let c = run_debian(
+            &name,
+            redis["user"].as_str().unwrap(),
+            &[
+                "--network".into(),
+                "none".into(),
+                "-v".into(),
+                format!("{}:{target}:ro", host_file.display()),
+            ],
+            &strings(&redis["entrypoint"]),
+        );
+        crate::docker_tier::realserver::redis_answers(&c.0);
+        let store = p.read(".lucid-gen/secrets.env");
+        let password = (store.lines())
+            .find_map(|l| l.strip_prefix("REDIS_PASSWORD="))
+            .expect("REDIS_PASSWORD in the store");
+        assert_eq!(
+            crate::docker_tier::realserver::redis_requires_password(&c.0, password),
+            Ok(())
+        );
+        // The generated health check, exactly as Compose runs it.
+        let test = strings(&redis["healthcheck"]["test"]);
+        assert_eq!(test[0], "CMD");
+        let args: Vec<&str> = test[1..].iter().map(String::as_str).collect();
+        let (code, out) = crate::docker_tier::realserver::exec_stdin(&c.0, b"", &args);
+        assert_eq!((code, out.trim()), (0, "PONG"));
+    }
+
+    #[test]
+    fn real_postgres_accepts_the_operator_credentials_the_api_receives() {
+        let _stack = crate::common::docker_stack();
+        let pg_name = unique_name("i12-consensus-pg");
+        let mut env = operator_env(Path::new("/unused"));
+        env.retain(|(k, _)| !k.starts_with("DB_"));
+        env.push(("DB_HOST", pg_name.clone()));
+        env.push(("DB_PORT", "5432".into()));
+        let p = rendered(&env);
+        let generated = p.path("generated");
+        // What the generated files give the API: the address in its
+        // environment, the credentials as mounted files, the database's name
+        // in the shared env file.
+        let mut cmd = Command::new("docker");
+        cmd.args([
+            "compose",
+            "-f",
+            "docker-compose.prod.yml",
+            "config",
+            "--format",
+            "json",
+        ])
+        .current_dir(&generated);
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        let out = crate::docker_tier::realserver::run(&mut cmd);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let api = serde_json::from_slice::<Value>(&out.stdout).unwrap()["services"]["api"].clone();
+        let (host, port) = (
+            api["environment"]["DB_HOST"].as_str().unwrap(),
+            api["environment"]["DB_PORT"].as_str().unwrap(),
+        );
+        assert_eq!(api["environment"]["DB_USER_FILE"], "/run/secrets/DB_USER");
+        let user = p.read("generated/secrets/files/DB_USER");
+        let password = p.read("generated/secrets/files/DB_PASSWORD");
+        let db = (p.read("generated/configs/environment/.env.app").lines())
+            .find_map(|l| l.strip_prefix("DB_NAME="))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap();
+        let net = Network(unique_name("i12-consensus-pgnet"));
+        let created = crate::docker_tier::realserver::run(
+            Command::new("docker").args(["network", "create", &net.0]),
+        );
+        assert!(created.status.success(), "{}", stderr(&created));
+        // The managed database's stand-in: a fresh cluster, remote logins by
+        // password (SCRAM), the role and database created at start from the
+        // operator's values, fed over stdin.
+        let start = r#"set -e; bin=$(echo /usr/lib/postgresql/*/bin)
+    "$bin/initdb" -D /tmp/pg -U admin -A trust >/dev/null
+    echo 'host all all 0.0.0.0/0 scram-sha-256' >> /tmp/pg/pg_hba.conf
+    exec "$bin/postgres" -D /tmp/pg -k /tmp -c listen_addresses='*'"#;
+        let pg = run_debian(
+            &pg_name,
+            "postgres",
+            &["--network".into(), net.0.clone()],
+            &["bash".into(), "-c".into(), start.into()],
+        );
+        let sql = format!(
+            "CREATE ROLE \"{user}\" LOGIN PASSWORD '{}';\nCREATE DATABASE \"{db}\" OWNER \"{user}\";\n",
+            password.replace('\'', "''")
+        );
+        let created = crate::docker_tier::realserver::wait_for(Duration::from_secs(60), || {
+            let (code, out) = crate::docker_tier::realserver::exec_stdin(
+                &pg.0,
+                sql.as_bytes(),
+                &[
+                    "psql",
+                    "-h",
+                    "/tmp",
+                    "-U",
+                    "admin",
+                    "-d",
+                    "postgres",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-q",
+                ],
+            );
+            if code == 0 {
+                Ok(())
+            } else {
+                Err(out)
+            }
+        });
+        assert_eq!(created, Ok(()), "role and database created");
+        let client = run_debian(
+            &unique_name("i12-consensus-pgclient"),
+            "65532:65532",
+            &["--network".into(), net.0.clone()],
+            &["sleep".into(), "infinity".into()],
+        );
+        let (code, out) = psql(&client.0, host, port, &user, &password, &db);
+        assert_eq!(
+            (code, out.trim()),
+            (0, format!("{user}|{db}").as_str()),
+            "the API's credentials log in"
+        );
+        let (code, out) = psql(&client.0, host, port, &user, "not-the-password", &db);
+        assert_ne!(code, 0, "a wrong password is refused: {out}");
+        assert!(out.contains("password authentication failed"), "{out}");
+        assert!(!out.contains(&password));
+    }
+
+    #[test]
+    fn the_example_model_names_the_committed_schema_and_passes_it() {
+        let available = Command::new("check-jsonschema")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        need(available, "check-jsonschema");
+        let dir = example().join("model");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), 2, "{files:?}");
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            assert!(
+                text.starts_with("# yaml-language-server: $schema=../../../model.schema.json\n"),
+                "{}",
+                f.display()
+            );
+        }
+        let out = Command::new("check-jsonschema")
+            .arg("--schemafile")
+            .arg(repo_root().join("model.schema.json"))
+            .args(&files)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    }
 }

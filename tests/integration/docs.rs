@@ -128,3 +128,75 @@ fn headings_become_github_anchors() {
         ["docs/x.md#y"]
     );
 }
+
+/// Every `.rs` file of the repository's source and tests, by the name of
+/// its module's file (`write/mod.rs` as `write.rs`).
+fn rust_sources() -> Vec<(String, String)> {
+    let root = repo_root();
+    let mut out = Vec::new();
+    for dir in ["src", "tests", "benches"] {
+        for path in crate::common::files_under(&root.join(dir)) {
+            if path.extension().is_some_and(|e| e == "rs") {
+                let mut name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if name == "mod.rs" {
+                    let dir = path.parent().unwrap().file_name().unwrap();
+                    name = format!("{}.rs", dir.to_string_lossy());
+                }
+                out.push((name, fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// ARCHITECTURE.md's invariants table names, for each invariant, the test
+/// that enforces it; every test it names that way (`file.rs::name`, or
+/// `module::tests::name`) exists, so the table cannot go on citing a test
+/// that was renamed or removed.
+#[test]
+fn every_test_the_invariants_table_names_exists() {
+    let text = fs::read_to_string(repo_root().join("ARCHITECTURE.md")).unwrap();
+    let table = text
+        .split("## Invariants")
+        .nth(1)
+        .and_then(|t| t.split("\n## ").next())
+        .expect("ARCHITECTURE.md has an Invariants section");
+    let sources = rust_sources();
+    let mut cited = 0;
+    let mut missing = Vec::new();
+    for span in table.split('`').skip(1).step_by(2) {
+        let parts: Vec<&str> = span.split("::").collect();
+        let (Some(first), Some(name)) = (parts.first(), parts.last()) else {
+            continue;
+        };
+        let is_ident = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if parts.len() < 2 || !is_ident(name) || name.contains('*') {
+            continue;
+        }
+        // `file.rs::name` names a file; `a::b::tests::name` its last module.
+        let file = match first.strip_suffix(".rs") {
+            Some(f) => format!("{}.rs", f.rsplit('/').next().unwrap()),
+            None if parts.contains(&"tests") => {
+                format!("{}.rs", parts[parts.len() - 3])
+            }
+            None => continue,
+        };
+        cited += 1;
+        let defined = sources
+            .iter()
+            .any(|(n, src)| *n == file && src.contains(&format!("fn {name}(")));
+        if !defined {
+            missing.push(format!("{span} (no `fn {name}` in any {file})"));
+        }
+    }
+    assert!(cited >= 20, "the invariants table cites only {cited} tests");
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's invariants table names tests that do not exist:\n{}",
+        missing.join("\n")
+    );
+}

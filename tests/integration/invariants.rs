@@ -483,3 +483,37 @@ fn main_only_dispatches() {
         found.join("\n")
     );
 }
+
+/// The tiers hold: every test that needs a tool (`need(…)`: Docker,
+/// Compose, a linter) is in the Docker tier, under `tests/integration/
+/// docker_tier/` or after its file's `mod docker_tier {`, so `cargo test`
+/// without Docker stays green and the filter `docker_tier::` selects the
+/// whole Docker tier. The fast tier may need what building the project
+/// already needs: the Rust toolchain and git.
+#[test]
+fn every_test_that_needs_a_tool_is_in_the_docker_tier() {
+    let fast_tier_tools = ["\"rustc", "\"git\""];
+    let dir = repo_root().join("tests/integration");
+    let tier = dir.join("docker_tier");
+    let mut found = Vec::new();
+    for file in rust_files(&dir) {
+        if file.starts_with(&tier) || file.ends_with("common.rs") {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap();
+        let inner = text.find("\nmod docker_tier {").unwrap_or(text.len());
+        for (n, line) in text[..inner].lines().enumerate() {
+            let needs_a_tool = code_only(line).contains("need(")
+                && !fast_tier_tools.iter().any(|t| line.contains(t));
+            if needs_a_tool {
+                found.push(format!("{}:{}: {}", relative(&file), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "tests that need a tool outside the Docker tier (move them into the \
+         file's `#[cfg(feature = \"docker\")] mod docker_tier`):\n{}",
+        found.join("\n")
+    );
+}

@@ -8,12 +8,9 @@
 //! primaries as the manual describes — first run, re-run, a rotated
 //! password and a wrong root password — printing no secret.
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use crate::common::{need, repo_root};
+use crate::common::repo_root;
 use lucid_gen::secrets::{self, SecretSource, SecretValues};
 use lucid_gen::write::Outputs;
 use lucid_gen::{model, render, validate};
@@ -101,151 +98,160 @@ fn mongod_conf_turns_auth_and_the_replica_set_on_with_a_key_file_mongod_accepts(
     }
 }
 
-/// One sandbox: the mounts the scripts see, the fake's data, the scripts.
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::need;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+    use std::process::Command;
 
-impl Sandbox {
-    fn new(outputs: &Outputs) -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        for sub in ["run/secrets", "keyfile"] {
-            fs::create_dir_all(dir.path().join(sub)).unwrap();
+    /// One sandbox: the mounts the scripts see, the fake's data, the scripts.
+    struct Sandbox {
+        dir: tempfile::TempDir,
+    }
+    impl Sandbox {
+        fn new(outputs: &Outputs) -> Sandbox {
+            let dir = tempfile::tempdir().unwrap();
+            for sub in ["run/secrets", "keyfile"] {
+                fs::create_dir_all(dir.path().join(sub)).unwrap();
+            }
+            for (name, path) in [("init.js", INIT), ("keyfile.js", KEYFILE_JS)] {
+                fs::write(dir.path().join(name), text(outputs, path)).unwrap();
+            }
+            Sandbox { dir }
         }
-        for (name, path) in [("init.js", INIT), ("keyfile.js", KEYFILE_JS)] {
-            fs::write(dir.path().join(name), text(outputs, path)).unwrap();
+
+        fn secret(&self, name: &str, value: &str) {
+            fs::write(self.dir.path().join("run/secrets").join(name), value).unwrap();
         }
-        Sandbox { dir }
+
+        /// Runs a script; its exit code and what it printed.
+        fn run(&self, script: &str, throwing: bool) -> (i32, String) {
+            let node = which("node");
+            need(
+                node.is_some(),
+                "node (apt-get install nodejs; the CI has it for dclint)",
+            );
+            let out = Command::new(node.unwrap())
+                .arg(repo_root().join("tests/mongodb/fake-mongosh.js"))
+                .arg(self.dir.path().join(script))
+                .arg(self.dir.path().join("state.json"))
+                .arg(self.dir.path())
+                .env("THROWING", if throwing { "1" } else { "0" })
+                .output()
+                .expect("run node");
+            let printed = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (out.status.code().unwrap_or(-1), printed)
+        }
+
+        fn state(&self) -> serde_json::Value {
+            serde_json::from_str(&fs::read_to_string(self.dir.path().join("state.json")).unwrap())
+                .unwrap()
+        }
+
+        fn key_file(&self) -> PathBuf {
+            self.dir.path().join("keyfile/mongodb.key")
+        }
+    }
+    fn which(program: &str) -> Option<PathBuf> {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(program))
+                .find(|p| p.is_file())
+        })
+    }
+    fn assert_no_secret(printed: &str, values: &[&str]) {
+        for v in values {
+            assert!(!printed.contains(v), "a secret was printed:\n{printed}");
+        }
     }
 
-    fn secret(&self, name: &str, value: &str) {
-        fs::write(self.dir.path().join("run/secrets").join(name), value).unwrap();
+    #[test]
+    fn the_init_step_creates_both_users_once_and_keeps_them_equal_to_the_secrets() {
+        let (outputs, values) = lucid(5);
+        let root = values.get("MONGODB_ROOT_PASSWORD").unwrap();
+        let app = values.get("MONGODB_PASSWORD").unwrap();
+        for throwing in [false, true] {
+            let sb = Sandbox::new(&outputs);
+            sb.secret("MONGODB_ROOT_PASSWORD", root);
+            sb.secret("MONGODB_PASSWORD", app);
+            // First run: through the localhost exception.
+            let (code, printed) = sb.run("init.js", throwing);
+            assert_eq!(code, 0, "{printed}");
+            assert!(printed.contains("replica set rs0 initiated"), "{printed}");
+            assert_no_secret(&printed, &[root, app]);
+            let state = sb.state();
+            assert_eq!(state["members"], serde_json::json!(["lucid-mongodb:27017"]));
+            assert_eq!(state["users"]["admin.root"]["pwd"], *root);
+            assert_eq!(state["users"]["admin.root"]["roles"][0]["role"], "root");
+            assert_eq!(state["users"]["lucid.lucid"]["pwd"], *app);
+            assert_eq!(
+                state["users"]["lucid.lucid"]["roles"][0]["role"],
+                "readWrite"
+            );
+            // Re-run: logs in as root, initiates nothing, creates nothing.
+            let (code, printed) = sb.run("init.js", throwing);
+            assert_eq!(code, 0, "{printed}");
+            assert!(!printed.contains("initiated"), "{printed}");
+            assert!(printed.contains("user lucid up to date"), "{printed}");
+            // A rotated application password reaches MongoDB on the next run.
+            sb.secret("MONGODB_PASSWORD", "rotated-app-password");
+            let (code, _) = sb.run("init.js", throwing);
+            assert_eq!(code, 0);
+            assert_eq!(
+                sb.state()["users"]["lucid.lucid"]["pwd"],
+                "rotated-app-password"
+            );
+            // A root password MongoDB does not have: refused, said, not shown.
+            sb.secret("MONGODB_ROOT_PASSWORD", "not-the-root-password");
+            let (code, printed) = sb.run("init.js", throwing);
+            assert_eq!(code, 3, "{printed}");
+            assert!(
+                printed.contains("root password in the secret store"),
+                "{printed}"
+            );
+            assert_no_secret(
+                &printed,
+                &[root, "not-the-root-password", "rotated-app-password"],
+            );
+        }
     }
 
-    /// Runs a script; its exit code and what it printed.
-    fn run(&self, script: &str, throwing: bool) -> (i32, String) {
-        let node = which("node");
-        need(
-            node.is_some(),
-            "node (apt-get install nodejs; the CI has it for dclint)",
-        );
-        let out = Command::new(node.unwrap())
-            .arg(repo_root().join("tests/mongodb/fake-mongosh.js"))
-            .arg(self.dir.path().join(script))
-            .arg(self.dir.path().join("state.json"))
-            .arg(self.dir.path())
-            .env("THROWING", if throwing { "1" } else { "0" })
-            .output()
-            .expect("run node");
-        let printed = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), printed)
-    }
-
-    fn state(&self) -> serde_json::Value {
-        serde_json::from_str(&fs::read_to_string(self.dir.path().join("state.json")).unwrap())
-            .unwrap()
-    }
-
-    fn key_file(&self) -> PathBuf {
-        self.dir.path().join("keyfile/mongodb.key")
-    }
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(program))
-            .find(|p| p.is_file())
-    })
-}
-
-fn assert_no_secret(printed: &str, values: &[&str]) {
-    for v in values {
-        assert!(!printed.contains(v), "a secret was printed:\n{printed}");
-    }
-}
-
-#[test]
-fn the_init_step_creates_both_users_once_and_keeps_them_equal_to_the_secrets() {
-    let (outputs, values) = lucid(5);
-    let root = values.get("MONGODB_ROOT_PASSWORD").unwrap();
-    let app = values.get("MONGODB_PASSWORD").unwrap();
-    for throwing in [false, true] {
+    #[test]
+    fn the_keyfile_job_installs_the_key_owner_only_and_leaves_a_current_one_alone() {
+        let (outputs, values) = lucid(7);
+        let key = values.get("MONGODB_KEYFILE").unwrap();
         let sb = Sandbox::new(&outputs);
-        sb.secret("MONGODB_ROOT_PASSWORD", root);
-        sb.secret("MONGODB_PASSWORD", app);
-        // First run: through the localhost exception.
-        let (code, printed) = sb.run("init.js", throwing);
+        sb.secret("MONGODB_KEYFILE", key);
+        let (code, printed) = sb.run("keyfile.js", false);
         assert_eq!(code, 0, "{printed}");
-        assert!(printed.contains("replica set rs0 initiated"), "{printed}");
-        assert_no_secret(&printed, &[root, app]);
-        let state = sb.state();
-        assert_eq!(state["members"], serde_json::json!(["lucid-mongodb:27017"]));
-        assert_eq!(state["users"]["admin.root"]["pwd"], *root);
-        assert_eq!(state["users"]["admin.root"]["roles"][0]["role"], "root");
-        assert_eq!(state["users"]["lucid.lucid"]["pwd"], *app);
+        assert!(printed.contains("key file installed"), "{printed}");
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(fs::read_to_string(sb.key_file()).unwrap(), *key);
         assert_eq!(
-            state["users"]["lucid.lucid"]["roles"][0]["role"],
-            "readWrite"
+            mode(&sb.key_file()),
+            0o400,
+            "mongod refuses a key file others can read"
         );
-        // Re-run: logs in as root, initiates nothing, creates nothing.
-        let (code, printed) = sb.run("init.js", throwing);
+        let (code, printed) = sb.run("keyfile.js", false);
+        assert_eq!((code, printed.trim()), (0, "key file up to date"));
+        // A new key replaces the old one, still 0400.
+        sb.secret("MONGODB_KEYFILE", "bmV3LWtleS1maWxlLWNvbnRlbnQ=");
+        let (code, printed) = sb.run("keyfile.js", false);
         assert_eq!(code, 0, "{printed}");
-        assert!(!printed.contains("initiated"), "{printed}");
-        assert!(printed.contains("user lucid up to date"), "{printed}");
-        // A rotated application password reaches MongoDB on the next run.
-        sb.secret("MONGODB_PASSWORD", "rotated-app-password");
-        let (code, _) = sb.run("init.js", throwing);
-        assert_eq!(code, 0);
         assert_eq!(
-            sb.state()["users"]["lucid.lucid"]["pwd"],
-            "rotated-app-password"
+            fs::read_to_string(sb.key_file()).unwrap(),
+            "bmV3LWtleS1maWxlLWNvbnRlbnQ="
         );
-        // A root password MongoDB does not have: refused, said, not shown.
-        sb.secret("MONGODB_ROOT_PASSWORD", "not-the-root-password");
-        let (code, printed) = sb.run("init.js", throwing);
-        assert_eq!(code, 3, "{printed}");
-        assert!(
-            printed.contains("root password in the secret store"),
-            "{printed}"
-        );
-        assert_no_secret(
-            &printed,
-            &[root, "not-the-root-password", "rotated-app-password"],
-        );
+        assert_eq!(mode(&sb.key_file()), 0o400);
+        assert_no_secret(&printed, &[key]);
     }
-}
-
-#[test]
-fn the_keyfile_job_installs_the_key_owner_only_and_leaves_a_current_one_alone() {
-    let (outputs, values) = lucid(7);
-    let key = values.get("MONGODB_KEYFILE").unwrap();
-    let sb = Sandbox::new(&outputs);
-    sb.secret("MONGODB_KEYFILE", key);
-    let (code, printed) = sb.run("keyfile.js", false);
-    assert_eq!(code, 0, "{printed}");
-    assert!(printed.contains("key file installed"), "{printed}");
-    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(fs::read_to_string(sb.key_file()).unwrap(), *key);
-    assert_eq!(
-        mode(&sb.key_file()),
-        0o400,
-        "mongod refuses a key file others can read"
-    );
-    let (code, printed) = sb.run("keyfile.js", false);
-    assert_eq!((code, printed.trim()), (0, "key file up to date"));
-    // A new key replaces the old one, still 0400.
-    sb.secret("MONGODB_KEYFILE", "bmV3LWtleS1maWxlLWNvbnRlbnQ=");
-    let (code, printed) = sb.run("keyfile.js", false);
-    assert_eq!(code, 0, "{printed}");
-    assert_eq!(
-        fs::read_to_string(sb.key_file()).unwrap(),
-        "bmV3LWtleS1maWxlLWNvbnRlbnQ="
-    );
-    assert_eq!(mode(&sb.key_file()), 0o400);
-    assert_no_secret(&printed, &[key]);
 }

@@ -5,26 +5,10 @@
 //! app is not run: it needs `node:20-alpine` and the npm registry, and the
 //! tests run offline.
 
-use std::process::Command;
-
-use crate::common::{compose_available, need, stderr, stdout, Project};
+use crate::common::{stderr, stdout, Project};
 
 const API: &str = "generated/dockerfiles/services/api/Dockerfile";
 const WORKER: &str = "src/worker/docker/worker.Dockerfile";
-
-fn runs(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn tools() {
-    need(compose_available(), "docker compose");
-    for tool in ["hadolint", "compose-lint", "dclint"] {
-        need(runs(tool), tool);
-    }
-}
 
 /// The fixture, rendered, with its worker's hand-written Dockerfile under
 /// `src/` (the source tree).
@@ -72,38 +56,6 @@ fn the_node_stack_installs_from_the_lockfile_and_ships_production_deps_only() {
     );
     // No Dockerfile is generated for the hand-written one.
     assert!(!p.path("generated/dockerfiles/services/worker").exists());
-}
-
-#[test]
-fn verify_lints_the_generated_and_the_hand_written_dockerfile() {
-    tools();
-    let p = rendered(GOOD_WORKER);
-    let out = p.run().args(&["verify", "--source", "src"]).run();
-    let text = stdout(&out);
-    assert!(text.contains(&format!("ok    {API}\n")), "{text}");
-    assert!(text.contains(&format!("ok    {WORKER}\n")), "{text}");
-    assert!(text.ends_with("verify: 4 files, 0 failed\n"), "{text}");
-}
-
-#[test]
-fn verify_fails_on_a_bad_or_missing_hand_written_dockerfile() {
-    tools();
-    // An untagged image: hadolint's DL3006, found in the source tree.
-    let p = rendered("FROM alpine\nUSER 65532:65532\n");
-    let out = p.run().args(&["verify", "--source", "src"]).status(1).run();
-    let text = stdout(&out);
-    assert!(text.contains(&format!("FAIL  {WORKER}\n")), "{text}");
-    assert!(text.contains("DL3006"), "{text}");
-    assert!(text.ends_with("verify: 4 files, 1 failed\n"), "{text}");
-    // Without `--source` the file is looked for under `.`: named, with
-    // the flag that fixes it.
-    let out = p.run().args(&["verify"]).status(1).run();
-    let text = stdout(&out);
-    assert!(
-        text.contains("worker/docker/worker.Dockerfile does not exist")
-            && text.contains("--source DIR"),
-        "{text}"
-    );
 }
 
 #[test]
@@ -216,4 +168,59 @@ fn only_the_node_stack_has_default_images() {
         "invalid-build",
         &["`python` build needs a `runtime` image"],
     );
+}
+
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::compose_available;
+    use crate::common::need;
+    use std::process::Command;
+
+    fn runs(program: &str) -> bool {
+        Command::new(program)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+    fn tools() {
+        need(compose_available(), "docker compose");
+        for tool in ["hadolint", "compose-lint", "dclint"] {
+            need(runs(tool), tool);
+        }
+    }
+
+    #[test]
+    fn verify_lints_the_generated_and_the_hand_written_dockerfile() {
+        tools();
+        let p = rendered(GOOD_WORKER);
+        let out = p.run().args(&["verify", "--source", "src"]).run();
+        let text = stdout(&out);
+        assert!(text.contains(&format!("ok    {API}\n")), "{text}");
+        assert!(text.contains(&format!("ok    {WORKER}\n")), "{text}");
+        assert!(text.ends_with("verify: 4 files, 0 failed\n"), "{text}");
+    }
+
+    #[test]
+    fn verify_fails_on_a_bad_or_missing_hand_written_dockerfile() {
+        tools();
+        // An untagged image: hadolint's DL3006, found in the source tree.
+        let p = rendered("FROM alpine\nUSER 65532:65532\n");
+        let out = p.run().args(&["verify", "--source", "src"]).status(1).run();
+        let text = stdout(&out);
+        assert!(text.contains(&format!("FAIL  {WORKER}\n")), "{text}");
+        assert!(text.contains("DL3006"), "{text}");
+        assert!(text.ends_with("verify: 4 files, 1 failed\n"), "{text}");
+        // Without `--source` the file is looked for under `.`: named, with
+        // the flag that fixes it.
+        let out = p.run().args(&["verify"]).status(1).run();
+        let text = stdout(&out);
+        assert!(
+            text.contains("worker/docker/worker.Dockerfile does not exist")
+                && text.contains("--source DIR"),
+            "{text}"
+        );
+    }
 }

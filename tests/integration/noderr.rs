@@ -8,25 +8,10 @@
 //! the generated `prometheus.yml` scrapes every metrics port the model
 //! declares — and nothing else — and reports each target `up`.
 
-use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use crate::common::{
-    compose_available, docker_available, need, repo_root, stderr, stdout, unique_name, Down,
-    Project,
-};
-use crate::e2e::{docker, leaves_nothing_behind};
-
-/// What the operator sets for every node tier (seed 002's example values).
-const NODE_VARS: [(&str, &str); 3] = [
-    ("NODE_ID", "oracle-001"),
-    ("DEPLOYMENT_ENGINE_URL", "http://deploy.example.invalid"),
-    ("NODE_VERSION", "1.0.0"),
-];
+use crate::common::{repo_root, stderr, Project};
 
 fn example_dir() -> PathBuf {
     repo_root().join("examples/noderr")
@@ -34,14 +19,6 @@ fn example_dir() -> PathBuf {
 
 fn example() -> Project {
     Project::from_model(&example_dir().join("model"))
-}
-
-/// `lucid-gen ARGS` in `p` with the node variables set.
-fn run_with_vars(p: &Project, args: &[&str]) -> crate::common::Test {
-    NODE_VARS
-        .iter()
-        .fold(p.run(), |t, (k, v)| t.env(k, v))
-        .args(args)
 }
 
 #[test]
@@ -86,85 +63,6 @@ fn example_gallery() {
         "gallery_noderr",
         crate::generated::gallery(&outputs, &values)
     );
-}
-
-/// Every model file ends with the editor line naming the committed schema
-/// by its relative path, and that schema accepts it.
-#[test]
-fn the_example_model_points_at_and_passes_the_committed_schema() {
-    let runs = Command::new("check-jsonschema").arg("--version").output();
-    need(runs.is_ok_and(|o| o.status.success()), "check-jsonschema");
-    let model = example_dir().join("model");
-    let files = crate::common::files_under(&model);
-    assert_eq!(files.len(), 3, "{files:?}");
-    for file in &files {
-        let depth = file.strip_prefix(repo_root()).unwrap().components().count() - 1;
-        let header = format!(
-            "# yaml-language-server: $schema={}model.schema.json\n",
-            "../".repeat(depth)
-        );
-        let text = std::fs::read_to_string(file).unwrap();
-        assert!(text.ends_with(&header), "{} lacks {header}", file.display());
-    }
-    let out = Command::new("check-jsonschema")
-        .arg("--schemafile")
-        .arg(repo_root().join("model.schema.json"))
-        .args(&files)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-}
-
-/// `docker compose config --format json` of the master file in `p`, with
-/// exactly `vars` of the node variables set.
-fn compose_config(p: &Project, vars: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new("docker");
-    cmd.args(["compose", "-f", "docker-compose.master.yml", "config"])
-        .args(["--format", "json"])
-        .current_dir(p.path("generated/configs/docker"));
-    for (var, _) in NODE_VARS {
-        cmd.env_remove(var);
-    }
-    cmd.envs(vars.iter().copied());
-    cmd.output().expect("run docker compose")
-}
-
-/// Every file passes verify (compose config, compose-lint, dclint,
-/// hadolint); Compose refuses the files while a node variable is unset,
-/// saying which and what it is; the config it accepts has tini, the tiers'
-/// user and no user for the published images.
-#[test]
-fn the_example_verifies_and_compose_refuses_it_without_the_node_variables() {
-    need(compose_available(), "Docker Compose v2");
-    let p = example();
-    p.run().args(&["all"]).run();
-    run_with_vars(&p, &["verify"])
-        .stdout_has("verify: 9 files, 0 failed")
-        .run();
-    let partial = compose_config(&p, &NODE_VARS[..2]);
-    let said = String::from_utf8_lossy(&partial.stderr);
-    assert!(!partial.status.success(), "accepted without NODE_VERSION");
-    assert!(
-        said.contains("set NODE_VERSION: the node software version this host runs"),
-        "{said}"
-    );
-    let full = compose_config(&p, &NODE_VARS);
-    assert!(full.status.success(), "{}", stderr(&full));
-    let config: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
-    let services = &config["services"];
-    for tier in ["oracle", "guardian", "validator", "all-in-one"] {
-        let s = &services[tier];
-        assert_eq!(s["init"], true, "{tier}");
-        assert_eq!(s["user"], "1001:1001", "{tier}");
-        for (var, value) in NODE_VARS {
-            assert_eq!(s["environment"][var], value, "{tier} {var}");
-        }
-    }
-    for published in ["prometheus", "grafana", "node-exporter"] {
-        let s = &services[published];
-        assert!(s.get("user").is_none(), "{published}: {s}");
-        assert!(s.get("init").is_none(), "{published}");
-    }
 }
 
 /// `line:column` (1-based) of the first `needle` in model file `rel` of `p`.
@@ -266,207 +164,316 @@ fn a_plane_forbids_terms_in_required_variables() {
     assert!(said.contains(&format!("nodes.yaml:{line}:")), "{said}");
 }
 
-/// A container removed (with its anonymous volumes) when dropped.
-struct Container(String);
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::compose_available;
+    use crate::common::docker_available;
+    use crate::common::need;
+    use crate::common::stdout;
+    use crate::common::unique_name;
+    use crate::common::Down;
+    use std::collections::BTreeSet;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::process::Output;
+    use std::process::Stdio;
+    use std::time::Duration;
+    use std::time::Instant;
 
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", "-v", &self.0])
-            .stdin(Stdio::null())
-            .output();
+    impl Drop for Container {
+        fn drop(&mut self) {
+            let _ = Command::new("docker")
+                .args(["rm", "-f", "-v", &self.0])
+                .stdin(Stdio::null())
+                .output();
+        }
     }
-}
 
-/// Every `host:port` Prometheus must scrape according to the model: each
-/// service's ports named `metrics-…`.
-fn model_metrics_targets(p: &Project) -> BTreeSet<String> {
-    let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
-    let mut targets = BTreeSet::new();
-    for s in &system.services {
-        for port in &s.ports {
-            if port
-                .name
-                .as_deref()
-                .is_some_and(|n| n.starts_with("metrics-"))
-            {
-                targets.insert(format!("{}:{}", s.name, port.container.0));
+    /// What the operator sets for every node tier (seed 002's example values).
+    const NODE_VARS: [(&str, &str); 3] = [
+        ("NODE_ID", "oracle-001"),
+        ("DEPLOYMENT_ENGINE_URL", "http://deploy.example.invalid"),
+        ("NODE_VERSION", "1.0.0"),
+    ];
+    /// `lucid-gen ARGS` in `p` with the node variables set.
+    fn run_with_vars(p: &Project, args: &[&str]) -> crate::common::Test {
+        NODE_VARS
+            .iter()
+            .fold(p.run(), |t, (k, v)| t.env(k, v))
+            .args(args)
+    }
+    /// `docker compose config --format json` of the master file in `p`, with
+    /// exactly `vars` of the node variables set.
+    fn compose_config(p: &Project, vars: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new("docker");
+        cmd.args(["compose", "-f", "docker-compose.master.yml", "config"])
+            .args(["--format", "json"])
+            .current_dir(p.path("generated/configs/docker"));
+        for (var, _) in NODE_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.envs(vars.iter().copied());
+        cmd.output().expect("run docker compose")
+    }
+    /// A container removed (with its anonymous volumes) when dropped.
+    struct Container(String);
+    /// Every `host:port` Prometheus must scrape according to the model: each
+    /// service's ports named `metrics-…`.
+    fn model_metrics_targets(p: &Project) -> BTreeSet<String> {
+        let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
+        let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+        let mut targets = BTreeSet::new();
+        for s in &system.services {
+            for port in &s.ports {
+                if port
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("metrics-"))
+                {
+                    targets.insert(format!("{}:{}", s.name, port.container.0));
+                }
             }
         }
+        targets
     }
-    targets
-}
-
-/// `GET path` from `127.0.0.1:port`: the body, parsed as JSON.
-fn get_json(port: u16, path: &str) -> Result<serde_json::Value, String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut reply = String::new();
-    stream
-        .read_to_string(&mut reply)
-        .map_err(|e| e.to_string())?;
-    let body = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    serde_json::from_str(body).map_err(|e| format!("{e}: {reply}"))
-}
-
-/// Prometheus's active targets as (instance, health), once every target
-/// has been scraped at least once (or the last answer after `limit`).
-fn scraped_targets(port: u16, limit: Duration) -> Vec<(String, String)> {
-    let started = Instant::now();
-    loop {
-        let found: Vec<(String, String)> = match get_json(port, "/api/v1/targets?state=active") {
-            Ok(v) => v["data"]["activeTargets"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|t| {
-                    let instance = t["labels"]["instance"].as_str().unwrap_or("").to_string();
-                    let health = t["health"].as_str().unwrap_or("").to_string();
-                    (instance, health)
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        let settled = !found.is_empty() && found.iter().all(|(_, h)| h == "up");
-        if settled || started.elapsed() > limit {
-            return found;
+    /// `GET path` from `127.0.0.1:port`: the body, parsed as JSON.
+    fn get_json(port: u16, path: &str) -> Result<serde_json::Value, String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .map_err(|e| e.to_string())?;
+        let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let mut reply = String::new();
+        stream
+            .read_to_string(&mut reply)
+            .map_err(|e| e.to_string())?;
+        let body = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        serde_json::from_str(body).map_err(|e| format!("{e}: {reply}"))
+    }
+    /// Prometheus's active targets as (instance, health), once every target
+    /// has been scraped at least once (or the last answer after `limit`).
+    fn scraped_targets(port: u16, limit: Duration) -> Vec<(String, String)> {
+        let started = Instant::now();
+        loop {
+            let found: Vec<(String, String)> = match get_json(port, "/api/v1/targets?state=active")
+            {
+                Ok(v) => v["data"]["activeTargets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| {
+                        let instance = t["labels"]["instance"].as_str().unwrap_or("").to_string();
+                        let health = t["health"].as_str().unwrap_or("").to_string();
+                        (instance, health)
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            let settled = !found.is_empty() && found.iter().all(|(_, h)| h == "up");
+            if settled || started.elapsed() > limit {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(500));
         }
-        std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-/// Runs Debian's `promtool check config` on the generated file.
-fn promtool_check(image: &str, config: &Path) {
-    let out = Command::new("docker")
-        .args([
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--user",
-            "65532:65532",
-            "-v",
-        ])
-        .arg(format!(
-            "{}:/etc/prometheus/prometheus.yml:ro",
-            config.display()
-        ))
-        .args([image, "/usr/bin/promtool", "check", "config"])
-        .arg("/etc/prometheus/prometheus.yml")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run docker");
-    assert!(
-        out.status.success(),
-        "promtool refuses the generated prometheus.yml:\n{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-}
-
-/// Debian's Prometheus, hardened as the model's services are, on the
-/// example's networks with the generated `prometheus.yml`; its web port
-/// published on a free loopback port, returned with the container.
-fn start_prometheus(image: &str, config: &Path) -> (Container, u16) {
-    let name = unique_name("i12-noderr-prometheus");
-    let out = Command::new("docker")
-        .args(["run", "-d", "--name", &name, "--network", "noderr-nodes"])
-        .args(["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"])
-        .args(["--security-opt", "no-new-privileges:true"])
-        .args(["--user", "65532:65532", "-p", "127.0.0.1::9090", "-v"])
-        .arg(format!(
-            "{}:/etc/prometheus/prometheus.yml:ro",
-            config.display()
-        ))
-        .args([image, "/usr/bin/prometheus"])
-        .args(["--config.file=/etc/prometheus/prometheus.yml"])
-        .args([
-            "--storage.tsdb.path=/tmp/prometheus",
-            "--web.listen-address=:9090",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run docker");
-    assert!(
-        out.status.success(),
-        "docker run prometheus: {}",
-        stderr(&out)
-    );
-    let container = Container(name.clone());
-    docker(&["network", "connect", "noderr-monitoring", &name]);
-    let published = docker(&["port", &name, "9090/tcp"]);
-    let port = published
-        .lines()
-        .next()
-        .and_then(|l| l.rsplit(':').next())
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no published port: {published:?}"));
-    (container, port)
-}
-
-/// The whole example as stand-ins: `up`, `lucid-gen test` green with every
-/// service running healthy, then a real Prometheus with the generated
-/// config reports exactly the model's metrics ports as targets, all `up`;
-/// `down` leaves nothing behind.
-#[test]
-fn the_example_runs_as_stand_ins_and_real_prometheus_scrapes_every_metrics_port() {
-    let _stack = crate::common::docker_stack();
-    need(
-        docker_available(),
-        "a running Docker engine with Compose v2",
-    );
-    let image = crate::realserver::debian_image();
-    let p = example();
-    let prefix = unique_name("i12-noderr");
-    p.run().args(&["all"]).run();
-    let config = p.path("generated/configs/files/prometheus/etc/prometheus/prometheus.yml");
-    promtool_check(image, &config);
-    let down = Down {
-        project: &p,
-        prefix: prefix.clone(),
-        env: NODE_VARS.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-    };
-    run_with_vars(&p, &["up", "--stand-ins", "--project", &prefix]).run();
-    let out = run_with_vars(&p, &["test", "--project", &prefix])
-        .status_any()
-        .run();
-    let table = stdout(&out);
-    assert!(
-        out.status.success() && table.contains(" 0 failed"),
-        "`lucid-gen test` failed:\n{table}{}",
-        stderr(&out)
-    );
-    for s in ["oracle", "guardian", "validator", "all-in-one"]
-        .iter()
-        .chain(&["prometheus", "grafana", "node-exporter"])
-    {
-        let healthy = table.lines().any(|l| {
-            l.starts_with("running") && l.contains(&format!(" {s} ")) && l.ends_with(" ok")
-        });
-        assert!(healthy, "{s} is not running healthy:\n{table}");
+    /// Runs Debian's `promtool check config` on the generated file.
+    fn promtool_check(image: &str, config: &Path) {
+        let out = Command::new("docker")
+            .args([
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--user",
+                "65532:65532",
+                "-v",
+            ])
+            .arg(format!(
+                "{}:/etc/prometheus/prometheus.yml:ro",
+                config.display()
+            ))
+            .args([image, "/usr/bin/promtool", "check", "config"])
+            .arg("/etc/prometheus/prometheus.yml")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run docker");
+        assert!(
+            out.status.success(),
+            "promtool refuses the generated prometheus.yml:\n{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
     }
-    let (prometheus, port) = start_prometheus(image, &config);
-    let scraping = Instant::now();
-    let found = scraped_targets(port, Duration::from_secs(90));
-    eprintln!(
-        "noderr: real Prometheus saw {found:?} after {:.1}s",
-        scraping.elapsed().as_secs_f64()
-    );
-    let instances: BTreeSet<String> = found.iter().map(|(i, _)| i.clone()).collect();
-    let expected = model_metrics_targets(&p);
-    assert_eq!(expected.len(), 7, "{expected:?}");
-    assert_eq!(instances, expected, "targets: {found:?}");
-    assert_eq!(found.len(), expected.len(), "a target twice: {found:?}");
-    let down_targets: Vec<_> = found.iter().filter(|(_, h)| h != "up").collect();
-    assert!(down_targets.is_empty(), "not up: {down_targets:?}");
-    drop(prometheus);
-    drop(down);
-    leaves_nothing_behind(&p, &prefix);
+
+    /// Debian's Prometheus, hardened as the model's services are, on the
+    /// example's networks with the generated `prometheus.yml`; its web port
+    /// published on a free loopback port, returned with the container.
+    fn start_prometheus(image: &str, config: &Path) -> (Container, u16) {
+        let name = unique_name("i12-noderr-prometheus");
+        let out = Command::new("docker")
+            .args(["run", "-d", "--name", &name, "--network", "noderr-nodes"])
+            .args(["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"])
+            .args(["--security-opt", "no-new-privileges:true"])
+            .args(["--user", "65532:65532", "-p", "127.0.0.1::9090", "-v"])
+            .arg(format!(
+                "{}:/etc/prometheus/prometheus.yml:ro",
+                config.display()
+            ))
+            .args([image, "/usr/bin/prometheus"])
+            .args(["--config.file=/etc/prometheus/prometheus.yml"])
+            .args([
+                "--storage.tsdb.path=/tmp/prometheus",
+                "--web.listen-address=:9090",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run docker");
+        assert!(
+            out.status.success(),
+            "docker run prometheus: {}",
+            stderr(&out)
+        );
+        let container = Container(name.clone());
+        docker(&["network", "connect", "noderr-monitoring", &name]);
+        let published = docker(&["port", &name, "9090/tcp"]);
+        let port = published
+            .lines()
+            .next()
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no published port: {published:?}"));
+        (container, port)
+    }
+    use crate::docker_tier::e2e::{docker, leaves_nothing_behind};
+
+    /// Every model file ends with the editor line naming the committed schema
+    /// by its relative path, and that schema accepts it.
+    #[test]
+    fn the_example_model_points_at_and_passes_the_committed_schema() {
+        let runs = Command::new("check-jsonschema").arg("--version").output();
+        need(runs.is_ok_and(|o| o.status.success()), "check-jsonschema");
+        let model = example_dir().join("model");
+        let files = crate::common::files_under(&model);
+        assert_eq!(files.len(), 3, "{files:?}");
+        for file in &files {
+            let depth = file.strip_prefix(repo_root()).unwrap().components().count() - 1;
+            let header = format!(
+                "# yaml-language-server: $schema={}model.schema.json\n",
+                "../".repeat(depth)
+            );
+            let text = std::fs::read_to_string(file).unwrap();
+            assert!(text.ends_with(&header), "{} lacks {header}", file.display());
+        }
+        let out = Command::new("check-jsonschema")
+            .arg("--schemafile")
+            .arg(repo_root().join("model.schema.json"))
+            .args(&files)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    }
+
+    /// Every file passes verify (compose config, compose-lint, dclint,
+    /// hadolint); Compose refuses the files while a node variable is unset,
+    /// saying which and what it is; the config it accepts has tini, the tiers'
+    /// user and no user for the published images.
+    #[test]
+    fn the_example_verifies_and_compose_refuses_it_without_the_node_variables() {
+        need(compose_available(), "Docker Compose v2");
+        let p = example();
+        p.run().args(&["all"]).run();
+        run_with_vars(&p, &["verify"])
+            .stdout_has("verify: 9 files, 0 failed")
+            .run();
+        let partial = compose_config(&p, &NODE_VARS[..2]);
+        let said = String::from_utf8_lossy(&partial.stderr);
+        assert!(!partial.status.success(), "accepted without NODE_VERSION");
+        assert!(
+            said.contains("set NODE_VERSION: the node software version this host runs"),
+            "{said}"
+        );
+        let full = compose_config(&p, &NODE_VARS);
+        assert!(full.status.success(), "{}", stderr(&full));
+        let config: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+        let services = &config["services"];
+        for tier in ["oracle", "guardian", "validator", "all-in-one"] {
+            let s = &services[tier];
+            assert_eq!(s["init"], true, "{tier}");
+            assert_eq!(s["user"], "1001:1001", "{tier}");
+            for (var, value) in NODE_VARS {
+                assert_eq!(s["environment"][var], value, "{tier} {var}");
+            }
+        }
+        for published in ["prometheus", "grafana", "node-exporter"] {
+            let s = &services[published];
+            assert!(s.get("user").is_none(), "{published}: {s}");
+            assert!(s.get("init").is_none(), "{published}");
+        }
+    }
+
+    /// The whole example as stand-ins: `up`, `lucid-gen test` green with every
+    /// service running healthy, then a real Prometheus with the generated
+    /// config reports exactly the model's metrics ports as targets, all `up`;
+    /// `down` leaves nothing behind.
+    #[test]
+    fn the_example_runs_as_stand_ins_and_real_prometheus_scrapes_every_metrics_port() {
+        let _stack = crate::common::docker_stack();
+        need(
+            docker_available(),
+            "a running Docker engine with Compose v2",
+        );
+        let image = crate::docker_tier::realserver::debian_image();
+        let p = example();
+        let prefix = unique_name("i12-noderr");
+        p.run().args(&["all"]).run();
+        let config = p.path("generated/configs/files/prometheus/etc/prometheus/prometheus.yml");
+        promtool_check(image, &config);
+        let down = Down {
+            project: &p,
+            prefix: prefix.clone(),
+            env: NODE_VARS.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        };
+        run_with_vars(&p, &["up", "--stand-ins", "--project", &prefix]).run();
+        let out = run_with_vars(&p, &["test", "--project", &prefix])
+            .status_any()
+            .run();
+        let table = stdout(&out);
+        assert!(
+            out.status.success() && table.contains(" 0 failed"),
+            "`lucid-gen test` failed:\n{table}{}",
+            stderr(&out)
+        );
+        for s in ["oracle", "guardian", "validator", "all-in-one"]
+            .iter()
+            .chain(&["prometheus", "grafana", "node-exporter"])
+        {
+            let healthy = table.lines().any(|l| {
+                l.starts_with("running") && l.contains(&format!(" {s} ")) && l.ends_with(" ok")
+            });
+            assert!(healthy, "{s} is not running healthy:\n{table}");
+        }
+        let (prometheus, port) = start_prometheus(image, &config);
+        let scraping = Instant::now();
+        let found = scraped_targets(port, Duration::from_secs(90));
+        eprintln!(
+            "noderr: real Prometheus saw {found:?} after {:.1}s",
+            scraping.elapsed().as_secs_f64()
+        );
+        let instances: BTreeSet<String> = found.iter().map(|(i, _)| i.clone()).collect();
+        let expected = model_metrics_targets(&p);
+        assert_eq!(expected.len(), 7, "{expected:?}");
+        assert_eq!(instances, expected, "targets: {found:?}");
+        assert_eq!(found.len(), expected.len(), "a target twice: {found:?}");
+        let down_targets: Vec<_> = found.iter().filter(|(_, h)| h != "up").collect();
+        assert!(down_targets.is_empty(), "not up: {down_targets:?}");
+        drop(prometheus);
+        drop(down);
+        leaves_nothing_behind(&p, &prefix);
+    }
 }

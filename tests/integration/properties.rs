@@ -25,7 +25,7 @@ use std::process::Command;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{compose_available, docker_available, need, repo_root, Project};
+use crate::common::{need, repo_root, Project};
 use lucid_gen::diagnostic::Rule;
 use lucid_gen::escape::yaml_str;
 use lucid_gen::model::{self, LoadError};
@@ -430,24 +430,6 @@ const VALUE_CHARS: &[&str] = &[
     ":", "%", "!", "&", "*", "|", ">", "?", "~", ",", "[", "]",
 ];
 
-fn random_name(rng: &mut StdRng) -> String {
-    const FIRST: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_";
-    const REST: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789";
-    let mut name = String::new();
-    name.push(FIRST[rng.random_range(0..FIRST.len())] as char);
-    for _ in 0..rng.random_range(0..12) {
-        name.push(REST[rng.random_range(0..REST.len())] as char);
-    }
-    name
-}
-
-fn random_value(rng: &mut StdRng) -> String {
-    let n = rng.random_range(0..16);
-    (0..n)
-        .map(|_| VALUE_CHARS[rng.random_range(0..VALUE_CHARS.len())])
-        .collect()
-}
-
 /// A model file adding env file `fuzz` with `file_vars` and a service
 /// reading it, with `inline` as its own `environment:`.
 fn fuzz_model(file_vars: &[(String, String)], inline: &[(String, String)]) -> String {
@@ -462,74 +444,6 @@ fn fuzz_model(file_vars: &[(String, String)], inline: &[(String, String)]) -> St
         text.push_str(&format!("      {k}: {}\n", yaml_str(v)));
     }
     text
-}
-
-#[test]
-fn env_values_round_trip_through_docker_compose() {
-    need(compose_available(), "docker compose");
-    const SEED: u64 = 0xe5c4;
-    const RUNS: usize = 5;
-    const VALUES: usize = 100;
-    let mut rng = StdRng::seed_from_u64(SEED);
-    for run in 0..RUNS {
-        let mut names = BTreeSet::new();
-        let mut fresh = |rng: &mut StdRng| loop {
-            let n = random_name(rng);
-            if names.insert(n.clone()) {
-                return n;
-            }
-        };
-        let mut file_vars = Vec::new();
-        let mut inline = Vec::new();
-        for _ in 0..VALUES {
-            let value = random_value(&mut rng);
-            file_vars.push((fresh(&mut rng), value.clone()));
-            inline.push((fresh(&mut rng), value));
-        }
-        let p = Project::fixture("small");
-        let model = fuzz_model(&file_vars, &inline);
-        p.write("model/zz-fuzz.yaml", &model);
-        let context = format!("run {run} of seed {SEED:#x}; model/zz-fuzz.yaml:\n{model}");
-        let out = p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
-        assert!(out.status.success(), "{context}");
-        let dir = p.path("generated/configs/docker");
-        let out = Command::new("docker")
-            .args([
-                "compose",
-                "-f",
-                "docker-compose.master.yml",
-                "config",
-                "--format",
-                "json",
-            ])
-            .current_dir(&dir)
-            .output()
-            .expect("run docker compose");
-        assert!(
-            out.status.success(),
-            "docker compose config failed: {}\n{context}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let env = &config["services"]["shop-fuzz"]["environment"];
-        let mut wrong = Vec::new();
-        for (source, vars) in [("env file", &file_vars), ("environment", &inline)] {
-            for (k, v) in vars {
-                // `config` prints a loadable file: a literal `$` is `$$`.
-                let got = env[k].as_str().map(|s| s.replace("$$", "$"));
-                if got.as_deref() != Some(v.as_str()) {
-                    wrong.push(format!("{source} {k}: wrote {v:?}, compose read {got:?}"));
-                }
-            }
-        }
-        assert!(
-            wrong.is_empty(),
-            "{} value(s) changed on the way through compose:\n{}\n\n{context}\n\n.env.fuzz:\n{}",
-            wrong.len(),
-            wrong.join("\n"),
-            p.read("generated/configs/environment/.env.fuzz")
-        );
-    }
 }
 
 #[test]
@@ -608,84 +522,6 @@ fn json_arrays_round_trip_through_serde_json() {
             panic!("{text}: {e} (seed {SEED:#x})");
         });
         assert_eq!(back, items, "seed {SEED:#x}");
-    }
-}
-
-/// Pieces of names a YAML reader might take for a number, bool or null.
-const TOKEN_PIECES: &[&str] = &[
-    "0", "1", "9", "e", "E", "x", "X", "o", "b", "f", "F", ".", "_", "-", ":", "/", "+", "a", "s",
-    "m", "true", "True", "null", "NULL", "yes", "No", "on", "OFF", "y", "n", "~", ".inf", ".nan",
-    "0x", "0o", "0b", "1e3", "$", " ",
-];
-
-/// `yaml_key` (mapping keys) and `compose_name` (values) read back exactly
-/// through `docker compose config`, whatever they look like.
-#[test]
-fn yaml_keys_and_names_round_trip_through_docker_compose() {
-    need(compose_available(), "docker compose");
-    use lucid_gen::escape::{compose_name, yaml_key};
-    const SEED: u64 = 0x7a31;
-    let mut rng = StdRng::seed_from_u64(SEED);
-    let mut tokens = BTreeSet::new();
-    while tokens.len() < 400 {
-        tokens.insert(random_from(&mut rng, TOKEN_PIECES, 4));
-    }
-    tokens.remove("");
-    let mut file = String::from("services:\n  s:\n    image: example/s:1\n    labels:\n");
-    for (i, t) in tokens.iter().enumerate() {
-        file.push_str(&format!(
-            "      {}: {}\n",
-            yaml_key(&format!("k{i}")),
-            compose_name(t)
-        ));
-    }
-    file.push_str("    environment:\n");
-    for t in &tokens {
-        file.push_str(&format!("      {}: x\n", yaml_key(t)));
-    }
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("compose.yml"), &file).unwrap();
-    let out = Command::new("docker")
-        .args([
-            "compose",
-            "-p",
-            "escape-props",
-            "-f",
-            "compose.yml",
-            "config",
-            "--format",
-            "json",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .expect("run docker compose");
-    assert!(
-        out.status.success(),
-        "{}\n{file}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let s = &config["services"]["s"];
-    // `config` prints a loadable file: a literal `$` is `$$`, keys too.
-    let keys: BTreeSet<String> = s["environment"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(|k| k.replace("$$", "$"))
-        .collect();
-    for (i, t) in tokens.iter().enumerate() {
-        let label = s["labels"][format!("k{i}")]
-            .as_str()
-            .map(|v| v.replace("$$", "$"));
-        assert_eq!(
-            label.as_deref(),
-            Some(t.as_str()),
-            "value {t:?} (seed {SEED:#x})"
-        );
-        assert!(
-            keys.contains(t),
-            "key {t:?} lost (seed {SEED:#x}): {keys:?}"
-        );
     }
 }
 
@@ -853,230 +689,6 @@ fn secret_env_files_are_git_ignored_for_every_fixture() {
     }
 }
 
-// ------------------------------------------------------------ Dockerfiles
-
-/// Random values through `docker_word` (`ENV`), `docker_quoted` (`LABEL`)
-/// and `docker_copy` (file names) come back exactly from one real build;
-/// values with control characters are refused, never changed.
-#[test]
-fn dockerfile_escapers_round_trip_through_docker_build() {
-    use lucid_gen::escape::{docker_copy, docker_quoted, docker_word};
-    need(docker_available(), "docker");
-    const SEED: u64 = 0xd0c;
-    let mut rng = StdRng::seed_from_u64(SEED);
-    let ctx = tempfile::tempdir().unwrap();
-    let mut dockerfile = String::from("FROM scratch\n");
-    let mut values = Vec::new();
-    let mut names = BTreeSet::new();
-    for i in 0..40 {
-        let value = random_from(&mut rng, VALUE_CHARS, 10);
-        let has_control = value
-            .chars()
-            .any(|c| c.is_control() || matches!(c, '\u{85}' | '\u{2028}'));
-        match (docker_word(&value), docker_quoted(&value)) {
-            (Ok(word), Ok(quoted)) => {
-                assert!(!has_control, "{value:?} accepted");
-                dockerfile.push_str(&format!("ENV V{i}={word}\nLABEL l{i}={quoted}\n"));
-                values.push((i, value));
-            }
-            (Err(_), Err(_)) => assert!(has_control, "{value:?} refused"),
-            other => panic!("{value:?}: {other:?}"),
-        }
-        let name = format!("f{}", random_from(&mut rng, NAME_PIECES, 6));
-        if let Ok(copy) = docker_copy(&name, &format!("/d/{name}")) {
-            if names.insert(name.clone()) {
-                fs::write(ctx.path().join(&name), "x").unwrap();
-                dockerfile.push_str(&format!("COPY {copy}\n"));
-            }
-        }
-    }
-    fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
-    let (config, export) =
-        build_config_and_export(ctx.path(), "lucid-gen-escape-props", &dockerfile);
-    let env: BTreeSet<&str> = config["Env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e.as_str())
-        .collect();
-    for (i, value) in &values {
-        assert!(
-            env.contains(format!("V{i}={value}").as_str()),
-            "ENV V{i}={value:?} (seed {SEED:#x})\n{env:?}"
-        );
-        assert_eq!(
-            config["Labels"][format!("l{i}")].as_str(),
-            Some(value.as_str()),
-            "LABEL l{i} (seed {SEED:#x})"
-        );
-    }
-    // Non-ASCII names are stored in a PAX `path=` record.
-    let tar = String::from_utf8_lossy(&export.stdout);
-    for name in &names {
-        assert!(
-            (tar.contains(&format!("d/{name}\0")) || tar.contains(&format!("path=d/{name}\n"))),
-            "COPY {name:?} (seed {SEED:#x})\n{dockerfile}"
-        );
-    }
-    assert!(
-        names.len() >= 5 && values.len() >= 10,
-        "{names:?} {values:?}"
-    );
-}
-
-/// A file whose name holds a space, `$`, double and single quotes arrives
-/// in an image exactly, through `COPY`, `WORKDIR`, `ENV` and `LABEL`
-/// written by the escapers, in a real `docker build` (`FROM scratch`, no
-/// network), and hadolint reads the Dockerfile.
-#[test]
-fn dockerfile_arguments_arrive_exactly_in_a_real_build() {
-    use lucid_gen::escape::{docker_copy, docker_quoted, docker_word};
-    need(docker_available(), "docker");
-    let name = "a b $x \"q\" it's";
-    let dir_name = "/w d/$HOME/\"q\" it's \\b";
-    let ctx = tempfile::tempdir().unwrap();
-    fs::write(ctx.path().join(name), "exact").unwrap();
-    let dockerfile = format!(
-        "FROM scratch\nWORKDIR {}\nCOPY {}\nENV P={} \\\n    Q=1\nLABEL k={}\n",
-        docker_word(dir_name).unwrap(),
-        docker_copy(name, &format!("/dst/{name}")).unwrap(),
-        docker_word(&format!("{dir_name}:/opt")).unwrap(),
-        docker_quoted(name).unwrap(),
-    );
-    fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
-    hadolint_passes(&ctx.path().join("Dockerfile"));
-    let (config, export) =
-        build_config_and_export(ctx.path(), "lucid-gen-escape-test", &dockerfile);
-    assert_eq!(
-        config["WorkingDir"].as_str(),
-        Some(dir_name),
-        "{dockerfile}"
-    );
-    assert_eq!(config["Labels"]["k"].as_str(), Some(name), "{dockerfile}");
-    let env: Vec<&str> = config["Env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e.as_str())
-        .collect();
-    assert!(
-        env.contains(&format!("P={dir_name}:/opt").as_str()),
-        "{env:?}\n{dockerfile}"
-    );
-    // The exported file system holds the file under its exact name.
-    let tar = String::from_utf8_lossy(&export.stdout);
-    assert!(tar.contains(&format!("dst/{name}\0")), "{dockerfile}");
-    assert!(tar.contains("exact"), "{dockerfile}");
-}
-
-/// Builds the rendered `WORKDIR` and awkward `COPY` lines for real: in a
-/// `FROM scratch` image whose context holds the copied file where the
-/// upstream image would, the file lands under its exact name.
-fn rendered_lines_build_exactly(rendered: &str) {
-    need(docker_available(), "docker");
-    let workdir = rendered
-        .lines()
-        .find(|l| l.starts_with("WORKDIR "))
-        .unwrap();
-    let copy = rendered
-        .lines()
-        .find(|l| l.contains("a b/"))
-        .unwrap()
-        .replace("--from=upstream ", "");
-    let ctx = tempfile::tempdir().unwrap();
-    fs::create_dir_all(ctx.path().join("opt/a b")).unwrap();
-    fs::write(ctx.path().join("opt/a b/$x \"q\""), "exact").unwrap();
-    let dockerfile = format!("FROM scratch\n{workdir}\n{copy}\n");
-    fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
-    let (config, export) =
-        build_config_and_export(ctx.path(), "lucid-gen-escape-rendered", &dockerfile);
-    assert_eq!(config["WorkingDir"].as_str(), Some("/srv/my app/$HOME"));
-    let tar = String::from_utf8_lossy(&export.stdout);
-    assert!(tar.contains("srv/it's here/$x \"q\"\0"), "{dockerfile}");
-}
-
-fn hadolint_passes(dockerfile: &Path) {
-    let available = Command::new("hadolint")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    need(available, "hadolint");
-    let out = Command::new("hadolint").arg(dockerfile).output().unwrap();
-    assert!(
-        out.status.success(),
-        "hadolint {}:\n{}\n{}",
-        dockerfile.display(),
-        String::from_utf8_lossy(&out.stdout),
-        fs::read_to_string(dockerfile).unwrap()
-    );
-}
-
-/// A model whose build paths hold spaces, `$` and quotes renders
-/// Dockerfiles hadolint accepts, with each path carried in a form Docker
-/// reads back exactly; a description with a line break is refused, not
-/// joined, and a glob in a `COPY` source is refused, not widened.
-#[test]
-fn awkward_build_paths_are_carried_or_refused() {
-    let p = Project::fixture("small");
-    let services = p.read("model/services.yaml").replace(
-        "        - from: /usr/lib/postgresql/16/bin/postgres\n          to: /usr/local/bin/postgres\n",
-        "        - from: /usr/lib/postgresql/16/bin/postgres\n          to: /usr/local/bin/postgres\n        \
-         - from: \"/opt/a b/$x \\\"q\\\"\"\n          to: \"/srv/it's here/\"\n      workdir: \"/srv/my app/$HOME\"\n",
-    );
-    let services = services.replace(
-        "      packages: [httpx==0.28.1]\n",
-        "      packages: [httpx==0.28.1, \"uvicorn[standard]==0.30\"]\n      workdir: \"/srv/it's an app\"\n",
-    );
-    p.write("model/services.yaml", &services);
-    p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
-    let python = p.path("generated/dockerfiles/services/shop-api/Dockerfile");
-    let text = fs::read_to_string(&python).unwrap();
-    assert!(
-        text.contains("COPY [\".\", \"/srv/it\\\\'s an app\"]\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "ENV PYTHONPATH=\"/srv/it's an app:/opt/python/service:/opt/python/base\" \\\n"
-        ),
-        "{text}"
-    );
-    assert!(text.contains("      'uvicorn[standard]==0.30'\n"), "{text}");
-    hadolint_passes(&python);
-    let path = p.path("generated/dockerfiles/services/shop-db/Dockerfile");
-    let text = fs::read_to_string(&path).unwrap();
-    assert!(
-        text.contains(r#"COPY --from=upstream ["/opt/a b/\\$x \\\"q\\\"", "/srv/it\\'s here/"]"#),
-        "{text}"
-    );
-    assert!(text.contains("WORKDIR \"/srv/my app/\\$HOME\"\n"), "{text}");
-    hadolint_passes(&path);
-    rendered_lines_build_exactly(&text);
-
-    let glob = services.replace("\"/opt/a b/$x \\\"q\\\"\"", "/opt/lib/*.so");
-    p.write("model/services.yaml", &glob);
-    // Validation refuses it with its place (exit 1), before render would.
-    p.run()
-        .args(&["all", "--insecure-secret-seed", "1"])
-        .status(1)
-        .stderr_has("model/services.yaml:17:17: error[invalid-path]: copy `/opt/lib/*.so`")
-        .stderr_has("a COPY source is a pattern")
-        .run();
-
-    p.write(
-        "model/services.yaml",
-        &services.replace(
-            "  shop-db:\n",
-            "  shop-db:\n    description: \"two\\nlines\"\n",
-        ),
-    );
-    p.run()
-        .args(&["all", "--insecure-secret-seed", "1"])
-        .status(1)
-        .stderr_has("model/services.yaml:3:18: error[label-value]: the description of built service `shop-db`")
-        .run();
-}
-
 /// Issue 9: quoting lives in one module. No function named like a quoter
 /// or escaper is defined anywhere in `src/` but `src/escape/`.
 #[test]
@@ -1123,43 +735,437 @@ fn no_quoting_function_outside_the_escape_module() {
     );
 }
 
-/// Builds `dockerfile` in `ctx` with the classic builder (offline, no
-/// buildx), and returns the image's config and a tar export of a container
-/// made from it; image and container are removed again.
-fn build_config_and_export(
-    ctx: &Path,
-    name: &str,
-    dockerfile: &str,
-) -> (serde_json::Value, std::process::Output) {
-    let tag = format!("{name}:{}", std::process::id());
-    let out = Command::new("docker")
-        .args(["build", "-q", "-t", &tag, "."])
-        .env("DOCKER_BUILDKIT", "0")
-        .current_dir(ctx)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{dockerfile}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let inspect = Command::new("docker")
-        .args(["image", "inspect", &tag, "--format", "{{json .Config}}"])
-        .output()
-        .unwrap();
-    let created = Command::new("docker")
-        .args(["create", &tag, "x"])
-        .output()
-        .unwrap();
-    let id = String::from_utf8(created.stdout)
-        .unwrap()
-        .trim()
-        .to_string();
-    let export = Command::new("docker")
-        .args(["export", &id])
-        .output()
-        .unwrap();
-    Command::new("docker").args(["rm", &id]).output().unwrap();
-    Command::new("docker").args(["rmi", &tag]).output().unwrap();
-    (serde_json::from_slice(&inspect.stdout).unwrap(), export)
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::compose_available;
+    use crate::common::docker_available;
+
+    fn random_name(rng: &mut StdRng) -> String {
+        const FIRST: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_";
+        const REST: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789";
+        let mut name = String::new();
+        name.push(FIRST[rng.random_range(0..FIRST.len())] as char);
+        for _ in 0..rng.random_range(0..12) {
+            name.push(REST[rng.random_range(0..REST.len())] as char);
+        }
+        name
+    }
+    fn random_value(rng: &mut StdRng) -> String {
+        let n = rng.random_range(0..16);
+        (0..n)
+            .map(|_| VALUE_CHARS[rng.random_range(0..VALUE_CHARS.len())])
+            .collect()
+    }
+    /// Pieces of names a YAML reader might take for a number, bool or null.
+    const TOKEN_PIECES: &[&str] = &[
+        "0", "1", "9", "e", "E", "x", "X", "o", "b", "f", "F", ".", "_", "-", ":", "/", "+", "a",
+        "s", "m", "true", "True", "null", "NULL", "yes", "No", "on", "OFF", "y", "n", "~", ".inf",
+        ".nan", "0x", "0o", "0b", "1e3", "$", " ",
+    ];
+    /// Builds the rendered `WORKDIR` and awkward `COPY` lines for real: in a
+    /// `FROM scratch` image whose context holds the copied file where the
+    /// upstream image would, the file lands under its exact name.
+    fn rendered_lines_build_exactly(rendered: &str) {
+        need(docker_available(), "docker");
+        let workdir = rendered
+            .lines()
+            .find(|l| l.starts_with("WORKDIR "))
+            .unwrap();
+        let copy = rendered
+            .lines()
+            .find(|l| l.contains("a b/"))
+            .unwrap()
+            .replace("--from=upstream ", "");
+        let ctx = tempfile::tempdir().unwrap();
+        fs::create_dir_all(ctx.path().join("opt/a b")).unwrap();
+        fs::write(ctx.path().join("opt/a b/$x \"q\""), "exact").unwrap();
+        let dockerfile = format!("FROM scratch\n{workdir}\n{copy}\n");
+        fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
+        let (config, export) =
+            build_config_and_export(ctx.path(), "lucid-gen-escape-rendered", &dockerfile);
+        assert_eq!(config["WorkingDir"].as_str(), Some("/srv/my app/$HOME"));
+        let tar = String::from_utf8_lossy(&export.stdout);
+        assert!(tar.contains("srv/it's here/$x \"q\"\0"), "{dockerfile}");
+    }
+    fn hadolint_passes(dockerfile: &Path) {
+        let available = Command::new("hadolint")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        need(available, "hadolint");
+        let out = Command::new("hadolint").arg(dockerfile).output().unwrap();
+        assert!(
+            out.status.success(),
+            "hadolint {}:\n{}\n{}",
+            dockerfile.display(),
+            String::from_utf8_lossy(&out.stdout),
+            fs::read_to_string(dockerfile).unwrap()
+        );
+    }
+    /// Builds `dockerfile` in `ctx` with the classic builder (offline, no
+    /// buildx), and returns the image's config and a tar export of a container
+    /// made from it; image and container are removed again.
+    fn build_config_and_export(
+        ctx: &Path,
+        name: &str,
+        dockerfile: &str,
+    ) -> (serde_json::Value, std::process::Output) {
+        let tag = format!("{name}:{}", std::process::id());
+        let out = Command::new("docker")
+            .args(["build", "-q", "-t", &tag, "."])
+            .env("DOCKER_BUILDKIT", "0")
+            .current_dir(ctx)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{dockerfile}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let inspect = Command::new("docker")
+            .args(["image", "inspect", &tag, "--format", "{{json .Config}}"])
+            .output()
+            .unwrap();
+        let created = Command::new("docker")
+            .args(["create", &tag, "x"])
+            .output()
+            .unwrap();
+        let id = String::from_utf8(created.stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        let export = Command::new("docker")
+            .args(["export", &id])
+            .output()
+            .unwrap();
+        Command::new("docker").args(["rm", &id]).output().unwrap();
+        Command::new("docker").args(["rmi", &tag]).output().unwrap();
+        (serde_json::from_slice(&inspect.stdout).unwrap(), export)
+    }
+
+    #[test]
+    fn env_values_round_trip_through_docker_compose() {
+        need(compose_available(), "docker compose");
+        const SEED: u64 = 0xe5c4;
+        const RUNS: usize = 5;
+        const VALUES: usize = 100;
+        let mut rng = StdRng::seed_from_u64(SEED);
+        for run in 0..RUNS {
+            let mut names = BTreeSet::new();
+            let mut fresh = |rng: &mut StdRng| loop {
+                let n = random_name(rng);
+                if names.insert(n.clone()) {
+                    return n;
+                }
+            };
+            let mut file_vars = Vec::new();
+            let mut inline = Vec::new();
+            for _ in 0..VALUES {
+                let value = random_value(&mut rng);
+                file_vars.push((fresh(&mut rng), value.clone()));
+                inline.push((fresh(&mut rng), value));
+            }
+            let p = Project::fixture("small");
+            let model = fuzz_model(&file_vars, &inline);
+            p.write("model/zz-fuzz.yaml", &model);
+            let context = format!("run {run} of seed {SEED:#x}; model/zz-fuzz.yaml:\n{model}");
+            let out = p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+            assert!(out.status.success(), "{context}");
+            let dir = p.path("generated/configs/docker");
+            let out = Command::new("docker")
+                .args([
+                    "compose",
+                    "-f",
+                    "docker-compose.master.yml",
+                    "config",
+                    "--format",
+                    "json",
+                ])
+                .current_dir(&dir)
+                .output()
+                .expect("run docker compose");
+            assert!(
+                out.status.success(),
+                "docker compose config failed: {}\n{context}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let env = &config["services"]["shop-fuzz"]["environment"];
+            let mut wrong = Vec::new();
+            for (source, vars) in [("env file", &file_vars), ("environment", &inline)] {
+                for (k, v) in vars {
+                    // `config` prints a loadable file: a literal `$` is `$$`.
+                    let got = env[k].as_str().map(|s| s.replace("$$", "$"));
+                    if got.as_deref() != Some(v.as_str()) {
+                        wrong.push(format!("{source} {k}: wrote {v:?}, compose read {got:?}"));
+                    }
+                }
+            }
+            assert!(
+                wrong.is_empty(),
+                "{} value(s) changed on the way through compose:\n{}\n\n{context}\n\n.env.fuzz:\n{}",
+                wrong.len(),
+                wrong.join("\n"),
+                p.read("generated/configs/environment/.env.fuzz")
+            );
+        }
+    }
+
+    /// `yaml_key` (mapping keys) and `compose_name` (values) read back exactly
+    /// through `docker compose config`, whatever they look like.
+    #[test]
+    fn yaml_keys_and_names_round_trip_through_docker_compose() {
+        need(compose_available(), "docker compose");
+        use lucid_gen::escape::{compose_name, yaml_key};
+        const SEED: u64 = 0x7a31;
+        let mut rng = StdRng::seed_from_u64(SEED);
+        let mut tokens = BTreeSet::new();
+        while tokens.len() < 400 {
+            tokens.insert(random_from(&mut rng, TOKEN_PIECES, 4));
+        }
+        tokens.remove("");
+        let mut file = String::from("services:\n  s:\n    image: example/s:1\n    labels:\n");
+        for (i, t) in tokens.iter().enumerate() {
+            file.push_str(&format!(
+                "      {}: {}\n",
+                yaml_key(&format!("k{i}")),
+                compose_name(t)
+            ));
+        }
+        file.push_str("    environment:\n");
+        for t in &tokens {
+            file.push_str(&format!("      {}: x\n", yaml_key(t)));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("compose.yml"), &file).unwrap();
+        let out = Command::new("docker")
+            .args([
+                "compose",
+                "-p",
+                "escape-props",
+                "-f",
+                "compose.yml",
+                "config",
+                "--format",
+                "json",
+            ])
+            .current_dir(dir.path())
+            .output()
+            .expect("run docker compose");
+        assert!(
+            out.status.success(),
+            "{}\n{file}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let s = &config["services"]["s"];
+        // `config` prints a loadable file: a literal `$` is `$$`, keys too.
+        let keys: BTreeSet<String> = s["environment"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.replace("$$", "$"))
+            .collect();
+        for (i, t) in tokens.iter().enumerate() {
+            let label = s["labels"][format!("k{i}")]
+                .as_str()
+                .map(|v| v.replace("$$", "$"));
+            assert_eq!(
+                label.as_deref(),
+                Some(t.as_str()),
+                "value {t:?} (seed {SEED:#x})"
+            );
+            assert!(
+                keys.contains(t),
+                "key {t:?} lost (seed {SEED:#x}): {keys:?}"
+            );
+        }
+    }
+
+    // ------------------------------------------------------------ Dockerfiles
+
+    /// Random values through `docker_word` (`ENV`), `docker_quoted` (`LABEL`)
+    /// and `docker_copy` (file names) come back exactly from one real build;
+    /// values with control characters are refused, never changed.
+    #[test]
+    fn dockerfile_escapers_round_trip_through_docker_build() {
+        use lucid_gen::escape::{docker_copy, docker_quoted, docker_word};
+        need(docker_available(), "docker");
+        const SEED: u64 = 0xd0c;
+        let mut rng = StdRng::seed_from_u64(SEED);
+        let ctx = tempfile::tempdir().unwrap();
+        let mut dockerfile = String::from("FROM scratch\n");
+        let mut values = Vec::new();
+        let mut names = BTreeSet::new();
+        for i in 0..40 {
+            let value = random_from(&mut rng, VALUE_CHARS, 10);
+            let has_control = value
+                .chars()
+                .any(|c| c.is_control() || matches!(c, '\u{85}' | '\u{2028}'));
+            match (docker_word(&value), docker_quoted(&value)) {
+                (Ok(word), Ok(quoted)) => {
+                    assert!(!has_control, "{value:?} accepted");
+                    dockerfile.push_str(&format!("ENV V{i}={word}\nLABEL l{i}={quoted}\n"));
+                    values.push((i, value));
+                }
+                (Err(_), Err(_)) => assert!(has_control, "{value:?} refused"),
+                other => panic!("{value:?}: {other:?}"),
+            }
+            let name = format!("f{}", random_from(&mut rng, NAME_PIECES, 6));
+            if let Ok(copy) = docker_copy(&name, &format!("/d/{name}")) {
+                if names.insert(name.clone()) {
+                    fs::write(ctx.path().join(&name), "x").unwrap();
+                    dockerfile.push_str(&format!("COPY {copy}\n"));
+                }
+            }
+        }
+        fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
+        let (config, export) =
+            build_config_and_export(ctx.path(), "lucid-gen-escape-props", &dockerfile);
+        let env: BTreeSet<&str> = config["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.as_str())
+            .collect();
+        for (i, value) in &values {
+            assert!(
+                env.contains(format!("V{i}={value}").as_str()),
+                "ENV V{i}={value:?} (seed {SEED:#x})\n{env:?}"
+            );
+            assert_eq!(
+                config["Labels"][format!("l{i}")].as_str(),
+                Some(value.as_str()),
+                "LABEL l{i} (seed {SEED:#x})"
+            );
+        }
+        // Non-ASCII names are stored in a PAX `path=` record.
+        let tar = String::from_utf8_lossy(&export.stdout);
+        for name in &names {
+            assert!(
+                (tar.contains(&format!("d/{name}\0")) || tar.contains(&format!("path=d/{name}\n"))),
+                "COPY {name:?} (seed {SEED:#x})\n{dockerfile}"
+            );
+        }
+        assert!(
+            names.len() >= 5 && values.len() >= 10,
+            "{names:?} {values:?}"
+        );
+    }
+
+    /// A file whose name holds a space, `$`, double and single quotes arrives
+    /// in an image exactly, through `COPY`, `WORKDIR`, `ENV` and `LABEL`
+    /// written by the escapers, in a real `docker build` (`FROM scratch`, no
+    /// network), and hadolint reads the Dockerfile.
+    #[test]
+    fn dockerfile_arguments_arrive_exactly_in_a_real_build() {
+        use lucid_gen::escape::{docker_copy, docker_quoted, docker_word};
+        need(docker_available(), "docker");
+        let name = "a b $x \"q\" it's";
+        let dir_name = "/w d/$HOME/\"q\" it's \\b";
+        let ctx = tempfile::tempdir().unwrap();
+        fs::write(ctx.path().join(name), "exact").unwrap();
+        let dockerfile = format!(
+            "FROM scratch\nWORKDIR {}\nCOPY {}\nENV P={} \\\n    Q=1\nLABEL k={}\n",
+            docker_word(dir_name).unwrap(),
+            docker_copy(name, &format!("/dst/{name}")).unwrap(),
+            docker_word(&format!("{dir_name}:/opt")).unwrap(),
+            docker_quoted(name).unwrap(),
+        );
+        fs::write(ctx.path().join("Dockerfile"), &dockerfile).unwrap();
+        hadolint_passes(&ctx.path().join("Dockerfile"));
+        let (config, export) =
+            build_config_and_export(ctx.path(), "lucid-gen-escape-test", &dockerfile);
+        assert_eq!(
+            config["WorkingDir"].as_str(),
+            Some(dir_name),
+            "{dockerfile}"
+        );
+        assert_eq!(config["Labels"]["k"].as_str(), Some(name), "{dockerfile}");
+        let env: Vec<&str> = config["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.as_str())
+            .collect();
+        assert!(
+            env.contains(&format!("P={dir_name}:/opt").as_str()),
+            "{env:?}\n{dockerfile}"
+        );
+        // The exported file system holds the file under its exact name.
+        let tar = String::from_utf8_lossy(&export.stdout);
+        assert!(tar.contains(&format!("dst/{name}\0")), "{dockerfile}");
+        assert!(tar.contains("exact"), "{dockerfile}");
+    }
+
+    /// A model whose build paths hold spaces, `$` and quotes renders
+    /// Dockerfiles hadolint accepts, with each path carried in a form Docker
+    /// reads back exactly; a description with a line break is refused, not
+    /// joined, and a glob in a `COPY` source is refused, not widened.
+    #[test]
+    fn awkward_build_paths_are_carried_or_refused() {
+        let p = Project::fixture("small");
+        let services = p.read("model/services.yaml").replace(
+            "        - from: /usr/lib/postgresql/16/bin/postgres\n          to: /usr/local/bin/postgres\n",
+            "        - from: /usr/lib/postgresql/16/bin/postgres\n          to: /usr/local/bin/postgres\n        \
+             - from: \"/opt/a b/$x \\\"q\\\"\"\n          to: \"/srv/it's here/\"\n      workdir: \"/srv/my app/$HOME\"\n",
+        );
+        let services = services.replace(
+            "      packages: [httpx==0.28.1]\n",
+            "      packages: [httpx==0.28.1, \"uvicorn[standard]==0.30\"]\n      workdir: \"/srv/it's an app\"\n",
+        );
+        p.write("model/services.yaml", &services);
+        p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+        let python = p.path("generated/dockerfiles/services/shop-api/Dockerfile");
+        let text = fs::read_to_string(&python).unwrap();
+        assert!(
+            text.contains("COPY [\".\", \"/srv/it\\\\'s an app\"]\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "ENV PYTHONPATH=\"/srv/it's an app:/opt/python/service:/opt/python/base\" \\\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("      'uvicorn[standard]==0.30'\n"), "{text}");
+        hadolint_passes(&python);
+        let path = p.path("generated/dockerfiles/services/shop-db/Dockerfile");
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(
+                r#"COPY --from=upstream ["/opt/a b/\\$x \\\"q\\\"", "/srv/it\\'s here/"]"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains("WORKDIR \"/srv/my app/\\$HOME\"\n"), "{text}");
+        hadolint_passes(&path);
+        rendered_lines_build_exactly(&text);
+
+        let glob = services.replace("\"/opt/a b/$x \\\"q\\\"\"", "/opt/lib/*.so");
+        p.write("model/services.yaml", &glob);
+        // Validation refuses it with its place (exit 1), before render would.
+        p.run()
+            .args(&["all", "--insecure-secret-seed", "1"])
+            .status(1)
+            .stderr_has("model/services.yaml:17:17: error[invalid-path]: copy `/opt/lib/*.so`")
+            .stderr_has("a COPY source is a pattern")
+            .run();
+
+        p.write(
+            "model/services.yaml",
+            &services.replace(
+                "  shop-db:\n",
+                "  shop-db:\n    description: \"two\\nlines\"\n",
+            ),
+        );
+        p.run()
+            .args(&["all", "--insecure-secret-seed", "1"])
+            .status(1)
+            .stderr_has("model/services.yaml:3:18: error[label-value]: the description of built service `shop-db`")
+            .run();
+    }
 }

@@ -4,36 +4,9 @@
 //! back with the same IDs; and both commands' `--dry-run`.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
 
-use crate::common::{docker_available, need, stderr, stdout, unique_name, Project};
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().unwrap()
-}
-
-/// The image ID of `image`, or `None` when the engine does not have it.
-fn image_id(image: &str) -> Option<String> {
-    let out = docker(&["image", "inspect", "--format", "{{.Id}}", image]);
-    out.status
-        .success()
-        .then(|| stdout(&out).trim().to_string())
-}
-
-/// Removes the test's images when dropped, also on panic.
-struct Cleanup {
-    tags: Vec<String>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let mut args = vec!["image", "rm", "-f"];
-        args.extend(self.tags.iter().map(String::as_str));
-        docker(&args);
-    }
-}
+use crate::common::{stderr, stdout, unique_name, Project};
 
 /// The local-build fixture under a unique namespace and system name.
 fn project(ns: &str) -> Project {
@@ -50,38 +23,6 @@ fn project(ns: &str) -> Project {
     p
 }
 
-/// A tiny image tagged `tag`: `FROM scratch` and one file naming it, so
-/// every image has its own ID.
-fn build_tiny(tag: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("name.txt"), format!("{tag}\n")).unwrap();
-    fs::write(
-        dir.path().join("Dockerfile"),
-        "FROM scratch\nCOPY name.txt /name.txt\n",
-    )
-    .unwrap();
-    let context = dir.path().display().to_string();
-    let mut out = docker(&["build", "-q", "-t", tag, &context]);
-    // Engine 20.10's legacy builder, with other tests building and
-    // removing images at the same moment, can lose the image it has just
-    // committed ("unable to find image sha256:…"); that is the engine's
-    // race, not what this test checks, so such a build is tried again.
-    for _ in 0..2 {
-        if out.status.success() || !stderr(&out).contains("unable to find image") {
-            break;
-        }
-        out = docker(&["build", "-q", "-t", tag, &context]);
-    }
-    assert!(out.status.success(), "{tag}: {}", stderr(&out));
-}
-
-const BUILT: [(&str, &str); 4] = [
-    ("lb-base", "base.tar.gz"),
-    ("lb-one", "lb-one.tar.gz"),
-    ("lb-two", "lb-two.tar.gz"),
-    ("lb-three", "lb-three.tar.gz"),
-];
-
 fn flip_a_byte(path: &Path) -> Vec<u8> {
     let bytes = fs::read(path).unwrap();
     let mut flipped = bytes.clone();
@@ -89,104 +30,6 @@ fn flip_a_byte(path: &Path) -> Vec<u8> {
     flipped[at] ^= 0x01;
     fs::write(path, flipped).unwrap();
     bytes
-}
-
-#[test]
-fn save_then_load_round_trips_images_and_refuses_a_corrupted_or_missing_tarball() {
-    need(docker_available(), "a running Docker daemon");
-    let ns = unique_name("lucid-gen-saveload");
-    let tag = |name: &str| format!("{ns}/{name}:1");
-    let tags: Vec<String> = BUILT.iter().map(|(n, _)| tag(n)).collect();
-    let _cleanup = Cleanup {
-        tags: tags.iter().cloned().chain([tag("published")]).collect(),
-    };
-    let p = project(&ns);
-    tags.iter().for_each(|t| build_tiny(t));
-    let ids: Vec<String> = tags.iter().map(|t| image_id(t).unwrap()).collect();
-
-    // What a killed save leaves behind is removed by the next one.
-    p.write("images/.lucid-gen-save.killed", "partial");
-    p.run()
-        .args(&["save", "--dir", "images"])
-        .stdout_has("save: 4 image(s)")
-        .run();
-    let dir = p.path("images");
-    // SHA256SUMS is what `sha256sum -c` reads, and lists every tarball.
-    let check = Command::new("sha256sum")
-        .args(["-c", "SHA256SUMS"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "{}", stdout(&check));
-    for (_, file) in BUILT {
-        assert!(stdout(&check).contains(&format!("{file}: OK")), "{file}");
-    }
-    let manifest: serde_json::Value = serde_json::from_str(&p.read("images/images.json")).unwrap();
-    for (i, entry) in manifest["images"].as_array().unwrap().iter().enumerate() {
-        assert_eq!(entry["image"], tags[i].as_str());
-        assert_eq!(entry["file"], BUILT[i].1);
-        assert_eq!(entry["id"], ids[i].as_str());
-        assert!(entry["platform"].as_str().unwrap().starts_with("linux/"));
-        let meta = fs::metadata(dir.join(BUILT[i].1)).unwrap();
-        assert_eq!(entry["size"], meta.len());
-        assert_eq!(meta.permissions().mode() & 0o777, 0o644, "{}", BUILT[i].1);
-    }
-    let mut names: Vec<String> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(names.len(), 6, "no temporary file left: {names:?}");
-    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
-
-    let mut rm = vec!["image", "rm"];
-    rm.extend(tags.iter().map(String::as_str));
-    assert!(docker(&rm).status.success());
-    assert!(tags.iter().all(|t| image_id(t).is_none()));
-
-    // A flipped byte in one tarball: refused naming it, nothing loaded.
-    let good = flip_a_byte(&dir.join("lb-two.tar.gz"));
-    p.run()
-        .args(&["load", "--dir", "images"])
-        .status(1)
-        .stderr_has("lb-two.tar.gz: corrupted")
-        .stderr_has("no image was loaded")
-        .run();
-    assert!(tags.iter().all(|t| image_id(t).is_none()), "loaded anyway");
-    fs::write(dir.join("lb-two.tar.gz"), good).unwrap();
-
-    // A missing tarball: refused naming it, nothing loaded.
-    fs::rename(dir.join("lb-three.tar.gz"), p.path("aside")).unwrap();
-    p.run()
-        .args(&["load", "--dir", "images"])
-        .status(1)
-        .stderr_has("lb-three.tar.gz: missing")
-        .run();
-    assert!(tags.iter().all(|t| image_id(t).is_none()), "loaded anyway");
-    fs::rename(p.path("aside"), dir.join("lb-three.tar.gz")).unwrap();
-
-    let out = p.run().args(&["load", "--dir", "images"]).run();
-    for (t, id) in tags.iter().zip(&ids) {
-        assert_eq!(image_id(t).as_ref(), Some(id), "{t} back with its ID");
-        assert!(stdout(&out).contains(&format!("loaded {t}")));
-    }
-
-    // An image not on the engine: named, with the fix; nothing written.
-    assert!(docker(&["image", "rm", &tag("lb-one")]).status.success());
-    p.run()
-        .args(&["save", "--dir", "again", "--all"])
-        .status(1)
-        .stderr_has(&format!(
-            "{} (build it with `lucid-gen build`)",
-            tag("lb-one")
-        ))
-        .stderr_has(&format!(
-            "{} (pull it with `docker pull`)",
-            tag("published")
-        ))
-        .stderr_has("nothing was saved")
-        .run();
-    assert!(!p.path("again/SHA256SUMS").exists());
 }
 
 #[test]
@@ -283,74 +126,6 @@ fn write_lists(dir: &Path, files: &[(&str, &str, &str)]) {
     fs::write(dir.join("images.json"), json.to_string()).unwrap();
 }
 
-/// A tarball whose checksums were recomputed still holds only what
-/// `images.json` lists for it: an extra image, an extra tag of the listed
-/// image, or another image under the listed tag is refused before the
-/// engine sees the file, so no tag on the engine moves.
-#[test]
-fn load_refuses_images_and_tags_the_lists_do_not_name_and_moves_no_tag() {
-    need(docker_available(), "a running Docker daemon");
-    let ns = unique_name("lucid-gen-loadcheck");
-    let listed = format!("{ns}/listed:1");
-    let other = format!("{ns}/other:1");
-    let extra = format!("{ns}/extra:1");
-    let _cleanup = Cleanup {
-        tags: vec![listed.clone(), other.clone(), extra.clone()],
-    };
-    build_tiny(&listed);
-    build_tiny(&other);
-    let listed_id = image_id(&listed).unwrap();
-    let other_id = image_id(&other).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display().to_string();
-    let save = |refs: &[&str]| {
-        let file = dir.path().join("listed.tar");
-        let mut args = vec!["save", "-o", file.to_str().unwrap()];
-        args.extend(refs);
-        assert!(docker(&args).status.success());
-        let tar = fs::read(&file).unwrap();
-        fs::remove_file(&file).unwrap();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut gz, &tar).unwrap();
-        fs::write(dir.path().join("listed.tar.gz"), gz.finish().unwrap()).unwrap();
-        write_lists(dir.path(), &[("listed.tar.gz", &listed, &listed_id)]);
-    };
-    let load = |wants: &str| {
-        crate::common::Test::new()
-            .args(&["load", "--dir", &d])
-            .status(1)
-            .stderr_has(wants)
-            .stderr_has("no image was loaded")
-            .run();
-    };
-
-    // An extra image, under a tag of its own.
-    save(&[&listed, &other]);
-    assert!(docker(&["image", "rm", &other]).status.success());
-    load(&format!("would tag `{other}`"));
-    assert_eq!(image_id(&other), None, "the unlisted image was loaded");
-
-    // The listed image under one more tag.
-    assert!(docker(&["tag", &listed, &extra]).status.success());
-    save(&[&listed, &extra]);
-    assert!(docker(&["image", "rm", &extra]).status.success());
-    load(&format!("would tag `{extra}`"));
-    assert_eq!(image_id(&extra), None, "the unlisted tag was set");
-
-    // Another image under the listed tag: the engine's tag stays put.
-    build_tiny(&other);
-    let other_id = image_id(&other).unwrap_or(other_id);
-    assert!(docker(&["tag", &other, &listed]).status.success());
-    save(&[&listed]);
-    assert!(docker(&["tag", &listed_id, &listed]).status.success());
-    load(&format!("holds image {other_id}"));
-    assert_eq!(
-        image_id(&listed).as_ref(),
-        Some(&listed_id),
-        "the tag moved"
-    );
-}
-
 #[test]
 fn load_without_the_lists_says_which_directory_to_pass() {
     let dir = tempfile::tempdir().unwrap();
@@ -361,69 +136,6 @@ fn load_without_the_lists_says_which_directory_to_pass() {
         .stderr_has("images.json")
         .stderr_has("help: pass the directory `lucid-gen save --dir DIR` wrote")
         .run();
-}
-
-/// Extra tags travel in the same tarball: `save` takes every tag of a built
-/// image (refusing one left on another image), `load` brings each back
-/// with the image's ID.
-#[test]
-fn save_and_load_keep_every_extra_tag() {
-    need(docker_available(), "a running Docker daemon");
-    let ns = unique_name("lucid-gen-savetags");
-    let p = project(&ns);
-    let system = p.read("model/system.yaml").replace(
-        "    tag: \"1\"\n",
-        "    tag: \"1\"\n    extra_tags: [extra, \"sha-${LG_TEST_SHA}\"]\n",
-    );
-    p.write("model/system.yaml", &system);
-    p.run().args(&["all"]).run();
-    let refs = |name: &str| -> Vec<String> {
-        ["1", "extra", "sha-c0ffee"]
-            .iter()
-            .map(|t| format!("{ns}/{name}:{t}"))
-            .collect()
-    };
-    let all: Vec<String> = BUILT.iter().flat_map(|(n, _)| refs(n)).collect();
-    let _cleanup = Cleanup { tags: all.clone() };
-    for (name, _) in BUILT {
-        let r = refs(name);
-        build_tiny(&r[0]);
-        for extra in &r[1..] {
-            assert!(docker(&["tag", &r[0], extra]).status.success());
-        }
-    }
-    // `extra` of lb-two left on another image: refused, nothing saved.
-    let stale = format!("{ns}/lb-two:extra");
-    assert!(docker(&["tag", &format!("{ns}/lb-one:1"), &stale])
-        .status
-        .success());
-    p.run()
-        .env("LG_TEST_SHA", "c0ffee")
-        .args(&["save", "--dir", "images"])
-        .status(1)
-        .stderr_has(&format!("{ns}/lb-two:1 or one of its tags"))
-        .stderr_has("nothing was saved")
-        .run();
-    assert!(docker(&["tag", &format!("{ns}/lb-two:1"), &stale])
-        .status
-        .success());
-    p.run()
-        .env("LG_TEST_SHA", "c0ffee")
-        .args(&["save", "--dir", "images"])
-        .stdout_has("save: 4 image(s)")
-        .run();
-    let manifest: serde_json::Value = serde_json::from_str(&p.read("images/images.json")).unwrap();
-    let entry = &manifest["images"][1];
-    assert_eq!(entry["image"], format!("{ns}/lb-one:1").as_str());
-    assert_eq!(entry["tags"], serde_json::json!(refs("lb-one")[1..]));
-    let ids: Vec<String> = all.iter().map(|r| image_id(r).unwrap()).collect();
-    let mut rm = vec!["image", "rm"];
-    rm.extend(all.iter().map(String::as_str));
-    assert!(docker(&rm).status.success());
-    p.run().args(&["load", "--dir", "images"]).run();
-    for (r, id) in all.iter().zip(&ids) {
-        assert_eq!(image_id(r).as_ref(), Some(id), "{r} back with its ID");
-    }
 }
 
 /// Names `load` reads from the lists (a file, an image, a tag) reach the
@@ -456,4 +168,300 @@ fn load_shows_names_from_the_lists_escaped() {
         .run();
     let shown = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!shown.contains(['\u{1b}', '\u{7}']), "{shown}");
+}
+
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::docker_available;
+    use crate::common::need;
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    use std::process::Output;
+
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let mut args = vec!["image", "rm", "-f"];
+            args.extend(self.tags.iter().map(String::as_str));
+            docker(&args);
+        }
+    }
+
+    fn docker(args: &[&str]) -> Output {
+        Command::new("docker").args(args).output().unwrap()
+    }
+    /// The image ID of `image`, or `None` when the engine does not have it.
+    fn image_id(image: &str) -> Option<String> {
+        let out = docker(&["image", "inspect", "--format", "{{.Id}}", image]);
+        out.status
+            .success()
+            .then(|| stdout(&out).trim().to_string())
+    }
+    /// Removes the test's images when dropped, also on panic.
+    struct Cleanup {
+        tags: Vec<String>,
+    }
+    /// A tiny image tagged `tag`: `FROM scratch` and one file naming it, so
+    /// every image has its own ID.
+    fn build_tiny(tag: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("name.txt"), format!("{tag}\n")).unwrap();
+        fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM scratch\nCOPY name.txt /name.txt\n",
+        )
+        .unwrap();
+        let context = dir.path().display().to_string();
+        let mut out = docker(&["build", "-q", "-t", tag, &context]);
+        // Engine 20.10's legacy builder, with other tests building and
+        // removing images at the same moment, can lose the image it has just
+        // committed ("unable to find image sha256:…"); that is the engine's
+        // race, not what this test checks, so such a build is tried again.
+        for _ in 0..2 {
+            if out.status.success() || !stderr(&out).contains("unable to find image") {
+                break;
+            }
+            out = docker(&["build", "-q", "-t", tag, &context]);
+        }
+        assert!(out.status.success(), "{tag}: {}", stderr(&out));
+    }
+    const BUILT: [(&str, &str); 4] = [
+        ("lb-base", "base.tar.gz"),
+        ("lb-one", "lb-one.tar.gz"),
+        ("lb-two", "lb-two.tar.gz"),
+        ("lb-three", "lb-three.tar.gz"),
+    ];
+
+    #[test]
+    fn save_then_load_round_trips_images_and_refuses_a_corrupted_or_missing_tarball() {
+        need(docker_available(), "a running Docker daemon");
+        let ns = unique_name("lucid-gen-saveload");
+        let tag = |name: &str| format!("{ns}/{name}:1");
+        let tags: Vec<String> = BUILT.iter().map(|(n, _)| tag(n)).collect();
+        let _cleanup = Cleanup {
+            tags: tags.iter().cloned().chain([tag("published")]).collect(),
+        };
+        let p = project(&ns);
+        tags.iter().for_each(|t| build_tiny(t));
+        let ids: Vec<String> = tags.iter().map(|t| image_id(t).unwrap()).collect();
+
+        // What a killed save leaves behind is removed by the next one.
+        p.write("images/.lucid-gen-save.killed", "partial");
+        p.run()
+            .args(&["save", "--dir", "images"])
+            .stdout_has("save: 4 image(s)")
+            .run();
+        let dir = p.path("images");
+        // SHA256SUMS is what `sha256sum -c` reads, and lists every tarball.
+        let check = Command::new("sha256sum")
+            .args(["-c", "SHA256SUMS"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(check.status.success(), "{}", stdout(&check));
+        for (_, file) in BUILT {
+            assert!(stdout(&check).contains(&format!("{file}: OK")), "{file}");
+        }
+        let manifest: serde_json::Value =
+            serde_json::from_str(&p.read("images/images.json")).unwrap();
+        for (i, entry) in manifest["images"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(entry["image"], tags[i].as_str());
+            assert_eq!(entry["file"], BUILT[i].1);
+            assert_eq!(entry["id"], ids[i].as_str());
+            assert!(entry["platform"].as_str().unwrap().starts_with("linux/"));
+            let meta = fs::metadata(dir.join(BUILT[i].1)).unwrap();
+            assert_eq!(entry["size"], meta.len());
+            assert_eq!(meta.permissions().mode() & 0o777, 0o644, "{}", BUILT[i].1);
+        }
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 6, "no temporary file left: {names:?}");
+        assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+
+        let mut rm = vec!["image", "rm"];
+        rm.extend(tags.iter().map(String::as_str));
+        assert!(docker(&rm).status.success());
+        assert!(tags.iter().all(|t| image_id(t).is_none()));
+
+        // A flipped byte in one tarball: refused naming it, nothing loaded.
+        let good = flip_a_byte(&dir.join("lb-two.tar.gz"));
+        p.run()
+            .args(&["load", "--dir", "images"])
+            .status(1)
+            .stderr_has("lb-two.tar.gz: corrupted")
+            .stderr_has("no image was loaded")
+            .run();
+        assert!(tags.iter().all(|t| image_id(t).is_none()), "loaded anyway");
+        fs::write(dir.join("lb-two.tar.gz"), good).unwrap();
+
+        // A missing tarball: refused naming it, nothing loaded.
+        fs::rename(dir.join("lb-three.tar.gz"), p.path("aside")).unwrap();
+        p.run()
+            .args(&["load", "--dir", "images"])
+            .status(1)
+            .stderr_has("lb-three.tar.gz: missing")
+            .run();
+        assert!(tags.iter().all(|t| image_id(t).is_none()), "loaded anyway");
+        fs::rename(p.path("aside"), dir.join("lb-three.tar.gz")).unwrap();
+
+        let out = p.run().args(&["load", "--dir", "images"]).run();
+        for (t, id) in tags.iter().zip(&ids) {
+            assert_eq!(image_id(t).as_ref(), Some(id), "{t} back with its ID");
+            assert!(stdout(&out).contains(&format!("loaded {t}")));
+        }
+
+        // An image not on the engine: named, with the fix; nothing written.
+        assert!(docker(&["image", "rm", &tag("lb-one")]).status.success());
+        p.run()
+            .args(&["save", "--dir", "again", "--all"])
+            .status(1)
+            .stderr_has(&format!(
+                "{} (build it with `lucid-gen build`)",
+                tag("lb-one")
+            ))
+            .stderr_has(&format!(
+                "{} (pull it with `docker pull`)",
+                tag("published")
+            ))
+            .stderr_has("nothing was saved")
+            .run();
+        assert!(!p.path("again/SHA256SUMS").exists());
+    }
+
+    /// A tarball whose checksums were recomputed still holds only what
+    /// `images.json` lists for it: an extra image, an extra tag of the listed
+    /// image, or another image under the listed tag is refused before the
+    /// engine sees the file, so no tag on the engine moves.
+    #[test]
+    fn load_refuses_images_and_tags_the_lists_do_not_name_and_moves_no_tag() {
+        need(docker_available(), "a running Docker daemon");
+        let ns = unique_name("lucid-gen-loadcheck");
+        let listed = format!("{ns}/listed:1");
+        let other = format!("{ns}/other:1");
+        let extra = format!("{ns}/extra:1");
+        let _cleanup = Cleanup {
+            tags: vec![listed.clone(), other.clone(), extra.clone()],
+        };
+        build_tiny(&listed);
+        build_tiny(&other);
+        let listed_id = image_id(&listed).unwrap();
+        let other_id = image_id(&other).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let save = |refs: &[&str]| {
+            let file = dir.path().join("listed.tar");
+            let mut args = vec!["save", "-o", file.to_str().unwrap()];
+            args.extend(refs);
+            assert!(docker(&args).status.success());
+            let tar = fs::read(&file).unwrap();
+            fs::remove_file(&file).unwrap();
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut gz, &tar).unwrap();
+            fs::write(dir.path().join("listed.tar.gz"), gz.finish().unwrap()).unwrap();
+            write_lists(dir.path(), &[("listed.tar.gz", &listed, &listed_id)]);
+        };
+        let load = |wants: &str| {
+            crate::common::Test::new()
+                .args(&["load", "--dir", &d])
+                .status(1)
+                .stderr_has(wants)
+                .stderr_has("no image was loaded")
+                .run();
+        };
+
+        // An extra image, under a tag of its own.
+        save(&[&listed, &other]);
+        assert!(docker(&["image", "rm", &other]).status.success());
+        load(&format!("would tag `{other}`"));
+        assert_eq!(image_id(&other), None, "the unlisted image was loaded");
+
+        // The listed image under one more tag.
+        assert!(docker(&["tag", &listed, &extra]).status.success());
+        save(&[&listed, &extra]);
+        assert!(docker(&["image", "rm", &extra]).status.success());
+        load(&format!("would tag `{extra}`"));
+        assert_eq!(image_id(&extra), None, "the unlisted tag was set");
+
+        // Another image under the listed tag: the engine's tag stays put.
+        build_tiny(&other);
+        let other_id = image_id(&other).unwrap_or(other_id);
+        assert!(docker(&["tag", &other, &listed]).status.success());
+        save(&[&listed]);
+        assert!(docker(&["tag", &listed_id, &listed]).status.success());
+        load(&format!("holds image {other_id}"));
+        assert_eq!(
+            image_id(&listed).as_ref(),
+            Some(&listed_id),
+            "the tag moved"
+        );
+    }
+
+    /// Extra tags travel in the same tarball: `save` takes every tag of a built
+    /// image (refusing one left on another image), `load` brings each back
+    /// with the image's ID.
+    #[test]
+    fn save_and_load_keep_every_extra_tag() {
+        need(docker_available(), "a running Docker daemon");
+        let ns = unique_name("lucid-gen-savetags");
+        let p = project(&ns);
+        let system = p.read("model/system.yaml").replace(
+            "    tag: \"1\"\n",
+            "    tag: \"1\"\n    extra_tags: [extra, \"sha-${LG_TEST_SHA}\"]\n",
+        );
+        p.write("model/system.yaml", &system);
+        p.run().args(&["all"]).run();
+        let refs = |name: &str| -> Vec<String> {
+            ["1", "extra", "sha-c0ffee"]
+                .iter()
+                .map(|t| format!("{ns}/{name}:{t}"))
+                .collect()
+        };
+        let all: Vec<String> = BUILT.iter().flat_map(|(n, _)| refs(n)).collect();
+        let _cleanup = Cleanup { tags: all.clone() };
+        for (name, _) in BUILT {
+            let r = refs(name);
+            build_tiny(&r[0]);
+            for extra in &r[1..] {
+                assert!(docker(&["tag", &r[0], extra]).status.success());
+            }
+        }
+        // `extra` of lb-two left on another image: refused, nothing saved.
+        let stale = format!("{ns}/lb-two:extra");
+        assert!(docker(&["tag", &format!("{ns}/lb-one:1"), &stale])
+            .status
+            .success());
+        p.run()
+            .env("LG_TEST_SHA", "c0ffee")
+            .args(&["save", "--dir", "images"])
+            .status(1)
+            .stderr_has(&format!("{ns}/lb-two:1 or one of its tags"))
+            .stderr_has("nothing was saved")
+            .run();
+        assert!(docker(&["tag", &format!("{ns}/lb-two:1"), &stale])
+            .status
+            .success());
+        p.run()
+            .env("LG_TEST_SHA", "c0ffee")
+            .args(&["save", "--dir", "images"])
+            .stdout_has("save: 4 image(s)")
+            .run();
+        let manifest: serde_json::Value =
+            serde_json::from_str(&p.read("images/images.json")).unwrap();
+        let entry = &manifest["images"][1];
+        assert_eq!(entry["image"], format!("{ns}/lb-one:1").as_str());
+        assert_eq!(entry["tags"], serde_json::json!(refs("lb-one")[1..]));
+        let ids: Vec<String> = all.iter().map(|r| image_id(r).unwrap()).collect();
+        let mut rm = vec!["image", "rm"];
+        rm.extend(all.iter().map(String::as_str));
+        assert!(docker(&rm).status.success());
+        p.run().args(&["load", "--dir", "images"]).run();
+        for (r, id) in all.iter().zip(&ids) {
+            assert_eq!(image_id(r).as_ref(), Some(id), "{r} back with its ID");
+        }
+    }
 }

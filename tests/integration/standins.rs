@@ -6,198 +6,14 @@
 //! its seed; `LUCID_GEN_STANDIN_SEED=<seed>` replays that one case.
 
 use std::fmt::Write as _;
-use std::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{docker_available, need, stderr, stdout, unique_name, Down, Project};
-use crate::e2e::{containers, docker, leaves_nothing_behind};
-
-/// `up --stand-ins`, `test` (all passing, every service running healthy) and
-/// `down`, leaving no container, network or volume. Returns the `test` table.
-fn up_test_down(p: &Project, what: &str) -> String {
-    let prefix = unique_name(what);
-    let started = Instant::now();
-    p.run().args(&["all"]).run();
-    let down = Down {
-        project: p,
-        prefix: prefix.clone(),
-        env: Vec::new(),
-    };
-    p.run()
-        .args(&["up", "--stand-ins", "--project", &prefix])
-        .run();
-    let up = started.elapsed();
-    let out = p
-        .run()
-        .args(&["test", "--project", &prefix])
-        .status_any()
-        .run();
-    let table = stdout(&out);
-    assert!(
-        out.status.success() && table.contains(" 0 failed"),
-        "{what}: `lucid-gen test` failed:\n{table}{}",
-        stderr(&out)
-    );
-    let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
-    for s in &system.services {
-        let healthy = table.lines().any(|l| {
-            l.starts_with("running") && l.contains(&format!(" {} ", s.name)) && l.ends_with(" ok")
-        });
-        assert!(
-            healthy,
-            "{what}: {} is not running healthy:\n{table}",
-            s.name
-        );
-    }
-    drop(down);
-    leaves_nothing_behind(p, &prefix);
-    let volumes = docker(&["volume", "ls", "--format", "{{.Name}}"]);
-    for s in &system.services {
-        for v in &s.volumes {
-            let name = format!("{}-{}", system.name, v.name);
-            assert!(
-                !volumes.lines().any(|l| l == name),
-                "volume {name} left behind"
-            );
-        }
-    }
-    eprintln!(
-        "{what}: {} services up in {:.1}s, up → test → down in {:.1}s",
-        system.services.len(),
-        up.as_secs_f64(),
-        started.elapsed().as_secs_f64()
-    );
-    table
-}
-
-/// The unseen model: `http: /healthz` on port 8700 (not the first),
-/// `python3 -m quarry_worker.health`, `pg_isready -p`, `redis-cli ping`, `curl`
-/// and `wget` of loopback URLs, a TCP probe, a program at an absolute path, a
-/// proxy in a later phase and an isolated billing plane with one bridge.
-#[test]
-fn an_unseen_forge_comes_up_healthy_as_stand_ins() {
-    let _stack = crate::common::docker_stack();
-    need(
-        docker_available(),
-        "a running Docker engine with Compose v2",
-    );
-    let p = Project::fixture("forge");
-    let table = up_test_down(&p, "standin-forge");
-    // The billing plane's internal network reaches only billing services.
-    let isolated = table.lines().any(|l| {
-        l.starts_with("isolation-tcp")
-            && l.contains("net forge-billing")
-            && l.contains(" forge-web ")
-            && l.contains("unreachable")
-            && l.ends_with(" ok")
-    });
-    assert!(
-        isolated,
-        "no passing isolation check of the billing plane:\n{table}"
-    );
-}
-
-/// A health check the stand-in cannot answer as the real service would is
-/// refused by `up --stand-ins` before anything starts, naming service and probe.
-#[test]
-fn a_probe_no_stand_in_can_honour_is_refused_before_anything_starts() {
-    let _stack = crate::common::docker_stack();
-    need(
-        docker_available(),
-        "a running Docker engine with Compose v2",
-    );
-    let p = Project::fixture("forge");
-    let services = p.read("model/services.yaml");
-    let broken = services
-        .replace(
-            "      http: /healthz\n      port: 8700\n",
-            "      http: /healthz\n      port: 9090\n",
-        )
-        .replace(
-            "http://localhost:8080/nginx-health",
-            "http://localhost:8181/nginx-health",
-        )
-        .replace(
-            "[/opt/billing/bin/healthcheck, --quiet]",
-            "[/proc/healthcheck]",
-        );
-    assert_ne!(broken, services);
-    p.write("model/services.yaml", &broken);
-    let prefix = unique_name("standin-refused");
-    p.run().args(&["all"]).run();
-    let out = p
-        .run()
-        .args(&["up", "--stand-ins", "--project", &prefix])
-        .status(1)
-        .stderr_has("nothing was started")
-        .run();
-    let err = stderr(&out);
-    for expected in [
-        "the stand-in for `forge-web` cannot honour its health check (http: /healthz on port 9090): it probes port 9090, which `forge-web` does not declare",
-        "the stand-in for `forge-proxy` cannot honour its health check (exec: [\"wget\", \"-q\", \"-O-\", \"http://localhost:8181/nginx-health\"]): it reaches localhost on port 8181",
-        "the stand-in for `forge-billing` cannot honour its health check (exec: [\"/proc/healthcheck\"]): Docker mounts its own `/proc` over `/proc/healthcheck`",
-    ] {
-        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
-    }
-    assert!(containers(&prefix).is_empty(), "something started");
-    // The model itself is valid: only its stand-ins could not answer.
-    p.run().args(&["check"]).run();
-}
+use crate::common::{stderr, Project};
 
 /// Seeds of the random cases CI runs (fixed, so a failure reproduces).
 const SEED: u64 = 0x57a9_d1e5;
-const CASES: usize = 3;
-
-#[test]
-fn random_valid_models_come_up_healthy_as_stand_ins() {
-    let _stack = crate::common::docker_stack();
-    need(
-        docker_available(),
-        "a running Docker engine with Compose v2",
-    );
-    let seeds: Vec<u64> = match std::env::var("LUCID_GEN_STANDIN_SEED") {
-        Ok(seed) => vec![parse_seed(&seed)],
-        Err(_) => {
-            let mut master = StdRng::seed_from_u64(SEED);
-            (0..CASES).map(|_| master.random()).collect()
-        }
-    };
-    for seed in seeds {
-        let model = random_model(seed);
-        let p = Project {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        p.write("model/model.yaml", &model);
-        let replay = format!("seed {seed:#x} (replay: LUCID_GEN_STANDIN_SEED={seed:#x})");
-        eprintln!("random stand-in model, {replay}");
-        let check = p.run().args(&["check"]).status_any().run();
-        assert!(
-            check.status.success(),
-            "generator bug: {replay} made an invalid model:\n{}\n{model}",
-            stderr(&check)
-        );
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            up_test_down(&p, "standin-random")
-        }));
-        if let Err(panic) = result {
-            eprintln!("random stand-in model failed, {replay}:\n{model}");
-            std::panic::resume_unwind(panic);
-        }
-    }
-}
-
-fn parse_seed(text: &str) -> u64 {
-    let text = text.trim();
-    let parsed = match text.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse(),
-    };
-    parsed.unwrap_or_else(|e| panic!("LUCID_GEN_STANDIN_SEED={text:?}: {e}"))
-}
-
 /// One service of a random model, as the generator decides it.
 struct Svc {
     name: String,
@@ -460,5 +276,202 @@ fn the_random_model_generator_makes_only_valid_models() {
         "phase: p2",
     ] {
         assert!(all.contains(shape), "no generated model has {shape:?}");
+    }
+}
+
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::docker_available;
+    use crate::common::need;
+    use crate::common::stdout;
+    use crate::common::unique_name;
+    use crate::common::Down;
+    use std::time::Instant;
+
+    const CASES: usize = 3;
+    fn parse_seed(text: &str) -> u64 {
+        let text = text.trim();
+        let parsed = match text.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => text.parse(),
+        };
+        parsed.unwrap_or_else(|e| panic!("LUCID_GEN_STANDIN_SEED={text:?}: {e}"))
+    }
+
+    /// `up --stand-ins`, `test` (all passing, every service running healthy) and
+    /// `down`, leaving no container, network or volume. Returns the `test` table.
+    fn up_test_down(p: &Project, what: &str) -> String {
+        let prefix = unique_name(what);
+        let started = Instant::now();
+        p.run().args(&["all"]).run();
+        let down = Down {
+            project: p,
+            prefix: prefix.clone(),
+            env: Vec::new(),
+        };
+        p.run()
+            .args(&["up", "--stand-ins", "--project", &prefix])
+            .run();
+        let up = started.elapsed();
+        let out = p
+            .run()
+            .args(&["test", "--project", &prefix])
+            .status_any()
+            .run();
+        let table = stdout(&out);
+        assert!(
+            out.status.success() && table.contains(" 0 failed"),
+            "{what}: `lucid-gen test` failed:\n{table}{}",
+            stderr(&out)
+        );
+        let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
+        let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+        for s in &system.services {
+            let healthy = table.lines().any(|l| {
+                l.starts_with("running")
+                    && l.contains(&format!(" {} ", s.name))
+                    && l.ends_with(" ok")
+            });
+            assert!(
+                healthy,
+                "{what}: {} is not running healthy:\n{table}",
+                s.name
+            );
+        }
+        drop(down);
+        leaves_nothing_behind(p, &prefix);
+        let volumes = docker(&["volume", "ls", "--format", "{{.Name}}"]);
+        for s in &system.services {
+            for v in &s.volumes {
+                let name = format!("{}-{}", system.name, v.name);
+                assert!(
+                    !volumes.lines().any(|l| l == name),
+                    "volume {name} left behind"
+                );
+            }
+        }
+        eprintln!(
+            "{what}: {} services up in {:.1}s, up → test → down in {:.1}s",
+            system.services.len(),
+            up.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
+        table
+    }
+    use crate::docker_tier::e2e::{containers, docker, leaves_nothing_behind};
+
+    /// The unseen model: `http: /healthz` on port 8700 (not the first),
+    /// `python3 -m quarry_worker.health`, `pg_isready -p`, `redis-cli ping`, `curl`
+    /// and `wget` of loopback URLs, a TCP probe, a program at an absolute path, a
+    /// proxy in a later phase and an isolated billing plane with one bridge.
+    #[test]
+    fn an_unseen_forge_comes_up_healthy_as_stand_ins() {
+        let _stack = crate::common::docker_stack();
+        need(
+            docker_available(),
+            "a running Docker engine with Compose v2",
+        );
+        let p = Project::fixture("forge");
+        let table = up_test_down(&p, "standin-forge");
+        // The billing plane's internal network reaches only billing services.
+        let isolated = table.lines().any(|l| {
+            l.starts_with("isolation-tcp")
+                && l.contains("net forge-billing")
+                && l.contains(" forge-web ")
+                && l.contains("unreachable")
+                && l.ends_with(" ok")
+        });
+        assert!(
+            isolated,
+            "no passing isolation check of the billing plane:\n{table}"
+        );
+    }
+
+    /// A health check the stand-in cannot answer as the real service would is
+    /// refused by `up --stand-ins` before anything starts, naming service and probe.
+    #[test]
+    fn a_probe_no_stand_in_can_honour_is_refused_before_anything_starts() {
+        let _stack = crate::common::docker_stack();
+        need(
+            docker_available(),
+            "a running Docker engine with Compose v2",
+        );
+        let p = Project::fixture("forge");
+        let services = p.read("model/services.yaml");
+        let broken = services
+            .replace(
+                "      http: /healthz\n      port: 8700\n",
+                "      http: /healthz\n      port: 9090\n",
+            )
+            .replace(
+                "http://localhost:8080/nginx-health",
+                "http://localhost:8181/nginx-health",
+            )
+            .replace(
+                "[/opt/billing/bin/healthcheck, --quiet]",
+                "[/proc/healthcheck]",
+            );
+        assert_ne!(broken, services);
+        p.write("model/services.yaml", &broken);
+        let prefix = unique_name("standin-refused");
+        p.run().args(&["all"]).run();
+        let out = p
+            .run()
+            .args(&["up", "--stand-ins", "--project", &prefix])
+            .status(1)
+            .stderr_has("nothing was started")
+            .run();
+        let err = stderr(&out);
+        for expected in [
+            "the stand-in for `forge-web` cannot honour its health check (http: /healthz on port 9090): it probes port 9090, which `forge-web` does not declare",
+            "the stand-in for `forge-proxy` cannot honour its health check (exec: [\"wget\", \"-q\", \"-O-\", \"http://localhost:8181/nginx-health\"]): it reaches localhost on port 8181",
+            "the stand-in for `forge-billing` cannot honour its health check (exec: [\"/proc/healthcheck\"]): Docker mounts its own `/proc` over `/proc/healthcheck`",
+        ] {
+            assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+        }
+        assert!(containers(&prefix).is_empty(), "something started");
+        // The model itself is valid: only its stand-ins could not answer.
+        p.run().args(&["check"]).run();
+    }
+
+    #[test]
+    fn random_valid_models_come_up_healthy_as_stand_ins() {
+        let _stack = crate::common::docker_stack();
+        need(
+            docker_available(),
+            "a running Docker engine with Compose v2",
+        );
+        let seeds: Vec<u64> = match std::env::var("LUCID_GEN_STANDIN_SEED") {
+            Ok(seed) => vec![parse_seed(&seed)],
+            Err(_) => {
+                let mut master = StdRng::seed_from_u64(SEED);
+                (0..CASES).map(|_| master.random()).collect()
+            }
+        };
+        for seed in seeds {
+            let model = random_model(seed);
+            let p = Project {
+                dir: tempfile::tempdir().unwrap(),
+            };
+            p.write("model/model.yaml", &model);
+            let replay = format!("seed {seed:#x} (replay: LUCID_GEN_STANDIN_SEED={seed:#x})");
+            eprintln!("random stand-in model, {replay}");
+            let check = p.run().args(&["check"]).status_any().run();
+            assert!(
+                check.status.success(),
+                "generator bug: {replay} made an invalid model:\n{}\n{model}",
+                stderr(&check)
+            );
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                up_test_down(&p, "standin-random")
+            }));
+            if let Err(panic) = result {
+                eprintln!("random stand-in model failed, {replay}:\n{model}");
+                std::panic::resume_unwind(panic);
+            }
+        }
     }
 }

@@ -4,80 +4,15 @@
 //! installs both; without them these tests fail, never pass).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::common::{files_under, need, repo_root, stdout, unique_name, Down, Project, Test};
+use crate::common::{files_under, repo_root, stdout, Test};
 use lucid_gen::{model, render, validate};
-
-fn tool_runs(program: &str, arg: &str) -> bool {
-    Command::new(program)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// `lucid-gen schema`, written to a temp file for check-jsonschema.
-fn schema_file(dir: &Path) -> PathBuf {
-    let out = Test::new().args(&["schema"]).run();
-    let path = dir.join("model.schema.json");
-    std::fs::write(&path, &out.stdout).unwrap();
-    path
-}
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     files_under(dir)
         .into_iter()
         .filter(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml"))
         .collect()
-}
-
-fn check_jsonschema(schema: &Path, files: &[PathBuf]) -> std::process::Output {
-    Command::new("check-jsonschema")
-        .arg("--schemafile")
-        .arg(schema)
-        .args(files)
-        .output()
-        .unwrap()
-}
-
-#[test]
-fn schema_accepts_every_model_in_the_repository() {
-    need(
-        tool_runs("check-jsonschema", "--version"),
-        "check-jsonschema",
-    );
-    let tmp = tempfile::tempdir().unwrap();
-    let schema = schema_file(tmp.path());
-    let mut files = yaml_files(&repo_root().join("model"));
-    files.extend(yaml_files(&repo_root().join("tests/fixtures")));
-    assert!(files.len() >= 5, "{files:?}");
-    let out = check_jsonschema(&schema, &files);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-#[test]
-fn schema_rejects_unknown_keys_and_wrong_types_where_they_are() {
-    need(
-        tool_runs("check-jsonschema", "--version"),
-        "check-jsonschema",
-    );
-    let tmp = tempfile::tempdir().unwrap();
-    let schema = schema_file(tmp.path());
-    let bad = repo_root().join("tests/bad");
-    for (file, expected) in [
-        ("unknown-key.yaml", "'prots' was unexpected"),
-        ("wrong-type.yaml", "'thirty-two' is not of type 'integer'"),
-    ] {
-        let out = check_jsonschema(&schema, &[bad.join(file)]);
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(!out.status.success(), "{file} passed the schema");
-        assert!(text.contains(expected), "{file}: {text}");
-    }
 }
 
 #[test]
@@ -112,37 +47,6 @@ fn every_fixture_has_graph_snapshots() {
         insta::assert_snapshot!("mermaid", render::graph::mermaid(&system));
         insta::assert_snapshot!("dot", render::graph::dot(&system));
     });
-}
-
-#[test]
-fn graphviz_renders_the_dot_graph_of_every_model() {
-    need(tool_runs("dot", "-V"), "Graphviz dot");
-    let mut models = vec![repo_root().join("model")];
-    models.extend(
-        std::fs::read_dir(repo_root().join("tests/fixtures"))
-            .unwrap()
-            .map(|e| e.unwrap().path()),
-    );
-    for model in models {
-        let out = Test::new()
-            .args(&["graph", "--format", "dot", "--model"])
-            .args(&[model.to_str().unwrap()])
-            .run();
-        let tmp = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(tmp.path(), &out.stdout).unwrap();
-        let svg = Command::new("dot")
-            .arg("-Tsvg")
-            .arg(tmp.path())
-            .output()
-            .unwrap();
-        assert!(
-            svg.status.success() && svg.stderr.is_empty(),
-            "{}: dot says {}",
-            model.display(),
-            String::from_utf8_lossy(&svg.stderr)
-        );
-        assert!(String::from_utf8_lossy(&svg.stdout).contains("<svg"));
-    }
 }
 
 #[test]
@@ -186,248 +90,6 @@ fn completions_and_man_page_come_from_the_command_line_definition() {
         .run();
 }
 
-/// `plan` lines as `service → what`, from its stdout.
-fn plan_lines(out: &std::process::Output) -> std::collections::BTreeMap<String, String> {
-    stdout(out)
-        .lines()
-        .filter(|l| !l.starts_with("plan:"))
-        .filter_map(|l| l.split_once("  "))
-        .map(|(s, what)| (s.trim().to_string(), what.trim().to_string()))
-        .collect()
-}
-
-/// Container id of `service` in project `project`.
-fn container_id(project: &str, service: &str) -> String {
-    let out = Command::new("docker")
-        .args(["ps", "-q", "--no-trunc", "--filter"])
-        .arg(format!("label=com.docker.compose.service={service}"))
-        .arg("--filter")
-        .arg(format!("label=com.docker.compose.project={project}"))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-#[test]
-fn plan_names_exactly_what_up_would_change() {
-    let _stack = crate::common::docker_stack();
-    need(
-        crate::common::compose_available() && tool_runs("docker", "info"),
-        "a running Docker engine with Compose v2",
-    );
-    let p = Project::fixture("small");
-    let prefix = unique_name("tooling-plan");
-    p.run().args(&["all"]).run();
-    // Nothing runs yet: every service would be created.
-    let out = p
-        .run()
-        .args(&["plan", "--project", &prefix])
-        .status(1)
-        .run();
-    assert!(
-        plan_lines(&out).values().all(|w| w == "create"),
-        "{}",
-        stdout(&out)
-    );
-    let _down = Down {
-        project: &p,
-        prefix: prefix.clone(),
-        env: Vec::new(),
-    };
-    p.run()
-        .args(&["up", "--stand-ins", "--project", &prefix])
-        .run();
-    p.run()
-        .args(&["plan", "--project", &prefix])
-        .stdout_has("plan: nothing to do (4 services up to date)")
-        .run();
-
-    // One service's environment: exactly that service, for that reason.
-    let services = p.read("model/services.yaml");
-    p.write(
-        "model/services.yaml",
-        &services.replace("      LOG_LEVEL: info\n", "      LOG_LEVEL: debug\n"),
-    );
-    p.run().args(&["all"]).run();
-    // What runs now differs from the files: `test` reports it for machines.
-    machine_readable_test_reports(&p, &prefix);
-    let out = p
-        .run()
-        .args(&["plan", "--project", &prefix])
-        .status(1)
-        .run();
-    let expected: Vec<(&str, &str)> = vec![
-        ("shop-api", "recreate (env)"),
-        ("shop-db", "unchanged"),
-        ("shop-pay-gateway", "unchanged"),
-        ("shop-pay-worker", "unchanged"),
-    ];
-    let lines = plan_lines(&out);
-    let got: Vec<(&str, &str)> = lines
-        .iter()
-        .map(|(s, w)| (s.as_str(), w.as_str()))
-        .collect();
-    assert_eq!(got, expected, "{}", stdout(&out));
-    let edge = format!("{prefix}-edge");
-    let (api, gateway) = (
-        container_id(&edge, "shop-api"),
-        container_id(&edge, "shop-pay-gateway"),
-    );
-    p.run()
-        .args(&["up", "--stand-ins", "--project", &prefix])
-        .run();
-    assert_ne!(
-        api,
-        container_id(&edge, "shop-api"),
-        "shop-api was not recreated"
-    );
-    assert_eq!(
-        gateway,
-        container_id(&edge, "shop-pay-gateway"),
-        "gateway was recreated"
-    );
-    p.run()
-        .args(&["plan", "--project", &prefix])
-        .stdout_has("plan: nothing to do")
-        .run();
-
-    // A rotated secret: exactly the services that receive it (issue 10:
-    // API_TOKEN reaches shop-api alone, not its phase's other services).
-    p.run().args(&["secrets", "rotate", "API_TOKEN"]).run();
-    let rotated = "recreate (secret rotated)";
-    assert_eq!(
-        plan_of(&p, &prefix),
-        vec![
-            ("shop-api".to_string(), rotated.to_string()),
-            ("shop-db".into(), "unchanged".into()),
-            ("shop-pay-gateway".into(), "unchanged".into()),
-            ("shop-pay-worker".into(), "unchanged".into()),
-        ]
-    );
-    // A secret shop-db mounts as a file: its container keeps the old file
-    // (a bind mount), so plan names it too, and `up` recreates exactly the
-    // two that receive it.
-    p.run()
-        .args(&["up", "--stand-ins", "--project", &prefix])
-        .run();
-    p.run().args(&["secrets", "rotate", "DB_PASSWORD"]).run();
-    assert_eq!(
-        plan_of(&p, &prefix),
-        vec![
-            ("shop-api".to_string(), rotated.to_string()),
-            ("shop-db".into(), rotated.into()),
-            ("shop-pay-gateway".into(), "unchanged".into()),
-            ("shop-pay-worker".into(), "unchanged".into()),
-        ]
-    );
-    p.run()
-        .args(&["up", "--stand-ins", "--project", &prefix])
-        .run();
-    p.run()
-        .args(&["plan", "--project", &prefix])
-        .stdout_has("plan: nothing to do")
-        .run();
-    assert!(!stdout(&out).contains(&p.read(".lucid-gen/secrets.env")[..8]));
-}
-
-/// `plan`'s (service, change) lines, by service; exit 1 (something to do).
-fn plan_of(p: &Project, prefix: &str) -> Vec<(String, String)> {
-    let out = p.run().args(&["plan", "--project", prefix]).status(1).run();
-    plan_lines(&out).into_iter().collect()
-}
-
-/// `test --format json` and `test --junit FILE` while shop-api runs with
-/// an environment the files no longer give it: one failed env check, in
-/// JSON lines and in a JUnit report that the schema and a JUnit reader
-/// accept.
-fn machine_readable_test_reports(p: &Project, prefix: &str) {
-    need(tool_runs("xmllint", "--version"), "xmllint (libxml2-utils)");
-    let out = p
-        .run()
-        .args(&["test", "--project", prefix, "--format", "json"])
-        .status(1)
-        .run();
-    let checks: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    let failed: Vec<&serde_json::Value> = checks.iter().filter(|c| c["ok"] == false).collect();
-    assert!(checks.len() > 10, "{checks:?}");
-    assert_eq!(failed.len(), 1, "{failed:?}");
-    assert_eq!(failed[0]["from"], "shop-api", "{failed:?}");
-
-    let report = p.path("report.xml");
-    p.run()
-        .args(&[
-            "test",
-            "--project",
-            prefix,
-            "--junit",
-            report.to_str().unwrap(),
-        ])
-        .status(1)
-        .stdout_has(" 1 failed")
-        .run();
-    let xsd = repo_root().join("tests/junit/junit.xsd");
-    let lint = Command::new("xmllint")
-        .args(["--noout", "--schema"])
-        .arg(&xsd)
-        .arg(&report)
-        .output()
-        .unwrap();
-    assert!(
-        lint.status.success(),
-        "{}",
-        String::from_utf8_lossy(&lint.stderr)
-    );
-    let read = Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sys, junitparser\n\
-             x = junitparser.JUnitXml.fromfile(sys.argv[1])\n\
-             cases = [c for s in x for c in s]\n\
-             bad = [c.name for c in cases if not c.is_passed]\n\
-             print(len(cases), len(bad), bad[0])",
-        )
-        .arg(&report)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&read.stdout);
-    assert!(
-        read.status.success(),
-        "{}",
-        String::from_utf8_lossy(&read.stderr)
-    );
-    assert_eq!(
-        said.split(' ').next(),
-        Some(checks.len().to_string().as_str())
-    );
-    assert!(said.contains(" 1 shop-api"), "{said}");
-}
-
-/// The JUnit schema is not vacuous: a report without a test case's name
-/// or with a count that is not a number fails it.
-#[test]
-fn the_junit_schema_rejects_malformed_reports() {
-    need(tool_runs("xmllint", "--version"), "xmllint (libxml2-utils)");
-    let xsd = repo_root().join("tests/junit/junit.xsd");
-    for bad in [
-        r#"<testsuites><testsuite name="a" tests="1"><testcase classname="a"/></testsuite></testsuites>"#,
-        r#"<testsuites><testsuite name="a" tests="one"/></testsuites>"#,
-        r#"<testsuite name="a" tests="1"><testcase classname="a" name="b"><oops/></testcase></testsuite>"#,
-    ] {
-        let file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(file.path(), bad).unwrap();
-        let lint = Command::new("xmllint")
-            .args(["--noout", "--schema"])
-            .arg(&xsd)
-            .arg(file.path())
-            .output()
-            .unwrap();
-        assert!(!lint.status.success(), "accepted: {bad}");
-    }
-}
-
 /// The README shows the repository model's graph exactly as the committed
 /// `generated/system.mmd` holds it (which `generated.rs` keeps fresh).
 #[test]
@@ -457,5 +119,348 @@ fn committed_schema_is_fresh_and_every_example_model_points_at_it() {
         // Last, so no line number in a diagnostic moves; the YAML language
         // server reads the modeline from any comment line.
         assert!(text.ends_with(header), "{} lacks {header}", file.display());
+    }
+}
+
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::need;
+    use crate::common::unique_name;
+    use crate::common::Down;
+    use crate::common::Project;
+    use std::process::Command;
+
+    fn tool_runs(program: &str, arg: &str) -> bool {
+        Command::new(program)
+            .arg(arg)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+    /// `lucid-gen schema`, written to a temp file for check-jsonschema.
+    fn schema_file(dir: &Path) -> PathBuf {
+        let out = Test::new().args(&["schema"]).run();
+        let path = dir.join("model.schema.json");
+        std::fs::write(&path, &out.stdout).unwrap();
+        path
+    }
+    fn check_jsonschema(schema: &Path, files: &[PathBuf]) -> std::process::Output {
+        Command::new("check-jsonschema")
+            .arg("--schemafile")
+            .arg(schema)
+            .args(files)
+            .output()
+            .unwrap()
+    }
+    /// `plan` lines as `service → what`, from its stdout.
+    fn plan_lines(out: &std::process::Output) -> std::collections::BTreeMap<String, String> {
+        stdout(out)
+            .lines()
+            .filter(|l| !l.starts_with("plan:"))
+            .filter_map(|l| l.split_once("  "))
+            .map(|(s, what)| (s.trim().to_string(), what.trim().to_string()))
+            .collect()
+    }
+    /// Container id of `service` in project `project`.
+    fn container_id(project: &str, service: &str) -> String {
+        let out = Command::new("docker")
+            .args(["ps", "-q", "--no-trunc", "--filter"])
+            .arg(format!("label=com.docker.compose.service={service}"))
+            .arg("--filter")
+            .arg(format!("label=com.docker.compose.project={project}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+    /// `plan`'s (service, change) lines, by service; exit 1 (something to do).
+    fn plan_of(p: &Project, prefix: &str) -> Vec<(String, String)> {
+        let out = p.run().args(&["plan", "--project", prefix]).status(1).run();
+        plan_lines(&out).into_iter().collect()
+    }
+    /// `test --format json` and `test --junit FILE` while shop-api runs with
+    /// an environment the files no longer give it: one failed env check, in
+    /// JSON lines and in a JUnit report that the schema and a JUnit reader
+    /// accept.
+    fn machine_readable_test_reports(p: &Project, prefix: &str) {
+        need(tool_runs("xmllint", "--version"), "xmllint (libxml2-utils)");
+        let out = p
+            .run()
+            .args(&["test", "--project", prefix, "--format", "json"])
+            .status(1)
+            .run();
+        let checks: Vec<serde_json::Value> = stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        let failed: Vec<&serde_json::Value> = checks.iter().filter(|c| c["ok"] == false).collect();
+        assert!(checks.len() > 10, "{checks:?}");
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed[0]["from"], "shop-api", "{failed:?}");
+
+        let report = p.path("report.xml");
+        p.run()
+            .args(&[
+                "test",
+                "--project",
+                prefix,
+                "--junit",
+                report.to_str().unwrap(),
+            ])
+            .status(1)
+            .stdout_has(" 1 failed")
+            .run();
+        let xsd = repo_root().join("tests/junit/junit.xsd");
+        let lint = Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(&xsd)
+            .arg(&report)
+            .output()
+            .unwrap();
+        assert!(
+            lint.status.success(),
+            "{}",
+            String::from_utf8_lossy(&lint.stderr)
+        );
+        let read = Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import sys, junitparser\n\
+                 x = junitparser.JUnitXml.fromfile(sys.argv[1])\n\
+                 cases = [c for s in x for c in s]\n\
+                 bad = [c.name for c in cases if not c.is_passed]\n\
+                 print(len(cases), len(bad), bad[0])",
+            )
+            .arg(&report)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&read.stdout);
+        assert!(
+            read.status.success(),
+            "{}",
+            String::from_utf8_lossy(&read.stderr)
+        );
+        assert_eq!(
+            said.split(' ').next(),
+            Some(checks.len().to_string().as_str())
+        );
+        assert!(said.contains(" 1 shop-api"), "{said}");
+    }
+
+    #[test]
+    fn schema_accepts_every_model_in_the_repository() {
+        need(
+            tool_runs("check-jsonschema", "--version"),
+            "check-jsonschema",
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let schema = schema_file(tmp.path());
+        let mut files = yaml_files(&repo_root().join("model"));
+        files.extend(yaml_files(&repo_root().join("tests/fixtures")));
+        assert!(files.len() >= 5, "{files:?}");
+        let out = check_jsonschema(&schema, &files);
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn schema_rejects_unknown_keys_and_wrong_types_where_they_are() {
+        need(
+            tool_runs("check-jsonschema", "--version"),
+            "check-jsonschema",
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let schema = schema_file(tmp.path());
+        let bad = repo_root().join("tests/bad");
+        for (file, expected) in [
+            ("unknown-key.yaml", "'prots' was unexpected"),
+            ("wrong-type.yaml", "'thirty-two' is not of type 'integer'"),
+        ] {
+            let out = check_jsonschema(&schema, &[bad.join(file)]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(!out.status.success(), "{file} passed the schema");
+            assert!(text.contains(expected), "{file}: {text}");
+        }
+    }
+
+    #[test]
+    fn graphviz_renders_the_dot_graph_of_every_model() {
+        need(tool_runs("dot", "-V"), "Graphviz dot");
+        let mut models = vec![repo_root().join("model")];
+        models.extend(
+            std::fs::read_dir(repo_root().join("tests/fixtures"))
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        );
+        for model in models {
+            let out = Test::new()
+                .args(&["graph", "--format", "dot", "--model"])
+                .args(&[model.to_str().unwrap()])
+                .run();
+            let tmp = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(tmp.path(), &out.stdout).unwrap();
+            let svg = Command::new("dot")
+                .arg("-Tsvg")
+                .arg(tmp.path())
+                .output()
+                .unwrap();
+            assert!(
+                svg.status.success() && svg.stderr.is_empty(),
+                "{}: dot says {}",
+                model.display(),
+                String::from_utf8_lossy(&svg.stderr)
+            );
+            assert!(String::from_utf8_lossy(&svg.stdout).contains("<svg"));
+        }
+    }
+
+    #[test]
+    fn plan_names_exactly_what_up_would_change() {
+        let _stack = crate::common::docker_stack();
+        need(
+            crate::common::compose_available() && tool_runs("docker", "info"),
+            "a running Docker engine with Compose v2",
+        );
+        let p = Project::fixture("small");
+        let prefix = unique_name("tooling-plan");
+        p.run().args(&["all"]).run();
+        // Nothing runs yet: every service would be created.
+        let out = p
+            .run()
+            .args(&["plan", "--project", &prefix])
+            .status(1)
+            .run();
+        assert!(
+            plan_lines(&out).values().all(|w| w == "create"),
+            "{}",
+            stdout(&out)
+        );
+        let _down = Down {
+            project: &p,
+            prefix: prefix.clone(),
+            env: Vec::new(),
+        };
+        p.run()
+            .args(&["up", "--stand-ins", "--project", &prefix])
+            .run();
+        p.run()
+            .args(&["plan", "--project", &prefix])
+            .stdout_has("plan: nothing to do (4 services up to date)")
+            .run();
+
+        // One service's environment: exactly that service, for that reason.
+        let services = p.read("model/services.yaml");
+        p.write(
+            "model/services.yaml",
+            &services.replace("      LOG_LEVEL: info\n", "      LOG_LEVEL: debug\n"),
+        );
+        p.run().args(&["all"]).run();
+        // What runs now differs from the files: `test` reports it for machines.
+        machine_readable_test_reports(&p, &prefix);
+        let out = p
+            .run()
+            .args(&["plan", "--project", &prefix])
+            .status(1)
+            .run();
+        let expected: Vec<(&str, &str)> = vec![
+            ("shop-api", "recreate (env)"),
+            ("shop-db", "unchanged"),
+            ("shop-pay-gateway", "unchanged"),
+            ("shop-pay-worker", "unchanged"),
+        ];
+        let lines = plan_lines(&out);
+        let got: Vec<(&str, &str)> = lines
+            .iter()
+            .map(|(s, w)| (s.as_str(), w.as_str()))
+            .collect();
+        assert_eq!(got, expected, "{}", stdout(&out));
+        let edge = format!("{prefix}-edge");
+        let (api, gateway) = (
+            container_id(&edge, "shop-api"),
+            container_id(&edge, "shop-pay-gateway"),
+        );
+        p.run()
+            .args(&["up", "--stand-ins", "--project", &prefix])
+            .run();
+        assert_ne!(
+            api,
+            container_id(&edge, "shop-api"),
+            "shop-api was not recreated"
+        );
+        assert_eq!(
+            gateway,
+            container_id(&edge, "shop-pay-gateway"),
+            "gateway was recreated"
+        );
+        p.run()
+            .args(&["plan", "--project", &prefix])
+            .stdout_has("plan: nothing to do")
+            .run();
+
+        // A rotated secret: exactly the services that receive it (issue 10:
+        // API_TOKEN reaches shop-api alone, not its phase's other services).
+        p.run().args(&["secrets", "rotate", "API_TOKEN"]).run();
+        let rotated = "recreate (secret rotated)";
+        assert_eq!(
+            plan_of(&p, &prefix),
+            vec![
+                ("shop-api".to_string(), rotated.to_string()),
+                ("shop-db".into(), "unchanged".into()),
+                ("shop-pay-gateway".into(), "unchanged".into()),
+                ("shop-pay-worker".into(), "unchanged".into()),
+            ]
+        );
+        // A secret shop-db mounts as a file: its container keeps the old file
+        // (a bind mount), so plan names it too, and `up` recreates exactly the
+        // two that receive it.
+        p.run()
+            .args(&["up", "--stand-ins", "--project", &prefix])
+            .run();
+        p.run().args(&["secrets", "rotate", "DB_PASSWORD"]).run();
+        assert_eq!(
+            plan_of(&p, &prefix),
+            vec![
+                ("shop-api".to_string(), rotated.to_string()),
+                ("shop-db".into(), rotated.into()),
+                ("shop-pay-gateway".into(), "unchanged".into()),
+                ("shop-pay-worker".into(), "unchanged".into()),
+            ]
+        );
+        p.run()
+            .args(&["up", "--stand-ins", "--project", &prefix])
+            .run();
+        p.run()
+            .args(&["plan", "--project", &prefix])
+            .stdout_has("plan: nothing to do")
+            .run();
+        assert!(!stdout(&out).contains(&p.read(".lucid-gen/secrets.env")[..8]));
+    }
+
+    /// The JUnit schema is not vacuous: a report without a test case's name
+    /// or with a count that is not a number fails it.
+    #[test]
+    fn the_junit_schema_rejects_malformed_reports() {
+        need(tool_runs("xmllint", "--version"), "xmllint (libxml2-utils)");
+        let xsd = repo_root().join("tests/junit/junit.xsd");
+        for bad in [
+            r#"<testsuites><testsuite name="a" tests="1"><testcase classname="a"/></testsuite></testsuites>"#,
+            r#"<testsuites><testsuite name="a" tests="one"/></testsuites>"#,
+            r#"<testsuite name="a" tests="1"><testcase classname="a" name="b"><oops/></testcase></testsuite>"#,
+        ] {
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), bad).unwrap();
+            let lint = Command::new("xmllint")
+                .args(["--noout", "--schema"])
+                .arg(&xsd)
+                .arg(file.path())
+                .output()
+                .unwrap();
+            assert!(!lint.status.success(), "accepted: {bad}");
+        }
     }
 }

@@ -5,45 +5,6 @@
 //! the test does what the prose says (step 8 sets `LOG_LEVEL: debug` on
 //! `shop-api` and runs `lucid-gen all`).
 
-use std::path::Path;
-use std::process::Command;
-
-use crate::common::{docker_available, docker_stack, need, repo_root, Down, Project, BIN};
-
-/// The tour's console blocks: each a list of (command, expected lines).
-fn tour() -> Vec<Vec<(String, Vec<String>)>> {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let start = readme
-        .find("\n## First ten minutes")
-        .expect("the README has a tour");
-    let rest = &readme[start + 1..];
-    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
-    let section = &rest[..end];
-    let mut blocks = Vec::new();
-    let mut lines = section.lines();
-    while let Some(line) = lines.next() {
-        if line != "```console" {
-            continue;
-        }
-        let mut block: Vec<(String, Vec<String>)> = Vec::new();
-        for line in lines.by_ref() {
-            if line == "```" {
-                break;
-            }
-            match line.strip_prefix("$ ") {
-                Some(cmd) => block.push((cmd.to_string(), Vec::new())),
-                None => block
-                    .last_mut()
-                    .expect("output after a command")
-                    .1
-                    .push(line.to_string()),
-            }
-        }
-        blocks.push(block);
-    }
-    blocks
-}
-
 /// Whether `line` is what `pattern` shows: equal, or with each `...` in it
 /// standing for any text (runs of spaces, a table's padding, count as one).
 fn line_matches(pattern: &str, line: &str) -> bool {
@@ -102,59 +63,6 @@ fn shows(expected: &[String], output: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn run(dir: &Path, cmd: &str) -> String {
-    let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir.to_path_buf())
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-    )
-    .unwrap();
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{cmd} 2>&1"))
-        .current_dir(dir)
-        .env("PATH", path)
-        .env_remove("CI")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-#[test]
-fn the_readme_tour_shows_what_the_commands_print() {
-    need(
-        docker_available(),
-        "a running Docker engine with Compose v2",
-    );
-    let _stack = docker_stack();
-    let p = Project::fixture("small");
-    let _down = Down {
-        project: &p,
-        prefix: "shop".into(),
-        env: Vec::new(),
-    };
-    let blocks = tour();
-    assert!(blocks.len() >= 5, "the tour has its console blocks");
-    let mut failures = Vec::new();
-    for block in &blocks {
-        if block[0].0 == "lucid-gen plan" {
-            let services = p.read("model/services.yaml");
-            let changed = services.replacen("LOG_LEVEL: info", "LOG_LEVEL: debug", 1);
-            assert_ne!(services, changed, "shop-api has LOG_LEVEL: info");
-            p.write("model/services.yaml", &changed);
-            run(p.dir.path(), "lucid-gen all");
-        }
-        for (cmd, expected) in block {
-            let output = run(p.dir.path(), cmd);
-            if let Err(why) = shows(expected, &output) {
-                failures.push(format!("$ {cmd}\n{why}\n--- it printed:\n{output}"));
-            }
-        }
-    }
-    run(p.dir.path(), "lucid-gen down");
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-}
-
 #[test]
 fn tour_output_matching() {
     let want = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -164,4 +72,106 @@ fn tour_output_matching() {
     assert!(shows(&want(&["c", "a"]), "a\nc\n").is_err());
     assert!(line_matches("net ...:9) ok", "net shop (10.0.0.3:9) ok"));
     assert!(!line_matches("net ...:9) ok", "net shop (10.0.0.3:9) FAIL"));
+}
+
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::docker_available;
+    use crate::common::docker_stack;
+    use crate::common::need;
+    use crate::common::repo_root;
+    use crate::common::Down;
+    use crate::common::Project;
+    use crate::common::BIN;
+    use std::path::Path;
+    use std::process::Command;
+
+    /// The tour's console blocks: each a list of (command, expected lines).
+    fn tour() -> Vec<Vec<(String, Vec<String>)>> {
+        let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+        let start = readme
+            .find("\n## First ten minutes")
+            .expect("the README has a tour");
+        let rest = &readme[start + 1..];
+        let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
+        let section = &rest[..end];
+        let mut blocks = Vec::new();
+        let mut lines = section.lines();
+        while let Some(line) = lines.next() {
+            if line != "```console" {
+                continue;
+            }
+            let mut block: Vec<(String, Vec<String>)> = Vec::new();
+            for line in lines.by_ref() {
+                if line == "```" {
+                    break;
+                }
+                match line.strip_prefix("$ ") {
+                    Some(cmd) => block.push((cmd.to_string(), Vec::new())),
+                    None => block
+                        .last_mut()
+                        .expect("output after a command")
+                        .1
+                        .push(line.to_string()),
+                }
+            }
+            blocks.push(block);
+        }
+        blocks
+    }
+    fn run(dir: &Path, cmd: &str) -> String {
+        let bin_dir = Path::new(BIN).parent().unwrap();
+        let path = std::env::join_paths(
+            std::iter::once(bin_dir.to_path_buf())
+                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+        )
+        .unwrap();
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{cmd} 2>&1"))
+            .current_dir(dir)
+            .env("PATH", path)
+            .env_remove("CI")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn the_readme_tour_shows_what_the_commands_print() {
+        need(
+            docker_available(),
+            "a running Docker engine with Compose v2",
+        );
+        let _stack = docker_stack();
+        let p = Project::fixture("small");
+        let _down = Down {
+            project: &p,
+            prefix: "shop".into(),
+            env: Vec::new(),
+        };
+        let blocks = tour();
+        assert!(blocks.len() >= 5, "the tour has its console blocks");
+        let mut failures = Vec::new();
+        for block in &blocks {
+            if block[0].0 == "lucid-gen plan" {
+                let services = p.read("model/services.yaml");
+                let changed = services.replacen("LOG_LEVEL: info", "LOG_LEVEL: debug", 1);
+                assert_ne!(services, changed, "shop-api has LOG_LEVEL: info");
+                p.write("model/services.yaml", &changed);
+                run(p.dir.path(), "lucid-gen all");
+            }
+            for (cmd, expected) in block {
+                let output = run(p.dir.path(), cmd);
+                if let Err(why) = shows(expected, &output) {
+                    failures.push(format!("$ {cmd}\n{why}\n--- it printed:\n{output}"));
+                }
+            }
+        }
+        run(p.dir.path(), "lucid-gen down");
+        assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
 }

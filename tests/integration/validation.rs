@@ -5,10 +5,7 @@
 //! test runs the real binary on a copy of the `small` fixture with one
 //! thing broken; the Docker-backed ones ask Docker itself.
 
-use std::path::Path;
-use std::process::Command;
-
-use crate::common::{compose_available, need, stderr, stdout, Project};
+use crate::common::{stderr, Project};
 
 /// A copy of the small fixture with `case` as `model/case.yaml` and, when
 /// given, `output` as the system's `output:` mapping (flow style).
@@ -61,15 +58,6 @@ fn count(err: &str, rule: &str) -> usize {
     err.lines()
         .filter(|l| l.contains(&format!("error[{rule}]")))
         .count()
-}
-
-fn docker_compose(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("docker")
-        .arg("compose")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run docker compose")
 }
 
 // ------------------------------------------------------ item 4: outputs
@@ -288,55 +276,6 @@ fn names_yaml_would_misread_are_refused() {
 }
 
 #[test]
-fn names_close_to_yaml_keywords_survive_docker_compose_config() {
-    // What is accepted must come back from Compose exactly as written.
-    need(compose_available(), "docker compose");
-    let names = ["true-web", "x123", "1a", "nullable", "0x1g", "yes.no"];
-    // Env files are not YAML: keys YAML would misread are fine there, and
-    // `y`/`N` are strings to every YAML reader Compose tooling uses.
-    let mut case = String::from(
-        "env_files:\n  words:\n    file: .env.words\n    vars:\n      \"TRUE\": a\n      \"NULL\": b\n      \"yes\": c\n      \"off\": d\nservices:\n",
-    );
-    for name in names {
-        case.push_str(&format!(
-            "  {name}:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    env_files: [edge, words]\n    environment:\n      YESNO_{}: \"1\"\n      y: \"2\"\n      N: \"3\"\n",
-            name.replace(['-', '.'], "_")
-        ));
-    }
-    let p = project(None, &case);
-    p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
-    let out = docker_compose(
-        &p.path("generated/configs/docker"),
-        &[
-            "-f",
-            "docker-compose.edge.yml",
-            "config",
-            "--format",
-            "json",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for name in names {
-        let env = &config["services"][name]["environment"];
-        for (key, value) in [
-            ("TRUE", "a"),
-            ("NULL", "b"),
-            ("yes", "c"),
-            ("off", "d"),
-            ("y", "2"),
-            ("N", "3"),
-        ] {
-            assert_eq!(env[key], value, "{name}: {key} lost:\n{}", stdout(&out));
-        }
-    }
-}
-
-#[test]
 fn a_default_image_name_is_a_valid_reference() {
     let p = project(
         None,
@@ -462,42 +401,6 @@ fn a_plain_variable_cannot_replace_a_secret() {
          services:\n  shop-x:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    env_files: [edge, later]\n    secrets: [{ name: API_TOKEN, as: file }]\n",
     );
     accepted(&p);
-}
-
-#[test]
-fn run_as_root_reason_satisfies_the_compose_linter() {
-    need(
-        Command::new("compose-lint")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success()),
-        "compose-lint",
-    );
-    let p = project(
-        None,
-        &service_with(
-            "{ run_as_root: \"the image's entrypoint drops privileges itself\" }",
-            Some("0"),
-        ),
-    );
-    p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
-    let dir = p.path("generated/configs/docker");
-    let lint = p.read("generated/configs/docker/.compose-lint.yml");
-    assert!(lint.contains("CL-0018"), "{lint}");
-    assert!(lint.contains("drops privileges itself"), "{lint}");
-    let out = Command::new("compose-lint")
-        .args(["check", "--fail-on", "low", "docker-compose.edge.yml"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    // The finding is suppressed with the model's reason, never counted.
-    let report = format!("{}{}", stdout(&out), stderr(&out));
-    let root_lines: Vec<&str> = report.lines().filter(|l| l.contains("CL-0018")).collect();
-    assert!(!root_lines.is_empty(), "{report}");
-    assert!(
-        root_lines.iter().all(|l| l.contains("SUPPRESSED")),
-        "{report}"
-    );
 }
 
 // ------------------------------------------------------ item 8: ports
@@ -798,77 +701,6 @@ fn a_phase_without_services_is_refused() {
     refused(&p, "empty-phase", &["idle"]);
 }
 
-#[test]
-fn an_ipv6_network_comes_up() {
-    let _stack = crate::common::docker_stack();
-    let tag = format!("{}-{}", "lucid-gen-rules-v6", std::process::id());
-    let p = project(
-        None,
-        &format!(
-            "phases:\n  v6:\n    env_file: edge\n    compose_file: docker-compose.v6.yml\n\
-             networks:\n  shop-v6:\n    plane: app\n    name: {tag}\n    subnet: fd00:dead:beef:42::/64\n\
-             services:\n  shop-v6:\n    phase: v6\n    plane: app\n    networks: [shop-v6]\n    image: {tag}:1\n    command: [/x]\n"
-        ),
-    );
-    p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
-    let compose = p.read("generated/configs/docker/docker-compose.v6.yml");
-    let network = compose.split("\nnetworks:\n").nth(1).expect("networks");
-    assert!(network.contains("enable_ipv6: true"), "{compose}");
-    need(compose_available(), "docker compose");
-    // An empty image built offline, so `up` creates the network and a
-    // container (never started: there is nothing to run).
-    p.write("image/x", "");
-    let built = Command::new("docker")
-        .args(["build", "-q", "-t", &format!("{tag}:1"), "-f-", "."])
-        .current_dir(p.path("image"))
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(b"FROM scratch\nCOPY x /x\n")?;
-            child.wait_with_output()
-        })
-        .unwrap();
-    assert!(built.status.success(), "{}", stderr(&built));
-    let dir = p.path("generated/configs/docker");
-    let compose_args = ["-p", tag.as_str(), "-f", "docker-compose.v6.yml"];
-    let up = docker_compose(&dir, &[&compose_args[..], &["up", "--no-start"]].concat());
-    let inspect = Command::new("docker")
-        .args([
-            "network",
-            "inspect",
-            &tag,
-            "--format",
-            "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{end}}",
-        ])
-        .output()
-        .unwrap();
-    let down = docker_compose(&dir, &[&compose_args[..], &["down"]].concat());
-    let _ = Command::new("docker")
-        .args(["image", "rm", &format!("{tag}:1")])
-        .output();
-    assert!(
-        up.status.success(),
-        "docker compose up failed:\n{}",
-        stderr(&up)
-    );
-    assert!(
-        down.status.success(),
-        "docker compose down failed:\n{}",
-        stderr(&down)
-    );
-    let shown = stdout(&inspect);
-    assert!(
-        shown.contains("true") && shown.contains("fd00:dead:beef:42::/64"),
-        "network not created with IPv6: {shown}{}",
-        stderr(&inspect)
-    );
-}
-
 // ------------------------------- values render's escapers would refuse
 
 /// A built service as `model/case.yaml`: `extra` is line 6 (a service
@@ -1019,5 +851,182 @@ fn no_model_of_the_repository_fails_to_render() {
         if let Err(e) = lucid_gen::render::render(&valid.system, &resolved.values) {
             panic!("{}: {e}", model.display());
         }
+    }
+}
+
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::compose_available;
+    use crate::common::need;
+    use crate::common::stdout;
+    use std::path::Path;
+    use std::process::Command;
+
+    fn docker_compose(dir: &Path, args: &[&str]) -> std::process::Output {
+        Command::new("docker")
+            .arg("compose")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run docker compose")
+    }
+
+    #[test]
+    fn names_close_to_yaml_keywords_survive_docker_compose_config() {
+        // What is accepted must come back from Compose exactly as written.
+        need(compose_available(), "docker compose");
+        let names = ["true-web", "x123", "1a", "nullable", "0x1g", "yes.no"];
+        // Env files are not YAML: keys YAML would misread are fine there, and
+        // `y`/`N` are strings to every YAML reader Compose tooling uses.
+        let mut case = String::from(
+            "env_files:\n  words:\n    file: .env.words\n    vars:\n      \"TRUE\": a\n      \"NULL\": b\n      \"yes\": c\n      \"off\": d\nservices:\n",
+        );
+        for name in names {
+            case.push_str(&format!(
+                "  {name}:\n    phase: edge\n    plane: app\n    networks: [shop-app]\n    image: example/x:1\n    env_files: [edge, words]\n    environment:\n      YESNO_{}: \"1\"\n      y: \"2\"\n      N: \"3\"\n",
+                name.replace(['-', '.'], "_")
+            ));
+        }
+        let p = project(None, &case);
+        p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+        let out = docker_compose(
+            &p.path("generated/configs/docker"),
+            &[
+                "-f",
+                "docker-compose.edge.yml",
+                "config",
+                "--format",
+                "json",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for name in names {
+            let env = &config["services"][name]["environment"];
+            for (key, value) in [
+                ("TRUE", "a"),
+                ("NULL", "b"),
+                ("yes", "c"),
+                ("off", "d"),
+                ("y", "2"),
+                ("N", "3"),
+            ] {
+                assert_eq!(env[key], value, "{name}: {key} lost:\n{}", stdout(&out));
+            }
+        }
+    }
+
+    #[test]
+    fn run_as_root_reason_satisfies_the_compose_linter() {
+        need(
+            Command::new("compose-lint")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success()),
+            "compose-lint",
+        );
+        let p = project(
+            None,
+            &service_with(
+                "{ run_as_root: \"the image's entrypoint drops privileges itself\" }",
+                Some("0"),
+            ),
+        );
+        p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+        let dir = p.path("generated/configs/docker");
+        let lint = p.read("generated/configs/docker/.compose-lint.yml");
+        assert!(lint.contains("CL-0018"), "{lint}");
+        assert!(lint.contains("drops privileges itself"), "{lint}");
+        let out = Command::new("compose-lint")
+            .args(["check", "--fail-on", "low", "docker-compose.edge.yml"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        // The finding is suppressed with the model's reason, never counted.
+        let report = format!("{}{}", stdout(&out), stderr(&out));
+        let root_lines: Vec<&str> = report.lines().filter(|l| l.contains("CL-0018")).collect();
+        assert!(!root_lines.is_empty(), "{report}");
+        assert!(
+            root_lines.iter().all(|l| l.contains("SUPPRESSED")),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_network_comes_up() {
+        let _stack = crate::common::docker_stack();
+        let tag = format!("{}-{}", "lucid-gen-rules-v6", std::process::id());
+        let p = project(
+            None,
+            &format!(
+                "phases:\n  v6:\n    env_file: edge\n    compose_file: docker-compose.v6.yml\n\
+                 networks:\n  shop-v6:\n    plane: app\n    name: {tag}\n    subnet: fd00:dead:beef:42::/64\n\
+                 services:\n  shop-v6:\n    phase: v6\n    plane: app\n    networks: [shop-v6]\n    image: {tag}:1\n    command: [/x]\n"
+            ),
+        );
+        p.run().args(&["all", "--insecure-secret-seed", "1"]).run();
+        let compose = p.read("generated/configs/docker/docker-compose.v6.yml");
+        let network = compose.split("\nnetworks:\n").nth(1).expect("networks");
+        assert!(network.contains("enable_ipv6: true"), "{compose}");
+        need(compose_available(), "docker compose");
+        // An empty image built offline, so `up` creates the network and a
+        // container (never started: there is nothing to run).
+        p.write("image/x", "");
+        let built = Command::new("docker")
+            .args(["build", "-q", "-t", &format!("{tag}:1"), "-f-", "."])
+            .current_dir(p.path("image"))
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(b"FROM scratch\nCOPY x /x\n")?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        assert!(built.status.success(), "{}", stderr(&built));
+        let dir = p.path("generated/configs/docker");
+        let compose_args = ["-p", tag.as_str(), "-f", "docker-compose.v6.yml"];
+        let up = docker_compose(&dir, &[&compose_args[..], &["up", "--no-start"]].concat());
+        let inspect = Command::new("docker")
+            .args([
+                "network",
+                "inspect",
+                &tag,
+                "--format",
+                "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{end}}",
+            ])
+            .output()
+            .unwrap();
+        let down = docker_compose(&dir, &[&compose_args[..], &["down"]].concat());
+        let _ = Command::new("docker")
+            .args(["image", "rm", &format!("{tag}:1")])
+            .output();
+        assert!(
+            up.status.success(),
+            "docker compose up failed:\n{}",
+            stderr(&up)
+        );
+        assert!(
+            down.status.success(),
+            "docker compose down failed:\n{}",
+            stderr(&down)
+        );
+        let shown = stdout(&inspect);
+        assert!(
+            shown.contains("true") && shown.contains("fd00:dead:beef:42::/64"),
+            "network not created with IPv6: {shown}{}",
+            stderr(&inspect)
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_yaml::Value;
 
-use crate::common::{compose_available, need, stderr, stdout, Project, BIN};
+use crate::common::{stderr, stdout, Project};
 
 const WORKFLOW: &str = "generated/.github/workflows/deploy.yml";
 
@@ -322,65 +322,75 @@ fn every_problem_of_the_section_is_reported_at_its_place() {
     assert!(stderr(&out).contains("system.yaml:9:"), "{}", stderr(&out));
 }
 
-fn tools() {
-    need(compose_available(), "docker compose");
-    for tool in ["hadolint", "compose-lint", "dclint", "actionlint"] {
-        let runs = Command::new(tool)
-            .arg(if tool == "actionlint" {
-                "-version"
-            } else {
-                "--version"
-            })
-            .output()
-            .is_ok_and(|o| o.status.success());
-        need(runs, tool);
+/// The tests of this family that need Docker or the tools
+/// `.ci/install-*.sh` installs (the Docker tier: `--features docker`).
+#[cfg(feature = "docker")]
+mod docker_tier {
+    use super::*;
+    use crate::common::compose_available;
+    use crate::common::need;
+    use crate::common::BIN;
+
+    fn tools() {
+        need(compose_available(), "docker compose");
+        for tool in ["hadolint", "compose-lint", "dclint", "actionlint"] {
+            let runs = Command::new(tool)
+                .arg(if tool == "actionlint" {
+                    "-version"
+                } else {
+                    "--version"
+                })
+                .output()
+                .is_ok_and(|o| o.status.success());
+            need(runs, tool);
+        }
     }
-}
 
-#[test]
-fn verify_runs_actionlint_on_the_workflow_and_names_a_broken_one() {
-    tools();
-    let p = Project::fixture("ci");
-    p.run().args(&["all"]).run();
-    p.run()
-        .args(&["verify"])
-        .stdout_has(&format!("ok    {WORKFLOW}"))
-        .stdout_has("verify: 8 files, 0 failed")
-        .run();
-    // A job that needs one that does not exist.
-    let text = p.read(WORKFLOW).replace("needs: build", "needs: bulid");
-    p.write(WORKFLOW, &text);
-    let out = p
-        .run()
-        .args(&["verify"])
-        .status(1)
-        .stdout_has(&format!("FAIL  {WORKFLOW}"))
-        .stdout_has("bulid")
-        .stdout_has("verify: 8 files, 1 failed")
-        .run();
-    assert!(
-        !stdout(&out).contains("FAIL  generated/configs"),
-        "{}",
-        stdout(&out)
-    );
+    #[test]
+    fn verify_runs_actionlint_on_the_workflow_and_names_a_broken_one() {
+        tools();
+        let p = Project::fixture("ci");
+        p.run().args(&["all"]).run();
+        p.run()
+            .args(&["verify"])
+            .stdout_has(&format!("ok    {WORKFLOW}"))
+            .stdout_has("verify: 8 files, 0 failed")
+            .run();
+        // A job that needs one that does not exist.
+        let text = p.read(WORKFLOW).replace("needs: build", "needs: bulid");
+        p.write(WORKFLOW, &text);
+        let out = p
+            .run()
+            .args(&["verify"])
+            .status(1)
+            .stdout_has(&format!("FAIL  {WORKFLOW}"))
+            .stdout_has("bulid")
+            .stdout_has("verify: 8 files, 1 failed")
+            .run();
+        assert!(
+            !stdout(&out).contains("FAIL  generated/configs"),
+            "{}",
+            stdout(&out)
+        );
 
-    // actionlint that does not run: an error before any file is checked.
-    let bin = tempfile::tempdir().unwrap();
-    let fake = bin.path().join("actionlint");
-    fs::write(&fake, "#!/bin/sh\nexit 127\n").unwrap();
-    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.path().display(),
-        std::env::var("PATH").unwrap()
-    );
-    let out = Command::new(BIN)
-        .arg("verify")
-        .current_dir(p.dir.path())
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("actionlint"), "{}", stderr(&out));
-    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+        // actionlint that does not run: an error before any file is checked.
+        let bin = tempfile::tempdir().unwrap();
+        let fake = bin.path().join("actionlint");
+        fs::write(&fake, "#!/bin/sh\nexit 127\n").unwrap();
+        fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            bin.path().display(),
+            std::env::var("PATH").unwrap()
+        );
+        let out = Command::new(BIN)
+            .arg("verify")
+            .current_dir(p.dir.path())
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("actionlint"), "{}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    }
 }

@@ -39,7 +39,7 @@ use std::time::Instant;
 use lucid_gen::docker::standin::fnv;
 
 use crate::common::{compose_available, need};
-use crate::realserver::run;
+use crate::docker_tier::realserver::run;
 
 /// Change to force every cached image to be made again.
 const VERSION: &str = "2";

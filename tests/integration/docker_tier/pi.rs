@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::common::{compose_available, need, stderr, stdout, unique_name, Project};
-use crate::realserver::{run, wait_for};
+use crate::docker_tier::realserver::{run, wait_for};
 
 /// Change to force a rebuild of the cached image (its tag hashes this).
 const IMAGE_VERSION: &str = "1";

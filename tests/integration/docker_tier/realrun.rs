@@ -26,9 +26,9 @@ use std::time::Instant;
 
 use lucid_gen::system::{Probe, Stack, System};
 
-use crate::bases::{self, put, Arch, Upstreams};
 use crate::common::{docker_stack, repo_root, unique_name, Project};
-use crate::realserver::run;
+use crate::docker_tier::bases::{self, put, Arch, Upstreams};
+use crate::docker_tier::realserver::run;
 
 /// The three systems of this repository.
 #[derive(Clone, Copy)]
@@ -390,7 +390,9 @@ struct Job {
 }
 
 /// `lucid-gen build --dry-run`: the steps (built in order, the jobs of
-/// one step at once), each job a shell line.
+/// one step at once), each job a shell line. The lines name each context
+/// directory; the test's contexts hold nothing `Dockerfile.dockerignore`
+/// would leave out, so sending them whole builds the same image.
 fn build_plan(s: &Scratch, arch: Arch) -> Vec<Vec<Job>> {
     let mut t = s.p.run().args(&[
         "build",
@@ -406,8 +408,16 @@ fn build_plan(s: &Scratch, arch: Arch) -> Vec<Vec<Job>> {
     let out = crate::common::stdout(&t.run());
     let mut steps: Vec<Vec<Job>> = Vec::new();
     for line in out.lines() {
-        if line.starts_with("# ") {
+        // `  1. base images` opens a step; its commands are indented below.
+        let line = line.trim();
+        let numbered = line
+            .split_once(". ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if numbered {
             steps.push(Vec::new());
+            continue;
+        }
+        if steps.is_empty() || !line.contains("docker build ") {
             continue;
         }
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -942,12 +952,18 @@ const TOR_DENIES: &str = "Denying socks connection from untrusted address";
 fn tor_verdict(torrc: &Path, health: &[String]) -> String {
     let name = unique_name("realrun-tor");
     let tor = ["/usr/local/bin/tor", "-f", "/etc/tor/torrc"];
-    let _c = crate::realserver::start(&name, bases::server(), torrc, "/etc/tor/torrc", &tor);
+    let _c = crate::docker_tier::realserver::start(
+        &name,
+        bases::server(),
+        torrc,
+        "/etc/tor/torrc",
+        &tor,
+    );
     let logs = || {
         let out = run(Command::new("docker").args(["logs", &name]));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    crate::realserver::wait_for(std::time::Duration::from_secs(30), || {
+    crate::docker_tier::realserver::wait_for(std::time::Duration::from_secs(30), || {
         let l = logs();
         l.contains("Opened Socks listener").then_some(()).ok_or(l)
     })
@@ -960,10 +976,11 @@ fn tor_verdict(torrc: &Path, health: &[String]) -> String {
     assert_ne!(out.status.code(), Some(0), "no Tor network here");
     // Tor logs a refusal as it closes the connection, before the check
     // gives up; a few seconds more for the log to reach Docker.
-    let denied = crate::realserver::wait_for(std::time::Duration::from_secs(5), || {
-        let l = logs();
-        l.contains(TOR_DENIES).then_some(()).ok_or(l)
-    });
+    let denied =
+        crate::docker_tier::realserver::wait_for(std::time::Duration::from_secs(5), || {
+            let l = logs();
+            l.contains(TOR_DENIES).then_some(()).ok_or(l)
+        });
     denied.err().unwrap_or_else(logs)
 }
 
@@ -1000,7 +1017,7 @@ fn tor_accepts_socks_from_its_own_health_check() {
         .collect();
     assert_ne!(stripped, text, "the model accepts 127.0.0.1");
     std::fs::write(&without, stripped).unwrap();
-    crate::bases::make_readable(&without);
+    crate::docker_tier::bases::make_readable(&without);
     let log = tor_verdict(&without, &health);
     assert!(log.contains(TOR_DENIES), "{log}");
 }
@@ -1022,13 +1039,18 @@ fn healthy_alone(image: &str, arch: Arch, env: &[(String, String)]) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _c = crate::realserver::Container(name.clone());
-    let status = crate::realserver::wait_for(std::time::Duration::from_secs(180), || {
-        let out =
-            run(Command::new("docker").args(["inspect", "-f", "{{.State.Health.Status}}", &name]));
-        let status = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        (status == "healthy").then_some(()).ok_or(status)
-    });
+    let _c = crate::docker_tier::realserver::Container(name.clone());
+    let status =
+        crate::docker_tier::realserver::wait_for(std::time::Duration::from_secs(180), || {
+            let out = run(Command::new("docker").args([
+                "inspect",
+                "-f",
+                "{{.State.Health.Status}}",
+                &name,
+            ]));
+            let status = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (status == "healthy").then_some(()).ok_or(status)
+        });
     let logs = run(Command::new("docker").args(["logs", "--tail", "30", &name]));
     assert_eq!(
         status,

@@ -2,7 +2,7 @@
 //! run with lucid-gen's generated configuration and secrets.
 //!
 //! The model's images cannot be pulled here, but the programs can be had:
-//! [`debian_image`] is `crate::bases::server`, one local image made from
+//! [`debian_image`] is `crate::docker_tier::bases::server`, one local image made from
 //! Debian's packages (about a minute, once, then reused while present). The assertions run from
 //! inside the containers (`docker exec`); secrets travel on stdin, never on a
 //! command line, and are never printed.
@@ -21,7 +21,7 @@ use lucid_gen::render::hashed_password::tor_hashed_password;
 use crate::common::{docker_stack, unique_name, Project};
 
 fn host_platform() -> String {
-    crate::bases::Arch::host().platform()
+    crate::docker_tier::bases::Arch::host().platform()
 }
 
 pub(crate) fn run(cmd: &mut Command) -> Output {
@@ -31,9 +31,9 @@ pub(crate) fn run(cmd: &mut Command) -> Output {
 }
 
 /// The Debian image holding the servers (`redis-server`, `redis-cli`,
-/// `tor`, …): [`crate::bases::server`], made once and reused.
+/// `tor`, …): [`crate::docker_tier::bases::server`], made once and reused.
 pub fn debian_image() -> &'static str {
-    crate::bases::server()
+    crate::docker_tier::bases::server()
 }
 
 /// A container removed (with its anonymous volumes) when dropped.
