@@ -587,6 +587,21 @@ impl Service {
         }
         out
     }
+
+    /// The numeric (uid, gid) the container runs as (`uid` alone: gid =
+    /// uid), which Swarm secrets and configs are owned by; `None` for a
+    /// published image's own user or a user given by name.
+    pub fn numeric_owner(&self) -> Option<(&str, &str)> {
+        if self.image_user {
+            return None;
+        }
+        let (uid, gid) = self
+            .user
+            .split_once(':')
+            .unwrap_or((&self.user, &self.user));
+        let numeric = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+        (numeric(uid) && numeric(gid)).then_some((uid, gid))
+    }
 }
 
 impl System {

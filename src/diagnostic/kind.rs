@@ -723,6 +723,9 @@ kinds! {
     SwarmNetworkDriver { network: String, driver: String } => Swarm, Error,
         "network `{network}` uses driver `{driver}`, which a Swarm stack cannot span nodes with",
         "use `bridge` (rendered as an overlay in the stack files) or `overlay`";
+    SwarmSecretOwner { service: String, why: String } => Swarm, Error,
+        "service `{service}` mounts secret or config files, which Swarm delivers with mode 0400 owned by the service's numeric uid and gid, but {why}",
+        "give the service `user: \"UID:GID\"` (numbers, the ones its program runs as), so only that user can read its secrets";
     SwarmNoManager {} => Swarm, Error,
         "no declared Swarm node is a manager: `docker stack deploy` runs on a manager",
         "give one host `swarm.role: manager`";

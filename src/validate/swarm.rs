@@ -119,6 +119,7 @@ impl<'a> Validator<'a> {
                     self.report(&at, Kind::SwarmSecretAsEnv { service, secret });
                 }
             }
+            self.swarm_secret_owner(m, sys, i);
             for (j, port) in s.ports.iter().enumerate() {
                 let at = d.at(&p().key("ports").index(j));
                 if port.host_ip.is_some() {
@@ -151,6 +152,28 @@ impl<'a> Validator<'a> {
 
     /// Placement some declared node satisfies, and a manager among the
     /// nodes.
+    /// A service that mounts files needs a numeric uid/gid to own them.
+    fn swarm_secret_owner(&mut self, m: &Merged<'a>, sys: &System, i: usize) {
+        let (Some(s), Some((_, d))) = (sys.services.get(i), m.services.get_index(i)) else {
+            return;
+        };
+        if s.numeric_owner().is_some() || crate::render::delivery::mounts(sys, s).is_empty() {
+            return;
+        }
+        let (at, why) = match s.image_user {
+            true => (
+                d.here(),
+                "it runs a published image with no `user`, so its uid is unknown (a 0400 file owned by root is unreadable to a non-root image user)".to_string(),
+            ),
+            false => (
+                d.at(&p().key("user")),
+                format!("its user `{}` is not numeric", s.user),
+            ),
+        };
+        let service = s.name.clone();
+        self.report(&at, Kind::SwarmSecretOwner { service, why });
+    }
+
     fn swarm_nodes(&mut self, m: &Merged<'a>, sys: &System) {
         let nodes: Vec<&SwarmNode> = sys.hosts.iter().filter_map(|h| h.swarm.as_ref()).collect();
         if !nodes.is_empty() && !nodes.iter().any(|n| n.role == raw::NodeRole::Manager) {

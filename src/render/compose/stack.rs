@@ -249,16 +249,11 @@ fn swarm_arch(arch: &str) -> &str {
     }
 }
 
-/// The numeric (uid, gid) of `s`'s user, when the model knows it.
+/// The numeric (uid, gid) of `s`'s user; validation refuses a service
+/// that mounts files without one (`swarm-secret-owner`).
 fn owner(s: &Service) -> Option<(Yaml, Yaml)> {
-    if s.image_user {
-        return None;
-    }
-    let mut parts = s.user.splitn(2, ':');
-    let uid = parts.next()?;
-    let gid = parts.next().unwrap_or(uid);
-    let numeric = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
-    (numeric(uid) && numeric(gid)).then(|| (compose_str(uid), compose_str(gid)))
+    let (uid, gid) = s.numeric_owner()?;
+    Some((compose_str(uid), compose_str(gid)))
 }
 
 fn policy(p: &UpdatePolicy) -> PolicyView {
