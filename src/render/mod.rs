@@ -143,7 +143,9 @@ fn stack_files(
 }
 
 /// Each mounted file's Swarm name: `<key>-<hash>`, the hash over the
-/// file's rendered content keyed with every value of the secret store.
+/// file's rendered content, for a secret-bearing file keyed with every
+/// value of the secret store (so rotating one secret renames them all:
+/// every service mounting a secret rolls its tasks).
 /// Swarm cannot change a secret or config in place, so a new content
 /// needs a new name. The key matters: a plain hash of a low-entropy
 /// operator secret (a short password) in a committed stack file would let
@@ -162,8 +164,12 @@ fn versioned_names(
     for s in &system.services {
         for m in delivery::mounts(system, s) {
             let content = outputs.get(&m.path).map(|f| f.text.as_bytes().to_vec());
+            // A plain config file is public (committed under the output
+            // directory): its hash needs no key, and so does not change
+            // when a secret is rotated.
+            let key = if m.secret { key.as_bytes() } else { &[] };
             let hash = hashes::component_hash(&[
-                key.as_bytes().to_vec(),
+                key.to_vec(),
                 m.key.as_bytes().to_vec(),
                 content.unwrap_or_default(),
             ]);
