@@ -726,6 +726,9 @@ kinds! {
     SwarmSecretOwner { service: String, why: String } => Swarm, Error,
         "service `{service}` mounts secret or config files, which Swarm delivers with mode 0400 owned by the service's numeric uid and gid, but {why}",
         "give the service `user: \"UID:GID\"` (numbers, the ones its program runs as), so only that user can read its secrets";
+    SwarmNetworkSetting { network: String, what: &'static str } => Swarm, Error,
+        "network `{network}` has {what}, which a Swarm stack file cannot carry (`docker stack deploy` refuses it)",
+        "remove it in swarm mode: Swarm picks the overlay's gateway itself, and its stack files have no IPv6 overlays; use an IPv4 subnet";
     SwarmNoManager {} => Swarm, Error,
         "no declared Swarm node is a manager: `docker stack deploy` runs on a manager",
         "give one host `swarm.role: manager`";

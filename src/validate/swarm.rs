@@ -138,6 +138,28 @@ impl<'a> Validator<'a> {
                     Kind::SwarmNetworkDriver { network, driver },
                 );
             }
+            let found = sys.networks.iter().find(|n| &n.key == name);
+            // The stack file format (docker/cli's compose schema 3.x) has
+            // neither an IPAM gateway nor `enable_ipv6`.
+            let unsupported = [
+                (
+                    found.is_some_and(|n| n.gateway.is_some()),
+                    "gateway",
+                    "a gateway",
+                ),
+                (
+                    found.is_some_and(|n| n.subnet.addr.is_ipv6()),
+                    "subnet",
+                    "an IPv6 subnet",
+                ),
+            ];
+            for (_, key, what) in unsupported.into_iter().filter(|u| u.0) {
+                let network = name.clone();
+                self.report(
+                    &d.at(&p().key(key)),
+                    Kind::SwarmNetworkSetting { network, what },
+                );
+            }
             let isolated = sys
                 .networks
                 .iter()
@@ -150,8 +172,6 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// Placement some declared node satisfies, and a manager among the
-    /// nodes.
     /// A service that mounts files needs a numeric uid/gid to own them.
     fn swarm_secret_owner(&mut self, m: &Merged<'a>, sys: &System, i: usize) {
         let (Some(s), Some((_, d))) = (sys.services.get(i), m.services.get_index(i)) else {
@@ -174,6 +194,8 @@ impl<'a> Validator<'a> {
         self.report(&at, Kind::SwarmSecretOwner { service, why });
     }
 
+    /// Placement some declared node satisfies, and a manager among the
+    /// nodes.
     fn swarm_nodes(&mut self, m: &Merged<'a>, sys: &System) {
         let nodes: Vec<&SwarmNode> = sys.hosts.iter().filter_map(|h| h.swarm.as_ref()).collect();
         if !nodes.is_empty() && !nodes.iter().any(|n| n.role == raw::NodeRole::Manager) {

@@ -160,6 +160,17 @@ fn stack_service(
     let s = &system.services[index];
     let mut base = service_view(system, plan, index);
     // Swarm ignores depends_on: the phase order is the only ordering.
+    let waits: Vec<&str> = (super::waits_for(system, index).into_iter())
+        .filter(|&d| plan.holds(d))
+        .map(|d| system.services[d].name.as_str())
+        .collect();
+    let mut losses = losses(&base, s);
+    if !waits.is_empty() {
+        losses.push(comment(&format!(
+            "starts without waiting for {} (same phase; Swarm ignores depends_on): it must retry until they answer",
+            waits.join(", ")
+        )));
+    }
     base.depends_on.clear();
     let swarm = &s.swarm;
     let mut constraints: Vec<Yaml> = (swarm.placement.iter())
@@ -200,7 +211,7 @@ fn stack_service(
         })
         .collect();
     StackService {
-        losses: losses(&base),
+        losses,
         ports,
         secrets: mount(true),
         configs: mount(false),
@@ -223,13 +234,18 @@ fn stack_service(
 }
 
 /// Comments for what the compose file says and a stack file cannot.
-fn losses(base: &ServiceView) -> Vec<Comment> {
+fn losses(base: &ServiceView, s: &Service) -> Vec<Comment> {
     let mut out = vec![comment(
         "not carried by Swarm: no-new-privileges (docker stack deploy ignores security_opt)",
     )];
     if !base.expose.is_empty() {
         out.push(comment(
             "expose is dropped: on an overlay every container port is reachable from the service's networks",
+        ));
+    }
+    if s.ports.iter().any(|p| p.name.is_some() && p.host.is_some()) {
+        out.push(comment(
+            "port names are dropped: a stack file's ports have none",
         ));
     }
     if base.build.is_some() {
