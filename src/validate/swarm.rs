@@ -129,6 +129,12 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+        self.swarm_networks(m, sys);
+    }
+
+    /// Networks a stack file can carry: overlays, encrypted for isolated
+    /// planes, without a gateway or IPv6.
+    fn swarm_networks(&mut self, m: &Merged<'a>, sys: &System) {
         for (name, d) in &m.networks {
             let driver = &d.def.driver;
             if driver != "bridge" && driver != "overlay" {

@@ -12,7 +12,7 @@ use super::super::{delivery, template_error, RenderError};
 use super::{network_view, service_view, NetworkView, ServiceView};
 use crate::compose_files::{ComposeFile, NetworkUse};
 use crate::escape::{comment, compose_str, yaml_key, Comment, Yaml};
-use crate::system::{Protocol, Restart, Service, System, UpdatePolicy};
+use crate::system::{EndpointMode, Protocol, Restart, Service, System, UpdatePolicy};
 
 /// The stack file of phase `phase`, relative to the compose directory.
 pub fn file_name(system: &System, phase: usize) -> String {
@@ -194,22 +194,7 @@ fn stack_service(
             })
             .collect()
     };
-    let ports = (s.ports.iter())
-        .filter_map(|p| {
-            Some(StackPort {
-                target: p.container.0,
-                published: p.host?.0,
-                protocol: match p.protocol {
-                    Protocol::Tcp => "tcp",
-                    Protocol::Udp => "udp",
-                },
-                mode: match swarm.endpoint_mode.name() {
-                    "dnsrr" => "host",
-                    _ => "ingress",
-                },
-            })
-        })
-        .collect();
+    let ports = stack_ports(s);
     StackService {
         losses,
         ports,
@@ -231,6 +216,27 @@ fn stack_service(
         ],
         base,
     }
+}
+
+/// Published ports: through the ingress routing mesh, or in host mode on
+/// the task's node for `endpoint_mode: dnsrr`.
+fn stack_ports(s: &Service) -> Vec<StackPort> {
+    (s.ports.iter())
+        .filter_map(|p| {
+            Some(StackPort {
+                target: p.container.0,
+                published: p.host?.0,
+                protocol: match p.protocol {
+                    Protocol::Tcp => "tcp",
+                    Protocol::Udp => "udp",
+                },
+                mode: match s.swarm.endpoint_mode {
+                    EndpointMode::Dnsrr => "host",
+                    EndpointMode::Vip => "ingress",
+                },
+            })
+        })
+        .collect()
 }
 
 /// Comments for what the compose file says and a stack file cannot.
