@@ -17,7 +17,10 @@ use crate::generated::render_model;
 
 /// Service keys `docker stack deploy` ignores or cannot carry: docker/cli
 /// `cli/compose/types` `UnsupportedProperties` (warned about as "Ignoring
-/// unsupported options"), plus what the stack loader accepts and the
+/// unsupported options"), except `cap_add`/`cap_drop`, which that list
+/// still names but `cli/compose/convert/service.go` sets as the
+/// ContainerSpec's `CapabilityAdd`/`CapabilityDrop` since Docker 20.10,
+/// plus what the stack loader accepts and the
 /// converter never reads (`container_name`, `depends_on`, `expose`,
 /// service-level `tmpfs`) and what its schema refuses (`platform`,
 /// `pull_policy`).
