@@ -9,7 +9,10 @@
 
 use std::net::IpAddr;
 
-pub use crate::model::raw::{Encoding, ImageArrival, Protocol, Restart, Stack};
+pub use crate::model::raw::{
+    DeployMode, Encoding, EndpointMode, FailureAction, ImageArrival, NodeRole, Protocol, Restart,
+    Stack, UpdateOrder,
+};
 
 #[derive(Debug, Clone)]
 pub struct System {
@@ -45,6 +48,8 @@ pub struct System {
     pub variant: Option<usize>,
     /// Machines the system is deployed to over SSH (`up --host NAME`).
     pub hosts: Vec<DeployHost>,
+    /// Compose (default) or Swarm: swarm mode also renders stack files.
+    pub mode: DeployMode,
 }
 
 /// A machine the system is deployed to over SSH (`hosts.<name>`).
@@ -71,6 +76,63 @@ pub struct DeployHost {
     pub keep_releases: u32,
     /// Seconds one phase may take to become healthy.
     pub deadline_secs: u64,
+    /// The host as a Swarm node, when it is one.
+    pub swarm: Option<SwarmNode>,
+}
+
+/// A host's role and labels as a Swarm node.
+#[derive(Debug, Clone)]
+pub struct SwarmNode {
+    pub role: NodeRole,
+    pub labels: Vec<(String, String)>,
+}
+
+/// How Swarm places, updates and restarts one service's tasks; every
+/// field filled (lucid-gen's defaults where the model is silent).
+#[derive(Debug, Clone)]
+pub struct ServiceSwarm {
+    /// Node label → value every node running a task must have.
+    pub placement: Vec<(String, String)>,
+    pub endpoint_mode: EndpointMode,
+    pub update: UpdatePolicy,
+    pub rollback: UpdatePolicy,
+    /// Wait between restarts, restarts before giving up, watch window.
+    pub restart_delay: String,
+    pub restart_max_attempts: Option<u32>,
+    pub restart_window: Option<String>,
+}
+
+/// Swarm's `update_config` or `rollback_config`.
+#[derive(Debug, Clone)]
+pub struct UpdatePolicy {
+    pub parallelism: u32,
+    pub delay: String,
+    pub order: UpdateOrder,
+    pub failure_action: FailureAction,
+    pub monitor: String,
+}
+
+impl Default for ServiceSwarm {
+    /// One task at a time, stop first, watched 30 s; a failed update
+    /// rolls back, a failed rollback pauses; restarts 5 s apart.
+    fn default() -> Self {
+        let policy = |failure_action| UpdatePolicy {
+            parallelism: 1,
+            delay: "0s".into(),
+            order: UpdateOrder::StopFirst,
+            failure_action,
+            monitor: "30s".into(),
+        };
+        ServiceSwarm {
+            placement: Vec::new(),
+            endpoint_mode: EndpointMode::Vip,
+            update: policy(FailureAction::Rollback),
+            rollback: policy(FailureAction::Pause),
+            restart_delay: "5s".into(),
+            restart_max_attempts: None,
+            restart_window: None,
+        }
+    }
 }
 
 /// The host key a [`DeployHost`] must present.
@@ -218,6 +280,8 @@ pub struct Network {
     pub subnet: Subnet,
     pub gateway: Option<IpAddr>,
     pub internal: bool,
+    /// Swarm mode: an encrypted overlay.
+    pub encrypted: bool,
     pub description: Option<String>,
 }
 
@@ -386,6 +450,8 @@ pub struct Service {
     pub image_user: bool,
     /// Containers running this service (Compose `deploy.replicas`).
     pub replicas: u32,
+    /// Placement, update, rollback and restart policy in swarm mode.
+    pub swarm: ServiceSwarm,
     /// One entry per `System::variants` (empty when there are none).
     pub variants: Vec<ServiceVariant>,
 }
@@ -545,6 +611,21 @@ impl Service {
             }
         }
         out
+    }
+
+    /// The numeric (uid, gid) the container runs as (`uid` alone: gid =
+    /// uid), which Swarm secrets and configs are owned by; `None` for a
+    /// published image's own user or a user given by name.
+    pub fn numeric_owner(&self) -> Option<(&str, &str)> {
+        if self.image_user {
+            return None;
+        }
+        let (uid, gid) = self
+            .user
+            .split_once(':')
+            .unwrap_or((&self.user, &self.user));
+        let numeric = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+        (numeric(uid) && numeric(gid)).then_some((uid, gid))
     }
 }
 

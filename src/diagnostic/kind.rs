@@ -717,6 +717,39 @@ kinds! {
     SshDestination { what: &'static str, value: String } => Host, Error,
         "SSH {what} `{value}` is not a plain host name, address or user name",
         "use letters, digits, `.`, `-` (and `_` in a user name; an IPv6 address as it is, without brackets), not starting with `-` or `.`";
+    SwarmOnly { what: String } => Swarm, Error,
+        "{what} has Swarm settings, but the system deploys with Compose, which would ignore them",
+        "set `system.mode: swarm` to deploy as a Swarm stack, or remove the setting";
+    SwarmOneShot { service: String } => Swarm, Error,
+        "one-shot job `{service}` cannot run in swarm mode: Swarm ignores `depends_on` and has no `service_completed_successfully`, so nothing would wait for it",
+        "in swarm mode an initialisation step runs inside its target's own start (an entrypoint that is idempotent and waits for what it needs) or before the deploy; move it there, or deploy with `mode: compose`";
+    SwarmSecretAsEnv { service: String, secret: String } => Swarm, Error,
+        "service `{service}` receives secret `{secret}` as an environment variable, which in swarm mode stands in the service spec for anyone who can `docker service inspect`",
+        "deliver it as a Swarm secret: `{{ name: {secret}, as: file }}` (or `as: file-env` when the program reads `{secret}_FILE`)";
+    SwarmHostIp { service: String, port: u16 } => Swarm, Error,
+        "port {port} of `{service}` binds one address, but Swarm publishes every port on all addresses of every node and would drop `host_ip`",
+        "remove `host_ip` (and keep the port off the node's public interface with a firewall), or leave the port unpublished and reach it over the overlay network";
+    SwarmPlacement { service: String, labels: String, nodes: usize } => Swarm, Error,
+        "no declared Swarm node has every label `{service}` is placed by ({labels}); of {nodes} declared node(s) none fits, so its tasks would stay pending",
+        "add the labels to a host's `swarm.labels` (and to the node: `docker node update --label-add`), or change the service's `swarm.placement`";
+    SwarmHostModePort { service: String, replicas: u32, port: u16 } => Swarm, Error,
+        "`{service}` runs {replicas} replicas with `endpoint_mode: dnsrr`, which publishes host port {port} in host mode: two tasks on one node could not both bind it",
+        "use `endpoint_mode: vip` (ports through the ingress routing mesh), leave the port unpublished, or run one replica";
+    SwarmOverlayNotEncrypted { network: String, plane: String } => Swarm, Error,
+        "network `{network}` of isolated plane `{plane}` is an overlay sent in clear between Swarm nodes",
+        "add `encrypted: true` to the network (IPsec between nodes), as every isolated plane's overlay needs";
+    SwarmNetworkDriver { network: String, driver: String } => Swarm, Error,
+        "network `{network}` uses driver `{driver}`, which a Swarm stack cannot span nodes with",
+        "use `bridge` (rendered as an overlay in the stack files) or `overlay`";
+    SwarmSecretOwner { service: String, why: String } => Swarm, Error,
+        "service `{service}` mounts secret or config files, which Swarm delivers with mode 0400 owned by the service's numeric uid and gid, but {why}",
+        "give the service `user: \"UID:GID\"` (numbers, the ones its program runs as), so only that user can read its secrets";
+    SwarmNetworkSetting { network: String, what: &'static str } => Swarm, Error,
+        "network `{network}` has {what}, which a Swarm stack file cannot carry (`docker stack deploy` refuses it)",
+        "remove it in swarm mode: Swarm picks the overlay's gateway itself, and its stack files have no IPv6 overlays; use an IPv4 subnet";
+    SwarmNoManager {} => Swarm, Error,
+        "no declared Swarm node is a manager: `docker stack deploy` runs on a manager",
+        "give one host `swarm.role: manager`";
     HostDirectory { value: String } => Host, Error,
         "host directory `{value}` must be an absolute path of plain characters",
         "use a path like `/opt/shop`: letters, digits and `/._-+@%,=`, no `..`, not `/` itself (it holds the releases and the `current` link)";

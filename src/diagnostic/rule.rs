@@ -93,6 +93,8 @@ rules! {
     Variant => "variant",
     // Machines the system is deployed to.
     Host => "host",
+    // Deploying as a Docker Swarm stack.
+    Swarm => "swarm",
     // Where the generated secrets are kept.
     SecretExposure => "secret-exposure",
 }

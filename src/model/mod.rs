@@ -8,6 +8,7 @@
 pub mod raw;
 mod raw_hosts;
 mod raw_mounts;
+mod raw_swarm;
 pub mod source;
 mod typed;
 

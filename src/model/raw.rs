@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 pub use super::raw_hosts::{HostDef, ImageArrival};
 pub use super::raw_mounts::BindDef;
+pub use super::raw_swarm::*;
 
 /// One model file: any subset of the top-level sections.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -140,6 +141,9 @@ pub struct SystemDef {
     /// Continuous integration rendered from the model.
     #[serde(default)]
     pub ci: Option<CiDef>,
+    /// `compose` (default) or `swarm`: Swarm also gets stack files.
+    #[serde(default)]
+    pub mode: DeployMode,
 }
 
 /// How service images are named: `<namespace>/<service>:<tag>`.
@@ -295,6 +299,9 @@ pub struct NetworkDef {
     /// No route out of the host (Docker `internal: true`).
     #[serde(default)]
     pub internal: bool,
+    /// Swarm mode: the overlay encrypts traffic between nodes (IPsec).
+    #[serde(default)]
+    pub encrypted: bool,
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -534,6 +541,9 @@ pub struct ServiceDef {
     /// default 1. A replicated service publishes no fixed host port.
     #[serde(default)]
     pub replicas: Option<u32>,
+    /// Placement, update, rollback and restart policy in swarm mode.
+    #[serde(default)]
+    pub swarm: Option<ServiceSwarmDef>,
     /// Per-variant additions (see the top-level `variants`).
     #[serde(default)]
     pub variants: IndexMap<String, ServiceVariantDef>,

@@ -54,6 +54,9 @@ pub struct HostDef {
     /// rolls back; default `10m`.
     #[serde(default)]
     pub deadline: Option<String>,
+    /// The host as a Swarm node (its role and labels), in swarm mode.
+    #[serde(default)]
+    pub swarm: Option<super::raw_swarm::SwarmNodeDef>,
 }
 
 /// `hosts.<name>.images:` — how images reach the host.

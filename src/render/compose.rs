@@ -1,4 +1,7 @@
-//! Compose files: one per phase, one per group, and the master.
+//! Compose files: one per phase, one per group, and the master; in swarm
+//! mode the phases' stack files too ([`stack`]).
+
+pub mod stack;
 
 use askama::Template;
 
@@ -160,23 +163,31 @@ pub fn render(system: &System, plan: &ComposeFile) -> Result<String, RenderError
 type Entries = Vec<(Yaml, Yaml)>;
 
 fn mounted_files(system: &System, plan: &ComposeFile) -> (Entries, Entries) {
+    let (mut secrets, mut configs) = (Vec::new(), Vec::new());
+    for (key, (file, secret)) in mounted_file_paths(system, plan) {
+        let list = if secret { &mut secrets } else { &mut configs };
+        list.push((yaml_key(&key), file));
+    }
+    (secrets, configs)
+}
+
+/// Each file a service of `plan` mounts, once: (key, (its path from the
+/// compose directory, whether it holds a secret)).
+fn mounted_file_paths(system: &System, plan: &ComposeFile) -> Vec<(String, (Yaml, bool))> {
     let from_compose = |path: &std::path::Path| {
         let path = path.to_string_lossy();
         compose_str(&relative_path(&system.output.compose_dir, &path))
     };
-    let mut secrets: Vec<(String, Yaml)> = Vec::new();
-    let mut configs: Vec<(String, Yaml)> = Vec::new();
+    let mut out: Vec<(String, (Yaml, bool))> = Vec::new();
     for &i in &plan.services {
         for m in delivery::mounts(system, &system.services[i]) {
             // A secret file several services mount is listed once.
-            let list = if m.secret { &mut secrets } else { &mut configs };
-            if !list.iter().any(|(k, _)| *k == m.key) {
-                list.push((m.key, from_compose(&m.path)));
+            if !out.iter().any(|(k, _)| *k == m.key) {
+                out.push((m.key, (from_compose(&m.path), m.secret)));
             }
         }
     }
-    let keyed = |v: Vec<(String, Yaml)>| v.into_iter().map(|(k, p)| (yaml_key(&k), p)).collect();
-    (keyed(secrets), keyed(configs))
+    out
 }
 
 /// The comment lines at the top of a compose file.

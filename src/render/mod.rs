@@ -109,6 +109,7 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
             outputs.insert(path, output::public(text));
         }
     }
+    outputs.extend(stack_files(system, secrets, &outputs)?);
     if let Some((path, text)) = workflow::render(system)? {
         outputs.insert(path, output::public(text));
     }
@@ -117,6 +118,66 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
     let gitignore = gitignore(&outputs)?;
     outputs.insert(PathBuf::from(GITIGNORE), gitignore);
     Ok(outputs)
+}
+
+/// The stack files of a swarm-mode system (none in compose mode): one per
+/// phase, from the phase's compose plan. `outputs` holds the rendered
+/// secret and config files their names are hashed from.
+fn stack_files(
+    system: &System,
+    secrets: &SecretValues,
+    outputs: &Outputs,
+) -> Result<Vec<(PathBuf, OutputFile)>, RenderError> {
+    if system.mode != crate::system::DeployMode::Swarm {
+        return Ok(Vec::new());
+    }
+    let versioned = versioned_names(system, secrets, outputs);
+    let mut out = Vec::new();
+    for plan in compose_files::phases_and_master(system) {
+        let Some(phase) = plan.phase else { continue };
+        let text = compose::stack::render(system, &plan, &versioned)?;
+        let path = compose_path(system, &compose::stack::file_name(system, phase));
+        out.push((path, output::public(text)));
+    }
+    Ok(out)
+}
+
+/// Each mounted file's Swarm name: `<key>-<hash>`, the hash over the
+/// file's rendered content, for a secret-bearing file keyed with every
+/// value of the secret store (so rotating one secret renames them all:
+/// every service mounting a secret rolls its tasks).
+/// Swarm cannot change a secret or config in place, so a new content
+/// needs a new name. The key matters: a plain hash of a low-entropy
+/// operator secret (a short password) in a committed stack file would let
+/// anyone confirm a guess offline; keyed with the store's generated
+/// values, the name says nothing without the store.
+fn versioned_names(
+    system: &System,
+    secrets: &SecretValues,
+    outputs: &Outputs,
+) -> std::collections::BTreeMap<String, String> {
+    let store: Vec<Vec<u8>> = (secrets.iter())
+        .flat_map(|(k, v)| [k.as_bytes().to_vec(), v.as_bytes().to_vec()])
+        .collect();
+    let key = hashes::component_hash(&store);
+    let mut names = std::collections::BTreeMap::new();
+    for s in &system.services {
+        for m in delivery::mounts(system, s) {
+            let content = outputs.get(&m.path).map(|f| f.text.as_bytes().to_vec());
+            // A plain config file is public (committed under the output
+            // directory): its hash needs no key, and so does not change
+            // when a secret is rotated.
+            let key = if m.secret { key.as_bytes() } else { &[] };
+            let hash = hashes::component_hash(&[
+                key.to_vec(),
+                m.key.as_bytes().to_vec(),
+                content.unwrap_or_default(),
+            ]);
+            let short = hash.get(..12).unwrap_or(&hash).to_string();
+            names.insert(m.key.clone(), format!("{}-{short}", m.key));
+        }
+    }
+    names
 }
 
 /// Every compose file to render (phases, master, groups), with the system
@@ -171,6 +232,8 @@ pub enum OutputOrigin {
     Compose(Option<usize>),
     /// The compose file of `System::groups[i]`.
     GroupCompose(usize),
+    /// The Swarm stack file of `System::phases[i]` (swarm mode).
+    Stack(usize),
     /// The compose linter's config.
     LintConfig,
     /// The Dockerfile of `System::images[i]`, or its `.dockerignore`.
@@ -230,6 +293,12 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
             None => OutputOrigin::Compose(plan.phase),
         };
         add(compose_path(sys, &plan.file_name), origin);
+    }
+    if system.mode == crate::system::DeployMode::Swarm {
+        for phase in 0..system.phases.len() {
+            let file = compose::stack::file_name(system, phase);
+            add(compose_path(system, &file), OutputOrigin::Stack(phase));
+        }
     }
     add(compose_path(system, lint::FILE), OutputOrigin::LintConfig);
     for (i, image) in system.images.iter().enumerate() {

@@ -74,6 +74,7 @@ impl<'a> Validator<'a> {
                 phases,
                 keep_releases: h.keep_releases.unwrap_or(KEEP_RELEASES).max(1),
                 deadline_secs: self.deadline(d),
+                swarm: self.swarm_node(d),
             });
         }
         out

@@ -30,6 +30,7 @@ mod required_env;
 mod rules;
 mod security;
 mod services;
+mod swarm;
 mod system;
 mod variants;
 
@@ -105,6 +106,7 @@ impl<'a> Validator<'a> {
             ..system?
         };
         sys.hosts = self.hosts(m, &sys);
+        self.swarm_rules(m, &sys);
         self.ci_registry(m, &sys);
         self.ci_deploy_variant(m, &sys);
         self.cross_checks(m, &mut sys);

@@ -71,6 +71,7 @@ impl<'a> Validator<'a> {
                 }),
                 gateway,
                 internal: n.internal,
+                encrypted: n.encrypted,
                 description: n.description.clone(),
             });
         }

@@ -96,10 +96,7 @@ impl<'a> Validator<'a> {
             devices,
             resources,
             user: s.user.clone().unwrap_or_else(|| DEFAULT_USER.to_string()),
-            restart: match run_once {
-                true => Restart::No,
-                false => s.restart.unwrap_or_default(),
-            },
+            restart: restart_policy(run_once, s.restart),
             command: s.command.clone(),
             labels,
             security,
@@ -108,6 +105,7 @@ impl<'a> Validator<'a> {
             required_env,
             image_user: s.build.is_none() && s.user.is_none(),
             replicas,
+            swarm: self.service_swarm(d),
             variants: self.service_variants(m, name, d),
         }
     }
@@ -429,5 +427,14 @@ impl<'a> Validator<'a> {
                 },
             );
         }
+    }
+}
+
+/// A one-shot job never restarts; any other service as the model says
+/// (`unless-stopped` unless it says otherwise).
+fn restart_policy(run_once: bool, restart: Option<Restart>) -> Restart {
+    match run_once {
+        true => Restart::No,
+        false => restart.unwrap_or_default(),
     }
 }

@@ -48,6 +48,7 @@ impl<'a> Validator<'a> {
             groups: Vec::new(),
             extra_tags: self.extra_tags(def),
             github: self.github_ci(def),
+            mode: s.mode,
             variants: Vec::new(),
             variant: None,
             hosts: Vec::new(),

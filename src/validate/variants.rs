@@ -179,7 +179,9 @@ impl<'a> Validator<'a> {
             self.report(&at, Kind::OneShot { service, why });
             return replicas;
         }
-        if replicas > 1 {
+        let host_mode =
+            (d.def.swarm.as_ref()).is_some_and(|s| s.endpoint_mode == raw::EndpointMode::Dnsrr);
+        if replicas > 1 && !host_mode {
             for port in ports.iter().filter_map(|p| p.host) {
                 let kind = Kind::ReplicatedHostPort {
                     service: name.to_string(),

@@ -100,3 +100,37 @@ fn committed_generated_dir_is_fresh() {
         }
     }
 }
+
+/// Swarm cannot change a secret in place: a rotated secret value gets a
+/// new Swarm name in the stack file, a plain config file keeps its name,
+/// and no name is a plain hash of the value alone.
+#[test]
+fn swarm_secret_names_change_with_their_value_only() {
+    let dir = repo_root().join("tests/fixtures/swarm");
+    let names = |seed: u64| {
+        let (outputs, values) = render_model(&dir, seed);
+        let text: String = (outputs.iter())
+            .filter(|(p, _)| p.to_string_lossy().contains("stack."))
+            .map(|(_, f)| f.text.clone())
+            .collect();
+        let find = |prefix: &str| {
+            let at = text.find(&format!("source: {prefix}-")).unwrap();
+            text[at + 8..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        (find("DB_PASSWORD"), find("hive-db.db.conf"), values)
+    };
+    let (secret_a, config_a, values) = names(42);
+    let (secret_b, config_b, _) = names(43);
+    assert_ne!(secret_a, secret_b, "a rotated secret keeps its Swarm name");
+    assert_eq!(config_a, config_b, "a plain config file was renamed");
+    let plain = lucid_gen::render::hashes::component_hash(&[values
+        .get("DB_PASSWORD")
+        .unwrap()
+        .as_bytes()
+        .to_vec()]);
+    assert!(!secret_a.contains(&plain[..12]), "unkeyed hash: {secret_a}");
+}

@@ -154,6 +154,7 @@ impl Validator<'_> {
             OutputOrigin::EnvFile(i) => m.env_files.get_index(i)?.1.at(&p().key("file")),
             OutputOrigin::Compose(Some(i)) => m.phases.get_index(i)?.1.at(&p().key("compose_file")),
             OutputOrigin::GroupCompose(i) => m.groups.get_index(i)?.1.at(&p().key("compose_file")),
+            OutputOrigin::Stack(i) => m.phases.get_index(i)?.1.here(),
             OutputOrigin::Compose(None) => m
                 .system
                 .as_ref()?
@@ -224,6 +225,7 @@ fn describe(sys: &System, origin: OutputOrigin) -> String {
         }
         OutputOrigin::Compose(None) => "master compose file".into(),
         OutputOrigin::GroupCompose(i) => format!("compose file of group `{}`", sys.groups[i].name),
+        OutputOrigin::Stack(i) => format!("stack file of phase `{}`", sys.phases[i].name),
         OutputOrigin::LintConfig => "compose-lint config".into(),
         OutputOrigin::BaseDockerfile(i) => {
             format!("Dockerfile of image `{}`", sys.images[i].key)

@@ -11,4 +11,5 @@ pub mod import_seeds;
 pub mod pi;
 pub mod realrun;
 pub mod realserver;
+pub mod stack;
 pub mod verify;

@@ -1,0 +1,166 @@
+//! The Docker Swarm settings as written: `system.mode`, a host's
+//! `swarm:` (its node role and labels) and a service's `swarm:`
+//! (placement, endpoint mode, update, rollback and restart policy).
+//! Serde types only, like `raw.rs`; `validate::swarm` checks them.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// `system.mode:` — what the system is deployed with.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployMode {
+    /// Docker Compose on one engine (the default): phase and master
+    /// compose files only.
+    #[default]
+    Compose,
+    /// Docker Swarm: one stack file per phase as well (`docker stack
+    /// deploy`), and the model is checked for what Swarm cannot do.
+    Swarm,
+}
+
+/// `hosts.<name>.swarm:` — the host as a Swarm node.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmNodeDef {
+    /// `manager` or `worker`.
+    pub role: NodeRole,
+    /// Node labels (`docker node update --label-add`) that services'
+    /// `swarm.placement` select on.
+    #[serde(default)]
+    pub labels: IndexMap<String, String>,
+}
+
+/// A Swarm node's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeRole {
+    Manager,
+    Worker,
+}
+
+impl NodeRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeRole::Manager => "manager",
+            NodeRole::Worker => "worker",
+        }
+    }
+}
+
+/// `services.<name>.swarm:` — how Swarm places, updates and restarts the
+/// service's tasks (only with `system.mode: swarm`).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSwarmDef {
+    /// Node labels every node running a task must have, label → value
+    /// (`node.labels.<label> == <value>`); some declared node must have
+    /// them all.
+    #[serde(default)]
+    pub placement: IndexMap<String, String>,
+    /// `vip` (default: one virtual IP, ports published through the
+    /// ingress routing mesh) or `dnsrr` (the service name resolves to
+    /// every task's address; ports published in host mode on the node
+    /// running the task).
+    #[serde(default)]
+    pub endpoint_mode: EndpointMode,
+    /// How an update replaces the tasks.
+    #[serde(default)]
+    pub update: Option<UpdatePolicyDef>,
+    /// How a failed update is rolled back.
+    #[serde(default)]
+    pub rollback: Option<UpdatePolicyDef>,
+    /// When a stopped task is replaced; the condition comes from the
+    /// service's `restart`.
+    #[serde(default)]
+    pub restart: Option<RestartPolicyDef>,
+}
+
+/// How clients reach a service's tasks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointMode {
+    #[default]
+    Vip,
+    Dnsrr,
+}
+
+impl EndpointMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            EndpointMode::Vip => "vip",
+            EndpointMode::Dnsrr => "dnsrr",
+        }
+    }
+}
+
+/// `update:` / `rollback:` — Swarm's `update_config` / `rollback_config`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePolicyDef {
+    /// Tasks replaced at once (0: all at once); default 1.
+    #[serde(default)]
+    pub parallelism: Option<u32>,
+    /// Wait between batches (`10s`); default `0s`.
+    #[serde(default)]
+    pub delay: Option<String>,
+    /// `stop-first` (default) or `start-first`.
+    #[serde(default)]
+    pub order: Option<UpdateOrder>,
+    /// What a failed batch does: `rollback` (default for updates),
+    /// `pause` (default for rollbacks) or `continue`.
+    #[serde(default)]
+    pub failure_action: Option<FailureAction>,
+    /// How long a new task is watched for failure (`30s`); default `30s`.
+    #[serde(default)]
+    pub monitor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateOrder {
+    StopFirst,
+    StartFirst,
+}
+
+impl UpdateOrder {
+    pub fn name(self) -> &'static str {
+        match self {
+            UpdateOrder::StopFirst => "stop-first",
+            UpdateOrder::StartFirst => "start-first",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureAction {
+    Rollback,
+    Pause,
+    Continue,
+}
+
+impl FailureAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureAction::Rollback => "rollback",
+            FailureAction::Pause => "pause",
+            FailureAction::Continue => "continue",
+        }
+    }
+}
+
+/// `restart:` — Swarm's `restart_policy` besides its condition.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestartPolicyDef {
+    /// Wait between restarts (`5s`); default `5s`.
+    #[serde(default)]
+    pub delay: Option<String>,
+    /// Restarts within `window` before Swarm gives up; default unlimited.
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// How long a restart is watched before it counts as a success.
+    #[serde(default)]
+    pub window: Option<String>,
+}

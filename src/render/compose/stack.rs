@@ -1,0 +1,289 @@
+//! Swarm stack files (`system.mode: swarm`): one per phase, for `docker
+//! stack deploy`. Built from the phase's compose plan and its service
+//! views; what a stack file cannot carry is translated (restart →
+//! `deploy.restart_policy`, platform → placement constraints, `tmpfs` →
+//! tmpfs volumes) or dropped with a comment saying so.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+
+use super::super::{delivery, template_error, RenderError};
+use super::{network_view, service_view, NetworkView, ServiceView};
+use crate::compose_files::{ComposeFile, NetworkUse};
+use crate::escape::{comment, compose_str, yaml_key, Comment, Yaml};
+use crate::system::{EndpointMode, Protocol, Restart, Service, System, UpdatePolicy};
+
+/// The stack file of phase `phase`, relative to the compose directory.
+pub fn file_name(system: &System, phase: usize) -> String {
+    format!("stack.{}.yml", system.phases[phase].name)
+}
+
+/// A published port: ingress (through the routing mesh) or host mode.
+struct StackPort {
+    target: u16,
+    published: u16,
+    protocol: &'static str,
+    mode: &'static str,
+}
+
+/// A secret or config mount with its owner and mode.
+struct StackMount {
+    source: Yaml,
+    target: Yaml,
+    /// (uid, gid) of the service's user; `None`: validation refused it.
+    owner: Option<(Yaml, Yaml)>,
+}
+
+struct PolicyView {
+    parallelism: u32,
+    /// Omitted when `0s` (Swarm's default, and what `docker stack config`
+    /// drops).
+    delay: Option<Yaml>,
+    order: &'static str,
+    failure_action: &'static str,
+    monitor: Yaml,
+}
+
+struct StackService {
+    base: ServiceView,
+    /// What the model says that the stack file cannot carry.
+    losses: Vec<Comment>,
+    ports: Vec<StackPort>,
+    secrets: Vec<StackMount>,
+    configs: Vec<StackMount>,
+    constraints: Vec<Yaml>,
+    endpoint_mode: &'static str,
+    restart_condition: &'static str,
+    restart_delay: Yaml,
+    restart_max_attempts: Option<u32>,
+    restart_window: Option<Yaml>,
+    /// `update_config` then `rollback_config`.
+    policies: Vec<(&'static str, PolicyView)>,
+}
+
+struct StackNetwork {
+    base: NetworkView,
+    encrypted: bool,
+}
+
+#[derive(Template)]
+#[template(path = "stack.yml", escape = "none")]
+struct StackTemplate {
+    header: Vec<Comment>,
+    services: Vec<StackService>,
+    networks: Vec<StackNetwork>,
+    volumes: Vec<(Yaml, Yaml)>,
+    /// Top-level `secrets:` and `configs:`: versioned key → file.
+    secrets: Vec<(Yaml, Yaml)>,
+    configs: Vec<(Yaml, Yaml)>,
+}
+
+/// Renders the stack file of the phase `plan` deploys. `versioned` maps a
+/// mount key (secret name or config key) to its content-hashed name.
+pub fn render(
+    system: &System,
+    plan: &ComposeFile,
+    versioned: &BTreeMap<String, String>,
+) -> Result<String, RenderError> {
+    let name_of = |key: &str| {
+        versioned
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
+    };
+    let services = (plan.services.iter())
+        .map(|&i| stack_service(system, plan, i, &name_of))
+        .collect();
+    let networks = (plan.networks.iter())
+        .map(|&(n, usage)| StackNetwork {
+            base: network_view(system, n, usage),
+            encrypted: system.networks[n].encrypted && usage == NetworkUse::Define,
+        })
+        .collect();
+    let volumes = (plan.volumes.iter())
+        .map(|v| (yaml_key(v), compose_str(&format!("{}-{}", system.name, v))))
+        .collect();
+    let (mut secrets, mut configs) = (Vec::new(), Vec::new());
+    for (key, file) in super::mounted_file_paths(system, plan) {
+        let list = match file.1 {
+            true => &mut secrets,
+            false => &mut configs,
+        };
+        list.push((yaml_key(&name_of(&key)), file.0));
+    }
+    let phase = plan.phase.unwrap_or_default();
+    let t = StackTemplate {
+        header: header(system, plan, phase),
+        services,
+        networks,
+        volumes,
+        secrets,
+        configs,
+    };
+    let mut text = t.render().map_err(template_error("stack.yml"))?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn header(system: &System, plan: &ComposeFile, phase: usize) -> Vec<Comment> {
+    let p = &system.phases[phase];
+    let mut header = vec![comment(&format!(
+        "Swarm stack, phase {} of {}: {}",
+        phase + 1,
+        system.phases.len(),
+        p.name
+    ))];
+    if let Some(d) = &p.description {
+        header.push(comment(d));
+    }
+    header.push(comment(
+        "Swarm ignores depends_on: deploy the phases in order, each once the one before is healthy.",
+    ));
+    header.push(comment(
+        "Secrets and configs are named by a keyed hash of their content: a rotation deploys new ones (Swarm cannot change one in place).",
+    ));
+    header.push(comment(&format!(
+        "Run: docker stack deploy --detach=false --resolve-image never -c {} {}",
+        file_name(system, phase),
+        plan.project
+    )));
+    header
+}
+
+fn stack_service(
+    system: &System,
+    plan: &ComposeFile,
+    index: usize,
+    name_of: &dyn Fn(&str) -> String,
+) -> StackService {
+    let s = &system.services[index];
+    let mut base = service_view(system, plan, index);
+    // Swarm ignores depends_on: the phase order is the only ordering.
+    let waits: Vec<&str> = (super::waits_for(system, index).into_iter())
+        .filter(|&d| plan.holds(d))
+        .map(|d| system.services[d].name.as_str())
+        .collect();
+    let mut losses = losses(&base, s);
+    if !waits.is_empty() {
+        losses.push(comment(&format!(
+            "starts without waiting for {} (same phase; Swarm ignores depends_on): it must retry until they answer",
+            waits.join(", ")
+        )));
+    }
+    base.depends_on.clear();
+    let swarm = &s.swarm;
+    let mut constraints: Vec<Yaml> = (swarm.placement.iter())
+        .map(|(k, v)| compose_str(&format!("node.labels.{k} == {v}")))
+        .collect();
+    let mut platform = system.platform.split('/');
+    if let Some(os) = platform.next() {
+        constraints.push(compose_str(&format!("node.platform.os == {os}")));
+    }
+    if let Some(arch) = platform.next().map(swarm_arch) {
+        constraints.push(compose_str(&format!("node.platform.arch == {arch}")));
+    }
+    let owner = owner(s);
+    let mount = |secret: bool| {
+        (delivery::mounts(system, s).into_iter())
+            .filter(|m| m.secret == secret)
+            .map(|m| StackMount {
+                source: yaml_key(&name_of(&m.key)),
+                target: compose_str(&m.target),
+                owner: owner.clone(),
+            })
+            .collect()
+    };
+    let ports = stack_ports(s);
+    StackService {
+        losses,
+        ports,
+        secrets: mount(true),
+        configs: mount(false),
+        constraints,
+        endpoint_mode: swarm.endpoint_mode.name(),
+        restart_condition: match s.restart {
+            Restart::No => "none",
+            Restart::OnFailure => "on-failure",
+            Restart::Always | Restart::UnlessStopped => "any",
+        },
+        restart_delay: compose_str(&swarm.restart_delay),
+        restart_max_attempts: swarm.restart_max_attempts,
+        restart_window: swarm.restart_window.as_deref().map(compose_str),
+        policies: vec![
+            ("update_config", policy(&swarm.update)),
+            ("rollback_config", policy(&swarm.rollback)),
+        ],
+        base,
+    }
+}
+
+/// Published ports: through the ingress routing mesh, or in host mode on
+/// the task's node for `endpoint_mode: dnsrr`.
+fn stack_ports(s: &Service) -> Vec<StackPort> {
+    (s.ports.iter())
+        .filter_map(|p| {
+            Some(StackPort {
+                target: p.container.0,
+                published: p.host?.0,
+                protocol: match p.protocol {
+                    Protocol::Tcp => "tcp",
+                    Protocol::Udp => "udp",
+                },
+                mode: match s.swarm.endpoint_mode {
+                    EndpointMode::Dnsrr => "host",
+                    EndpointMode::Vip => "ingress",
+                },
+            })
+        })
+        .collect()
+}
+
+/// Comments for what the compose file says and a stack file cannot.
+fn losses(base: &ServiceView, s: &Service) -> Vec<Comment> {
+    let mut out = vec![comment(
+        "not carried by Swarm: no-new-privileges (docker stack deploy ignores security_opt)",
+    )];
+    if !base.expose.is_empty() {
+        out.push(comment(
+            "expose is dropped: on an overlay every container port is reachable from the service's networks",
+        ));
+    }
+    if s.ports.iter().any(|p| p.name.is_some() && p.host.is_some()) {
+        out.push(comment(
+            "port names are dropped: a stack file's ports have none",
+        ));
+    }
+    if base.build.is_some() {
+        out.push(comment(
+            "build is dropped: Swarm never builds; load the image on every node first",
+        ));
+    }
+    out
+}
+
+/// Docker's `node.platform.arch` spelling of an OCI architecture.
+fn swarm_arch(arch: &str) -> &str {
+    match arch {
+        "amd64" => "x86_64",
+        "arm64" => "aarch64",
+        other => other,
+    }
+}
+
+/// The numeric (uid, gid) of `s`'s user; validation refuses a service
+/// that mounts files without one (`swarm-secret-owner`).
+fn owner(s: &Service) -> Option<(Yaml, Yaml)> {
+    let (uid, gid) = s.numeric_owner()?;
+    Some((compose_str(uid), compose_str(gid)))
+}
+
+fn policy(p: &UpdatePolicy) -> PolicyView {
+    PolicyView {
+        parallelism: p.parallelism,
+        delay: (p.delay != "0s").then(|| compose_str(&p.delay)),
+        order: p.order.name(),
+        failure_action: p.failure_action.name(),
+        monitor: compose_str(&p.monitor),
+    }
+}
