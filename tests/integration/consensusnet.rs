@@ -497,7 +497,15 @@ mod docker_tier {
             crate::common::compose_available(),
             "Docker Compose v2 (`docker compose`)",
         );
-        let generated = example().join("generated");
+        // Rendered afresh: the committed `generated/` holds no secret env
+        // file (a fresh clone has none), and Compose reads every env file.
+        let p = Project::from_model(&example().join("model"));
+        let generated = p.path("generated");
+        let mut all = p.run().args(&["all", "--insecure-secret-seed", "1"]);
+        for (k, v) in operator_env(&generated) {
+            all = all.env(k, &v);
+        }
+        all.run();
         let dev = compose_config(&generated, "docker-compose.yml");
         let prod = compose_config(&generated, "docker-compose.prod.yml");
         let services = |c: &Value| c["services"].as_object().unwrap().clone();
