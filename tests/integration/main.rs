@@ -45,6 +45,7 @@ mod pipes;
 mod properties;
 mod rules;
 mod saveload;
+mod seeds;
 mod standins;
 mod tooling;
 mod tour;

@@ -193,15 +193,19 @@ mod docker_tier {
     }
 
     /// What the operator sets for every node tier (seed 002's example values).
-    const NODE_VARS: [(&str, &str); 3] = [
+    const NODE_VARS: [(&str, &str); 4] = [
+        ("NFT_TOKEN_ID", "4211"),
         ("NODE_ID", "oracle-001"),
         ("DEPLOYMENT_ENGINE_URL", "http://deploy.example.invalid"),
         ("NODE_VERSION", "1.0.0"),
     ];
-    /// `lucid-gen ARGS` in `p` with the node variables set.
+    /// The operator's wallet key (seed 002), a test value: what `all` needs.
+    const WALLET_KEY: (&str, &str) = ("WALLET_PRIVATE_KEY", "test-wallet-key-5e1a");
+    /// `lucid-gen ARGS` in `p` with the node variables and the wallet key set.
     fn run_with_vars(p: &Project, args: &[&str]) -> crate::common::Test {
         NODE_VARS
             .iter()
+            .chain([&WALLET_KEY])
             .fold(p.run(), |t, (k, v)| t.env(k, v))
             .args(args)
     }
@@ -387,11 +391,11 @@ mod docker_tier {
     fn the_example_verifies_and_compose_refuses_it_without_the_node_variables() {
         need(compose_available(), "Docker Compose v2");
         let p = example();
-        p.run().args(&["all"]).run();
+        run_with_vars(&p, &["all"]).run();
         run_with_vars(&p, &["verify"])
             .stdout_has("verify: 9 files, 0 failed")
             .run();
-        let partial = compose_config(&p, &NODE_VARS[..2]);
+        let partial = compose_config(&p, &NODE_VARS[..3]);
         let said = String::from_utf8_lossy(&partial.stderr);
         assert!(!partial.status.success(), "accepted without NODE_VERSION");
         assert!(
@@ -431,7 +435,7 @@ mod docker_tier {
         let image = crate::docker_tier::realserver::debian_image();
         let p = example();
         let prefix = unique_name("i12-noderr");
-        p.run().args(&["all"]).run();
+        run_with_vars(&p, &["all"]).run();
         let config = p.path("generated/configs/files/prometheus/etc/prometheus/prometheus.yml");
         promtool_check(image, &config);
         let down = Down {
