@@ -1307,7 +1307,7 @@ fn the_output_and_the_model_must_not_overlap() {
 
 #[test]
 fn the_loader_reads_exactly_the_extensions_the_readme_names() {
-    let readme = fs::read_to_string(crate::common::repo_root().join("README.md")).unwrap();
+    let readme = fs::read_to_string(crate::common::repo_root().join("docs/model.md")).unwrap();
     assert!(readme.contains("A model is a directory of `*.yaml` and `*.yml` files"));
     let p = project();
     fs::rename(p.path("model/system.yaml"), p.path("model/system.yml")).unwrap();

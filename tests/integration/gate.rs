@@ -226,11 +226,11 @@ fn all_check_in_a_fresh_clone_leaves_out_secret_files_it_cannot_know() {
 
 #[test]
 fn the_readme_shows_the_user_workflow_as_it_is_in_docs() {
-    let readme = fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let readme = fs::read_to_string(repo_root().join("docs/ci.md")).unwrap();
     let workflow = fs::read_to_string(repo_root().join("docs/github-workflow.yml")).unwrap();
     assert!(
         readme.contains(&format!("```yaml\n{workflow}```\n")),
-        "README.md's \"Reviewing a model change\" must show docs/github-workflow.yml verbatim"
+        "docs/ci.md's \"Reviewing a model change\" must show docs/github-workflow.yml verbatim"
     );
 }
 

@@ -441,7 +441,11 @@ mod docker_tier {
         let down = Down {
             project: &p,
             prefix: prefix.clone(),
-            env: NODE_VARS.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            env: NODE_VARS
+                .iter()
+                .chain([&WALLET_KEY])
+                .map(|(k, v)| (*k, v.to_string()))
+                .collect(),
         };
         run_with_vars(&p, &["up", "--stand-ins", "--project", &prefix]).run();
         let out = run_with_vars(&p, &["test", "--project", &prefix])

@@ -101,16 +101,16 @@ fn completions_and_man_page_come_from_the_command_line_definition() {
         .run();
 }
 
-/// The README shows the repository model's graph exactly as the committed
+/// docs/editor.md shows the repository model's graph exactly as the committed
 /// `generated/system.mmd` holds it (which `generated.rs` keeps fresh).
 #[test]
 fn the_readme_embeds_the_committed_graph() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo_root().join("docs/editor.md")).unwrap();
     let graph = std::fs::read_to_string(repo_root().join("generated/system.mmd")).unwrap();
     let block = format!("```mermaid\n{graph}```\n");
     assert!(
         readme.contains(&block),
-        "README.md's graph of the model differs from generated/system.mmd: paste the file into its ```mermaid block"
+        "docs/editor.md's graph of the model differs from generated/system.mmd: paste the file into its ```mermaid block"
     );
 }
 
