@@ -177,18 +177,11 @@ mod docker_tier {
     use super::*;
     use crate::common::compose_available;
     use crate::common::need;
-    use std::process::Command;
 
-    fn runs(program: &str) -> bool {
-        Command::new(program)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }
     fn tools() {
         need(compose_available(), "docker compose");
         for tool in ["hadolint", "compose-lint", "dclint"] {
-            need(runs(tool), tool);
+            need(crate::common::tool_runs(tool, &["--version"]), tool);
         }
     }
 

@@ -190,12 +190,6 @@ mod docker_tier {
     use crate::common::Down;
     use crate::common::Project;
 
-    fn tool_runs(program: &str, arg: &str) -> bool {
-        Command::new(program)
-            .arg(arg)
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }
     /// `lucid-gen schema`, written to a temp file for check-jsonschema.
     fn schema_file(dir: &Path) -> PathBuf {
         let out = Test::new().args(&["schema"]).run();
@@ -241,7 +235,10 @@ mod docker_tier {
     /// JSON lines and in a JUnit report that the schema and a JUnit reader
     /// accept.
     fn machine_readable_test_reports(p: &Project, prefix: &str) {
-        need(tool_runs("xmllint", "--version"), "xmllint (libxml2-utils)");
+        need(
+            crate::common::tool_runs("xmllint", &["--version"]),
+            "xmllint (libxml2-utils)",
+        );
         let out = p
             .run()
             .args(&["test", "--project", prefix, "--format", "json"])
@@ -359,7 +356,7 @@ mod docker_tier {
     #[test]
     fn schema_accepts_every_model_in_the_repository() {
         need(
-            tool_runs("check-jsonschema", "--version"),
+            crate::common::tool_runs("check-jsonschema", &["--version"]),
             "check-jsonschema",
         );
         let tmp = tempfile::tempdir().unwrap();
@@ -379,7 +376,7 @@ mod docker_tier {
     #[test]
     fn schema_rejects_unknown_keys_and_wrong_types_where_they_are() {
         need(
-            tool_runs("check-jsonschema", "--version"),
+            crate::common::tool_runs("check-jsonschema", &["--version"]),
             "check-jsonschema",
         );
         let tmp = tempfile::tempdir().unwrap();
@@ -398,7 +395,7 @@ mod docker_tier {
 
     #[test]
     fn graphviz_renders_the_dot_graph_of_every_model() {
-        need(tool_runs("dot", "-V"), "Graphviz dot");
+        need(crate::common::tool_runs("dot", &["-V"]), "Graphviz dot");
         let mut models = vec![repo_root().join("model")];
         models.extend(
             std::fs::read_dir(repo_root().join("tests/fixtures"))
@@ -431,7 +428,7 @@ mod docker_tier {
     fn plan_names_exactly_what_up_would_change() {
         let _stack = crate::common::docker_stack();
         need(
-            crate::common::compose_available() && tool_runs("docker", "info"),
+            crate::common::compose_available() && crate::common::tool_runs("docker", &["info"]),
             "a running Docker engine with Compose v2",
         );
         let p = Project::fixture("small");
@@ -553,7 +550,10 @@ mod docker_tier {
     /// or with a count that is not a number fails it.
     #[test]
     fn the_junit_schema_rejects_malformed_reports() {
-        need(tool_runs("xmllint", "--version"), "xmllint (libxml2-utils)");
+        need(
+            crate::common::tool_runs("xmllint", &["--version"]),
+            "xmllint (libxml2-utils)",
+        );
         let xsd = repo_root().join("tests/junit/junit.xsd");
         for bad in [
             r#"<testsuites><testsuite name="a" tests="1"><testcase classname="a"/></testsuite></testsuites>"#,
@@ -576,8 +576,8 @@ mod docker_tier {
     /// too, each in its real shell.
     #[test]
     fn zsh_and_fish_complete_the_options_of_a_subcommand() {
-        need(tool_runs("zsh", "--version"), "zsh");
-        need(tool_runs("fish", "--version"), "fish");
+        need(crate::common::tool_runs("zsh", &["--version"]), "zsh");
+        need(crate::common::tool_runs("fish", &["--version"]), "fish");
         let dir = tempfile::tempdir().unwrap();
         let zsh = Test::new().args(&["completions", "zsh"]).run();
         std::fs::write(dir.path().join("_lucid-gen"), &zsh.stdout).unwrap();

@@ -4,19 +4,12 @@
 
 use std::process::{Command, Output};
 
-use crate::common::{compose_available, need, stderr, stdout, Project, BIN};
-
-fn runs(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use crate::common::{compose_available, need, stderr, stdout, tool_runs, Project, BIN};
 
 fn tools() {
     need(compose_available(), "docker compose");
     for tool in ["hadolint", "compose-lint", "dclint"] {
-        need(runs(tool), tool);
+        need(tool_runs(tool, &["--version"]), tool);
     }
 }
 
@@ -251,7 +244,7 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
 /// settings switch off for a stated reason (BENCHMARKS.md counts them).
 #[test]
 fn dclint_at_its_defaults_finds_no_error() {
-    need(runs("dclint"), "dclint");
+    need(tool_runs("dclint", &["--version"]), "dclint");
     let root = crate::common::repo_root();
     let mut files = Vec::new();
     for dir in [
