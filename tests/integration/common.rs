@@ -295,12 +295,90 @@ pub fn compose_available() -> bool {
 /// The tests share one process and one engine: networks with fixed
 /// subnets (the fixtures', the repository model's) and networks that take
 /// one from Docker's address pool would otherwise collide at random. A
-/// test that panicked while holding it does not block the others.
-pub fn docker_stack() -> std::sync::MutexGuard<'static, ()> {
+/// test that panicked while holding it does not block the others, and
+/// leaves the engine's account of what happened meanwhile in its output
+/// ([`engine_report`]).
+pub fn docker_stack() -> DockerStack {
     static STACK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    STACK
+    let held = STACK
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    DockerStack {
+        _held: held,
+        since: unix_now(),
+    }
+}
+
+/// The engine, held by one test since `since` (Unix seconds).
+pub struct DockerStack {
+    _held: std::sync::MutexGuard<'static, ()>,
+    since: u64,
+}
+
+impl Drop for DockerStack {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{}", engine_report(self.since));
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What the engine says happened since `since` (Unix seconds), for a
+/// failed test's output: its state, every container, and each container
+/// created, stopped or removed meanwhile, by whom (compose project).
+pub fn engine_report(since: u64) -> String {
+    let docker = |args: &[&str]| {
+        Command::new("docker")
+            .args(args)
+            .output()
+            .map(|o| {
+                let text = format!("{}{}", stdout(&o), stderr(&o));
+                let lines: Vec<&str> = text.lines().collect();
+                lines[lines.len().saturating_sub(60)..].join("\n")
+            })
+            .unwrap_or_else(|e| format!("docker {args:?}: {e}"))
+    };
+    let until = (unix_now() + 1).to_string();
+    let since = since.saturating_sub(1).to_string();
+    format!(
+        "--- the engine now: {}\n--- every container:\n{}\n--- container events since the test began:\n{}",
+        docker(&[
+            "info",
+            "--format",
+            "{{.ServerVersion}} storage={{.Driver}} cgroup={{.CgroupVersion}} containers={{.Containers}} running={{.ContainersRunning}}",
+        ]),
+        docker(&[
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}} | {{.Status}} | created {{.CreatedAt}}",
+        ]),
+        docker(&[
+            "events",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--filter",
+            "type=container",
+            "--filter",
+            "event=create",
+            "--filter",
+            "event=die",
+            "--filter",
+            "event=oom",
+            "--filter",
+            "event=destroy",
+            "--format",
+            "{{.Time}} {{.Action}} {{.Actor.Attributes.name}} ({{index .Actor.Attributes \"com.docker.compose.project\"}})",
+        ]),
+    )
 }
 
 /// Runs `lucid-gen down --volumes --project PREFIX` in `project` when the
