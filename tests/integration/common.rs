@@ -332,7 +332,7 @@ fn unix_now() -> u64 {
 /// What the engine says happened since `since` (Unix seconds), for a
 /// failed test's output: its state, every container, and each container
 /// created, stopped or removed meanwhile, by whom (compose project).
-pub fn engine_report(since: u64) -> String {
+fn engine_report(since: u64) -> String {
     let docker = |args: &[&str]| {
         Command::new("docker")
             .args(args)

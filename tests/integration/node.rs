@@ -177,11 +177,12 @@ mod docker_tier {
     use super::*;
     use crate::common::compose_available;
     use crate::common::need;
+    use crate::common::tool_runs;
 
     fn tools() {
         need(compose_available(), "docker compose");
         for tool in ["hadolint", "compose-lint", "dclint"] {
-            need(crate::common::tool_runs(tool, &["--version"]), tool);
+            need(tool_runs(tool, &["--version"]), tool);
         }
     }
 

@@ -186,6 +186,7 @@ fn bash_completes_the_options_of_every_subcommand() {
 mod docker_tier {
     use super::*;
     use crate::common::need;
+    use crate::common::tool_runs;
     use crate::common::unique_name;
     use crate::common::Down;
     use crate::common::Project;
@@ -236,7 +237,7 @@ mod docker_tier {
     /// accept.
     fn machine_readable_test_reports(p: &Project, prefix: &str) {
         need(
-            crate::common::tool_runs("xmllint", &["--version"]),
+            tool_runs("xmllint", &["--version"]),
             "xmllint (libxml2-utils)",
         );
         let out = p
@@ -356,7 +357,7 @@ mod docker_tier {
     #[test]
     fn schema_accepts_every_model_in_the_repository() {
         need(
-            crate::common::tool_runs("check-jsonschema", &["--version"]),
+            tool_runs("check-jsonschema", &["--version"]),
             "check-jsonschema",
         );
         let tmp = tempfile::tempdir().unwrap();
@@ -376,7 +377,7 @@ mod docker_tier {
     #[test]
     fn schema_rejects_unknown_keys_and_wrong_types_where_they_are() {
         need(
-            crate::common::tool_runs("check-jsonschema", &["--version"]),
+            tool_runs("check-jsonschema", &["--version"]),
             "check-jsonschema",
         );
         let tmp = tempfile::tempdir().unwrap();
@@ -395,7 +396,7 @@ mod docker_tier {
 
     #[test]
     fn graphviz_renders_the_dot_graph_of_every_model() {
-        need(crate::common::tool_runs("dot", &["-V"]), "Graphviz dot");
+        need(tool_runs("dot", &["-V"]), "Graphviz dot");
         let mut models = vec![repo_root().join("model")];
         models.extend(
             std::fs::read_dir(repo_root().join("tests/fixtures"))
@@ -428,7 +429,7 @@ mod docker_tier {
     fn plan_names_exactly_what_up_would_change() {
         let _stack = crate::common::docker_stack();
         need(
-            crate::common::compose_available() && crate::common::tool_runs("docker", &["info"]),
+            crate::common::compose_available() && tool_runs("docker", &["info"]),
             "a running Docker engine with Compose v2",
         );
         let p = Project::fixture("small");
@@ -551,7 +552,7 @@ mod docker_tier {
     #[test]
     fn the_junit_schema_rejects_malformed_reports() {
         need(
-            crate::common::tool_runs("xmllint", &["--version"]),
+            tool_runs("xmllint", &["--version"]),
             "xmllint (libxml2-utils)",
         );
         let xsd = repo_root().join("tests/junit/junit.xsd");
@@ -576,8 +577,8 @@ mod docker_tier {
     /// too, each in its real shell.
     #[test]
     fn zsh_and_fish_complete_the_options_of_a_subcommand() {
-        need(crate::common::tool_runs("zsh", &["--version"]), "zsh");
-        need(crate::common::tool_runs("fish", &["--version"]), "fish");
+        need(tool_runs("zsh", &["--version"]), "zsh");
+        need(tool_runs("fish", &["--version"]), "fish");
         let dir = tempfile::tempdir().unwrap();
         let zsh = Test::new().args(&["completions", "zsh"]).run();
         std::fs::write(dir.path().join("_lucid-gen"), &zsh.stdout).unwrap();
