@@ -32,14 +32,14 @@ group "phase-all-in-one" {
 target "image-noderr-base" {
   context    = "${SOURCE_DIR}/packages/core"
   dockerfile = "${GENERATED_DIR}/dockerfiles/images/noderr-base/Dockerfile"
-  tags       = ["registry.noderr.xyz/base:1.0.0"]
+  tags       = ["registry.noderr.xyz/base:1.0.0", "registry.noderr.xyz/base:latest"]
   platforms  = ["linux/amd64"]
 }
 
 target "oracle" {
   context    = "${SOURCE_DIR}/nodes/oracle"
   dockerfile = "${GENERATED_DIR}/dockerfiles/services/oracle/Dockerfile"
-  tags       = ["registry.noderr.xyz/oracle:1.0.0"]
+  tags       = ["registry.noderr.xyz/oracle:1.0.0", "registry.noderr.xyz/oracle:latest"]
   platforms  = ["linux/amd64"]
   contexts = {
     "registry.noderr.xyz/base:1.0.0" = "target:image-noderr-base"
@@ -49,7 +49,7 @@ target "oracle" {
 target "guardian" {
   context    = "${SOURCE_DIR}/nodes/guardian"
   dockerfile = "${GENERATED_DIR}/dockerfiles/services/guardian/Dockerfile"
-  tags       = ["registry.noderr.xyz/guardian:1.0.0"]
+  tags       = ["registry.noderr.xyz/guardian:1.0.0", "registry.noderr.xyz/guardian:latest"]
   platforms  = ["linux/amd64"]
   contexts = {
     "registry.noderr.xyz/base:1.0.0" = "target:image-noderr-base"
@@ -59,7 +59,7 @@ target "guardian" {
 target "validator" {
   context    = "${SOURCE_DIR}/nodes/validator"
   dockerfile = "${GENERATED_DIR}/dockerfiles/services/validator/Dockerfile"
-  tags       = ["registry.noderr.xyz/validator:1.0.0"]
+  tags       = ["registry.noderr.xyz/validator:1.0.0", "registry.noderr.xyz/validator:latest"]
   platforms  = ["linux/amd64"]
   contexts = {
     "registry.noderr.xyz/base:1.0.0" = "target:image-noderr-base"
@@ -69,7 +69,7 @@ target "validator" {
 target "all-in-one" {
   context    = "${SOURCE_DIR}/nodes/all"
   dockerfile = "${GENERATED_DIR}/dockerfiles/services/all-in-one/Dockerfile"
-  tags       = ["registry.noderr.xyz/all-in-one:1.0.0"]
+  tags       = ["registry.noderr.xyz/all-in-one:1.0.0", "registry.noderr.xyz/all-in-one:latest"]
   platforms  = ["linux/amd64"]
   contexts = {
     "registry.noderr.xyz/base:1.0.0" = "target:image-noderr-base"
