@@ -618,9 +618,13 @@ mod docker_tier {
             .unwrap()
             .port();
         let mut env = operator_env(&p.path("generated"));
-        env.retain(|(k, _)| !k.starts_with("DB_"));
+        env.retain(|(k, _)| !k.starts_with("DB_") && *k != "SOURCE_DIR");
         env.push(("DB_HOST", "10.64.2.1".into()));
         env.push(("DB_PORT", db_port.to_string()));
+        // The dev variant bind-mounts the source tree's src/ (seed 004's
+        // hot reload): Docker refuses a bind whose source does not exist.
+        p.write("src/src/main.py", "app = None\n");
+        env.push(("SOURCE_DIR", p.path("src").display().to_string()));
         let run = |args: &[&str]| {
             let mut t = p.run().args(args);
             for (k, v) in &env {
