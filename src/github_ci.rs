@@ -44,4 +44,6 @@ pub struct GithubDeploy {
     /// The variant deployed (`deploy.variant`), checked to exist and
     /// not to build once the variants are known.
     pub variant: Option<String>,
+    /// Named steps run on the host once every phase is up.
+    pub after_deploy: crate::model::raw::AfterDeployDef,
 }

@@ -78,6 +78,8 @@ pub struct DeployHost {
     pub deadline_secs: u64,
     /// The host as a Swarm node, when it is one.
     pub swarm: Option<SwarmNode>,
+    /// Named steps run there once every phase is up (`after_deploy`).
+    pub after_deploy: crate::model::raw::AfterDeployDef,
 }
 
 /// A host's role and labels as a Swarm node.

@@ -12,7 +12,7 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-pub use super::raw_hosts::{HostDef, ImageArrival};
+pub use super::raw_hosts::{AfterDeployDef, GithubDeployDef, HostDef, ImageArrival};
 pub use super::raw_mounts::BindDef;
 pub use super::raw_swarm::*;
 
@@ -197,26 +197,6 @@ pub struct GithubDef {
     pub password_secret: Option<String>,
     #[serde(default)]
     pub deploy: Option<GithubDeployDef>,
-}
-
-/// `deploy:` — the host the workflow deploys to, as repository secrets.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GithubDeployDef {
-    /// Secret holding the host name or address.
-    pub host_secret: String,
-    /// Secret holding the SSH user.
-    pub user_secret: String,
-    /// Secret holding the private SSH key.
-    pub key_secret: String,
-    /// Secret holding the host's `known_hosts` line(s) (`ssh-keyscan HOST`).
-    pub known_hosts_secret: String,
-    /// Absolute directory on the host the output layout is copied to.
-    pub dir: String,
-    /// The variant whose compose files are deployed (one that pulls, not
-    /// builds); required when the model has `variants`.
-    #[serde(default)]
-    pub variant: Option<String>,
 }
 
 /// Where generated files go, relative to the output directory.

@@ -57,6 +57,21 @@ pub struct HostDef {
     /// The host as a Swarm node (its role and labels), in swarm mode.
     #[serde(default)]
     pub swarm: Option<super::raw_swarm::SwarmNodeDef>,
+    /// Steps run on the host once every phase is up.
+    #[serde(default)]
+    pub after_deploy: AfterDeployDef,
+}
+
+/// `after_deploy:` — what runs on the host once a deploy's phases are up
+/// and healthy: a fixed set of named steps, never a shell command from the
+/// model.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AfterDeployDef {
+    /// `docker image prune -f` there: removes dangling images (the old
+    /// layers a pulled or sent tag no longer names); default false.
+    #[serde(default)]
+    pub prune_images: bool,
 }
 
 /// `hosts.<name>.images:` — how images reach the host.
@@ -68,4 +83,27 @@ pub enum ImageArrival {
     Transfer,
     /// `docker compose pull` on the host, from the registry.
     Pull,
+}
+
+/// `deploy:` — the host the workflow deploys to, as repository secrets.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GithubDeployDef {
+    /// Secret holding the host name or address.
+    pub host_secret: String,
+    /// Secret holding the SSH user.
+    pub user_secret: String,
+    /// Secret holding the private SSH key.
+    pub key_secret: String,
+    /// Secret holding the host's `known_hosts` line(s) (`ssh-keyscan HOST`).
+    pub known_hosts_secret: String,
+    /// Absolute directory on the host the output layout is copied to.
+    pub dir: String,
+    /// The variant whose compose files are deployed (one that pulls, not
+    /// builds); required when the model has `variants`.
+    #[serde(default)]
+    pub variant: Option<String>,
+    /// Steps run on the host once every phase is up.
+    #[serde(default)]
+    pub after_deploy: AfterDeployDef,
 }

@@ -63,6 +63,8 @@ struct DeployView {
     key: WorkflowValue,
     known_hosts: WorkflowValue,
     phases: Vec<PhaseStep>,
+    /// `after_deploy.prune_images`: a last step, `docker image prune -f`.
+    prune_images: bool,
 }
 
 #[derive(Template)]
@@ -114,6 +116,7 @@ pub fn render(system: &System) -> Result<Option<(PathBuf, String)>, RenderError>
             key: secret(&d.key_secret)?,
             known_hosts: secret(&d.known_hosts_secret)?,
             phases: phase_steps(&deployed_system(system, d)),
+            prune_images: d.after_deploy.prune_images,
         }),
         None => None,
     };

@@ -235,6 +235,7 @@ impl<'a> Validator<'a> {
             known_hosts_secret: d.known_hosts_secret.clone(),
             dir: d.dir.clone(),
             variant: d.variant.clone(),
+            after_deploy: d.after_deploy,
         }
     }
 

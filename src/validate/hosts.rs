@@ -75,6 +75,7 @@ impl<'a> Validator<'a> {
                 keep_releases: h.keep_releases.unwrap_or(KEEP_RELEASES).max(1),
                 deadline_secs: self.deadline(d),
                 swarm: self.swarm_node(d),
+                after_deploy: h.after_deploy,
             });
         }
         out

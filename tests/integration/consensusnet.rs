@@ -137,6 +137,10 @@ fn the_workflow_pushes_every_built_image_and_deploys_the_prod_variant() {
         !shipped.contains("Dockerfile") && !shipped.contains("secrets/"),
         "{shipped}"
     );
+    // Seed 004's "Clean up old images", after every phase is up.
+    let last = deploy.last().unwrap();
+    assert_eq!(last["name"], "Prune images");
+    assert_eq!(last["run"], "ssh deploy \"docker image prune -f\"");
 
     let refuses = |to: &str, message: &str| {
         let p = Project::from_model(&example().join("model"));

@@ -134,3 +134,53 @@ fn up_on_a_host_prints_its_plan_without_an_engine_or_a_connection() {
     ];
     insta::assert_snapshot!("rollback_host", dry_run(&p, &back));
 }
+
+/// A host's `after_deploy.prune_images` is one more named step, last, that
+/// `--dry-run` shows with its command; without it there is none. Only the
+/// fixed step names are accepted: anything else is refused where written.
+#[test]
+fn after_deploy_prune_images_is_a_named_last_step_of_the_deploy_plan() {
+    let p = Project::fixture("forge");
+    crate::common::add_test_host(&p);
+    p.run().args(&["all", "--insecure-secret-seed", "7"]).run();
+    let deploy = [
+        "deploy",
+        "--host",
+        "box",
+        "--dry-run",
+        "--insecure-secret-seed",
+        "7",
+    ];
+    let without = dry_run(&p, &deploy);
+    assert!(!without.contains("prune images"), "{without}");
+    let host = p.read("model/test-host.yaml");
+    p.write(
+        "model/test-host.yaml",
+        &format!("{host}    after_deploy:\n      prune_images: true\n"),
+    );
+    let with = dry_run(&p, &deploy);
+    let steps: Vec<&str> = (with.lines())
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert!(
+        steps
+            .last()
+            .is_some_and(|l| l.ends_with("after deploy: prune images")),
+        "{with}"
+    );
+    assert!(
+        with.contains("docker image prune -f: remove dangling images"),
+        "{with}"
+    );
+    p.write(
+        "model/test-host.yaml",
+        &format!("{host}    after_deploy:\n      prune_all: true\n"),
+    );
+    let out = p.run().args(&["check"]).status(1).run();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("model/test-host.yaml:8:7: error[unknown-key]")
+            && err.contains("unknown field `prune_all`, expected `prune_images`"),
+        "{err}"
+    );
+}

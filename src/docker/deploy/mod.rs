@@ -49,6 +49,8 @@ pub enum HostAction {
     Switch,
     /// Remove releases beyond the newest `keep`, and images only they ran.
     Prune { keep: u32 },
+    /// `after_deploy.prune_images`: `docker image prune -f` there.
+    PruneImages,
     /// `rollback`: point `current` at an earlier release (`to`, or the one
     /// before the current), re-tag its images and bring its phases up.
     Revert { to: Option<u32> },
@@ -152,6 +154,13 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, D
             keep: host.keep_releases,
         },
     ));
+    if host.after_deploy.prune_images {
+        steps.push(host_step(
+            &host.directory,
+            "after deploy: prune images",
+            HostAction::PruneImages,
+        ));
+    }
     let title = format!(
         "up: {} phase(s) on {}, release in {}{}",
         phases.len(),
@@ -277,6 +286,10 @@ impl HostAction {
             HostAction::Prune { keep } => vec![format!(
                 "keep the newest {keep} release(s); remove older and failed ones, and images only they ran"
             )],
+            HostAction::PruneImages => vec![
+                "docker image prune -f: remove dangling images (old layers no tag names any more)"
+                    .into(),
+            ],
             HostAction::Revert { to } => vec![
                 match to {
                     Some(n) => format!("point {dir}/current at releases/{n}"),

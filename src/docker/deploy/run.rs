@@ -364,6 +364,12 @@ pub fn host_step(
         }
         HostAction::Switch => switch(target, state),
         HostAction::Prune { keep } => prune(target, *keep, state),
+        HostAction::PruneImages => {
+            let out = target.docker().args(["image", "prune", "-f"]).run()?;
+            let freed = out.lines().last().unwrap_or("nothing to prune");
+            crate::outln!("prune images: {freed}");
+            Ok(())
+        }
         HostAction::Revert { to } => revert(target, *to, state),
     }
 }
