@@ -176,6 +176,9 @@ pub struct ServiceVariant {
     pub environment: Vec<(String, String)>,
     pub volumes: Vec<Volume>,
     pub binds: Vec<Bind>,
+    /// Declared ports this variant publishes: (index in `ports`, host
+    /// port, host address).
+    pub ports: Vec<(usize, HostPort, Option<IpAddr>)>,
 }
 
 /// `docker-compose.yml` with suffix `prod`: `docker-compose.prod.yml`.
@@ -208,6 +211,10 @@ impl System {
                 s.environment.extend(add.environment.iter().cloned());
                 s.volumes.extend(add.volumes.iter().cloned());
                 s.binds.extend(add.binds.iter().cloned());
+                for &(i, host, host_ip) in &add.ports {
+                    s.ports[i].host = Some(host);
+                    s.ports[i].host_ip = host_ip;
+                }
             }
         }
         sys.variant = Some(v);

@@ -516,6 +516,11 @@ kinds! {
     VariantVolumeTwice { service: String, variant: String, target: String } => Variant, Error,
         "variant `{variant}` of `{service}` mounts a volume at `{target}`, where the service already mounts one",
         "mount each path once: in `volumes` (every variant) or in the variant's `volumes`";
+    /// A variant publishing a port the service does not declare, or one
+    /// it publishes in every variant already.
+    VariantPort { service: String, variant: String, port: u16, why: String } => Variant, Error,
+        "variant `{variant}` of `{service}` publishes container port {port}, which {why}",
+        "declare the port once in the service's `ports`, without `host`, and publish it once in each variant that needs it (`variants.<variant>.ports`)";
     /// Two variants (or a variant's phase and another's) naming one file.
     VariantFileClash { variant: String, file: String, other: String } => Variant, Error,
         "variant `{variant}` writes compose file `{file}`, which variant `{other}` also writes",

@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 pub use super::raw_hosts::{AfterDeployDef, GithubDeployDef, HostDef, ImageArrival};
-pub use super::raw_mounts::BindDef;
+pub use super::raw_mounts::{BindDef, VariantPortDef};
 pub use super::raw_swarm::*;
 
 /// One model file: any subset of the top-level sections.
@@ -98,6 +98,9 @@ pub struct ServiceVariantDef {
     /// Host paths mounted in this variant (see the service's `binds`).
     #[serde(default)]
     pub binds: Vec<BindDef>,
+    /// Declared ports published on the host in this variant only.
+    #[serde(default)]
+    pub ports: Vec<VariantPortDef>,
 }
 
 /// `external_services.<name>:` — a service outside the model (a managed

@@ -1,7 +1,8 @@
-//! Host paths a service sees, as written: `binds` (a host file or
-//! directory mounted into the container) and `devices` (a host device
-//! node passed through). Serde types only, like `raw.rs`;
-//! `validate::mounts` checks them.
+//! What a service takes from the host, as written: `binds` (a host file or
+//! directory mounted into the container), `devices` (a host device node
+//! passed through) and the host ports a variant publishes. Serde types
+//! only, like `raw.rs`; `validate::mounts` and `validate::variants` check
+//! them.
 
 use serde::Deserialize;
 
@@ -21,4 +22,22 @@ pub struct BindDef {
     /// mount is read-only.
     #[serde(default)]
     pub read_write: Option<String>,
+}
+
+/// `services.<name>.variants.<v>.ports[]` — a port the service declares
+/// (in `ports`, without `host`), published on the host in this variant
+/// only.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantPortDef {
+    /// The declared container port this publishes.
+    pub container: u32,
+    /// Port published on the host in this variant.
+    pub host: u32,
+    /// The declared port's protocol; default `tcp`.
+    #[serde(default)]
+    pub protocol: super::raw::Protocol,
+    /// Host address to bind; all addresses when absent.
+    #[serde(default)]
+    pub host_ip: Option<String>,
 }

@@ -5,7 +5,9 @@
 
 use crate::diagnostic::Kind;
 use crate::model::raw;
-use crate::system::{suffixed_file_name, PortMapping, ServiceVariant, Variant};
+use std::net::IpAddr;
+
+use crate::system::{suffixed_file_name, HostPort, PortMapping, ServiceVariant, Variant};
 
 use super::location::{p, Def};
 use super::merge::Merged;
@@ -146,12 +148,74 @@ impl<'a> Validator<'a> {
             let binds = self.bind_list(name, &at.key("binds"), &add.binds);
             let targets = binds.iter().map(|b| b.target.as_str());
             self.mounted_twice(d.def, name, key, &at.key("binds"), targets);
+            let ports = self.variant_ports(d, name, key, &at.key("ports"));
             if let Some(i) = index {
                 out[i] = ServiceVariant {
                     environment,
                     volumes,
                     binds,
+                    ports,
                 };
+            }
+        }
+        out
+    }
+
+    /// A variant's `ports`: each a port the service declares without a
+    /// host port, published once, and never on a replicated service.
+    fn variant_ports(
+        &mut self,
+        d: &Def<'a, raw::ServiceDef>,
+        service: &str,
+        variant: &str,
+        at: &super::location::At,
+    ) -> Vec<(usize, HostPort, Option<IpAddr>)> {
+        let adds = &d.def.variants[variant].ports;
+        let mut out: Vec<(usize, HostPort, Option<IpAddr>)> = Vec::new();
+        for (i, add) in adds.iter().enumerate() {
+            let pat = |k: &str| super::location::At {
+                file: at.file,
+                path: at.path.index(i).key(k),
+            };
+            let container = self.port(add.container, &pat("container"), "container port");
+            let host = HostPort(self.port(add.host, &pat("host"), "host port"));
+            let host_ip = (add.host_ip.as_ref()).and_then(|ip| match ip.parse::<IpAddr>() {
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    self.report(&pat("host_ip"), Kind::HostIpNotIp { ip: ip.clone() });
+                    None
+                }
+            });
+            let declared = (d.def.ports.iter())
+                .position(|p| p.container == add.container && p.protocol == add.protocol);
+            let why = match declared {
+                None => Some("is not one of the ports the service declares"),
+                Some(j) if d.def.ports[j].host.is_some() => {
+                    Some("the service publishes in every variant already (its `ports` give it a host port)")
+                }
+                Some(j) if out.iter().any(|(k, _, _)| *k == j) => {
+                    Some("this variant already publishes")
+                }
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                let kind = Kind::VariantPort {
+                    service: service.to_string(),
+                    variant: variant.to_string(),
+                    port: container,
+                    why: why.to_string(),
+                };
+                self.report(&pat("container"), kind);
+            } else if let Some(j) = declared {
+                out.push((j, host, host_ip));
+            }
+            if d.def.replicas.is_some_and(|r| r > 1) {
+                let kind = Kind::ReplicatedHostPort {
+                    service: service.to_string(),
+                    replicas: d.def.replicas.unwrap_or(1),
+                    port: host.0,
+                };
+                self.report(&pat("host"), kind);
             }
         }
         out

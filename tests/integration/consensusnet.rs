@@ -289,18 +289,27 @@ mod docker_tier {
         serde_json::from_slice(&out.stdout).unwrap()
     }
     /// A service as Compose reads it, without what variants may change: its
-    /// environment, volumes, build and the hash labels derived from them.
+    /// environment, volumes, build, published ports (a port published is
+    /// not also `expose`d) and the hash labels derived from them.
     fn invariant_part(service: &Value) -> Value {
         let mut s = service.clone();
         let map = s.as_object_mut().unwrap();
         // Building comes with `pull_policy: build` (never pull what the
         // registry holds under the same name).
-        for key in ["environment", "volumes", "build", "pull_policy"] {
+        for key in [
+            "environment",
+            "volumes",
+            "build",
+            "pull_policy",
+            "ports",
+            "expose",
+        ] {
             map.remove(key);
         }
         if let Some(labels) = map.get_mut("labels").and_then(Value::as_object_mut) {
             labels.remove("lucid-gen.hash.env");
             labels.remove("lucid-gen.hash.config");
+            labels.remove("lucid-gen.hash.ports");
         }
         s
     }
@@ -520,7 +529,18 @@ mod docker_tier {
         let mut differ: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for (name, d) in &dev_s {
             let p = &prod_s[name];
-            assert_eq!(d["ports"], p["ports"], "{name}: the same ports");
+            // Seed 004's development file publishes the API, the frontend
+            // and Redis; production publishes nginx alone, as dev does.
+            let published = |c: &Value| (c.get("ports").cloned()).unwrap_or(Value::Null);
+            match name.as_str() {
+                "api" | "frontend" | "redis" => {
+                    assert!(p.get("ports").is_none(), "{name}: prod publishes nothing");
+                    let port = &published(d)[0];
+                    assert_eq!(port["published"], port["target"].to_string(), "{name}");
+                    assert!(port.get("host_ip").is_none(), "{name}: every interface");
+                }
+                _ => assert_eq!(published(d), published(p), "{name}: the same ports"),
+            }
             assert_eq!(d["image"], p["image"], "{name}: the same image");
             assert_eq!(invariant_part(d), invariant_part(p), "{name}");
             for key in ["environment", "volumes", "build"] {
@@ -608,11 +628,24 @@ mod docker_tier {
             .local_addr()
             .unwrap()
             .port();
-        let services = p.read("model/services.yaml");
-        let services = services.replace(
+        let mut services = p.read("model/services.yaml").replace(
             "host: 80, host_ip: 0.0.0.0,",
             &format!("host: {free}, host_ip: 127.0.0.1,"),
         );
+        // The dev variant's published ports (8000, 3000, 6379) likewise.
+        for port in [8000, 3000, 6379] {
+            let free = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let from = format!("{{ container: {port}, host: {port} }}");
+            assert!(services.contains(&from), "{from}");
+            services = services.replace(
+                &from,
+                &format!("{{ container: {port}, host: {free}, host_ip: 127.0.0.1 }}"),
+            );
+        }
         p.write("model/services.yaml", &services);
         let prefix = unique_name("i12-consensus");
         // The "managed database": a listener on the backend network's gateway.

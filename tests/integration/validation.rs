@@ -1030,3 +1030,39 @@ mod docker_tier {
         );
     }
 }
+
+/// A port a variant publishes takes its host port in that variant's files
+/// only: another service publishing the same port in every variant clashes
+/// (`port-clash`, reported once), as does one publishing it in the same
+/// variant; a replicated service cannot publish one at all.
+#[test]
+fn ports_a_variant_publishes_clash_like_any_published_port() {
+    let other = |variants: &str| {
+        format!(
+            "services:\n  mounts-other:\n    phase: base\n    plane: app\n    networks: [mounts-app]\n    \
+             image: example/other:1\n    user: \"1000:1000\"\n    resources: {{ memory: 64m, cpus: 0.25 }}\n    \
+             ports:\n      - {{ container: 80, {variants} }}\n"
+        )
+    };
+    let p = Project::fixture("mounts");
+    p.write("model/case.yaml", &other("host: 18080, host_ip: 127.0.0.1"));
+    let err = refused(&p, "port-clash", &["18080"]);
+    assert_eq!(count(&err, "port-clash"), 1, "{err}");
+    // Published only in prod: no clash with dev's 18080.
+    p.write(
+        "model/case.yaml",
+        &(other("name: web") + "    variants:\n      prod:\n        ports:\n          - { container: 80, host: 18080, host_ip: 127.0.0.1 }\n"),
+    );
+    accepted(&p);
+    // In dev too: the clash is dev's.
+    p.write(
+        "model/case.yaml",
+        &(other("name: web") + "    variants:\n      dev:\n        ports:\n          - { container: 80, host: 18080, host_ip: 127.0.0.1 }\n"),
+    );
+    refused(&p, "port-clash", &["18080"]);
+    p.write(
+        "model/case.yaml",
+        &(other("name: web") + "    replicas: 2\n    variants:\n      prod:\n        ports:\n          - { container: 80, host: 18081 }\n"),
+    );
+    refused(&p, "port-clash", &["2 replicas", "18081"]);
+}

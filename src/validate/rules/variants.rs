@@ -17,6 +17,8 @@ impl<'a> Validator<'a> {
             self.forbidden_terms(m, &variant);
             self.env_conflicts(m, &variant);
             self.external_env_conflicts(m, &variant);
+            // Ports a variant publishes: clashes and isolated planes.
+            self.port_clashes(m, &variant);
             for d in self.diagnostics.split_off(before) {
                 if !self.diagnostics.contains(&d) {
                     self.diagnostics.push(d);

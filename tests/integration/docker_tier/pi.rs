@@ -501,6 +501,10 @@ fn image_bytes(out: &str) -> (u64, u64) {
 
 /// The whole story on one stand-in Pi (it takes a while to start, so one
 /// test walks through every case in order; each stage is timed).
+/// The stand-in Pi's `after_deploy`: `docker image prune -f` once every
+/// phase is up.
+const AFTER_DEPLOY: &str = "    after_deploy:\n      prune_images: true\n";
+
 #[test]
 fn lucid_deploys_to_a_standin_pi_over_ssh() {
     let started = Instant::now();
@@ -512,7 +516,7 @@ fn lucid_deploys_to_a_standin_pi_over_ssh() {
         outputs: Vec::new(),
     };
     d.host(&format!(
-        "    platform: {}\n    min_free_disk: 1g\n",
+        "    platform: {}\n    min_free_disk: 1g\n{AFTER_DEPLOY}",
         host_platform()
     ));
     ok(&d.run(&["all"]), "all");
@@ -527,6 +531,11 @@ fn lucid_deploys_to_a_standin_pi_over_ssh() {
 
     // First deploy: every phase healthy, `test --host` green there.
     let first = ok(&d.up(), "first deploy");
+    // The host's after_deploy step ran last, on the host's engine.
+    assert!(
+        first.contains("prune images: Total reclaimed space"),
+        "{first}"
+    );
     let (sent, full) = image_bytes(&first);
     assert!(sent > 0 && full > 0, "{first}");
     eprintln!("pi: first deploy sent {sent} bytes (full docker save {full} bytes)");
@@ -685,7 +694,7 @@ fn preflight_refuses_before_copying_anything(d: &mut Deployment) {
     );
     d.pi.sh("kill $(cat /tmp/port.pid); rm /tmp/port.pid; mv /root/docker-compose /usr/libexec/docker/cli-plugins/");
     d.host(&format!(
-        "    platform: {}\n    min_free_disk: 1g\n",
+        "    platform: {}\n    min_free_disk: 1g\n{AFTER_DEPLOY}",
         host_platform()
     ));
     nothing_copied(d);

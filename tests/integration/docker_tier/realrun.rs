@@ -680,8 +680,11 @@ fn override_for(
         } else {
             &host
         };
+        // Nothing here reaches a service through the host: no fixed host
+        // port (nginx's 80, a dev variant's 8000) is taken on a shared
+        // engine.
         text.push_str(&format!(
-            "    platform: {platform}\n    pull_policy: never\n"
+            "    platform: {platform}\n    pull_policy: never\n    ports: !reset []\n"
         ));
         if svc.health.is_some() {
             text.push_str("    healthcheck:\n      interval: 2s\n");
