@@ -495,6 +495,11 @@ kinds! {
     MountUnderFile { service: String, target: String, file: String } => ConfigFile, Error,
         "service `{service}` mounts something at `{target}`, below the file it mounts at `{file}` (a config or secret file), which is no directory",
         "move one of the two mounts";
+    /// A one-shot job no service waits for: `docker compose up --wait`
+    /// fails its phase when the job's container exits.
+    OneShotUnwaited { service: String, waiter: String } => OneShot, Error,
+        "one-shot service `{service}` is waited for by no service: `docker compose up --wait` takes its exit (even 0) as its phase failing",
+        "make the service that needs its work depend on {waiter} (in the same phase), or run the step outside the model";
     OneShot { service: String, why: String } => OneShot, Error,
         "one-shot service `{service}` {why}",
         "a one-shot job (`run_once` or `initializes`) runs to completion: no ports, no health check, `restart` left to lucid-gen";

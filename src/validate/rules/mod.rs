@@ -38,6 +38,7 @@ impl<'a> Validator<'a> {
         let outputs = output_paths(sys);
         self.output_collisions(m, sys, &outputs);
         self.one_shot_targets(m, sys);
+        self.one_shots_waited_for(m, sys);
         // Warn on unused secrets.
         for (i, secret) in sys.secrets.iter().enumerate() {
             let hashed = |s: &crate::system::Service| {

@@ -1,6 +1,8 @@
 //! `one-shot` seen from the whole model: an initialisation step must be
 //! able to wait for its target (a health check), share its compose file
 //! (same phase) and its plane; one that names no image runs its target's.
+//! Every one-shot job is waited for by some service (Compose's `up --wait`
+//! fails a phase on an exiting container nothing waits for).
 
 use crate::diagnostic::Kind;
 use crate::system::*;
@@ -54,6 +56,33 @@ impl<'a> Validator<'a> {
             }
             if d.def.image.is_none() && d.def.build.is_none() {
                 sys.services[i].image = sys.services[t].image.clone();
+            }
+        }
+    }
+
+    /// A `run_once` job is waited for by a service that depends on it; an
+    /// `initializes` step by one that depends on its target (the compose
+    /// file makes those wait for the step too). One nothing waits for
+    /// fails its phase's `up --wait` as it exits.
+    pub(super) fn one_shots_waited_for(&mut self, m: &Merged<'a>, sys: &System) {
+        // Swarm mode refuses every one-shot job on its own (`swarm`).
+        if sys.mode == crate::model::raw::DeployMode::Swarm {
+            return;
+        }
+        for (i, s) in sys.services.iter().enumerate() {
+            let (awaited, key, waiter) = match (s.run_once, s.initializes) {
+                (_, Some(t)) => (t, "initializes", format!("`{}`", sys.services[t].name)),
+                (true, None) => (i, "run_once", format!("`{}`", s.name)),
+                (false, None) => continue,
+            };
+            let waited = (sys.services.iter().enumerate())
+                .any(|(j, o)| j != i && j != awaited && o.depends_on.contains(&awaited));
+            if !waited {
+                let kind = Kind::OneShotUnwaited {
+                    service: s.name.clone(),
+                    waiter,
+                };
+                self.report(&m.services[i].at(&p().key(key)), kind);
             }
         }
     }
