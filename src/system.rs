@@ -218,7 +218,36 @@ impl System {
             }
         }
         sys.variant = Some(v);
+        sys.drop_services_not_in(v);
         sys
+    }
+
+    /// Removes the services variant `v` does not have (`only_in_variants`),
+    /// renumbering what refers to services by index. Validation refused a
+    /// reference from a service `v` has to one it lacks.
+    fn drop_services_not_in(&mut self, v: usize) {
+        let keep: Vec<bool> = (self.services.iter())
+            .map(|s| s.only_in.is_empty() || s.only_in.contains(&v))
+            .collect();
+        if keep.iter().all(|&k| k) {
+            return;
+        }
+        let mut renumbered = vec![None; keep.len()];
+        for (n, i) in (0..keep.len()).filter(|&i| keep[i]).enumerate() {
+            renumbered[i] = Some(n);
+        }
+        let services = std::mem::take(&mut self.services);
+        self.services = (services.into_iter().zip(&keep))
+            .filter(|(_, &k)| k)
+            .map(|(mut s, _)| {
+                s.depends_on = s.depends_on.iter().filter_map(|&d| renumbered[d]).collect();
+                s.initializes = s.initializes.and_then(|t| renumbered[t]);
+                s
+            })
+            .collect();
+        for g in &mut self.groups {
+            g.services = g.services.iter().filter_map(|&i| renumbered[i]).collect();
+        }
     }
 
     /// The system once per variant, each with the variant applied; empty
@@ -463,6 +492,8 @@ pub struct Service {
     pub swarm: ServiceSwarm,
     /// One entry per `System::variants` (empty when there are none).
     pub variants: Vec<ServiceVariant>,
+    /// The variants it exists in (indices); empty: every variant.
+    pub only_in: Vec<usize>,
 }
 
 /// One secret a service receives.

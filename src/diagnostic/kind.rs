@@ -526,6 +526,11 @@ kinds! {
     VariantPort { service: String, variant: String, port: u16, why: String } => Variant, Error,
         "variant `{variant}` of `{service}` publishes container port {port}, which {why}",
         "declare the port once in the service's `ports`, without `host`, and publish it once in each variant that needs it (`variants.<variant>.ports`)";
+    /// `only_in_variants` that cannot work: empty, a variant twice, or a
+    /// service depending on one a variant it is in lacks.
+    OnlyInVariants { service: String, why: String } => Variant, Error,
+        "`only_in_variants` of `{service}` {why}",
+        "list each variant the service exists in once; a service may depend only on services that exist in every variant it exists in (give the dependency the same `only_in_variants`, or drop it)";
     /// Two variants (or a variant's phase and another's) naming one file.
     VariantFileClash { variant: String, file: String, other: String } => Variant, Error,
         "variant `{variant}` writes compose file `{file}`, which variant `{other}` also writes",

@@ -530,6 +530,9 @@ pub struct ServiceDef {
     /// Per-variant additions (see the top-level `variants`).
     #[serde(default)]
     pub variants: IndexMap<String, ServiceVariantDef>,
+    /// The variants this service exists in; default every one.
+    #[serde(default)]
+    pub only_in_variants: Option<Vec<String>>,
 }
 
 /// One secret a service receives, and how.

@@ -107,6 +107,7 @@ impl<'a> Validator<'a> {
             replicas,
             swarm: self.service_swarm(d),
             variants: self.service_variants(m, name, d),
+            only_in: self.only_in_variants(m, name, d),
         }
     }
 

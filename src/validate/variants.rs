@@ -260,6 +260,44 @@ impl<'a> Validator<'a> {
 }
 
 impl<'a> Validator<'a> {
+    /// `only_in_variants`: declared variants, each once (indices).
+    pub(super) fn only_in_variants(
+        &mut self,
+        m: &Merged<'a>,
+        name: &str,
+        d: &Def<'a, raw::ServiceDef>,
+    ) -> Vec<usize> {
+        let Some(names) = &d.def.only_in_variants else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, variant) in names.iter().enumerate() {
+            let at = d.at(&p().key("only_in_variants").index(i));
+            match m.variants.get_index_of(variant.as_str()) {
+                None => {
+                    let kind = self.unknown_variant(m, variant);
+                    self.report(&at, kind);
+                }
+                Some(v) if out.contains(&v) => {
+                    let kind = Kind::OnlyInVariants {
+                        service: name.to_string(),
+                        why: format!("lists variant `{variant}` twice"),
+                    };
+                    self.report(&at, kind);
+                }
+                Some(v) => out.push(v),
+            }
+        }
+        if names.is_empty() {
+            let kind = Kind::OnlyInVariants {
+                service: name.to_string(),
+                why: "lists no variant, so it would exist in none".into(),
+            };
+            self.report_at_key(&d.at(&p().key("only_in_variants")), kind);
+        }
+        out
+    }
+
     /// `unknown-variant` for a name the top-level `variants` lacks, with a
     /// "did you mean" or the names it has.
     pub(super) fn unknown_variant(&self, m: &Merged<'a>, name: &str) -> Kind {

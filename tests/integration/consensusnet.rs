@@ -522,9 +522,20 @@ mod docker_tier {
         let dev = compose_config(&generated, "docker-compose.yml");
         let prod = compose_config(&generated, "docker-compose.prod.yml");
         let services = |c: &Value| c["services"].as_object().unwrap().clone();
-        let (dev_s, prod_s) = (services(&dev), services(&prod));
+        let (mut dev_s, prod_s) = (services(&dev), services(&prod));
+        // Seed 004's development database exists in dev only (production's
+        // is managed); with it, its volume.
+        let db = dev_s
+            .remove("db")
+            .expect("dev runs the development database");
+        assert_eq!(db["image"], "postgres:15-alpine");
+        assert_eq!(db["ports"][0]["published"], "5432");
+        assert_eq!(db["environment"]["POSTGRES_DB"], "consensusnet");
+        assert_eq!(db["environment"]["POSTGRES_USER"], "consensus");
+        assert!(dev["volumes"].get("postgres-data").is_some());
+        assert!(prod["volumes"].get("postgres-data").is_none());
         let names = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
-        assert_eq!(names(&dev_s), names(&prod_s), "the same services");
+        assert_eq!(names(&dev_s), names(&prod_s), "otherwise the same services");
         assert_eq!(dev["networks"], prod["networks"], "the same networks");
         let mut differ: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for (name, d) in &dev_s {
