@@ -363,6 +363,25 @@ impl<'a> Validator<'a> {
             };
             self.report_in_content(ctx, kind);
         }
+        if exists {
+            self.in_every_variant(ctx, placeholder, target);
+        }
+    }
+
+    /// A config file is the same in every variant: a service it names must
+    /// exist in every variant the file's service exists in.
+    fn in_every_variant(&mut self, ctx: &Ctx<'_, 'a>, placeholder: &str, target: &str) {
+        let Some(variant) = variant_gap(ctx.m, ctx.service, target) else {
+            return;
+        };
+        let kind = Kind::OnlyInVariants {
+            service: target.to_string(),
+            why: format!(
+                "leaves it out of variant `{variant}`, where config file `{}` of `{}` names it in `{placeholder}` (config files are the same in every variant)",
+                ctx.target, ctx.service
+            ),
+        };
+        self.report_in_content(ctx, kind);
     }
 
     /// `{{ targets PORT }}`: a YAML flow list of `"service:port"` for every
@@ -375,6 +394,7 @@ impl<'a> Validator<'a> {
             let Some(p) = d.def.ports.iter().find(|p| p.name.as_deref() == Some(port)) else {
                 continue;
             };
+            self.in_every_variant(ctx, &format!("{{{{ targets {port} }}}}"), name);
             if !reaches(ctx.m, ctx.service, name) {
                 let kind = Kind::TargetUnreachable {
                     service: ctx.service.to_string(),
@@ -412,6 +432,16 @@ fn networks_of<'m>(m: &'m Merged<'_>, service: &str) -> Option<&'m [String]> {
 /// Whether `from` can reach `to`: the same service, the target of an
 /// initialisation step, or a shared network (an unknown service is
 /// reported as that, not here).
+/// The first variant service `from` exists in and `to` does not
+/// (`only_in_variants`; an unknown name is reported where it is written).
+fn variant_gap(m: &Merged<'_>, from: &str, to: &str) -> Option<String> {
+    let only = |s: &str| (m.services.get(s)).and_then(|d| d.def.only_in_variants.clone());
+    let has = |s: &str, v: &str| only(s).is_none_or(|list| list.iter().any(|x| x == v));
+    (m.variants.keys())
+        .find(|v| has(from, v) && !has(to, v))
+        .cloned()
+}
+
 fn reaches(m: &Merged<'_>, from: &str, to: &str) -> bool {
     let initializes = m
         .services
