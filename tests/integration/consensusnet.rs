@@ -753,6 +753,94 @@ mod docker_tier {
         );
     }
 
+    /// `down --variant prod` of the test's project when dropped.
+    struct DownProd<'a> {
+        p: &'a Project,
+        prefix: String,
+        env: Vec<(&'static str, String)>,
+    }
+
+    impl Drop for DownProd<'_> {
+        fn drop(&mut self) {
+            let down = (self.env.iter()).fold(self.p.run(), |t, (k, v)| t.env(k, v));
+            let args = [
+                "down",
+                "--volumes",
+                "--variant",
+                "prod",
+                "--project",
+                &self.prefix,
+            ];
+            let _ = down.args(&args).status_any().run();
+        }
+    }
+
+    /// The prod variant too comes up as stand-ins and `lucid-gen test`
+    /// passes on it: no development database, nothing but nginx published,
+    /// Redis on its production volume.
+    #[test]
+    fn the_prod_variant_comes_up_as_stand_ins_and_test_passes() {
+        let _stack = crate::common::docker_stack();
+        need(
+            crate::common::docker_available(),
+            "a running Docker engine with Compose v2",
+        );
+        let p = Project::from_model(&example().join("model"));
+        let free = |_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let services = p.read("model/services.yaml").replace(
+            "host: 80, host_ip: 0.0.0.0,",
+            &format!("host: {}, host_ip: 127.0.0.1,", free(())),
+        );
+        p.write("model/services.yaml", &services);
+        let prefix = unique_name("h26-consensus-prod");
+        let db_port = free(());
+        let mut env = operator_env(&p.path("generated"));
+        env.retain(|(k, _)| !k.starts_with("DB_"));
+        env.push(("DB_HOST", "10.64.2.1".into()));
+        env.push(("DB_PORT", db_port.to_string()));
+        let run = |args: &[&str]| {
+            let mut t = p.run().args(args);
+            for (k, v) in &env {
+                t = t.env(k, v);
+            }
+            t
+        };
+        run(&["all"]).run();
+        let _down = DownProd {
+            p: &p,
+            prefix: prefix.clone(),
+            env: env.clone(),
+        };
+        let prod = ["--variant", "prod", "--project", &prefix];
+        run(&[&["up", "--stand-ins"][..], &prod[..]].concat()).run();
+        let _db = std::net::TcpListener::bind(("10.64.2.1", db_port)).unwrap();
+        let out = run(&[&["test"][..], &prod[..]].concat()).status_any().run();
+        let table = stdout(&out);
+        assert!(out.status.success(), "{table}\n{}", stderr(&out));
+        assert!(
+            !table.contains(" db"),
+            "prod runs no development database:\n{table}"
+        );
+        let ps = crate::docker_tier::realserver::run(Command::new("docker").args([
+            "ps",
+            "--filter",
+            &format!("label=com.docker.compose.project={prefix}-app"),
+            "--format",
+            "{{.Names}} {{.Ports}}",
+        ]));
+        let ps = String::from_utf8_lossy(&ps.stdout).into_owned();
+        let published: Vec<&str> = (ps.lines()).filter(|l| l.contains("->")).collect();
+        assert_eq!(published.len(), 1, "only nginx publishes:\n{ps}");
+        assert!(published[0].contains("nginx"), "{ps}");
+        assert!(!ps.contains("-db-"), "{ps}");
+    }
+
     #[test]
     fn real_redis_accepts_the_generated_password_and_its_health_check_answers() {
         let p = rendered(&operator_env(Path::new("/unused")));
