@@ -854,17 +854,22 @@ fn print_ran(system: &str, ran: &[(String, Ran)]) {
     }
 }
 
+/// The running projects and the engine lock, held until they are taken
+/// down: the projects drop first (fields drop in order), then the lock,
+/// so no other test meets their fixed-name networks meanwhile.
+type Running = (Vec<Up>, crate::common::DockerStack);
+
 /// Builds the system for the host and brings every phase up.
-fn built_and_run(sys: Sys) -> (Scratch, Built, Vec<Up>, Vec<(String, Ran)>) {
+fn built_and_run(sys: Sys) -> (Scratch, Built, Running, Vec<(String, Ran)>) {
     let _tags = Upstreams::tag(Arch::host());
     let s = scratch(sys);
     write_apps(&s.system, &s.p.path("src"));
     let built = build_all(&s, Arch::host(), &|_| true);
     report(&s.system.name, Arch::host(), &built);
-    let _stack = docker_stack();
+    let stack = docker_stack();
     let (ups, ran) = run_phases(&s, &built);
     print_ran(&s.system.name, &ran);
-    (s, built, ups, ran)
+    (s, built, (ups, stack), ran)
 }
 
 /// The services expected to run as built images: every service whose
