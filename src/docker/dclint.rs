@@ -18,9 +18,17 @@ pub const SETTINGS: &str = include_str!("dclint.yml");
 /// dclint's JSON report on one compose file.
 const MAX_REPORT_BYTES: u64 = 64 << 20;
 
-/// A scratch directory holding the settings file and each report.
+/// Loads dclint's own command line with two memos (the same text parsed
+/// once, the Compose schema compiled once): see the file's comment.
+const DRIVER: &str = include_str!("dclint_driver.cjs");
+
+/// A scratch directory holding the settings file, the driver and each
+/// report.
 pub struct Dclint {
     dir: tempfile::TempDir,
+    /// dclint's Node script when `dclint` on `PATH` is one (then it runs
+    /// through `node` and the driver); `None`: `dclint` runs as it is.
+    script: Option<PathBuf>,
 }
 
 impl Dclint {
@@ -32,7 +40,11 @@ impl Dclint {
             .tempdir()
             .map_err(io)?;
         std::fs::write(dir.path().join("dclint.yml"), SETTINGS).map_err(io)?;
-        Ok(Dclint { dir })
+        let script = node_script("dclint");
+        if script.is_some() {
+            std::fs::write(dir.path().join("driver.cjs"), DRIVER).map_err(io)?;
+        }
+        Ok(Dclint { dir, script })
     }
 
     fn report_path(&self) -> PathBuf {
@@ -41,7 +53,13 @@ impl Dclint {
 
     /// The command that lints `files` into the report file.
     pub fn cmd(&self, files: &[&Path]) -> Cmd {
-        Cmd::new("dclint")
+        let program = match &self.script {
+            Some(script) => Cmd::new("node")
+                .arg(self.dir.path().join("driver.cjs"))
+                .arg(script),
+            None => Cmd::new("dclint"),
+        };
+        program
             .args(files.iter().copied())
             .arg("-c")
             .arg(self.dir.path().join("dclint.yml"))
@@ -115,6 +133,28 @@ impl Dclint {
             .and_then(|text| serde_json::from_str::<Value>(&text).ok());
         Ok((out, parsed))
     }
+}
+
+/// The Node script `program` on `PATH` is (its real path), when it is one:
+/// a `.js` or `.cjs` file whose first line runs `node`.
+fn node_script(program: &str) -> Option<PathBuf> {
+    let found = std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })?;
+    let real = found.canonicalize().ok()?;
+    let ext = real.extension()?.to_str()?;
+    if !matches!(ext, "js" | "cjs") {
+        return None;
+    }
+    let mut head = [0u8; 64];
+    let n = std::io::Read::read(&mut std::fs::File::open(&real).ok()?, &mut head).ok()?;
+    let first = head[..n].split(|b| *b == b'\n').next()?;
+    let first = std::str::from_utf8(first).ok()?;
+    (first.starts_with("#!") && first.contains("node")).then_some(real)
 }
 
 fn describe(finding: &Value) -> String {

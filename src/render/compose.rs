@@ -3,6 +3,8 @@
 
 pub mod stack;
 
+use std::sync::OnceLock;
+
 use askama::Template;
 
 use super::{delivery, lint, probe_command, service_labels, template_error, RenderError};
@@ -126,11 +128,37 @@ fn kv(pairs: &[(String, String)]) -> Vec<(Yaml, Yaml)> {
         .collect()
 }
 
-pub fn render(system: &System, plan: &ComposeFile) -> Result<String, RenderError> {
+/// What the compose files of one system share, computed once for all of
+/// them: each service's initialisation steps, and each service's hash
+/// labels (a service is in its phase's file and in the master), the first
+/// file to need them computing them.
+pub struct Shared {
+    steps: Vec<Vec<usize>>,
+    hash_labels: Vec<OnceLock<Vec<(String, String)>>>,
+}
+
+impl Shared {
+    pub fn new(system: &System) -> Shared {
+        Shared {
+            steps: initializers(system),
+            hash_labels: system.services.iter().map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    fn hash_labels(&self, system: &System, index: usize) -> &[(String, String)] {
+        self.hash_labels[index].get_or_init(|| {
+            let inputs = super::hashes::service_inputs(system, &system.services[index]);
+            super::hashes::hash_labels(&inputs)
+        })
+    }
+}
+
+/// One compose file, with what the system's compose files share.
+pub fn render(system: &System, plan: &ComposeFile, shared: &Shared) -> Result<String, RenderError> {
     let services = plan
         .services
         .iter()
-        .map(|&i| service_view(system, plan, i))
+        .map(|&i| service_view(system, plan, shared, i))
         .collect();
     let networks = plan
         .networks
@@ -304,7 +332,7 @@ fn network_view(system: &System, n: usize, usage: NetworkUse) -> NetworkView {
     }
 }
 
-fn service_view(system: &System, plan: &ComposeFile, index: usize) -> ServiceView {
+fn service_view(system: &System, plan: &ComposeFile, shared: &Shared, index: usize) -> ServiceView {
     let s = &system.services[index];
     let mut comments = Vec::new();
     if let Some(d) = &s.description {
@@ -315,7 +343,7 @@ fn service_view(system: &System, plan: &ComposeFile, index: usize) -> ServiceVie
         system.planes[s.plane].name, system.phases[s.phase].name
     )));
     let mut depends_on = Vec::new();
-    for d in waits_for(system, index) {
+    for d in waits_for(system, &shared.steps, index) {
         let dep = &system.services[d];
         if plan.holds(d) {
             let condition = if dep.run_once {
@@ -375,7 +403,7 @@ fn service_view(system: &System, plan: &ComposeFile, index: usize) -> ServiceVie
         depends_on,
         healthcheck,
         limits,
-        ..plain_view(system, s)
+        ..plain_view(system, s, shared.hash_labels(system, index))
     }
 }
 
@@ -406,14 +434,26 @@ fn external_note(e: &ExternalService) -> String {
     )
 }
 
+/// Per service, the one-shot steps that initialise it, in model order
+/// (computed once per file, not once per dependency).
+fn initializers(system: &System) -> Vec<Vec<usize>> {
+    let mut by = vec![Vec::new(); system.services.len()];
+    for (i, s) in system.services.iter().enumerate() {
+        if let Some(t) = s.initializes {
+            by[t].push(i);
+        }
+    }
+    by
+}
+
 /// The services `index` waits for: its dependencies, and the one-shot
-/// initialisation steps of each (a dependency is ready once initialised).
-fn waits_for(system: &System, index: usize) -> Vec<usize> {
+/// initialisation steps of each (a dependency is ready once initialised);
+/// `steps` is [`initializers`].
+fn waits_for(system: &System, steps: &[Vec<usize>], index: usize) -> Vec<usize> {
     let mut out = Vec::new();
     for &d in &system.services[index].depends_on {
         out.push(d);
-        let steps = system.services.iter().enumerate();
-        for (i, _) in steps.filter(|(i, t)| t.initializes == Some(d) && *i != index) {
+        for &i in steps[d].iter().filter(|&&i| i != index) {
             if !out.contains(&i) {
                 out.push(i);
             }
@@ -559,7 +599,7 @@ fn volume_views(s: &Service) -> Vec<VolumeView> {
 
 /// The fields that are the model's values one to one; `service_view` fills
 /// in the rest.
-fn plain_view(system: &System, s: &Service) -> ServiceView {
+fn plain_view(system: &System, s: &Service, hash_labels: &[(String, String)]) -> ServiceView {
     ServiceView {
         name: yaml_key(&s.name),
         comments: Vec::new(),
@@ -613,10 +653,6 @@ fn plain_view(system: &System, s: &Service) -> ServiceView {
         image_written_off: lint::written_off(system, s, "service-image-require-explicit-tag"),
         ports_written_off: None,
         // The content hashes `plan` compares: containers only, not images.
-        labels: kv(&[
-            service_labels(system, s),
-            super::hashes::hash_labels(&super::hashes::service_inputs(system, s)),
-        ]
-        .concat()),
+        labels: kv(&[service_labels(system, s).as_slice(), hash_labels].concat()),
     }
 }

@@ -75,24 +75,43 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
     // Speed: the compose files, Dockerfiles and bake file are independent
     // jobs rendered on every core at once; their results are taken in this
     // order, so the first error is the one a sequential run would give.
+    // Each system's compose files share one [`compose::Shared`].
     enum Job<'p> {
-        Compose(&'p System, &'p compose_files::ComposeFile),
+        Compose(
+            &'p System,
+            &'p compose_files::ComposeFile,
+            &'p compose::Shared,
+        ),
         Lint,
         Dockerfiles,
         Bake,
     }
     let variants = system.variant_systems();
     let plans = phases_and_master(system, &variants);
-    let jobs: Vec<Job> = (plans.iter().map(|(sys, plan)| Job::Compose(sys, plan)))
+    let mut systems: Vec<&System> = Vec::new();
+    let owner: Vec<usize> = (plans.iter())
+        .map(
+            |(sys, _)| match systems.iter().position(|s| std::ptr::eq(*s, *sys)) {
+                Some(i) => i,
+                None => {
+                    systems.push(sys);
+                    systems.len() - 1
+                }
+            },
+        )
+        .collect();
+    let shared: Vec<compose::Shared> = systems.iter().map(|s| compose::Shared::new(s)).collect();
+    let jobs: Vec<Job> = (plans.iter().zip(owner))
+        .map(|((sys, plan), o)| Job::Compose(sys, plan, &shared[o]))
         .chain([Job::Lint, Job::Dockerfiles, Job::Bake])
         .collect();
     let rendered = parallel::map(
         &jobs,
         |job| -> Result<Vec<(PathBuf, String)>, RenderError> {
             Ok(match job {
-                Job::Compose(sys, plan) => vec![(
+                Job::Compose(sys, plan, shared) => vec![(
                     compose_path(sys, &plan.file_name),
-                    compose::render(sys, plan)?,
+                    compose::render(sys, plan, shared)?,
                 )],
                 Job::Lint => vec![(compose_path(system, lint::FILE), lint::render(system)?)],
                 Job::Dockerfiles => {

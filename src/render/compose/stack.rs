@@ -92,8 +92,9 @@ pub fn render(
             .cloned()
             .unwrap_or_else(|| key.to_string())
     };
+    let shared = super::Shared::new(system);
     let services = (plan.services.iter())
-        .map(|&i| stack_service(system, plan, i, &name_of))
+        .map(|&i| stack_service(system, plan, &shared, i, &name_of))
         .collect();
     let networks = (plan.networks.iter())
         .map(|&(n, usage)| StackNetwork {
@@ -154,13 +155,14 @@ fn header(system: &System, plan: &ComposeFile, phase: usize) -> Vec<Comment> {
 fn stack_service(
     system: &System,
     plan: &ComposeFile,
+    shared: &super::Shared,
     index: usize,
     name_of: &dyn Fn(&str) -> String,
 ) -> StackService {
     let s = &system.services[index];
-    let mut base = service_view(system, plan, index);
+    let mut base = service_view(system, plan, shared, index);
     // Swarm ignores depends_on: the phase order is the only ordering.
-    let waits: Vec<&str> = (super::waits_for(system, index).into_iter())
+    let waits: Vec<&str> = (super::waits_for(system, &shared.steps, index).into_iter())
         .filter(|&d| plan.holds(d))
         .map(|d| system.services[d].name.as_str())
         .collect();

@@ -316,8 +316,9 @@ fn dclint_at_its_defaults_finds_no_error() {
 
 /// `verify` starts each linter that takes many files once over all of
 /// them when they pass (compose-lint once per directory, dclint and
-/// hadolint once), not once per file: on Lucid that cut `verify` from
-/// 12.9 s to 3.2 s (BENCHMARKS.md). Shims on `PATH` count the starts.
+/// hadolint once), not once per file, and none for `--version` when all
+/// pass: on Lucid that cut `verify` from 12.9 s to 3.2 s, then to about 2 s
+/// (BENCHMARKS.md). Shims on `PATH` count the starts.
 #[test]
 fn verify_starts_each_linter_once_over_all_its_files() {
     tools();
@@ -350,8 +351,108 @@ fn verify_starts_each_linter_once_over_all_its_files() {
     );
     let starts = std::fs::read_to_string(&log).unwrap();
     let count = |tool: &str| starts.lines().filter(|l| *l == tool).count();
-    // One `--version` each to see that the tool works, then one run.
+    // One run each: a clean run proves the tool works, so no `--version`.
+    assert_eq!(count("compose-lint"), 1, "{starts}");
+    assert_eq!(count("dclint"), 1, "{starts}");
+    assert_eq!(count("hadolint"), 1, "{starts}");
+    // A failure asks every tool for `--version` (is it the tool's?), then
+    // reports the file.
+    std::fs::write(&log, "").unwrap();
+    let db = "generated/dockerfiles/services/shop-db/Dockerfile";
+    p.write(db, &p.read(db).replace(":nonroot", ""));
+    let out = p.run().args(&["verify"]).env("PATH", &path).status(1).run();
+    assert!(
+        stdout(&out).ends_with("verify: 6 files, 1 failed\n"),
+        "{}",
+        stdout(&out)
+    );
+    let starts = std::fs::read_to_string(&log).unwrap();
+    let count = |tool: &str| starts.lines().filter(|l| *l == tool).count();
     assert_eq!(count("compose-lint"), 2, "{starts}");
     assert_eq!(count("dclint"), 2, "{starts}");
-    assert_eq!(count("hadolint"), 2, "{starts}");
+    // The batch, `--version`, then the Dockerfiles one by one.
+    assert_eq!(count("hadolint"), 5, "{starts}");
+}
+
+/// dclint through `verify`'s driver (`src/docker/dclint_driver.cjs`: the
+/// same text parsed once, the Compose schema compiled once) writes the same
+/// report, byte for byte, and exits as dclint itself does: over the corpus's
+/// compose files (many findings), Lucid's generated ones, a file that is no
+/// YAML and one that breaks the Compose schema, at `verify`'s settings and
+/// at dclint's defaults, all at once and one broken file alone.
+#[test]
+fn dclint_through_the_driver_reports_what_dclint_reports() {
+    need(tool_runs("dclint", &["--version"]), "dclint");
+    let script = which("dclint").unwrap().canonicalize().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let at = |name: &str| scratch.path().join(name);
+    std::fs::write(
+        at("driver.cjs"),
+        include_str!("../../../src/docker/dclint_driver.cjs"),
+    )
+    .unwrap();
+    std::fs::write(
+        at("verify.yml"),
+        include_str!("../../../src/docker/dclint.yml"),
+    )
+    .unwrap();
+    std::fs::write(at("defaults.json"), "{}\n").unwrap();
+    std::fs::write(
+        at("not-yaml.yml"),
+        "services:\n  a:\n    image: x\n   b: [\n",
+    )
+    .unwrap();
+    std::fs::write(
+        at("schema.yml"),
+        "services:\n  a:\n    image: 3\n    nope: 1\n",
+    )
+    .unwrap();
+    let mut files: Vec<std::path::PathBuf> = crate::common::files_under(&crate::import::corpus())
+        .into_iter()
+        .chain(crate::common::files_under(
+            &crate::common::repo_root().join("generated"),
+        ))
+        .filter(|f| {
+            let name = f.file_name().unwrap().to_string_lossy();
+            name.contains("compose") && (name.ends_with(".yml") || name.ends_with(".yaml"))
+        })
+        .collect();
+    assert!(files.len() >= 25, "{files:?}");
+    files.extend([at("not-yaml.yml"), at("schema.yml")]);
+    let run = |direct: bool, files: &[std::path::PathBuf], config: &str| -> (Option<i32>, String) {
+        let report = at("report.json");
+        let _ = std::fs::remove_file(&report);
+        let mut cmd = match direct {
+            true => Command::new("dclint"),
+            false => {
+                let mut c = Command::new("node");
+                c.arg(at("driver.cjs")).arg(&script);
+                c
+            }
+        };
+        let out = cmd
+            .args(files)
+            .arg("-c")
+            .arg(at(config))
+            .args(["--color=false", "-f", "json", "-o"])
+            .arg(&report)
+            .current_dir(scratch.path())
+            .output()
+            .unwrap();
+        let text = std::fs::read_to_string(&report)
+            .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
+        (out.status.code(), text)
+    };
+    let mut messages = 0;
+    for (set, config) in [
+        (files.clone(), "verify.yml"),
+        (files.clone(), "defaults.json"),
+        (vec![at("schema.yml")], "verify.yml"),
+    ] {
+        let (code, report) = run(true, &set, config);
+        assert_eq!(run(false, &set, config), (code, report.clone()), "{config}");
+        assert_eq!(code, Some(1), "{report}");
+        messages += report.matches("\"rule\":").count();
+    }
+    assert!(messages >= 200, "{messages} findings: too few to compare");
 }
