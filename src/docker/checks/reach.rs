@@ -98,16 +98,29 @@ impl Drop for ProbeContainer {
 
 /// Every dependency, external-service and isolation row, from probe
 /// containers of `image` started on demand (and removed again).
+///
+/// With `from_tasks` (a swarm, whose overlays a helper container cannot
+/// join unless attachable), a running stand-in task on a network probes
+/// it instead of a helper.
 pub fn checks(
     ws: &Workspace,
     target: &Target,
     found: &Found,
     image: String,
+    from_tasks: bool,
 ) -> Result<Vec<Check>, DockerError> {
+    let mut tasks = BTreeMap::new();
+    let standins = (found.values().flatten()).filter(|c| from_tasks && c.running && c.stand_in);
+    for c in standins {
+        for net in c.networks.keys() {
+            tasks.entry(net.clone()).or_insert_with(|| c.id.clone());
+        }
+    }
     let mut probers = Probers {
         target: target.clone(),
         image,
         by_network: BTreeMap::new(),
+        tasks,
     };
     let mut checks = dependency_checks(ws, found, &mut probers)?;
     checks.extend(external_checks(ws, found, &mut probers)?);
@@ -120,11 +133,16 @@ struct Probers {
     target: Target,
     image: String,
     by_network: BTreeMap<String, ProbeContainer>,
+    /// Network → a running stand-in task on it, which probes instead.
+    tasks: BTreeMap<String, String>,
 }
 
 impl Probers {
     /// The name of the probe container on `network`, started if needed.
     fn on(&mut self, network: &str) -> Result<String, DockerError> {
+        if let Some(task) = self.tasks.get(network) {
+            return Ok(task.clone());
+        }
         if !self.by_network.contains_key(network) {
             let probe = ProbeContainer::start(&self.target, &self.image, network)?;
             self.by_network.insert(network.to_string(), probe);
