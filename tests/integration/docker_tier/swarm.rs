@@ -1,0 +1,192 @@
+//! A real three-node Docker Swarm: three stand-in nodes (`standin_node`)
+//! on a network of the test's own — one manager, two workers, one of them
+//! labelled for payments by the test — and the `swarm` fixture's stacks
+//! deployed to them with `lucid-gen swarm up --stand-ins` over SSH (the
+//! model's hosts are the nodes, their host keys pinned). Everything the
+//! test made (nodes, network, agent, keys) is removed when it ends, also
+//! when it fails.
+
+use std::fs;
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use super::standin_node::{text, Pi};
+use crate::common::{stderr, stdout, unique_name, Project};
+use crate::docker_tier::realserver::run;
+
+/// A network of the test's own, removed when dropped (after the nodes).
+struct Network(String);
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = run(Command::new("docker").args(["network", "rm", &self.0]));
+    }
+}
+
+/// The swarm: the network first, so it is dropped last.
+struct Swarm {
+    nodes: Vec<Pi>,
+    _network: Network,
+}
+
+impl Swarm {
+    /// Three nodes: `manager`, `worker`, `pay` (labelled payments=true).
+    fn start() -> Swarm {
+        let network = Network(unique_name("lucid-gen-swarm"));
+        let made = run(Command::new("docker").args(["network", "create", &network.0]));
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let mut swarm = Swarm {
+            nodes: Vec::new(),
+            _network: network,
+        };
+        for name in ["manager", "worker", "pay"] {
+            let node = Pi::start_as(name, Some(&swarm._network.0));
+            swarm.nodes.push(node);
+        }
+        let ip = swarm.ip(0);
+        swarm.nodes[0].sh(&format!("docker swarm init --advertise-addr {ip}"));
+        let token = swarm.nodes[0].sh("docker swarm join-token -q worker");
+        for node in &swarm.nodes[1..] {
+            node.sh(&format!("docker swarm join --token {token} {ip}:2377"));
+        }
+        swarm.nodes[0].sh("docker node update --label-add payments=true pay");
+        // One agent holds every node's client key.
+        let sock = swarm.nodes[0].keys.path().join("agent.sock");
+        for node in &swarm.nodes[1..] {
+            let added = run(Command::new("ssh-add")
+                .env("SSH_AUTH_SOCK", &sock)
+                .arg(node.keys.path().join("id")));
+            assert!(
+                added.status.success(),
+                "{}",
+                String::from_utf8_lossy(&added.stderr)
+            );
+        }
+        swarm
+    }
+
+    /// Node `i`'s address on the test network.
+    fn ip(&self, i: usize) -> String {
+        let format = format!(
+            "{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}",
+            self._network.0
+        );
+        text(&run(Command::new("docker").args([
+            "inspect",
+            "--format",
+            &format,
+            &self.nodes[i].name,
+        ])))
+    }
+
+    /// The model's hosts: the three nodes over their loopback SSH ports.
+    fn hosts(&self) -> String {
+        let mut yaml = String::from("hosts:\n");
+        for (node, (role, labels)) in self.nodes.iter().zip([
+            ("manager", "{ zone: a }"),
+            ("worker", "{ zone: b }"),
+            ("worker", "{ zone: c, payments: \"true\" }"),
+        ]) {
+            let name = text(&run(Command::new("docker").args([
+                "inspect",
+                "--format",
+                "{{.Config.Hostname}}",
+                &node.name,
+            ])));
+            yaml.push_str(&format!(
+                "  {name}:\n    address: 127.0.0.1\n    port: {}\n    user: deploy\n    \
+                 directory: /srv/lucid\n    known_hosts: {}\n    deadline: 4m\n    \
+                 swarm:\n      role: {role}\n      labels: {labels}\n",
+                node.port,
+                node.known_hosts().display()
+            ));
+        }
+        yaml
+    }
+
+    /// `lucid-gen ARGS` in `p`, with the swarm's agent.
+    fn lucid(&self, p: &Project, args: &[&str]) -> Output {
+        let sock = self.nodes[0].keys.path().join("agent.sock");
+        p.run()
+            .env("SSH_AUTH_SOCK", &sock.display().to_string())
+            .args(args)
+            .status_any()
+            .run()
+    }
+
+    /// `docker …` on the manager, as root.
+    fn manager(&self, command: &str) -> String {
+        self.nodes[0].sh(command)
+    }
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    let all = format!("--- stdout\n{}\n--- stderr\n{}", stdout(out), stderr(out));
+    assert_eq!(out.status.code(), Some(0), "{what}:\n{all}");
+    stdout(out)
+}
+
+/// The fixture with its hosts replaced by the swarm's nodes.
+fn project(swarm: &Swarm) -> Project {
+    let p = Project::fixture("swarm");
+    let system = p.read("model/system.yaml");
+    let cut = system
+        .find("\nhosts:\n")
+        .expect("the fixture declares hosts");
+    p.write("model/system.yaml", &system[..cut + 1]);
+    p.write("model/nodes.yaml", &swarm.hosts());
+    p
+}
+
+/// The nodes running a service's tasks, sorted.
+fn task_nodes(swarm: &Swarm, service: &str) -> Vec<String> {
+    let out = swarm.manager(&format!(
+        "docker service ps --filter desired-state=running --format '{{{{.Node}}}}' {service}"
+    ));
+    let mut nodes: Vec<String> = out.lines().map(str::to_string).collect();
+    nodes.sort();
+    nodes
+}
+
+#[test]
+fn the_swarm_fixture_deploys_checks_and_leaves_a_three_node_swarm() {
+    let started = Instant::now();
+    let swarm = Swarm::start();
+    eprintln!("swarm: three nodes up in {:.1?}", started.elapsed());
+    let p = project(&swarm);
+    ok(&swarm.lucid(&p, &["all"]), "all");
+    let t = Instant::now();
+    ok(
+        &swarm.lucid(&p, &["swarm", "up", "--stand-ins"]),
+        "swarm up",
+    );
+    eprintln!("swarm: up in {:.1?}", t.elapsed());
+    let api = task_nodes(&swarm, "hive-edge_hive-api");
+    assert_eq!(api.len(), 2, "two replicas: {api:?}");
+    assert_ne!(api[0], api[1], "spread over two nodes: {api:?}");
+    assert_eq!(task_nodes(&swarm, "hive-edge_hive-pay-gateway"), ["pay"]);
+    let t = Instant::now();
+    let tested = ok(&swarm.lucid(&p, &["swarm", "test"]), "swarm test");
+    eprintln!("swarm: test in {:.1?}\n{tested}", t.elapsed());
+    let planned = swarm.lucid(&p, &["swarm", "plan"]);
+    assert!(
+        stdout(&planned).contains("nothing would change"),
+        "{}",
+        stdout(&planned)
+    );
+    let t = Instant::now();
+    ok(&swarm.lucid(&p, &["swarm", "down"]), "swarm down");
+    eprintln!("swarm: down in {:.1?}", t.elapsed());
+    for kind in ["service", "secret", "config"] {
+        let left = swarm.manager(&format!("docker {kind} ls -q"));
+        assert_eq!(left, "", "{kind}s left after swarm down");
+    }
+    let networks = swarm.manager("docker network ls --filter label=com.docker.stack.namespace -q");
+    assert_eq!(networks, "", "stack networks left");
+    let _ = fs::metadata(p.path("generated"));
+    eprintln!("swarm: whole test {:.1?}", started.elapsed());
+}
