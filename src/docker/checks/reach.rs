@@ -100,8 +100,8 @@ impl Drop for ProbeContainer {
 /// containers of `image` started on demand (and removed again).
 ///
 /// With `from_tasks` (a swarm, whose overlays a helper container cannot
-/// join unless attachable), a running stand-in task on a network probes
-/// it instead of a helper.
+/// join unless attachable), a running stand-in task attached to that
+/// network alone probes it instead of a helper.
 pub fn checks(
     ws: &Workspace,
     target: &Target,
@@ -111,8 +111,11 @@ pub fn checks(
 ) -> Result<Vec<Check>, DockerError> {
     let mut tasks = BTreeMap::new();
     let standins = (found.values().flatten()).filter(|c| from_tasks && c.running && c.stand_in);
+    // Only a task on that one network (besides Swarm's `ingress`) can
+    // stand for it: a bridge task would also reach the other plane.
     for c in standins {
-        for net in c.networks.keys() {
+        let nets: Vec<&String> = c.networks.keys().filter(|n| *n != "ingress").collect();
+        if let [net] = nets[..] {
             tasks.entry(net.clone()).or_insert_with(|| c.id.clone());
         }
     }
@@ -121,6 +124,7 @@ pub fn checks(
         image,
         by_network: BTreeMap::new(),
         tasks,
+        from_tasks,
     };
     let mut checks = dependency_checks(ws, found, &mut probers)?;
     checks.extend(external_checks(ws, found, &mut probers)?);
@@ -135,6 +139,8 @@ struct Probers {
     by_network: BTreeMap<String, ProbeContainer>,
     /// Network → a running stand-in task on it, which probes instead.
     tasks: BTreeMap<String, String>,
+    /// A swarm: only networks with such a task are probed here.
+    from_tasks: bool,
 }
 
 impl Probers {
@@ -305,8 +311,13 @@ fn isolation_checks(
         if !(found.values().flatten()).any(|c| c.networks.contains_key(&net.name)) {
             continue;
         }
+        // In a swarm, another node's task may stand for this network
+        // (`swarm test` fails a network no node could probe).
+        if probers.from_tasks && !probers.tasks.contains_key(&net.name) {
+            continue;
+        }
         let prober = probers.on(&net.name)?;
-        let wanted = isolation_wanted(ws, found, &net.name);
+        let wanted = isolation_wanted(ws, found, &net.name, probers.from_tasks);
         let list: Vec<String> = wanted.iter().map(|(c, _, _)| c.clone()).collect();
         let results = probe_many(&probers.target, &prober, "/standin", &list)?;
         for (check, service, reachable) in wanted {
@@ -344,7 +355,15 @@ fn isolation_checks(
 /// The probes to run from `network`: (probe spec, service, reachable?).
 /// Each replica is probed by its own address too: reachable on the
 /// network, unreachable off it.
-fn isolation_wanted(ws: &Workspace, found: &Found, network: &str) -> Vec<(String, String, bool)> {
+/// With `everywhere` (a swarm, whose other nodes' tasks are not in
+/// `found`), every service the model keeps off `network` must not resolve
+/// on it either.
+fn isolation_wanted(
+    ws: &Workspace,
+    found: &Found,
+    network: &str,
+    everywhere: bool,
+) -> Vec<(String, String, bool)> {
     let mut wanted: Vec<(String, String, bool)> = Vec::new();
     let mut want = |check: String, service: &str, reachable: bool| {
         if !wanted.iter().any(|(c, _, _)| *c == check) {
@@ -369,6 +388,11 @@ fn isolation_wanted(ws: &Workspace, found: &Found, network: &str) -> Vec<(String
             for ip in c.networks.values().filter(|ip| !ip.is_empty()) {
                 want(format!("tcp,{ip},{port},700"), &shown(s, c), false);
             }
+        }
+    }
+    for s in ws.system.services.iter().filter(|_| everywhere) {
+        if !(s.networks.iter()).any(|&n| ws.system.networks[n].name == network) {
+            want(format!("dns,{}", s.name), &s.name, false);
         }
     }
     wanted

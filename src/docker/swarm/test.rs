@@ -25,16 +25,22 @@ pub fn run(ws: &Workspace, target: &Target, opts: &SwarmOptions) -> Result<bool,
     let mut rows = Vec::new();
     for (phase, stack) in phases.iter().zip(&stacks) {
         rows.extend(replica_rows(ws, target, phase, stack)?);
+        rows.extend(secret_rows(ws, target, phase, stack)?);
     }
     let mut nodes = vec![target.clone()];
     if let Some(remote) = target.remote() {
         let others = workers(ws, &remote.host).into_iter();
         nodes.extend(others.map(|h| Target::ssh(h, &ws.model_dir)));
     }
+    let (mut used, mut probed) = (BTreeMap::new(), BTreeMap::new());
     for node in &nodes {
         node.connect()?;
         let found = running(inventory::stack_containers(node, &stacks)?);
-        let probe = match every_network_has_a_standin(&found) {
+        for (net, alone) in probers(&found) {
+            *used.entry(net.clone()).or_insert(false) = true;
+            *probed.entry(net).or_insert(false) |= alone;
+        }
+        let probe = match found.values().flatten().all(|c| c.stand_in) {
             true => String::new(),
             false => {
                 let probe = standin::probe_image(node.platform(ws))?;
@@ -52,6 +58,21 @@ pub fn run(ws: &Workspace, target: &Target, opts: &SwarmOptions) -> Result<bool,
             }
         }
         rows.extend(node_rows);
+    }
+    for net in used
+        .keys()
+        .filter(|n| !probed.get(*n).copied().unwrap_or(false))
+    {
+        rows.push(Check {
+            kind: "isolation",
+            from: "-".into(),
+            target: format!("net {net}"),
+            expect: "probed",
+            ok: false,
+            detail: "no stand-in task is on this network alone, on any node: nothing to probe \
+                     its isolation from (a stack's overlays are not attachable)"
+                .into(),
+        });
     }
     Ok(checks::report::table(&rows))
 }
@@ -77,15 +98,17 @@ fn running(found: Found) -> Found {
         .collect()
 }
 
-/// Whether every network a task is on has a stand-in task to probe from.
-fn every_network_has_a_standin(found: &Found) -> bool {
-    let mut nets: BTreeMap<&str, bool> = BTreeMap::new();
+/// Each network a task is on, and whether a stand-in task is on it alone
+/// (so can probe its isolation).
+fn probers(found: &Found) -> BTreeMap<String, bool> {
+    let mut nets = BTreeMap::new();
     for c in found.values().flatten() {
-        for n in c.networks.keys() {
-            *nets.entry(n.as_str()).or_default() |= c.stand_in;
+        let own: Vec<&String> = c.networks.keys().filter(|n| *n != "ingress").collect();
+        for n in &own {
+            *nets.entry(n.to_string()).or_insert(false) |= c.stand_in && own.len() == 1;
         }
     }
-    nets.values().all(|&has| has)
+    nets
 }
 
 /// Per service of the phase: as many tasks running as declared, and the
@@ -126,6 +149,54 @@ fn replica_rows(
             ok: misplaced.is_empty() && !on.is_empty(),
             detail: format!("on {}", on.join(", ")),
         });
+    }
+    Ok(rows)
+}
+
+/// Per service of the phase: the secrets its tasks can read — those
+/// mounted for the service's user (owner and mode in the service spec),
+/// and any store value in the spec's environment — equal those it
+/// declares. From the spec because `docker cp` cannot copy Swarm's secret
+/// mounts out of a container; names only, values never printed.
+fn secret_rows(
+    ws: &Workspace,
+    target: &Target,
+    phase: &crate::compose_files::ComposeFile,
+    stack: &str,
+) -> Result<Vec<Check>, DockerError> {
+    let mut rows = Vec::new();
+    for s in phase.services.iter().map(|&i| &ws.system.services[i]) {
+        let name = format!("{stack}_{}", s.name);
+        let cmd = target.docker().args(["service", "inspect", &name]);
+        let spec: serde_json::Value = serde_json::from_str(&cmd.run()?).unwrap_or_default();
+        let c = &spec[0]["Spec"]["TaskTemplate"]["ContainerSpec"];
+        let uid = s.numeric_owner().map(|(uid, _)| uid.to_string());
+        let mut readable = std::collections::BTreeSet::new();
+        for m in c["Secrets"].as_array().into_iter().flatten() {
+            let file = &m["File"];
+            let mode = file["Mode"].as_u64().unwrap_or(0);
+            let owner = file["UID"].as_str().map(str::to_string);
+            let reads = mode & 0o004 != 0 || (mode & 0o400 != 0 && owner == uid);
+            let key = (m["SecretName"].as_str().unwrap_or_default())
+                .strip_prefix(&format!("{stack}_"))
+                .and_then(|k| k.rsplit_once('-'))
+                .map(|(k, _)| k.to_string());
+            if let (true, Some(key)) = (reads, key) {
+                readable.insert(key);
+            }
+        }
+        let env = (c["Env"].as_array().into_iter().flatten()).filter_map(|v| v.as_str());
+        let none: &[crate::docker::archive::Entry] = &[];
+        readable.extend(checks::secrets::readable_secrets(
+            env,
+            none,
+            ws.secrets.iter(),
+        ));
+        let known: std::collections::BTreeSet<String> =
+            (ws.system.secrets.iter()).map(|x| x.name.clone()).collect();
+        readable.retain(|k| known.contains(k));
+        let want = checks::secrets::expected(&ws.system, s).secrets;
+        rows.push(checks::secrets::secrets_row(&s.name, &want, &readable));
     }
     Ok(rows)
 }

@@ -88,6 +88,49 @@ fn pi_image() -> &'static str {
     })
 }
 
+/// The swarm node image: the stand-in Pi with this machine's `docker` CLI
+/// first on PATH (Debian's 20.10 CLI reads stack files only up to compose
+/// file version 3.9; the stack files are 3.13), built once per CLI.
+pub fn swarm_node_image() -> &'static str {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let base = pi_image();
+        let cli = (std::env::split_paths(&std::env::var_os("PATH").unwrap()))
+            .map(|d| d.join("docker"))
+            .find(|p| p.is_file())
+            .expect("docker on PATH");
+        let version = text(&run(Command::new("docker").args([
+            "version",
+            "--format",
+            "{{.Client.Version}}",
+        ])));
+        let key = lucid_gen::docker::standin::fnv(&[base.as_bytes(), version.as_bytes()]);
+        let tag = format!("lucid-gen-standin-node:{key}");
+        if run(Command::new("docker").args(["image", "inspect", &tag]))
+            .status
+            .success()
+        {
+            return tag;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        fs::copy(&cli, dir.path().join("docker")).unwrap();
+        fs::write(
+            dir.path().join("Dockerfile"),
+            format!("FROM {base}\nCOPY docker /usr/local/bin/docker\n"),
+        )
+        .unwrap();
+        let out = run(Command::new("docker")
+            .args(["build", "-q", "-t", &tag])
+            .arg(dir.path()));
+        assert!(
+            out.status.success(),
+            "building {tag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tag
+    })
+}
+
 fn build_pi_image(tag: &str) {
     need(
         Command::new("mmdebstrap")
@@ -173,12 +216,12 @@ fn keygen(path: &Path, comment: &str) {
 
 impl Pi {
     pub fn start() -> Pi {
-        Pi::start_as("standin-pi", None)
+        Pi::start_as(pi_image(), "standin-pi", None)
     }
 
-    /// A node with `hostname`, on the test's `network` as well when given.
-    pub fn start_as(hostname: &str, network: Option<&str>) -> Pi {
-        let image = pi_image();
+    /// A node of `image` with `hostname`, on the test's `network` as well
+    /// when given.
+    pub fn start_as(image: &str, hostname: &str, network: Option<&str>) -> Pi {
         let keys = tempfile::tempdir().unwrap();
         let mounted = keys.path().join("pi");
         fs::create_dir(&mounted).unwrap();
