@@ -29,8 +29,22 @@ pub fn run(ws: &Workspace, target: &Target, opts: &SwarmOptions) -> Result<bool,
     }
     let mut nodes = vec![target.clone()];
     if let Some(remote) = target.remote() {
-        let others = workers(ws, &remote.host).into_iter();
-        nodes.extend(others.map(|h| Target::ssh(h, &ws.model_dir)));
+        let ready = ready_hostnames(target)?;
+        for h in workers(ws, &remote.host) {
+            match ready.contains(&h.name) {
+                true => nodes.push(Target::ssh(h, &ws.model_dir)),
+                // A lost node: the replicas rows say whether its tasks
+                // were rescheduled; nothing on it can be asked.
+                false => rows.push(Check {
+                    kind: "node",
+                    from: "-".into(),
+                    target: format!("{} (not ready)", h.name),
+                    expect: "not asked",
+                    ok: true,
+                    detail: String::new(),
+                }),
+            }
+        }
     }
     let (mut used, mut probed) = (BTreeMap::new(), BTreeMap::new());
     for node in &nodes {
@@ -75,6 +89,18 @@ pub fn run(ws: &Workspace, target: &Target, opts: &SwarmOptions) -> Result<bool,
         });
     }
     Ok(checks::report::table(&rows))
+}
+
+/// Hostnames of the swarm's ready nodes (a model host is the node of its
+/// name).
+fn ready_hostnames(target: &Target) -> Result<Vec<String>, DockerError> {
+    let out = (target.docker())
+        .args(["node", "ls", "--format", "{{.Hostname}} {{.Status}}"])
+        .run()?;
+    Ok((out.lines())
+        .filter_map(|l| l.strip_suffix(" Ready"))
+        .map(str::to_string)
+        .collect())
 }
 
 /// How rows name a node.

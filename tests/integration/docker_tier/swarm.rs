@@ -210,6 +210,118 @@ fn assert_matrix(report: &str) {
     assert!(failed.is_empty(), "swarm test failed rows:\n{report}");
 }
 
+/// `swarm test` passes (its failed rows shown otherwise).
+fn matrix(swarm: &Swarm, p: &Project, when: &str) {
+    let t = Instant::now();
+    let out = swarm.lucid(p, &["swarm", "test"]);
+    eprintln!("swarm: test {when} in {:.1?}", t.elapsed());
+    assert_matrix(&format!("{}{}", stdout(&out), stderr(&out)));
+}
+
+/// The `swarm plan` line of `service`.
+fn plan_line(swarm: &Swarm, p: &Project, service: &str) -> String {
+    let out = stdout(&swarm.lucid(p, &["swarm", "plan"]));
+    (out.lines())
+        .find(|l| l.trim_start().starts_with(&format!("{service} ")))
+        .unwrap_or_else(|| panic!("no {service} in the plan:\n{out}"))
+        .to_string()
+}
+
+/// The running task IDs of a service.
+fn tasks(swarm: &Swarm, service: &str) -> String {
+    swarm.manager(&format!(
+        "docker service ps -q --filter desired-state=running {service} | sort"
+    ))
+}
+
+/// One service's environment changes: only it is updated (rolling, one
+/// task at a time, start first); the others keep their tasks and serve.
+fn rolling_update(swarm: &Swarm, p: &Project) {
+    let services = p.read("model/services.yaml");
+    p.write(
+        "model/services.yaml",
+        &services.replace("LOG_LEVEL: info", "LOG_LEVEL: debug"),
+    );
+    ok(&swarm.lucid(p, &["all"]), "all");
+    assert!(plan_line(swarm, p, "hive-edge_hive-api").ends_with("update (env)"));
+    assert!(plan_line(swarm, p, "hive-base_hive-db").ends_with("unchanged"));
+    let (db, gateway, api) = (
+        tasks(swarm, "hive-base_hive-db"),
+        tasks(swarm, "hive-edge_hive-pay-gateway"),
+        tasks(swarm, "hive-edge_hive-api"),
+    );
+    let t = Instant::now();
+    ok(
+        &swarm.lucid(p, &["swarm", "up", "--stand-ins"]),
+        "swarm up (update)",
+    );
+    eprintln!("swarm: rolling update in {:.1?}", t.elapsed());
+    assert_eq!(
+        tasks(swarm, "hive-base_hive-db"),
+        db,
+        "hive-db kept its task"
+    );
+    assert_eq!(tasks(swarm, "hive-edge_hive-pay-gateway"), gateway);
+    assert_ne!(
+        tasks(swarm, "hive-edge_hive-api"),
+        api,
+        "hive-api was updated"
+    );
+    matrix(swarm, p, "after the update");
+}
+
+/// A rotated secret: a new content-hashed Swarm secret, the old one gone.
+fn rotation(swarm: &Swarm, p: &Project) {
+    let names = || swarm.manager("docker secret ls --format '{{.Name}}' | grep API_TOKEN");
+    let before = names();
+    ok(
+        &swarm.lucid(p, &["secrets", "rotate", "API_TOKEN"]),
+        "rotate",
+    );
+    assert!(plan_line(swarm, p, "hive-edge_hive-api").contains("secrets"));
+    let t = Instant::now();
+    ok(
+        &swarm.lucid(p, &["swarm", "up", "--stand-ins"]),
+        "swarm up (rotation)",
+    );
+    eprintln!("swarm: rotation deployed in {:.1?}", t.elapsed());
+    let after = names();
+    assert_eq!(after.lines().count(), 1, "{after}");
+    assert_ne!(after, before, "a new secret name");
+    matrix(swarm, p, "after the rotation");
+}
+
+/// The worker is stopped: its `hive-api` task is rescheduled onto another
+/// node and `swarm test` passes again.
+fn worker_lost(swarm: &Swarm, p: &Project) {
+    let t = Instant::now();
+    let before = task_nodes(swarm, "hive-edge_hive-api");
+    run(Command::new("docker").args(["stop", "-t", "1", &swarm.nodes[1].name]));
+    let wait = std::time::Duration::from_secs(120);
+    let rescheduled = crate::docker_tier::realserver::wait_for(wait, || {
+        let state = "docker node inspect --format '{{.Status.State}}' worker";
+        let down = swarm.manager(state);
+        let on = task_nodes(swarm, "hive-edge_hive-api");
+        // Every service whole again (what ran on the worker restarted
+        // elsewhere and answers its health check).
+        let replicas = swarm.manager("docker service ls --format '{{.Replicas}}'");
+        let whole = (replicas.lines()).all(|r| r.split_once('/').is_some_and(|(a, b)| a == b));
+        match down == "down" && whole && on.len() == 2 && !on.iter().any(|n| n == "worker") {
+            true => Ok(()),
+            false => Err(format!(
+                "worker {down}, replicas {replicas}, hive-api on {on:?}"
+            )),
+        }
+    });
+    rescheduled.unwrap();
+    let after = task_nodes(swarm, "hive-edge_hive-api");
+    eprintln!(
+        "swarm: worker lost (hive-api was on {before:?}, now on {after:?}) in {:.1?}",
+        t.elapsed()
+    );
+    matrix(swarm, p, "without the worker");
+}
+
 /// The nodes running a service's tasks, sorted.
 fn task_nodes(swarm: &Swarm, service: &str) -> Vec<String> {
     let out = swarm.manager(&format!(
@@ -247,6 +359,9 @@ fn the_swarm_fixture_deploys_checks_and_leaves_a_three_node_swarm() {
         stderr(&out)
     );
     assert_matrix(&tested);
+    rolling_update(&swarm, &p);
+    rotation(&swarm, &p);
+    worker_lost(&swarm, &p);
     let planned = swarm.lucid(&p, &["swarm", "plan"]);
     assert!(
         stdout(&planned).contains("nothing would change"),
