@@ -147,10 +147,15 @@ fn replica_rows(
 ) -> Result<Vec<Check>, DockerError> {
     let states = services(target, stack)?;
     let nodes = node_labels(target)?;
+    let ready = ready_hostnames(target)?;
     let mut rows = Vec::new();
     for s in phase.services.iter().map(|&i| &ws.system.services[i]) {
         let name = format!("{stack}_{}", s.name);
-        let (running, desired) = (states.get(&name)).map_or((0, 0), |st| (st.running, st.desired));
+        let desired = states.get(&name).map_or(0, |st| st.desired);
+        // The manager still counts a lost node's tasks as running: only
+        // tasks on ready nodes count.
+        let tasks = running_tasks(target, &name)?;
+        let running = tasks.iter().filter(|n| ready.contains(n)).count() as u32;
         rows.push(Check {
             kind: "replicas",
             from: "-".into(),
@@ -229,17 +234,22 @@ fn secret_rows(
 
 /// The nodes the running tasks of a service are on (sorted, each once).
 fn task_nodes(target: &Target, service: &str) -> Result<Vec<String>, DockerError> {
+    let mut nodes = running_tasks(target, service)?;
+    nodes.sort();
+    nodes.dedup();
+    Ok(nodes)
+}
+
+/// The node of each running task of a service (one entry per task).
+fn running_tasks(target: &Target, service: &str) -> Result<Vec<String>, DockerError> {
     let out = (target.docker())
         .args(["service", "ps", "--filter", "desired-state=running"])
         .args(["--format", "{{.Node}} {{.CurrentState}}", service])
         .run()?;
-    let mut nodes: Vec<String> = (out.lines())
+    Ok((out.lines())
         .filter(|l| l.contains(" Running"))
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
-        .collect();
-    nodes.sort();
-    nodes.dedup();
-    Ok(nodes)
+        .collect())
 }
 
 /// Every node's hostname → labels.
