@@ -143,6 +143,13 @@ pub(crate) enum Command {
         #[command(flatten)]
         target: Selection,
     },
+    /// Deploy, check, compare or remove a swarm-mode system (`system.mode:
+    /// swarm`) as one Docker Swarm stack per phase, on a swarm manager: the
+    /// model's manager host over SSH, or this machine's engine.
+    Swarm {
+        #[command(subcommand)]
+        command: SwarmCommand,
+    },
     /// Print a shell completion script, e.g.
     /// `lucid-gen completions bash > ~/.local/share/bash-completion/completions/lucid-gen`.
     Completions {
@@ -152,6 +159,85 @@ pub(crate) enum Command {
     /// Print the manual page (roff), e.g.
     /// `lucid-gen man > ~/.local/share/man/man1/lucid-gen.1`.
     Man,
+}
+
+/// `swarm`'s subcommands.
+#[derive(Subcommand)]
+pub(crate) enum SwarmCommand {
+    /// Compare each stack file with the services the swarm runs and print,
+    /// per service, what `swarm up` would do: create, update (and why),
+    /// unchanged or remove. Exit 0 when nothing would change, 1 otherwise.
+    Plan(SwarmArgs),
+    /// Deploy each phase's stack in order (`docker stack deploy
+    /// --resolve-image never --prune`) and wait until every service runs
+    /// all its replicas, healthy; a failed deploy is rolled back stack-wide.
+    Up(SwarmUpArgs),
+    /// Check the running stacks from inside their tasks: every service at
+    /// its replicas, environment, secrets readable as declared,
+    /// reachability and isolation.
+    Test(SwarmArgs),
+    /// Remove the stacks and the networks, secrets and configs they
+    /// created, and wait until they are gone.
+    Down(SwarmDownArgs),
+}
+
+/// Where and what a `swarm` subcommand works on.
+#[derive(Args)]
+pub(crate) struct SwarmArgs {
+    #[command(flatten)]
+    pub(crate) paths: PathArgs,
+    /// Only this phase's stack (default: every phase, in order).
+    #[arg(long, value_name = "PHASE")]
+    pub(crate) phase: Option<String>,
+    /// A swarm manager among the model's hosts, over SSH (default: the
+    /// model's first manager host, or this machine's engine without one).
+    #[arg(long, value_name = "MANAGER", conflicts_with = "local")]
+    pub(crate) host: Option<String>,
+    /// This machine's engine, which must already be a swarm manager (a
+    /// swarm is never initialised on your behalf).
+    #[arg(long)]
+    pub(crate) local: bool,
+}
+
+/// `swarm up`'s arguments.
+#[derive(Args)]
+pub(crate) struct SwarmUpArgs {
+    #[command(flatten)]
+    pub(crate) on: SwarmArgs,
+    /// Run a tiny stand-in image per service (same networks, ports,
+    /// secrets, configs and health checks) instead of the real images.
+    #[arg(long)]
+    pub(crate) stand_ins: bool,
+    /// Print the plan (checks and commands, in order) without running
+    /// anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `swarm down`'s arguments.
+#[derive(Args)]
+pub(crate) struct SwarmDownArgs {
+    #[command(flatten)]
+    pub(crate) on: SwarmArgs,
+    /// Print the plan without running anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+impl SwarmCommand {
+    /// Where the subcommand works, and its options.
+    pub(crate) fn selection(&self) -> (&SwarmArgs, docker::swarm::SwarmOptions) {
+        let (on, stand_ins) = match self {
+            SwarmCommand::Plan(a) | SwarmCommand::Test(a) => (a, false),
+            SwarmCommand::Up(a) => (&a.on, a.stand_ins),
+            SwarmCommand::Down(a) => (&a.on, false),
+        };
+        let opts = docker::swarm::SwarmOptions {
+            phase: on.phase.clone(),
+            stand_ins,
+        };
+        (on, opts)
+    }
 }
 
 /// `build`'s arguments.

@@ -10,7 +10,7 @@ use clap::Parser;
 
 mod cli;
 mod show;
-use cli::{Cli, Command, Format, GraphFormat, SecretsCommand};
+use cli::{Cli, Command, Format, GraphFormat, SecretsCommand, SwarmCommand};
 use show::{all, check, print_diagnostics};
 
 use lucid_gen::docker;
@@ -156,8 +156,27 @@ fn engine(command: Command) -> Result<(), Failure> {
             let on = on(&ws, &target.host)?;
             checked(docker::changes::run(&ws, &on, &target.plan_options()))
         }
+        Command::Swarm { command } => swarm(command),
         _ => unreachable!("a model command reached the Docker dispatch"),
     }
+}
+
+/// `swarm plan|up|test|down`, on the swarm manager the model or the
+/// options name.
+fn swarm(command: SwarmCommand) -> Result<(), Failure> {
+    let (on, opts) = command.selection();
+    let ws = match &command {
+        SwarmCommand::Down(_) => load(&on.paths.settings(), Freshness::AsIs)?,
+        _ => fresh(&on.paths.settings())?,
+    };
+    let t = docker::swarm::target(&ws, on.host.as_deref(), on.local)?;
+    let (plan, dry_run) = match &command {
+        SwarmCommand::Plan(_) => return checked(docker::swarm::changes(&ws, &t, &opts)),
+        SwarmCommand::Test(_) => return checked(docker::swarm::test(&ws, &t, &opts)),
+        SwarmCommand::Up(a) => (docker::swarm::up_plan(&ws, &t, &opts)?, a.dry_run),
+        SwarmCommand::Down(a) => (docker::swarm::down_plan(&ws, &t, &opts)?, a.dry_run),
+    };
+    Ok(docker::steps::show_or_run(&plan, dry_run, &ws, &t)?)
 }
 
 /// The workspace of a Docker-facing command, its warnings printed.

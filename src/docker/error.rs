@@ -217,6 +217,19 @@ pub enum ErrorKind {
     /// `rollback` has no release to go to.
     #[error("host `{host}` has no release to roll back to: {why}")]
     NoRelease { host: String, why: String },
+    /// A swarm command that cannot run on this system or engine.
+    #[error("cannot use Swarm: {why}\n  help: {help}")]
+    SwarmRefused { why: String, help: String },
+    /// A stack did not converge, and what rolling it back did.
+    #[error("stack {stack}: {failure}\n  {outcome}")]
+    SwarmRolledBack {
+        stack: String,
+        failure: String,
+        outcome: String,
+    },
+    /// `swarm down` left objects of a stack behind.
+    #[error("stack {stack} is not gone: {}", left.join(", "))]
+    SwarmLeftovers { stack: String, left: Vec<String> },
 }
 
 /// The keys a host offered, for a message.
@@ -252,7 +265,8 @@ impl ErrorKind {
             | ErrorKind::TagVariableUnset { .. }
             | ErrorKind::TagInvalid { .. }
             | ErrorKind::Io { .. }
-            | ErrorKind::UnknownHost { .. } => 2,
+            | ErrorKind::UnknownHost { .. }
+            | ErrorKind::SwarmRefused { .. } => 2,
             ErrorKind::Failed { .. }
             | ErrorKind::ToolOutput { .. }
             | ErrorKind::Preflight { .. }
@@ -275,7 +289,9 @@ impl ErrorKind {
             | ErrorKind::HostKeyChanged { .. }
             | ErrorKind::Unreachable { .. }
             | ErrorKind::RolledBack { .. }
-            | ErrorKind::NoRelease { .. } => 1,
+            | ErrorKind::NoRelease { .. }
+            | ErrorKind::SwarmRolledBack { .. }
+            | ErrorKind::SwarmLeftovers { .. } => 1,
         }
     }
 }
@@ -331,10 +347,13 @@ mod tests {
             ErrorKind::Unreachable { .. } => "Unreachable",
             ErrorKind::RolledBack { .. } => "RolledBack",
             ErrorKind::NoRelease { .. } => "NoRelease",
+            ErrorKind::SwarmRefused { .. } => "SwarmRefused",
+            ErrorKind::SwarmRolledBack { .. } => "SwarmRolledBack",
+            ErrorKind::SwarmLeftovers { .. } => "SwarmLeftovers",
         }
     }
 
-    const KINDS: usize = 31;
+    const KINDS: usize = 34;
 
     fn gone() -> io::Error {
         io::Error::from(io::ErrorKind::NotFound)
@@ -410,6 +429,12 @@ mod tests {
              "phase `core` failed\n  rolled back to release 2"),
             (ErrorKind::NoRelease { host: s("pi"), why: s("release 1 is the only one") }, 1,
              "host `pi` has no release to roll back to: release 1 is the only one"),
+            (ErrorKind::SwarmRefused { why: s("system `x` is `mode: compose`"), help: s("set `system.mode: swarm`") }, 2,
+             "cannot use Swarm: system `x` is `mode: compose`\n  help: set `system.mode: swarm`"),
+            (ErrorKind::SwarmRolledBack { stack: s("x-edge"), failure: s("`x-edge_api`: 0/2 running"), outcome: s("rolled back x-edge_api") }, 1,
+             "stack x-edge: `x-edge_api`: 0/2 running\n  rolled back x-edge_api"),
+            (ErrorKind::SwarmLeftovers { stack: s("x-base"), left: vec![s("network x-app")] }, 1,
+             "stack x-base is not gone: network x-app"),
         ]
     }
 

@@ -11,6 +11,13 @@ use super::standin::LABEL;
 use super::target::{Target, NUMBER_LABEL, PROJECT_LABEL, SERVICE_LABEL};
 use super::{DockerError, ErrorKind};
 
+/// The label `docker stack deploy` puts on everything of a stack.
+const STACK_LABEL: &str = super::swarm::STACK_LABEL;
+/// The label Swarm puts on a task's container: its service.
+const SWARM_SERVICE_LABEL: &str = "com.docker.swarm.service.name";
+/// The label Swarm puts on a task's container: its slot (replica).
+const SLOT_LABEL: &str = "com.docker.swarm.task.slot";
+
 /// A container of one service, as the engine reports it.
 pub struct Container {
     pub id: String,
@@ -92,8 +99,27 @@ pub fn containers(target: &Target, projects: &[String]) -> Result<Found, DockerE
     for p in projects {
         ids.extend(container_ids(target, p)?);
     }
+    found(target, &ids)
+}
+
+/// Every container (task) of the given swarm stacks on `target`'s node,
+/// by service (its name in the model), task slots in order.
+pub fn stack_containers(target: &Target, stacks: &[String]) -> Result<Found, DockerError> {
+    let mut ids = Vec::new();
+    for stack in stacks {
+        let out = (target.docker())
+            .args(["ps", "-a", "-q", "--no-trunc", "--filter"])
+            .arg(format!("label={STACK_LABEL}={stack}"))
+            .run()?;
+        ids.extend(out.lines().map(str::to_string));
+    }
+    found(target, &ids)
+}
+
+/// The inspected containers of `ids`, by service.
+fn found(target: &Target, ids: &[String]) -> Result<Found, DockerError> {
     let mut found = Found::new();
-    for c in inspect(target, &ids)? {
+    for c in inspect(target, ids)? {
         if let Some(container) = container(&c) {
             (found.entry(container.service.clone()).or_default()).push(container);
         }
@@ -107,7 +133,18 @@ pub fn containers(target: &Target, projects: &[String]) -> Result<Found, DockerE
 /// One inspected container; `None` when Compose did not make it.
 fn container(c: &Value) -> Option<Container> {
     let labels = &c["Config"]["Labels"];
-    let service = labels[SERVICE_LABEL].as_str()?;
+    // A swarm task's service is `STACK_NAME`; its replica, the task slot.
+    let stack = labels[STACK_LABEL].as_str();
+    let service = match stack {
+        None => labels[SERVICE_LABEL].as_str()?,
+        Some(stack) => (labels[SWARM_SERVICE_LABEL].as_str()?)
+            .strip_prefix(stack)
+            .and_then(|s| s.strip_prefix('_'))?,
+    };
+    let number = match stack {
+        None => &labels[NUMBER_LABEL],
+        Some(_) => &labels[SLOT_LABEL],
+    };
     let strings = |v: &Value| -> BTreeMap<String, String> {
         (v.as_object().into_iter().flatten())
             .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
@@ -144,8 +181,6 @@ fn container(c: &Value) -> Option<Container> {
         image_id: text(&c["Image"]),
         stand_in: labels[LABEL].is_string(),
         networks,
-        number: (labels[NUMBER_LABEL].as_str())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1),
+        number: (number.as_str()).and_then(|n| n.parse().ok()).unwrap_or(1),
     })
 }

@@ -29,6 +29,7 @@ pub mod ssh;
 mod stale_mounts;
 pub mod standin;
 pub mod steps;
+pub mod swarm;
 pub mod target;
 pub(crate) mod time;
 pub mod up;

@@ -561,6 +561,21 @@ pub fn write_override(
     crate::write::atomic_write(path, text.as_bytes(), false).map_err(|e| io_error("write", path, e))
 }
 
+/// Writes the stack override that swaps in the stand-in images for the
+/// services of `plan` (its text is `render::standin_override::stack_text`'s).
+pub fn write_stack_override(
+    ws: &Workspace,
+    plan: &ComposeFile,
+    path: &Path,
+    standins: &StandIns,
+) -> Result<(), DockerError> {
+    let text = crate::render::standin_override::stack_text(&ws.system, plan, &standins.images);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
+    }
+    crate::write::atomic_write(path, text.as_bytes(), false).map_err(|e| io_error("write", path, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

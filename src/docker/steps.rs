@@ -72,6 +72,9 @@ pub enum Action {
     /// What only a host over SSH needs (releases, images, switch, prune),
     /// with the host's directory.
     Host { dir: String, action: HostAction },
+    /// What only a swarm has (stack deploy and its wait, stack removal,
+    /// node images).
+    Swarm(super::swarm::SwarmAction),
 }
 
 /// One check before anything starts.
@@ -196,6 +199,7 @@ impl Action {
                 vec![format!("no container of {project} is still running")]
             }
             Action::Host { dir, action } => action.details(dir),
+            Action::Swarm(action) => action.details(),
         }
     }
 }
@@ -271,7 +275,9 @@ pub fn run(plan: &Plan, ws: &Workspace, target: &Target) -> Result<(), DockerErr
                 *not_built = plan.steps[n + 1..].iter().map(Action::images).sum();
             }
             let e = e.during(&step.name);
-            return Err(match state.switched {
+            // A failed stack goes back through Swarm (its own step), never
+            // through `compose up` of the previous release.
+            return Err(match state.switched && !state.swarm {
                 true => {
                     progress.suspend(|| deploy::run::roll_back(ws, target, step, e, &mut state))
                 }
@@ -301,6 +307,11 @@ fn run_step(
         }
         Action::Host { action, .. } => {
             progress.suspend(|| deploy::run::host_step(ws, target, action, state))
+        }
+        Action::Swarm(action) => {
+            state.swarm = true;
+            progress.line(&format!("==> {}", step.name));
+            progress.suspend(|| super::swarm::step(ws, target, action, state))
         }
         Action::RecreateStaleSecrets {
             project,

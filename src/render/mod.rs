@@ -29,6 +29,7 @@ use crate::parallel;
 use crate::secrets::SecretValues;
 use crate::system::{Service, System};
 
+pub use compose::stack::file_name as stack_file_name;
 pub use dockerfile::{build_dockerfile, dockerfile_path, DockerfileAt};
 pub use probe::probe_command;
 

@@ -72,6 +72,38 @@ pub fn text(system: &System, plan: &ComposeFile, standins: &StandInImages) -> St
     text
 }
 
+/// The override `swarm up --stand-ins` adds to a stack file (`docker
+/// stack deploy -c STACK -c OVERRIDE`): the images, the health checks'
+/// timing (one interval: a stack file has no `start_interval`) and the
+/// entrypoints the model sets; nothing `docker stack deploy` would ignore.
+pub fn stack_text(
+    system: &System,
+    plan: &ComposeFile,
+    images: &BTreeMap<String, String>,
+) -> String {
+    let mut text = String::from(
+        "# Written by `lucid-gen swarm up --stand-ins`: only the images, the health\n\
+         # checks' timing and the entrypoints the model sets differ from the stack file.\n\
+         version: \"3.13\"\nservices:\n",
+    );
+    for &i in &plan.services {
+        let service = &system.services[i];
+        let name = &service.name;
+        text.push_str(&format!(
+            "  {}:\n    image: {}\n",
+            yaml_key(name),
+            compose_name(&images[name])
+        ));
+        if service.health.is_some() {
+            text.push_str(fast_healthcheck(false));
+        }
+        if !service.entrypoint.is_empty() {
+            text.push_str("    entrypoint: [\"/standin\", \"serve\"]\n");
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

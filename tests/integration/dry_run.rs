@@ -184,3 +184,59 @@ fn after_deploy_prune_images_is_a_named_last_step_of_the_deploy_plan() {
         "{err}"
     );
 }
+
+/// `swarm up` and `swarm down` print their plans — on the model's manager
+/// host (its preflight, the swarm check before anything is copied, the
+/// release, the images on the manager and on each worker placement
+/// allows, one stack deploy and wait per phase) and on the local engine —
+/// with no `docker` or `ssh` on PATH.
+#[test]
+fn swarm_plans_need_no_engine_and_no_connection() {
+    let p = seeded("swarm");
+    let seed = ["--insecure-secret-seed", "7"];
+    let up = ["swarm", "up", "--stand-ins", "--dry-run"];
+    let plan = dry_run(&p, &[&up[..], &seed].concat());
+    insta::assert_snapshot!("swarm_up_host", plan);
+    let swarm_check = plan.find("swarm manager").unwrap();
+    assert!(swarm_check < plan.find("release files").unwrap(), "{plan}");
+    let local = ["swarm", "up", "--local", "--phase", "edge", "--dry-run"];
+    insta::assert_snapshot!("swarm_up_local", dry_run(&p, &[&local[..], &seed].concat()));
+    let down = ["swarm", "down", "--dry-run"];
+    insta::assert_snapshot!("swarm_down_host", dry_run(&p, &[&down[..], &seed].concat()));
+}
+
+/// A compose-mode system, a worker named as the manager and an unknown
+/// host are refused before anything is planned, each with what to do.
+#[test]
+fn swarm_commands_refuse_what_they_cannot_run_on() {
+    let forge = seeded("forge");
+    Test::new()
+        .current_dir(forge.dir.path())
+        .args(&["swarm", "up", "--dry-run", "--insecure-secret-seed", "7"])
+        .status(2)
+        .stderr_has("cannot use Swarm: system `forge` is `mode: compose`")
+        .stderr_has("help: set `system.mode: swarm`")
+        .run();
+    let hive = seeded("swarm");
+    let worker = ["swarm", "down", "--host", "pay-1", "--dry-run"];
+    Test::new()
+        .current_dir(hive.dir.path())
+        .args(&[&worker[..], &["--insecure-secret-seed", "7"]].concat())
+        .status(2)
+        .stderr_has("--host `pay-1` is not a swarm manager in the model")
+        .run();
+    let unknown = [
+        "swarm",
+        "plan",
+        "--host",
+        "nope",
+        "--insecure-secret-seed",
+        "7",
+    ];
+    Test::new()
+        .current_dir(hive.dir.path())
+        .args(&unknown)
+        .status(2)
+        .stderr_has("unknown host `nope`")
+        .run();
+}

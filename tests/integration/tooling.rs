@@ -178,6 +178,14 @@ fn bash_completes_the_options_of_every_subcommand() {
         ["--model"]
     );
     assert_eq!(offered(&["lucid-gen", "pl"]), ["plan"]);
+    let swarm_up = offered(&["lucid-gen", "swarm", "up", "--"]);
+    for option in ["--dry-run", "--stand-ins", "--phase", "--host", "--local"] {
+        assert!(
+            swarm_up.contains(&option.to_string()),
+            "{option}: {swarm_up:?}"
+        );
+    }
+    assert_eq!(offered(&["lucid-gen", "swarm", "do"]), ["down"]);
 }
 
 /// The tests of this family that need Docker or the tools

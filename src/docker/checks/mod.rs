@@ -54,7 +54,7 @@ pub fn run(ws: &Workspace, target: &Target, opts: &TestOptions) -> Result<bool, 
         let transfer = super::layers::prepare(target, std::slice::from_ref(&probe), false)?;
         super::layers::send(target, &transfer)?;
     }
-    checks.extend(reach::checks(ws, target, &found, probe)?);
+    checks.extend(reach::checks(ws, target, &found, probe, false)?);
     if let Some(path) = &opts.junit {
         // Written beside and renamed into place: a link or FIFO at the
         // path is replaced, never followed or left waiting for a reader.
@@ -65,6 +65,33 @@ pub fn run(ws: &Workspace, target: &Target, opts: &TestOptions) -> Result<bool, 
         true => report::json_lines(&checks),
         false => report::table(&checks),
     })
+}
+
+/// The rows of one swarm node's running tasks (`swarm test`): each task
+/// running (healthy), its environment, its images, reachability and
+/// isolation probed from the tasks themselves. (Its secrets: `docker cp`
+/// cannot copy Swarm's secret mounts out of a container, so `swarm test`
+/// reads them from the service spec.)
+/// `probe`: the helper image where no stand-in task is on a network.
+pub fn task_checks(
+    ws: &Workspace,
+    target: &Target,
+    found: &Found,
+    probe: String,
+) -> Result<Vec<Check>, DockerError> {
+    let mut checks = Vec::new();
+    for (name, list) in found {
+        let Some(s) = ws.system.service(name) else {
+            continue;
+        };
+        for c in list {
+            checks.push(running_check(s, c));
+            checks.push(env_check(ws, s, c));
+        }
+    }
+    checks.extend(image_checks(ws, target, found)?);
+    checks.extend(reach::checks(ws, target, found, probe, true)?);
+    Ok(checks)
 }
 
 /// The environment a service must see: its env files in order, the

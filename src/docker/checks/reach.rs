@@ -98,16 +98,33 @@ impl Drop for ProbeContainer {
 
 /// Every dependency, external-service and isolation row, from probe
 /// containers of `image` started on demand (and removed again).
+///
+/// With `from_tasks` (a swarm, whose overlays a helper container cannot
+/// join unless attachable), a running stand-in task attached to that
+/// network alone probes it instead of a helper.
 pub fn checks(
     ws: &Workspace,
     target: &Target,
     found: &Found,
     image: String,
+    from_tasks: bool,
 ) -> Result<Vec<Check>, DockerError> {
+    let mut tasks = BTreeMap::new();
+    let standins = (found.values().flatten()).filter(|c| from_tasks && c.running && c.stand_in);
+    // Only a task on that one network (besides Swarm's `ingress`) can
+    // stand for it: a bridge task would also reach the other plane.
+    for c in standins {
+        let nets: Vec<&String> = c.networks.keys().filter(|n| *n != "ingress").collect();
+        if let [net] = nets[..] {
+            tasks.entry(net.clone()).or_insert_with(|| c.id.clone());
+        }
+    }
     let mut probers = Probers {
         target: target.clone(),
         image,
         by_network: BTreeMap::new(),
+        tasks,
+        from_tasks,
     };
     let mut checks = dependency_checks(ws, found, &mut probers)?;
     checks.extend(external_checks(ws, found, &mut probers)?);
@@ -120,11 +137,18 @@ struct Probers {
     target: Target,
     image: String,
     by_network: BTreeMap<String, ProbeContainer>,
+    /// Network → a running stand-in task on it, which probes instead.
+    tasks: BTreeMap<String, String>,
+    /// A swarm: only networks with such a task are probed here.
+    from_tasks: bool,
 }
 
 impl Probers {
     /// The name of the probe container on `network`, started if needed.
     fn on(&mut self, network: &str) -> Result<String, DockerError> {
+        if let Some(task) = self.tasks.get(network) {
+            return Ok(task.clone());
+        }
         if !self.by_network.contains_key(network) {
             let probe = ProbeContainer::start(&self.target, &self.image, network)?;
             self.by_network.insert(network.to_string(), probe);
@@ -287,8 +311,13 @@ fn isolation_checks(
         if !(found.values().flatten()).any(|c| c.networks.contains_key(&net.name)) {
             continue;
         }
+        // In a swarm, another node's task may stand for this network
+        // (`swarm test` fails a network no node could probe).
+        if probers.from_tasks && !probers.tasks.contains_key(&net.name) {
+            continue;
+        }
         let prober = probers.on(&net.name)?;
-        let wanted = isolation_wanted(ws, found, &net.name);
+        let wanted = isolation_wanted(ws, found, &net.name, probers.from_tasks);
         let list: Vec<String> = wanted.iter().map(|(c, _, _)| c.clone()).collect();
         let results = probe_many(&probers.target, &prober, "/standin", &list)?;
         for (check, service, reachable) in wanted {
@@ -326,7 +355,15 @@ fn isolation_checks(
 /// The probes to run from `network`: (probe spec, service, reachable?).
 /// Each replica is probed by its own address too: reachable on the
 /// network, unreachable off it.
-fn isolation_wanted(ws: &Workspace, found: &Found, network: &str) -> Vec<(String, String, bool)> {
+/// With `everywhere` (a swarm, whose other nodes' tasks are not in
+/// `found`), every service the model keeps off `network` must not resolve
+/// on it either.
+fn isolation_wanted(
+    ws: &Workspace,
+    found: &Found,
+    network: &str,
+    everywhere: bool,
+) -> Vec<(String, String, bool)> {
     let mut wanted: Vec<(String, String, bool)> = Vec::new();
     let mut want = |check: String, service: &str, reachable: bool| {
         if !wanted.iter().any(|(c, _, _)| *c == check) {
@@ -351,6 +388,11 @@ fn isolation_wanted(ws: &Workspace, found: &Found, network: &str) -> Vec<(String
             for ip in c.networks.values().filter(|ip| !ip.is_empty()) {
                 want(format!("tcp,{ip},{port},700"), &shown(s, c), false);
             }
+        }
+    }
+    for s in ws.system.services.iter().filter(|_| everywhere) {
+        if !(s.networks.iter()).any(|&n| ws.system.networks[n].name == network) {
+            want(format!("dns,{}", s.name), &s.name, false);
         }
     }
     wanted

@@ -32,7 +32,19 @@ use super::{DockerError, ErrorKind, Workspace};
 use crate::compose_files::ComposeFile;
 use crate::system::{DeployHost, ImageArrival};
 
-pub use release::{Manifest, PhaseUp, ReleaseFile};
+pub use release::{files as release_files, Manifest, PhaseUp, ReleaseFile};
+
+/// A plain (not secret-bearing) generated file at `rel` in the output
+/// directory, as a release carries it.
+pub(crate) fn output_file(ws: &Workspace, rel: &str) -> ReleaseFile {
+    let rel = release::normal(rel);
+    ReleaseFile {
+        local: ws.out_dir.join(&rel),
+        rel,
+        secret: false,
+        mounted: false,
+    }
+}
 
 /// A step only a host has.
 pub enum HostAction {
@@ -45,8 +57,9 @@ pub enum HostAction {
     /// Send the images the phases run (only missing layers), or pull them
     /// there.
     Images { mode: ImageArrival, stand_ins: bool },
-    /// Write the manifest, put the release in place, point `current` at it.
-    Switch,
+    /// Write the manifest, put the release in place, point `current` at it
+    /// (`swarm`: the stacks deploy from it and go back through Swarm).
+    Switch { swarm: bool },
     /// Remove releases beyond the newest `keep`, and images only they ran.
     Prune { keep: u32 },
     /// `after_deploy.prune_images`: `docker image prune -f` there.
@@ -136,7 +149,11 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, D
             stand_ins: opts.stand_ins,
         },
     ));
-    steps.push(host_step(&host.directory, "switch", HostAction::Switch));
+    steps.push(host_step(
+        &host.directory,
+        "switch",
+        HostAction::Switch { swarm: false },
+    ));
     let overrides: Vec<Option<PathBuf>> = (projects.iter())
         .map(|(_, project)| {
             (opts.stand_ins)
@@ -226,7 +243,7 @@ pub fn rollback_plan(target: &Target, to: Option<u32>) -> Plan {
 
 /// The host's own preflight checks (`transfer`: images are sent, so the
 /// disk must hold twice their bytes).
-fn host_checks(target: &Target, transfer: bool) -> Vec<Precheck> {
+pub(crate) fn host_checks(target: &Target, transfer: bool) -> Vec<Precheck> {
     vec![
         Precheck::Host(HostCheck::Connect(connect_line(target))),
         Precheck::Host(HostCheck::Lock),
@@ -278,10 +295,14 @@ impl HostAction {
                 "send the images the phases run: only layers the host lacks (docker save | docker load over SSH, gzip)".into(),
                 "then check every image ID on the host against this engine's".into(),
             ],
-            HostAction::Switch => vec![
+            HostAction::Switch { swarm } => vec![
                 format!("write {dir}/releases/<next>/{}", release::MANIFEST),
                 format!("point {dir}/current at releases/<next> (a new link renamed over the old)"),
-                "from here a failing step rolls the host back to the previous release".into(),
+                match swarm {
+                    false => "from here a failing step rolls the host back to the previous release",
+                    true => "the stacks deploy from it; a failed stack is rolled back by Swarm, service by service",
+                }
+                .into(),
             ],
             HostAction::Prune { keep } => vec![format!(
                 "keep the newest {keep} release(s); remove older and failed ones, and images only they ran"

@@ -237,7 +237,7 @@ pub fn files(
 }
 
 /// A relative path without `.` components or doubled slashes.
-fn normal(path: &str) -> String {
+pub(super) fn normal(path: &str) -> String {
     (path.split('/'))
         .filter(|p| !p.is_empty() && *p != ".")
         .collect::<Vec<_>>()

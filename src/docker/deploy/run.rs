@@ -28,6 +28,8 @@ pub struct DeployState {
     pub standins: Option<StandIns>,
     /// Compose projects brought up (or tried) in this run, in order.
     pub phases_up: Vec<String>,
+    /// A swarm run: a failure after the switch is rolled back by Swarm.
+    pub swarm: bool,
     lock: Option<Lock>,
     facts: String,
     transfer: Option<Transfer>,
@@ -362,7 +364,7 @@ pub fn host_step(
                 false => pull_images(ws, target, state),
             }
         }
-        HostAction::Switch => switch(target, state),
+        HostAction::Switch { .. } => switch(target, state),
         HostAction::Prune { keep } => prune(target, *keep, state),
         HostAction::PruneImages => {
             let out = target.docker().args(["image", "prune", "-f"]).run()?;

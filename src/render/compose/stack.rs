@@ -45,6 +45,32 @@ struct PolicyView {
     monitor: Yaml,
 }
 
+/// `docker stack deploy` reads an env file's lines verbatim — a value's
+/// quotes, which Compose strips, stay part of it (docker/cli's
+/// `ParseEnvFile`) — so a stack file carries the variables themselves:
+/// the env files' in order, each later one winning, then the service's
+/// own `environment`, which wins over them all (Compose's precedence).
+/// (Swarm mode refuses a secret in the environment, so no value here is
+/// one.)
+fn inline_env_files(system: &System, s: &Service, base: &mut ServiceView) {
+    let mut vars: indexmap::IndexMap<&str, &str> = indexmap::IndexMap::new();
+    for f in &s.env_files {
+        for (k, v) in &system.env_files[*f].vars {
+            vars.insert(k, v);
+        }
+    }
+    let own: Vec<String> = (base.environment.iter())
+        .map(|(k, _)| k.to_string())
+        .collect();
+    let mut env: Vec<(Yaml, Yaml)> = (vars.into_iter())
+        .map(|(k, v)| (yaml_key(k), compose_str(v)))
+        .filter(|(k, _)| !own.contains(&k.to_string()))
+        .collect();
+    env.append(&mut base.environment);
+    base.environment = env;
+    base.env_files.clear();
+}
+
 struct StackService {
     base: ServiceView,
     /// What the model says that the stack file cannot carry.
@@ -174,6 +200,7 @@ fn stack_service(
         )));
     }
     base.depends_on.clear();
+    inline_env_files(system, s, &mut base);
     let swarm = &s.swarm;
     let mut constraints: Vec<Yaml> = (swarm.placement.iter())
         .map(|(k, v)| compose_str(&format!("node.labels.{k} == {v}")))

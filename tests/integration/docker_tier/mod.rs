@@ -12,4 +12,6 @@ pub mod pi;
 pub mod realrun;
 pub mod realserver;
 pub mod stack;
+pub mod standin_node;
+pub mod swarm;
 pub mod verify;

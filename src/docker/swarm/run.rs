@@ -1,0 +1,479 @@
+//! Carrying out a [`SwarmAction`]: the manager check, the stand-ins, a
+//! worker's images, a stack deploy with its wait and its rollback, the
+//! removal of a stack's unused secrets and configs, a stack's removal.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::{Placement, SwarmAction, STACK_LABEL};
+use crate::docker::deploy::run::DeployState;
+use crate::docker::target::Target;
+use crate::docker::{layers, standin, Cmd, DockerError, ErrorKind, Workspace};
+
+/// How often the engine is asked while waiting.
+const POLL: Duration = Duration::from_secs(2);
+
+/// Update states after which a service is not what the deploy asked for.
+const FAILED_UPDATE: [&str; 4] = [
+    "paused",
+    "rollback_started",
+    "rollback_paused",
+    "rollback_completed",
+];
+
+/// Runs one swarm step on `target`.
+pub fn step(
+    ws: &Workspace,
+    target: &Target,
+    action: &SwarmAction,
+    state: &mut DeployState,
+) -> Result<(), DockerError> {
+    match action {
+        SwarmAction::Manager { placements } => manager(target, placements),
+        SwarmAction::StandIns {
+            overrides,
+            platform,
+            ..
+        } => {
+            let standins = standin::prepare(ws, platform)?;
+            for (plan, path) in overrides {
+                standin::write_stack_override(ws, plan, path, &standins)?;
+            }
+            state.standins = Some(standins);
+            Ok(())
+        }
+        SwarmAction::NodeImages { node, services } => {
+            let t = Target::ssh(node, &ws.model_dir);
+            t.connect()?;
+            let mut refs: Vec<String> = (services.iter())
+                .map(|&i| &ws.system.services[i])
+                .filter_map(|s| match &state.standins {
+                    Some(st) => st.images.get(&s.name).cloned(),
+                    None => Some(s.image.clone()),
+                })
+                .collect();
+            refs.sort();
+            refs.dedup();
+            let transfer = layers::prepare(&t, &refs, false)?;
+            let sent = layers::send(&t, &transfer)?;
+            crate::outln!(
+                "images on `{}`: sent {} bytes for {} of {} image(s) ({} of {} layers already there)",
+                node.name,
+                sent.bytes,
+                sent.images,
+                transfer.images.len(),
+                transfer.layers_skipped,
+                transfer.layers_total
+            );
+            Ok(())
+        }
+        SwarmAction::Deploy {
+            stack,
+            cmd,
+            services,
+            deadline,
+        } => deploy(target, stack, cmd, services, *deadline),
+        SwarmAction::PruneUnused { stack, file } => prune_unused(target, stack, file),
+        SwarmAction::Remove {
+            stack,
+            cmd,
+            deadline,
+        } => remove(target, stack, cmd, *deadline),
+    }
+}
+
+/// The `--filter` value selecting a stack's objects.
+pub fn stack_filter(stack: &str) -> String {
+    format!("label={STACK_LABEL}={stack}")
+}
+
+/// The engine is an active manager, and every placement has a ready node.
+fn manager(target: &Target, placements: &[Placement]) -> Result<(), DockerError> {
+    let info = (target.docker())
+        .args([
+            "info",
+            "--format",
+            "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}",
+        ])
+        .run()?;
+    if info.trim() != "active true" {
+        return Err(ErrorKind::SwarmRefused {
+            why: format!(
+                "the engine of {} is no swarm manager (swarm state: {})",
+                target.describe(),
+                info.trim()
+            ),
+            help: "run `docker swarm init` there, or join it to a swarm as a manager; lucid-gen \
+                   never creates or joins a swarm on its own"
+                .into(),
+        }
+        .into());
+    }
+    if placements.is_empty() {
+        return Ok(());
+    }
+    let nodes = ready_nodes(target)?;
+    let problems: Vec<String> = (placements.iter())
+        .filter(|p| {
+            !(nodes.iter()).any(|labels| {
+                (p.labels.iter()).all(|(k, v)| labels.get(k).is_some_and(|nv| nv == v))
+            })
+        })
+        .map(|p| {
+            let wanted: Vec<String> = p.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!(
+                "`{}` must run on a node labelled {}, and no ready node is: label one with `docker node update --label-add {} NODE`",
+                p.service,
+                wanted.join(", "),
+                wanted.join(" --label-add ")
+            )
+        })
+        .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(ErrorKind::Preflight { problems }.into()),
+    }
+}
+
+/// The labels of every ready, active node.
+pub(super) fn ready_nodes(target: &Target) -> Result<Vec<BTreeMap<String, String>>, DockerError> {
+    let ids = (target.docker())
+        .args(["node", "ls", "--format", "{{.ID}}"])
+        .run()?;
+    let ids: Vec<&str> = ids.split_whitespace().collect();
+    let out = (target.docker())
+        .args([
+            "node",
+            "inspect",
+            "--format",
+            "{{.Status.State}} {{.Spec.Availability}} {{json .Spec.Labels}}",
+        ])
+        .args(&ids)
+        .run()?;
+    Ok((out.lines())
+        .filter_map(|l| l.strip_prefix("ready active "))
+        .map(serde_json::from_str::<Option<BTreeMap<String, String>>>)
+        .map(|r| r.ok().flatten().unwrap_or_default())
+        .collect())
+}
+
+/// One service of a stack as the engine reports it.
+#[derive(Debug, Clone)]
+pub(super) struct ServiceState {
+    version: u64,
+    pub running: u32,
+    pub desired: u32,
+    pub update: String,
+    message: String,
+}
+
+/// Every service of `stack`: name → state.
+pub(super) fn services(
+    target: &Target,
+    stack: &str,
+) -> Result<BTreeMap<String, ServiceState>, DockerError> {
+    let listed = (target.docker())
+        .args(["service", "ls", "--filter"])
+        .arg(stack_filter(stack))
+        .args(["--format", "{{.Name}} {{.Replicas}}"])
+        .run()?;
+    let mut out = BTreeMap::new();
+    let mut names = Vec::new();
+    for line in listed.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(name), Some(replicas)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let (running, desired) = replicas.split_once('/').unwrap_or(("0", "0"));
+        let state = ServiceState {
+            version: 0,
+            running: running.parse().unwrap_or(0),
+            desired: desired.parse().unwrap_or(0),
+            update: String::new(),
+            message: String::new(),
+        };
+        names.push(name.to_string());
+        out.insert(name.to_string(), state);
+    }
+    if names.is_empty() {
+        return Ok(out);
+    }
+    let inspected = (target.docker())
+        .args([
+            "service",
+            "inspect",
+            "--format",
+            "{{.Spec.Name}}\t{{.Version.Index}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t{{.UpdateStatus.Message}}{{end}}",
+        ])
+        .args(&names)
+        .run()?;
+    for line in inspected.lines() {
+        let mut parts = line.splitn(4, '\t');
+        let name = parts.next().unwrap_or_default();
+        if let Some(s) = out.get_mut(name) {
+            s.version = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            s.update = parts.next().unwrap_or_default().to_string();
+            s.message = parts.next().unwrap_or_default().to_string();
+        }
+    }
+    Ok(out)
+}
+
+/// `docker stack deploy`, the wait, and on a failure the whole deploy
+/// rolled back.
+fn deploy(
+    target: &Target,
+    stack: &str,
+    cmd: &Cmd,
+    model: &[String],
+    deadline: u64,
+) -> Result<(), DockerError> {
+    let before = services(target, stack)?;
+    let deployed = cmd.run_visible();
+    let after = services(target, stack).unwrap_or_default();
+    let touched: Vec<String> = (after.iter())
+        .filter(|(name, s)| before.get(*name).is_none_or(|b| b.version != s.version))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let names: Vec<String> = model.iter().map(|s| format!("{stack}_{s}")).collect();
+    let failure = match deployed {
+        Err(e) => e.to_string(),
+        Ok(()) => match wait(target, stack, &names, deadline, false) {
+            Ok(()) => return print_status(target, stack),
+            Err(why) => why,
+        },
+    };
+    eprintln!("{failure}\nrolling back every service this deploy changed …");
+    let outcome = roll_back(target, stack, &before, &touched, deadline);
+    Err(ErrorKind::SwarmRolledBack {
+        stack: stack.to_string(),
+        failure,
+        outcome,
+    }
+    .into())
+}
+
+/// Waits until each of `names` runs all its replicas and no update is
+/// under way (with `rolled_back`, a completed rollback counts as done);
+/// `Err` says which service did not, and why.
+fn wait(
+    target: &Target,
+    stack: &str,
+    names: &[String],
+    deadline: u64,
+    rolled_back: bool,
+) -> Result<(), String> {
+    let until = Instant::now() + Duration::from_secs(deadline);
+    loop {
+        let states = services(target, stack).map_err(|e| e.to_string())?;
+        let mut pending = Vec::new();
+        for name in names {
+            let Some(s) = states.get(name) else {
+                pending.push(format!("`{name}` does not exist"));
+                continue;
+            };
+            let settled = match rolled_back {
+                true => !s.update.ends_with("_started") && s.update != "updating",
+                false => s.update.is_empty() || s.update == "completed",
+            };
+            if !rolled_back && FAILED_UPDATE.contains(&s.update.as_str()) {
+                return Err(format!(
+                    "`{name}`: Swarm stopped its update ({}: {}){}",
+                    s.update,
+                    s.message,
+                    task_errors(target, name)
+                ));
+            }
+            if s.running < s.desired || !settled {
+                pending.push(format!(
+                    "`{name}`: {}/{} replicas running and healthy, update state `{}`{}",
+                    s.running,
+                    s.desired,
+                    if s.update.is_empty() {
+                        "none"
+                    } else {
+                        &s.update
+                    },
+                    task_errors(target, name)
+                ));
+            }
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= until {
+            return Err(format!(
+                "not converged within {deadline} s:\n  {}",
+                pending.join("\n  ")
+            ));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// The last failed tasks' errors of a service, for a message.
+fn task_errors(target: &Target, name: &str) -> String {
+    let out = (target.docker())
+        .args(["service", "ps", "--no-trunc", "--format"])
+        .arg("{{.Name}} {{.Node}} {{.CurrentState}}: {{.Error}}")
+        .arg(name)
+        .run()
+        .unwrap_or_default();
+    let failed: Vec<&str> = (out.lines())
+        .filter(|l| !l.trim_end().ends_with(':'))
+        .take(3)
+        .collect();
+    match failed.is_empty() {
+        true => String::new(),
+        false => format!("; last task errors: {}", failed.join("; ")),
+    }
+}
+
+/// Every service of `touched` back: those that existed before are rolled
+/// back (unless Swarm already did), those the deploy created removed.
+fn roll_back(
+    target: &Target,
+    stack: &str,
+    before: &BTreeMap<String, ServiceState>,
+    touched: &[String],
+    deadline: u64,
+) -> String {
+    let now = services(target, stack).unwrap_or_default();
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    let mut back = Vec::new();
+    for name in touched {
+        let result = match before.contains_key(name) {
+            false => (target.docker().args(["service", "rm"]).arg(name).run())
+                .map(|_| format!("removed {name} (it was new)")),
+            true if now
+                .get(name)
+                .is_some_and(|s| s.update.starts_with("rollback")) =>
+            {
+                back.push(name.clone());
+                Ok(format!("{name} was rolled back by Swarm"))
+            }
+            true => {
+                back.push(name.clone());
+                (target.docker())
+                    .args(["service", "rollback", "--detach", "--quiet"])
+                    .arg(name)
+                    .run()
+                    .map(|_| format!("rolled back {name}"))
+            }
+        };
+        match result {
+            Ok(line) => done.push(line),
+            Err(e) => failed.push(format!("{name}: {e}")),
+        }
+    }
+    let settled = wait(target, stack, &back, deadline, true);
+    match (failed.is_empty(), settled) {
+        (true, Ok(())) if done.is_empty() => "the deploy changed no service".to_string(),
+        (true, Ok(())) => format!(
+            "stack-wide rollback done, every service as before the deploy: {}",
+            done.join("; ")
+        ),
+        (true, Err(why)) => format!("rolled back ({}), but {why}", done.join("; ")),
+        (false, _) => format!("rolling back failed too: {}", failed.join("; ")),
+    }
+}
+
+/// Each service's replicas and update state after a deploy.
+fn print_status(target: &Target, stack: &str) -> Result<(), DockerError> {
+    let states = services(target, stack)?;
+    for (name, s) in &states {
+        crate::outln!(
+            "  {name:<34} {}/{} running{}",
+            s.running,
+            s.desired,
+            match s.update.as_str() {
+                "" => String::new(),
+                u => format!(", update {u}"),
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Names the stack file declares under `key` (`secrets` or `configs`), as
+/// `docker stack deploy` names them in the swarm (`STACK_KEY`).
+fn declared(file: &std::path::Path, stack: &str, key: &str) -> Result<Vec<String>, DockerError> {
+    let stack_file = super::read_stack(file)?;
+    let keys = stack_file[key].as_object();
+    Ok((keys.into_iter().flat_map(|m| m.keys()))
+        .map(|k| format!("{stack}_{k}"))
+        .collect())
+}
+
+/// Secrets and configs of `stack` the stack file no longer names.
+fn prune_unused(target: &Target, stack: &str, file: &std::path::Path) -> Result<(), DockerError> {
+    for kind in ["secret", "config"] {
+        let keep = declared(file, stack, &format!("{kind}s"))?;
+        let listed = (target.docker())
+            .args([kind, "ls", "--filter"])
+            .arg(stack_filter(stack))
+            .args(["--format", "{{.Name}}"])
+            .run()?;
+        for old in listed.lines().filter(|n| !keep.iter().any(|k| k == n)) {
+            match target.docker().args([kind, "rm", old]).run() {
+                Ok(_) => crate::outln!("  removed unused {kind} {old}"),
+                Err(e) => eprintln!("note: {kind} {old} is kept: {e}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What is left of `stack`: `kind name` per object.
+fn leftovers(target: &Target, stack: &str) -> Result<Vec<String>, DockerError> {
+    let mut left = Vec::new();
+    for (kind, args, format) in [
+        ("service", &["service", "ls"][..], "{{.Name}}"),
+        ("container", &["ps", "-a"][..], "{{.Names}}"),
+        ("network", &["network", "ls"][..], "{{.Name}}"),
+        ("secret", &["secret", "ls"][..], "{{.Name}}"),
+        ("config", &["config", "ls"][..], "{{.Name}}"),
+    ] {
+        let out = (target.docker())
+            .args(args)
+            .arg("--filter")
+            .arg(stack_filter(stack))
+            .args(["--format", format])
+            .run()?;
+        left.extend(out.lines().map(|n| format!("{kind} {n}")));
+    }
+    Ok(left)
+}
+
+/// `docker stack rm`, then wait until nothing of the stack is left; a
+/// network or secret `stack rm` could not remove while tasks were still
+/// stopping is removed once they are gone.
+fn remove(target: &Target, stack: &str, cmd: &Cmd, deadline: u64) -> Result<(), DockerError> {
+    if let Err(e) = cmd.run_visible() {
+        eprintln!("note: {e}; removing what is left once the tasks are gone");
+    }
+    let until = Instant::now() + Duration::from_secs(deadline);
+    loop {
+        let left = leftovers(target, stack)?;
+        if left.is_empty() {
+            return Ok(());
+        }
+        let tasks_gone =
+            !(left.iter()).any(|l| l.starts_with("service ") || l.starts_with("container "));
+        if tasks_gone {
+            for l in &left {
+                let (kind, name) = l.split_once(' ').unwrap_or((l, ""));
+                let _ = target.docker().args([kind, "rm", name]).run();
+            }
+        }
+        if Instant::now() >= until {
+            return Err(ErrorKind::SwarmLeftovers {
+                stack: stack.to_string(),
+                left,
+            }
+            .into());
+        }
+        std::thread::sleep(POLL);
+    }
+}
