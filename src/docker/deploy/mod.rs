@@ -164,20 +164,7 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, D
     steps.extend(up::phase_steps(
         ws, target, &phases, &overrides, opts, &deadline,
     ));
-    steps.push(host_step(
-        &host.directory,
-        "prune",
-        HostAction::Prune {
-            keep: host.keep_releases,
-        },
-    ));
-    if host.after_deploy.prune_images {
-        steps.push(host_step(
-            &host.directory,
-            "after deploy: prune images",
-            HostAction::PruneImages,
-        ));
-    }
+    steps.extend(closing_steps(host));
     let title = format!(
         "up: {} phase(s) on {}, release in {}{}",
         phases.len(),
@@ -186,6 +173,26 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, D
         if opts.stand_ins { ", as stand-ins" } else { "" }
     );
     Ok(Plan { title, steps })
+}
+
+/// The steps after every phase is up: old releases pruned, then the
+/// host's `after_deploy` steps.
+fn closing_steps(host: &DeployHost) -> Vec<Step> {
+    let mut steps = vec![host_step(
+        &host.directory,
+        "prune",
+        HostAction::Prune {
+            keep: host.keep_releases,
+        },
+    )];
+    if host.after_deploy.prune_images {
+        steps.push(host_step(
+            &host.directory,
+            "after deploy: prune images",
+            HostAction::PruneImages,
+        ));
+    }
+    steps
 }
 
 /// The phases to bring up (`--phase`, among the host's), and every phase
