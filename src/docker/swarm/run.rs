@@ -112,7 +112,10 @@ fn manager(target: &Target, placements: &[Placement]) -> Result<(), DockerError>
     if placements.is_empty() {
         return Ok(());
     }
-    let nodes = ready_nodes(target)?;
+    let nodes: Vec<BTreeMap<String, String>> = (nodes(target)?.into_iter())
+        .filter(|n| n.ready && n.active)
+        .map(|n| n.labels)
+        .collect();
     let problems: Vec<String> = (placements.iter())
         .filter(|p| {
             !(nodes.iter()).any(|labels| {
@@ -135,8 +138,18 @@ fn manager(target: &Target, placements: &[Placement]) -> Result<(), DockerError>
     }
 }
 
-/// The labels of every ready, active node.
-pub(super) fn ready_nodes(target: &Target) -> Result<Vec<BTreeMap<String, String>>, DockerError> {
+/// A swarm node as the manager sees it.
+pub(super) struct Node {
+    pub hostname: String,
+    /// `Status.State` is `ready`.
+    pub ready: bool,
+    /// `Spec.Availability` is `active`: tasks may be scheduled there.
+    pub active: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Every node of the swarm, from one `node ls` and one `node inspect`.
+pub(super) fn nodes(target: &Target) -> Result<Vec<Node>, DockerError> {
     let ids = (target.docker())
         .args(["node", "ls", "--format", "{{.ID}}"])
         .run()?;
@@ -146,14 +159,25 @@ pub(super) fn ready_nodes(target: &Target) -> Result<Vec<BTreeMap<String, String
             "node",
             "inspect",
             "--format",
-            "{{.Status.State}} {{.Spec.Availability}} {{json .Spec.Labels}}",
+            "{{.Description.Hostname}} {{.Status.State}} {{.Spec.Availability}} {{json .Spec.Labels}}",
         ])
         .args(&ids)
         .run()?;
     Ok((out.lines())
-        .filter_map(|l| l.strip_prefix("ready active "))
-        .map(serde_json::from_str::<Option<BTreeMap<String, String>>>)
-        .map(|r| r.ok().flatten().unwrap_or_default())
+        .filter_map(|l| {
+            let mut words = l.splitn(4, ' ');
+            let (hostname, state) = (words.next()?, words.next()?);
+            let (availability, labels) = (words.next()?, words.next()?);
+            Some(Node {
+                hostname: hostname.to_string(),
+                ready: state == "ready",
+                active: availability == "active",
+                labels: (serde_json::from_str::<Option<BTreeMap<String, String>>>(labels))
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+            })
+        })
         .collect())
 }
 

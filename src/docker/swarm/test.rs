@@ -91,15 +91,11 @@ pub fn run(ws: &Workspace, target: &Target, opts: &SwarmOptions) -> Result<bool,
     Ok(checks::report::table(&rows))
 }
 
-/// Hostnames of the swarm's ready nodes (a model host is the node of its
-/// name).
+/// The hostnames of the nodes the manager sees as ready.
 fn ready_hostnames(target: &Target) -> Result<Vec<String>, DockerError> {
-    let out = (target.docker())
-        .args(["node", "ls", "--format", "{{.Hostname}} {{.Status}}"])
-        .run()?;
-    Ok((out.lines())
-        .filter_map(|l| l.strip_suffix(" Ready"))
-        .map(str::to_string)
+    Ok((super::run::nodes(target)?.into_iter())
+        .filter(|n| n.ready)
+        .map(|n| n.hostname)
         .collect())
 }
 
@@ -254,25 +250,7 @@ fn running_tasks(target: &Target, service: &str) -> Result<Vec<String>, DockerEr
 
 /// Every node's hostname → labels.
 fn node_labels(target: &Target) -> Result<BTreeMap<String, BTreeMap<String, String>>, DockerError> {
-    let ids = (target.docker())
-        .args(["node", "ls", "--format", "{{.ID}}"])
-        .run()?;
-    let ids: Vec<&str> = ids.split_whitespace().collect();
-    let out = (target.docker())
-        .args([
-            "node",
-            "inspect",
-            "--format",
-            "{{.Description.Hostname}} {{json .Spec.Labels}}",
-        ])
-        .args(&ids)
-        .run()?;
-    Ok((out.lines())
-        .filter_map(|l| l.split_once(' '))
-        .map(|(host, json)| {
-            let labels: Option<BTreeMap<String, String>> =
-                serde_json::from_str(json).ok().flatten();
-            (host.to_string(), labels.unwrap_or_default())
-        })
+    Ok((super::run::nodes(target)?.into_iter())
+        .map(|n| (n.hostname, n.labels))
         .collect())
 }
