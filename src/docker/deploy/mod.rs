@@ -136,19 +136,7 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, D
         name: format!("preflight on {}", target.describe()),
         action: Action::Preflight(checks),
     });
-    steps.push(host_step(
-        &host.directory,
-        "release files",
-        HostAction::Release { files, phases: ups },
-    ));
-    steps.push(host_step(
-        &host.directory,
-        "images",
-        HostAction::Images {
-            mode: host.images,
-            stand_ins: opts.stand_ins,
-        },
-    ));
+    steps.extend(release_and_images(host, files, ups, opts.stand_ins));
     steps.push(host_step(
         &host.directory,
         "switch",
@@ -173,6 +161,31 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, D
         if opts.stand_ins { ", as stand-ins" } else { "" }
     );
     Ok(Plan { title, steps })
+}
+
+/// The release of the generated files to the host, then the images its
+/// phases run: the steps `up --host` and `swarm up` share on a host.
+pub(super) fn release_and_images(
+    host: &DeployHost,
+    files: Vec<ReleaseFile>,
+    phases: Vec<PhaseUp>,
+    stand_ins: bool,
+) -> [Step; 2] {
+    [
+        host_step(
+            &host.directory,
+            "release files",
+            HostAction::Release { files, phases },
+        ),
+        host_step(
+            &host.directory,
+            "images",
+            HostAction::Images {
+                mode: host.images,
+                stand_ins,
+            },
+        ),
+    ]
 }
 
 /// The steps after every phase is up: old releases pruned, then the

@@ -245,21 +245,11 @@ fn host_steps(
     }
     // No phase is brought up by Compose from this release: a failed
     // stack goes back through Swarm, not through `compose up`.
-    steps.push(host_step(
-        &host.directory,
-        "release files",
-        HostAction::Release {
-            files,
-            phases: Vec::new(),
-        },
-    ));
-    steps.push(host_step(
-        &host.directory,
-        "images",
-        HostAction::Images {
-            mode: host.images,
-            stand_ins: opts.stand_ins,
-        },
+    steps.extend(deploy::release_and_images(
+        host,
+        files,
+        Vec::new(),
+        opts.stand_ins,
     ));
     for node in workers(ws, host) {
         let services = placeable(ws, node);
