@@ -15,7 +15,7 @@ use crate::failure::Failure;
 use crate::model::{self, LoadError};
 use crate::render;
 use crate::secrets::{self, SecretSource, WhenMissing};
-use crate::system::System;
+use crate::system::{Supplied, System};
 use crate::workspace::Paths;
 use crate::write::{self, RunLock, Stale};
 use crate::{hygiene, validate};
@@ -138,36 +138,125 @@ pub enum Outcome {
     },
 }
 
+/// The inputs fingerprint and stamp of a run that may skip the work
+/// (`all` writing, not rotating): see `write::stamp`.
+struct Stamp {
+    /// The inputs fingerprint and, after a space, the store's digest.
+    inputs: String,
+    /// The inputs fingerprint alone.
+    base: String,
+    /// Where the stamps are kept (the store's directory).
+    dir: std::path::PathBuf,
+    /// This output's stamp, when the output directory exists.
+    path: Option<std::path::PathBuf>,
+}
+
+fn stamp_for(paths: &Paths, mode: Mode, rotate: &[String]) -> Option<Stamp> {
+    if mode != Mode::Write || !rotate.is_empty() {
+        return None;
+    }
+    let dir = paths.lock_path().parent()?.to_path_buf();
+    let path = write::stamp::path(&dir, &paths.out);
+    let key = write::stamp::Key {
+        model: &paths.model,
+        out: &paths.out,
+        store: paths
+            .insecure_secret_seed
+            .is_none()
+            .then_some(paths.secrets.as_path()),
+        seed: paths.insecure_secret_seed,
+        variant: paths.variant.as_deref(),
+    };
+    let base = write::stamp::inputs(&key)?;
+    let inputs = format!("{base} {}", write::stamp::store(key.store));
+    Some(Stamp {
+        inputs,
+        base,
+        dir,
+        path,
+    })
+}
+
+/// Both run locks: one beside the store, one on the output directory.
+type Locks = (RunLock, RunLock);
+
+/// Takes both [`Locks`].
+fn take_locks(paths: &Paths) -> Result<Locks, Failure> {
+    let store_lock = paths.lock_path();
+    // The store's directory, created (and git-ignored) when missing.
+    let store_dir = store_lock.parent().unwrap_or(Path::new("."));
+    secrets::create_store_dir(store_dir).map_err(|error| Failure::CreateStoreDir {
+        dir: store_dir.to_path_buf(),
+        error,
+    })?;
+    let store = take_lock(RunLock::try_acquire(&store_lock), &store_lock)?;
+    let out = take_lock(RunLock::try_acquire_dir(&paths.out), &paths.out)?;
+    Ok((store, out))
+}
+
+/// With a stamp whose inputs match: the locks, and the report when every
+/// output is as recorded (nothing loaded, rendered or read).
+fn up_to_date(
+    paths: &Paths,
+    stamp: Option<&Stamp>,
+) -> Result<(Option<Locks>, Option<AllReport>), Failure> {
+    let Some((stamp, path)) = stamp.and_then(|s| Some((s, s.path.as_ref()?))) else {
+        return Ok((None, None));
+    };
+    if !write::stamp::may_apply(path, &stamp.inputs) {
+        return Ok((None, None));
+    }
+    let locks = take_locks(paths)?;
+    let report = write::stamp::up_to_date(path, &paths.out, &stamp.inputs).map(|total| AllReport {
+        warnings: Vec::new(),
+        total,
+        outcome: Outcome::Written {
+            summary: write::Summary {
+                written: 0,
+                unchanged: total,
+                deleted: 0,
+            },
+            generated: Vec::new(),
+        },
+    });
+    Ok((Some(locks), report))
+}
+
 /// `lucid-gen all` (and `secrets rotate`, which names the secrets to
 /// replace in `rotate`).
 pub fn all(paths: &Paths, mode: Mode, rotate: &[String]) -> Result<AllReport, Failure> {
     paths.check_disjoint()?;
+    // Speed: the inputs are fingerprinted before anything is loaded; with
+    // nothing changed since a clean run, nothing else is done.
+    let stamp = stamp_for(paths, mode, rotate);
+    let (locks, report) = up_to_date(paths, stamp.as_ref())?;
+    if let Some(report) = report {
+        return Ok(report);
+    }
     let valid = load_valid(&paths.model)?;
     let system = valid.system;
     // Two runs at once would race on the store and the output files: one
     // lock beside the store, one on the output directory itself (so runs
     // with different stores cannot interleave in one output either).
-    let _locks = match mode {
-        Mode::Check => None,
-        Mode::Write => {
-            let store_lock = paths.lock_path();
-            // The store's directory, created (and git-ignored) when missing.
-            let store_dir = store_lock.parent().unwrap_or(Path::new("."));
-            secrets::create_store_dir(store_dir).map_err(|error| Failure::CreateStoreDir {
-                dir: store_dir.to_path_buf(),
-                error,
-            })?;
-            let store = take_lock(RunLock::try_acquire(&store_lock), &store_lock)?;
-            let out = take_lock(RunLock::try_acquire_dir(&paths.out), &paths.out)?;
-            Some((store, out))
-        }
+    let _locks = match (mode, locks) {
+        (Mode::Check, _) => None,
+        (Mode::Write, Some(locks)) => Some(locks),
+        (Mode::Write, None) => Some(take_locks(paths)?),
     };
+    let sources: Vec<Supplied> = (system.secrets.iter())
+        .filter_map(|s| s.supplied.clone())
+        .collect();
+    // Read before the secrets are resolved, like the inputs before loading.
+    let supplied = stamp.as_ref().map(|_| write::stamp::supplied(&sources));
     let source = paths.secret_source();
     let when_missing = when_missing(&source, mode);
     let resolved = secrets::resolve_with(&system, &source, rotate, when_missing)?;
     let outputs = write::with_manifest(render::render(&system, &resolved.values)?);
+    // Memory: the model is not needed once rendered.
+    drop(system);
     let out = &paths.out;
     let total = outputs.len();
+    let clean = valid.warnings.is_empty();
     let report = |outcome| AllReport {
         warnings: valid.warnings,
         total,
@@ -187,11 +276,22 @@ pub fn all(paths: &Paths, mode: Mode, rotate: &[String]) -> Result<AllReport, Fa
     // crash in between leaves output the old store re-renders.
     let store = (resolved.stage(&source)).map_err(|e| Failure::StageStore(e.to_string()))?;
     let summary = write::apply(out, &outputs).map_err(|e| Failure::Write(e.to_string()))?;
+    let mut inputs = stamp.as_ref().map(|s| s.inputs.clone());
     if let Some(store) = store {
+        if let Some(stamp) = &stamp {
+            inputs = Some(format!("{} {}", stamp.base, store.digest()));
+        }
         store.commit().map_err(|error| Failure::CommitStore {
             error,
             out: out.clone(),
         })?;
+    }
+    // A stamp for the next run, after a clean one (warnings are not
+    // recorded, so a run with warnings always does the work and shows them).
+    if let (Some(stamp), Some(inputs), Some(supplied), true) = (&stamp, &inputs, &supplied, clean) {
+        if let Some(path) = write::stamp::path(&stamp.dir, out) {
+            write::stamp::record(&path, out, inputs, &sources, supplied, &outputs);
+        }
     }
     let generated = match source {
         SecretSource::Store(_) => resolved.changed,

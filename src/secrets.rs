@@ -380,9 +380,16 @@ pub fn create_store_dir(dir: &Path) -> io::Result<()> {
 pub struct StagedStore {
     path: PathBuf,
     staged: crate::write::Staged,
+    /// The new store's digest, as `write::stamp::store` gives it.
+    digest: String,
 }
 
 impl StagedStore {
+    /// The new store's digest (for the up-to-date stamp).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
     /// Renames the new store into place and makes that durable.
     pub fn commit(self) -> Result<(), SecretError> {
         self.staged.commit().map_err(|error| SecretError::Write {
@@ -433,6 +440,7 @@ impl Resolved {
         Ok(Some(StagedStore {
             path: path.to_path_buf(),
             staged,
+            digest: crate::write::stamp::store_holding(text.as_bytes()),
         }))
     }
 }

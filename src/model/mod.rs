@@ -153,6 +153,17 @@ fn outside_links(outside: &[(PathBuf, PathBuf)]) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// A link leaving the model directory, and its target.
+pub type Outside = (PathBuf, PathBuf);
+
+/// The files the loader reads under `dir` (sorted), and the links it
+/// refuses to follow with their targets: what `all`'s inputs fingerprint
+/// covers (`write::stamp`).
+pub fn files_read(dir: &Path) -> Result<(Vec<PathBuf>, Vec<Outside>), LoadError> {
+    let found = model_files(dir)?;
+    Ok((found.files, found.outside))
+}
+
 /// Loads every model file under `dir`.
 pub fn load_dir(dir: &Path) -> Result<LoadedModel, LoadError> {
     let Found {

@@ -80,20 +80,32 @@ fn look(
     })
 }
 
+/// Whether the stale files keep their old and new contents (for a diff),
+/// or only their paths (to write them: memory, the new contents are in the
+/// outputs already).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Texts {
+    Keep,
+    Drop,
+}
+
 fn stale(
     rel: &Path,
     file: Option<&OutputFile>,
     change: Change,
-    old: Option<Vec<u8>>,
-    note: Option<String>,
+    (old, note): (Option<Vec<u8>>, Option<String>),
     was_secret: bool,
+    texts: Texts,
 ) -> Stale {
+    let keep = texts == Texts::Keep;
     Stale {
         path: rel.to_path_buf(),
         change,
         secret: was_secret || file.is_some_and(|f| f.secret),
-        old: old.map(|o| String::from_utf8_lossy(&o).into_owned()),
-        new: file.map(|f| f.text.clone()),
+        old: old
+            .filter(|_| keep)
+            .map(|o| String::from_utf8_lossy(&o).into_owned()),
+        new: file.filter(|_| keep).map(|f| f.text.clone()),
         note,
     }
 }
@@ -101,18 +113,19 @@ fn stale(
 /// Lists what differs between `outputs` and the files under `out_dir`.
 pub fn compare(out_dir: &Path, outputs: &Outputs) -> Result<Vec<Stale>, WriteError> {
     let jail = Jail::open(out_dir, false)?;
-    Ok(compare_in(jail.as_ref(), &mut Dirs::default(), outputs)?.stale)
+    Ok(compare_in(jail.as_ref(), &mut Dirs::default(), outputs, Texts::Keep)?.stale)
 }
 
 pub(super) fn compare_in(
     jail: Option<&Jail>,
     dirs: &mut Dirs,
     outputs: &Outputs,
+    texts: Texts,
 ) -> Result<Compared, WriteError> {
     let Some(jail) = jail else {
         let stale = outputs
             .iter()
-            .map(|(rel, f)| stale(rel, Some(f), Change::Create, None, None, false))
+            .map(|(rel, f)| stale(rel, Some(f), Change::Create, (None, None), false, texts))
             .collect();
         return Ok(Compared {
             stale,
@@ -175,7 +188,7 @@ pub(super) fn compare_in(
         };
         compared
             .stale
-            .push(stale(rel, Some(file), change, old, note, secret));
+            .push(stale(rel, Some(file), change, (old, note), secret, texts));
     }
     compared
         .stale
@@ -197,7 +210,15 @@ fn gone(
         let (dir, name) = jail::split(rel).map_err(at(&jail.path(rel)))?;
         if let Some(dir) = dirs.get(jail, dir, false)? {
             if jail::exists(&dir, name).map_err(at(&jail.path(rel)))? {
-                out.push(stale(rel, None, Change::Delete, None, None, listed.secret));
+                let secret = listed.secret;
+                out.push(stale(
+                    rel,
+                    None,
+                    Change::Delete,
+                    (None, None),
+                    secret,
+                    Texts::Keep,
+                ));
             }
         }
     }

@@ -18,6 +18,7 @@ mod jail;
 mod lock;
 mod manifest;
 mod stage;
+pub mod stamp;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -26,7 +27,7 @@ use std::sync::Arc;
 pub use crate::output::{OutputFile, Outputs};
 use crate::parallel;
 pub use compare::compare;
-use compare::compare_in;
+use compare::{compare_in, Texts};
 pub use diff::{github_report, render_diff, skip_unknowable_secrets};
 use jail::{DirFd, Dirs, Jail};
 pub use lock::RunLock;
@@ -268,7 +269,8 @@ fn apply_in(out_dir: &Path, outputs: &Outputs) -> Result<Summary, ApplyError> {
         return Err(at(out_dir)(io::ErrorKind::NotFound.into()).into());
     };
     let mut dirs = Dirs::default();
-    let compared = compare_in(Some(&jail), &mut dirs, outputs)?;
+    // Memory: the stale files are written from `outputs`, never copied.
+    let compared = compare_in(Some(&jail), &mut dirs, outputs, Texts::Drop)?;
     // Temporary files of a killed run: gone before anything else. Speed:
     // every core looks through its share of the directories.
     let open: Vec<DirFd> = std::iter::once(jail.root().clone())
@@ -624,7 +626,7 @@ mod tests {
         ]));
         let jail = Jail::open(dir.path(), true).unwrap().unwrap();
         let mut dirs = Dirs::default();
-        let stale = compare_in(Some(&jail), &mut dirs, &files).unwrap().stale;
+        let stale = (compare_in(Some(&jail), &mut dirs, &files, Texts::Drop).unwrap()).stale;
         let staged = stage_all(&jail, &mut dirs, &files, &stale, &[]).unwrap();
         // Between staging and renaming, b.txt becomes a directory in use.
         std::fs::create_dir_all(dir.path().join("b.txt/inside")).unwrap();

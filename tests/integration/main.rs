@@ -49,5 +49,6 @@ mod seeds;
 mod standins;
 mod tooling;
 mod tour;
+mod up_to_date;
 mod validation;
 mod workflow;
