@@ -93,6 +93,19 @@ fn nothing_changed_is_trusted_and_every_change_is_seen() {
         0o700
     );
 
+    // A stamp cut short (a full disk, say) is no stamp: the work is done.
+    let stamp = (fs::read_dir(p.path(".lucid-gen")).unwrap())
+        .map(|e| e.unwrap().path())
+        .find(|f| f.to_string_lossy().ends_with(".stamp"))
+        .expect("a stamp beside the store");
+    let text = fs::read(&stamp).unwrap();
+    fs::write(&stamp, &text[..text.len() / 2]).unwrap();
+    let (worked, out) = did_the_work(&p, || all(&p));
+    assert!(worked && out.contains(": 0 written"), "{out}");
+    // ... and a whole stamp is recorded again.
+    let (worked, _) = did_the_work(&p, || all(&p));
+    assert!(!worked);
+
     // `--check` never trusts the stamp, and finds everything up to date.
     p.run()
         .args(&["all", "--check"])
