@@ -33,6 +33,9 @@
 //! size and mtime restored. Trusted, as with make's mtimes: that a file
 //! whose `lstat` is unchanged holds what it held when recorded, and that
 //! the executable at the same inode with the same times is the same build.
+//! Not seen: an output edited by hand while a writing run is under way,
+//! more than [`RACY_NS`] before the run records its stamp (the `lstat`s
+//! are taken at the end, as ninja records outputs after their command).
 
 use std::io;
 use std::os::unix::ffi::OsStrExt;
