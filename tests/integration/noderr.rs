@@ -111,6 +111,56 @@ fn targets_placeholders_are_checked_where_they_are_written() {
     assert!(!said.contains("`node-exporter` as a target"), "{said}");
 }
 
+/// Seed 002's dashboard and its provisioning, as Grafana reads them (no
+/// Grafana can run here: Debian has no package, so the Docker tests run it
+/// as a stand-in): the provider points at the directory the dashboard is
+/// mounted in, the dashboard is JSON with a query on every panel, and the
+/// two seed metrics (trading signals, consensus participation) are charted
+/// and alerted on under the same names.
+#[test]
+fn the_dashboard_is_provisioned_where_it_is_mounted_and_charts_the_seed_metrics() {
+    let (outputs, _) = crate::generated::render_model(&example_dir().join("model"), 0);
+    let text = |rel: &str| outputs.get(Path::new(rel)).expect(rel).text.clone();
+    let provider: serde_yaml::Value = serde_yaml::from_str(&text(
+        "configs/files/grafana/etc/grafana/provisioning/dashboards/noderr.yml",
+    ))
+    .unwrap();
+    let dir = provider["providers"][0]["options"]["path"]
+        .as_str()
+        .unwrap();
+    let json = format!("configs/files/grafana{dir}/noderr-trading.json");
+    let dashboard: serde_json::Value = serde_json::from_str(&text(&json)).unwrap();
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 4, "{dashboard}");
+    let exprs: Vec<&str> = (panels.iter())
+        .map(|p| p["targets"][0]["expr"].as_str().expect("a query per panel"))
+        .collect();
+    let rules: serde_yaml::Value = serde_yaml::from_str(&text(
+        "configs/files/prometheus/etc/prometheus/rules/noderr.yml",
+    ))
+    .unwrap();
+    let alerts = serde_yaml::to_string(&rules).unwrap();
+    for metric in [
+        "noderr_trading_signals_processed_total",
+        "noderr_consensus_participation_ratio",
+        "process_resident_memory_bytes",
+    ] {
+        assert!(
+            exprs.iter().any(|e| e.contains(metric)),
+            "{metric}: {exprs:?}"
+        );
+    }
+    assert!(
+        alerts.contains("noderr_consensus_participation_ratio"),
+        "{alerts}"
+    );
+    let prometheus = text("configs/files/prometheus/etc/prometheus/prometheus.yml");
+    assert!(
+        prometheus.contains("rule_files:\n  - /etc/prometheus/rules/noderr.yml\n"),
+        "{prometheus}"
+    );
+}
+
 #[test]
 fn required_variables_are_checked() {
     let p = example();
