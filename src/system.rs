@@ -436,6 +436,17 @@ pub struct Build {
     pub probe: bool,
 }
 
+/// A variable the operator sets where Compose runs (`required_env`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredVar {
+    /// The name the container receives.
+    pub name: String,
+    /// What it is (Compose's message while it is unset).
+    pub what: String,
+    /// The name Compose reads it from (`name` unless the model says `from`).
+    pub from: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Service {
     pub name: String,
@@ -480,8 +491,8 @@ pub struct Service {
     /// Docker's init (tini) runs as PID 1.
     pub init: bool,
     /// Variables Compose takes from the environment it runs in and refuses
-    /// to start without: (name, what it is).
-    pub required_env: Vec<(String, String)>,
+    /// to start without.
+    pub required_env: Vec<RequiredVar>,
     /// A published image (no `build`) the model gives no `user`: it runs as
     /// its image's own USER, so the compose file sets none and `user` is
     /// unused.

@@ -12,6 +12,7 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+pub use super::raw_env::RequiredEnvDef;
 pub use super::raw_hosts::{AfterDeployDef, GithubDeployDef, HostDef, ImageArrival};
 pub use super::raw_mounts::{BindDef, VariantPortDef};
 pub use super::raw_swarm::*;
@@ -516,10 +517,13 @@ pub struct ServiceDef {
     #[serde(default)]
     pub init: bool,
     /// Variables the operator must set where Compose runs (the shell or a
-    /// `.env` beside the compose file): name → what it is. Compose refuses
-    /// to start the service while one is unset or empty.
+    /// `.env` beside the compose file): name → what it is, or
+    /// `{ what, from }` when the operator sets another variable (`from`)
+    /// that this container receives as `name` (one NODE_ID per service:
+    /// `NODE_ID: { from: ORACLE_NODE_ID, what: ... }`). Compose refuses to
+    /// start the service while one is unset or empty.
     #[serde(default)]
-    pub required_env: IndexMap<String, String>,
+    pub required_env: IndexMap<String, RequiredEnvDef>,
     /// How many containers run this service (Compose `deploy.replicas`);
     /// default 1. A replicated service publishes no fixed host port.
     #[serde(default)]

@@ -528,10 +528,11 @@ fn environment(system: &System, s: &Service) -> Vec<(Yaml, Yaml)> {
         .map(|(k, v)| (yaml_key(k), compose_str(v)))
         .collect();
     env.extend(external_environment(system, s));
-    for (name, what) in &s.required_env {
-        // Validation ran the same escaper on the name.
-        if let Ok(value) = compose_required_variable(name, &format!("set {name}: {what}")) {
-            env.push((yaml_key(name), value));
+    for r in &s.required_env {
+        // Validation ran the same escaper on both names.
+        let message = format!("set {}: {}", r.from, r.what);
+        if let Ok(value) = compose_required_variable(&r.from, &message) {
+            env.push((yaml_key(&r.name), value));
         }
     }
     for u in &s.secrets {

@@ -115,9 +115,7 @@ pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
         inputs.env.push(bytes(format!("external {external:?}")));
     }
     // Which variables the operator must set (values unknown here, as above).
-    for (name, _) in &s.required_env {
-        inputs.env.push(bytes(format!("required {name}")));
-    }
+    inputs.env.extend(s.required_env.iter().map(required_line));
     inputs
         .ports
         .extend(s.ports.iter().map(|p| bytes(format!("{p:?}"))));
@@ -163,6 +161,13 @@ pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
         .config
         .push(bytes(format!("{:?}{:?}", system.labels, s.labels)));
     inputs
+}
+
+/// A required variable's hash input: its name, and `from` only when it
+/// differs (so models without `from` hash as before).
+fn required_line(r: &crate::system::RequiredVar) -> Vec<u8> {
+    let from = (r.from != r.name).then(|| format!(" from {}", r.from));
+    bytes(format!("required {}{}", r.name, from.unwrap_or_default()))
 }
 
 #[cfg(test)]

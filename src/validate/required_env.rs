@@ -2,30 +2,46 @@
 //! runs. Each name must be one Compose interpolates (checked with the
 //! escaper render writes `${NAME:?…}` with), and nothing else may set the
 //! same variable in that container: its own `environment`, an external
-//! service's address or a secret it receives as a variable.
+//! service's address or a secret it receives as a variable. With `from`,
+//! Compose reads another name (one per service: `ORACLE_NODE_ID`) and the
+//! container still receives the entry's own.
 
 use crate::diagnostic::Kind;
 use crate::escape;
 use crate::model::raw;
-use crate::system::{Delivery, ExternalPort, System};
+use crate::system::{Delivery, ExternalPort, RequiredVar, System};
 
 use super::location::{p, Def};
 use super::merge::Merged;
 use super::Validator;
 
 impl<'a> Validator<'a> {
-    /// The service's required variables: (name, what it is).
-    pub(super) fn required_env(&mut self, d: &Def<'a, raw::ServiceDef>) -> Vec<(String, String)> {
+    /// The service's required variables. The name the container receives
+    /// and the one Compose reads (`from`) must both be names Compose can
+    /// interpolate.
+    pub(super) fn required_env(&mut self, d: &Def<'a, raw::ServiceDef>) -> Vec<RequiredVar> {
         let mut out = Vec::new();
-        for (name, what) in &d.def.required_env {
+        for (name, def) in &d.def.required_env {
             let at = d.at(&p().key("required_env").key(name.as_str()));
-            if let Err(escape::Unrepresentable(why)) = escape::compose_required_variable(name, what)
-            {
-                let (name, why) = (name.clone(), why.to_string());
-                self.report_at_key(&at, Kind::ComposeVariable { name, why });
-                continue;
+            let from = def.from.clone().unwrap_or_else(|| name.clone());
+            let mut ok = true;
+            for var in [name, &from] {
+                if let Err(escape::Unrepresentable(why)) =
+                    escape::compose_required_variable(var, &def.what)
+                {
+                    let (name, why) = (var.clone(), why.to_string());
+                    self.report_at_key(&at, Kind::ComposeVariable { name, why });
+                    ok = false;
+                    break;
+                }
             }
-            out.push((name.clone(), what.clone()));
+            if ok {
+                out.push(RequiredVar {
+                    name: name.clone(),
+                    what: def.what.clone(),
+                    from,
+                });
+            }
         }
         out
     }
@@ -33,7 +49,7 @@ impl<'a> Validator<'a> {
     /// `env-conflict`: a required variable something else also sets.
     pub(super) fn required_env_conflicts(&mut self, m: &Merged<'a>, sys: &System) {
         for (si, s) in sys.services.iter().enumerate() {
-            for (name, _) in &s.required_env {
+            for name in s.required_env.iter().map(|r| &r.name) {
                 let Some(other) = other_setter(sys, si, name) else {
                     continue;
                 };

@@ -504,6 +504,14 @@ mod docker_tier {
         )
     }
 
+    /// Where prod's Grafana reads its admin password (seed 004's
+    /// GF_SECURITY_ADMIN_PASSWORD, as a file).
+    fn prod_s_grafana_password(prod: &Value) -> &str {
+        prod["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"]
+            .as_str()
+            .unwrap()
+    }
+
     #[test]
     fn dev_and_prod_differ_only_in_environment_volumes_and_build() {
         need(
@@ -534,6 +542,21 @@ mod docker_tier {
         assert_eq!(db["environment"]["POSTGRES_USER"], "consensus");
         assert!(dev["volumes"].get("postgres-data").is_some());
         assert!(prod["volumes"].get("postgres-data").is_none());
+        // Seed 004's monitoring containers exist in production only.
+        let mut prod_s = prod_s;
+        for monitoring in ["prometheus", "grafana"] {
+            let s = prod_s
+                .remove(monitoring)
+                .unwrap_or_else(|| panic!("prod runs {monitoring}"));
+            // Published nowhere, as in the seed.
+            assert!(s.get("ports").is_none(), "{monitoring}: {s}");
+            assert!(dev["volumes"].get(format!("{monitoring}-data")).is_none());
+            assert!(prod["volumes"].get(format!("{monitoring}-data")).is_some());
+        }
+        assert_eq!(
+            prod_s_grafana_password(&prod),
+            "/run/secrets/GRAFANA_PASSWORD"
+        );
         let names = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
         assert_eq!(names(&dev_s), names(&prod_s), "otherwise the same services");
         assert_eq!(dev["networks"], prod["networks"], "the same networks");

@@ -111,6 +111,56 @@ fn targets_placeholders_are_checked_where_they_are_written() {
     assert!(!said.contains("`node-exporter` as a target"), "{said}");
 }
 
+/// Seed 002's dashboard and its provisioning, as Grafana reads them (no
+/// Grafana can run here: Debian has no package, so the Docker tests run it
+/// as a stand-in): the provider points at the directory the dashboard is
+/// mounted in, the dashboard is JSON with a query on every panel, and the
+/// two seed metrics (trading signals, consensus participation) are charted
+/// and alerted on under the same names.
+#[test]
+fn the_dashboard_is_provisioned_where_it_is_mounted_and_charts_the_seed_metrics() {
+    let (outputs, _) = crate::generated::render_model(&example_dir().join("model"), 0);
+    let text = |rel: &str| outputs.get(Path::new(rel)).expect(rel).text.clone();
+    let provider: serde_yaml::Value = serde_yaml::from_str(&text(
+        "configs/files/grafana/etc/grafana/provisioning/dashboards/noderr.yml",
+    ))
+    .unwrap();
+    let dir = provider["providers"][0]["options"]["path"]
+        .as_str()
+        .unwrap();
+    let json = format!("configs/files/grafana{dir}/noderr-trading.json");
+    let dashboard: serde_json::Value = serde_json::from_str(&text(&json)).unwrap();
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 4, "{dashboard}");
+    let exprs: Vec<&str> = (panels.iter())
+        .map(|p| p["targets"][0]["expr"].as_str().expect("a query per panel"))
+        .collect();
+    let rules: serde_yaml::Value = serde_yaml::from_str(&text(
+        "configs/files/prometheus/etc/prometheus/rules/noderr.yml",
+    ))
+    .unwrap();
+    let alerts = serde_yaml::to_string(&rules).unwrap();
+    for metric in [
+        "noderr_trading_signals_processed_total",
+        "noderr_consensus_participation_ratio",
+        "process_resident_memory_bytes",
+    ] {
+        assert!(
+            exprs.iter().any(|e| e.contains(metric)),
+            "{metric}: {exprs:?}"
+        );
+    }
+    assert!(
+        alerts.contains("noderr_consensus_participation_ratio"),
+        "{alerts}"
+    );
+    let prometheus = text("configs/files/prometheus/etc/prometheus/prometheus.yml");
+    assert!(
+        prometheus.contains("rule_files:\n  - /etc/prometheus/rules/noderr.yml\n"),
+        "{prometheus}"
+    );
+}
+
 #[test]
 fn required_variables_are_checked() {
     let p = example();
@@ -124,7 +174,8 @@ fn required_variables_are_checked() {
         .replace(
             "      NODE_OPTIONS: --max-old-space-size=2688\n",
             "      NODE_OPTIONS: --max-old-space-size=2688\n      NODE_ID: guardian-001\n",
-        );
+        )
+        .replace("from: VALIDATOR_NODE_ID", "from: VALIDATOR-NODE-ID");
     p.write(file, &broken);
     let out = p.run().args(&["check"]).status(1).run();
     let said = stderr(&out);
@@ -133,8 +184,21 @@ fn required_variables_are_checked() {
         place_of(&p, file, "NODE-REGION")
     );
     assert!(said.contains(&bad_name), "{bad_name}\n{said}");
-    // The anchor is defined on oracle's `required_env`, so every tier's
-    // conflict is reported where the variable is written.
+    // The variable Compose reads (`from`) is checked like the name.
+    // Reported at the entry's key, the line above its `from`.
+    let from_line: usize = place_of(&p, file, "from: VALIDATOR-NODE-ID")
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let bad_from = format!(
+        "nodes.yaml:{}:7: error[env-name]: `VALIDATOR-NODE-ID` cannot be filled by Compose",
+        from_line - 1
+    );
+    assert!(said.contains(&bad_from), "{bad_from}\n{said}");
+    // Each tier's conflict is reported where the variable is written; the
+    // container's name (NODE_ID) counts, not the one Compose reads.
     assert!(
         said.contains("error[env-conflict]: `guardian` requires the operator to set `NODE_ID`, but its own `environment` also sets it"),
         "{said}"
@@ -157,7 +221,7 @@ fn a_plane_forbids_terms_in_required_variables() {
     let out = p.run().args(&["check"]).status(1).run();
     let said = stderr(&out);
     let found = "error[forbidden-term]: required variable `DEPLOYMENT_ENGINE_URL` contains `deployment_engine`, which plane `nodes` forbids";
-    // Once per tier: four services read the one anchored map.
+    // Once per tier: four services list it.
     assert_eq!(said.matches(found).count(), 4, "{said}");
     let line = place_of(&p, "model/services/nodes.yaml", "DEPLOYMENT_ENGINE_URL:");
     let line = line.split(':').next().unwrap();
@@ -192,12 +256,24 @@ mod docker_tier {
         }
     }
 
-    /// What the operator sets for every node tier (seed 002's example values).
-    const NODE_VARS: [(&str, &str); 4] = [
+    /// What the operator sets for the node tiers (seed 002's example
+    /// values): each tier's own NODE_ID, then the three every tier reads,
+    /// NODE_VERSION last.
+    const NODE_VARS: [(&str, &str); 7] = [
+        ("ORACLE_NODE_ID", "oracle-001"),
+        ("GUARDIAN_NODE_ID", "guardian-001"),
+        ("VALIDATOR_NODE_ID", "validator-001"),
+        ("ALL_IN_ONE_NODE_ID", "all-in-one-001"),
         ("NFT_TOKEN_ID", "4211"),
-        ("NODE_ID", "oracle-001"),
         ("DEPLOYMENT_ENGINE_URL", "http://deploy.example.invalid"),
         ("NODE_VERSION", "1.0.0"),
+    ];
+    /// Each tier and the NODE_ID its container receives.
+    const TIER_IDS: [(&str, &str); 4] = [
+        ("oracle", "oracle-001"),
+        ("guardian", "guardian-001"),
+        ("validator", "validator-001"),
+        ("all-in-one", "all-in-one-001"),
     ];
     /// The operator's wallet key (seed 002), a test value: what `all` needs.
     const WALLET_KEY: (&str, &str) = ("WALLET_PRIVATE_KEY", "test-wallet-key-5e1a");
@@ -286,33 +362,50 @@ mod docker_tier {
             std::thread::sleep(Duration::from_millis(500));
         }
     }
-    /// Runs Debian's `promtool check config` on the generated file.
+    /// The generated alert rules (seed 002's alerts), beside `prometheus.yml`.
+    fn rules_of(config: &Path) -> std::path::PathBuf {
+        config.parent().unwrap().join("rules/noderr.yml")
+    }
+    /// Runs Debian's `promtool check config` on the generated file (which
+    /// checks the rule files it names, mounted where it names them), then
+    /// `promtool check rules` on the rules alone.
     fn promtool_check(image: &str, config: &Path) {
-        let out = Command::new("docker")
-            .args([
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                "--user",
-                "65532:65532",
-                "-v",
-            ])
-            .arg(format!(
-                "{}:/etc/prometheus/prometheus.yml:ro",
-                config.display()
-            ))
-            .args([image, "/usr/bin/promtool", "check", "config"])
-            .arg("/etc/prometheus/prometheus.yml")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run docker");
-        assert!(
-            out.status.success(),
-            "promtool refuses the generated prometheus.yml:\n{}{}",
-            stdout(&out),
-            stderr(&out)
-        );
+        let rules = rules_of(config);
+        for check in ["config", "rules"] {
+            let target = match check {
+                "config" => "/etc/prometheus/prometheus.yml",
+                _ => "/etc/prometheus/rules/noderr.yml",
+            };
+            let out = Command::new("docker")
+                .args(["run", "--rm", "--network", "none"])
+                .args(["--user", "65532:65532", "-v"])
+                .arg(format!(
+                    "{}:/etc/prometheus/prometheus.yml:ro",
+                    config.display()
+                ))
+                .arg("-v")
+                .arg(format!(
+                    "{}:/etc/prometheus/rules/noderr.yml:ro",
+                    rules.display()
+                ))
+                .args([image, "/usr/bin/promtool", "check", check, target])
+                .stdin(Stdio::null())
+                .output()
+                .expect("run docker");
+            assert!(
+                out.status.success(),
+                "promtool check {check} refuses the generated {target}:\n{}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+            if check == "rules" {
+                assert!(
+                    stdout(&out).contains("SUCCESS: 4 rules found"),
+                    "{}",
+                    stdout(&out)
+                );
+            }
+        }
     }
 
     /// Debian's Prometheus, hardened as the model's services are, on the
@@ -328,6 +421,11 @@ mod docker_tier {
             .arg(format!(
                 "{}:/etc/prometheus/prometheus.yml:ro",
                 config.display()
+            ))
+            .arg("-v")
+            .arg(format!(
+                "{}:/etc/prometheus/rules/noderr.yml:ro",
+                rules_of(config).display()
             ))
             .args([image, "/usr/bin/prometheus"])
             .args(["--config.file=/etc/prometheus/prometheus.yml"])
@@ -395,7 +493,7 @@ mod docker_tier {
         run_with_vars(&p, &["verify"])
             .stdout_has("verify: 9 files, 0 failed")
             .run();
-        let partial = compose_config(&p, &NODE_VARS[..3]);
+        let partial = compose_config(&p, &NODE_VARS[..6]);
         let said = String::from_utf8_lossy(&partial.stderr);
         assert!(!partial.status.success(), "accepted without NODE_VERSION");
         assert!(
@@ -406,12 +504,14 @@ mod docker_tier {
         assert!(full.status.success(), "{}", stderr(&full));
         let config: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
         let services = &config["services"];
-        for tier in ["oracle", "guardian", "validator", "all-in-one"] {
+        for (tier, id) in TIER_IDS {
             let s = &services[tier];
             assert_eq!(s["init"], true, "{tier}");
             assert_eq!(s["user"], "1001:1001", "{tier}");
-            for (var, value) in NODE_VARS {
-                assert_eq!(s["environment"][var], value, "{tier} {var}");
+            // Seed 002: each node its own NODE_ID, from the tier's variable.
+            assert_eq!(s["environment"]["NODE_ID"], id, "{tier}");
+            for (var, value) in &NODE_VARS[4..] {
+                assert_eq!(s["environment"][*var], *value, "{tier} {var}");
             }
         }
         for published in ["prometheus", "grafana", "node-exporter"] {

@@ -123,9 +123,12 @@ impl Scan<'_> {
             self.check(k, at, || format!("environment variable `{k}`"));
             self.check(v, at, || format!("value of environment variable `{k}`"));
         }
-        for (k, _) in &s.required_env {
+        for r in &s.required_env {
+            let k = &r.name;
             let at = || d.at(&p().key("required_env").key(k.as_str()));
             self.check(k, at, || format!("required variable `{k}`"));
+            let f = &r.from;
+            self.check(f, at, || format!("required variable `{k}`'s source `{f}`"));
         }
         for (i, u) in s.secrets.iter().enumerate() {
             let name = &sys.secrets[u.secret].name;

@@ -125,7 +125,8 @@ fn operator_env(system: &System) -> Vec<(String, String)> {
         }
     }
     for s in &system.services {
-        for (name, _) in &s.required_env {
+        // Compose reads each from the variable the model names (`from`).
+        for name in s.required_env.iter().map(|r| &r.from) {
             env.push((
                 name.clone(),
                 format!("test-{}-{}", name.to_lowercase(), s.name),
@@ -1107,7 +1108,7 @@ fn arm64_bases_and_one_service_per_stack_build_and_turn_healthy_under_emulation(
             .find(|x| x.image == wanted[1])
             .unwrap();
         let env: Vec<(String, String)> = (svc.required_env.iter())
-            .map(|(k, _)| (k.clone(), format!("test-{}", k.to_lowercase())))
+            .map(|r| (r.name.clone(), format!("test-{}", r.name.to_lowercase())))
             .collect();
         healthy_alone(wanted[1], Arch::Arm64, &env);
     }
