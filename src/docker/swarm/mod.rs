@@ -241,7 +241,11 @@ fn host_steps(
     let (mut files, _) = deploy::release_files(ws, &stacks, &overrides);
     for (p, _) in &stacks {
         let rel = format!("{}/{}", ws.system.output.compose_dir, stack_file(ws, p));
-        files.push(deploy::output_file(ws, &rel));
+        // Private like on this machine: its secret names are keyed with
+        // the store.
+        let mut file = deploy::output_file(ws, &rel);
+        file.secret = true;
+        files.push(file);
     }
     // No phase is brought up by Compose from this release: a failed
     // stack goes back through Swarm, not through `compose up`.
