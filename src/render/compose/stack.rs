@@ -209,16 +209,14 @@ fn stack_service(
     let s = &system.services[index];
     let mut base = service_view(system, plan, shared, index);
     // Swarm ignores depends_on: the phase order is the only ordering.
-    let (waits, left): (Vec<usize>, Vec<usize>) = (super::waits_for(system, &shared.steps, index)
-        .into_iter())
-    .filter(|&d| plan.holds(d))
-    .partition(|&d| system.services[d].swarm.leave_out.is_none());
+    let deps = super::waits_for(system, &shared.steps, index);
+    let (waits, left) = split_left_out(system, plan, &deps, &mut base);
     let name = |d: &usize| system.services[*d].name.as_str();
     let waits: Vec<&str> = waits.iter().map(name).collect();
     let mut losses = losses(&base, s);
     if !left.is_empty() {
         losses.push(comment(&format!(
-            "needs {}, left out of this stack (see the header)",
+            "needs {}, left out of the stacks (swarm.leave_out: see the header of its phase's stack)",
             left.iter().map(name).collect::<Vec<_>>().join(", ")
         )));
     }
@@ -275,6 +273,26 @@ fn stack_service(
         ],
         base,
     }
+}
+
+/// The services `deps` names that this stack waits for (same phase) and
+/// those left out of the stacks (`swarm.leave_out`, any phase): an
+/// earlier phase's left-out step was never deployed there either, so the
+/// compose note "needs X from phase P, deployed earlier" goes.
+fn split_left_out(
+    system: &System,
+    plan: &ComposeFile,
+    deps: &[usize],
+    base: &mut ServiceView,
+) -> (Vec<usize>, Vec<usize>) {
+    let out: (Vec<usize>, Vec<usize>) = (deps.iter().copied())
+        .filter(|&d| plan.holds(d) || system.services[d].swarm.leave_out.is_some())
+        .partition(|&d| system.services[d].swarm.leave_out.is_none());
+    for &d in out.1.iter().filter(|&&d| !plan.holds(d)) {
+        let said = format!("needs {} from phase ", system.services[d].name);
+        base.comments.retain(|c| !c.to_string().starts_with(&said));
+    }
+    out
 }
 
 /// Published ports: through the ingress routing mesh, or in host mode on
