@@ -50,6 +50,8 @@ pub struct System {
     pub hosts: Vec<DeployHost>,
     /// Compose (default) or Swarm: swarm mode also renders stack files.
     pub mode: DeployMode,
+    /// `system.swarm`: the translations the model opts into.
+    pub swarm: crate::model::raw::SystemSwarmDef,
 }
 
 /// A machine the system is deployed to over SSH (`hosts.<name>`).
@@ -102,6 +104,8 @@ pub struct ServiceSwarm {
     pub restart_delay: String,
     pub restart_max_attempts: Option<u32>,
     pub restart_window: Option<String>,
+    /// `leave_out`: not in the stack files, for this reason.
+    pub leave_out: Option<String>,
 }
 
 /// Swarm's `update_config` or `rollback_config`.
@@ -133,6 +137,7 @@ impl Default for ServiceSwarm {
             restart_delay: "5s".into(),
             restart_max_attempts: None,
             restart_window: None,
+            leave_out: None,
         }
     }
 }
@@ -348,6 +353,18 @@ impl Subnet {
         let shift = u32::from(width - prefix);
         let mask = if shift >= 128 { 0 } else { u128::MAX << shift };
         (a & mask) == (b & mask)
+    }
+
+    /// The network's first host address (the gateway Docker's IPAM
+    /// picks when none is given); `None` for IPv6.
+    pub fn first_host(self) -> Option<IpAddr> {
+        let IpAddr::V4(a) = self.addr else {
+            return None;
+        };
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(self.prefix))
+            .unwrap_or(0);
+        Some(IpAddr::V4(((u32::from(a) & mask) + 1).into()))
     }
 
     pub fn contains(self, ip: IpAddr) -> bool {

@@ -162,6 +162,16 @@ impl Workspace {
     }
 
     /// The compose plans (phases then master), optionally one phase only.
+    /// The phases' plans as their Swarm stacks hold them: without the
+    /// services the model leaves out of the stacks (`swarm.leave_out`).
+    pub fn stack_plans(&self, phase: Option<&str>) -> Result<Vec<ComposeFile>, DockerError> {
+        let mut plans = self.plans(phase)?;
+        for p in &mut plans {
+            (p.services).retain(|&i| self.system.services[i].swarm.leave_out.is_none());
+        }
+        Ok(plans)
+    }
+
     pub fn plans(&self, phase: Option<&str>) -> Result<Vec<ComposeFile>, DockerError> {
         let plans = compose_files::phases_and_master(&self.system);
         match phase {

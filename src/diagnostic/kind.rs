@@ -737,13 +737,13 @@ kinds! {
         "set `system.mode: swarm` to deploy as a Swarm stack, or remove the setting";
     SwarmOneShot { service: String } => Swarm, Error,
         "one-shot job `{service}` cannot run in swarm mode: Swarm ignores `depends_on` and has no `service_completed_successfully`, so nothing would wait for it",
-        "in swarm mode an initialisation step runs inside its target's own start (an entrypoint that is idempotent and waits for what it needs) or before the deploy; move it there, or deploy with `mode: compose`";
+        "in swarm mode an initialisation step runs inside its target's own start (an entrypoint that is idempotent and waits for what it needs) or before the deploy; move it there, or say so with `swarm: {{ leave_out: REASON }}` (the stack file's header carries the reason), or deploy with `mode: compose`";
     SwarmSecretAsEnv { service: String, secret: String } => Swarm, Error,
         "service `{service}` receives secret `{secret}` as an environment variable, which in swarm mode stands in the service spec for anyone who can `docker service inspect`",
-        "deliver it as a Swarm secret: `{{ name: {secret}, as: file }}` (or `as: file-env` when the program reads `{secret}_FILE`)";
+        "deliver it as a Swarm secret: `{{ name: {secret}, as: file }}` (or `as: file-env` when the program reads `{secret}_FILE`), or translate every such secret in the stack files with `system.swarm.env_secrets: file-env`";
     SwarmHostIp { service: String, port: u16 } => Swarm, Error,
         "port {port} of `{service}` binds one address, but Swarm publishes every port on all addresses of every node and would drop `host_ip`",
-        "remove `host_ip` (and keep the port off the node's public interface with a firewall), or leave the port unpublished and reach it over the overlay network";
+        "remove `host_ip` (and keep the port off the node's public interface with a firewall), or leave the port unpublished and reach it over the overlay network (`system.swarm.loopback_ports: unpublished` does so for every loopback port)";
     SwarmPlacement { service: String, labels: String, nodes: usize } => Swarm, Error,
         "no declared Swarm node has every label `{service}` is placed by ({labels}); of {nodes} declared node(s) none fits, so its tasks would stay pending",
         "add the labels to a host's `swarm.labels` (and to the node: `docker node update --label-add`), or change the service's `swarm.placement`";
@@ -761,7 +761,10 @@ kinds! {
         "give the service `user: \"UID:GID\"` (numbers, the ones its program runs as), so only that user can read its secrets";
     SwarmNetworkSetting { network: String, what: &'static str } => Swarm, Error,
         "network `{network}` has {what}, which a Swarm stack file cannot carry (`docker stack deploy` refuses it)",
-        "remove it in swarm mode: Swarm picks the overlay's gateway itself, and its stack files have no IPv6 overlays; use an IPv4 subnet";
+        "remove it in swarm mode (a gateway at the subnet's first address, Docker's own choice, is accepted and left to Swarm): Swarm picks the overlay's gateway itself, and its stack files have no IPv6 overlays; use an IPv4 subnet";
+    SwarmLeaveOut { service: String } => Swarm, Error,
+        "`{service}` is left out of the stack files (`swarm.leave_out`), but it is no one-shot job or initialisation step: the stack would lack a service the model runs",
+        "remove `swarm.leave_out`; only a `run_once` job or an `initializes` step may be left to the operator in swarm mode";
     SwarmNoManager {} => Swarm, Error,
         "no declared Swarm node is a manager: `docker stack deploy` runs on a manager",
         "give one host `swarm.role: manager`";

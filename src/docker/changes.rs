@@ -57,7 +57,7 @@ fn secrets_changed(ws: &Workspace, s: &Service, c: &Container) -> bool {
         .filter(|u| u.delivery == crate::system::Delivery::Env)
         .map(|u| ws.system.secrets[u.secret].name.as_str())
         .collect();
-    let expected = expected_env(&ws.system, s, &ws.secrets);
+    let expected = expected_env(&ws.system, s, &ws.secrets, false);
     secret_names
         .iter()
         .any(|name| c.env.get(*name) != expected.get(*name))

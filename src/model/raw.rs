@@ -148,6 +148,10 @@ pub struct SystemDef {
     /// `compose` (default) or `swarm`: Swarm also gets stack files.
     #[serde(default)]
     pub mode: DeployMode,
+    /// Swarm mode: how what a stack cannot carry is translated, where
+    /// the model says so (by default each is refused).
+    #[serde(default)]
+    pub swarm: Option<super::raw_swarm::SystemSwarmDef>,
 }
 
 /// How service images are named: `<namespace>/<service>:<tag>`.

@@ -19,6 +19,43 @@ pub enum DeployMode {
     Swarm,
 }
 
+/// `system.swarm:` — translations the model opts into for its stack
+/// files; without them each construct is refused (`swarm`).
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SystemSwarmDef {
+    /// A port published on a loopback address (`host_ip: 127.0.0.1`):
+    /// `refuse` (default) or `unpublished` — left out of the stack file
+    /// (Swarm cannot bind one address), reachable on the service's
+    /// overlays only.
+    #[serde(default)]
+    pub loopback_ports: LoopbackPorts,
+    /// A secret delivered as an environment variable: `refuse` (default)
+    /// or `file-env` — in the stack file a Swarm secret mounted at
+    /// `/run/secrets/<NAME>` and `<NAME>_FILE` naming it (every program
+    /// of the system must read `<NAME>_FILE`).
+    #[serde(default)]
+    pub env_secrets: EnvSecrets,
+}
+
+/// `system.swarm.loopback_ports`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LoopbackPorts {
+    #[default]
+    Refuse,
+    Unpublished,
+}
+
+/// `system.swarm.env_secrets`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvSecrets {
+    #[default]
+    Refuse,
+    FileEnv,
+}
+
 /// `hosts.<name>.swarm:` — the host as a Swarm node.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +111,12 @@ pub struct ServiceSwarmDef {
     /// service's `restart`.
     #[serde(default)]
     pub restart: Option<RestartPolicyDef>,
+    /// A one-shot job or initialisation step left out of the stack
+    /// files, with the reason (written in the stack file's header): Swarm
+    /// has no `service_completed_successfully` and no shared network
+    /// namespace.
+    #[serde(default)]
+    pub leave_out: Option<String>,
 }
 
 /// How clients reach a service's tasks.

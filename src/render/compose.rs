@@ -192,7 +192,7 @@ type Entries = Vec<(Yaml, Yaml)>;
 
 fn mounted_files(system: &System, plan: &ComposeFile) -> (Entries, Entries) {
     let (mut secrets, mut configs) = (Vec::new(), Vec::new());
-    for (key, (file, secret)) in mounted_file_paths(system, plan) {
+    for (key, (file, secret)) in mounted_file_paths(system, plan, delivery::mounts) {
         let list = if secret { &mut secrets } else { &mut configs };
         list.push((yaml_key(&key), file));
     }
@@ -201,14 +201,18 @@ fn mounted_files(system: &System, plan: &ComposeFile) -> (Entries, Entries) {
 
 /// Each file a service of `plan` mounts, once: (key, (its path from the
 /// compose directory, whether it holds a secret)).
-fn mounted_file_paths(system: &System, plan: &ComposeFile) -> Vec<(String, (Yaml, bool))> {
+fn mounted_file_paths(
+    system: &System,
+    plan: &ComposeFile,
+    mounts: fn(&System, &crate::system::Service) -> Vec<delivery::Mount>,
+) -> Vec<(String, (Yaml, bool))> {
     let from_compose = |path: &std::path::Path| {
         let path = path.to_string_lossy();
         compose_str(&relative_path(&system.output.compose_dir, &path))
     };
     let mut out: Vec<(String, (Yaml, bool))> = Vec::new();
     for &i in &plan.services {
-        for m in delivery::mounts(system, &system.services[i]) {
+        for m in mounts(system, &system.services[i]) {
             // A secret file several services mount is listed once.
             if !out.iter().any(|(k, _)| *k == m.key) {
                 out.push((m.key, (from_compose(&m.path), m.secret)));

@@ -115,12 +115,44 @@ pub fn mounts(system: &System, service: &Service) -> Vec<Mount> {
     files.chain(configs).collect()
 }
 
+/// Whether the stack files turn a secret delivered in the environment
+/// into a Swarm secret file (`system.swarm.env_secrets: file-env`).
+pub fn env_secrets_as_files(system: &System) -> bool {
+    system.mode == crate::system::DeployMode::Swarm
+        && system.swarm.env_secrets == crate::model::raw::EnvSecrets::FileEnv
+}
+
+/// Where a stack file mounts secret `secret` that the compose files
+/// deliver in the environment.
+pub fn stack_env_secret_target(system: &System, secret: usize) -> String {
+    format!("/run/secrets/{}", system.secrets[secret].name)
+}
+
+/// Every file `service`'s stack file entry mounts: [`mounts`], plus its
+/// environment secrets as files where the model translates them
+/// ([`env_secrets_as_files`]).
+pub fn stack_mounts(system: &System, service: &Service) -> Vec<Mount> {
+    let mut out = mounts(system, service);
+    if env_secrets_as_files(system) {
+        let env = (service.secrets.iter()).filter(|u| u.delivery == Delivery::Env);
+        for u in env {
+            out.push(Mount {
+                key: system.secrets[u.secret].name.clone(),
+                path: secret_file_path(system, u.secret),
+                target: stack_env_secret_target(system, u.secret),
+                secret: true,
+            });
+        }
+    }
+    out
+}
+
 /// The secrets some service receives as a file, each written once to
 /// [`secret_file_path`], in declaration order.
 pub fn file_secrets(system: &System) -> Vec<usize> {
     let mut mounted = vec![false; system.secrets.len()];
     for u in system.services.iter().flat_map(|s| &s.secrets) {
-        mounted[u.secret] |= u.delivery.target().is_some();
+        mounted[u.secret] |= u.delivery.target().is_some() || env_secrets_as_files(system);
     }
     (0..mounted.len()).filter(|&i| mounted[i]).collect()
 }
@@ -157,7 +189,8 @@ pub fn host_files(system: &System, service: &Service) -> Vec<HostFile> {
     if has_env_secrets(service) {
         out.push(file(secrets_env_path(system, service), true, false));
     }
-    for m in mounts(system, service) {
+    // The stack files' mounts too: in swarm mode one release serves both.
+    for m in stack_mounts(system, service) {
         out.push(file(m.path, m.secret, m.secret));
     }
     out

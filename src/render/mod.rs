@@ -157,7 +157,10 @@ fn stack_files(
         let Some(phase) = plan.phase else { continue };
         let text = compose::stack::render(system, &plan, &versioned)?;
         let path = compose_path(system, &compose::stack::file_name(system, phase));
-        out.push((path, output::public(text)));
+        // Private (0600, git-ignored) though it holds no secret value:
+        // its secret names are keyed with this machine's secret store, so
+        // another machine's `all` writes other names.
+        out.push((path, output::private(text)));
     }
     Ok(out)
 }
@@ -182,7 +185,7 @@ fn versioned_names(
     let key = hashes::component_hash(&store);
     let mut names = std::collections::BTreeMap::new();
     for s in &system.services {
-        for m in delivery::mounts(system, s) {
+        for m in delivery::stack_mounts(system, s) {
             let content = outputs.get(&m.path).map(|f| f.text.as_bytes().to_vec());
             // A plain config file is public (committed under the output
             // directory): its hash needs no key, and so does not change

@@ -30,6 +30,7 @@ impl<'a> Validator<'a> {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         out.endpoint_mode = s.endpoint_mode;
+        out.leave_out = s.leave_out.clone();
         if let Some(u) = &s.update {
             self.update_policy(u, &at.key("update"), &mut out.update);
         }
@@ -98,7 +99,13 @@ impl<'a> Validator<'a> {
                 continue;
             };
             let service = name.clone();
-            if d.def.run_once || d.def.initializes.is_some() {
+            let one_shot = d.def.run_once || d.def.initializes.is_some();
+            if s.swarm.leave_out.is_some() && !one_shot {
+                let at = d.at(&p().key("swarm").key("leave_out"));
+                let service = service.clone();
+                self.report(&at, Kind::SwarmLeaveOut { service });
+            }
+            if one_shot && s.swarm.leave_out.is_none() {
                 let key = if d.def.initializes.is_some() {
                     "initializes"
                 } else {
@@ -112,7 +119,7 @@ impl<'a> Validator<'a> {
                 );
             }
             for (j, u) in s.secrets.iter().enumerate() {
-                if u.delivery == Delivery::Env {
+                if u.delivery == Delivery::Env && sys.swarm.env_secrets == raw::EnvSecrets::Refuse {
                     let secret = sys.secrets[u.secret].name.clone();
                     let at = d.at(&p().key("secrets").index(j));
                     let service = service.clone();
@@ -122,7 +129,12 @@ impl<'a> Validator<'a> {
             self.swarm_secret_owner(m, sys, i);
             for (j, port) in s.ports.iter().enumerate() {
                 let at = d.at(&p().key("ports").index(j));
-                if port.host_ip.is_some() {
+                let loopback_unpublished =
+                    sys.swarm.loopback_ports == raw::LoopbackPorts::Unpublished;
+                let kept = port.host_ip.is_some_and(|ip| {
+                    ip.is_unspecified() || (ip.is_loopback() && loopback_unpublished)
+                });
+                if port.host_ip.is_some() && !kept {
                     let port = port.container.0;
                     let service = service.clone();
                     self.report(&at.key("host_ip"), Kind::SwarmHostIp { service, port });
@@ -148,8 +160,11 @@ impl<'a> Validator<'a> {
             // The stack file format (docker/cli's compose schema 3.x) has
             // neither an IPAM gateway nor `enable_ipv6`.
             let unsupported = [
+                // Docker's own choice (the subnet's first address) is
+                // left out of the stack file, saying so.
                 (
-                    found.is_some_and(|n| n.gateway.is_some()),
+                    found
+                        .is_some_and(|n| n.gateway.is_some() && n.gateway != n.subnet.first_host()),
                     "gateway",
                     "a gateway",
                 ),
@@ -183,7 +198,7 @@ impl<'a> Validator<'a> {
         let (Some(s), Some((_, d))) = (sys.services.get(i), m.services.get_index(i)) else {
             return;
         };
-        if s.numeric_owner().is_some() || crate::render::delivery::mounts(sys, s).is_empty() {
+        if s.numeric_owner().is_some() || crate::render::delivery::stack_mounts(sys, s).is_empty() {
             return;
         }
         let (at, why) = match s.image_user {
@@ -260,6 +275,9 @@ impl<'a> Validator<'a> {
             if d.def.swarm.is_some() {
                 found.push((d.at(&p().key("swarm")), format!("host `{name}`")));
             }
+        }
+        if let Some(d) = m.system.as_ref().filter(|d| d.def.swarm.is_some()) {
+            found.push((d.at(&p().key("swarm")), "`system`".to_string()));
         }
         for (name, d) in &m.networks {
             if d.def.encrypted {

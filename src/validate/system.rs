@@ -49,6 +49,7 @@ impl<'a> Validator<'a> {
             extra_tags: self.extra_tags(def),
             github: self.github_ci(def),
             mode: s.mode,
+            swarm: s.swarm.clone().unwrap_or_default(),
             variants: Vec::new(),
             variant: None,
             hosts: Vec::new(),

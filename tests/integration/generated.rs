@@ -61,6 +61,24 @@ fn every_fixture_model_has_a_gallery_snapshot() {
     });
 }
 
+/// Lucid's stack files are private (their secret names are keyed with the
+/// local store), so `generated/` does not hold them: their snapshot, at a
+/// fixed seed, shows what the model's swarm translations write.
+#[test]
+fn lucids_stack_files_snapshot() {
+    let (outputs, values) = render_repo_model(42);
+    let stacks: Outputs = (outputs.into_iter())
+        .filter(|(p, _)| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("stack.")
+        })
+        .collect();
+    assert_eq!(stacks.len(), 4, "one stack file per phase");
+    insta::assert_snapshot!("lucid_stack_files", gallery(&stacks, &values));
+}
+
 #[test]
 fn committed_generated_dir_is_fresh() {
     let (outputs, _) = render_repo_model(0);

@@ -86,7 +86,7 @@ pub fn task_checks(
         };
         for c in list {
             checks.push(running_check(s, c));
-            checks.push(env_check(ws, s, c));
+            checks.push(env_check(ws, s, c, true));
         }
     }
     checks.extend(image_checks(ws, target, found)?);
@@ -96,12 +96,16 @@ pub fn task_checks(
 
 /// The environment a service must see: its env files in order, the
 /// secrets it receives as variables (its own secrets env file, read last),
-/// then its own `environment`.
+/// then its own `environment`. `stack`: as a Swarm stack file gives it,
+/// where `system.swarm.env_secrets: file-env` turns each secret variable
+/// into `<NAME>_FILE`.
 pub fn expected_env(
     system: &System,
     s: &Service,
     secrets: &crate::secrets::SecretValues,
+    stack: bool,
 ) -> BTreeMap<String, String> {
+    let as_files = stack && crate::render::delivery::env_secrets_as_files(system);
     let mut env = BTreeMap::new();
     for f in &s.env_files {
         let file = &system.env_files[*f];
@@ -112,6 +116,10 @@ pub fn expected_env(
     for u in &s.secrets {
         let name = &system.secrets[u.secret].name;
         match &u.delivery {
+            crate::system::Delivery::Env if as_files => {
+                let target = crate::render::delivery::stack_env_secret_target(system, u.secret);
+                env.insert(format!("{name}_FILE"), target);
+            }
             crate::system::Delivery::Env => {
                 let value = secrets.get(name).unwrap_or_default().to_string();
                 env.insert(name.clone(), value);
@@ -153,7 +161,7 @@ fn service_checks(ws: &Workspace, found: &Found) -> Vec<Check> {
                 true => job_check(s, c),
                 false => running_check(s, c),
             });
-            checks.push(env_check(ws, s, c));
+            checks.push(env_check(ws, s, c, false));
         }
     }
     checks
@@ -176,8 +184,9 @@ fn job_check(s: &Service, c: &Container) -> Check {
     }
 }
 
-fn env_check(ws: &Workspace, s: &Service, c: &Container) -> Check {
-    let expected = expected_env(&ws.system, s, &ws.secrets);
+/// `stack`: a Swarm task, whose environment is the stack file's.
+fn env_check(ws: &Workspace, s: &Service, c: &Container, stack: bool) -> Check {
+    let expected = expected_env(&ws.system, s, &ws.secrets, stack);
     let wrong: Vec<&str> = expected
         .iter()
         .filter(|(k, v)| c.env.get(*k) != Some(*v))

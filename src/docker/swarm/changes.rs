@@ -29,7 +29,7 @@ struct Declared {
 pub fn run(ws: &Workspace, target: &Target, opts: &SwarmOptions) -> Result<bool, DockerError> {
     target.connect()?;
     let mut unchanged = true;
-    for phase in ws.plans(opts.phase.as_deref())? {
+    for phase in ws.stack_plans(opts.phase.as_deref())? {
         let stack = stack(ws, &phase);
         let file = stack_path(ws, &Target::LOCAL, &phase);
         crate::outln!("stack {stack} ({}):", file.display());

@@ -160,8 +160,8 @@ fn override_paths(ws: &Workspace, target: &Target, stack: &str) -> (PathBuf, Pat
 
 /// What `swarm up` would do, computed without an engine or a connection.
 pub fn up_plan(ws: &Workspace, target: &Target, opts: &SwarmOptions) -> Result<Plan, DockerError> {
-    let phases = ws.plans(opts.phase.as_deref())?;
-    let every = ws.plans(None)?;
+    let phases = ws.stack_plans(opts.phase.as_deref())?;
+    let every = ws.stack_plans(None)?;
     let mut steps = Vec::new();
     if opts.stand_ins {
         let overrides = (every.iter())
@@ -241,7 +241,11 @@ fn host_steps(
     let (mut files, _) = deploy::release_files(ws, &stacks, &overrides);
     for (p, _) in &stacks {
         let rel = format!("{}/{}", ws.system.output.compose_dir, stack_file(ws, p));
-        files.push(deploy::output_file(ws, &rel));
+        // Private like on this machine: its secret names are keyed with
+        // the store.
+        let mut file = deploy::output_file(ws, &rel);
+        file.secret = true;
+        files.push(file);
     }
     // No phase is brought up by Compose from this release: a failed
     // stack goes back through Swarm, not through `compose up`.
@@ -360,7 +364,7 @@ pub fn down_plan(
     target: &Target,
     opts: &SwarmOptions,
 ) -> Result<Plan, DockerError> {
-    let phases = ws.plans(opts.phase.as_deref())?;
+    let phases = ws.stack_plans(opts.phase.as_deref())?;
     let mut steps = vec![swarm_step(
         &format!("swarm manager: {}", target.describe()),
         SwarmAction::Manager {

@@ -20,7 +20,7 @@ use crate::docker::{layers, standin, DockerError, Workspace};
 /// Every check on every node; `Ok(true)` when all passed.
 pub fn run(ws: &Workspace, target: &Target, opts: &SwarmOptions) -> Result<bool, DockerError> {
     target.connect()?;
-    let phases = ws.plans(opts.phase.as_deref())?;
+    let phases = ws.stack_plans(opts.phase.as_deref())?;
     let stacks: Vec<String> = phases.iter().map(|p| stack(ws, p)).collect();
     let mut rows = Vec::new();
     for (phase, stack) in phases.iter().zip(&stacks) {
@@ -209,7 +209,7 @@ fn secret_rows(
                 .and_then(|k| k.rsplit_once('-'))
                 .map(|(k, _)| k.to_string());
             if let (true, Some(key)) = (reads, key) {
-                readable.insert(key);
+                readable.extend(mounted_secrets(&ws.system, s, &key));
             }
         }
         let env = (c["Env"].as_array().into_iter().flatten()).filter_map(|v| v.as_str());
@@ -226,6 +226,26 @@ fn secret_rows(
         rows.push(checks::secrets::secrets_row(&s.name, &want, &readable));
     }
     Ok(rows)
+}
+
+/// The secrets a Swarm secret mounted under `key` gives its reader: the
+/// secret itself, or for a secret-bearing config file (`<service>.<file>`)
+/// every secret whose value it holds.
+fn mounted_secrets(
+    system: &crate::system::System,
+    s: &crate::system::Service,
+    key: &str,
+) -> Vec<String> {
+    let keys = crate::render::delivery::config_keys(s);
+    match (s.config_files.iter().zip(&keys)).find(|(_, k)| *k == key) {
+        Some((f, _)) => (f.pieces.iter())
+            .filter_map(|p| match p {
+                crate::system::Piece::Secret(i) => Some(system.secrets[*i].name.clone()),
+                _ => None,
+            })
+            .collect(),
+        None => vec![key.to_string()],
+    }
 }
 
 /// The nodes the running tasks of a service are on (sorted, each once).

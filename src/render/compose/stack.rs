@@ -91,6 +91,8 @@ struct StackService {
 struct StackNetwork {
     base: NetworkView,
     encrypted: bool,
+    /// Said where the model's gateway is left out.
+    gateway: Option<Comment>,
 }
 
 #[derive(Template)]
@@ -119,20 +121,30 @@ pub fn render(
             .unwrap_or_else(|| key.to_string())
     };
     let shared = super::Shared::new(system);
+    // `swarm.leave_out`: one-shot steps the operator runs, named in the
+    // header.
+    let full = plan;
+    let mut kept = plan.clone();
+    kept.services
+        .retain(|&i| system.services[i].swarm.leave_out.is_none());
+    let plan = &kept;
     let services = (plan.services.iter())
-        .map(|&i| stack_service(system, plan, &shared, i, &name_of))
+        .map(|&i| stack_service(system, full, &shared, i, &name_of))
         .collect();
     let networks = (plan.networks.iter())
         .map(|&(n, usage)| StackNetwork {
             base: network_view(system, n, usage),
             encrypted: system.networks[n].encrypted && usage == NetworkUse::Define,
+            gateway: (system.networks[n].gateway)
+                .filter(|_| usage == NetworkUse::Define)
+                .map(|g| comment(&format!("gateway {g} (the subnet's first address) is left to Swarm, which picks the same: a stack file has no IPAM gateway"))),
         })
         .collect();
     let volumes = (plan.volumes.iter())
         .map(|v| (yaml_key(v), compose_str(&format!("{}-{}", system.name, v))))
         .collect();
     let (mut secrets, mut configs) = (Vec::new(), Vec::new());
-    for (key, file) in super::mounted_file_paths(system, plan) {
+    for (key, file) in super::mounted_file_paths(system, plan, delivery::stack_mounts) {
         let list = match file.1 {
             true => &mut secrets,
             false => &mut configs,
@@ -141,7 +153,7 @@ pub fn render(
     }
     let phase = plan.phase.unwrap_or_default();
     let t = StackTemplate {
-        header: header(system, plan, phase),
+        header: header(system, full, phase),
         services,
         networks,
         volumes,
@@ -170,6 +182,15 @@ fn header(system: &System, plan: &ComposeFile, phase: usize) -> Vec<Comment> {
     header.push(comment(
         "Secrets and configs are named by a keyed hash of their content: a rotation deploys new ones (Swarm cannot change one in place).",
     ));
+    for &i in &plan.services {
+        let s = &system.services[i];
+        if let Some(reason) = &s.swarm.leave_out {
+            header.push(comment(&format!(
+                "Left out (swarm.leave_out): {}, {}",
+                s.name, reason
+            )));
+        }
+    }
     header.push(comment(&format!(
         "Run: docker stack deploy --detach=false --resolve-image never -c {} {}",
         file_name(system, phase),
@@ -188,11 +209,17 @@ fn stack_service(
     let s = &system.services[index];
     let mut base = service_view(system, plan, shared, index);
     // Swarm ignores depends_on: the phase order is the only ordering.
-    let waits: Vec<&str> = (super::waits_for(system, &shared.steps, index).into_iter())
-        .filter(|&d| plan.holds(d))
-        .map(|d| system.services[d].name.as_str())
-        .collect();
+    let deps = super::waits_for(system, &shared.steps, index);
+    let (waits, left) = split_left_out(system, plan, &deps, &mut base);
+    let name = |d: &usize| system.services[*d].name.as_str();
+    let waits: Vec<&str> = waits.iter().map(name).collect();
     let mut losses = losses(&base, s);
+    if !left.is_empty() {
+        losses.push(comment(&format!(
+            "needs {}, left out of the stacks (swarm.leave_out: see the header of its phase's stack)",
+            left.iter().map(name).collect::<Vec<_>>().join(", ")
+        )));
+    }
     if !waits.is_empty() {
         losses.push(comment(&format!(
             "starts without waiting for {} (same phase; Swarm ignores depends_on): it must retry until they answer",
@@ -201,6 +228,7 @@ fn stack_service(
     }
     base.depends_on.clear();
     inline_env_files(system, s, &mut base);
+    env_secret_files(system, s, &mut base, &mut losses);
     let swarm = &s.swarm;
     let mut constraints: Vec<Yaml> = (swarm.placement.iter())
         .map(|(k, v)| compose_str(&format!("node.labels.{k} == {v}")))
@@ -214,7 +242,7 @@ fn stack_service(
     }
     let owner = owner(s);
     let mount = |secret: bool| {
-        (delivery::mounts(system, s).into_iter())
+        (delivery::stack_mounts(system, s).into_iter())
             .filter(|m| m.secret == secret)
             .map(|m| StackMount {
                 source: yaml_key(&name_of(&m.key)),
@@ -223,7 +251,7 @@ fn stack_service(
             })
             .collect()
     };
-    let ports = stack_ports(s);
+    let ports = stack_ports(system, s, &mut losses);
     StackService {
         losses,
         ports,
@@ -247,11 +275,42 @@ fn stack_service(
     }
 }
 
+/// The services `deps` names that this stack waits for (same phase) and
+/// those left out of the stacks (`swarm.leave_out`, any phase): an
+/// earlier phase's left-out step was never deployed there either, so the
+/// compose note "needs X from phase P, deployed earlier" goes.
+fn split_left_out(
+    system: &System,
+    plan: &ComposeFile,
+    deps: &[usize],
+    base: &mut ServiceView,
+) -> (Vec<usize>, Vec<usize>) {
+    let out: (Vec<usize>, Vec<usize>) = (deps.iter().copied())
+        .filter(|&d| plan.holds(d) || system.services[d].swarm.leave_out.is_some())
+        .partition(|&d| system.services[d].swarm.leave_out.is_none());
+    for &d in out.1.iter().filter(|&&d| !plan.holds(d)) {
+        let said = format!("needs {} from phase ", system.services[d].name);
+        base.comments.retain(|c| !c.to_string().starts_with(&said));
+    }
+    out
+}
+
 /// Published ports: through the ingress routing mesh, or in host mode on
 /// the task's node for `endpoint_mode: dnsrr`.
-fn stack_ports(s: &Service) -> Vec<StackPort> {
+/// A port the compose files publish on a loopback address is left out
+/// where the model says so (`system.swarm.loopback_ports: unpublished`;
+/// validation refuses it otherwise), and said in `losses`.
+fn stack_ports(system: &System, s: &Service, losses: &mut Vec<Comment>) -> Vec<StackPort> {
+    let unpublished = system.swarm.loopback_ports == crate::model::raw::LoopbackPorts::Unpublished;
     (s.ports.iter())
         .filter_map(|p| {
+            if let Some(ip) = p.host_ip.filter(|ip| ip.is_loopback() && unpublished) {
+                losses.push(comment(&format!(
+                    "port {} is not published (the compose files bind it to {ip}; Swarm cannot bind one address): reach it on the service's overlays",
+                    p.container.0
+                )));
+                return None;
+            }
             Some(StackPort {
                 target: p.container.0,
                 published: p.host?.0,
@@ -266,6 +325,40 @@ fn stack_ports(s: &Service) -> Vec<StackPort> {
             })
         })
         .collect()
+}
+
+/// `system.swarm.env_secrets: file-env`: each secret the compose files
+/// deliver in the environment is mounted (see `delivery::stack_mounts`)
+/// and `<NAME>_FILE` names the file.
+fn env_secret_files(
+    system: &System,
+    s: &Service,
+    base: &mut ServiceView,
+    losses: &mut Vec<Comment>,
+) {
+    if !delivery::env_secrets_as_files(system) {
+        return;
+    }
+    let env: Vec<usize> = (s.secrets.iter())
+        .filter(|u| u.delivery == crate::system::Delivery::Env)
+        .map(|u| u.secret)
+        .collect();
+    for &i in &env {
+        let name = format!("{}_FILE", system.secrets[i].name);
+        let target = delivery::stack_env_secret_target(system, i);
+        base.environment
+            .push((yaml_key(&name), compose_str(&target)));
+    }
+    if !env.is_empty() {
+        let names: Vec<&str> = env
+            .iter()
+            .map(|&i| system.secrets[i].name.as_str())
+            .collect();
+        losses.push(comment(&format!(
+            "secrets {} come as files here, not in the environment (system.swarm.env_secrets: file-env): the program reads <NAME>_FILE",
+            names.join(", ")
+        )));
+    }
 }
 
 /// Comments for what the compose file says and a stack file cannot.

@@ -65,16 +65,17 @@ impl<'a> Validator<'a> {
     /// file makes those wait for the step too). One nothing waits for
     /// fails its phase's `up --wait` as it exits.
     pub(super) fn one_shots_waited_for(&mut self, m: &Merged<'a>, sys: &System) {
-        // Swarm mode refuses every one-shot job on its own (`swarm`).
-        if sys.mode == crate::model::raw::DeployMode::Swarm {
-            return;
-        }
+        // Swarm mode refuses a one-shot job on its own (`swarm`) unless
+        // the model leaves it out of the stacks; its compose files keep it.
         for (i, s) in sys.services.iter().enumerate() {
             let (awaited, key, waiter) = match (s.run_once, s.initializes) {
                 (_, Some(t)) => (t, "initializes", format!("`{}`", sys.services[t].name)),
                 (true, None) => (i, "run_once", format!("`{}`", s.name)),
                 (false, None) => continue,
             };
+            if sys.mode == crate::model::raw::DeployMode::Swarm && s.swarm.leave_out.is_none() {
+                continue;
+            }
             let waited = (sys.services.iter().enumerate())
                 .any(|(j, o)| j != i && j != awaited && o.depends_on.contains(&awaited));
             if !waited {

@@ -89,11 +89,22 @@ fn keys_kept(rendered: &Value, resolved: &Value, at: &str, lost: &mut Vec<String
 
 #[test]
 fn docker_stack_config_keeps_every_key_of_every_stack_file() {
+    stack_files_pass_docker_stack_config(&repo_root().join("tests/fixtures/swarm"), 2);
+}
+
+/// Lucid's own model in its swarm form (`system.swarm` translations,
+/// one-shot steps left out): its four phases' stack files.
+#[test]
+fn docker_stack_config_keeps_every_key_of_lucids_stack_files() {
+    stack_files_pass_docker_stack_config(&repo_root().join("model"), 4);
+}
+
+fn stack_files_pass_docker_stack_config(model: &Path, phases: usize) {
     need(
         tool_runs("docker", &["stack", "config", "--help"]),
         "the docker CLI (`docker stack config`)",
     );
-    let (outputs, values) = render_model(&repo_root().join("tests/fixtures/swarm"), 42);
+    let (outputs, values) = render_model(model, 42);
     let dir = tempfile::tempdir().unwrap();
     for (path, file) in &outputs {
         let to = dir.path().join(path);
@@ -108,7 +119,7 @@ fn docker_stack_config_keeps_every_key_of_every_stack_file() {
                 .starts_with("stack.")
         })
         .collect();
-    assert_eq!(stacks.len(), 2, "one stack file per phase: {stacks:?}");
+    assert_eq!(stacks.len(), phases, "one stack file per phase: {stacks:?}");
     for path in stacks {
         let text = &outputs[path].text;
         let out = stack_config(&dir.path().join(path));

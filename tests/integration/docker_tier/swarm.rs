@@ -1,7 +1,8 @@
 //! A real three-node Docker Swarm: three stand-in nodes (`standin_node`)
 //! on a network of the test's own — one manager, two workers, one of them
-//! labelled for payments by the test — and the `swarm` fixture's stacks
-//! deployed to them with `lucid-gen swarm up --stand-ins` over SSH (the
+//! labelled for payments by the test — first Lucid's own four stacks
+//! (its swarm form: `model/`), then the `swarm` fixture's, deployed to
+//! them with `lucid-gen swarm up --stand-ins` over SSH (the
 //! model's hosts are the nodes, their host keys pinned). Everything the
 //! test made (nodes, network, agent, keys) is removed when it ends, also
 //! when it fails.
@@ -23,6 +24,25 @@ impl Drop for Network {
     }
 }
 
+/// The nodes' network, on a subnet of its own: left to Docker, it takes
+/// the next free 172.x/16 — possibly one of Lucid's overlay subnets
+/// (172.20–22), and then the nodes' VXLAN traffic to each other is routed
+/// into that overlay and cross-node connections on it time out.
+fn create_network(name: &str) {
+    let start = std::process::id() % 200;
+    let mut last = String::new();
+    for n in (0..20).map(|i| 20 + (start + i) % 200) {
+        let subnet = format!("10.231.{n}.0/24");
+        let made =
+            run(Command::new("docker").args(["network", "create", "--subnet", &subnet, name]));
+        if made.status.success() {
+            return;
+        }
+        last = String::from_utf8_lossy(&made.stderr).to_string();
+    }
+    panic!("no free 10.231.x.0/24 for the swarm's network: {last}");
+}
+
 /// The swarm: the network first, so it is dropped last.
 struct Swarm {
     nodes: Vec<Pi>,
@@ -33,12 +53,7 @@ impl Swarm {
     /// Three nodes: `manager`, `worker`, `pay` (labelled payments=true).
     fn start() -> Swarm {
         let network = Network(unique_name("lucid-gen-swarm"));
-        let made = run(Command::new("docker").args(["network", "create", &network.0]));
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
-        );
+        create_network(&network.0);
         let mut swarm = Swarm {
             nodes: Vec::new(),
             _network: network,
@@ -211,7 +226,9 @@ fn assert_matrix(report: &str) {
         .any(|r| r.starts_with("isolation-dns") && r.contains("unreachable")));
     let failed: Vec<&&str> = (rows.iter())
         .filter(|r| r.contains(" FAIL"))
-        .filter(|r| !(r.starts_with("isolation-tcp") && r.contains("(10.")))
+        .filter(|r| {
+            !(r.starts_with("isolation-tcp") && (r.contains("(10.") || r.contains("(172.")))
+        })
         .collect();
     assert!(failed.is_empty(), "swarm test failed rows:\n{report}");
 }
@@ -397,10 +414,11 @@ fn task_nodes(swarm: &Swarm, service: &str) -> Vec<String> {
 }
 
 #[test]
-fn the_swarm_fixture_deploys_checks_and_leaves_a_three_node_swarm() {
+fn the_swarm_fixture_and_lucids_stand_in_stack_deploy_on_a_three_node_swarm() {
     let started = Instant::now();
     let swarm = Swarm::start();
     eprintln!("swarm: three nodes up in {:.1?}", started.elapsed());
+    lucids_stand_in_stack(&swarm);
     let p = project(&swarm);
     ok(&swarm.lucid(&p, &["all"]), "all");
     let t = Instant::now();
@@ -444,4 +462,103 @@ fn the_swarm_fixture_deploys_checks_and_leaves_a_three_node_swarm() {
     assert_eq!(networks, "", "stack networks left");
     let _ = fs::metadata(p.path("generated"));
     eprintln!("swarm: whole test {:.1?}", started.elapsed());
+}
+
+/// Lucid's own model, swarm form, on the three nodes: its hosts replaced
+/// by the nodes (the third labelled payments=true, where the TRON plane
+/// goes), the host's platform (stand-ins run natively), every service
+/// behind DNS round robin (nested nodes, as above), and the session
+/// pipeline at 2 replicas.
+fn lucid_project(swarm: &Swarm) -> Project {
+    let p = Project::lucid();
+    p.write("model/hosts.yaml", &swarm.hosts());
+    let system = p.read("model/system.yaml").replacen(
+        "  platform: linux/arm64\n",
+        &format!("  platform: {}\n", super::standin_node::host_platform()),
+        1,
+    );
+    p.write("model/system.yaml", &system);
+    for file in ["foundation", "core", "application", "support"] {
+        let rel = format!("model/services/{file}.yaml");
+        let text = (p.read(&rel))
+            .replace(
+                "    swarm: { placement:",
+                "    swarm: { endpoint_mode: dnsrr, placement:",
+            )
+            .replace(
+                "    swarm:\n      leave_out:",
+                "    swarm:\n      endpoint_mode: dnsrr\n      leave_out:",
+            );
+        let mut out = String::new();
+        let mut block = String::new();
+        for line in text.lines() {
+            if line.starts_with("  ") && !line.starts_with("   ") && line.ends_with(':') {
+                out.push_str(&with_dnsrr(&block));
+                block.clear();
+            }
+            block.push_str(line);
+            block.push('\n');
+        }
+        out.push_str(&with_dnsrr(&block));
+        let out = out.replace(
+            "  lucid-session-pipeline:\n",
+            "  lucid-session-pipeline:\n    replicas: 2\n",
+        );
+        p.write(&rel, &out);
+    }
+    p
+}
+
+/// A service block without `swarm:` gets `endpoint_mode: dnsrr`.
+fn with_dnsrr(block: &str) -> String {
+    if block.contains("\n    swarm:") || !block.contains("\n    phase: ") {
+        return block.to_string();
+    }
+    block.replacen(
+        "\n    phase: ",
+        "\n    swarm: { endpoint_mode: dnsrr }\n    phase: ",
+        1,
+    )
+}
+
+/// Lucid's four stacks with stand-ins on the three nodes, before the
+/// fixture's (which end with a worker lost): the session pipeline's 2 replicas on two nodes, the
+/// TRON plane on the payments node, the `swarm test` matrix passing, and
+/// nothing left after `swarm down`.
+fn lucids_stand_in_stack(swarm: &Swarm) {
+    let started = Instant::now();
+    let p = lucid_project(swarm);
+    ok(&swarm.lucid(&p, &["all"]), "all");
+    let t = Instant::now();
+    let up = swarm.lucid(&p, &["swarm", "up", "--stand-ins"]);
+    eprintln!("lucid swarm: up in {:.1?}", t.elapsed());
+    ok(&up, "swarm up");
+    for line in stdout(&up).lines().filter(|l| l.contains("images: sent")) {
+        eprintln!("lucid swarm: {}", line.trim());
+    }
+    let pipeline = task_nodes(swarm, "lucid-application_lucid-session-pipeline");
+    assert_eq!(pipeline.len(), 2, "two replicas: {pipeline:?}");
+    assert_ne!(
+        pipeline[0], pipeline[1],
+        "spread over two nodes: {pipeline:?}"
+    );
+    for service in ["lucid-tron-client", "lucid-payment-gateway"] {
+        let nodes = task_nodes(swarm, &format!("lucid-support_{service}"));
+        assert_eq!(nodes, ["pay"], "{service} on the payments node");
+    }
+    let t = Instant::now();
+    let out = swarm.lucid(&p, &["swarm", "test"]);
+    let tested = format!("{}{}", stdout(&out), stderr(&out));
+    eprintln!("lucid swarm: test in {:.1?}\n{tested}", t.elapsed());
+    assert_matrix(&tested);
+    let t = Instant::now();
+    ok(&swarm.lucid(&p, &["swarm", "down"]), "swarm down");
+    eprintln!("lucid swarm: down in {:.1?}", t.elapsed());
+    for kind in ["service", "secret", "config"] {
+        let left = swarm.manager(&format!("docker {kind} ls -q"));
+        assert_eq!(left, "", "{kind}s left after swarm down");
+    }
+    let networks = swarm.manager("docker network ls --filter label=com.docker.stack.namespace -q");
+    assert_eq!(networks, "", "stack networks left");
+    eprintln!("lucid swarm: whole Lucid part {:.1?}", started.elapsed());
 }
