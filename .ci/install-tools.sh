@@ -3,7 +3,8 @@
 # tooling.rs) run: check-jsonschema (the model's JSON Schema), Graphviz
 # `dot` (the graph output), xmllint (the JUnit report against
 # tests/junit/junit.xsd), junitparser (a JUnit reader CI tools use), and
-# zsh and fish (the completion scripts, driven in the real shells).
+# zsh and fish (the completion scripts, driven in the real shells), openssl
+# (the operator's TLS certificate the ConsensusNet tests make).
 # Debian, run as root. Idempotent; prints nothing unless something fails.
 set -euo pipefail
 
@@ -16,6 +17,8 @@ have dot || missing+=(graphviz)
 have xmllint || missing+=(libxml2-utils)
 have zsh || missing+=(zsh)
 have fish || missing+=(fish)
+# A self-signed certificate for ConsensusNet's TLS (tests/integration/common.rs).
+have openssl || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
 fi

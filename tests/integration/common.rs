@@ -468,3 +468,29 @@ impl Drop for LockHolder {
         self.stop();
     }
 }
+
+/// The certificate chain and private key an operator supplies for TLS,
+/// where ConsensusNet's model reads them (`letsencrypt/fullchain.pem`,
+/// `letsencrypt/privkey.pem`, seed 004's `./letsencrypt`) under `dir`:
+/// a self-signed pair for `localhost` and 127.0.0.1, made by openssl at
+/// test time (`.ci/install-tools.sh` installs it), never committed.
+pub fn operator_tls(dir: &Path) {
+    let le = dir.join("letsencrypt");
+    fs::create_dir_all(&le).unwrap();
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=localhost", "-addext"])
+        .arg("subjectAltName=DNS:localhost,IP:127.0.0.1")
+        .arg("-keyout")
+        .arg(le.join("privkey.pem"))
+        .arg("-out")
+        .arg(le.join("fullchain.pem"))
+        .output()
+        .expect("openssl on PATH (.ci/install-tools.sh installs it)");
+    assert!(
+        out.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -29,6 +29,14 @@ fn example() -> PathBuf {
     repo_root().join("examples/consensusnet")
 }
 
+/// A scratch copy of the example's model with the operator's TLS
+/// certificate and key where the model reads them.
+fn project() -> Project {
+    let p = Project::from_model(&example().join("model"));
+    crate::common::operator_tls(p.dir.path());
+    p
+}
+
 #[test]
 fn committed_generated_dir_is_fresh_and_holds_no_secret() {
     let (outputs, _) = render_model(&example().join("model"), 0);
@@ -143,7 +151,7 @@ fn the_workflow_pushes_every_built_image_and_deploys_the_prod_variant() {
     assert_eq!(last["run"], "ssh deploy \"docker image prune -f\"");
 
     let refuses = |to: &str, message: &str| {
-        let p = Project::from_model(&example().join("model"));
+        let p = project();
         let text = p.read("model/system.yaml");
         p.write(
             "model/system.yaml",
@@ -168,7 +176,7 @@ fn the_workflow_pushes_every_built_image_and_deploys_the_prod_variant() {
 /// `check` on the example with `from` replaced by `to` in services.yaml:
 /// exit 1, and the diagnostic at its place with its rule.
 fn refused(from: &str, to: &str, rule: &str, message: &str) {
-    let p = Project::from_model(&example().join("model"));
+    let p = project();
     let text = p.read("model/services.yaml");
     assert!(text.contains(from), "{from}");
     p.write("model/services.yaml", &text.replacen(from, to, 1));
@@ -234,7 +242,7 @@ fn variant_overrides_are_refused_when_they_name_no_variant_or_repeat_the_base() 
 
 #[test]
 fn deploy_of_the_prod_variant_ships_the_prod_file_and_no_dockerfile() {
-    let p = Project::from_model(&example().join("model"));
+    let p = project();
     crate::common::add_test_host(&p);
     let mut all = p.run().args(&["all"]);
     for (k, v) in operator_env(Path::new("/unused")) {
@@ -325,7 +333,7 @@ mod docker_tier {
     /// The example rendered with `all` in a scratch project (store included),
     /// the operator's variables set as given.
     fn rendered(env: &[(&'static str, String)]) -> Project {
-        let p = Project::from_model(&example().join("model"));
+        let p = project();
         let mut t = p.run().args(&["all"]);
         for (k, v) in env {
             t = t.env(k, v);
@@ -374,17 +382,30 @@ mod docker_tier {
         let conf = generated.join("configs/files/nginx/etc/nginx/nginx.conf");
         let port = nginx["ports"][0]["target"].as_u64().unwrap();
         let name = unique_name("i12-consensus-nginx");
+        let mut args = vec![
+            "--network".into(),
+            "consensusnet-edge".into(),
+            "-p".into(),
+            format!("127.0.0.1::{port}"),
+            "-v".into(),
+            format!("{}:{target}:ro", conf.display()),
+        ];
+        // The operator's certificate and key, where Compose mounts them.
+        for secret in nginx["secrets"].as_array().unwrap() {
+            let file = generated
+                .join("secrets/files")
+                .join(secret["source"].as_str().unwrap());
+            args.push("-v".into());
+            args.push(format!(
+                "{}:{}:ro",
+                file.display(),
+                secret["target"].as_str().unwrap()
+            ));
+        }
         let c = run_debian(
             &name,
             nginx["user"].as_str().unwrap(),
-            &[
-                "--network".into(),
-                "consensusnet-edge".into(),
-                "-p".into(),
-                format!("127.0.0.1::{port}"),
-                "-v".into(),
-                format!("{}:{target}:ro", conf.display()),
-            ],
+            &args,
             &strings(&nginx["entrypoint"]),
         );
         let published = crate::docker_tier::realserver::run(Command::new("docker").args([
@@ -425,6 +446,7 @@ mod docker_tier {
             through.ends_with("\r\n\r\nok"),
             "the API stand-in's body: {through}"
         );
+        nginx_answers_https_and_redirects(&c.0);
         let api = format!("{project}-api-1");
         let stopped = crate::docker_tier::realserver::run(
             Command::new("docker").args(["stop", "-t", "1", &api]),
@@ -440,6 +462,42 @@ mod docker_tier {
         let started =
             crate::docker_tier::realserver::run(Command::new("docker").args(["start", &api]));
         assert!(started.status.success(), "{}", stderr(&started));
+    }
+    /// Inside the running nginx: its `listen 443 ssl` server (8443) answers
+    /// `/api/…` with the API stand-in's body over TLS, the certificate
+    /// checked against the operator's own (self-signed at test time), and
+    /// its redirect listener (8081, what prod publishes on 80) sends the
+    /// same path to https.
+    fn nginx_answers_https_and_redirects(container: &str) {
+        let exec = |args: &[&str]| {
+            crate::docker_tier::realserver::run(
+                Command::new("docker").args(["exec", container]).args(args),
+            )
+        };
+        let https = exec(&[
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "--ca-certificate=/run/secrets/TLS_CERT",
+            "https://127.0.0.1:8443/api/health",
+        ]);
+        assert!(https.status.success(), "{}", stderr(&https));
+        assert_eq!(stdout(&https), "ok", "the API stand-in's body over TLS");
+        let plain = exec(&[
+            "wget",
+            "-S",
+            "--max-redirect=0",
+            "-O",
+            "/dev/null",
+            "http://127.0.0.1:8081/api/health?x=1",
+        ]);
+        let headers = stderr(&plain);
+        assert!(headers.contains(" 301 "), "{headers}");
+        assert!(
+            headers.contains("Location: https://127.0.0.1/api/health?x=1"),
+            "{headers}"
+        );
     }
     /// `docker run -d` of the Debian image as the generated compose file runs
     /// `service` (its user, read-only root, tmpfs `/tmp`, no capabilities),
@@ -520,7 +578,7 @@ mod docker_tier {
         );
         // Rendered afresh: the committed `generated/` holds no secret env
         // file (a fresh clone has none), and Compose reads every env file.
-        let p = Project::from_model(&example().join("model"));
+        let p = project();
         let generated = p.path("generated");
         let mut all = p.run().args(&["all", "--insecure-secret-seed", "1"]);
         for (k, v) in operator_env(&generated) {
@@ -573,6 +631,20 @@ mod docker_tier {
                     assert_eq!(port["published"], port["target"].to_string(), "{name}");
                     assert!(port.get("host_ip").is_none(), "{name}: every interface");
                 }
+                // Plain HTTP on 80 in dev (seed 004's nginx.dev.conf); in
+                // prod 80 redirects (8081) and 443 is TLS (8443).
+                "nginx" => {
+                    let ports = |c: &Value| {
+                        (published(c).as_array().unwrap().iter())
+                            .map(|p| {
+                                format!("{}:{}", p["published"].as_str().unwrap(), p["target"])
+                            })
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(ports(d), ["80:8080"]);
+                    assert_eq!(ports(p), ["80:8081", "443:8443"]);
+                    assert_eq!(d["secrets"], p["secrets"], "the same certificate and key");
+                }
                 _ => assert_eq!(published(d), published(p), "{name}: the same ports"),
             }
             assert_eq!(d["image"], p["image"], "{name}: the same image");
@@ -617,7 +689,7 @@ mod docker_tier {
             crate::common::docker_available(),
             "a running Docker engine with Compose v2",
         );
-        let p = Project::from_model(&example().join("model"));
+        let p = project();
         let generated = p.path("generated");
         let run = |args: &[&str]| {
             let mut t = p.run().args(args);
@@ -655,7 +727,7 @@ mod docker_tier {
             crate::common::docker_available(),
             "a running Docker engine with Compose v2",
         );
-        let p = Project::from_model(&example().join("model"));
+        let p = project();
         // A free host port instead of 80, which this machine may not spare.
         let free = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -663,8 +735,8 @@ mod docker_tier {
             .unwrap()
             .port();
         let mut services = p.read("model/services.yaml").replace(
-            "host: 80, host_ip: 0.0.0.0,",
-            &format!("host: {free}, host_ip: 127.0.0.1,"),
+            "host: 80, host_ip: 0.0.0.0 }",
+            &format!("host: {free}, host_ip: 127.0.0.1 }}"),
         );
         // The dev variant's published ports (8000, 3000, 6379) likewise.
         for port in [8000, 3000, 6379] {
@@ -808,7 +880,7 @@ mod docker_tier {
             crate::common::docker_available(),
             "a running Docker engine with Compose v2",
         );
-        let p = Project::from_model(&example().join("model"));
+        let p = project();
         let free = |_| {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
@@ -816,10 +888,15 @@ mod docker_tier {
                 .unwrap()
                 .port()
         };
-        let services = p.read("model/services.yaml").replace(
-            "host: 80, host_ip: 0.0.0.0,",
-            &format!("host: {}, host_ip: 127.0.0.1,", free(())),
-        );
+        let services = (p.read("model/services.yaml"))
+            .replace(
+                "host: 80, host_ip: 0.0.0.0 }",
+                &format!("host: {}, host_ip: 127.0.0.1 }}", free(())),
+            )
+            .replace(
+                "host: 443, host_ip: 0.0.0.0 }",
+                &format!("host: {}, host_ip: 127.0.0.1 }}", free(())),
+            );
         p.write("model/services.yaml", &services);
         let prefix = unique_name("h26-consensus-prod");
         let db_port = free(());

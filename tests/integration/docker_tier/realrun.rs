@@ -153,6 +153,14 @@ struct Scratch {
 fn scratch(sys: Sys) -> Scratch {
     let p = Project::from_model(&sys.model());
     let system = load(&p.path("model"));
+    // The operator's files: ConsensusNet's TLS certificate and key.
+    if system
+        .secrets
+        .iter()
+        .any(|s| matches!(s.supplied, Some(lucid_gen::system::Supplied::File(_))))
+    {
+        crate::common::operator_tls(p.dir.path());
+    }
     let env = operator_env(&system);
     let mut all = p.run().args(&["all"]);
     for (k, v) in &env {
@@ -936,7 +944,7 @@ fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
 
 #[test]
 fn consensusnet_api_agents_and_frontend_built_and_healthy_with_real_redis_and_nginx() {
-    let (_s, built, _ups, ran) = built_and_run(Sys::ConsensusNet);
+    let (_s, built, running, ran) = built_and_run(Sys::ConsensusNet);
     assert!(built.not_built.is_empty(), "{:?}", built.not_built);
     assert_eq!(built.built.len(), 3);
     assert_ran(
@@ -948,6 +956,42 @@ fn consensusnet_api_agents_and_frontend_built_and_healthy_with_real_redis_and_ng
             ("redis", Ran::Real),
             ("nginx", Ran::Real),
         ],
+    );
+    nginx_serves_https_and_redirects(&running.0[0]);
+}
+
+/// Real nginx with the generated config and the operator's certificate
+/// (self-signed at test time) answers HTTPS, checked against that very
+/// certificate, and its redirect listener (what prod publishes on 80)
+/// sends clients to https.
+fn nginx_serves_https_and_redirects(up: &Up) {
+    let exec = |args: &[&str]| run(up.compose().args(["exec", "-T", "nginx"]).args(args));
+    let out = exec(&[
+        "wget",
+        "-q",
+        "-O",
+        "-",
+        "--ca-certificate=/run/secrets/TLS_CERT",
+        "https://127.0.0.1:8443/healthz",
+    ]);
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout) == "ok\n",
+        "HTTPS: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = exec(&[
+        "wget",
+        "-S",
+        "--max-redirect=0",
+        "-O",
+        "/dev/null",
+        "http://127.0.0.1:8081/api/status?x=1",
+    ]);
+    let headers = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        headers.contains(" 301 ") && headers.contains("Location: https://127.0.0.1/api/status?x=1"),
+        "{headers}"
     );
 }
 
