@@ -378,16 +378,8 @@ mod docker_tier {
             };
             let out = Command::new("docker")
                 .args(["run", "--rm", "--network", "none"])
-                .args(["--user", "65532:65532", "-v"])
-                .arg(format!(
-                    "{}:/etc/prometheus/prometheus.yml:ro",
-                    config.display()
-                ))
-                .arg("-v")
-                .arg(format!(
-                    "{}:/etc/prometheus/rules/noderr.yml:ro",
-                    rules.display()
-                ))
+                .args(["--user", "65532:65532"])
+                .args(prometheus_mounts(config, &rules))
                 .args([image, "/usr/bin/promtool", "check", check, target])
                 .stdin(Stdio::null())
                 .output()
@@ -408,6 +400,17 @@ mod docker_tier {
         }
     }
 
+    /// The generated `prometheus.yml` and its rule file, mounted read-only
+    /// where the configuration names them.
+    fn prometheus_mounts(config: &Path, rules: &Path) -> [String; 4] {
+        [
+            "-v".into(),
+            format!("{}:/etc/prometheus/prometheus.yml:ro", config.display()),
+            "-v".into(),
+            format!("{}:/etc/prometheus/rules/noderr.yml:ro", rules.display()),
+        ]
+    }
+
     /// Debian's Prometheus, hardened as the model's services are, on the
     /// example's networks with the generated `prometheus.yml`; its web port
     /// published on a free loopback port, returned with the container.
@@ -417,16 +420,8 @@ mod docker_tier {
             .args(["run", "-d", "--name", &name, "--network", "noderr-nodes"])
             .args(["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"])
             .args(["--security-opt", "no-new-privileges:true"])
-            .args(["--user", "65532:65532", "-p", "127.0.0.1::9090", "-v"])
-            .arg(format!(
-                "{}:/etc/prometheus/prometheus.yml:ro",
-                config.display()
-            ))
-            .arg("-v")
-            .arg(format!(
-                "{}:/etc/prometheus/rules/noderr.yml:ro",
-                rules_of(config).display()
-            ))
+            .args(["--user", "65532:65532", "-p", "127.0.0.1::9090"])
+            .args(prometheus_mounts(config, &rules_of(config)))
             .args([image, "/usr/bin/prometheus"])
             .args(["--config.file=/etc/prometheus/prometheus.yml"])
             .args([
