@@ -7,7 +7,6 @@
 //! test made (nodes, network, agent, keys) is removed when it ends, also
 //! when it fails.
 
-use std::fs;
 use std::process::{Command, Output};
 use std::time::Instant;
 
@@ -137,6 +136,20 @@ impl Swarm {
     fn manager(&self, command: &str) -> String {
         self.nodes[0].sh(command)
     }
+}
+
+/// `swarm down`, timed under `label`; then no service, secret, config or
+/// stack network is left on the manager.
+fn down_leaves_nothing(swarm: &Swarm, p: &Project, label: &str) {
+    let t = Instant::now();
+    ok(&swarm.lucid(p, &["swarm", "down"]), "swarm down");
+    eprintln!("{label}: down in {:.1?}", t.elapsed());
+    for kind in ["service", "secret", "config"] {
+        let left = swarm.manager(&format!("docker {kind} ls -q"));
+        assert_eq!(left, "", "{kind}s left after swarm down");
+    }
+    let networks = swarm.manager("docker network ls --filter label=com.docker.stack.namespace -q");
+    assert_eq!(networks, "", "stack networks left");
 }
 
 fn ok(out: &Output, what: &str) -> String {
@@ -451,16 +464,7 @@ fn the_swarm_fixture_and_lucids_stand_in_stack_deploy_on_a_three_node_swarm() {
         "{}",
         stdout(&planned)
     );
-    let t = Instant::now();
-    ok(&swarm.lucid(&p, &["swarm", "down"]), "swarm down");
-    eprintln!("swarm: down in {:.1?}", t.elapsed());
-    for kind in ["service", "secret", "config"] {
-        let left = swarm.manager(&format!("docker {kind} ls -q"));
-        assert_eq!(left, "", "{kind}s left after swarm down");
-    }
-    let networks = swarm.manager("docker network ls --filter label=com.docker.stack.namespace -q");
-    assert_eq!(networks, "", "stack networks left");
-    let _ = fs::metadata(p.path("generated"));
+    down_leaves_nothing(&swarm, &p, "swarm");
     eprintln!("swarm: whole test {:.1?}", started.elapsed());
 }
 
@@ -551,14 +555,6 @@ fn lucids_stand_in_stack(swarm: &Swarm) {
     let tested = format!("{}{}", stdout(&out), stderr(&out));
     eprintln!("lucid swarm: test in {:.1?}\n{tested}", t.elapsed());
     assert_matrix(&tested);
-    let t = Instant::now();
-    ok(&swarm.lucid(&p, &["swarm", "down"]), "swarm down");
-    eprintln!("lucid swarm: down in {:.1?}", t.elapsed());
-    for kind in ["service", "secret", "config"] {
-        let left = swarm.manager(&format!("docker {kind} ls -q"));
-        assert_eq!(left, "", "{kind}s left after swarm down");
-    }
-    let networks = swarm.manager("docker network ls --filter label=com.docker.stack.namespace -q");
-    assert_eq!(networks, "", "stack networks left");
+    down_leaves_nothing(swarm, &p, "lucid swarm");
     eprintln!("lucid swarm: whole Lucid part {:.1?}", started.elapsed());
 }
