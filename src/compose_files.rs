@@ -35,6 +35,9 @@ pub struct ComposeFile {
     pub volumes: Vec<String>,
     /// The group it deploys (`phase` is then `None`).
     pub group: Option<usize>,
+    /// The profiles file (`output.profiles_compose`): the master's
+    /// services, each under its phase's and the later phases' profiles.
+    pub profiles: bool,
 }
 
 impl ComposeFile {
@@ -89,6 +92,7 @@ pub fn phases_and_master(system: &System) -> Vec<ComposeFile> {
             services,
             networks,
             group: None,
+            profiles: false,
         });
     }
     let all: Vec<usize> = (0..system.services.len()).collect();
@@ -102,16 +106,29 @@ pub fn phases_and_master(system: &System) -> Vec<ComposeFile> {
             .map(|n| (n, NetworkUse::Define))
             .collect(),
         group: None,
+        profiles: false,
     });
     plans
 }
 
-/// Every compose file of `system`: the phases', the master, then the
-/// groups'.
+/// Every compose file of `system`: the phases', the master, the profiles
+/// file when the model asks for it, then the groups'.
 pub fn every(system: &System) -> Vec<ComposeFile> {
     let mut plans = phases_and_master(system);
+    plans.extend(profiles(system));
     plans.extend(groups(system));
     plans
+}
+
+/// The profiles file (`output.profiles_compose`), if asked for: the
+/// master's services, networks and volumes under another file name, each
+/// service under Compose profiles (its phase's and every later phase's).
+pub fn profiles(system: &System) -> Option<ComposeFile> {
+    let file = system.output.profiles_compose.as_ref()?;
+    let mut plan = phases_and_master(system).pop()?;
+    plan.file_name = file.clone();
+    plan.profiles = true;
+    Some(plan)
 }
 
 /// One compose file per group. Like the master, a group file works on its
@@ -133,6 +150,7 @@ pub fn groups(system: &System) -> Vec<ComposeFile> {
                 services,
                 networks,
                 group: Some(g),
+                profiles: false,
             }
         })
         .collect()

@@ -208,6 +208,9 @@ impl System {
             phase.compose_file = suffixed_file_name(&phase.compose_file, suffix);
         }
         sys.output.master_compose = suffixed_file_name(&sys.output.master_compose, suffix);
+        if let Some(file) = &mut sys.output.profiles_compose {
+            *file = suffixed_file_name(file, suffix);
+        }
         for group in &mut sys.groups {
             group.compose_file = suffixed_file_name(&group.compose_file, suffix);
         }
@@ -300,6 +303,8 @@ pub struct OutputLayout {
     pub compose_dir: String,
     pub dockerfile_dir: String,
     pub master_compose: String,
+    /// The compose file with a Compose profile per phase, when asked for.
+    pub profiles_compose: Option<String>,
     pub secrets_dir: String,
     pub config_dir: String,
 }

@@ -218,8 +218,8 @@ kinds! {
     OutputDirNotRelative { key: &'static str, value: String } => InvalidPath, Error,
         "output.{key} `{value}` must be a relative path inside the output directory",
         "use a path like `configs/docker`, without a leading `/` or `..`";
-    MasterComposeName { value: String } => InvalidPath, Error,
-        "output.master_compose `{value}` must be a plain file name",
+    MasterComposeName { key: &'static str, value: String } => InvalidPath, Error,
+        "output.{key} `{value}` must be a plain file name",
         "use a name like `docker-compose.master.yml`";
     /// A secret-bearing env file whose path `.gitignore` cannot list.
     EnvPathUnwritable { path: String, why: &'static str, from: &'static str } => InvalidPath, Error,

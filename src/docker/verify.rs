@@ -43,7 +43,7 @@ struct Check {
 
 #[derive(Clone, Copy, PartialEq)]
 enum Tool {
-    /// `docker compose config -q` on the file, in its directory.
+    /// `docker compose --profile '*' config -q` on the file, in its directory.
     ComposeConfig,
     /// compose-lint (`check --fail-on low`), batched per directory.
     ComposeLint,
@@ -284,8 +284,10 @@ fn single(dclint: &Dclint, tool: Tool, path: &Path) -> Result<Option<String>, Do
     let name = path.file_name().unwrap_or_default();
     let cmd = match tool {
         Tool::Dclint => return dclint.check(path),
+        // Every profile on: a profiles file's services are all checked
+        // (a file without profiles is the same either way).
         Tool::ComposeConfig => Cmd::docker()
-            .args(["compose", "-f"])
+            .args(["compose", "--profile", "*", "-f"])
             .arg(name)
             .args(["config", "-q"])
             .cwd(dir),

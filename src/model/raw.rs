@@ -216,6 +216,11 @@ pub struct OutputDef {
     pub dockerfile_dir: String,
     /// File name of the compose file that holds every service.
     pub master_compose: String,
+    /// File name of an optional further compose file that also holds every
+    /// service, each under Compose profiles: its phase's and every later
+    /// phase's, so `docker compose --profile <phase> up` starts that phase
+    /// and the phases before it (a profile per stage). None by default.
+    pub profiles_compose: Option<String>,
     /// Secret-bearing files: each service's secrets env file, the secret
     /// files containers mount and config files that hold a secret. Kept
     /// out of git; mounted ones are mode 0444 in a directory of mode 0700.
@@ -231,6 +236,7 @@ impl Default for OutputDef {
             compose_dir: "configs/docker".into(),
             dockerfile_dir: "dockerfiles".into(),
             master_compose: "docker-compose.master.yml".into(),
+            profiles_compose: None,
             secrets_dir: "secrets".into(),
             config_dir: "configs/files".into(),
         }

@@ -61,6 +61,9 @@ struct ServiceView {
     cap_add: Vec<(Yaml, Comment)>,
     /// `host:container` device and why.
     devices: Vec<(Yaml, Comment)>,
+    /// Compose profiles (only in the profiles file): its phase and every
+    /// later one.
+    profiles: Vec<Yaml>,
     pids_limit: u32,
     env_files: Vec<Yaml>,
     environment: Vec<(Yaml, Yaml)>,
@@ -255,6 +258,7 @@ fn header(system: &System, plan: &ComposeFile) -> Vec<Comment> {
                 ));
             }
         }
+        None if plan.profiles => header.extend(profiles_header(system, plan)),
         None => {
             header.push(comment(&format!(
                 "Master: every service of {}, in one project.",
@@ -265,10 +269,34 @@ fn header(system: &System, plan: &ComposeFile) -> Vec<Comment> {
             }
         }
     }
-    header.push(comment(&format!(
-        "Run: docker compose -f {} up -d --wait",
-        plan.file_name
-    )));
+    if !plan.profiles {
+        header.push(comment(&format!(
+            "Run: docker compose -f {} up -d --wait",
+            plan.file_name
+        )));
+    }
+    header
+}
+
+/// What the profiles file holds and how to start a stage of it.
+fn profiles_header(system: &System, plan: &ComposeFile) -> Vec<Comment> {
+    let first = (system.phases.first()).map_or("", |p| p.name.as_str());
+    let mut header = vec![
+        comment(&format!(
+            "Profiles: every service of {}, in one project, a Compose profile per phase.",
+            system.name
+        )),
+        comment(
+            "A service is in its phase's profile and every later phase's: a phase's services need the earlier phases'.",
+        ),
+        comment(&format!(
+            "Run: docker compose -f {} --profile {first} up -d --wait (a phase and the ones before it)",
+            plan.file_name
+        )),
+    ];
+    if let Some(d) = &system.description {
+        header.push(comment(d));
+    }
     header
 }
 
@@ -407,6 +435,12 @@ fn service_view(system: &System, plan: &ComposeFile, shared: &Shared, index: usi
         depends_on,
         healthcheck,
         limits,
+        profiles: match plan.profiles {
+            true => (system.phases[s.phase..].iter())
+                .map(|p| compose_str(&p.name))
+                .collect(),
+            false => Vec::new(),
+        },
         ..plain_view(system, s, shared.hash_labels(system, index))
     }
 }
@@ -644,6 +678,7 @@ fn plain_view(system: &System, s: &Service, hash_labels: &[(String, String)]) ->
         depends_on: Vec::new(),
         healthcheck: None,
         volumes: volume_views(s),
+        profiles: Vec::new(),
         devices: (s.devices.iter())
             .map(|(d, why)| (compose_str(&format!("{d}:{d}")), comment(why)))
             .collect(),

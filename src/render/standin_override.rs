@@ -1,6 +1,6 @@
 //! The compose override `up --stand-ins` adds to a phase's compose file:
 //! only the images, the health checks' timing and the entrypoints the
-//! model sets differ; networks, ports, env files, secrets, config files,
+//! model sets differ, and host `devices` are dropped; networks, ports, env files, secrets, config files,
 //! dependencies and health-check commands stay the generated ones. Pure:
 //! the images come from `docker::standin`, which writes the text.
 
@@ -42,7 +42,8 @@ pub fn text(system: &System, plan: &ComposeFile, standins: &StandInImages) -> St
     let mut text = String::from(
         "# Written by `lucid-gen up --stand-ins`: only the images, the health\n\
          # checks' timing and the entrypoints the model sets (a one-shot job's stand-in\n\
-         # exits 0 at once) differ from the generated compose file; networks, ports,\n\
+         # exits 0 at once) differ from the generated compose file, and host devices\n\
+         # are dropped (a stand-in uses no hardware); networks, ports,\n\
          # env files, secrets, config files, dependencies and health-check commands are\n\
          # the generated ones.\n\
          # The model's own intervals are checked in the generated files; a stand-in\n\
@@ -67,6 +68,16 @@ pub fn text(system: &System, plan: &ComposeFile, standins: &StandInImages) -> St
         }
         if let Some(platform) = standins.platform {
             text.push_str(&format!("    platform: {}\n", compose_name(platform)));
+        }
+        // A stand-in uses no host hardware, and the machine it runs on may
+        // lack the device (Compose would refuse to start the container):
+        // the generated file keeps the model's devices, the override
+        // resets them (`!reset`, Compose 2.24.4 and later).
+        if !service.devices.is_empty() {
+            text.push_str(
+                "    # a stand-in uses no host hardware: the model's devices are dropped\n    \
+                 devices: !reset []\n",
+            );
         }
     }
     text

@@ -81,6 +81,10 @@ impl<'a> Validator<'a> {
             files
                 .entry(master)
                 .or_insert(system.at(&p().key("output").key("master_compose")));
+            if let Some(file) = &system.def.output.profiles_compose {
+                let at = system.at(&p().key("output").key("profiles_compose"));
+                files.entry(file.as_str()).or_insert(at);
+            }
         }
         files
     }

@@ -113,19 +113,25 @@ impl<'a> Validator<'a> {
             }
         }
         self.secrets_dir_apart(def);
-        if !names::is_file_name(&o.master_compose) {
-            self.report(
-                &def.at(&p().key("output").key("master_compose")),
-                Kind::MasterComposeName {
-                    value: o.master_compose.clone(),
-                },
-            );
+        let files = [("master_compose", Some(&o.master_compose))];
+        let files = files
+            .into_iter()
+            .chain([("profiles_compose", o.profiles_compose.as_ref())]);
+        for (key, value) in files.filter_map(|(k, v)| Some((k, v?))) {
+            if !names::is_file_name(value) {
+                let kind = Kind::MasterComposeName {
+                    key,
+                    value: value.clone(),
+                };
+                self.report(&def.at(&p().key("output").key(key)), kind);
+            }
         }
         OutputLayout {
             env_dir: o.env_dir.clone(),
             compose_dir: o.compose_dir.clone(),
             dockerfile_dir: o.dockerfile_dir.clone(),
             master_compose: o.master_compose.clone(),
+            profiles_compose: o.profiles_compose.clone(),
             secrets_dir: o.secrets_dir.clone(),
             config_dir: o.config_dir.clone(),
         }
@@ -189,6 +195,14 @@ impl<'a> Validator<'a> {
                 system.def.output.master_compose.as_str(),
                 system.at(&p().key("output").key("master_compose")),
             );
+            if let Some(file) = &system.def.output.profiles_compose {
+                let at = system.at(&p().key("output").key("profiles_compose"));
+                if let Some(first) = compose_files.insert(file.as_str(), at.clone()) {
+                    let first_at = self.value_loc(&first);
+                    let file = file.clone();
+                    self.report(&at, Kind::ComposeFileTwice { file, first_at });
+                }
+            }
         }
         for (name, d) in &m.phases {
             self.check_name("phase", name, &d.here());

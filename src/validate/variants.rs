@@ -65,8 +65,10 @@ impl<'a> Validator<'a> {
         let master = (m.system.as_ref())
             .map(|s| s.def.output.master_compose.clone())
             .unwrap_or_default();
+        let profiles = (m.system.as_ref()).and_then(|s| s.def.output.profiles_compose.as_ref());
         let files: Vec<&String> = (m.phases.values().map(|p| &p.def.compose_file))
             .chain([&master])
+            .chain(profiles)
             .collect();
         let mut seen: Vec<(String, usize)> = Vec::new();
         for (i, v) in variants.iter().enumerate() {

@@ -34,7 +34,7 @@ fn group_mistakes_are_reported_where_they_are_written() {
         "did you mean `grp-pay-worker`?",
         "model/case.yaml:4:40: error[duplicate-definition]: group `edge` lists service `grp-api` twice",
         // Files are read in path order: case.yaml's group came first.
-        "model/system.yaml:52:19: error[duplicate-definition]: compose file `docker-compose.payments.yml` is already written for something else (model/case.yaml:6:19)",
+        "model/system.yaml:54:19: error[duplicate-definition]: compose file `docker-compose.payments.yml` is already written for something else (model/case.yaml:6:19)",
         "model/case.yaml:9:19: error[invalid-path]: compose file name `sub/x.yml` must be a plain `.yml` file name",
     ] {
         assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
@@ -84,7 +84,7 @@ fn a_narrowed_bridge_refuses_other_networks_of_its_plane() {
         assert_ne!(system, narrowed);
         p.write("model/system.yaml", &narrowed);
         let err = stderr(&p.run().args(&["check"]).status(1).run());
-        assert!(err.contains("model/system.yaml:20:"), "{err}");
+        assert!(err.contains("model/system.yaml:22:"), "{err}");
         assert!(err.contains(expected), "{list}: {err}");
     }
 }

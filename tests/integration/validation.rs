@@ -195,13 +195,34 @@ fn no_output_directory_may_share_paths_with_the_secrets_directory() {
     accepted(&project(Some("{ compose_dir: ., dockerfile_dir: . }"), ""));
 }
 
+/// `output.profiles_compose` is a plain file name no other compose file
+/// has: a directory in it, the master's name or a phase's is refused at
+/// the key.
+#[test]
+fn the_profiles_file_needs_a_plain_name_of_its_own() {
+    let p = project(Some("{ profiles_compose: compose/staged.yml }"), "");
+    refused(
+        &p,
+        "invalid-path",
+        &["output.profiles_compose", "compose/staged.yml"],
+    );
+    let p = project(Some("{ profiles_compose: docker-compose.master.yml }"), "");
+    refused(&p, "duplicate-definition", &["docker-compose.master.yml"]);
+    let p = project(Some("{ profiles_compose: docker-compose.base.yml }"), "");
+    refused(&p, "duplicate-definition", &["docker-compose.base.yml"]);
+    accepted(&project(
+        Some("{ profiles_compose: docker-compose.yml }"),
+        "",
+    ));
+}
+
 #[test]
 fn the_validator_names_exactly_the_files_render_writes() {
     use lucid_gen::secrets::{self, SecretSource};
     // The small fixture, the repository's model, and the fixture with its
     // outputs moved and a `./` spelling.
     let moved = project(
-        Some("{ env_dir: ./env, compose_dir: compose, dockerfile_dir: build/docker, master_compose: all.yml }"),
+        Some("{ env_dir: ./env, compose_dir: compose, dockerfile_dir: build/docker, master_compose: all.yml, profiles_compose: staged.yml }"),
         "",
     );
     for p in [project(None, ""), Project::lucid(), moved] {

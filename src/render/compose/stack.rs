@@ -381,6 +381,11 @@ fn losses(base: &ServiceView, s: &Service) -> Vec<Comment> {
             "build is dropped: Swarm never builds; load the image on every node first",
         ));
     }
+    if !s.devices.is_empty() {
+        out.push(comment(
+            "devices are dropped: a Swarm service cannot be given host devices (docker stack deploy ignores them)",
+        ));
+    }
     out
 }
 

@@ -91,6 +91,63 @@ fn lucid_compose_files_pass_docker_compose_config() {
     assert!(!seen.is_empty());
 }
 
+/// Seed 000's multi-profile file (`output.profiles_compose`): as Docker
+/// reads it, `--profile <phase>` selects exactly the services of that
+/// phase's file and every earlier phase's file, each resolved as the
+/// master resolves it (only `profiles` added: its phase and the later
+/// ones); no profile selects none.
+#[test]
+fn lucids_profiles_file_starts_a_phase_and_the_ones_before_it() {
+    need(compose_available(), "docker compose");
+    let p = Project::lucid();
+    p.run().args(&["all"]).run();
+    let dir = p.path("generated/configs/docker");
+    let services = |file: &str, profile: Option<&str>| {
+        let mut args = Vec::new();
+        if let Some(profile) = profile {
+            args.extend(["--profile", profile]);
+        }
+        args.extend(["config", "--format", "json"]);
+        let out = compose(&dir, file, &args);
+        assert!(out.status.success(), "{file} {profile:?}: {}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["services"].as_object().cloned().unwrap_or_default()
+    };
+    let master = services("docker-compose.master.yml", None);
+    assert!(
+        services("docker-compose.yml", None).is_empty(),
+        "no profile, no service"
+    );
+    let phases = ["foundation", "core", "application", "support"];
+    // Service → the index of the phase whose file holds it.
+    let mut phase_of = BTreeMap::new();
+    for (i, phase) in phases.iter().enumerate() {
+        for name in services(&format!("docker-compose.{phase}.yml"), None).keys() {
+            phase_of.insert(name.clone(), i);
+        }
+    }
+    assert_eq!(phase_of.len(), master.len());
+    for (i, phase) in phases.iter().enumerate() {
+        let staged = services("docker-compose.yml", Some(phase));
+        let expected: Vec<&String> = (phase_of.iter())
+            .filter(|(_, &p)| p <= i)
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(
+            staged.keys().collect::<Vec<_>>(),
+            expected,
+            "--profile {phase}"
+        );
+        for (name, service) in staged {
+            let mut service = service.clone();
+            let profiles = service.as_object_mut().unwrap().remove("profiles");
+            let own = phases[phase_of[&name]..].to_vec();
+            assert_eq!(profiles, Some(serde_json::json!(own)), "{name}");
+            assert_eq!(service, master[&name], "{name} differs from the master's");
+        }
+    }
+}
+
 #[test]
 fn env_values_survive_docker_compose_config() {
     need(compose_available(), "docker compose");
