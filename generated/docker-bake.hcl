@@ -34,7 +34,7 @@ group "phase-application" {
 }
 
 group "phase-support" {
-  targets = ["lucid-admin-interface", "lucid-tron-client", "lucid-wallet-manager", "lucid-usdt-manager", "lucid-trx-staking", "lucid-payout-router", "lucid-payment-gateway"]
+  targets = ["lucid-prometheus", "lucid-admin-interface", "lucid-tron-client", "lucid-wallet-manager", "lucid-usdt-manager", "lucid-trx-staking", "lucid-payout-router", "lucid-payment-gateway"]
 }
 
 target "lucid-gen-probe" {
@@ -260,6 +260,16 @@ target "lucid-node-management" {
   platforms  = ["linux/arm64"]
   contexts = {
     "pickme/lucid-base:python-distroless-arm64" = "target:image-python-distroless"
+  }
+}
+
+target "lucid-prometheus" {
+  context    = "${SOURCE_DIR}/observability/prometheus"
+  dockerfile = "${GENERATED_DIR}/dockerfiles/services/lucid-prometheus/Dockerfile"
+  tags       = ["pickme/lucid-prometheus:latest-arm64"]
+  platforms  = ["linux/arm64"]
+  contexts = {
+    "pickme/lucid-gen-probe:latest-arm64" = "target:lucid-gen-probe"
   }
 }
 

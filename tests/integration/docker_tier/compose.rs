@@ -148,6 +148,56 @@ fn lucids_profiles_file_starts_a_phase_and_the_ones_before_it() {
     }
 }
 
+/// Seed 000's observability stage: Debian's `promtool check config`
+/// accepts the `prometheus.yml` rendered for lucid-prometheus, and it
+/// scrapes Consul's agent metrics in Prometheus' format and itself.
+#[test]
+fn lucids_prometheus_config_passes_promtool() {
+    need(compose_available(), "docker compose");
+    let image = crate::docker_tier::realserver::debian_image();
+    let p = Project::lucid();
+    p.run().args(&["all"]).run();
+    let config = p.path("generated/configs/files/lucid-prometheus/etc/prometheus/prometheus.yml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    for expected in [
+        "lucid-consul:8500",
+        "/v1/agent/metrics",
+        "format: [prometheus]",
+        "127.0.0.1:9090",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    let out = Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--user",
+            "65532:65532",
+            "-v",
+        ])
+        .arg(format!(
+            "{}:/etc/prometheus/prometheus.yml:ro",
+            config.display()
+        ))
+        .args([
+            image,
+            "/usr/bin/promtool",
+            "check",
+            "config",
+            "/etc/prometheus/prometheus.yml",
+        ])
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "promtool refuses the generated prometheus.yml:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+}
+
 #[test]
 fn env_values_survive_docker_compose_config() {
     need(compose_available(), "docker compose");

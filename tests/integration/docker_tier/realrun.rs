@@ -63,13 +63,28 @@ type RealProgram = (
     Option<&'static str>,
 );
 
-const REAL: [RealProgram; 7] = [
+const REAL: [RealProgram; 8] = [
     // redis:7.2-bookworm's /usr/local/bin/redis-server: a link to Debian's.
     ("lucid", "lucid-redis", &[], &[], None),
     // btcpayserver/tor's /usr/bin/tor → /usr/local/bin/tor: a link to Debian's.
     ("lucid", "lucid-tor-proxy", &[], &[], None),
     // Ubuntu's /usr/sbin/xrdp is Debian's path too.
     ("lucid", "lucid-xrdp-integration", &[], &[], None),
+    // prom/prometheus's /bin/prometheus, copied to /usr/local/bin: Debian's
+    // is /usr/bin/prometheus. The server image's /prometheus is `nobody`'s
+    // (the generated image makes it 65532's).
+    (
+        "lucid",
+        "lucid-prometheus",
+        &[
+            "/usr/bin/prometheus",
+            "--config.file=/etc/prometheus/prometheus.yml",
+            "--storage.tsdb.path=/prometheus",
+            "--storage.tsdb.retention.time=15d",
+        ],
+        &[],
+        Some("65534:65534"),
+    ),
     // redis:7.2-alpine and nginx:1.27-alpine: the model's entrypoints
     // find Debian's redis-server and nginx on PATH.
     ("consensusnet", "redis", &[], &[], None),
@@ -695,6 +710,11 @@ fn override_for(
         text.push_str(&format!(
             "    platform: {platform}\n    pull_policy: never\n    ports: !reset []\n"
         ));
+        // The host hardware the model passes (Lucid's xrdp gets the Pi's
+        // /dev/dri) is not on this machine, and neither program here uses it.
+        if !svc.devices.is_empty() {
+            text.push_str("    devices: !reset []\n");
+        }
         if svc.health.is_some() {
             text.push_str("    healthcheck:\n      interval: 2s\n");
         }
@@ -929,6 +949,7 @@ fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
             ("lucid-redis", Ran::Real),
             ("lucid-tor-proxy", Ran::Real),
             ("lucid-xrdp-integration", Ran::Real),
+            ("lucid-prometheus", Ran::Real),
             ("lucid-mongodb", Ran::StandIn),
             ("lucid-elasticsearch", Ran::StandIn),
             ("lucid-consul", Ran::StandIn),
@@ -938,7 +959,7 @@ fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
     // Dockerfiles name images no registry here has.
     assert_eq!(built.built.len(), 24, "{:?}", built.built);
     let not_built: Vec<&str> = built.not_built.iter().map(|(f, _)| f.as_str()).collect();
-    assert_eq!(not_built.len(), 8, "{not_built:?}");
+    assert_eq!(not_built.len(), 9, "{not_built:?}");
     drop(ups);
 }
 
