@@ -432,6 +432,9 @@ pub struct BaseImage {
     pub user: Option<String>,
 }
 
+/// Where a `python` build's requirements file is copied in its builder stage.
+pub const REQUIREMENTS_IN_BUILDER: &str = "/tmp/requirements.txt";
+
 #[derive(Debug, Clone)]
 pub struct Build {
     /// The template the Dockerfile is rendered from; `None` exactly when
@@ -446,6 +449,8 @@ pub struct Build {
     /// The base in `System::images` the runtime is, if any.
     pub runtime_base: Option<usize>,
     pub packages: Vec<String>,
+    /// A requirements file relative to `context` (`python`).
+    pub requirements: Option<String>,
     pub copy: Vec<(String, String)>,
     pub entrypoint: Vec<String>,
     pub workdir: Option<String>,

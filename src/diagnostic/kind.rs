@@ -433,6 +433,12 @@ kinds! {
     DockerfilePath { dockerfile: String } => InvalidPath, Error,
         "dockerfile `{dockerfile}` must be a relative path inside the build context",
         "give it relative to `context`, without `..`, e.g. `Dockerfile` or `docker/app.Dockerfile`";
+    RequirementsPath { requirements: String, why: &'static str } => InvalidPath, Error,
+        "requirements file `{requirements}` cannot be used: {why}",
+        "give it relative to `context`, without `..` or `* ? [ ] \\`, e.g. `requirements.txt`";
+    RequirementsNotPython { stack: &'static str } => InvalidBuild, Error,
+        "`requirements` has no effect on a `{stack}` build",
+        "remove it: only the `python` stack installs a requirements file (the `node` stack installs `package-lock.json`)";
     WorkdirNotAbsolute { workdir: String } => InvalidPath, Error,
         "workdir `{workdir}` must be an absolute path",
         "e.g. `/app`";

@@ -398,6 +398,11 @@ pub struct BuildDef {
     /// Packages installed in the builder stage (pinned, e.g. `fastapi==0.115.6`).
     #[serde(default)]
     pub packages: Vec<String>,
+    /// `python` stack: a requirements file in the build context (relative
+    /// to `context`, inside it), which the builder stage installs with
+    /// `pip install -r` before `packages`; pip checks the hashes it holds.
+    #[serde(default)]
+    pub requirements: Option<String>,
     /// Files copied from the builder image into the runtime (`native` stack).
     #[serde(default)]
     pub copy: Vec<CopyDef>,

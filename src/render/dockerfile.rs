@@ -11,7 +11,7 @@ use crate::escape::{
     comment, docker_copy, docker_quoted, docker_word, json_array, shell_word, Comment, DockerCopy,
     DockerJson, DockerWord, ShellWord,
 };
-use crate::system::{BaseImage, Build, Protocol, Service, Stack, System};
+use crate::system::{BaseImage, Build, Protocol, Service, Stack, System, REQUIREMENTS_IN_BUILDER};
 
 /// What every stack template fills in.
 struct DockerfileView {
@@ -34,6 +34,9 @@ struct DockerfileView {
     copy_build: DockerCopy,
     // python
     packages: Vec<ShellWord>,
+    /// `COPY` of the requirements file into the builder stage (python).
+    copy_requirements: Option<DockerCopy>,
+    requirements_sh: ShellWord,
     python_version: Option<ShellWord>,
     deps_dir: DockerWord,
     deps_dir_sh: ShellWord,
@@ -146,6 +149,11 @@ fn base_view(
         copy_out: copy("/out", workdir, "the working directory")?,
         copy_build: copy("/build", workdir, "the working directory")?,
         packages: build.packages.iter().map(|p| shell_word(p)).collect(),
+        copy_requirements: match &build.requirements {
+            Some(r) => Some(copy(r, REQUIREMENTS_IN_BUILDER, "the requirements file")?),
+            None => None,
+        },
+        requirements_sh: shell_word(REQUIREMENTS_IN_BUILDER),
         python_version: python_version(&build.builder).map(|v| shell_word(&v)),
         deps_dir: word(deps_dir, "the dependency directory")?,
         deps_dir_sh: shell_word(deps_dir),

@@ -105,6 +105,9 @@ impl<'a> Validator<'a> {
             false => self.build_runtime(m, &runtime, at, own_key),
         };
         self.build_files(b, at);
+        if let Some(r) = &b.requirements {
+            self.requirements(r, stack, &sub("requirements"));
+        }
         if stack == Some(Stack::Native) && b.copy.is_empty() {
             self.report(at, Kind::NativeCopiesNothing {});
         }
@@ -126,6 +129,7 @@ impl<'a> Validator<'a> {
             runtime,
             runtime_base,
             packages: b.packages.clone(),
+            requirements: b.requirements.clone(),
             copy: b
                 .copy
                 .iter()
@@ -158,6 +162,7 @@ impl<'a> Validator<'a> {
             ("builder", b.builder.is_some()),
             ("runtime", b.runtime.is_some()),
             ("packages", !b.packages.is_empty()),
+            ("requirements", b.requirements.is_some()),
             ("copy", !b.copy.is_empty()),
             ("entrypoint", !b.entrypoint.is_empty()),
             ("workdir", b.workdir.is_some()),
@@ -280,6 +285,24 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+    }
+
+    /// `build.requirements`: a `python` build's file inside the context,
+    /// copied into the builder stage as written. A hand-written Dockerfile
+    /// already reports it (`DockerfileIgnores`).
+    fn requirements(&mut self, r: &str, stack: Option<Stack>, at: &At) {
+        if let Some(other) = stack.filter(|s| *s != Stack::Python) {
+            let stack = stack_name(other);
+            self.report_at_key(at, Kind::RequirementsNotPython { stack });
+            return;
+        }
+        let why = match escape::docker_copy(r, REQUIREMENTS_IN_BUILDER) {
+            _ if !names::is_relative_path(r) => "it must be relative to `context` and inside it",
+            Err(Unrepresentable(why)) => why,
+            Ok(_) => return,
+        };
+        let requirements = r.to_string();
+        self.report(at, Kind::RequirementsPath { requirements, why });
     }
 
     /// `build.workdir`: absolute, and writable as the Dockerfile's

@@ -8,7 +8,12 @@
 ARG BUILDPLATFORM
 FROM --platform=$BUILDPLATFORM {{ d.builder }} AS builder
 ARG TARGETARCH
-{%- if d.packages.is_empty() %}
+{%- if let Some(r) = d.copy_requirements %}
+# The build context's requirements file, installed before anything else;
+# if it holds hashes (`--hash`), pip checks them (and every line needs one).
+COPY {{ r }}
+{%- endif %}
+{%- if d.packages.is_empty() && d.copy_requirements.is_none() %}
 WORKDIR {{ d.deps_dir }}
 {%- else %}
 RUN case "$TARGETARCH" in \
@@ -18,6 +23,9 @@ RUN case "$TARGETARCH" in \
     esac \
  && pip install --no-cache-dir --target {{ d.deps_dir_sh }} \
       --platform "$wheel_platform" --only-binary=:all:{% if let Some(v) = d.python_version %} --python-version {{ v }}{% endif %} \
+{%- if d.copy_requirements.is_some() %}
+      --requirement {{ d.requirements_sh }}{% if !d.packages.is_empty() %} \{% endif %}
+{%- endif %}
 {%- for p in d.packages %}
       {{ p }}{% if !loop.last %} \{% endif %}
 {%- endfor %}

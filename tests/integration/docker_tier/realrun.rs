@@ -148,6 +148,10 @@ struct Scratch {
     p: Project,
     system: System,
     env: Vec<(String, String)>,
+    /// The system's own source tree in this repository (the model's
+    /// parent: ConsensusNet's `requirements.txt`), which the test
+    /// applications take such files from.
+    sources: PathBuf,
 }
 
 fn scratch(sys: Sys) -> Scratch {
@@ -167,7 +171,13 @@ fn scratch(sys: Sys) -> Scratch {
         all = all.env(k, v);
     }
     all.run();
-    Scratch { p, system, env }
+    let sources = sys.model().parent().unwrap().to_path_buf();
+    Scratch {
+        p,
+        system,
+        env,
+        sources,
+    }
 }
 
 // ------------------------------------------------- test applications
@@ -177,12 +187,34 @@ fn dist_key(name: &str) -> String {
     name.to_lowercase().replace(['_', '.'], "-")
 }
 
-/// The packages a Python build's image holds: its own and its base's.
-fn python_packages(system: &System, b: &lucid_gen::system::Build) -> Vec<String> {
+/// The requirements a pip requirements file lists (comments, options and
+/// `--hash` lines left out).
+fn requirements_in(text: &str) -> Vec<String> {
+    (text.lines())
+        .map(|l| {
+            l.split('#')
+                .next()
+                .unwrap()
+                .trim()
+                .trim_end_matches('\\')
+                .trim()
+        })
+        .filter(|l| !l.is_empty() && !l.starts_with('-'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The packages a Python build's image holds: its base's, its
+/// requirements file's (as written under `src`) and its own.
+fn python_packages(system: &System, b: &lucid_gen::system::Build, src: &Path) -> Vec<String> {
     let mut all: Vec<String> = b
         .runtime_base
         .map(|i| system.images[i].build.packages.clone())
         .unwrap_or_default();
+    if let Some(r) = &b.requirements {
+        let text = std::fs::read_to_string(src.join(&b.context).join(r)).unwrap();
+        all.extend(requirements_in(&text));
+    }
     all.extend(b.packages.iter().cloned());
     all.into_iter()
         .map(|p| {
@@ -336,8 +368,9 @@ fn node_package(dir: &Path, next: bool) {
     );
 }
 
-/// Writes the test application of every build of `system` under `src`.
-fn write_apps(system: &System, src: &Path) {
+/// Writes the test application of every build of `system` under `src`,
+/// each requirements file the model names copied from `sources`.
+fn write_apps(system: &System, src: &Path, sources: &Path) {
     // `create_dir_all` cannot make `src/.` before `src`.
     std::fs::create_dir_all(src).unwrap();
     let mut node_dirs = BTreeSet::new();
@@ -352,9 +385,13 @@ fn write_apps(system: &System, src: &Path) {
         let Some(b) = &s.build else { continue };
         let dir = src.join(&b.context);
         std::fs::create_dir_all(&dir).unwrap();
+        if let Some(r) = &b.requirements {
+            let from = sources.join(&b.context).join(r);
+            put(&dir.join(r), &std::fs::read_to_string(&from).unwrap());
+        }
         match b.stack {
             Some(Stack::Python) => {
-                let packages = python_packages(system, b);
+                let packages = python_packages(system, b, src);
                 let (file, asgi) = python_entry(&b.entrypoint);
                 let tail = if asgi {
                     asgi_tail(&packages)
@@ -872,7 +909,7 @@ type Running = (Vec<Up>, crate::common::DockerStack);
 fn built_and_run(sys: Sys) -> (Scratch, Built, Running, Vec<(String, Ran)>) {
     let _tags = Upstreams::tag(Arch::host());
     let s = scratch(sys);
-    write_apps(&s.system, &s.p.path("src"));
+    write_apps(&s.system, &s.p.path("src"), &s.sources);
     let built = build_all(&s, Arch::host(), &|_| true);
     report(&s.system.name, Arch::host(), &built);
     let stack = docker_stack();
@@ -1141,7 +1178,7 @@ fn arm64_bases_and_one_service_per_stack_build_and_turn_healthy_under_emulation(
         ),
     ] {
         let s = scratch(sys);
-        write_apps(&s.system, &s.p.path("src"));
+        write_apps(&s.system, &s.p.path("src"), &s.sources);
         let built = build_all(&s, Arch::Arm64, &|tag| wanted.contains(&tag));
         report(&s.system.name, Arch::Arm64, &built);
         assert_eq!(built.built, wanted, "{:?}", built.not_built);
@@ -1220,7 +1257,7 @@ fn no_built_image_holds_a_planted_secret_git_or_generated_secrets() {
     let _tags = Upstreams::tag(Arch::host());
     let s = scratch(Sys::ConsensusNet);
     let root = s.p.dir.path();
-    write_apps(&s.system, root);
+    write_apps(&s.system, root, &s.sources);
     let planted = format!("planted-{}", unique_name("secret"));
     put(&root.join(".git/HEAD"), &format!("ref: {planted}\n"));
     put(&root.join(".env"), &format!("OPENAI_API_KEY={planted}\n"));
