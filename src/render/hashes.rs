@@ -84,11 +84,13 @@ fn host_paths(s: &Service, inputs: &mut ServiceInputs) {
     }
 }
 
-/// A build's `Debug` text as it was before `requirements` joined the
-/// build: a build without a requirements file keeps its hash (and so its
-/// containers) across that change.
+/// A build's `Debug` text as it was before `requirements` and
+/// `version_file` joined the build: a build without them keeps its hash
+/// (and so its containers) across that change.
 fn without_requirements(debug: String) -> String {
-    debug.replace(", requirements: None", "")
+    debug
+        .replace(", requirements: None", "")
+        .replace(", version_file: None", "")
 }
 
 pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {

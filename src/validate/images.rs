@@ -108,6 +108,9 @@ impl<'a> Validator<'a> {
         if let Some(r) = &b.requirements {
             self.requirements(r, stack, &sub("requirements"));
         }
+        if let Some(v) = b.version_file.as_deref().filter(|_| stack.is_some()) {
+            self.version_file(v, &sub("version_file"));
+        }
         if stack == Some(Stack::Native) && b.copy.is_empty() {
             self.report(at, Kind::NativeCopiesNothing {});
         }
@@ -130,6 +133,7 @@ impl<'a> Validator<'a> {
             runtime_base,
             packages: b.packages.clone(),
             requirements: b.requirements.clone(),
+            version_file: b.version_file.clone(),
             copy: b
                 .copy
                 .iter()
@@ -163,6 +167,7 @@ impl<'a> Validator<'a> {
             ("runtime", b.runtime.is_some()),
             ("packages", !b.packages.is_empty()),
             ("requirements", b.requirements.is_some()),
+            ("version_file", b.version_file.is_some()),
             ("copy", !b.copy.is_empty()),
             ("entrypoint", !b.entrypoint.is_empty()),
             ("workdir", b.workdir.is_some()),
@@ -301,8 +306,25 @@ impl<'a> Validator<'a> {
             Err(Unrepresentable(why)) => why,
             Ok(_) => return,
         };
-        let requirements = r.to_string();
-        self.report(at, Kind::RequirementsPath { requirements, why });
+        let (field, path) = ("requirements", r.to_string());
+        self.report(at, Kind::BuildFilePath { field, path, why });
+    }
+
+    /// `build.version_file`: an absolute file path the runtime stage's
+    /// `COPY` can write, outside the secrets directory.
+    fn version_file(&mut self, v: &str, at: &At) {
+        let why = match escape::docker_copy(VERSION_IN_STAGE, v) {
+            _ if !names::is_container_path(v) || v.ends_with('/') => {
+                "it must be an absolute file path inside the image"
+            }
+            _ if v == "/run/secrets" || v.starts_with("/run/secrets/") => {
+                "the secrets directory holds secrets only"
+            }
+            Err(Unrepresentable(why)) => why,
+            Ok(_) => return,
+        };
+        let (field, path) = ("version_file", v.to_string());
+        self.report(at, Kind::BuildFilePath { field, path, why });
     }
 
     /// `build.workdir`: absolute, and writable as the Dockerfile's

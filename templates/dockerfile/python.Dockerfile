@@ -39,6 +39,13 @@ RUN case "$TARGETARCH" in \
 FROM --platform=$BUILDPLATFORM {{ d.builder }} AS volumes
 RUN mkdir -p{% for v in d.volume_dirs %} {{ v }}{% endfor %}
 {%- endif %}
+{%- if let Some(v) = d.version %}
+
+# The image's version (the tag it is built as), where the application reads
+# it (`build.version_file`).
+FROM --platform=$BUILDPLATFORM {{ d.builder }} AS version
+RUN printf '%s\n' {{ v.tag }} > /VERSION
+{%- endif %}
 
 # Runtime: distroless, no shell, non-root.
 FROM {{ d.runtime }}
@@ -57,6 +64,9 @@ COPY --from=volumes --chown={{ d.user }} /volumes/ /
 ENV PYTHONPATH={{ d.pythonpath }} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
+{%- if let Some(v) = d.version %}
+COPY --from=version {{ v.copy }}
+{%- endif %}
 {%- if let Some(p) = d.probe_from %}
 COPY --from={{ p }} /probe /usr/local/bin/probe
 {%- endif %}

@@ -944,6 +944,24 @@ fn noderr_every_tier_built_and_healthy_with_real_prometheus_and_node_exporter() 
             ("grafana", Ran::StandIn),
         ],
     );
+    // Seed 002's "reads current version from `/app/VERSION`": every tier's
+    // image holds the version it is tagged as.
+    let versioned: Vec<_> = (s.system.services.iter())
+        .filter_map(|x| Some((x, x.build.as_ref()?.version_file.as_ref()?)))
+        .collect();
+    assert_eq!(versioned.len(), 4);
+    for (svc, path) in versioned {
+        let out = run(Command::new("docker")
+            .args(["run", "--rm", "--entrypoint", "cat", &svc.image])
+            .arg(path));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{}\n", lucid_gen::tags::tag(&svc.image)),
+            "{} {path}: {}",
+            svc.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
