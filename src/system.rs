@@ -437,6 +437,12 @@ pub struct BaseImage {
     pub user: Option<String>,
 }
 
+/// Where the `version` stage of a Dockerfile writes the image's version.
+pub const VERSION_IN_STAGE: &str = "/VERSION";
+
+/// Where a `python` build's requirements file is copied in its builder stage.
+pub const REQUIREMENTS_IN_BUILDER: &str = "/tmp/requirements.txt";
+
 #[derive(Debug, Clone)]
 pub struct Build {
     /// The template the Dockerfile is rendered from; `None` exactly when
@@ -451,6 +457,10 @@ pub struct Build {
     /// The base in `System::images` the runtime is, if any.
     pub runtime_base: Option<usize>,
     pub packages: Vec<String>,
+    /// A requirements file relative to `context` (`python`).
+    pub requirements: Option<String>,
+    /// Where the image holds its version, its tag (`build.version_file`).
+    pub version_file: Option<String>,
     pub copy: Vec<(String, String)>,
     pub entrypoint: Vec<String>,
     pub workdir: Option<String>,

@@ -92,6 +92,17 @@ pub fn repository(image: &str) -> &str {
     }
 }
 
+/// The tag of an image reference (`reg:5000/a/b:1` → `1`), `latest` when
+/// it has none (as Docker reads it).
+pub fn tag(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    let repo = repository(image);
+    match image.get(repo.len() + 1..) {
+        Some(t) if !t.is_empty() => t,
+        _ => "latest",
+    }
+}
+
 /// The registry host an image is pushed to: the first path component when
 /// it looks like a host (has a `.` or `:`, or is `localhost`), else Docker
 /// Hub's `docker.io`.

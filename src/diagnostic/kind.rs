@@ -433,6 +433,13 @@ kinds! {
     DockerfilePath { dockerfile: String } => InvalidPath, Error,
         "dockerfile `{dockerfile}` must be a relative path inside the build context",
         "give it relative to `context`, without `..`, e.g. `Dockerfile` or `docker/app.Dockerfile`";
+    /// `build.requirements` or `build.version_file`.
+    BuildFilePath { field: &'static str, path: String, why: &'static str } => InvalidPath, Error,
+        "{field} `{path}` cannot be used: {why}",
+        "write the path without `..`, `* ? [ ] \\` or line breaks: `requirements` relative to `context` (`requirements.txt`), `version_file` absolute (`/app/VERSION`)";
+    RequirementsNotPython { stack: &'static str } => InvalidBuild, Error,
+        "`requirements` has no effect on a `{stack}` build",
+        "remove it: only the `python` stack installs a requirements file (the `node` stack installs `package-lock.json`)";
     WorkdirNotAbsolute { workdir: String } => InvalidPath, Error,
         "workdir `{workdir}` must be an absolute path",
         "e.g. `/app`";

@@ -6,6 +6,7 @@
 //! returned together rather than stopping at the first.
 
 pub mod raw;
+mod raw_build;
 mod raw_env;
 mod raw_hosts;
 mod raw_mounts;

@@ -12,6 +12,7 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+pub use super::raw_build::{BuildDef, CopyDef, Stack};
 pub use super::raw_env::RequiredEnvDef;
 pub use super::raw_hosts::{AfterDeployDef, GithubDeployDef, HostDef, ImageArrival};
 pub use super::raw_mounts::{BindDef, VariantPortDef};
@@ -376,72 +377,6 @@ pub struct ImageDef {
     /// Services built on it set their own.
     #[serde(default)]
     pub user: Option<String>,
-}
-
-/// How an image is built: a multi-stage Dockerfile from a stack template,
-/// or a hand-written Dockerfile (`dockerfile`) when no stack fits.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BuildDef {
-    /// The template lucid-gen renders the Dockerfile from; exactly one of
-    /// `stack` and `dockerfile`.
-    #[serde(default)]
-    pub stack: Option<Stack>,
-    /// A hand-written Dockerfile, relative to `context` and inside it;
-    /// lucid-gen renders none for this build and lints this one.
-    #[serde(default)]
-    pub dockerfile: Option<String>,
-    /// Source directory, relative to the system's source tree.
-    pub context: String,
-    /// Image of the builder stage (runs on the build host's platform);
-    /// `node` defaults to `node:20-alpine`, the other stacks need it.
-    #[serde(default)]
-    pub builder: Option<String>,
-    /// Runtime image: an image reference, or `image:<key>` for a base in
-    /// `images`; `node` defaults to `node:20-alpine`, the other stacks need it.
-    #[serde(default)]
-    pub runtime: Option<String>,
-    /// Packages installed in the builder stage (pinned, e.g. `fastapi==0.115.6`).
-    #[serde(default)]
-    pub packages: Vec<String>,
-    /// Files copied from the builder image into the runtime (`native` stack).
-    #[serde(default)]
-    pub copy: Vec<CopyDef>,
-    /// The process the container runs (exec form).
-    #[serde(default)]
-    pub entrypoint: Vec<String>,
-    #[serde(default)]
-    pub workdir: Option<String>,
-    /// The image carries lucid-gen's health probe program at
-    /// `/usr/local/bin/probe`, which runs its `http`/`tcp` health check.
-    /// `java` and `native` get it without this whenever such a check needs
-    /// it; on `python` and `node` it replaces the interpreter's probe; a
-    /// hand-written Dockerfile copies it in itself with `COPY
-    /// --from=<namespace>/lucid-gen-probe:<tag> /probe /usr/local/bin/probe`.
-    #[serde(default)]
-    pub probe: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Stack {
-    /// pip installs pinned packages for the target platform into a
-    /// distroless Python runtime.
-    Python,
-    /// A JDK builder compiles; a distroless Java runtime runs the jar.
-    Java,
-    /// Binaries copied from an upstream image onto a distroless base.
-    Native,
-    /// `npm ci` from the lockfile (and `npm run build` if the package has
-    /// one), then production dependencies only in a Node.js runtime.
-    Node,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CopyDef {
-    pub from: String,
-    pub to: String,
 }
 
 /// `services.<name>:` — one container.

@@ -11,7 +11,9 @@ use crate::escape::{
     comment, docker_copy, docker_quoted, docker_word, json_array, shell_word, Comment, DockerCopy,
     DockerJson, DockerWord, ShellWord,
 };
-use crate::system::{BaseImage, Build, Protocol, Service, Stack, System};
+use crate::system::{
+    BaseImage, Build, Protocol, Service, Stack, System, REQUIREMENTS_IN_BUILDER, VERSION_IN_STAGE,
+};
 
 /// What every stack template fills in.
 struct DockerfileView {
@@ -34,6 +36,9 @@ struct DockerfileView {
     copy_build: DockerCopy,
     // python
     packages: Vec<ShellWord>,
+    /// `COPY` of the requirements file into the builder stage (python).
+    copy_requirements: Option<DockerCopy>,
+    requirements_sh: ShellWord,
     python_version: Option<ShellWord>,
     deps_dir: DockerWord,
     deps_dir_sh: ShellWord,
@@ -46,6 +51,13 @@ struct DockerfileView {
     volume_dirs: Vec<ShellWord>,
     /// The probe image the health probe program is copied from.
     probe_from: Option<DockerWord>,
+    /// The image's version and where it goes (`build.version_file`).
+    version: Option<VersionView>,
+}
+
+struct VersionView {
+    tag: ShellWord,
+    copy: DockerCopy,
 }
 
 struct HealthView {
@@ -146,6 +158,11 @@ fn base_view(
         copy_out: copy("/out", workdir, "the working directory")?,
         copy_build: copy("/build", workdir, "the working directory")?,
         packages: build.packages.iter().map(|p| shell_word(p)).collect(),
+        copy_requirements: match &build.requirements {
+            Some(r) => Some(copy(r, REQUIREMENTS_IN_BUILDER, "the requirements file")?),
+            None => None,
+        },
+        requirements_sh: shell_word(REQUIREMENTS_IN_BUILDER),
         python_version: python_version(&build.builder).map(|v| shell_word(&v)),
         deps_dir: word(deps_dir, "the dependency directory")?,
         deps_dir_sh: shell_word(deps_dir),
@@ -158,6 +175,7 @@ fn base_view(
             .collect::<Result<_, _>>()?,
         volume_dirs: Vec::new(),
         probe_from: None,
+        version: None,
     })
 }
 
@@ -226,6 +244,20 @@ pub fn build_dockerfile(system: &System, name: &str, base: bool, b: &Build) -> D
     }
 }
 
+/// The `version` stage of a build with `version_file`: the tag of
+/// `image`, copied to that path.
+fn version_view(b: &Build, image: &str, what: &str) -> Result<Option<VersionView>, RenderError> {
+    let Some(path) = &b.version_file else {
+        return Ok(None);
+    };
+    let copy = docker_copy(VERSION_IN_STAGE, path)
+        .map_err(refused(|| format!("the version file of {what}")))?;
+    Ok(Some(VersionView {
+        tag: shell_word(crate::tags::tag(image)),
+        copy,
+    }))
+}
+
 fn base_image_view(system: &System, image: &BaseImage) -> Result<DockerfileView, RenderError> {
     let b = &image.build;
     let mut header = vec![comment(&format!(
@@ -246,6 +278,7 @@ fn base_image_view(system: &System, image: &BaseImage) -> Result<DockerfileView,
     ];
     let what = format!("base image `{}`", image.key);
     let mut view = base_view(system, b, header, &labels, &what)?;
+    view.version = version_view(b, &image.image, &what)?;
     if let Some(user) = &image.user {
         view.user = docker_word(user).map_err(refused(|| what.clone()))?;
     }
@@ -291,6 +324,7 @@ fn service_view(system: &System, s: &Service, b: &Build) -> Result<DockerfileVie
     let what = format!("service `{}`", s.name);
     let refuse = |field: &'static str| refused(move || format!("{field} of service `{}`", s.name));
     let mut view = base_view(system, b, header, &labels, &what)?;
+    view.version = version_view(b, &s.image, &what)?;
     view.user = docker_word(&s.user).map_err(refuse("the user"))?;
     let workdir = b.workdir.as_deref().unwrap_or("/app");
     let base_is_python = b

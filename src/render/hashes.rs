@@ -84,17 +84,27 @@ fn host_paths(s: &Service, inputs: &mut ServiceInputs) {
     }
 }
 
+/// A build's `Debug` text as it was before `requirements` and
+/// `version_file` joined the build: a build without them keeps its hash
+/// (and so its containers) across that change.
+fn without_requirements(debug: String) -> String {
+    debug
+        .replace(", requirements: None", "")
+        .replace(", version_file: None", "")
+}
+
 pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
     let s = service;
     let mut inputs = ServiceInputs::default();
     inputs.image.push(bytes(&s.image));
     inputs.image.push(bytes(&system.platform));
     if let Some(build) = &s.build {
-        inputs.image.push(bytes(format!("{build:?}")));
+        inputs
+            .image
+            .push(bytes(without_requirements(format!("{build:?}"))));
         if let Some(base) = build.runtime_base {
-            inputs
-                .image
-                .push(bytes(format!("{:?}", system.images[base])));
+            let base = format!("{:?}", system.images[base]);
+            inputs.image.push(bytes(without_requirements(base)));
         }
     }
     for &f in &s.env_files {

@@ -105,6 +105,12 @@ impl<'a> Validator<'a> {
             false => self.build_runtime(m, &runtime, at, own_key),
         };
         self.build_files(b, at);
+        if let Some(r) = &b.requirements {
+            self.requirements(r, stack, &sub("requirements"));
+        }
+        if let Some(v) = b.version_file.as_deref().filter(|_| stack.is_some()) {
+            self.version_file(v, &sub("version_file"));
+        }
         if stack == Some(Stack::Native) && b.copy.is_empty() {
             self.report(at, Kind::NativeCopiesNothing {});
         }
@@ -126,6 +132,8 @@ impl<'a> Validator<'a> {
             runtime,
             runtime_base,
             packages: b.packages.clone(),
+            requirements: b.requirements.clone(),
+            version_file: b.version_file.clone(),
             copy: b
                 .copy
                 .iter()
@@ -158,6 +166,8 @@ impl<'a> Validator<'a> {
             ("builder", b.builder.is_some()),
             ("runtime", b.runtime.is_some()),
             ("packages", !b.packages.is_empty()),
+            ("requirements", b.requirements.is_some()),
+            ("version_file", b.version_file.is_some()),
             ("copy", !b.copy.is_empty()),
             ("entrypoint", !b.entrypoint.is_empty()),
             ("workdir", b.workdir.is_some()),
@@ -280,6 +290,41 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+    }
+
+    /// `build.requirements`: a `python` build's file inside the context,
+    /// copied into the builder stage as written. A hand-written Dockerfile
+    /// already reports it (`DockerfileIgnores`).
+    fn requirements(&mut self, r: &str, stack: Option<Stack>, at: &At) {
+        if let Some(other) = stack.filter(|s| *s != Stack::Python) {
+            let stack = stack_name(other);
+            self.report_at_key(at, Kind::RequirementsNotPython { stack });
+            return;
+        }
+        let why = match escape::docker_copy(r, REQUIREMENTS_IN_BUILDER) {
+            _ if !names::is_relative_path(r) => "it must be relative to `context` and inside it",
+            Err(Unrepresentable(why)) => why,
+            Ok(_) => return,
+        };
+        let (field, path) = ("requirements", r.to_string());
+        self.report(at, Kind::BuildFilePath { field, path, why });
+    }
+
+    /// `build.version_file`: an absolute file path the runtime stage's
+    /// `COPY` can write, outside the secrets directory.
+    fn version_file(&mut self, v: &str, at: &At) {
+        let why = match escape::docker_copy(VERSION_IN_STAGE, v) {
+            _ if !names::is_container_path(v) || v.ends_with('/') => {
+                "it must be an absolute file path inside the image"
+            }
+            _ if v == "/run/secrets" || v.starts_with("/run/secrets/") => {
+                "the secrets directory holds secrets only"
+            }
+            Err(Unrepresentable(why)) => why,
+            Ok(_) => return,
+        };
+        let (field, path) = ("version_file", v.to_string());
+        self.report(at, Kind::BuildFilePath { field, path, why });
     }
 
     /// `build.workdir`: absolute, and writable as the Dockerfile's

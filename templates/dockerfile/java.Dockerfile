@@ -27,6 +27,13 @@ RUN mkdir -p /out
 FROM --platform=$BUILDPLATFORM {{ d.builder }} AS volumes
 RUN mkdir -p{% for v in d.volume_dirs %} {{ v }}{% endfor %}
 {%- endif %}
+{%- if let Some(v) = d.version %}
+
+# The image's version (the tag it is built as), where the application reads
+# it (`build.version_file`).
+FROM --platform=$BUILDPLATFORM {{ d.builder }} AS version
+RUN printf '%s\n' {{ v.tag }} > /VERSION
+{%- endif %}
 
 # Runtime: distroless, no shell, non-root.
 FROM {{ d.runtime }}
@@ -38,6 +45,9 @@ WORKDIR {{ d.workdir }}
 COPY --from=builder {{ d.copy_out }}
 {%- if !d.volume_dirs.is_empty() %}
 COPY --from=volumes --chown={{ d.user }} /volumes/ /
+{%- endif %}
+{%- if let Some(v) = d.version %}
+COPY --from=version {{ v.copy }}
 {%- endif %}
 {%- if let Some(p) = d.probe_from %}
 COPY --from={{ p }} /probe /usr/local/bin/probe

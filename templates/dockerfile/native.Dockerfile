@@ -6,7 +6,7 @@
 # Upstream: the published image for the target platform. Nothing runs in
 # this stage (its binaries are only copied), so it is not pinned to the
 # build platform: that would copy binaries of the wrong architecture.
-{%- if !d.volume_dirs.is_empty() %}
+{%- if !d.volume_dirs.is_empty() || d.version.is_some() %}
 ARG BUILDPLATFORM
 {%- endif %}
 FROM {{ d.builder }} AS upstream
@@ -17,6 +17,13 @@ FROM {{ d.builder }} AS upstream
 # so a non-root server can write its data.
 FROM --platform=$BUILDPLATFORM {{ d.builder }} AS volumes
 RUN mkdir -p{% for v in d.volume_dirs %} {{ v }}{% endfor %}
+{%- endif %}
+{%- if let Some(v) = d.version %}
+
+# The image's version (the tag it is built as), where the application reads
+# it (`build.version_file`).
+FROM --platform=$BUILDPLATFORM {{ d.builder }} AS version
+RUN printf '%s\n' {{ v.tag }} > /VERSION
 {%- endif %}
 
 # Runtime: distroless, no shell, non-root.
@@ -31,6 +38,9 @@ COPY --from=upstream {{ c }}
 {%- endfor %}
 {%- if !d.volume_dirs.is_empty() %}
 COPY --from=volumes --chown={{ d.user }} /volumes/ /
+{%- endif %}
+{%- if let Some(v) = d.version %}
+COPY --from=version {{ v.copy }}
 {%- endif %}
 {%- if let Some(p) = d.probe_from %}
 COPY --from={{ p }} /probe /usr/local/bin/probe

@@ -25,6 +25,13 @@ RUN npm ci --no-audit --no-fund \
 FROM --platform=$BUILDPLATFORM {{ d.builder }} AS volumes
 RUN mkdir -p{% for v in d.volume_dirs %} {{ v }}{% endfor %}
 {%- endif %}
+{%- if let Some(v) = d.version %}
+
+# The image's version (the tag it is built as), where the application reads
+# it (`build.version_file`).
+FROM --platform=$BUILDPLATFORM {{ d.builder }} AS version
+RUN printf '%s\n' {{ v.tag }} > /VERSION
+{%- endif %}
 
 # Runtime: the application and its production dependencies, non-root.
 FROM {{ d.runtime }}
@@ -37,6 +44,9 @@ ENV NODE_ENV=production
 COPY --from=builder {{ d.copy_build }}
 {%- if !d.volume_dirs.is_empty() %}
 COPY --from=volumes --chown={{ d.user }} /volumes/ /
+{%- endif %}
+{%- if let Some(v) = d.version %}
+COPY --from=version {{ v.copy }}
 {%- endif %}
 {%- if let Some(p) = d.probe_from %}
 COPY --from={{ p }} /probe /usr/local/bin/probe

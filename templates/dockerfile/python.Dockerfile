@@ -8,7 +8,12 @@
 ARG BUILDPLATFORM
 FROM --platform=$BUILDPLATFORM {{ d.builder }} AS builder
 ARG TARGETARCH
-{%- if d.packages.is_empty() %}
+{%- if let Some(r) = d.copy_requirements %}
+# The build context's requirements file, installed before anything else;
+# if it holds hashes (`--hash`), pip checks them (and every line needs one).
+COPY {{ r }}
+{%- endif %}
+{%- if d.packages.is_empty() && d.copy_requirements.is_none() %}
 WORKDIR {{ d.deps_dir }}
 {%- else %}
 RUN case "$TARGETARCH" in \
@@ -18,6 +23,9 @@ RUN case "$TARGETARCH" in \
     esac \
  && pip install --no-cache-dir --target {{ d.deps_dir_sh }} \
       --platform "$wheel_platform" --only-binary=:all:{% if let Some(v) = d.python_version %} --python-version {{ v }}{% endif %} \
+{%- if d.copy_requirements.is_some() %}
+      --requirement {{ d.requirements_sh }}{% if !d.packages.is_empty() %} \{% endif %}
+{%- endif %}
 {%- for p in d.packages %}
       {{ p }}{% if !loop.last %} \{% endif %}
 {%- endfor %}
@@ -30,6 +38,13 @@ RUN case "$TARGETARCH" in \
 # so a non-root server can write its data.
 FROM --platform=$BUILDPLATFORM {{ d.builder }} AS volumes
 RUN mkdir -p{% for v in d.volume_dirs %} {{ v }}{% endfor %}
+{%- endif %}
+{%- if let Some(v) = d.version %}
+
+# The image's version (the tag it is built as), where the application reads
+# it (`build.version_file`).
+FROM --platform=$BUILDPLATFORM {{ d.builder }} AS version
+RUN printf '%s\n' {{ v.tag }} > /VERSION
 {%- endif %}
 
 # Runtime: distroless, no shell, non-root.
@@ -49,6 +64,9 @@ COPY --from=volumes --chown={{ d.user }} /volumes/ /
 ENV PYTHONPATH={{ d.pythonpath }} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
+{%- if let Some(v) = d.version %}
+COPY --from=version {{ v.copy }}
+{%- endif %}
 {%- if let Some(p) = d.probe_from %}
 COPY --from={{ p }} /probe /usr/local/bin/probe
 {%- endif %}

@@ -22,6 +22,7 @@ mod docker_tier;
 
 mod bad_input;
 mod build_deploy;
+mod build_files;
 mod cli;
 mod consensusnet;
 mod crash;

@@ -169,6 +169,7 @@ impl Scan<'_> {
             ("builder", "builder image", &rb.builder),
             ("runtime", "runtime image", &rb.runtime),
             ("dockerfile", "dockerfile", &rb.dockerfile),
+            ("requirements", "requirements file", &rb.requirements),
         ];
         for (key, what, value) in given {
             if let Some(v) = value {

@@ -163,6 +163,10 @@ struct Scratch {
     p: Project,
     system: System,
     env: Vec<(String, String)>,
+    /// The system's own source tree in this repository (the model's
+    /// parent: ConsensusNet's `requirements.txt`), which the test
+    /// applications take such files from.
+    sources: PathBuf,
 }
 
 fn scratch(sys: Sys) -> Scratch {
@@ -182,7 +186,13 @@ fn scratch(sys: Sys) -> Scratch {
         all = all.env(k, v);
     }
     all.run();
-    Scratch { p, system, env }
+    let sources = sys.model().parent().unwrap().to_path_buf();
+    Scratch {
+        p,
+        system,
+        env,
+        sources,
+    }
 }
 
 // ------------------------------------------------- test applications
@@ -192,12 +202,34 @@ fn dist_key(name: &str) -> String {
     name.to_lowercase().replace(['_', '.'], "-")
 }
 
-/// The packages a Python build's image holds: its own and its base's.
-fn python_packages(system: &System, b: &lucid_gen::system::Build) -> Vec<String> {
+/// The requirements a pip requirements file lists (comments, options and
+/// `--hash` lines left out).
+fn requirements_in(text: &str) -> Vec<String> {
+    (text.lines())
+        .map(|l| {
+            l.split('#')
+                .next()
+                .unwrap()
+                .trim()
+                .trim_end_matches('\\')
+                .trim()
+        })
+        .filter(|l| !l.is_empty() && !l.starts_with('-'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The packages a Python build's image holds: its base's, its
+/// requirements file's (as written under `src`) and its own.
+fn python_packages(system: &System, b: &lucid_gen::system::Build, src: &Path) -> Vec<String> {
     let mut all: Vec<String> = b
         .runtime_base
         .map(|i| system.images[i].build.packages.clone())
         .unwrap_or_default();
+    if let Some(r) = &b.requirements {
+        let text = std::fs::read_to_string(src.join(&b.context).join(r)).unwrap();
+        all.extend(requirements_in(&text));
+    }
     all.extend(b.packages.iter().cloned());
     all.into_iter()
         .map(|p| {
@@ -351,8 +383,9 @@ fn node_package(dir: &Path, next: bool) {
     );
 }
 
-/// Writes the test application of every build of `system` under `src`.
-fn write_apps(system: &System, src: &Path) {
+/// Writes the test application of every build of `system` under `src`,
+/// each requirements file the model names copied from `sources`.
+fn write_apps(system: &System, src: &Path, sources: &Path) {
     // `create_dir_all` cannot make `src/.` before `src`.
     std::fs::create_dir_all(src).unwrap();
     let mut node_dirs = BTreeSet::new();
@@ -367,9 +400,13 @@ fn write_apps(system: &System, src: &Path) {
         let Some(b) = &s.build else { continue };
         let dir = src.join(&b.context);
         std::fs::create_dir_all(&dir).unwrap();
+        if let Some(r) = &b.requirements {
+            let from = sources.join(&b.context).join(r);
+            put(&dir.join(r), &std::fs::read_to_string(&from).unwrap());
+        }
         match b.stack {
             Some(Stack::Python) => {
-                let packages = python_packages(system, b);
+                let packages = python_packages(system, b, src);
                 let (file, asgi) = python_entry(&b.entrypoint);
                 let tail = if asgi {
                     asgi_tail(&packages)
@@ -892,7 +929,7 @@ type Running = (Vec<Up>, crate::common::DockerStack);
 fn built_and_run(sys: Sys) -> (Scratch, Built, Running, Vec<(String, Ran)>) {
     let _tags = Upstreams::tag(Arch::host());
     let s = scratch(sys);
-    write_apps(&s.system, &s.p.path("src"));
+    write_apps(&s.system, &s.p.path("src"), &s.sources);
     let built = build_all(&s, Arch::host(), &|_| true);
     report(&s.system.name, Arch::host(), &built);
     let stack = docker_stack();
@@ -927,6 +964,24 @@ fn noderr_every_tier_built_and_healthy_with_real_prometheus_and_node_exporter() 
             ("grafana", Ran::StandIn),
         ],
     );
+    // Seed 002's "reads current version from `/app/VERSION`": every tier's
+    // image holds the version it is tagged as.
+    let versioned: Vec<_> = (s.system.services.iter())
+        .filter_map(|x| Some((x, x.build.as_ref()?.version_file.as_ref()?)))
+        .collect();
+    assert_eq!(versioned.len(), 4);
+    for (svc, path) in versioned {
+        let out = run(Command::new("docker")
+            .args(["run", "--rm", "--entrypoint", "cat", &svc.image])
+            .arg(path));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{}\n", lucid_gen::tags::tag(&svc.image)),
+            "{} {path}: {}",
+            svc.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
@@ -1162,7 +1217,7 @@ fn arm64_bases_and_one_service_per_stack_build_and_turn_healthy_under_emulation(
         ),
     ] {
         let s = scratch(sys);
-        write_apps(&s.system, &s.p.path("src"));
+        write_apps(&s.system, &s.p.path("src"), &s.sources);
         let built = build_all(&s, Arch::Arm64, &|tag| wanted.contains(&tag));
         report(&s.system.name, Arch::Arm64, &built);
         assert_eq!(built.built, wanted, "{:?}", built.not_built);
@@ -1241,7 +1296,7 @@ fn no_built_image_holds_a_planted_secret_git_or_generated_secrets() {
     let _tags = Upstreams::tag(Arch::host());
     let s = scratch(Sys::ConsensusNet);
     let root = s.p.dir.path();
-    write_apps(&s.system, root);
+    write_apps(&s.system, root, &s.sources);
     let planted = format!("planted-{}", unique_name("secret"));
     put(&root.join(".git/HEAD"), &format!("ref: {planted}\n"));
     put(&root.join(".env"), &format!("OPENAI_API_KEY={planted}\n"));
