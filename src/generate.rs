@@ -251,31 +251,27 @@ pub fn all(paths: &Paths, mode: Mode, rotate: &[String]) -> Result<AllReport, Fa
     let source = paths.secret_source();
     let when_missing = when_missing(&source, mode);
     let resolved = secrets::resolve_with(&system, &source, rotate, when_missing)?;
-    let outputs = write::with_manifest(render::render(&system, &resolved.values)?);
+    let out = &paths.out;
+    let clean = valid.warnings.is_empty();
+    if mode == Mode::Check {
+        let (total, outcome) = check_output(&system, &resolved.values, out, &source)?;
+        return Ok(AllReport {
+            warnings: valid.warnings,
+            total,
+            outcome,
+        });
+    }
+    let digests = stamp.is_some() && clean;
+    let prepared = render_and_stage(&system, &resolved.values, out, digests)?;
     // Memory: the model is not needed once rendered.
     drop(system);
-    let out = &paths.out;
-    let total = outputs.len();
-    let clean = valid.warnings.is_empty();
-    let report = |outcome| AllReport {
-        warnings: valid.warnings,
-        total,
-        outcome,
-    };
-    if mode == Mode::Check {
-        let mut stale =
-            write::compare(out, &outputs).map_err(|e| Failure::ReadOutput(e.to_string()))?;
-        let note = match &source {
-            SecretSource::Store(store) => write::skip_unknowable_secrets(&mut stale, store),
-            SecretSource::Seeded(_) => None,
-        };
-        return Ok(report(Outcome::Checked { stale, note }));
-    }
     // The new store is written beside the old one first and put in place
     // only once the output is: a failed run leaves the store as it was; a
     // crash in between leaves output the old store re-renders.
     let store = (resolved.stage(&source)).map_err(|e| Failure::StageStore(e.to_string()))?;
-    let summary = write::apply(out, &outputs).map_err(|e| Failure::Write(e.to_string()))?;
+    let total = prepared.total();
+    let recorded = prepared.recorded();
+    let summary = (prepared.commit()).map_err(|e| Failure::Write(e.to_string()))?;
     let mut inputs = stamp.as_ref().map(|s| s.inputs.clone());
     if let Some(store) = store {
         if let Some(stamp) = &stamp {
@@ -288,16 +284,74 @@ pub fn all(paths: &Paths, mode: Mode, rotate: &[String]) -> Result<AllReport, Fa
     }
     // A stamp for the next run, after a clean one (warnings are not
     // recorded, so a run with warnings always does the work and shows them).
-    if let (Some(stamp), Some(inputs), Some(supplied), true) = (&stamp, &inputs, &supplied, clean) {
+    if let (Some(stamp), Some(inputs), Some(supplied), Some(recorded), true) =
+        (&stamp, &inputs, &supplied, &recorded, clean)
+    {
         if let Some(path) = write::stamp::path(&stamp.dir, out) {
-            write::stamp::record(&path, out, inputs, &sources, supplied, &outputs);
+            write::stamp::record(&path, out, inputs, &sources, supplied, recorded);
         }
     }
     let generated = match source {
         SecretSource::Store(_) => resolved.changed,
         SecretSource::Seeded(_) => Vec::new(),
     };
-    Ok(report(Outcome::Written { summary, generated }))
+    Ok(AllReport {
+        warnings: valid.warnings,
+        total,
+        outcome: Outcome::Written { summary, generated },
+    })
+}
+
+/// `all --check`: how many files the model produces, and which of them
+/// are stale in `out`.
+fn check_output(
+    system: &System,
+    values: &secrets::SecretValues,
+    out: &Path,
+    source: &SecretSource,
+) -> Result<(usize, Outcome), Failure> {
+    let outputs = write::with_manifest(render::render(system, values)?);
+    let mut stale =
+        write::compare(out, &outputs).map_err(|e| Failure::ReadOutput(e.to_string()))?;
+    let note = match source {
+        SecretSource::Store(store) => write::skip_unknowable_secrets(&mut stale, store),
+        SecretSource::Seeded(_) => None,
+    };
+    Ok((outputs.len(), Outcome::Checked { stale, note }))
+}
+
+/// Why rendering into the output stopped.
+enum Stop {
+    Render(render::RenderError),
+    Write(write::ApplyError),
+}
+
+impl From<render::RenderError> for Stop {
+    fn from(e: render::RenderError) -> Self {
+        Stop::Render(e)
+    }
+}
+
+/// Renders `system` straight into the output directory `out`: each file
+/// is compared and, when it changed, staged as soon as it is rendered
+/// (memory: the whole output is never held), then all are made durable.
+/// Nothing is renamed yet; on failure nothing in `out` changed.
+fn render_and_stage(
+    system: &System,
+    values: &secrets::SecretValues,
+    out: &Path,
+    digests: bool,
+) -> Result<write::Prepared, Failure> {
+    let write_failure = |e: write::ApplyError| Failure::Write(e.to_string());
+    let mut writer = write::Writer::open(out, digests).map_err(write_failure)?;
+    let rendered = render::render_to(system, values, &mut |path, file| {
+        writer.put(path, file).map_err(Stop::Write)
+    });
+    match rendered {
+        Ok(()) => writer.prepare().map_err(write_failure),
+        Err(Stop::Render(e)) => Err(e.into()),
+        Err(Stop::Write(e)) => Err(write_failure(e)),
+    }
 }
 
 /// The lock `taken` at `path`, or why not.

@@ -197,9 +197,10 @@ fn render_view(stack: Stack, view: &DockerfileView) -> Result<String, RenderErro
     Ok(text + "\n")
 }
 
-/// Every Dockerfile lucid-gen writes: base images first, then services,
-/// each with its path. A build with a hand-written Dockerfile gets none.
-pub fn render_all(system: &System) -> Result<Vec<(PathBuf, String)>, RenderError> {
+/// The base images' Dockerfiles, first of every Dockerfile lucid-gen
+/// writes (then [`render_services`]); a build with a hand-written
+/// Dockerfile gets none.
+pub fn render_bases(system: &System) -> Result<Vec<(PathBuf, String)>, RenderError> {
     let mut out = Vec::new();
     for image in &system.images {
         let Some(stack) = image.build.stack else {
@@ -213,7 +214,16 @@ pub fn render_all(system: &System) -> Result<Vec<(PathBuf, String)>, RenderError
         ));
         out.push((path, render_view(stack, &base_image_view(system, image)?)?));
     }
-    for s in &system.services {
+    Ok(out)
+}
+
+/// The Dockerfiles (and `.dockerignore`s) of `system.services[range]`.
+pub fn render_services(
+    system: &System,
+    range: std::ops::Range<usize>,
+) -> Result<Vec<(PathBuf, String)>, RenderError> {
+    let mut out = Vec::new();
+    for s in &system.services[range] {
         let Some(b) = &s.build else { continue };
         let Some(stack) = b.stack else { continue };
         let path = dockerfile_path(system, &s.name, false);

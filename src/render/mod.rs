@@ -68,25 +68,106 @@ fn refused(what: impl FnOnce() -> String) -> impl FnOnce(Unrepresentable) -> Ren
 /// Renders every file of `system`.
 pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, RenderError> {
     let mut outputs = Outputs::new();
+    render_to(system, secrets, &mut |path, file| {
+        outputs.insert(path, file);
+        Ok::<(), RenderError>(())
+    })?;
+    Ok(outputs)
+}
+
+/// Services whose Dockerfiles one rendering job renders.
+const DOCKERFILES_PER_JOB: usize = 256;
+
+/// One independent piece of rendering.
+enum Job<'p> {
+    Compose(
+        &'p System,
+        &'p compose_files::ComposeFile,
+        &'p compose::Shared,
+    ),
+    Lint,
+    /// The probe's files and the base images' Dockerfiles.
+    BaseDockerfiles,
+    /// The Dockerfiles of these services.
+    Dockerfiles(std::ops::Range<usize>),
+    Bake,
+}
+
+impl Job<'_> {
+    fn render(&self, system: &System) -> Result<Vec<(PathBuf, String)>, RenderError> {
+        Ok(match self {
+            Job::Compose(sys, plan, shared) => vec![(
+                compose_path(sys, &plan.file_name),
+                compose::render(sys, plan, shared)?,
+            )],
+            Job::Lint => vec![(compose_path(system, lint::FILE), lint::render(system)?)],
+            Job::BaseDockerfiles => {
+                let mut files = probe::render_all(system)?;
+                files.extend(dockerfile::render_bases(system)?);
+                files
+            }
+            Job::Dockerfiles(range) => dockerfile::render_services(system, range.clone())?,
+            Job::Bake => vec![(PathBuf::from(bake::BAKE_FILE), bake::render(system)?)],
+        })
+    }
+}
+
+/// Renders every file of `system` and hands each to `sink` as it is done
+/// (in no particular order; [`render`] collects them by path). Memory:
+/// the jobs run a few at a time (one per core), so only their files are
+/// held at once, never the whole output; a writer can stage each file and
+/// drop it. Stops at the first error, the one a sequential run would meet
+/// first, or the sink's.
+pub fn render_to<E: From<RenderError>>(
+    system: &System,
+    secrets: &SecretValues,
+    sink: &mut dyn FnMut(PathBuf, OutputFile) -> Result<(), E>,
+) -> Result<(), E> {
+    // What the files rendered last need of the others: the secret ones'
+    // paths (`.gitignore`) and, in swarm mode, the mounted files' bytes.
+    let mut secret_paths: Vec<PathBuf> = Vec::new();
+    let mut delivered = Outputs::new();
+    let swarm = system.mode == crate::system::DeployMode::Swarm;
+    let mut put = |path: PathBuf, file: OutputFile| -> Result<(), E> {
+        if file.secret {
+            secret_paths.push(path.clone());
+        }
+        sink(path, file)
+    };
     for (i, env_file) in system.env_files.iter().enumerate() {
         let text = env::render(system, i)?;
-        outputs.insert(env_path(system, &env_file.file), output::public(text));
+        put(env_path(system, &env_file.file), output::public(text))?;
     }
-    outputs.extend(delivery::render_all(system, secrets)?);
-    // Speed: the compose files, Dockerfiles and bake file are independent
-    // jobs rendered on every core at once; their results are taken in this
-    // order, so the first error is the one a sequential run would give.
-    // Each system's compose files share one [`compose::Shared`].
-    enum Job<'p> {
-        Compose(
-            &'p System,
-            &'p compose_files::ComposeFile,
-            &'p compose::Shared,
-        ),
-        Lint,
-        Dockerfiles,
-        Bake,
+    for (path, file) in delivery::render_all(system, secrets)? {
+        if swarm {
+            delivered.insert(path.clone(), file.clone());
+        }
+        put(path, file)?;
     }
+    render_jobs(system, &mut put)?;
+    for (path, file) in stack_files(system, secrets, &delivered)? {
+        put(path, file)?;
+    }
+    drop(delivered);
+    if let Some((path, text)) = workflow::render(system)? {
+        put(path, output::public(text))?;
+    }
+    let graph = graph::mermaid(system);
+    put(PathBuf::from(graph::GRAPH_FILE), output::public(graph))?;
+    secret_paths.sort();
+    let gitignore = gitignore(&secret_paths)?;
+    sink(PathBuf::from(GITIGNORE), gitignore)
+}
+
+/// The compose files, the linter's config, the Dockerfiles and the bake
+/// file, rendered as parallel jobs one window of jobs (one per core) at a
+/// time; each window's files are handed on in job order, so the first
+/// error is the one a sequential run would give. Each system's compose
+/// files share one [`compose::Shared`].
+fn render_jobs<E: From<RenderError>>(
+    system: &System,
+    put: &mut dyn FnMut(PathBuf, OutputFile) -> Result<(), E>,
+) -> Result<(), E> {
     let variants = system.variant_systems();
     let plans = phases_and_master(system, &variants);
     let mut systems: Vec<&System> = Vec::new();
@@ -102,42 +183,26 @@ pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, Render
         )
         .collect();
     let shared: Vec<compose::Shared> = systems.iter().map(|s| compose::Shared::new(s)).collect();
+    let n = system.services.len();
     let jobs: Vec<Job> = (plans.iter().zip(owner))
         .map(|((sys, plan), o)| Job::Compose(sys, plan, &shared[o]))
-        .chain([Job::Lint, Job::Dockerfiles, Job::Bake])
+        .chain([Job::Lint, Job::BaseDockerfiles])
+        .chain(
+            (0..n)
+                .step_by(DOCKERFILES_PER_JOB)
+                .map(|start| Job::Dockerfiles(start..(start + DOCKERFILES_PER_JOB).min(n))),
+        )
+        .chain([Job::Bake])
         .collect();
-    let rendered = parallel::map(
-        &jobs,
-        |job| -> Result<Vec<(PathBuf, String)>, RenderError> {
-            Ok(match job {
-                Job::Compose(sys, plan, shared) => vec![(
-                    compose_path(sys, &plan.file_name),
-                    compose::render(sys, plan, shared)?,
-                )],
-                Job::Lint => vec![(compose_path(system, lint::FILE), lint::render(system)?)],
-                Job::Dockerfiles => {
-                    let mut files = probe::render_all(system)?;
-                    files.extend(dockerfile::render_all(system)?);
-                    files
-                }
-                Job::Bake => vec![(PathBuf::from(bake::BAKE_FILE), bake::render(system)?)],
-            })
-        },
-    );
-    for files in rendered {
-        for (path, text) in files? {
-            outputs.insert(path, output::public(text));
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    for window in jobs.chunks(cores) {
+        for files in parallel::map(window, |job| job.render(system)) {
+            for (path, text) in files? {
+                put(path, output::public(text))?;
+            }
         }
     }
-    outputs.extend(stack_files(system, secrets, &outputs)?);
-    if let Some((path, text)) = workflow::render(system)? {
-        outputs.insert(path, output::public(text));
-    }
-    let graph = graph::mermaid(system);
-    outputs.insert(PathBuf::from(graph::GRAPH_FILE), output::public(graph));
-    let gitignore = gitignore(&outputs)?;
-    outputs.insert(PathBuf::from(GITIGNORE), gitignore);
-    Ok(outputs)
+    Ok(())
 }
 
 /// The stack files of a swarm-mode system (none in compose mode): one per
@@ -378,18 +443,16 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
 
 /// `.gitignore` for the output root: every secret-bearing file, as a
 /// pattern that matches exactly its path however the model spelled it.
-fn gitignore(outputs: &Outputs) -> Result<OutputFile, RenderError> {
+fn gitignore(secret_paths: &[PathBuf]) -> Result<OutputFile, RenderError> {
     let mut text = String::from(
         "# Generated by lucid-gen: these files hold secret values and must never be committed.\n\
          # Temporary files of an interrupted run may hold them too.\n\
          .lucid-gen-tmp-*\n",
     );
-    for (path, file) in outputs {
-        if file.secret {
-            let pattern = gitignore_path(path)
-                .map_err(refused(|| format!("the path `{}`", path.display())))?;
-            text.push_str(&format!("{pattern}\n"));
-        }
+    for path in secret_paths {
+        let pattern =
+            gitignore_path(path).map_err(refused(|| format!("the path `{}`", path.display())))?;
+        text.push_str(&format!("{pattern}\n"));
     }
     Ok(output::public(text))
 }

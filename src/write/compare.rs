@@ -18,7 +18,7 @@ use crate::parallel;
 const MAX_SHOWN_BYTES: u64 = 1024 * 1024;
 
 /// What one output's path holds, against its new bytes.
-enum Found {
+pub(super) enum Found {
     Same,
     Missing,
     Differs {
@@ -29,13 +29,6 @@ enum Found {
     },
 }
 
-/// What `compare_in` found: the stale files, and the unchanged
-/// secret-bearing files whose mode is no longer 0600.
-pub(super) struct Compared {
-    pub stale: Vec<Stale>,
-    pub loose: Vec<PathBuf>,
-}
-
 /// The modes lucid-gen gives secret-bearing files (0600; 0444 for mounted
 /// ones), which no plain file it writes or git checks out has.
 fn is_private_mode(mode: u32) -> bool {
@@ -44,7 +37,7 @@ fn is_private_mode(mode: u32) -> bool {
 
 /// Compares one output with what is at its path (never following a link,
 /// reading only a regular file, and a bounded number of bytes).
-fn look(
+pub(super) fn look(
     jail: &Jail,
     rel: &Path,
     file: &OutputFile,
@@ -80,32 +73,19 @@ fn look(
     })
 }
 
-/// Whether the stale files keep their old and new contents (for a diff),
-/// or only their paths (to write them: memory, the new contents are in the
-/// outputs already).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Texts {
-    Keep,
-    Drop,
-}
-
 fn stale(
     rel: &Path,
     file: Option<&OutputFile>,
     change: Change,
     (old, note): (Option<Vec<u8>>, Option<String>),
     was_secret: bool,
-    texts: Texts,
 ) -> Stale {
-    let keep = texts == Texts::Keep;
     Stale {
         path: rel.to_path_buf(),
         change,
         secret: was_secret || file.is_some_and(|f| f.secret),
-        old: old
-            .filter(|_| keep)
-            .map(|o| String::from_utf8_lossy(&o).into_owned()),
-        new: file.filter(|_| keep).map(|f| f.text.clone()),
+        old: old.map(|o| String::from_utf8_lossy(&o).into_owned()),
+        new: file.map(|f| f.text.clone()),
         note,
     }
 }
@@ -113,24 +93,19 @@ fn stale(
 /// Lists what differs between `outputs` and the files under `out_dir`.
 pub fn compare(out_dir: &Path, outputs: &Outputs) -> Result<Vec<Stale>, WriteError> {
     let jail = Jail::open(out_dir, false)?;
-    Ok(compare_in(jail.as_ref(), &mut Dirs::default(), outputs, Texts::Keep)?.stale)
+    compare_in(jail.as_ref(), &mut Dirs::default(), outputs)
 }
 
-pub(super) fn compare_in(
+fn compare_in(
     jail: Option<&Jail>,
     dirs: &mut Dirs,
     outputs: &Outputs,
-    texts: Texts,
-) -> Result<Compared, WriteError> {
+) -> Result<Vec<Stale>, WriteError> {
     let Some(jail) = jail else {
-        let stale = outputs
-            .iter()
-            .map(|(rel, f)| stale(rel, Some(f), Change::Create, (None, None), false, texts))
-            .collect();
-        return Ok(Compared {
-            stale,
-            loose: Vec::new(),
-        });
+        let create = |(rel, f): (&PathBuf, &OutputFile)| {
+            stale(rel, Some(f), Change::Create, (None, None), false)
+        };
+        return Ok(outputs.iter().map(create).collect());
     };
     let previous = manifest::previous_files(jail)?;
     let was_secret: HashSet<&Path> = (previous.files.iter())
@@ -153,27 +128,11 @@ pub(super) fn compare_in(
     let found = parallel::map(&entries, |(rel, file, dir)| {
         look(jail, rel, file, dir.as_ref())
     });
-    let mut compared = Compared {
-        stale: Vec::new(),
-        loose: Vec::new(),
-    };
-    for ((rel, file, dir), found) in entries.iter().zip(found) {
+    let mut compared = Vec::new();
+    for ((rel, file, _), found) in entries.iter().zip(found) {
         let listed_secret = was_secret.contains(rel.as_path());
         let (change, old, note, secret) = match found? {
-            Found::Same => {
-                // Only secret-bearing files must keep their mode: look at no
-                // other.
-                let name = rel.file_name().unwrap_or_default();
-                let loose = file.secret
-                    && dir
-                        .as_ref()
-                        .and_then(|d| jail::mode(d, name))
-                        .is_some_and(|m| m != file.mode());
-                if loose {
-                    compared.loose.push(rel.to_path_buf());
-                }
-                continue;
-            }
+            Found::Same => continue,
             Found::Missing => (Change::Create, None, None, listed_secret),
             Found::Differs {
                 old,
@@ -186,39 +145,29 @@ pub(super) fn compare_in(
                 (Change::Update, old, note, listed_secret || by_mode)
             }
         };
-        compared
-            .stale
-            .push(stale(rel, Some(file), change, (old, note), secret, texts));
+        compared.push(stale(rel, Some(file), change, (old, note), secret));
     }
-    compared
-        .stale
-        .extend(gone(jail, dirs, outputs, &previous.files)?);
+    let produced = |p: &Path| outputs.contains_key(p);
+    compared.extend(gone(jail, dirs, &produced, &previous.files)?);
     Ok(compared)
 }
 
 /// Files an earlier run listed that the model no longer produces and that
 /// are still there: to delete.
-fn gone(
+pub(super) fn gone(
     jail: &Jail,
     dirs: &mut Dirs,
-    outputs: &Outputs,
+    produced: &dyn Fn(&Path) -> bool,
     listed: &[manifest::Listed],
 ) -> Result<Vec<Stale>, WriteError> {
     let mut out = Vec::new();
-    for listed in listed.iter().filter(|l| !outputs.contains_key(&l.path)) {
+    for listed in listed.iter().filter(|l| !produced(&l.path)) {
         let rel = &listed.path;
         let (dir, name) = jail::split(rel).map_err(at(&jail.path(rel)))?;
         if let Some(dir) = dirs.get(jail, dir, false)? {
             if jail::exists(&dir, name).map_err(at(&jail.path(rel)))? {
                 let secret = listed.secret;
-                out.push(stale(
-                    rel,
-                    None,
-                    Change::Delete,
-                    (None, None),
-                    secret,
-                    Texts::Keep,
-                ));
+                out.push(stale(rel, None, Change::Delete, (None, None), secret));
             }
         }
     }

@@ -26,6 +26,7 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::CLOEXEC);
 
 /// The output root, opened once.
+#[derive(Clone)]
 pub struct Jail {
     root: PathBuf,
     fd: DirFd,

@@ -39,11 +39,12 @@ pub fn text<'a>(files: impl Iterator<Item = (&'a Path, bool)>) -> String {
     text
 }
 
-/// The manifest's text listing `outputs` and `more` (files not yet
-/// deleted), sorted.
-pub fn text_with(outputs: &Outputs, more: &[(&Path, bool)]) -> String {
-    let mut listed: Vec<(&Path, bool)> = (outputs.iter())
-        .map(|(p, f)| (p.as_path(), f.secret))
+/// The manifest's text listing `files` and `more`, sorted.
+pub fn text_of<'a>(
+    files: impl Iterator<Item = (&'a Path, bool)>,
+    more: &[(&'a Path, bool)],
+) -> String {
+    let mut listed: Vec<(&Path, bool)> = files
         .chain(more.iter().copied())
         .filter(|(p, _)| *p != Path::new(MANIFEST))
         .collect();

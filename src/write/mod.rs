@@ -19,6 +19,7 @@ mod lock;
 mod manifest;
 mod stage;
 pub mod stamp;
+mod stream;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -27,12 +28,12 @@ use std::sync::Arc;
 pub use crate::output::{OutputFile, Outputs};
 use crate::parallel;
 pub use compare::compare;
-use compare::{compare_in, Texts};
 pub use diff::{github_report, render_diff, skip_unknowable_secrets};
 use jail::{DirFd, Dirs, Jail};
 pub use lock::RunLock;
 pub use manifest::{with_manifest, MANIFEST};
 pub use stage::Staged;
+pub use stream::{Prepared, Recorded, Writer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -258,128 +259,11 @@ pub fn mode_of(_: &Path) -> Option<u32> {
 /// the staged files and the directories it created, leaving the output as
 /// it was; a later failure names what was replaced and what was not.
 pub fn apply(out_dir: &Path, outputs: &Outputs) -> Result<Summary, ApplyError> {
-    apply_in(out_dir, outputs).map_err(|mut e| {
-        e.out_dir = out_dir.to_path_buf();
-        e
-    })
-}
-
-fn apply_in(out_dir: &Path, outputs: &Outputs) -> Result<Summary, ApplyError> {
-    let Some(jail) = Jail::open(out_dir, true)? else {
-        return Err(at(out_dir)(io::ErrorKind::NotFound.into()).into());
-    };
-    let mut dirs = Dirs::default();
-    // Memory: the stale files are written from `outputs`, never copied.
-    let compared = compare_in(Some(&jail), &mut dirs, outputs, Texts::Drop)?;
-    // Temporary files of a killed run: gone before anything else. Speed:
-    // every core looks through its share of the directories.
-    let open: Vec<DirFd> = std::iter::once(jail.root().clone())
-        .chain(dirs.all_open().map(|(_, fd)| fd.clone()))
-        .collect();
-    parallel::map(&open, |fd| stage::remove_leftovers_in(fd));
-    let deletes: Vec<(&Path, bool)> = compared
-        .stale
-        .iter()
-        .filter(|s| s.change == Change::Delete)
-        .map(|s| (s.path.as_path(), s.secret))
-        .collect();
-    private_dirs(&jail, &mut dirs, outputs)?;
-    let staged = stage_all(&jail, &mut dirs, outputs, &compared.stale, &deletes)?;
-    let written = rename_all(&jail, staged)?;
-    let mut summary = Summary {
-        written: written.len(),
-        unchanged: outputs.len() - written.len(),
-        deleted: 0,
-    };
-    if !deletes.is_empty() {
-        summary.deleted = delete_stale(&jail, &mut dirs, outputs, &deletes, &written)?;
+    let mut writer = Writer::open(out_dir, false)?;
+    for (path, file) in outputs {
+        writer.put(path.clone(), file.clone())?;
     }
-    // Unchanged secret files keep their mode even if someone changed it.
-    for rel in &compared.loose {
-        let (dir, name) = jail::split(rel).map_err(at(&jail.path(rel)))?;
-        if let Some(dir) = dirs.get(&jail, dir, false)? {
-            let mode = outputs[rel].mode();
-            jail::set_mode(&dir, name, mode).map_err(at(&jail.path(rel)))?;
-        }
-    }
-    Ok(summary)
-}
-
-/// Makes (or keeps) each directory holding a mounted secret file mode
-/// 0700 before any such file is staged in it: the files are 0444 so that
-/// containers can read them, and the directory keeps everyone else out.
-fn private_dirs(jail: &Jail, dirs: &mut Dirs, outputs: &Outputs) -> Result<(), ApplyError> {
-    for (rel, _) in outputs.iter().filter(|(_, f)| f.mounted) {
-        let (dir, _) = jail::split(rel).map_err(at(&jail.path(rel)))?;
-        if let Some(fd) = dirs.get(jail, dir, true)? {
-            jail::private_dir(&fd).map_err(at(&jail.path(dir)))?;
-        }
-    }
-    Ok(())
-}
-
-/// Stages every stale file (creating missing directories), the manifest
-/// first; then makes all of them durable at once. On failure, removes
-/// what it staged and the directories it created.
-///
-/// While files are to be deleted, the manifest staged lists them too, so
-/// a run stopped before deleting them still knows about them.
-fn stage_all(
-    jail: &Jail,
-    dirs: &mut Dirs,
-    outputs: &Outputs,
-    stale: &[Stale],
-    deletes: &[(&Path, bool)],
-) -> Result<Vec<Staged>, ApplyError> {
-    let mut writes: Vec<(&Path, &OutputFile, DirFd)> = Vec::new();
-    let mut failure = None;
-    for s in stale.iter().filter(|s| s.change != Change::Delete) {
-        let dir = jail::split(&s.path)
-            .map(|(d, _)| d)
-            .map_err(at(&jail.path(&s.path)));
-        match dir.and_then(|d| dirs.get(jail, d, true)) {
-            Ok(Some(fd)) => writes.push((&s.path, &outputs[&s.path], fd)),
-            Ok(None) => {}
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    writes.sort_by_key(|(rel, ..)| *rel != Path::new(MANIFEST));
-    let manifest_text = (!deletes.is_empty()).then(|| manifest::text_with(outputs, deletes));
-    // Speed: files are written by several threads at once, see
-    // `STAGING_THREADS`. The error reported is the first in order.
-    let results = parallel::map_with(STAGING_THREADS, &writes, |(rel, file, dir)| {
-        let text = match &manifest_text {
-            Some(text) if *rel == Path::new(MANIFEST) => text,
-            _ => &file.text,
-        };
-        let name = rel.file_name().unwrap_or_default();
-        Staged::create(dir, name, rel, text.as_bytes(), file.mode()).map_err(at(&jail.path(rel)))
-    });
-    let mut staged = Vec::with_capacity(results.len());
-    for result in results {
-        match result {
-            Ok(s) => staged.push(s),
-            Err(e) => {
-                failure.get_or_insert(e);
-            }
-        }
-    }
-    if failure.is_none() {
-        if let Err(e) = sync_staged(&staged) {
-            failure = Some(at(jail.path(Path::new("")).as_path())(e));
-        }
-    }
-    if let Some(e) = failure {
-        // Dropping the staged files removes them; then the directories
-        // this run created go, children before parents.
-        drop(staged);
-        dirs.remove_created(jail);
-        return Err(e.into());
-    }
-    Ok(staged)
+    writer.prepare()?.commit()
 }
 
 /// Makes every staged file durable before any rename: one `syncfs` per
@@ -450,7 +334,7 @@ fn rename_all(jail: &Jail, staged: Vec<Staged>) -> Result<Vec<PathBuf>, ApplyErr
 fn delete_stale(
     jail: &Jail,
     dirs: &mut Dirs,
-    outputs: &Outputs,
+    listed: &[(&Path, bool)],
     deletes: &[(&Path, bool)],
     written: &[PathBuf],
 ) -> Result<usize, ApplyError> {
@@ -469,7 +353,7 @@ fn delete_stale(
     }
     let still: Vec<(&Path, bool)> = failures.iter().map(|(f, _)| *f).collect();
     let kept: Vec<PathBuf> = still.iter().map(|(p, _)| p.to_path_buf()).collect();
-    let text = manifest::text_with(outputs, &still);
+    let text = manifest::text_of(listed.iter().copied(), &still);
     let manifest_path = jail.path(Path::new(MANIFEST));
     Staged::create(
         jail.root(),
@@ -624,13 +508,14 @@ mod tests {
             ("b.txt", "b\n", false),
             ("c.txt", "c\n", false),
         ]));
-        let jail = Jail::open(dir.path(), true).unwrap().unwrap();
-        let mut dirs = Dirs::default();
-        let stale = (compare_in(Some(&jail), &mut dirs, &files, Texts::Drop).unwrap()).stale;
-        let staged = stage_all(&jail, &mut dirs, &files, &stale, &[]).unwrap();
+        let mut writer = Writer::open(dir.path(), false).unwrap();
+        for (path, file) in &files {
+            writer.put(path.clone(), file.clone()).unwrap();
+        }
+        let prepared = writer.prepare().unwrap();
         // Between staging and renaming, b.txt becomes a directory in use.
         std::fs::create_dir_all(dir.path().join("b.txt/inside")).unwrap();
-        let e = rename_all(&jail, staged).unwrap_err();
+        let e = prepared.commit().unwrap_err();
         assert_eq!(
             e.progress.replaced,
             [PathBuf::from(MANIFEST), PathBuf::from("a.txt")]

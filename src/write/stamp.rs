@@ -44,10 +44,11 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::output::Outputs;
 use crate::parallel;
 use crate::regular_file::{self, Follow};
 use crate::system::Supplied;
+
+use super::Recorded;
 
 /// A file whose ctime is this close to the moment its stat was recorded
 /// is "racy": a change in the same clock tick would keep its times, so its
@@ -236,7 +237,7 @@ fn text(
     inputs: &str,
     sources: &[Supplied],
     digest: &str,
-    outputs: &Outputs,
+    outputs: &[Recorded],
 ) -> Option<String> {
     let mut t = format!("{HEADER}\ninputs {inputs}\nsupplied {digest}\n");
     for source in sources {
@@ -249,16 +250,16 @@ fn text(
         }
         t.push_str(&format!("{kind} {what}\n"));
     }
-    let rels: Vec<&PathBuf> = outputs.keys().collect();
-    let stats = parallel::map(&rels, |rel| stat(&out.join(rel)));
+    let stats = parallel::map(outputs, |file| stat(&out.join(&file.path)));
     let now = now_ns();
-    for ((rel, file), stat) in outputs.iter().zip(stats) {
+    for (file, stat) in outputs.iter().zip(stats) {
+        let rel = &file.path;
         let s = stat.ok()?;
         if !line_safe(rel.as_os_str().as_bytes()) || s.mode & 0o170000 != 0o100000 {
             return None;
         }
         let hash = match s.ctime + RACY_NS >= now {
-            true => hex(&Sha256::digest(file.text.as_bytes())),
+            true => hex(&file.digest),
             false => "-".to_string(),
         };
         let mounted = if file.mounted { "m" } else { "-" };
@@ -285,7 +286,7 @@ pub fn record(
     inputs: &str,
     sources: &[Supplied],
     digest: &str,
-    outputs: &Outputs,
+    outputs: &[Recorded],
 ) {
     let written = text(out, inputs, sources, digest, outputs)
         .map(|t| super::atomic_write(stamp, t.as_bytes(), true));
