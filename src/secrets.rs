@@ -367,12 +367,40 @@ pub const STORE_GITIGNORE: &str =
 /// of `*` in it, so `git add -A` in a fresh repository never stages the
 /// store. A directory that exists is left as it is (it may be the user's
 /// own, the repository root even).
+///
+/// The directory is made whole under a name of its own beside it and then
+/// renamed into place: a run that already holds the lock inside it removes
+/// leftover temporary files there, and must never catch this run's
+/// `.gitignore` half-written (two runs started at once).
 pub fn create_store_dir(dir: &Path) -> io::Result<()> {
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
-    std::fs::create_dir_all(dir)?;
-    crate::write::atomic_write(&dir.join(".gitignore"), STORE_GITIGNORE.as_bytes(), false)
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    let parent = parent.unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    let unique = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let new = parent.join(format!(
+        ".{}.new-{}-{unique}",
+        name.unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::create_dir(&new)?;
+    let made =
+        crate::write::atomic_write(&new.join(".gitignore"), STORE_GITIGNORE.as_bytes(), false)
+            .and_then(|()| std::fs::rename(&new, dir));
+    match made {
+        Ok(()) => crate::write::sync_dir(parent),
+        // Another run put its own in place first: that one stands.
+        Err(_) if dir.join(".gitignore").is_file() => std::fs::remove_dir_all(&new),
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&new);
+            Err(error)
+        }
+    }
 }
 
 /// A new store written beside the old one, not yet in place: dropped, it

@@ -219,6 +219,15 @@ fn parent_dir(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
+/// Makes `dir`'s entries durable (`fsync` of the directory): a rename
+/// into it survives a crash.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    let flags =
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
+    let fd = rustix::fs::open(dir, flags, rustix::fs::Mode::empty())?;
+    Ok(rustix::fs::fsync(&fd)?)
+}
+
 /// Removes temporary files a killed run left in `dir` (they may hold
 /// secrets).
 pub fn remove_leftovers(dir: &Path) {
