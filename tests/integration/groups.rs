@@ -311,10 +311,11 @@ mod docker_tier {
         let out = p.run().args(&["verify"]).run();
         let text = crate::common::stdout(&out);
         let dir = "generated/configs/docker";
-        let expected: Vec<String> = ["base", "edge", "master", "payments", "data"]
+        // `docker-compose.yml` is the fixture's stage-profiles file.
+        let expected: Vec<String> = ["base.", "edge.", "master.", "", "payments.", "data."]
             .iter()
-            .map(|f| format!("ok    {dir}/docker-compose.{f}.yml"))
-            .chain(["verify: 5 files, 0 failed".to_string()])
+            .map(|f| format!("ok    {dir}/docker-compose.{f}yml"))
+            .chain(["verify: 6 files, 0 failed".to_string()])
             .collect();
         assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
 
@@ -326,7 +327,7 @@ mod docker_tier {
             .args(&["verify"])
             .status(1)
             .stdout_has(&format!("FAIL  {payments}"))
-            .stdout_has("verify: 5 files, 1 failed")
+            .stdout_has("verify: 6 files, 1 failed")
             .run();
         assert!(
             crate::common::stdout(&out).contains(&format!("ok    {dir}/docker-compose.data.yml"))

@@ -411,6 +411,11 @@ fn up_with_debian_images(p: &Project, services: &[&str], extra: &str, top: &str)
             debian_image(),
             host_platform()
         ));
+        // The host hardware the model passes (Lucid's xrdp gets the Pi's
+        // /dev/dri) is not on this machine, and the probe does not use it.
+        if system.service(s).is_some_and(|s| !s.devices.is_empty()) {
+            text.push_str("    devices: !reset []\n");
+        }
         // The generated image's ENTRYPOINT (its Dockerfile) is not in the
         // compose file: the same program and arguments, said here.
         let build = system
