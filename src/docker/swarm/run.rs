@@ -13,6 +13,12 @@ use crate::docker::{layers, standin, Cmd, DockerError, ErrorKind, Workspace};
 /// How often the engine is asked while waiting.
 const POLL: Duration = Duration::from_secs(2);
 
+/// How long a service whose task spec changed may show no new update
+/// before Swarm is taken to have found no task to replace (it starts one
+/// within a second or two of the change; until it does, the service
+/// still reports the previous update's state).
+const UPDATE_START_GRACE: Duration = Duration::from_secs(20);
+
 /// Update states after which a service is not what the deploy asked for.
 const FAILED_UPDATE: [&str; 4] = [
     "paused",
@@ -185,6 +191,11 @@ pub(super) fn nodes(target: &Target) -> Result<Vec<Node>, DockerError> {
 #[derive(Debug, Clone)]
 pub(super) struct ServiceState {
     version: u64,
+    /// The task template and endpoint spec, as JSON: what makes Swarm
+    /// replace tasks when it changes.
+    template: String,
+    /// When the last update (or rollback) started, empty before any.
+    started: String,
     pub running: u32,
     pub desired: u32,
     pub update: String,
@@ -211,6 +222,8 @@ pub(super) fn services(
         let (running, desired) = replicas.split_once('/').unwrap_or(("0", "0"));
         let state = ServiceState {
             version: 0,
+            template: String::new(),
+            started: String::new(),
             running: running.parse().unwrap_or(0),
             desired: desired.parse().unwrap_or(0),
             update: String::new(),
@@ -227,15 +240,17 @@ pub(super) fn services(
             "service",
             "inspect",
             "--format",
-            "{{.Spec.Name}}\t{{.Version.Index}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t{{.UpdateStatus.Message}}{{end}}",
+            "{{.Spec.Name}}\t{{.Version.Index}}\t{{if .UpdateStatus}}{{.UpdateStatus.StartedAt}}{{end}}\t{{json .Spec.TaskTemplate}}{{json .Spec.EndpointSpec}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t{{.UpdateStatus.Message}}{{end}}",
         ])
         .args(&names)
         .run()?;
     for line in inspected.lines() {
-        let mut parts = line.splitn(4, '\t');
+        let mut parts = line.splitn(6, '\t');
         let name = parts.next().unwrap_or_default();
         if let Some(s) = out.get_mut(name) {
             s.version = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            s.started = parts.next().unwrap_or_default().to_string();
+            s.template = parts.next().unwrap_or_default().to_string();
             s.update = parts.next().unwrap_or_default().to_string();
             s.message = parts.next().unwrap_or_default().to_string();
         }
@@ -260,9 +275,17 @@ fn deploy(
         .map(|(name, _)| name.clone())
         .collect();
     let names: Vec<String> = model.iter().map(|s| format!("{stack}_{s}")).collect();
+    // Until Swarm starts replacing the tasks of a changed service, that
+    // service still reports its previous update as completed.
+    let replacing: BTreeMap<String, String> = (after.iter())
+        .filter_map(|(name, s)| {
+            let b = before.get(name)?;
+            (b.template != s.template).then(|| (name.clone(), b.started.clone()))
+        })
+        .collect();
     let failure = match deployed {
         Err(e) => e.to_string(),
-        Ok(()) => match wait(target, stack, &names, deadline, false) {
+        Ok(()) => match wait(target, stack, &names, &replacing, deadline, false) {
             Ok(()) => return print_status(target, stack),
             Err(why) => why,
         },
@@ -279,16 +302,22 @@ fn deploy(
 
 /// Waits until each of `names` runs all its replicas and no update is
 /// under way (with `rolled_back`, a completed rollback counts as done);
-/// `Err` says which service did not, and why.
+/// a service in `replacing` (name → when its last update had started
+/// before this one was asked for) must also show a newer update, unless
+/// none starts within [`UPDATE_START_GRACE`]. `Err` says which service
+/// did not settle, and why.
 fn wait(
     target: &Target,
     stack: &str,
     names: &[String],
+    replacing: &BTreeMap<String, String>,
     deadline: u64,
     rolled_back: bool,
 ) -> Result<(), String> {
-    let until = Instant::now() + Duration::from_secs(deadline);
+    let began = Instant::now();
+    let until = began + Duration::from_secs(deadline);
     loop {
+        let in_grace = began.elapsed() < UPDATE_START_GRACE;
         let states = services(target, stack).map_err(|e| e.to_string())?;
         let mut pending = Vec::new();
         for name in names {
@@ -296,18 +325,18 @@ fn wait(
                 pending.push(format!("`{name}` does not exist"));
                 continue;
             };
-            let settled = match rolled_back {
-                true => !s.update.ends_with("_started") && s.update != "updating",
-                false => s.update.is_empty() || s.update == "completed",
+            let settled = match judge(s, replacing.get(name), in_grace, rolled_back) {
+                Update::Settled => true,
+                Update::Pending => false,
+                Update::Stopped => {
+                    return Err(format!(
+                        "`{name}`: Swarm stopped its update ({}: {}){}",
+                        s.update,
+                        s.message,
+                        task_errors(target, name)
+                    ))
+                }
             };
-            if !rolled_back && FAILED_UPDATE.contains(&s.update.as_str()) {
-                return Err(format!(
-                    "`{name}`: Swarm stopped its update ({}: {}){}",
-                    s.update,
-                    s.message,
-                    task_errors(target, name)
-                ));
-            }
             if s.running < s.desired || !settled {
                 pending.push(format!(
                     "`{name}`: {}/{} replicas running and healthy, update state `{}`{}",
@@ -332,6 +361,38 @@ fn wait(
             ));
         }
         std::thread::sleep(POLL);
+    }
+}
+
+/// Where a service's update stands, for [`wait`].
+#[derive(Debug, PartialEq, Eq)]
+enum Update {
+    /// Nothing under way (its replicas are counted separately).
+    Settled,
+    /// Under way, or not yet started.
+    Pending,
+    /// This deploy's update was paused or rolled back by Swarm.
+    Stopped,
+}
+
+/// Judges `s`; `before` is when its last update had started before this
+/// one was asked for (only for a service whose task spec changed). Such a
+/// service reports its previous update until Swarm starts this one
+/// (`Pending`, unless `in_grace` is over: Swarm found no task to
+/// replace); a stopped update of an earlier deploy is not this deploy's.
+fn judge(s: &ServiceState, before: Option<&String>, in_grace: bool, rolled_back: bool) -> Update {
+    let waiting_start = before.is_some_and(|b| *b == s.started);
+    let this_update = before.is_some() && !waiting_start;
+    let under_way = s.update == "updating" || s.update.ends_with("_started");
+    let settled = match (waiting_start, this_update && !rolled_back) {
+        (true, _) => !in_grace && !under_way,
+        (false, true) if FAILED_UPDATE.contains(&s.update.as_str()) => return Update::Stopped,
+        (false, true) => s.update.is_empty() || s.update == "completed",
+        (false, false) => !under_way,
+    };
+    match settled {
+        true => Update::Settled,
+        false => Update::Pending,
     }
 }
 
@@ -366,6 +427,7 @@ fn roll_back(
     let mut done = Vec::new();
     let mut failed = Vec::new();
     let mut back = Vec::new();
+    let mut replacing = BTreeMap::new();
     for name in touched {
         let result = match before.contains_key(name) {
             false => (target.docker().args(["service", "rm"]).arg(name).run())
@@ -379,6 +441,9 @@ fn roll_back(
             }
             true => {
                 back.push(name.clone());
+                if let Some(s) = now.get(name) {
+                    replacing.insert(name.clone(), s.started.clone());
+                }
                 (target.docker())
                     .args(["service", "rollback", "--detach", "--quiet"])
                     .arg(name)
@@ -391,7 +456,7 @@ fn roll_back(
             Err(e) => failed.push(format!("{name}: {e}")),
         }
     }
-    let settled = wait(target, stack, &back, deadline, true);
+    let settled = wait(target, stack, &back, &replacing, deadline, true);
     match (failed.is_empty(), settled) {
         (true, Ok(())) if done.is_empty() => "the deploy changed no service".to_string(),
         (true, Ok(())) => format!(
@@ -499,5 +564,48 @@ fn remove(target: &Target, stack: &str, cmd: &Cmd, deadline: u64) -> Result<(), 
             .into());
         }
         std::thread::sleep(POLL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(update: &str, started: &str) -> ServiceState {
+        ServiceState {
+            version: 2,
+            template: String::new(),
+            started: started.into(),
+            running: 1,
+            desired: 1,
+            update: update.into(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_changed_service_still_showing_its_last_update_is_not_done() {
+        let before = "2026-12-06 06:00:00 +0000 UTC".to_string();
+        let old = state("completed", &before);
+        assert_eq!(judge(&old, Some(&before), true, false), Update::Pending);
+        // Swarm found nothing to replace: done once the grace is over.
+        assert_eq!(judge(&old, Some(&before), false, false), Update::Settled);
+        let new = state("updating", "2026-12-06 06:01:00 +0000 UTC");
+        assert_eq!(judge(&new, Some(&before), true, false), Update::Pending);
+        let done = state("completed", "2026-12-06 06:01:00 +0000 UTC");
+        assert_eq!(judge(&done, Some(&before), true, false), Update::Settled);
+    }
+
+    #[test]
+    fn only_this_deploys_stopped_update_is_a_failure() {
+        let before = "2026-12-06 06:00:00 +0000 UTC".to_string();
+        let stopped = state("rollback_completed", "2026-12-06 06:01:00 +0000 UTC");
+        assert_eq!(judge(&stopped, Some(&before), true, false), Update::Stopped);
+        // An earlier deploy's, on a service this one did not change.
+        assert_eq!(judge(&stopped, None, true, false), Update::Settled);
+        // Waiting for a rollback: a completed one is what was asked.
+        assert_eq!(judge(&stopped, Some(&before), true, true), Update::Settled);
+        let rolling = state("rollback_started", "2026-12-06 06:01:00 +0000 UTC");
+        assert_eq!(judge(&rolling, None, true, true), Update::Pending);
     }
 }
