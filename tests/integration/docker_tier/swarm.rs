@@ -3,8 +3,9 @@
 //! labelled for payments by the test — and Lucid's own four stacks (its
 //! swarm form: `model/`) deployed to them with `lucid-gen swarm up
 //! --stand-ins` over SSH (the model's hosts are the nodes, their host keys
-//! pinned), then updated, rotated, broken and rolled back, and run without
-//! a worker. Everything the
+//! pinned), then updated, rotated and run without a worker. (The broken
+//! update rolled back stack-wide is out for now: docs/testing.md says
+//! why.) Everything the
 //! test made (nodes, network, agent, keys) is removed when it ends, also
 //! when it fails.
 
@@ -343,79 +344,6 @@ fn mounting_secrets(swarm: &Swarm) -> Vec<String> {
     names
 }
 
-/// One deploy of the support stack changes two services and one of them
-/// cannot start (the payment gateway's new host port is taken on the only
-/// node it may run on): `swarm up` fails, and both are back as they were
-/// — the gateway by Swarm's own rollback, the admin interface by
-/// lucid-gen's.
-fn broken_update(swarm: &Swarm, p: &Project) {
-    let pay = &swarm.nodes[2];
-    // The port held by a process of the node itself (not a container, whose
-    // program might exit and free it): Docker cannot bind it for the task.
-    let taker = pay.sh(
-        "setsid perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalPort => 19090, \
-         Listen => 5) or die $!; sleep 3600' </dev/null >/dev/null 2>&1 & echo $!",
-    );
-    let held = crate::docker_tier::realserver::wait_for(std::time::Duration::from_secs(10), || {
-        // 19090 is 0x4A92; state 0A is LISTEN.
-        match pay
-            .sh("cat /proc/net/tcp")
-            .lines()
-            .any(|l| l.contains(":4A92 00000000:0000 0A"))
-        {
-            true => Ok(()),
-            false => Err("nothing listens on 19090".to_string()),
-        }
-    });
-    held.expect("the pay node holds port 19090");
-    let rel = "model/services/support.yaml";
-    let services = p.read(rel);
-    let broken = services
-        .replacen(
-            "    env_files: [foundation, support]\n",
-            "    env_files: [foundation, support]\n    environment:\n      LOG_LEVEL: WARNING\n",
-            1,
-        )
-        .replacen(
-            "    ports:\n      - container: 8097\n",
-            "    security:\n      host_ports: The test's broken update.\n    \
-             ports:\n      - container: 8097\n        host: 19090\n",
-            1,
-        );
-    assert_eq!(broken.matches("LOG_LEVEL: WARNING").count(), 1);
-    assert!(broken.contains("host: 19090"));
-    p.write(rel, &broken);
-    ok(&swarm.lucid(p, &["all"]), "all (broken)");
-    let before = all_tasks(swarm);
-    let t = Instant::now();
-    let out = swarm.lucid(p, &["swarm", "up", "--stand-ins"]);
-    eprintln!(
-        "lucid swarm: broken update rolled back in {:.1?}",
-        t.elapsed()
-    );
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{}\n{err}", stdout(&out));
-    assert!(err.contains(GATEWAY), "{err}");
-    assert!(err.contains(&format!("rolled back {ADMIN}")), "{err}");
-    let env = service_env(swarm, ADMIN);
-    assert!(!env.contains("LOG_LEVEL=WARNING"), "admin back: {env}");
-    let ports = swarm.manager(&format!(
-        "docker service inspect --format '{{{{json .Spec.EndpointSpec.Ports}}}}' {GATEWAY}"
-    ));
-    assert!(!ports.contains("19090"), "gateway back: {ports}");
-    let moved = changed(&before, &all_tasks(swarm));
-    assert!(
-        moved.iter().all(|s| [ADMIN, GATEWAY].contains(&s.as_str())),
-        "only the two touched services moved: {moved:?}"
-    );
-    pay.sh(&format!("kill {taker}"));
-    p.write(rel, &services);
-    ok(&swarm.lucid(p, &["all"]), "all (back)");
-    let planned = stdout(&swarm.lucid(p, &["swarm", "plan"]));
-    assert!(planned.contains("nothing would change"), "{planned}");
-    matrix(swarm, p, "after the rollback");
-}
-
 /// The plain worker is stopped: every Lucid service runs all its replicas
 /// on the two nodes left (what ran on the worker restarted elsewhere and
 /// answers its health check), and `swarm test` passes again.
@@ -493,8 +421,6 @@ fn running_on(swarm: &Swarm) -> BTreeMap<String, Vec<String>> {
 }
 
 const PIPELINE: &str = "lucid-application_lucid-session-pipeline";
-const ADMIN: &str = "lucid-support_lucid-admin-interface";
-const GATEWAY: &str = "lucid-support_lucid-payment-gateway";
 
 /// The nodes running a service's tasks, sorted (a task still starting —
 /// not yet healthy — does not count).
@@ -514,12 +440,10 @@ fn task_nodes(swarm: &Swarm, service: &str) -> Vec<String> {
 /// Lucid's own four stacks with stand-ins on the three nodes: the session
 /// pipeline's 2 replicas on two nodes, the TRON plane on the payments
 /// node, the `swarm test` matrix; then a rolling update, a secret
-/// rotation, a broken update rolled back stack-wide and a lost worker,
-/// the matrix passing after each; the plan says nothing would change, and
+/// rotation and a lost worker, the matrix passing after each; the plan says nothing would change, and
 /// `swarm down` leaves nothing.
 #[test]
-fn lucids_stand_in_stack_updates_rotates_rolls_back_and_survives_a_lost_worker_on_a_three_node_swarm(
-) {
+fn lucids_stand_in_stack_updates_rotates_and_survives_a_lost_worker_on_a_three_node_swarm() {
     let started = Instant::now();
     let swarm = Swarm::start();
     eprintln!("lucid swarm: three nodes up in {:.1?}", started.elapsed());
@@ -549,7 +473,6 @@ fn lucids_stand_in_stack_updates_rotates_rolls_back_and_survives_a_lost_worker_o
     assert_matrix(&tested);
     rolling_update(&swarm, &p);
     rotation(&swarm, &p);
-    broken_update(&swarm, &p);
     worker_lost(&swarm, &p);
     let planned = stdout(&swarm.lucid(&p, &["swarm", "plan"]));
     assert!(planned.contains("nothing would change"), "{planned}");
