@@ -505,6 +505,9 @@ pub struct Service {
     pub run_once: bool,
     /// The service this one-shot step initialises (`run_once` is set).
     pub initializes: Option<usize>,
+    /// A one-shot job run after its phase is up (`after_up`): under the
+    /// `after-up` Compose profile, waited for by nothing.
+    pub after_up: bool,
     pub volumes: Vec<Volume>,
     /// Host paths mounted into the container.
     pub binds: Vec<Bind>,

@@ -506,7 +506,7 @@ kinds! {
     /// fails its phase when the job's container exits.
     OneShotUnwaited { service: String, waiter: String } => OneShot, Error,
         "one-shot service `{service}` is waited for by no service: `docker compose up --wait` takes its exit (even 0) as its phase failing",
-        "make the service that needs its work depend on {waiter} (in the same phase), or run the step outside the model";
+        "make the service that needs its work depend on {waiter} (in the same phase), run it once its phase is up with `after_up: true`, or run the step outside the model";
     OneShot { service: String, why: String } => OneShot, Error,
         "one-shot service `{service}` {why}",
         "a one-shot job (`run_once` or `initializes`) runs to completion: no ports, no health check, `restart` left to lucid-gen";

@@ -227,6 +227,14 @@ pub enum ErrorKind {
         failure: String,
         outcome: String,
     },
+    /// A one-shot job run after its phase came up (`after_up`) did not
+    /// exit 0.
+    #[error("job `{service}` of project {project}, run once its phase was up, {outcome}\n  help: `docker compose -p {project} logs {service}` shows what it printed; fix it and run `up` again (the job runs again: make it idempotent)")]
+    AfterUp {
+        service: String,
+        project: String,
+        outcome: String,
+    },
     /// `swarm down` left objects of a stack behind.
     #[error("stack {stack} is not gone: {}", left.join(", "))]
     SwarmLeftovers { stack: String, left: Vec<String> },
@@ -291,6 +299,7 @@ impl ErrorKind {
             | ErrorKind::RolledBack { .. }
             | ErrorKind::NoRelease { .. }
             | ErrorKind::SwarmRolledBack { .. }
+            | ErrorKind::AfterUp { .. }
             | ErrorKind::SwarmLeftovers { .. } => 1,
         }
     }
@@ -322,6 +331,7 @@ mod tests {
             ErrorKind::BadOption { .. } => "BadOption",
             ErrorKind::TagVariableUnset { .. } => "TagVariableUnset",
             ErrorKind::TagInvalid { .. } => "TagInvalid",
+            ErrorKind::AfterUp { .. } => "AfterUp",
             ErrorKind::Failed { .. } => "Failed",
             ErrorKind::Io { .. } => "Io",
             ErrorKind::ToolOutput { .. } => "ToolOutput",
@@ -353,7 +363,7 @@ mod tests {
         }
     }
 
-    const KINDS: usize = 34;
+    const KINDS: usize = 35;
 
     fn gone() -> io::Error {
         io::Error::from(io::ErrorKind::NotFound)
@@ -433,6 +443,8 @@ mod tests {
              "cannot use Swarm: system `x` is `mode: compose`\n  help: set `system.mode: swarm`"),
             (ErrorKind::SwarmRolledBack { stack: s("x-edge"), failure: s("`x-edge_api`: 0/2 running"), outcome: s("rolled back x-edge_api") }, 1,
              "stack x-edge: `x-edge_api`: 0/2 running\n  rolled back x-edge_api"),
+            (ErrorKind::AfterUp { service: s("x-index"), project: s("x-base"), outcome: s("exited 3") }, 1,
+             "job `x-index` of project x-base, run once its phase was up, exited 3\n  help: `docker compose -p x-base logs x-index` shows what it printed; fix it and run `up` again (the job runs again: make it idempotent)"),
             (ErrorKind::SwarmLeftovers { stack: s("x-base"), left: vec![s("network x-app")] }, 1,
              "stack x-base is not gone: network x-app"),
         ]

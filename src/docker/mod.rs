@@ -8,6 +8,7 @@
 //! `--dry-run` and for error messages) and never echoes secret values:
 //! secrets reach containers through the generated env files only.
 
+mod after_up;
 mod archive;
 pub mod build;
 pub mod changes;

@@ -60,6 +60,14 @@ pub enum Action {
     /// Run a compose command visibly; print the project's status after it
     /// (also when it failed).
     Compose { cmd: Cmd, project: String },
+    /// Start a one-shot job run after its phase is up (`start`), then
+    /// wait at most `deadline` seconds until it exits 0.
+    AfterUp {
+        start: Cmd,
+        project: String,
+        service: String,
+        deadline: u64,
+    },
     /// `compose down` a project; with `if_present`, only when it has
     /// containers (the master file's project, used or not).
     Down {
@@ -187,6 +195,15 @@ impl Action {
                 lines
             }
             Action::Compose { cmd, .. } => vec![cmd.to_string()],
+            Action::AfterUp {
+                start,
+                service,
+                deadline,
+                ..
+            } => vec![
+                start.to_string(),
+                format!("wait until {service} exits 0 (at most {deadline} s)"),
+            ],
             Action::Down {
                 cmd,
                 project,
@@ -345,6 +362,7 @@ fn run_step(
             state.phases_up.push(project.clone());
             result.and(status)
         }
+        Action::AfterUp { .. } => super::after_up::run(step, target, progress),
         Action::Down {
             cmd,
             project,

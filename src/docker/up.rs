@@ -108,6 +108,7 @@ pub(super) fn phase_steps(
                 },
             });
         }
+        let after_up = super::after_up::steps(ws, target, phase, &project, &files, deadline);
         phase_steps.push(Step {
             name: format!("{} (project {project})", phase.file_name),
             action: Action::Compose {
@@ -115,6 +116,7 @@ pub(super) fn phase_steps(
                 project,
             },
         });
+        phase_steps.extend(after_up);
     }
     phase_steps
 }

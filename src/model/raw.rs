@@ -432,6 +432,13 @@ pub struct ServiceDef {
     /// until it exits 0. It runs the service's image unless it names one.
     #[serde(default)]
     pub initializes: Option<String>,
+    /// Runs this one-shot job (`run_once` or `initializes`) once its phase
+    /// is up and healthy, instead of holding the phase up: nothing waits
+    /// for it. Compose starts it only when named (profile `after-up`);
+    /// `lucid-gen up` and `deploy` run it after the phase's `up --wait`
+    /// and fail the phase unless it exits 0.
+    #[serde(default)]
+    pub after_up: bool,
     #[serde(default)]
     pub volumes: Vec<VolumeDef>,
     /// Host paths mounted into the container, read-only by default.

@@ -364,6 +364,25 @@ fn network_view(system: &System, n: usize, usage: NetworkUse) -> NetworkView {
     }
 }
 
+/// The notes under a service's name: the external services it needs, and
+/// how a job run after its phase is up (`after_up`) is started.
+fn notes(system: &System, s: &Service) -> Vec<Comment> {
+    let mut notes: Vec<Comment> = (s.external_deps.iter())
+        .map(|&e| comment(&external_note(&system.externals[e])))
+        .collect();
+    if s.after_up {
+        notes.push(comment(&format!(
+            "runs once phase {} is up (profile {AFTER_UP_PROFILE}, so `up` alone skips it): `lucid-gen up` runs it; by hand, `docker compose up -d --no-deps {}` then `docker compose wait {}`",
+            system.phases[s.phase].name, s.name, s.name
+        )));
+    }
+    notes
+}
+
+/// The Compose profile of the one-shot jobs run after their phase is up
+/// (`after_up`): `up` without it leaves them out.
+pub const AFTER_UP_PROFILE: &str = "after-up";
+
 fn service_view(system: &System, plan: &ComposeFile, shared: &Shared, index: usize) -> ServiceView {
     let s = &system.services[index];
     let mut comments = Vec::new();
@@ -393,9 +412,7 @@ fn service_view(system: &System, plan: &ComposeFile, shared: &Shared, index: usi
             )));
         }
     }
-    for &e in &s.external_deps {
-        comments.push(comment(&external_note(&system.externals[e])));
-    }
+    comments.extend(notes(system, s));
     let from_compose = |path: &std::path::Path| {
         compose_str(&relative_path(
             &system.output.compose_dir,
@@ -435,11 +452,12 @@ fn service_view(system: &System, plan: &ComposeFile, shared: &Shared, index: usi
         depends_on,
         healthcheck,
         limits,
-        profiles: match plan.profiles {
-            true => (system.phases[s.phase..].iter())
+        profiles: match (s.after_up, plan.profiles) {
+            (true, _) => vec![compose_str(AFTER_UP_PROFILE)],
+            (false, true) => (system.phases[s.phase..].iter())
                 .map(|p| compose_str(&p.name))
                 .collect(),
-            false => Vec::new(),
+            (false, false) => Vec::new(),
         },
         ..plain_view(system, s, shared.hash_labels(system, index))
     }
@@ -477,7 +495,7 @@ fn external_note(e: &ExternalService) -> String {
 fn initializers(system: &System) -> Vec<Vec<usize>> {
     let mut by = vec![Vec::new(); system.services.len()];
     for (i, s) in system.services.iter().enumerate() {
-        if let Some(t) = s.initializes {
+        if let (Some(t), false) = (s.initializes, s.after_up) {
             by[t].push(i);
         }
     }

@@ -54,6 +54,9 @@ struct PhaseStep {
     files: WorkflowValue,
     /// Secret-bearing files that must already be on the host.
     host_files: WorkflowValue,
+    /// The phase's one-shot jobs run once it is up (`after_up`), one per
+    /// line; `None` when it has none.
+    after_up: Option<WorkflowValue>,
 }
 
 struct DeployView {
@@ -303,7 +306,18 @@ fn phase_steps(system: &System) -> Vec<PhaseStep> {
             compose_file: workflow_str(&plan.file_name),
             files: lines(&files),
             host_files: lines(&kept),
+            after_up: after_up_jobs(system, &plan.services),
         });
     }
     steps
+}
+
+/// The `after_up` jobs among `services`, one name per line, if any.
+fn after_up_jobs(system: &System, services: &[usize]) -> Option<WorkflowValue> {
+    let names: Vec<&str> = (services.iter())
+        .map(|&i| &system.services[i])
+        .filter(|s| s.after_up)
+        .map(|s| s.name.as_str())
+        .collect();
+    (!names.is_empty()).then(|| workflow_str(&names.join("\n")))
 }

@@ -91,6 +91,7 @@ impl<'a> Validator<'a> {
             entrypoint: s.entrypoint.clone(),
             run_once,
             initializes,
+            after_up: s.after_up && run_once,
             volumes,
             binds: self.bind_list(name, &at("binds"), &s.binds),
             devices,

@@ -240,3 +240,35 @@ fn swarm_commands_refuse_what_they_cannot_run_on() {
         .stderr_has("unknown host `nope`")
         .run();
 }
+
+/// A job run once its phase is up (`after_up`) is its own step, right
+/// after that phase's `up --wait` and before the next phase starts: the
+/// job is started by name, then waited for.
+#[test]
+fn a_job_run_after_its_phase_is_up_follows_that_phase_in_the_plan() {
+    let p = Project::lucid();
+    p.run().args(&["all", "--insecure-secret-seed", "7"]).run();
+    let plan = dry_run(&p, &["up", "--dry-run", "--insecure-secret-seed", "7"]);
+    let at = |needle: &str| {
+        plan.find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in the plan:\n{plan}"))
+    };
+    let phase = at("docker-compose.foundation.yml (project");
+    let job = at("after docker-compose.foundation.yml is up: lucid-elasticsearch-index");
+    let next = at("docker-compose.core.yml (project");
+    assert!(phase < job && job < next, "{plan}");
+    let steps = &plan[job..next];
+    assert!(
+        steps.contains("up -d --no-deps lucid-elasticsearch-index"),
+        "{steps}"
+    );
+    assert!(
+        steps.contains("wait until lucid-elasticsearch-index exits 0 (at most 600 s)"),
+        "{steps}"
+    );
+    // The phase's own `up --wait` never names the job.
+    assert!(
+        !plan[phase..job].contains("lucid-elasticsearch-index"),
+        "{plan}"
+    );
+}

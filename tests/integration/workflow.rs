@@ -183,13 +183,21 @@ fn run_deploy_step(
     wf: &Value,
     step: &Value,
     host: &std::path::Path,
+    job_exit: u8,
 ) -> (bool, String) {
     let bin = p.path("fakebin");
     fs::create_dir_all(&bin).unwrap();
     let log = p.path("docker.log");
     for (name, body) in [
         ("ssh", "shift\nexec sh -c \"$1\"".to_string()),
-        ("docker", format!("echo \"$*\" >> '{}'", log.display())),
+        // `docker compose wait` answers with the job's exit status.
+        (
+            "docker",
+            format!(
+                "echo \"$*\" >> '{}'\ncase \"$*\" in *' wait '*) exit {job_exit};; esac",
+                log.display()
+            ),
+        ),
     ] {
         let path = bin.join(name);
         fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -231,7 +239,7 @@ fn a_deploy_step_copies_the_plain_files_and_needs_the_secret_ones_on_the_host() 
     assert_eq!(edge["env"]["PHASE_HOST_FILES"], "secrets/env/shop-api.env");
     let host = tempfile::tempdir().unwrap();
     let host_dir = host.path().join("srv shop");
-    let (ok, output) = run_deploy_step(&p, &wf, edge, &host_dir);
+    let (ok, output) = run_deploy_step(&p, &wf, edge, &host_dir, 0);
     assert!(!ok, "{output}");
     assert!(output.contains("missing on the host"), "{output}");
     assert!(output.contains("secrets/env/shop-api.env"), "{output}");
@@ -244,7 +252,7 @@ fn a_deploy_step_copies_the_plain_files_and_needs_the_secret_ones_on_the_host() 
     // With the secrets env file on the host: copy, then pull and up.
     fs::create_dir_all(host_dir.join("secrets/env")).unwrap();
     fs::write(host_dir.join("secrets/env/shop-api.env"), "kept\n").unwrap();
-    let (ok, output) = run_deploy_step(&p, &wf, edge, &host_dir);
+    let (ok, output) = run_deploy_step(&p, &wf, edge, &host_dir, 0);
     assert!(ok, "{output}");
     for file in [
         "configs/docker/docker-compose.edge.yml",
@@ -264,6 +272,39 @@ fn a_deploy_step_copies_the_plain_files_and_needs_the_secret_ones_on_the_host() 
         p.read("docker.log"),
         "compose -f docker-compose.edge.yml pull\ncompose -f docker-compose.edge.yml up -d --wait\n"
     );
+}
+
+/// A job run once its phase is up (`after_up`) is started by name after
+/// the phase's `up --wait` and waited for; its failure fails the step.
+#[test]
+fn a_deploy_step_runs_the_phases_after_up_jobs_and_fails_with_them() {
+    let p = Project::fixture("ci");
+    let wf = rendered(&p);
+    let deploy = steps(&wf, "deploy");
+    let base = (deploy.iter())
+        .find(|s| text(&s["name"]) == "Deploy phase base")
+        .unwrap();
+    assert_eq!(base["env"]["PHASE_AFTER_UP"], "shop-db-version");
+    let host = tempfile::tempdir().unwrap();
+    let host_dir = host.path().join("srv");
+    for kept in text(&base["env"]["PHASE_HOST_FILES"]).lines() {
+        fs::create_dir_all(host_dir.join(kept).parent().unwrap()).unwrap();
+        fs::write(host_dir.join(kept), "kept\n").unwrap();
+    }
+    let (ok, output) = run_deploy_step(&p, &wf, base, &host_dir, 0);
+    assert!(ok, "{output}");
+    assert_eq!(
+        p.read("docker.log"),
+        "compose -f docker-compose.base.yml pull\n\
+         compose -f docker-compose.base.yml up -d --wait\n\
+         compose -f docker-compose.base.yml up -d --no-deps shop-db-version\n\
+         compose -f docker-compose.base.yml wait shop-db-version\n"
+    );
+    let (ok, output) = run_deploy_step(&p, &wf, base, &host_dir, 3);
+    assert!(!ok, "a job that exited 3 passed the step:\n{output}");
+    // The edge phase has no such job.
+    let edge = deploy.last().unwrap();
+    assert!(edge["env"].get("PHASE_AFTER_UP").is_none());
 }
 
 #[test]

@@ -39,6 +39,7 @@ impl<'a> Validator<'a> {
         self.output_collisions(m, sys, &outputs);
         self.one_shot_targets(m, sys);
         self.one_shots_waited_for(m, sys);
+        self.after_up_misused(m);
         // Warn on unused secrets.
         for (i, secret) in sys.secrets.iter().enumerate() {
             let hashed = |s: &crate::system::Service| {

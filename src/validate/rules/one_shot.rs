@@ -68,6 +68,10 @@ impl<'a> Validator<'a> {
         // Swarm mode refuses a one-shot job on its own (`swarm`) unless
         // the model leaves it out of the stacks; its compose files keep it.
         for (i, s) in sys.services.iter().enumerate() {
+            if s.after_up {
+                self.after_up_not_awaited(m, sys, i);
+                continue;
+            }
             let (awaited, key, waiter) = match (s.run_once, s.initializes) {
                 (_, Some(t)) => (t, "initializes", format!("`{}`", sys.services[t].name)),
                 (true, None) => (i, "run_once", format!("`{}`", s.name)),
@@ -85,6 +89,36 @@ impl<'a> Validator<'a> {
                 };
                 self.report(&m.services[i].at(&p().key(key)), kind);
             }
+        }
+    }
+
+    /// `after_up` is for a one-shot job, and one that runs after its phase
+    /// is up cannot be waited for: nothing may depend on it.
+    pub(in crate::validate) fn after_up_misused(&mut self, m: &Merged<'a>) {
+        for (name, d) in m.services.iter() {
+            if d.def.after_up && !d.def.run_once && d.def.initializes.is_none() {
+                let kind = Kind::OneShot {
+                    service: name.clone(),
+                    why: "sets `after_up` but is not a one-shot job: add `run_once: true` or `initializes: SERVICE`, or remove `after_up`".into(),
+                };
+                self.report(&d.at(&p().key("after_up")), kind);
+            }
+        }
+    }
+
+    /// A service that depends on an `after_up` job would never start
+    /// under `up --wait` (the job is under a profile): refused.
+    fn after_up_not_awaited(&mut self, m: &Merged<'a>, sys: &System, i: usize) {
+        let step = &sys.services[i];
+        for o in sys.services.iter().filter(|o| o.depends_on.contains(&i)) {
+            let kind = Kind::OneShot {
+                service: step.name.clone(),
+                why: format!(
+                    "runs after its phase is up (`after_up`), so `{}` cannot depend on it",
+                    o.name
+                ),
+            };
+            self.report(&m.services[i].at(&p().key("after_up")), kind);
         }
     }
 }
