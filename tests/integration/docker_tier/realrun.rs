@@ -861,10 +861,18 @@ fn run_phases(s: &Scratch, built: &Built) -> (Vec<Up>, Vec<(String, Ran)>) {
             files: vec![compose, over],
             env,
         };
-        let (offline, waited): (Vec<&str>, Vec<&str>) = plan
-            .services
-            .iter()
-            .map(|&i| system.services[i].name.as_str())
+        // Jobs run once the phase is up (`after_up`) are started after it,
+        // as `lucid-gen up` does: named in `up --wait`, they would end it.
+        let names = |after: bool| -> Vec<&str> {
+            (plan.services.iter())
+                .map(|&i| &system.services[i])
+                .filter(|s| s.after_up == after)
+                .map(|s| s.name.as_str())
+                .collect()
+        };
+        let (after_up, services) = (names(true), names(false));
+        let (offline, waited): (Vec<&str>, Vec<&str>) = services
+            .into_iter()
             .partition(|n| OFFLINE.iter().any(|(o, _)| o == n));
         let started = Instant::now();
         let out = run(up
@@ -892,6 +900,20 @@ fn run_phases(s: &Scratch, built: &Built) -> (Vec<Up>, Vec<(String, Ran)>) {
                 out.status.success(),
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        if !after_up.is_empty() {
+            let start = run(up
+                .compose()
+                .args(["up", "-d", "--no-build", "--no-deps"])
+                .args(&after_up));
+            let wait = run(up.compose().arg("wait").args(&after_up));
+            assert!(
+                start.status.success() && wait.status.success(),
+                "the jobs run after phase {} is up failed: {}{}",
+                system.phases[phase].name,
+                String::from_utf8_lossy(&start.stderr),
+                String::from_utf8_lossy(&wait.stderr)
             );
         }
         eprintln!(
