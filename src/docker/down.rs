@@ -27,7 +27,7 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &DownOptions) -> Result<Plan,
         let project = ws.project(file, opts.project.as_deref());
         let mut cmd = target
             .compose(&project, &[target.compose_path(ws, file)])
-            .args(["down", "--remove-orphans", "--timeout", "20"]);
+            .args(super::steps::DOWN_ARGS);
         if opts.volumes {
             cmd = cmd.arg("--volumes");
         }

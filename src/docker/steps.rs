@@ -423,6 +423,17 @@ fn stand_ins(
 /// (the deadline in seconds follows).
 pub const UP_ARGS: [&str; 4] = ["up", "-d", "--wait", "--wait-timeout"];
 
+/// `compose down` of a project, the jobs run after its phase is up
+/// (profile `after-up`, which `down` alone would leave) included.
+pub const DOWN_ARGS: [&str; 6] = [
+    "--profile",
+    crate::render::AFTER_UP_PROFILE,
+    "down",
+    "--remove-orphans",
+    "--timeout",
+    "20",
+];
+
 /// Every engine check of a preflight step (the host's own are
 /// `deploy::run::preflight`'s); all problems at once.
 fn preflight(checks: &[Precheck], target: &Target) -> Result<Vec<String>, DockerError> {

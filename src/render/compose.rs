@@ -372,8 +372,8 @@ fn notes(system: &System, s: &Service) -> Vec<Comment> {
         .collect();
     if s.after_up {
         notes.push(comment(&format!(
-            "runs once phase {} is up (profile {AFTER_UP_PROFILE}, so `up` alone skips it): `lucid-gen up` runs it; by hand, `docker compose up -d --no-deps {}` then `docker compose wait {}`",
-            system.phases[s.phase].name, s.name, s.name
+            "runs once phase {} is up (profile {AFTER_UP_PROFILE}, so `up` alone skips it): `lucid-gen up` runs it; by hand, `docker compose run --rm --no-deps {}`",
+            system.phases[s.phase].name, s.name
         )));
     }
     notes

@@ -30,6 +30,7 @@ use crate::secrets::SecretValues;
 use crate::system::{Service, System};
 
 pub use compose::stack::file_name as stack_file_name;
+pub use compose::AFTER_UP_PROFILE;
 pub use dockerfile::{build_dockerfile, dockerfile_path, DockerfileAt};
 pub use probe::probe_command;
 

@@ -190,11 +190,11 @@ fn run_deploy_step(
     let log = p.path("docker.log");
     for (name, body) in [
         ("ssh", "shift\nexec sh -c \"$1\"".to_string()),
-        // `docker compose wait` answers with the job's exit status.
+        // `docker compose run` exits with the job's exit status.
         (
             "docker",
             format!(
-                "echo \"$*\" >> '{}'\ncase \"$*\" in *' wait '*) exit {job_exit};; esac",
+                "echo \"$*\" >> '{}'\ncase \"$*\" in *' run '*) exit {job_exit};; esac",
                 log.display()
             ),
         ),
@@ -297,8 +297,7 @@ fn a_deploy_step_runs_the_phases_after_up_jobs_and_fails_with_them() {
         p.read("docker.log"),
         "compose -f docker-compose.base.yml pull\n\
          compose -f docker-compose.base.yml up -d --wait\n\
-         compose -f docker-compose.base.yml up -d --no-deps shop-db-version\n\
-         compose -f docker-compose.base.yml wait shop-db-version\n"
+         compose -f docker-compose.base.yml run --rm --no-deps shop-db-version\n"
     );
     let (ok, output) = run_deploy_step(&p, &wf, base, &host_dir, 3);
     assert!(!ok, "a job that exited 3 passed the step:\n{output}");

@@ -13,7 +13,7 @@ use super::{HostAction, HostCheck};
 use crate::docker::layers::{self, Transfer};
 use crate::docker::remote::{self, value, values};
 use crate::docker::standin::StandIns;
-use crate::docker::steps::{Action, Precheck, Step};
+use crate::docker::steps::{Action, Precheck, Step, DOWN_ARGS};
 use crate::docker::target::Target;
 use crate::docker::{inventory, DockerError, ErrorKind, Workspace};
 use crate::system::{DeployHost, ImageArrival};
@@ -693,12 +693,7 @@ pub fn roll_back(
                     continue;
                 };
                 let files: Vec<_> = p.files.iter().map(|f| root.join(f)).collect();
-                let down = target.compose(project, &files).args([
-                    "down",
-                    "--remove-orphans",
-                    "--timeout",
-                    "20",
-                ]);
+                let down = target.compose(project, &files).args(DOWN_ARGS);
                 result = result.and(down.run().map(drop));
             }
             let result = result.and(
@@ -737,10 +732,7 @@ fn down_new_projects(
             continue;
         };
         let files: Vec<_> = p.files.iter().map(|f| root.join(f)).collect();
-        target
-            .compose(project, &files)
-            .args(["down", "--remove-orphans", "--timeout", "20"])
-            .run()?;
+        target.compose(project, &files).args(DOWN_ARGS).run()?;
     }
     Ok(())
 }

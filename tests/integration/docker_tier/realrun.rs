@@ -902,18 +902,13 @@ fn run_phases(s: &Scratch, built: &Built) -> (Vec<Up>, Vec<(String, Ran)>) {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        if !after_up.is_empty() {
-            let start = run(up
-                .compose()
-                .args(["up", "-d", "--no-build", "--no-deps"])
-                .args(&after_up));
-            let wait = run(up.compose().arg("wait").args(&after_up));
+        for job in &after_up {
+            let out = run(up.compose().args(["run", "--rm", "--no-deps", job]));
             assert!(
-                start.status.success() && wait.status.success(),
-                "the jobs run after phase {} is up failed: {}{}",
+                out.status.success(),
+                "{job}, run after phase {} is up, failed: {}",
                 system.phases[phase].name,
-                String::from_utf8_lossy(&start.stderr),
-                String::from_utf8_lossy(&wait.stderr)
+                String::from_utf8_lossy(&out.stderr)
             );
         }
         eprintln!(
