@@ -12,6 +12,7 @@
 //! Every row is a [`report::Check`]; the table, JSON lines and JUnit report
 //! are written from them.
 
+pub mod probe_service;
 mod reach;
 pub mod replicas;
 pub mod report;
@@ -19,6 +20,7 @@ pub mod secrets;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use reach::isolation_from_services;
 use replicas::{replicas_check, running_check, shown};
 use report::Check;
 
@@ -54,7 +56,7 @@ pub fn run(ws: &Workspace, target: &Target, opts: &TestOptions) -> Result<bool, 
         let transfer = super::layers::prepare(target, std::slice::from_ref(&probe), false)?;
         super::layers::send(target, &transfer)?;
     }
-    checks.extend(reach::checks(ws, target, &found, probe, false)?);
+    checks.extend(reach::checks(ws, target, &found, probe, None)?);
     if let Some(path) = &opts.junit {
         // Written beside and renamed into place: a link or FIFO at the
         // path is replaced, never followed or left waiting for a reader.
@@ -72,10 +74,12 @@ pub fn run(ws: &Workspace, target: &Target, opts: &TestOptions) -> Result<bool, 
 /// isolation probed from the tasks themselves. (Its secrets: `docker cp`
 /// cannot copy Swarm's secret mounts out of a container, so `swarm test`
 /// reads them from the service spec.)
-/// `probe`: the helper image where no stand-in task is on a network.
+/// `probe`: the image of the probe services `manager` starts where a real
+/// image's dependency is probed from a network.
 pub fn task_checks(
     ws: &Workspace,
     target: &Target,
+    manager: &Target,
     found: &Found,
     probe: String,
 ) -> Result<Vec<Check>, DockerError> {
@@ -90,7 +94,7 @@ pub fn task_checks(
         }
     }
     checks.extend(image_checks(ws, target, found)?);
-    checks.extend(reach::checks(ws, target, found, probe, true)?);
+    checks.extend(reach::checks(ws, target, found, probe, Some(manager))?);
     Ok(checks)
 }
 

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use super::probe_service::ProbeService;
 use super::replicas::shown;
 use super::report::Check;
 use crate::docker::inventory::{Container, Found};
@@ -99,18 +100,22 @@ impl Drop for ProbeContainer {
 /// Every dependency, external-service and isolation row, from probe
 /// containers of `image` started on demand (and removed again).
 ///
-/// With `from_tasks` (a swarm, whose overlays a helper container cannot
-/// join unless attachable), a running stand-in task attached to that
-/// network alone probes it instead of a helper.
+/// With `swarm` (the manager; a swarm's overlays are not attachable, so a
+/// helper container cannot join them), a running stand-in task attached
+/// to that network alone probes it, and else a probe service pinned to
+/// this node; isolation is probed here only from such a task (`swarm
+/// test` probes the other networks from probe services, see
+/// [`isolation_from_services`]).
 pub fn checks(
     ws: &Workspace,
     target: &Target,
     found: &Found,
     image: String,
-    from_tasks: bool,
+    swarm: Option<&Target>,
 ) -> Result<Vec<Check>, DockerError> {
     let mut tasks = BTreeMap::new();
-    let standins = (found.values().flatten()).filter(|c| from_tasks && c.running && c.stand_in);
+    let standins =
+        (found.values().flatten()).filter(|c| swarm.is_some() && c.running && c.stand_in);
     // Only a task on that one network (besides Swarm's `ingress`) can
     // stand for it: a bridge task would also reach the other plane.
     for c in standins {
@@ -124,36 +129,81 @@ pub fn checks(
         image,
         by_network: BTreeMap::new(),
         tasks,
-        from_tasks,
+        manager: swarm.cloned(),
     };
     let mut checks = dependency_checks(ws, found, &mut probers)?;
     checks.extend(external_checks(ws, found, &mut probers)?);
-    checks.extend(isolation_checks(ws, found, &mut probers)?);
+    let only: Vec<String> = probers.tasks.keys().cloned().collect();
+    let only = probers.manager.is_some().then_some(&only[..]);
+    checks.extend(isolation_checks(ws, found, &mut probers, only)?);
     Ok(checks)
 }
 
-/// Probe containers started on demand, one per network; removed on drop.
+/// The isolation rows of each of `networks` in a swarm, each probed from
+/// a probe service of `image` on it alone, pinned to the manager's node
+/// (`found`: the running tasks of every node).
+pub fn isolation_from_services(
+    ws: &Workspace,
+    manager: &Target,
+    found: &Found,
+    image: String,
+    networks: &[String],
+) -> Result<Vec<Check>, DockerError> {
+    let mut probers = Probers {
+        target: manager.clone(),
+        image,
+        by_network: BTreeMap::new(),
+        tasks: BTreeMap::new(),
+        manager: Some(manager.clone()),
+    };
+    isolation_checks(ws, found, &mut probers, Some(networks))
+}
+
+/// A prober lucid-gen started: a container, or in a swarm a service.
+enum Prober {
+    Container(ProbeContainer),
+    Service(ProbeService),
+}
+
+impl Prober {
+    /// The container to `docker exec` the probes in.
+    fn container(&self) -> &str {
+        match self {
+            Prober::Container(c) => &c.name,
+            Prober::Service(s) => &s.container,
+        }
+    }
+}
+
+/// Probers started on demand, one per network; removed on drop.
 struct Probers {
     target: Target,
     image: String,
-    by_network: BTreeMap<String, ProbeContainer>,
+    by_network: BTreeMap<String, Prober>,
     /// Network → a running stand-in task on it, which probes instead.
     tasks: BTreeMap<String, String>,
-    /// A swarm: only networks with such a task are probed here.
-    from_tasks: bool,
+    /// In a swarm, the manager: probers are probe services it starts.
+    manager: Option<Target>,
 }
 
 impl Probers {
-    /// The name of the probe container on `network`, started if needed.
+    /// The container to probe `network` from, started if needed.
     fn on(&mut self, network: &str) -> Result<String, DockerError> {
         if let Some(task) = self.tasks.get(network) {
             return Ok(task.clone());
         }
         if !self.by_network.contains_key(network) {
-            let probe = ProbeContainer::start(&self.target, &self.image, network)?;
+            let probe = match &self.manager {
+                Some(m) => {
+                    Prober::Service(ProbeService::start(m, &self.target, &self.image, network)?)
+                }
+                None => {
+                    Prober::Container(ProbeContainer::start(&self.target, &self.image, network)?)
+                }
+            };
             self.by_network.insert(network.to_string(), probe);
         }
-        Ok(self.by_network[network].name.clone())
+        Ok(self.by_network[network].container().to_string())
     }
 }
 
@@ -301,23 +351,39 @@ fn external_checks(
 
 /// The isolation matrix: from one probe per network, every service on it
 /// reachable by name and port, every other one neither by name nor by IP.
+/// `only` (a swarm): the networks to probe here; a probe service that
+/// does not start fails its network's row.
 fn isolation_checks(
     ws: &Workspace,
     found: &Found,
     probers: &mut Probers,
+    only: Option<&[String]>,
 ) -> Result<Vec<Check>, DockerError> {
     let mut checks = Vec::new();
     for net in &ws.system.networks {
         if !(found.values().flatten()).any(|c| c.networks.contains_key(&net.name)) {
             continue;
         }
-        // In a swarm, another node's task may stand for this network
-        // (`swarm test` fails a network no node could probe).
-        if probers.from_tasks && !probers.tasks.contains_key(&net.name) {
+        if only.is_some_and(|o| !o.contains(&net.name)) {
             continue;
         }
-        let prober = probers.on(&net.name)?;
-        let wanted = isolation_wanted(ws, found, &net.name, probers.from_tasks);
+        let prober = match (probers.on(&net.name), only) {
+            (Ok(p), _) => p,
+            (Err(e), None) => return Err(e),
+            (Err(e), Some(_)) => {
+                checks.push(Check {
+                    kind: "isolation",
+                    from: format!("net {}", net.name),
+                    target: "probe service".into(),
+                    expect: "running",
+                    ok: false,
+                    detail: e.to_string().replace('\n', " "),
+                });
+                continue;
+            }
+        };
+        let swarm = probers.manager.is_some();
+        let wanted = isolation_wanted(ws, found, &net.name, swarm);
         let list: Vec<String> = wanted.iter().map(|(c, _, _)| c.clone()).collect();
         let results = probe_many(&probers.target, &prober, "/standin", &list)?;
         for (check, service, reachable) in wanted {

@@ -468,6 +468,10 @@ impl SwarmAction {
                 "remove secrets and configs of {stack} the stack file no longer names (older content-hashed versions)"
             )],
             SwarmAction::Remove { cmd, stack, deadline } => vec![
+                format!(
+                    "remove any probe service `swarm test` left on a network of {stack} (labelled {}={stack})",
+                    crate::docker::checks::probe_service::LABEL
+                ),
                 cmd.to_string(),
                 format!(
                     "wait (at most {deadline} s) until no service, task, network, secret or config labelled {STACK_LABEL}={stack} is left"

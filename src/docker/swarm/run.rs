@@ -535,10 +535,15 @@ fn leftovers(target: &Target, stack: &str) -> Result<Vec<String>, DockerError> {
     Ok(left)
 }
 
-/// `docker stack rm`, then wait until nothing of the stack is left; a
+/// Any probe service left on the stack's networks removed, `docker stack
+/// rm`, then wait until nothing of the stack is left; a
 /// network or secret `stack rm` could not remove while tasks were still
 /// stopping is removed once they are gone.
 fn remove(target: &Target, stack: &str, cmd: &Cmd, deadline: u64) -> Result<(), DockerError> {
+    // A probe service a stopped `swarm test` left would hold a network.
+    for name in crate::docker::checks::probe_service::remove_left(target, stack)? {
+        eprintln!("removed probe service {name} (left by `swarm test`)");
+    }
     if let Err(e) = cmd.run_visible() {
         eprintln!("note: {e}; removing what is left once the tasks are gone");
     }

@@ -4,9 +4,12 @@
 //! the model declares, over its own SSH connection) the running tasks are
 //! checked from inside — health, environment, images, the secrets each
 //! can read against those declared, reachability and the isolation
-//! matrix. Probes run in the stand-in tasks themselves: a stack's overlays
-//! are not attachable, so a helper container could not join them (only
-//! where no stand-in task is on a network is a helper started).
+//! matrix. Probes run in the stand-in tasks themselves; a stack's overlays
+//! are not attachable, so a helper container could not join them: where
+//! no stand-in task is on a network alone, its isolation is probed from a
+//! short-lived probe service of lucid-gen's own on that one network, on
+//! the manager's node (and a real image's dependencies from one on the
+//! node asked), removed again afterwards.
 
 use std::collections::BTreeMap;
 
@@ -47,6 +50,7 @@ pub fn run(ws: &Workspace, target: &Target, opts: &SwarmOptions) -> Result<bool,
         }
     }
     let (mut used, mut probed) = (BTreeMap::new(), BTreeMap::new());
+    let mut every_task = Found::new();
     for node in &nodes {
         node.connect()?;
         let found = running(inventory::stack_containers(node, &stacks)?);
@@ -56,39 +60,45 @@ pub fn run(ws: &Workspace, target: &Target, opts: &SwarmOptions) -> Result<bool,
         }
         let probe = match found.values().flatten().all(|c| c.stand_in) {
             true => String::new(),
-            false => {
-                let probe = standin::probe_image(node.platform(ws))?;
-                if node.remote().is_some() {
-                    let t = layers::prepare(node, std::slice::from_ref(&probe), false)?;
-                    layers::send(node, &t)?;
-                }
-                probe
-            }
+            false => probe_image_on(ws, node)?,
         };
-        let mut node_rows = checks::task_checks(ws, node, &found, probe)?;
+        let mut node_rows = checks::task_checks(ws, node, target, &found, probe)?;
         for row in &mut node_rows {
             if row.from != "-" && nodes.len() > 1 {
                 row.from = format!("{} @{}", row.from, node_name(node));
             }
         }
         rows.extend(node_rows);
+        for (service, tasks) in found {
+            every_task.entry(service).or_default().extend(tasks);
+        }
     }
-    for net in used
-        .keys()
-        .filter(|n| !probed.get(*n).copied().unwrap_or(false))
-    {
-        rows.push(Check {
-            kind: "isolation",
-            from: "-".into(),
-            target: format!("net {net}"),
-            expect: "probed",
-            ok: false,
-            detail: "no stand-in task is on this network alone, on any node: nothing to probe \
-                     its isolation from (a stack's overlays are not attachable)"
-                .into(),
-        });
+    let unprobed: Vec<String> = (used.into_keys())
+        .filter(|n| !probed.get(n).copied().unwrap_or(false))
+        .collect();
+    if !unprobed.is_empty() {
+        let probe = probe_image_on(ws, target)?;
+        let mut service_rows =
+            checks::isolation_from_services(ws, target, &every_task, probe, &unprobed)?;
+        for row in &mut service_rows {
+            row.from = match nodes.len() > 1 {
+                true => format!("{} @{} (probe service)", row.from, node_name(target)),
+                false => format!("{} (probe service)", row.from),
+            };
+        }
+        rows.extend(service_rows);
     }
     Ok(checks::report::table(&rows))
+}
+
+/// The probe image, on `node` (a remote node gets its missing layers).
+fn probe_image_on(ws: &Workspace, node: &Target) -> Result<String, DockerError> {
+    let probe = standin::probe_image(node.platform(ws))?;
+    if node.remote().is_some() {
+        let t = layers::prepare(node, std::slice::from_ref(&probe), false)?;
+        layers::send(node, &t)?;
+    }
+    Ok(probe)
 }
 
 /// The hostnames of the nodes the manager sees as ready.

@@ -471,6 +471,7 @@ fn lucids_stand_in_stack_updates_rotates_and_survives_a_lost_worker_on_a_three_n
     let tested = format!("{}{}", stdout(&out), stderr(&out));
     eprintln!("lucid swarm: test in {:.1?}\n{tested}", t.elapsed());
     assert_matrix(&tested);
+    chain_probed_by_a_probe_service(&swarm, &tested);
     rolling_update(&swarm, &p);
     rotation(&swarm, &p);
     worker_lost(&swarm, &p);
@@ -539,4 +540,31 @@ fn with_dnsrr(block: &str) -> String {
         &format!("\n    swarm: {{ {TEST_SWARM} }}\n    phase: "),
         1,
     )
+}
+
+/// No task is on the chain overlay alone (the block manager is on
+/// lucid-pi-network too): its isolation rows come from a probe service,
+/// each by-name row passing, and no probe service is left afterwards.
+fn chain_probed_by_a_probe_service(swarm: &Swarm, report: &str) {
+    let rows: Vec<&str> = (report.lines())
+        .filter(|r| r.starts_with("isolation"))
+        .filter(|r| r.contains("net lucid-chain-network") && r.contains("(probe service)"))
+        .collect();
+    let by_name = |r: &&&str| !(r.contains("(10.") || r.contains("(172."));
+    let named: Vec<&&str> = rows.iter().filter(by_name).collect();
+    for expect in [" reachable ", " unreachable "] {
+        assert!(
+            named
+                .iter()
+                .any(|r| r.starts_with("isolation-dns") && r.contains(expect)),
+            "no{expect}chain row from a probe service:\n{report}"
+        );
+    }
+    assert!(
+        named.iter().all(|r| r.trim_end().ends_with(" ok")),
+        "chain rows:\n{}",
+        rows.join("\n")
+    );
+    let left = swarm.manager("docker service ls -q --filter label=lucid-gen.probe-service");
+    assert_eq!(left, "", "probe services left after swarm test");
 }
