@@ -381,17 +381,15 @@ fn broken_update(swarm: &Swarm, p: &Project) {
     let err = stderr(&out);
     eprintln!("lucid swarm: the broken update's message:\n{err}");
     assert_eq!(out.status.code(), Some(1), "{}\n{err}", stdout(&out));
+    // Swarm's rollback of the gateway may have started or (a quick one)
+    // completed when lucid-gen looks.
     assert!(
-        err.contains(&format!("`{GATEWAY}`: Swarm stopped its update")),
-        "{err}"
+        err.contains(&format!("`{GATEWAY}`: Swarm stopped its update (rollback_")),
+        "the gateway named, with Swarm's rollback: {err}"
     );
     eprintln!(
         "lucid swarm: the gateway's tasks:\n{}",
         swarm.manager(&format!("docker service ps --no-trunc {GATEWAY}"))
-    );
-    assert!(
-        err.contains("rolled back due to failure"),
-        "Swarm's reason: {err}"
     );
     let rollback = (err.lines())
         .find(|l| l.contains("stack-wide rollback done"))
