@@ -457,7 +457,7 @@ impl SwarmAction {
                 format!("over ssh -p {} {}@{}", node.port, node.user, node.address),
             ],
             SwarmAction::Deploy { cmd, deadline, .. } => vec![
-                "note the version of every service of the stack".into(),
+                "note the spec of every service of the stack".into(),
                 cmd.to_string(),
                 format!(
                     "wait (at most {deadline} s) until every service runs all its replicas, healthy, and no update is under way"

@@ -190,7 +190,10 @@ pub(super) fn nodes(target: &Target) -> Result<Vec<Node>, DockerError> {
 /// One service of a stack as the engine reports it.
 #[derive(Debug, Clone)]
 pub(super) struct ServiceState {
-    version: u64,
+    /// The whole spec, as JSON: a deploy changed the service when it
+    /// differs (`docker stack deploy` updates every service of the stack,
+    /// so its version moves even when nothing changed).
+    spec: String,
     /// The task template and endpoint spec, as JSON: what makes Swarm
     /// replace tasks when it changes.
     template: String,
@@ -221,7 +224,7 @@ pub(super) fn services(
         };
         let (running, desired) = replicas.split_once('/').unwrap_or(("0", "0"));
         let state = ServiceState {
-            version: 0,
+            spec: String::new(),
             template: String::new(),
             started: String::new(),
             running: running.parse().unwrap_or(0),
@@ -240,7 +243,7 @@ pub(super) fn services(
             "service",
             "inspect",
             "--format",
-            "{{.Spec.Name}}\t{{.Version.Index}}\t{{if .UpdateStatus}}{{.UpdateStatus.StartedAt}}{{end}}\t{{json .Spec.TaskTemplate}}{{json .Spec.EndpointSpec}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t{{.UpdateStatus.Message}}{{end}}",
+            "{{.Spec.Name}}\t{{json .Spec}}\t{{if .UpdateStatus}}{{.UpdateStatus.StartedAt}}{{end}}\t{{json .Spec.TaskTemplate}}{{json .Spec.EndpointSpec}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t{{.UpdateStatus.Message}}{{end}}",
         ])
         .args(&names)
         .run()?;
@@ -248,7 +251,7 @@ pub(super) fn services(
         let mut parts = line.splitn(6, '\t');
         let name = parts.next().unwrap_or_default();
         if let Some(s) = out.get_mut(name) {
-            s.version = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            s.spec = parts.next().unwrap_or_default().to_string();
             s.started = parts.next().unwrap_or_default().to_string();
             s.template = parts.next().unwrap_or_default().to_string();
             s.update = parts.next().unwrap_or_default().to_string();
@@ -270,10 +273,7 @@ fn deploy(
     let before = services(target, stack)?;
     let deployed = cmd.run_visible();
     let after = services(target, stack).unwrap_or_default();
-    let touched: Vec<String> = (after.iter())
-        .filter(|(name, s)| before.get(*name).is_none_or(|b| b.version != s.version))
-        .map(|(name, _)| name.clone())
-        .collect();
+    let touched = changed(&before, &after);
     let names: Vec<String> = model.iter().map(|s| format!("{stack}_{s}")).collect();
     // Until Swarm starts replacing the tasks of a changed service, that
     // service still reports its previous update as completed.
@@ -298,6 +298,18 @@ fn deploy(
         outcome,
     }
     .into())
+}
+
+/// The services `after` has that `before` lacked or held with another
+/// spec: what a deploy changed, and what its rollback puts back.
+fn changed(
+    before: &BTreeMap<String, ServiceState>,
+    after: &BTreeMap<String, ServiceState>,
+) -> Vec<String> {
+    (after.iter())
+        .filter(|(name, s)| before.get(*name).is_none_or(|b| b.spec != s.spec))
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// Waits until each of `names` runs all its replicas and no update is
@@ -578,7 +590,7 @@ mod tests {
 
     fn state(update: &str, started: &str) -> ServiceState {
         ServiceState {
-            version: 2,
+            spec: "{}".into(),
             template: String::new(),
             started: started.into(),
             running: 1,
@@ -612,5 +624,24 @@ mod tests {
         assert_eq!(judge(&stopped, Some(&before), true, true), Update::Settled);
         let rolling = state("rollback_started", "2026-12-06 06:01:00 +0000 UTC");
         assert_eq!(judge(&rolling, None, true, true), Update::Pending);
+    }
+
+    #[test]
+    fn a_deploy_changed_only_the_services_whose_spec_differs() {
+        let spec = |text: &str| ServiceState {
+            spec: text.into(),
+            ..state("completed", "")
+        };
+        let before = BTreeMap::from([
+            ("s_same".to_string(), spec(r#"{"Env":["A=1"]}"#)),
+            ("s_env".to_string(), spec(r#"{"Env":["A=1"]}"#)),
+        ]);
+        // `docker stack deploy` updated all three; only two differ.
+        let after = BTreeMap::from([
+            ("s_same".to_string(), spec(r#"{"Env":["A=1"]}"#)),
+            ("s_env".to_string(), spec(r#"{"Env":["A=2"]}"#)),
+            ("s_new".to_string(), spec(r#"{"Env":["A=1"]}"#)),
+        ]);
+        assert_eq!(changed(&before, &after), ["s_env", "s_new"]);
     }
 }

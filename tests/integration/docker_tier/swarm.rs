@@ -3,9 +3,8 @@
 //! labelled for payments by the test — and Lucid's own four stacks (its
 //! swarm form: `model/`) deployed to them with `lucid-gen swarm up
 //! --stand-ins` over SSH (the model's hosts are the nodes, their host keys
-//! pinned), then updated, rotated and run without a worker. (The broken
-//! update rolled back stack-wide is out for now: docs/testing.md says
-//! why.) Everything the
+//! pinned), then updated, rotated, broken and rolled back, and run without
+//! a worker. Everything the
 //! test made (nodes, network, agent, keys) is removed when it ends, also
 //! when it fails.
 
@@ -344,6 +343,84 @@ fn mounting_secrets(swarm: &Swarm) -> Vec<String> {
     names
 }
 
+/// One deploy of the support stack changes two services and one of them
+/// never becomes healthy (the payment gateway's new health check asks a
+/// port nothing serves, as a release whose health endpoint moved would):
+/// Swarm fails the gateway's update and rolls it back, `swarm up` exits 1,
+/// and lucid-gen rolls the admin interface — whose own update was fine —
+/// back too: both run their previous spec, no other service's tasks moved.
+fn broken_update(swarm: &Swarm, p: &Project) {
+    let rel = "model/services/support.yaml";
+    let services = p.read(rel);
+    let (head, gateway) = services
+        .split_once("  lucid-payment-gateway:\n")
+        .expect("the gateway in support.yaml");
+    let gateway = gateway.replacen(
+        "    health:\n      http: /health\n",
+        "    health:\n      http: /health\n      port: 8098\n",
+        1,
+    );
+    let broken = format!("{head}  lucid-payment-gateway:\n{gateway}").replacen(
+        "    env_files: [foundation, support]\n",
+        "    env_files: [foundation, support]\n    environment:\n      LOG_LEVEL: WARNING\n",
+        1,
+    );
+    assert_eq!(broken.matches("LOG_LEVEL: WARNING").count(), 1);
+    assert_eq!(broken.matches("port: 8098").count(), 1);
+    p.write(rel, &broken);
+    ok(&swarm.lucid(p, &["all"]), "all (broken)");
+    assert!(plan_line(swarm, p, ADMIN).ends_with("update (env)"));
+    assert!(plan_line(swarm, p, GATEWAY).ends_with("update (config)"));
+    let before = all_tasks(swarm);
+    let t = Instant::now();
+    let out = swarm.lucid(p, &["swarm", "up", "--stand-ins"]);
+    eprintln!(
+        "lucid swarm: broken update rolled back in {:.1?}",
+        t.elapsed()
+    );
+    let err = stderr(&out);
+    eprintln!("lucid swarm: the broken update's message:\n{err}");
+    assert_eq!(out.status.code(), Some(1), "{}\n{err}", stdout(&out));
+    // Swarm's rollback of the gateway may have started or (a quick one)
+    // completed when lucid-gen looks.
+    assert!(
+        err.contains(&format!("`{GATEWAY}`: Swarm stopped its update (rollback_")),
+        "the gateway named, with Swarm's rollback: {err}"
+    );
+    eprintln!(
+        "lucid swarm: the gateway's tasks:\n{}",
+        swarm.manager(&format!("docker service ps --no-trunc {GATEWAY}"))
+    );
+    let rollback = (err.lines())
+        .find(|l| l.contains("stack-wide rollback done"))
+        .unwrap_or_else(|| panic!("no rollback line: {err}"));
+    assert!(
+        rollback.ends_with(&format!(
+            "rolled back {ADMIN}; {GATEWAY} was rolled back by Swarm"
+        )),
+        "exactly the two services the deploy changed: {rollback}"
+    );
+    let env = service_env(swarm, ADMIN);
+    assert!(!env.contains("LOG_LEVEL=WARNING"), "admin back: {env}");
+    let health = swarm.manager(&format!(
+        "docker service inspect --format '{{{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck}}}}' {GATEWAY}"
+    ));
+    assert!(
+        health.contains("8097") && !health.contains("8098"),
+        "gateway back: {health}"
+    );
+    let moved = changed(&before, &all_tasks(swarm));
+    assert!(
+        moved.iter().all(|s| [ADMIN, GATEWAY].contains(&s.as_str())),
+        "only the two touched services moved: {moved:?}"
+    );
+    p.write(rel, &services);
+    ok(&swarm.lucid(p, &["all"]), "all (back)");
+    let planned = stdout(&swarm.lucid(p, &["swarm", "plan"]));
+    assert!(planned.contains("nothing would change"), "{planned}");
+    matrix(swarm, p, "after the rollback");
+}
+
 /// The plain worker is stopped: every Lucid service runs all its replicas
 /// on the two nodes left (what ran on the worker restarted elsewhere and
 /// answers its health check), and `swarm test` passes again.
@@ -421,6 +498,8 @@ fn running_on(swarm: &Swarm) -> BTreeMap<String, Vec<String>> {
 }
 
 const PIPELINE: &str = "lucid-application_lucid-session-pipeline";
+const ADMIN: &str = "lucid-support_lucid-admin-interface";
+const GATEWAY: &str = "lucid-support_lucid-payment-gateway";
 
 /// The nodes running a service's tasks, sorted (a task still starting —
 /// not yet healthy — does not count).
@@ -440,10 +519,12 @@ fn task_nodes(swarm: &Swarm, service: &str) -> Vec<String> {
 /// Lucid's own four stacks with stand-ins on the three nodes: the session
 /// pipeline's 2 replicas on two nodes, the TRON plane on the payments
 /// node, the `swarm test` matrix; then a rolling update, a secret
-/// rotation and a lost worker, the matrix passing after each; the plan says nothing would change, and
+/// rotation, a broken update rolled back stack-wide and a lost worker,
+/// the matrix passing after each; the plan says nothing would change, and
 /// `swarm down` leaves nothing.
 #[test]
-fn lucids_stand_in_stack_updates_rotates_and_survives_a_lost_worker_on_a_three_node_swarm() {
+fn lucids_stand_in_stack_updates_rotates_rolls_back_and_survives_a_lost_worker_on_a_three_node_swarm(
+) {
     let started = Instant::now();
     let swarm = Swarm::start();
     eprintln!("lucid swarm: three nodes up in {:.1?}", started.elapsed());
@@ -474,6 +555,7 @@ fn lucids_stand_in_stack_updates_rotates_and_survives_a_lost_worker_on_a_three_n
     chain_probed_by_a_probe_service(&swarm, &tested);
     rolling_update(&swarm, &p);
     rotation(&swarm, &p);
+    broken_update(&swarm, &p);
     worker_lost(&swarm, &p);
     let planned = stdout(&swarm.lucid(&p, &["swarm", "plan"]));
     assert!(planned.contains("nothing would change"), "{planned}");
