@@ -231,7 +231,6 @@ impl System {
                 }
                 if let Some(b) = s.build.as_mut().filter(|_| add.dev_stage) {
                     b.target = Some(DEV_STAGE);
-                    s.image = crate::tags::with_tag_suffix(&s.image, DEV_STAGE);
                 }
             }
         }

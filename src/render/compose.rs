@@ -609,6 +609,16 @@ fn build_view(system: &System, s: &Service) -> Option<(Yaml, Yaml, Option<Yaml>)
     Some((context, dockerfile, b.target.map(compose_str)))
 }
 
+/// The image a service's containers run: its `image`, or for a variant
+/// building another stage of its Dockerfile (`dev_stage`), `<tag>-<stage>`,
+/// so that stage never takes the name `build` and CI push.
+fn run_image(s: &Service) -> String {
+    match s.build.as_ref().and_then(|b| b.target) {
+        Some(stage) => crate::tags::with_tag_suffix(&s.image, stage),
+        None => s.image.clone(),
+    }
+}
+
 /// Named volumes, then host paths (under `${SOURCE_DIR}` when inside the
 /// source tree), read-only unless a reason says otherwise.
 fn volume_views(s: &Service) -> Vec<VolumeView> {
@@ -642,7 +652,7 @@ fn plain_view(system: &System, s: &Service, hash_labels: &[(String, String)]) ->
     ServiceView {
         name: yaml_key(&s.name),
         comments: Vec::new(),
-        image: compose_str(&s.image),
+        image: compose_str(&run_image(s)),
         platform: compose_str(&system.platform),
         entrypoint: (!s.entrypoint.is_empty()).then(|| compose_list(&s.entrypoint)),
         command: (!s.command.is_empty()).then(|| compose_list(&s.command)),

@@ -614,19 +614,20 @@ fn build_dev_stages(s: &Scratch, arch: Arch) -> Vec<String> {
     let variant = s.system.with_variant(0);
     let plan: Vec<Job> = build_plan(s, arch).into_iter().flatten().collect();
     let mut tags = Vec::new();
-    for (svc, base) in variant.services.iter().zip(&s.system.services) {
+    for svc in &variant.services {
         let Some(b) = svc.build.as_ref() else {
             continue;
         };
         let Some(target) = b.target else { continue };
-        assert_eq!(svc.name, base.name);
-        let job = plan.iter().find(|j| j.tag == base.image).unwrap();
+        // `build` makes the image every variant's CI pushes, under its name.
+        let job = plan.iter().find(|j| j.tag == svc.image).unwrap();
+        let tag = lucid_gen::tags::with_tag_suffix(&svc.image, target);
         let mut words: Vec<&str> = job.line.split(' ').collect();
         while let Some(i) = words.iter().position(|w| *w == "-t") {
             words.drain(i..i + 2);
         }
         let at = words.iter().position(|w| *w == "build").unwrap();
-        words.splice(at + 1..at + 1, ["--target", target, "-t", &svc.image]);
+        words.splice(at + 1..at + 1, ["--target", target, "-t", &tag]);
         let dir = s.p.path("src").join(&b.context);
         let out = run(Command::new("chown").arg("-R").arg(&svc.user).arg(&dir));
         assert!(
@@ -636,7 +637,7 @@ fn build_dev_stages(s: &Scratch, arch: Arch) -> Vec<String> {
         );
         let job = Job {
             line: words.join(" "),
-            tag: svc.image.clone(),
+            tag,
             dockerfile: job.dockerfile.clone(),
         };
         let rel = format!("{} (stage {target})", svc.name);
