@@ -164,6 +164,10 @@ pub struct Group {
     pub services: Vec<usize>,
 }
 
+/// The Dockerfile stage `build.dev_entrypoint` adds, and the suffix of its
+/// image's tag.
+pub const DEV_STAGE: &str = "dev";
+
 /// One rendering of every compose file (`variants.<name>`).
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -184,6 +188,8 @@ pub struct ServiceVariant {
     /// Declared ports this variant publishes: (index in `ports`, host
     /// port, host address).
     pub ports: Vec<(usize, HostPort, Option<IpAddr>)>,
+    /// Runs the build's `dev` stage (`dev_stage`).
+    pub dev_stage: bool,
 }
 
 /// `docker-compose.yml` with suffix `prod`: `docker-compose.prod.yml`.
@@ -222,6 +228,9 @@ impl System {
                 for &(i, host, host_ip) in &add.ports {
                     s.ports[i].host = Some(host);
                     s.ports[i].host_ip = host_ip;
+                }
+                if let Some(b) = s.build.as_mut().filter(|_| add.dev_stage) {
+                    b.target = Some(DEV_STAGE);
                 }
             }
         }
@@ -463,6 +472,10 @@ pub struct Build {
     pub version_file: Option<String>,
     pub copy: Vec<(String, String)>,
     pub entrypoint: Vec<String>,
+    /// The `dev` stage's process (`node`), empty for none.
+    pub dev_entrypoint: Vec<String>,
+    /// The stage Compose builds in this variant (`dev`), else the last.
+    pub target: Option<&'static str>,
     pub workdir: Option<String>,
     /// The image carries the health probe program (`build.probe`).
     pub probe: bool,

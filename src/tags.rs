@@ -103,6 +103,13 @@ pub fn tag(image: &str) -> &str {
     }
 }
 
+/// The image with `-suffix` added to its tag (`a/b:1` → `a/b:1-dev`): a
+/// local image built from another stage of the same Dockerfile.
+pub fn with_tag_suffix(image: &str, suffix: &str) -> String {
+    let image = image.split('@').next().unwrap_or(image);
+    format!("{}:{}-{suffix}", repository(image), tag(image))
+}
+
 /// The registry host an image is pushed to: the first path component when
 /// it looks like a host (has a `.` or `:`, or is `localhost`), else Docker
 /// Hub's `docker.io`.
@@ -126,6 +133,11 @@ mod tests {
         assert_eq!(registry_host("localhost/a:1"), "localhost");
         assert_eq!(registry_host("example/api:1"), "docker.io");
         assert_eq!(registry_host("api:1"), "docker.io");
+        assert_eq!(
+            with_tag_suffix("reg:5000/a/b:1", "dev"),
+            "reg:5000/a/b:1-dev"
+        );
+        assert_eq!(with_tag_suffix("a/b", "dev"), "a/b:latest-dev");
     }
 
     #[test]

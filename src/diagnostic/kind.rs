@@ -12,74 +12,6 @@ use std::fmt;
 
 use super::{Location, Rule, Severity, Shown};
 
-/// Declares [`Kind`] and its `name`, `ALL_NAMES`, `rule`, `severity`, `help`
-/// and `Display` (the message) from one list of entries.
-macro_rules! kinds {
-    ($(
-        $(#[doc = $doc:literal])*
-        $name:ident { $($field:ident : $ty:ty),* $(,)? }
-            => $rule:ident, $severity:ident,
-            $message:literal,
-            $help:literal;
-    )*) => {
-        /// What a diagnostic is about, with the data its message needs.
-        #[derive(Debug, Clone, PartialEq, Eq)]
-        pub enum Kind {
-            $( $(#[doc = $doc])* $name { $($field: $ty),* }, )*
-        }
-
-        impl Kind {
-            /// The name of every kind (its variant's name), in declaration order.
-            pub const ALL_NAMES: &'static [&'static str] = &[$( stringify!($name), )*];
-
-            /// The kind's name: its variant's name, e.g. `FileTooLarge`.
-            pub fn name(&self) -> &'static str {
-                match self {
-                    $( Kind::$name { .. } => stringify!($name), )*
-                }
-            }
-
-            /// The rule this kind breaks; fixed per kind.
-            pub fn rule(&self) -> Rule {
-                match self {
-                    $( Kind::$name { .. } => Rule::$rule, )*
-                }
-            }
-
-            /// Error or warning; fixed per kind.
-            pub fn severity(&self) -> Severity {
-                match self {
-                    $( Kind::$name { .. } => Severity::$severity, )*
-                }
-            }
-
-            /// How to fix it.
-            #[allow(unused_variables)]
-            pub fn help(&self) -> String {
-                match self {
-                    $( Kind::$name { $($field),* } => {
-                        $( let $field = Shown($field); )*
-                        format!($help)
-                    } )*
-                }
-            }
-        }
-
-        /// The message.
-        impl fmt::Display for Kind {
-            #[allow(unused_variables)]
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self {
-                    $( Kind::$name { $($field),* } => {
-                        $( let $field = Shown($field); )*
-                        write!(f, $message)
-                    } )*
-                }
-            }
-        }
-    };
-}
-
 kinds! {
     // ------------------------------------------------------------ reading
 
@@ -437,6 +369,15 @@ kinds! {
     BuildFilePath { field: &'static str, path: String, why: &'static str } => InvalidPath, Error,
         "{field} `{path}` cannot be used: {why}",
         "write the path without `..`, `* ? [ ] \\` or line breaks: `requirements` relative to `context` (`requirements.txt`), `version_file` absolute (`/app/VERSION`)";
+    DevEntrypointNotNode {} => InvalidBuild, Error,
+        "`dev_entrypoint` needs a service built by the `node` stack",
+        "remove it: only the `node` stack renders a `dev` stage, and only for a service";
+    DevStageWithoutDevEntrypoint { service: String, variant: String } => Variant, Error,
+        "variant `{variant}` runs the `dev` stage of service `{service}`, whose build has no `dev_entrypoint`",
+        "give the service's `build` a `dev_entrypoint` (the development server), or remove `dev_stage`";
+    DevStageInPullingVariant { service: String, variant: String } => Variant, Error,
+        "variant `{variant}` runs the `dev` stage of service `{service}` but pulls its images",
+        "set `build: true` on variant `{variant}`: the `dev` stage is built from the source tree, never pushed";
     RequirementsNotPython { stack: &'static str } => InvalidBuild, Error,
         "`requirements` has no effect on a `{stack}` build",
         "remove it: only the `python` stack installs a requirements file (the `node` stack installs `package-lock.json`)";

@@ -8,6 +8,8 @@
 //! drive the terminal. Rules are a closed enum: one name per rule, stable
 //! across releases, listed in the README.
 
+#[macro_use]
+mod kind_macro;
 mod kind;
 pub mod render;
 mod rule;

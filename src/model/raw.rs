@@ -103,6 +103,11 @@ pub struct ServiceVariantDef {
     /// Declared ports published on the host in this variant only.
     #[serde(default)]
     pub ports: Vec<VariantPortDef>,
+    /// Builds and runs the `dev` stage of the service's build (its
+    /// `dev_entrypoint`) instead of the runtime, tagged `<tag>-dev`; the
+    /// variant must build (`build: true`).
+    #[serde(default)]
+    pub dev_stage: bool,
 }
 
 /// `external_services.<name>:` — a service outside the model (a managed

@@ -45,6 +45,13 @@ pub struct BuildDef {
     /// The process the container runs (exec form).
     #[serde(default)]
     pub entrypoint: Vec<String>,
+    /// `node` stack of a service: the development server (exec form, e.g.
+    /// `[node, node_modules/next/dist/bin/next, dev]`). The Dockerfile
+    /// gains a `dev` stage, the whole source with every dependency
+    /// (devDependencies too) and `NODE_ENV=development`, which runs it; a
+    /// variant with `dev_stage: true` builds and runs that stage.
+    #[serde(default)]
+    pub dev_entrypoint: Vec<String>,
     #[serde(default)]
     pub workdir: Option<String>,
     /// The image carries lucid-gen's health probe program at

@@ -87,8 +87,8 @@ struct ServiceView {
     labels: Vec<(Yaml, Yaml)>,
     /// `deploy.replicas`, written only when not 1.
     replicas: Option<u32>,
-    /// (context, dockerfile) in a variant that builds.
-    build: Option<(Yaml, Yaml)>,
+    /// (context, dockerfile, target) in a variant that builds.
+    build: Option<(Yaml, Yaml, Option<Yaml>)>,
     /// dclint findings the model accepts, written off above `image:` and
     /// `ports:` (see [`lint::written_off`]).
     image_written_off: Option<lint::WrittenOff>,
@@ -613,7 +613,7 @@ fn mount_views(system: &System, s: &Service, secret: bool) -> Vec<(Yaml, Yaml)> 
 /// A built service's `build:` in a variant that builds: the context under
 /// `${SOURCE_DIR}`, the Dockerfile (a generated one under `${GENERATED_DIR}`,
 /// absolute, since Compose reads it relative to the context).
-fn build_view(system: &System, s: &Service) -> Option<(Yaml, Yaml)> {
+fn build_view(system: &System, s: &Service) -> Option<(Yaml, Yaml, Option<Yaml>)> {
     let b = s.build.as_ref().filter(|_| system.compose_builds())?;
     let source = "set SOURCE_DIR to the source tree";
     let generated = "set GENERATED_DIR to the absolute path of the generated directory";
@@ -624,7 +624,17 @@ fn build_view(system: &System, s: &Service) -> Option<(Yaml, Yaml)> {
         }
         super::DockerfileAt::Source(_) => compose_str(b.dockerfile.as_deref()?),
     };
-    Some((context, dockerfile))
+    Some((context, dockerfile, b.target.map(compose_str)))
+}
+
+/// The image a service's containers run: its `image`, or for a variant
+/// building another stage of its Dockerfile (`dev_stage`), `<tag>-<stage>`,
+/// so that stage never takes the name `build` and CI push.
+fn run_image(s: &Service) -> String {
+    match s.build.as_ref().and_then(|b| b.target) {
+        Some(stage) => crate::tags::with_tag_suffix(&s.image, stage),
+        None => s.image.clone(),
+    }
 }
 
 /// Named volumes, then host paths (under `${SOURCE_DIR}` when inside the
@@ -660,7 +670,7 @@ fn plain_view(system: &System, s: &Service, hash_labels: &[(String, String)]) ->
     ServiceView {
         name: yaml_key(&s.name),
         comments: Vec::new(),
-        image: compose_str(&s.image),
+        image: compose_str(&run_image(s)),
         platform: compose_str(&system.platform),
         entrypoint: (!s.entrypoint.is_empty()).then(|| compose_list(&s.entrypoint)),
         command: (!s.command.is_empty()).then(|| compose_list(&s.command)),

@@ -27,6 +27,10 @@ struct DockerfileView {
     expose: Vec<(u16, &'static str)>,
     healthcheck: Option<HealthView>,
     entrypoint: Option<DockerJson>,
+    /// The `dev` stage's process (node), when the build has one.
+    dev_entrypoint: Option<DockerJson>,
+    /// The runtime user as a shell word (the `dev` stage's `chown`).
+    user_sh: ShellWord,
     copy_source: bool,
     /// `COPY` of the build context into the working directory (python).
     copy_app: DockerCopy,
@@ -153,6 +157,9 @@ fn base_view(
         expose: Vec::new(),
         healthcheck: None,
         entrypoint: (!build.entrypoint.is_empty()).then(|| json_array(&build.entrypoint)),
+        dev_entrypoint: (!build.dev_entrypoint.is_empty())
+            .then(|| json_array(&build.dev_entrypoint)),
+        user_sh: shell_word("65532:65532"),
         copy_source: true,
         copy_app: copy(".", workdir, "the working directory")?,
         copy_out: copy("/out", workdir, "the working directory")?,
@@ -336,6 +343,7 @@ fn service_view(system: &System, s: &Service, b: &Build) -> Result<DockerfileVie
     let mut view = base_view(system, b, header, &labels, &what)?;
     view.version = version_view(b, &s.image, &what)?;
     view.user = docker_word(&s.user).map_err(refuse("the user"))?;
+    view.user_sh = shell_word(&s.user);
     let workdir = b.workdir.as_deref().unwrap_or("/app");
     let base_is_python = b
         .runtime_base

@@ -84,13 +84,14 @@ fn host_paths(s: &Service, inputs: &mut ServiceInputs) {
     }
 }
 
-/// A build's `Debug` text as it was before `requirements` and
-/// `version_file` joined the build: a build without them keeps its hash
-/// (and so its containers) across that change.
+/// A build's `Debug` text as it was before `requirements`,
+/// `version_file`, `dev_entrypoint` and `target` joined the build: a build
+/// without them keeps its hash (and so its containers) across that change.
 fn without_requirements(debug: String) -> String {
     debug
         .replace(", requirements: None", "")
         .replace(", version_file: None", "")
+        .replace(", dev_entrypoint: [], target: None", "")
 }
 
 pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {

@@ -124,6 +124,10 @@ impl<'a> Validator<'a> {
         if b.probe && own_key.is_some() {
             self.report_at_key(&sub("probe"), Kind::ProbeOnBaseImage {});
         }
+        let misplaced = stack != Some(Stack::Node) || own_key.is_some();
+        if !b.dev_entrypoint.is_empty() && b.dockerfile.is_none() && misplaced {
+            self.report_at_key(&sub("dev_entrypoint"), Kind::DevEntrypointNotNode {});
+        }
         Build {
             stack,
             dockerfile: b.dockerfile.clone(),
@@ -140,6 +144,8 @@ impl<'a> Validator<'a> {
                 .map(|c| (c.from.clone(), c.to.clone()))
                 .collect(),
             entrypoint: b.entrypoint.clone(),
+            dev_entrypoint: b.dev_entrypoint.clone(),
+            target: None,
             workdir: b.workdir.clone(),
             probe: b.probe,
         }
@@ -170,6 +176,7 @@ impl<'a> Validator<'a> {
             ("version_file", b.version_file.is_some()),
             ("copy", !b.copy.is_empty()),
             ("entrypoint", !b.entrypoint.is_empty()),
+            ("dev_entrypoint", !b.dev_entrypoint.is_empty()),
             ("workdir", b.workdir.is_some()),
         ];
         for (field, given) in ignored {

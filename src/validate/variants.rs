@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use crate::system::{suffixed_file_name, HostPort, PortMapping, ServiceVariant, Variant};
 
-use super::location::{p, Def};
+use super::location::{p, At, Def};
 use super::merge::Merged;
 use super::names;
 use super::Validator;
@@ -151,16 +151,41 @@ impl<'a> Validator<'a> {
             let targets = binds.iter().map(|b| b.target.as_str());
             self.mounted_twice(d.def, name, key, &at.key("binds"), targets);
             let ports = self.variant_ports(d, name, key, &at.key("ports"));
+            if add.dev_stage {
+                let builds = index.map(|i| m.variants[i].def.build);
+                self.dev_stage(d, name, key, builds, &at.key("dev_stage"));
+            }
             if let Some(i) = index {
                 out[i] = ServiceVariant {
                     environment,
                     volumes,
                     binds,
                     ports,
+                    dev_stage: add.dev_stage,
                 };
             }
         }
         out
+    }
+
+    /// `dev_stage`: the service's build has a `dev_entrypoint` and the
+    /// variant builds (`builds`, `None` for an unknown variant).
+    fn dev_stage(
+        &mut self,
+        d: &Def<'a, raw::ServiceDef>,
+        name: &str,
+        variant: &str,
+        builds: Option<bool>,
+        at: &At,
+    ) {
+        let (service, variant) = (name.to_string(), variant.to_string());
+        let has_stage = (d.def.build.as_ref()).is_some_and(|b| !b.dev_entrypoint.is_empty());
+        if !has_stage {
+            let kind = Kind::DevStageWithoutDevEntrypoint { service, variant };
+            self.report_at_key(at, kind);
+        } else if builds == Some(false) {
+            self.report_at_key(at, Kind::DevStageInPullingVariant { service, variant });
+        }
     }
 
     /// A variant's `ports`: each a port the service declares without a

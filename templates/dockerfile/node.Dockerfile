@@ -17,6 +17,28 @@ RUN npm ci --no-audit --no-fund \
  && npm run build --if-present \
  && npm prune --omit=dev --no-audit --no-fund
 
+{%- if let Some(e) = d.dev_entrypoint %}
+
+# Development (`dev`): what a variant with `dev_stage` builds and runs,
+# tagged `<tag>-dev` and never pushed; the runtime below stays the last
+# stage, the image every other build makes. The whole source with every
+# dependency, devDependencies too, run by the development server as the
+# runtime user; the variant may mount the source tree over the working
+# directory (its node_modules kept in a volume).
+FROM {{ d.builder }} AS dev
+WORKDIR {{ d.workdir }}
+RUN chown {{ d.user_sh }} .
+USER {{ d.user }}
+ENV NODE_ENV=development \
+    npm_config_cache=/tmp/.npm
+COPY --chown={{ d.user }} . .
+RUN npm ci --no-audit --no-fund \
+ && rm -rf /tmp/.npm
+{%- for (port, protocol) in d.expose %}
+EXPOSE {{ port }}/{{ protocol }}
+{%- endfor %}
+ENTRYPOINT {{ e }}
+{%- endif %}
 {%- if !d.volume_dirs.is_empty() %}
 
 # Mount points of the named volumes, owned by the runtime user: Docker gives

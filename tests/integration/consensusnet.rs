@@ -211,6 +211,73 @@ fn replicas_that_cannot_work_are_refused_where_written() {
     );
 }
 
+/// Seed 004's development frontend (Dockerfile.frontend.dev): variant
+/// `dev` builds the generated Dockerfile's `dev` stage (`next dev`, every
+/// dependency), tagged apart from the pushed image, with NODE_ENV
+/// development, `./frontend` mounted over `/app` and `/app/node_modules`
+/// kept in a volume; prod pulls the pushed production image as before.
+#[test]
+fn the_dev_variant_runs_the_frontends_next_dev_stage_over_the_mounted_source() {
+    let root = example().join("generated");
+    let read = |f: &str| -> serde_yaml::Value {
+        serde_yaml::from_str(&std::fs::read_to_string(root.join(f)).unwrap()).unwrap()
+    };
+    let (dev, prod) = (read("docker-compose.yml"), read("docker-compose.prod.yml"));
+    let f = &dev["services"]["frontend"];
+    assert_eq!(
+        f["image"],
+        "ghcr.io/hretheum/consensus.net/frontend:latest-dev"
+    );
+    assert_eq!(f["build"]["target"], "dev");
+    assert_eq!(f["environment"]["NODE_ENV"], "development");
+    let volumes = f["volumes"].as_sequence().unwrap();
+    let mount = |target: &str| volumes.iter().find(|v| v["target"] == target).unwrap();
+    assert_eq!(mount("/app")["type"], "bind");
+    assert_eq!(mount("/app")["read_only"], false);
+    assert!(mount("/app")["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("}/frontend"));
+    assert_eq!(mount("/app/node_modules")["type"], "volume");
+    let p = &prod["services"]["frontend"];
+    assert_eq!(p["image"], "ghcr.io/hretheum/consensus.net/frontend:latest");
+    assert_eq!(p["environment"]["NODE_ENV"], "production");
+    assert!(
+        p.get("build").is_none() && p.get("volumes").is_none(),
+        "{p:?}"
+    );
+    // The Dockerfile: a `dev` stage running `next dev`, the runtime last.
+    let dockerfile =
+        std::fs::read_to_string(root.join("dockerfiles/services/frontend/Dockerfile")).unwrap();
+    let dev_at = dockerfile.find("AS dev\n").expect("a dev stage");
+    let runtime_at = dockerfile.rfind("\nFROM ").unwrap();
+    assert!(dev_at < runtime_at, "{dockerfile}");
+    assert!(dockerfile[dev_at..runtime_at].contains("next\", \"dev\", \"--port\""));
+    assert!(dockerfile[runtime_at..].contains("\"start\""));
+}
+
+#[test]
+fn a_dev_stage_is_refused_where_it_cannot_be_built() {
+    refused(
+        "      dev_entrypoint: [node, node_modules/next/dist/bin/next, dev, --port, \"3000\"]\n",
+        "",
+        "variant",
+        "variant `dev` runs the `dev` stage of service `frontend`, whose build has no `dev_entrypoint`",
+    );
+    refused(
+        "      prod:\n        # Seed 004's production file: `NODE_ENV",
+        "      prod:\n        dev_stage: true\n        # Seed 004's production file: `NODE_ENV",
+        "variant",
+        "variant `prod` runs the `dev` stage of service `frontend` but pulls its images",
+    );
+    refused(
+        "      requirements: requirements.txt\n      entrypoint: [python3, -m, uvicorn",
+        "      requirements: requirements.txt\n      dev_entrypoint: [python3, -m, uvicorn]\n      entrypoint: [python3, -m, uvicorn",
+        "invalid-build",
+        "`dev_entrypoint` needs a service built by the `node` stack",
+    );
+}
+
 #[test]
 fn variant_overrides_are_refused_when_they_name_no_variant_or_repeat_the_base() {
     refused(
@@ -221,9 +288,9 @@ fn variant_overrides_are_refused_when_they_name_no_variant_or_repeat_the_base() 
     );
     refused(
         "    user: \"1000:1000\"\n",
-        "    user: \"1000:1000\"\n    environment: { APP_ENV: shared }\n",
+        "    user: \"1000:1000\"\n    environment: { NODE_ENV: shared }\n",
         "variant",
-        "`frontend` sets `APP_ENV` in its `environment` and again in variant `dev`",
+        "`frontend` sets `NODE_ENV` in its `environment` and again in variant `dev`",
     );
     // The whole-model rules see each variant's additions too.
     refused(
@@ -647,8 +714,22 @@ mod docker_tier {
                 }
                 _ => assert_eq!(published(d), published(p), "{name}: the same ports"),
             }
-            assert_eq!(d["image"], p["image"], "{name}: the same image");
-            assert_eq!(invariant_part(d), invariant_part(p), "{name}");
+            // Seed 004's development frontend is its own image (the
+            // Dockerfile's `dev` stage, `next dev`), tagged apart.
+            let image = match name.as_str() {
+                "frontend" => format!("{}-dev", p["image"].as_str().unwrap()),
+                _ => p["image"].as_str().unwrap().to_string(),
+            };
+            assert_eq!(d["image"], image.as_str(), "{name}: the same image");
+            let (mut di, mut pi) = (invariant_part(d), invariant_part(p));
+            if name == "frontend" {
+                for v in [&mut di, &mut pi] {
+                    v.as_object_mut().unwrap().remove("image");
+                    let labels = v["labels"].as_object_mut().unwrap();
+                    labels.remove("lucid-gen.hash.image");
+                }
+            }
+            assert_eq!(di, pi, "{name}");
             for key in ["environment", "volumes", "build"] {
                 if d.get(key) != p.get(key) {
                     differ.entry(name.clone()).or_default().push(key);
@@ -678,6 +759,10 @@ mod docker_tier {
         assert_eq!(dev_s["api"]["environment"]["ENV"], "development");
         assert_eq!(prod_s["api"]["environment"]["ENV"], "production");
         assert_eq!(differ["redis"], ["volumes"]);
+        assert_eq!(differ["frontend"], ["environment", "volumes", "build"]);
+        assert_eq!(dev_s["frontend"]["build"]["target"], "dev");
+        assert_eq!(dev_s["frontend"]["environment"]["NODE_ENV"], "development");
+        assert_eq!(prod_s["frontend"]["environment"]["NODE_ENV"], "production");
         assert!(!differ.contains_key("nginx"), "{differ:?}");
         assert_eq!(dev_s["agent"]["deploy"]["replicas"], 3);
         assert_eq!(prod_s["agent"]["deploy"]["replicas"], 3);
@@ -767,6 +852,8 @@ mod docker_tier {
         // The dev variant bind-mounts the source tree's src/ (seed 004's
         // hot reload): Docker refuses a bind whose source does not exist.
         p.write("src/src/main.py", "app = None\n");
+        // And the frontend's whole source (seed 004's `./frontend:/app`).
+        p.write("src/frontend/package.json", "{}\n");
         env.push(("SOURCE_DIR", p.path("src").display().to_string()));
         let run = |args: &[&str]| {
             let mut t = p.run().args(args);

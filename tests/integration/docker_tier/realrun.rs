@@ -344,26 +344,38 @@ fn node_server(ports: &[u16], port_from_argv: bool) -> String {
     )
 }
 
+/// Next.js from the npm registry, and the React it renders with: the
+/// frontend's builder runs `next build`, its runtime `next start`, its
+/// `dev` stage `next dev`.
+const NEXT: [(&str, &str); 3] = [
+    ("next", "14.2.9"),
+    ("react", "18.3.1"),
+    ("react-dom", "18.3.1"),
+];
+
+/// The page a Next.js test application serves at `/`.
+fn next_page(text: &str) -> String {
+    format!("// Written by lucid-gen's tests.\nexport default function Home() {{\n  return <p>{text}</p>;\n}}\n")
+}
+
 /// Writes a Node package (`package.json` and its lockfile, made by the
-/// host's npm from the registry) at `dir`; `next` adds a local package
-/// named `next` whose `dist/bin/next` is the server.
+/// host's npm from the registry) at `dir`; `next` makes it a Next.js
+/// application (Next and React from the registry, a page at `/`, `npm
+/// run build` = `next build`).
 fn node_package(dir: &Path, next: bool) {
     let mut deps = String::from("\"ms\": \"2.1.3\"");
+    let mut scripts = String::new();
     if next {
-        deps.push_str(", \"next\": \"file:./next-stub\"");
-        put(
-            &dir.join("next-stub/package.json"),
-            "{ \"name\": \"next\", \"version\": \"0.0.0-test\" }\n",
-        );
-        put(
-            &dir.join("next-stub/dist/bin/next"),
-            &node_server(&[], true),
-        );
+        for (name, version) in NEXT {
+            deps.push_str(&format!(", \"{name}\": \"{version}\""));
+        }
+        scripts = ", \"scripts\": { \"build\": \"next build\" }".into();
+        put(&dir.join("pages/index.js"), &next_page("served by next"));
     }
     put(
         &dir.join("package.json"),
         &format!(
-            "{{ \"name\": \"lucid-gen-test-app\", \"version\": \"1.0.0\", \"private\": true, \"dependencies\": {{ {deps} }} }}\n"
+            "{{ \"name\": \"lucid-gen-test-app\", \"version\": \"1.0.0\", \"private\": true{scripts}, \"dependencies\": {{ {deps} }} }}\n"
         ),
     );
     let out = run(Command::new("npm")
@@ -524,6 +536,8 @@ struct Built {
     built: Vec<String>,
     /// Dockerfile (relative to the output) and why it was not built.
     not_built: Vec<(String, String)>,
+    /// Tags of the other stages variant 0 runs (`dev_stage`).
+    dev_stages: Vec<String>,
 }
 
 /// Builds every Dockerfile of `s` whose images are all here, in
@@ -585,6 +599,51 @@ fn build_all(s: &Scratch, arch: Arch, wanted: &dyn Fn(&str) -> bool) -> Built {
         }
     }
     result
+}
+
+/// Builds the stage each service of variant 0 runs instead of its
+/// runtime (`dev_stage`), as Compose's `build: target:` would: the planned
+/// build line of its image with `--target` and the variant's tag alone.
+/// The context becomes the service user's first, as a developer's
+/// checkout is theirs: the variant mounts it for the server to write in.
+/// Returns the tags built.
+fn build_dev_stages(s: &Scratch, arch: Arch) -> Vec<String> {
+    if s.system.variants.is_empty() {
+        return Vec::new();
+    }
+    let variant = s.system.with_variant(0);
+    let plan: Vec<Job> = build_plan(s, arch).into_iter().flatten().collect();
+    let mut tags = Vec::new();
+    for svc in &variant.services {
+        let Some(b) = svc.build.as_ref() else {
+            continue;
+        };
+        let Some(target) = b.target else { continue };
+        // `build` makes the image every variant's CI pushes, under its name.
+        let job = plan.iter().find(|j| j.tag == svc.image).unwrap();
+        let tag = lucid_gen::tags::with_tag_suffix(&svc.image, target);
+        let mut words: Vec<&str> = job.line.split(' ').collect();
+        while let Some(i) = words.iter().position(|w| *w == "-t") {
+            words.drain(i..i + 2);
+        }
+        let at = words.iter().position(|w| *w == "build").unwrap();
+        words.splice(at + 1..at + 1, ["--target", target, "-t", &tag]);
+        let dir = s.p.path("src").join(&b.context);
+        let out = run(Command::new("chown").arg("-R").arg(&svc.user).arg(&dir));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let job = Job {
+            line: words.join(" "),
+            tag,
+            dockerfile: job.dockerfile.clone(),
+        };
+        let rel = format!("{} (stage {target})", svc.name);
+        tags.push(docker_build(&job, &rel, arch).unwrap_or_else(|e| panic!("{e}")));
+    }
+    tags
 }
 
 /// Runs one planned build line as `lucid-gen build` would (the legacy
@@ -947,7 +1006,8 @@ fn built_and_run(sys: Sys) -> (Scratch, Built, Running, Vec<(String, Ran)>) {
     let _tags = Upstreams::tag(Arch::host());
     let s = scratch(sys);
     write_apps(&s.system, &s.p.path("src"), &s.sources);
-    let built = build_all(&s, Arch::host(), &|_| true);
+    let mut built = build_all(&s, Arch::host(), &|_| true);
+    built.dev_stages = build_dev_stages(&s, Arch::host());
     report(&s.system.name, Arch::host(), &built);
     let stack = docker_stack();
     let (ups, ran) = run_phases(&s, &built);
@@ -1037,7 +1097,7 @@ fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
 
 #[test]
 fn consensusnet_api_agents_and_frontend_built_and_healthy_with_real_redis_and_nginx() {
-    let (_s, built, running, ran) = built_and_run(Sys::ConsensusNet);
+    let (s, built, running, ran) = built_and_run(Sys::ConsensusNet);
     assert!(built.not_built.is_empty(), "{:?}", built.not_built);
     assert_eq!(built.built.len(), 3);
     assert_ran(
@@ -1051,6 +1111,61 @@ fn consensusnet_api_agents_and_frontend_built_and_healthy_with_real_redis_and_ng
         ],
     );
     nginx_serves_https_and_redirects(&running.0[0]);
+    // Variant `dev` ran the frontend's `dev` stage: seed 004's `next dev`.
+    assert_eq!(
+        built.dev_stages,
+        ["ghcr.io/hretheum/consensus.net/frontend:latest-dev"]
+    );
+    next_dev_serves_the_mounted_source(&s, &running.0[0]);
+}
+
+/// Seed 004's development frontend, for real: Next.js from the npm
+/// registry run by `next dev` with NODE_ENV=development, its
+/// node_modules from the image (the source tree has none), serving the
+/// page from the mounted `./frontend`, writing `.next` into it, and
+/// serving an edit of the page without a restart (hot reload).
+fn next_dev_serves_the_mounted_source(s: &Scratch, up: &Up) {
+    let node = |code: &str| {
+        let out = run(up
+            .compose()
+            .args(["exec", "-T", "frontend", "node", "-e", code]));
+        assert!(
+            out.status.success(),
+            "{code}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let env = "console.log(process.env.NODE_ENV, process.argv0)";
+    assert_eq!(node(env).split(' ').next(), Some("development"));
+    let cmdline = node(
+        "console.log(require('fs').readFileSync('/proc/1/cmdline', 'utf8').split('\\0').join(' '))",
+    );
+    assert!(
+        cmdline.contains("next/dist/bin/next dev --port 3000"),
+        "{cmdline}"
+    );
+    let version = node("console.log(require('next/package.json').version)");
+    assert_eq!(version, NEXT[0].1);
+    let frontend = s.p.path("src/frontend");
+    assert!(!frontend.join("node_modules/next").exists());
+    assert!(
+        frontend.join(".next").is_dir(),
+        "next dev writes .next into the mount"
+    );
+    let page = "fetch('http://127.0.0.1:3000/').then(r => r.text()).then(t => console.log(t))";
+    assert!(node(page).contains("served by next"));
+    put(
+        &frontend.join("pages/index.js"),
+        &next_page("edited on the host"),
+    );
+    crate::docker_tier::realserver::wait_for(std::time::Duration::from_secs(90), || {
+        let body = node(page);
+        body.contains("edited on the host")
+            .then_some(())
+            .ok_or(body)
+    })
+    .expect("next dev serves the edited page");
 }
 
 /// Real nginx with the generated config and the operator's certificate
