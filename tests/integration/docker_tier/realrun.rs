@@ -831,11 +831,11 @@ fn standins(s: &Scratch) -> lucid_gen::docker::standin::StandIns {
 /// override, `docker compose up --wait` on every service but the
 /// [`OFFLINE`] ones (started without waiting); returns the running
 /// projects (taken down when dropped) and how each service ran.
-fn run_phases(s: &Scratch, built: &Built) -> (Vec<Up>, Vec<(String, Ran)>) {
+fn run_phases(s: &Scratch, built: &Built, variant: usize) -> (Vec<Up>, Vec<(String, Ran)>) {
     let standins = standins(s);
     let system = match s.system.variants.is_empty() {
         true => s.system.clone(),
-        false => s.system.with_variant(0),
+        false => s.system.with_variant(variant),
     };
     let prefix = unique_name(&format!("realrun-{}", system.name));
     let mut ups = Vec::new();
@@ -925,15 +925,23 @@ fn print_ran(system: &str, ran: &[(String, Ran)]) {
 /// so no other test meets their fixed-name networks meanwhile.
 type Running = (Vec<Up>, crate::common::DockerStack);
 
-/// Builds the system for the host and brings every phase up.
-fn built_and_run(sys: Sys) -> (Scratch, Built, Running, Vec<(String, Ran)>) {
+/// Builds the system for the host and brings every phase up, of each of
+/// `variants` in turn (the first variant when the model has none), each
+/// taken down before the next comes up (they may hold the same host
+/// ports); the last stays up.
+fn built_and_run(sys: Sys, variants: &[usize]) -> (Scratch, Built, Running, Vec<(String, Ran)>) {
     let _tags = Upstreams::tag(Arch::host());
     let s = scratch(sys);
     write_apps(&s.system, &s.p.path("src"), &s.sources);
     let built = build_all(&s, Arch::host(), &|_| true);
     report(&s.system.name, Arch::host(), &built);
     let stack = docker_stack();
-    let (ups, ran) = run_phases(&s, &built);
+    let (mut ups, mut ran) = (Vec::new(), Vec::new());
+    for &v in variants {
+        drop(std::mem::take(&mut ups));
+        let (up, how) = run_phases(&s, &built, v);
+        (ups, ran) = (up, [ran, how].concat());
+    }
     print_ran(&s.system.name, &ran);
     (s, built, (ups, stack), ran)
 }
@@ -949,7 +957,9 @@ fn assert_ran(ran: &[(String, Ran)], want: &[(&str, Ran)]) {
 
 #[test]
 fn noderr_every_tier_built_and_healthy_with_real_prometheus_and_node_exporter() {
-    let (s, built, _ups, ran) = built_and_run(Sys::Noderr);
+    // Variant `all-in-one` (the all-in-one tier alone), then `tiers`: they
+    // publish the same API ports.
+    let (s, built, _ups, ran) = built_and_run(Sys::Noderr, &[1, 0]);
     assert!(built.not_built.is_empty(), "{:?}", built.not_built);
     assert_eq!(built.built.len(), s.system.images.len() + 4);
     assert_ran(
@@ -986,7 +996,7 @@ fn noderr_every_tier_built_and_healthy_with_real_prometheus_and_node_exporter() 
 
 #[test]
 fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
-    let (s, built, ups, ran) = built_and_run(Sys::Lucid);
+    let (s, built, ups, ran) = built_and_run(Sys::Lucid, &[0]);
     let python: Vec<&str> = (s.system.services.iter())
         .filter(|svc| {
             svc.build
@@ -1020,7 +1030,7 @@ fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
 
 #[test]
 fn consensusnet_api_agents_and_frontend_built_and_healthy_with_real_redis_and_nginx() {
-    let (_s, built, running, ran) = built_and_run(Sys::ConsensusNet);
+    let (_s, built, running, ran) = built_and_run(Sys::ConsensusNet, &[0]);
     assert!(built.not_built.is_empty(), "{:?}", built.not_built);
     assert_eq!(built.built.len(), 3);
     assert_ran(
