@@ -448,7 +448,10 @@ mod docker_tier {
     }
     /// The generated alert rules (seed 002's alerts), beside `prometheus.yml`.
     fn rules_of(config: &Path) -> std::path::PathBuf {
-        config.parent().unwrap().join("rules/noderr.yml")
+        // The rules are the same in every variant: written once, beside no
+        // variant's `prometheus@<variant>` directory.
+        let files = config.ancestors().find(|a| a.ends_with("files")).unwrap();
+        files.join("prometheus/etc/prometheus/rules/noderr.yml")
     }
     /// Runs Debian's `promtool check config` on the generated file (which
     /// checks the rule files it names, mounted where it names them), then

@@ -667,14 +667,14 @@ fn json_list(items: &[String]) -> String {
 
 /// The override for one phase: per service the image it runs (and for a
 /// real program, [`REAL`]'s entrypoint, command and user), every health
-/// check's interval 2s. Returns it and how each service runs.
+/// check's interval 2s (`system`: the variant the phase is of). Returns it
+/// and how each service runs.
 fn override_for(
-    s: &Scratch,
+    (s, system): (&Scratch, &lucid_gen::system::System),
     services: &[usize],
     built: &Built,
     standins: &lucid_gen::docker::standin::StandIns,
 ) -> (String, Vec<(String, Ran)>) {
-    let system = &s.system;
     let host = Arch::host().platform();
     let mut text = String::from("services:\n");
     let mut ran = Vec::new();
@@ -801,7 +801,7 @@ fn server_with_probe(generated: &Path) -> String {
 }
 
 /// The stand-ins lucid-gen would run (`up --stand-ins`) for `s`.
-fn standins(s: &Scratch) -> lucid_gen::docker::standin::StandIns {
+fn standins(s: &Scratch, variant: usize) -> lucid_gen::docker::standin::StandIns {
     // The images do not hold secrets: any values will do.
     let secrets = lucid_gen::secrets::resolve_with(
         &s.system,
@@ -813,7 +813,7 @@ fn standins(s: &Scratch) -> lucid_gen::docker::standin::StandIns {
     .values;
     let system = match s.system.variants.is_empty() {
         true => s.system.clone(),
-        false => s.system.with_variant(0),
+        false => s.system.with_variant(variant),
     };
     let platform = system.platform.clone();
     let ws = lucid_gen::workspace::Workspace {
@@ -832,7 +832,7 @@ fn standins(s: &Scratch) -> lucid_gen::docker::standin::StandIns {
 /// [`OFFLINE`] ones (started without waiting); returns the running
 /// projects (taken down when dropped) and how each service ran.
 fn run_phases(s: &Scratch, built: &Built, variant: usize) -> (Vec<Up>, Vec<(String, Ran)>) {
-    let standins = standins(s);
+    let standins = standins(s, variant);
     let system = match s.system.variants.is_empty() {
         true => s.system.clone(),
         false => s.system.with_variant(variant),
@@ -842,7 +842,7 @@ fn run_phases(s: &Scratch, built: &Built, variant: usize) -> (Vec<Up>, Vec<(Stri
     let mut ran = Vec::new();
     for plan in lucid_gen::compose_files::phases_and_master(&system) {
         let Some(phase) = plan.phase else { continue };
-        let (text, how) = override_for(s, &plan.services, built, &standins);
+        let (text, how) = override_for((s, &system), &plan.services, built, &standins);
         let over = s.p.path(&format!("override-{}.yml", plan.file_name));
         std::fs::write(&over, text).unwrap();
         let compose =
