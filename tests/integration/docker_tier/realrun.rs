@@ -453,16 +453,47 @@ struct Job {
 /// `lucid-gen build --dry-run`: the steps (built in order, the jobs of
 /// one step at once), each job a shell line. The lines name each context
 /// directory; the test's contexts hold nothing `Dockerfile.dockerignore`
-/// would leave out, so sending them whole builds the same image.
+/// would leave out, so sending them whole builds the same image. With
+/// variants, every variant's plan (`build` builds the chosen one's
+/// services), merged step by step, each image once.
 fn build_plan(s: &Scratch, arch: Arch) -> Vec<Vec<Job>> {
-    let mut t = s.p.run().args(&[
+    let mut names: Vec<Option<&str>> = (s.system.variants.iter())
+        .map(|v| Some(v.name.as_str()))
+        .collect();
+    if names.is_empty() {
+        names.push(None);
+    }
+    let mut steps: Vec<Vec<Job>> = Vec::new();
+    for name in names {
+        for (i, step) in variant_build_plan(s, arch, name).into_iter().enumerate() {
+            if steps.len() <= i {
+                steps.push(Vec::new());
+            }
+            for job in step {
+                if !steps[i].iter().any(|j| j.tag == job.tag) {
+                    steps[i].push(job);
+                }
+            }
+        }
+    }
+    steps
+}
+
+/// `lucid-gen build --dry-run` of one variant (`None`: the model has none).
+fn variant_build_plan(s: &Scratch, arch: Arch, variant: Option<&str>) -> Vec<Vec<Job>> {
+    let platform = arch.platform();
+    let mut args = vec![
         "build",
         "--dry-run",
         "--source",
         "src",
         "--platform",
-        &arch.platform(),
-    ]);
+        &platform,
+    ];
+    if let Some(v) = variant {
+        args.extend(["--variant", v]);
+    }
+    let mut t = s.p.run().args(&args);
     for (k, v) in &s.env {
         t = t.env(k, v);
     }
