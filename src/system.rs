@@ -206,7 +206,8 @@ pub fn suffixed_file_name(file: &str, suffix: Option<&str>) -> String {
 impl System {
     /// The system as variant `v` renders it: compose file names (phases,
     /// master, groups) suffixed,
-    /// every service's variant environment and volumes added after its own.
+    /// every service's variant environment and volumes added after its own,
+    /// config files whose text differs between variants filled in for `v`.
     pub fn with_variant(&self, v: usize) -> System {
         let mut sys = self.clone();
         let suffix = self.variants[v].compose_suffix.as_deref();
@@ -231,6 +232,14 @@ impl System {
                 }
                 if let Some(b) = s.build.as_mut().filter(|_| add.dev_stage) {
                     b.target = Some(DEV_STAGE);
+                }
+            }
+            for f in s.config_files.iter_mut().filter(|f| f.varies()) {
+                f.variant = Some(self.variants[v].name.clone());
+                for piece in &mut f.pieces {
+                    if let Piece::PerVariant(texts) = piece {
+                        *piece = Piece::Text(texts[v].clone());
+                    }
                 }
             }
         }
@@ -590,12 +599,22 @@ pub struct ConfigFile {
     /// Absolute path inside the container.
     pub target: String,
     pub pieces: Vec<Piece>,
+    /// The variant this copy is rendered for, in a system with the variant
+    /// applied, when its text differs between variants ([`Piece::PerVariant`]).
+    pub variant: Option<String>,
 }
 
 impl ConfigFile {
     /// Whether the rendered file holds a secret or a value derived from one.
     pub fn secret_bearing(&self) -> bool {
-        self.pieces.iter().any(|p| !matches!(p, Piece::Text(_)))
+        (self.pieces.iter()).any(|p| matches!(p, Piece::Secret(_) | Piece::TorHashedPassword(_)))
+    }
+
+    /// Whether its text differs between variants: written once per variant.
+    pub fn varies(&self) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::PerVariant(_)))
     }
 }
 
@@ -607,6 +626,9 @@ pub enum Piece {
     Secret(usize),
     /// Tor's `HashedControlPassword` of the secret (salted, iterated SHA-1).
     TorHashedPassword(usize),
+    /// Text that differs between variants (`{{ targets }}` over services
+    /// some variants leave out), one per variant in model order.
+    PerVariant(Vec<String>),
 }
 
 /// The default mount point of a secret file.

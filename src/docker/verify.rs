@@ -96,7 +96,7 @@ pub fn run(ws: &Workspace, source: &Path) -> Result<bool, DockerError> {
 
 /// Phase compose files in deploy order, the master, the group files, then
 /// the Dockerfiles of the probe image (when written), base images and built
-/// services in model order.
+/// services in model order (with variants: each variant's, in turn).
 fn checks(ws: &Workspace, source: &Path) -> Result<Vec<Check>, DockerError> {
     let plans = ws.every_compose_plan();
     let mut checks = Vec::new();
@@ -108,10 +108,21 @@ fn checks(ws: &Workspace, source: &Path) -> Result<Vec<Check>, DockerError> {
         });
     }
     let images = ws.system.images.iter().map(|i| (&i.key, true, &i.build));
-    let services = ws
-        .system
-        .services
-        .iter()
+    // Every variant's services, each once: Dockerfiles are the same for
+    // every variant, and a service one variant leaves out has one too.
+    let systems = match ws.variants.is_empty() {
+        true => std::slice::from_ref(&ws.system),
+        false => ws.variants.as_slice(),
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    let services = (systems.iter().flat_map(|sys| &sys.services))
+        .filter(|s| match seen.contains(&s.name.as_str()) {
+            true => false,
+            false => {
+                seen.push(&s.name);
+                true
+            }
+        })
         .filter_map(|s| Some((&s.name, false, s.build.as_ref()?)));
     let probe = crate::render::probe::needed(&ws.system).then(|| {
         (

@@ -33,9 +33,15 @@ pub fn secret_file_path(system: &System, secret: usize) -> PathBuf {
 /// Where config file `file` of `service` is written: under the secrets
 /// directory when it holds a secret, else under the config directory; the
 /// container path is kept below the service's directory, so two targets
-/// never share a file.
+/// never share a file. A file whose text differs between variants is
+/// written once per variant, below `<service>@<variant>` (`@` is in no
+/// service name, so no other file can be there).
 pub fn config_path(system: &System, service: &Service, file: &ConfigFile) -> PathBuf {
-    let mut parts = vec![service.name.as_str()];
+    let dir = match &file.variant {
+        Some(v) => format!("{}@{v}", service.name),
+        None => service.name.clone(),
+    };
+    let mut parts = vec![dir.as_str()];
     parts.extend(
         file.target
             .split('/')
@@ -212,14 +218,16 @@ pub fn render_all(
             let text = env::render_service_secrets(system, s, secrets)?;
             out.push((secrets_env_path(system, s), output::private(text)));
         }
-        for f in &s.config_files {
-            let text = fill(system, s, f, secrets)?;
-            let file = match f.secret_bearing() {
-                true => output::mounted(text),
-                false => output::public(text),
-            };
-            out.push((config_path(system, s, f), file));
-        }
+    }
+    let variants = system.variant_systems();
+    for c in config_outputs(system, &variants) {
+        let (s, f) = c.rendered;
+        let text = fill(c.sys, s, f, secrets)?;
+        let file = match f.secret_bearing() {
+            true => output::mounted(text),
+            false => output::public(text),
+        };
+        out.push((c.path, file));
     }
     for i in file_secrets(system) {
         let value = value(system, i, secrets)?;
@@ -229,6 +237,45 @@ pub fn render_all(
         ));
     }
     Ok(out)
+}
+
+/// One config file written: config file `file` of `system.services[service]`
+/// as `sys` (the system, or the variant it is rendered for) renders it.
+pub struct ConfigOutput<'s> {
+    pub path: PathBuf,
+    pub service: usize,
+    pub file: usize,
+    pub sys: &'s System,
+    pub rendered: (&'s Service, &'s ConfigFile),
+}
+
+/// Every config file written: one whose text differs between variants
+/// once per variant that has its service (`variants`:
+/// [`System::variant_systems`]), every other one once.
+pub fn config_outputs<'s>(system: &'s System, variants: &'s [System]) -> Vec<ConfigOutput<'s>> {
+    let mut out = Vec::new();
+    for (i, s) in system.services.iter().enumerate() {
+        for (j, f) in s.config_files.iter().enumerate() {
+            let copies: Vec<&System> = match f.varies() {
+                true => variants.iter().collect(),
+                false => vec![system],
+            };
+            for sys in copies {
+                let Some(vs) = sys.services.iter().find(|v| v.name == s.name) else {
+                    continue;
+                };
+                let vf = &vs.config_files[j];
+                out.push(ConfigOutput {
+                    path: config_path(sys, vs, vf),
+                    service: i,
+                    file: j,
+                    sys,
+                    rendered: (vs, vf),
+                });
+            }
+        }
+    }
+    out
 }
 
 fn value<'s>(system: &System, i: usize, secrets: &'s SecretValues) -> Result<&'s str, RenderError> {
@@ -269,6 +316,10 @@ fn fill(
             Piece::TorHashedPassword(i) => {
                 let v = value(system, *i, secrets)?.as_bytes();
                 text.push_str(&tor_hashed_password(v, salt_for(v)));
+            }
+            // Filled in by `System::with_variant`; rendered only from there.
+            Piece::PerVariant(_) => {
+                unreachable!("a varying config file rendered outside a variant")
             }
         }
     }

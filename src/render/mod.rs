@@ -415,12 +415,9 @@ pub fn output_paths(system: &System) -> Vec<PlannedOutput> {
                 OutputOrigin::ServiceSecrets(i),
             );
         }
-        for (j, f) in s.config_files.iter().enumerate() {
-            add(
-                delivery::config_path(system, s, f),
-                OutputOrigin::ConfigFile(i, j),
-            );
-        }
+    }
+    for c in delivery::config_outputs(system, &variants) {
+        add(c.path, OutputOrigin::ConfigFile(c.service, c.file));
     }
     for i in delivery::file_secrets(system) {
         add(

@@ -121,6 +121,7 @@ impl<'a> Validator<'a> {
             out.push(ConfigFile {
                 target: f.target.clone(),
                 pieces,
+                variant: None,
             });
         }
         out
@@ -387,14 +388,20 @@ impl<'a> Validator<'a> {
     /// `{{ targets PORT }}`: a YAML flow list of `"service:port"` for every
     /// service (in model order) with a port named PORT, each of which must
     /// share a network with the config file's service (else whatever reads
-    /// the list, Prometheus say, could not reach it).
+    /// the list, Prometheus say, could not reach it). Under Compose, a list
+    /// over services some variants leave out differs between variants
+    /// (each lists the services it has; the file is written once per
+    /// variant); under Swarm every service must be in every variant.
     fn scrape_targets(&mut self, ctx: &Ctx<'_, 'a>, port: &str) -> Option<Piece> {
+        let swarm = (ctx.m.system.as_ref()).is_some_and(|s| s.def.mode == DeployMode::Swarm);
         let mut targets = Vec::new();
         for (name, d) in &ctx.m.services {
             let Some(p) = d.def.ports.iter().find(|p| p.name.as_deref() == Some(port)) else {
                 continue;
             };
-            self.in_every_variant(ctx, &format!("{{{{ targets {port} }}}}"), name);
+            if swarm {
+                self.in_every_variant(ctx, &format!("{{{{ targets {port} }}}}"), name);
+            }
             if !reaches(ctx.m, ctx.service, name) {
                 let kind = Kind::TargetUnreachable {
                     service: ctx.service.to_string(),
@@ -404,14 +411,26 @@ impl<'a> Validator<'a> {
                 self.report_in_content(ctx, kind);
             }
             let target = crate::escape::yaml_str(&format!("{name}:{}", p.container));
-            targets.push(target.to_string());
+            targets.push((name.as_str(), target.to_string()));
         }
         if targets.is_empty() {
             let shown = format!("{{{{ targets {port} }}}}");
             self.placeholder_error(ctx, &shown, "names a port name no service has");
             return None;
         }
-        Some(Piece::Text(format!("[{}]", targets.join(", "))))
+        let list = |v: Option<&str>| {
+            let has = |name: &str| v.is_none_or(|v| in_variant(ctx.m, name, v));
+            let shown: Vec<&str> = (targets.iter().filter(|(n, _)| has(n)))
+                .map(|(_, t)| t.as_str())
+                .collect();
+            format!("[{}]", shown.join(", "))
+        };
+        let every = list(None);
+        let per: Vec<String> = ctx.m.variants.keys().map(|v| list(Some(v))).collect();
+        match per.iter().all(|t| *t == every) {
+            true => Some(Piece::Text(every)),
+            false => Some(Piece::PerVariant(per)),
+        }
     }
 }
 
@@ -435,11 +454,15 @@ fn networks_of<'m>(m: &'m Merged<'_>, service: &str) -> Option<&'m [String]> {
 /// The first variant service `from` exists in and `to` does not
 /// (`only_in_variants`; an unknown name is reported where it is written).
 fn variant_gap(m: &Merged<'_>, from: &str, to: &str) -> Option<String> {
-    let only = |s: &str| (m.services.get(s)).and_then(|d| d.def.only_in_variants.clone());
-    let has = |s: &str, v: &str| only(s).is_none_or(|list| list.iter().any(|x| x == v));
     (m.variants.keys())
-        .find(|v| has(from, v) && !has(to, v))
+        .find(|v| in_variant(m, from, v) && !in_variant(m, to, v))
         .cloned()
+}
+
+/// Whether variant `v` has `service` (an unknown one counts as had).
+fn in_variant(m: &Merged<'_>, service: &str, v: &str) -> bool {
+    let only = (m.services.get(service)).and_then(|d| d.def.only_in_variants.as_ref());
+    only.is_none_or(|list| list.iter().any(|x| x == v))
 }
 
 fn reaches(m: &Merged<'_>, from: &str, to: &str) -> bool {

@@ -3,10 +3,11 @@
 //! snapshot), every file passes `verify`, Compose refuses it while a
 //! variable the operator must set is unset, the features it brought are
 //! refused when misused (`{{ targets PORT }}`, `required_env`), and on a
-//! real engine the whole example comes up as stand-ins, `lucid-gen test`
-//! passes, and a real Prometheus (Debian's, see `realserver.rs`) run with
-//! the generated `prometheus.yml` scrapes every metrics port the model
-//! declares — and nothing else — and reports each target `up`.
+//! real engine each variant (the tiers; the all-in-one tier alone) comes up
+//! as stand-ins, `lucid-gen test` passes, and a real Prometheus (Debian's,
+//! see `realserver.rs`) run with that variant's generated `prometheus.yml`
+//! scrapes every metrics port the variant declares — and nothing else —
+//! and reports each target `up`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -154,10 +155,90 @@ fn the_dashboard_is_provisioned_where_it_is_mounted_and_charts_the_seed_metrics(
         alerts.contains("noderr_consensus_participation_ratio"),
         "{alerts}"
     );
-    let prometheus = text("configs/files/prometheus/etc/prometheus/prometheus.yml");
+    for variant in ["tiers", "all-in-one"] {
+        let prometheus = text(&format!(
+            "configs/files/prometheus@{variant}/etc/prometheus/prometheus.yml"
+        ));
+        assert!(
+            prometheus.contains("rule_files:\n  - /etc/prometheus/rules/noderr.yml\n"),
+            "{prometheus}"
+        );
+    }
+}
+
+/// Seed 002 runs the tiers or the all-in-one tier, never both: each
+/// variant's compose files hold only its node services, the all-in-one
+/// tier publishes the API ports 3000-3002 the tiers publish in the other,
+/// and each variant's Prometheus scrapes exactly the services it has (the
+/// file is written once per variant, and its compose file mounts its own).
+#[test]
+fn each_variant_runs_its_own_tiers_and_prometheus_scrapes_only_those() {
+    let (outputs, _) = crate::generated::render_model(&example_dir().join("model"), 0);
+    let text = |rel: &str| outputs.get(Path::new(rel)).expect(rel).text.clone();
+    let yaml = |rel: &str| serde_yaml::from_str::<serde_yaml::Value>(&text(rel)).unwrap();
+    let docker = "configs/docker";
+    for (variant, suffix, services, published) in [
+        (
+            "tiers",
+            "",
+            &["oracle", "guardian", "validator"][..],
+            [("oracle", 3000), ("guardian", 3001), ("validator", 3002)],
+        ),
+        (
+            "all-in-one",
+            ".all-in-one",
+            &["all-in-one"][..],
+            [
+                ("all-in-one", 3000),
+                ("all-in-one", 3001),
+                ("all-in-one", 3002),
+            ],
+        ),
+    ] {
+        let nodes = yaml(&format!("{docker}/docker-compose.nodes{suffix}.yml"));
+        let names: Vec<&str> = (nodes["services"].as_mapping().unwrap().keys())
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert_eq!(names, services, "{variant}");
+        for (service, port) in published {
+            let ports = nodes["services"][service]["ports"].as_sequence().unwrap();
+            let on_host = ports.iter().any(|p| {
+                p["target"].as_u64() == Some(port)
+                    && p["published"].as_str() == Some(&port.to_string())
+                    && p["host_ip"].as_str() == Some("127.0.0.1")
+            });
+            assert!(
+                on_host,
+                "{variant}: {service} does not publish {port}: {ports:?}"
+            );
+        }
+        let monitoring = yaml(&format!("{docker}/docker-compose.monitoring{suffix}.yml"));
+        let file = monitoring["configs"]["prometheus.prometheus.yml"]["file"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mounted = format!("../files/prometheus@{variant}/etc/prometheus/prometheus.yml");
+        assert_eq!(file, mounted, "{variant}");
+        let config = yaml(&format!(
+            "configs/files/prometheus@{variant}/etc/prometheus/prometheus.yml"
+        ));
+        let mut scraped: Vec<String> = Vec::new();
+        for job in config["scrape_configs"].as_sequence().unwrap() {
+            for t in job["static_configs"][0]["targets"].as_sequence().unwrap() {
+                scraped.push(t.as_str().unwrap().split(':').next().unwrap().to_string());
+            }
+        }
+        scraped.dedup();
+        let mut want: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+        want.push("node-exporter".to_string());
+        want.dedup();
+        assert_eq!(scraped, want, "{variant}");
+    }
     assert!(
-        prometheus.contains("rule_files:\n  - /etc/prometheus/rules/noderr.yml\n"),
-        "{prometheus}"
+        !outputs.contains_key(Path::new(
+            "configs/files/prometheus/etc/prometheus/prometheus.yml"
+        )),
+        "a prometheus.yml shared by both variants is written"
     );
 }
 
@@ -238,7 +319,6 @@ mod docker_tier {
     use crate::common::need;
     use crate::common::stdout;
     use crate::common::unique_name;
-    use crate::common::Down;
     use std::collections::BTreeSet;
     use std::io::{Read, Write};
     use std::net::TcpStream;
@@ -285,11 +365,11 @@ mod docker_tier {
             .fold(p.run(), |t, (k, v)| t.env(k, v))
             .args(args)
     }
-    /// `docker compose config --format json` of the master file in `p`, with
-    /// exactly `vars` of the node variables set.
-    fn compose_config(p: &Project, vars: &[(&str, &str)]) -> Output {
+    /// `docker compose config --format json` of master file `file` in `p`,
+    /// with exactly `vars` of the node variables set.
+    fn compose_config(p: &Project, file: &str, vars: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new("docker");
-        cmd.args(["compose", "-f", "docker-compose.master.yml", "config"])
+        cmd.args(["compose", "-f", file, "config"])
             .args(["--format", "json"])
             .current_dir(p.path("generated/configs/docker"));
         for (var, _) in NODE_VARS {
@@ -300,11 +380,15 @@ mod docker_tier {
     }
     /// A container removed (with its anonymous volumes) when dropped.
     struct Container(String);
-    /// Every `host:port` Prometheus must scrape according to the model: each
-    /// service's ports named `metrics-…`.
-    fn model_metrics_targets(p: &Project) -> BTreeSet<String> {
+    /// Every `host:port` Prometheus must scrape in `variant` according to
+    /// the model: each of the variant's services' ports named `metrics-…`.
+    fn model_metrics_targets(p: &Project, variant: &str) -> BTreeSet<String> {
         let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
         let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+        let systems = system.variant_systems();
+        let system = (systems.iter())
+            .find(|s| s.variant.is_some_and(|v| s.variants[v].name == variant))
+            .expect(variant);
         let mut targets = BTreeSet::new();
         for s in &system.services {
             for port in &s.ports {
@@ -364,7 +448,10 @@ mod docker_tier {
     }
     /// The generated alert rules (seed 002's alerts), beside `prometheus.yml`.
     fn rules_of(config: &Path) -> std::path::PathBuf {
-        config.parent().unwrap().join("rules/noderr.yml")
+        // The rules are the same in every variant: written once, beside no
+        // variant's `prometheus@<variant>` directory.
+        let files = config.ancestors().find(|a| a.ends_with("files")).unwrap();
+        files.join("prometheus/etc/prometheus/rules/noderr.yml")
     }
     /// Runs Debian's `promtool check config` on the generated file (which
     /// checks the rule files it names, mounted where it names them), then
@@ -485,43 +572,72 @@ mod docker_tier {
         need(compose_available(), "Docker Compose v2");
         let p = example();
         run_with_vars(&p, &["all"]).run();
+        // Both variants' three compose files each, and the five Dockerfiles.
         run_with_vars(&p, &["verify"])
-            .stdout_has("verify: 9 files, 0 failed")
+            .stdout_has("verify: 11 files, 0 failed")
             .run();
-        let partial = compose_config(&p, &NODE_VARS[..6]);
-        let said = String::from_utf8_lossy(&partial.stderr);
-        assert!(!partial.status.success(), "accepted without NODE_VERSION");
-        assert!(
-            said.contains("set NODE_VERSION: the node software version this host runs"),
-            "{said}"
-        );
-        let full = compose_config(&p, &NODE_VARS);
-        assert!(full.status.success(), "{}", stderr(&full));
-        let config: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
-        let services = &config["services"];
-        for (tier, id) in TIER_IDS {
-            let s = &services[tier];
-            assert_eq!(s["init"], true, "{tier}");
-            assert_eq!(s["user"], "1001:1001", "{tier}");
-            // Seed 002: each node its own NODE_ID, from the tier's variable.
-            assert_eq!(s["environment"]["NODE_ID"], id, "{tier}");
-            for (var, value) in &NODE_VARS[4..] {
-                assert_eq!(s["environment"][*var], *value, "{tier} {var}");
+        for (file, tiers) in [
+            ("docker-compose.master.yml", &TIER_IDS[..3]),
+            ("docker-compose.master.all-in-one.yml", &TIER_IDS[3..]),
+        ] {
+            let partial = compose_config(&p, file, &NODE_VARS[..6]);
+            let said = String::from_utf8_lossy(&partial.stderr);
+            assert!(
+                !partial.status.success(),
+                "{file}: accepted without NODE_VERSION"
+            );
+            assert!(
+                said.contains("set NODE_VERSION: the node software version this host runs"),
+                "{file}: {said}"
+            );
+            let full = compose_config(&p, file, &NODE_VARS);
+            assert!(full.status.success(), "{file}: {}", stderr(&full));
+            let config: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+            let services = &config["services"];
+            let nodes = (services.as_object().unwrap().keys())
+                .filter(|k| !["prometheus", "grafana", "node-exporter"].contains(&k.as_str()))
+                .count();
+            assert_eq!(nodes, tiers.len(), "{file}: {services}");
+            for (tier, id) in tiers {
+                let s = &services[tier];
+                assert_eq!(s["init"], true, "{tier}");
+                assert_eq!(s["user"], "1001:1001", "{tier}");
+                // Seed 002: each node its own NODE_ID, from the tier's variable.
+                assert_eq!(s["environment"]["NODE_ID"], *id, "{tier}");
+                for (var, value) in &NODE_VARS[4..] {
+                    assert_eq!(s["environment"][*var], *value, "{tier} {var}");
+                }
             }
-        }
-        for published in ["prometheus", "grafana", "node-exporter"] {
-            let s = &services[published];
-            assert!(s.get("user").is_none(), "{published}: {s}");
-            assert!(s.get("init").is_none(), "{published}");
+            for published in ["prometheus", "grafana", "node-exporter"] {
+                let s = &services[published];
+                assert!(s.get("user").is_none(), "{published}: {s}");
+                assert!(s.get("init").is_none(), "{published}");
+            }
         }
     }
 
-    /// The whole example as stand-ins: `up`, `lucid-gen test` green with every
-    /// service running healthy, then a real Prometheus with the generated
-    /// config reports exactly the model's metrics ports as targets, all `up`;
-    /// `down` leaves nothing behind.
+    /// `down --variant VARIANT` of the test's project when dropped.
+    struct DownVariant<'a> {
+        p: &'a Project,
+        variant: &'static str,
+        prefix: String,
+    }
+
+    impl Drop for DownVariant<'_> {
+        fn drop(&mut self) {
+            let args = ["down", "--volumes", "--variant", self.variant];
+            let down = run_with_vars(self.p, &args).args(&["--project", &self.prefix]);
+            let _ = down.status_any().run();
+        }
+    }
+
+    /// Each variant as stand-ins (seed 002's tiers, then the all-in-one tier
+    /// alone): `up`, `lucid-gen test` green with every service of the
+    /// variant running healthy, then a real Prometheus with that variant's
+    /// config reports exactly the variant's metrics ports as targets, all
+    /// `up`; `down` leaves nothing behind.
     #[test]
-    fn the_example_runs_as_stand_ins_and_real_prometheus_scrapes_every_metrics_port() {
+    fn each_variant_runs_as_stand_ins_and_real_prometheus_scrapes_its_metrics_ports() {
         let _stack = crate::common::docker_stack();
         need(
             docker_available(),
@@ -529,54 +645,68 @@ mod docker_tier {
         );
         let image = crate::docker_tier::realserver::debian_image();
         let p = example();
-        let prefix = unique_name("i12-noderr");
         run_with_vars(&p, &["all"]).run();
-        let config = p.path("generated/configs/files/prometheus/etc/prometheus/prometheus.yml");
-        promtool_check(image, &config);
-        let down = Down {
-            project: &p,
-            prefix: prefix.clone(),
-            env: NODE_VARS
+        for (variant, tiers, expected) in [
+            ("tiers", &["oracle", "guardian", "validator"][..], 4),
+            ("all-in-one", &["all-in-one"][..], 4),
+        ] {
+            let prefix = unique_name("i12-noderr");
+            let config = p.path(&format!(
+                "generated/configs/files/prometheus@{variant}/etc/prometheus/prometheus.yml"
+            ));
+            promtool_check(image, &config);
+            let down = DownVariant {
+                p: &p,
+                variant,
+                prefix: prefix.clone(),
+            };
+            let chosen = ["--variant", variant, "--project", &prefix];
+            run_with_vars(&p, &["up", "--stand-ins"])
+                .args(&chosen)
+                .run();
+            let out = run_with_vars(&p, &["test"])
+                .args(&chosen)
+                .status_any()
+                .run();
+            let table = stdout(&out);
+            assert!(
+                out.status.success() && table.contains(" 0 failed"),
+                "`lucid-gen test --variant {variant}` failed:\n{table}{}",
+                stderr(&out)
+            );
+            for s in tiers
                 .iter()
-                .chain([&WALLET_KEY])
-                .map(|(k, v)| (*k, v.to_string()))
-                .collect(),
-        };
-        run_with_vars(&p, &["up", "--stand-ins", "--project", &prefix]).run();
-        let out = run_with_vars(&p, &["test", "--project", &prefix])
-            .status_any()
-            .run();
-        let table = stdout(&out);
-        assert!(
-            out.status.success() && table.contains(" 0 failed"),
-            "`lucid-gen test` failed:\n{table}{}",
-            stderr(&out)
-        );
-        for s in ["oracle", "guardian", "validator", "all-in-one"]
-            .iter()
-            .chain(&["prometheus", "grafana", "node-exporter"])
-        {
-            let healthy = table.lines().any(|l| {
-                l.starts_with("running") && l.contains(&format!(" {s} ")) && l.ends_with(" ok")
-            });
-            assert!(healthy, "{s} is not running healthy:\n{table}");
+                .chain(&["prometheus", "grafana", "node-exporter"])
+            {
+                let healthy = table.lines().any(|l| {
+                    l.starts_with("running") && l.contains(&format!(" {s} ")) && l.ends_with(" ok")
+                });
+                assert!(healthy, "{variant}: {s} is not running healthy:\n{table}");
+            }
+            let (prometheus, port) = start_prometheus(image, &config);
+            let scraping = Instant::now();
+            let found = scraped_targets(port, Duration::from_secs(90));
+            eprintln!(
+                "noderr {variant}: real Prometheus saw {found:?} after {:.1}s",
+                scraping.elapsed().as_secs_f64()
+            );
+            let instances: BTreeSet<String> = found.iter().map(|(i, _)| i.clone()).collect();
+            let want = model_metrics_targets(&p, variant);
+            assert_eq!(want.len(), expected, "{variant}: {want:?}");
+            assert_eq!(instances, want, "{variant}: targets: {found:?}");
+            assert_eq!(
+                found.len(),
+                want.len(),
+                "{variant}: a target twice: {found:?}"
+            );
+            let down_targets: Vec<_> = found.iter().filter(|(_, h)| h != "up").collect();
+            assert!(
+                down_targets.is_empty(),
+                "{variant}: not up: {down_targets:?}"
+            );
+            drop(prometheus);
+            drop(down);
+            leaves_nothing_behind(&p, &prefix);
         }
-        let (prometheus, port) = start_prometheus(image, &config);
-        let scraping = Instant::now();
-        let found = scraped_targets(port, Duration::from_secs(90));
-        eprintln!(
-            "noderr: real Prometheus saw {found:?} after {:.1}s",
-            scraping.elapsed().as_secs_f64()
-        );
-        let instances: BTreeSet<String> = found.iter().map(|(i, _)| i.clone()).collect();
-        let expected = model_metrics_targets(&p);
-        assert_eq!(expected.len(), 7, "{expected:?}");
-        assert_eq!(instances, expected, "targets: {found:?}");
-        assert_eq!(found.len(), expected.len(), "a target twice: {found:?}");
-        let down_targets: Vec<_> = found.iter().filter(|(_, h)| h != "up").collect();
-        assert!(down_targets.is_empty(), "not up: {down_targets:?}");
-        drop(prometheus);
-        drop(down);
-        leaves_nothing_behind(&p, &prefix);
     }
 }

@@ -1087,3 +1087,80 @@ fn ports_a_variant_publishes_clash_like_any_published_port() {
     );
     refused(&p, "port-clash", &["2 replicas", "18081"]);
 }
+
+/// `mounts-other`, in `tests/fixtures/mounts`, with `extra` (indented
+/// keys) and port 80 named `http` published as `publish` says.
+fn mounts_other(extra: &str, publish: &str) -> String {
+    format!(
+        "services:\n  mounts-other:\n    phase: base\n    plane: app\n    networks: [mounts-app]\n    \
+         image: example/other:1\n    user: \"1000:1000\"\n    resources: {{ memory: 64m, cpus: 0.25 }}\n\
+         {extra}    ports:\n      - {{ container: 80, name: http{publish} }}\n"
+    )
+}
+
+/// Two services no variant runs together may publish the same host port
+/// (seed 002's tiers and its all-in-one tier); a service of the variant
+/// that already publishes it still clashes.
+#[test]
+fn services_no_variant_runs_together_may_share_a_host_port() {
+    let p = Project::fixture("mounts");
+    let publish = ", host: 18080, host_ip: 127.0.0.1";
+    // mounts-web publishes 18080 in dev only.
+    p.write(
+        "model/case.yaml",
+        &mounts_other("    only_in_variants: [prod]\n", publish),
+    );
+    accepted(&p);
+    p.write(
+        "model/case.yaml",
+        &mounts_other("    only_in_variants: [dev]\n", publish),
+    );
+    let err = refused(&p, "port-clash", &["18080", "mounts-other"]);
+    assert_eq!(count(&err, "port-clash"), 1, "{err}");
+}
+
+/// `{{ targets PORT }}` over services some variants leave out: each
+/// variant's copy of the file lists the services that variant has, written
+/// once per variant and mounted by that variant's compose file; under
+/// Swarm (whose stack files are the same for every variant) it is refused.
+#[test]
+fn a_targets_list_differs_between_variants_with_the_services_they_have() {
+    let p = Project::fixture("mounts");
+    let scraper = "  mounts-scraper:\n    phase: base\n    plane: app\n    networks: [mounts-app]\n    \
+         image: example/scraper:1\n    user: \"1000:1000\"\n    resources: { memory: 64m, cpus: 0.25 }\n    \
+         config_files:\n      - target: /etc/scrape.yml\n        content: |\n          targets: {{ targets http }}\n";
+    let case = mounts_other("    only_in_variants: [prod]\n", "") + scraper;
+    p.write("model/case.yaml", &case);
+    p.run().args(&["all"]).run();
+    let files = "generated/configs/files";
+    assert_eq!(
+        p.read(&format!("{files}/mounts-scraper@dev/etc/scrape.yml")),
+        "targets: [\"mounts-web:8080\"]\n"
+    );
+    assert_eq!(
+        p.read(&format!("{files}/mounts-scraper@prod/etc/scrape.yml")),
+        "targets: [\"mounts-other:80\", \"mounts-web:8080\"]\n"
+    );
+    assert!(!p.path(&format!("{files}/mounts-scraper")).exists());
+    for variant in ["dev", "prod"] {
+        let compose = p.read(&format!(
+            "generated/configs/docker/docker-compose.base.{variant}.yml"
+        ));
+        let mounted = format!("file: \"../files/mounts-scraper@{variant}/etc/scrape.yml\"");
+        assert!(compose.contains(&mounted), "{variant}: {compose}");
+    }
+    // In every variant: one file, as before.
+    p.write("model/case.yaml", &(mounts_other("", "") + scraper));
+    p.run().args(&["all"]).run();
+    assert_eq!(
+        p.read(&format!("{files}/mounts-scraper/etc/scrape.yml")),
+        "targets: [\"mounts-other:80\", \"mounts-web:8080\"]\n"
+    );
+    let swarm = p.read("model/system.yaml").replace(
+        "  platform: linux/amd64\n",
+        "  platform: linux/amd64\n  mode: swarm\n",
+    );
+    p.write("model/system.yaml", &swarm);
+    p.write("model/case.yaml", &case);
+    refused(&p, "variant", &["mounts-other", "{{ targets http }}"]);
+}

@@ -14,12 +14,12 @@ use crate::validate::Validator;
 impl<'a> Validator<'a> {
     pub(super) fn env_conflicts(&mut self, m: &Merged<'a>, sys: &System) {
         self.secret_file_variables(m, sys);
-        for (si, s) in sys.services.iter().enumerate() {
+        for s in &sys.services {
             for u in s.secrets.iter().filter(|u| u.delivery == Delivery::Env) {
                 let name = sys.secrets[u.secret].name.as_str();
                 if s.environment.iter().any(|(k, _)| k == name) {
                     self.report_at_key(
-                        &m.services[si].at(&p().key("environment").key(name)),
+                        &m.services[s.name.as_str()].at(&p().key("environment").key(name)),
                         Kind::EnvironmentReplacesSecret {
                             service: s.name.clone(),
                             name: name.to_string(),
@@ -30,10 +30,13 @@ impl<'a> Validator<'a> {
                     let file = &sys.env_files[*f];
                     if file.vars.iter().any(|(k, _)| k == name) {
                         let at = m.env_files[*f].at(&p().key("vars").key(name));
-                        let svc_at = m.services[si].at(&p().key("env_files").index(pos));
-                        let read_at = match m.services[si].def.env_files {
+                        let svc_at =
+                            m.services[s.name.as_str()].at(&p().key("env_files").index(pos));
+                        let read_at = match m.services[s.name.as_str()].def.env_files {
                             Some(_) => self.value_loc(&svc_at),
-                            None => self.key_loc(&m.services[si].at(&p().key("phase"))),
+                            None => {
+                                self.key_loc(&m.services[s.name.as_str()].at(&p().key("phase")))
+                            }
                         };
                         self.report_at_key(
                             &at,
@@ -54,7 +57,7 @@ impl<'a> Validator<'a> {
     /// service's `environment:`, also set by the service's own (or its
     /// variant's) `environment` or by one of its external services.
     fn secret_file_variables(&mut self, m: &Merged<'a>, sys: &System) {
-        for (si, s) in sys.services.iter().enumerate() {
+        for s in &sys.services {
             for u in &s.secrets {
                 let Delivery::FileEnv { .. } = u.delivery else {
                     continue;
@@ -68,7 +71,8 @@ impl<'a> Validator<'a> {
                     by,
                 };
                 if s.environment.iter().any(|(k, _)| *k == name) {
-                    let at = m.services[si].at(&p().key("environment").key(name.as_str()));
+                    let at =
+                        m.services[s.name.as_str()].at(&p().key("environment").key(name.as_str()));
                     self.report_at_key(&at, conflict(format!("`{}`'s environment", s.name)));
                 }
                 for &e in &s.external_deps {

@@ -102,7 +102,7 @@ impl Scan<'_> {
     /// The service's name, image, environment, secrets and build.
     fn service(&mut self, m: &Merged<'_>, sys: &System, si: usize) {
         let s = &sys.services[si];
-        let d = &m.services[si];
+        let d = &m.services[s.name.as_str()];
         let raw = d.def;
         self.check(
             &s.name,

@@ -25,6 +25,12 @@ fn addresses_overlap(a: Option<IpAddr>, b: Option<IpAddr>) -> bool {
     }
 }
 
+/// Whether two services run together in some variant: not when each
+/// exists only in variants the other does not (`only_in_variants`).
+fn share_a_variant(a: &Service, b: &Service) -> bool {
+    a.only_in.is_empty() || b.only_in.is_empty() || a.only_in.iter().any(|v| b.only_in.contains(v))
+}
+
 /// The address a port binds, in words.
 fn address(port: &PortMapping) -> String {
     port.host_ip
@@ -49,6 +55,7 @@ impl<'a> Validator<'a> {
                 let clashes: Vec<(usize, usize)> = same
                     .iter()
                     .filter(|(_, _, q)| addresses_overlap(q.host_ip, port.host_ip))
+                    .filter(|(sj, _, _)| share_a_variant(s, &sys.services[*sj]))
                     .map(|(sj, pj, _)| (*sj, *pj))
                     .collect();
                 same.push((si, pi, port));
@@ -71,13 +78,18 @@ impl<'a> Validator<'a> {
     ) {
         let (s, other) = (&sys.services[si], &sys.services[sj]);
         let port = &s.ports[pi];
-        let first_at = self.value_loc(&m.services[sj].at(&p().key("ports").index(pj).key("host")));
+        // By name: a variant's system leaves out services (and renumbers).
+        let (d, other_d) = (
+            &m.services[s.name.as_str()],
+            &m.services[other.name.as_str()],
+        );
+        let first_at = self.value_loc(&other_d.at(&p().key("ports").index(pj).key("host")));
         let protocol = match port.protocol {
             Protocol::Tcp => "tcp",
             Protocol::Udp => "udp",
         };
         self.report(
-            &m.services[si].at(&p().key("ports").index(pi).key("host")),
+            &d.at(&p().key("ports").index(pi).key("host")),
             Kind::HostPortClash {
                 port: port.host.map_or(0, |h| h.0),
                 protocol,
@@ -93,8 +105,8 @@ impl<'a> Validator<'a> {
     /// A host port reaches an isolated plane around its isolation: only
     /// with `security.host_ports` stating why.
     fn isolated_host_ports(&mut self, m: &Merged<'a>, sys: &System) {
-        for (si, s) in sys.services.iter().enumerate() {
-            let d = &m.services[si];
+        for s in &sys.services {
+            let d = &m.services[s.name.as_str()];
             let isolated = sys.planes.get(s.plane).is_some_and(|pl| pl.isolated);
             let published = s.ports.iter().position(|p| p.host.is_some());
             match (isolated, published, &d.def.security.host_ports) {

@@ -465,16 +465,47 @@ struct Job {
 /// `lucid-gen build --dry-run`: the steps (built in order, the jobs of
 /// one step at once), each job a shell line. The lines name each context
 /// directory; the test's contexts hold nothing `Dockerfile.dockerignore`
-/// would leave out, so sending them whole builds the same image.
+/// would leave out, so sending them whole builds the same image. With
+/// variants, every variant's plan (`build` builds the chosen one's
+/// services), merged step by step, each image once.
 fn build_plan(s: &Scratch, arch: Arch) -> Vec<Vec<Job>> {
-    let mut t = s.p.run().args(&[
+    let mut names: Vec<Option<&str>> = (s.system.variants.iter())
+        .map(|v| Some(v.name.as_str()))
+        .collect();
+    if names.is_empty() {
+        names.push(None);
+    }
+    let mut steps: Vec<Vec<Job>> = Vec::new();
+    for name in names {
+        for (i, step) in variant_build_plan(s, arch, name).into_iter().enumerate() {
+            if steps.len() <= i {
+                steps.push(Vec::new());
+            }
+            for job in step {
+                if !steps[i].iter().any(|j| j.tag == job.tag) {
+                    steps[i].push(job);
+                }
+            }
+        }
+    }
+    steps
+}
+
+/// `lucid-gen build --dry-run` of one variant (`None`: the model has none).
+fn variant_build_plan(s: &Scratch, arch: Arch, variant: Option<&str>) -> Vec<Vec<Job>> {
+    let platform = arch.platform();
+    let mut args = vec![
         "build",
         "--dry-run",
         "--source",
         "src",
         "--platform",
-        &arch.platform(),
-    ]);
+        &platform,
+    ];
+    if let Some(v) = variant {
+        args.extend(["--variant", v]);
+    }
+    let mut t = s.p.run().args(&args);
     for (k, v) in &s.env {
         t = t.env(k, v);
     }
@@ -726,14 +757,14 @@ fn json_list(items: &[String]) -> String {
 
 /// The override for one phase: per service the image it runs (and for a
 /// real program, [`REAL`]'s entrypoint, command and user), every health
-/// check's interval 2s. Returns it and how each service runs.
+/// check's interval 2s (`system`: the variant the phase is of). Returns it
+/// and how each service runs.
 fn override_for(
-    s: &Scratch,
+    (s, system): (&Scratch, &lucid_gen::system::System),
     services: &[usize],
     built: &Built,
     standins: &lucid_gen::docker::standin::StandIns,
 ) -> (String, Vec<(String, Ran)>) {
-    let system = &s.system;
     let host = Arch::host().platform();
     let mut text = String::from("services:\n");
     let mut ran = Vec::new();
@@ -860,7 +891,7 @@ fn server_with_probe(generated: &Path) -> String {
 }
 
 /// The stand-ins lucid-gen would run (`up --stand-ins`) for `s`.
-fn standins(s: &Scratch) -> lucid_gen::docker::standin::StandIns {
+fn standins(s: &Scratch, variant: usize) -> lucid_gen::docker::standin::StandIns {
     // The images do not hold secrets: any values will do.
     let secrets = lucid_gen::secrets::resolve_with(
         &s.system,
@@ -872,7 +903,7 @@ fn standins(s: &Scratch) -> lucid_gen::docker::standin::StandIns {
     .values;
     let system = match s.system.variants.is_empty() {
         true => s.system.clone(),
-        false => s.system.with_variant(0),
+        false => s.system.with_variant(variant),
     };
     let platform = system.platform.clone();
     let ws = lucid_gen::workspace::Workspace {
@@ -890,18 +921,18 @@ fn standins(s: &Scratch) -> lucid_gen::docker::standin::StandIns {
 /// override, `docker compose up --wait` on every service but the
 /// [`OFFLINE`] ones (started without waiting); returns the running
 /// projects (taken down when dropped) and how each service ran.
-fn run_phases(s: &Scratch, built: &Built) -> (Vec<Up>, Vec<(String, Ran)>) {
-    let standins = standins(s);
+fn run_phases(s: &Scratch, built: &Built, variant: usize) -> (Vec<Up>, Vec<(String, Ran)>) {
+    let standins = standins(s, variant);
     let system = match s.system.variants.is_empty() {
         true => s.system.clone(),
-        false => s.system.with_variant(0),
+        false => s.system.with_variant(variant),
     };
     let prefix = unique_name(&format!("realrun-{}", system.name));
     let mut ups = Vec::new();
     let mut ran = Vec::new();
     for plan in lucid_gen::compose_files::phases_and_master(&system) {
         let Some(phase) = plan.phase else { continue };
-        let (text, how) = override_for(s, &plan.services, built, &standins);
+        let (text, how) = override_for((s, &system), &plan.services, built, &standins);
         let over = s.p.path(&format!("override-{}.yml", plan.file_name));
         std::fs::write(&over, text).unwrap();
         let compose =
@@ -1001,8 +1032,11 @@ fn print_ran(system: &str, ran: &[(String, Ran)]) {
 /// so no other test meets their fixed-name networks meanwhile.
 type Running = (Vec<Up>, crate::common::DockerStack);
 
-/// Builds the system for the host and brings every phase up.
-fn built_and_run(sys: Sys) -> (Scratch, Built, Running, Vec<(String, Ran)>) {
+/// Builds the system for the host and brings every phase up, of each of
+/// `variants` in turn (the first variant when the model has none), each
+/// taken down before the next comes up (they may hold the same host
+/// ports); the last stays up.
+fn built_and_run(sys: Sys, variants: &[usize]) -> (Scratch, Built, Running, Vec<(String, Ran)>) {
     let _tags = Upstreams::tag(Arch::host());
     let s = scratch(sys);
     write_apps(&s.system, &s.p.path("src"), &s.sources);
@@ -1010,7 +1044,12 @@ fn built_and_run(sys: Sys) -> (Scratch, Built, Running, Vec<(String, Ran)>) {
     built.dev_stages = build_dev_stages(&s, Arch::host());
     report(&s.system.name, Arch::host(), &built);
     let stack = docker_stack();
-    let (ups, ran) = run_phases(&s, &built);
+    let (mut ups, mut ran) = (Vec::new(), Vec::new());
+    for &v in variants {
+        drop(std::mem::take(&mut ups));
+        let (up, how) = run_phases(&s, &built, v);
+        (ups, ran) = (up, [ran, how].concat());
+    }
     print_ran(&s.system.name, &ran);
     (s, built, (ups, stack), ran)
 }
@@ -1026,7 +1065,9 @@ fn assert_ran(ran: &[(String, Ran)], want: &[(&str, Ran)]) {
 
 #[test]
 fn noderr_every_tier_built_and_healthy_with_real_prometheus_and_node_exporter() {
-    let (s, built, _ups, ran) = built_and_run(Sys::Noderr);
+    // Variant `all-in-one` (the all-in-one tier alone), then `tiers`: they
+    // publish the same API ports.
+    let (s, built, _ups, ran) = built_and_run(Sys::Noderr, &[1, 0]);
     assert!(built.not_built.is_empty(), "{:?}", built.not_built);
     assert_eq!(built.built.len(), s.system.images.len() + 4);
     assert_ran(
@@ -1063,7 +1104,7 @@ fn noderr_every_tier_built_and_healthy_with_real_prometheus_and_node_exporter() 
 
 #[test]
 fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
-    let (s, built, ups, ran) = built_and_run(Sys::Lucid);
+    let (s, built, ups, ran) = built_and_run(Sys::Lucid, &[0]);
     let python: Vec<&str> = (s.system.services.iter())
         .filter(|svc| {
             svc.build
@@ -1097,7 +1138,7 @@ fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
 
 #[test]
 fn consensusnet_api_agents_and_frontend_built_and_healthy_with_real_redis_and_nginx() {
-    let (s, built, running, ran) = built_and_run(Sys::ConsensusNet);
+    let (s, built, running, ran) = built_and_run(Sys::ConsensusNet, &[0]);
     assert!(built.not_built.is_empty(), "{:?}", built.not_built);
     assert_eq!(built.built.len(), 3);
     assert_ran(
