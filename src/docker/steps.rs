@@ -334,22 +334,7 @@ fn run_step(
             project,
             files,
             services,
-        } => {
-            let stale = stale_secret_mounts(ws, target, project, services)?;
-            if stale.is_empty() {
-                return Ok(());
-            }
-            progress.line(&format!(
-                "    recreating {} (a secret file they mount changed)",
-                stale.join(", ")
-            ));
-            let recreate = (target.compose(project, files))
-                .args(UP_ARGS)
-                .arg("600")
-                .arg("--force-recreate")
-                .args(&stale);
-            progress.suspend(|| recreate.run_visible())
-        }
+        } => recreate_stale_secrets(ws, target, progress, (project, files, services)),
         Action::Build { images, jobs } => {
             progress.line(&format!("==> {}", step.name));
             super::build::run_parallel(images, *jobs, progress)
@@ -386,6 +371,30 @@ fn run_step(
             }
         }
     }
+}
+
+/// A [`Action::RecreateStaleSecrets`] step: the services of the project
+/// whose container mounts an older secret file, recreated.
+fn recreate_stale_secrets(
+    ws: &Workspace,
+    target: &Target,
+    progress: &Progress,
+    (project, files, services): (&str, &[PathBuf], &[usize]),
+) -> Result<(), DockerError> {
+    let stale = stale_secret_mounts(ws, target, project, services)?;
+    if stale.is_empty() {
+        return Ok(());
+    }
+    progress.line(&format!(
+        "    recreating {} (a secret file they mount changed)",
+        stale.join(", ")
+    ));
+    let recreate = (target.compose(project, files))
+        .args(UP_ARGS)
+        .arg("600")
+        .arg("--force-recreate")
+        .args(&stale);
+    progress.suspend(|| recreate.run_visible())
 }
 
 /// A preflight step: the host's own checks (on a host), then the
