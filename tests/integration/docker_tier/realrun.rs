@@ -747,7 +747,11 @@ impl Up {
 
 impl Drop for Up {
     fn drop(&mut self) {
-        let _ = run(self.compose().args(["down", "--volumes", "--timeout", "1"]));
+        // Every profile on: a job run after its phase is up (profile
+        // `after-up`) that the test started goes too.
+        let _ = run(self
+            .compose()
+            .args(["--profile", "*", "down", "--volumes", "--timeout", "1"]));
     }
 }
 
