@@ -25,9 +25,8 @@ pub fn steps(
     phase: &ComposeFile,
     project: &str,
     files: &[PathBuf],
-    deadline: &str,
+    deadline: u64,
 ) -> Vec<Step> {
-    let deadline = deadline.parse().unwrap_or(600);
     (phase.services.iter())
         .map(|&i| &ws.system.services[i])
         .filter(|s| s.after_up)

@@ -39,7 +39,7 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, D
     let override_paths: Vec<Option<PathBuf>> = (0..plans.len())
         .map(|i| overrides.get(i).map(|o| o.path.clone()))
         .collect();
-    let phase_steps = phase_steps(ws, target, &plans, &override_paths, opts, "600");
+    let phase_steps = phase_steps(ws, target, &plans, &override_paths, opts, 600);
     let mut steps = vec![Step {
         name: format!("preflight on {}", target.describe()),
         action: Action::Preflight(prechecks(ws, &plans, opts)),
@@ -90,7 +90,7 @@ pub(super) fn phase_steps(
     plans: &[ComposeFile],
     overrides: &[Option<PathBuf>],
     opts: &UpOptions,
-    deadline: &str,
+    deadline: u64,
 ) -> Vec<Step> {
     let mut phase_steps = Vec::new();
     for (i, phase) in plans.iter().enumerate() {
@@ -112,7 +112,10 @@ pub(super) fn phase_steps(
         phase_steps.push(Step {
             name: format!("{} (project {project})", phase.file_name),
             action: Action::Compose {
-                cmd: target.compose(&project, &files).args(UP_ARGS).arg(deadline),
+                cmd: target
+                    .compose(&project, &files)
+                    .args(UP_ARGS)
+                    .arg(deadline.to_string()),
                 project,
             },
         });

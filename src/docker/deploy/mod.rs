@@ -148,9 +148,13 @@ pub fn plan(ws: &Workspace, target: &Target, opts: &UpOptions) -> Result<Plan, D
                 .then(|| (target.files_root(ws)).join(format!(".lucid-gen/standin/{project}.yml")))
         })
         .collect();
-    let deadline = host.deadline_secs.to_string();
     steps.extend(up::phase_steps(
-        ws, target, &phases, &overrides, opts, &deadline,
+        ws,
+        target,
+        &phases,
+        &overrides,
+        opts,
+        host.deadline_secs,
     ));
     steps.extend(closing_steps(host));
     let title = format!(
