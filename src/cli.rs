@@ -194,7 +194,8 @@ pub(crate) struct SwarmArgs {
     #[arg(long, value_name = "MANAGER", conflicts_with = "local")]
     pub(crate) host: Option<String>,
     /// This machine's engine, which must already be a swarm manager (a
-    /// swarm is never initialised on your behalf).
+    /// swarm is never initialised on your behalf without `swarm up
+    /// --init`).
     #[arg(long)]
     pub(crate) local: bool,
 }
@@ -208,6 +209,12 @@ pub(crate) struct SwarmUpArgs {
     /// secrets, configs and health checks) instead of the real images.
     #[arg(long)]
     pub(crate) stand_ins: bool,
+    /// When this machine's engine is in no swarm, make it a one-node swarm
+    /// first (on 127.0.0.1 only, its node labelled with every placement's
+    /// labels), which `swarm down` leaves again. An engine already in a
+    /// swarm is left as it is. Only with the local engine.
+    #[arg(long, conflicts_with = "host")]
+    pub(crate) init: bool,
     /// Print the plan (checks and commands, in order) without running
     /// anything.
     #[arg(long)]
@@ -227,14 +234,15 @@ pub(crate) struct SwarmDownArgs {
 impl SwarmCommand {
     /// Where the subcommand works, and its options.
     pub(crate) fn selection(&self) -> (&SwarmArgs, docker::swarm::SwarmOptions) {
-        let (on, stand_ins) = match self {
-            SwarmCommand::Plan(a) | SwarmCommand::Test(a) => (a, false),
-            SwarmCommand::Up(a) => (&a.on, a.stand_ins),
-            SwarmCommand::Down(a) => (&a.on, false),
+        let (on, stand_ins, init) = match self {
+            SwarmCommand::Plan(a) | SwarmCommand::Test(a) => (a, false, false),
+            SwarmCommand::Up(a) => (&a.on, a.stand_ins, a.init),
+            SwarmCommand::Down(a) => (&a.on, false, false),
         };
         let opts = docker::swarm::SwarmOptions {
             phase: on.phase.clone(),
             stand_ins,
+            init,
         };
         (on, opts)
     }

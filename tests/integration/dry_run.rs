@@ -205,6 +205,68 @@ fn swarm_plans_need_no_engine_and_no_connection() {
     insta::assert_snapshot!("swarm_down_host", dry_run(&p, &[&down[..], &seed].concat()));
 }
 
+/// The quick path's plans: `swarm up --local --init` makes the engine a
+/// one-node swarm (on 127.0.0.1, address ranges clear of the model's
+/// subnets, the node labelled for every placement) before the manager
+/// check, and only when it is in none; `swarm down --local` ends with
+/// leaving it, only when lucid-gen initialised it. `--init` on the
+/// model's manager host is refused, naming `--local`.
+#[test]
+fn the_one_node_swarm_is_planned_like_every_step() {
+    let p = seeded("swarm");
+    let seed = ["--insecure-secret-seed", "7"];
+    let up = [
+        "swarm",
+        "up",
+        "--local",
+        "--init",
+        "--stand-ins",
+        "--dry-run",
+    ];
+    let plan = dry_run(&p, &[&up[..], &seed].concat());
+    insta::assert_snapshot!("swarm_up_local_init", plan);
+    for expect in [
+        "docker swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377 \
+         --default-addr-pool 10.240.0.0/16",
+        "--subnet 10.248.0.0/16",
+        "payments=true",
+        "if the engine is in a swarm already: left as it is",
+    ] {
+        assert!(plan.contains(expect), "{expect}:\n{plan}");
+    }
+    assert!(plan.find("swarm init").unwrap() < plan.find("swarm manager").unwrap());
+    let down = ["swarm", "down", "--local", "--dry-run"];
+    let plan = dry_run(&p, &[&down[..], &seed].concat());
+    insta::assert_snapshot!("swarm_down_local", plan);
+    assert!(plan.contains("docker swarm leave --force"), "{plan}");
+    assert!(
+        plan.contains("did not initialise is left as found"),
+        "{plan}"
+    );
+    // A model subnet in the first ranges moves the swarm's past it.
+    let system = p
+        .read("model/system.yaml")
+        .replace("    subnet: 10.94.0.0/24", "    subnet: 10.240.7.0/24");
+    p.write("model/system.yaml", &system);
+    p.run().args(&["all", "--insecure-secret-seed", "7"]).run();
+    let plan = dry_run(&p, &[&up[..], &seed].concat());
+    assert!(plan.contains("--default-addr-pool 10.241.0.0/16"), "{plan}");
+    Test::new()
+        .current_dir(p.dir.path())
+        .args(&[
+            "swarm",
+            "up",
+            "--init",
+            "--dry-run",
+            "--insecure-secret-seed",
+            "7",
+        ])
+        .status(2)
+        .stderr_has("`--init` makes this machine's engine a one-node swarm")
+        .stderr_has("add `--local`")
+        .run();
+}
+
 /// A compose-mode system, a worker named as the manager and an unknown
 /// host are refused before anything is planned, each with what to do.
 #[test]

@@ -7,6 +7,9 @@
 //! missing image layers, the switch of `current` and the prune — and the
 //! images also go to every worker a placement allows ([`SwarmAction`]).
 //!
+//! On the local engine, `--init` first makes the engine a one-node swarm
+//! when it is in none, and `down` leaves that swarm again ([`init`]).
+//!
 //! Per phase, in order: `docker stack deploy --resolve-image never
 //! --prune -c stack.<phase>.yml <stack>`, then lucid-gen itself waits
 //! until every service of the stack runs all its replicas (a task with a
@@ -17,6 +20,7 @@
 //! removed): Swarm has no stack-level rollback (docker/cli#595).
 
 mod changes;
+mod init;
 mod run;
 mod test;
 
@@ -46,10 +50,18 @@ const DOWN_DEADLINE: u64 = 180;
 pub struct SwarmOptions {
     pub phase: Option<String>,
     pub stand_ins: bool,
+    /// `swarm up --init`: a one-node swarm on the local engine if it is in
+    /// none.
+    pub init: bool,
 }
 
 /// What only a swarm step does.
 pub enum SwarmAction {
+    /// Make the local engine a one-node swarm, unless it is in one.
+    Init(init::Init),
+    /// Leave the local engine's swarm, if lucid-gen initialised it and no
+    /// service is left.
+    Leave(init::Leave),
     /// The engine is an active swarm manager; every placement some ready
     /// node satisfies (labels, platform).
     Manager { placements: Vec<Placement> },
@@ -186,6 +198,9 @@ pub fn up_plan(ws: &Workspace, target: &Target, opts: &SwarmOptions) -> Result<P
             placements: placements(ws, &phases),
         },
     );
+    if opts.init {
+        steps.push(init::init_step(ws, target)?);
+    }
     match target.remote() {
         // Nothing is copied before the host and its swarm passed.
         Some(remote) => {
@@ -382,6 +397,9 @@ pub fn down_plan(
             },
         ));
     }
+    if target.remote().is_none() {
+        steps.push(init::leave_step(target));
+    }
     let title = format!(
         "swarm down: {} stack(s) on {}",
         phases.len(),
@@ -424,9 +442,11 @@ impl SwarmAction {
     /// What the step does, one line each.
     pub fn details(&self) -> Vec<String> {
         match self {
+            SwarmAction::Init(init) => init.details(),
+            SwarmAction::Leave(leave) => leave.details(),
             SwarmAction::Manager { placements } => {
                 let mut lines = vec![
-                    "the engine is an active swarm manager (never `swarm init` on your behalf)"
+                    "the engine is an active swarm manager (`swarm init` only with `swarm up --local --init`)"
                         .to_string(),
                 ];
                 lines.extend(placements.iter().map(|p| {

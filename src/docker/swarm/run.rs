@@ -35,6 +35,8 @@ pub fn step(
     state: &mut DeployState,
 ) -> Result<(), DockerError> {
     match action {
+        SwarmAction::Init(init) => init.run(target),
+        SwarmAction::Leave(leave) => leave.run(target),
         SwarmAction::Manager { placements } => manager(target, placements),
         SwarmAction::StandIns {
             overrides,
@@ -109,9 +111,15 @@ fn manager(target: &Target, placements: &[Placement]) -> Result<(), DockerError>
                 target.describe(),
                 info.trim()
             ),
-            help: "run `docker swarm init` there, or join it to a swarm as a manager; lucid-gen \
-                   never creates or joins a swarm on its own"
-                .into(),
+            help: match target.remote() {
+                None => "`lucid-gen swarm up --local --init` makes this machine's engine a \
+                         one-node swarm (left again by `swarm down`); or run `docker swarm init`, \
+                         or join it to a swarm as a manager"
+                    .into(),
+                Some(_) => "run `docker swarm init` there, or join it to a swarm as a manager; \
+                            lucid-gen never creates or joins a swarm on a host"
+                    .into(),
+            },
         }
         .into());
     }

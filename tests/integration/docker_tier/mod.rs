@@ -14,4 +14,5 @@ pub mod realserver;
 pub mod stack;
 pub mod standin_node;
 pub mod swarm;
+pub mod swarm_quick;
 pub mod verify;
