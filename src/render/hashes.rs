@@ -151,6 +151,10 @@ pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
         &s.volumes,
     );
     inputs.config.push(bytes(format!("{config:?}")));
+    // Pushed only when set, like `init` below.
+    if s.health.as_ref().is_some_and(|h| h.restart_when_unhealthy) {
+        inputs.config.push(b"restart_when_unhealthy".to_vec());
+    }
     host_paths(s, &mut inputs);
     // Pushed only when set, so services without them keep their hashes.
     if s.init || s.image_user {

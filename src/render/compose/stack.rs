@@ -227,6 +227,12 @@ fn stack_service(
         )));
     }
     base.depends_on.clear();
+    if s.health.as_ref().is_some_and(|h| h.restart_when_unhealthy) {
+        base.healthcheck = super::health_view(s, false);
+        losses.push(comment(
+            "restart_when_unhealthy: Swarm replaces a task whose health check fails itself, so the check runs as the model writes it, without the compose files' restarting wrapper",
+        ));
+    }
     inline_env_files(system, s, &mut base);
     env_secret_files(system, s, &mut base, &mut losses);
     let swarm = &s.swarm;
