@@ -623,13 +623,36 @@ pub enum Probe {
     Exec(Vec<String>),
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` (below) shows the check as `render::hashes` hashes it.
+#[derive(Clone)]
 pub struct HealthCheck {
     pub probe: Probe,
     pub interval: String,
     pub timeout: String,
     pub retries: u32,
     pub start_period: String,
+    /// `start_period` in nanoseconds (0 when validation refused it).
+    pub start_period_ns: u64,
+    /// The compose files wrap the probe so that `retries` failures in a
+    /// row stop the container and its restart policy starts it again
+    /// (`render::probe::restarting_probe`).
+    pub restart_when_unhealthy: bool,
+}
+
+/// The fields a check had before `restart_when_unhealthy`, as `derive`
+/// writes them: services' `lucid-gen.hash.config` labels stay as they
+/// were (`start_period_ns` is `start_period`; the flag is hashed apart,
+/// only when set).
+impl std::fmt::Debug for HealthCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthCheck")
+            .field("probe", &self.probe)
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("start_period", &self.start_period)
+            .finish()
+    }
 }
 
 /// A host path mounted into a container.

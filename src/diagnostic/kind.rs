@@ -614,6 +614,15 @@ kinds! {
     HealthPath { path: String } => InvalidHealthCheck, Error,
         "health path `{path}` must start with `/` and hold no spaces or quotes",
         "e.g. `/health`";
+    HealthRestartNeedsInit { service: String } => InvalidHealthCheck, Error,
+        "`{service}` restarts when unhealthy but runs without `init: true`: its process is PID 1, which ignores the SIGTERM that stops it (the kernel delivers no signal to a namespace's init that has no handler for it)",
+        "add `init: true` to the service: Docker's init (tini) is PID 1 and passes the signal on";
+    HealthRestartPolicy { service: String, restart: &'static str } => InvalidHealthCheck, Error,
+        "`{service}` restarts when unhealthy but its restart policy is `{restart}`: the stopped container would stay stopped (`on-failure` only restarts it when its process exits non-zero, which one that shuts down cleanly on SIGTERM does not)",
+        "set `restart: unless-stopped` (the default) or `restart: always`";
+    HealthRestartNoShell { service: String, stack: &'static str } => InvalidHealthCheck, Error,
+        "`{service}` restarts when unhealthy, which runs its health check through `/bin/sh`, but the `{stack}` stack's runtime is distroless: it has no shell",
+        "leave `restart_when_unhealthy` out: the check then only marks the container unhealthy (in swarm mode Swarm replaces an unhealthy task without it)";
 
     // ------------------------------------------------ whole-model rules
 

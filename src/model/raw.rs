@@ -685,6 +685,16 @@ pub struct HealthDef {
     pub retries: u32,
     #[serde(default = "default_start_period")]
     pub start_period: String,
+    /// Restart the container once the check has failed `retries` times in
+    /// a row (failures in `start_period` before a first success do not
+    /// count), as Swarm replaces an unhealthy task: Docker's restart
+    /// policy only restarts a container whose process exits, so the
+    /// compose files run the check through a `/bin/sh` wrapper that then
+    /// stops it (SIGTERM to PID 1, SIGKILL at the next check if it still
+    /// runs). Needs `init: true`, `restart` `unless-stopped` or `always`,
+    /// and a shell in the image.
+    #[serde(default)]
+    pub restart_when_unhealthy: bool,
 }
 
 fn default_interval() -> String {

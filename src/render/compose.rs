@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use askama::Template;
 
+use super::probe::restarting_probe;
 use super::{delivery, lint, probe_command, service_labels, template_error, RenderError};
 use crate::compose_files::{relative_path, ComposeFile, NetworkUse};
 use crate::escape::{
@@ -430,7 +431,7 @@ fn service_view(system: &System, plan: &ComposeFile, shared: &Shared, index: usi
         env_files.push(from_compose(&delivery::secrets_env_path(system, s)));
     }
     let (ports, expose) = port_views(s);
-    let healthcheck = health_view(s);
+    let healthcheck = health_view(s, true);
     let mut limits = Vec::new();
     if let Some(cpus) = s.resources.cpus {
         limits.push(("cpus", compose_str(&cpus.to_string())));
@@ -463,11 +464,15 @@ fn service_view(system: &System, plan: &ComposeFile, shared: &Shared, index: usi
     }
 }
 
-/// The service's `healthcheck:`, its probe in exec form.
-fn health_view(s: &Service) -> Option<HealthView> {
+/// The service's `healthcheck:`, its probe in exec form; with `restart`,
+/// wrapped so that it restarts the container when the model says
+/// `restart_when_unhealthy` (a compose file; a stack file runs the plain
+/// probe, Swarm replacing an unhealthy task itself).
+fn health_view(s: &Service, restart: bool) -> Option<HealthView> {
     let h = s.health.as_ref()?;
     let mut test = vec!["CMD".to_string()];
-    test.extend(probe_command(s).unwrap_or_default());
+    let wrapped = restart.then(|| restarting_probe(s)).flatten();
+    test.extend(wrapped.or_else(|| probe_command(s)).unwrap_or_default());
     Some(HealthView {
         test: compose_list(&test),
         interval: compose_name(&h.interval),

@@ -70,6 +70,18 @@ pub fn hash_labels(inputs: &ServiceInputs) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Settings added after the others, pushed only when set, so services
+/// without them keep their hashes.
+fn flags(s: &Service, inputs: &mut ServiceInputs) {
+    if s.health.as_ref().is_some_and(|h| h.restart_when_unhealthy) {
+        inputs.config.push(b"restart_when_unhealthy".to_vec());
+    }
+    if s.init || s.image_user {
+        let process = (s.init, s.image_user);
+        inputs.config.push(bytes(format!("{process:?}")));
+    }
+}
+
 fn bytes(text: impl Into<String>) -> Vec<u8> {
     text.into().into_bytes()
 }
@@ -152,11 +164,7 @@ pub fn service_inputs(system: &System, service: &Service) -> ServiceInputs {
     );
     inputs.config.push(bytes(format!("{config:?}")));
     host_paths(s, &mut inputs);
-    // Pushed only when set, so services without them keep their hashes.
-    if s.init || s.image_user {
-        let process = (s.init, s.image_user);
-        inputs.config.push(bytes(format!("{process:?}")));
-    }
+    flags(s, &mut inputs);
     // What reaches the container besides its image: the entrypoint, the
     // secrets it receives and how (names, never values), and each config
     // file's text with its secret references (a changed secret value is

@@ -171,6 +171,75 @@ pub fn probe_command(service: &Service) -> Option<Vec<String>> {
     })
 }
 
+/// `$0` of the restarting wrapper, which the shell puts in its messages.
+pub const RESTART_NAME: &str = "restart-when-unhealthy";
+
+/// The wrapper `restart_when_unhealthy` runs a health check through
+/// (`/bin/sh -c RESTART_SCRIPT restart-when-unhealthy RETRIES START
+/// PROBE...`): Docker's restart policy restarts a container whose process
+/// exits, never one whose check fails, so after `RETRIES` counted failures
+/// in a row the wrapper stops it and the policy starts it again.
+///
+/// - Its state (`START OK COUNT`) is in `/dev/shm`, a tmpfs in every
+///   container (read-only root or not), for the container's current start:
+///   START is PID 1's start time (field 22 of `/proc/1/stat`), so a state
+///   left from before a restart counts for nothing.
+/// - A failure counts as Docker counts it: once the container has been up
+///   `START` hundredths of a second (`/proc/uptime` against PID 1's start,
+///   in the kernel's fixed 100 ticks a second) or has passed a check since
+///   it started. A success sets the count to 0.
+/// - The count goes up *before* the probe runs, so a probe that hangs
+///   until Docker's timeout still counts; the next run then finds
+///   `RETRIES` and stops the container without waiting for its probe.
+/// - Stopping is SIGTERM to PID 1 — Docker's init (`init: true`, which
+///   validation requires), which passes it to the service's process;
+///   a process still running at the next check (one that ignores SIGTERM,
+///   or hangs in its handler) gets SIGKILL with every other process but
+///   PID 1 (`kill -KILL -1`), and init exits when its child does.
+///
+/// No model text is in the script: the probe comes as arguments (`"$@"`),
+/// never parsed by the shell. POSIX `sh` only (dash and BusyBox's ash
+/// both run it), one line.
+pub const RESTART_SCRIPT: &str = concat!(
+    "n=$1 p=$2 f=/dev/shm/lucid-gen-health; shift 2; ",
+    "w() { echo \"$*\" >\"$f\"; } 2>/dev/null; ",
+    "t() { shift 19; echo \"$1\"; }; ",
+    "read -r s </proc/1/stat; s=$(t ${s##*) }); read -r u _ </proc/uptime; ",
+    "o=0 c=0; { read -r a b d <\"$f\" && [ \"$a\" = \"$s\" ] && o=$b c=$d; } 2>/dev/null; ",
+    "case $o/$c in *[!0-9/]* | /* | */) o=0 c=0 ;; esac; ",
+    "if [ $c -gt $n ]; then echo \"$0: still running after SIGTERM: SIGKILL to every process but PID 1\"; ",
+    "kill -KILL -1; exit 1; fi; ",
+    "if [ $c -eq $n ]; then w $s $o $((n + 1)); ",
+    "echo \"$0: $n checks in a row did not pass: SIGTERM to PID 1, the restart policy starts the container again\"; ",
+    "kill -TERM 1; exit 1; fi; ",
+    "k=$o; [ $((${u%.*}00 + 1${u#*.} - 100 - s)) -ge $p ] && k=1; ",
+    "[ $k = 1 ] && w $s $o $((c + 1)); ",
+    "if \"$@\"; then w $s 1 0; exit 0; fi; ",
+    "if [ $k = 1 ] && [ $((c + 1)) -ge $n ]; then w $s $o $((n + 1)); ",
+    "echo \"$0: $n checks in a row failed: SIGTERM to PID 1, the restart policy starts the container again\"; ",
+    "kill -TERM 1; fi; ",
+    "exit 1"
+);
+
+/// The health check of a service with `restart_when_unhealthy`, in exec
+/// form: [`RESTART_SCRIPT`] through `/bin/sh`, then its retries, its start
+/// period in hundredths of a second (rounded up) and the probe
+/// ([`probe_command`]), each argument a word of its own. `None` without
+/// the setting.
+pub fn restarting_probe(service: &Service) -> Option<Vec<String>> {
+    let health = (service.health.as_ref()).filter(|h| h.restart_when_unhealthy)?;
+    let mut command: Vec<String> = vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        RESTART_SCRIPT.into(),
+        RESTART_NAME.into(),
+        health.retries.to_string(),
+        health.start_period_ns.div_ceil(10_000_000).to_string(),
+    ];
+    command.extend(probe_command(service)?);
+    Some(command)
+}
+
 fn python(code: String) -> Vec<String> {
     vec!["python3".into(), "-c".into(), code]
 }
@@ -187,6 +256,27 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/forge");
         let loaded = crate::model::load_dir(&dir).unwrap();
         crate::validate::validate(&loaded).unwrap().system
+    }
+
+    #[test]
+    fn the_restarting_check_passes_the_probe_as_arguments() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/swarm");
+        let loaded = crate::model::load_dir(&dir).unwrap();
+        let system = crate::validate::validate(&loaded).unwrap().system;
+        let mut db = system.service("hive-db").unwrap().clone();
+        let command = restarting_probe(&db).unwrap();
+        assert_eq!(command[..3], ["/bin/sh", "-c", RESTART_SCRIPT]);
+        // Three retries and 40 s (the defaults), in hundredths of a second.
+        assert_eq!(command[3..6], [RESTART_NAME, "3", "4000"]);
+        assert_eq!(command[6..], probe_command(&db).unwrap());
+        assert!(!RESTART_SCRIPT.contains('\n'));
+        // A start period is rounded up: it never ends early.
+        db.health.as_mut().unwrap().start_period_ns = 1;
+        assert_eq!(restarting_probe(&db).unwrap()[5], "1");
+        db.health.as_mut().unwrap().restart_when_unhealthy = false;
+        assert_eq!(restarting_probe(&db), None);
+        // Other services keep the plain probe.
+        assert_eq!(restarting_probe(system.service("hive-api").unwrap()), None);
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! The compose override `up --stand-ins` adds to a phase's compose file:
 //! only the images, the health checks' timing and the entrypoints the
 //! model sets differ, and host `devices` are dropped; networks, ports, env files, secrets, config files,
-//! dependencies and health-check commands stay the generated ones. Pure:
+//! dependencies and health-check commands stay the generated ones (but
+//! for `restart_when_unhealthy`'s wrapper, which needs a shell no stand-in
+//! has: the stand-in runs the probe it wraps). Pure:
 //! the images come from `docker::standin`, which writes the text.
 
 use std::collections::BTreeMap;
 
+use super::probe_command;
 use crate::compose_files::ComposeFile;
-use crate::escape::{compose_name, yaml_key};
-use crate::system::System;
+use crate::escape::{compose_list, compose_name, yaml_key};
+use crate::system::{Service, System};
 
 /// The stand-in images of a run and how the engine runs them.
 pub struct StandInImages<'a> {
@@ -42,6 +45,22 @@ pub fn fast_healthcheck(start_interval: bool) -> &'static str {
     }
 }
 
+/// `test:` for a service whose generated check restarts it when unhealthy:
+/// that wrapper needs `/bin/sh`, which a stand-in image lacks, so the
+/// stand-in runs the probe it wraps (`""` for any other service).
+fn plain_probe(service: &Service) -> String {
+    if !service
+        .health
+        .as_ref()
+        .is_some_and(|h| h.restart_when_unhealthy)
+    {
+        return String::new();
+    }
+    let mut test = vec!["CMD".to_string()];
+    test.extend(probe_command(service).unwrap_or_default());
+    format!("      test: {}\n", compose_list(&test))
+}
+
 /// The override's text for the services of `plan`.
 pub fn text(system: &System, plan: &ComposeFile, standins: &StandInImages) -> String {
     let mut text = String::from(
@@ -50,7 +69,8 @@ pub fn text(system: &System, plan: &ComposeFile, standins: &StandInImages) -> St
          # exits 0 at once) differ from the generated compose file, and host devices\n\
          # are dropped (a stand-in uses no hardware); networks, ports,\n\
          # env files, secrets, config files, dependencies and health-check commands are\n\
-         # the generated ones.\n\
+         # the generated ones (a check that restarts its container when unhealthy runs\n\
+         # the probe it wraps: the wrapper needs a shell, which a stand-in lacks).\n\
          # The model's own intervals are checked in the generated files; a stand-in\n\
          # answers at once, so waiting them out would prove nothing.\nservices:\n",
     );
@@ -64,6 +84,7 @@ pub fn text(system: &System, plan: &ComposeFile, standins: &StandInImages) -> St
         ));
         if service.health.is_some() {
             text.push_str(fast_healthcheck(standins.start_interval));
+            text.push_str(&plain_probe(service));
         }
         // The model's entrypoint names a program of the real image.
         if service.run_once {

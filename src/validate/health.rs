@@ -58,6 +58,9 @@ impl Validator<'_> {
         if h.retries == 0 {
             self.report(&sub("retries"), Kind::HealthRetries {});
         }
+        if h.restart_when_unhealthy {
+            self.restart_when_unhealthy(name, s, &sub("restart_when_unhealthy"));
+        }
         let probe = self.health_probe(name, h, s, ports, at)?;
         Some(HealthCheck {
             probe,
@@ -65,7 +68,49 @@ impl Validator<'_> {
             timeout: h.timeout.clone(),
             retries: h.retries,
             start_period: h.start_period.clone(),
+            start_period_ns: names::duration_nanos(&h.start_period).unwrap_or(0),
+            restart_when_unhealthy: h.restart_when_unhealthy,
         })
+    }
+
+    /// `restart_when_unhealthy`: the wrapper stops the container through
+    /// PID 1 (so Docker's init must be it), the restart policy must start
+    /// it again, and the image needs `/bin/sh` — which the distroless
+    /// runtimes of the `python`, `java` and `native` stacks lack (a
+    /// published image or a hand-written Dockerfile is the model's word).
+    fn restart_when_unhealthy(&mut self, name: &str, s: &raw::ServiceDef, at: &At) {
+        let service = name.to_string();
+        if !s.init {
+            self.report(
+                at,
+                Kind::HealthRestartNeedsInit {
+                    service: service.clone(),
+                },
+            );
+        }
+        let restart = match s.restart {
+            Some(raw::Restart::No) => Some("no"),
+            Some(raw::Restart::OnFailure) => Some("on-failure"),
+            Some(raw::Restart::Always | raw::Restart::UnlessStopped) | None => None,
+        };
+        if let Some(restart) = restart {
+            self.report(
+                at,
+                Kind::HealthRestartPolicy {
+                    service: service.clone(),
+                    restart,
+                },
+            );
+        }
+        let stack = match s.build.as_ref().and_then(|b| b.stack) {
+            Some(raw::Stack::Python) => Some("python"),
+            Some(raw::Stack::Java) => Some("java"),
+            Some(raw::Stack::Native) => Some("native"),
+            Some(raw::Stack::Node) | None => None,
+        };
+        if let Some(stack) = stack {
+            self.report(at, Kind::HealthRestartNoShell { service, stack });
+        }
     }
 
     /// Whether a program can run an http/tcp probe in the service's image:

@@ -227,6 +227,7 @@ fn stack_service(
         )));
     }
     base.depends_on.clear();
+    plain_health_check(s, &mut base, &mut losses);
     inline_env_files(system, s, &mut base);
     env_secret_files(system, s, &mut base, &mut losses);
     let swarm = &s.swarm;
@@ -272,6 +273,17 @@ fn stack_service(
             ("rollback_config", policy(&swarm.rollback)),
         ],
         base,
+    }
+}
+
+/// `restart_when_unhealthy`: Swarm replaces an unhealthy task itself, so
+/// a stack file runs the plain probe, and says why.
+fn plain_health_check(s: &Service, base: &mut ServiceView, losses: &mut Vec<Comment>) {
+    if s.health.as_ref().is_some_and(|h| h.restart_when_unhealthy) {
+        base.healthcheck = super::health_view(s, false);
+        losses.push(comment(
+            "restart_when_unhealthy: Swarm replaces a task whose health check fails itself, so the check runs as the model writes it, without the compose files' restarting wrapper",
+        ));
     }
 }
 

@@ -11,6 +11,7 @@ pub mod import_seeds;
 pub mod pi;
 pub mod realrun;
 pub mod realserver;
+pub mod restart_unhealthy;
 pub mod stack;
 pub mod standin_node;
 pub mod swarm;
