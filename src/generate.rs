@@ -262,7 +262,10 @@ pub fn all(paths: &Paths, mode: Mode, rotate: &[String]) -> Result<AllReport, Fa
         });
     }
     let digests = stamp.is_some() && clean;
-    let prepared = render_and_stage(&system, &resolved.values, out, digests)?;
+    // The last stamp's record of each output spares reading those it
+    // vouches for (`write::Known`), whatever the inputs were then.
+    let known = (stamp.as_ref().and_then(|s| s.path.as_deref())).and_then(write::Known::load);
+    let prepared = render_and_stage(&system, &resolved.values, out, digests, known)?;
     // Memory: the model is not needed once rendered.
     drop(system);
     // The new store is written beside the old one first and put in place
@@ -341,9 +344,11 @@ fn render_and_stage(
     values: &secrets::SecretValues,
     out: &Path,
     digests: bool,
+    known: Option<write::Known>,
 ) -> Result<write::Prepared, Failure> {
     let write_failure = |e: write::ApplyError| Failure::Write(e.to_string());
-    let mut writer = write::Writer::open(out, digests).map_err(write_failure)?;
+    let writer = write::Writer::open(out, digests).map_err(write_failure)?;
+    let mut writer = writer.with_known(known);
     let rendered = render::render_to(system, values, &mut |path, file| {
         writer.put(path, file).map_err(Stop::Write)
     });

@@ -1,6 +1,7 @@
 //! lucid-gen: one typed service model in, every env file, compose file and
 //! Dockerfile of a multi-service Docker system out. See ARCHITECTURE.md.
 
+pub mod allocator;
 pub mod compose_files;
 pub mod diagnostic;
 pub mod docker;

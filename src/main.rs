@@ -19,6 +19,7 @@ use lucid_gen::generate;
 use lucid_gen::workspace::{Freshness, Paths, Workspace};
 
 fn main() -> ExitCode {
+    lucid_gen::allocator::tune();
     let cli = Cli::parse();
     let outcome = try_main(cli);
     if let Some(error) = lucid_gen::stdout::failure() {

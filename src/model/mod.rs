@@ -221,7 +221,7 @@ fn load_file(path: &Path) -> Result<FileResult, LoadError> {
         );
         return Ok((None, vec![d]));
     }
-    match read_text(path, opened.file).map_err(io)? {
+    match read_text_sized(path, opened.file, opened.size).map_err(io)? {
         Err(refused) => Ok((None, vec![refused])),
         Ok(text) => {
             let (file, fragment, found) = parse_file(path.to_path_buf(), text);
@@ -235,8 +235,18 @@ fn load_file(path: &Path) -> Result<FileResult, LoadError> {
 /// after its size was checked) or the bytes are not UTF-8; a leading byte
 /// order mark dropped.
 pub fn read_text(path: &Path, reader: impl io::Read) -> io::Result<Result<String, Diagnostic>> {
+    read_text_sized(path, reader, 0)
+}
+
+/// [`read_text`] into a buffer sized for the `size` bytes the file had
+/// when opened (memory: no doubling past it).
+fn read_text_sized(
+    path: &Path,
+    reader: impl io::Read,
+    size: u64,
+) -> io::Result<Result<String, Diagnostic>> {
     // Read at most one byte past the limit.
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(size.min(MAX_FILE_BYTES) as usize);
     reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         let limit = MAX_FILE_BYTES;
@@ -301,7 +311,10 @@ pub fn parse_file(
         return (file, None, diagnostics);
     }
     match typed::from_str(&file.text) {
-        Ok(fragment) => (file, Some(fragment), diagnostics),
+        Ok(mut fragment) => {
+            fragment.shrink_to_fit();
+            (file, Some(fragment), diagnostics)
+        }
         Err(err) => {
             let d = typed_diagnostic(&file, &err);
             // The position walk already reported duplicate keys, better.

@@ -4,7 +4,7 @@
 //! inside it is never followed or traversed, whatever races with the run.
 //! The root itself (and its parents) are the user's choice and may be links.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -101,10 +101,13 @@ impl Jail {
 }
 
 /// Directories inside the jail opened so far (`None`: missing), and those
-/// this run created, parents first.
+/// this run created, parents first. Speed: looked up by hash (one per
+/// output file), with a log of the directories in the order they were
+/// opened, so a caller can take only those opened since it last looked.
 #[derive(Default)]
 pub struct Dirs {
-    open: BTreeMap<PathBuf, Option<DirFd>>,
+    open: HashMap<PathBuf, Option<DirFd>>,
+    opened: Vec<DirFd>,
     pub created: Vec<PathBuf>,
 }
 
@@ -140,7 +143,7 @@ impl Dirs {
             self.created.push(rel.to_path_buf());
         }
         let fd = fd.map(Arc::new);
-        self.open.insert(rel.to_path_buf(), fd.clone());
+        self.note(rel, fd.clone());
         Ok(fd)
     }
 
@@ -174,16 +177,27 @@ impl Dirs {
                 path: jail.path(rel),
                 error,
             })?;
-            self.open.insert(rel.to_path_buf(), fd.map(Arc::new));
+            self.note(rel, fd.map(Arc::new));
         }
         Ok(())
     }
 
-    /// Every directory open now.
-    pub fn all_open(&self) -> impl Iterator<Item = (&PathBuf, &DirFd)> {
-        self.open
-            .iter()
-            .filter_map(|(p, fd)| fd.as_ref().map(|fd| (p, fd)))
+    /// Records what `rel` is (open or missing).
+    fn note(&mut self, rel: &Path, fd: Option<DirFd>) {
+        if let Some(fd) = &fd {
+            self.opened.push(fd.clone());
+        }
+        self.open.insert(rel.to_path_buf(), fd);
+    }
+
+    /// How many directories were opened so far (the log's length).
+    pub fn opened_count(&self) -> usize {
+        self.opened.len()
+    }
+
+    /// The directories opened after the first `from`, in order.
+    pub fn opened_since(&self, from: usize) -> &[DirFd] {
+        self.opened.get(from..).unwrap_or_default()
     }
 
     /// Removes the directories this run created, children first (after a

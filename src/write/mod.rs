@@ -33,6 +33,7 @@ use jail::{DirFd, Dirs, Jail};
 pub use lock::RunLock;
 pub use manifest::{with_manifest, MANIFEST};
 pub use stage::Staged;
+pub use stamp::Known;
 pub use stream::{Prepared, Recorded, Writer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -55,7 +55,9 @@ use super::Recorded;
 /// contents' hash is recorded and checked too.
 const RACY_NS: i128 = 50_000_000;
 
-const HEADER: &str = "lucid-gen up-to-date stamp 1";
+const HEADER: &str = "lucid-gen up-to-date stamp 2";
+/// The last line of a whole stamp, before the number of files it lists.
+const END: &str = "end ";
 
 /// What the command line names: the inputs besides the model's files.
 pub struct Key<'a> {
@@ -258,22 +260,21 @@ fn text(
         if !line_safe(rel.as_os_str().as_bytes()) || s.mode & 0o170000 != 0o100000 {
             return None;
         }
-        let hash = match s.ctime + RACY_NS >= now {
-            true => hex(&file.digest),
-            false => "-".to_string(),
-        };
+        let racy = if s.ctime + RACY_NS >= now { "r" } else { "-" };
         let mounted = if file.mounted { "m" } else { "-" };
         t.push_str(&format!(
-            "f {} {} {} {} {} {} {mounted} {hash} {}\n",
+            "f {} {} {} {} {} {} {mounted} {racy} {} {}\n",
             s.dev,
             s.ino,
             s.size,
             s.mtime,
             s.ctime,
             s.mode,
+            hex(&file.digest),
             rel.display()
         ));
     }
+    t.push_str(&format!("{END}{}\n", outputs.len()));
     Some(t)
 }
 
@@ -299,12 +300,16 @@ pub fn record(
 struct Entry<'a> {
     stat: Stat,
     mounted: bool,
+    /// Changed within [`RACY_NS`] of being recorded: its times alone do
+    /// not vouch for it.
+    racy: bool,
+    /// SHA-256 (hex) of its contents when recorded.
     hash: &'a str,
     rel: &'a str,
 }
 
 fn entry(line: &str) -> Option<Entry<'_>> {
-    let mut f = line.strip_prefix("f ")?.splitn(9, ' ');
+    let mut f = line.strip_prefix("f ")?.splitn(10, ' ');
     let mut n = || f.next();
     let stat = Stat {
         dev: n()?.parse().ok()?,
@@ -315,11 +320,13 @@ fn entry(line: &str) -> Option<Entry<'_>> {
         mode: n()?.parse().ok()?,
     };
     let mounted = n()? == "m";
+    let racy = n()? == "r";
     let hash = n()?;
     let rel = n()?;
     Some(Entry {
         stat,
         mounted,
+        racy,
         hash,
         rel,
     })
@@ -337,11 +344,20 @@ fn holds(out: &Path, e: &Entry) -> bool {
             return false;
         }
     }
-    match e.hash {
-        "-" => true,
-        hash => regular_file::read(&path, Follow::NotLast, e.stat.size)
-            .is_ok_and(|bytes| hex(&Sha256::digest(&bytes)) == hash),
-    }
+    !e.racy
+        || regular_file::read(&path, Follow::NotLast, e.stat.size)
+            .is_ok_and(|bytes| hex(&Sha256::digest(&bytes)) == e.hash)
+}
+
+/// A whole stamp's text (its trailer names as many files as it lists),
+/// past the header; `None` for a stamp cut short or of another format.
+fn whole(text: &str) -> Option<std::str::Lines<'_>> {
+    let body = text.strip_suffix('\n')?;
+    let (body, last) = body.rsplit_once('\n')?;
+    let count: usize = last.strip_prefix(END)?.parse().ok()?;
+    let listed = body.lines().filter(|l| l.starts_with("f ")).count();
+    let mut lines = body.lines();
+    (lines.next()? == HEADER && listed == count).then_some(lines)
 }
 
 /// The number of files the stamp vouches for, when it is valid for
@@ -349,8 +365,8 @@ fn holds(out: &Path, e: &Entry) -> bool {
 pub fn up_to_date(stamp: &Path, out: &Path, inputs: &str) -> Option<usize> {
     let bytes = regular_file::read(stamp, Follow::NotLast, MAX_INPUT_BYTES).ok()?;
     let text = String::from_utf8(bytes).ok()?;
-    let mut lines = text.lines();
-    if lines.next()? != HEADER || lines.next()?.strip_prefix("inputs ")? != inputs {
+    let mut lines = whole(&text)?;
+    if lines.next()?.strip_prefix("inputs ")? != inputs {
         return None;
     }
     let digest = lines.next()?.strip_prefix("supplied ")?;
@@ -381,4 +397,85 @@ pub fn may_apply(stamp: &Path, inputs: &str) -> bool {
     let n = opened.file.read(&mut head).unwrap_or(0);
     let want = format!("{HEADER}\ninputs {inputs}\n");
     head[..n].starts_with(want.as_bytes())
+}
+
+/// What the last recorded stamp says each output held, for a run that
+/// does the work (the model changed, say): an output whose `lstat` is
+/// still the recorded one holds the recorded contents, so comparing the
+/// new text's SHA-256 with the recorded one replaces reading the file.
+///
+/// Safe for the reason the stamp itself is (see the module's doc): a
+/// write, rename, `chmod` or replacement of the file sets its ctime,
+/// which no one can set back, so an `lstat` equal in device, inode, size,
+/// mtime, ctime and mode means the bytes recorded with it; a file changed
+/// within [`RACY_NS`] of being recorded is never vouched for (it is
+/// read). The `lstat` is taken through the output's jail (`statat` on the
+/// open directory, never following a link). Only whole stamps count; the
+/// inputs fingerprint does not matter here (the record is of the output's
+/// bytes, whatever produced them).
+pub struct Known {
+    files: std::collections::HashMap<PathBuf, (Stat, [u8; 32])>,
+}
+
+impl Known {
+    /// Reads the stamp at `stamp`; `None` when missing, cut short or of
+    /// another format.
+    pub fn load(stamp: &Path) -> Option<Known> {
+        let bytes = regular_file::read(stamp, Follow::NotLast, MAX_INPUT_BYTES).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let mut files = std::collections::HashMap::new();
+        for line in whole(&text)?.filter(|l| l.starts_with("f ")) {
+            let e = entry(line)?;
+            let Some(digest) = unhex(e.hash) else {
+                continue;
+            };
+            if !e.racy {
+                files.insert(PathBuf::from(e.rel), (e.stat, digest));
+            }
+        }
+        Some(Known { files })
+    }
+
+    /// Whether the file `name` in the open directory `dir` (output `rel`)
+    /// is vouched to hold the bytes whose SHA-256 is `digest`.
+    pub(super) fn vouches(
+        &self,
+        dir: &std::os::fd::OwnedFd,
+        name: &std::ffi::OsStr,
+        rel: &Path,
+        digest: &[u8; 32],
+    ) -> bool {
+        use rustix::fs::{statat, AtFlags};
+        let Some((stat, recorded)) = self.files.get(rel) else {
+            return false;
+        };
+        if recorded != digest {
+            return false;
+        }
+        let Ok(st) = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
+            return false;
+        };
+        let now = Stat {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size as u64,
+            mtime: nanos(st.st_mtime, st.st_mtime_nsec as i64),
+            ctime: nanos(st.st_ctime, st.st_ctime_nsec as i64),
+            mode: st.st_mode,
+        };
+        &now == stat
+    }
+}
+
+/// The 32 bytes a 64-digit hex string spells.
+fn unhex(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
 }

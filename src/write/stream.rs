@@ -12,7 +12,7 @@
 //! unfinished: rendering failed) removes what was staged and the
 //! directories this run created, leaving the output as it was.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -57,11 +57,14 @@ pub struct Writer {
     staged: Vec<Staged>,
     /// Unchanged secret-bearing files whose mode is no longer theirs.
     loose: Vec<PathBuf>,
-    /// Directories whose leftover temporary files are removed (or that
-    /// this run created).
-    cleaned: HashSet<PathBuf>,
+    /// How many of the directories opened so far (`Dirs`' log) had their
+    /// leftover temporary files removed (or were created by this run).
+    cleaned: usize,
     /// Whether each file's digest is kept (for the stamp).
     digests: bool,
+    /// What the last stamp recorded of each output: a file it vouches
+    /// for is not read (see [`super::stamp::Known`]).
+    known: Option<super::stamp::Known>,
 }
 
 fn opened(out_dir: &Path, e: WriteError) -> ApplyError {
@@ -81,7 +84,7 @@ impl Writer {
             ));
         };
         let previous = manifest::previous_files(&jail).map_err(|e| opened(out_dir, e))?;
-        let mut writer = Writer {
+        let writer = Writer {
             out_dir: out_dir.to_path_buf(),
             jail,
             dirs: Dirs::default(),
@@ -91,12 +94,19 @@ impl Writer {
             batch_bytes: 0,
             staged: Vec::new(),
             loose: Vec::new(),
-            cleaned: HashSet::new(),
+            cleaned: 0,
             digests,
+            known: None,
         };
         stage::remove_leftovers_in(writer.jail.root());
-        writer.cleaned.insert(PathBuf::new());
         Ok(writer)
+    }
+
+    /// Trusts `known` (the last stamp's record of the output) for files
+    /// whose `lstat` it vouches for, instead of reading them.
+    pub fn with_known(mut self, known: Option<super::stamp::Known>) -> Writer {
+        self.known = known;
+        self
     }
 
     fn out_dir(&self) -> PathBuf {
@@ -124,24 +134,24 @@ impl Writer {
     fn flush(&mut self) -> Result<(), ApplyError> {
         let batch = std::mem::take(&mut self.batch);
         self.batch_bytes = 0;
-        let digests: Vec<Option<[u8; 32]>> = match self.digests {
+        let digests: Vec<Option<[u8; 32]>> = match self.digests || self.known.is_some() {
             true => parallel::map(&batch, |(_, f)| {
                 Some(Sha256::digest(f.text.as_bytes()).into())
             }),
             false => vec![None; batch.len()],
         };
-        let stale = self.compare(&batch)?;
+        let stale = self.compare(&batch, &digests)?;
         self.clean_leftovers();
         self.private_dirs(&batch)?;
         let staged = self.stage(&batch, &stale);
-        self.cleaned
-            .extend(self.dirs.all_open().map(|(p, _)| p.to_path_buf()));
+        // Directories opened while staging were created by it: empty.
+        self.cleaned = self.dirs.opened_count();
         for ((path, file), digest) in batch.into_iter().zip(digests) {
             let kept = Kept {
                 secret: file.secret,
                 mounted: file.mounted,
                 mode: file.mode(),
-                digest,
+                digest: digest.filter(|_| self.digests),
             };
             self.kept.insert(path, kept);
         }
@@ -150,7 +160,11 @@ impl Writer {
 
     /// The indices of the batch's files that differ from the disk; notes
     /// unchanged secret-bearing files with a loosened mode.
-    fn compare(&mut self, batch: &[(PathBuf, OutputFile)]) -> Result<Vec<usize>, ApplyError> {
+    fn compare(
+        &mut self,
+        batch: &[(PathBuf, OutputFile)],
+        digests: &[Option<[u8; 32]>],
+    ) -> Result<Vec<usize>, ApplyError> {
         let jail = &self.jail;
         let mut parents = Vec::with_capacity(batch.len());
         for (rel, _) in batch {
@@ -158,14 +172,23 @@ impl Writer {
         }
         self.dirs.open_existing(jail, &parents)?;
         let mut entries = Vec::with_capacity(batch.len());
-        for ((rel, file), dir) in batch.iter().zip(&parents) {
-            entries.push((rel, file, self.dirs.get(jail, dir, false)?));
+        for (((rel, file), dir), digest) in batch.iter().zip(&parents).zip(digests) {
+            entries.push((rel, file, self.dirs.get(jail, dir, false)?, digest));
         }
-        let found = parallel::map(&entries, |(rel, file, dir)| {
+        let known = self.known.as_ref();
+        let found = parallel::map(&entries, |(rel, file, dir, digest)| {
+            // Speed: a file the last stamp vouches for holds the bytes it
+            // recorded; their digest decides without reading it.
+            let name = rel.file_name().unwrap_or_default();
+            if let (Some(known), Some(dir), Some(digest)) = (known, dir, digest) {
+                if known.vouches(dir, name, rel, digest) {
+                    return Ok(Found::Same);
+                }
+            }
             compare::look(jail, rel, file, dir.as_ref())
         });
         let mut stale = Vec::new();
-        for (i, ((rel, file, dir), found)) in entries.iter().zip(found).enumerate() {
+        for (i, ((rel, file, dir, _), found)) in entries.iter().zip(found).enumerate() {
             match found? {
                 Found::Same => {
                     // Only secret-bearing files must keep their mode.
@@ -187,11 +210,9 @@ impl Writer {
     /// Removes temporary files a killed run left in every directory
     /// opened for the first time (before anything is staged in it).
     fn clean_leftovers(&mut self) {
-        let fresh: Vec<_> = (self.dirs.all_open())
-            .filter(|(p, _)| !self.cleaned.contains(*p))
-            .map(|(_, fd)| fd.clone())
-            .collect();
-        parallel::map(&fresh, |fd| stage::remove_leftovers_in(fd));
+        let fresh = self.dirs.opened_since(self.cleaned);
+        parallel::map(fresh, |fd| stage::remove_leftovers_in(fd));
+        self.cleaned = self.dirs.opened_count();
     }
 
     /// Makes (or keeps) each directory holding a mounted secret file mode

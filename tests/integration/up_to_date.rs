@@ -167,3 +167,38 @@ fn another_lucid_gen_binary_does_the_work() {
     let (worked, out) = did_the_work(&p, run);
     assert!(worked && out.contains(": 0 written"), "{out}");
 }
+
+/// A run that does the work (the model changed) skips reading the files
+/// its last stamp vouches for (`write::Known`: same `lstat`, same digest)
+/// but never trusts one edited by hand, even with its size and mtime put
+/// back, nor one whose new text differs.
+#[test]
+fn a_run_that_does_the_work_still_sees_every_hand_edit() {
+    let p = Project::fixture("small");
+    all(&p);
+    all(&p);
+    let compose = p.path("generated/configs/docker/docker-compose.master.yml");
+    let before = edit_keeping_size_and_mtime(&compose);
+    let model = p.read("model/system.yaml");
+    p.write("model/system.yaml", &format!("{model}\n# a comment\n"));
+    p.run()
+        .args(&["all", "--check"])
+        .status(1)
+        .stdout_has("+++ b/configs/docker/docker-compose.master.yml")
+        .run();
+    let (worked, out) = did_the_work(&p, || all(&p));
+    assert!(worked && out.contains(": 1 written"), "{out}");
+    assert_eq!(fs::read(&compose).unwrap(), before);
+
+    // A model edit that changes one file's text: only it is written.
+    let model = p.read("model/system.yaml");
+    let changed = model.replacen("description: ", "description: Changed. ", 1);
+    assert_ne!(changed, model, "the fixture has a description to change");
+    p.write("model/system.yaml", &changed);
+    let (worked, out) = did_the_work(&p, || all(&p));
+    assert!(worked && !out.contains(": 0 written"), "{out}");
+    p.run()
+        .args(&["all", "--check"])
+        .stdout_has("are up to date")
+        .run();
+}
