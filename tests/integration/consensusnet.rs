@@ -270,11 +270,20 @@ fn a_dev_stage_is_refused_where_it_cannot_be_built() {
         "variant",
         "variant `prod` runs the `dev` stage of service `frontend` but pulls its images",
     );
+    // The API built from the `python` stack instead of the seed's
+    // Dockerfile.api: a development server there has no stage to run in.
     refused(
-        "      requirements: requirements.txt\n      entrypoint: [python3, -m, uvicorn",
-        "      requirements: requirements.txt\n      dev_entrypoint: [python3, -m, uvicorn]\n      entrypoint: [python3, -m, uvicorn",
+        "      dockerfile: Dockerfile.api\n      context: .\n",
+        "      stack: python\n      context: .\n      builder: python:3.11-slim\n      runtime: python:3.11-slim\n      entrypoint: [python3, -m, uvicorn]\n      dev_entrypoint: [python3, -m, uvicorn]\n",
         "invalid-build",
         "`dev_entrypoint` needs a service built by the `node` stack",
+    );
+    // Beside the seed's hand-written Dockerfile.api it would do nothing.
+    refused(
+        "      dockerfile: Dockerfile.api\n",
+        "      dockerfile: Dockerfile.api\n      dev_entrypoint: [uvicorn, --reload]\n",
+        "invalid-build",
+        "`dev_entrypoint` has no effect on a build with a hand-written `dockerfile`",
     );
 }
 
@@ -775,6 +784,12 @@ mod docker_tier {
             "a running Docker engine with Compose v2",
         );
         let p = project();
+        // The seed's own Dockerfiles, at the source tree's root as in the
+        // example: `verify` lints them (hadolint) where `build.dockerfile`
+        // says they are.
+        for file in ["Dockerfile.api", "Dockerfile.agent"] {
+            std::fs::copy(example().join(file), p.path(file)).unwrap();
+        }
         let generated = p.path("generated");
         let run = |args: &[&str]| {
             let mut t = p.run().args(args);
@@ -791,8 +806,8 @@ mod docker_tier {
             "docker-compose.prod.yml",
             "docker-compose.master.yml",
             "docker-compose.master.prod.yml",
-            "dockerfiles/services/api/Dockerfile",
-            "dockerfiles/services/agent/Dockerfile",
+            "/Dockerfile.api",
+            "/Dockerfile.agent",
             "dockerfiles/services/frontend/Dockerfile",
             ".github/workflows/build-and-deploy.yml",
         ] {

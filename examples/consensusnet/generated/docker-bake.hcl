@@ -30,14 +30,14 @@ group "phase-app" {
 
 target "api" {
   context    = "${SOURCE_DIR}/."
-  dockerfile = "${GENERATED_DIR}/dockerfiles/services/api/Dockerfile"
+  dockerfile = "${SOURCE_DIR}/./Dockerfile.api"
   tags       = ["ghcr.io/hretheum/consensus.net/api:latest", "ghcr.io/hretheum/consensus.net/api:${GITHUB_SHA}"]
   platforms  = ["linux/amd64"]
 }
 
 target "agent" {
   context    = "${SOURCE_DIR}/."
-  dockerfile = "${GENERATED_DIR}/dockerfiles/services/agent/Dockerfile"
+  dockerfile = "${SOURCE_DIR}/./Dockerfile.agent"
   tags       = ["ghcr.io/hretheum/consensus.net/agent:latest", "ghcr.io/hretheum/consensus.net/agent:${GITHUB_SHA}"]
   platforms  = ["linux/amd64"]
 }

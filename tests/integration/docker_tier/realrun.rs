@@ -306,15 +306,18 @@ fn asgi_tail(packages: &[String]) -> &'static str {
     }
 }
 
-/// The file a `python3 -m MODULE` or `uvicorn MODULE:app` entrypoint
-/// runs, relative to the context (the image's `/app`), and whether it
-/// serves ASGI.
+/// The file a `python3 -m MODULE`, `python3 -m uvicorn MODULE:app` or
+/// `uvicorn MODULE:app` entrypoint runs, relative to the context (the
+/// image's `/app`), and whether it serves ASGI.
 fn python_entry(entrypoint: &[String]) -> (String, bool) {
     let module_arg = |flag: usize| entrypoint.get(flag + 1).cloned().unwrap_or_default();
-    let m = entrypoint.iter().position(|a| a == "-m").unwrap();
-    let module = module_arg(m);
+    let (m, module) = match entrypoint.iter().position(|a| a == "-m") {
+        Some(m) => (m, module_arg(m)),
+        None if entrypoint[0] == "uvicorn" => (0, "uvicorn".to_string()),
+        None => panic!("no module in {entrypoint:?}"),
+    };
     if module == "uvicorn" {
-        let target = entrypoint[m + 2..]
+        let target = entrypoint[m + 1..]
             .iter()
             .find(|a| a.contains(':'))
             .unwrap();
@@ -345,8 +348,8 @@ fn node_server(ports: &[u16], port_from_argv: bool) -> String {
 }
 
 /// Next.js from the npm registry, and the React it renders with: the
-/// frontend's builder runs `next build`, its runtime `next start`, its
-/// `dev` stage `next dev`.
+/// frontend's builder runs `next build`, its runtime `npm start` (`next
+/// start`), its `dev` stage `next dev`.
 const NEXT: [(&str, &str); 3] = [
     ("next", "14.2.9"),
     ("react", "18.3.1"),
@@ -361,7 +364,7 @@ fn next_page(text: &str) -> String {
 /// Writes a Node package (`package.json` and its lockfile, made by the
 /// host's npm from the registry) at `dir`; `next` makes it a Next.js
 /// application (Next and React from the registry, a page at `/`, `npm
-/// run build` = `next build`).
+/// run build` = `next build`, `npm start` = `next start`).
 fn node_package(dir: &Path, next: bool) {
     let mut deps = String::from("\"ms\": \"2.1.3\"");
     let mut scripts = String::new();
@@ -369,8 +372,17 @@ fn node_package(dir: &Path, next: bool) {
         for (name, version) in NEXT {
             deps.push_str(&format!(", \"{name}\": \"{version}\""));
         }
-        scripts = ", \"scripts\": { \"build\": \"next build\" }".into();
+        scripts = ", \"scripts\": { \"build\": \"next build\", \"start\": \"next start\" }".into();
         put(&dir.join("pages/index.js"), &next_page("served by next"));
+        // Next.js loads its config in the server process: it says on
+        // stdout when the server gets SIGTERM and how it exits.
+        put(
+            &dir.join("next.config.js"),
+            "// Written by lucid-gen's tests.\n\
+             process.on('SIGTERM', () => console.log('next-server: SIGTERM'));\n\
+             process.on('exit', (code) => console.log('next-server: exit ' + code));\n\
+             module.exports = {};\n",
+        );
     }
     put(
         &dir.join("package.json"),
@@ -416,6 +428,10 @@ fn write_apps(system: &System, src: &Path, sources: &Path) {
             let from = sources.join(&b.context).join(r);
             put(&dir.join(r), &std::fs::read_to_string(&from).unwrap());
         }
+        if let Some(dockerfile) = &b.dockerfile {
+            write_hand_written_app(system, b, dockerfile, src, sources);
+            continue;
+        }
         match b.stack {
             Some(Stack::Python) => {
                 let packages = python_packages(system, b, src);
@@ -435,15 +451,15 @@ fn write_apps(system: &System, src: &Path, sources: &Path) {
                 );
             }
             Some(Stack::Node) => {
-                let next = b
-                    .entrypoint
-                    .iter()
+                let next = (b.entrypoint.iter())
+                    .chain(&b.dev_entrypoint)
                     .any(|a| a.contains("node_modules/next/"));
                 if node_dirs.insert(dir.clone()) {
                     node_package(&dir, next);
                 }
+                // `npm start` runs the package's own script.
                 let entry = &b.entrypoint[1];
-                if !entry.starts_with("node_modules/") {
+                if b.entrypoint[0] == "node" && !entry.starts_with("node_modules/") {
                     let ports: Vec<u16> = s.ports.iter().map(|p| p.container.0).collect();
                     put(&dir.join(entry), &node_server(&ports, false));
                 }
@@ -451,6 +467,68 @@ fn write_apps(system: &System, src: &Path, sources: &Path) {
             _ => {}
         }
     }
+}
+
+/// The exec-form `CMD` of a Dockerfile.
+fn dockerfile_cmd(text: &str) -> Vec<String> {
+    let line = (text.lines().rev())
+        .find_map(|l| l.strip_prefix("CMD "))
+        .expect("a CMD");
+    serde_json::from_str(line).expect("an exec-form CMD")
+}
+
+/// A hand-written Dockerfile's application: the Dockerfile from the
+/// system's sources, the context's `.dockerignore` and each file the
+/// Dockerfile copies that the sources hold (seed 004's `requirements.txt`),
+/// and for a Python image the module its `CMD` runs, importing every
+/// package the requirements file lists.
+fn write_hand_written_app(
+    system: &System,
+    b: &lucid_gen::system::Build,
+    dockerfile: &str,
+    src: &Path,
+    sources: &Path,
+) {
+    let (from, dir) = (sources.join(&b.context), src.join(&b.context));
+    let text = std::fs::read_to_string(from.join(dockerfile)).unwrap();
+    put(&dir.join(dockerfile), &text);
+    if let Ok(ignore) = std::fs::read_to_string(from.join(".dockerignore")) {
+        put(&dir.join(".dockerignore"), &ignore);
+    }
+    let mut packages = Vec::new();
+    for line in text.lines() {
+        let Some(args) = line.strip_prefix("COPY ") else {
+            continue;
+        };
+        let file = args.split_whitespace().next().unwrap();
+        if from.join(file).is_file() {
+            let copied = std::fs::read_to_string(from.join(file)).unwrap();
+            if file.ends_with(".txt") {
+                packages.extend(requirements_in(&copied).iter().map(|p| {
+                    let name = p.split(['=', '<', '>', '~', '!', '[', ';']).next().unwrap();
+                    dist_key(name.trim())
+                }));
+            }
+            put(&dir.join(file), &copied);
+        }
+    }
+    assert!(
+        text.contains("FROM python:"),
+        "a Python image: {dockerfile}"
+    );
+    let (file, asgi) = python_entry(&dockerfile_cmd(&text));
+    let tail = if asgi {
+        asgi_tail(&packages)
+    } else {
+        "import time\n\nwhile True:\n    time.sleep(3600)\n"
+    };
+    let settings = (SETTINGS.iter())
+        .find(|(sys, _)| *sys == system.name)
+        .map_or("", |(_, code)| *code);
+    put(
+        &dir.join(file),
+        &python_module(&packages, &format!("{settings}{tail}")),
+    );
 }
 
 // ---------------------------------------------------------------- build
@@ -581,9 +659,9 @@ fn build_all(s: &Scratch, arch: Arch, wanted: &dyn Fn(&str) -> bool) -> Built {
         let mut runnable = Vec::new();
         for job in step.iter().filter(|j| wanted(&j.tag)) {
             let text = std::fs::read_to_string(&job.dockerfile).unwrap();
-            let rel = job
-                .dockerfile
-                .strip_prefix(&generated)
+            // A hand-written Dockerfile lies in the source tree.
+            let rel = (job.dockerfile.strip_prefix(&generated))
+                .or_else(|_| job.dockerfile.strip_prefix(s.p.dir.path()))
                 .unwrap()
                 .display()
                 .to_string();
@@ -1142,7 +1220,7 @@ fn lucid_every_python_service_built_and_healthy_with_real_redis_tor_and_xrdp() {
 
 #[test]
 fn consensusnet_api_agents_and_frontend_built_and_healthy_with_real_redis_and_nginx() {
-    let (s, built, running, ran) = built_and_run(Sys::ConsensusNet, &[0]);
+    let (s, built, mut running, ran) = built_and_run(Sys::ConsensusNet, &[0]);
     assert!(built.not_built.is_empty(), "{:?}", built.not_built);
     assert_eq!(built.built.len(), 3);
     assert_ran(
@@ -1162,6 +1240,78 @@ fn consensusnet_api_agents_and_frontend_built_and_healthy_with_real_redis_and_ng
         ["ghcr.io/hretheum/consensus.net/frontend:latest-dev"]
     );
     next_dev_serves_the_mounted_source(&s, &running.0[0]);
+    // Variant `prod` next (dev taken down first): the images CI pushes,
+    // the frontend's runtime stage running `next start`.
+    drop(std::mem::take(&mut running.0));
+    let (prod, ran) = run_phases(&s, &built, 1);
+    print_ran("consensusnet (prod)", &ran);
+    assert_ran(
+        &ran,
+        &[
+            ("api", Ran::Built),
+            ("agent", Ran::Built),
+            ("frontend", Ran::Built),
+            ("redis", Ran::Real),
+            ("nginx", Ran::Real),
+        ],
+    );
+    running.0 = prod;
+    nginx_serves_https_and_redirects(&running.0[0]);
+    next_start_serves_and_stops_gracefully(&running.0[0]);
+}
+
+/// Seed 004's production frontend, for real: the runtime image built
+/// from the generated Dockerfile (`next build` in the builder) runs `next
+/// start` as its main process (what the seed's `npm start` runs), with
+/// NODE_ENV=production, serving the page `next build` made (it turned
+/// healthy by its own check to get here); `docker compose stop` ends it
+/// gracefully: the server gets SIGTERM and exits 0 itself (the test app's
+/// next.config.js logs both), the container with it, in well under the
+/// 10 s after which Docker would kill it (exit 137).
+fn next_start_serves_and_stops_gracefully(up: &Up) {
+    let node = |code: &str| {
+        let out = run(up
+            .compose()
+            .args(["exec", "-T", "frontend", "node", "-e", code]));
+        assert!(
+            out.status.success(),
+            "{code}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(node("console.log(process.env.NODE_ENV)"), "production");
+    let cmdline = node(
+        "console.log(require('fs').readFileSync('/proc/1/cmdline', 'utf8').split('\\0').join(' '))",
+    );
+    // The server is PID 1 (Next.js names its process `next-server`).
+    assert!(cmdline.starts_with("next-server"), "{cmdline}");
+    let page = "fetch('http://127.0.0.1:3000/').then(r => r.text()).then(t => console.log(t))";
+    assert!(node(page).contains("served by next"));
+    let id = run(up.compose().args(["ps", "-q", "frontend"]));
+    let id = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    assert!(!id.is_empty(), "the frontend's container");
+    let started = Instant::now();
+    let out = run(up.compose().args(["stop", "frontend"]));
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = run(Command::new("docker").args(["inspect", "-f", "{{.State.ExitCode}}", &id]));
+    let code = String::from_utf8_lossy(&code.stdout).trim().to_string();
+    let logs = run(up.compose().args(["logs", "--tail", "20", "frontend"]));
+    let logs = String::from_utf8_lossy(&logs.stdout);
+    eprintln!(
+        "realrun: consensusnet frontend (`next start`) stopped in {took:.1?}, exit code {code}"
+    );
+    assert!(
+        logs.contains("next-server: SIGTERM") && logs.contains("next-server: exit 0"),
+        "the server did not get SIGTERM and exit 0 itself: {logs}"
+    );
+    assert_eq!(code, "0", "{logs}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
 }
 
 /// Seed 004's development frontend, for real: Next.js from the npm
@@ -1463,11 +1613,15 @@ fn leaks(image: &str, secret: &str) -> Vec<String> {
 /// ConsensusNet laid out as seed 004's repository is: the sources at the
 /// root, the output in `generated/` and the secret store in `.lucid-gen/`
 /// inside it, a `.git` and `.env` files beside them, with a secret value
-/// planted in each. `lucid-gen build --source .` (the legacy builder here)
-/// sends each context without what its `Dockerfile.dockerignore` lists:
-/// no built image holds the value, a generated secret or a `.git`. The
-/// same Dockerfile built by a plain `docker build` of the directory holds
-/// all of them — the check can fail.
+/// planted in each (and a `.env` under `src/`, which the seed's
+/// Dockerfile.api copies whole). `lucid-gen build --source .` (the legacy
+/// builder here) sends each context without what its
+/// `Dockerfile.dockerignore` lists (the frontend's), or what the context's
+/// own `.dockerignore` lists (the seed's hand-written Dockerfile.api and
+/// Dockerfile.agent at the root): no built image holds the value, a
+/// generated secret or a `.git`. A Dockerfile copying its whole context,
+/// built by a plain `docker build` of the directory without its
+/// `.dockerignore`, holds all of them — the check can fail.
 #[test]
 fn no_built_image_holds_a_planted_secret_git_or_generated_secrets() {
     let _tags = Upstreams::tag(Arch::host());
@@ -1477,6 +1631,10 @@ fn no_built_image_holds_a_planted_secret_git_or_generated_secrets() {
     let planted = format!("planted-{}", unique_name("secret"));
     put(&root.join(".git/HEAD"), &format!("ref: {planted}\n"));
     put(&root.join(".env"), &format!("OPENAI_API_KEY={planted}\n"));
+    put(
+        &root.join("src/.env"),
+        &format!("OPENAI_API_KEY={planted}\n"),
+    );
     put(
         &root.join("frontend/.env.local"),
         &format!("TOKEN={planted}\n"),
@@ -1504,17 +1662,18 @@ fn no_built_image_holds_a_planted_secret_git_or_generated_secrets() {
             assert_eq!(leaks(image, secret), Vec::<String>::new(), "{image}");
         }
     }
-    // The control: the API's Dockerfile with the whole directory as context.
+    // The control: a Dockerfile that copies its whole context, as the
+    // generated ones do (`COPY . /app`), with the whole directory as context.
     let tag = format!("{}:control", unique_name("realrun-leak"));
-    let dockerfile = s.p.path("generated/dockerfiles/services/api/Dockerfile");
+    // The root's `.dockerignore` (the seed Dockerfiles') moved aside.
+    let control = tempfile::tempdir().unwrap();
+    let dockerfile = control.path().join("Dockerfile");
+    put(&dockerfile, "FROM scratch\nCOPY . /app\n");
+    std::fs::rename(root.join(".dockerignore"), control.path().join("ignore")).unwrap();
     let out = run(Command::new("docker")
         .env("DOCKER_BUILDKIT", "0")
         .args(["build", "-q", "-t", &tag, "-f"])
         .arg(&dockerfile)
-        .arg("--build-arg")
-        .arg(format!("TARGETARCH={}", Arch::host().deb()))
-        .arg("--build-arg")
-        .arg(format!("BUILDPLATFORM={}", Arch::host().platform()))
         .arg(root));
     assert!(
         out.status.success(),
@@ -1523,7 +1682,7 @@ fn no_built_image_holds_a_planted_secret_git_or_generated_secrets() {
     );
     let (found, generated) = (leaks(&tag, &planted), leaks(&tag, &redis));
     let _ = run(Command::new("docker").args(["rmi", &tag]));
-    for want in ["app/.git/HEAD", "app/.env"] {
+    for want in ["app/.git/HEAD", "app/.env", "app/src/.env"] {
         assert!(found.iter().any(|f| f == want), "{want} in {found:?}");
     }
     for want in ["app/.lucid-gen/secrets.env", "app/generated/secrets/"] {
