@@ -17,6 +17,7 @@ pub mod parallel;
 pub mod regular_file;
 pub mod render;
 pub mod schema;
+pub mod secret_template;
 pub mod secrets;
 pub mod stdout;
 pub mod system;

@@ -1,7 +1,9 @@
 //! Secret values: generated from the OS random generator, kept in a store
 //! file so that re-running changes no byte, replaced one at a time by
 //! `secrets rotate`; or supplied by the operator (`from_env`, `from_file`),
-//! read on every run, refused when missing, never generated, never stored.
+//! read on every run, refused when missing, never generated, never stored;
+//! or composed from other secrets (`template`), derived from their values
+//! on every run, so it changes whenever one of them does, never stored.
 //!
 //! Invariants: the store is written atomically with mode 0600 (a crash
 //! leaves the old or the new store, never a truncated one), and only
@@ -80,6 +82,8 @@ pub enum SecretError {
     },
     #[error("secret `{0}` is supplied by the operator, so lucid-gen cannot rotate it: change it where it comes from (its variable or file), then run `lucid-gen all`")]
     NotRotatable(String),
+    #[error("secret `{0}` is composed from other secrets (`template`), so it is not rotated itself: rotate the secrets its template names, and it follows")]
+    Composed(String),
 }
 
 /// What to do when an operator-supplied secret has no value.
@@ -258,13 +262,14 @@ pub fn resolve_with(
         match system.secrets.iter().find(|s| &s.name == name) {
             None => return Err(SecretError::Unknown(name.clone())),
             Some(s) if s.supplied.is_some() => return Err(SecretError::NotRotatable(name.clone())),
+            Some(s) if s.template.is_some() => return Err(SecretError::Composed(name.clone())),
             Some(_) => {}
         }
     }
     match source {
         SecretSource::Seeded(seed) => {
             let mut values = BTreeMap::new();
-            for spec in &system.secrets {
+            for spec in system.secrets.iter().filter(|s| s.template.is_none()) {
                 let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ name_hash(&spec.name));
                 let mut fill = |buf: &mut [u8]| {
                     rng.fill_bytes(buf);
@@ -272,6 +277,7 @@ pub fn resolve_with(
                 };
                 values.insert(spec.name.clone(), generate(spec, &mut fill)?);
             }
+            compose_all(system, &mut values);
             Ok(Resolved {
                 values: SecretValues(values.clone()),
                 changed: Vec::new(),
@@ -285,6 +291,12 @@ pub fn resolve_with(
             let mut changed = Vec::new();
             let mut dropped = false;
             for spec in &system.secrets {
+                if spec.template.is_some() {
+                    // Derived below, never stored: a value kept from
+                    // before the model composed it is dropped.
+                    dropped |= store.remove(&spec.name).is_some();
+                    continue;
+                }
                 if let Some(supplied) = &spec.supplied {
                     // Never stored: a value generated before the model
                     // named its source is dropped from the store.
@@ -307,12 +319,29 @@ pub fn resolve_with(
                 store.insert(spec.name.clone(), value.clone());
                 values.insert(spec.name.clone(), value);
             }
+            compose_all(system, &mut values);
             Ok(Resolved {
                 values: SecretValues(values),
                 changed,
                 dropped,
                 store,
             })
+        }
+    }
+}
+
+/// Adds the value of every composed secret, from the values of the
+/// secrets its template names (validation made each a declared secret
+/// that is no template, so all of them are in `values` already).
+fn compose_all(system: &System, values: &mut BTreeMap<String, String>) {
+    for spec in &system.secrets {
+        let Some(parts) = &spec.template else {
+            continue;
+        };
+        let composed =
+            crate::secret_template::compose(parts, |n| values.get(n).map(String::as_str));
+        if let Some(value) = composed {
+            values.insert(spec.name.clone(), value);
         }
     }
 }

@@ -380,6 +380,9 @@ pub struct SecretSpec {
     pub bytes: usize,
     pub encoding: Encoding,
     pub supplied: Option<Supplied>,
+    /// Composed from other secrets (never generated, stored or rotated);
+    /// every reference names a declared secret that is no template.
+    pub template: Option<Vec<crate::secret_template::Part>>,
 }
 
 /// Where the operator supplies a secret's value: read on every `all`,

@@ -286,10 +286,18 @@ kinds! {
     SecretSize { name: String, bytes: u32 } => SecretSize, Error,
         "secret `{name}` has {bytes} bytes; it needs 16 to 4096",
         "16 bytes (128 bits) is the least that resists guessing; 32 or 64 is usual";
-    /// A secret with none, or more than one, of `bytes`, `from_env`, `from_file`.
+    /// A secret with none, or more than one, of `bytes`, `from_env`, `from_file`, `template`.
     SecretValueSource { name: String, given: String } => SecretSize, Error,
-        "secret `{name}` needs exactly one of `bytes`, `from_env` and `from_file`; it has {given}",
-        "`bytes: 32` generates and keeps a random value; `from_env: VAR` or `from_file: PATH` takes the operator's value on every `lucid-gen all`";
+        "secret `{name}` needs exactly one of `bytes`, `from_env`, `from_file` and `template`; it has {given}",
+        "`bytes: 32` generates and keeps a random value; `from_env: VAR` or `from_file: PATH` takes the operator's value on every `lucid-gen all`; `template: \"redis://:${{PASSWORD:url}}@redis:6379/0\"` composes one from other secrets";
+    /// A secret `template` that cannot be parsed or names no secret.
+    SecretTemplate { name: String, why: String } => SecretSize, Error,
+        "the template of secret `{name}` cannot compose a value: {why}",
+        "name each secret as `${{NAME}}`, or `${{NAME:url}}` to percent-encode it for a URL, at least once";
+    /// A secret `template` naming an undeclared secret, or another template.
+    SecretTemplateReference { name: String, reference: String, why: String } => UnknownSecret, Error,
+        "the template of secret `{name}` names `{reference}`, {why}",
+        "a template composes declared secrets that are generated (`bytes`) or supplied (`from_env`, `from_file`); declare it so, or write its text into this template";
     /// An operator-supplied secret with an empty `from_file` path.
     SecretFilePath { name: String } => InvalidPath, Error,
         "secret `{name}` reads its value from an empty path",

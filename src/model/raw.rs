@@ -358,8 +358,9 @@ pub struct EnvFileDef {
 }
 
 /// `secrets.<NAME>:` — a random value generated once and kept in the store
-/// (`bytes`), or a value the operator supplies (`from_env`, `from_file`),
-/// read on every run and never stored. Exactly one of the three.
+/// (`bytes`), a value the operator supplies (`from_env`, `from_file`),
+/// read on every run and never stored, or a value composed from other
+/// secrets (`template`). Exactly one of the four.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretDef {
@@ -375,6 +376,12 @@ pub struct SecretDef {
     /// working directory; one trailing line break is dropped).
     #[serde(default)]
     pub from_file: Option<String>,
+    /// The value composed from other secrets: `${NAME}` inserts secret
+    /// `NAME` as it is, `${NAME:url}` percent-encoded (for a URL's
+    /// userinfo); every other character is literal. Derived on every run,
+    /// never stored; changes whenever a secret it names does.
+    #[serde(default)]
+    pub template: Option<String>,
     #[serde(default)]
     pub encoding: Encoding,
 }

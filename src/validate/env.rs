@@ -99,19 +99,80 @@ impl<'a> Validator<'a> {
                 bytes: bytes as usize,
                 encoding: s.encoding,
                 supplied,
+                template: self.secret_template(m, name, d),
             });
         }
         out
     }
 
-    /// Exactly one of `bytes`, `from_env` and `from_file`; the supplied
-    /// source, if any.
+    /// A `template`'s parts, every problem reported at once: unparsable,
+    /// no reference, a reference to an undeclared secret or to another
+    /// template (itself too, so no cycle can form), literal text an env
+    /// file cannot carry.
+    fn secret_template(
+        &mut self,
+        m: &Merged<'a>,
+        name: &str,
+        d: &Def<'a, raw::SecretDef>,
+    ) -> Option<Vec<crate::secret_template::Part>> {
+        use crate::secret_template::{parse, references, Part};
+        let template = d.def.template.as_ref()?;
+        let at = d.at(&p().key("template"));
+        let kind = |why: String| Kind::SecretTemplate {
+            name: name.to_string(),
+            why,
+        };
+        let parts = match parse(template) {
+            Ok(parts) => parts,
+            Err(e) => {
+                self.report(&at, kind(e.to_string()));
+                return None;
+            }
+        };
+        if references(&parts).next().is_none() {
+            self.report(&at, kind("it names no secret".into()));
+        }
+        let mut seen = Vec::new();
+        for reference in references(&parts) {
+            if seen.contains(&reference) {
+                continue;
+            }
+            seen.push(reference);
+            let why = match m.secrets.get(reference) {
+                None => match names::suggest(reference, m.secrets.keys().map(String::as_str)) {
+                    Some(s) => format!("which is not declared (did you mean `{s}`?)"),
+                    None => "which is not declared".to_string(),
+                },
+                Some(_) if reference == name => "itself".to_string(),
+                Some(other) if other.def.template.is_some() => {
+                    "another template (a template composes no template)".to_string()
+                }
+                Some(_) => continue,
+            };
+            let kind = Kind::SecretTemplateReference {
+                name: name.to_string(),
+                reference: reference.to_string(),
+                why,
+            };
+            self.report(&at, kind);
+        }
+        for part in &parts {
+            if let Part::Text(text) = part {
+                self.env_value(&at, name, text);
+            }
+        }
+        Some(parts)
+    }
+
+    /// Exactly one of `bytes`, `from_env`, `from_file` and `template`;
+    /// the supplied source, if any.
     fn secret_source(&mut self, name: &str, d: &Def<'a, raw::SecretDef>) -> Option<Supplied> {
         let s = d.def;
         let given: Vec<&str> = [
             s.bytes.map(|_| "`bytes`"),
             s.from_env.as_ref().map(|_| "`from_env`"),
             s.from_file.as_ref().map(|_| "`from_file`"),
+            s.template.as_ref().map(|_| "`template`"),
         ]
         .into_iter()
         .flatten()

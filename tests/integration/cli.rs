@@ -689,3 +689,69 @@ fn walk_files(dir: &std::path::Path) -> Vec<String> {
         .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
         .collect()
 }
+
+/// A secret composed from another (`template`): derived on every run,
+/// the base64 password percent-encoded where `:url` asks, never stored,
+/// changed by rotating the secret it names and not rotatable itself.
+#[test]
+fn a_composed_secret_follows_the_secret_it_names_through_a_rotation() {
+    let p = Project::fixture("small");
+    let system = p.read("model/system.yaml").replace(
+        "  API_TOKEN:\n",
+        "  DATABASE_URL:\n    template: \"postgresql://shop:${DB_PASSWORD:url}@shop-db:5432/shop\"\n  API_TOKEN:\n",
+    );
+    p.write("model/system.yaml", &system);
+    let services = p.read("model/services.yaml").replace(
+        "secrets: [DB_PASSWORD, API_TOKEN]",
+        "secrets: [DB_PASSWORD, API_TOKEN, DATABASE_URL]",
+    );
+    p.write("model/services.yaml", &services);
+    // RFC 3986 percent-encoding, written out here on its own.
+    let url_of = |password: &str| {
+        let encoded: String = (password.bytes())
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        format!("postgresql://shop:{encoded}@shop-db:5432/shop")
+    };
+    let out = p.run().args(&["all"]).run();
+    let api = p.read(API_SECRETS);
+    let (password, url) = (
+        env_value(&api, "DB_PASSWORD"),
+        env_value(&api, "DATABASE_URL"),
+    );
+    assert_eq!(url, url_of(&password));
+    // 32 bytes of base64 end in `=`: the encoding is exercised.
+    assert!(url.contains("%3D"), "the password's `=` is percent-encoded");
+    let store = p.read(".lucid-gen/secrets.env");
+    assert!(
+        !store.contains("DATABASE_URL"),
+        "a composed secret is never stored"
+    );
+    assert!(!stdout(&out).contains(&password) && !stderr(&out).contains(&url));
+    let out = p
+        .run()
+        .args(&["secrets", "rotate", "DB_PASSWORD"])
+        .stdout_has("generated 1 secret(s): DB_PASSWORD")
+        .run();
+    let rotated = p.read(API_SECRETS);
+    let new_password = env_value(&rotated, "DB_PASSWORD");
+    assert_ne!(new_password, password);
+    assert_eq!(env_value(&rotated, "DATABASE_URL"), url_of(&new_password));
+    assert!(!stdout(&out).contains(&env_value(&rotated, "DATABASE_URL")));
+    p.run()
+        .args(&["secrets", "rotate", "DATABASE_URL"])
+        .status(2)
+        .stderr_has("secret `DATABASE_URL` is composed from other secrets (`template`)")
+        .stderr_has("rotate the secrets its template names")
+        .run();
+    assert_eq!(
+        p.read(API_SECRETS),
+        rotated,
+        "a refused rotation changes nothing"
+    );
+}

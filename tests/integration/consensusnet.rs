@@ -15,7 +15,10 @@ use crate::generated::{gallery, render_model};
 /// every Compose-reading command of the example needs.
 fn operator_env(generated: &Path) -> Vec<(&'static str, String)> {
     vec![
-        ("CONSENSUSNET_DB_USER", "cn-operator-user-8d2f".into()),
+        (
+            "CONSENSUSNET_DATABASE_URL",
+            "postgresql://cn-operator-user-8d2f:operator-db-pass-41c7@db.example.internal:25060/consensusnet?sslmode=require".into(),
+        ),
         ("CONSENSUSNET_DB_PASSWORD", "operator-db-pass-41c7".into()),
         ("CONSENSUSNET_OPENAI_API_KEY", "sk-operator-test-key".into()),
         ("DB_HOST", "db.example.internal".into()),
@@ -1085,14 +1088,20 @@ mod docker_tier {
         let _stack = crate::common::docker_stack();
         let pg_name = unique_name("i12-consensus-pg");
         let mut env = operator_env(Path::new("/unused"));
-        env.retain(|(k, _)| !k.starts_with("DB_"));
+        env.retain(|(k, _)| !k.starts_with("DB_") && *k != "CONSENSUSNET_DATABASE_URL");
         env.push(("DB_HOST", pg_name.clone()));
         env.push(("DB_PORT", "5432".into()));
+        // DigitalOcean's connection string, as the operator is handed it
+        // (the stand-in speaks no TLS: psql below is given its parts).
+        let url = format!(
+            "postgresql://cn-operator-user-8d2f:operator-db-pass-41c7@{pg_name}:5432/consensusnet?sslmode=require"
+        );
+        env.push(("CONSENSUSNET_DATABASE_URL", url.clone()));
         let p = rendered(&env);
         let generated = p.path("generated");
-        // What the generated files give the API: the address in its
-        // environment, the credentials as mounted files, the database's name
-        // in the shared env file.
+        // What the generated files give the API: the managed database's
+        // address in its environment (for `lucid-gen test`), DATABASE_URL,
+        // whole, in its own secrets env file.
         let mut cmd = Command::new("docker");
         cmd.args([
             "compose",
@@ -1109,17 +1118,20 @@ mod docker_tier {
         let out = crate::docker_tier::realserver::run(&mut cmd);
         assert!(out.status.success(), "{}", stderr(&out));
         let api = serde_json::from_slice::<Value>(&out.stdout).unwrap()["services"]["api"].clone();
-        let (host, port) = (
-            api["environment"]["DB_HOST"].as_str().unwrap(),
-            api["environment"]["DB_PORT"].as_str().unwrap(),
-        );
-        assert_eq!(api["environment"]["DB_USER_FILE"], "/run/secrets/DB_USER");
-        let user = p.read("generated/secrets/files/DB_USER");
-        let password = p.read("generated/secrets/files/DB_PASSWORD");
-        let db = (p.read("generated/configs/environment/.env.app").lines())
-            .find_map(|l| l.strip_prefix("DB_NAME="))
+        assert_eq!(api["environment"]["DB_HOST"], pg_name.as_str());
+        assert!(api["environment"].get("DATABASE_URL").is_none(), "{api}");
+        let received = (p.read("generated/secrets/env/api.env").lines())
+            .find_map(|l| l.strip_prefix("DATABASE_URL="))
             .map(|v| v.trim_matches('"').to_string())
-            .unwrap();
+            .expect("DATABASE_URL in the API's secrets env file");
+        assert_eq!(received, url);
+        let rest = received.strip_prefix("postgresql://").unwrap();
+        let (userinfo, rest) = rest.split_once('@').unwrap();
+        let (user, password) = userinfo.split_once(':').unwrap();
+        let (address, rest) = rest.split_once('/').unwrap();
+        let (host, port) = address.split_once(':').unwrap();
+        let db = rest.split('?').next().unwrap();
+        let (user, password, db) = (user.to_string(), password.to_string(), db.to_string());
         let net = Network(unique_name("i12-consensus-pgnet"));
         let created = crate::docker_tier::realserver::run(
             Command::new("docker").args(["network", "create", &net.0]),

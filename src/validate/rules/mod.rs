@@ -47,7 +47,16 @@ impl<'a> Validator<'a> {
                     .any(|p| *p == crate::system::Piece::TorHashedPassword(i))
             };
             let used = |s: &crate::system::Service| s.received_secrets().contains(&i) || hashed(s);
-            if !sys.services.iter().any(used) {
+            // Named by a template: used wherever that one is.
+            let composed = |t: usize| {
+                let parts = sys.secrets[t].template.as_deref().unwrap_or_default();
+                crate::secret_template::references(parts).any(|n| n == secret.name)
+                    && sys
+                        .services
+                        .iter()
+                        .any(|s| s.received_secrets().contains(&t))
+            };
+            if !sys.services.iter().any(used) && !(0..sys.secrets.len()).any(composed) {
                 let d = &m.secrets[i];
                 self.report_at_key(
                     &d.here(),

@@ -271,26 +271,18 @@ for dist in PACKAGES:
 }
 
 /// What a system's Python application reads at start, as its seed says,
-/// run before it serves: ConsensusNet's (seed 004) reads OPENAI_API_KEY
-/// and builds its database and Redis URLs from the parts the model
-/// delivers, and reaches Redis with the one it built.
+/// run before it serves: ConsensusNet's (seed 004) reads OPENAI_API_KEY,
+/// DATABASE_URL and REDIS_URL from its environment, and reaches Redis with
+/// the URL lucid-gen composed from the generated password.
 const SETTINGS: [(&str, &str); 1] = [(
     "consensusnet",
     r#"import os
 import redis
 
-def _secret(name):
-    with open(os.environ[name + "_FILE"]) as f:
-        return f.read().strip()
-
 assert os.environ["OPENAI_API_KEY"], "OPENAI_API_KEY is empty"
 assert os.environ["PGSSLMODE"] == "require", "libpq would not insist on TLS"
-DATABASE_URL = "postgresql://%s:%s@%s:%s/%s" % (
-    _secret("DB_USER"), _secret("DB_PASSWORD"),
-    os.environ["DB_HOST"], os.environ["DB_PORT"], os.environ["DB_NAME"])
-REDIS_URL = "redis://:%s@%s:%s/0" % (
-    _secret("REDIS_PASSWORD"), os.environ["REDIS_HOST"], os.environ["REDIS_PORT"])
-redis.Redis.from_url(REDIS_URL, socket_timeout=5).ping()
+assert os.environ["DATABASE_URL"], "DATABASE_URL is empty"
+redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=5).ping()
 "#,
 )];
 
