@@ -19,7 +19,8 @@ fn operator_env(generated: &Path) -> Vec<(&'static str, String)> {
             "CONSENSUSNET_DATABASE_URL",
             "postgresql://cn-operator-user-8d2f:operator-db-pass-41c7@db.example.internal:25060/consensusnet?sslmode=require".into(),
         ),
-        ("CONSENSUSNET_DB_PASSWORD", "operator-db-pass-41c7".into()),
+        // The development database's own (the managed one's is in the URL).
+        ("CONSENSUSNET_DB_PASSWORD", "operator-dev-db-pass-5e03".into()),
         ("CONSENSUSNET_OPENAI_API_KEY", "sk-operator-test-key".into()),
         ("DB_HOST", "db.example.internal".into()),
         ("DB_PORT", "25060".into()),
@@ -831,23 +832,24 @@ mod docker_tier {
             "a running Docker engine with Compose v2",
         );
         let p = project();
+        // Free host ports, each listener held until all are picked so the
+        // OS never hands out one port twice.
+        let mut held = Vec::new();
+        let mut free_port = || {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = l.local_addr().unwrap().port();
+            held.push(l);
+            port
+        };
         // A free host port instead of 80, which this machine may not spare.
-        let free = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let free = free_port();
         let mut services = p.read("model/services.yaml").replace(
             "host: 80, host_ip: 0.0.0.0 }",
             &format!("host: {free}, host_ip: 127.0.0.1 }}"),
         );
         // The dev variant's published ports (8000, 3000, 6379) likewise.
         for port in [8000, 3000, 6379] {
-            let free = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let free = free_port();
             let from = format!("{{ container: {port}, host: {port} }}");
             assert!(services.contains(&from), "{from}");
             services = services.replace(
@@ -858,11 +860,8 @@ mod docker_tier {
         p.write("model/services.yaml", &services);
         let prefix = unique_name("i12-consensus");
         // The "managed database": a listener on the backend network's gateway.
-        let db_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let db_port = free_port();
+        drop(held);
         let mut env = operator_env(&p.path("generated"));
         env.retain(|(k, _)| !k.starts_with("DB_") && *k != "SOURCE_DIR");
         env.push(("DB_HOST", "10.64.2.1".into()));
@@ -1119,7 +1118,6 @@ mod docker_tier {
         assert!(out.status.success(), "{}", stderr(&out));
         let api = serde_json::from_slice::<Value>(&out.stdout).unwrap()["services"]["api"].clone();
         assert_eq!(api["environment"]["DB_HOST"], pg_name.as_str());
-        assert!(api["environment"].get("DATABASE_URL").is_none(), "{api}");
         let received = (p.read("generated/secrets/env/api.env").lines())
             .find_map(|l| l.strip_prefix("DATABASE_URL="))
             .map(|v| v.trim_matches('"').to_string())

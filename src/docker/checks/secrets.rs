@@ -31,6 +31,10 @@ pub struct Expected {
     pub config_files: Vec<String>,
     /// Absolute paths of secret files delivered outside `/run/secrets`.
     pub secret_files: Vec<String>,
+    /// Secrets a composed secret it receives names (`template`): the
+    /// composed value holds them, percent-encoded or not, so the container
+    /// may read them but need not be found to.
+    pub embedded: BTreeSet<String>,
 }
 
 /// The model's side of the check for `s`: `received_secrets` (its own
@@ -49,6 +53,11 @@ pub fn expected(system: &System, s: &Service) -> Expected {
             .iter()
             .filter_map(|u| u.delivery.target())
             .filter(|t| !t.starts_with(&format!("{SECRETS_DIR}/")))
+            .map(str::to_string)
+            .collect(),
+        embedded: (s.received_secrets().into_iter())
+            .filter_map(|i| system.secrets[i].template.as_deref())
+            .flat_map(crate::secret_template::references)
             .map(str::to_string)
             .collect(),
     }
@@ -190,7 +199,8 @@ pub fn container_rows<'s>(
         .flatten()
         .filter_map(Value::as_str)
         .map(|kv| kv.split_once('=').map_or("", |(_, v)| v));
-    let readable = readable_secrets(env, &files, secrets);
+    let mut readable = readable_secrets(env, &files, secrets);
+    readable.retain(|n| want.secrets.contains(n) || !want.embedded.contains(n));
     let mut rows = vec![secrets_row(service, &want.secrets, &readable)];
     rows.extend(want.config_files.iter().map(|t| {
         let found = targets.get(t.as_str()).and_then(Option::as_ref);

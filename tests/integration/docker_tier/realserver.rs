@@ -310,6 +310,7 @@ fn secret_check_finds_secrets_in_env_and_files_and_judges_config_modes() {
         .map(String::from)
         .into(),
         secret_files: Vec::new(),
+        embedded: Default::default(),
     };
     for state in ["running", "stopped"] {
         let rows = container_rows(&Target::LOCAL, "svc", &want, &container.0, values).unwrap();
