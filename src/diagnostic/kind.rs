@@ -290,6 +290,11 @@ kinds! {
     SecretValueSource { name: String, given: String } => SecretSize, Error,
         "secret `{name}` needs exactly one of `bytes`, `from_env`, `from_file` and `template`; it has {given}",
         "`bytes: 32` generates and keeps a random value; `from_env: VAR` or `from_file: PATH` takes the operator's value on every `lucid-gen all`; `template: \"redis://:${{PASSWORD:url}}@redis:6379/0\"` composes one from other secrets";
+    /// `encoding` on a secret whose value is not generated: it would be
+    /// ignored.
+    SecretEncodingUnused { name: String, source: String } => SecretSize, Error,
+        "secret `{name}` sets `encoding`, but its value comes from {source}: only a generated value (`bytes`) is encoded",
+        "remove `encoding`; the operator's value (or the composed one) is used as it is";
     /// A secret `template` that cannot be parsed or names no secret.
     SecretTemplate { name: String, why: String } => SecretSize, Error,
         "the template of secret `{name}` cannot compose a value: {why}",

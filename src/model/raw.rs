@@ -382,8 +382,9 @@ pub struct SecretDef {
     /// never stored; changes whenever a secret it names does.
     #[serde(default)]
     pub template: Option<String>,
+    /// How a generated value (`bytes`) is written; only with `bytes`.
     #[serde(default)]
-    pub encoding: Encoding,
+    pub encoding: Option<Encoding>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]

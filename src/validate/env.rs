@@ -97,7 +97,7 @@ impl<'a> Validator<'a> {
                 name: name.clone(),
                 description: s.description.clone(),
                 bytes: bytes as usize,
-                encoding: s.encoding,
+                encoding: s.encoding.unwrap_or_default(),
                 supplied,
                 template: self.secret_template(m, name, d),
             });
@@ -185,6 +185,12 @@ impl<'a> Validator<'a> {
             let name = name.to_string();
             self.report_at_key(&d.here(), Kind::SecretValueSource { name, given });
             return None;
+        }
+        if s.encoding.is_some() && s.bytes.is_none() {
+            let name = name.to_string();
+            let source = given[0].to_string();
+            let at = d.at(&p().key("encoding"));
+            self.report_at_key(&at, Kind::SecretEncodingUnused { name, source });
         }
         if let Some(var) = &s.from_env {
             self.env_name(&d.at(&p().key("from_env")), var);
