@@ -204,7 +204,7 @@ fn bad_external_services_and_operator_secrets_are_refused_where_written() {
         "    from_env: LEDGER_DB_PASSWORD\n",
         "    from_env: LEDGER_DB_PASSWORD\n    bytes: 32\n",
         "secret-size",
-        "secret `LEDGER_DB_PASSWORD` needs exactly one of `bytes`, `from_env` and `from_file`; it has `bytes` and `from_env`",
+        "secret `LEDGER_DB_PASSWORD` needs exactly one of `bytes`, `from_env`, `from_file` and `template`; it has `bytes` and `from_env`",
     );
     refused(
         "    from_env: LEDGER_DB_PASSWORD\n",
