@@ -11,7 +11,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 
-use crate::common::{stderr, stdout, Project, BIN};
+use crate::common::{stderr, stdout, OutputBounded, Project, BIN};
 
 /// Fake `docker`, `ssh` and `scp` in a temp dir, each appending its
 /// arguments to `calls.log`. `docker buildx version` succeeds only with
@@ -75,7 +75,7 @@ impl FakeTools {
             .current_dir(p.dir.path())
             .env("PATH", path)
             .envs(set.iter().copied())
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
         out
@@ -469,7 +469,11 @@ fn model_text_reaches_the_remote_shell_only_as_quoted_words() {
         .chain(words.iter().map(OsString::from))
         .collect();
     let line = remote_line("printf", &args, Some(dir.path()));
-    let out = Command::new("sh").arg("-c").arg(&line).output().unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&line)
+        .output_bounded()
+        .unwrap();
     assert!(out.status.success(), "{line}: {}", stderr(&out));
     let back: Vec<String> = String::from_utf8(out.stdout)
         .unwrap()
@@ -529,7 +533,7 @@ mod docker_tier {
     }
 
     fn docker(args: &[&str]) -> Output {
-        Command::new("docker").args(args).output().unwrap()
+        Command::new("docker").args(args).output_bounded().unwrap()
     }
     /// Removes the test's containers and images when dropped, also on panic:
     /// containers and images carrying the run's unique system label (the

@@ -4,7 +4,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::{stderr, stdout, Project, Test};
+use crate::common::{stderr, stdout, OutputBounded, Project, Test};
 use base64::Engine;
 
 const ENV_BASE: &str = "generated/configs/environment/.env.base";
@@ -355,7 +355,7 @@ fn check_warns_about_exposed_secret_files() {
         let ok = std::process::Command::new("git")
             .args(args)
             .current_dir(p.dir.path())
-            .output()
+            .output_bounded()
             .unwrap()
             .status
             .success();
@@ -388,7 +388,7 @@ fn a_fresh_repository_never_stages_the_secret_store() {
         let out = std::process::Command::new("git")
             .args(args)
             .current_dir(p.dir.path())
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
         stdout(&out)
@@ -625,7 +625,7 @@ fn readme_main_command_works_on_a_fresh_clone() {
     let ls = std::process::Command::new("git")
         .args(["ls-files", "-z"])
         .current_dir(&root)
-        .output()
+        .output_bounded()
         .expect("git runs");
     assert!(ls.status.success(), "git ls-files: {}", stderr(&ls));
     let clone = tempfile::tempdir().unwrap();
@@ -648,7 +648,7 @@ fn readme_main_command_works_on_a_fresh_clone() {
         .args(["-c", &commands[0].replacen("cargo", &cargo, 1)])
         .current_dir(clone.path())
         .env("CARGO_TARGET_DIR", &target)
-        .output()
+        .output_bounded()
         .unwrap();
     assert!(
         out.status.success(),

@@ -7,6 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_lucid-gen");
 
@@ -147,6 +148,136 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// How long one command a test runs may take before it is killed and the
+/// test fails naming it. Longer than any single step of the suite (the
+/// slowest, a `lucid-gen up` building arm64 images under emulation on a
+/// cold engine, takes minutes), far shorter than CI's whole run: a command
+/// that hangs fails its own test instead of holding the run until CI
+/// gives up on it, with no word of which step hung.
+/// `LUCID_GEN_TEST_COMMAND_LIMIT` (seconds) overrides it.
+pub fn command_limit() -> Duration {
+    let secs = std::env::var("LUCID_GEN_TEST_COMMAND_LIMIT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20 * 60);
+    Duration::from_secs(secs)
+}
+
+/// `Command::output`, bounded by [`command_limit`]: what every test runs
+/// goes through this (`tests/integration/invariants.rs` holds the suite to
+/// it). As with `output`, stdin is null and stdout and stderr are
+/// captured, and a command that cannot start is an `Err`. A command still
+/// running at the limit is killed with every process it started (it runs
+/// in a process group of its own), and the test panics with the command
+/// and what it printed so far.
+pub trait OutputBounded {
+    fn output_bounded(&mut self) -> std::io::Result<Output>;
+}
+
+impl OutputBounded for Command {
+    fn output_bounded(&mut self) -> std::io::Result<Output> {
+        output_within(self, command_limit())
+    }
+}
+
+/// [`OutputBounded::output_bounded`] with `input` as the command's stdin
+/// (written on a thread of its own, then closed).
+pub fn output_bounded_with_stdin(cmd: &mut Command, input: &[u8]) -> std::io::Result<Output> {
+    bounded(cmd, Some(input.to_vec()), command_limit())
+}
+
+/// [`OutputBounded::output_bounded`] with an explicit limit.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> std::io::Result<Output> {
+    bounded(cmd, None, limit)
+}
+
+fn bounded(cmd: &mut Command, input: Option<Vec<u8>>, limit: Duration) -> std::io::Result<Output> {
+    use std::io::{Read, Write};
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let stdin = match input {
+        Some(_) => Stdio::piped(),
+        None => Stdio::null(),
+    };
+    let mut child = cmd
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()?;
+    // Each pipe is read on a thread of its own, so that neither fills up
+    // while the other is waited on; what was read arrives over a channel,
+    // so a pipe a stray grandchild keeps open cannot hang the test either.
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
+        let (tx, rx) = mpsc::channel();
+        if let Some(mut pipe) = pipe {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                let _ = tx.send(bytes);
+            });
+        } else {
+            let _ = tx.send(Vec::new());
+        }
+        rx
+    }
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    if let (Some(mut pipe), Some(bytes)) = (child.stdin.take(), input) {
+        // A command that stops reading gets a closed pipe, never a hang.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        });
+    }
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() >= limit {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            let _ = child.wait();
+            let so_far = |rx: &mpsc::Receiver<Vec<u8>>| {
+                let bytes = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+                String::from_utf8_lossy(&bytes).into_owned()
+            };
+            panic!(
+                "{cmd:?} was still running after {} s and was killed as hung \
+                 (LUCID_GEN_TEST_COMMAND_LIMIT sets the limit in seconds)\n\
+                 --- stdout\n{}\n--- stderr\n{}",
+                limit.as_secs(),
+                so_far(&out),
+                so_far(&err)
+            );
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    };
+    // The command has ended, so its pipes close, unless it left a process
+    // behind that holds them: that gets a grace period, then is reported.
+    let grace = Duration::from_secs(60);
+    let collect = |rx: mpsc::Receiver<Vec<u8>>, which: &str| {
+        rx.recv_timeout(grace).unwrap_or_else(|_| {
+            panic!(
+                "{cmd:?} ended ({status}) but its {which} was still open {} s later: \
+                 a process it started holds it",
+                grace.as_secs()
+            )
+        })
+    };
+    let stdout = collect(out, "stdout");
+    let stderr = collect(err, "stderr");
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
 /// One run of the binary and what it must do.
 pub struct Test {
     command: Command,
@@ -204,7 +335,7 @@ impl Test {
 
     /// Runs the command and checks the exit status and expected output.
     pub fn run(mut self) -> Output {
-        let output = self.command.output().expect("run lucid-gen");
+        let output = self.command.output_bounded().expect("run lucid-gen");
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         let context = format!(
@@ -279,7 +410,7 @@ pub fn docker_available() -> bool {
 pub fn tool_runs(program: &str, args: &[&str]) -> bool {
     Command::new(program)
         .args(args)
-        .output()
+        .output_bounded()
         .is_ok_and(|o| o.status.success())
 }
 
@@ -287,7 +418,7 @@ pub fn tool_runs(program: &str, args: &[&str]) -> bool {
 pub fn compose_available() -> bool {
     Command::new("docker")
         .args(["compose", "version"])
-        .output()
+        .output_bounded()
         .is_ok_and(|o| o.status.success())
 }
 
@@ -336,7 +467,7 @@ fn engine_report(since: u64) -> String {
     let docker = |args: &[&str]| {
         Command::new("docker")
             .args(args)
-            .output()
+            .output_bounded()
             .map(|o| {
                 let text = format!("{}{}", stdout(&o), stderr(&o));
                 let lines: Vec<&str> = text.lines().collect();
@@ -347,12 +478,14 @@ fn engine_report(since: u64) -> String {
     let until = (unix_now() + 1).to_string();
     let since = since.saturating_sub(1).to_string();
     format!(
-        "--- the engine now: {}\n--- every container:\n{}\n--- container events since the test began:\n{}",
+        "--- the engine now: {}\n--- host bridges no network of this engine owns:\n{}\n\
+         --- every container:\n{}\n--- container events since the test began:\n{}",
         docker(&[
             "info",
             "--format",
             "{{.ServerVersion}} storage={{.Driver}} cgroup={{.CgroupVersion}} containers={{.Containers}} running={{.ContainersRunning}}",
         ]),
+        stray_bridges().join("\n"),
         docker(&[
             "ps",
             "-a",
@@ -379,6 +512,46 @@ fn engine_report(since: u64) -> String {
             "{{.Time}} {{.Action}} {{.Actor.Attributes.name}} ({{index .Actor.Attributes \"com.docker.compose.project\"}})",
         ]),
     )
+}
+
+/// The host's Docker-style bridges (`br-` and 12 hex digits) that belong
+/// to no network of this engine, each with its addresses: what an engine
+/// killed mid-run leaves behind (its containers' network namespaces
+/// outlive it). One on a subnet a test then uses makes every connection
+/// between that test's containers time out while each is healthy on its
+/// own, so a failed Docker test names them, with how to remove them.
+pub fn stray_bridges() -> Vec<String> {
+    let text = |o: std::io::Result<Output>| o.map(|o| stdout(&o)).unwrap_or_default();
+    let networks = text(
+        Command::new("docker")
+            .args(["network", "ls", "-q", "--no-trunc"])
+            .output_bounded(),
+    );
+    let bridges = text(
+        Command::new("ip")
+            .args(["-o", "-4", "addr", "show", "type", "bridge"])
+            .output_bounded(),
+    );
+    let mut stray: Vec<String> = Vec::new();
+    for line in bridges.lines() {
+        let mut words = line.split_whitespace().skip(1);
+        let (Some(name), Some(address)) = (words.next(), words.nth(1)) else {
+            continue;
+        };
+        let Some(id) = name.strip_prefix("br-") else {
+            continue;
+        };
+        let docker_style = id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit());
+        if docker_style && !networks.lines().any(|n| n.starts_with(id)) {
+            stray.push(format!(
+                "{name} {address} (remove it with `ip link del {name}` once no test runs)"
+            ));
+        }
+    }
+    if stray.is_empty() {
+        stray.push("none".to_string());
+    }
+    stray
 }
 
 /// Runs `lucid-gen down --volumes --project PREFIX` in `project` when the
@@ -486,7 +659,7 @@ pub fn operator_tls(dir: &Path) {
         .arg(le.join("privkey.pem"))
         .arg("-out")
         .arg(le.join("fullchain.pem"))
-        .output()
+        .output_bounded()
         .expect("openssl on PATH (.ci/install-tools.sh installs it)");
     assert!(
         out.status.success(),

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{repo_root, stderr, stdout, Project};
+use crate::common::{repo_root, stderr, stdout, OutputBounded, Project};
 use crate::generated::{gallery, render_model};
 
 /// The operator's values and where Compose finds the source tree: what
@@ -64,7 +64,7 @@ fn committed_generated_dir_is_fresh_and_holds_no_secret() {
     let tracked = Command::new("git")
         .args(["ls-files", "examples/consensusnet/generated"])
         .current_dir(repo_root())
-        .output()
+        .output_bounded()
         .unwrap();
     for line in String::from_utf8_lossy(&tracked.stdout).lines() {
         let rel = Path::new(line)
@@ -372,7 +372,7 @@ mod docker_tier {
         for (k, v) in operator_env(generated) {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("docker compose");
+        let out = cmd.output_bounded().expect("docker compose");
         assert!(out.status.success(), "{file}: {}", stderr(&out));
         serde_json::from_slice(&out.stdout).unwrap()
     }
@@ -1198,7 +1198,7 @@ mod docker_tier {
     fn the_example_model_names_the_committed_schema_and_passes_it() {
         let available = Command::new("check-jsonschema")
             .arg("--version")
-            .output()
+            .output_bounded()
             .is_ok_and(|o| o.status.success());
         need(available, "check-jsonschema");
         let dir = example().join("model");
@@ -1220,7 +1220,7 @@ mod docker_tier {
             .arg("--schemafile")
             .arg(repo_root().join("model.schema.json"))
             .args(&files)
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{stdout, Project, BIN};
+use crate::common::{stdout, OutputBounded, Project, BIN};
 use lucid_gen::system::Encoding;
 
 /// Temporary files of atomic writes; a killed run may leave them behind.
@@ -433,7 +433,7 @@ fn temporary_files_of_a_killed_run_never_leak_a_secret() {
         Command::new("git")
             .args(args)
             .current_dir(p.dir.path())
-            .output()
+            .output_bounded()
             .expect("run git")
     };
     assert!(git(&["init", "-q"]).status.success());

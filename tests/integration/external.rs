@@ -340,6 +340,7 @@ mod docker_tier {
     use crate::common::compose_available;
     use crate::common::need;
     use crate::common::Down;
+    use crate::common::OutputBounded;
 
     /// `docker compose config` on the phase file, with `env` added.
     fn compose_config(p: &Project, env: &[(&str, &str)]) -> std::process::Output {
@@ -358,7 +359,7 @@ mod docker_tier {
             cmd.env_remove(var);
         }
         cmd.envs(env.iter().copied());
-        cmd.output().unwrap()
+        cmd.output_bounded().unwrap()
     }
 
     #[test]

@@ -240,6 +240,7 @@ fn the_readme_shows_the_user_workflow_as_it_is_in_docs() {
 mod docker_tier {
     use super::*;
     use crate::common::need;
+    use crate::common::OutputBounded;
     use crate::common::BIN;
     use std::path::Path;
     use std::path::PathBuf;
@@ -255,7 +256,7 @@ mod docker_tier {
                 "-c",
                 "import sysconfig; print(sysconfig.get_path('scripts'))",
             ])
-            .output()
+            .output_bounded()
             .ok()
             .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
         std::env::split_paths(&path)
@@ -285,7 +286,7 @@ mod docker_tier {
             ])
             .args(args)
             .current_dir(dir)
-            .output()
+            .output_bounded()
             .expect("run git");
         assert!(out.status.success(), "git {args:?}: {out:?}");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -331,7 +332,7 @@ mod docker_tier {
             .current_dir(project.dir.path())
             .env("PATH", path_with_binary())
             .env("PRE_COMMIT_HOME", home)
-            .output()
+            .output_bounded()
             .expect("run pre-commit");
         let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
         assert!(!text.contains("panicked"), "{text}");
@@ -343,7 +344,7 @@ mod docker_tier {
         Command::new(bin.unwrap())
             .args(["-no-color"])
             .args(files)
-            .output()
+            .output_bounded()
             .expect("run actionlint")
     }
 

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::repo_root;
+use crate::common::OutputBounded;
 use lucid_gen::secrets::{self, SecretSource};
 use lucid_gen::write::{self, Outputs};
 use lucid_gen::{model, render, validate};
@@ -102,7 +103,7 @@ fn committed_generated_dir_is_fresh() {
     let tracked = Command::new("git")
         .args(["ls-files", "generated"])
         .current_dir(repo_root())
-        .output();
+        .output_bounded();
     if let Some(out) = tracked.ok().filter(|o| o.status.success()) {
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             let rel = Path::new(line).strip_prefix("generated").unwrap();

@@ -98,6 +98,7 @@ mod docker_tier {
     use crate::common::docker_available;
     use crate::common::need;
     use crate::common::unique_name;
+    use crate::common::OutputBounded;
     use lucid_gen::workspace::{Freshness, Workspace};
     use std::collections::BTreeSet;
     use std::path::Path;
@@ -109,7 +110,7 @@ mod docker_tier {
             .arg("compose")
             .args(args)
             .current_dir(dir)
-            .output()
+            .output_bounded()
             .expect("run docker compose")
     }
     /// `docker compose -f FILE config --format json` of a generated file.
@@ -302,7 +303,7 @@ mod docker_tier {
         for tool in ["compose-lint", "dclint"] {
             let runs = Command::new(tool)
                 .arg("--version")
-                .output()
+                .output_bounded()
                 .is_ok_and(|o| o.status.success());
             need(runs, tool);
         }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::thread;
 
-use crate::common::{need, repo_root, Project};
+use crate::common::{need, repo_root, OutputBounded, Project};
 use lucid_gen::secrets::{self, SecretSource};
 use lucid_gen::system::System;
 use lucid_gen::{model, render, validate};
@@ -85,7 +85,7 @@ fn command_for(system: &System, service: &str, port: u16) -> Vec<String> {
 }
 
 fn exit_code(program: &Path, args: &[String]) -> i32 {
-    let out = Command::new(program).args(args).output().unwrap();
+    let out = Command::new(program).args(args).output_bounded().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.stdout.is_empty(), "a probe printed to stdout: {out:?}");
     assert!(
@@ -120,7 +120,7 @@ pub(crate) fn compile_probe(rustc: &Path, source: &Path, binary: &Path) {
         ])
         .arg(binary)
         .arg(source)
-        .output()
+        .output_bounded()
         .unwrap();
     assert!(built.status.success(), "rustc failed: {built:?}");
 }
@@ -198,10 +198,14 @@ mod docker_tier {
     impl Drop for Cleanup {
         fn drop(&mut self) {
             for c in &self.containers {
-                let _ = Command::new("docker").args(["rm", "-f", c]).output();
+                let _ = Command::new("docker")
+                    .args(["rm", "-f", c])
+                    .output_bounded();
             }
             for i in &self.images {
-                let _ = Command::new("docker").args(["rmi", "-f", i]).output();
+                let _ = Command::new("docker")
+                    .args(["rmi", "-f", i])
+                    .output_bounded();
             }
         }
     }
@@ -209,7 +213,7 @@ mod docker_tier {
     fn runs(program: &str) -> bool {
         Command::new(program)
             .arg("--version")
-            .output()
+            .output_bounded()
             .is_ok_and(|o| o.status.success())
     }
     /// Removes the test's containers and images, also when it fails.
@@ -224,7 +228,7 @@ mod docker_tier {
             .env("DOCKER_BUILDKIT", "0")
             .args(["build", "-q", "-t", tag])
             .arg(dir)
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(out.status.success(), "docker build {tag}: {out:?}");
     }
@@ -241,7 +245,7 @@ mod docker_tier {
             ])
             .arg(out)
             .arg(source)
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(
             built.status.success(),
@@ -358,7 +362,10 @@ mod docker_tier {
             p.path("src/worker/docker/worker.Dockerfile"),
             probe_dockerfile,
         ] {
-            let out = Command::new("hadolint").arg(&file).output().unwrap();
+            let out = Command::new("hadolint")
+                .arg(&file)
+                .output_bounded()
+                .unwrap();
             assert!(out.status.success(), "hadolint {}: {out:?}", file.display());
         }
         // `build` starts with the probe image (bake: its group; legacy: first).

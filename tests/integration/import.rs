@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::repo_root;
+use crate::common::OutputBounded;
 
 /// The 20 samples, as the corpus README lists them.
 pub const SAMPLES: [&str; 20] = [
@@ -96,7 +97,7 @@ fn imported_examples_are_fresh() {
         let tracked = Command::new("git")
             .args(["ls-files", &format!("examples/{name}/generated")])
             .current_dir(repo_root())
-            .output()
+            .output_bounded()
             .unwrap();
         let tracked = String::from_utf8_lossy(&tracked.stdout);
         assert!(tracked.lines().count() >= 5, "nothing committed: {tracked}");
@@ -188,7 +189,7 @@ mod docker_tier {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("run docker compose");
+        let out = cmd.output_bounded().expect("run docker compose");
         assert!(
             out.status.success(),
             "docker compose config in {}: {}",

@@ -523,6 +523,86 @@ fn every_test_that_needs_a_tool_is_in_the_docker_tier() {
     );
 }
 
+/// Every command a test runs to its end goes through
+/// `common::OutputBounded` (or `Test::run`, which does): a hung `docker`
+/// or `lucid-gen` fails its own test at `common::command_limit` instead
+/// of holding the whole run until CI stops it with no word of what hung.
+/// `pipes.rs` is the one exception: it hands the command a pipe of its own
+/// as stdout, and its commands need no engine. (A test that spawns a child
+/// to feed or kill it waits for it itself.)
+#[test]
+fn every_command_a_test_runs_is_bounded() {
+    let dir = repo_root().join("tests/integration");
+    let files: Vec<PathBuf> = rust_files(&dir)
+        .into_iter()
+        .filter(|f| !f.ends_with("pipes.rs") && !f.ends_with("invariants.rs"))
+        .collect();
+    let found = lines_using(&files, &[".output()"]);
+    assert!(
+        found.is_empty(),
+        "commands run without the suite's bound (use `.output_bounded()` \
+         from `common::OutputBounded`):\n{}",
+        found.join("\n")
+    );
+}
+
+/// A command that outlives the limit is killed with what it started, and
+/// the test says which command hung and what it printed; one that ends
+/// in time returns its output as `Command::output` would.
+#[test]
+fn a_hung_command_fails_its_test_naming_it() {
+    use crate::common::{output_within, OutputBounded};
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    let out = Command::new("sh")
+        .args(["-c", "echo out; echo err >&2; exit 3"])
+        .output_bounded()
+        .unwrap();
+    assert_eq!(
+        (out.status.code(), &out.stdout[..], &out.stderr[..]),
+        (Some(3), &b"out\n"[..], &b"err\n"[..])
+    );
+    assert!(Command::new("/nonexistent/program")
+        .output_bounded()
+        .is_err());
+
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("grandchild.pid");
+    let script = format!(
+        "sleep 300 & echo $! > {}; echo started; wait",
+        pid_file.display()
+    );
+    let started = Instant::now();
+    let hung = std::panic::catch_unwind(|| {
+        output_within(
+            Command::new("sh").args(["-c", &script]),
+            Duration::from_secs(2),
+        )
+    });
+    let message = *hung
+        .expect_err("the hung command returned")
+        .downcast::<String>()
+        .unwrap();
+    assert!(
+        message.contains("was still running after 2 s") && message.contains("started"),
+        "{message}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+    // The grandchild went with it: the whole process group was killed.
+    let pid = fs::read_to_string(&pid_file).unwrap();
+    let gone = (0..100).any(|_| {
+        let alive = Path::new("/proc").join(pid.trim()).join("stat");
+        let zombie_or_gone = fs::read_to_string(&alive)
+            .map_or(true, |stat| stat.split_whitespace().nth(2) == Some("Z"));
+        if !zombie_or_gone {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        zombie_or_gone
+    });
+    assert!(gone, "the hung command's child {pid} outlived it");
+}
+
 /// Standard output is written through `lucid_gen::stdout` (`out!`,
 /// `outln!`) only, which ends quietly on a closed pipe; `print!` and
 /// `println!` panic there. (The stand-in server in `src/bin/` is not the

@@ -104,6 +104,7 @@ fn mongod_conf_turns_auth_and_the_replica_set_on_with_a_key_file_mongod_accepts(
 mod docker_tier {
     use super::*;
     use crate::common::need;
+    use crate::common::OutputBounded;
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
     use std::path::PathBuf;
@@ -142,7 +143,7 @@ mod docker_tier {
                 .arg(self.dir.path().join("state.json"))
                 .arg(self.dir.path())
                 .env("THROWING", if throwing { "1" } else { "0" })
-                .output()
+                .output_bounded()
                 .expect("run node");
             let printed = format!(
                 "{}{}",

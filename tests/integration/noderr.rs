@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{repo_root, stderr, Project};
+use crate::common::{repo_root, stderr, OutputBounded, Project};
 
 fn example_dir() -> PathBuf {
     repo_root().join("examples/noderr")
@@ -43,7 +43,7 @@ fn committed_example_generated_dir_is_fresh() {
     let tracked = Command::new("git")
         .args(["ls-files", "examples/noderr/generated"])
         .current_dir(repo_root())
-        .output()
+        .output_bounded()
         .expect("run git");
     let tracked = String::from_utf8_lossy(&tracked.stdout);
     assert!(tracked.lines().count() > 10, "nothing committed: {tracked}");
@@ -332,7 +332,7 @@ mod docker_tier {
             let _ = Command::new("docker")
                 .args(["rm", "-f", "-v", &self.0])
                 .stdin(Stdio::null())
-                .output();
+                .output_bounded();
         }
     }
 
@@ -376,7 +376,7 @@ mod docker_tier {
             cmd.env_remove(var);
         }
         cmd.envs(vars.iter().copied());
-        cmd.output().expect("run docker compose")
+        cmd.output_bounded().expect("run docker compose")
     }
     /// A container removed (with its anonymous volumes) when dropped.
     struct Container(String);
@@ -469,7 +469,7 @@ mod docker_tier {
                 .args(prometheus_mounts(config, &rules))
                 .args([image, "/usr/bin/promtool", "check", check, target])
                 .stdin(Stdio::null())
-                .output()
+                .output_bounded()
                 .expect("run docker");
             assert!(
                 out.status.success(),
@@ -516,7 +516,7 @@ mod docker_tier {
                 "--web.listen-address=:9090",
             ])
             .stdin(Stdio::null())
-            .output()
+            .output_bounded()
             .expect("run docker");
         assert!(
             out.status.success(),
@@ -540,7 +540,9 @@ mod docker_tier {
     /// by its relative path, and that schema accepts it.
     #[test]
     fn the_example_model_points_at_and_passes_the_committed_schema() {
-        let runs = Command::new("check-jsonschema").arg("--version").output();
+        let runs = Command::new("check-jsonschema")
+            .arg("--version")
+            .output_bounded();
         need(runs.is_ok_and(|o| o.status.success()), "check-jsonschema");
         let model = example_dir().join("model");
         let files = crate::common::files_under(&model);
@@ -558,7 +560,7 @@ mod docker_tier {
             .arg("--schemafile")
             .arg(repo_root().join("model.schema.json"))
             .args(&files)
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     }

@@ -25,7 +25,7 @@ use std::process::Command;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{need, repo_root, Project};
+use crate::common::{need, repo_root, OutputBounded, Project};
 use lucid_gen::diagnostic::Rule;
 use lucid_gen::escape::yaml_str;
 use lucid_gen::model::{self, LoadError};
@@ -494,7 +494,7 @@ fn shell_words_round_trip_through_sh() {
         .arg("-c")
         .arg(format!("printf '%s\\0' {}", script.join(" ")))
         .current_dir(tempfile::tempdir().unwrap().path())
-        .output()
+        .output_bounded()
         .expect("run sh");
     assert!(
         out.status.success(),
@@ -571,7 +571,7 @@ fn gitignore_patterns_match_exactly_their_file() {
 fn git_available() -> bool {
     Command::new("git")
         .arg("--version")
-        .output()
+        .output_bounded()
         .is_ok_and(|o| o.status.success())
 }
 
@@ -585,7 +585,7 @@ fn git_cmd(dir: &Path) -> Command {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = git_cmd(dir).args(args).output().expect("run git");
+    let out = git_cmd(dir).args(args).output_bounded().expect("run git");
     assert!(
         out.status.success(),
         "git {args:?}: {}",
@@ -793,10 +793,13 @@ mod docker_tier {
     fn hadolint_passes(dockerfile: &Path) {
         let available = Command::new("hadolint")
             .arg("--version")
-            .output()
+            .output_bounded()
             .is_ok_and(|o| o.status.success());
         need(available, "hadolint");
-        let out = Command::new("hadolint").arg(dockerfile).output().unwrap();
+        let out = Command::new("hadolint")
+            .arg(dockerfile)
+            .output_bounded()
+            .unwrap();
         assert!(
             out.status.success(),
             "hadolint {}:\n{}\n{}",
@@ -818,7 +821,7 @@ mod docker_tier {
             .args(["build", "-q", "-t", &tag, "."])
             .env("DOCKER_BUILDKIT", "0")
             .current_dir(ctx)
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(
             out.status.success(),
@@ -827,11 +830,11 @@ mod docker_tier {
         );
         let inspect = Command::new("docker")
             .args(["image", "inspect", &tag, "--format", "{{json .Config}}"])
-            .output()
+            .output_bounded()
             .unwrap();
         let created = Command::new("docker")
             .args(["create", &tag, "x"])
-            .output()
+            .output_bounded()
             .unwrap();
         let id = String::from_utf8(created.stdout)
             .unwrap()
@@ -839,10 +842,16 @@ mod docker_tier {
             .to_string();
         let export = Command::new("docker")
             .args(["export", &id])
-            .output()
+            .output_bounded()
             .unwrap();
-        Command::new("docker").args(["rm", &id]).output().unwrap();
-        Command::new("docker").args(["rmi", &tag]).output().unwrap();
+        Command::new("docker")
+            .args(["rm", &id])
+            .output_bounded()
+            .unwrap();
+        Command::new("docker")
+            .args(["rmi", &tag])
+            .output_bounded()
+            .unwrap();
         (serde_json::from_slice(&inspect.stdout).unwrap(), export)
     }
 
@@ -885,7 +894,7 @@ mod docker_tier {
                     "json",
                 ])
                 .current_dir(&dir)
-                .output()
+                .output_bounded()
                 .expect("run docker compose");
             assert!(
                 out.status.success(),
@@ -953,7 +962,7 @@ mod docker_tier {
                 "json",
             ])
             .current_dir(dir.path())
-            .output()
+            .output_bounded()
             .expect("run docker compose");
         assert!(
             out.status.success(),

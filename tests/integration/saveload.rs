@@ -177,6 +177,7 @@ mod docker_tier {
     use super::*;
     use crate::common::docker_available;
     use crate::common::need;
+    use crate::common::OutputBounded;
     use std::os::unix::fs::PermissionsExt;
     use std::process::Command;
     use std::process::Output;
@@ -190,7 +191,7 @@ mod docker_tier {
     }
 
     fn docker(args: &[&str]) -> Output {
-        Command::new("docker").args(args).output().unwrap()
+        Command::new("docker").args(args).output_bounded().unwrap()
     }
     /// The image ID of `image`, or `None` when the engine does not have it.
     fn image_id(image: &str) -> Option<String> {
@@ -258,7 +259,7 @@ mod docker_tier {
         let check = Command::new("sha256sum")
             .args(["-c", "SHA256SUMS"])
             .current_dir(&dir)
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(check.status.success(), "{}", stdout(&check));
         for (_, file) in BUILT {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{files_under, repo_root, stdout, Test};
+use crate::common::{files_under, repo_root, stdout, OutputBounded, Test};
 use lucid_gen::{model, render, validate};
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
@@ -148,7 +148,7 @@ printf '%s\n' "${COMPREPLY[@]}""#;
         .args(["-c", DRIVE, "drive"])
         .arg(script)
         .args(words)
-        .output()
+        .output_bounded()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     stdout(&out).lines().map(String::from).collect()
@@ -211,7 +211,7 @@ mod docker_tier {
             .arg("--schemafile")
             .arg(schema)
             .args(files)
-            .output()
+            .output_bounded()
             .unwrap()
     }
     /// `plan` lines as `service → what`, from its stdout.
@@ -230,7 +230,7 @@ mod docker_tier {
             .arg(format!("label=com.docker.compose.service={service}"))
             .arg("--filter")
             .arg(format!("label=com.docker.compose.project={project}"))
-            .output()
+            .output_bounded()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
@@ -279,7 +279,7 @@ mod docker_tier {
             .args(["--noout", "--schema"])
             .arg(&xsd)
             .arg(&report)
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(
             lint.status.success(),
@@ -296,7 +296,7 @@ mod docker_tier {
                  print(len(cases), len(bad), bad[0])",
             )
             .arg(&report)
-            .output()
+            .output_bounded()
             .unwrap();
         let said = String::from_utf8_lossy(&read.stdout);
         assert!(
@@ -351,7 +351,7 @@ mod docker_tier {
             .args(["-f", "-c", DRIVE, "drive"])
             .arg(dir)
             .arg(line)
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(out.status.success(), "{out:?}");
         let offered = std::fs::read_to_string(dir.join("offered")).unwrap();
@@ -421,7 +421,7 @@ mod docker_tier {
             let svg = Command::new("dot")
                 .arg("-Tsvg")
                 .arg(tmp.path())
-                .output()
+                .output_bounded()
                 .unwrap();
             assert!(
                 svg.status.success() && svg.stderr.is_empty(),
@@ -575,7 +575,7 @@ mod docker_tier {
                 .args(["--noout", "--schema"])
                 .arg(&xsd)
                 .arg(file.path())
-                .output()
+                .output_bounded()
                 .unwrap();
             assert!(!lint.status.success(), "accepted: {bad}");
         }
@@ -606,7 +606,7 @@ mod docker_tier {
                 .args(["--no-config", "-c", "source $argv[1]; complete -C $argv[2]"])
                 .arg(&script)
                 .arg(line)
-                .output()
+                .output_bounded()
                 .unwrap();
             assert!(out.status.success(), "{out:?}");
             let text = stdout(&out);

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{copy_dir, repo_root, BIN};
+use crate::common::{copy_dir, repo_root, OutputBounded, BIN};
 
 /// The README's tour section.
 fn section() -> String {
@@ -101,7 +101,7 @@ fn run(dir: &Path, cmd: &str) -> String {
         .current_dir(dir)
         .env("PATH", path)
         .env_remove("CI")
-        .output()
+        .output_bounded()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -12,7 +12,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::common::{stdout, Project, BIN};
+use crate::common::{stdout, OutputBounded, Project, BIN};
 
 const PLANTED: &str = "generated/.lucid-gen-tmp-planted";
 
@@ -151,7 +151,7 @@ fn another_lucid_gen_binary_does_the_work() {
         let out = std::process::Command::new(&bin)
             .arg("all")
             .current_dir(p.dir.path())
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(out.status.success(), "{out:?}");
         stdout(&out)

@@ -883,6 +883,7 @@ mod docker_tier {
     use crate::common::compose_available;
     use crate::common::need;
     use crate::common::stdout;
+    use crate::common::OutputBounded;
     use std::path::Path;
     use std::process::Command;
 
@@ -891,7 +892,7 @@ mod docker_tier {
             .arg("compose")
             .args(args)
             .current_dir(dir)
-            .output()
+            .output_bounded()
             .expect("run docker compose")
     }
 
@@ -949,7 +950,7 @@ mod docker_tier {
         need(
             Command::new("compose-lint")
                 .arg("--version")
-                .output()
+                .output_bounded()
                 .is_ok_and(|o| o.status.success()),
             "compose-lint",
         );
@@ -968,7 +969,7 @@ mod docker_tier {
         let out = Command::new("compose-lint")
             .args(["check", "--fail-on", "low", "docker-compose.edge.yml"])
             .current_dir(&dir)
-            .output()
+            .output_bounded()
             .unwrap();
         // The finding is suppressed with the model's reason, never counted.
         let report = format!("{}{}", stdout(&out), stderr(&out));
@@ -1027,12 +1028,12 @@ mod docker_tier {
                 "--format",
                 "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{end}}",
             ])
-            .output()
+            .output_bounded()
             .unwrap();
         let down = docker_compose(&dir, &[&compose_args[..], &["down"]].concat());
         let _ = Command::new("docker")
             .args(["image", "rm", &format!("{tag}:1")])
-            .output();
+            .output_bounded();
         assert!(
             up.status.success(),
             "docker compose up failed:\n{}",

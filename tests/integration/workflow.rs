@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_yaml::Value;
 
-use crate::common::{stderr, stdout, Project};
+use crate::common::{stderr, stdout, OutputBounded, Project};
 
 const WORKFLOW: &str = "generated/.github/workflows/deploy.yml";
 
@@ -162,7 +162,7 @@ fn model_text_cannot_open_an_expression() {
         let out = Command::new(actionlint)
             .arg("-no-color")
             .arg(p.path(WORKFLOW))
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(out.status.success(), "{}", stdout(&out));
     }
@@ -217,7 +217,7 @@ fn run_deploy_step(
     for (k, v) in step["env"].as_mapping().unwrap() {
         cmd.env(text(k), text(v));
     }
-    let out = cmd.output().unwrap();
+    let out = cmd.output_bounded().unwrap();
     (
         out.status.success(),
         format!("{}{}", stdout(&out), stderr(&out)),
@@ -380,7 +380,7 @@ mod docker_tier {
                 } else {
                     "--version"
                 })
-                .output()
+                .output_bounded()
                 .is_ok_and(|o| o.status.success());
             need(runs, tool);
         }
@@ -427,7 +427,7 @@ mod docker_tier {
             .arg("verify")
             .current_dir(p.dir.path())
             .env("PATH", path)
-            .output()
+            .output_bounded()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(stderr(&out).contains("actionlint"), "{}", stderr(&out));

@@ -38,7 +38,7 @@ use std::time::Instant;
 
 use lucid_gen::docker::standin::fnv;
 
-use crate::common::{compose_available, need};
+use crate::common::{compose_available, need, OutputBounded};
 use crate::docker_tier::realserver::run;
 
 /// Change to force every cached image to be made again.
@@ -104,7 +104,7 @@ fn need_tools() {
     need(
         Command::new("mmdebstrap")
             .arg("--version")
-            .output()
+            .output_bounded()
             .is_ok_and(|o| o.status.success()),
         "mmdebstrap (as root: bash .ci/install-docker.sh)",
     );

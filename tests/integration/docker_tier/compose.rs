@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{compose_available, need, stderr, Project};
+use crate::common::{compose_available, need, stderr, OutputBounded, Project};
 
 fn compose(dir: &Path, file: &str, args: &[&str]) -> std::process::Output {
     Command::new("docker")
@@ -15,7 +15,7 @@ fn compose(dir: &Path, file: &str, args: &[&str]) -> std::process::Output {
         .arg(file)
         .args(args)
         .current_dir(dir)
-        .output()
+        .output_bounded()
         .expect("run docker compose")
 }
 
@@ -188,7 +188,7 @@ fn lucids_prometheus_config_passes_promtool() {
             "config",
             "/etc/prometheus/prometheus.yml",
         ])
-        .output()
+        .output_bounded()
         .expect("run docker");
     assert!(
         out.status.success(),
@@ -273,7 +273,7 @@ fn env_values_survive_docker_compose_config() {
 fn compose_lint_available() -> bool {
     Command::new("compose-lint")
         .arg("--version")
-        .output()
+        .output_bounded()
         .is_ok_and(|o| o.status.success())
 }
 
@@ -288,7 +288,7 @@ fn lucid_compose_files_pass_the_security_linter() {
         let out = Command::new("compose-lint")
             .args(["check", "--fail-on", "low", &file])
             .current_dir(&dir)
-            .output()
+            .output_bounded()
             .unwrap();
         assert!(
             out.status.success(),
@@ -302,7 +302,7 @@ fn lucid_compose_files_pass_the_security_linter() {
     let out = Command::new("compose-lint")
         .args(["check", "--fail-on", "low", "docker-compose.master.yml"])
         .current_dir(&dir)
-        .output()
+        .output_bounded()
         .unwrap();
     assert!(!out.status.success());
 }

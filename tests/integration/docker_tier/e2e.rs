@@ -6,12 +6,12 @@
 
 use std::process::Command;
 
-use crate::common::{docker_available, need, stdout, unique_name, Down, Project};
+use crate::common::{docker_available, need, stdout, unique_name, Down, OutputBounded, Project};
 
 pub(crate) fn docker(args: &[&str]) -> String {
     let out = Command::new("docker")
         .args(args)
-        .output()
+        .output_bounded()
         .expect("run docker");
     assert!(
         out.status.success(),
@@ -347,4 +347,51 @@ env_files:
 
     drop(down);
     leaves_nothing_behind(&p, &prefix);
+}
+
+/// A bridge no network of the engine owns (what a killed engine leaves,
+/// with its subnet still routed) is named in a failed Docker test's
+/// report, with how to remove it; the engine's own bridges are not.
+#[test]
+fn a_bridge_left_by_a_killed_engine_is_named_in_the_report() {
+    need(
+        docker_available(),
+        "a running Docker engine with Compose v2",
+    );
+    let name = format!("br-{:012x}", u64::from(std::process::id()) << 8 | 0xab);
+    let ip = |args: &[&str]| {
+        let out = Command::new("ip").args(args).output_bounded().expect("ip");
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    struct Remove(String);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = Command::new("ip")
+                .args(["link", "del", &self.0])
+                .output_bounded();
+        }
+    }
+    ip(&["link", "add", &name, "type", "bridge"]);
+    let _remove = Remove(name.clone());
+    ip(&["addr", "add", "10.239.251.1/24", "dev", &name]);
+    let stray = crate::common::stray_bridges();
+    assert!(
+        stray
+            .iter()
+            .any(|l| l.starts_with(&format!("{name} 10.239.251.1/24 "))
+                && l.contains(&format!("ip link del {name}"))),
+        "{stray:?}"
+    );
+    let own = docker(&["network", "create", &unique_name("lucid-gen-bridge")]);
+    let own_bridge = format!("br-{}", &own.trim()[..12]);
+    let stray = crate::common::stray_bridges();
+    let _ = docker(&["network", "rm", own.trim()]);
+    assert!(
+        !stray.iter().any(|l| l.starts_with(&own_bridge)),
+        "{stray:?}"
+    );
 }

@@ -9,24 +9,24 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use lucid_gen::docker::checks::secrets::{self as secret_check, container_rows, Expected};
 use lucid_gen::docker::target::Target;
 use lucid_gen::render::hashed_password::tor_hashed_password;
 
-use crate::common::{docker_stack, unique_name, Project};
+use crate::common::{docker_stack, unique_name, OutputBounded, Project};
 
 fn host_platform() -> String {
     crate::docker_tier::bases::Arch::host().platform()
 }
 
+/// `cmd`'s output, stdin null, bounded by the suite's command limit
+/// ([`crate::common::OutputBounded`]).
 pub(crate) fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null())
-        .output()
+    cmd.output_bounded()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
@@ -48,16 +48,13 @@ impl Drop for Container {
 /// `docker exec -i CONTAINER ARGS...` with `stdin` fed to the process;
 /// returns (exit code, stdout).
 pub(crate) fn exec_stdin(container: &str, stdin: &[u8], args: &[&str]) -> (i32, String) {
-    let mut child = Command::new("docker")
-        .args(["exec", "-i", container])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run docker exec");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::common::output_bounded_with_stdin(
+        Command::new("docker")
+            .args(["exec", "-i", container])
+            .args(args),
+        stdin,
+    )
+    .expect("run docker exec");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

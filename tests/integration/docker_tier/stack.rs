@@ -12,7 +12,7 @@ use std::process::Command;
 
 use serde_yaml::Value;
 
-use crate::common::{need, repo_root, tool_runs};
+use crate::common::{need, repo_root, tool_runs, OutputBounded};
 use crate::generated::render_model;
 
 /// Service keys `docker stack deploy` ignores or cannot carry: docker/cli
@@ -155,6 +155,6 @@ fn stack_config(file: &Path) -> std::process::Output {
         .args(["stack", "config", "-c"])
         .arg(file.file_name().unwrap())
         .current_dir(file.parent().unwrap())
-        .output()
+        .output_bounded()
         .expect("run docker stack config")
 }

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::common::{compose_available, need, unique_name};
+use crate::common::{compose_available, need, unique_name, OutputBounded};
 use crate::docker_tier::realserver::{run, wait_for};
 /// Change to force a rebuild of the cached image (its tag hashes this).
 const IMAGE_VERSION: &str = "1";
@@ -135,7 +135,7 @@ fn build_pi_image(tag: &str) {
     need(
         Command::new("mmdebstrap")
             .arg("--version")
-            .output()
+            .output_bounded()
             .is_ok_and(|o| o.status.success()),
         "mmdebstrap (as root: bash .ci/install-docker.sh)",
     );

@@ -4,7 +4,9 @@
 
 use std::process::{Command, Output};
 
-use crate::common::{compose_available, need, stderr, stdout, tool_runs, Project, BIN};
+use crate::common::{
+    compose_available, need, stderr, stdout, tool_runs, OutputBounded, Project, BIN,
+};
 
 fn tools() {
     need(compose_available(), "docker compose");
@@ -106,7 +108,7 @@ fn run_with_path(p: &Project, path: &std::path::Path, ci: bool, args: &[&str]) -
     } else {
         cmd.env_remove("CI");
     }
-    cmd.output().unwrap()
+    cmd.output_bounded().unwrap()
 }
 
 /// Two services publishing one host port on one address: Compose and
@@ -274,7 +276,7 @@ fn dclint_at_its_defaults_finds_no_error() {
             .args(["--color=false", "-f", "json", "-o"])
             .arg(&report)
             .current_dir(scratch.path())
-            .output()
+            .output_bounded()
             .unwrap();
         let text = std::fs::read_to_string(&report)
             .unwrap_or_else(|e| panic!("{}: no report ({e}): {}", file.display(), stderr(&out)));
@@ -437,7 +439,7 @@ fn dclint_through_the_driver_reports_what_dclint_reports() {
             .args(["--color=false", "-f", "json", "-o"])
             .arg(&report)
             .current_dir(scratch.path())
-            .output()
+            .output_bounded()
             .unwrap();
         let text = std::fs::read_to_string(&report)
             .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
