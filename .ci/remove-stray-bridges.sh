@@ -14,14 +14,16 @@
 set -euo pipefail
 
 command -v ip >/dev/null 2>&1 || exit 0
-networks=$(docker network ls -q --no-trunc) || {
-    echo "remove-stray-bridges: docker network ls failed; nothing removed" >&2
+docker info >/dev/null 2>&1 || {
+    echo "remove-stray-bridges: no Docker engine answers; nothing removed" >&2
     exit 1
 }
 ip -o link show type bridge | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | while read -r dev; do
     id=${dev#br-}
     [[ "$dev" == br-* && "$id" =~ ^[0-9a-f]{12}$ ]] || continue
-    if grep -q "^$id" <<<"$networks"; then
+    # Asked per bridge, just before removing it: a network created since
+    # this script began is the engine's, and is found.
+    if docker network inspect "$id" >/dev/null 2>&1; then
         continue
     fi
     address=$(ip -o -4 addr show dev "$dev" | awk '{ print $4 }' | head -n 1)
