@@ -354,6 +354,9 @@ env_files:
 /// report, with how to remove it; the engine's own bridges are not.
 #[test]
 fn a_bridge_left_by_a_killed_engine_is_named_in_the_report() {
+    // It creates a network from Docker's pool, which could take a subnet
+    // another test is about to fix.
+    let _stack = crate::common::docker_stack();
     need(
         docker_available(),
         "a running Docker engine with Compose v2",
