@@ -293,6 +293,23 @@ fn not_utf8(path: &Path, err: &std::string::FromUtf8Error) -> Diagnostic {
     }))
 }
 
+/// Memory: serde grows each list of a raw service by doubling (capacity 4
+/// for three ports or dependencies), and a `PortDef` or `SecretUseDef` is
+/// several words wide; shrunk like the fragment's maps.
+fn shrink_service(s: &mut raw::ServiceDef) {
+    s.networks.shrink_to_fit();
+    s.ports.shrink_to_fit();
+    s.depends_on.shrink_to_fit();
+    s.environment.shrink_to_fit();
+    s.secrets.shrink_to_fit();
+    s.config_files.shrink_to_fit();
+    s.entrypoint.shrink_to_fit();
+    s.volumes.shrink_to_fit();
+    s.binds.shrink_to_fit();
+    s.command.shrink_to_fit();
+    s.labels.shrink_to_fit();
+}
+
 /// Parses one file's text: positions first, then the typed fragment.
 pub fn parse_file(
     path: PathBuf,

@@ -67,6 +67,7 @@ impl Fragment {
         self.images.shrink_to_fit();
         self.external_services.shrink_to_fit();
         self.services.shrink_to_fit();
+        self.services.values_mut().for_each(super::shrink_service);
         self.groups.shrink_to_fit();
         self.variants.shrink_to_fit();
         self.hosts.shrink_to_fit();

@@ -112,15 +112,31 @@ struct NetworkView {
 
 #[derive(Template)]
 #[template(path = "compose.yml", escape = "none")]
-struct ComposeTemplate {
+struct ComposeTemplate<'a> {
     header: Vec<Comment>,
     project: Yaml,
-    services: Vec<ServiceView>,
+    services: Services<'a>,
     networks: Vec<NetworkView>,
     volumes: Vec<(Yaml, Yaml)>,
     /// Top-level `secrets:` and `configs:`: compose name → file.
     secrets: Vec<(Yaml, Yaml)>,
     configs: Vec<(Yaml, Yaml)>,
+}
+
+/// The services of one compose file, each one's view made as the template
+/// reaches it and dropped once written. Memory: the master compose file
+/// of 10,000 services held all their views at once (about 20 MB) beside
+/// its text.
+struct Services<'a> {
+    system: &'a System,
+    plan: &'a ComposeFile,
+    shared: &'a Shared,
+}
+
+impl Services<'_> {
+    fn views(&self) -> impl Iterator<Item = ServiceView> + '_ {
+        (self.plan.services.iter()).map(|&i| service_view(self.system, self.plan, self.shared, i))
+    }
 }
 
 /// Label pairs. Compose interpolates values, not keys: a `$` in a key is
@@ -159,11 +175,11 @@ impl Shared {
 
 /// One compose file, with what the system's compose files share.
 pub fn render(system: &System, plan: &ComposeFile, shared: &Shared) -> Result<String, RenderError> {
-    let services = plan
-        .services
-        .iter()
-        .map(|&i| service_view(system, plan, shared, i))
-        .collect();
+    let services = Services {
+        system,
+        plan,
+        shared,
+    };
     let networks = plan
         .networks
         .iter()
