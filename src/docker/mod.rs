@@ -25,6 +25,7 @@ pub mod inventory;
 pub mod layers;
 pub mod progress;
 mod remote;
+mod routes;
 pub mod save;
 pub mod ssh;
 mod stale_mounts;

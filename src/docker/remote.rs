@@ -15,6 +15,11 @@ use crate::system::Protocol;
 pub const BOUND_SOCKETS: &str =
     r#"for f in tcp tcp6 udp udp6; do echo "== $f"; cat "/proc/net/$f" 2>/dev/null; done"#;
 
+/// Prints the host's routing tables, IPv4 then IPv6, split by a line
+/// `==` (a missing table prints nothing).
+pub const ROUTES: &str =
+    r#"cat /proc/net/route 2>/dev/null; echo ==; cat /proc/net/ipv6_route 2>/dev/null; exit 0"#;
+
 /// Each argument's modification time, `SECONDS.NANOS` (0 when missing).
 pub const MODIFIED: &str = r#"for f in "$@"; do stat -c %.9Y -- "$f" 2>/dev/null || echo 0; done"#;
 

@@ -12,11 +12,12 @@ use std::path::PathBuf;
 
 use super::deploy::{self, run::DeployState, HostAction, HostCheck};
 use super::progress::Progress;
+use super::routes;
 use super::standin::{self, StandIns};
 use super::target::Target;
 use super::{inventory, Cmd, DockerError, ErrorKind, Workspace};
 use crate::compose_files::ComposeFile;
-use crate::system::Protocol;
+use crate::system::{Protocol, Subnet};
 
 /// What a command would do, in order.
 pub struct Plan {
@@ -110,6 +111,14 @@ pub enum Precheck {
         file: String,
         network: String,
         project: String,
+    },
+    /// No interface of the host but the engine's own routes addresses
+    /// inside the subnet of a bridge network the phase creates
+    /// ([`routes`](super::routes)).
+    SubnetUnrouted {
+        file: String,
+        network: String,
+        subnet: Subnet,
     },
     /// A problem found while planning (a stand-in that cannot answer a
     /// health check, a Dockerfile the builder cannot build): always fails.
@@ -252,6 +261,14 @@ impl fmt::Display for Precheck {
             } => write!(
                 f,
                 "{file}: network `{network}` is new or already project {project}'s"
+            ),
+            Precheck::SubnetUnrouted {
+                file,
+                network,
+                subnet,
+            } => write!(
+                f,
+                "{file}: no interface of the host outside the engine routes inside {subnet} (network `{network}`)"
             ),
             Precheck::Known(problem) => write!(f, "FAILS: {problem}"),
             Precheck::Host(check) => write!(f, "{check}"),
@@ -448,6 +465,7 @@ pub const DOWN_ARGS: [&str; 6] = [
 fn preflight(checks: &[Precheck], target: &Target) -> Result<Vec<String>, DockerError> {
     let mut problems = Vec::new();
     let mut running: Vec<(String, Vec<String>)> = Vec::new();
+    let mut host_routes = None;
     for check in checks {
         let problem = match check {
             Precheck::PortFree {
@@ -501,12 +519,48 @@ fn preflight(checks: &[Precheck], target: &Target) -> Result<Vec<String>, Docker
                 )),
                 _ => None,
             },
+            Precheck::SubnetUnrouted {
+                file,
+                network,
+                subnet,
+            } => {
+                if host_routes.is_none() {
+                    let routes = routes::host_routes(target)?;
+                    let bridges = match routes {
+                        Some(_) => routes::engine_bridges(target)?,
+                        None => Vec::new(),
+                    };
+                    host_routes = Some((routes.unwrap_or_default(), bridges));
+                }
+                let (all, bridges) = host_routes.as_ref().expect("read above");
+                let clashes = routes::clashes(*subnet, all, bridges);
+                (!clashes.is_empty()).then(|| route_clash(file, network, *subnet, &clashes))
+            }
             Precheck::Known(problem) => Some(problem.clone()),
             Precheck::Host(_) => None,
         };
         problems.extend(problem);
     }
     Ok(problems)
+}
+
+/// Why a network cannot be created where routes of other interfaces
+/// lead, and how to clear it.
+fn route_clash(file: &str, network: &str, subnet: Subnet, clashes: &[&routes::Route]) -> String {
+    let found: Vec<String> = (clashes.iter())
+        .map(|r| format!("{} through `{}`", r.net, r.iface))
+        .collect();
+    let (it, iface) = match clashes {
+        [one] => ("that interface", one.iface.as_str()),
+        _ => ("those interfaces", "IFACE"),
+    };
+    format!(
+        "{file}: network `{network}` ({subnet}): the host already routes {}, and no network of \
+         this engine owns {it}, so the network's containers could not be reached: remove {it} \
+         if left over (`ip link del {iface}` removes a bridge of an engine that was killed) or \
+         give the network another subnet in the model",
+        found.join(", ")
+    )
 }
 
 /// Prints each service's state and health.

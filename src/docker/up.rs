@@ -168,16 +168,24 @@ pub(super) fn prechecks(ws: &Workspace, plans: &[ComposeFile], opts: &UpOptions)
             checks.push(match usage {
                 NetworkUse::External { owner } => Precheck::NetworkExists {
                     file: file.clone(),
-                    network,
+                    network: network.clone(),
                     owner_phase: ws.system.phases[*owner].name.clone(),
                     created_earlier: earlier.contains(owner),
                 },
                 NetworkUse::Define => Precheck::NetworkOwned {
                     file: file.clone(),
-                    network,
+                    network: network.clone(),
                     project: project.clone(),
                 },
             });
+            let defined = &ws.system.networks[*n];
+            if matches!(usage, NetworkUse::Define) && defined.driver == "bridge" {
+                checks.push(Precheck::SubnetUnrouted {
+                    file: file.clone(),
+                    network,
+                    subnet: defined.subnet,
+                });
+            }
         }
         if opts.stand_ins {
             let services = phase.services.iter().map(|&i| &ws.system.services[i]);

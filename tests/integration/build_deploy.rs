@@ -804,4 +804,59 @@ mod docker_tier {
         assert!(stdout(&started).trim().is_empty(), "{}", stdout(&started));
         drop(holder);
     }
+
+    /// `up` refuses a network whose subnet another interface of the host
+    /// already routes (here a bridge no network of the engine owns, as an
+    /// engine killed mid-run leaves them): Docker would create the network
+    /// and its containers would come up healthy, yet connections to them
+    /// time out. Nothing starts; the message names the route, the
+    /// interface and the command that removes it.
+    #[test]
+    fn up_refuses_a_subnet_another_interface_of_the_host_routes() {
+        let _stack = crate::common::docker_stack();
+        need(docker_available(), "a running Docker daemon");
+        let p = Project::fixture("small");
+        let project = unique_name("routed");
+        p.run().args(&["all"]).run();
+        // Interface names are at most 15 bytes.
+        let iface = format!("lgr{:x}", std::process::id() & 0xff_ffff);
+        let ip = |args: &[&str]| {
+            let out = Command::new("ip").args(args).output_bounded().unwrap();
+            assert!(out.status.success(), "ip {args:?}: {}", stderr(&out));
+        };
+        struct Remove(String);
+        impl Drop for Remove {
+            fn drop(&mut self) {
+                let del = ["link", "del", &self.0];
+                let _ = Command::new("ip").args(del).output_bounded();
+            }
+        }
+        ip(&["link", "add", &iface, "type", "bridge"]);
+        let remove = Remove(iface.clone());
+        ip(&["addr", "add", "10.91.0.1/25", "dev", &iface]);
+        ip(&["link", "set", &iface, "up"]);
+        p.run()
+            .args(&["up", "--project", &project])
+            .status(1)
+            .stderr_has("nothing was started")
+            .stderr_has(&format!(
+                "docker-compose.base.yml: network `shop-app` (10.91.0.0/24): the host already \
+                 routes 10.91.0.0/25 through `{iface}`, and no network of this engine owns that \
+                 interface"
+            ))
+            .stderr_has(&format!("`ip link del {iface}`"))
+            .run();
+        let projects = docker(&[
+            "ps",
+            "-a",
+            "--format",
+            "{{.Label \"com.docker.compose.project\"}}",
+        ]);
+        assert!(
+            !stdout(&projects).lines().any(|l| l.starts_with(&project)),
+            "a container was started: {}",
+            stdout(&projects)
+        );
+        drop(remove);
+    }
 }
