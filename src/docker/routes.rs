@@ -13,10 +13,15 @@
 //! `/8`) is not a clash: the narrower bridge route wins.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
 
 use super::target::{Host, Target};
 use super::DockerError;
+use crate::regular_file::{self, Follow};
 use crate::system::Subnet;
+
+/// The most of a routing table read here (16 MiB: about 100,000 routes).
+const MAX_TABLE_BYTES: u64 = 16 << 20;
 
 /// One route of the host's main table: where it leads and through which
 /// interface.
@@ -96,11 +101,14 @@ pub fn host_routes(target: &Target) -> Result<Option<Vec<Route>>, DockerError> {
     }
     let (v4, v6) = match &target.host {
         Host::Local => {
-            let this_host = std::fs::read_to_string("/proc/sys/kernel/hostname");
-            if this_host.map(|h| h.trim().to_string()).ok().as_deref() != Some(engine_host) {
+            // A table too large to read (a router's) leaves the check out.
+            let read = |path: &str| {
+                regular_file::read_text(Path::new(path), Follow::Links, MAX_TABLE_BYTES)
+                    .unwrap_or_default()
+            };
+            if read("/proc/sys/kernel/hostname").trim() != engine_host {
                 return Ok(None);
             }
-            let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
             (read("/proc/net/route"), read("/proc/net/ipv6_route"))
         }
         Host::Ssh(_) => {

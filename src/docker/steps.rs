@@ -524,15 +524,10 @@ fn preflight(checks: &[Precheck], target: &Target) -> Result<Vec<String>, Docker
                 network,
                 subnet,
             } => {
-                if host_routes.is_none() {
-                    let routes = routes::host_routes(target)?;
-                    let bridges = match routes {
-                        Some(_) => routes::engine_bridges(target)?,
-                        None => Vec::new(),
-                    };
-                    host_routes = Some((routes.unwrap_or_default(), bridges));
-                }
-                let (all, bridges) = host_routes.as_ref().expect("read above");
+                let (all, bridges) = match &host_routes {
+                    Some(read) => read,
+                    None => host_routes.insert(read_routes(target)?),
+                };
                 let clashes = routes::clashes(*subnet, all, bridges);
                 (!clashes.is_empty()).then(|| route_clash(file, network, *subnet, &clashes))
             }
@@ -542,6 +537,15 @@ fn preflight(checks: &[Precheck], target: &Target) -> Result<Vec<String>, Docker
         problems.extend(problem);
     }
     Ok(problems)
+}
+
+/// The host's routes (none when they cannot be read there) and the
+/// engine's bridges, read once per preflight.
+fn read_routes(target: &Target) -> Result<(Vec<routes::Route>, Vec<String>), DockerError> {
+    Ok(match routes::host_routes(target)? {
+        Some(all) => (all, routes::engine_bridges(target)?),
+        None => (Vec::new(), Vec::new()),
+    })
 }
 
 /// Why a network cannot be created where routes of other interfaces
