@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Removes the bridges a killed Docker engine left on this host, with their
 # veths; prints one line per bridge removed. Run as root once dockerd is up
-# (.ci/install-docker.sh does).
+# (.ci/install-docker.sh does). With --list, removes nothing and prints
+# each such bridge and its IPv4 address (`NAME ADDRESS`, `-` for none): a
+# failed Docker test's report lists them so (tests/integration/common.rs),
+# by this one definition.
 #
 # An engine killed while containers ran (a machine's session cut off, a run
 # stopped mid-test) leaves their network namespaces behind, and with them
@@ -13,6 +16,8 @@
 # can reach it any more.
 set -euo pipefail
 
+list=false
+[[ "${1:-}" == --list ]] && list=true
 command -v ip >/dev/null 2>&1 || exit 0
 docker info >/dev/null 2>&1 || {
     echo "remove-stray-bridges: no Docker engine answers; nothing removed" >&2
@@ -27,6 +32,10 @@ ip -o link show type bridge | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | wh
         continue
     fi
     address=$(ip -o -4 addr show dev "$dev" | awk '{ print $4 }' | head -n 1)
+    if $list; then
+        echo "$dev ${address:--}"
+        continue
+    fi
     ip -o link show master "$dev" | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | while read -r port; do
         ip link del "$port" 2>/dev/null || true
     done

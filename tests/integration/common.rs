@@ -521,33 +521,18 @@ fn engine_report(since: u64) -> String {
 /// between that test's containers time out while each is healthy on its
 /// own, so a failed Docker test names them, with how to remove them.
 pub fn stray_bridges() -> Vec<String> {
-    let text = |o: std::io::Result<Output>| o.map(|o| stdout(&o)).unwrap_or_default();
-    let networks = text(
-        Command::new("docker")
-            .args(["network", "ls", "-q", "--no-trunc"])
-            .output_bounded(),
-    );
-    let bridges = text(
-        Command::new("ip")
-            .args(["-o", "-4", "addr", "show", "type", "bridge"])
-            .output_bounded(),
-    );
-    let mut stray: Vec<String> = Vec::new();
-    for line in bridges.lines() {
-        let mut words = line.split_whitespace().skip(1);
-        let (Some(name), Some(address)) = (words.next(), words.nth(1)) else {
-            continue;
-        };
-        let Some(id) = name.strip_prefix("br-") else {
-            continue;
-        };
-        let docker_style = id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit());
-        if docker_style && !networks.lines().any(|n| n.starts_with(id)) {
-            stray.push(format!(
-                "{name} {address} (remove it with `ip link del {name}` once no test runs)"
-            ));
-        }
-    }
+    // One definition of a stray bridge, the one CI removes them by.
+    let script = repo_root().join(".ci/remove-stray-bridges.sh");
+    let listed = (Command::new("bash").arg(&script).arg("--list"))
+        .output_bounded()
+        .map(|o| stdout(&o))
+        .unwrap_or_default();
+    let mut stray: Vec<String> = (listed.lines())
+        .filter_map(|line| line.split_once(' '))
+        .map(|(name, address)| {
+            format!("{name} {address} (remove it with `ip link del {name}` once no test runs)")
+        })
+        .collect();
     if stray.is_empty() {
         stray.push("none".to_string());
     }
