@@ -458,7 +458,7 @@ pub struct Service {
     pub phase: usize,
     pub plane: usize,
     pub image: String,
-    pub build: Option<Build>,
+    pub build: Option<Box<Build>>,
     pub networks: Vec<usize>,
     pub ports: Vec<PortMapping>,
     pub depends_on: Vec<usize>,

@@ -123,7 +123,7 @@ fn checks(ws: &Workspace, source: &Path) -> Result<Vec<Check>, DockerError> {
                 true
             }
         })
-        .filter_map(|s| Some((&s.name, false, s.build.as_ref()?)));
+        .filter_map(|s| Some((&s.name, false, s.build.as_deref()?)));
     let probe = crate::render::probe::needed(&ws.system).then(|| {
         (
             ws.out_dir

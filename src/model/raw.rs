@@ -426,7 +426,7 @@ pub struct ServiceDef {
     pub image: Option<String>,
     /// How the image is built; a service without one runs a published image.
     #[serde(default)]
-    pub build: Option<BuildDef>,
+    pub build: Option<Box<BuildDef>>,
     /// Networks it joins; a one-shot job may join none.
     #[serde(default)]
     pub networks: Vec<String>,
@@ -516,7 +516,7 @@ pub struct ServiceDef {
     pub replicas: Option<u32>,
     /// Placement, update, rollback and restart policy in swarm mode.
     #[serde(default)]
-    pub swarm: Option<ServiceSwarmDef>,
+    pub swarm: Option<Box<ServiceSwarmDef>>,
     /// Per-variant additions (see the top-level `variants`).
     #[serde(default)]
     pub variants: IndexMap<String, ServiceVariantDef>,

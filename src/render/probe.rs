@@ -136,7 +136,7 @@ pub fn render_all(system: &System) -> Result<Vec<(PathBuf, String)>, RenderError
 /// service's image without a shell.
 pub fn probe_command(service: &Service) -> Option<Vec<String>> {
     let health = service.health.as_ref()?;
-    let by = service.build.as_ref().map_or(Prober::Static, prober);
+    let by = service.build.as_deref().map_or(Prober::Static, prober);
     Some(match (&health.probe, by) {
         (Probe::Exec(cmd), _) => cmd.clone(),
         (Probe::Http { port, path }, Prober::Python) => python(format!(

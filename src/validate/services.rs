@@ -78,7 +78,7 @@ impl<'a> Validator<'a> {
             phase: phase.unwrap_or(0),
             plane: plane.unwrap_or(0),
             image,
-            build,
+            build: build.map(Box::new),
             networks,
             ports,
             depends_on,
@@ -257,7 +257,7 @@ impl<'a> Validator<'a> {
         at: &At,
         map: &indexmap::IndexMap<String, String>,
     ) -> Vec<(String, String)> {
-        let mut environment = Vec::new();
+        let mut environment = Vec::with_capacity(map.len());
         for (k, v) in map {
             let at = at.key(k);
             self.env_name(&at, k);
