@@ -587,7 +587,7 @@ fn stages(root: &Path, n: usize, runs: usize) -> [Duration; 7] {
         let loaded = model::load_dir(&model_dir).expect("model loads");
         let t_load = t.elapsed();
         let t = Instant::now();
-        let valid = validate::validate(&loaded).expect("model is valid");
+        let valid = validate::validate(loaded).expect("model is valid");
         let t_validate = t.elapsed();
         let t = Instant::now();
         let values = secrets::resolve(&valid.system, &SecretSource::Seeded(1), &[])

@@ -44,7 +44,11 @@ pub fn load_valid(model_dir: &Path) -> Result<Validated, Failure> {
             return Err(Failure::InvalidModel { diagnostics });
         }
     };
-    match validate::validate(&loaded) {
+    let validated = validate::validate(loaded);
+    // The raw model and its text are dropped: give their pages back before
+    // rendering allocates (issue 25: peak memory at 10,000 services).
+    crate::allocator::release_free_memory();
+    match validated {
         Ok(valid) => Ok(Validated {
             system: valid.system,
             warnings: valid.warnings,

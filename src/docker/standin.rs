@@ -584,7 +584,7 @@ mod tests {
     fn forge() -> System {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/forge");
         let loaded = crate::model::load_dir(&dir).unwrap();
-        crate::validate::validate(&loaded).unwrap().system
+        crate::validate::validate(loaded).unwrap().system
     }
 
     #[test]

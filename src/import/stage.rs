@@ -107,7 +107,7 @@ fn check(staged: &Path, model: &Path) -> Result<Vec<Finding>, ImportError> {
             return Err(ImportError::new(ImportErrorKind::Unloadable(first)));
         }
     };
-    let diagnostics = match crate::validate::validate(&loaded) {
+    let diagnostics = match crate::validate::validate(loaded) {
         Ok(valid) => valid.warnings,
         Err(all) => all,
     };

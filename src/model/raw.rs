@@ -654,7 +654,7 @@ pub struct SecurityDef {
     pub devices_on_isolated_plane: Option<String>,
 }
 
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortDef {
     /// Port inside the container.

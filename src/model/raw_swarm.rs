@@ -87,7 +87,7 @@ impl NodeRole {
 
 /// `services.<name>.swarm:` — how Swarm places, updates and restarts the
 /// service's tasks (only with `system.mode: swarm`).
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSwarmDef {
     /// Node labels every node running a task must have, label → value
@@ -138,7 +138,7 @@ impl EndpointMode {
 }
 
 /// `update:` / `rollback:` — Swarm's `update_config` / `rollback_config`.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePolicyDef {
     /// Tasks replaced at once (0: all at once); default 1.
@@ -194,7 +194,7 @@ impl FailureAction {
 }
 
 /// `restart:` — Swarm's `restart_policy` besides its condition.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestartPolicyDef {
     /// Wait between restarts (`5s`); default `5s`.

@@ -255,14 +255,14 @@ mod tests {
     fn forge() -> System {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/forge");
         let loaded = crate::model::load_dir(&dir).unwrap();
-        crate::validate::validate(&loaded).unwrap().system
+        crate::validate::validate(loaded).unwrap().system
     }
 
     #[test]
     fn the_restarting_check_passes_the_probe_as_arguments() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/swarm");
         let loaded = crate::model::load_dir(&dir).unwrap();
-        let system = crate::validate::validate(&loaded).unwrap().system;
+        let system = crate::validate::validate(loaded).unwrap().system;
         let mut db = system.service("hive-db").unwrap().clone();
         let command = restarting_probe(&db).unwrap();
         assert_eq!(command[..3], ["/bin/sh", "-c", RESTART_SCRIPT]);

@@ -20,7 +20,7 @@ impl<'a> Validator<'a> {
         &mut self,
         m: &Merged<'a>,
         name: &str,
-        d: &ServiceDef<'a>,
+        d: &ServiceDef<'_>,
     ) -> Vec<SecretUse> {
         let mut uses: Vec<SecretUse> = Vec::new();
         for (i, u) in d.def.secrets.iter().enumerate() {
@@ -101,7 +101,7 @@ impl<'a> Validator<'a> {
         &mut self,
         m: &Merged<'a>,
         name: &str,
-        d: &ServiceDef<'a>,
+        d: &ServiceDef<'_>,
         secrets: &[SecretUse],
     ) -> Vec<ConfigFile> {
         let mut out = Vec::new();
@@ -131,7 +131,7 @@ impl<'a> Validator<'a> {
     /// path of their own, compared normalised (`/a//b/` is `/a/b`); and
     /// nothing may be mounted below a file mount (a config or secret
     /// file), which is no directory.
-    pub(super) fn distinct_mounts(&mut self, d: &ServiceDef<'a>, s: &Service) {
+    pub(super) fn distinct_mounts(&mut self, d: &ServiceDef<'_>, s: &Service) {
         let files = (s.secrets.iter().filter_map(|u| u.delivery.target()))
             .chain(s.config_files.iter().map(|f| f.target.as_str()))
             .map(|t| (t, true));
@@ -178,7 +178,7 @@ impl<'a> Validator<'a> {
     }
 
     /// What a one-shot job may not have: it runs to completion.
-    pub(super) fn one_shot(&mut self, name: &str, d: &ServiceDef<'a>) {
+    pub(super) fn one_shot(&mut self, name: &str, d: &ServiceDef<'_>) {
         let s = d.def;
         let refuse = |v: &mut Self, key: &str, why: &str| {
             let kind = Kind::OneShot {

@@ -6,6 +6,8 @@ use indexmap::IndexMap;
 use crate::diagnostic::Kind;
 use crate::model::raw::{self, Fragment};
 
+use super::facts::ServiceFacts;
+
 use super::location::{p, Def};
 use super::Validator;
 
@@ -20,14 +22,21 @@ pub(super) struct Merged<'a> {
     pub(super) secrets: Section<'a, raw::SecretDef>,
     pub(super) images: Section<'a, raw::ImageDef>,
     pub(super) externals: Section<'a, raw::ExternalServiceDef>,
-    pub(super) services: Section<'a, raw::ServiceDef>,
+    /// What is kept of each service once it is built ([`ServiceFacts`]).
+    pub(super) services: Section<'a, ServiceFacts>,
     pub(super) groups: Section<'a, raw::GroupDef>,
     pub(super) variants: Section<'a, raw::VariantDef>,
     pub(super) hosts: Section<'a, raw::HostDef>,
 }
 
 impl<'a> Validator<'a> {
-    pub(super) fn merge(&mut self, fragments: &'a [Fragment]) -> Merged<'a> {
+    /// Merges `fragments`, whose services were taken out first: `services`
+    /// holds the facts of each file's services, in file order.
+    pub(super) fn merge(
+        &mut self,
+        fragments: &'a [Fragment],
+        services: &'a [IndexMap<String, ServiceFacts>],
+    ) -> Merged<'a> {
         let mut m = Merged {
             system: None,
             planes: IndexMap::new(),
@@ -67,7 +76,7 @@ impl<'a> Validator<'a> {
             self.merge_section(file, "env_files", &fragment.env_files, &mut m.env_files);
             self.merge_section(file, "secrets", &fragment.secrets, &mut m.secrets);
             self.merge_section(file, "images", &fragment.images, &mut m.images);
-            self.merge_section(file, "services", &fragment.services, &mut m.services);
+            self.merge_section(file, "services", &services[file], &mut m.services);
             let externals = &fragment.external_services;
             self.merge_section(file, "external_services", externals, &mut m.externals);
             self.merge_section(file, "groups", &fragment.groups, &mut m.groups);

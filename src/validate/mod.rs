@@ -16,6 +16,7 @@ mod common;
 mod delivery;
 mod env;
 mod external;
+mod facts;
 mod groups;
 mod health;
 mod hosts;
@@ -38,6 +39,8 @@ use crate::diagnostic::{self, Diagnostic, Kind};
 use crate::model::{LoadedModel, SourceFile};
 use crate::system::System;
 
+use facts::ServiceFacts;
+use indexmap::IndexMap;
 use merge::Merged;
 
 pub use names::suggest;
@@ -51,13 +54,30 @@ pub struct Validated {
 
 /// Validates a loaded model. On failure the diagnostics hold every error
 /// and warning, sorted by location.
-pub fn validate(model: &LoadedModel) -> Result<Validated, Vec<Diagnostic>> {
+///
+/// Memory: it takes the model, and each raw service is dropped once it is
+/// built; what the later rules read of it is kept as [`facts::ServiceFacts`].
+pub fn validate(model: LoadedModel) -> Result<Validated, Vec<Diagnostic>> {
+    let LoadedModel {
+        files,
+        mut fragments,
+    } = model;
+    let raw_services: Vec<_> = (fragments.iter_mut())
+        .map(|f| std::mem::take(&mut f.services))
+        .collect();
+    let facts: Vec<IndexMap<String, ServiceFacts>> = (raw_services.iter())
+        .map(|services| {
+            (services.iter())
+                .map(|(name, s)| (name.clone(), ServiceFacts::of(s)))
+                .collect()
+        })
+        .collect();
     let mut v = Validator {
-        files: &model.files,
+        files: &files,
         diagnostics: Vec::new(),
     };
-    let merged = v.merge(&model.fragments);
-    let system = v.build(&merged);
+    let merged = v.merge(&fragments, &facts);
+    let system = v.build(&merged, raw_services);
     let mut diagnostics = v.diagnostics;
     diagnostic::sort(&mut diagnostics);
     match system {
@@ -78,7 +98,13 @@ struct Validator<'a> {
 
 impl<'a> Validator<'a> {
     /// Resolves every section, then runs the whole-model rules on the result.
-    fn build(&mut self, m: &Merged<'a>) -> Option<System> {
+    /// `raw_services` are the services of each file, in file order; each is
+    /// dropped once built.
+    fn build(
+        &mut self,
+        m: &Merged<'a>,
+        raw_services: Vec<IndexMap<String, crate::model::raw::ServiceDef>>,
+    ) -> Option<System> {
         let system = self.system(m);
         let planes = self.planes(m);
         let networks = self.networks(m);
@@ -87,7 +113,7 @@ impl<'a> Validator<'a> {
         let phases = self.phases(m);
         let images = self.images(m);
         let externals = self.externals(m);
-        let services = self.services(m);
+        let services = self.services(m, raw_services);
         let groups = self.groups(m);
         if m.services.is_empty() {
             self.diagnostics.push(Diagnostic::new(Kind::NoServices {}));

@@ -19,7 +19,7 @@ impl<'a> Validator<'a> {
     /// The service's required variables. The name the container receives
     /// and the one Compose reads (`from`) must both be names Compose can
     /// interpolate.
-    pub(super) fn required_env(&mut self, d: &Def<'a, raw::ServiceDef>) -> Vec<RequiredVar> {
+    pub(super) fn required_env(&mut self, d: &Def<'_, raw::ServiceDef>) -> Vec<RequiredVar> {
         let mut out = Vec::new();
         for (name, def) in &d.def.required_env {
             let at = d.at(&p().key("required_env").key(name.as_str()));

@@ -4,6 +4,8 @@
 
 use std::net::IpAddr;
 
+use indexmap::IndexMap;
+
 use crate::diagnostic::Kind;
 use crate::model::raw;
 use crate::system::*;
@@ -20,18 +22,34 @@ type ServiceDef<'a> = Def<'a, raw::ServiceDef>;
 const MIN_MEMORY: f64 = 6.0 * 1024.0 * 1024.0;
 
 impl<'a> Validator<'a> {
-    pub(super) fn services(&mut self, m: &Merged<'a>) -> Vec<Service> {
-        m.services
-            .iter()
-            .map(|(name, d)| {
-                let s = self.service(m, name, d);
-                self.distinct_mounts(d, &s);
-                s
-            })
-            .collect()
+    /// Builds every service of `m`, in its order, from `raw` (each file's
+    /// raw services, in file order), dropping each raw service once built.
+    /// A later definition of a name (reported when merging) is skipped.
+    pub(super) fn services(
+        &mut self,
+        m: &Merged<'a>,
+        raw: Vec<IndexMap<String, raw::ServiceDef>>,
+    ) -> Vec<Service> {
+        let mut services = Vec::with_capacity(m.services.len());
+        for (file, section) in raw.into_iter().enumerate() {
+            for (name, def) in section {
+                let Some(merged) = m.services.get(&name).filter(|d| d.file == file) else {
+                    continue;
+                };
+                let d = Def {
+                    file,
+                    path: merged.path.clone(),
+                    def: &def,
+                };
+                let s = self.service(m, &name, &d);
+                self.distinct_mounts(&d, &s);
+                services.push(s);
+            }
+        }
+        services
     }
 
-    fn service(&mut self, m: &Merged<'a>, name: &str, d: &ServiceDef<'a>) -> Service {
+    fn service(&mut self, m: &Merged<'a>, name: &str, d: &ServiceDef<'_>) -> Service {
         let s = d.def;
         let at = |k: &str| d.at(&p().key(k));
         self.check_name("service", name, &d.here());
@@ -113,7 +131,7 @@ impl<'a> Validator<'a> {
     }
 
     /// The service's image: as written, or `<namespace>/<name>:<tag>`.
-    fn service_image(&mut self, m: &Merged<'a>, name: &str, d: &ServiceDef<'a>) -> String {
+    fn service_image(&mut self, m: &Merged<'a>, name: &str, d: &ServiceDef<'_>) -> String {
         match &d.def.image {
             Some(image) => {
                 self.image_ref(image, &d.at(&p().key("image")));
@@ -144,7 +162,7 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn service_networks(&mut self, m: &Merged<'a>, name: &str, d: &ServiceDef<'a>) -> Vec<usize> {
+    fn service_networks(&mut self, m: &Merged<'a>, name: &str, d: &ServiceDef<'_>) -> Vec<usize> {
         let s = d.def;
         let mut networks = Vec::new();
         // A one-shot job may have no network (it gets none), and an
@@ -175,7 +193,7 @@ impl<'a> Validator<'a> {
         networks
     }
 
-    fn service_ports(&mut self, d: &ServiceDef<'a>) -> Vec<PortMapping> {
+    fn service_ports(&mut self, d: &ServiceDef<'_>) -> Vec<PortMapping> {
         let mut ports = Vec::new();
         for (i, port) in d.def.ports.iter().enumerate() {
             let mapping = self.port_mapping(d, i, port);
@@ -195,7 +213,7 @@ impl<'a> Validator<'a> {
         ports
     }
 
-    fn port_mapping(&mut self, d: &ServiceDef<'a>, i: usize, port: &raw::PortDef) -> PortMapping {
+    fn port_mapping(&mut self, d: &ServiceDef<'_>, i: usize, port: &raw::PortDef) -> PortMapping {
         let pat = |k: &str| d.at(&p().key("ports").index(i).key(k));
         let container =
             ContainerPort(self.port(port.container, &pat("container"), "container port"));
@@ -228,7 +246,7 @@ impl<'a> Validator<'a> {
     fn service_depends_on(
         &mut self,
         m: &Merged<'a>,
-        d: &ServiceDef<'a>,
+        d: &ServiceDef<'_>,
     ) -> (Vec<usize>, Vec<usize>) {
         let mut depends_on = Vec::new();
         let mut external = Vec::new();
@@ -247,7 +265,7 @@ impl<'a> Validator<'a> {
         (depends_on, external)
     }
 
-    fn service_environment(&mut self, d: &ServiceDef<'a>) -> Vec<(String, String)> {
+    fn service_environment(&mut self, d: &ServiceDef<'_>) -> Vec<(String, String)> {
         self.environment_map(&d.at(&p().key("environment")), &d.def.environment)
     }
 
@@ -281,7 +299,7 @@ impl<'a> Validator<'a> {
     fn service_env_files(
         &mut self,
         m: &Merged<'a>,
-        d: &ServiceDef<'a>,
+        d: &ServiceDef<'_>,
         phase: Option<usize>,
     ) -> Vec<usize> {
         match &d.def.env_files {
@@ -304,7 +322,7 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn service_volumes(&mut self, d: &ServiceDef<'a>) -> Vec<Volume> {
+    fn service_volumes(&mut self, d: &ServiceDef<'_>) -> Vec<Volume> {
         self.volume_list(&d.at(&p().key("volumes")), &d.def.volumes)
     }
 
@@ -343,7 +361,7 @@ impl<'a> Validator<'a> {
         volumes
     }
 
-    fn service_resources(&mut self, d: &ServiceDef<'a>) -> Resources {
+    fn service_resources(&mut self, d: &ServiceDef<'_>) -> Resources {
         let Some(r) = &d.def.resources else {
             return Resources::default();
         };
@@ -398,7 +416,7 @@ impl<'a> Validator<'a> {
         Some(bytes)
     }
 
-    fn service_user(&mut self, d: &ServiceDef<'a>) {
+    fn service_user(&mut self, d: &ServiceDef<'_>) {
         if let Some(u) = &d.def.user {
             if !names::is_user(u) {
                 self.report(
@@ -410,7 +428,7 @@ impl<'a> Validator<'a> {
     }
 
     /// Warnings about what a service lacks: a health check, limits.
-    fn service_warnings(&mut self, name: &str, d: &ServiceDef<'a>, resources: &Resources) {
+    fn service_warnings(&mut self, name: &str, d: &ServiceDef<'_>, resources: &Resources) {
         // A one-shot job reports by its exit status instead.
         let job = d.def.run_once || d.def.initializes.is_some();
         if d.def.health.is_none() && !job {

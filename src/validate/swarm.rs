@@ -20,7 +20,7 @@ use super::Validator;
 
 impl<'a> Validator<'a> {
     /// A service's `swarm:` with lucid-gen's defaults filled in.
-    pub(super) fn service_swarm(&mut self, d: &Def<'a, raw::ServiceDef>) -> ServiceSwarm {
+    pub(super) fn service_swarm(&mut self, d: &Def<'_, raw::ServiceDef>) -> ServiceSwarm {
         let mut out = ServiceSwarm::default();
         let Some(s) = &d.def.swarm else {
             return out;

@@ -123,7 +123,7 @@ impl<'a> Validator<'a> {
         &mut self,
         m: &Merged<'a>,
         name: &str,
-        d: &Def<'a, raw::ServiceDef>,
+        d: &Def<'_, raw::ServiceDef>,
     ) -> Vec<ServiceVariant> {
         let mut out = vec![ServiceVariant::default(); m.variants.len()];
         for (key, add) in &d.def.variants {
@@ -172,7 +172,7 @@ impl<'a> Validator<'a> {
     /// variant builds (`builds`, `None` for an unknown variant).
     fn dev_stage(
         &mut self,
-        d: &Def<'a, raw::ServiceDef>,
+        d: &Def<'_, raw::ServiceDef>,
         name: &str,
         variant: &str,
         builds: Option<bool>,
@@ -192,7 +192,7 @@ impl<'a> Validator<'a> {
     /// host port, published once, and never on a replicated service.
     fn variant_ports(
         &mut self,
-        d: &Def<'a, raw::ServiceDef>,
+        d: &Def<'_, raw::ServiceDef>,
         service: &str,
         variant: &str,
         at: &super::location::At,
@@ -253,7 +253,7 @@ impl<'a> Validator<'a> {
     pub(super) fn replicas(
         &mut self,
         name: &str,
-        d: &Def<'a, raw::ServiceDef>,
+        d: &Def<'_, raw::ServiceDef>,
         ports: &[PortMapping],
     ) -> u32 {
         let Some(replicas) = d.def.replicas else {
@@ -292,7 +292,7 @@ impl<'a> Validator<'a> {
         &mut self,
         m: &Merged<'a>,
         name: &str,
-        d: &Def<'a, raw::ServiceDef>,
+        d: &Def<'_, raw::ServiceDef>,
     ) -> Vec<usize> {
         let Some(names) = &d.def.only_in_variants else {
             return Vec::new();

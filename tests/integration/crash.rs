@@ -43,7 +43,7 @@ fn is_tmp(file: &Path) -> bool {
 /// The model's secrets: name, size in bytes, encoding.
 fn declared_secrets(p: &Project) -> Vec<(String, usize, Encoding)> {
     let loaded = lucid_gen::model::load_dir(&p.path("model")).expect("the Lucid model loads");
-    let system = lucid_gen::validate::validate(&loaded)
+    let system = lucid_gen::validate::validate(loaded)
         .expect("the Lucid model is valid")
         .system;
     system

@@ -15,7 +15,7 @@ use lucid_gen::{model, render, validate};
 
 pub(crate) fn render_model(dir: &Path, seed: u64) -> (Outputs, secrets::SecretValues) {
     let loaded = model::load_dir(dir).unwrap_or_else(|e| panic!("{}: {e:?}", dir.display()));
-    let valid = validate::validate(&loaded).unwrap_or_else(|d| {
+    let valid = validate::validate(loaded).unwrap_or_else(|d| {
         panic!(
             "{} is invalid:\n{}",
             dir.display(),

@@ -18,7 +18,7 @@ use lucid_gen::{model, render, validate};
 
 fn fixture(name: &str) -> System {
     let loaded = model::load_dir(&repo_root().join("tests/fixtures").join(name)).unwrap();
-    validate::validate(&loaded).unwrap().system
+    validate::validate(loaded).unwrap().system
 }
 
 /// Listeners on loopback, one per behaviour; kept open for the test.

@@ -51,7 +51,7 @@ fn only_the_docker_module_runs_processes() {
 fn system_names() -> Vec<String> {
     let mut names = vec!["tron".to_string(), "raspberry".into(), "seed 0".into()];
     let loaded = lucid_gen::model::load_dir(&repo_root().join("model")).expect("model/ loads");
-    let system = lucid_gen::validate::validate(&loaded)
+    let system = lucid_gen::validate::validate(loaded)
         .unwrap_or_else(|_| panic!("model/ is invalid"))
         .system;
     names.push(system.name.clone());

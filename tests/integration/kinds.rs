@@ -142,7 +142,7 @@ fn load_and_validate(dir: &Path) -> Vec<Diagnostic> {
     match model::load_dir(dir) {
         Err(LoadError::Invalid(found)) => found,
         Err(io @ LoadError::Io { .. }) => panic!("{}: {io}", dir.display()),
-        Ok(loaded) => match validate::validate(&loaded) {
+        Ok(loaded) => match validate::validate(loaded) {
             Ok(valid) => valid.warnings,
             Err(found) => found,
         },
@@ -303,7 +303,7 @@ fn exposed_secrets() -> Produced {
         assert!(status.success(), "git {args:?}");
     }
     let model = model::load_dir(&project.path("model")).unwrap();
-    let system = validate::validate(&model).unwrap().system;
+    let system = validate::validate(model).unwrap().system;
     let store = project.path(".lucid-gen/secrets.env");
     let found = hygiene::secret_hygiene(&store, &project.path("generated"), &system);
     (project, found)

@@ -17,7 +17,7 @@ use lucid_gen::{model, render, validate};
 
 fn lucid(seed: u64) -> (Outputs, SecretValues) {
     let loaded = model::load_dir(&repo_root().join("model")).unwrap();
-    let valid = validate::validate(&loaded).unwrap();
+    let valid = validate::validate(loaded).unwrap();
     let resolved = secrets::resolve(&valid.system, &SecretSource::Seeded(seed), &[]).unwrap();
     let outputs = render::render(&valid.system, &resolved.values).unwrap();
     (outputs, resolved.values)

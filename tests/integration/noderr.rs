@@ -384,7 +384,7 @@ mod docker_tier {
     /// the model: each of the variant's services' ports named `metrics-…`.
     fn model_metrics_targets(p: &Project, variant: &str) -> BTreeSet<String> {
         let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-        let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+        let system = lucid_gen::validate::validate(loaded).unwrap().system;
         let systems = system.variant_systems();
         let system = (systems.iter())
             .find(|s| s.variant.is_some_and(|v| s.variants[v].name == variant))

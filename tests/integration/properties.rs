@@ -221,7 +221,7 @@ fn pipeline(dir: &Path) -> Outcome {
         }
         Err(LoadError::Invalid(d)) => return Outcome::Invalid(d),
     };
-    match validate::validate(&loaded) {
+    match validate::validate(loaded) {
         Err(d) => Outcome::Invalid(d),
         Ok(valid) => {
             let rendered = secrets::resolve(&valid.system, &SecretSource::Seeded(1), &[])

@@ -328,7 +328,7 @@ mod docker_tier {
             stderr(&out)
         );
         let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-        let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+        let system = lucid_gen::validate::validate(loaded).unwrap().system;
         for s in &system.services {
             let healthy = table.lines().any(|l| {
                 l.starts_with("running")

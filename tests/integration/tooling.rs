@@ -36,7 +36,7 @@ fn schema_describes_keys_with_the_doc_comments_and_refuses_unknown_ones() {
 
 fn system_of(dir: &Path) -> lucid_gen::system::System {
     let loaded = model::load_dir(dir).unwrap();
-    validate::validate(&loaded)
+    validate::validate(loaded)
         .unwrap_or_else(|_| panic!("{}", dir.display()))
         .system
 }

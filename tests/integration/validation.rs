@@ -227,7 +227,7 @@ fn the_validator_names_exactly_the_files_render_writes() {
     );
     for p in [project(None, ""), Project::lucid(), moved] {
         let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-        let valid = lucid_gen::validate::validate(&loaded).unwrap();
+        let valid = lucid_gen::validate::validate(loaded).unwrap();
         let resolved = secrets::resolve(&valid.system, &SecretSource::Seeded(1), &[]).unwrap();
         let rendered = lucid_gen::render::render(&valid.system, &resolved.values).unwrap();
         let rendered = lucid_gen::write::with_manifest(rendered);
@@ -866,7 +866,7 @@ fn no_model_of_the_repository_fails_to_render() {
     assert!(models.len() >= 3, "{models:?}");
     for model in models {
         let loaded = lucid_gen::model::load_dir(&model).unwrap();
-        let valid = lucid_gen::validate::validate(&loaded)
+        let valid = lucid_gen::validate::validate(loaded)
             .unwrap_or_else(|d| panic!("{}: {d:?}", model.display()));
         let resolved = secrets::resolve(&valid.system, &SecretSource::Seeded(1), &[]).unwrap();
         if let Err(e) = lucid_gen::render::render(&valid.system, &resolved.values) {

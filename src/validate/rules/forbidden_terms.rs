@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use crate::diagnostic::Kind;
 use crate::system::*;
 
-use crate::model::raw;
+use crate::validate::facts::{BuildFacts, ServiceFacts};
 use crate::validate::location::{p, At, Def};
 use crate::validate::merge::Merged;
 use crate::validate::Validator;
@@ -158,7 +158,7 @@ impl Scan<'_> {
         }
     }
 
-    fn build(&mut self, d: &Def<'_, raw::ServiceDef>, b: &Build, rb: &raw::BuildDef) {
+    fn build(&mut self, d: &Def<'_, ServiceFacts>, b: &Build, rb: &BuildFacts) {
         let bat = |k: &str| d.at(&p().key("build").key(k));
         self.check(
             &b.context,

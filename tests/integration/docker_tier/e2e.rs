@@ -42,7 +42,7 @@ pub(crate) fn containers(prefix: &str) -> Vec<String> {
 
 pub(crate) fn networks_of(p: &Project) -> Vec<String> {
     let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    let system = lucid_gen::validate::validate(loaded).unwrap().system;
     system.networks.iter().map(|n| n.name.clone()).collect()
 }
 
@@ -79,7 +79,7 @@ fn lucid_comes_up_healthy_isolated_and_goes_away() {
     let up = started.elapsed();
 
     let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    let system = lucid_gen::validate::validate(loaded).unwrap().system;
     let out = p
         .run()
         .args(&["test", "--project", &prefix])

@@ -15,7 +15,7 @@ use crate::common::{compose_available, copy_dir, need, repo_root, Test};
 
 fn system(model: &Path) -> System {
     let loaded = lucid_gen::model::load_dir(model).unwrap();
-    match lucid_gen::validate::validate(&loaded) {
+    match lucid_gen::validate::validate(loaded) {
         Ok(v) => v.system,
         Err(d) => panic!("{}: {d:?}", model.display()),
     }

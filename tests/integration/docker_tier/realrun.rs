@@ -155,7 +155,7 @@ fn operator_env(system: &System) -> Vec<(String, String)> {
 
 fn load(model: &Path) -> System {
     let loaded = lucid_gen::model::load_dir(model).unwrap();
-    lucid_gen::validate::validate(&loaded).unwrap().system
+    lucid_gen::validate::validate(loaded).unwrap().system
 }
 
 /// A scratch copy of the system's model, generated with `all`.

@@ -391,7 +391,7 @@ impl Drop for Stack {
 /// so there), `top` after the services (renamed volumes).
 fn up_with_debian_images(p: &Project, services: &[&str], extra: &str, top: &str) -> Stack {
     let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    let system = lucid_gen::validate::validate(loaded).unwrap().system;
     let plan = lucid_gen::compose_files::phases_and_master(&system)
         .into_iter()
         .filter(|plan| plan.phase.is_some())
@@ -497,7 +497,7 @@ fn assert_secrets_readable(
     expected: &[(&str, &[&str])],
 ) {
     let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    let system = lucid_gen::validate::validate(loaded).unwrap().system;
     let values: Vec<(&str, &str)> = store
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -648,7 +648,7 @@ fn lucid_redis_and_tor_accept_exactly_the_generated_credentials() {
     // The model's health check, run as Docker runs it, gets PONG without
     // any secret.
     let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    let system = lucid_gen::validate::validate(loaded).unwrap().system;
     let health = system.service("lucid-redis").unwrap().health.clone();
     let Some(lucid_gen::system::Probe::Exec(argv)) = health.map(|h| h.probe) else {
         panic!("lucid-redis has an exec health check");
@@ -686,7 +686,7 @@ fn lucid_every_container_reads_exactly_the_secrets_it_receives() {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let loaded = lucid_gen::model::load_dir(&p.path("model")).unwrap();
-    let system = lucid_gen::validate::validate(&loaded).unwrap().system;
+    let system = lucid_gen::validate::validate(loaded).unwrap().system;
     let sleeper = "    entrypoint: [/usr/bin/sleep, infinity]\n    command: !reset []\n\
         \x20   network_mode: none\n    networks: !reset []\n    ports: !reset []\n\
         \x20   expose: !reset []\n    depends_on: !reset {}\n    volumes: !reset []\n\
