@@ -18,10 +18,10 @@ pub(super) struct ServiceFacts {
     pub(super) networks: Vec<String>,
     pub(super) ports: Vec<PortDef>,
     pub(super) depends_on: Vec<String>,
-    /// Whether the service lists its env files (else its phase's apply).
-    pub(super) env_files: Option<()>,
-    /// Whether the service names a published image (else it is built).
-    pub(super) image: Option<()>,
+    /// The service lists its env files (else its phase's apply).
+    pub(super) lists_env_files: bool,
+    /// The service names a published image (else it is built).
+    pub(super) names_image: bool,
     pub(super) build: Option<BuildFacts>,
     pub(super) run_once: bool,
     pub(super) initializes: Option<String>,
@@ -53,8 +53,8 @@ impl ServiceFacts {
             networks: s.networks.clone(),
             ports: s.ports.clone(),
             depends_on: s.depends_on.clone(),
-            env_files: s.env_files.as_ref().map(|_| ()),
-            image: s.image.as_ref().map(|_| ()),
+            lists_env_files: s.env_files.is_some(),
+            names_image: s.image.is_some(),
             build: s.build.as_ref().map(|b| BuildFacts {
                 builder: b.builder.clone(),
                 runtime: b.runtime.clone(),

@@ -32,9 +32,9 @@ impl<'a> Validator<'a> {
                         let at = m.env_files[*f].at(&p().key("vars").key(name));
                         let svc_at =
                             m.services[s.name.as_str()].at(&p().key("env_files").index(pos));
-                        let read_at = match m.services[s.name.as_str()].def.env_files {
-                            Some(_) => self.value_loc(&svc_at),
-                            None => {
+                        let read_at = match m.services[s.name.as_str()].def.lists_env_files {
+                            true => self.value_loc(&svc_at),
+                            false => {
                                 self.key_loc(&m.services[s.name.as_str()].at(&p().key("phase")))
                             }
                         };

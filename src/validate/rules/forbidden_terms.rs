@@ -109,7 +109,7 @@ impl Scan<'_> {
             || d.here(),
             || format!("service name `{}`", s.name),
         );
-        if raw.image.is_some() {
+        if raw.names_image {
             self.check(
                 &s.image,
                 || d.at(&p().key("image")),

@@ -54,7 +54,7 @@ impl<'a> Validator<'a> {
                 };
                 self.report(&d.at(&p().key("initializes")), kind);
             }
-            if d.def.image.is_none() && d.def.build.is_none() {
+            if !d.def.names_image && d.def.build.is_none() {
                 sys.services[i].image = sys.services[t].image.clone();
             }
         }
