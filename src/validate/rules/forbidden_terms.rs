@@ -103,13 +103,13 @@ impl Scan<'_> {
     fn service(&mut self, m: &Merged<'_>, sys: &System, si: usize) {
         let s = &sys.services[si];
         let d = &m.services[s.name.as_str()];
-        let raw = d.def;
+        let facts = d.def;
         self.check(
             &s.name,
             || d.here(),
             || format!("service name `{}`", s.name),
         );
-        if raw.names_image {
+        if facts.names_image {
             self.check(
                 &s.image,
                 || d.at(&p().key("image")),
@@ -153,7 +153,7 @@ impl Scan<'_> {
                 || "entrypoint".to_string(),
             );
         }
-        if let (Some(b), Some(rb)) = (&s.build, &raw.build) {
+        if let (Some(b), Some(rb)) = (&s.build, &facts.build) {
             self.build(d, b, rb);
         }
     }
