@@ -346,7 +346,7 @@ fn parse(text: String, shown: &str) -> Result<(SourceFile, Value), ImportError> 
     if let Some(d) = diagnostics.first() {
         return Err(not_yaml(d.location.as_ref().map(|l| l.line), d.message()));
     }
-    let value: Value = serde_yaml::from_str(&index.text)
+    let value: Value = serde_yaml::from_str(index.text().unwrap_or_default())
         .map_err(|e| not_yaml(e.location().map(|l| l.line()), e.to_string()))?;
     if !value.is_mapping() {
         return Err(ImportError::new(ImportErrorKind::NotCompose {

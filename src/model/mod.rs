@@ -224,7 +224,10 @@ fn load_file(path: &Path) -> Result<FileResult, LoadError> {
     match read_text_sized(path, opened.file, opened.size).map_err(io)? {
         Err(refused) => Ok((None, vec![refused])),
         Ok(text) => {
-            let (file, fragment, found) = parse_file(path.to_path_buf(), text);
+            let (mut file, fragment, found) = parse_file(path.to_path_buf(), text);
+            if found.is_empty() {
+                file.release_text();
+            }
             Ok((Some((file, fragment)), found))
         }
     }
@@ -316,7 +319,8 @@ pub fn parse_file(
     text: String,
 ) -> (SourceFile, Option<raw::Fragment>, Vec<Diagnostic>) {
     let (file, mut diagnostics) = SourceFile::new(path, text);
-    let has_content = file.text.lines().any(|line| {
+    let text = file.text().unwrap_or_default();
+    let has_content = text.lines().any(|line| {
         let line = line.trim();
         !line.is_empty() && !line.starts_with('#') && line != "---"
     });
@@ -327,7 +331,7 @@ pub fn parse_file(
     if diagnostics.iter().any(|d| d.rule() == Rule::YamlSyntax) {
         return (file, None, diagnostics);
     }
-    match typed::from_str(&file.text) {
+    match typed::from_str(text) {
         Ok(mut fragment) => {
             fragment.shrink_to_fit();
             (file, Some(fragment), diagnostics)

@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 use saphyr_parser::{Event, Marker, Parser};
 
 use crate::diagnostic::{Diagnostic, Kind, Location};
+use crate::regular_file::{self, Follow};
 
 /// One step into a YAML tree: a mapping key or a sequence index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -79,7 +80,12 @@ type Positions = HashMap<String, NodePos>;
 #[derive(Debug)]
 pub struct SourceFile {
     pub path: PathBuf,
-    pub text: String,
+    /// The file's text: held from reading until [`SourceFile::release_text`],
+    /// then read again on the first lookup that needs it. `None`: read
+    /// again, it was no longer the text loaded (see [`SourceFile::text`]).
+    text: OnceLock<Option<String>>,
+    /// The loaded text's length and hash, once it is released.
+    released: Option<Fingerprint>,
     /// Speed: built on the first lookup, i.e. only for a file that has a
     /// diagnostic; loading a valid model only walks the events for
     /// duplicate keys. Keys are flat encoded strings (one allocation per
@@ -89,6 +95,25 @@ pub struct SourceFile {
     /// Byte offset where each line starts, built on the first diagnostic,
     /// so showing a line costs a lookup, not a scan of the file.
     line_starts: OnceLock<Vec<usize>>,
+}
+
+/// What identifies a released text when it is read again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: usize,
+    hash: u64,
+}
+
+impl Fingerprint {
+    fn of(text: &str) -> Fingerprint {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut hasher);
+        Fingerprint {
+            len: text.len(),
+            hash: hasher.finish(),
+        }
+    }
 }
 
 /// Appends one segment to an encoded path. Keys are length-prefixed
@@ -131,7 +156,8 @@ impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> (SourceFile, Vec<Diagnostic>) {
         let file = SourceFile {
             path,
-            text,
+            text: OnceLock::from(Some(text)),
+            released: None,
             positions: OnceLock::new(),
             line_starts: OnceLock::new(),
         };
@@ -139,15 +165,42 @@ impl SourceFile {
         (file, diagnostics)
     }
 
+    /// Drops the text of a file that loaded without a diagnostic; a
+    /// diagnostic found later reads it again. Memory: at 10,000 services
+    /// the texts are 7.7 MB, held through loading and validation only for
+    /// positions that a valid model never asks for (issue 25).
+    pub fn release_text(&mut self) {
+        if let Some(Some(text)) = self.text.take() {
+            self.released = Some(Fingerprint::of(&text));
+        }
+    }
+
+    /// The file's text. Once released, it is read again from `path` and
+    /// used only if it is the text loaded (same length and hash): `None`
+    /// when the file changed or cannot be read since, so a position is
+    /// never taken from other text (the diagnostic then points at the
+    /// file's start, without its line).
+    pub fn text(&self) -> Option<&str> {
+        let text = self.text.get_or_init(|| {
+            let released = self.released?;
+            // As loaded: a regular file only (a FIFO there now would block).
+            let opened = regular_file::open(&self.path, Follow::Links).ok()?;
+            let text = super::read_text(&self.path, opened.file).ok()?.ok()?;
+            (Fingerprint::of(&text) == released).then_some(text)
+        });
+        text.as_deref()
+    }
+
     /// A position inside the text: the parser reports errors at the end of
     /// a file without a final newline one line past it.
     fn clamp(&self, (line, col): (usize, usize)) -> (usize, usize) {
+        let text = self.text().unwrap_or_default();
         // After a final newline an empty last line exists (editors show it).
-        let lines = self.text.matches('\n').count() + 1;
+        let lines = text.matches('\n').count() + 1;
         if line <= lines {
             return (line, col);
         }
-        let last = self.text.rsplit('\n').next().unwrap_or("");
+        let last = text.rsplit('\n').next().unwrap_or("");
         (lines, last.chars().count() + 1)
     }
 
@@ -162,14 +215,15 @@ impl SourceFile {
 
     /// The text of 1-based line `line`, without its line ending.
     fn line_text(&self, line: usize) -> Option<&str> {
+        let all = self.text()?;
         let starts = self.line_starts.get_or_init(|| {
             std::iter::once(0)
-                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .chain(all.match_indices('\n').map(|(i, _)| i + 1))
                 .collect()
         });
         let start = *starts.get(line.checked_sub(1)?)?;
-        let end = starts.get(line).map_or(self.text.len(), |next| next - 1);
-        let text = self.text.get(start..end)?;
+        let end = starts.get(line).map_or(all.len(), |next| next - 1);
+        let text = all.get(start..end)?;
         Some(text.strip_suffix('\r').unwrap_or(text))
     }
 
@@ -237,7 +291,10 @@ impl SourceFile {
         // The encoded path of the node being read.
         let mut path = String::new();
         let mut documents = 0;
-        for item in Parser::new_from_str(&self.text) {
+        let Some(text) = self.text() else {
+            return diagnostics;
+        };
+        for item in Parser::new_from_str(text) {
             let (event, span) = match item {
                 Ok(pair) => pair,
                 Err(err) => {
@@ -477,5 +534,68 @@ mod tests {
         assert_eq!(file.location(3, 1).line_text.as_deref(), Some("c: 3"));
         assert_eq!(file.location(4, 1).line_text, None);
         assert_eq!(file.location(0, 1).line_text, None);
+    }
+
+    /// A file loaded from disk (its byte order mark dropped, as
+    /// `read_text` does), its text released as `load_dir` does.
+    fn released(dir: &std::path::Path, on_disk: &str) -> SourceFile {
+        let path = dir.join("m.yaml");
+        std::fs::write(&path, on_disk).unwrap();
+        let loaded = on_disk.strip_prefix('\u{feff}').unwrap_or(on_disk);
+        let (mut file, diags) = SourceFile::new(path, loaded.into());
+        assert!(diags.is_empty(), "{diags:?}");
+        file.release_text();
+        file
+    }
+
+    #[test]
+    fn a_released_text_is_read_again_for_a_position() {
+        let dir = tempfile::tempdir().unwrap();
+        // Read again, the byte order mark is dropped as it was when loaded.
+        let file = released(dir.path(), "\u{feff}a: 1\nb:\n  c: 2\n");
+        let c = YamlPath::root().key("b").key("c");
+        let at = file.value_location(&c);
+        assert_eq!((at.line, at.col), (3, 6));
+        assert_eq!(at.line_text.as_deref(), Some("  c: 2"));
+    }
+
+    #[test]
+    fn a_file_changed_after_loading_gives_no_position_from_its_new_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = released(dir.path(), "a: 1\nb:\n  c: 2\n");
+        // Same length, other text: `c` is now on line 2.
+        std::fs::write(&file.path, "a: 1\nc: 2\nb: {}\n").unwrap();
+        let at = file.value_location(&YamlPath::root().key("b").key("c"));
+        assert_eq!((at.line, at.col, at.line_text), (1, 1, None));
+        assert_eq!(file.text(), None);
+    }
+
+    #[test]
+    fn a_file_removed_after_loading_still_locates_at_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = released(dir.path(), "a: 1\n");
+        std::fs::remove_file(&file.path).unwrap();
+        let at = file.key_location(&YamlPath::root().key("a"));
+        assert_eq!((at.line, at.col, at.line_text), (1, 1, None));
+        assert_eq!(at.file, file.path);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_in_place_of_a_loaded_file_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = released(dir.path(), "a: 1\n");
+        std::fs::remove_file(&file.path).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &file.path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        // Would block forever if opened for reading.
+        let at = file.key_location(&YamlPath::root().key("a"));
+        assert_eq!((at.line, at.col, at.line_text), (1, 1, None));
     }
 }
