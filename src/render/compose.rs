@@ -150,26 +150,27 @@ fn kv(pairs: &[(String, String)]) -> Vec<(Yaml, Yaml)> {
 
 /// What the compose files of one system share, computed once for all of
 /// them: each service's initialisation steps, and each service's hash
-/// labels (a service is in its phase's file and in the master), the first
-/// file to need them computing them.
+/// digests (a service is in its phase's file and in the master), the first
+/// file to need them computing them; each file spells them as labels.
 pub struct Shared {
     steps: Vec<Vec<usize>>,
-    hash_labels: Vec<OnceLock<Vec<(String, String)>>>,
+    digests: Vec<OnceLock<super::hashes::Digests>>,
 }
 
 impl Shared {
     pub fn new(system: &System) -> Shared {
         Shared {
             steps: initializers(system),
-            hash_labels: system.services.iter().map(|_| OnceLock::new()).collect(),
+            digests: system.services.iter().map(|_| OnceLock::new()).collect(),
         }
     }
 
-    fn hash_labels(&self, system: &System, index: usize) -> &[(String, String)] {
-        self.hash_labels[index].get_or_init(|| {
+    fn hash_labels(&self, system: &System, index: usize) -> Vec<(String, String)> {
+        let digests = self.digests[index].get_or_init(|| {
             let inputs = super::hashes::service_inputs(system, &system.services[index]);
-            super::hashes::hash_labels(&inputs)
-        })
+            super::hashes::digests(&inputs)
+        });
+        super::hashes::labels(digests)
     }
 }
 
@@ -476,7 +477,7 @@ fn service_view(system: &System, plan: &ComposeFile, shared: &Shared, index: usi
                 .collect(),
             (false, false) => Vec::new(),
         },
-        ..plain_view(system, s, shared.hash_labels(system, index))
+        ..plain_view(system, s, &shared.hash_labels(system, index))
     }
 }
 

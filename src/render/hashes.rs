@@ -37,37 +37,65 @@ pub struct ServiceInputs {
     pub config: Vec<Vec<u8>>,
 }
 
+/// The first 16 bytes of a component's SHA-256: what its label shows in hex.
+pub type Digest16 = [u8; 16];
+
+/// One [`Digest16`] per component, in [`COMPONENTS`] order: a service's
+/// hash labels in 80 bytes (memory: the compose files of 10,000 services
+/// kept every service's labels as ten strings, about 7 MB, from its
+/// phase's file to the master's).
+pub type Digests = [Digest16; 5];
+
 /// SHA-256 over `parts`, each length-prefixed (so `["ab","c"]` and
-/// `["a","bc"]` differ), first 16 bytes as hex.
-pub fn component_hash(parts: &[Vec<u8>]) -> String {
+/// `["a","bc"]` differ), first 16 bytes.
+fn component_digest(parts: &[Vec<u8>]) -> Digest16 {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part);
     }
+    let mut digest = [0; 16];
+    digest.copy_from_slice(&hasher.finalize()[..16]);
+    digest
+}
+
+fn hex(digest: &Digest16) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(32);
-    for b in &hasher.finalize()[..16] {
+    for b in digest {
         hex.push(char::from(HEX[usize::from(b >> 4)]));
         hex.push(char::from(HEX[usize::from(b & 15)]));
     }
     hex
 }
 
-/// `(label, hash)` per component, in [`COMPONENTS`] order.
-pub fn hash_labels(inputs: &ServiceInputs) -> Vec<(String, String)> {
-    let parts = [
+/// [`component_digest`] as hex.
+pub fn component_hash(parts: &[Vec<u8>]) -> String {
+    hex(&component_digest(parts))
+}
+
+/// Each component's digest, in [`COMPONENTS`] order.
+pub fn digests(inputs: &ServiceInputs) -> Digests {
+    [
         &inputs.image,
         &inputs.env,
         &inputs.ports,
         &inputs.networks,
         &inputs.config,
-    ];
-    COMPONENTS
-        .iter()
-        .zip(parts)
-        .map(|(name, parts)| (format!("{LABEL_PREFIX}{name}"), component_hash(parts)))
+    ]
+    .map(|parts| component_digest(parts))
+}
+
+/// `(label, hash)` per component, in [`COMPONENTS`] order.
+pub fn labels(digests: &Digests) -> Vec<(String, String)> {
+    (COMPONENTS.iter().zip(digests))
+        .map(|(name, digest)| (format!("{LABEL_PREFIX}{name}"), hex(digest)))
         .collect()
+}
+
+/// The hash labels of a service with these inputs.
+pub fn hash_labels(inputs: &ServiceInputs) -> Vec<(String, String)> {
+    labels(&digests(inputs))
 }
 
 /// Settings added after the others, pushed only when set, so services
