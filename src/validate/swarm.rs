@@ -9,6 +9,8 @@
 //! would stand in the service spec), a network driver that is no overlay.
 //! In compose mode any of these settings is refused rather than ignored.
 
+use std::sync::Arc;
+
 use crate::diagnostic::Kind;
 use crate::model::raw::{self, DeployMode};
 use crate::system::{Delivery, ServiceSwarm, SwarmNode, System, UpdatePolicy};
@@ -20,11 +22,11 @@ use super::Validator;
 
 impl<'a> Validator<'a> {
     /// A service's `swarm:` with lucid-gen's defaults filled in.
-    pub(super) fn service_swarm(&mut self, d: &Def<'_, raw::ServiceDef>) -> ServiceSwarm {
-        let mut out = ServiceSwarm::default();
+    pub(super) fn service_swarm(&mut self, d: &Def<'_, raw::ServiceDef>) -> Arc<ServiceSwarm> {
         let Some(s) = &d.def.swarm else {
-            return out;
+            return ServiceSwarm::shared_default();
         };
+        let mut out = ServiceSwarm::default();
         let at = d.at(&p().key("swarm"));
         out.placement = (s.placement.iter())
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -46,7 +48,7 @@ impl<'a> Validator<'a> {
             out.restart_window =
                 (r.window.as_ref()).map(|w| self.swarm_duration(w, &at.key("window")));
         }
-        out
+        Arc::new(out)
     }
 
     fn update_policy(&mut self, u: &raw::UpdatePolicyDef, at: &At, out: &mut UpdatePolicy) {
