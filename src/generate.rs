@@ -353,13 +353,39 @@ fn render_and_stage(
     let write_failure = |e: write::ApplyError| Failure::Write(e.to_string());
     let writer = write::Writer::open(out, digests).map_err(write_failure)?;
     let mut writer = writer.with_known(known);
-    let rendered = render::render_to(system, values, &mut |path, file| {
-        writer.put(path, file).map_err(Stop::Write)
-    });
+    let rendered = render::render_to(system, values, &mut Staging(&mut writer));
     match rendered {
         Ok(()) => writer.prepare().map_err(write_failure),
         Err(Stop::Render(e)) => Err(e.into()),
         Err(Stop::Write(e)) => Err(write_failure(e)),
+    }
+}
+
+/// Rendered files straight into the writer: each compared and staged
+/// as it comes, a compose file as it is rendered.
+struct Staging<'w>(&'w mut write::Writer);
+
+impl render::Sink for Staging<'_> {
+    type Error = Stop;
+    type Stream = write::FileStream;
+    fn put(&mut self, path: std::path::PathBuf, file: write::OutputFile) -> Result<(), Stop> {
+        self.0.put(path, file).map_err(Stop::Write)
+    }
+    fn open_stream(&mut self, path: &Path) -> Result<write::FileStream, Stop> {
+        self.0.stream(path).map_err(Stop::Write)
+    }
+    fn close_stream(
+        &mut self,
+        path: std::path::PathBuf,
+        stream: write::FileStream,
+    ) -> Result<(), Stop> {
+        self.0.streamed(path, stream).map_err(Stop::Write)
+    }
+}
+
+impl render::Stream for write::FileStream {
+    fn failed(&self) -> bool {
+        write::FileStream::failed(self)
     }
 }
 

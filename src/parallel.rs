@@ -3,6 +3,7 @@
 //! and `write`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// `items.iter().map(f).collect()`, spread over `threads` threads (at most
 /// one per item; none when one would do). Items are handed out in order,
@@ -46,6 +47,17 @@ pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> 
     map_with(cores, items, f)
 }
 
+/// [`map`] over owned items: `items.into_iter().map(f).collect()`.
+pub(crate) fn map_into<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    // Each slot is taken exactly once, by the one thread handed it.
+    let taken = map(&slots, |slot| {
+        let item = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        item.map(&f)
+    });
+    taken.into_iter().flatten().collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -54,5 +66,8 @@ mod tests {
         let out = super::map_with(4, &items, |i| i * 2);
         assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
         assert!(super::map(&[] as &[u8], |_| 0).is_empty());
+        let owned: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        let lengths = super::map_into(owned.clone(), |s| s.len());
+        assert_eq!(lengths, owned.iter().map(|s| s.len()).collect::<Vec<_>>());
     }
 }

@@ -82,8 +82,8 @@ pub fn hcl_join(items: &[Hcl]) -> Hcl {
 }
 
 /// HCL string literals separated by `, ` (the inside of a list).
-pub fn hcl_list(items: &[String]) -> Hcl {
-    let parts: Vec<String> = items.iter().map(|i| hcl_str(i).0).collect();
+pub fn hcl_list(items: &[impl AsRef<str>]) -> Hcl {
+    let parts: Vec<String> = items.iter().map(|i| hcl_str(i.as_ref()).0).collect();
     Hcl(parts.join(", "))
 }
 
@@ -101,10 +101,7 @@ mod tests {
             hcl_var_path("DIR", "x/${y}").to_string(),
             "\"${DIR}/x/$${y}\""
         );
-        assert_eq!(
-            hcl_list(&["a".into(), "b".into()]).to_string(),
-            "\"a\", \"b\""
-        );
+        assert_eq!(hcl_list(&["a", "b"]).to_string(), "\"a\", \"b\"");
         let parts = [TagPart::Text("a${".into()), TagPart::Var("V_1".into())];
         assert_eq!(hcl_template(&parts).unwrap().to_string(), "\"a$${${V_1}\"");
         assert!(hcl_template(&[TagPart::Var("A}B".into())]).is_err());

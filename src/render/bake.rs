@@ -37,10 +37,33 @@ struct BakeTemplate {
     all_groups: Hcl,
     base_targets: Hcl,
     phase_groups: Vec<Group>,
-    targets: Vec<Target>,
-    platform: Hcl,
     /// Variables extra tags read (`system.registry.extra_tags`).
     tag_variables: Vec<Hcl>,
+}
+
+/// The targets, after [`BakeTemplate`], rendered a few at a time (memory:
+/// 10,000 services' targets are never held at once).
+#[derive(Template)]
+#[template(path = "docker-bake-targets.hcl", escape = "none")]
+struct TargetsTemplate<'a> {
+    targets: &'a [Target],
+    platform: &'a Hcl,
+}
+
+/// Targets rendered at a time.
+const TARGETS_PER_PIECE: usize = 256;
+
+/// Renders the targets collected so far into `out`, and forgets them.
+fn render_targets(
+    targets: &mut Vec<Target>,
+    platform: &Hcl,
+    out: &mut dyn std::fmt::Write,
+) -> Result<(), RenderError> {
+    let t = TargetsTemplate { targets, platform };
+    t.render_into(out)
+        .map_err(template_error("docker-bake.hcl"))?;
+    targets.clear();
+    Ok(())
 }
 
 /// The bake group of a phase's images (prefixed: group and target names
@@ -118,20 +141,52 @@ fn tag_variables(system: &System) -> Vec<Hcl> {
 }
 
 pub fn render(system: &System) -> Result<String, RenderError> {
+    let mut text = String::new();
+    render_into(system, &mut text)?;
+    Ok(text)
+}
+
+/// A build on a base image gets it as a named context: bake builds the
+/// base first and hands it over without a registry.
+fn base_context(system: &System, runtime_base: Option<usize>) -> Vec<(Hcl, Hcl)> {
+    (runtime_base.into_iter())
+        .map(|i| {
+            let image = &system.images[i];
+            let target = format!("target:{}", base_target(&image.key));
+            (hcl_str(&image.image), hcl_str(&target))
+        })
+        .collect()
+}
+
+/// Each phase's group of built images (phases building none have none),
+/// and every group's name.
+fn phase_groups(system: &System) -> (Vec<Group>, Vec<String>) {
+    let mut phase_groups = Vec::new();
+    let mut group_names = vec!["base-images".to_string()];
+    for (p, phase) in system.phases.iter().enumerate() {
+        let built: Vec<&str> = system
+            .services_in(p)
+            .filter(|s| s.build.is_some())
+            .map(|s| s.name.as_str())
+            .collect();
+        if built.is_empty() {
+            continue;
+        }
+        let name = phase_group(&phase.name);
+        phase_groups.push(Group {
+            quoted: hcl_str(&name),
+            targets: hcl_list(&built),
+        });
+        group_names.push(name);
+    }
+    (phase_groups, group_names)
+}
+
+/// [`render`] into `out`, piece by piece.
+pub fn render_into(system: &System, out: &mut dyn std::fmt::Write) -> Result<(), RenderError> {
     let mut targets = Vec::new();
     let base_names: Vec<String> = system.images.iter().map(|i| base_target(&i.key)).collect();
-    // A build on a base image gets it as a named context: bake builds the
-    // base first and hands it over without a registry.
-    let base_context = |runtime_base: Option<usize>| {
-        runtime_base
-            .map(|i| {
-                vec![(
-                    hcl_str(&system.images[i].image),
-                    hcl_str(&format!("target:{}", base_target(&system.images[i].key))),
-                )]
-            })
-            .unwrap_or_default()
-    };
+    let base_context = |runtime_base| base_context(system, runtime_base);
     // The probe image comes first in the base images' group.
     let mut base_group = Vec::new();
     if let Some(target) = probe_target(system) {
@@ -148,23 +203,20 @@ pub fn render(system: &System) -> Result<String, RenderError> {
             contexts: base_context(image.build.runtime_base),
         });
     }
-    let mut phase_groups = Vec::new();
-    let mut group_names = vec!["base-images".to_string()];
-    for (p, phase) in system.phases.iter().enumerate() {
-        let built: Vec<String> = system
-            .services_in(p)
-            .filter(|s| s.build.is_some())
-            .map(|s| s.name.clone())
-            .collect();
-        if built.is_empty() {
-            continue;
-        }
-        let name = phase_group(&phase.name);
-        phase_groups.push(Group {
-            quoted: hcl_str(&name),
-            targets: hcl_list(&built),
-        });
-        group_names.push(name);
+    let (phase_groups, group_names) = phase_groups(system);
+    let t = BakeTemplate {
+        bake_path: comment(&format!("generated/{BAKE_FILE}")),
+        group_names: comment(&group_names.join(", ")),
+        generated_default: hcl_str("generated"),
+        all_groups: hcl_list(&group_names),
+        base_targets: hcl_list(&base_group),
+        phase_groups,
+        tag_variables: tag_variables(system),
+    };
+    t.render_into(out)
+        .map_err(template_error("docker-bake.hcl"))?;
+    let platform = hcl_str(&system.platform);
+    for (p, _) in system.phases.iter().enumerate() {
         for s in system.services_in(p) {
             let Some(b) = &s.build else { continue };
             let mut contexts = base_context(b.runtime_base);
@@ -176,18 +228,12 @@ pub fn render(system: &System) -> Result<String, RenderError> {
                 tags: tags(system, &s.image)?,
                 contexts,
             });
+            if targets.len() >= TARGETS_PER_PIECE {
+                render_targets(&mut targets, &platform, out)?;
+            }
         }
     }
-    let t = BakeTemplate {
-        bake_path: comment(&format!("generated/{BAKE_FILE}")),
-        group_names: comment(&group_names.join(", ")),
-        generated_default: hcl_str("generated"),
-        all_groups: hcl_list(&group_names),
-        base_targets: hcl_list(&base_group),
-        phase_groups,
-        targets,
-        platform: hcl_str(&system.platform),
-        tag_variables: tag_variables(system),
-    };
-    Ok(t.render().map_err(template_error("docker-bake.hcl"))? + "\n")
+    render_targets(&mut targets, &platform, out)?;
+    out.write_char('\n')
+        .map_err(|e| template_error("docker-bake.hcl")(e.into()))
 }

@@ -176,6 +176,18 @@ impl Shared {
 
 /// One compose file, with what the system's compose files share.
 pub fn render(system: &System, plan: &ComposeFile, shared: &Shared) -> Result<String, RenderError> {
+    let mut text = String::new();
+    render_into(system, plan, shared, &mut text)?;
+    Ok(text)
+}
+
+/// [`render`] into `out`, piece by piece.
+pub fn render_into(
+    system: &System,
+    plan: &ComposeFile,
+    shared: &Shared,
+    out: &mut dyn std::fmt::Write,
+) -> Result<(), RenderError> {
     let services = Services {
         system,
         plan,
@@ -201,9 +213,9 @@ pub fn render(system: &System, plan: &ComposeFile, shared: &Shared) -> Result<St
         secrets,
         configs,
     };
-    let mut text = t.render().map_err(template_error("compose.yml"))?;
-    text.push('\n');
-    Ok(text)
+    t.render_into(out).map_err(template_error("compose.yml"))?;
+    out.write_char('\n')
+        .map_err(|e| template_error("compose.yml")(e.into()))
 }
 
 /// The top-level `secrets:` and `configs:` of a compose file: each file

@@ -208,15 +208,17 @@ pub fn has_env_secrets(service: &Service) -> bool {
 }
 
 /// Every secrets env file, secret file and config file of `system`.
-pub fn render_all(
+/// Hands each to `put` as it is rendered (memory: one service's secret
+/// env file at a time, not 10,000).
+pub fn render_each<E: From<RenderError>>(
     system: &System,
     secrets: &SecretValues,
-) -> Result<Vec<(PathBuf, OutputFile)>, RenderError> {
-    let mut out = Vec::new();
+    put: &mut dyn FnMut(PathBuf, OutputFile) -> Result<(), E>,
+) -> Result<(), E> {
     for s in &system.services {
         if has_env_secrets(s) {
             let text = env::render_service_secrets(system, s, secrets)?;
-            out.push((secrets_env_path(system, s), output::private(text)));
+            put(secrets_env_path(system, s), output::private(text))?;
         }
     }
     let variants = system.variant_systems();
@@ -227,16 +229,16 @@ pub fn render_all(
             true => output::mounted(text),
             false => output::public(text),
         };
-        out.push((c.path, file));
+        put(c.path, file)?;
     }
     for i in file_secrets(system) {
         let value = value(system, i, secrets)?;
-        out.push((
+        put(
             secret_file_path(system, i),
             output::mounted(value.to_string()),
-        ));
+        )?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// One config file written: config file `file` of `system.services[service]`

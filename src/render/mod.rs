@@ -20,7 +20,7 @@ pub mod probe;
 pub mod standin_override;
 pub mod workflow;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::compose_files;
 use crate::escape::{gitignore_path, Unrepresentable};
@@ -68,12 +68,63 @@ fn refused(what: impl FnOnce() -> String) -> impl FnOnce(Unrepresentable) -> Ren
 
 /// Renders every file of `system`.
 pub fn render(system: &System, secrets: &SecretValues) -> Result<Outputs, RenderError> {
-    let mut outputs = Outputs::new();
-    render_to(system, secrets, &mut |path, file| {
-        outputs.insert(path, file);
-        Ok::<(), RenderError>(())
-    })?;
-    Ok(outputs)
+    let mut collected = Collect(Outputs::new());
+    render_to(system, secrets, &mut collected)?;
+    Ok(collected.0)
+}
+
+/// Where [`render_to`] hands the files it renders.
+pub trait Sink {
+    type Error: From<RenderError>;
+    /// What a large file is rendered into as it is made (a compose file:
+    /// 16 MB at 10,000 services), so that its text is never held whole.
+    /// Rendered on a worker thread.
+    type Stream: Stream;
+    /// Takes one rendered file.
+    fn put(&mut self, path: PathBuf, file: OutputFile) -> Result<(), Self::Error>;
+    /// A stream for the public file `path`.
+    fn open_stream(&mut self, path: &Path) -> Result<Self::Stream, Self::Error>;
+    /// Takes back the stream for `path`, its file wholly rendered.
+    fn close_stream(&mut self, path: PathBuf, stream: Self::Stream) -> Result<(), Self::Error>;
+}
+
+/// A file being rendered piece by piece.
+pub trait Stream: std::fmt::Write + Send {
+    /// Whether a write failed: the sink's `close_stream` says why.
+    fn failed(&self) -> bool;
+}
+
+impl Stream for String {
+    fn failed(&self) -> bool {
+        false
+    }
+}
+
+/// What rendering into `stream` came to: a failed write is the sink's
+/// to report (when the stream is closed), anything else is rendering's.
+fn streamed<S: Stream>(rendered: Result<(), RenderError>, stream: &S) -> Result<(), RenderError> {
+    match rendered {
+        Err(_) if stream.failed() => Ok(()),
+        other => other,
+    }
+}
+
+/// A [`Sink`] that keeps every file.
+struct Collect(Outputs);
+
+impl Sink for Collect {
+    type Error = RenderError;
+    type Stream = String;
+    fn put(&mut self, path: PathBuf, file: OutputFile) -> Result<(), RenderError> {
+        self.0.insert(path, file);
+        Ok(())
+    }
+    fn open_stream(&mut self, _: &Path) -> Result<String, RenderError> {
+        Ok(String::new())
+    }
+    fn close_stream(&mut self, path: PathBuf, text: String) -> Result<(), RenderError> {
+        self.put(path, output::public(text))
+    }
 }
 
 /// Services whose Dockerfiles one rendering job renders.
@@ -94,9 +145,40 @@ enum Job<'p> {
     Bake,
 }
 
+/// What one job rendered: files, or the one file it streamed.
+enum Rendered<S> {
+    Files(Vec<(PathBuf, String)>),
+    Streamed(PathBuf, S),
+}
+
 impl Job<'_> {
-    fn render(&self, system: &System) -> Result<Vec<(PathBuf, String)>, RenderError> {
-        Ok(match self {
+    /// Where the one large file of a compose or bake job goes: it is
+    /// streamed.
+    fn streamed_path(&self) -> Option<PathBuf> {
+        match self {
+            Job::Compose(sys, plan, _) => Some(compose_path(sys, &plan.file_name)),
+            Job::Bake => Some(PathBuf::from(bake::BAKE_FILE)),
+            _ => None,
+        }
+    }
+
+    /// Renders the job's files; a compose or bake job into `stream`.
+    fn render<S: Stream>(
+        &self,
+        system: &System,
+        stream: Option<(PathBuf, S)>,
+    ) -> Result<Rendered<S>, RenderError> {
+        if let Some((path, mut stream)) = stream {
+            let rendered = match self {
+                Job::Compose(sys, plan, shared) => {
+                    compose::render_into(sys, plan, shared, &mut stream)
+                }
+                _ => bake::render_into(system, &mut stream),
+            };
+            streamed(rendered, &stream)?;
+            return Ok(Rendered::Streamed(path, stream));
+        }
+        Ok(Rendered::Files(match self {
             Job::Compose(sys, plan, shared) => vec![(
                 compose_path(sys, &plan.file_name),
                 compose::render(sys, plan, shared)?,
@@ -109,7 +191,7 @@ impl Job<'_> {
             }
             Job::Dockerfiles(range) => dockerfile::render_services(system, range.clone())?,
             Job::Bake => vec![(PathBuf::from(bake::BAKE_FILE), bake::render(system)?)],
-        })
+        }))
     }
 }
 
@@ -119,45 +201,52 @@ impl Job<'_> {
 /// held at once, never the whole output; a writer can stage each file and
 /// drop it. Stops at the first error, the one a sequential run would meet
 /// first, or the sink's.
-pub fn render_to<E: From<RenderError>>(
+pub fn render_to<S: Sink>(
     system: &System,
     secrets: &SecretValues,
-    sink: &mut dyn FnMut(PathBuf, OutputFile) -> Result<(), E>,
-) -> Result<(), E> {
+    sink: &mut S,
+) -> Result<(), S::Error> {
     // What the files rendered last need of the others: the secret ones'
     // paths (`.gitignore`) and, in swarm mode, the mounted files' bytes.
     let mut secret_paths: Vec<PathBuf> = Vec::new();
     let mut delivered = Outputs::new();
     let swarm = system.mode == crate::system::DeployMode::Swarm;
-    let mut put = |path: PathBuf, file: OutputFile| -> Result<(), E> {
+    let mut put = |sink: &mut S, path: PathBuf, file: OutputFile| -> Result<(), S::Error> {
         if file.secret {
             secret_paths.push(path.clone());
         }
-        sink(path, file)
+        sink.put(path, file)
     };
     for (i, env_file) in system.env_files.iter().enumerate() {
         let text = env::render(system, i)?;
-        put(env_path(system, &env_file.file), output::public(text))?;
+        put(sink, env_path(system, &env_file.file), output::public(text))?;
     }
-    for (path, file) in delivery::render_all(system, secrets)? {
+    delivery::render_each(system, secrets, &mut |path, file| {
         if swarm {
             delivered.insert(path.clone(), file.clone());
         }
-        put(path, file)?;
-    }
-    render_jobs(system, &mut put)?;
+        put(sink, path, file)
+    })?;
+    render_jobs(system, sink)?;
     for (path, file) in stack_files(system, secrets, &delivered)? {
-        put(path, file)?;
+        put(sink, path, file)?;
     }
     drop(delivered);
     if let Some((path, text)) = workflow::render(system)? {
-        put(path, output::public(text))?;
+        put(sink, path, output::public(text))?;
     }
-    let graph = graph::mermaid(system);
-    put(PathBuf::from(graph::GRAPH_FILE), output::public(graph))?;
+    let path = PathBuf::from(graph::GRAPH_FILE);
+    let mut stream = sink.open_stream(&path)?;
+    let drawn =
+        graph::mermaid_into(system, &mut stream).map_err(|_| RenderError::Unrepresentable {
+            what: path.display().to_string(),
+            why: "writing it failed",
+        });
+    streamed(drawn, &stream)?;
+    sink.close_stream(path, stream)?;
     secret_paths.sort();
     let gitignore = gitignore(&secret_paths)?;
-    sink(PathBuf::from(GITIGNORE), gitignore)
+    sink.put(PathBuf::from(GITIGNORE), gitignore)
 }
 
 /// The compose files, the linter's config, the Dockerfiles and the bake
@@ -165,10 +254,7 @@ pub fn render_to<E: From<RenderError>>(
 /// time; each window's files are handed on in job order, so the first
 /// error is the one a sequential run would give. Each system's compose
 /// files share one [`compose::Shared`].
-fn render_jobs<E: From<RenderError>>(
-    system: &System,
-    put: &mut dyn FnMut(PathBuf, OutputFile) -> Result<(), E>,
-) -> Result<(), E> {
+fn render_jobs<S: Sink>(system: &System, sink: &mut S) -> Result<(), S::Error> {
     let variants = system.variant_systems();
     let plans = phases_and_master(system, &variants);
     let mut systems: Vec<&System> = Vec::new();
@@ -197,9 +283,24 @@ fn render_jobs<E: From<RenderError>>(
         .collect();
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     for window in jobs.chunks(cores) {
-        for files in parallel::map(window, |job| job.render(system)) {
-            for (path, text) in files? {
-                put(path, output::public(text))?;
+        // Streams are opened in job order before the window renders.
+        let mut work = Vec::with_capacity(window.len());
+        for job in window {
+            let stream = match job.streamed_path() {
+                Some(path) => Some((path.clone(), sink.open_stream(&path)?)),
+                None => None,
+            };
+            work.push((job, stream));
+        }
+        let rendered = parallel::map_into(work, |(job, stream)| job.render(system, stream));
+        for done in rendered {
+            match done? {
+                Rendered::Files(files) => {
+                    for (path, text) in files {
+                        sink.put(path, output::public(text))?;
+                    }
+                }
+                Rendered::Streamed(path, stream) => sink.close_stream(path, stream)?,
             }
         }
     }

@@ -20,6 +20,7 @@ mod manifest;
 mod stage;
 pub mod stamp;
 mod stream;
+mod streamed;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -34,7 +35,7 @@ pub use lock::RunLock;
 pub use manifest::{with_manifest, MANIFEST};
 pub use stage::Staged;
 pub use stamp::Known;
-pub use stream::{Prepared, Recorded, Writer};
+pub use stream::{FileStream, Prepared, Recorded, Writer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -178,14 +179,11 @@ impl std::fmt::Display for ApplyError {
 /// and stages `bytes` for it; `commit` renames it into place.
 pub fn stage_beside(path: &Path, bytes: &[u8], private: bool) -> io::Result<Staged> {
     let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
     let flags =
         rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
     let fd = rustix::fs::open(dir, flags, rustix::fs::Mode::empty())?;
     let mode = if private { 0o600 } else { 0o644 };
-    Staged::create(&Arc::new(fd), name, path, bytes, mode)
+    Staged::create(&Arc::new(fd), Arc::from(path), bytes, mode)
 }
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename,
@@ -367,8 +365,7 @@ fn delete_stale(
     let manifest_path = jail.path(Path::new(MANIFEST));
     Staged::create(
         jail.root(),
-        MANIFEST.as_ref(),
-        Path::new(MANIFEST),
+        Arc::from(Path::new(MANIFEST)),
         text.as_bytes(),
         0o644,
     )
@@ -550,6 +547,78 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 3, "{names:?}");
+    }
+
+    /// Writes `streamed` (path, text) as streams and the rest as files;
+    /// the summary and the recorded digests.
+    fn write_streaming(
+        dir: &Path,
+        files: &[(&str, &str)],
+        streamed: &[(&str, &str)],
+    ) -> (Summary, Vec<Recorded>) {
+        use std::fmt::Write as _;
+        let mut writer = Writer::open(dir, true).unwrap();
+        for (path, text) in files {
+            let file = crate::output::public(text.to_string());
+            writer.put(PathBuf::from(path), file).unwrap();
+        }
+        for (path, text) in streamed {
+            let mut stream = writer.stream(Path::new(path)).unwrap();
+            stream.write_str(text).unwrap();
+            writer.streamed(PathBuf::from(path), stream).unwrap();
+        }
+        let prepared = writer.prepare().unwrap();
+        let recorded = prepared.recorded().unwrap();
+        (prepared.commit().unwrap(), recorded)
+    }
+
+    #[test]
+    fn a_streamed_file_is_written_listed_and_recorded_like_any_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let streamed = [("compose/big.yml", "services: {}\n")];
+        let (first, recorded) = write_streaming(dir.path(), &[("a.txt", "a\n")], &streamed);
+        assert_eq!((first.written, first.unchanged), (3, 0));
+        let big = dir.path().join("compose/big.yml");
+        assert_eq!(std::fs::read_to_string(&big).unwrap(), "services: {}\n");
+        assert_eq!(mode_of(&big), Some(0o644));
+        let listed = std::fs::read_to_string(dir.path().join(MANIFEST)).unwrap();
+        assert!(listed.contains("compose/big.yml"), "{listed}");
+        let digest = |path: &str| {
+            let r = recorded.iter().find(|r| &*r.path == Path::new(path));
+            r.map(|r| r.digest)
+        };
+        let expected: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(b"services: {}\n").into();
+        assert_eq!(digest("compose/big.yml"), Some(expected));
+        // The same bytes again: nothing is written, nothing left staged.
+        let (again, _) = write_streaming(dir.path(), &[("a.txt", "a\n")], &streamed);
+        assert_eq!((again.written, again.unchanged), (0, 3));
+        let streamed = [("compose/big.yml", "services: {x: {}}\n")];
+        let (changed, _) = write_streaming(dir.path(), &[("a.txt", "a\n")], &streamed);
+        assert_eq!((changed.written, changed.unchanged), (1, 2));
+        assert_eq!(
+            std::fs::read_to_string(&big).unwrap(),
+            "services: {x: {}}\n"
+        );
+        for d in [dir.path(), &dir.path().join("compose")] {
+            let names: Vec<_> = (std::fs::read_dir(d).unwrap())
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(TMP_PREFIX))
+                .collect();
+            assert!(names.is_empty(), "{names:?}");
+        }
+    }
+
+    #[test]
+    fn a_writer_dropped_with_a_stream_out_leaves_the_output_as_it_was() {
+        use std::fmt::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = Writer::open(dir.path(), false).unwrap();
+        let mut stream = writer.stream(Path::new("new/big.yml")).unwrap();
+        stream.write_str("half of a file").unwrap();
+        // Rendering failed: the stream and the writer are dropped.
+        drop(stream);
+        drop(writer);
+        assert!(!dir.path().join("new").exists());
     }
 
     #[test]

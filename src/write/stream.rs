@@ -12,13 +12,14 @@
 //! unfinished: rendering failed) removes what was staged and the
 //! directories this run created, leaving the output as it was.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use super::compare::{self, Found};
 use super::jail::{self, Dirs, Jail};
+pub use super::streamed::FileStream;
 use super::{
     at, manifest, parallel, rename_all, stage, sync_staged, ApplyError, OutputFile, Staged,
     Summary, WriteError, MANIFEST, STAGING_THREADS,
@@ -28,6 +29,9 @@ use crate::output;
 /// A batch is compared and staged once it holds this many files or bytes.
 const BATCH_FILES: usize = 1024;
 const BATCH_BYTES: usize = 4 << 20;
+
+/// The mode of a streamed (public) file.
+const PUBLIC_MODE: u32 = 0o644;
 
 /// What the writer keeps of a file once it is handed on.
 struct Kept {
@@ -39,7 +43,7 @@ struct Kept {
 
 /// One output as the up-to-date stamp records it.
 pub struct Recorded {
-    pub path: PathBuf,
+    pub path: Arc<Path>,
     pub mounted: bool,
     /// SHA-256 of the bytes written.
     pub digest: [u8; 32],
@@ -51,8 +55,10 @@ pub struct Writer {
     jail: Jail,
     dirs: Dirs,
     previous: manifest::Previous,
-    kept: BTreeMap<PathBuf, Kept>,
-    batch: Vec<(PathBuf, OutputFile)>,
+    /// Every output taken so far (sorted by path in [`Writer::prepare`]).
+    /// A path is shared with the file's staged copy.
+    kept: Vec<(Arc<Path>, Kept)>,
+    batch: Vec<(Arc<Path>, OutputFile)>,
     batch_bytes: usize,
     staged: Vec<Staged>,
     /// Unchanged secret-bearing files whose mode is no longer theirs.
@@ -89,7 +95,7 @@ impl Writer {
             jail,
             dirs: Dirs::default(),
             previous,
-            kept: BTreeMap::new(),
+            kept: Vec::new(),
             batch: Vec::new(),
             batch_bytes: 0,
             staged: Vec::new(),
@@ -120,13 +126,58 @@ impl Writer {
             return Ok(());
         }
         self.batch_bytes += file.text.len();
-        self.batch.push((path, file));
+        self.batch.push((Arc::from(path), file));
         if self.batch.len() >= BATCH_FILES || self.batch_bytes >= BATCH_BYTES {
             self.flush().map_err(|mut e| {
                 e.out_dir = self.out_dir();
                 e
             })?;
         }
+        Ok(())
+    }
+
+    /// A stream for the public file `rel`, which is rendered into it
+    /// (possibly on another thread) and handed back to
+    /// [`Writer::streamed`]: for a file too large to hold whole. Its
+    /// directory is created now if missing.
+    pub fn stream(&mut self, rel: &Path) -> Result<FileStream, ApplyError> {
+        self.stream_in(rel).map_err(|mut e| {
+            e.out_dir = self.out_dir();
+            e
+        })
+    }
+
+    fn stream_in(&mut self, rel: &Path) -> Result<FileStream, ApplyError> {
+        let (dir, name) = jail::split(rel).map_err(at(&self.jail.path(rel)))?;
+        let fd = self.dirs.get(&self.jail, dir, true)?;
+        let fd = fd.ok_or_else(|| at(&self.jail.path(dir))(std::io::ErrorKind::NotFound.into()))?;
+        // Leftovers go before anything is staged in a new directory.
+        self.clean_leftovers();
+        let stream = FileStream::open(&fd, name, Arc::from(rel), PUBLIC_MODE);
+        Ok(stream.map_err(at(&self.jail.path(rel)))?)
+    }
+
+    /// Takes back the stream [`Writer::stream`] gave for `rel`, once the
+    /// file is rendered into it: staged when it differs from the disk.
+    pub fn streamed(&mut self, rel: PathBuf, stream: FileStream) -> Result<(), ApplyError> {
+        let jail = &self.jail;
+        let finished = stream.finish().map_err(|e| {
+            let mut e = ApplyError::from(at(&jail.path(&rel))(e));
+            e.out_dir = self.out_dir.clone();
+            e
+        })?;
+        let rel = match &finished.staged {
+            Some(staged) => staged.shared_path(),
+            None => Arc::from(rel),
+        };
+        self.staged.extend(finished.staged);
+        let kept = Kept {
+            secret: false,
+            mounted: false,
+            mode: PUBLIC_MODE,
+            digest: Some(finished.digest).filter(|_| self.digests),
+        };
+        self.kept.push((rel, kept));
         Ok(())
     }
 
@@ -153,7 +204,7 @@ impl Writer {
                 mode: file.mode(),
                 digest: digest.filter(|_| self.digests),
             };
-            self.kept.insert(path, kept);
+            self.kept.push((path, kept));
         }
         staged
     }
@@ -162,7 +213,7 @@ impl Writer {
     /// unchanged secret-bearing files with a loosened mode.
     fn compare(
         &mut self,
-        batch: &[(PathBuf, OutputFile)],
+        batch: &[(Arc<Path>, OutputFile)],
         digests: &[Option<[u8; 32]>],
     ) -> Result<Vec<usize>, ApplyError> {
         let jail = &self.jail;
@@ -219,7 +270,7 @@ impl Writer {
     /// 0700 before any such file is staged in it: the files are 0444 so
     /// that containers can read them, and the directory keeps everyone
     /// else out.
-    fn private_dirs(&mut self, batch: &[(PathBuf, OutputFile)]) -> Result<(), ApplyError> {
+    fn private_dirs(&mut self, batch: &[(Arc<Path>, OutputFile)]) -> Result<(), ApplyError> {
         for (rel, _) in batch.iter().filter(|(_, f)| f.mounted) {
             let jail = &self.jail;
             let (dir, _) = jail::split(rel).map_err(at(&jail.path(rel)))?;
@@ -235,7 +286,7 @@ impl Writer {
     /// the error reported is the first in order.
     fn stage(
         &mut self,
-        batch: &[(PathBuf, OutputFile)],
+        batch: &[(Arc<Path>, OutputFile)],
         stale: &[usize],
     ) -> Result<(), ApplyError> {
         let jail = &self.jail;
@@ -256,8 +307,7 @@ impl Writer {
             }
         }
         let results = parallel::map_with(STAGING_THREADS, &writes, |(rel, file, dir)| {
-            let name = rel.file_name().unwrap_or_default();
-            Staged::create(dir, name, rel, file.text.as_bytes(), file.mode())
+            Staged::create(dir, Arc::clone(rel), file.text.as_bytes(), file.mode())
                 .map_err(at(&jail.path(rel)))
         });
         for result in results {
@@ -283,12 +333,22 @@ impl Writer {
 
     fn prepare_in(mut self) -> Result<Prepared, ApplyError> {
         self.flush()?;
-        let produced = |p: &Path| p == Path::new(MANIFEST) || self.kept.contains_key(p);
+        // Paths are unique (validation refuses two outputs at one path);
+        // a repeated one would keep its last file, as a map would.
+        self.kept.sort_by(|(a, _), (b, _)| a.cmp(b));
+        self.kept.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+        let kept = &self.kept;
+        let produced = |p: &Path| p == Path::new(MANIFEST) || find(kept, p).is_some();
         let gone = compare::gone(&self.jail, &mut self.dirs, &produced, &self.previous.files)?;
         let deletes: Vec<(PathBuf, bool)> = gone.into_iter().map(|s| (s.path, s.secret)).collect();
-        let listed: Vec<(&Path, bool)> = (self.kept.iter())
-            .map(|(p, k)| (p.as_path(), k.secret))
-            .collect();
+        let listed: Vec<(&Path, bool)> =
+            (self.kept.iter()).map(|(p, k)| (&**p, k.secret)).collect();
         let manifest = output::public(manifest::text(listed.iter().copied()));
         let digest = self
             .digests
@@ -304,28 +364,26 @@ impl Writer {
                 true => manifest.text,
                 false => manifest::text_of(listed.iter().copied(), &more),
             };
-            let staged =
-                Staged::create(self.jail.root(), rel.as_ref(), rel, text.as_bytes(), 0o644)
-                    .map_err(at(&self.jail.path(rel)))?;
+            let staged = Staged::create(self.jail.root(), Arc::from(rel), text.as_bytes(), 0o644)
+                .map_err(at(&self.jail.path(rel)))?;
             self.staged.push(staged);
         }
-        self.kept.insert(
-            rel.to_path_buf(),
-            Kept {
-                secret: false,
-                mounted: false,
-                mode: 0o644,
-                digest,
-            },
-        );
+        let manifest = Kept {
+            secret: false,
+            mounted: false,
+            mode: 0o644,
+            digest,
+        };
+        let place = self.kept.partition_point(|(p, _)| **p < *rel);
+        self.kept.insert(place, (Arc::from(rel), manifest));
         if let Err(e) = sync_staged(&self.staged) {
             return Err(at(&self.jail.path(Path::new("")))(e).into());
         }
         let mut staged = std::mem::take(&mut self.staged);
-        staged.sort_by(|a, b| {
-            let key = |s: &Staged| (s.path() != Path::new(MANIFEST), s.path().to_path_buf());
-            key(a).cmp(&key(b))
-        });
+        fn key(s: &Staged) -> (bool, &Path) {
+            (s.path() != Path::new(MANIFEST), s.path())
+        }
+        staged.sort_by(|a, b| key(a).cmp(&key(b)));
         let jail = self.jail.clone();
         let dirs = std::mem::take(&mut self.dirs);
         Ok(Prepared {
@@ -339,6 +397,12 @@ impl Writer {
             committing: false,
         })
     }
+}
+
+/// What `kept` (sorted by path) keeps of the output `path`.
+fn find<'k>(kept: &'k [(Arc<Path>, Kept)], path: &Path) -> Option<&'k Kept> {
+    let i = kept.binary_search_by(|(p, _)| (**p).cmp(path)).ok()?;
+    Some(&kept[i].1)
 }
 
 impl Drop for Writer {
@@ -355,7 +419,8 @@ pub struct Prepared {
     out_dir: PathBuf,
     jail: Jail,
     dirs: Dirs,
-    kept: BTreeMap<PathBuf, Kept>,
+    /// Sorted by path.
+    kept: Vec<(Arc<Path>, Kept)>,
     staged: Vec<Staged>,
     deletes: Vec<(PathBuf, bool)>,
     loose: Vec<PathBuf>,
@@ -400,9 +465,8 @@ impl Prepared {
             deleted: 0,
         };
         if !self.deletes.is_empty() {
-            let listed: Vec<(&Path, bool)> = (self.kept.iter())
-                .map(|(p, k)| (p.as_path(), k.secret))
-                .collect();
+            let listed: Vec<(&Path, bool)> =
+                (self.kept.iter()).map(|(p, k)| (&**p, k.secret)).collect();
             let deletes: Vec<(&Path, bool)> = (self.deletes.iter())
                 .map(|(p, s)| (p.as_path(), *s))
                 .collect();
@@ -412,7 +476,9 @@ impl Prepared {
         for rel in &self.loose {
             let (dir, name) = jail::split(rel).map_err(at(&self.jail.path(rel)))?;
             if let Some(dir) = self.dirs.get(&self.jail, dir, false)? {
-                let mode = self.kept[rel].mode;
+                let Some(mode) = find(&self.kept, rel).map(|k| k.mode) else {
+                    continue;
+                };
                 jail::set_mode(&dir, name, mode).map_err(at(&self.jail.path(rel)))?;
             }
         }
@@ -425,7 +491,7 @@ impl Prepared {
         (self.kept.iter())
             .map(|(path, k)| {
                 Some(Recorded {
-                    path: path.clone(),
+                    path: Arc::clone(path),
                     mounted: k.mounted,
                     digest: k.digest?,
                 })

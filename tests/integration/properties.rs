@@ -717,7 +717,8 @@ fn no_quoting_function_outside_the_escape_module() {
             let words: Vec<&str> = lower.split('_').collect();
             let trait_method = lower.starts_with("visit_")
                 || lower.starts_with("deserialize_")
-                || lower == "from_str";
+                || lower == "from_str"
+                || lower == "write_str";
             if !trait_method
                 && (["quote", "escape", "label_value"]
                     .iter()
