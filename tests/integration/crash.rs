@@ -253,20 +253,43 @@ fn a_killed_run_leaves_every_file_whole() {
     let differing = s.a.iter().filter(|(k, v)| s.b[*k] != **v).count();
     let mut mixed = 0;
     let mut rng = StdRng::seed_from_u64(SEED);
-    // At least KILLS kills; more (up to MAX_KILLS) until one lands inside
-    // the few milliseconds of renames, which a busy machine can make rare.
+    // At least KILLS kills at random delays; more (up to MAX_KILLS) until
+    // one lands inside the few milliseconds of renames, which a busy
+    // machine makes rare among random delays. Those later delays are
+    // bisected: a kill that left every file as it was came too early, one
+    // that left every file renamed too late.
     const MAX_KILLS: usize = 400;
+    let (mut early, mut late) = (0, window);
+    let mut all_b = false; // the files are A's after the timed runs
     let mut i = 0;
     while i < KILLS || (mixed == 0 && i < MAX_KILLS) {
-        // Alternate the target so every run has many files to rewrite.
-        let model = if i % 2 == 0 { &s.model_b } else { &s.model_a };
+        let random = i < KILLS;
+        // Random kills alternate the target so every run has many files
+        // to rewrite; bisected ones always target the other state.
+        let to_b = if random { i % 2 == 0 } else { !all_b };
+        let model = if to_b { &s.model_b } else { &s.model_a };
         p.write("model/system.yaml", model);
-        let delay = Duration::from_micros(rng.random_range(0..=window));
+        let micros = match random {
+            true => rng.random_range(0..=window),
+            false => (early + late) / 2,
+        };
+        let delay = Duration::from_micros(micros);
         kill_after(&p, &["all"], delay);
         let context = format!("kill {i} after {delay:?} (seed {SEED:#x}, window {window} µs)");
         let from_b = check_whole(&p, &s, &context);
+        all_b = from_b == differing;
         if from_b > 0 && from_b < differing {
             mixed += 1;
+        } else if !random {
+            let renamed = if to_b { from_b } else { differing - from_b };
+            match renamed {
+                0 => early = micros,
+                _ => late = micros,
+            }
+            // The boundary moved with the machine's load: start again.
+            if late.saturating_sub(early) < 100 {
+                (early, late) = (0, window);
+            }
         }
         check_store(&p, &secrets, &context);
         check_private(&p, &context);
