@@ -114,9 +114,6 @@ impl<'a> Validator<'a> {
         let images = self.images(m);
         let externals = self.externals(m);
         let services = self.services(m, raw_services);
-        // Memory: the raw services are dropped; their pages go back before
-        // the whole-model rules allocate (issue 25).
-        crate::allocator::release_free_memory();
         let groups = self.groups(m);
         if m.services.is_empty() {
             self.diagnostics.push(Diagnostic::new(Kind::NoServices {}));

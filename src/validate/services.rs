@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use indexmap::IndexMap;
 
+use crate::allocator::Disposal;
 use crate::diagnostic::Kind;
 use crate::model::raw;
 use crate::system::*;
@@ -25,26 +26,32 @@ impl<'a> Validator<'a> {
     /// Builds every service of `m`, in its order, from `raw` (each file's
     /// raw services, in file order), dropping each raw service once built.
     /// A later definition of a name (reported when merging) is skipped.
+    ///
+    /// Memory: raw services are dropped on the [`Disposal`] thread, and
+    /// their pages given back after each file's, so the built services do
+    /// not fill the holes they leave and pin the parser's pages (issue 25).
     pub(super) fn services(
         &mut self,
         m: &Merged<'a>,
         raw: Vec<IndexMap<String, raw::ServiceDef>>,
     ) -> Vec<Service> {
         let mut services = Vec::with_capacity(m.services.len());
+        let disposal = Disposal::new();
         for (file, section) in raw.into_iter().enumerate() {
             for (name, def) in section {
-                let Some(merged) = m.services.get(&name).filter(|d| d.file == file) else {
-                    continue;
-                };
-                let d = Def {
-                    file,
-                    path: merged.path.clone(),
-                    def: &def,
-                };
-                let s = self.service(m, &name, &d);
-                self.distinct_mounts(&d, &s);
-                services.push(s);
+                if let Some(merged) = m.services.get(&name).filter(|d| d.file == file) {
+                    let d = Def {
+                        file,
+                        path: merged.path.clone(),
+                        def: &def,
+                    };
+                    let s = self.service(m, &name, &d);
+                    self.distinct_mounts(&d, &s);
+                    services.push(s);
+                }
+                disposal.discard((name, def));
             }
+            disposal.release();
         }
         services
     }
