@@ -35,14 +35,20 @@ impl YamlPath {
     }
 
     pub fn key(&self, key: impl Into<String>) -> Self {
-        let mut segs = self.0.clone();
-        segs.push(Seg::Key(key.into()));
-        YamlPath(segs)
+        self.with(Seg::Key(key.into()))
     }
 
     pub fn index(&self, index: usize) -> Self {
-        let mut segs = self.0.clone();
-        segs.push(Seg::Index(index));
+        self.with(Seg::Index(index))
+    }
+
+    /// This path and `seg`, in a Vec of exactly that length. Memory: the
+    /// merged model keeps one path per definition (10,000 services), where
+    /// a clone and a push would round each Vec up to four segments.
+    fn with(&self, seg: Seg) -> Self {
+        let mut segs = Vec::with_capacity(self.0.len() + 1);
+        segs.extend(self.0.iter().cloned());
+        segs.push(seg);
         YamlPath(segs)
     }
 }
