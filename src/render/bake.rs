@@ -140,12 +140,6 @@ fn tag_variables(system: &System) -> Vec<Hcl> {
     names.into_iter().map(hcl_str).collect()
 }
 
-pub fn render(system: &System) -> Result<String, RenderError> {
-    let mut text = String::new();
-    render_into(system, &mut text)?;
-    Ok(text)
-}
-
 /// A build on a base image gets it as a named context: bake builds the
 /// base first and hands it over without a registry.
 fn base_context(system: &System, runtime_base: Option<usize>) -> Vec<(Hcl, Hcl)> {
@@ -182,7 +176,7 @@ fn phase_groups(system: &System) -> (Vec<Group>, Vec<String>) {
     (phase_groups, group_names)
 }
 
-/// [`render`] into `out`, piece by piece.
+/// The bake file into `out`, piece by piece.
 pub fn render_into(system: &System, out: &mut dyn std::fmt::Write) -> Result<(), RenderError> {
     let mut targets = Vec::new();
     let base_names: Vec<String> = system.images.iter().map(|i| base_target(&i.key)).collect();

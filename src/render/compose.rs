@@ -174,14 +174,8 @@ impl Shared {
     }
 }
 
-/// One compose file, with what the system's compose files share.
-pub fn render(system: &System, plan: &ComposeFile, shared: &Shared) -> Result<String, RenderError> {
-    let mut text = String::new();
-    render_into(system, plan, shared, &mut text)?;
-    Ok(text)
-}
-
-/// [`render`] into `out`, piece by piece.
+/// One compose file, with what the system's compose files share, into
+/// `out`, piece by piece.
 pub fn render_into(
     system: &System,
     plan: &ComposeFile,

@@ -130,19 +130,37 @@ impl Sink for Collect {
 /// Services whose Dockerfiles one rendering job renders.
 const DOCKERFILES_PER_JOB: usize = 256;
 
-/// One independent piece of rendering.
+/// One independent piece of rendering: one large file rendered into a
+/// stream as it is made, or a few small files rendered whole.
 enum Job<'p> {
+    Streamed(Streamed<'p>),
+    Files(Files),
+}
+
+/// A file rendered into a stream.
+enum Streamed<'p> {
     Compose(
         &'p System,
         &'p compose_files::ComposeFile,
         &'p compose::Shared,
     ),
+    Bake,
+}
+
+/// Files rendered whole.
+enum Files {
     Lint,
     /// The probe's files and the base images' Dockerfiles.
     BaseDockerfiles,
     /// The Dockerfiles of these services.
     Dockerfiles(std::ops::Range<usize>),
-    Bake,
+}
+
+/// A job ready to run on a worker thread: a streamed file's job with its
+/// path and stream, or a job of whole files.
+enum Work<'j, 'p, S> {
+    Stream(&'j Streamed<'p>, PathBuf, S),
+    Files(&'j Files),
 }
 
 /// What one job rendered: files, or the one file it streamed.
@@ -151,47 +169,41 @@ enum Rendered<S> {
     Streamed(PathBuf, S),
 }
 
-impl Job<'_> {
-    /// Where the one large file of a compose or bake job goes: it is
-    /// streamed.
-    fn streamed_path(&self) -> Option<PathBuf> {
+impl Streamed<'_> {
+    fn path(&self) -> PathBuf {
         match self {
-            Job::Compose(sys, plan, _) => Some(compose_path(sys, &plan.file_name)),
-            Job::Bake => Some(PathBuf::from(bake::BAKE_FILE)),
-            _ => None,
+            Streamed::Compose(sys, plan, _) => compose_path(sys, &plan.file_name),
+            Streamed::Bake => PathBuf::from(bake::BAKE_FILE),
         }
     }
+}
 
-    /// Renders the job's files; a compose or bake job into `stream`.
-    fn render<S: Stream>(
-        &self,
-        system: &System,
-        stream: Option<(PathBuf, S)>,
-    ) -> Result<Rendered<S>, RenderError> {
-        if let Some((path, mut stream)) = stream {
-            let rendered = match self {
-                Job::Compose(sys, plan, shared) => {
-                    compose::render_into(sys, plan, shared, &mut stream)
-                }
-                _ => bake::render_into(system, &mut stream),
-            };
-            streamed(rendered, &stream)?;
-            return Ok(Rendered::Streamed(path, stream));
-        }
-        Ok(Rendered::Files(match self {
-            Job::Compose(sys, plan, shared) => vec![(
-                compose_path(sys, &plan.file_name),
-                compose::render(sys, plan, shared)?,
-            )],
-            Job::Lint => vec![(compose_path(system, lint::FILE), lint::render(system)?)],
-            Job::BaseDockerfiles => {
+impl<S: Stream> Work<'_, '_, S> {
+    fn render(self, system: &System) -> Result<Rendered<S>, RenderError> {
+        match self {
+            Work::Stream(job, path, mut stream) => {
+                let rendered = match job {
+                    Streamed::Compose(sys, plan, shared) => {
+                        compose::render_into(sys, plan, shared, &mut stream)
+                    }
+                    Streamed::Bake => bake::render_into(system, &mut stream),
+                };
+                streamed(rendered, &stream)?;
+                Ok(Rendered::Streamed(path, stream))
+            }
+            Work::Files(Files::Lint) => Ok(Rendered::Files(vec![(
+                compose_path(system, lint::FILE),
+                lint::render(system)?,
+            )])),
+            Work::Files(Files::BaseDockerfiles) => {
                 let mut files = probe::render_all(system)?;
                 files.extend(dockerfile::render_bases(system)?);
-                files
+                Ok(Rendered::Files(files))
             }
-            Job::Dockerfiles(range) => dockerfile::render_services(system, range.clone())?,
-            Job::Bake => vec![(PathBuf::from(bake::BAKE_FILE), bake::render(system)?)],
-        }))
+            Work::Files(Files::Dockerfiles(range)) => Ok(Rendered::Files(
+                dockerfile::render_services(system, range.clone())?,
+            )),
+        }
     }
 }
 
@@ -272,27 +284,30 @@ fn render_jobs<S: Sink>(system: &System, sink: &mut S) -> Result<(), S::Error> {
     let shared: Vec<compose::Shared> = systems.iter().map(|s| compose::Shared::new(s)).collect();
     let n = system.services.len();
     let jobs: Vec<Job> = (plans.iter().zip(owner))
-        .map(|((sys, plan), o)| Job::Compose(sys, plan, &shared[o]))
-        .chain([Job::Lint, Job::BaseDockerfiles])
-        .chain(
-            (0..n)
-                .step_by(DOCKERFILES_PER_JOB)
-                .map(|start| Job::Dockerfiles(start..(start + DOCKERFILES_PER_JOB).min(n))),
-        )
-        .chain([Job::Bake])
+        .map(|((sys, plan), o)| Job::Streamed(Streamed::Compose(sys, plan, &shared[o])))
+        .chain([Job::Files(Files::Lint), Job::Files(Files::BaseDockerfiles)])
+        .chain((0..n).step_by(DOCKERFILES_PER_JOB).map(|start| {
+            Job::Files(Files::Dockerfiles(
+                start..(start + DOCKERFILES_PER_JOB).min(n),
+            ))
+        }))
+        .chain([Job::Streamed(Streamed::Bake)])
         .collect();
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     for window in jobs.chunks(cores) {
         // Streams are opened in job order before the window renders.
         let mut work = Vec::with_capacity(window.len());
         for job in window {
-            let stream = match job.streamed_path() {
-                Some(path) => Some((path.clone(), sink.open_stream(&path)?)),
-                None => None,
-            };
-            work.push((job, stream));
+            work.push(match job {
+                Job::Streamed(job) => {
+                    let path = job.path();
+                    let stream = sink.open_stream(&path)?;
+                    Work::Stream(job, path, stream)
+                }
+                Job::Files(job) => Work::Files(job),
+            });
         }
-        let rendered = parallel::map_into(work, |(job, stream)| job.render(system, stream));
+        let rendered = parallel::map_into(work, |work| work.render(system));
         for done in rendered {
             match done? {
                 Rendered::Files(files) => {
