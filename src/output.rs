@@ -54,13 +54,17 @@ pub fn mounted(text: String) -> OutputFile {
     }
 }
 
+/// The mode of a public file on disk (no secret in it): the streamed
+/// files, the manifest, every [`public`] file.
+pub const PUBLIC_MODE: u32 = 0o644;
+
 impl OutputFile {
     /// The file's mode on disk.
     pub fn mode(&self) -> u32 {
         match (self.secret, self.mounted) {
             (true, true) => 0o444,
             (true, false) => 0o600,
-            _ => 0o644,
+            _ => PUBLIC_MODE,
         }
     }
 }

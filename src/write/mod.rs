@@ -26,6 +26,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::output::PUBLIC_MODE;
 pub use crate::output::{OutputFile, Outputs};
 use crate::parallel;
 pub use compare::compare;
@@ -182,7 +183,7 @@ pub fn stage_beside(path: &Path, bytes: &[u8], private: bool) -> io::Result<Stag
     let flags =
         rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
     let fd = rustix::fs::open(dir, flags, rustix::fs::Mode::empty())?;
-    let mode = if private { 0o600 } else { 0o644 };
+    let mode = if private { 0o600 } else { PUBLIC_MODE };
     Staged::create(&Arc::new(fd), Arc::from(path), bytes, mode)
 }
 
@@ -367,7 +368,7 @@ fn delete_stale(
         jail.root(),
         Arc::from(Path::new(MANIFEST)),
         text.as_bytes(),
-        0o644,
+        PUBLIC_MODE,
     )
     .and_then(Staged::commit)
     .map_err(at(&manifest_path))?;

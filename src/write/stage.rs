@@ -20,7 +20,7 @@ use super::TMP_PREFIX;
 /// without `persist`, it is removed.
 pub struct Staged {
     dir: DirFd,
-    /// Names the temporary file (see [`Staged::tmp_name`]). Memory: a
+    /// Names the temporary file (see [`tmp_name`]). Memory: a
     /// first run at 10,000 services stages 30,000 files, so each keeps
     /// only this and its target's path.
     tmp: u64,

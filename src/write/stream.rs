@@ -24,14 +24,11 @@ use super::{
     at, manifest, parallel, rename_all, stage, sync_staged, ApplyError, OutputFile, Staged,
     Summary, WriteError, MANIFEST, STAGING_THREADS,
 };
-use crate::output;
+use crate::output::{self, PUBLIC_MODE};
 
 /// A batch is compared and staged once it holds this many files or bytes.
 const BATCH_FILES: usize = 1024;
 const BATCH_BYTES: usize = 4 << 20;
-
-/// The mode of a streamed (public) file.
-const PUBLIC_MODE: u32 = 0o644;
 
 /// What the writer keeps of a file once it is handed on.
 struct Kept {
@@ -364,14 +361,19 @@ impl Writer {
                 true => manifest.text,
                 false => manifest::text_of(listed.iter().copied(), &more),
             };
-            let staged = Staged::create(self.jail.root(), Arc::from(rel), text.as_bytes(), 0o644)
-                .map_err(at(&self.jail.path(rel)))?;
+            let staged = Staged::create(
+                self.jail.root(),
+                Arc::from(rel),
+                text.as_bytes(),
+                PUBLIC_MODE,
+            )
+            .map_err(at(&self.jail.path(rel)))?;
             self.staged.push(staged);
         }
         let manifest = Kept {
             secret: false,
             mounted: false,
-            mode: 0o644,
+            mode: PUBLIC_MODE,
             digest,
         };
         let place = self.kept.partition_point(|(p, _)| **p < *rel);

@@ -55,9 +55,8 @@ impl FileStream {
     pub(super) fn open(dir: &DirFd, name: &OsStr, rel: Arc<Path>, mode: u32) -> io::Result<Self> {
         let old = match regular_file::open_at(&**dir, Path::new(name), Follow::NotLast) {
             Ok(opened) => Some(opened.file),
-            Err(ReadError::Missing | ReadError::NotRegular(_)) => None,
+            Err(ReadError::Missing | ReadError::NotRegular(_) | ReadError::TooLarge { .. }) => None,
             Err(ReadError::Directory) => return Err(super::jail::a_directory_here()),
-            Err(ReadError::TooLarge { .. }) => None,
             Err(ReadError::Io(e)) => return Err(e),
         };
         let (staged, file) = Staged::begin(dir, rel, mode)?;
