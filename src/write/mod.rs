@@ -15,6 +15,7 @@
 mod compare;
 mod diff;
 mod jail;
+mod known;
 mod lock;
 mod manifest;
 mod stage;
@@ -32,10 +33,10 @@ use crate::parallel;
 pub use compare::compare;
 pub use diff::{github_report, render_diff, skip_unknowable_secrets};
 use jail::{DirFd, Dirs, Jail};
+pub use known::Known;
 pub use lock::RunLock;
 pub use manifest::{with_manifest, MANIFEST};
 pub use stage::Staged;
-pub use stamp::Known;
 pub use stream::{FileStream, Prepared, Recorded, Writer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -84,7 +84,7 @@ fn feed_path(h: &mut Sha256, tag: &str, path: &Path) {
 
 /// The most of one input file fingerprinted; a larger one leaves no
 /// fingerprint (the run does the whole work, which reports it).
-const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
+pub(super) const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A file's bytes (a regular file only, never a FIFO or device: the
 /// pipeline refuses those), or a marker for why there are none (missing,
@@ -113,7 +113,7 @@ fn feed_exe(h: &mut Sha256) -> Option<()> {
     Some(())
 }
 
-fn nanos(secs: i64, nsecs: i64) -> i128 {
+pub(super) fn nanos(secs: i64, nsecs: i64) -> i128 {
     secs as i128 * 1_000_000_000 + nsecs as i128
 }
 
@@ -199,13 +199,13 @@ fn forget(stamp: &Path) {
 
 /// One output's recorded `lstat`.
 #[derive(Debug, PartialEq, Eq)]
-struct Stat {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: i128,
-    ctime: i128,
-    mode: u32,
+pub(super) struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime: i128,
+    pub ctime: i128,
+    pub mode: u32,
 }
 
 fn stat(path: &Path) -> io::Result<Stat> {
@@ -297,18 +297,18 @@ pub fn record(
 }
 
 /// One recorded output.
-struct Entry<'a> {
-    stat: Stat,
+pub(super) struct Entry<'a> {
+    pub stat: Stat,
     mounted: bool,
     /// Changed within [`RACY_NS`] of being recorded: its times alone do
     /// not vouch for it.
-    racy: bool,
+    pub racy: bool,
     /// SHA-256 (hex) of its contents when recorded.
-    hash: &'a str,
-    rel: &'a str,
+    pub hash: &'a str,
+    pub rel: &'a str,
 }
 
-fn entry(line: &str) -> Option<Entry<'_>> {
+pub(super) fn entry(line: &str) -> Option<Entry<'_>> {
     let mut f = line.strip_prefix("f ")?.splitn(10, ' ');
     let mut n = || f.next();
     let stat = Stat {
@@ -351,7 +351,7 @@ fn holds(out: &Path, e: &Entry) -> bool {
 
 /// A whole stamp's text (its trailer names as many files as it lists),
 /// past the header; `None` for a stamp cut short or of another format.
-fn whole(text: &str) -> Option<std::str::Lines<'_>> {
+pub(super) fn whole(text: &str) -> Option<std::str::Lines<'_>> {
     let body = text.strip_suffix('\n')?;
     let (body, last) = body.rsplit_once('\n')?;
     let count: usize = last.strip_prefix(END)?.parse().ok()?;
@@ -399,76 +399,8 @@ pub fn may_apply(stamp: &Path, inputs: &str) -> bool {
     head[..n].starts_with(want.as_bytes())
 }
 
-/// What the last recorded stamp says each output held, for a run that
-/// does the work (the model changed, say): an output whose `lstat` is
-/// still the recorded one holds the recorded contents, so comparing the
-/// new text's SHA-256 with the recorded one replaces reading the file.
-///
-/// Safe for the reason the stamp itself is (see the module's doc): a
-/// write, rename, `chmod` or replacement of the file sets its ctime,
-/// which no one can set back, so an `lstat` equal in device, inode, size,
-/// mtime, ctime and mode means the bytes recorded with it; a file changed
-/// within [`RACY_NS`] of being recorded is never vouched for (it is
-/// read). The `lstat` is taken through the output's jail (`statat` on the
-/// open directory, never following a link). Only whole stamps count; the
-/// inputs fingerprint does not matter here (the record is of the output's
-/// bytes, whatever produced them).
-pub struct Known {
-    files: std::collections::HashMap<PathBuf, (Stat, [u8; 32])>,
-}
-
-impl Known {
-    /// Reads the stamp at `stamp`; `None` when missing, cut short or of
-    /// another format.
-    pub fn load(stamp: &Path) -> Option<Known> {
-        let bytes = regular_file::read(stamp, Follow::NotLast, MAX_INPUT_BYTES).ok()?;
-        let text = String::from_utf8(bytes).ok()?;
-        let mut files = std::collections::HashMap::new();
-        for line in whole(&text)?.filter(|l| l.starts_with("f ")) {
-            let e = entry(line)?;
-            let Some(digest) = unhex(e.hash) else {
-                continue;
-            };
-            if !e.racy {
-                files.insert(PathBuf::from(e.rel), (e.stat, digest));
-            }
-        }
-        Some(Known { files })
-    }
-
-    /// Whether the file `name` in the open directory `dir` (output `rel`)
-    /// is vouched to hold the bytes whose SHA-256 is `digest`.
-    pub(super) fn vouches(
-        &self,
-        dir: &std::os::fd::OwnedFd,
-        name: &std::ffi::OsStr,
-        rel: &Path,
-        digest: &[u8; 32],
-    ) -> bool {
-        use rustix::fs::{statat, AtFlags};
-        let Some((stat, recorded)) = self.files.get(rel) else {
-            return false;
-        };
-        if recorded != digest {
-            return false;
-        }
-        let Ok(st) = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
-            return false;
-        };
-        let now = Stat {
-            dev: st.st_dev,
-            ino: st.st_ino,
-            size: st.st_size as u64,
-            mtime: nanos(st.st_mtime, st.st_mtime_nsec as i64),
-            ctime: nanos(st.st_ctime, st.st_ctime_nsec as i64),
-            mode: st.st_mode,
-        };
-        &now == stat
-    }
-}
-
 /// The 32 bytes a 64-digit hex string spells.
-fn unhex(hex: &str) -> Option<[u8; 32]> {
+pub(super) fn unhex(hex: &str) -> Option<[u8; 32]> {
     let bytes = hex.as_bytes();
     if bytes.len() != 64 {
         return None;

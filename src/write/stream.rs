@@ -66,8 +66,8 @@ pub struct Writer {
     /// Whether each file's digest is kept (for the stamp).
     digests: bool,
     /// What the last stamp recorded of each output: a file it vouches
-    /// for is not read (see [`super::stamp::Known`]).
-    known: Option<super::stamp::Known>,
+    /// for is not read (see [`super::Known`]).
+    known: Option<super::Known>,
 }
 
 fn opened(out_dir: &Path, e: WriteError) -> ApplyError {
@@ -107,7 +107,7 @@ impl Writer {
 
     /// Trusts `known` (the last stamp's record of the output) for files
     /// whose `lstat` it vouches for, instead of reading them.
-    pub fn with_known(mut self, known: Option<super::stamp::Known>) -> Writer {
+    pub fn with_known(mut self, known: Option<super::Known>) -> Writer {
         self.known = known;
         self
     }
@@ -150,7 +150,10 @@ impl Writer {
         let fd = fd.ok_or_else(|| at(&self.jail.path(dir))(std::io::ErrorKind::NotFound.into()))?;
         // Leftovers go before anything is staged in a new directory.
         self.clean_leftovers();
-        let stream = FileStream::open(&fd, name, Arc::from(rel), PUBLIC_MODE);
+        // Speed: a file the last stamp vouches for is not read; the
+        // digest of the new text decides once it is all rendered.
+        let vouched = (self.known.as_ref()).and_then(|k| k.digest_of(&fd, name, rel));
+        let stream = FileStream::open(&fd, name, Arc::from(rel), PUBLIC_MODE, vouched);
         Ok(stream.map_err(at(&self.jail.path(rel)))?)
     }
 

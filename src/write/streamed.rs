@@ -29,8 +29,12 @@ pub struct FileStream {
     pending: Vec<u8>,
     hasher: Sha256,
     /// The file on disk while it has matched every byte so far; `None`
-    /// once it differs (or when there is none).
+    /// once it differs (or when there is none, or it is vouched for).
     old: Option<File>,
+    /// The SHA-256 of the bytes the file on disk is vouched to hold (see
+    /// [`super::Known`]): compared with the digest at the end instead of
+    /// reading the file.
+    vouched: Option<[u8; 32]>,
     /// Bytes read from `old` for a comparison.
     scratch: Vec<u8>,
     staged: Staged,
@@ -50,20 +54,26 @@ pub(super) struct Finished {
 
 impl FileStream {
     /// Opens a stream for file `name` (output `rel`) in `dir`, whose file
-    /// on disk is compared (read only if it is a regular file, never
-    /// through a link, never blocking on a FIFO).
-    pub(super) fn open(dir: &DirFd, name: &OsStr, rel: Arc<Path>, mode: u32) -> io::Result<Self> {
-        let old = match regular_file::open_at(&**dir, Path::new(name), Follow::NotLast) {
-            Ok(opened) => Some(opened.file),
-            Err(ReadError::Missing | ReadError::NotRegular(_) | ReadError::TooLarge { .. }) => None,
-            Err(ReadError::Directory) => return Err(super::jail::a_directory_here()),
-            Err(ReadError::Io(e)) => return Err(e),
+    /// on disk is compared: by the digest it is `vouched` to hold, else by
+    /// reading it (only if it is a regular file, never through a link,
+    /// never blocking on a FIFO).
+    pub(super) fn open(
+        dir: &DirFd,
+        name: &OsStr,
+        rel: Arc<Path>,
+        mode: u32,
+        vouched: Option<[u8; 32]>,
+    ) -> io::Result<Self> {
+        let old = match vouched {
+            Some(_) => None,
+            None => on_disk(dir, name)?,
         };
         let (staged, file) = Staged::begin(dir, rel, mode)?;
         Ok(FileStream {
             pending: Vec::with_capacity(CHUNK),
             hasher: Sha256::new(),
             old,
+            vouched,
             scratch: Vec::new(),
             staged,
             file,
@@ -106,15 +116,27 @@ impl FileStream {
             return Err(e);
         }
         self.pass_on()?;
+        let digest: [u8; 32] = self.hasher.finalize_reset().into();
         let same = match &mut self.old {
             Some(old) => old.read(&mut [0u8; 1])? == 0,
-            None => false,
+            None => self.vouched == Some(digest),
         };
         Staged::widen(&self.file, self.mode)?;
         Ok(Finished {
-            digest: self.hasher.finalize().into(),
+            digest,
             staged: (!same).then_some(self.staged),
         })
+    }
+}
+
+/// The file `name` in `dir` opened for comparing, when it is a regular
+/// file; an error for a directory in its place.
+fn on_disk(dir: &DirFd, name: &OsStr) -> io::Result<Option<File>> {
+    match regular_file::open_at(&**dir, Path::new(name), Follow::NotLast) {
+        Ok(opened) => Ok(Some(opened.file)),
+        Err(ReadError::Missing | ReadError::NotRegular(_) | ReadError::TooLarge { .. }) => Ok(None),
+        Err(ReadError::Directory) => Err(super::jail::a_directory_here()),
+        Err(ReadError::Io(e)) => Err(e),
     }
 }
 
@@ -157,7 +179,7 @@ mod tests {
     fn stream(dir_path: &Path, text: &str, piece: usize) -> (Option<Staged>, [u8; 32]) {
         let d = dir(dir_path);
         let name = OsStr::new("f");
-        let mut s = FileStream::open(&d, name, Arc::from(Path::new("f")), 0o644).unwrap();
+        let mut s = FileStream::open(&d, name, Arc::from(Path::new("f")), 0o644, None).unwrap();
         for part in text.as_bytes().chunks(piece) {
             s.write_str(std::str::from_utf8(part).unwrap()).unwrap();
         }
@@ -209,6 +231,32 @@ mod tests {
         }
     }
 
+    /// A file the stamp vouches for is judged by the digest it is vouched
+    /// to hold, never read: bytes on disk that differ from the vouched
+    /// digest (which a real run never meets) prove it.
+    #[test]
+    fn a_vouched_file_is_judged_by_its_digest_without_being_read() {
+        let new = text(2 * CHUNK + 5, 0);
+        let digest: [u8; 32] = Sha256::digest(new.as_bytes()).into();
+        for (vouched, staged) in [(digest, false), ([7u8; 32], true)] {
+            let tmp = tempfile::tempdir().unwrap();
+            std::fs::write(tmp.path().join("f"), "not what was vouched").unwrap();
+            let d = dir(tmp.path());
+            let rel = Arc::from(Path::new("f"));
+            let name = OsStr::new("f");
+            let mut s = FileStream::open(&d, name, rel, 0o644, Some(vouched)).unwrap();
+            s.write_str(&new).unwrap();
+            let done = s.finish().unwrap();
+            assert_eq!(done.digest, digest);
+            assert_eq!(done.staged.is_some(), staged);
+            if let Some(staged) = done.staged {
+                staged.persist().unwrap();
+                assert_eq!(std::fs::read_to_string(tmp.path().join("f")).unwrap(), new);
+            }
+            assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
+        }
+    }
+
     #[test]
     fn a_link_or_fifo_in_the_way_is_replaced_never_followed_or_read() {
         let tmp = tempfile::tempdir().unwrap();
@@ -241,7 +289,7 @@ mod tests {
         std::fs::write(tmp.path().join("f"), "old").unwrap();
         let d = dir(tmp.path());
         let name = OsStr::new("f");
-        let mut s = FileStream::open(&d, name, Arc::from(Path::new("f")), 0o644).unwrap();
+        let mut s = FileStream::open(&d, name, Arc::from(Path::new("f")), 0o644, None).unwrap();
         s.write_str(&text(2 * CHUNK, 3)).unwrap();
         assert_eq!(leftovers(tmp.path()).len(), 1);
         drop(s);
