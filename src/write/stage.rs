@@ -8,13 +8,14 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::jail::DirFd;
 use super::TMP_PREFIX;
+use crate::output::PUBLIC_MODE;
 
 /// A file written and waiting to be renamed over its target; dropped
 /// without `persist`, it is removed.
@@ -31,8 +32,8 @@ pub struct Staged {
 
 impl Staged {
     /// Writes `bytes` to a new temporary file in `dir` with permission
-    /// bits `mode`, set on the descriptor (created 0600 and widened only
-    /// after). `path` is the target's path, for messages.
+    /// bits `mode`, whatever the umask (see [`Staged::begin`]). `path` is
+    /// the target's path, for messages.
     pub fn create(dir: &DirFd, path: Arc<Path>, bytes: &[u8], mode: u32) -> io::Result<Staged> {
         let (staged, mut file) = Staged::begin(dir, path, mode)?;
         file.write_all(bytes)?;
@@ -41,14 +42,15 @@ impl Staged {
     }
 
     /// A new, empty temporary file in `dir` for a file of mode `mode`,
-    /// open for writing: created with only the owner's bits of `mode`;
-    /// [`Staged::widen`] gives it the rest once it is written.
+    /// open for writing: a public file is created with its whole mode,
+    /// any other (a mounted secret's 0444) with only the owner's bits of
+    /// `mode`, and [`Staged::widen`] gives it the rest once it is written.
     pub fn begin(dir: &DirFd, path: Arc<Path>, mode: u32) -> io::Result<(Staged, std::fs::File)> {
         if path.file_name().is_none() {
             let why = "not a file path";
             return Err(io::Error::new(io::ErrorKind::InvalidInput, why));
         }
-        let first = mode & 0o600;
+        let first = created_mode(mode);
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let (fd, tmp) = loop {
@@ -65,14 +67,17 @@ impl Staged {
             path,
             done: false,
         };
-        // The umask may have narrowed the mode given to open.
-        rfs::fchmod(&fd, Mode::from_raw_mode(first))?;
+        // The umask may have narrowed the mode given to open. Speed: one
+        // `fchmod` per file only where it did (30,000 at 10,000 services).
+        if umask().is_none_or(|umask| umask & first != 0) {
+            rfs::fchmod(&fd, Mode::from_raw_mode(first))?;
+        }
         Ok((staged, std::fs::File::from(fd)))
     }
 
     /// Gives a file [`Staged::begin`] created its whole mode `mode`.
     pub fn widen(file: &std::fs::File, mode: u32) -> io::Result<()> {
-        match mode & 0o600 == mode {
+        match created_mode(mode) == mode {
             true => Ok(()),
             false => Ok(rfs::fchmod(file, Mode::from_raw_mode(mode))?),
         }
@@ -125,6 +130,26 @@ impl Drop for Staged {
             let _ = rfs::unlinkat(&*self.dir, tmp_name(self.tmp), AtFlags::empty());
         }
     }
+}
+
+/// The mode a staged file of mode `mode` is created with: a public file's
+/// whole mode, else only the owner's bits until it is written.
+fn created_mode(mode: u32) -> u32 {
+    match mode == PUBLIC_MODE {
+        true => mode,
+        false => mode & 0o600,
+    }
+}
+
+/// The process's umask (from `/proc/self/status`, read once: lucid-gen
+/// never changes it), or `None` when it cannot be read.
+fn umask() -> Option<u32> {
+    static UMASK: OnceLock<Option<u32>> = OnceLock::new();
+    *UMASK.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+        u32::from_str_radix(line.trim(), 8).ok()
+    })
 }
 
 /// The name of temporary file `tmp` (`TMP_PREFIX` and 16 hex digits).

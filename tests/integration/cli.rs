@@ -151,6 +151,34 @@ fn mode(p: &Project, file: &str) -> u32 {
     fs::metadata(p.path(file)).unwrap().permissions().mode() & 0o777
 }
 
+/// Every file gets its own mode whatever the umask lucid-gen runs under:
+/// a narrow one (077) does not hide public files from their readers, a
+/// wide one (000) does not open anything to writers.
+#[test]
+fn files_get_their_modes_whatever_the_umask() {
+    for umask in ["077", "000"] {
+        let p = Project::fixture("small");
+        let ran = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask}; exec \"$0\" all"))
+            .arg(crate::common::BIN)
+            .current_dir(p.path(""))
+            .stdin(std::process::Stdio::null())
+            .output_bounded()
+            .unwrap();
+        assert!(ran.status.success(), "umask {umask}: {}", stderr(&ran));
+        for (file, want) in [
+            (ENV_BASE, 0o644),
+            ("generated/configs/docker/docker-compose.master.yml", 0o644),
+            (API_SECRETS, 0o600),
+            (DB_SECRET_FILE, 0o444),
+            ("generated/secrets/files", 0o700),
+        ] {
+            assert_eq!(mode(&p, file), want, "umask {umask}: {file}");
+        }
+    }
+}
+
 #[test]
 fn rotate_replaces_one_secret_only() {
     let p = Project::fixture("small");
