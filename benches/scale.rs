@@ -5,7 +5,10 @@
 //! as a user runs it (a child process per run): into a fresh output
 //! directory (every file written) and again (nothing changes). Prints the
 //! median and minimum of each, µs per service, the ratio to the 50-service
-//! time scaled linearly, and each child's peak RSS. A second table times
+//! time scaled linearly, and each child's peak RSS. Beside each first run,
+//! the floor: the same output tree copied by `cp -r` on the same file
+//! system and made durable with `sync -f` (a minimal program writing the
+//! same files, as `all` does). A second table times
 //! the library's stages in-process. Last, `lucid-gen all` on the Lucid
 //! model is timed side by side with `docker compose config -q` on the
 //! master file it produced (skipped when Docker is missing).
@@ -435,6 +438,9 @@ struct SizeResult {
     /// `docker compose config -q` on the master file, in the same runs
     /// (empty when Compose is missing).
     compose: Vec<Duration>,
+    /// `cp -r` of the first run's output and `sync -f` of the copy, in the
+    /// same runs: the floor of writing these files durably here.
+    floor: Vec<Duration>,
 }
 
 /// How long `docker compose config` may take on a synthetic master file
@@ -527,6 +533,7 @@ fn bench_size(root: &Path, n: usize, runs: usize) -> SizeResult {
     let mut rss_kib = 0;
     let mut files = 0;
     let mut compose = Vec::new();
+    let mut floor = Vec::new();
     // Compose takes ~20 s on 10,000 services: at most this many of the runs.
     let compose_runs = match compose_available() {
         true => env_usize("SCALE_SIZE_COMPOSE_RUNS", 3).min(runs),
@@ -549,6 +556,11 @@ fn bench_size(root: &Path, n: usize, runs: usize) -> SizeResult {
         if r < compose_runs {
             compose.push(compose_timed(&mut compose_config(&out), &log));
         }
+        let copy = work.join(format!("floor{r}"));
+        let mut cp = Command::new("sh");
+        cp.args(["-c", "cp -r \"$0\" \"$1\" && sync -f \"$1\""])
+            .args([&out, &copy]);
+        floor.push(must(&mut cp, &log).wall);
         first.push(a.wall);
         second.push(b.wall);
         first_cpu.extend(a.cpu);
@@ -570,6 +582,7 @@ fn bench_size(root: &Path, n: usize, runs: usize) -> SizeResult {
         second_cpu,
         rss_kib,
         compose,
+        floor,
     }
 }
 
@@ -682,8 +695,8 @@ fn print_table(results: &[SizeResult]) {
 /// config -q` on the master file, measured in the same runs; then the
 /// targets at 10,000 services.
 fn print_against_compose(results: &[SizeResult]) {
-    println!("\n| services | `all` first run (median, ms) | `all` again (median, ms) | compose config (median, ms) | ratio first / again | peak RSS (MiB) |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("\n| services | `all` first run (median, ms) | floor: `cp -r` + `sync -f` (median, ms) | first / floor | `all` again (median, ms) | compose config (median, ms) | ratio first / again | peak RSS (MiB) |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in results {
         let (m1, m2) = (median(&r.first), median(&r.second));
         let (compose, ratio) = match r.compose.is_empty() {
@@ -707,10 +720,13 @@ fn print_against_compose(results: &[SizeResult]) {
                 )
             }
         };
+        let floor = median(&r.floor);
         println!(
-            "| {} | {:.1} | {:.1} | {compose} | {ratio} | {:.1} |",
+            "| {} | {:.1} | {:.1} | {:.2} | {:.1} | {compose} | {ratio} | {:.1} |",
             r.n,
             ms(m1),
+            ms(floor),
+            m1.as_secs_f64() / floor.as_secs_f64(),
             ms(m2),
             r.rss_kib as f64 / 1024.0
         );
@@ -737,6 +753,15 @@ fn print_against_compose(results: &[SizeResult]) {
             share(m2, 0.01),
             big.rss_kib as f64 / 1024.0,
             verdict(big.rss_kib <= 64 * 1024),
+        );
+        let floor = median(&big.floor);
+        println!(
+            "10,000 services: the floor (the same files copied and made durable) is {:.0} ms, so a first run ≤ 500 ms is {} on this file system",
+            ms(floor),
+            match floor <= Duration::from_millis(500) {
+                true => "possible",
+                false => "below the floor, not reachable",
+            }
         );
         if let Some(half) = results.iter().find(|r| r.n == 5_000) {
             let g1 = m1.as_secs_f64() / median(&half.first).as_secs_f64();
