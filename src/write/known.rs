@@ -153,9 +153,13 @@ mod tests {
         Sha256::digest(bytes).into()
     }
 
-    /// Writes `files` under `out`, waits past the racy window and records
-    /// a stamp of them at `stamp`.
-    fn recorded(out: &Path, stamp: &Path, files: &[(&str, &str)]) {
+    /// A temporary directory with `files` written under `out/`, and a
+    /// stamp of them recorded past the racy window; with `out` and the
+    /// stamp's path.
+    fn recorded(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let (out, stamp) = (tmp.path().join("out"), tmp.path().join("s.stamp"));
+        std::fs::create_dir(&out).unwrap();
         let mut outputs = Vec::new();
         for (rel, text) in files {
             std::fs::write(out.join(rel), text).unwrap();
@@ -166,20 +170,14 @@ mod tests {
             });
         }
         std::thread::sleep(Duration::from_millis(120));
-        stamp::record(stamp, out, "inputs", &[], "supplied", &outputs);
+        stamp::record(&stamp, &out, "inputs", &[], "supplied", &outputs);
         assert!(stamp.exists(), "the stamp was recorded");
+        (tmp, out, stamp)
     }
 
     #[test]
     fn a_file_as_recorded_is_vouched_for_by_its_digest_and_no_other() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (out, stamp) = (tmp.path().join("out"), tmp.path().join("s.stamp"));
-        std::fs::create_dir(&out).unwrap();
-        recorded(
-            &out,
-            &stamp,
-            &[("b.yml", "bee\n"), ("a.env", "A=1\n"), ("c", "")],
-        );
+        let (_tmp, out, stamp) = recorded(&[("b.yml", "bee\n"), ("a.env", "A=1\n"), ("c", "")]);
         let known = Known::load(&stamp).expect("a whole stamp loads");
         let d = dir(&out);
         for (rel, text) in [("a.env", "A=1\n"), ("b.yml", "bee\n"), ("c", "")] {
@@ -194,10 +192,7 @@ mod tests {
 
     #[test]
     fn a_file_touched_since_is_not_vouched_for_even_with_the_same_bytes() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (out, stamp) = (tmp.path().join("out"), tmp.path().join("s.stamp"));
-        std::fs::create_dir(&out).unwrap();
-        recorded(&out, &stamp, &[("a.env", "A=1\n"), ("b.yml", "bee\n")]);
+        let (_tmp, out, stamp) = recorded(&[("a.env", "A=1\n"), ("b.yml", "bee\n")]);
         std::fs::write(out.join("a.env"), "A=1\n").unwrap();
         let known = Known::load(&stamp).unwrap();
         let (d, a) = (dir(&out), Path::new("a.env"));
@@ -209,10 +204,7 @@ mod tests {
 
     #[test]
     fn a_stamp_cut_short_vouches_for_nothing() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (out, stamp) = (tmp.path().join("out"), tmp.path().join("s.stamp"));
-        std::fs::create_dir(&out).unwrap();
-        recorded(&out, &stamp, &[("a.env", "A=1\n"), ("b.yml", "bee\n")]);
+        let (_tmp, _, stamp) = recorded(&[("a.env", "A=1\n"), ("b.yml", "bee\n")]);
         let text = std::fs::read_to_string(&stamp).unwrap();
         std::fs::write(&stamp, &text[..text.len() - 10]).unwrap();
         assert!(Known::load(&stamp).is_none());
