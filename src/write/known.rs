@@ -51,9 +51,7 @@ impl Known {
         let lines = || stamp::whole(&text).map(|l| l.filter(|l| l.starts_with("f ")));
         // Sized first (memory: no doubling past what is needed, nothing
         // grown on top of the stamp's text, which is freed at the end).
-        let name_bytes = lines()?
-            .filter_map(|l| l.splitn(10, ' ').nth(9))
-            .map(str::len);
+        let name_bytes = lines()?.filter_map(stamp::entry).map(|e| e.rel.len());
         let mut names = String::with_capacity(name_bytes.sum());
         let mut files = Vec::with_capacity(lines()?.count());
         for line in lines()? {
